@@ -1,0 +1,62 @@
+//! A bucket's CORS configuration: the ordered rule list.
+
+use crate::error::ConfigError;
+use crate::rule::{CorsRule, Dialect, RuleSpec};
+use crate::validate::{validate, FieldNames};
+
+/// A bucket's ordered rule list. The first rule that matches a request decides it. An empty list
+/// means CORS is not enabled: every preflight is refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CorsConfig {
+    rules: Vec<CorsRule>,
+}
+
+impl CorsConfig {
+    /// Validates `specs` with `dialect`'s rules (errors name fields as `fields` spells them) and
+    /// compiles them. Every problem is reported, not only the first.
+    pub fn from_specs(
+        dialect: Dialect,
+        fields: &FieldNames,
+        specs: Vec<RuleSpec>,
+    ) -> Result<CorsConfig, ConfigError> {
+        let errors = validate(dialect, fields, &specs);
+        if !errors.is_empty() {
+            return Err(ConfigError { errors });
+        }
+        Ok(CorsConfig {
+            rules: specs
+                .into_iter()
+                .map(|spec| CorsRule::from_valid_spec(dialect, spec))
+                .collect(),
+        })
+    }
+
+    /// Joins already-validated rules (of any dialects) into one list, in the given order.
+    pub fn from_rules(rules: Vec<CorsRule>) -> CorsConfig {
+        CorsConfig { rules }
+    }
+
+    /// The rules in evaluation order.
+    pub fn rules(&self) -> &[CorsRule] {
+        &self.rules
+    }
+
+    /// Consumes the configuration, returning its rules.
+    pub fn into_rules(self) -> Vec<CorsRule> {
+        self.rules
+    }
+
+    /// True when at least one rule exists.
+    pub fn is_enabled(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    /// The one dialect all rules share, or `None` for an empty or mixed list.
+    pub fn dialect(&self) -> Option<Dialect> {
+        let first = self.rules.first()?.dialect();
+        self.rules
+            .iter()
+            .all(|r| r.dialect() == first)
+            .then_some(first)
+    }
+}

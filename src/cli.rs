@@ -1,0 +1,117 @@
+//! The command line: one definition drives parsing and `--help`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Exit status for a usage error (clap uses the same for its own).
+pub const EXIT_USAGE: u8 = 2;
+
+/// pier: object storage with exact, explainable CORS, speaking S3 and Backblaze B2.
+#[derive(Debug, Parser)]
+#[command(name = "pier", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Check, convert, explain and lint CORS rules (B2, S3 or R2 dialect) offline.
+    #[command(subcommand)]
+    Cors(CorsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where metadata and object bytes live.
+    #[arg(long, env = "PIER_DATA_DIR", default_value = "pier-data")]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "PIER_LISTEN", default_value = "127.0.0.1:9000")]
+    pub listen: String,
+}
+
+/// A CORS dialect on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    /// Backblaze B2 `corsRules` JSON.
+    B2,
+    /// S3 `CORSConfiguration` XML (or the aws CLI's `{"CORSRules": [...]}` JSON).
+    S3,
+    /// Cloudflare R2 JSON (dashboard list or REST `{"rules": [...]}`).
+    R2,
+}
+
+/// An output format for `pier cors convert`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// B2 `corsRules` JSON.
+    B2,
+    /// S3 `CORSConfiguration` XML.
+    S3,
+    /// The aws CLI's `{"CORSRules": [...]}` JSON.
+    S3Json,
+    /// R2 dashboard JSON (the JSON tab).
+    R2,
+    /// R2 REST API / wrangler JSON.
+    R2Rest,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CorsCommand {
+    /// Validate a rules file: prints OK, or every error with its rule and field.
+    Validate(FileArgs),
+    /// Convert a rules file to another dialect (refused, with reasons, when it cannot be said).
+    Convert {
+        #[command(flatten)]
+        file: FileArgs,
+        /// The format to write.
+        #[arg(long, value_enum)]
+        to: FormatArg,
+    },
+    /// Explain how a browser request would be decided: the verdict, the headers the browser
+    /// receives, and for every rule the condition that failed.
+    Explain(ExplainArgs),
+    /// Warn about risky or useless rules.
+    Lint {
+        #[command(flatten)]
+        file: FileArgs,
+        /// Exit with status 1 when there are warnings.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// The rules file (`-` for standard input).
+    pub file: PathBuf,
+    /// The dialect, when detection should not guess.
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// The page's origin (the `Origin` header), e.g. https://app.example.com.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// The request's method (for a preflight, the method being asked about).
+    #[arg(long)]
+    pub method: Option<String>,
+    /// A request header the page sets (repeat for several); checked as
+    /// `Access-Control-Request-Headers`.
+    #[arg(long = "header", value_name = "NAME")]
+    pub headers: Vec<String>,
+    /// The operation (`b2_download_file_by_name`, `b2_upload_file`, `s3_put`, ...); B2 native
+    /// operations select the B2 endpoint. Default: an S3 request.
+    #[arg(long)]
+    pub operation: Option<String>,
+    /// Explain the preflight (OPTIONS) rather than the actual request.
+    #[arg(long)]
+    pub preflight: bool,
+}
