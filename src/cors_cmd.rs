@@ -83,7 +83,10 @@ fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     };
     if let (Some(op), Some(m)) = (operation.filter(|o| !o.is_b2_native()), &args.method) {
         if op.s3_method() != Some(m.as_str()) {
-            bail!("--operation {op} means method {}, not {m}", op.s3_method().unwrap_or_default());
+            bail!(
+                "--operation {op} means method {}, not {m}",
+                op.s3_method().unwrap_or_default()
+            );
         }
     }
     let Some((config, _)) = load(&args.file)? else {

@@ -60,14 +60,18 @@ fn validate_lists_every_error_and_exits_1() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("invalid CORS rules"))
-        .stderr(predicate::str::contains(r#"rule 1 ("b2-x"), corsRuleName: "b2-x" is 4 characters long"#))
+        .stderr(predicate::str::contains(
+            r#"rule 1 ("b2-x"), corsRuleName: "b2-x" is 4 characters long"#,
+        ))
         .stderr(predicate::str::contains("reserved for Backblaze"))
         .stderr(predicate::str::contains("ends with a slash"))
         .stderr(predicate::str::contains("90000 is out of range"));
     // The seed as printed (a trailing comma) from standard input, told it is R2.
     pier()
         .args(["cors", "validate", "-", "--dialect", "r2"])
-        .write_stdin("[{\"AllowedOrigins\":[\"http://localhost:3000\"],\"AllowedMethods\":[\"GET\",]}]")
+        .write_stdin(
+            "[{\"AllowedOrigins\":[\"http://localhost:3000\"],\"AllowedMethods\":[\"GET\",]}]",
+        )
         .assert()
         .code(1)
         .stderr(predicate::str::contains("trailing comma"));
@@ -76,7 +80,10 @@ fn validate_lists_every_error_and_exits_1() {
 #[test]
 fn usage_errors_exit_2() {
     pier().args(["cors", "validate"]).assert().code(2);
-    pier().args(["cors", "convert", "x.json", "--to", "gcs"]).assert().code(2);
+    pier()
+        .args(["cors", "convert", "x.json", "--to", "gcs"])
+        .assert()
+        .code(2);
     let dir = TempDir::new().unwrap();
     let seed = file(&dir, "seed.json", SEED_B2);
     pier()
@@ -89,7 +96,12 @@ fn usage_errors_exit_2() {
     pier()
         .args(["cors", "explain"])
         .arg(&seed)
-        .args(["--origin", "https://a.example", "--operation", "b2_teleport"])
+        .args([
+            "--origin",
+            "https://a.example",
+            "--operation",
+            "b2_teleport",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unknown operation"));
@@ -146,13 +158,29 @@ fn explain_shows_headers_or_the_failed_condition() {
     pier()
         .args(["cors", "explain"])
         .arg(&seed)
-        .args(["--origin", "https://www.catblaze.com", "--operation", "b2_download_file_by_name", "--header", "Range", "--preflight"])
+        .args([
+            "--origin",
+            "https://www.catblaze.com",
+            "--operation",
+            "b2_download_file_by_name",
+            "--header",
+            "Range",
+            "--preflight",
+        ])
         .assert()
         .success()
-        .stdout(predicate::str::contains("ALLOWED by rule 1 (\"downloadFromAnyOrigin\")"))
-        .stdout(predicate::str::contains("  Access-Control-Allow-Origin: https://www.catblaze.com\n"))
-        .stdout(predicate::str::contains("  Access-Control-Allow-Headers: range\n"))
-        .stdout(predicate::str::contains("  Access-Control-Expose-Headers: x-bz-content-sha1\n"));
+        .stdout(predicate::str::contains(
+            "ALLOWED by rule 1 (\"downloadFromAnyOrigin\")",
+        ))
+        .stdout(predicate::str::contains(
+            "  Access-Control-Allow-Origin: https://www.catblaze.com\n",
+        ))
+        .stdout(predicate::str::contains(
+            "  Access-Control-Allow-Headers: range\n",
+        ))
+        .stdout(predicate::str::contains(
+            "  Access-Control-Expose-Headers: x-bz-content-sha1\n",
+        ));
     pier()
         .args(["cors", "explain"])
         .arg(&seed)
@@ -185,9 +213,15 @@ fn lint_warns_and_strict_fails() {
         .arg(&risky)
         .assert()
         .success()
-        .stdout(predicate::str::contains("warning: rule 1: allows every origin to send any request header"))
+        .stdout(predicate::str::contains(
+            "warning: rule 1: allows every origin to send any request header",
+        ))
         .stdout(predicate::str::contains("does not expose ETag"));
-    pier().args(["cors", "lint", "--strict"]).arg(&risky).assert().code(1);
+    pier()
+        .args(["cors", "lint", "--strict"])
+        .arg(&risky)
+        .assert()
+        .code(1);
     let careful = file(&dir, "careful.json", S3_ONLY_B2);
     pier()
         .args(["cors", "lint", "--strict"])

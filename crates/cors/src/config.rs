@@ -1,15 +1,27 @@
 //! A bucket's CORS configuration: the ordered rule list.
 
 use crate::error::ConfigError;
+use crate::index::RuleIndex;
 use crate::rule::{CorsRule, Dialect, RuleSpec};
 use crate::validate::{validate, FieldNames};
 
 /// A bucket's ordered rule list. The first rule that matches a request decides it. An empty list
 /// means CORS is not enabled: every preflight is refused.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct CorsConfig {
     rules: Vec<CorsRule>,
+    /// Derived from `rules` when the configuration is built, so evaluation only compares;
+    /// `None` for lists too long to index (scanned instead).
+    index: Option<RuleIndex>,
 }
+
+impl PartialEq for CorsConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.rules == other.rules
+    }
+}
+
+impl Eq for CorsConfig {}
 
 impl CorsConfig {
     /// Validates `specs` with `dialect`'s rules (errors name fields as `fields` spells them) and
@@ -23,17 +35,22 @@ impl CorsConfig {
         if !errors.is_empty() {
             return Err(ConfigError { errors });
         }
-        Ok(CorsConfig {
-            rules: specs
+        Ok(CorsConfig::from_rules(
+            specs
                 .into_iter()
                 .map(|spec| CorsRule::from_valid_spec(dialect, spec))
                 .collect(),
-        })
+        ))
     }
 
     /// Joins already-validated rules (of any dialects) into one list, in the given order.
     pub fn from_rules(rules: Vec<CorsRule>) -> CorsConfig {
-        CorsConfig { rules }
+        let index = RuleIndex::build(&rules);
+        CorsConfig { rules, index }
+    }
+
+    pub(crate) fn index(&self) -> Option<&RuleIndex> {
+        self.index.as_ref()
     }
 
     /// The rules in evaluation order.

@@ -30,11 +30,7 @@ pub fn convert(config: &CorsConfig, target: Dialect) -> Result<Converted, Conver
     let mut errors = Vec::new();
     let mut notes = Vec::new();
     let mut specs = Vec::with_capacity(config.rules().len());
-    let taken: Vec<&str> = config
-        .rules()
-        .iter()
-        .filter_map(CorsRule::name)
-        .collect();
+    let taken: Vec<&str> = config.rules().iter().filter_map(CorsRule::name).collect();
     for (index, rule) in config.rules().iter().enumerate() {
         if rule.dialect() == target {
             specs.push(rule.to_spec());
@@ -53,7 +49,11 @@ pub fn convert(config: &CorsConfig, target: Dialect) -> Result<Converted, Conver
 
         // Operations.
         if target == Dialect::B2 {
-            spec.operations = rule.operations().iter().map(|op| op.b2_name().to_owned()).collect();
+            spec.operations = rule
+                .operations()
+                .iter()
+                .map(|op| op.b2_name().to_owned())
+                .collect();
         } else {
             let native: Vec<&str> = rule
                 .operations()
@@ -97,7 +97,11 @@ pub fn convert(config: &CorsConfig, target: Dialect) -> Result<Converted, Conver
                     && !n.to_ascii_lowercase().starts_with("b2-")
             });
             if !valid {
-                let base = format!("{}-rule-{}", rule.dialect().to_string().to_lowercase(), index + 1);
+                let base = format!(
+                    "{}-rule-{}",
+                    rule.dialect().to_string().to_lowercase(),
+                    index + 1
+                );
                 let mut name = base.clone();
                 let mut n = 1;
                 while taken.contains(&name.as_str()) {
@@ -105,7 +109,9 @@ pub fn convert(config: &CorsConfig, target: Dialect) -> Result<Converted, Conver
                     name = format!("{base}-{n}");
                 }
                 notes.push(match &spec.name {
-                    Some(old) => format!("{at}: {old:?} is not a valid B2 rule name; named it {name:?}"),
+                    Some(old) => {
+                        format!("{at}: {old:?} is not a valid B2 rule name; named it {name:?}")
+                    }
                     None => format!("{at}: B2 rules need a name; named it {name:?}"),
                 });
                 spec.name = Some(name);

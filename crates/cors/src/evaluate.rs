@@ -150,7 +150,10 @@ impl CorsHeaders<'_> {
                 "Access-Control-Allow-Methods",
                 Some(self.allow_methods).filter(|m| !m.is_empty()),
             ),
-            ("Access-Control-Allow-Headers", self.allow_headers.as_deref()),
+            (
+                "Access-Control-Allow-Headers",
+                self.allow_headers.as_deref(),
+            ),
             ("Access-Control-Expose-Headers", self.expose_headers),
             ("Access-Control-Max-Age", self.max_age),
             ("Vary", Some(VARY)),
@@ -267,27 +270,27 @@ impl CorsConfig {
     /// Decides `request`. Only compares: the patterns were compiled when the rules were stored.
     /// Allocates only for an allowed request that named headers (`Access-Control-Allow-Headers`).
     pub fn evaluate<'a>(&'a self, request: &CorsRequest<'a>) -> Decision<'a> {
-        self.run(request, |_, _| {})
+        self.run::<false>(request, |_, _| {})
     }
 
     /// Decides `request` and records why, rule by rule.
     pub fn explain<'a>(&'a self, request: &CorsRequest<'a>) -> Explanation<'a> {
         let mut trace = Vec::new();
-        let decision = self.run(request, |index, outcome| {
+        let decision = self.run::<true>(request, |index, outcome| {
             trace.push(RuleTrace { index, outcome })
         });
         Explanation {
             request: *request,
-            operation: request
-                .endpoint
-                .operation(request.effective_method()),
+            operation: request.endpoint.operation(request.effective_method()),
             decision,
             trace,
             config: self,
         }
     }
 
-    fn run<'a>(
+    /// The procedure; with `TRACING` every rule is visited in order and reported to `observe`,
+    /// without it the index narrows the rules to candidates first.
+    fn run<'a, const TRACING: bool>(
         &'a self,
         request: &CorsRequest<'a>,
         mut observe: impl FnMut(usize, RuleOutcome<'a>),
@@ -312,6 +315,21 @@ impl CorsConfig {
             });
         };
         let url_origin = strip_default_port(origin);
+        if let (Some(index), false) = (self.index(), TRACING) {
+            // Fast path: only the candidate rules, in order; same decision as the scan below.
+            for i in index.candidates(operation, origin, url_origin).iter() {
+                let rule = &self.rules()[i];
+                if let Ok(pattern) =
+                    check_rule(rule, operation, origin, url_origin, request.request_headers)
+                {
+                    return Decision::Allowed {
+                        rule_index: i,
+                        headers: headers_for(rule, pattern, origin, request),
+                    };
+                }
+            }
+            return Decision::Refused(Refusal::NoRuleMatched { operation });
+        }
         for (index, rule) in self.rules().iter().enumerate() {
             match check_rule(rule, operation, origin, url_origin, request.request_headers) {
                 Err(outcome) => observe(index, outcome),

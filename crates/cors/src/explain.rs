@@ -21,7 +21,11 @@ impl Explanation<'_> {
                     .iter()
                     .map(|t| {
                         let rule = &self.config.rules()[t.index];
-                        format!("{}: {}", rule.reference(t.index), self.reason(rule, &t.outcome))
+                        format!(
+                            "{}: {}",
+                            rule.reference(t.index),
+                            self.reason(rule, &t.outcome)
+                        )
                     })
                     .collect();
                 format!("refused: no rule matched ({})", reasons.join("; "))
@@ -47,11 +51,7 @@ impl Explanation<'_> {
                     Some(op) => op.s3_method().unwrap_or(op.b2_name()).to_owned(),
                     None => self.request.effective_method().to_owned(),
                 };
-                let allowed: Vec<String> = rule
-                    .to_spec()
-                    .operations
-                    .into_iter()
-                    .collect();
+                let allowed: Vec<String> = rule.to_spec().operations.into_iter().collect();
                 format!(
                     "{wanted} is not in {} [{}]",
                     fields.operations,
@@ -103,7 +103,11 @@ fn refusal_reason(refusal: &Refusal) -> String {
 impl fmt::Display for Explanation<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = &self.request;
-        write!(f, "request: {} ", if r.preflight { "preflight" } else { "actual" })?;
+        write!(
+            f,
+            "request: {} ",
+            if r.preflight { "preflight" } else { "actual" }
+        )?;
         write!(f, "{}", r.method)?;
         if let Some(m) = r.request_method {
             write!(f, " (Access-Control-Request-Method: {m})")?;
@@ -118,8 +122,13 @@ impl fmt::Display for Explanation<'_> {
         }
         writeln!(f)?;
         match &self.decision {
-            Decision::NotCors => writeln!(f, "NOT CORS: no Origin header, so no CORS headers are sent")?,
-            Decision::Allowed { rule_index, headers } => {
+            Decision::NotCors => {
+                writeln!(f, "NOT CORS: no Origin header, so no CORS headers are sent")?
+            }
+            Decision::Allowed {
+                rule_index,
+                headers,
+            } => {
                 let rule = &self.config.rules()[*rule_index];
                 writeln!(f, "ALLOWED by {}", rule.reference(*rule_index))?;
                 writeln!(f, "headers the browser receives:")?;
@@ -148,7 +157,12 @@ impl fmt::Display for Explanation<'_> {
             writeln!(f, "rules tried (first match wins):")?;
             for t in &self.trace {
                 let rule = &self.config.rules()[t.index];
-                writeln!(f, "  {}: {}", rule.reference(t.index), self.reason(rule, &t.outcome))?;
+                writeln!(
+                    f,
+                    "  {}: {}",
+                    rule.reference(t.index),
+                    self.reason(rule, &t.outcome)
+                )?;
             }
             let untried = self.config.rules().len() - self.trace.len();
             if untried > 0 {

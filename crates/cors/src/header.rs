@@ -101,7 +101,8 @@ mod tests {
 
     #[test]
     fn requested_names_are_split_tolerantly() {
-        let names: Vec<_> = requested_header_names(" content-type ,, X-Amz-Date,\tRange ,").collect();
+        let names: Vec<_> =
+            requested_header_names(" content-type ,, X-Amz-Date,\tRange ,").collect();
         assert_eq!(names, ["content-type", "X-Amz-Date", "Range"]);
         assert_eq!(requested_header_names("").count(), 0);
     }

@@ -34,18 +34,19 @@
 //! - `Vary: Origin, Access-Control-Request-Headers, Access-Control-Request-Method` is part of
 //!   every allowed answer.
 
+mod config;
 pub mod convert;
 pub mod dialect;
 pub mod error;
 pub mod evaluate;
 mod explain;
 pub mod header;
+mod index;
 pub mod lint;
 pub mod operation;
 pub mod origin;
 pub mod rule;
 pub mod validate;
-mod config;
 
 pub use config::CorsConfig;
 pub use convert::{convert, Converted};

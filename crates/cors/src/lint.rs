@@ -38,11 +38,20 @@ pub fn lint(config: &CorsConfig) -> Vec<Warning> {
             })
         };
         let any_header = rule.header_patterns().contains(&HeaderPattern::Any);
-        let wide_origin = rule.origin_patterns().iter().any(OriginPattern::admits_any_host);
+        let wide_origin = rule
+            .origin_patterns()
+            .iter()
+            .any(OriginPattern::admits_any_host);
         if rule.allows_any_origin() && any_header {
-            warn("allows every origin to send any request header; list the headers your pages need".into());
+            warn(
+                "allows every origin to send any request header; list the headers your pages need"
+                    .into(),
+            );
         }
-        let allows_authorization = rule.header_patterns().iter().any(|p| p.matches("authorization"));
+        let allows_authorization = rule
+            .header_patterns()
+            .iter()
+            .any(|p| p.matches("authorization"));
         if wide_origin && allows_authorization {
             warn("lets pages on any site send Authorization (signed or token-bearing requests); limit the origins to your own sites".into());
         }
@@ -55,14 +64,20 @@ pub fn lint(config: &CorsConfig) -> Vec<Warning> {
         }
         for h in rule.expose_headers() {
             if SAFELISTED_RESPONSE_HEADERS.contains(&h.to_ascii_lowercase().as_str()) {
-                warn(format!("exposes {h:?}, which browsers already let pages read; it can be removed"));
+                warn(format!(
+                    "exposes {h:?}, which browsers already let pages read; it can be removed"
+                ));
             }
         }
-        let uploads = rule.operations().iter().any(|op| {
-            matches!(op, Operation::S3Put | Operation::S3Post)
-        });
+        let uploads = rule
+            .operations()
+            .iter()
+            .any(|op| matches!(op, Operation::S3Put | Operation::S3Post));
         if uploads
-            && !rule.expose_headers().iter().any(|h| h.eq_ignore_ascii_case("etag"))
+            && !rule
+                .expose_headers()
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case("etag"))
         {
             warn("allows uploads but does not expose ETag; browser multipart uploads (the AWS SDK's Upload) need to read it".into());
         }
@@ -73,7 +88,9 @@ pub fn lint(config: &CorsConfig) -> Vec<Warning> {
                     warn(format!("origin {o:?} has upper-case letters; browsers send origins in lower case, so it never matches"));
                 } else if host_part.contains('/') {
                     warn(format!("origin {o:?} has a path or trailing slash; browsers never send one, so it never matches"));
-                } else if o.ends_with(":443") && o.starts_with("https://") || o.ends_with(":80") && o.starts_with("http://") {
+                } else if o.ends_with(":443") && o.starts_with("https://")
+                    || o.ends_with(":80") && o.starts_with("http://")
+                {
                     warn(format!("origin {o:?} names the default port; browsers leave it out, so it never matches"));
                 }
             }
@@ -132,10 +149,19 @@ mod tests {
             Format::B2Json,
         );
         let all = w.join("\n");
-        assert!(all.contains("allows every origin to send any request header"), "{all}");
-        assert!(all.contains("lets pages on any site send Authorization"), "{all}");
+        assert!(
+            all.contains("allows every origin to send any request header"),
+            "{all}"
+        );
+        assert!(
+            all.contains("lets pages on any site send Authorization"),
+            "{all}"
+        );
         assert!(all.contains("above what Chromium honours"), "{all}");
-        assert!(all.contains("exposes \"Content-Type\", which browsers already let pages read"), "{all}");
+        assert!(
+            all.contains("exposes \"Content-Type\", which browsers already let pages read"),
+            "{all}"
+        );
         assert!(all.contains("does not expose ETag"), "{all}");
         assert_eq!(w.len(), 5);
     }
@@ -150,10 +176,16 @@ mod tests {
             Format::S3Xml,
         );
         let all = w.join("\n");
-        assert!(all.contains("rule 1: origin \"https://App.example.com\" has upper-case letters"), "{all}");
+        assert!(
+            all.contains("rule 1: origin \"https://App.example.com\" has upper-case letters"),
+            "{all}"
+        );
         assert!(all.contains("trailing slash"), "{all}");
         assert!(all.contains("names the default port"), "{all}");
-        assert!(all.contains("rule 4 (\"late\"): is never used: rule 3 matches every request"), "{all}");
+        assert!(
+            all.contains("rule 4 (\"late\"): is never used: rule 3 matches every request"),
+            "{all}"
+        );
     }
 
     #[test]

@@ -137,7 +137,9 @@ impl OperationSet {
 
     /// The operations in the set, in [`Operation::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Operation> {
-        Operation::ALL.into_iter().filter(move |op| self.contains(*op))
+        Operation::ALL
+            .into_iter()
+            .filter(move |op| self.contains(*op))
     }
 }
 

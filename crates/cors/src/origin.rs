@@ -64,7 +64,8 @@ impl OriginPattern {
                 }
                 match star {
                     StarClass::AnyRun => true,
-                    StarClass::HostRun => origin.as_bytes()[prefix.len()..origin.len() - suffix.len()]
+                    StarClass::HostRun => origin.as_bytes()
+                        [prefix.len()..origin.len() - suffix.len()]
                         .iter()
                         .all(|b| *b != b':' && *b != b'/'),
                 }
@@ -217,9 +218,11 @@ pub(crate) struct UrlOriginRules {
 /// Checks one URL-aware origin entry; the error says what is wrong and how to write it.
 pub(crate) fn check_url_origin(text: &str, rules: UrlOriginRules) -> Result<(), String> {
     if text.is_empty() {
-        return Err("illegal empty string in allowedOrigins: an origin looks like \
+        return Err(
+            "illegal empty string in allowedOrigins: an origin looks like \
                     https://www.example.com"
-            .into());
+                .into(),
+        );
     }
     if text == "*" {
         return Ok(());
@@ -376,9 +379,18 @@ mod tests {
 
     #[test]
     fn strip_default_port_is_a_slice() {
-        assert_eq!(strip_default_port("https://a.example:443"), "https://a.example");
-        assert_eq!(strip_default_port("http://a.example:80"), "http://a.example");
-        assert_eq!(strip_default_port("http://a.example:443"), "http://a.example:443");
+        assert_eq!(
+            strip_default_port("https://a.example:443"),
+            "https://a.example"
+        );
+        assert_eq!(
+            strip_default_port("http://a.example:80"),
+            "http://a.example"
+        );
+        assert_eq!(
+            strip_default_port("http://a.example:443"),
+            "http://a.example:443"
+        );
         assert_eq!(strip_default_port("https://[::1]:443"), "https://[::1]");
         assert_eq!(strip_default_port("https://:443"), "https://:443");
         assert_eq!(strip_default_port("null"), "null");
@@ -397,7 +409,9 @@ mod tests {
         assert!(check_url_origin("https", R2).is_err());
         assert!(check_url_origin("https", B2).is_ok());
         assert!(check_url_origin("ftp", B2).is_err());
-        assert!(check_url_origin("", B2).unwrap_err().contains("illegal empty string"));
+        assert!(check_url_origin("", B2)
+            .unwrap_err()
+            .contains("illegal empty string"));
         assert!(check_url_origin("https://*.*.example.com", B2).is_err());
         assert!(check_url_origin("https://example.com:99999", B2).is_err());
         assert!(check_url_origin("https://user@example.com", B2).is_err());

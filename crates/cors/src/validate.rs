@@ -111,30 +111,65 @@ type Push<'a> = dyn FnMut(ErrorKind, &str, String) + 'a;
 fn check_b2(f: &FieldNames, spec: &RuleSpec, earlier: &[RuleSpec], push: &mut Push<'_>) {
     use ErrorKind::{Schema, Value};
     match &spec.name {
-        None => push(Schema, f.name, "is required: give the rule a name such as \"downloadFromAnyOrigin\"".into()),
+        None => push(
+            Schema,
+            f.name,
+            "is required: give the rule a name such as \"downloadFromAnyOrigin\"".into(),
+        ),
         Some(name) => {
             let len = name.chars().count();
             if !(6..=50).contains(&len) {
-                push(Value, f.name, format!("{name:?} is {len} characters long; a rule name must be 6 to 50 characters"));
+                push(
+                    Value,
+                    f.name,
+                    format!(
+                        "{name:?} is {len} characters long; a rule name must be 6 to 50 characters"
+                    ),
+                );
             }
-            if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
-                push(Value, f.name, format!("{name:?} contains {c:?}; use only letters, digits and `-`"));
+            if let Some(c) = name
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+            {
+                push(
+                    Value,
+                    f.name,
+                    format!("{name:?} contains {c:?}; use only letters, digits and `-`"),
+                );
             }
             if name.len() >= 3 && name[..3].eq_ignore_ascii_case("b2-") {
-                push(Value, f.name, format!("{name:?} starts with \"b2-\", which is reserved for Backblaze"));
+                push(
+                    Value,
+                    f.name,
+                    format!("{name:?} starts with \"b2-\", which is reserved for Backblaze"),
+                );
             }
             if let Some(pos) = earlier.iter().position(|e| e.name.as_deref() == Some(name)) {
-                push(Value, f.name, format!("{name:?} is already the name of rule {}; names must be unique", pos + 1));
+                push(
+                    Value,
+                    f.name,
+                    format!(
+                        "{name:?} is already the name of rule {}; names must be unique",
+                        pos + 1
+                    ),
+                );
             }
         }
     }
 
-    let rules = UrlOriginRules { bare_scheme: true, star_in_port: true };
+    let rules = UrlOriginRules {
+        bare_scheme: true,
+        star_in_port: true,
+    };
     check_origin_list(f, spec, rules, push);
     let has_scheme = |s: &str| spec.origins.iter().any(|o| o == s);
     for scheme in ["https", "http"] {
         if spec.origins.iter().filter(|o| *o == scheme).count() > 1 {
-            push(Value, f.origins, format!("{scheme:?} is listed more than once"));
+            push(
+                Value,
+                f.origins,
+                format!("{scheme:?} is listed more than once"),
+            );
         }
         if has_scheme(scheme) {
             let prefix = format!("{scheme}:");
@@ -145,20 +180,35 @@ fn check_b2(f: &FieldNames, spec: &RuleSpec, earlier: &[RuleSpec], push: &mut Pu
     }
 
     if spec.operations.is_empty() {
-        push(Value, f.operations, "must list at least one operation, such as \"b2_download_file_by_name\"".into());
+        push(
+            Value,
+            f.operations,
+            "must list at least one operation, such as \"b2_download_file_by_name\"".into(),
+        );
     }
     for op in &spec.operations {
         if Operation::from_b2_name(op).is_none() {
             let hint = match Operation::from_b2_name(&op.to_ascii_lowercase()) {
                 Some(right) => format!("; operation names are lower case: {:?}", right.b2_name()),
-                None => format!("; allowed: {}", Operation::ALL.map(|o| o.b2_name()).join(", ")),
+                None => format!(
+                    "; allowed: {}",
+                    Operation::ALL.map(|o| o.b2_name()).join(", ")
+                ),
             };
-            push(Value, f.operations, format!("unknown operation {op:?}{hint}"));
+            push(
+                Value,
+                f.operations,
+                format!("unknown operation {op:?}{hint}"),
+            );
         }
     }
 
     if spec.allowed_headers.iter().any(|h| h == "*") && spec.allowed_headers.len() > 1 {
-        push(Value, f.allowed_headers, "\"*\" allows every header and must be the only entry".into());
+        push(
+            Value,
+            f.allowed_headers,
+            "\"*\" allows every header and must be the only entry".into(),
+        );
     }
     for h in &spec.allowed_headers {
         if h == "*" {
@@ -166,24 +216,49 @@ fn check_b2(f: &FieldNames, spec: &RuleSpec, earlier: &[RuleSpec], push: &mut Pu
         }
         let stem = h.strip_suffix('*').unwrap_or(h);
         if stem.contains('*') {
-            push(Value, f.allowed_headers, format!("{h:?}: a `*` is only allowed at the end (\"x-bz-info-*\") or alone"));
+            push(
+                Value,
+                f.allowed_headers,
+                format!("{h:?}: a `*` is only allowed at the end (\"x-bz-info-*\") or alone"),
+            );
         } else if !is_token(stem) {
-            push(Value, f.allowed_headers, format!("{h:?} is not a header name"));
+            push(
+                Value,
+                f.allowed_headers,
+                format!("{h:?} is not a header name"),
+            );
         }
     }
     for h in &spec.expose_headers {
         if h.contains('*') {
-            push(Value, f.expose_headers, format!("{h:?}: wildcards are not allowed here; list each header by its complete name"));
+            push(
+                Value,
+                f.expose_headers,
+                format!(
+                    "{h:?}: wildcards are not allowed here; list each header by its complete name"
+                ),
+            );
         } else if !is_token(h) {
-            push(Value, f.expose_headers, format!("{h:?} is not a header name"));
+            push(
+                Value,
+                f.expose_headers,
+                format!("{h:?} is not a header name"),
+            );
         }
     }
 
     match spec.max_age_seconds {
-        None => push(Schema, f.max_age, "is required: how many seconds a browser may cache the preflight answer (0 to 86400)".into()),
-        Some(age) if !(0..=MAX_AGE_LIMIT).contains(&age) => {
-            push(Value, f.max_age, format!("{age} is out of range; use 0 to {MAX_AGE_LIMIT} seconds (one day)"))
-        }
+        None => push(
+            Schema,
+            f.max_age,
+            "is required: how many seconds a browser may cache the preflight answer (0 to 86400)"
+                .into(),
+        ),
+        Some(age) if !(0..=MAX_AGE_LIMIT).contains(&age) => push(
+            Value,
+            f.max_age,
+            format!("{age} is out of range; use 0 to {MAX_AGE_LIMIT} seconds (one day)"),
+        ),
         Some(_) => {}
     }
 
@@ -203,22 +278,38 @@ fn check_s3(f: &FieldNames, spec: &RuleSpec, push: &mut Push<'_>) {
     if let Some(name) = &spec.name {
         let len = name.chars().count();
         if len > 255 {
-            push(Value, f.name, format!("is {len} characters long; the rule ID can be at most 255"));
+            push(
+                Value,
+                f.name,
+                format!("is {len} characters long; the rule ID can be at most 255"),
+            );
         }
     }
     if spec.origins.is_empty() {
-        push(Schema, f.origins, "is required: each rule needs at least one allowed origin".into());
+        push(
+            Schema,
+            f.origins,
+            "is required: each rule needs at least one allowed origin".into(),
+        );
     }
     for o in &spec.origins {
         if o.matches('*').count() > 1 {
-            push(Value, f.origins, format!("AllowedOrigin {o:?} can not have more than one wildcard."));
+            push(
+                Value,
+                f.origins,
+                format!("AllowedOrigin {o:?} can not have more than one wildcard."),
+            );
         }
     }
     check_methods(f, spec, push, Schema);
     check_s3_headers(f, spec, push);
     if let Some(age) = spec.max_age_seconds {
         if age < 0 || age > i64::from(u32::MAX) {
-            push(Value, f.max_age, format!("{age} is out of range; use a whole number of seconds from 0"));
+            push(
+                Value,
+                f.max_age,
+                format!("{age} is out of range; use a whole number of seconds from 0"),
+            );
         }
     }
 }
@@ -226,21 +317,41 @@ fn check_s3(f: &FieldNames, spec: &RuleSpec, push: &mut Push<'_>) {
 fn check_r2(f: &FieldNames, spec: &RuleSpec, push: &mut Push<'_>) {
     use ErrorKind::{Schema, Value};
     if spec.origins.is_empty() {
-        push(Schema, f.origins, "is required: each rule needs at least one allowed origin".into());
+        push(
+            Schema,
+            f.origins,
+            "is required: each rule needs at least one allowed origin".into(),
+        );
     }
-    check_origin_list(f, spec, UrlOriginRules { bare_scheme: false, star_in_port: false }, push);
+    check_origin_list(
+        f,
+        spec,
+        UrlOriginRules {
+            bare_scheme: false,
+            star_in_port: false,
+        },
+        push,
+    );
     check_methods(f, spec, push, Schema);
     check_s3_headers(f, spec, push);
     if let Some(age) = spec.max_age_seconds {
         if !(0..=MAX_AGE_LIMIT).contains(&age) {
-            push(Value, f.max_age, format!("{age} is out of range; use 0 to {MAX_AGE_LIMIT} seconds (one day)"));
+            push(
+                Value,
+                f.max_age,
+                format!("{age} is out of range; use 0 to {MAX_AGE_LIMIT} seconds (one day)"),
+            );
         }
     }
 }
 
 fn check_origin_list(f: &FieldNames, spec: &RuleSpec, rules: UrlOriginRules, push: &mut Push<'_>) {
     if spec.origins.is_empty() && rules.bare_scheme {
-        push(ErrorKind::Value, f.origins, "must list at least one origin, such as \"https://www.example.com\"".into());
+        push(
+            ErrorKind::Value,
+            f.origins,
+            "must list at least one origin, such as \"https://www.example.com\"".into(),
+        );
     }
     for o in &spec.origins {
         if let Err(message) = check_url_origin(o, rules) {
@@ -248,13 +359,21 @@ fn check_origin_list(f: &FieldNames, spec: &RuleSpec, rules: UrlOriginRules, pus
         }
     }
     if rules.bare_scheme && spec.origins.len() > 1 && spec.origins.iter().any(|o| o == "*") {
-        push(ErrorKind::Value, f.origins, "\"*\" allows every origin and must be the only entry".into());
+        push(
+            ErrorKind::Value,
+            f.origins,
+            "\"*\" allows every origin and must be the only entry".into(),
+        );
     }
 }
 
 fn check_methods(f: &FieldNames, spec: &RuleSpec, push: &mut Push<'_>, missing: ErrorKind) {
     if spec.operations.is_empty() {
-        push(missing, f.operations, "is required: list at least one of GET, PUT, POST, DELETE, HEAD".into());
+        push(
+            missing,
+            f.operations,
+            "is required: list at least one of GET, PUT, POST, DELETE, HEAD".into(),
+        );
     }
     for m in &spec.operations {
         if Operation::from_s3_method(m).is_none() {
@@ -265,7 +384,13 @@ fn check_methods(f: &FieldNames, spec: &RuleSpec, push: &mut Push<'_>, missing: 
             } else {
                 " (allowed: GET, PUT, POST, DELETE, HEAD)".into()
             };
-            push(ErrorKind::Value, f.operations, format!("Found unsupported HTTP method in CORS config. Unsupported method is {m}{hint}"));
+            push(
+                ErrorKind::Value,
+                f.operations,
+                format!(
+                    "Found unsupported HTTP method in CORS config. Unsupported method is {m}{hint}"
+                ),
+            );
         }
     }
 }
@@ -273,7 +398,11 @@ fn check_methods(f: &FieldNames, spec: &RuleSpec, push: &mut Push<'_>, missing: 
 fn check_s3_headers(f: &FieldNames, spec: &RuleSpec, push: &mut Push<'_>) {
     for h in &spec.allowed_headers {
         if h.matches('*').count() > 1 {
-            push(ErrorKind::Value, f.allowed_headers, format!("AllowedHeader {h:?} can not have more than one wildcard."));
+            push(
+                ErrorKind::Value,
+                f.allowed_headers,
+                format!("AllowedHeader {h:?} can not have more than one wildcard."),
+            );
         }
     }
     for h in &spec.expose_headers {

@@ -90,15 +90,21 @@ fn s3_validation_refusals() {
     for (rules, kind, says) in cases {
         let (k, text) = s3_err(rules);
         assert_eq!(k, *kind, "{rules}: {text}");
-        assert!(text.contains(says), "{rules}:\n  got  {text}\n  want {says}");
+        assert!(
+            text.contains(says),
+            "{rules}:\n  got  {text}\n  want {says}"
+        );
     }
     let long_id = format!(
         "<CORSRule><ID>{}</ID><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>",
         "i".repeat(256)
     );
     assert!(s3_err(&long_id).1.contains("at most 255"));
-    let rule = "<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>";
-    assert!(s3_err(&rule.repeat(101)).1.contains("101 rules given; a bucket can have at most 100"));
+    let rule =
+        "<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>";
+    assert!(s3_err(&rule.repeat(101))
+        .1
+        .contains("101 rules given; a bucket can have at most 100"));
     let big = format!(
         "<CORSRule><AllowedOrigin>{}</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>",
         "a".repeat(70_000)
@@ -122,8 +128,17 @@ fn s3_accepts_what_aws_accepts_and_reads_it_back() {
     );
     let xml = serialize(&config, Format::S3Xml).unwrap();
     assert!(xml.contains("<ID>Rule One</ID>"));
-    let methods: Vec<&str> = xml.lines().filter(|l| l.contains("AllowedMethod")).collect();
-    assert_eq!(methods, ["    <AllowedMethod>PUT</AllowedMethod>", "    <AllowedMethod>GET</AllowedMethod>"]);
+    let methods: Vec<&str> = xml
+        .lines()
+        .filter(|l| l.contains("AllowedMethod"))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "    <AllowedMethod>PUT</AllowedMethod>",
+            "    <AllowedMethod>GET</AllowedMethod>"
+        ]
+    );
     assert!(xml.contains("<AllowedOrigin></AllowedOrigin>"));
     assert!(xml.contains("<AllowedOrigin>http://www.Example.com</AllowedOrigin>"));
     assert!(xml.contains("<AllowedHeader>X-Amz-*</AllowedHeader>"));
@@ -143,49 +158,106 @@ fn s3_evaluation_follows_the_recordings() {
          <CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>",
     );
     // Matched echo rule: every method of the rule, requested headers lower-cased in order.
-    let pre = CorsRequest::preflight(Endpoint::S3, "http://www.example.com", "PUT", Some("Content-Type, X-Amz-Date"));
-    let Decision::Allowed { rule_index, headers } = config.evaluate(&pre) else { panic!() };
+    let pre = CorsRequest::preflight(
+        Endpoint::S3,
+        "http://www.example.com",
+        "PUT",
+        Some("Content-Type, X-Amz-Date"),
+    );
+    let Decision::Allowed {
+        rule_index,
+        headers,
+    } = config.evaluate(&pre)
+    else {
+        panic!()
+    };
     assert_eq!(rule_index, 0);
     assert_eq!(headers.allow_origin, "http://www.example.com");
     assert!(headers.allow_credentials);
     assert_eq!(headers.allow_methods, "PUT, POST, DELETE");
-    assert_eq!(headers.allow_headers.as_deref(), Some("content-type, x-amz-date"));
+    assert_eq!(
+        headers.allow_headers.as_deref(),
+        Some("content-type, x-amz-date")
+    );
     assert_eq!(headers.expose_headers, Some("ETag, x-amz-request-id"));
     assert_eq!(headers.max_age, Some("3000"));
 
     // `*` rule: ACAO `*`, no credentials, no max age; a rule without AllowedHeader refuses any.
     let get = CorsRequest::actual(Endpoint::S3, "https://other.example", "GET");
-    let Decision::Allowed { rule_index: 1, headers } = config.evaluate(&get) else { panic!() };
-    assert_eq!((headers.allow_origin, headers.allow_credentials, headers.max_age), ("*", false, None));
-    let with_header = CorsRequest::preflight(Endpoint::S3, "https://other.example", "GET", Some("x-custom"));
+    let Decision::Allowed {
+        rule_index: 1,
+        headers,
+    } = config.evaluate(&get)
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            headers.allow_origin,
+            headers.allow_credentials,
+            headers.max_age
+        ),
+        ("*", false, None)
+    );
+    let with_header = CorsRequest::preflight(
+        Endpoint::S3,
+        "https://other.example",
+        "GET",
+        Some("x-custom"),
+    );
     let ex = config.explain(&with_header);
-    assert_eq!(ex.trace[1].outcome, RuleOutcome::HeaderNotAllowed { header: "x-custom" });
+    assert_eq!(
+        ex.trace[1].outcome,
+        RuleOutcome::HeaderNotAllowed { header: "x-custom" }
+    );
 
     // The effective method is ACRM even on a non-OPTIONS request (AWS: GET carrying ACRM: PUT).
     let odd = CorsRequest {
         request_method: Some("PUT"),
         ..CorsRequest::actual(Endpoint::S3, "https://other.example", "GET")
     };
-    assert!(matches!(config.evaluate(&odd), Decision::Refused(Refusal::NoRuleMatched { .. })));
+    assert!(matches!(
+        config.evaluate(&odd),
+        Decision::Refused(Refusal::NoRuleMatched { .. })
+    ));
 
     // Origin comparisons are literal.
-    for origin in ["https://www.example.com", "http://www.example.com:80", "http://www.example.com/", "http://WWW.example.com"] {
+    for origin in [
+        "https://www.example.com",
+        "http://www.example.com:80",
+        "http://www.example.com/",
+        "http://WWW.example.com",
+    ] {
         let req = CorsRequest::preflight(Endpoint::S3, origin, "PUT", None);
-        assert!(matches!(config.evaluate(&req), Decision::Refused(_)), "{origin}");
+        assert!(
+            matches!(config.evaluate(&req), Decision::Refused(_)),
+            "{origin}"
+        );
     }
     // Preflight without Origin is a bad request; without ACRM refused; unknown method refused.
     let mut no_origin = pre;
     no_origin.origin = None;
-    assert_eq!(config.evaluate(&no_origin), Decision::Refused(Refusal::MissingOrigin));
+    assert_eq!(
+        config.evaluate(&no_origin),
+        Decision::Refused(Refusal::MissingOrigin)
+    );
     assert!(Refusal::MissingOrigin.is_bad_request());
-    assert_eq!(Refusal::MissingOrigin.message(), "Insufficient information. Origin request header needed.");
+    assert_eq!(
+        Refusal::MissingOrigin.message(),
+        "Insufficient information. Origin request header needed."
+    );
     let mut no_acrm = pre;
     no_acrm.request_method = None;
-    assert_eq!(config.evaluate(&no_acrm), Decision::Refused(Refusal::MissingRequestMethod));
+    assert_eq!(
+        config.evaluate(&no_acrm),
+        Decision::Refused(Refusal::MissingRequestMethod)
+    );
     let patch = CorsRequest::preflight(Endpoint::S3, "http://www.example.com", "PATCH", None);
     assert_eq!(
         config.evaluate(&patch),
-        Decision::Refused(Refusal::MethodNotApplicable { method: "PATCH".into() })
+        Decision::Refused(Refusal::MethodNotApplicable {
+            method: "PATCH".into()
+        })
     );
 }
 
@@ -201,7 +273,11 @@ fn s3_wildcard_origins() {
         ("http://a.example.com:8080", false),
     ] {
         let req = CorsRequest::preflight(Endpoint::S3, origin, "GET", None);
-        assert_eq!(matches!(config.evaluate(&req), Decision::Allowed { .. }), ok, "{origin}");
+        assert_eq!(
+            matches!(config.evaluate(&req), Decision::Allowed { .. }),
+            ok,
+            "{origin}"
+        );
     }
 }
 
@@ -249,11 +325,18 @@ fn b2_validation_refusals() {
         r#"[{{"corsRuleName":"sameName","allowedOrigins":["*"],{GOOD}}},{{"corsRuleName":"sameName","allowedOrigins":["*"],{GOOD}}}]"#
     );
     let text = parse(&dup, Format::B2Json).unwrap_err().to_string();
-    assert!(text.contains(r#"rule 2 ("sameName"), corsRuleName: "sameName" is already the name of rule 1"#), "{text}");
+    assert!(
+        text.contains(
+            r#"rule 2 ("sameName"), corsRuleName: "sameName" is already the name of rule 1"#
+        ),
+        "{text}"
+    );
     let many: Vec<String> = (0..101)
         .map(|i| format!(r#"{{"corsRuleName":"rule-{i:04}","allowedOrigins":["*"],{GOOD}}}"#))
         .collect();
-    let text = parse(&format!("[{}]", many.join(",")), Format::B2Json).unwrap_err().to_string();
+    let text = parse(&format!("[{}]", many.join(",")), Format::B2Json)
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("at most 100"), "{text}");
 }
 
@@ -273,7 +356,12 @@ fn b2_origin_forms_match_as_documented() {
         ("https://www.example.com", true),
         ("https://www.example.com:443", true),
     ] {
-        let req = CorsRequest::preflight(Endpoint::B2UploadFile, origin, "POST", Some("authorization,x-bz-info-src_last_modified_millis"));
+        let req = CorsRequest::preflight(
+            Endpoint::B2UploadFile,
+            origin,
+            "POST",
+            Some("authorization,x-bz-info-src_last_modified_millis"),
+        );
         let d = config.evaluate(&req);
         assert_eq!(matches!(d, Decision::Allowed { .. }), ok, "{origin}: {d:?}");
         if let Decision::Allowed { headers, .. } = d {
@@ -282,8 +370,16 @@ fn b2_origin_forms_match_as_documented() {
         }
     }
     // GET is not an upload.
-    let get = CorsRequest::preflight(Endpoint::B2UploadFile, "https://www.example.com", "GET", None);
-    assert!(matches!(config.evaluate(&get), Decision::Refused(Refusal::MethodNotApplicable { .. })));
+    let get = CorsRequest::preflight(
+        Endpoint::B2UploadFile,
+        "https://www.example.com",
+        "GET",
+        None,
+    );
+    assert!(matches!(
+        config.evaluate(&get),
+        Decision::Refused(Refusal::MethodNotApplicable { .. })
+    ));
 }
 
 #[test]
@@ -296,18 +392,35 @@ fn conversion_is_lossless_where_both_can_say_it() {
     .unwrap();
     let xml = serialize(&b2, Format::S3Xml).unwrap();
     assert!(xml.contains("<ID>s3Everything</ID>"));
-    assert!(xml.contains("<AllowedOrigin>https://*</AllowedOrigin>"), "{xml}");
+    assert!(
+        xml.contains("<AllowedOrigin>https://*</AllowedOrigin>"),
+        "{xml}"
+    );
     let back = parse(&xml, Format::S3Xml).unwrap();
-    assert_eq!(serialize(&back, Format::B2Json).unwrap(), serialize(&b2, Format::B2Json).unwrap());
+    assert_eq!(
+        serialize(&back, Format::B2Json).unwrap(),
+        serialize(&b2, Format::B2Json).unwrap()
+    );
     // Same decisions on both sides.
-    for origin in ["https://a.example", "https://a.example:8443", "http://a.example"] {
+    for origin in [
+        "https://a.example",
+        "https://a.example:8443",
+        "http://a.example",
+    ] {
         let req = CorsRequest::preflight(Endpoint::S3, origin, "PUT", Some("x-amz-date"));
         assert_eq!(b2.evaluate(&req), back.evaluate(&req), "{origin}");
     }
     // S3 → R2 → S3.
     let s3 = s3("<CORSRule><ID>fonts</ID><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>");
     let r2 = serialize(&s3, Format::R2Json).unwrap();
-    assert_eq!(parse(&serialize(&parse(&r2, Format::R2Json).unwrap(), Format::S3Xml).unwrap(), Format::S3Xml).unwrap(), s3);
+    assert_eq!(
+        parse(
+            &serialize(&parse(&r2, Format::R2Json).unwrap(), Format::S3Xml).unwrap(),
+            Format::S3Xml
+        )
+        .unwrap(),
+        s3
+    );
 }
 
 #[test]
@@ -327,20 +440,30 @@ fn conversion_refuses_what_the_target_cannot_say() {
         Format::B2Json,
     )
     .unwrap();
-    let err = serialize(&any_https, Format::R2Json).unwrap_err().to_string();
+    let err = serialize(&any_https, Format::R2Json)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("R2 cannot say that"), "{err}");
     let upper = s3("<CORSRule><AllowedOrigin>https://App.example.com</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>");
     let err = serialize(&upper, Format::B2Json).unwrap_err().to_string();
     assert!(err.contains("browsers send them in lower case"), "{err}");
-    let empty = s3("<CORSRule><AllowedOrigin></AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>");
-    assert!(serialize(&empty, Format::B2Json).unwrap_err().to_string().contains("illegal empty string"));
+    let empty = s3(
+        "<CORSRule><AllowedOrigin></AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>",
+    );
+    assert!(serialize(&empty, Format::B2Json)
+        .unwrap_err()
+        .to_string()
+        .contains("illegal empty string"));
     // B2's `https://*` is the default port only; S3's `https://*` is any port.
     let default_port = parse(
         r#"[{"corsRuleName":"defaultPort","allowedOrigins":["https://*"],"allowedOperations":["s3_get"],"maxAgeSeconds":60}]"#,
         Format::B2Json,
     )
     .unwrap();
-    assert!(serialize(&default_port, Format::S3Xml).unwrap_err().to_string().contains("different origins"));
+    assert!(serialize(&default_port, Format::S3Xml)
+        .unwrap_err()
+        .to_string()
+        .contains("different origins"));
 }
 
 #[test]

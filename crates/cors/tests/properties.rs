@@ -10,12 +10,31 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 
-const HOSTS: &[&str] = &["example.com", "app.example.com", "localhost", "127.0.0.1", "*.example.com", "*"];
-const HEADERS: &[&str] = &["authorization", "Range", "content-type", "x-amz-*", "x-bz-info-*", "*", "X-Fake-Header"];
+const HOSTS: &[&str] = &[
+    "example.com",
+    "app.example.com",
+    "localhost",
+    "127.0.0.1",
+    "*.example.com",
+    "*",
+];
+const HEADERS: &[&str] = &[
+    "authorization",
+    "Range",
+    "content-type",
+    "x-amz-*",
+    "x-bz-info-*",
+    "*",
+    "X-Fake-Header",
+];
 const METHODS: &[&str] = &["GET", "PUT", "POST", "DELETE", "HEAD"];
 
 fn url_origin(star_in_port: bool) -> impl Strategy<Value = String> {
-    (select(vec!["http", "https"]), select(HOSTS.to_vec()), prop_oneof![Just(None), (1u16..).prop_map(Some), Just(Some(0))])
+    (
+        select(vec!["http", "https"]),
+        select(HOSTS.to_vec()),
+        prop_oneof![Just(None), (1u16..).prop_map(Some), Just(Some(0))],
+    )
         .prop_map(move |(scheme, host, port)| {
             let host = if host == "*" { "*" } else { host };
             match port {
@@ -120,7 +139,8 @@ fn round_trip(config: &CorsConfig, format: Format) -> Result<(), TestCaseError> 
     let text = serialize(config, format).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let back = parse(&text, format).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
     prop_assert_eq!(&back, config, "{}", text);
-    let (detected, found) = parse_detect(&text, Some(format.dialect())).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let (detected, found) = parse_detect(&text, Some(format.dialect()))
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(found, format);
     prop_assert_eq!(&detected, config);
     Ok(())
@@ -134,11 +154,20 @@ fn request() -> impl Strategy<Value = (String, &'static str, Option<String>)> {
             Just("http://localhost:3000".to_owned()),
         ],
         select(METHODS.to_vec()),
-        proptest::option::of(subsequence(vec!["authorization", "range", "x-amz-date", "x-fake-header"], 0..3).prop_map(|h| h.join(","))),
+        proptest::option::of(
+            subsequence(
+                vec!["authorization", "range", "x-amz-date", "x-fake-header"],
+                0..3,
+            )
+            .prop_map(|h| h.join(",")),
+        ),
     )
 }
 
-fn allowed(config: &CorsConfig, (origin, method, headers): &(String, &'static str, Option<String>)) -> bool {
+fn allowed(
+    config: &CorsConfig,
+    (origin, method, headers): &(String, &'static str, Option<String>),
+) -> bool {
     let req = CorsRequest::preflight(Endpoint::S3, origin, method, headers.as_deref());
     matches!(config.evaluate(&req), Decision::Allowed { .. })
 }
@@ -209,6 +238,34 @@ proptest! {
         let fewer = CorsConfig::from_rules(fewer);
         for r in &requests {
             prop_assert!(!allowed(&fewer, r) || allowed(&full, r), "{:?}", r);
+        }
+    }
+
+    #[test]
+    fn indexed_evaluation_agrees_with_the_rule_by_rule_scan(
+        s3 in vec(s3_spec(), 0..4),
+        b2 in vec(b2_spec(), 0..4),
+        r2 in vec(r2_spec(), 0..4),
+        requests in vec(request(), 1..8),
+        endpoint in select(vec![Endpoint::S3, Endpoint::B2DownloadFileByName, Endpoint::B2UploadFile]),
+        preflight: bool,
+    ) {
+        let mut rules = Vec::new();
+        for (dialect, specs) in [(Dialect::R2, r2), (Dialect::B2, b2), (Dialect::S3, s3)] {
+            if let Some(c) = config_of(dialect, specs) {
+                rules.extend(c.into_rules());
+            }
+        }
+        let config = CorsConfig::from_rules(rules);
+        for (origin, method, headers) in &requests {
+            let method = if endpoint == Endpoint::B2UploadFile { "POST" } else { method };
+            let req = if preflight {
+                CorsRequest::preflight(endpoint, origin, method, headers.as_deref())
+            } else {
+                CorsRequest { request_headers: headers.as_deref(), ..CorsRequest::actual(endpoint, origin, method) }
+            };
+            let fast = config.evaluate(&req);
+            prop_assert_eq!(fast, config.explain(&req).decision);
         }
     }
 

@@ -77,9 +77,17 @@ fn download_from_any_origin_refuses_http_uploads_and_other_headers() {
         None,
     );
     let ex = config.explain(&http);
-    assert!(matches!(ex.decision, Decision::Refused(Refusal::NoRuleMatched { .. })));
+    assert!(matches!(
+        ex.decision,
+        Decision::Refused(Refusal::NoRuleMatched { .. })
+    ));
     assert_eq!(ex.trace[0].outcome, RuleOutcome::OriginNotAllowed);
-    assert!(ex.to_string().contains(r#"origin "http://www.catblaze.com" matches none of allowedOrigins ["https"]"#), "{ex}");
+    assert!(
+        ex.to_string().contains(
+            r#"origin "http://www.catblaze.com" matches none of allowedOrigins ["https"]"#
+        ),
+        "{ex}"
+    );
 
     let upload = CorsRequest::preflight(
         Endpoint::B2UploadFile,
@@ -89,10 +97,18 @@ fn download_from_any_origin_refuses_http_uploads_and_other_headers() {
     );
     let ex = config.explain(&upload);
     assert_eq!(ex.trace[0].outcome, RuleOutcome::OperationNotAllowed);
-    assert!(ex.summary().contains("b2_upload_file is not in allowedOperations"), "{}", ex.summary());
+    assert!(
+        ex.summary()
+            .contains("b2_upload_file is not in allowedOperations"),
+        "{}",
+        ex.summary()
+    );
 
     let s3 = CorsRequest::preflight(Endpoint::S3, "https://www.catblaze.com", "GET", None);
-    assert_eq!(config.explain(&s3).trace[0].outcome, RuleOutcome::OperationNotAllowed);
+    assert_eq!(
+        config.explain(&s3).trace[0].outcome,
+        RuleOutcome::OperationNotAllowed
+    );
 
     let fake = CorsRequest::preflight(
         Endpoint::B2DownloadFileByName,
@@ -103,9 +119,15 @@ fn download_from_any_origin_refuses_http_uploads_and_other_headers() {
     let ex = config.explain(&fake);
     assert_eq!(
         ex.trace[0].outcome,
-        RuleOutcome::HeaderNotAllowed { header: "X-Fake-Header" }
+        RuleOutcome::HeaderNotAllowed {
+            header: "X-Fake-Header"
+        }
     );
-    assert!(ex.to_string().contains(r#"requested header "x-fake-header" is not in allowedHeaders ["range"]"#), "{ex}");
+    assert!(
+        ex.to_string()
+            .contains(r#"requested header "x-fake-header" is not in allowedHeaders ["range"]"#),
+        "{ex}"
+    );
 }
 
 #[test]
@@ -113,9 +135,20 @@ fn cors_allow_none_blocks_everything() {
     // The "cors-allow-none" bucket: no rules at all.
     let config = b2("[]");
     let get = CorsRequest::actual(Endpoint::B2DownloadFileByName, "https://example.com", "GET");
-    assert_eq!(config.evaluate(&get), Decision::Refused(Refusal::NotEnabled));
-    let pre = CorsRequest::preflight(Endpoint::B2DownloadFileByName, "https://example.com", "GET", None);
-    assert_eq!(config.evaluate(&pre), Decision::Refused(Refusal::NotEnabled));
+    assert_eq!(
+        config.evaluate(&get),
+        Decision::Refused(Refusal::NotEnabled)
+    );
+    let pre = CorsRequest::preflight(
+        Endpoint::B2DownloadFileByName,
+        "https://example.com",
+        "GET",
+        None,
+    );
+    assert_eq!(
+        config.evaluate(&pre),
+        Decision::Refused(Refusal::NotEnabled)
+    );
 }
 
 const CORS_ALLOW_ALL: &str = r#"[{
@@ -130,10 +163,16 @@ const CORS_ALLOW_ALL: &str = r#"[{
 #[test]
 fn cors_allow_all_plain_get_works() {
     let config = b2(CORS_ALLOW_ALL);
-    let get = CorsRequest::actual(Endpoint::B2DownloadFileByName, "https://anything.example", "GET");
+    let get = CorsRequest::actual(
+        Endpoint::B2DownloadFileByName,
+        "https://anything.example",
+        "GET",
+    );
     let headers = headers_of(&config.evaluate(&get));
     assert!(headers.contains(&("Access-Control-Allow-Origin".into(), "*".into())));
-    assert!(!headers.iter().any(|(k, _)| k == "Access-Control-Allow-Credentials"));
+    assert!(!headers
+        .iter()
+        .any(|(k, _)| k == "Access-Control-Allow-Credentials"));
 }
 
 #[test]
@@ -151,7 +190,10 @@ fn cors_allow_all_fake_header_fails_until_all_headers_allowed() {
     ));
     let all_headers = b2(&CORS_ALLOW_ALL.replace(r#"["authorization", "range"]"#, r#"["*"]"#));
     let headers = headers_of(&all_headers.evaluate(&fake));
-    assert!(headers.contains(&("Access-Control-Allow-Headers".into(), "x-fake-header".into())));
+    assert!(headers.contains(&(
+        "Access-Control-Allow-Headers".into(),
+        "x-fake-header".into()
+    )));
 }
 
 /// The R2 page's example, exactly as printed: the trailing comma makes it invalid JSON.
@@ -181,20 +223,27 @@ fn r2_seed_policy_allows_only_localhost_3000_get() {
     assert_eq!(format, Format::R2Json);
     let ok = CorsRequest::actual(Endpoint::S3, "http://localhost:3000", "GET");
     let headers = headers_of(&config.evaluate(&ok));
-    assert!(headers.contains(&("Access-Control-Allow-Origin".into(), "http://localhost:3000".into())));
+    assert!(headers.contains(&(
+        "Access-Control-Allow-Origin".into(),
+        "http://localhost:3000".into()
+    )));
     assert!(headers.contains(&("Access-Control-Allow-Credentials".into(), "true".into())));
     assert!(headers.contains(&("Access-Control-Allow-Methods".into(), "GET".into())));
-    for other in ["http://localhost:3001", "https://localhost:3000", "http://127.0.0.1:3000"] {
+    for other in [
+        "http://localhost:3001",
+        "https://localhost:3000",
+        "http://127.0.0.1:3000",
+    ] {
         let req = CorsRequest::actual(Endpoint::S3, other, "GET");
-        assert!(matches!(config.evaluate(&req), Decision::Refused(_)), "{other}");
+        assert!(
+            matches!(config.evaluate(&req), Decision::Refused(_)),
+            "{other}"
+        );
     }
     let put = CorsRequest::preflight(Endpoint::S3, "http://localhost:3000", "PUT", None);
     assert!(matches!(config.evaluate(&put), Decision::Refused(_)));
     // "A request without an Origin HTTP request header will not return any CORS response headers."
-    let no_origin = CorsRequest {
-        origin: None,
-        ..ok
-    };
+    let no_origin = CorsRequest { origin: None, ..ok };
     assert_eq!(config.evaluate(&no_origin), Decision::NotCors);
 }
 
@@ -202,14 +251,20 @@ fn r2_seed_policy_allows_only_localhost_3000_get() {
 fn r2_common_issues_origins_with_paths_are_invalid() {
     for (origin, says) in [
         ("https://static.example.com/", "ends with a slash"),
-        ("https://static.example.com/fonts/Calibri.woff2", "has a path"),
+        (
+            "https://static.example.com/fonts/Calibri.woff2",
+            "has a path",
+        ),
     ] {
         let doc = format!(r#"[{{"AllowedOrigins": ["{origin}"], "AllowedMethods": ["GET"]}}]"#);
         let err = parse(&doc, Format::R2Json).unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("rule 1, AllowedOrigins: "), "{text}");
         assert!(text.contains(says), "{text}");
-        assert!(text.contains("\"https://static.example.com\""), "suggests the fix: {text}");
+        assert!(
+            text.contains("\"https://static.example.com\""),
+            "suggests the fix: {text}"
+        );
     }
     let ok = r#"[{"AllowedOrigins": ["https://static.example.com"], "AllowedMethods": ["GET"],
                  "AllowedHeaders": ["x-requested-by", "User-Agent"],
@@ -218,10 +273,21 @@ fn r2_common_issues_origins_with_paths_are_invalid() {
     // "Origin values must match exactly."
     let sub = CorsRequest::actual(Endpoint::S3, "https://www.static.example.com", "GET");
     assert!(matches!(config.evaluate(&sub), Decision::Refused(_)));
-    let pre = CorsRequest::preflight(Endpoint::S3, "https://static.example.com", "GET", Some("user-agent,x-requested-by"));
+    let pre = CorsRequest::preflight(
+        Endpoint::S3,
+        "https://static.example.com",
+        "GET",
+        Some("user-agent,x-requested-by"),
+    );
     let headers = headers_of(&config.evaluate(&pre));
-    assert!(headers.contains(&("Access-Control-Expose-Headers".into(), "Content-Encoding, cf-cache-status, Date".into())));
-    assert!(headers.contains(&("Access-Control-Allow-Headers".into(), "user-agent, x-requested-by".into())));
+    assert!(headers.contains(&(
+        "Access-Control-Expose-Headers".into(),
+        "Content-Encoding, cf-cache-status, Date".into()
+    )));
+    assert!(headers.contains(&(
+        "Access-Control-Allow-Headers".into(),
+        "user-agent, x-requested-by".into()
+    )));
 }
 
 #[test]
@@ -231,8 +297,11 @@ fn r2_rest_form_and_misplaced_pascal_case() {
     assert_eq!(format, Format::R2RestJson);
     assert_eq!(config.rules()[0].name(), Some("fonts"));
     // wrangler's classic mistake: the AWS shape fed to the R2 REST form.
-    let aws_shape = r#"{"rules":[{"AllowedOrigins":["http://localhost:3000"],"AllowedMethods":["GET"]}]}"#;
-    let text = parse(aws_shape, Format::R2RestJson).unwrap_err().to_string();
+    let aws_shape =
+        r#"{"rules":[{"AllowedOrigins":["http://localhost:3000"],"AllowedMethods":["GET"]}]}"#;
+    let text = parse(aws_shape, Format::R2RestJson)
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("AllowedOrigins: unknown field"), "{text}");
     assert!(text.contains("allowed.origins: is required"), "{text}");
 }

@@ -46,18 +46,27 @@ pub(crate) fn read_rule(
         errors.push(
             ValidationError::new(
                 ErrorKind::Schema,
-                format!("must be a JSON object with the rule's fields, found {}", kind_of(value)),
+                format!(
+                    "must be a JSON object with the rule's fields, found {}",
+                    kind_of(value)
+                ),
             )
             .at_rule(RuleRef { index, name: None }),
         );
         return spec;
     };
     // The name first, so every error about this rule can carry it.
-    let name_key = table.iter().find(|(_, s)| *s == Slot::Name).map(|(k, _)| *k);
+    let name_key = table
+        .iter()
+        .find(|(_, s)| *s == Slot::Name)
+        .map(|(k, _)| *k);
     if let Some(Value::String(name)) = name_key.and_then(|k| obj.get(k)) {
         spec.name = Some(name.clone());
     }
-    let at = RuleRef { index, name: spec.name.clone() };
+    let at = RuleRef {
+        index,
+        name: spec.name.clone(),
+    };
     let mut entries: Vec<(String, &Value)> = Vec::new();
     flatten(obj, "", nested, &at, errors, &mut entries);
     for (path, v) in entries {
@@ -68,7 +77,10 @@ pub(crate) fn read_rule(
             let known: Vec<&str> = table.iter().map(|(k, _)| *k).collect();
             let hint = known
                 .iter()
-                .find(|k| k.eq_ignore_ascii_case(&path) || k.trim_end_matches('s').eq_ignore_ascii_case(&path))
+                .find(|k| {
+                    k.eq_ignore_ascii_case(&path)
+                        || k.trim_end_matches('s').eq_ignore_ascii_case(&path)
+                })
                 .map(|k| format!("; did you mean {k:?}?"))
                 .unwrap_or_else(|| format!("; the fields are {}", known.join(", ")));
             errors.push(
@@ -125,7 +137,9 @@ fn flatten<'v>(
         let path = format!("{prefix}{key}");
         if nested.contains(&path.as_str()) {
             match v {
-                Value::Object(inner) => flatten(inner, &format!("{path}."), nested, at, errors, out),
+                Value::Object(inner) => {
+                    flatten(inner, &format!("{path}."), nested, at, errors, out)
+                }
                 other => errors.push(
                     ValidationError::new(
                         ErrorKind::Schema,
@@ -156,7 +170,10 @@ fn string_list(v: &Value) -> Result<Vec<String>, String> {
         Value::String(s) => Err(format!(
             "must be a list of strings: write [{s:?}] instead of {s:?}"
         )),
-        other => Err(format!("must be a list of strings, found {}", kind_of(other))),
+        other => Err(format!(
+            "must be a list of strings, found {}",
+            kind_of(other)
+        )),
     }
 }
 

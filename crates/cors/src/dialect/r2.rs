@@ -39,16 +39,27 @@ pub(crate) fn from_rest(value: &Value) -> Result<CorsConfig, ConfigError> {
     let rules = match value {
         Value::Object(obj) => match obj.get("rules") {
             Some(Value::Array(rules)) => rules,
-            _ => return Err(shape_error("expected {\"rules\": [ ... ]}, R2's REST CORS shape")),
+            _ => {
+                return Err(shape_error(
+                    "expected {\"rules\": [ ... ]}, R2's REST CORS shape",
+                ))
+            }
         },
-        _ => return Err(shape_error("expected {\"rules\": [ ... ]}, R2's REST CORS shape")),
+        _ => {
+            return Err(shape_error(
+                "expected {\"rules\": [ ... ]}, R2's REST CORS shape",
+            ))
+        }
     };
     let mut errors = Vec::new();
     if let Value::Object(obj) = value {
         for key in obj.keys().filter(|k| *k != "rules") {
             errors.push(
-                ValidationError::new(ErrorKind::Schema, "unknown field; only \"rules\" belongs here")
-                    .at_field(key.clone()),
+                ValidationError::new(
+                    ErrorKind::Schema,
+                    "unknown field; only \"rules\" belongs here",
+                )
+                .at_field(key.clone()),
             );
         }
     }

@@ -41,7 +41,9 @@ pub(crate) fn from_xml(text: &str) -> Result<CorsConfig, ConfigError> {
             Event::Eof => break,
             Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
-            _ if seen_root => return Err(shape_error("unexpected content after </CORSConfiguration>")),
+            _ if seen_root => {
+                return Err(shape_error("unexpected content after </CORSConfiguration>"))
+            }
             _ => return Err(shape_error("expected a <CORSConfiguration> document")),
         }
     }
@@ -212,9 +214,10 @@ fn read_rule_xml(
                 .find(|k| k.eq_ignore_ascii_case(other) || other.eq_ignore_ascii_case(&format!("{k}s")))
                 .map(|k| format!("; did you mean <{k}>?"))
                 .unwrap_or_else(|| "; a <CORSRule> holds ID, AllowedOrigin, AllowedMethod, AllowedHeader, ExposeHeader and MaxAgeSeconds".into());
-                local.push(
-                    ValidationError::new(ErrorKind::Schema, format!("unknown element <{other}>{hint}")),
-                );
+                local.push(ValidationError::new(
+                    ErrorKind::Schema,
+                    format!("unknown element <{other}>{hint}"),
+                ));
             }
         }
     }
@@ -235,17 +238,21 @@ fn read_text(reader: &mut Reader<&[u8]>) -> Result<Result<String, String>, Confi
     loop {
         match next(reader)? {
             Event::Text(t) => {
-                let decoded = t.xml10_content().map_err(|e| {
-                    shape_error(format!("text is not valid UTF-8: {e}"))
-                })?;
+                let decoded = t
+                    .xml10_content()
+                    .map_err(|e| shape_error(format!("text is not valid UTF-8: {e}")))?;
                 text.push_str(&decoded);
             }
             Event::CData(c) => {
-                let decoded = c.decode().map_err(|e| shape_error(format!("text is not valid UTF-8: {e}")))?;
+                let decoded = c
+                    .decode()
+                    .map_err(|e| shape_error(format!("text is not valid UTF-8: {e}")))?;
                 text.push_str(&decoded);
             }
             Event::GeneralRef(r) => {
-                let name = r.decode().map_err(|e| shape_error(format!("bad entity: {e}")))?;
+                let name = r
+                    .decode()
+                    .map_err(|e| shape_error(format!("bad entity: {e}")))?;
                 if let Ok(Some(c)) = r.resolve_char_ref() {
                     text.push(c);
                 } else if let Some(s) = quick_xml::escape::resolve_predefined_entity(&name) {
@@ -333,8 +340,11 @@ pub(crate) fn from_json(value: &Value) -> Result<CorsConfig, ConfigError> {
     if let Value::Object(obj) = value {
         for key in obj.keys().filter(|k| *k != "CORSRules") {
             errors.push(
-                ValidationError::new(ErrorKind::Schema, "unknown field; only CORSRules belongs here")
-                    .at_field(key.clone()),
+                ValidationError::new(
+                    ErrorKind::Schema,
+                    "unknown field; only CORSRules belongs here",
+                )
+                .at_field(key.clone()),
             );
         }
     }
