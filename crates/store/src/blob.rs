@@ -1,0 +1,253 @@
+//! Object bytes in files. A blob is immutable once written: bytes go to `tmp/<id>`, are fsynced,
+//! renamed to `blobs/<id[..2]>/<id>`, and the directory is fsynced — all before the metadata that
+//! makes the blob visible is committed. A blob nothing references is garbage, removed later.
+
+use crate::error::Result;
+use md5::{Digest as _, Md5};
+use sha1::Sha1;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// The directories holding blobs.
+#[derive(Clone, Debug)]
+pub struct BlobDir {
+    root: PathBuf,
+}
+
+impl BlobDir {
+    /// Opens (creating) `root/blobs` and `root/tmp`, emptying `tmp` (partial writes of a previous
+    /// run are never visible, so they can go).
+    pub fn open(root: &Path) -> Result<BlobDir> {
+        let dir = BlobDir {
+            root: root.to_owned(),
+        };
+        fs::create_dir_all(dir.root.join("blobs"))?;
+        let tmp = dir.root.join("tmp");
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp)?;
+        }
+        fs::create_dir_all(&tmp)?;
+        Ok(dir)
+    }
+
+    /// Path of a blob.
+    pub fn path(&self, blob: &str) -> PathBuf {
+        let shard = blob.get(..2).unwrap_or("00");
+        self.root.join("blobs").join(shard).join(blob)
+    }
+
+    /// Starts writing a new blob.
+    pub fn create(&self) -> Result<BlobWriter> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let tmp_path = self.root.join("tmp").join(&id);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp_path)?;
+        Ok(BlobWriter {
+            dir: self.clone(),
+            id,
+            tmp_path,
+            file: Some(file),
+            md5: Md5::new(),
+            sha1: Sha1::new(),
+            size: 0,
+        })
+    }
+
+    /// Opens a blob for reading.
+    pub fn open_blob(&self, blob: &str) -> io::Result<File> {
+        File::open(self.path(blob))
+    }
+
+    /// Removes blobs; missing ones are ignored.
+    pub fn remove(&self, blobs: &[String]) -> Result<()> {
+        for blob in blobs {
+            match fs::remove_file(self.path(blob)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every blob id present on disk.
+    pub fn all_blobs(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for shard in fs::read_dir(self.root.join("blobs"))? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(shard.path())? {
+                if let Some(name) = entry?.file_name().to_str() {
+                    out.push(name.to_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A blob being written. Hashes (MD5 for S3 ETags, SHA-1 for B2) are computed on the way.
+/// Dropping it without [`BlobWriter::finish`] removes the temporary file.
+#[derive(Debug)]
+pub struct BlobWriter {
+    dir: BlobDir,
+    id: String,
+    tmp_path: PathBuf,
+    file: Option<File>,
+    md5: Md5,
+    sha1: Sha1,
+    size: u64,
+}
+
+/// A durable blob, ready to be referenced by metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrittenBlob {
+    /// Blob id.
+    pub blob: String,
+    /// Bytes written.
+    pub size: u64,
+    /// Hex MD5.
+    pub md5: String,
+    /// Hex SHA-1.
+    pub sha1: String,
+}
+
+impl BlobWriter {
+    /// Appends bytes.
+    pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        let file = self.file.as_mut().expect("writer is open until finish");
+        file.write_all(data)?;
+        self.md5.update(data);
+        self.sha1.update(data);
+        self.size += data.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Makes the blob durable: fsync the file, rename it into place, fsync the directory.
+    pub fn finish(mut self) -> Result<WrittenBlob> {
+        let file = self.file.take().expect("writer is open until finish");
+        file.sync_data()?;
+        drop(file);
+        let final_path = self.dir.path(&self.id);
+        let parent = final_path.parent().expect("blob paths have a shard directory");
+        if let Err(e) = fs::rename(&self.tmp_path, &final_path) {
+            if e.kind() != io::ErrorKind::NotFound {
+                return Err(e.into());
+            }
+            fs::create_dir_all(parent)?;
+            File::open(self.dir.root.join("blobs"))?.sync_all()?;
+            fs::rename(&self.tmp_path, &final_path)?;
+        }
+        File::open(parent)?.sync_all()?;
+        Ok(WrittenBlob {
+            blob: std::mem::take(&mut self.id),
+            size: self.size,
+            md5: hex::encode(self.md5.clone().finalize()),
+            sha1: hex::encode(self.sha1.clone().finalize()),
+        })
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = fs::remove_file(&self.tmp_path);
+        }
+    }
+}
+
+/// Reads a byte range of an object, across its segments, in chunks.
+#[derive(Debug)]
+pub struct SegmentReader {
+    dir: BlobDir,
+    segments: Vec<crate::Segment>,
+    /// Index of the segment `file` reads from.
+    index: usize,
+    file: Option<File>,
+    /// Bytes still to read from the current segment, and in total.
+    left_in_segment: u64,
+    left: u64,
+    /// Offset into the next segment to open.
+    skip: u64,
+}
+
+impl SegmentReader {
+    /// A reader of `len` bytes from `start` of the object made of `segments`.
+    pub(crate) fn new(dir: BlobDir, segments: Vec<crate::Segment>, start: u64, len: u64) -> Self {
+        SegmentReader {
+            dir,
+            segments,
+            index: 0,
+            file: None,
+            left_in_segment: 0,
+            left: len,
+            skip: start,
+        }
+    }
+
+    /// Opens the first segment now, so a missing blob is reported before any byte is sent.
+    pub fn prepare(&mut self) -> io::Result<()> {
+        if self.left > 0 && self.file.is_none() {
+            self.open_next()?;
+        }
+        Ok(())
+    }
+
+    fn open_next(&mut self) -> io::Result<()> {
+        while self.index < self.segments.len() {
+            let seg = &self.segments[self.index];
+            self.index += 1;
+            if self.skip >= seg.size {
+                self.skip -= seg.size;
+                continue;
+            }
+            let mut file = self.dir.open_blob(&seg.blob)?;
+            if self.skip > 0 {
+                file.seek(SeekFrom::Start(self.skip))?;
+            }
+            self.left_in_segment = seg.size - self.skip;
+            self.skip = 0;
+            self.file = Some(file);
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "object segments end before the requested range",
+        ))
+    }
+
+    /// Reads the next chunk (at most `max` bytes); empty when done.
+    pub fn next_chunk(&mut self, max: usize) -> io::Result<Vec<u8>> {
+        if self.left == 0 {
+            return Ok(Vec::new());
+        }
+        if self.file.is_none() || self.left_in_segment == 0 {
+            self.open_next()?;
+        }
+        let want = (max as u64).min(self.left).min(self.left_in_segment) as usize;
+        let mut buf = vec![0u8; want];
+        let file = self.file.as_mut().expect("a segment is open");
+        file.read_exact(&mut buf)?;
+        self.left -= want as u64;
+        self.left_in_segment -= want as u64;
+        if self.left_in_segment == 0 {
+            self.file = None;
+        }
+        Ok(buf)
+    }
+
+    /// Bytes not yet read.
+    pub fn remaining(&self) -> u64 {
+        self.left
+    }
+}

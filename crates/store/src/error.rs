@@ -1,0 +1,55 @@
+//! Storage errors: what can go wrong, in terms the API layers map to their own error codes.
+
+use std::io;
+
+/// An error from the store. Each variant is a condition an API reports distinctly; `Io` and
+/// `Database` are internal failures (HTTP 500).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No bucket of that name or id.
+    #[error("the bucket does not exist")]
+    NoSuchBucket,
+    /// A bucket of that name exists already.
+    #[error("the bucket name is already taken")]
+    BucketExists,
+    /// The bucket still holds objects or unfinished uploads.
+    #[error("the bucket is not empty")]
+    BucketNotEmpty,
+    /// No object under that key (or version id).
+    #[error("the object does not exist")]
+    NoSuchKey,
+    /// No multipart upload with that id (in that bucket and key).
+    #[error("the multipart upload does not exist")]
+    NoSuchUpload,
+    /// A part listed for completion was never uploaded, or its ETag differs.
+    #[error("part {0} was not uploaded or its ETag does not match")]
+    InvalidPart(u32),
+    /// Parts listed for completion are not in ascending order.
+    #[error("parts must be listed in ascending order")]
+    InvalidPartOrder,
+    /// A part other than the last is smaller than the minimum part size.
+    #[error("part {0} is smaller than the minimum part size")]
+    EntityTooSmall(u32),
+    /// A conditional write's condition (If-Match, If-None-Match, revision) did not hold.
+    #[error("the precondition did not hold")]
+    PreconditionFailed,
+    /// No access key with that id.
+    #[error("no such access key")]
+    NoSuchKeyId,
+    /// Reading the object's bytes failed (a blob file is missing or unreadable).
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+    /// The metadata database failed.
+    #[error("metadata database error: {0}")]
+    Database(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Shorthand for results of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,369 @@
+//! pier's storage engine: buckets, objects and multipart uploads, with no HTTP in sight.
+//!
+//! # Overview
+//! - [`Store`] is the facade the API layers use. Object bytes are immutable blobs in files
+//!   ([`blob`]); metadata lives behind the [`MetaStore`] trait, implemented for SQLite by
+//!   [`SqliteMeta`] (a distributed SQL backend would be a second implementation).
+//! - A write is acknowledged only when durable: the blob is written to `tmp/`, fsynced, renamed
+//!   into `blobs/`, its directory fsynced, and then the metadata commit (group-committed with
+//!   other writers) makes it visible. A crash at any point leaves either the old object or the
+//!   new one, never a partial one.
+//! - Replaced and deleted blobs are recorded as garbage in the same transaction and unlinked after
+//!   it. At startup, the garbage list is finished, `tmp/` is emptied, and after an unclean stop
+//!   blobs that no metadata references are removed.
+//!
+//! See `docs/design.md` for the on-disk layout and the write protocol.
+
+pub mod blob;
+mod error;
+mod list;
+pub mod meta;
+mod sqlite;
+mod types;
+
+pub use blob::{BlobWriter, SegmentReader, WrittenBlob};
+pub use error::{Result, StoreError};
+pub use list::{prefix_end, ListPage, ListQuery};
+pub use meta::{Completion, MetaStore};
+pub use sqlite::{multipart_etag, SqliteMeta};
+pub use types::{
+    now_millis, AccessKey, Bucket, BucketUpdate, Millis, Object, ObjectMeta, Part, Segment,
+    Upload, WriteCondition,
+};
+
+use blob::BlobDir;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// S3's minimum size for every part of a multipart upload but the last.
+pub const S3_MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+/// The storage engine. Cheap to clone; all clones share one database and blob directory.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    meta: Arc<SqliteMeta>,
+    blobs: BlobDir,
+    /// Written at a clean close, removed at open: its absence at open means the last run
+    /// stopped uncleanly and orphaned blobs may exist.
+    clean_marker: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating) a store in `root`, recovering from an unclean stop if needed.
+    pub fn open(root: &Path) -> Result<Store> {
+        fs::create_dir_all(root)?;
+        let db_path = root.join("meta.sqlite");
+        let existed = db_path.exists();
+        let clean_marker = root.join("CLEAN");
+        let was_clean = clean_marker.exists();
+        let blobs = BlobDir::open(root)?;
+        let meta = Arc::new(SqliteMeta::open(&db_path)?);
+        let store = Store {
+            inner: Arc::new(Inner {
+                meta,
+                blobs,
+                clean_marker,
+            }),
+        };
+        if was_clean {
+            fs::remove_file(&store.inner.clean_marker)?;
+        }
+        store.collect_garbage()?;
+        if existed && !was_clean {
+            store.remove_orphans()?;
+        }
+        Ok(store)
+    }
+
+    /// Stops the metadata writer after queued writes and marks the stop as clean.
+    pub fn close(&self) -> Result<()> {
+        self.inner.meta.close();
+        fs::write(&self.inner.clean_marker, b"")?;
+        Ok(())
+    }
+
+    /// The metadata backend.
+    pub fn meta(&self) -> &dyn MetaStore {
+        &*self.inner.meta
+    }
+
+    fn remove_orphans(&self) -> Result<()> {
+        let referenced = self.meta().referenced_blobs()?;
+        let orphans: Vec<String> = self
+            .inner
+            .blobs
+            .all_blobs()?
+            .into_iter()
+            .filter(|b| !referenced.contains(b))
+            .collect();
+        if !orphans.is_empty() {
+            tracing::info!(count = orphans.len(), "removing blobs left by an unclean stop");
+        }
+        self.inner.blobs.remove(&orphans)
+    }
+
+    fn collect_garbage(&self) -> Result<()> {
+        loop {
+            let garbage = self.meta().garbage(1000)?;
+            if garbage.is_empty() {
+                return Ok(());
+            }
+            self.discard(garbage)?;
+        }
+    }
+
+    /// Deletes blobs that a committed write made garbage, then forgets them.
+    fn discard(&self, blobs: Vec<String>) -> Result<()> {
+        if blobs.is_empty() {
+            return Ok(());
+        }
+        self.inner.blobs.remove(&blobs)?;
+        self.meta().forget_garbage(&blobs)
+    }
+
+    /// Starts writing a new blob (object or part bytes).
+    pub fn new_blob(&self) -> Result<BlobWriter> {
+        self.inner.blobs.create()
+    }
+
+    /// Creates a bucket.
+    pub fn create_bucket(&self, name: &str, public: bool) -> Result<Bucket> {
+        self.meta().create_bucket(Bucket {
+            name: name.to_owned(),
+            id: uuid::Uuid::now_v7().simple().to_string(),
+            created: now_millis(),
+            public,
+            cors: None,
+            info: None,
+            revision: 1,
+        })
+    }
+
+    /// A bucket by name; `NoSuchBucket` if absent.
+    pub fn bucket(&self, name: &str) -> Result<Bucket> {
+        self.meta().bucket(name)?.ok_or(StoreError::NoSuchBucket)
+    }
+
+    /// All buckets.
+    pub fn buckets(&self) -> Result<Vec<Bucket>> {
+        self.meta().buckets()
+    }
+
+    /// Changes a bucket's settings.
+    pub fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket> {
+        self.meta().update_bucket(name, update)
+    }
+
+    /// Deletes an empty bucket.
+    pub fn delete_bucket(&self, name: &str) -> Result<Bucket> {
+        self.meta().delete_bucket(name)
+    }
+
+    /// Makes a written blob the object under `key` (if `condition` holds).
+    pub fn put_object(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        blob: WrittenBlob,
+        meta: ObjectMeta,
+        condition: WriteCondition,
+    ) -> Result<Object> {
+        let object = Object {
+            bucket_id: bucket_id.to_owned(),
+            key: key.to_owned(),
+            version_id: uuid::Uuid::now_v7().simple().to_string(),
+            size: blob.size,
+            etag: blob.md5.clone(),
+            sha1: Some(blob.sha1.clone()),
+            created: now_millis(),
+            meta,
+            segments: vec![Segment {
+                blob: blob.blob.clone(),
+                size: blob.size,
+            }],
+        };
+        match self.meta().put_object(object.clone(), condition) {
+            Ok(garbage) => {
+                self.discard(garbage)?;
+                Ok(object)
+            }
+            Err(e) => {
+                self.inner.blobs.remove(&[blob.blob])?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Discards a written blob that will not be used (a failed checksum, say).
+    pub fn discard_blob(&self, blob: WrittenBlob) -> Result<()> {
+        self.inner.blobs.remove(&[blob.blob])
+    }
+
+    /// The current object under `key`; `NoSuchKey` if absent.
+    pub fn object(&self, bucket_id: &str, key: &str) -> Result<Object> {
+        self.meta()
+            .object(bucket_id, key)?
+            .ok_or(StoreError::NoSuchKey)
+    }
+
+    /// An object by version id.
+    pub fn object_by_version(&self, version_id: &str) -> Result<Object> {
+        self.meta()
+            .object_by_version(version_id)?
+            .ok_or(StoreError::NoSuchKey)
+    }
+
+    /// A reader of `len` bytes of `object` from `start`.
+    pub fn reader(&self, object: &Object, start: u64, len: u64) -> SegmentReader {
+        SegmentReader::new(self.inner.blobs.clone(), object.segments.clone(), start, len)
+    }
+
+    /// Deletes the object under `key`; returns it if there was one.
+    pub fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+        let deleted = self.meta().delete_object(bucket_id, key)?;
+        if let Some(object) = &deleted {
+            self.discard(object.segments.iter().map(|s| s.blob.clone()).collect())?;
+        }
+        Ok(deleted)
+    }
+
+    /// One page of a listing.
+    pub fn list(&self, bucket_id: &str, query: &ListQuery) -> Result<ListPage> {
+        list::list(self.meta(), bucket_id, query)
+    }
+
+    /// Starts a multipart upload.
+    pub fn create_upload(&self, bucket_id: &str, key: &str, meta: ObjectMeta) -> Result<Upload> {
+        let upload = Upload {
+            upload_id: uuid::Uuid::now_v7().simple().to_string(),
+            bucket_id: bucket_id.to_owned(),
+            key: key.to_owned(),
+            created: now_millis(),
+            meta,
+        };
+        self.meta().create_upload(upload.clone())?;
+        Ok(upload)
+    }
+
+    /// An upload by id; `NoSuchUpload` if absent.
+    pub fn upload(&self, upload_id: &str) -> Result<Upload> {
+        self.meta()
+            .upload(upload_id)?
+            .ok_or(StoreError::NoSuchUpload)
+    }
+
+    /// Records a written blob as part `part_number` of an upload.
+    pub fn put_part(&self, upload_id: &str, part_number: u32, blob: WrittenBlob) -> Result<Part> {
+        let part = Part {
+            part_number,
+            size: blob.size,
+            etag: blob.md5.clone(),
+            sha1: blob.sha1.clone(),
+            blob: blob.blob.clone(),
+            created: now_millis(),
+        };
+        match self.meta().put_part(upload_id, part.clone()) {
+            Ok(garbage) => {
+                self.discard(garbage)?;
+                Ok(part)
+            }
+            Err(e) => {
+                self.inner.blobs.remove(&[blob.blob])?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Parts of an upload numbered above `after`.
+    pub fn parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<Part>> {
+        self.meta().parts(upload_id, after, limit)
+    }
+
+    /// Uploads in progress in a bucket.
+    pub fn uploads(
+        &self,
+        bucket_id: &str,
+        prefix: &str,
+        after: (&str, &str),
+        limit: usize,
+    ) -> Result<Vec<Upload>> {
+        self.meta().uploads(bucket_id, prefix, after, limit)
+    }
+
+    /// Completes an upload from the listed `(part number, ETag)` pairs.
+    pub fn complete_upload(
+        &self,
+        upload_id: &str,
+        parts: Vec<(u32, String)>,
+        min_part_size: u64,
+        condition: WriteCondition,
+    ) -> Result<Object> {
+        let (object, garbage) = self.meta().complete_upload(
+            upload_id,
+            Completion {
+                parts,
+                min_part_size,
+                condition,
+                version_id: uuid::Uuid::now_v7().simple().to_string(),
+                created: now_millis(),
+            },
+        )?;
+        self.discard(garbage)?;
+        Ok(object)
+    }
+
+    /// Abandons an upload and its parts.
+    pub fn abort_upload(&self, upload_id: &str) -> Result<()> {
+        let garbage = self.meta().abort_upload(upload_id)?;
+        self.discard(garbage)
+    }
+
+    /// Creates an access key pair with a random id and secret.
+    pub fn create_key(&self, description: &str) -> Result<AccessKey> {
+        let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        self.import_key(&format!("PIER{}", &id[..16]), &secret, description)
+    }
+
+    /// Stores a given access key pair (from configuration).
+    pub fn import_key(&self, access_key: &str, secret: &str, description: &str) -> Result<AccessKey> {
+        let key = AccessKey {
+            access_key: access_key.to_owned(),
+            secret: secret.to_owned(),
+            created: now_millis(),
+            description: description.to_owned(),
+        };
+        self.meta().create_key(key.clone())?;
+        Ok(key)
+    }
+
+    /// An access key by id.
+    pub fn key(&self, access_key: &str) -> Result<Option<AccessKey>> {
+        self.meta().key(access_key)
+    }
+
+    /// All access keys.
+    pub fn keys(&self) -> Result<Vec<AccessKey>> {
+        self.meta().keys()
+    }
+
+    /// Deletes an access key.
+    pub fn delete_key(&self, access_key: &str) -> Result<()> {
+        self.meta().delete_key(access_key)
+    }
+}

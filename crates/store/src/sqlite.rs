@@ -1,0 +1,841 @@
+//! The embedded [`MetaStore`]: SQLite in WAL mode with `synchronous=FULL`.
+//!
+//! Writes go to one writer thread that **group-commits**: it takes every write job waiting,
+//! runs each in its own savepoint (a failed job rolls back alone), and commits them in one
+//! transaction — one WAL fsync for the whole batch — before answering any of them. Reads use a
+//! small pool of read connections and never wait for the writer.
+//!
+//! The SQL stays portable to PostgreSQL: STRICT tables, keys as BLOB (byte order), integer
+//! timestamps, application-generated ids, `ON CONFLICT ... DO UPDATE`, no SQLite-only functions.
+
+use crate::error::{Result, StoreError};
+use crate::meta::{Completion, MetaStore};
+use crate::types::{
+    AccessKey, Bucket, BucketUpdate, Object, ObjectMeta, Part, Segment, Upload, WriteCondition,
+};
+use md5::{Digest as _, Md5};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Mutex;
+use std::thread;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    created_ms INTEGER NOT NULL,
+    public INTEGER NOT NULL,
+    cors TEXT,
+    info TEXT,
+    revision INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS objects (
+    bucket_id TEXT NOT NULL,
+    key BLOB NOT NULL,
+    version_id TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    sha1 TEXT,
+    created_ms INTEGER NOT NULL,
+    meta TEXT NOT NULL,
+    segments TEXT NOT NULL,
+    PRIMARY KEY (bucket_id, key)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket_id TEXT NOT NULL,
+    key BLOB NOT NULL,
+    created_ms INTEGER NOT NULL,
+    meta TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket_id, key, upload_id);
+CREATE TABLE IF NOT EXISTS parts (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    sha1 TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS access_keys (
+    access_key TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    description TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS garbage (
+    blob TEXT PRIMARY KEY
+) STRICT;
+";
+
+/// Most jobs committed together.
+const MAX_BATCH: usize = 256;
+
+type Finish = Box<dyn FnOnce(Result<()>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+
+/// SQLite metadata store.
+pub struct SqliteMeta {
+    jobs: Mutex<Option<SyncSender<Job>>>,
+    writer: Mutex<Option<thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteMeta {
+    /// Opens (creating) the database at `path` and starts the writer thread.
+    pub fn open(path: &Path) -> Result<SqliteMeta> {
+        let conn = open_connection(path)?;
+        conn.execute_batch(SCHEMA)?;
+        let (tx, rx) = mpsc::sync_channel::<Job>(4 * MAX_BATCH);
+        let writer = thread::Builder::new()
+            .name("pier-meta-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(StoreError::Io)?;
+        Ok(SqliteMeta {
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            readers: Mutex::new(Vec::new()),
+            path: path.to_owned(),
+        })
+    }
+
+    /// Runs `f` on a read connection.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().expect("reader pool lock").pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let result = f(&conn);
+        let mut pool = self.readers.lock().expect("reader pool lock");
+        if pool.len() < 16 {
+            pool.push(conn);
+        }
+        result
+    }
+
+    /// Runs `f` in the writer's next group commit; returns once it is durable.
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
+        let job: Job = Box::new(move |conn: &Connection| {
+            let outcome = (|| {
+                conn.execute_batch("SAVEPOINT job")?;
+                match f(conn) {
+                    Ok(v) => {
+                        conn.execute_batch("RELEASE job")?;
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+                        Err(e)
+                    }
+                }
+            })();
+            Box::new(move |committed: Result<()>| {
+                let _ = reply.send(committed.and(outcome));
+            })
+        });
+        let sender = self
+            .jobs
+            .lock()
+            .expect("writer channel lock")
+            .clone()
+            .ok_or_else(|| StoreError::Database("the store is closed".into()))?;
+        sender
+            .send(job)
+            .map_err(|_| StoreError::Database("the metadata writer stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| StoreError::Database("the metadata writer stopped".into()))?
+    }
+
+    /// Stops the writer after the jobs already queued (called on shutdown and drop).
+    pub fn close(&self) {
+        self.jobs.lock().expect("writer channel lock").take();
+        if let Some(handle) = self.writer.lock().expect("writer handle lock").take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for SqliteMeta {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn writer_loop(conn: Connection, jobs: Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let begun = conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from);
+        let finishers: Vec<Finish> = match &begun {
+            Ok(()) => batch.into_iter().map(|job| job(&conn)).collect(),
+            Err(_) => Vec::new(),
+        };
+        let committed = begun.and_then(|()| conn.execute_batch("COMMIT").map_err(StoreError::from));
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for finish in finishers {
+            let result = match &committed {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Database(e.to_string())),
+            };
+            finish(result);
+        }
+    }
+}
+
+fn encode_segments(segments: &[Segment]) -> String {
+    segments
+        .iter()
+        .map(|s| format!("{}:{}", s.blob, s.size))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn decode_segments(text: &str) -> Vec<Segment> {
+    text.split(';')
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| {
+            let (blob, size) = s.split_once(':')?;
+            Some(Segment {
+                blob: blob.to_owned(),
+                size: size.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+fn meta_json(meta: &ObjectMeta) -> String {
+    serde_json::to_string(meta).expect("object metadata serializes")
+}
+
+fn parse_meta(text: &str) -> Result<ObjectMeta> {
+    serde_json::from_str(text).map_err(|e| StoreError::Database(format!("bad object metadata: {e}")))
+}
+
+const OBJECT_COLUMNS: &str =
+    "bucket_id, key, version_id, size, etag, sha1, created_ms, meta, segments";
+
+fn object_from_row(row: &Row<'_>) -> rusqlite::Result<(Object, String)> {
+    let key: Vec<u8> = row.get(1)?;
+    let meta: String = row.get(7)?;
+    let segments: String = row.get(8)?;
+    Ok((
+        Object {
+            bucket_id: row.get(0)?,
+            key: String::from_utf8_lossy(&key).into_owned(),
+            version_id: row.get(2)?,
+            size: row.get::<_, i64>(3)? as u64,
+            etag: row.get(4)?,
+            sha1: row.get(5)?,
+            created: row.get(6)?,
+            meta: ObjectMeta::default(),
+            segments: decode_segments(&segments),
+        },
+        meta,
+    ))
+}
+
+fn finish_object((mut object, meta): (Object, String)) -> Result<Object> {
+    object.meta = parse_meta(&meta)?;
+    Ok(object)
+}
+
+fn query_object(conn: &Connection, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket_id = ?1 AND key = ?2"
+    ))?;
+    stmt.query_row(params![bucket_id, key.as_bytes()], object_from_row)
+        .optional()?
+        .map(finish_object)
+        .transpose()
+}
+
+fn bucket_from_row(row: &Row<'_>) -> rusqlite::Result<Bucket> {
+    Ok(Bucket {
+        name: row.get(0)?,
+        id: row.get(1)?,
+        created: row.get(2)?,
+        public: row.get::<_, i64>(3)? != 0,
+        cors: row.get(4)?,
+        info: row.get(5)?,
+        revision: row.get(6)?,
+    })
+}
+
+const BUCKET_COLUMNS: &str = "name, id, created_ms, public, cors, info, revision";
+
+fn query_bucket(conn: &Connection, column: &str, value: &str) -> Result<Option<Bucket>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {BUCKET_COLUMNS} FROM buckets WHERE {column} = ?1"
+    ))?;
+    Ok(stmt.query_row([value], bucket_from_row).optional()?)
+}
+
+fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Result<()> {
+    let ok = match condition {
+        WriteCondition::None => true,
+        WriteCondition::IfAbsent => current.is_none(),
+        WriteCondition::IfEtag(etag) => current.is_some_and(|c| {
+            etag == "*" || c.etag == etag.trim_matches('"')
+        }),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::PreconditionFailed)
+    }
+}
+
+fn add_garbage(conn: &Connection, blobs: &[String]) -> Result<()> {
+    let mut stmt =
+        conn.prepare_cached("INSERT INTO garbage (blob) VALUES (?1) ON CONFLICT (blob) DO NOTHING")?;
+    for blob in blobs {
+        stmt.execute([blob])?;
+    }
+    Ok(())
+}
+
+/// Inserts or replaces the object under its key; returns the replaced version's blobs (already
+/// recorded as garbage).
+fn store_object(conn: &Connection, object: &Object, condition: &WriteCondition) -> Result<Vec<String>> {
+    let current = query_object(conn, &object.bucket_id, &object.key)?;
+    check_condition(current.as_ref(), condition)?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO objects ({OBJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (bucket_id, key) DO UPDATE SET version_id = excluded.version_id,
+           size = excluded.size, etag = excluded.etag, sha1 = excluded.sha1,
+           created_ms = excluded.created_ms, meta = excluded.meta, segments = excluded.segments"
+    ))?;
+    stmt.execute(params![
+        object.bucket_id,
+        object.key.as_bytes(),
+        object.version_id,
+        object.size as i64,
+        object.etag,
+        object.sha1,
+        object.created,
+        meta_json(&object.meta),
+        encode_segments(&object.segments),
+    ])?;
+    let garbage: Vec<String> = current
+        .map(|c| c.segments.into_iter().map(|s| s.blob).collect())
+        .unwrap_or_default();
+    add_garbage(conn, &garbage)?;
+    Ok(garbage)
+}
+
+fn part_from_row(row: &Row<'_>) -> rusqlite::Result<Part> {
+    Ok(Part {
+        part_number: row.get::<_, i64>(0)? as u32,
+        size: row.get::<_, i64>(1)? as u64,
+        etag: row.get(2)?,
+        sha1: row.get(3)?,
+        blob: row.get(4)?,
+        created: row.get(5)?,
+    })
+}
+
+fn upload_from_row(row: &Row<'_>) -> rusqlite::Result<(Upload, String)> {
+    let key: Vec<u8> = row.get(2)?;
+    Ok((
+        Upload {
+            upload_id: row.get(0)?,
+            bucket_id: row.get(1)?,
+            key: String::from_utf8_lossy(&key).into_owned(),
+            created: row.get(3)?,
+            meta: ObjectMeta::default(),
+        },
+        row.get(4)?,
+    ))
+}
+
+fn query_upload(conn: &Connection, upload_id: &str) -> Result<Option<Upload>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT upload_id, bucket_id, key, created_ms, meta FROM uploads WHERE upload_id = ?1",
+    )?;
+    stmt.query_row([upload_id], upload_from_row)
+        .optional()?
+        .map(|(mut u, meta)| {
+            u.meta = parse_meta(&meta)?;
+            Ok(u)
+        })
+        .transpose()
+}
+
+fn all_parts(conn: &Connection, upload_id: &str) -> Result<Vec<Part>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT part_number, size, etag, sha1, blob, created_ms FROM parts
+         WHERE upload_id = ?1 ORDER BY part_number",
+    )?;
+    let rows = stmt.query_map([upload_id], part_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The S3 ETag of a multipart object: MD5 of the parts' binary MD5s, then `-N`.
+pub fn multipart_etag<'a>(part_etags: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let count = part_etags.len();
+    let mut md5 = Md5::new();
+    for etag in part_etags {
+        md5.update(hex::decode(etag).unwrap_or_default());
+    }
+    format!("{}-{count}", hex::encode(md5.finalize()))
+}
+
+impl MetaStore for SqliteMeta {
+    fn create_bucket(&self, bucket: Bucket) -> Result<Bucket> {
+        self.write(move |conn| {
+            if query_bucket(conn, "name", &bucket.name)?.is_some() {
+                return Err(StoreError::BucketExists);
+            }
+            conn.execute(
+                &format!("INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![
+                    bucket.name,
+                    bucket.id,
+                    bucket.created,
+                    i64::from(bucket.public),
+                    bucket.cors,
+                    bucket.info,
+                    bucket.revision
+                ],
+            )?;
+            Ok(bucket)
+        })
+    }
+
+    fn bucket(&self, name: &str) -> Result<Option<Bucket>> {
+        self.read(|conn| query_bucket(conn, "name", name))
+    }
+
+    fn bucket_by_id(&self, id: &str) -> Result<Option<Bucket>> {
+        self.read(|conn| query_bucket(conn, "id", id))
+    }
+
+    fn buckets(&self) -> Result<Vec<Bucket>> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {BUCKET_COLUMNS} FROM buckets ORDER BY name"))?;
+            let rows = stmt.query_map([], bucket_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket> {
+        let name = name.to_owned();
+        self.write(move |conn| {
+            let mut bucket = query_bucket(conn, "name", &name)?.ok_or(StoreError::NoSuchBucket)?;
+            if update.if_revision.is_some_and(|r| r != bucket.revision) {
+                return Err(StoreError::PreconditionFailed);
+            }
+            if let Some(public) = update.public {
+                bucket.public = public;
+            }
+            if let Some(cors) = update.cors {
+                bucket.cors = cors;
+            }
+            if let Some(info) = update.info {
+                bucket.info = info;
+            }
+            bucket.revision += 1;
+            conn.execute(
+                "UPDATE buckets SET public = ?2, cors = ?3, info = ?4, revision = ?5 WHERE name = ?1",
+                params![
+                    bucket.name,
+                    i64::from(bucket.public),
+                    bucket.cors,
+                    bucket.info,
+                    bucket.revision
+                ],
+            )?;
+            Ok(bucket)
+        })
+    }
+
+    fn delete_bucket(&self, name: &str) -> Result<Bucket> {
+        let name = name.to_owned();
+        self.write(move |conn| {
+            let bucket = query_bucket(conn, "name", &name)?.ok_or(StoreError::NoSuchBucket)?;
+            let busy: Option<i64> = conn
+                .query_row(
+                    "SELECT 1 FROM objects WHERE bucket_id = ?1 UNION ALL
+                     SELECT 1 FROM uploads WHERE bucket_id = ?1 LIMIT 1",
+                    [&bucket.id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if busy.is_some() {
+                return Err(StoreError::BucketNotEmpty);
+            }
+            conn.execute("DELETE FROM buckets WHERE name = ?1", [&name])?;
+            Ok(bucket)
+        })
+    }
+
+    fn object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+        self.read(|conn| query_object(conn, bucket_id, key))
+    }
+
+    fn object_by_version(&self, version_id: &str) -> Result<Option<Object>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {OBJECT_COLUMNS} FROM objects WHERE version_id = ?1"
+            ))?;
+            stmt.query_row([version_id], object_from_row)
+                .optional()?
+                .map(finish_object)
+                .transpose()
+        })
+    }
+
+    fn put_object(&self, object: Object, condition: WriteCondition) -> Result<Vec<String>> {
+        self.write(move |conn| store_object(conn, &object, &condition))
+    }
+
+    fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+        let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
+        self.write(move |conn| {
+            let Some(current) = query_object(conn, &bucket_id, &key)? else {
+                return Ok(None);
+            };
+            conn.execute(
+                "DELETE FROM objects WHERE bucket_id = ?1 AND key = ?2",
+                params![bucket_id, key.as_bytes()],
+            )?;
+            let blobs: Vec<String> = current.segments.iter().map(|s| s.blob.clone()).collect();
+            add_garbage(conn, &blobs)?;
+            Ok(Some(current))
+        })
+    }
+
+    fn scan(
+        &self,
+        bucket_id: &str,
+        after: &[u8],
+        inclusive: bool,
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Object>> {
+        self.read(|conn| {
+            let op = if inclusive { ">=" } else { ">" };
+            let rows: Vec<(Object, String)> = match end {
+                Some(end) => {
+                    let mut stmt = conn.prepare_cached(&format!(
+                        "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket_id = ?1 AND key {op} ?2
+                         AND key < ?3 ORDER BY key LIMIT ?4"
+                    ))?;
+                    let rows = stmt.query_map(
+                        params![bucket_id, after, end, limit as i64],
+                        object_from_row,
+                    )?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                }
+                None => {
+                    let mut stmt = conn.prepare_cached(&format!(
+                        "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket_id = ?1 AND key {op} ?2
+                         ORDER BY key LIMIT ?3"
+                    ))?;
+                    let rows =
+                        stmt.query_map(params![bucket_id, after, limit as i64], object_from_row)?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                }
+            };
+            rows.into_iter().map(finish_object).collect()
+        })
+    }
+
+    fn create_upload(&self, upload: Upload) -> Result<()> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO uploads (upload_id, bucket_id, key, created_ms, meta) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    upload.upload_id,
+                    upload.bucket_id,
+                    upload.key.as_bytes(),
+                    upload.created,
+                    meta_json(&upload.meta)
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn upload(&self, upload_id: &str) -> Result<Option<Upload>> {
+        self.read(|conn| query_upload(conn, upload_id))
+    }
+
+    fn put_part(&self, upload_id: &str, part: Part) -> Result<Vec<String>> {
+        let upload_id = upload_id.to_owned();
+        self.write(move |conn| {
+            if query_upload(conn, &upload_id)?.is_none() {
+                return Err(StoreError::NoSuchUpload);
+            }
+            let old: Option<String> = conn
+                .query_row(
+                    "SELECT blob FROM parts WHERE upload_id = ?1 AND part_number = ?2",
+                    params![upload_id, part.part_number],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            conn.execute(
+                "INSERT INTO parts (upload_id, part_number, size, etag, sha1, blob, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (upload_id, part_number) DO UPDATE SET size = excluded.size,
+                   etag = excluded.etag, sha1 = excluded.sha1, blob = excluded.blob,
+                   created_ms = excluded.created_ms",
+                params![
+                    upload_id,
+                    part.part_number,
+                    part.size as i64,
+                    part.etag,
+                    part.sha1,
+                    part.blob,
+                    part.created
+                ],
+            )?;
+            let garbage: Vec<String> = old.into_iter().collect();
+            add_garbage(conn, &garbage)?;
+            Ok(garbage)
+        })
+    }
+
+    fn parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<Part>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT part_number, size, etag, sha1, blob, created_ms FROM parts
+                 WHERE upload_id = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![upload_id, after, limit as i64], part_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn uploads(
+        &self,
+        bucket_id: &str,
+        prefix: &str,
+        after: (&str, &str),
+        limit: usize,
+    ) -> Result<Vec<Upload>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT upload_id, bucket_id, key, created_ms, meta FROM uploads
+                 WHERE bucket_id = ?1 AND (key > ?2 OR (key = ?2 AND upload_id > ?3))
+                 ORDER BY key, upload_id",
+            )?;
+            let rows = stmt.query_map(
+                params![bucket_id, after.0.as_bytes(), after.1],
+                upload_from_row,
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (mut upload, meta) = row?;
+                if !upload.key.starts_with(prefix) {
+                    if upload.key.as_str() > prefix {
+                        break;
+                    }
+                    continue;
+                }
+                upload.meta = parse_meta(&meta)?;
+                out.push(upload);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn complete_upload(
+        &self,
+        upload_id: &str,
+        completion: Completion,
+    ) -> Result<(Object, Vec<String>)> {
+        let upload_id = upload_id.to_owned();
+        self.write(move |conn| {
+            let upload = query_upload(conn, &upload_id)?.ok_or(StoreError::NoSuchUpload)?;
+            let parts = all_parts(conn, &upload_id)?;
+            let mut chosen: Vec<&Part> = Vec::with_capacity(completion.parts.len());
+            let mut last = 0u32;
+            for (number, etag) in &completion.parts {
+                if *number <= last {
+                    return Err(StoreError::InvalidPartOrder);
+                }
+                last = *number;
+                let part = parts
+                    .iter()
+                    .find(|p| p.part_number == *number && p.etag == etag.trim_matches('"'))
+                    .ok_or(StoreError::InvalidPart(*number))?;
+                chosen.push(part);
+            }
+            if chosen.is_empty() {
+                return Err(StoreError::InvalidPart(0));
+            }
+            for part in &chosen[..chosen.len() - 1] {
+                if part.size < completion.min_part_size {
+                    return Err(StoreError::EntityTooSmall(part.part_number));
+                }
+            }
+            let object = Object {
+                bucket_id: upload.bucket_id.clone(),
+                key: upload.key.clone(),
+                version_id: completion.version_id.clone(),
+                size: chosen.iter().map(|p| p.size).sum(),
+                etag: multipart_etag(chosen.iter().map(|p| p.etag.as_str())),
+                sha1: None,
+                created: completion.created,
+                meta: upload.meta.clone(),
+                segments: chosen
+                    .iter()
+                    .map(|p| Segment {
+                        blob: p.blob.clone(),
+                        size: p.size,
+                    })
+                    .collect(),
+            };
+            let mut garbage = store_object(conn, &object, &completion.condition)?;
+            let unused: Vec<String> = parts
+                .iter()
+                .filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number))
+                .map(|p| p.blob.clone())
+                .collect();
+            add_garbage(conn, &unused)?;
+            garbage.extend(unused);
+            conn.execute("DELETE FROM parts WHERE upload_id = ?1", [&upload_id])?;
+            conn.execute("DELETE FROM uploads WHERE upload_id = ?1", [&upload_id])?;
+            Ok((object, garbage))
+        })
+    }
+
+    fn abort_upload(&self, upload_id: &str) -> Result<Vec<String>> {
+        let upload_id = upload_id.to_owned();
+        self.write(move |conn| {
+            if query_upload(conn, &upload_id)?.is_none() {
+                return Err(StoreError::NoSuchUpload);
+            }
+            let blobs: Vec<String> = all_parts(conn, &upload_id)?
+                .into_iter()
+                .map(|p| p.blob)
+                .collect();
+            add_garbage(conn, &blobs)?;
+            conn.execute("DELETE FROM parts WHERE upload_id = ?1", [&upload_id])?;
+            conn.execute("DELETE FROM uploads WHERE upload_id = ?1", [&upload_id])?;
+            Ok(blobs)
+        })
+    }
+
+    fn create_key(&self, key: AccessKey) -> Result<()> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO access_keys (access_key, secret, created_ms, description) VALUES (?1, ?2, ?3, ?4)",
+                params![key.access_key, key.secret, key.created, key.description],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn key(&self, access_key: &str) -> Result<Option<AccessKey>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT access_key, secret, created_ms, description FROM access_keys WHERE access_key = ?1",
+            )?;
+            Ok(stmt
+                .query_row([access_key], |r| {
+                    Ok(AccessKey {
+                        access_key: r.get(0)?,
+                        secret: r.get(1)?,
+                        created: r.get(2)?,
+                        description: r.get(3)?,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    fn keys(&self) -> Result<Vec<AccessKey>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT access_key, secret, created_ms, description FROM access_keys ORDER BY created_ms, access_key",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(AccessKey {
+                    access_key: r.get(0)?,
+                    secret: r.get(1)?,
+                    created: r.get(2)?,
+                    description: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn delete_key(&self, access_key: &str) -> Result<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |conn| {
+            let n = conn.execute("DELETE FROM access_keys WHERE access_key = ?1", [&access_key])?;
+            if n == 0 {
+                return Err(StoreError::NoSuchKeyId);
+            }
+            Ok(())
+        })
+    }
+
+    fn garbage(&self, limit: usize) -> Result<Vec<String>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT blob FROM garbage LIMIT ?1")?;
+            let rows = stmt.query_map([limit as i64], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn forget_garbage(&self, blobs: &[String]) -> Result<()> {
+        let blobs = blobs.to_vec();
+        self.write(move |conn| {
+            let mut stmt = conn.prepare_cached("DELETE FROM garbage WHERE blob = ?1")?;
+            for blob in &blobs {
+                stmt.execute([blob])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn referenced_blobs(&self) -> Result<HashSet<String>> {
+        self.read(|conn| {
+            let mut set = HashSet::new();
+            let mut stmt = conn.prepare("SELECT segments FROM objects")?;
+            for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                set.extend(decode_segments(&row?).into_iter().map(|s| s.blob));
+            }
+            let mut stmt = conn.prepare("SELECT blob FROM parts")?;
+            for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                set.insert(row?);
+            }
+            Ok(set)
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! The store's own data types, independent of any HTTP API.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+/// The current time in milliseconds since the Unix epoch.
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A bucket and its settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    /// The bucket's globally unique name.
+    pub name: String,
+    /// A stable id (B2's `bucketId`), never reused.
+    pub id: String,
+    /// Creation time.
+    pub created: Millis,
+    /// Anonymous GET/HEAD of objects allowed.
+    pub public: bool,
+    /// The bucket's CORS rules, encoded by the API layer (opaque here); `None` when unset.
+    pub cors: Option<String>,
+    /// Extra settings an API keeps (B2 `bucketInfo`), opaque JSON.
+    pub info: Option<String>,
+    /// Incremented by every settings change (B2 `revision`).
+    pub revision: i64,
+}
+
+/// Changes to a bucket's settings; `None` leaves a setting as it is.
+#[derive(Clone, Debug, Default)]
+pub struct BucketUpdate {
+    /// New public flag.
+    pub public: Option<bool>,
+    /// New CORS rules (`Some(None)` removes them).
+    pub cors: Option<Option<String>>,
+    /// New extra settings.
+    pub info: Option<Option<String>>,
+    /// Apply only if the bucket's revision is this one.
+    pub if_revision: Option<i64>,
+}
+
+/// HTTP-level metadata kept with an object and returned on reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    /// `Content-Type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    /// `Cache-Control`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    /// `Expires`, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// User metadata (`x-amz-meta-*` names without the prefix; B2 `X-Bz-Info-*`), lower-case names.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user: BTreeMap<String, String>,
+    /// Checksums supplied or computed at upload (`crc32`, `crc32c`, `sha256`, ...: base64).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: BTreeMap<String, String>,
+}
+
+/// One stretch of an object's bytes: a blob file and its length.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Blob id (file name).
+    pub blob: String,
+    /// Length in bytes.
+    pub size: u64,
+}
+
+/// An object version as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Object {
+    /// Owning bucket's id.
+    pub bucket_id: String,
+    /// The key.
+    pub key: String,
+    /// This version's id (B2 `fileId`); unique across the store.
+    pub version_id: String,
+    /// Total size in bytes.
+    pub size: u64,
+    /// S3 ETag without quotes: hex MD5, or `hex-N` for multipart objects.
+    pub etag: String,
+    /// Hex SHA-1 of the whole content (B2 `contentSha1`), when known (not for multipart).
+    pub sha1: Option<String>,
+    /// Upload time.
+    pub created: Millis,
+    /// HTTP metadata.
+    pub meta: ObjectMeta,
+    /// The bytes, in order.
+    pub segments: Vec<Segment>,
+}
+
+/// A condition on a write, checked atomically with it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// Write unconditionally.
+    #[default]
+    None,
+    /// Only if no object exists under the key (`If-None-Match: *`).
+    IfAbsent,
+    /// Only if the current object's ETag is this (`If-Match`).
+    IfEtag(String),
+}
+
+/// A multipart upload in progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    /// The upload id.
+    pub upload_id: String,
+    /// Bucket id.
+    pub bucket_id: String,
+    /// Target key.
+    pub key: String,
+    /// Start time.
+    pub created: Millis,
+    /// Metadata the finished object gets.
+    pub meta: ObjectMeta,
+}
+
+/// One uploaded part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    /// 1..=10000.
+    pub part_number: u32,
+    /// Bytes.
+    pub size: u64,
+    /// Hex MD5 (no quotes).
+    pub etag: String,
+    /// Hex SHA-1.
+    pub sha1: String,
+    /// Blob id.
+    pub blob: String,
+    /// Upload time.
+    pub created: Millis,
+}
+
+/// An access key pair.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessKey {
+    /// Public id (`AKIA...`-like).
+    pub access_key: String,
+    /// The secret.
+    pub secret: String,
+    /// Creation time.
+    pub created: Millis,
+    /// Free text.
+    pub description: String,
+}

@@ -1,0 +1,251 @@
+//! The store through its public API: durability protocol, multipart, conditions, garbage,
+//! recovery after an unclean stop, and listing against a naive model.
+
+use pier_store::{ListQuery, ObjectMeta, Store, StoreError, WriteCondition, S3_MIN_PART_SIZE};
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+use tempfile::TempDir;
+
+fn put(store: &Store, bucket_id: &str, key: &str, data: &[u8]) -> pier_store::Object {
+    let mut w = store.new_blob().unwrap();
+    w.write(data).unwrap();
+    let blob = w.finish().unwrap();
+    store
+        .put_object(bucket_id, key, blob, ObjectMeta::default(), WriteCondition::None)
+        .unwrap()
+}
+
+fn read_all(store: &Store, object: &pier_store::Object) -> Vec<u8> {
+    let mut r = store.reader(object, 0, object.size);
+    let mut out = Vec::new();
+    loop {
+        let chunk = r.next_chunk(7).unwrap();
+        if chunk.is_empty() {
+            return out;
+        }
+        out.extend(chunk);
+    }
+}
+
+fn blob_files(dir: &TempDir) -> usize {
+    walk(&dir.path().join("blobs"))
+}
+
+fn walk(p: &std::path::Path) -> usize {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.map(|e| {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_dir() {
+                    walk(&e.path())
+                } else {
+                    1
+                }
+            })
+            .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn put_get_overwrite_delete() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let b = store.create_bucket("photos", false).unwrap();
+    assert!(matches!(store.create_bucket("photos", false), Err(StoreError::BucketExists)));
+    let o = put(&store, &b.id, "cat.jpg", b"meow");
+    assert_eq!(o.etag, format!("{:x}", md5_of(b"meow")));
+    assert_eq!(o.sha1.as_deref(), Some("7d5c2a2d6136fbf166211d5183bf66214a247f31"));
+    let got = store.object(&b.id, "cat.jpg").unwrap();
+    assert_eq!(read_all(&store, &got), b"meow");
+    // Ranged read.
+    let mut r = store.reader(&got, 1, 2);
+    assert_eq!(r.next_chunk(100).unwrap(), b"eo");
+    // Overwrite: the old blob is gone from disk.
+    put(&store, &b.id, "cat.jpg", b"purr purr");
+    assert_eq!(blob_files(&dir), 1);
+    assert_eq!(read_all(&store, &store.object(&b.id, "cat.jpg").unwrap()), b"purr purr");
+    assert!(matches!(store.delete_bucket("photos"), Err(StoreError::BucketNotEmpty)));
+    assert!(store.delete_object(&b.id, "cat.jpg").unwrap().is_some());
+    assert_eq!(blob_files(&dir), 0);
+    assert!(matches!(store.object(&b.id, "cat.jpg"), Err(StoreError::NoSuchKey)));
+    store.delete_bucket("photos").unwrap();
+}
+
+fn md5_of(data: &[u8]) -> u128 {
+    use md5::Digest;
+    u128::from_be_bytes(md5::Md5::digest(data).into())
+}
+
+#[test]
+fn conditional_writes_are_atomic_checks() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let b = store.create_bucket("cond", false).unwrap();
+    let first = put(&store, &b.id, "k", b"1");
+    let mut w = store.new_blob().unwrap();
+    w.write(b"2").unwrap();
+    let blob = w.finish().unwrap();
+    let err = store
+        .put_object(&b.id, "k", blob, ObjectMeta::default(), WriteCondition::IfAbsent)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::PreconditionFailed));
+    // The refused blob was removed; the object is unchanged.
+    assert_eq!(blob_files(&dir), 1);
+    let mut w = store.new_blob().unwrap();
+    w.write(b"3").unwrap();
+    let blob = w.finish().unwrap();
+    let o = store
+        .put_object(&b.id, "k", blob, ObjectMeta::default(), WriteCondition::IfEtag(format!("\"{}\"", first.etag)))
+        .unwrap();
+    assert_eq!(read_all(&store, &o), b"3");
+}
+
+#[test]
+fn multipart_completes_without_copying_and_checks_parts() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let b = store.create_bucket("mp", false).unwrap();
+    let up = store.create_upload(&b.id, "big.bin", ObjectMeta::default()).unwrap();
+    let big = vec![7u8; S3_MIN_PART_SIZE as usize];
+    let mut parts = Vec::new();
+    for (n, data) in [(1u32, &big[..]), (2, &b"tail"[..]), (3, &b"unused"[..])] {
+        let mut w = store.new_blob().unwrap();
+        w.write(data).unwrap();
+        parts.push(store.put_part(&up.upload_id, n, w.finish().unwrap()).unwrap());
+    }
+    // Re-uploading part 2 replaces it.
+    let mut w = store.new_blob().unwrap();
+    w.write(b"TAIL!").unwrap();
+    parts[1] = store.put_part(&up.upload_id, 2, w.finish().unwrap()).unwrap();
+    assert_eq!(blob_files(&dir), 3);
+    let listed = |ns: &[usize]| ns.iter().map(|&i| (parts[i].part_number, parts[i].etag.clone())).collect::<Vec<_>>();
+    assert!(matches!(
+        store.complete_upload(&up.upload_id, listed(&[1, 0]), S3_MIN_PART_SIZE, WriteCondition::None),
+        Err(StoreError::InvalidPartOrder)
+    ));
+    assert!(matches!(
+        store.complete_upload(&up.upload_id, vec![(1, "0".repeat(32))], S3_MIN_PART_SIZE, WriteCondition::None),
+        Err(StoreError::InvalidPart(1))
+    ));
+    assert!(matches!(
+        store.complete_upload(&up.upload_id, listed(&[1, 2]), S3_MIN_PART_SIZE, WriteCondition::None),
+        Err(StoreError::EntityTooSmall(2))
+    ));
+    let o = store
+        .complete_upload(&up.upload_id, listed(&[0, 1]), S3_MIN_PART_SIZE, WriteCondition::None)
+        .unwrap();
+    assert_eq!(o.size, S3_MIN_PART_SIZE + 5);
+    assert!(o.etag.ends_with("-2"));
+    assert_eq!(o.segments.len(), 2);
+    // Part 3 was not used: deleted. The object reads across both segments.
+    assert_eq!(blob_files(&dir), 2);
+    let bytes = read_all(&store, &store.object(&b.id, "big.bin").unwrap());
+    assert_eq!(&bytes[bytes.len() - 6..], b"\x07TAIL!");
+    let mut r = store.reader(&o, S3_MIN_PART_SIZE - 2, 4);
+    let mut got = r.next_chunk(10).unwrap();
+    got.extend(r.next_chunk(10).unwrap());
+    assert_eq!(got, b"\x07\x07TA");
+    assert!(matches!(store.upload(&up.upload_id), Err(StoreError::NoSuchUpload)));
+    // Abort removes parts.
+    let up2 = store.create_upload(&b.id, "x", ObjectMeta::default()).unwrap();
+    let mut w = store.new_blob().unwrap();
+    w.write(b"x").unwrap();
+    store.put_part(&up2.upload_id, 1, w.finish().unwrap()).unwrap();
+    store.abort_upload(&up2.upload_id).unwrap();
+    assert_eq!(blob_files(&dir), 2);
+}
+
+#[test]
+fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
+    let dir = TempDir::new().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let b = store.create_bucket("crash", false).unwrap();
+        put(&store, &b.id, "kept", b"acknowledged");
+        // A write in progress (in tmp/) and a durable blob never committed (the crash window
+        // between rename and metadata commit).
+        let mut partial = store.new_blob().unwrap();
+        partial.write(b"half").unwrap();
+        std::mem::forget(partial);
+        let mut orphan = store.new_blob().unwrap();
+        orphan.write(b"never committed").unwrap();
+        orphan.finish().unwrap();
+        // No close(): as if killed.
+        std::mem::forget(store);
+    }
+    assert_eq!(blob_files(&dir), 2);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(blob_files(&dir), 1, "the orphan blob is removed");
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    let b = store.bucket("crash").unwrap();
+    assert_eq!(read_all(&store, &store.object(&b.id, "kept").unwrap()), b"acknowledged");
+    store.close().unwrap();
+    assert!(dir.path().join("CLEAN").exists());
+}
+
+#[test]
+fn access_keys() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let k = store.create_key("ci").unwrap();
+    assert!(k.access_key.starts_with("PIER") && k.access_key.len() == 20);
+    assert_eq!(store.key(&k.access_key).unwrap().unwrap().secret, k.secret);
+    assert_eq!(store.keys().unwrap().len(), 1);
+    store.delete_key(&k.access_key).unwrap();
+    assert!(matches!(store.delete_key(&k.access_key), Err(StoreError::NoSuchKeyId)));
+}
+
+/// What S3 returns for a listing, computed naively over all keys.
+fn model(keys: &BTreeSet<String>, prefix: &str, delimiter: Option<&str>) -> Vec<(bool, String)> {
+    let mut out: Vec<(bool, String)> = Vec::new();
+    for k in keys.iter().filter(|k| k.starts_with(prefix)) {
+        let rest = &k[prefix.len()..];
+        match delimiter.and_then(|d| rest.find(d).map(|i| i + d.len())) {
+            Some(cut) => {
+                let cp = format!("{prefix}{}", &rest[..cut]);
+                if out.last().map(|(_, s)| s) != Some(&cp) {
+                    out.push((true, cp));
+                }
+            }
+            None => out.push((false, k.clone())),
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+    #[test]
+    fn paginated_listing_matches_the_model(
+        keys in prop::collection::btree_set("[ab/]{1,6}", 0..40),
+        prefix in "[ab/]{0,2}",
+        delimiter in prop::option::of(prop_oneof![Just("/".to_owned()), Just("b".to_owned()), Just("ab".to_owned())]),
+        max_keys in 1usize..6,
+    ) {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let b = store.create_bucket("list", false).unwrap();
+        for k in &keys {
+            put(&store, &b.id, k, b"");
+        }
+        let mut got = Vec::new();
+        let mut start_after = None;
+        for _ in 0..100 {
+            let page = store.list(&b.id, &ListQuery {
+                prefix: prefix.clone(),
+                delimiter: delimiter.clone(),
+                start_after: start_after.clone(),
+                max_keys,
+            }).unwrap();
+            prop_assert!(page.objects.len() + page.common_prefixes.len() <= max_keys);
+            let mut entries: Vec<(bool, String)> = page.objects.iter().map(|o| (false, o.key.clone()))
+                .chain(page.common_prefixes.iter().map(|p| (true, p.clone()))).collect();
+            entries.sort_by(|a, b| a.1.cmp(&b.1));
+            got.extend(entries);
+            if !page.truncated { break; }
+            start_after = page.next.clone();
+        }
+        prop_assert_eq!(got, model(&keys, &prefix, delimiter.as_deref()));
+    }
+}
