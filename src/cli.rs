@@ -18,19 +18,69 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Manage access keys (works next to a running server).
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Check, convert, explain and lint CORS rules (B2, S3 or R2 dialect) offline.
     #[command(subcommand)]
     Cors(CorsCommand),
 }
 
+/// `pier serve`: every setting can come from the TOML file, the environment or a flag (flags
+/// win over the environment, which wins over the file).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where metadata and object bytes live.
+    /// A TOML configuration file (keys: data_dir, listen, domains, root_access_key,
+    /// root_secret_key).
+    #[arg(long, env = "PIER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where metadata and object bytes live [default: pier-data].
+    #[arg(long, env = "PIER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:9000]; port 0 picks a free port.
+    #[arg(long, env = "PIER_LISTEN")]
+    pub listen: Option<String>,
+    /// A domain whose subdomains name buckets (virtual-host style); repeatable
+    /// [default: localhost].
+    #[arg(long = "domain", env = "PIER_DOMAINS", value_delimiter = ',')]
+    pub domains: Vec<String>,
+    /// An access key id to create at start if missing (with --root-secret-key).
+    #[arg(long, env = "PIER_ROOT_ACCESS_KEY")]
+    pub root_access_key: Option<String>,
+    /// The secret for --root-access-key.
+    #[arg(long, env = "PIER_ROOT_SECRET_KEY", hide_env_values = true)]
+    pub root_secret_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an access key pair and print it.
+    Create {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// What the key is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List access key ids.
+    List {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Delete an access key (requests signed with it fail at once).
+    Delete {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// The access key id.
+        access_key: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DataDirArg {
+    /// The server's data directory.
     #[arg(long, env = "PIER_DATA_DIR", default_value = "pier-data")]
     pub data_dir: PathBuf,
-    /// Address to listen on.
-    #[arg(long, env = "PIER_LISTEN", default_value = "127.0.0.1:9000")]
-    pub listen: String,
 }
 
 /// A CORS dialect on the command line.

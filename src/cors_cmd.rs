@@ -11,7 +11,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 /// Runs one `pier cors` subcommand. `Err` is a usage problem (exit 2).
-pub fn run(cmd: CorsCommand) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: CorsCommand) -> Result<ExitCode, crate::Failure> {
     match cmd {
         CorsCommand::Validate(file) => {
             let Some((config, format)) = load(&file)? else {
@@ -44,7 +44,7 @@ pub fn run(cmd: CorsCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        CorsCommand::Explain(args) => explain(args),
+        CorsCommand::Explain(args) => Ok(explain(args)?),
         CorsCommand::Lint { file, strict } => {
             let Some((config, _)) = load(&file)? else {
                 return Ok(ExitCode::FAILURE);

@@ -2,24 +2,44 @@
 
 mod cli;
 mod cors_cmd;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("PIER_LOG").unwrap_or_else(|_| EnvFilter::new("info,s3s=off")))
+        .with_writer(std::io::stderr)
+        .init();
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Cors(cmd) => cors_cmd::run(cmd),
-        cli::Command::Serve(_) => {
-            eprintln!("pier serve: the server is not built yet; `pier cors` works today");
-            Ok(ExitCode::FAILURE)
-        }
+        cli::Command::Serve(args) => serve::serve(args).map_err(Failure::Runtime),
+        cli::Command::Key(cmd) => serve::key(cmd).map_err(Failure::Runtime),
     };
     match result {
         Ok(code) => code,
-        Err(err) => {
+        Err(Failure::Usage(err)) => {
             eprintln!("pier: {err:#}");
             ExitCode::from(cli::EXIT_USAGE)
         }
+        Err(Failure::Runtime(err)) => {
+            eprintln!("pier: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why a command failed: a usage mistake (exit 2) or a runtime failure (exit 1).
+enum Failure {
+    Usage(anyhow::Error),
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Usage(e)
     }
 }

@@ -1,1 +1,139 @@
+//! pier's S3 API: an [`s3s::S3`] implementation over [`pier_store::Store`].
+//!
+//! s3s parses requests, checks SigV4 (headers, presigned URLs, `aws-chunked` streams with
+//! trailers) and writes S3's XML; this crate turns each operation into store calls and converts
+//! types at the edge ([`convert`]), so the store never sees an s3s type.
+//!
+//! - [`PierS3`]: the operations (buckets, objects, multipart, listing).
+//! - [`auth`]: secret lookup for s3s from the store's access keys, and access control.
+//! - [`service`]: builds the s3s service with pier's host parsing.
 
+pub mod auth;
+mod body;
+mod buckets;
+pub mod convert;
+mod error;
+mod list;
+mod multipart;
+mod objects;
+pub mod service;
+
+pub use error::s3_error;
+
+use pier_store::Store;
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, S3};
+
+/// Bucket names the HTTP front keeps for other APIs (B2's `/b2api/...` and `/file/...`).
+pub const RESERVED_BUCKET_NAMES: [&str; 2] = ["b2api", "file"];
+
+/// The S3 operations over a store.
+#[derive(Clone, Debug)]
+pub struct PierS3 {
+    store: Store,
+}
+
+impl PierS3 {
+    /// Serves `store`.
+    pub fn new(store: Store) -> Self {
+        PierS3 { store }
+    }
+}
+
+#[async_trait::async_trait]
+impl S3 for PierS3 {
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        buckets::create(&self.store, req.input).await.map(S3Response::new)
+    }
+
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        buckets::head(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+        buckets::delete(&self.store, req.input).await.map(S3Response::new)
+    }
+
+    async fn list_buckets(&self, _req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        buckets::list(&self.store).map(S3Response::new)
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        buckets::location(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        objects::put(&self.store, req).await.map(S3Response::new)
+    }
+
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        objects::get(&self.store, req.input).await.map(S3Response::new)
+    }
+
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        objects::head(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        objects::delete(&self.store, req.input).await.map(S3Response::new)
+    }
+
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        objects::delete_many(&self.store, req.input).await.map(S3Response::new)
+    }
+
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        objects::copy(&self.store, req.input).await.map(S3Response::new)
+    }
+
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        list::objects_v1(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        list::objects_v2(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        multipart::create(&self.store, req.input).await.map(S3Response::new)
+    }
+
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        multipart::upload_part(&self.store, req).await.map(S3Response::new)
+    }
+
+    async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        multipart::upload_part_copy(&self.store, req.input).await.map(S3Response::new)
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        multipart::complete(&self.store, req.input).await.map(S3Response::new)
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        multipart::abort(&self.store, req.input).await.map(S3Response::new)
+    }
+
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        multipart::list_parts(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        multipart::list_uploads(&self.store, req.input).map(S3Response::new)
+    }
+}

@@ -31,6 +31,13 @@ impl BlobDir {
         Ok(dir)
     }
 
+    /// The blob directory of `root` as it is, without preparing it (admin handles).
+    pub(crate) fn at(root: &Path) -> BlobDir {
+        BlobDir {
+            root: root.to_owned(),
+        }
+    }
+
     /// Path of a blob.
     pub fn path(&self, blob: &str) -> PathBuf {
         let shard = blob.get(..2).unwrap_or("00");

@@ -37,6 +37,9 @@ pub enum StoreError {
     /// No access key with that id.
     #[error("no such access key")]
     NoSuchKeyId,
+    /// Another process (a running server) holds the data directory.
+    #[error("the data directory {0} is in use by another pier server")]
+    Locked(String),
     /// Reading the object's bytes failed (a blob file is missing or unreadable).
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -48,6 +48,8 @@ pub struct Store {
 struct Inner {
     meta: Arc<SqliteMeta>,
     blobs: BlobDir,
+    /// The server's exclusive lock on the data directory; `None` for admin handles.
+    lock: Option<fs::File>,
     /// Written at a clean close, removed at open: its absence at open means the last run
     /// stopped uncleanly and orphaned blobs may exist.
     clean_marker: PathBuf,
@@ -67,12 +69,21 @@ impl Store {
         let existed = db_path.exists();
         let clean_marker = root.join("CLEAN");
         let was_clean = clean_marker.exists();
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(root.join("LOCK"))?;
+        if lock.try_lock().is_err() {
+            return Err(StoreError::Locked(root.display().to_string()));
+        }
         let blobs = BlobDir::open(root)?;
         let meta = Arc::new(SqliteMeta::open(&db_path)?);
         let store = Store {
             inner: Arc::new(Inner {
                 meta,
                 blobs,
+                lock: Some(lock),
                 clean_marker,
             }),
         };
@@ -86,10 +97,29 @@ impl Store {
         Ok(store)
     }
 
-    /// Stops the metadata writer after queued writes and marks the stop as clean.
+    /// Opens a store's metadata for administration (keys, buckets) next to a running server:
+    /// no lock, no recovery, no blob housekeeping.
+    pub fn open_admin(root: &Path) -> Result<Store> {
+        fs::create_dir_all(root)?;
+        let meta = Arc::new(SqliteMeta::open(&root.join("meta.sqlite"))?);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                meta,
+                blobs: BlobDir::at(root),
+                lock: None,
+                clean_marker: root.join("CLEAN"),
+            }),
+        })
+    }
+
+    /// Stops the metadata writer after queued writes and, for a server's handle, marks the stop
+    /// as clean and releases the lock.
     pub fn close(&self) -> Result<()> {
         self.inner.meta.close();
-        fs::write(&self.inner.clean_marker, b"")?;
+        if let Some(lock) = &self.inner.lock {
+            fs::write(&self.inner.clean_marker, b"")?;
+            lock.unlock()?;
+        }
         Ok(())
     }
 

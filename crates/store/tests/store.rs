@@ -171,8 +171,8 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
         let mut orphan = store.new_blob().unwrap();
         orphan.write(b"never committed").unwrap();
         orphan.finish().unwrap();
-        // No close(): as if killed.
-        std::mem::forget(store);
+        // No close(): no clean marker, as after a kill.
+        drop(store);
     }
     assert_eq!(blob_files(&dir), 2);
     let store = Store::open(dir.path()).unwrap();
@@ -180,6 +180,7 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
     assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     let b = store.bucket("crash").unwrap();
     assert_eq!(read_all(&store, &store.object(&b.id, "kept").unwrap()), b"acknowledged");
+    assert!(matches!(Store::open(dir.path()), Err(StoreError::Locked(_))), "one server per data directory");
     store.close().unwrap();
     assert!(dir.path().join("CLEAN").exists());
 }

@@ -1,0 +1,115 @@
+//! Object bytes in and out: request bodies are streamed into a blob (hashed on the way), and
+//! objects are streamed out chunk by chunk, so no whole object is ever held in memory.
+
+use crate::error::{blocking, s3_error};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use pier_store::{Object, Store, WrittenBlob};
+use s3s::checksum::ChecksumHasher;
+use s3s::dto::StreamingBlob;
+use s3s::{s3_error, S3Error, S3Result};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+
+/// Bytes per chunk when streaming an object out.
+const CHUNK: usize = 512 * 1024;
+/// Objects up to this size are read in one piece on the request's own task.
+const INLINE_READ: u64 = 128 * 1024;
+
+/// Streams `body` into a new durable blob, feeding `checksums` as bytes pass. The blob is only
+/// kept if this returns `Ok`; a broken or mis-signed body leaves nothing behind.
+pub async fn receive(
+    store: &Store,
+    body: Option<StreamingBlob>,
+    declared_length: Option<i64>,
+    checksums: &mut ChecksumHasher,
+) -> S3Result<WrittenBlob> {
+    let mut writer = store.new_blob().map_err(s3_error)?;
+    if let Some(mut body) = body {
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(body_error)?;
+            checksums.update(&chunk);
+            writer.write(&chunk).map_err(s3_error)?;
+        }
+    }
+    if let Some(declared) = declared_length {
+        if declared >= 0 && writer.size() != declared as u64 {
+            return Err(s3_error!(
+                IncompleteBody,
+                "You did not provide the number of bytes specified by the Content-Length HTTP header."
+            ));
+        }
+    }
+    blocking(move || writer.finish()).await
+}
+
+/// The S3 error for a body stream that failed: s3s reports signature and hash mismatches of
+/// streamed payloads through the body.
+fn body_error(e: s3s::StdError) -> S3Error {
+    let text = e.to_string();
+    if text.contains("Sha256Mismatch") {
+        crate::error::custom_error(
+            "XAmzContentSHA256Mismatch",
+            400,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
+    } else if text.contains("SignatureMismatch") {
+        s3_error!(
+            SignatureDoesNotMatch,
+            "The request signature we calculated does not match the signature you provided."
+        )
+    } else {
+        tracing::debug!(error = %text, "request body ended early");
+        s3_error!(IncompleteBody, "The request body terminated unexpectedly")
+    }
+}
+
+/// A body that streams `len` bytes of `object` from `start`.
+pub async fn send(store: &Store, object: &Object, start: u64, len: u64) -> S3Result<StreamingBlob> {
+    let mut reader = store.reader(object, start, len);
+    if len <= INLINE_READ {
+        // Small: one read, no thread hop.
+        let mut data = Vec::with_capacity(len as usize);
+        while reader.remaining() > 0 {
+            let chunk = reader.next_chunk(CHUNK).map_err(io_error)?;
+            data.extend_from_slice(&chunk);
+        }
+        return Ok(StreamingBlob::wrap(futures::stream::once(async move {
+            Ok::<_, io::Error>(Bytes::from(data))
+        })));
+    }
+    reader.prepare().map_err(io_error)?;
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(2);
+    tokio::task::spawn_blocking(move || loop {
+        match reader.next_chunk(CHUNK) {
+            Ok(chunk) if chunk.is_empty() => return,
+            Ok(chunk) => {
+                if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                    return; // the client went away
+                }
+            }
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+    });
+    Ok(StreamingBlob::wrap(ChunkStream(rx)))
+}
+
+fn io_error(e: io::Error) -> S3Error {
+    s3_error(pier_store::StoreError::Io(e))
+}
+
+/// The receiving end of a reader thread's chunks.
+struct ChunkStream(mpsc::Receiver<io::Result<Bytes>>);
+
+impl Stream for ChunkStream {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}

@@ -1,0 +1,71 @@
+//! Bucket operations.
+
+use crate::convert::timestamp;
+use crate::error::{blocking, s3_error};
+use crate::RESERVED_BUCKET_NAMES;
+use pier_store::Store;
+use s3s::dto::*;
+use s3s::{s3_error, S3Result};
+
+pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateBucketOutput> {
+    if RESERVED_BUCKET_NAMES.contains(&input.bucket.as_str()) {
+        return Err(s3_error!(
+            InvalidBucketName,
+            "The bucket name {} is reserved by this server for the B2 API.",
+            input.bucket
+        ));
+    }
+    let public = input
+        .acl
+        .as_ref()
+        .is_some_and(|acl| acl.as_str() == BucketCannedACL::PUBLIC_READ);
+    let store = store.clone();
+    let name = input.bucket.clone();
+    blocking(move || store.create_bucket(&name, public)).await?;
+    Ok(CreateBucketOutput {
+        location: Some(format!("/{}", input.bucket)),
+        ..Default::default()
+    })
+}
+
+pub fn head(store: &Store, input: HeadBucketInput) -> S3Result<HeadBucketOutput> {
+    store.bucket(&input.bucket).map_err(s3_error)?;
+    Ok(HeadBucketOutput::default())
+}
+
+pub async fn delete(store: &Store, input: DeleteBucketInput) -> S3Result<DeleteBucketOutput> {
+    let store = store.clone();
+    blocking(move || store.delete_bucket(&input.bucket)).await?;
+    Ok(DeleteBucketOutput::default())
+}
+
+pub fn list(store: &Store) -> S3Result<ListBucketsOutput> {
+    let buckets = store
+        .buckets()
+        .map_err(s3_error)?
+        .into_iter()
+        .map(|b| Bucket {
+            name: Some(b.name),
+            creation_date: Some(timestamp(b.created)),
+            ..Default::default()
+        })
+        .collect();
+    Ok(ListBucketsOutput {
+        buckets: Some(buckets),
+        owner: Some(owner()),
+        ..Default::default()
+    })
+}
+
+pub fn location(store: &Store, input: GetBucketLocationInput) -> S3Result<GetBucketLocationOutput> {
+    store.bucket(&input.bucket).map_err(s3_error)?;
+    Ok(GetBucketLocationOutput::default())
+}
+
+/// The single owner of everything on this server.
+pub fn owner() -> Owner {
+    Owner {
+        display_name: Some("pier".into()),
+        id: Some("pier".into()),
+    }
+}

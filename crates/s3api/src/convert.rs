@@ -1,0 +1,158 @@
+//! Conversions between s3s DTOs and store types, kept at the edge.
+
+use pier_store::{Millis, ObjectMeta};
+use s3s::dto::{Checksum, ChecksumAlgorithm, Metadata, Timestamp, TimestampFormat};
+use s3s::checksum::ChecksumHasher;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A store timestamp as an S3 timestamp.
+pub fn timestamp(ms: Millis) -> Timestamp {
+    Timestamp::from(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
+}
+
+/// A store timestamp as whole seconds since the epoch (HTTP dates have second precision).
+pub fn seconds(ms: Millis) -> i64 {
+    ms.div_euclid(1000)
+}
+
+/// An S3 timestamp as whole seconds since the epoch.
+pub fn timestamp_seconds(t: &Timestamp) -> i64 {
+    let odt: time::OffsetDateTime = t.clone().into();
+    odt.unix_timestamp()
+}
+
+/// An HTTP date string for `Expires`.
+pub fn http_date(t: &Timestamp) -> Option<String> {
+    let mut buf = Vec::new();
+    t.format(TimestampFormat::HttpDate, &mut buf).ok()?;
+    String::from_utf8(buf).ok()
+}
+
+/// Parses a stored `Expires` back.
+pub fn parse_http_date(s: &str) -> Option<Timestamp> {
+    Timestamp::parse(TimestampFormat::HttpDate, s).ok()
+}
+
+/// The HTTP metadata fields of PUT, copy and create-multipart requests.
+pub struct MetaFields {
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_language: Option<String>,
+    pub cache_control: Option<String>,
+    pub expires: Option<Timestamp>,
+    pub metadata: Option<Metadata>,
+}
+
+impl MetaFields {
+    /// The store's metadata record.
+    pub fn into_meta(self) -> ObjectMeta {
+        ObjectMeta {
+            content_type: self.content_type,
+            content_encoding: self.content_encoding,
+            content_disposition: self.content_disposition,
+            content_language: self.content_language,
+            cache_control: self.cache_control,
+            expires: self.expires.as_ref().and_then(http_date),
+            user: self
+                .metadata
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+            checksums: Default::default(),
+        }
+    }
+}
+
+/// User metadata for a response, or `None` when there is none.
+pub fn user_metadata(meta: &ObjectMeta) -> Option<Metadata> {
+    (!meta.user.is_empty()).then(|| meta.user.clone().into_iter().collect())
+}
+
+/// Checksums a client announced (headers, or trailers read after the body).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Announced {
+    pub crc32: Option<String>,
+    pub crc32c: Option<String>,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+    pub crc64nvme: Option<String>,
+}
+
+impl Announced {
+    /// A hasher computing every algorithm announced or requested.
+    pub fn hasher(&self, algorithm: Option<&ChecksumAlgorithm>) -> ChecksumHasher {
+        let mut h = ChecksumHasher::default();
+        let algo = algorithm.map(|a| a.as_str().to_ascii_uppercase());
+        let wants = |name: &str, given: &Option<String>| given.is_some() || algo.as_deref() == Some(name);
+        if wants("CRC32", &self.crc32) {
+            h.crc32 = Some(Default::default());
+        }
+        if wants("CRC32C", &self.crc32c) {
+            h.crc32c = Some(Default::default());
+        }
+        if wants("SHA1", &self.sha1) {
+            h.sha1 = Some(Default::default());
+        }
+        if wants("SHA256", &self.sha256) {
+            h.sha256 = Some(Default::default());
+        }
+        if wants("CRC64NVME", &self.crc64nvme) {
+            h.crc64nvme = Some(Default::default());
+        }
+        h
+    }
+
+    /// Adds values that arrived as trailers (`x-amz-checksum-*`).
+    pub fn add_trailers(&mut self, trailers: Option<http::HeaderMap>) {
+        let Some(trailers) = trailers else { return };
+        let get = |name: &str| {
+            trailers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        self.crc32 = self.crc32.take().or_else(|| get("x-amz-checksum-crc32"));
+        self.crc32c = self.crc32c.take().or_else(|| get("x-amz-checksum-crc32c"));
+        self.sha1 = self.sha1.take().or_else(|| get("x-amz-checksum-sha1"));
+        self.sha256 = self.sha256.take().or_else(|| get("x-amz-checksum-sha256"));
+        self.crc64nvme = self
+            .crc64nvme
+            .take()
+            .or_else(|| get("x-amz-checksum-crc64nvme"));
+    }
+
+    /// Compares announced values with what was computed; returns the computed ones to store.
+    pub fn verify(&self, computed: &Checksum) -> Result<Vec<(String, String)>, String> {
+        let pairs = [
+            ("crc32", &self.crc32, &computed.checksum_crc32),
+            ("crc32c", &self.crc32c, &computed.checksum_crc32c),
+            ("sha1", &self.sha1, &computed.checksum_sha1),
+            ("sha256", &self.sha256, &computed.checksum_sha256),
+            ("crc64nvme", &self.crc64nvme, &computed.checksum_crc64nvme),
+        ];
+        let mut keep = Vec::new();
+        for (name, announced, computed) in pairs {
+            if let (Some(a), Some(c)) = (announced, computed) {
+                if a != c {
+                    return Err(format!(
+                        "The {} you specified did not match the calculated checksum.",
+                        name.to_ascii_uppercase()
+                    ));
+                }
+            }
+            if let Some(c) = computed {
+                keep.push((name.to_owned(), c.clone()));
+            }
+        }
+        Ok(keep)
+    }
+}
+
+/// Seconds since the epoch of now.
+pub fn now_seconds() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

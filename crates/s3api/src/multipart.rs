@@ -1,0 +1,262 @@
+//! Multipart uploads.
+
+use crate::body;
+use crate::convert::{timestamp, Announced, MetaFields};
+use crate::error::{blocking, s3_error};
+use crate::objects::{check_preconditions, copy_bytes, copy_source, write_condition};
+use pier_store::{Store, S3_MIN_PART_SIZE};
+use s3s::dto::*;
+use s3s::{s3_error, S3Request, S3Result};
+
+/// Loads an upload and checks it belongs to `bucket`/`key`.
+fn upload_for(store: &Store, bucket: &str, key: &str, upload_id: &str) -> S3Result<pier_store::Upload> {
+    let bucket = store.bucket(bucket).map_err(s3_error)?;
+    let upload = store.upload(upload_id).map_err(s3_error)?;
+    if upload.bucket_id != bucket.id || upload.key != key {
+        return Err(s3_error(pier_store::StoreError::NoSuchUpload));
+    }
+    Ok(upload)
+}
+
+fn part_number(n: i32) -> S3Result<u32> {
+    if (1..=10_000).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"))
+    }
+}
+
+pub async fn create(store: &Store, input: CreateMultipartUploadInput) -> S3Result<CreateMultipartUploadOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let meta = MetaFields {
+        content_type: input.content_type,
+        content_encoding: input.content_encoding,
+        content_disposition: input.content_disposition,
+        content_language: input.content_language,
+        cache_control: input.cache_control,
+        expires: input.expires,
+        metadata: input.metadata,
+    }
+    .into_meta();
+    let key = input.key.clone();
+    let store = store.clone();
+    let upload = blocking(move || store.create_upload(&bucket.id, &key, meta)).await?;
+    Ok(CreateMultipartUploadOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(upload.upload_id),
+        ..Default::default()
+    })
+}
+
+pub async fn upload_part(store: &Store, req: S3Request<UploadPartInput>) -> S3Result<UploadPartOutput> {
+    let input = req.input;
+    let number = part_number(input.part_number)?;
+    upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let mut announced = Announced {
+        crc32: input.checksum_crc32.clone(),
+        crc32c: input.checksum_crc32c.clone(),
+        sha1: input.checksum_sha1.clone(),
+        sha256: input.checksum_sha256.clone(),
+        crc64nvme: input.checksum_crc64nvme.clone(),
+    };
+    let mut hasher = announced.hasher(input.checksum_algorithm.as_ref());
+    let blob = body::receive(store, input.body, input.content_length, &mut hasher).await?;
+    announced.add_trailers(req.trailing_headers.and_then(|t| t.take()));
+    let computed = hasher.finalize();
+    if let Err(message) = announced.verify(&computed) {
+        store.discard_blob(blob).map_err(s3_error)?;
+        return Err(s3_error!(BadDigest, "{message}"));
+    }
+    if let Some(md5) = &input.content_md5 {
+        use base64::Engine as _;
+        let ok = base64::engine::general_purpose::STANDARD
+            .decode(md5)
+            .is_ok_and(|b| hex::encode(b) == blob.md5);
+        if !ok {
+            store.discard_blob(blob).map_err(s3_error)?;
+            return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."));
+        }
+    }
+    let upload_id = input.upload_id;
+    let store = store.clone();
+    let part = blocking(move || store.put_part(&upload_id, number, blob)).await?;
+    Ok(UploadPartOutput {
+        e_tag: Some(ETag::Strong(part.etag)),
+        checksum_crc32: computed.checksum_crc32,
+        checksum_crc32c: computed.checksum_crc32c,
+        checksum_sha1: computed.checksum_sha1,
+        checksum_sha256: computed.checksum_sha256,
+        checksum_crc64nvme: computed.checksum_crc64nvme,
+        ..Default::default()
+    })
+}
+
+/// Parses `bytes=first-last` (inclusive) of a copy-source range.
+fn copy_range(range: &str, size: u64) -> S3Result<(u64, u64)> {
+    let bad = || s3_error!(InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
+    let spec = range.strip_prefix("bytes=").ok_or_else(bad)?;
+    let (a, b) = spec.split_once('-').ok_or_else(bad)?;
+    let first: u64 = a.trim().parse().map_err(|_| bad())?;
+    let last: u64 = b.trim().parse().map_err(|_| bad())?;
+    if first > last || last >= size {
+        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+    }
+    Ok((first, last - first + 1))
+}
+
+pub async fn upload_part_copy(store: &Store, input: UploadPartCopyInput) -> S3Result<UploadPartCopyOutput> {
+    let number = part_number(input.part_number)?;
+    upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let (src_bucket, src_key) = copy_source(&input.copy_source)?;
+    let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
+    let source = store.object(&source_bucket.id, &src_key).map_err(s3_error)?;
+    check_preconditions(
+        &source,
+        input.copy_source_if_match.as_ref(),
+        input.copy_source_if_none_match.as_ref(),
+        input.copy_source_if_modified_since.as_ref(),
+        input.copy_source_if_unmodified_since.as_ref(),
+        true,
+    )?;
+    let (start, len) = match &input.copy_source_range {
+        Some(r) => copy_range(r, source.size)?,
+        None => (0, source.size),
+    };
+    let blob = copy_bytes(store, &source, start, len).await?;
+    let upload_id = input.upload_id;
+    let store = store.clone();
+    let part = blocking(move || store.put_part(&upload_id, number, blob)).await?;
+    Ok(UploadPartCopyOutput {
+        copy_part_result: Some(CopyPartResult {
+            e_tag: Some(ETag::Strong(part.etag)),
+            last_modified: Some(timestamp(part.created)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+pub async fn complete(store: &Store, input: CompleteMultipartUploadInput) -> S3Result<CompleteMultipartUploadOutput> {
+    upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let listed = input
+        .multipart_upload
+        .and_then(|m| m.parts)
+        .unwrap_or_default();
+    if listed.is_empty() {
+        return Err(s3_error!(MalformedXML, "You must specify at least one part"));
+    }
+    let mut parts = Vec::with_capacity(listed.len());
+    for p in listed {
+        let number = part_number(p.part_number.unwrap_or(0))?;
+        let etag = p
+            .e_tag
+            .map(|e| e.value().to_owned())
+            .ok_or_else(|| s3_error!(InvalidPart, "Each part must carry its ETag (part {number})."))?;
+        parts.push((number, etag));
+    }
+    let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
+    let upload_id = input.upload_id;
+    let store = store.clone();
+    let object =
+        blocking(move || store.complete_upload(&upload_id, parts, S3_MIN_PART_SIZE, condition)).await?;
+    Ok(CompleteMultipartUploadOutput {
+        bucket: Some(input.bucket.clone()),
+        key: Some(input.key.clone()),
+        e_tag: Some(ETag::Strong(object.etag)),
+        location: Some(format!("/{}/{}", input.bucket, input.key)),
+        ..Default::default()
+    })
+}
+
+pub async fn abort(store: &Store, input: AbortMultipartUploadInput) -> S3Result<AbortMultipartUploadOutput> {
+    upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let store = store.clone();
+    blocking(move || store.abort_upload(&input.upload_id)).await?;
+    Ok(AbortMultipartUploadOutput::default())
+}
+
+pub fn list_parts(store: &Store, input: ListPartsInput) -> S3Result<ListPartsOutput> {
+    upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+    let after = input.part_number_marker.unwrap_or(0).max(0) as u32;
+    let mut parts = store.parts(&input.upload_id, after, max + 1).map_err(s3_error)?;
+    let truncated = parts.len() > max;
+    parts.truncate(max);
+    let next = parts.last().map(|p| p.part_number as i32);
+    Ok(ListPartsOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(input.upload_id),
+        max_parts: Some(max as i32),
+        part_number_marker: input.part_number_marker,
+        next_part_number_marker: if truncated { next } else { None },
+        is_truncated: Some(truncated),
+        owner: Some(crate::buckets::owner()),
+        initiator: Some(Initiator {
+            display_name: Some("pier".into()),
+            id: Some("pier".into()),
+        }),
+        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+        parts: Some(
+            parts
+                .into_iter()
+                .map(|p| Part {
+                    part_number: Some(p.part_number as i32),
+                    e_tag: Some(ETag::Strong(p.etag)),
+                    size: Some(p.size as i64),
+                    last_modified: Some(timestamp(p.created)),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    })
+}
+
+pub fn list_uploads(store: &Store, input: ListMultipartUploadsInput) -> S3Result<ListMultipartUploadsOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let key_marker = input.key_marker.clone().unwrap_or_default();
+    // Without an upload-id marker, S3 starts after every upload of the key marker.
+    let id_marker = match &input.upload_id_marker {
+        Some(id) => id.clone(),
+        None if key_marker.is_empty() => String::new(),
+        None => "\u{10ffff}".to_owned(),
+    };
+    let mut uploads = store
+        .uploads(&bucket.id, &prefix, (&key_marker, &id_marker), max + 1)
+        .map_err(s3_error)?;
+    let truncated = uploads.len() > max;
+    uploads.truncate(max);
+    let last = uploads.last().cloned();
+    Ok(ListMultipartUploadsOutput {
+        bucket: Some(input.bucket),
+        prefix: input.prefix,
+        key_marker: input.key_marker,
+        upload_id_marker: input.upload_id_marker,
+        max_uploads: Some(max as i32),
+        is_truncated: Some(truncated),
+        next_key_marker: last.as_ref().filter(|_| truncated).map(|u| u.key.clone()),
+        next_upload_id_marker: last.filter(|_| truncated).map(|u| u.upload_id),
+        uploads: Some(
+            uploads
+                .into_iter()
+                .map(|u| MultipartUpload {
+                    key: Some(u.key),
+                    upload_id: Some(u.upload_id),
+                    initiated: Some(timestamp(u.created)),
+                    storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                    owner: Some(crate::buckets::owner()),
+                    initiator: Some(Initiator {
+                        display_name: Some("pier".into()),
+                        id: Some("pier".into()),
+                    }),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    })
+}

@@ -1,0 +1,401 @@
+//! Object operations: put, get, head, delete, copy.
+
+use crate::body;
+use crate::convert::{seconds, timestamp, timestamp_seconds, user_metadata, Announced, MetaFields};
+use crate::error::{blocking, s3_error};
+use pier_store::{Object, ObjectMeta, Store, WriteCondition};
+use s3s::dto::*;
+use s3s::{s3_error, S3Request, S3Result};
+
+/// The write condition of `If-Match` / `If-None-Match` on a write.
+pub fn write_condition(if_match: Option<&ETagCondition>, if_none_match: Option<&ETagCondition>) -> WriteCondition {
+    match (if_match, if_none_match) {
+        (Some(ETagCondition::Any), _) => WriteCondition::IfEtag("*".into()),
+        (Some(ETagCondition::ETag(e)), _) => WriteCondition::IfEtag(e.value().to_owned()),
+        (None, Some(ETagCondition::Any)) => WriteCondition::IfAbsent,
+        _ => WriteCondition::None,
+    }
+}
+
+pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutObjectOutput> {
+    let input = req.input;
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let mut announced = Announced {
+        crc32: input.checksum_crc32.clone(),
+        crc32c: input.checksum_crc32c.clone(),
+        sha1: input.checksum_sha1.clone(),
+        sha256: input.checksum_sha256.clone(),
+        crc64nvme: input.checksum_crc64nvme.clone(),
+    };
+    let mut hasher = announced.hasher(input.checksum_algorithm.as_ref());
+    let declared = input.content_length;
+    let blob = body::receive(store, input.body, declared, &mut hasher).await?;
+    if let Some(md5) = &input.content_md5 {
+        let expected = base64_to_hex(md5)
+            .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid."))?;
+        if expected != blob.md5 {
+            store.discard_blob(blob).map_err(s3_error)?;
+            return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."));
+        }
+    }
+    announced.add_trailers(req.trailing_headers.and_then(|t| t.take()));
+    let computed = hasher.finalize();
+    let checksums = match announced.verify(&computed) {
+        Ok(c) => c,
+        Err(message) => {
+            store.discard_blob(blob).map_err(s3_error)?;
+            return Err(s3_error!(BadDigest, "{message}"));
+        }
+    };
+    let mut meta = MetaFields {
+        content_type: input.content_type,
+        content_encoding: input.content_encoding,
+        content_disposition: input.content_disposition,
+        content_language: input.content_language,
+        cache_control: input.cache_control,
+        expires: input.expires,
+        metadata: input.metadata,
+    }
+    .into_meta();
+    meta.checksums = checksums.into_iter().collect();
+    let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
+    let key = input.key;
+    let store2 = store.clone();
+    let object = blocking(move || store2.put_object(&bucket.id, &key, blob, meta, condition)).await?;
+    Ok(PutObjectOutput {
+        e_tag: Some(ETag::Strong(object.etag.clone())),
+        checksum_crc32: computed.checksum_crc32,
+        checksum_crc32c: computed.checksum_crc32c,
+        checksum_sha1: computed.checksum_sha1,
+        checksum_sha256: computed.checksum_sha256,
+        checksum_crc64nvme: computed.checksum_crc64nvme,
+        ..Default::default()
+    })
+}
+
+fn base64_to_hex(b64: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    (bytes.len() == 16).then(|| hex::encode(bytes))
+}
+
+/// Evaluates HTTP preconditions in S3's order: `If-Match` (else `If-Unmodified-Since`) → 412,
+/// then `If-None-Match` (else `If-Modified-Since`) → 304.
+pub fn check_preconditions(
+    object: &Object,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+    if_modified_since: Option<&Timestamp>,
+    if_unmodified_since: Option<&Timestamp>,
+    not_modified_is_412: bool,
+) -> S3Result<()> {
+    let etag = ETag::Strong(object.etag.clone());
+    let modified = seconds(object.created);
+    let failed = || s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold");
+    match if_match {
+        Some(ETagCondition::ETag(e)) if !etag.strong_cmp(e) => return Err(failed()),
+        Some(_) => {}
+        None => {
+            if if_unmodified_since.is_some_and(|t| modified > timestamp_seconds(t)) {
+                return Err(failed());
+            }
+        }
+    }
+    let not_modified = match if_none_match {
+        Some(ETagCondition::Any) => true,
+        Some(ETagCondition::ETag(e)) => etag.weak_cmp(e),
+        None => if_modified_since.is_some_and(|t| modified <= timestamp_seconds(t)),
+    };
+    if not_modified {
+        return Err(if not_modified_is_412 {
+            failed()
+        } else {
+            s3_error!(NotModified, "Not Modified")
+        });
+    }
+    Ok(())
+}
+
+/// What a GET or HEAD returns besides the body.
+struct ReadPlan {
+    object: Object,
+    start: u64,
+    len: u64,
+    content_range: Option<String>,
+}
+
+fn plan_read(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    range: Option<&Range>,
+    part_number: Option<i32>,
+) -> S3Result<ReadPlan> {
+    let bucket = store.bucket(bucket).map_err(s3_error)?;
+    let object = store.object(&bucket.id, key).map_err(s3_error)?;
+    let size = object.size;
+    let (start, len, content_range) = match (range, part_number) {
+        (Some(r), _) => {
+            let r = r.check(size)?;
+            let range = format!("bytes {}-{}/{size}", r.start, r.end - 1);
+            (r.start, r.end - r.start, Some(range))
+        }
+        (None, Some(n)) => {
+            let idx = usize::try_from(n).ok().filter(|n| *n >= 1).map(|n| n - 1);
+            let seg = idx.and_then(|i| object.segments.get(i)).ok_or_else(|| {
+                crate::error::custom_error("InvalidPartNumber", 416, "The requested partnumber is not satisfiable")
+            })?;
+            let start: u64 = object.segments[..idx.unwrap_or(0)].iter().map(|s| s.size).sum();
+            let range = (object.segments.len() > 1)
+                .then(|| format!("bytes {}-{}/{size}", start, start + seg.size.saturating_sub(1)));
+            (start, seg.size, range)
+        }
+        (None, None) => (0, size, None),
+    };
+    Ok(ReadPlan {
+        object,
+        start,
+        len,
+        content_range,
+    })
+}
+
+/// Response header overrides of a (usually presigned) GET.
+struct Overrides {
+    content_type: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<Timestamp>,
+}
+
+pub async fn get(store: &Store, input: GetObjectInput) -> S3Result<GetObjectOutput> {
+    let plan = plan_read(store, &input.bucket, &input.key, input.range.as_ref(), input.part_number)?;
+    check_preconditions(
+        &plan.object,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+        input.if_modified_since.as_ref(),
+        input.if_unmodified_since.as_ref(),
+        false,
+    )?;
+    let full = plan.content_range.is_none();
+    let checksums = input
+        .checksum_mode
+        .as_ref()
+        .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+        && full;
+    let overrides = Overrides {
+        content_type: input.response_content_type,
+        content_disposition: input.response_content_disposition,
+        content_encoding: input.response_content_encoding,
+        content_language: input.response_content_language,
+        cache_control: input.response_cache_control,
+        expires: input.response_expires,
+    };
+    let body = body::send(store, &plan.object, plan.start, plan.len).await?;
+    let o = &plan.object;
+    let m = &o.meta;
+    let sum = |name: &str| checksums.then(|| m.checksums.get(name).cloned()).flatten();
+    Ok(GetObjectOutput {
+        body: Some(body),
+        accept_ranges: Some("bytes".into()),
+        content_length: Some(plan.len as i64),
+        content_range: plan.content_range,
+        e_tag: Some(ETag::Strong(o.etag.clone())),
+        last_modified: Some(timestamp(o.created)),
+        metadata: user_metadata(m),
+        content_type: overrides.content_type.or_else(|| m.content_type.clone()),
+        content_disposition: overrides.content_disposition.or_else(|| m.content_disposition.clone()),
+        content_encoding: overrides.content_encoding.or_else(|| m.content_encoding.clone()),
+        content_language: overrides.content_language.or_else(|| m.content_language.clone()),
+        cache_control: overrides.cache_control.or_else(|| m.cache_control.clone()),
+        expires: overrides
+            .expires
+            .or_else(|| m.expires.as_deref().and_then(crate::convert::parse_http_date)),
+        checksum_crc32: sum("crc32"),
+        checksum_crc32c: sum("crc32c"),
+        checksum_sha1: sum("sha1"),
+        checksum_sha256: sum("sha256"),
+        checksum_crc64nvme: sum("crc64nvme"),
+        parts_count: (o.segments.len() > 1 && input.part_number.is_some()).then_some(o.segments.len() as i32),
+        ..Default::default()
+    })
+}
+
+pub fn head(store: &Store, input: HeadObjectInput) -> S3Result<HeadObjectOutput> {
+    let plan = plan_read(store, &input.bucket, &input.key, input.range.as_ref(), input.part_number)?;
+    check_preconditions(
+        &plan.object,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+        input.if_modified_since.as_ref(),
+        input.if_unmodified_since.as_ref(),
+        false,
+    )?;
+    let full = plan.content_range.is_none();
+    let checksums = input
+        .checksum_mode
+        .as_ref()
+        .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+        && full;
+    let o = &plan.object;
+    let m = &o.meta;
+    let sum = |name: &str| checksums.then(|| m.checksums.get(name).cloned()).flatten();
+    Ok(HeadObjectOutput {
+        accept_ranges: Some("bytes".into()),
+        content_length: Some(plan.len as i64),
+        content_range: plan.content_range,
+        e_tag: Some(ETag::Strong(o.etag.clone())),
+        last_modified: Some(timestamp(o.created)),
+        metadata: user_metadata(m),
+        content_type: input.response_content_type.or_else(|| m.content_type.clone()),
+        content_disposition: input
+            .response_content_disposition
+            .or_else(|| m.content_disposition.clone()),
+        content_encoding: input.response_content_encoding.or_else(|| m.content_encoding.clone()),
+        content_language: input.response_content_language.or_else(|| m.content_language.clone()),
+        cache_control: input.response_cache_control.or_else(|| m.cache_control.clone()),
+        expires: m.expires.as_deref().and_then(crate::convert::parse_http_date),
+        checksum_crc32: sum("crc32"),
+        checksum_crc32c: sum("crc32c"),
+        checksum_sha1: sum("sha1"),
+        checksum_sha256: sum("sha256"),
+        checksum_crc64nvme: sum("crc64nvme"),
+        parts_count: (o.segments.len() > 1 && input.part_number.is_some()).then_some(o.segments.len() as i32),
+        ..Default::default()
+    })
+}
+
+pub async fn delete(store: &Store, input: DeleteObjectInput) -> S3Result<DeleteObjectOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let store = store.clone();
+    blocking(move || store.delete_object(&bucket.id, &input.key)).await?;
+    Ok(DeleteObjectOutput::default())
+}
+
+pub async fn delete_many(store: &Store, input: DeleteObjectsInput) -> S3Result<DeleteObjectsOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    if input.delete.objects.len() > 1000 {
+        return Err(s3_error!(MalformedXML, "A delete request can list at most 1000 keys."));
+    }
+    let quiet = input.delete.quiet.unwrap_or(false);
+    let keys: Vec<String> = input.delete.objects.into_iter().map(|o| o.key).collect();
+    let store = store.clone();
+    let results = blocking(move || {
+        Ok(keys
+            .into_iter()
+            .map(|k| {
+                let r = store.delete_object(&bucket.id, &k);
+                (k, r)
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    let mut deleted = Vec::new();
+    let mut errors = Vec::new();
+    for (key, result) in results {
+        match result {
+            Ok(_) => {
+                if !quiet {
+                    deleted.push(DeletedObject {
+                        key: Some(key),
+                        ..Default::default()
+                    })
+                }
+            }
+            Err(e) => errors.push(Error {
+                code: Some("InternalError".into()),
+                key: Some(key),
+                message: Some(e.to_string()),
+                ..Default::default()
+            }),
+        }
+    }
+    Ok(DeleteObjectsOutput {
+        deleted: Some(deleted),
+        errors: (!errors.is_empty()).then_some(errors),
+        ..Default::default()
+    })
+}
+
+/// The bucket and key of a copy source.
+pub fn copy_source(source: &CopySource) -> S3Result<(String, String)> {
+    match source {
+        CopySource::Bucket { bucket, key, .. } => Ok((bucket.to_string(), key.to_string())),
+        _ => Err(s3_error!(NotImplemented, "Only bucket/key copy sources are supported.")),
+    }
+}
+
+/// Copies `len` bytes of `object` from `start` into a new durable blob.
+pub async fn copy_bytes(store: &Store, object: &Object, start: u64, len: u64) -> S3Result<pier_store::WrittenBlob> {
+    let mut reader = store.reader(object, start, len);
+    let store = store.clone();
+    blocking(move || {
+        let mut writer = store.new_blob()?;
+        loop {
+            let chunk = reader.next_chunk(1024 * 1024)?;
+            if chunk.is_empty() {
+                break;
+            }
+            writer.write(&chunk)?;
+        }
+        writer.finish()
+    })
+    .await
+}
+
+pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectOutput> {
+    let (src_bucket, src_key) = copy_source(&input.copy_source)?;
+    let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
+    let target_bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let source = store.object(&source_bucket.id, &src_key).map_err(s3_error)?;
+    check_preconditions(
+        &source,
+        input.copy_source_if_match.as_ref(),
+        input.copy_source_if_none_match.as_ref(),
+        input.copy_source_if_modified_since.as_ref(),
+        input.copy_source_if_unmodified_since.as_ref(),
+        true,
+    )?;
+    let replace = input
+        .metadata_directive
+        .as_ref()
+        .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+    if !replace && src_bucket == input.bucket && src_key == input.key {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+        ));
+    }
+    let meta: ObjectMeta = if replace {
+        MetaFields {
+            content_type: input.content_type,
+            content_encoding: input.content_encoding,
+            content_disposition: input.content_disposition,
+            content_language: input.content_language,
+            cache_control: input.cache_control,
+            expires: input.expires,
+            metadata: input.metadata,
+        }
+        .into_meta()
+    } else {
+        source.meta.clone()
+    };
+    let blob = copy_bytes(store, &source, 0, source.size).await?;
+    let key = input.key;
+    let store2 = store.clone();
+    let object = blocking(move || {
+        store2.put_object(&target_bucket.id, &key, blob, meta, WriteCondition::None)
+    })
+    .await?;
+    Ok(CopyObjectOutput {
+        copy_object_result: Some(CopyObjectResult {
+            e_tag: Some(ETag::Strong(object.etag)),
+            last_modified: Some(timestamp(object.created)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}

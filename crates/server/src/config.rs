@@ -1,0 +1,33 @@
+//! The server's typed configuration. The binary fills it from a TOML file, then the environment,
+//! then flags (each overriding the one before).
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// Everything `pier serve` needs.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where metadata and blobs live.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: String,
+    /// Domains whose subdomains name buckets (virtual-host style), e.g. `localhost`.
+    pub domains: Vec<String>,
+    /// An access key to ensure exists at start (with `root_secret_key`).
+    pub root_access_key: Option<String>,
+    /// The secret of `root_access_key`.
+    pub root_secret_key: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("pier-data"),
+            listen: "127.0.0.1:9000".into(),
+            domains: vec!["localhost".into()],
+            root_access_key: None,
+            root_secret_key: None,
+        }
+    }
+}

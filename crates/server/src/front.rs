@@ -1,0 +1,89 @@
+//! The front router: one hyper service in front of everything.
+
+use crate::fixes::{check_presigned_expiry, strip_forbidden_body};
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::{header, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use pier_s3::service::VirtualHosts;
+use pier_store::Store;
+use s3s::service::S3Service;
+use s3s::Body;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+/// Paths under this prefix are pier's own (no S3 bucket name can start with `_`).
+pub const PIER_PREFIX: &str = "/_pier/";
+
+/// The front service. Cheap to clone.
+#[derive(Clone)]
+pub struct Front {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    s3: S3Service,
+    #[allow(dead_code)] // used by the CORS layer and B2 routes
+    store: Store,
+}
+
+impl Front {
+    /// Serves `store` over S3 (virtual-host style under `domains`).
+    pub fn new(store: Store, domains: Vec<String>) -> Front {
+        let s3 = pier_s3::service::build(store.clone(), VirtualHosts::new(domains));
+        Front {
+            inner: Arc::new(Inner { s3, store }),
+        }
+    }
+
+    async fn handle(self, req: Request<Incoming>) -> Response<Body> {
+        let method = req.method().clone();
+        if req.uri().path().starts_with(PIER_PREFIX) {
+            return strip_forbidden_body(&method, pier_route(&req));
+        }
+        if let Some(refusal) = check_presigned_expiry(req.uri().query()) {
+            return strip_forbidden_body(&method, refusal);
+        }
+        let expect = crate::fixes::expects_continue(req.headers());
+        let empty = crate::fixes::expects_continue_without_body(&req);
+        let req = req.map(Body::from);
+        let resp = match self.inner.s3.call(req).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                tracing::error!(error = ?e, "s3 service failed");
+                crate::fixes::xml_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                )
+            }
+        };
+        let mut resp = strip_forbidden_body(&method, resp);
+        // A final answer that may have come without `100 Continue`: see `fixes`.
+        if empty || (expect && !resp.status().is_success()) {
+            crate::fixes::close_connection(&mut resp);
+        }
+        resp
+    }
+}
+
+fn pier_route(req: &Request<Incoming>) -> Response<Body> {
+    match (req.method(), req.uri().path()) {
+        (&Method::GET | &Method::HEAD, "/_pier/health") => Response::builder()
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(Bytes::from_static(b"ok\n")))
+            .expect("static response parts are valid"),
+        _ => crate::fixes::xml_error(StatusCode::NOT_FOUND, "NotFound", "No such pier endpoint."),
+    }
+}
+
+impl hyper::service::Service<Request<Incoming>> for Front {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(req).await) })
+    }
+}

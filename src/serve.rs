@@ -1,0 +1,140 @@
+//! `pier serve` and `pier key`: configuration loading and wiring of store, front and listener.
+
+use crate::cli::{KeyCommand, ServeArgs};
+use anyhow::Context;
+use pier_server::{Config, Front};
+use pier_store::Store;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Builds the configuration: defaults, then the TOML file, then environment and flags (clap
+/// has already merged those two, flags first).
+pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))?
+        }
+        None => Config::default(),
+    };
+    if let Some(d) = &args.data_dir {
+        config.data_dir = d.clone();
+    }
+    if let Some(l) = &args.listen {
+        config.listen = l.clone();
+    }
+    if !args.domains.is_empty() {
+        config.domains = args.domains.clone();
+    }
+    if args.root_access_key.is_some() {
+        config.root_access_key = args.root_access_key.clone();
+    }
+    if args.root_secret_key.is_some() {
+        config.root_secret_key = args.root_secret_key.clone();
+    }
+    if config.root_access_key.is_some() != config.root_secret_key.is_some() {
+        anyhow::bail!("give both the root access key and its secret, or neither");
+    }
+    Ok(config)
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let store = Store::open(&config.data_dir)
+            .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
+        ensure_root_key(&store, &config)?;
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, data_dir = %config.data_dir.display(), "pier is serving S3");
+        println!("pier listening on http://{addr}");
+        let front = Front::new(store.clone(), config.domains.clone());
+        pier_server::run(listener, front, shutdown_signal(), SHUTDOWN_GRACE).await?;
+        tracing::info!("stopped accepting; in-flight requests finished");
+        store.close()?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Makes sure someone can sign requests: the configured root key, or on first start a new key
+/// printed once.
+fn ensure_root_key(store: &Store, config: &Config) -> anyhow::Result<()> {
+    match (&config.root_access_key, &config.root_secret_key) {
+        (Some(id), Some(secret)) => match store.key(id)? {
+            Some(existing) if existing.secret == *secret => {}
+            Some(_) => anyhow::bail!("access key {id} exists with a different secret"),
+            None => {
+                store.import_key(id, secret, "root (from configuration)")?;
+            }
+        },
+        _ if store.keys()?.is_empty() => {
+            let key = store.create_key("root (created at first start)")?;
+            println!("created an admin access key (shown only now):");
+            println!("  access key id:     {}", key.access_key);
+            println!("  secret access key: {}", key.secret);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested");
+}
+
+/// `pier key ...`.
+pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeyCommand::Create { data, description } => {
+            let store = Store::open_admin(&data.data_dir)?;
+            let key = store.create_key(&description)?;
+            println!("access key id:     {}", key.access_key);
+            println!("secret access key: {}", key.secret);
+            store.close()?;
+        }
+        KeyCommand::List { data } => {
+            let store = Store::open_admin(&data.data_dir)?;
+            for key in store.keys()? {
+                println!("{}\t{}", key.access_key, key.description);
+            }
+            store.close()?;
+        }
+        KeyCommand::Delete { data, access_key } => {
+            let store = Store::open_admin(&data.data_dir)?;
+            store
+                .delete_key(&access_key)
+                .with_context(|| format!("deleting access key {access_key}"))?;
+            println!("deleted {access_key}");
+            store.close()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

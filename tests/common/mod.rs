@@ -1,0 +1,220 @@
+//! The end-to-end harness: a real `pier serve` process on a free loopback port, with its data in
+//! a temporary directory, and the real clients (installed on demand by `tests/tools/ensure.sh`).
+
+#![allow(dead_code)] // each test binary uses part of the harness
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{mpsc, Once};
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// The access key every test server is started with.
+pub const ACCESS_KEY: &str = "PIERTESTACCESSKEY001";
+/// Its secret.
+pub const SECRET_KEY: &str = "pier-test-secret-key-0000000000000000000";
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Makes sure the real clients are installed (once per test binary, serialised across binaries).
+pub fn ensure_tools() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let ready = repo().join(".venv/bin/aws").exists()
+            && Command::new("rclone").arg("version").output().is_ok();
+        if ready {
+            return;
+        }
+        let lock_path = repo().join("target").join("tools.lock");
+        let lock = std::fs::File::create(&lock_path).expect("create tools lock");
+        lock.lock().expect("lock tools");
+        let status = Command::new("bash")
+            .arg(repo().join("tests/tools/ensure.sh"))
+            .status()
+            .expect("run tests/tools/ensure.sh");
+        assert!(status.success(), "installing test tools failed");
+    });
+}
+
+/// A running server.
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The data directory (kept across restarts).
+    pub dir: TempDir,
+}
+
+impl Server {
+    /// Starts a server on a new, empty data directory.
+    pub fn start() -> Server {
+        Server::start_in(TempDir::new().expect("temp dir"))
+    }
+
+    /// Starts a server on `dir`.
+    pub fn start_in(dir: TempDir) -> Server {
+        let (child, endpoint) = spawn(dir.path());
+        Server {
+            child: Some(child),
+            endpoint,
+            dir,
+        }
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.endpoint.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// Kills the server with SIGKILL (no cleanup at all).
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns its status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        child.wait().expect("wait for server")
+    }
+
+    /// Starts the server again on the same data directory (a new port).
+    pub fn restart(&mut self) {
+        self.kill9();
+        let (child, endpoint) = spawn(self.dir.path());
+        self.child = Some(child);
+        self.endpoint = endpoint;
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Environment for the aws CLI, boto3 and the Python client scripts.
+    pub fn client_env(&self, cmd: &mut Command) {
+        cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("PIER_ENDPOINT", &self.endpoint)
+            .env_remove("AWS_PROFILE");
+    }
+
+    /// Runs the aws CLI against this server.
+    pub fn aws(&self, args: &[&str]) -> Output {
+        ensure_tools();
+        let mut cmd = Command::new(repo().join(".venv/bin/aws"));
+        self.client_env(&mut cmd);
+        cmd.arg("--endpoint-url").arg(&self.endpoint).args(args);
+        cmd.output().expect("run aws")
+    }
+
+    /// Runs the aws CLI and fails the test with its output if it fails.
+    pub fn aws_ok(&self, args: &[&str]) -> String {
+        let out = self.aws(args);
+        assert!(
+            out.status.success(),
+            "aws {args:?} failed:\n{}\n{}\nserver log:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a Python client script from `tests/clients` with the venv's interpreter.
+    pub fn python(&self, script: &str, args: &[&str]) -> Output {
+        ensure_tools();
+        let mut cmd = Command::new(repo().join(".venv/bin/python"));
+        self.client_env(&mut cmd);
+        cmd.arg(repo().join("tests/clients").join(script)).args(args);
+        cmd.output().expect("run python")
+    }
+
+    /// Runs a Python client script and fails the test with its output if it fails.
+    pub fn python_ok(&self, script: &str, args: &[&str]) -> String {
+        let out = self.python(script, args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{script} failed:\n{stdout}\n{}\nserver log (tail):\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            tail(&self.log(), 40)
+        );
+        stdout
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn spawn(data_dir: &Path) -> (Child, String) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.join("server.log"))
+        .expect("server log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir.join("data"))
+        .env("PIER_ROOT_ACCESS_KEY", ACCESS_KEY)
+        .env("PIER_ROOT_SECRET_KEY", SECRET_KEY)
+        .env("PIER_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start pier serve");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(addr) = line.trim().strip_prefix("pier listening on ") {
+                let _ = tx.send(addr.to_owned());
+                break;
+            }
+            line.clear();
+        }
+        // Keep draining so the server never blocks on a full pipe.
+        let _ = std::io::copy(&mut reader.into_inner(), &mut std::io::sink());
+    });
+    let endpoint = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| {
+            let mut log = String::new();
+            let _ = std::fs::File::open(data_dir.join("server.log")).and_then(|mut f| f.read_to_string(&mut log));
+            panic!("pier serve did not start:\n{log}")
+        });
+    (child, endpoint)
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so tests can recompute what they uploaded.
+pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the real clients the end-to-end tests drive, if missing: Debian packages (rclone),
+# and the aws CLI and boto3 in a venv at .venv. Idempotent; the test harness calls it on demand
+# and .ci/run calls it up front.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+apt_missing=()
+command -v rclone >/dev/null 2>&1 || apt_missing+=(rclone)
+command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-venv)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+fi
+
+if ! .venv/bin/python -c 'import boto3' >/dev/null 2>&1 || [ ! -x .venv/bin/aws ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r tests/tools/requirements.txt
+fi
