@@ -476,3 +476,15 @@ fn conversion_to_b2_names_rules_and_sets_max_age() {
     assert_eq!(converted.notes.len(), 2, "{:?}", converted.notes);
     assert!(converted.notes[0].contains("not a valid B2 rule name"));
 }
+
+/// Found by the `parse_any` fuzz target: a rule name whose third byte is inside a multi-byte
+/// character made the reserved-prefix check slice a string off a character boundary.
+#[test]
+fn fuzz_rule_name_with_multibyte_character_is_refused_not_a_panic() {
+    let doc = "[{\"corsRuleName\":\"d\u{feff}loadFromAnyOrigin\",\"allowedOrigins\":[\"https\"],\
+               \"allowedOperations\":[\"s3_get\"],\"maxAgeSeconds\":1}]";
+    let text = parse(doc, Format::B2Json).unwrap_err().to_string();
+    assert!(text.contains("use only letters, digits and `-`"), "{text}");
+    let doc = "[{\"corsRuleName\":\"é2-abcdef\",\"allowedOrigins\":[\"*\"],\"allowedOperations\":[\"s3_get\"],\"maxAgeSeconds\":1}]";
+    assert!(parse(doc, Format::B2Json).is_err());
+}
