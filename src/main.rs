@@ -10,7 +10,9 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("PIER_LOG").unwrap_or_else(|_| EnvFilter::new("info,s3s=off")))
+        .with_env_filter(
+            EnvFilter::try_from_env("PIER_LOG").unwrap_or_else(|_| EnvFilter::new("info,s3s=off")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = cli::Cli::parse();

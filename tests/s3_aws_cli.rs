@@ -39,19 +39,41 @@ fn cp_small_and_multipart_round_trip_with_etags() {
     server.aws_ok(&["s3", "mb", "s3://photos"]);
     for name in ["small.bin", "large.bin"] {
         let src = work.path().join(name);
-        server.aws_ok(&["s3", "cp", "--only-show-errors", src.to_str().unwrap(), &format!("s3://photos/in/{name}")]);
+        server.aws_ok(&[
+            "s3",
+            "cp",
+            "--only-show-errors",
+            src.to_str().unwrap(),
+            &format!("s3://photos/in/{name}"),
+        ]);
     }
     assert_eq!(etag_of(&server, "photos", "in/small.bin"), md5_hex(&small));
     // The aws CLI uploads above 8 MiB in 8 MiB parts.
-    assert_eq!(etag_of(&server, "photos", "in/large.bin"), multipart_etag(&large, 8 * 1024 * 1024));
+    assert_eq!(
+        etag_of(&server, "photos", "in/large.bin"),
+        multipart_etag(&large, 8 * 1024 * 1024)
+    );
     for name in ["small.bin", "large.bin"] {
         let dst = work.path().join(format!("{name}.back"));
-        server.aws_ok(&["s3", "cp", "--only-show-errors", &format!("s3://photos/in/{name}"), dst.to_str().unwrap()]);
+        server.aws_ok(&[
+            "s3",
+            "cp",
+            "--only-show-errors",
+            &format!("s3://photos/in/{name}"),
+            dst.to_str().unwrap(),
+        ]);
         let expect = if name == "small.bin" { &small } else { &large };
-        assert!(std::fs::read(&dst).unwrap() == *expect, "{name} differs after the round trip");
+        assert!(
+            std::fs::read(&dst).unwrap() == *expect,
+            "{name} differs after the round trip"
+        );
     }
     let listing = server.aws_ok(&["s3", "ls", "s3://photos/in/"]);
-    assert!(listing.contains("1000 small.bin") && listing.contains(&format!("{} large.bin", large.len())), "{listing}");
+    assert!(
+        listing.contains("1000 small.bin")
+            && listing.contains(&format!("{} large.bin", large.len())),
+        "{listing}"
+    );
 }
 
 fn write_tree(root: &Path, seed: u64) {
@@ -71,7 +93,10 @@ fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push((p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+                out.push((
+                    p.strip_prefix(root).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                ));
             }
         }
     }
@@ -87,14 +112,40 @@ fn sync_up_and_back_down_is_byte_identical() {
     let down = work.path().join("down");
     write_tree(&up, 100);
     server.aws_ok(&["s3", "mb", "s3://sync-test"]);
-    server.aws_ok(&["s3", "sync", "--only-show-errors", up.to_str().unwrap(), "s3://sync-test/site"]);
-    server.aws_ok(&["s3", "sync", "--only-show-errors", "s3://sync-test/site", down.to_str().unwrap()]);
+    server.aws_ok(&[
+        "s3",
+        "sync",
+        "--only-show-errors",
+        up.to_str().unwrap(),
+        "s3://sync-test/site",
+    ]);
+    server.aws_ok(&[
+        "s3",
+        "sync",
+        "--only-show-errors",
+        "s3://sync-test/site",
+        down.to_str().unwrap(),
+    ]);
     assert_eq!(tree(&up), tree(&down));
     // Change one file, remove another, sync with --delete both ways.
     std::fs::write(up.join("d0/sub0/f0.dat"), b"changed").unwrap();
     std::fs::remove_file(up.join("d1/sub1/f1.dat")).unwrap();
-    server.aws_ok(&["s3", "sync", "--only-show-errors", "--delete", up.to_str().unwrap(), "s3://sync-test/site"]);
-    server.aws_ok(&["s3", "sync", "--only-show-errors", "--delete", "s3://sync-test/site", down.to_str().unwrap()]);
+    server.aws_ok(&[
+        "s3",
+        "sync",
+        "--only-show-errors",
+        "--delete",
+        up.to_str().unwrap(),
+        "s3://sync-test/site",
+    ]);
+    server.aws_ok(&[
+        "s3",
+        "sync",
+        "--only-show-errors",
+        "--delete",
+        "s3://sync-test/site",
+        down.to_str().unwrap(),
+    ]);
     assert_eq!(tree(&up), tree(&down));
 }
 
@@ -106,11 +157,30 @@ fn s3api_metadata_ranges_and_listing() {
     std::fs::write(&file, b"0123456789abcdef").unwrap();
     server.aws_ok(&["s3api", "create-bucket", "--bucket", "docs"]);
     server.aws_ok(&[
-        "s3api", "put-object", "--bucket", "docs", "--key", "a/doc.txt", "--body", file.to_str().unwrap(),
-        "--content-type", "text/plain", "--metadata", "author=ada,topic=cors", "--cache-control", "max-age=60",
+        "s3api",
+        "put-object",
+        "--bucket",
+        "docs",
+        "--key",
+        "a/doc.txt",
+        "--body",
+        file.to_str().unwrap(),
+        "--content-type",
+        "text/plain",
+        "--metadata",
+        "author=ada,topic=cors",
+        "--cache-control",
+        "max-age=60",
     ]);
-    let head: serde_json::Value =
-        serde_json::from_str(&server.aws_ok(&["s3api", "head-object", "--bucket", "docs", "--key", "a/doc.txt"])).unwrap();
+    let head: serde_json::Value = serde_json::from_str(&server.aws_ok(&[
+        "s3api",
+        "head-object",
+        "--bucket",
+        "docs",
+        "--key",
+        "a/doc.txt",
+    ]))
+    .unwrap();
     assert_eq!(head["ContentType"], "text/plain");
     assert_eq!(head["CacheControl"], "max-age=60");
     assert_eq!(head["Metadata"]["author"], "ada");
@@ -119,29 +189,75 @@ fn s3api_metadata_ranges_and_listing() {
 
     let part = work.path().join("part");
     let out: serde_json::Value = serde_json::from_str(&server.aws_ok(&[
-        "s3api", "get-object", "--bucket", "docs", "--key", "a/doc.txt", "--range", "bytes=2-5", part.to_str().unwrap(),
+        "s3api",
+        "get-object",
+        "--bucket",
+        "docs",
+        "--key",
+        "a/doc.txt",
+        "--range",
+        "bytes=2-5",
+        part.to_str().unwrap(),
     ]))
     .unwrap();
     assert_eq!(std::fs::read(&part).unwrap(), b"2345");
     assert_eq!(out["ContentRange"], "bytes 2-5/16");
 
     for k in ["a/1", "a/2", "b/1", "b/2", "c", "d"] {
-        server.aws_ok(&["s3api", "put-object", "--bucket", "docs", "--key", k, "--body", file.to_str().unwrap()]);
+        server.aws_ok(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "docs",
+            "--key",
+            k,
+            "--body",
+            file.to_str().unwrap(),
+        ]);
     }
     // Pages of two, delimiter `/`: the CLI follows continuation tokens.
     let v2: serde_json::Value = serde_json::from_str(&server.aws_ok(&[
-        "s3api", "list-objects-v2", "--bucket", "docs", "--delimiter", "/", "--page-size", "2",
+        "s3api",
+        "list-objects-v2",
+        "--bucket",
+        "docs",
+        "--delimiter",
+        "/",
+        "--page-size",
+        "2",
     ]))
     .unwrap();
-    let prefixes: Vec<&str> = v2["CommonPrefixes"].as_array().unwrap().iter().map(|p| p["Prefix"].as_str().unwrap()).collect();
-    let keys: Vec<&str> = v2["Contents"].as_array().unwrap().iter().map(|o| o["Key"].as_str().unwrap()).collect();
+    let prefixes: Vec<&str> = v2["CommonPrefixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Prefix"].as_str().unwrap())
+        .collect();
+    let keys: Vec<&str> = v2["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
     assert_eq!(prefixes, ["a/", "b/"]);
     assert_eq!(keys, ["c", "d"]);
     let v1: serde_json::Value = serde_json::from_str(&server.aws_ok(&[
-        "s3api", "list-objects", "--bucket", "docs", "--prefix", "a/", "--page-size", "1",
+        "s3api",
+        "list-objects",
+        "--bucket",
+        "docs",
+        "--prefix",
+        "a/",
+        "--page-size",
+        "1",
     ]))
     .unwrap();
-    let keys: Vec<&str> = v1["Contents"].as_array().unwrap().iter().map(|o| o["Key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = v1["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
     assert_eq!(keys, ["a/1", "a/2", "a/doc.txt"]);
 }
 
@@ -152,33 +268,84 @@ fn presigned_get_works_from_curl_and_errors_are_s3_errors() {
     let file = work.path().join("f");
     std::fs::write(&file, b"presigned bytes").unwrap();
     server.aws_ok(&["s3", "mb", "s3://share"]);
-    server.aws_ok(&["s3", "cp", "--only-show-errors", file.to_str().unwrap(), "s3://share/f"]);
+    server.aws_ok(&[
+        "s3",
+        "cp",
+        "--only-show-errors",
+        file.to_str().unwrap(),
+        "s3://share/f",
+    ]);
     let url = server.aws_ok(&["s3", "presign", "s3://share/f", "--expires-in", "600"]);
-    let out = Command::new("curl").args(["-s", "-f", url.trim()]).output().unwrap();
+    let out = Command::new("curl")
+        .args(["-s", "-f", url.trim()])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "presigned GET failed");
     assert_eq!(out.stdout, b"presigned bytes");
     // A tampered signature is refused (aws CLI v1 presigns with SigV2: `Signature=`).
     assert!(url.contains("Signature="), "{url}");
     let bad = url.trim().replacen("Signature=", "Signature=AAAA", 1);
-    let out = Command::new("curl").args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &bad]).output().unwrap();
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &bad])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "403");
 
     let expect_error = |args: &[&str], code: &str| {
         let out = server.aws(args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && err.contains(code), "{args:?}: expected {code}, got: {err}");
+        assert!(
+            !out.status.success() && err.contains(code),
+            "{args:?}: expected {code}, got: {err}"
+        );
     };
-    expect_error(&["s3api", "get-object", "--bucket", "share", "--key", "missing", "/dev/null"], "NoSuchKey");
-    expect_error(&["s3api", "head-bucket", "--bucket", "nope-nope"], "404");
-    expect_error(&["s3api", "create-bucket", "--bucket", "ab"], "InvalidBucketName");
-    expect_error(&["s3api", "create-bucket", "--bucket", "b2api"], "InvalidBucketName");
-    expect_error(&["s3api", "delete-bucket", "--bucket", "share"], "BucketNotEmpty");
     expect_error(
-        &["s3api", "get-object", "--bucket", "share", "--key", "f", "--range", "bytes=100-200", "/dev/null"],
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            "share",
+            "--key",
+            "missing",
+            "/dev/null",
+        ],
+        "NoSuchKey",
+    );
+    expect_error(&["s3api", "head-bucket", "--bucket", "nope-nope"], "404");
+    expect_error(
+        &["s3api", "create-bucket", "--bucket", "ab"],
+        "InvalidBucketName",
+    );
+    expect_error(
+        &["s3api", "create-bucket", "--bucket", "b2api"],
+        "InvalidBucketName",
+    );
+    expect_error(
+        &["s3api", "delete-bucket", "--bucket", "share"],
+        "BucketNotEmpty",
+    );
+    expect_error(
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            "share",
+            "--key",
+            "f",
+            "--range",
+            "bytes=100-200",
+            "/dev/null",
+        ],
         "InvalidRange",
     );
     // Nothing above changed the object.
     let back = work.path().join("back");
-    server.aws_ok(&["s3", "cp", "--only-show-errors", "s3://share/f", back.to_str().unwrap()]);
+    server.aws_ok(&[
+        "s3",
+        "cp",
+        "--only-show-errors",
+        "s3://share/f",
+        back.to_str().unwrap(),
+    ]);
     assert_eq!(std::fs::read(back).unwrap(), b"presigned bytes");
 }

@@ -106,7 +106,8 @@ impl Server {
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("PIER_ENDPOINT", &self.endpoint)
-            .env_remove("AWS_PROFILE");
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_CA_BUNDLE");
     }
 
     /// Runs the aws CLI against this server.
@@ -136,7 +137,8 @@ impl Server {
         ensure_tools();
         let mut cmd = Command::new(repo().join(".venv/bin/python"));
         self.client_env(&mut cmd);
-        cmd.arg(repo().join("tests/clients").join(script)).args(args);
+        cmd.arg(repo().join("tests/clients").join(script))
+            .args(args);
         cmd.output().expect("run python")
     }
 
@@ -200,7 +202,8 @@ fn spawn(data_dir: &Path) -> (Child, String) {
         .recv_timeout(Duration::from_secs(30))
         .unwrap_or_else(|_| {
             let mut log = String::new();
-            let _ = std::fs::File::open(data_dir.join("server.log")).and_then(|mut f| f.read_to_string(&mut log));
+            let _ = std::fs::File::open(data_dir.join("server.log"))
+                .and_then(|mut f| f.read_to_string(&mut log));
             panic!("pier serve did not start:\n{log}")
         });
     (child, endpoint)

@@ -137,7 +137,11 @@ fn check_b2(f: &FieldNames, spec: &RuleSpec, earlier: &[RuleSpec], push: &mut Pu
                     format!("{name:?} contains {c:?}; use only letters, digits and `-`"),
                 );
             }
-            if name.as_bytes().get(..3).is_some_and(|p| p.eq_ignore_ascii_case(b"b2-")) {
+            if name
+                .as_bytes()
+                .get(..3)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"b2-"))
+            {
                 push(
                     Value,
                     f.name,

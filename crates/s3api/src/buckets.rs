@@ -24,7 +24,6 @@ pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateB
     blocking(move || store.create_bucket(&name, public)).await?;
     Ok(CreateBucketOutput {
         location: Some(format!("/{}", input.bucket)),
-        ..Default::default()
     })
 }
 

@@ -1,8 +1,8 @@
 //! Conversions between s3s DTOs and store types, kept at the edge.
 
 use pier_store::{Millis, ObjectMeta};
-use s3s::dto::{Checksum, ChecksumAlgorithm, Metadata, Timestamp, TimestampFormat};
 use s3s::checksum::ChecksumHasher;
+use s3s::dto::{Checksum, ChecksumAlgorithm, Metadata, Timestamp, TimestampFormat};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A store timestamp as an S3 timestamp.
@@ -85,7 +85,8 @@ impl Announced {
     pub fn hasher(&self, algorithm: Option<&ChecksumAlgorithm>) -> ChecksumHasher {
         let mut h = ChecksumHasher::default();
         let algo = algorithm.map(|a| a.as_str().to_ascii_uppercase());
-        let wants = |name: &str, given: &Option<String>| given.is_some() || algo.as_deref() == Some(name);
+        let wants =
+            |name: &str, given: &Option<String>| given.is_some() || algo.as_deref() == Some(name);
         if wants("CRC32", &self.crc32) {
             h.crc32 = Some(Default::default());
         }

@@ -51,7 +51,10 @@ pub async fn blocking<T: Send + 'static>(
         Ok(result) => result.map_err(s3_error),
         Err(e) => {
             tracing::error!(error = %e, "blocking task failed");
-            Err(s3_error!(InternalError, "We encountered an internal error. Please try again."))
+            Err(s3_error!(
+                InternalError,
+                "We encountered an internal error. Please try again."
+            ))
         }
     }
 }

@@ -52,7 +52,9 @@ fn contents(page: &ListPage, enc: &Encoder) -> (Vec<Object>, Vec<CommonPrefix>) 
             size: Some(o.size as i64),
             e_tag: Some(ETag::Strong(o.etag.clone())),
             last_modified: Some(timestamp(o.created)),
-            storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+            storage_class: Some(ObjectStorageClass::from_static(
+                ObjectStorageClass::STANDARD,
+            )),
             ..Default::default()
         })
         .collect();
@@ -68,7 +70,10 @@ fn contents(page: &ListPage, enc: &Encoder) -> (Vec<Object>, Vec<CommonPrefix>) 
 
 fn max_keys(requested: Option<i32>) -> S3Result<usize> {
     match requested {
-        Some(n) if n < 0 => Err(s3_error!(InvalidArgument, "max-keys must be a non-negative number")),
+        Some(n) if n < 0 => Err(s3_error!(
+            InvalidArgument,
+            "max-keys must be a non-negative number"
+        )),
         Some(n) => Ok(n.min(MAX_KEYS) as usize),
         None => Ok(MAX_KEYS as usize),
     }
@@ -110,7 +115,12 @@ pub fn objects_v2(store: &Store, input: ListObjectsV2Input) -> S3Result<ListObje
             hex::decode(token)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+                .ok_or_else(|| {
+                    s3_error!(
+                        InvalidArgument,
+                        "The continuation token provided is incorrect"
+                    )
+                })?,
         ),
         None => input.start_after.clone().filter(|s| !s.is_empty()),
     };

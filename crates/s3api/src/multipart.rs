@@ -9,7 +9,12 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Result};
 
 /// Loads an upload and checks it belongs to `bucket`/`key`.
-fn upload_for(store: &Store, bucket: &str, key: &str, upload_id: &str) -> S3Result<pier_store::Upload> {
+fn upload_for(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+) -> S3Result<pier_store::Upload> {
     let bucket = store.bucket(bucket).map_err(s3_error)?;
     let upload = store.upload(upload_id).map_err(s3_error)?;
     if upload.bucket_id != bucket.id || upload.key != key {
@@ -22,11 +27,17 @@ fn part_number(n: i32) -> S3Result<u32> {
     if (1..=10_000).contains(&n) {
         Ok(n as u32)
     } else {
-        Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"))
+        Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ))
     }
 }
 
-pub async fn create(store: &Store, input: CreateMultipartUploadInput) -> S3Result<CreateMultipartUploadOutput> {
+pub async fn create(
+    store: &Store,
+    input: CreateMultipartUploadInput,
+) -> S3Result<CreateMultipartUploadOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let meta = MetaFields {
         content_type: input.content_type,
@@ -49,7 +60,10 @@ pub async fn create(store: &Store, input: CreateMultipartUploadInput) -> S3Resul
     })
 }
 
-pub async fn upload_part(store: &Store, req: S3Request<UploadPartInput>) -> S3Result<UploadPartOutput> {
+pub async fn upload_part(
+    store: &Store,
+    req: S3Request<UploadPartInput>,
+) -> S3Result<UploadPartOutput> {
     let input = req.input;
     let number = part_number(input.part_number)?;
     upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
@@ -75,7 +89,10 @@ pub async fn upload_part(store: &Store, req: S3Request<UploadPartInput>) -> S3Re
             .is_ok_and(|b| hex::encode(b) == blob.md5);
         if !ok {
             store.discard_blob(blob).map_err(s3_error)?;
-            return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."));
+            return Err(s3_error!(
+                BadDigest,
+                "The Content-MD5 you specified did not match what we received."
+            ));
         }
     }
     let upload_id = input.upload_id;
@@ -94,23 +111,33 @@ pub async fn upload_part(store: &Store, req: S3Request<UploadPartInput>) -> S3Re
 
 /// Parses `bytes=first-last` (inclusive) of a copy-source range.
 fn copy_range(range: &str, size: u64) -> S3Result<(u64, u64)> {
-    let bad = || s3_error!(InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
+    let bad = || {
+        s3_error!(InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+    };
     let spec = range.strip_prefix("bytes=").ok_or_else(bad)?;
     let (a, b) = spec.split_once('-').ok_or_else(bad)?;
     let first: u64 = a.trim().parse().map_err(|_| bad())?;
     let last: u64 = b.trim().parse().map_err(|_| bad())?;
     if first > last || last >= size {
-        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+        return Err(s3_error!(
+            InvalidRange,
+            "The requested range is not satisfiable"
+        ));
     }
     Ok((first, last - first + 1))
 }
 
-pub async fn upload_part_copy(store: &Store, input: UploadPartCopyInput) -> S3Result<UploadPartCopyOutput> {
+pub async fn upload_part_copy(
+    store: &Store,
+    input: UploadPartCopyInput,
+) -> S3Result<UploadPartCopyOutput> {
     let number = part_number(input.part_number)?;
     upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let (src_bucket, src_key) = copy_source(&input.copy_source)?;
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
-    let source = store.object(&source_bucket.id, &src_key).map_err(s3_error)?;
+    let source = store
+        .object(&source_bucket.id, &src_key)
+        .map_err(s3_error)?;
     check_preconditions(
         &source,
         input.copy_source_if_match.as_ref(),
@@ -137,29 +164,38 @@ pub async fn upload_part_copy(store: &Store, input: UploadPartCopyInput) -> S3Re
     })
 }
 
-pub async fn complete(store: &Store, input: CompleteMultipartUploadInput) -> S3Result<CompleteMultipartUploadOutput> {
+pub async fn complete(
+    store: &Store,
+    input: CompleteMultipartUploadInput,
+) -> S3Result<CompleteMultipartUploadOutput> {
     upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let listed = input
         .multipart_upload
         .and_then(|m| m.parts)
         .unwrap_or_default();
     if listed.is_empty() {
-        return Err(s3_error!(MalformedXML, "You must specify at least one part"));
+        return Err(s3_error!(
+            MalformedXML,
+            "You must specify at least one part"
+        ));
     }
     let mut parts = Vec::with_capacity(listed.len());
     for p in listed {
         let number = part_number(p.part_number.unwrap_or(0))?;
-        let etag = p
-            .e_tag
-            .map(|e| e.value().to_owned())
-            .ok_or_else(|| s3_error!(InvalidPart, "Each part must carry its ETag (part {number})."))?;
+        let etag = p.e_tag.map(|e| e.value().to_owned()).ok_or_else(|| {
+            s3_error!(
+                InvalidPart,
+                "Each part must carry its ETag (part {number})."
+            )
+        })?;
         parts.push((number, etag));
     }
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let upload_id = input.upload_id;
     let store = store.clone();
     let object =
-        blocking(move || store.complete_upload(&upload_id, parts, S3_MIN_PART_SIZE, condition)).await?;
+        blocking(move || store.complete_upload(&upload_id, parts, S3_MIN_PART_SIZE, condition))
+            .await?;
     Ok(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),
         key: Some(input.key.clone()),
@@ -169,7 +205,10 @@ pub async fn complete(store: &Store, input: CompleteMultipartUploadInput) -> S3R
     })
 }
 
-pub async fn abort(store: &Store, input: AbortMultipartUploadInput) -> S3Result<AbortMultipartUploadOutput> {
+pub async fn abort(
+    store: &Store,
+    input: AbortMultipartUploadInput,
+) -> S3Result<AbortMultipartUploadOutput> {
     upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let store = store.clone();
     blocking(move || store.abort_upload(&input.upload_id)).await?;
@@ -180,7 +219,9 @@ pub fn list_parts(store: &Store, input: ListPartsInput) -> S3Result<ListPartsOut
     upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
     let after = input.part_number_marker.unwrap_or(0).max(0) as u32;
-    let mut parts = store.parts(&input.upload_id, after, max + 1).map_err(s3_error)?;
+    let mut parts = store
+        .parts(&input.upload_id, after, max + 1)
+        .map_err(s3_error)?;
     let truncated = parts.len() > max;
     parts.truncate(max);
     let next = parts.last().map(|p| p.part_number as i32);
@@ -214,7 +255,10 @@ pub fn list_parts(store: &Store, input: ListPartsInput) -> S3Result<ListPartsOut
     })
 }
 
-pub fn list_uploads(store: &Store, input: ListMultipartUploadsInput) -> S3Result<ListMultipartUploadsOutput> {
+pub fn list_uploads(
+    store: &Store,
+    input: ListMultipartUploadsInput,
+) -> S3Result<ListMultipartUploadsOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
     let prefix = input.prefix.clone().unwrap_or_default();

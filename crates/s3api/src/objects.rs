@@ -8,7 +8,10 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Result};
 
 /// The write condition of `If-Match` / `If-None-Match` on a write.
-pub fn write_condition(if_match: Option<&ETagCondition>, if_none_match: Option<&ETagCondition>) -> WriteCondition {
+pub fn write_condition(
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> WriteCondition {
     match (if_match, if_none_match) {
         (Some(ETagCondition::Any), _) => WriteCondition::IfEtag("*".into()),
         (Some(ETagCondition::ETag(e)), _) => WriteCondition::IfEtag(e.value().to_owned()),
@@ -31,11 +34,15 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     let declared = input.content_length;
     let blob = body::receive(store, input.body, declared, &mut hasher).await?;
     if let Some(md5) = &input.content_md5 {
-        let expected = base64_to_hex(md5)
-            .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid."))?;
+        let expected = base64_to_hex(md5).ok_or_else(|| {
+            s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid.")
+        })?;
         if expected != blob.md5 {
             store.discard_blob(blob).map_err(s3_error)?;
-            return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."));
+            return Err(s3_error!(
+                BadDigest,
+                "The Content-MD5 you specified did not match what we received."
+            ));
         }
     }
     announced.add_trailers(req.trailing_headers.and_then(|t| t.take()));
@@ -61,7 +68,8 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let key = input.key;
     let store2 = store.clone();
-    let object = blocking(move || store2.put_object(&bucket.id, &key, blob, meta, condition)).await?;
+    let object =
+        blocking(move || store2.put_object(&bucket.id, &key, blob, meta, condition)).await?;
     Ok(PutObjectOutput {
         e_tag: Some(ETag::Strong(object.etag.clone())),
         checksum_crc32: computed.checksum_crc32,
@@ -91,7 +99,12 @@ pub fn check_preconditions(
 ) -> S3Result<()> {
     let etag = ETag::Strong(object.etag.clone());
     let modified = seconds(object.created);
-    let failed = || s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold");
+    let failed = || {
+        s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        )
+    };
     match if_match {
         Some(ETagCondition::ETag(e)) if !etag.strong_cmp(e) => return Err(failed()),
         Some(_) => {}
@@ -143,11 +156,23 @@ fn plan_read(
         (None, Some(n)) => {
             let idx = usize::try_from(n).ok().filter(|n| *n >= 1).map(|n| n - 1);
             let seg = idx.and_then(|i| object.segments.get(i)).ok_or_else(|| {
-                crate::error::custom_error("InvalidPartNumber", 416, "The requested partnumber is not satisfiable")
+                crate::error::custom_error(
+                    "InvalidPartNumber",
+                    416,
+                    "The requested partnumber is not satisfiable",
+                )
             })?;
-            let start: u64 = object.segments[..idx.unwrap_or(0)].iter().map(|s| s.size).sum();
-            let range = (object.segments.len() > 1)
-                .then(|| format!("bytes {}-{}/{size}", start, start + seg.size.saturating_sub(1)));
+            let start: u64 = object.segments[..idx.unwrap_or(0)]
+                .iter()
+                .map(|s| s.size)
+                .sum();
+            let range = (object.segments.len() > 1).then(|| {
+                format!(
+                    "bytes {}-{}/{size}",
+                    start,
+                    start + seg.size.saturating_sub(1)
+                )
+            });
             (start, seg.size, range)
         }
         (None, None) => (0, size, None),
@@ -171,7 +196,13 @@ struct Overrides {
 }
 
 pub async fn get(store: &Store, input: GetObjectInput) -> S3Result<GetObjectOutput> {
-    let plan = plan_read(store, &input.bucket, &input.key, input.range.as_ref(), input.part_number)?;
+    let plan = plan_read(
+        store,
+        &input.bucket,
+        &input.key,
+        input.range.as_ref(),
+        input.part_number,
+    )?;
     check_preconditions(
         &plan.object,
         input.if_match.as_ref(),
@@ -207,25 +238,40 @@ pub async fn get(store: &Store, input: GetObjectInput) -> S3Result<GetObjectOutp
         last_modified: Some(timestamp(o.created)),
         metadata: user_metadata(m),
         content_type: overrides.content_type.or_else(|| m.content_type.clone()),
-        content_disposition: overrides.content_disposition.or_else(|| m.content_disposition.clone()),
-        content_encoding: overrides.content_encoding.or_else(|| m.content_encoding.clone()),
-        content_language: overrides.content_language.or_else(|| m.content_language.clone()),
+        content_disposition: overrides
+            .content_disposition
+            .or_else(|| m.content_disposition.clone()),
+        content_encoding: overrides
+            .content_encoding
+            .or_else(|| m.content_encoding.clone()),
+        content_language: overrides
+            .content_language
+            .or_else(|| m.content_language.clone()),
         cache_control: overrides.cache_control.or_else(|| m.cache_control.clone()),
-        expires: overrides
-            .expires
-            .or_else(|| m.expires.as_deref().and_then(crate::convert::parse_http_date)),
+        expires: overrides.expires.or_else(|| {
+            m.expires
+                .as_deref()
+                .and_then(crate::convert::parse_http_date)
+        }),
         checksum_crc32: sum("crc32"),
         checksum_crc32c: sum("crc32c"),
         checksum_sha1: sum("sha1"),
         checksum_sha256: sum("sha256"),
         checksum_crc64nvme: sum("crc64nvme"),
-        parts_count: (o.segments.len() > 1 && input.part_number.is_some()).then_some(o.segments.len() as i32),
+        parts_count: (o.segments.len() > 1 && input.part_number.is_some())
+            .then_some(o.segments.len() as i32),
         ..Default::default()
     })
 }
 
 pub fn head(store: &Store, input: HeadObjectInput) -> S3Result<HeadObjectOutput> {
-    let plan = plan_read(store, &input.bucket, &input.key, input.range.as_ref(), input.part_number)?;
+    let plan = plan_read(
+        store,
+        &input.bucket,
+        &input.key,
+        input.range.as_ref(),
+        input.part_number,
+    )?;
     check_preconditions(
         &plan.object,
         input.if_match.as_ref(),
@@ -250,20 +296,32 @@ pub fn head(store: &Store, input: HeadObjectInput) -> S3Result<HeadObjectOutput>
         e_tag: Some(ETag::Strong(o.etag.clone())),
         last_modified: Some(timestamp(o.created)),
         metadata: user_metadata(m),
-        content_type: input.response_content_type.or_else(|| m.content_type.clone()),
+        content_type: input
+            .response_content_type
+            .or_else(|| m.content_type.clone()),
         content_disposition: input
             .response_content_disposition
             .or_else(|| m.content_disposition.clone()),
-        content_encoding: input.response_content_encoding.or_else(|| m.content_encoding.clone()),
-        content_language: input.response_content_language.or_else(|| m.content_language.clone()),
-        cache_control: input.response_cache_control.or_else(|| m.cache_control.clone()),
-        expires: m.expires.as_deref().and_then(crate::convert::parse_http_date),
+        content_encoding: input
+            .response_content_encoding
+            .or_else(|| m.content_encoding.clone()),
+        content_language: input
+            .response_content_language
+            .or_else(|| m.content_language.clone()),
+        cache_control: input
+            .response_cache_control
+            .or_else(|| m.cache_control.clone()),
+        expires: m
+            .expires
+            .as_deref()
+            .and_then(crate::convert::parse_http_date),
         checksum_crc32: sum("crc32"),
         checksum_crc32c: sum("crc32c"),
         checksum_sha1: sum("sha1"),
         checksum_sha256: sum("sha256"),
         checksum_crc64nvme: sum("crc64nvme"),
-        parts_count: (o.segments.len() > 1 && input.part_number.is_some()).then_some(o.segments.len() as i32),
+        parts_count: (o.segments.len() > 1 && input.part_number.is_some())
+            .then_some(o.segments.len() as i32),
         ..Default::default()
     })
 }
@@ -275,10 +333,16 @@ pub async fn delete(store: &Store, input: DeleteObjectInput) -> S3Result<DeleteO
     Ok(DeleteObjectOutput::default())
 }
 
-pub async fn delete_many(store: &Store, input: DeleteObjectsInput) -> S3Result<DeleteObjectsOutput> {
+pub async fn delete_many(
+    store: &Store,
+    input: DeleteObjectsInput,
+) -> S3Result<DeleteObjectsOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     if input.delete.objects.len() > 1000 {
-        return Err(s3_error!(MalformedXML, "A delete request can list at most 1000 keys."));
+        return Err(s3_error!(
+            MalformedXML,
+            "A delete request can list at most 1000 keys."
+        ));
     }
     let quiet = input.delete.quiet.unwrap_or(false);
     let keys: Vec<String> = input.delete.objects.into_iter().map(|o| o.key).collect();
@@ -324,12 +388,20 @@ pub async fn delete_many(store: &Store, input: DeleteObjectsInput) -> S3Result<D
 pub fn copy_source(source: &CopySource) -> S3Result<(String, String)> {
     match source {
         CopySource::Bucket { bucket, key, .. } => Ok((bucket.to_string(), key.to_string())),
-        _ => Err(s3_error!(NotImplemented, "Only bucket/key copy sources are supported.")),
+        _ => Err(s3_error!(
+            NotImplemented,
+            "Only bucket/key copy sources are supported."
+        )),
     }
 }
 
 /// Copies `len` bytes of `object` from `start` into a new durable blob.
-pub async fn copy_bytes(store: &Store, object: &Object, start: u64, len: u64) -> S3Result<pier_store::WrittenBlob> {
+pub async fn copy_bytes(
+    store: &Store,
+    object: &Object,
+    start: u64,
+    len: u64,
+) -> S3Result<pier_store::WrittenBlob> {
     let mut reader = store.reader(object, start, len);
     let store = store.clone();
     blocking(move || {
@@ -350,7 +422,9 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
     let (src_bucket, src_key) = copy_source(&input.copy_source)?;
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
     let target_bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let source = store.object(&source_bucket.id, &src_key).map_err(s3_error)?;
+    let source = store
+        .object(&source_bucket.id, &src_key)
+        .map_err(s3_error)?;
     check_preconditions(
         &source,
         input.copy_source_if_match.as_ref(),

@@ -20,7 +20,10 @@ impl VirtualHosts {
     /// Hosts under `domains` (e.g. `localhost`, `s3.example.com`) carry the bucket name.
     pub fn new(domains: Vec<String>) -> Self {
         VirtualHosts {
-            domains: domains.into_iter().map(|d| d.to_ascii_lowercase()).collect(),
+            domains: domains
+                .into_iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
         }
     }
 
@@ -36,7 +39,9 @@ impl VirtualHosts {
 
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
-        return host.split_once(']').map_or(host, |(h, _)| &host[..h.len() + 1]);
+        return host
+            .split_once(']')
+            .map_or(host, |(h, _)| &host[..h.len() + 1]);
     }
     host.rsplit_once(':').map_or(host, |(h, _)| h)
 }

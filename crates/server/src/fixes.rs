@@ -64,7 +64,9 @@ pub fn xml_error(status: StatusCode, code: &str, message: &str) -> Response<Body
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Refuses a presigned URL valid for more than seven days (s3s 0.14.1 accepts any expiry).

@@ -146,7 +146,9 @@ impl BlobWriter {
         file.sync_data()?;
         drop(file);
         let final_path = self.dir.path(&self.id);
-        let parent = final_path.parent().expect("blob paths have a shard directory");
+        let parent = final_path
+            .parent()
+            .expect("blob paths have a shard directory");
         if let Err(e) = fs::rename(&self.tmp_path, &final_path) {
             if e.kind() != io::ErrorKind::NotFound {
                 return Err(e.into());

@@ -27,8 +27,8 @@ pub use list::{prefix_end, ListPage, ListQuery};
 pub use meta::{Completion, MetaStore};
 pub use sqlite::{multipart_etag, SqliteMeta};
 pub use types::{
-    now_millis, AccessKey, Bucket, BucketUpdate, Millis, Object, ObjectMeta, Part, Segment,
-    Upload, WriteCondition,
+    now_millis, AccessKey, Bucket, BucketUpdate, Millis, Object, ObjectMeta, Part, Segment, Upload,
+    WriteCondition,
 };
 
 use blob::BlobDir;
@@ -138,7 +138,10 @@ impl Store {
             .filter(|b| !referenced.contains(b))
             .collect();
         if !orphans.is_empty() {
-            tracing::info!(count = orphans.len(), "removing blobs left by an unclean stop");
+            tracing::info!(
+                count = orphans.len(),
+                "removing blobs left by an unclean stop"
+            );
         }
         self.inner.blobs.remove(&orphans)
     }
@@ -256,7 +259,12 @@ impl Store {
 
     /// A reader of `len` bytes of `object` from `start`.
     pub fn reader(&self, object: &Object, start: u64, len: u64) -> SegmentReader {
-        SegmentReader::new(self.inner.blobs.clone(), object.segments.clone(), start, len)
+        SegmentReader::new(
+            self.inner.blobs.clone(),
+            object.segments.clone(),
+            start,
+            len,
+        )
     }
 
     /// Deletes the object under `key`; returns it if there was one.
@@ -371,7 +379,12 @@ impl Store {
     }
 
     /// Stores a given access key pair (from configuration).
-    pub fn import_key(&self, access_key: &str, secret: &str, description: &str) -> Result<AccessKey> {
+    pub fn import_key(
+        &self,
+        access_key: &str,
+        secret: &str,
+        description: &str,
+    ) -> Result<AccessKey> {
         let key = AccessKey {
             access_key: access_key.to_owned(),
             secret: secret.to_owned(),

@@ -190,7 +190,9 @@ fn writer_loop(conn: Connection, jobs: Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let begun = conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from);
+        let begun = conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(StoreError::from);
         let finishers: Vec<Finish> = match &begun {
             Ok(()) => batch.into_iter().map(|job| job(&conn)).collect(),
             Err(_) => Vec::new(),
@@ -235,7 +237,8 @@ fn meta_json(meta: &ObjectMeta) -> String {
 }
 
 fn parse_meta(text: &str) -> Result<ObjectMeta> {
-    serde_json::from_str(text).map_err(|e| StoreError::Database(format!("bad object metadata: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Database(format!("bad object metadata: {e}")))
 }
 
 const OBJECT_COLUMNS: &str =
@@ -301,9 +304,9 @@ fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Resu
     let ok = match condition {
         WriteCondition::None => true,
         WriteCondition::IfAbsent => current.is_none(),
-        WriteCondition::IfEtag(etag) => current.is_some_and(|c| {
-            etag == "*" || c.etag == etag.trim_matches('"')
-        }),
+        WriteCondition::IfEtag(etag) => {
+            current.is_some_and(|c| etag == "*" || c.etag == etag.trim_matches('"'))
+        }
     };
     if ok {
         Ok(())
@@ -313,8 +316,8 @@ fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Resu
 }
 
 fn add_garbage(conn: &Connection, blobs: &[String]) -> Result<()> {
-    let mut stmt =
-        conn.prepare_cached("INSERT INTO garbage (blob) VALUES (?1) ON CONFLICT (blob) DO NOTHING")?;
+    let mut stmt = conn
+        .prepare_cached("INSERT INTO garbage (blob) VALUES (?1) ON CONFLICT (blob) DO NOTHING")?;
     for blob in blobs {
         stmt.execute([blob])?;
     }
@@ -323,7 +326,11 @@ fn add_garbage(conn: &Connection, blobs: &[String]) -> Result<()> {
 
 /// Inserts or replaces the object under its key; returns the replaced version's blobs (already
 /// recorded as garbage).
-fn store_object(conn: &Connection, object: &Object, condition: &WriteCondition) -> Result<Vec<String>> {
+fn store_object(
+    conn: &Connection,
+    object: &Object,
+    condition: &WriteCondition,
+) -> Result<Vec<String>> {
     let current = query_object(conn, &object.bucket_id, &object.key)?;
     check_condition(current.as_ref(), condition)?;
     let mut stmt = conn.prepare_cached(&format!(
@@ -414,7 +421,9 @@ impl MetaStore for SqliteMeta {
                 return Err(StoreError::BucketExists);
             }
             conn.execute(
-                &format!("INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                &format!(
+                    "INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ),
                 params![
                     bucket.name,
                     bucket.id,
@@ -439,8 +448,9 @@ impl MetaStore for SqliteMeta {
 
     fn buckets(&self) -> Result<Vec<Bucket>> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("SELECT {BUCKET_COLUMNS} FROM buckets ORDER BY name"))?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {BUCKET_COLUMNS} FROM buckets ORDER BY name"
+            ))?;
             let rows = stmt.query_map([], bucket_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -797,7 +807,10 @@ impl MetaStore for SqliteMeta {
     fn delete_key(&self, access_key: &str) -> Result<()> {
         let access_key = access_key.to_owned();
         self.write(move |conn| {
-            let n = conn.execute("DELETE FROM access_keys WHERE access_key = ?1", [&access_key])?;
+            let n = conn.execute(
+                "DELETE FROM access_keys WHERE access_key = ?1",
+                [&access_key],
+            )?;
             if n == 0 {
                 return Err(StoreError::NoSuchKeyId);
             }

@@ -11,7 +11,13 @@ fn put(store: &Store, bucket_id: &str, key: &str, data: &[u8]) -> pier_store::Ob
     w.write(data).unwrap();
     let blob = w.finish().unwrap();
     store
-        .put_object(bucket_id, key, blob, ObjectMeta::default(), WriteCondition::None)
+        .put_object(
+            bucket_id,
+            key,
+            blob,
+            ObjectMeta::default(),
+            WriteCondition::None,
+        )
         .unwrap()
 }
 
@@ -52,10 +58,16 @@ fn put_get_overwrite_delete() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let b = store.create_bucket("photos", false).unwrap();
-    assert!(matches!(store.create_bucket("photos", false), Err(StoreError::BucketExists)));
+    assert!(matches!(
+        store.create_bucket("photos", false),
+        Err(StoreError::BucketExists)
+    ));
     let o = put(&store, &b.id, "cat.jpg", b"meow");
     assert_eq!(o.etag, format!("{:x}", md5_of(b"meow")));
-    assert_eq!(o.sha1.as_deref(), Some("7d5c2a2d6136fbf166211d5183bf66214a247f31"));
+    assert_eq!(
+        o.sha1.as_deref(),
+        Some("7d5c2a2d6136fbf166211d5183bf66214a247f31")
+    );
     let got = store.object(&b.id, "cat.jpg").unwrap();
     assert_eq!(read_all(&store, &got), b"meow");
     // Ranged read.
@@ -64,11 +76,20 @@ fn put_get_overwrite_delete() {
     // Overwrite: the old blob is gone from disk.
     put(&store, &b.id, "cat.jpg", b"purr purr");
     assert_eq!(blob_files(&dir), 1);
-    assert_eq!(read_all(&store, &store.object(&b.id, "cat.jpg").unwrap()), b"purr purr");
-    assert!(matches!(store.delete_bucket("photos"), Err(StoreError::BucketNotEmpty)));
+    assert_eq!(
+        read_all(&store, &store.object(&b.id, "cat.jpg").unwrap()),
+        b"purr purr"
+    );
+    assert!(matches!(
+        store.delete_bucket("photos"),
+        Err(StoreError::BucketNotEmpty)
+    ));
     assert!(store.delete_object(&b.id, "cat.jpg").unwrap().is_some());
     assert_eq!(blob_files(&dir), 0);
-    assert!(matches!(store.object(&b.id, "cat.jpg"), Err(StoreError::NoSuchKey)));
+    assert!(matches!(
+        store.object(&b.id, "cat.jpg"),
+        Err(StoreError::NoSuchKey)
+    ));
     store.delete_bucket("photos").unwrap();
 }
 
@@ -87,7 +108,13 @@ fn conditional_writes_are_atomic_checks() {
     w.write(b"2").unwrap();
     let blob = w.finish().unwrap();
     let err = store
-        .put_object(&b.id, "k", blob, ObjectMeta::default(), WriteCondition::IfAbsent)
+        .put_object(
+            &b.id,
+            "k",
+            blob,
+            ObjectMeta::default(),
+            WriteCondition::IfAbsent,
+        )
         .unwrap_err();
     assert!(matches!(err, StoreError::PreconditionFailed));
     // The refused blob was removed; the object is unchanged.
@@ -96,7 +123,13 @@ fn conditional_writes_are_atomic_checks() {
     w.write(b"3").unwrap();
     let blob = w.finish().unwrap();
     let o = store
-        .put_object(&b.id, "k", blob, ObjectMeta::default(), WriteCondition::IfEtag(format!("\"{}\"", first.etag)))
+        .put_object(
+            &b.id,
+            "k",
+            blob,
+            ObjectMeta::default(),
+            WriteCondition::IfEtag(format!("\"{}\"", first.etag)),
+        )
         .unwrap();
     assert_eq!(read_all(&store, &o), b"3");
 }
@@ -106,34 +139,66 @@ fn multipart_completes_without_copying_and_checks_parts() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let b = store.create_bucket("mp", false).unwrap();
-    let up = store.create_upload(&b.id, "big.bin", ObjectMeta::default()).unwrap();
+    let up = store
+        .create_upload(&b.id, "big.bin", ObjectMeta::default())
+        .unwrap();
     let big = vec![7u8; S3_MIN_PART_SIZE as usize];
     let mut parts = Vec::new();
     for (n, data) in [(1u32, &big[..]), (2, &b"tail"[..]), (3, &b"unused"[..])] {
         let mut w = store.new_blob().unwrap();
         w.write(data).unwrap();
-        parts.push(store.put_part(&up.upload_id, n, w.finish().unwrap()).unwrap());
+        parts.push(
+            store
+                .put_part(&up.upload_id, n, w.finish().unwrap())
+                .unwrap(),
+        );
     }
     // Re-uploading part 2 replaces it.
     let mut w = store.new_blob().unwrap();
     w.write(b"TAIL!").unwrap();
-    parts[1] = store.put_part(&up.upload_id, 2, w.finish().unwrap()).unwrap();
+    parts[1] = store
+        .put_part(&up.upload_id, 2, w.finish().unwrap())
+        .unwrap();
     assert_eq!(blob_files(&dir), 3);
-    let listed = |ns: &[usize]| ns.iter().map(|&i| (parts[i].part_number, parts[i].etag.clone())).collect::<Vec<_>>();
+    let listed = |ns: &[usize]| {
+        ns.iter()
+            .map(|&i| (parts[i].part_number, parts[i].etag.clone()))
+            .collect::<Vec<_>>()
+    };
     assert!(matches!(
-        store.complete_upload(&up.upload_id, listed(&[1, 0]), S3_MIN_PART_SIZE, WriteCondition::None),
+        store.complete_upload(
+            &up.upload_id,
+            listed(&[1, 0]),
+            S3_MIN_PART_SIZE,
+            WriteCondition::None
+        ),
         Err(StoreError::InvalidPartOrder)
     ));
     assert!(matches!(
-        store.complete_upload(&up.upload_id, vec![(1, "0".repeat(32))], S3_MIN_PART_SIZE, WriteCondition::None),
+        store.complete_upload(
+            &up.upload_id,
+            vec![(1, "0".repeat(32))],
+            S3_MIN_PART_SIZE,
+            WriteCondition::None
+        ),
         Err(StoreError::InvalidPart(1))
     ));
     assert!(matches!(
-        store.complete_upload(&up.upload_id, listed(&[1, 2]), S3_MIN_PART_SIZE, WriteCondition::None),
+        store.complete_upload(
+            &up.upload_id,
+            listed(&[1, 2]),
+            S3_MIN_PART_SIZE,
+            WriteCondition::None
+        ),
         Err(StoreError::EntityTooSmall(2))
     ));
     let o = store
-        .complete_upload(&up.upload_id, listed(&[0, 1]), S3_MIN_PART_SIZE, WriteCondition::None)
+        .complete_upload(
+            &up.upload_id,
+            listed(&[0, 1]),
+            S3_MIN_PART_SIZE,
+            WriteCondition::None,
+        )
         .unwrap();
     assert_eq!(o.size, S3_MIN_PART_SIZE + 5);
     assert!(o.etag.ends_with("-2"));
@@ -146,12 +211,19 @@ fn multipart_completes_without_copying_and_checks_parts() {
     let mut got = r.next_chunk(10).unwrap();
     got.extend(r.next_chunk(10).unwrap());
     assert_eq!(got, b"\x07\x07TA");
-    assert!(matches!(store.upload(&up.upload_id), Err(StoreError::NoSuchUpload)));
+    assert!(matches!(
+        store.upload(&up.upload_id),
+        Err(StoreError::NoSuchUpload)
+    ));
     // Abort removes parts.
-    let up2 = store.create_upload(&b.id, "x", ObjectMeta::default()).unwrap();
+    let up2 = store
+        .create_upload(&b.id, "x", ObjectMeta::default())
+        .unwrap();
     let mut w = store.new_blob().unwrap();
     w.write(b"x").unwrap();
-    store.put_part(&up2.upload_id, 1, w.finish().unwrap()).unwrap();
+    store
+        .put_part(&up2.upload_id, 1, w.finish().unwrap())
+        .unwrap();
     store.abort_upload(&up2.upload_id).unwrap();
     assert_eq!(blob_files(&dir), 2);
 }
@@ -177,10 +249,19 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
     assert_eq!(blob_files(&dir), 2);
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(blob_files(&dir), 1, "the orphan blob is removed");
-    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+        0
+    );
     let b = store.bucket("crash").unwrap();
-    assert_eq!(read_all(&store, &store.object(&b.id, "kept").unwrap()), b"acknowledged");
-    assert!(matches!(Store::open(dir.path()), Err(StoreError::Locked(_))), "one server per data directory");
+    assert_eq!(
+        read_all(&store, &store.object(&b.id, "kept").unwrap()),
+        b"acknowledged"
+    );
+    assert!(
+        matches!(Store::open(dir.path()), Err(StoreError::Locked(_))),
+        "one server per data directory"
+    );
     store.close().unwrap();
     assert!(dir.path().join("CLEAN").exists());
 }
@@ -194,7 +275,10 @@ fn access_keys() {
     assert_eq!(store.key(&k.access_key).unwrap().unwrap().secret, k.secret);
     assert_eq!(store.keys().unwrap().len(), 1);
     store.delete_key(&k.access_key).unwrap();
-    assert!(matches!(store.delete_key(&k.access_key), Err(StoreError::NoSuchKeyId)));
+    assert!(matches!(
+        store.delete_key(&k.access_key),
+        Err(StoreError::NoSuchKeyId)
+    ));
 }
 
 /// What S3 returns for a listing, computed naively over all keys.
