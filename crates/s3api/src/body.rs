@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
 /// Bytes per chunk when streaming an object out.
-const CHUNK: usize = 512 * 1024;
+const CHUNK: usize = 1024 * 1024;
 /// Objects up to this size are read in one piece on the request's own task.
 const INLINE_READ: u64 = 128 * 1024;
 

@@ -244,9 +244,16 @@ impl SegmentReader {
             self.open_next()?;
         }
         let want = (max as u64).min(self.left).min(self.left_in_segment) as usize;
-        let mut buf = vec![0u8; want];
+        // `read_to_end` on a file reads into the spare capacity without zero-filling it first.
+        let mut buf = Vec::with_capacity(want);
         let file = self.file.as_mut().expect("a segment is open");
-        file.read_exact(&mut buf)?;
+        Read::take(&mut *file, want as u64).read_to_end(&mut buf)?;
+        if buf.len() != want {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "a blob is shorter than its metadata says",
+            ));
+        }
         self.left -= want as u64;
         self.left_in_segment -= want as u64;
         if self.left_in_segment == 0 {

@@ -15,6 +15,7 @@
 //! See `docs/design.md` for the on-disk layout and the write protocol.
 
 pub mod blob;
+mod cache;
 mod error;
 mod list;
 pub mod meta;
@@ -22,6 +23,7 @@ mod sqlite;
 mod types;
 
 pub use blob::{BlobWriter, SegmentReader, WrittenBlob};
+pub use cache::TTL as CACHE_TTL;
 pub use error::{Result, StoreError};
 pub use list::{prefix_end, ListPage, ListQuery};
 pub use meta::{Completion, MetaStore};
@@ -34,7 +36,7 @@ pub use types::{
 use blob::BlobDir;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
 /// S3's minimum size for every part of a multipart upload but the last.
 pub const S3_MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -53,6 +55,13 @@ struct Inner {
     /// Written at a clean close, removed at open: its absence at open means the last run
     /// stopped uncleanly and orphaned blobs may exist.
     clean_marker: PathBuf,
+    /// Buckets by name, read on every request.
+    buckets: cache::TtlCache<String, Option<Bucket>>,
+    /// Access keys by id, read on every signed request.
+    keys: cache::TtlCache<String, Option<AccessKey>>,
+    /// Hands garbage blobs to the janitor thread, off the request path.
+    janitor: Mutex<Option<mpsc::Sender<Vec<String>>>>,
+    janitor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -85,6 +94,10 @@ impl Store {
                 blobs,
                 lock: Some(lock),
                 clean_marker,
+                buckets: cache::TtlCache::new(),
+                keys: cache::TtlCache::new(),
+                janitor: Mutex::new(None),
+                janitor_thread: Mutex::new(None),
             }),
         };
         if was_clean {
@@ -94,6 +107,7 @@ impl Store {
         if existed && !was_clean {
             store.remove_orphans()?;
         }
+        store.start_janitor()?;
         Ok(store)
     }
 
@@ -108,6 +122,10 @@ impl Store {
                 blobs: BlobDir::at(root),
                 lock: None,
                 clean_marker: root.join("CLEAN"),
+                buckets: cache::TtlCache::new(),
+                keys: cache::TtlCache::new(),
+                janitor: Mutex::new(None),
+                janitor_thread: Mutex::new(None),
             }),
         })
     }
@@ -115,6 +133,16 @@ impl Store {
     /// Stops the metadata writer after queued writes and, for a server's handle, marks the stop
     /// as clean and releases the lock.
     pub fn close(&self) -> Result<()> {
+        self.inner.janitor.lock().expect("janitor lock").take();
+        if let Some(handle) = self
+            .inner
+            .janitor_thread
+            .lock()
+            .expect("janitor lock")
+            .take()
+        {
+            let _ = handle.join();
+        }
         self.inner.meta.close();
         if let Some(lock) = &self.inner.lock {
             fs::write(&self.inner.clean_marker, b"")?;
@@ -156,11 +184,45 @@ impl Store {
         }
     }
 
-    /// Deletes blobs that a committed write made garbage, then forgets them.
+    /// Starts the thread that deletes garbage blobs and forgets them in batches, so a write
+    /// that made garbage is answered without waiting for that second commit.
+    fn start_janitor(&self) -> Result<()> {
+        let (tx, rx) = mpsc::channel::<Vec<String>>();
+        let meta = Arc::clone(&self.inner.meta);
+        let blobs = self.inner.blobs.clone();
+        let handle = std::thread::Builder::new()
+            .name("pier-janitor".into())
+            .spawn(move || {
+                while let Ok(mut batch) = rx.recv() {
+                    while let Ok(more) = rx.try_recv() {
+                        batch.extend(more);
+                    }
+                    // Failures leave the rows in `garbage`; the next start retries them.
+                    if blobs.remove(&batch).is_ok() {
+                        if let Err(e) = meta.forget_garbage(&batch) {
+                            tracing::warn!(error = %e, "forgetting garbage failed");
+                        }
+                    }
+                }
+            })?;
+        *self.inner.janitor.lock().expect("janitor lock") = Some(tx);
+        *self.inner.janitor_thread.lock().expect("janitor lock") = Some(handle);
+        Ok(())
+    }
+
+    /// Deletes blobs that a committed write made garbage, then forgets them: on the janitor
+    /// thread when one runs, else here.
     fn discard(&self, blobs: Vec<String>) -> Result<()> {
         if blobs.is_empty() {
             return Ok(());
         }
+        let blobs = match &*self.inner.janitor.lock().expect("janitor lock") {
+            Some(janitor) => match janitor.send(blobs) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::SendError(blobs)) => blobs,
+            },
+            None => blobs,
+        };
         self.inner.blobs.remove(&blobs)?;
         self.meta().forget_garbage(&blobs)
     }
@@ -172,6 +234,7 @@ impl Store {
 
     /// Creates a bucket.
     pub fn create_bucket(&self, name: &str, public: bool) -> Result<Bucket> {
+        self.inner.buckets.invalidate(&name.to_owned());
         self.meta().create_bucket(Bucket {
             name: name.to_owned(),
             id: uuid::Uuid::now_v7().simple().to_string(),
@@ -183,9 +246,13 @@ impl Store {
         })
     }
 
-    /// A bucket by name; `NoSuchBucket` if absent.
+    /// A bucket by name; `NoSuchBucket` if absent. Served from a cache at most
+    /// [`cache::TTL`] old for changes made by other processes.
     pub fn bucket(&self, name: &str) -> Result<Bucket> {
-        self.meta().bucket(name)?.ok_or(StoreError::NoSuchBucket)
+        self.inner
+            .buckets
+            .get_or_load(&name.to_owned(), || self.meta().bucket(name))?
+            .ok_or(StoreError::NoSuchBucket)
     }
 
     /// All buckets.
@@ -195,12 +262,16 @@ impl Store {
 
     /// Changes a bucket's settings.
     pub fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket> {
-        self.meta().update_bucket(name, update)
+        let result = self.meta().update_bucket(name, update);
+        self.inner.buckets.invalidate(&name.to_owned());
+        result
     }
 
     /// Deletes an empty bucket.
     pub fn delete_bucket(&self, name: &str) -> Result<Bucket> {
-        self.meta().delete_bucket(name)
+        let result = self.meta().delete_bucket(name);
+        self.inner.buckets.invalidate(&name.to_owned());
+        result
     }
 
     /// Makes a written blob the object under `key` (if `condition` holds).
@@ -392,12 +463,16 @@ impl Store {
             description: description.to_owned(),
         };
         self.meta().create_key(key.clone())?;
+        self.inner.keys.invalidate(&access_key.to_owned());
         Ok(key)
     }
 
-    /// An access key by id.
+    /// An access key by id (cached like buckets: a key deleted by another process stops
+    /// working within [`cache::TTL`]).
     pub fn key(&self, access_key: &str) -> Result<Option<AccessKey>> {
-        self.meta().key(access_key)
+        self.inner
+            .keys
+            .get_or_load(&access_key.to_owned(), || self.meta().key(access_key))
     }
 
     /// All access keys.
@@ -407,6 +482,8 @@ impl Store {
 
     /// Deletes an access key.
     pub fn delete_key(&self, access_key: &str) -> Result<()> {
-        self.meta().delete_key(access_key)
+        let result = self.meta().delete_key(access_key);
+        self.inner.keys.invalidate(&access_key.to_owned());
+        result
     }
 }

@@ -37,6 +37,15 @@ fn blob_files(dir: &TempDir) -> usize {
     walk(&dir.path().join("blobs"))
 }
 
+/// Waits (briefly) for the janitor to bring the blob count to `n`, then checks it.
+fn expect_blob_files(dir: &TempDir, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while blob_files(dir) != n && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(blob_files(dir), n);
+}
+
 fn walk(p: &std::path::Path) -> usize {
     std::fs::read_dir(p)
         .map(|rd| {
@@ -75,7 +84,7 @@ fn put_get_overwrite_delete() {
     assert_eq!(r.next_chunk(100).unwrap(), b"eo");
     // Overwrite: the old blob is gone from disk.
     put(&store, &b.id, "cat.jpg", b"purr purr");
-    assert_eq!(blob_files(&dir), 1);
+    expect_blob_files(&dir, 1);
     assert_eq!(
         read_all(&store, &store.object(&b.id, "cat.jpg").unwrap()),
         b"purr purr"
@@ -85,7 +94,7 @@ fn put_get_overwrite_delete() {
         Err(StoreError::BucketNotEmpty)
     ));
     assert!(store.delete_object(&b.id, "cat.jpg").unwrap().is_some());
-    assert_eq!(blob_files(&dir), 0);
+    expect_blob_files(&dir, 0);
     assert!(matches!(
         store.object(&b.id, "cat.jpg"),
         Err(StoreError::NoSuchKey)
@@ -118,7 +127,7 @@ fn conditional_writes_are_atomic_checks() {
         .unwrap_err();
     assert!(matches!(err, StoreError::PreconditionFailed));
     // The refused blob was removed; the object is unchanged.
-    assert_eq!(blob_files(&dir), 1);
+    expect_blob_files(&dir, 1);
     let mut w = store.new_blob().unwrap();
     w.write(b"3").unwrap();
     let blob = w.finish().unwrap();
@@ -159,7 +168,7 @@ fn multipart_completes_without_copying_and_checks_parts() {
     parts[1] = store
         .put_part(&up.upload_id, 2, w.finish().unwrap())
         .unwrap();
-    assert_eq!(blob_files(&dir), 3);
+    expect_blob_files(&dir, 3);
     let listed = |ns: &[usize]| {
         ns.iter()
             .map(|&i| (parts[i].part_number, parts[i].etag.clone()))
@@ -204,7 +213,7 @@ fn multipart_completes_without_copying_and_checks_parts() {
     assert!(o.etag.ends_with("-2"));
     assert_eq!(o.segments.len(), 2);
     // Part 3 was not used: deleted. The object reads across both segments.
-    assert_eq!(blob_files(&dir), 2);
+    expect_blob_files(&dir, 2);
     let bytes = read_all(&store, &store.object(&b.id, "big.bin").unwrap());
     assert_eq!(&bytes[bytes.len() - 6..], b"\x07TAIL!");
     let mut r = store.reader(&o, S3_MIN_PART_SIZE - 2, 4);
@@ -225,7 +234,7 @@ fn multipart_completes_without_copying_and_checks_parts() {
         .put_part(&up2.upload_id, 1, w.finish().unwrap())
         .unwrap();
     store.abort_upload(&up2.upload_id).unwrap();
-    assert_eq!(blob_files(&dir), 2);
+    expect_blob_files(&dir, 2);
 }
 
 #[test]
@@ -246,7 +255,7 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
         // No close(): no clean marker, as after a kill.
         drop(store);
     }
-    assert_eq!(blob_files(&dir), 2);
+    expect_blob_files(&dir, 2);
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(blob_files(&dir), 1, "the orphan blob is removed");
     assert_eq!(

@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""pier's storage benchmark. Starts a release `pier serve` and prints medians of several runs:
+
+- PUT and GET of 4 KiB objects (ops/s, 32 concurrent connections, wrk; p99 latency),
+- PUT and GET of a 256 MiB object (MiB/s, curl),
+- listing 100k keys with ListObjectsV2 (pages of 1000),
+- the server's peak RSS during each,
+and beside them this machine's own limits measured in the same run: a plain loopback TCP copy
+and a 4 KiB write+fsync loop.
+
+Requests are SigV4-presigned here (stdlib only), so the load generator (wrk) needs no signing.
+Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000]
+"""
+import argparse
+import datetime
+import hashlib
+import hmac
+import http.client
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ACCESS, SECRET = "PIERBENCHACCESSKEY01", "pier-bench-secret-0000000000000000000000"
+BUCKET = "bench"
+
+
+def quote(s):
+    return urllib.parse.quote(s, safe="-_.~")
+
+
+def presign(host, method, key="", query=None, expires=7200):
+    """A SigV4 presigned path+query (UNSIGNED-PAYLOAD) for `method` on /BUCKET/key."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    scope = f"{day}/us-east-1/s3/aws4_request"
+    path = f"/{BUCKET}" + (f"/{urllib.parse.quote(key, safe='/~')}" if key else "")
+    params = dict(query or {})
+    params.update({
+        "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+        "X-Amz-Credential": f"{ACCESS}/{scope}",
+        "X-Amz-Date": amz_date,
+        "X-Amz-Expires": str(expires),
+        "X-Amz-SignedHeaders": "host",
+    })
+    qs = "&".join(f"{quote(k)}={quote(v)}" for k, v in sorted(params.items()))
+    canonical = "\n".join([method, path, qs, f"host:{host}\n", "host", "UNSIGNED-PAYLOAD"])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    k = ("AWS4" + SECRET).encode()
+    for part in (day, "us-east-1", "s3", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    return f"{path}?{qs}&X-Amz-Signature={sig}"
+
+
+class RssSampler:
+    """Samples a process's resident set size; `peak()` since the last `reset()` in MiB."""
+
+    def __init__(self, pid):
+        self.pid, self.max_kb, self.stop = pid, 0, False
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while not self.stop:
+            try:
+                with open(f"/proc/{self.pid}/status") as f:
+                    kb = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+                self.max_kb = max(self.max_kb, kb)
+            except (OSError, AttributeError):
+                return
+            time.sleep(0.01)
+
+    def reset(self):
+        self.max_kb = 0
+
+    def peak(self):
+        return self.max_kb / 1024
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+# ---- machine limits -------------------------------------------------------------------------
+
+def tcp_copy_mib_s(total=1 << 30):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+
+    def sink():
+        conn, _ = srv.accept()
+        buf = bytearray(1 << 20)
+        view = memoryview(buf)
+        while conn.recv_into(view):
+            pass
+        conn.close()
+
+    t = threading.Thread(target=sink)
+    t.start()
+    c = socket.create_connection(("127.0.0.1", port))
+    chunk = b"\0" * (1 << 20)
+    start = time.perf_counter()
+    for _ in range(total >> 20):
+        c.sendall(chunk)
+    c.close()
+    t.join()
+    elapsed = time.perf_counter() - start
+    srv.close()
+    return total / (1 << 20) / elapsed
+
+
+def fsync_4k_ops(directory, n=1000):
+    path = os.path.join(directory, "fsync-probe")
+    data = b"x" * 4096
+    start = time.perf_counter()
+    for i in range(n):
+        fd = os.open(path + str(i % 8), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.write(fd, data)
+        os.fsync(fd)
+        os.close(fd)
+    return n / (time.perf_counter() - start)
+
+
+# ---- load -------------------------------------------------------------------------------------
+
+WRK_SCRIPT = r"""
+local paths = {}
+local idx = 0
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  idx = math.random(#paths)
+  if args[2] == "put" then
+    wrk.method = "PUT"
+    wrk.body = string.rep("x", 4096)
+  end
+end
+request = function()
+  idx = idx % #paths + 1
+  return wrk.format(nil, paths[idx])
+end
+"""
+
+
+def wrk(endpoint, paths_file, mode, seconds, conns=32):
+    script = os.path.join(os.path.dirname(paths_file), "cycle.lua")
+    with open(script, "w") as f:
+        f.write(WRK_SCRIPT)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", script, endpoint, "--", paths_file, mode],
+        capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    if bad or errors:
+        print(f"  warning: {bad.group(0) if bad else ''} {errors.group(0) if errors else ''}".rstrip())
+    return rps, p99_ms
+
+
+def request(host, port, method, path, body=None):
+    c = http.client.HTTPConnection(host, port, timeout=600)
+    c.request(method, path, body=body)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    if r.status >= 300:
+        raise RuntimeError(f"{method} {path[:60]} -> {r.status}: {data[:300]!r}")
+    return data
+
+
+def populate(host, port, keys, threads=32):
+    """Creates `keys` empty objects list/NNNNNN (setup, not measured)."""
+    todo = iter(range(keys))
+    lock = threading.Lock()
+
+    def worker():
+        c = http.client.HTTPConnection(host, port, timeout=60)
+        while True:
+            with lock:
+                i = next(todo, None)
+            if i is None:
+                return
+            c.request("PUT", presign(f"{host}:{port}", "PUT", f"list/{i:06d}"), body=b"")
+            r = c.getresponse()
+            r.read()
+            assert r.status == 200, r.status
+
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+
+
+def list_all(host, port):
+    c = http.client.HTTPConnection(host, port, timeout=60)
+    token, count, pages = None, 0, 0
+    start = time.perf_counter()
+    while True:
+        q = {"list-type": "2", "prefix": "list/", "max-keys": "1000"}
+        if token:
+            q["continuation-token"] = token
+        c.request("GET", presign(f"{host}:{port}", "GET", "", q))
+        r = c.getresponse()
+        body = r.read().decode()
+        assert r.status == 200, body[:300]
+        count += body.count("<Key>")
+        pages += 1
+        m = re.search(r"<NextContinuationToken>([^<]+)</NextContinuationToken>", body)
+        if not m:
+            break
+        token = m.group(1)
+    return time.perf_counter() - start, count, pages
+
+
+def timed_curl(args):
+    start = time.perf_counter()
+    subprocess.run(["curl", "-s", "-f", "-o", "/dev/null"] + args, check=True)
+    return time.perf_counter() - start
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--keys", type=int, default=100_000)
+    args = ap.parse_args()
+    for tool in ("wrk", "curl"):
+        if not shutil.which(tool):
+            subprocess.run(["apt-get", "install", "-y", "-qq", tool], check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "pier"], cwd=ROOT, check=True)
+    work = tempfile.mkdtemp(prefix="pier-bench-", dir=os.path.join(ROOT, "target"))
+    results = {}
+    try:
+        print(f"machine: {os.cpu_count()} cores; data in {work}")
+        tcp = median([tcp_copy_mib_s() for _ in range(args.runs)])
+        fsync = median([fsync_4k_ops(work) for _ in range(args.runs)])
+        print(f"limits: loopback TCP copy {tcp:,.0f} MiB/s; 4 KiB write+fsync {fsync:,.0f}/s")
+
+        env = dict(os.environ, PIER_ROOT_ACCESS_KEY=ACCESS, PIER_ROOT_SECRET_KEY=SECRET, PIER_LOG="warn")
+        server = subprocess.Popen(
+            [os.path.join(ROOT, "target/release/pier"), "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = server.stdout.readline()
+        addr = re.search(r"http://([\d.]+):(\d+)", line)
+        host, port = addr.group(1), int(addr.group(2))
+        endpoint = f"http://{host}:{port}"
+        hostport = f"{host}:{port}"
+        rss = RssSampler(server.pid)
+        request(host, port, "PUT", presign(hostport, "PUT"))
+
+        def phase(name, fn):
+            rss.reset()
+            value = fn()
+            results[name] = (value, rss.peak())
+            return value
+
+        put_paths = os.path.join(work, "put.txt")
+        with open(put_paths, "w") as f:
+            f.writelines(presign(hostport, "PUT", f"small/{i}") + "\n" for i in range(20_000))
+        runs = phase("4 KiB PUT", lambda: [wrk(endpoint, put_paths, "put", args.seconds) for _ in range(args.runs)])
+        print(f"4 KiB PUT: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, peak RSS {results['4 KiB PUT'][1]:.1f} MiB")
+
+        get_paths = os.path.join(work, "get.txt")
+        with open(get_paths, "w") as f:
+            f.writelines(presign(hostport, "GET", f"small/{i}") + "\n" for i in range(5_000))
+        runs = phase("4 KiB GET", lambda: [wrk(endpoint, get_paths, "get", args.seconds) for _ in range(args.runs)])
+        print(f"4 KiB GET: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, peak RSS {results['4 KiB GET'][1]:.1f} MiB")
+
+        big = os.path.join(work, "big.bin")
+        with open(big, "wb") as f:
+            for _ in range(256):
+                f.write(os.urandom(1 << 20))
+        put_url = endpoint + presign(hostport, "PUT", "big/object")
+        get_url = endpoint + presign(hostport, "GET", "big/object")
+        times = phase("256 MiB PUT", lambda: [timed_curl(["-X", "PUT", "-T", big, put_url]) for _ in range(args.runs)])
+        print(f"256 MiB PUT: {256 / median(times):,.0f} MiB/s, peak RSS {results['256 MiB PUT'][1]:.1f} MiB")
+        times = phase("256 MiB GET", lambda: [timed_curl([get_url]) for _ in range(args.runs)])
+        get_rate = 256 / median(times)
+        print(f"256 MiB GET: {get_rate:,.0f} MiB/s ({100 * get_rate / tcp:.0f}% of loopback copy), peak RSS {results['256 MiB GET'][1]:.1f} MiB")
+        os.remove(big)
+
+        t0 = time.perf_counter()
+        populate(host, port, args.keys)
+        print(f"(created {args.keys:,} keys for listing in {time.perf_counter() - t0:.1f} s)")
+        runs = phase("list", lambda: [list_all(host, port) for _ in range(args.runs)])
+        secs = median([r[0] for r in runs])
+        assert all(r[1] == args.keys for r in runs), runs
+        print(f"list {args.keys:,} keys: {secs:.2f} s ({args.keys / secs:,.0f} keys/s, {runs[0][2]} pages), peak RSS {results['list'][1]:.1f} MiB")
+
+        rss.stop = True
+        server.terminate()
+        server.wait(timeout=60)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
