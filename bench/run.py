@@ -179,8 +179,8 @@ def request(host, port, method, path, body=None):
     return data
 
 
-def populate(host, port, keys, threads=32):
-    """Creates `keys` empty objects list/NNNNNN (setup, not measured)."""
+def populate(host, port, keys, threads=32, prefix="list/", body=b""):
+    """Creates `keys` objects PREFIX/NNNNNN holding `body` (setup, not measured)."""
     todo = iter(range(keys))
     lock = threading.Lock()
 
@@ -191,7 +191,7 @@ def populate(host, port, keys, threads=32):
                 i = next(todo, None)
             if i is None:
                 return
-            c.request("PUT", presign(f"{host}:{port}", "PUT", f"list/{i:06d}"), body=b"")
+            c.request("PUT", presign(f"{host}:{port}", "PUT", f"{prefix}{i:06d}"), body=body)
             r = c.getresponse()
             r.read()
             assert r.status == 200, r.status
@@ -270,9 +270,10 @@ def main():
         runs = phase("4 KiB PUT", lambda: [wrk(endpoint, put_paths, "put", args.seconds) for _ in range(args.runs)])
         print(f"4 KiB PUT: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, peak RSS {results['4 KiB PUT'][1]:.1f} MiB")
 
+        populate(host, port, 5_000, prefix="get/", body=b"g" * 4096)
         get_paths = os.path.join(work, "get.txt")
         with open(get_paths, "w") as f:
-            f.writelines(presign(hostport, "GET", f"small/{i}") + "\n" for i in range(5_000))
+            f.writelines(presign(hostport, "GET", f"get/{i:06d}") + "\n" for i in range(5_000))
         runs = phase("4 KiB GET", lambda: [wrk(endpoint, get_paths, "get", args.seconds) for _ in range(args.runs)])
         print(f"4 KiB GET: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, peak RSS {results['4 KiB GET'][1]:.1f} MiB")
 

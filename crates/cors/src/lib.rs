@@ -46,6 +46,7 @@ pub mod lint;
 pub mod operation;
 pub mod origin;
 pub mod rule;
+mod stored;
 pub mod validate;
 
 pub use config::CorsConfig;

@@ -4,7 +4,7 @@
 use crate::error::{blocking, s3_error};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use pier_store::{Object, Store, WrittenBlob};
+use pier_store::{Object, Payload, Store};
 use s3s::checksum::ChecksumHasher;
 use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Error, S3Result};
@@ -18,15 +18,20 @@ const CHUNK: usize = 1024 * 1024;
 /// Objects up to this size are read in one piece on the request's own task.
 const INLINE_READ: u64 = 128 * 1024;
 
-/// Streams `body` into a new durable blob, feeding `checksums` as bytes pass. The blob is only
-/// kept if this returns `Ok`; a broken or mis-signed body leaves nothing behind.
+/// Streams `body` into a payload (kept inline when declared small and `inline` allows it,
+/// else a durable blob), feeding `checksums` as bytes pass. Nothing is kept unless this returns
+/// `Ok`; a broken or mis-signed body leaves nothing behind.
 pub async fn receive(
     store: &Store,
     body: Option<StreamingBlob>,
     declared_length: Option<i64>,
+    inline: bool,
     checksums: &mut ChecksumHasher,
-) -> S3Result<WrittenBlob> {
-    let mut writer = store.new_blob().map_err(s3_error)?;
+) -> S3Result<Payload> {
+    let expected = declared_length
+        .filter(|_| inline)
+        .and_then(|n| u64::try_from(n).ok());
+    let mut writer = store.new_payload(expected).map_err(s3_error)?;
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(body_error)?;
@@ -68,7 +73,7 @@ fn body_error(e: s3s::StdError) -> S3Error {
 
 /// A body that streams `len` bytes of `object` from `start`.
 pub async fn send(store: &Store, object: &Object, start: u64, len: u64) -> S3Result<StreamingBlob> {
-    let mut reader = store.reader(object, start, len);
+    let mut reader = store.reader(object, start, len).map_err(s3_error)?;
     if len <= INLINE_READ {
         // Small: one read, no thread hop.
         let mut data = Vec::with_capacity(len as usize);
@@ -83,10 +88,10 @@ pub async fn send(store: &Store, object: &Object, start: u64, len: u64) -> S3Res
     reader.prepare().map_err(io_error)?;
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(2);
     tokio::task::spawn_blocking(move || loop {
-        match reader.next_chunk(CHUNK) {
-            Ok(chunk) if chunk.is_empty() => return,
-            Ok(chunk) => {
-                if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+        match reader.next_mapped(CHUNK) {
+            Ok(None) => return,
+            Ok(Some(chunk)) => {
+                if tx.blocking_send(Ok(chunk)).is_err() {
                     return; // the client went away
                 }
             }

@@ -75,11 +75,17 @@ pub async fn upload_part(
         crc64nvme: input.checksum_crc64nvme.clone(),
     };
     let mut hasher = announced.hasher(input.checksum_algorithm.as_ref());
-    let blob = body::receive(store, input.body, input.content_length, &mut hasher).await?;
+    let blob =
+        match body::receive(store, input.body, input.content_length, false, &mut hasher).await? {
+            pier_store::Payload::Blob(b) => b,
+            pier_store::Payload::Inline { .. } => unreachable!("parts are never inline"),
+        };
     announced.add_trailers(req.trailing_headers.and_then(|t| t.take()));
     let computed = hasher.finalize();
     if let Err(message) = announced.verify(&computed) {
-        store.discard_blob(blob).map_err(s3_error)?;
+        store
+            .discard_payload(pier_store::Payload::Blob(blob))
+            .map_err(s3_error)?;
         return Err(s3_error!(BadDigest, "{message}"));
     }
     if let Some(md5) = &input.content_md5 {
@@ -88,7 +94,9 @@ pub async fn upload_part(
             .decode(md5)
             .is_ok_and(|b| hex::encode(b) == blob.md5);
         if !ok {
-            store.discard_blob(blob).map_err(s3_error)?;
+            store
+                .discard_payload(pier_store::Payload::Blob(blob))
+                .map_err(s3_error)?;
             return Err(s3_error!(
                 BadDigest,
                 "The Content-MD5 you specified did not match what we received."

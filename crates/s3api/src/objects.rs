@@ -32,13 +32,13 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     };
     let mut hasher = announced.hasher(input.checksum_algorithm.as_ref());
     let declared = input.content_length;
-    let blob = body::receive(store, input.body, declared, &mut hasher).await?;
+    let blob = body::receive(store, input.body, declared, true, &mut hasher).await?;
     if let Some(md5) = &input.content_md5 {
         let expected = base64_to_hex(md5).ok_or_else(|| {
             s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid.")
         })?;
-        if expected != blob.md5 {
-            store.discard_blob(blob).map_err(s3_error)?;
+        if expected != blob.md5() {
+            store.discard_payload(blob).map_err(s3_error)?;
             return Err(s3_error!(
                 BadDigest,
                 "The Content-MD5 you specified did not match what we received."
@@ -50,7 +50,7 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     let checksums = match announced.verify(&computed) {
         Ok(c) => c,
         Err(message) => {
-            store.discard_blob(blob).map_err(s3_error)?;
+            store.discard_payload(blob).map_err(s3_error)?;
             return Err(s3_error!(BadDigest, "{message}"));
         }
     };
@@ -402,7 +402,7 @@ pub async fn copy_bytes(
     start: u64,
     len: u64,
 ) -> S3Result<pier_store::WrittenBlob> {
-    let mut reader = store.reader(object, start, len);
+    let mut reader = store.reader(object, start, len).map_err(s3_error)?;
     let store = store.clone();
     blocking(move || {
         let mut writer = store.new_blob()?;
@@ -461,7 +461,13 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
     let key = input.key;
     let store2 = store.clone();
     let object = blocking(move || {
-        store2.put_object(&target_bucket.id, &key, blob, meta, WriteCondition::None)
+        store2.put_object(
+            &target_bucket.id,
+            &key,
+            pier_store::Payload::Blob(blob),
+            meta,
+            WriteCondition::None,
+        )
     })
     .await?;
     Ok(CopyObjectOutput {

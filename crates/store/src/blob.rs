@@ -175,14 +175,128 @@ impl Drop for BlobWriter {
     }
 }
 
+/// Objects at most this large are stored inline in the metadata database: their bytes commit
+/// with their row, in the same group commit, instead of costing a file and directory fsync each.
+pub const INLINE_MAX: u64 = 64 * 1024;
+
+/// An object's bytes, ready to be committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// Small: the bytes themselves, stored with the metadata.
+    Inline {
+        /// The bytes.
+        data: Vec<u8>,
+        /// Hex MD5.
+        md5: String,
+        /// Hex SHA-1.
+        sha1: String,
+    },
+    /// A durable blob file.
+    Blob(WrittenBlob),
+}
+
+impl Payload {
+    /// Bytes.
+    pub fn size(&self) -> u64 {
+        match self {
+            Payload::Inline { data, .. } => data.len() as u64,
+            Payload::Blob(b) => b.size,
+        }
+    }
+
+    /// Hex MD5.
+    pub fn md5(&self) -> &str {
+        match self {
+            Payload::Inline { md5, .. } => md5,
+            Payload::Blob(b) => &b.md5,
+        }
+    }
+
+    /// Hex SHA-1.
+    pub fn sha1(&self) -> &str {
+        match self {
+            Payload::Inline { sha1, .. } => sha1,
+            Payload::Blob(b) => &b.sha1,
+        }
+    }
+}
+
+/// Collects an object's bytes: in memory when it is declared small, else into a blob file
+/// (switching to a file if more bytes arrive than declared).
+#[derive(Debug)]
+pub enum PayloadWriter {
+    /// Small and in memory.
+    Inline {
+        /// Where a spill would go.
+        dir: BlobDir,
+        /// The bytes so far.
+        data: Vec<u8>,
+    },
+    /// Into a blob file (boxed: the hashers' state is large).
+    Blob(Box<BlobWriter>),
+}
+
+impl PayloadWriter {
+    pub(crate) fn new(dir: &BlobDir, expected: Option<u64>) -> Result<PayloadWriter> {
+        Ok(match expected {
+            Some(n) if n <= INLINE_MAX => PayloadWriter::Inline {
+                dir: dir.clone(),
+                data: Vec::with_capacity(n as usize),
+            },
+            _ => PayloadWriter::Blob(Box::new(dir.create()?)),
+        })
+    }
+
+    /// Appends bytes.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        if let PayloadWriter::Inline { dir, data } = self {
+            if data.len() as u64 + chunk.len() as u64 <= INLINE_MAX {
+                data.extend_from_slice(chunk);
+                return Ok(());
+            }
+            let mut blob = dir.create()?;
+            blob.write(data)?;
+            *self = PayloadWriter::Blob(Box::new(blob));
+        }
+        match self {
+            PayloadWriter::Blob(w) => w.write(chunk),
+            PayloadWriter::Inline { .. } => unreachable!("switched to a blob above"),
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        match self {
+            PayloadWriter::Inline { data, .. } => data.len() as u64,
+            PayloadWriter::Blob(w) => w.size(),
+        }
+    }
+
+    /// The finished payload (a blob is made durable first).
+    pub fn finish(self) -> Result<Payload> {
+        match self {
+            PayloadWriter::Inline { data, .. } => Ok(Payload::Inline {
+                md5: hex::encode(Md5::digest(&data)),
+                sha1: hex::encode(Sha1::digest(&data)),
+                data,
+            }),
+            PayloadWriter::Blob(w) => Ok(Payload::Blob((*w).finish()?)),
+        }
+    }
+}
+
 /// Reads a byte range of an object, across its segments, in chunks.
 #[derive(Debug)]
 pub struct SegmentReader {
     dir: BlobDir,
+    /// The bytes of an inline object (`segments` is then empty).
+    memory: Option<Vec<u8>>,
     segments: Vec<crate::Segment>,
     /// Index of the segment `file` reads from.
     index: usize,
     file: Option<File>,
+    /// Offset of the next byte to read in the current segment's file.
+    pos: u64,
     /// Bytes still to read from the current segment, and in total.
     left_in_segment: u64,
     left: u64,
@@ -195,9 +309,26 @@ impl SegmentReader {
     pub(crate) fn new(dir: BlobDir, segments: Vec<crate::Segment>, start: u64, len: u64) -> Self {
         SegmentReader {
             dir,
+            memory: None,
             segments,
             index: 0,
             file: None,
+            pos: 0,
+            left_in_segment: 0,
+            left: len,
+            skip: start,
+        }
+    }
+
+    /// A reader of `len` bytes from `start` of an inline object's bytes.
+    pub(crate) fn from_memory(dir: BlobDir, data: Vec<u8>, start: u64, len: u64) -> Self {
+        SegmentReader {
+            dir,
+            memory: Some(data),
+            segments: Vec::new(),
+            index: 0,
+            file: None,
+            pos: 0,
             left_in_segment: 0,
             left: len,
             skip: start,
@@ -206,7 +337,7 @@ impl SegmentReader {
 
     /// Opens the first segment now, so a missing blob is reported before any byte is sent.
     pub fn prepare(&mut self) -> io::Result<()> {
-        if self.left > 0 && self.file.is_none() {
+        if self.left > 0 && self.file.is_none() && self.memory.is_none() {
             self.open_next()?;
         }
         Ok(())
@@ -225,6 +356,7 @@ impl SegmentReader {
                 file.seek(SeekFrom::Start(self.skip))?;
             }
             self.left_in_segment = seg.size - self.skip;
+            self.pos = self.skip;
             self.skip = 0;
             self.file = Some(file);
             return Ok(());
@@ -240,6 +372,22 @@ impl SegmentReader {
         if self.left == 0 {
             return Ok(Vec::new());
         }
+        if let Some(data) = &self.memory {
+            let start = self.skip as usize;
+            let n = (max as u64).min(self.left) as usize;
+            let chunk = data
+                .get(start..start + n)
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "inline object shorter than its metadata says",
+                    )
+                })?
+                .to_vec();
+            self.skip += n as u64;
+            self.left -= n as u64;
+            return Ok(chunk);
+        }
         if self.file.is_none() || self.left_in_segment == 0 {
             self.open_next()?;
         }
@@ -254,12 +402,46 @@ impl SegmentReader {
                 "a blob is shorter than its metadata says",
             ));
         }
-        self.left -= want as u64;
-        self.left_in_segment -= want as u64;
+        self.advance(want as u64);
+        Ok(buf)
+    }
+
+    fn advance(&mut self, n: u64) {
+        self.pos += n;
+        self.left -= n;
+        self.left_in_segment -= n;
         if self.left_in_segment == 0 {
             self.file = None;
         }
-        Ok(buf)
+    }
+
+    /// The next chunk (at most `max` bytes) as a memory-mapped window of the blob file, so
+    /// sending it copies the bytes once (kernel to socket) instead of twice; `None` when done.
+    /// The window is unmapped when the returned `Bytes` is dropped.
+    pub fn next_mapped(&mut self, max: usize) -> io::Result<Option<bytes::Bytes>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        if self.memory.is_some() {
+            return self.next_chunk(max).map(|c| Some(bytes::Bytes::from(c)));
+        }
+        if self.file.is_none() || self.left_in_segment == 0 {
+            self.open_next()?;
+        }
+        let want = (max as u64).min(self.left).min(self.left_in_segment);
+        let file = self.file.as_ref().expect("a segment is open");
+        // SAFETY: blob files are immutable once renamed into place: nothing writes, truncates or
+        // resizes them afterwards (a replaced blob is only unlinked, which leaves mapped pages
+        // valid), so the mapping cannot change under us or fault past the end.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(self.pos)
+                .len(want as usize)
+                .map(file)?
+        };
+        let _ = map.advise(memmap2::Advice::WillNeed);
+        self.advance(want);
+        Ok(Some(bytes::Bytes::from_owner(map)))
     }
 
     /// Bytes not yet read.

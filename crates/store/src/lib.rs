@@ -22,7 +22,7 @@ pub mod meta;
 mod sqlite;
 mod types;
 
-pub use blob::{BlobWriter, SegmentReader, WrittenBlob};
+pub use blob::{BlobWriter, Payload, PayloadWriter, SegmentReader, WrittenBlob, INLINE_MAX};
 pub use cache::TTL as CACHE_TTL;
 pub use error::{Result, StoreError};
 pub use list::{prefix_end, ListPage, ListQuery};
@@ -30,7 +30,7 @@ pub use meta::{Completion, MetaStore};
 pub use sqlite::{multipart_etag, SqliteMeta};
 pub use types::{
     now_millis, AccessKey, Bucket, BucketUpdate, Millis, Object, ObjectMeta, Part, Segment, Upload,
-    WriteCondition,
+    WriteCondition, INLINE_BLOB,
 };
 
 use blob::BlobDir;
@@ -274,44 +274,78 @@ impl Store {
         result
     }
 
-    /// Makes a written blob the object under `key` (if `condition` holds).
+    /// Starts collecting an object's bytes; `expected` (the declared length) decides whether
+    /// they are kept inline.
+    pub fn new_payload(&self, expected: Option<u64>) -> Result<PayloadWriter> {
+        PayloadWriter::new(&self.inner.blobs, expected)
+    }
+
+    /// Makes `payload` the object under `key` (if `condition` holds).
     pub fn put_object(
         &self,
         bucket_id: &str,
         key: &str,
-        blob: WrittenBlob,
+        payload: Payload,
         meta: ObjectMeta,
         condition: WriteCondition,
     ) -> Result<Object> {
+        let (segment, inline, blob) = match payload {
+            Payload::Inline { data, md5, sha1 } => (
+                Segment {
+                    blob: INLINE_BLOB.to_owned(),
+                    size: data.len() as u64,
+                },
+                Some((data, md5, sha1)),
+                None,
+            ),
+            Payload::Blob(b) => (
+                Segment {
+                    blob: b.blob.clone(),
+                    size: b.size,
+                },
+                None,
+                Some(b),
+            ),
+        };
+        let (md5, sha1) = match (&inline, &blob) {
+            (Some((_, md5, sha1)), _) => (md5.clone(), sha1.clone()),
+            (_, Some(b)) => (b.md5.clone(), b.sha1.clone()),
+            _ => unreachable!("a payload is inline or a blob"),
+        };
         let object = Object {
             bucket_id: bucket_id.to_owned(),
             key: key.to_owned(),
             version_id: uuid::Uuid::now_v7().simple().to_string(),
-            size: blob.size,
-            etag: blob.md5.clone(),
-            sha1: Some(blob.sha1.clone()),
+            size: segment.size,
+            etag: md5,
+            sha1: Some(sha1),
             created: now_millis(),
             meta,
-            segments: vec![Segment {
-                blob: blob.blob.clone(),
-                size: blob.size,
-            }],
+            segments: vec![segment],
         };
-        match self.meta().put_object(object.clone(), condition) {
+        match self
+            .meta()
+            .put_object(object.clone(), condition, inline.map(|(data, _, _)| data))
+        {
             Ok(garbage) => {
                 self.discard(garbage)?;
                 Ok(object)
             }
             Err(e) => {
-                self.inner.blobs.remove(&[blob.blob])?;
+                if let Some(b) = blob {
+                    self.inner.blobs.remove(&[b.blob])?;
+                }
                 Err(e)
             }
         }
     }
 
-    /// Discards a written blob that will not be used (a failed checksum, say).
-    pub fn discard_blob(&self, blob: WrittenBlob) -> Result<()> {
-        self.inner.blobs.remove(&[blob.blob])
+    /// Discards a payload that will not be used (a failed checksum, say).
+    pub fn discard_payload(&self, payload: Payload) -> Result<()> {
+        match payload {
+            Payload::Blob(b) => self.inner.blobs.remove(&[b.blob]),
+            Payload::Inline { .. } => Ok(()),
+        }
     }
 
     /// The current object under `key`; `NoSuchKey` if absent.
@@ -329,20 +363,38 @@ impl Store {
     }
 
     /// A reader of `len` bytes of `object` from `start`.
-    pub fn reader(&self, object: &Object, start: u64, len: u64) -> SegmentReader {
-        SegmentReader::new(
+    pub fn reader(&self, object: &Object, start: u64, len: u64) -> Result<SegmentReader> {
+        if object.is_inline() {
+            let data = self
+                .meta()
+                .inline_data(&object.version_id)?
+                .ok_or(StoreError::NoSuchKey)?;
+            return Ok(SegmentReader::from_memory(
+                self.inner.blobs.clone(),
+                data,
+                start,
+                len,
+            ));
+        }
+        Ok(SegmentReader::new(
             self.inner.blobs.clone(),
             object.segments.clone(),
             start,
             len,
-        )
+        ))
     }
 
     /// Deletes the object under `key`; returns it if there was one.
     pub fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
         let deleted = self.meta().delete_object(bucket_id, key)?;
         if let Some(object) = &deleted {
-            self.discard(object.segments.iter().map(|s| s.blob.clone()).collect())?;
+            let blobs = object
+                .segments
+                .iter()
+                .filter(|s| s.blob != INLINE_BLOB)
+                .map(|s| s.blob.clone())
+                .collect();
+            self.discard(blobs)?;
         }
         Ok(deleted)
     }

@@ -43,9 +43,16 @@ pub trait MetaStore: Send + Sync + 'static {
     fn object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>>;
     /// An object by version id.
     fn object_by_version(&self, version_id: &str) -> Result<Option<Object>>;
-    /// Writes an object (replacing the current one) if `condition` holds; returns the blobs that
-    /// became garbage.
-    fn put_object(&self, object: Object, condition: WriteCondition) -> Result<Vec<String>>;
+    /// Writes an object (replacing the current one) if `condition` holds, with its bytes when
+    /// they are stored inline; returns the blobs that became garbage.
+    fn put_object(
+        &self,
+        object: Object,
+        condition: WriteCondition,
+        inline: Option<Vec<u8>>,
+    ) -> Result<Vec<String>>;
+    /// The bytes of an object stored inline.
+    fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>>;
     /// Deletes the current object under a key; returns it (its blobs are now garbage).
     fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>>;
     /// Objects with `key > after` (or `>=` when `inclusive`) and `key < end`, in byte order.

@@ -12,6 +12,7 @@ use crate::error::{Result, StoreError};
 use crate::meta::{Completion, MetaStore};
 use crate::types::{
     AccessKey, Bucket, BucketUpdate, Object, ObjectMeta, Part, Segment, Upload, WriteCondition,
+    INLINE_BLOB,
 };
 use md5::{Digest as _, Md5};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -69,6 +70,10 @@ CREATE TABLE IF NOT EXISTS access_keys (
 ) STRICT;
 CREATE TABLE IF NOT EXISTS garbage (
     blob TEXT PRIMARY KEY
+) STRICT;
+CREATE TABLE IF NOT EXISTS inline_data (
+    version_id TEXT PRIMARY KEY,
+    data BLOB NOT NULL
 ) STRICT;
 ";
 
@@ -330,6 +335,7 @@ fn store_object(
     conn: &Connection,
     object: &Object,
     condition: &WriteCondition,
+    inline: Option<&[u8]>,
 ) -> Result<Vec<String>> {
     let current = query_object(conn, &object.bucket_id, &object.key)?;
     check_condition(current.as_ref(), condition)?;
@@ -350,11 +356,31 @@ fn store_object(
         meta_json(&object.meta),
         encode_segments(&object.segments),
     ])?;
-    let garbage: Vec<String> = current
-        .map(|c| c.segments.into_iter().map(|s| s.blob).collect())
-        .unwrap_or_default();
+    if let Some(data) = inline {
+        conn.prepare_cached("INSERT INTO inline_data (version_id, data) VALUES (?1, ?2)")?
+            .execute(params![object.version_id, data])?;
+    }
+    let garbage = match current {
+        Some(c) => release(conn, &c)?,
+        None => Vec::new(),
+    };
     add_garbage(conn, &garbage)?;
     Ok(garbage)
+}
+
+/// Drops what a replaced or deleted version holds: its inline bytes go with it; its blob files
+/// are returned, to become garbage.
+fn release(conn: &Connection, version: &Object) -> Result<Vec<String>> {
+    if version.is_inline() {
+        conn.prepare_cached("DELETE FROM inline_data WHERE version_id = ?1")?
+            .execute([&version.version_id])?;
+    }
+    Ok(version
+        .segments
+        .iter()
+        .filter(|s| s.blob != INLINE_BLOB)
+        .map(|s| s.blob.clone())
+        .collect())
 }
 
 fn part_from_row(row: &Row<'_>) -> rusqlite::Result<Part> {
@@ -523,8 +549,21 @@ impl MetaStore for SqliteMeta {
         })
     }
 
-    fn put_object(&self, object: Object, condition: WriteCondition) -> Result<Vec<String>> {
-        self.write(move |conn| store_object(conn, &object, &condition))
+    fn put_object(
+        &self,
+        object: Object,
+        condition: WriteCondition,
+        inline: Option<Vec<u8>>,
+    ) -> Result<Vec<String>> {
+        self.write(move |conn| store_object(conn, &object, &condition, inline.as_deref()))
+    }
+
+    fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT data FROM inline_data WHERE version_id = ?1")?;
+            Ok(stmt.query_row([version_id], |r| r.get(0)).optional()?)
+        })
     }
 
     fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
@@ -537,7 +576,7 @@ impl MetaStore for SqliteMeta {
                 "DELETE FROM objects WHERE bucket_id = ?1 AND key = ?2",
                 params![bucket_id, key.as_bytes()],
             )?;
-            let blobs: Vec<String> = current.segments.iter().map(|s| s.blob.clone()).collect();
+            let blobs = release(conn, &current)?;
             add_garbage(conn, &blobs)?;
             Ok(Some(current))
         })
@@ -728,7 +767,7 @@ impl MetaStore for SqliteMeta {
                     })
                     .collect(),
             };
-            let mut garbage = store_object(conn, &object, &completion.condition)?;
+            let mut garbage = store_object(conn, &object, &completion.condition, None)?;
             let unused: Vec<String> = parts
                 .iter()
                 .filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number))

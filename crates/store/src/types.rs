@@ -74,6 +74,9 @@ pub struct ObjectMeta {
     pub checksums: BTreeMap<String, String>,
 }
 
+/// The segment name of an object whose bytes are stored inline in the metadata database.
+pub const INLINE_BLOB: &str = "inline";
+
 /// One stretch of an object's bytes: a blob file and its length.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
@@ -104,6 +107,13 @@ pub struct Object {
     pub meta: ObjectMeta,
     /// The bytes, in order.
     pub segments: Vec<Segment>,
+}
+
+impl Object {
+    /// True when the bytes are stored inline in the metadata database.
+    pub fn is_inline(&self) -> bool {
+        self.segments.first().is_some_and(|s| s.blob == INLINE_BLOB)
+    }
 }
 
 /// A condition on a write, checked atomically with it.

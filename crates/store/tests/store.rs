@@ -1,11 +1,14 @@
 //! The store through its public API: durability protocol, multipart, conditions, garbage,
 //! recovery after an unclean stop, and listing against a naive model.
 
-use pier_store::{ListQuery, ObjectMeta, Store, StoreError, WriteCondition, S3_MIN_PART_SIZE};
+use pier_store::{
+    ListQuery, ObjectMeta, Payload, Store, StoreError, WriteCondition, INLINE_MAX, S3_MIN_PART_SIZE,
+};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 use tempfile::TempDir;
 
+/// Puts `data` as a blob file (never inline).
 fn put(store: &Store, bucket_id: &str, key: &str, data: &[u8]) -> pier_store::Object {
     let mut w = store.new_blob().unwrap();
     w.write(data).unwrap();
@@ -14,7 +17,30 @@ fn put(store: &Store, bucket_id: &str, key: &str, data: &[u8]) -> pier_store::Ob
         .put_object(
             bucket_id,
             key,
-            blob,
+            Payload::Blob(blob),
+            ObjectMeta::default(),
+            WriteCondition::None,
+        )
+        .unwrap()
+}
+
+/// Puts `data` the way the APIs do: inline when declared small.
+fn put_declared(
+    store: &Store,
+    bucket_id: &str,
+    key: &str,
+    data: &[u8],
+    declared: u64,
+) -> pier_store::Object {
+    let mut w = store.new_payload(Some(declared)).unwrap();
+    for chunk in data.chunks(1000) {
+        w.write(chunk).unwrap();
+    }
+    store
+        .put_object(
+            bucket_id,
+            key,
+            w.finish().unwrap(),
             ObjectMeta::default(),
             WriteCondition::None,
         )
@@ -22,7 +48,7 @@ fn put(store: &Store, bucket_id: &str, key: &str, data: &[u8]) -> pier_store::Ob
 }
 
 fn read_all(store: &Store, object: &pier_store::Object) -> Vec<u8> {
-    let mut r = store.reader(object, 0, object.size);
+    let mut r = store.reader(object, 0, object.size).unwrap();
     let mut out = Vec::new();
     loop {
         let chunk = r.next_chunk(7).unwrap();
@@ -80,7 +106,7 @@ fn put_get_overwrite_delete() {
     let got = store.object(&b.id, "cat.jpg").unwrap();
     assert_eq!(read_all(&store, &got), b"meow");
     // Ranged read.
-    let mut r = store.reader(&got, 1, 2);
+    let mut r = store.reader(&got, 1, 2).unwrap();
     assert_eq!(r.next_chunk(100).unwrap(), b"eo");
     // Overwrite: the old blob is gone from disk.
     put(&store, &b.id, "cat.jpg", b"purr purr");
@@ -120,7 +146,7 @@ fn conditional_writes_are_atomic_checks() {
         .put_object(
             &b.id,
             "k",
-            blob,
+            Payload::Blob(blob),
             ObjectMeta::default(),
             WriteCondition::IfAbsent,
         )
@@ -135,7 +161,7 @@ fn conditional_writes_are_atomic_checks() {
         .put_object(
             &b.id,
             "k",
-            blob,
+            Payload::Blob(blob),
             ObjectMeta::default(),
             WriteCondition::IfEtag(format!("\"{}\"", first.etag)),
         )
@@ -216,10 +242,17 @@ fn multipart_completes_without_copying_and_checks_parts() {
     expect_blob_files(&dir, 2);
     let bytes = read_all(&store, &store.object(&b.id, "big.bin").unwrap());
     assert_eq!(&bytes[bytes.len() - 6..], b"\x07TAIL!");
-    let mut r = store.reader(&o, S3_MIN_PART_SIZE - 2, 4);
+    let mut r = store.reader(&o, S3_MIN_PART_SIZE - 2, 4).unwrap();
     let mut got = r.next_chunk(10).unwrap();
     got.extend(r.next_chunk(10).unwrap());
     assert_eq!(got, b"\x07\x07TA");
+    // Mapped windows cross segment boundaries the same way.
+    let mut r = store.reader(&o, S3_MIN_PART_SIZE - 2, 6).unwrap();
+    let mut mapped = Vec::new();
+    while let Some(chunk) = r.next_mapped(3).unwrap() {
+        mapped.extend_from_slice(&chunk);
+    }
+    assert_eq!(mapped, b"\x07\x07TAIL");
     assert!(matches!(
         store.upload(&up.upload_id),
         Err(StoreError::NoSuchUpload)
@@ -246,6 +279,7 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
         put(&store, &b.id, "kept", b"acknowledged");
         // A write in progress (in tmp/) and a durable blob never committed (the crash window
         // between rename and metadata commit).
+        put_declared(&store, &b.id, "kept-inline", b"small and acknowledged", 22);
         let mut partial = store.new_blob().unwrap();
         partial.write(b"half").unwrap();
         std::mem::forget(partial);
@@ -273,6 +307,52 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
     );
     store.close().unwrap();
     assert!(dir.path().join("CLEAN").exists());
+}
+
+#[test]
+fn small_objects_live_inline_and_large_ones_in_files() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let b = store.create_bucket("inline", false).unwrap();
+    let small = put_declared(&store, &b.id, "small", b"tiny bytes", 10);
+    assert!(small.is_inline());
+    assert_eq!(small.sha1.as_deref().map(str::len), Some(40));
+    expect_blob_files(&dir, 0);
+    assert_eq!(
+        read_all(&store, &store.object(&b.id, "small").unwrap()),
+        b"tiny bytes"
+    );
+    let mut r = store.reader(&small, 5, 5).unwrap();
+    assert_eq!(r.next_chunk(3).unwrap(), b"byt");
+    assert_eq!(r.next_chunk(3).unwrap(), b"es");
+    // Replacing an inline object drops its bytes with it.
+    let again = put_declared(&store, &b.id, "small", b"other", 5);
+    assert!(store
+        .meta()
+        .inline_data(&small.version_id)
+        .unwrap()
+        .is_none());
+    assert!(store
+        .meta()
+        .inline_data(&again.version_id)
+        .unwrap()
+        .is_some());
+    // Declared small but sent large: spills into a file.
+    let big = vec![3u8; INLINE_MAX as usize + 10];
+    let spilled = put_declared(&store, &b.id, "spilled", &big, 10);
+    assert!(!spilled.is_inline());
+    expect_blob_files(&dir, 1);
+    assert_eq!(read_all(&store, &spilled), big);
+    // An unknown length goes to a file.
+    let mut w = store.new_payload(None).unwrap();
+    w.write(b"x").unwrap();
+    assert!(matches!(w.finish().unwrap(), Payload::Blob(_)));
+    store.delete_object(&b.id, "small").unwrap();
+    assert!(store
+        .meta()
+        .inline_data(&again.version_id)
+        .unwrap()
+        .is_none());
 }
 
 #[test]
