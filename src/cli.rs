@@ -21,6 +21,11 @@ pub enum Command {
     /// Manage access keys (works next to a running server).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Bucket settings that have no S3 call of their own.
+    #[command(subcommand)]
+    Bucket(BucketCommand),
+    /// Print a presigned URL a browser (or curl) can use directly.
+    Presign(PresignArgs),
     /// Check, convert, explain and lint CORS rules (B2, S3 or R2 dialect) offline.
     #[command(subcommand)]
     Cors(CorsCommand),
@@ -74,6 +79,54 @@ pub enum KeyCommand {
         /// The access key id.
         access_key: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BucketCommand {
+    /// Make a bucket's objects readable anonymously (GET, HEAD), or private again.
+    Public {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// The bucket.
+        bucket: String,
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+}
+
+/// Where a running server is and how to sign requests to it.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The server's URL.
+    #[arg(long, env = "PIER_ENDPOINT", default_value = "http://127.0.0.1:9000")]
+    pub endpoint: String,
+    /// Access key id [env: AWS_ACCESS_KEY_ID].
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    pub access_key: Option<String>,
+    /// Secret [env: AWS_SECRET_ACCESS_KEY].
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Region of the credential scope.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PresignArgs {
+    /// `s3://bucket/key`.
+    pub target: String,
+    /// The HTTP method the URL is for.
+    #[arg(long, default_value = "GET", value_parser = ["GET", "HEAD", "PUT", "DELETE"])]
+    pub method: String,
+    /// How long the URL works: 3600, 15m, 1h, 7d (at most 7 days).
+    #[arg(long, default_value = "1h")]
+    pub expires: String,
+    /// A Content-Type the request must carry (signed into the URL).
+    #[arg(long)]
+    pub content_type: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -145,8 +198,17 @@ pub struct FileArgs {
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
+    /// The rules file (`-` for standard input); not with --bucket.
+    #[arg(required_unless_present = "bucket")]
+    pub file: Option<PathBuf>,
+    /// The dialect, when detection should not guess.
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+    /// Explain against a running server's bucket instead of a file.
+    #[arg(long, conflicts_with = "file")]
+    pub bucket: Option<String>,
     #[command(flatten)]
-    pub file: FileArgs,
+    pub server: ServerArgs,
     /// The page's origin (the `Origin` header), e.g. https://app.example.com.
     #[arg(long)]
     pub origin: Option<String>,

@@ -66,6 +66,9 @@ pub fn run(cmd: CorsCommand) -> Result<ExitCode, crate::Failure> {
 }
 
 fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    if let Some(bucket) = &args.bucket {
+        return crate::remote::explain_bucket(&args, bucket);
+    }
     let operation = match &args.operation {
         None => None,
         Some(name) => Some(Operation::from_b2_name(name).with_context(|| {
@@ -89,7 +92,14 @@ fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let Some((config, _)) = load(&args.file)? else {
+    let file = FileArgs {
+        file: args
+            .file
+            .clone()
+            .expect("clap requires a file without --bucket"),
+        dialect: args.dialect,
+    };
+    let Some((config, _)) = load(&file)? else {
         return Ok(ExitCode::FAILURE);
     };
     let joined = args.headers.join(",");

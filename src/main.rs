@@ -2,6 +2,7 @@
 
 mod cli;
 mod cors_cmd;
+mod remote;
 mod serve;
 
 use clap::Parser;
@@ -20,6 +21,8 @@ fn main() -> ExitCode {
         cli::Command::Cors(cmd) => cors_cmd::run(cmd),
         cli::Command::Serve(args) => serve::serve(args).map_err(Failure::Runtime),
         cli::Command::Key(cmd) => serve::key(cmd).map_err(Failure::Runtime),
+        cli::Command::Bucket(cmd) => remote::bucket(cmd).map_err(Failure::Runtime),
+        cli::Command::Presign(args) => remote::presign(args).map_err(Failure::Usage),
     };
     match result {
         Ok(code) => code,

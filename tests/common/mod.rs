@@ -25,6 +25,10 @@ pub fn ensure_tools() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let ready = repo().join(".venv/bin/aws").exists()
+            && repo()
+                .join("tests/browser/node_modules/playwright-core")
+                .exists()
+            && Path::new("/usr/bin/chromium").exists()
             && Command::new("rclone").arg("version").output().is_ok();
         if ready {
             return;

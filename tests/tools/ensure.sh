@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Installs the real clients the end-to-end tests drive, if missing: Debian packages (rclone),
-# and the aws CLI and boto3 in a venv at .venv. Idempotent; the test harness calls it on demand
+# Installs the real clients the end-to-end tests drive, if missing: Debian packages (rclone,
+# chromium), playwright-core from npm, and the aws CLI and boto3 in a venv at .venv. Idempotent; the test harness calls it on demand
 # and .ci/run calls it up front.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 apt_missing=()
 command -v rclone >/dev/null 2>&1 || apt_missing+=(rclone)
+[ -x /usr/bin/chromium ] || apt_missing+=(chromium)
+command -v node >/dev/null 2>&1 || apt_missing+=(nodejs npm)
 command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-venv)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+fi
+
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --silent)
 fi
 
 if ! .venv/bin/python -c 'import boto3' >/dev/null 2>&1 || [ ! -x .venv/bin/aws ]; then

@@ -34,6 +34,20 @@ impl Explanation<'_> {
         }
     }
 
+    /// For every rule tried, in order: its position, and `matched` or the condition that failed
+    /// with what the rule allows instead.
+    pub fn reasons(&self) -> Vec<(usize, String)> {
+        self.trace
+            .iter()
+            .map(|t| {
+                (
+                    t.index,
+                    self.reason(&self.config.rules()[t.index], &t.outcome),
+                )
+            })
+            .collect()
+    }
+
     fn reason(&self, rule: &CorsRule, outcome: &RuleOutcome<'_>) -> String {
         let fields = Format::of_dialect(rule.dialect()).fields();
         let quoted = |items: &[String]| {

@@ -34,16 +34,31 @@ impl S3Auth for StoreAuth {
     }
 }
 
-/// Every signed request with a known key may do everything (one tenant); anonymous requests
-/// are refused.
+/// Every signed request with a known key may do everything (one tenant). Anonymous requests may
+/// only read objects (GET, HEAD) of public buckets; everything else is refused.
 #[derive(Clone, Debug)]
-pub struct PierAccess;
+pub struct PierAccess {
+    store: Store,
+}
+
+impl PierAccess {
+    /// Access decisions over `store`'s buckets.
+    pub fn new(store: Store) -> Self {
+        PierAccess { store }
+    }
+}
 
 #[async_trait::async_trait]
 impl S3Access for PierAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         if cx.credentials().is_some() {
             return Ok(());
+        }
+        let anonymous_read = matches!(cx.s3_op().name(), "GetObject" | "HeadObject");
+        if let (true, s3s::path::S3Path::Object { bucket, .. }) = (anonymous_read, cx.s3_path()) {
+            if self.store.bucket(bucket).is_ok_and(|b| b.public) {
+                return Ok(());
+            }
         }
         Err(s3_error!(AccessDenied, "Access Denied"))
     }

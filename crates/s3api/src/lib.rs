@@ -10,12 +10,15 @@
 
 pub mod auth;
 mod body;
+pub mod bucket_settings;
 mod buckets;
 pub mod convert;
 mod error;
+pub mod explain_route;
 mod list;
 mod multipart;
 mod objects;
+pub mod presign;
 pub mod service;
 
 pub use error::s3_error;
@@ -195,6 +198,47 @@ impl S3 for PierS3 {
         req: S3Request<ListPartsInput>,
     ) -> S3Result<S3Response<ListPartsOutput>> {
         multipart::list_parts(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn put_bucket_cors(
+        &self,
+        req: S3Request<PutBucketCorsInput>,
+    ) -> S3Result<S3Response<PutBucketCorsOutput>> {
+        bucket_settings::put_cors(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<GetBucketCorsInput>,
+    ) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        bucket_settings::get_cors(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+        bucket_settings::delete_cors(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<PutBucketAclInput>,
+    ) -> S3Result<S3Response<PutBucketAclOutput>> {
+        bucket_settings::put_acl(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        bucket_settings::get_acl(&self.store, req.input).map(S3Response::new)
     }
 
     async fn list_multipart_uploads(

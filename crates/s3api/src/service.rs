@@ -58,8 +58,12 @@ impl S3Host for VirtualHosts {
 /// The S3 service over `store`, authenticating with the store's keys.
 pub fn build(store: Store, hosts: VirtualHosts) -> S3Service {
     let mut builder = S3ServiceBuilder::new(PierS3::new(store.clone()));
-    builder.set_auth(StoreAuth::new(store));
-    builder.set_access(PierAccess);
+    builder.set_auth(StoreAuth::new(store.clone()));
+    builder.set_access(PierAccess::new(store.clone()));
+    builder.set_route(crate::explain_route::ExplainRoute::new(
+        store.clone(),
+        hosts.clone(),
+    ));
     builder.set_host(hosts);
     builder.build()
 }

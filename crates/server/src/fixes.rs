@@ -51,11 +51,16 @@ pub fn close_connection(resp: &mut Response<Body>) {
 
 /// S3's XML error document.
 pub fn xml_error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message></Error>",
-        escape(code),
-        escape(message)
-    );
+    xml_response(status, &[("Code", code), ("Message", message)])
+}
+
+/// An S3 `<Error>` document with the given elements, in order.
+pub fn xml_response(status: StatusCode, elements: &[(&str, &str)]) -> Response<Body> {
+    let mut body = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
+    for (name, value) in elements {
+        body.push_str(&format!("<{name}>{}</{name}>", escape(value)));
+    }
+    body.push_str("</Error>");
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/xml")

@@ -1,5 +1,6 @@
 //! The front router: one hyper service in front of everything.
 
+use crate::cors::CorsLayer;
 use crate::fixes::{check_presigned_expiry, strip_forbidden_body};
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -23,16 +24,19 @@ pub struct Front {
 
 struct Inner {
     s3: S3Service,
-    #[allow(dead_code)] // used by the CORS layer and B2 routes
-    store: Store,
+    cors: CorsLayer,
 }
 
 impl Front {
     /// Serves `store` over S3 (virtual-host style under `domains`).
     pub fn new(store: Store, domains: Vec<String>) -> Front {
-        let s3 = pier_s3::service::build(store.clone(), VirtualHosts::new(domains));
+        let hosts = VirtualHosts::new(domains);
+        let s3 = pier_s3::service::build(store.clone(), hosts.clone());
         Front {
-            inner: Arc::new(Inner { s3, store }),
+            inner: Arc::new(Inner {
+                s3,
+                cors: CorsLayer::new(store, hosts),
+            }),
         }
     }
 
@@ -41,8 +45,16 @@ impl Front {
         if req.uri().path().starts_with(PIER_PREFIX) {
             return strip_forbidden_body(&method, pier_route(&req));
         }
+        let cors = self.inner.cors.facts(&req);
+        if crate::cors::is_preflight(&method) {
+            // Before authentication: a preflight carries no credentials, and the query string of
+            // a presigned URL is not checked for it.
+            return self.inner.cors.preflight(&cors);
+        }
         if let Some(refusal) = check_presigned_expiry(req.uri().query()) {
-            return strip_forbidden_body(&method, refusal);
+            let mut resp = strip_forbidden_body(&method, refusal);
+            self.inner.cors.decorate(&cors, &mut resp);
+            return resp;
         }
         let expect = crate::fixes::expects_continue(req.headers());
         let empty = crate::fixes::expects_continue_without_body(&req);
@@ -59,6 +71,7 @@ impl Front {
             }
         };
         let mut resp = strip_forbidden_body(&method, resp);
+        self.inner.cors.decorate(&cors, &mut resp);
         // A final answer that may have come without `100 Continue`: see `fixes`.
         if empty || (expect && !resp.status().is_success()) {
             crate::fixes::close_connection(&mut resp);

@@ -8,6 +8,7 @@
 //!   and presigned URLs limited to seven days.
 
 pub mod config;
+pub mod cors;
 pub mod fixes;
 pub mod front;
 

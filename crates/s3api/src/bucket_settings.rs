@@ -1,0 +1,215 @@
+//! Bucket settings over S3: CORS rules (Put/Get/DeleteBucketCors) and the canned ACL that makes
+//! a bucket publicly readable (Put/GetBucketAcl).
+//!
+//! CORS rules are validated by the engine with S3's rules and stored with the bucket's other
+//! rules (B2 rules set through the B2 API live in the same list). PutBucketCors replaces the
+//! list, so it is refused while the list holds rules granting B2 native operations: it would
+//! silently delete them. GetBucketCors shows what S3 can express of the list.
+
+use crate::error::{blocking, s3_error};
+use pier_cors::validate::S3_XML_FIELDS;
+use pier_cors::{CorsConfig, Dialect, ErrorKind, RuleSpec};
+use pier_store::{Bucket, BucketUpdate, Store};
+use s3s::dto::*;
+use s3s::{s3_error, S3Error, S3Result};
+
+/// The bucket's CORS rules, if any (a stored list that no longer loads counts as none, logged).
+pub fn cors_of(bucket: &Bucket) -> Option<CorsConfig> {
+    let text = bucket.cors.as_deref()?;
+    match CorsConfig::from_stored(text) {
+        Ok(config) if config.is_enabled() => Some(config),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::error!(bucket = %bucket.name, error = %e, "stored CORS rules do not load");
+            None
+        }
+    }
+}
+
+fn refusal(e: pier_cors::ConfigError) -> S3Error {
+    let message = e.to_string().replace('\n', "; ");
+    match e.kind() {
+        ErrorKind::Value => s3_error!(InvalidRequest, "{message}"),
+        _ => s3_error!(MalformedXML, "{message}"),
+    }
+}
+
+pub async fn put_cors(store: &Store, input: PutBucketCorsInput) -> S3Result<PutBucketCorsOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let specs: Vec<RuleSpec> = input
+        .cors_configuration
+        .cors_rules
+        .into_iter()
+        .map(|r| RuleSpec {
+            name: r.id,
+            origins: r.allowed_origins,
+            operations: r.allowed_methods,
+            allowed_headers: r.allowed_headers.unwrap_or_default(),
+            expose_headers: r.expose_headers.unwrap_or_default(),
+            max_age_seconds: r.max_age_seconds.map(i64::from),
+        })
+        .collect();
+    if specs.is_empty() {
+        return Err(s3_error!(
+            MalformedXML,
+            "a CORSConfiguration must contain at least one CORSRule"
+        ));
+    }
+    let config = CorsConfig::from_specs(Dialect::S3, &S3_XML_FIELDS, specs).map_err(refusal)?;
+    if cors_of(&bucket).is_some_and(|c| c.grants_b2_operations()) {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This bucket has CORS rules granting B2 native operations (set through the B2 API); replacing the rules through S3 would delete them. Change them with b2_update_bucket or `pier bucket cors`."
+        ));
+    }
+    let stored = config.to_stored();
+    let name = input.bucket;
+    let store = store.clone();
+    blocking(move || {
+        store.update_bucket(
+            &name,
+            BucketUpdate {
+                cors: Some(Some(stored)),
+                ..Default::default()
+            },
+        )
+    })
+    .await?;
+    Ok(PutBucketCorsOutput::default())
+}
+
+pub fn get_cors(store: &Store, input: GetBucketCorsInput) -> S3Result<GetBucketCorsOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let view = cors_of(&bucket)
+        .map(|c| c.view_as(Dialect::S3))
+        .filter(|c| c.is_enabled());
+    let Some(view) = view else {
+        return Err(s3_error!(
+            NoSuchCORSConfiguration,
+            "The CORS configuration does not exist"
+        ));
+    };
+    let rules = view
+        .rules()
+        .iter()
+        .map(|r| {
+            let spec = r.to_spec();
+            CORSRule {
+                id: spec.name,
+                allowed_origins: spec.origins,
+                allowed_methods: spec.operations,
+                allowed_headers: (!spec.allowed_headers.is_empty()).then_some(spec.allowed_headers),
+                expose_headers: (!spec.expose_headers.is_empty()).then_some(spec.expose_headers),
+                max_age_seconds: spec.max_age_seconds.and_then(|s| i32::try_from(s).ok()),
+            }
+        })
+        .collect();
+    Ok(GetBucketCorsOutput {
+        cors_rules: Some(rules),
+    })
+}
+
+pub async fn delete_cors(
+    store: &Store,
+    input: DeleteBucketCorsInput,
+) -> S3Result<DeleteBucketCorsOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    // Only the part S3 can see goes: rules granting B2 native operations stay.
+    let kept = cors_of(&bucket)
+        .map(|c| {
+            CorsConfig::from_rules(
+                c.into_rules()
+                    .into_iter()
+                    .filter(|r| r.operations().iter().any(|op| op.is_b2_native()))
+                    .collect(),
+            )
+        })
+        .filter(|c| c.is_enabled())
+        .map(|c| c.to_stored());
+    let store = store.clone();
+    blocking(move || {
+        store.update_bucket(
+            &input.bucket,
+            BucketUpdate {
+                cors: Some(kept),
+                ..Default::default()
+            },
+        )
+    })
+    .await?;
+    Ok(DeleteBucketCorsOutput::default())
+}
+
+/// `AllUsers`, the grantee of public access.
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+
+pub async fn put_acl(store: &Store, input: PutBucketAclInput) -> S3Result<PutBucketAclOutput> {
+    store.bucket(&input.bucket).map_err(s3_error)?;
+    let public = match (&input.acl, &input.access_control_policy) {
+        (Some(acl), _) => match acl.as_str() {
+            BucketCannedACL::PUBLIC_READ => true,
+            BucketCannedACL::PRIVATE => false,
+            other => {
+                return Err(s3_error!(
+                    NotImplemented,
+                    "Only the canned ACLs private and public-read are supported, not {other}."
+                ))
+            }
+        },
+        (None, Some(policy)) => policy.grants.iter().flatten().any(|g| {
+            g.grantee.as_ref().and_then(|e| e.uri.as_deref()) == Some(ALL_USERS)
+                && g.permission
+                    .as_ref()
+                    .is_some_and(|p| p.as_str() == Permission::READ)
+        }),
+        (None, None) => {
+            return Err(s3_error!(
+                MalformedACLError,
+                "Give x-amz-acl or an AccessControlPolicy."
+            ))
+        }
+    };
+    let store = store.clone();
+    blocking(move || {
+        store.update_bucket(
+            &input.bucket,
+            BucketUpdate {
+                public: Some(public),
+                ..Default::default()
+            },
+        )
+    })
+    .await?;
+    Ok(PutBucketAclOutput::default())
+}
+
+pub fn get_acl(store: &Store, input: GetBucketAclInput) -> S3Result<GetBucketAclOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let owner = crate::buckets::owner();
+    let mut grants = vec![Grant {
+        grantee: Some(Grantee {
+            display_name: owner.display_name.clone(),
+            id: owner.id.clone(),
+            type_: Type::from_static(Type::CANONICAL_USER),
+            email_address: None,
+            uri: None,
+        }),
+        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
+    }];
+    if bucket.public {
+        grants.push(Grant {
+            grantee: Some(Grantee {
+                display_name: None,
+                id: None,
+                type_: Type::from_static(Type::GROUP),
+                email_address: None,
+                uri: Some(ALL_USERS.into()),
+            }),
+            permission: Some(Permission::from_static(Permission::READ)),
+        });
+    }
+    Ok(GetBucketAclOutput {
+        grants: Some(grants),
+        owner: Some(owner),
+    })
+}

@@ -1,0 +1,240 @@
+//! The CORS layer, outside everything: preflights (`OPTIONS`) are answered from the bucket's
+//! rules before authentication (s3s never sees them), and every other response to a request
+//! carrying `Origin` gets the matched rule's headers, errors included, so a page can read the
+//! real status. Caches never mix origins: `Vary` is set wherever the answer depends on them.
+
+use crate::fixes::xml_response;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use pier_cors::{CorsConfig, CorsHeaders, CorsRequest, Decision, Endpoint, Refusal, VARY};
+use pier_s3::service::VirtualHosts;
+use pier_store::{Bucket, Store};
+use s3s::Body;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// What the layer needs of a request, kept after the request itself moves on to s3s.
+#[derive(Clone, Debug, Default)]
+pub struct CorsFacts {
+    method: String,
+    origin: Option<String>,
+    request_method: Option<String>,
+    request_headers: Option<String>,
+    bucket: Option<String>,
+    has_key: bool,
+}
+
+fn header_str<'a, B>(req: &'a Request<B>, name: HeaderName) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Evaluates bucket CORS rules for S3 requests.
+pub struct CorsLayer {
+    store: Store,
+    hosts: VirtualHosts,
+    /// Compiled rules by bucket name, with the bucket revision they were compiled at.
+    compiled: RwLock<HashMap<String, (i64, Option<Arc<CorsConfig>>)>>,
+}
+
+impl CorsLayer {
+    /// A layer over `store`'s buckets, addressed path-style or under `hosts`.
+    pub fn new(store: Store, hosts: VirtualHosts) -> Self {
+        CorsLayer {
+            store,
+            hosts,
+            compiled: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The facts of `req`: its CORS headers and which bucket (and whether a key) it addresses.
+    pub fn facts<B>(&self, req: &Request<B>) -> CorsFacts {
+        let path = req.uri().path().trim_start_matches('/');
+        let host = header_str(req, header::HOST).unwrap_or_default();
+        let (bucket, has_key) = match self.hosts.bucket_of(host) {
+            Some(b) => (Some(b.to_owned()), !path.is_empty()),
+            None => match path.split_once('/') {
+                Some((b, rest)) => (Some(b.to_owned()), !rest.is_empty()),
+                None => ((!path.is_empty()).then(|| path.to_owned()), false),
+            },
+        };
+        CorsFacts {
+            method: req.method().as_str().to_owned(),
+            origin: header_str(req, header::ORIGIN).map(str::to_owned),
+            request_method: header_str(req, header::ACCESS_CONTROL_REQUEST_METHOD)
+                .map(str::to_owned),
+            request_headers: header_str(req, header::ACCESS_CONTROL_REQUEST_HEADERS)
+                .map(str::to_owned),
+            bucket,
+            has_key,
+        }
+    }
+
+    /// The bucket's compiled rules, compiled once per bucket revision.
+    pub fn rules(&self, bucket: &Bucket) -> Option<Arc<CorsConfig>> {
+        if let Some((rev, config)) = self.compiled.read().expect("cors cache").get(&bucket.name) {
+            if *rev == bucket.revision {
+                return config.clone();
+            }
+        }
+        let config = pier_s3::bucket_settings::cors_of(bucket).map(Arc::new);
+        self.compiled
+            .write()
+            .expect("cors cache")
+            .insert(bucket.name.clone(), (bucket.revision, config.clone()));
+        config
+    }
+
+    /// Answers a preflight.
+    pub fn preflight(&self, facts: &CorsFacts) -> Response<Body> {
+        let resource = if facts.has_key { "OBJECT" } else { "BUCKET" };
+        let method = facts.request_method.as_deref().unwrap_or("OPTIONS");
+        let Some(origin) = facts.origin.as_deref() else {
+            return with_vary(xml_response(
+                StatusCode::BAD_REQUEST,
+                &[
+                    ("Code", "BadRequest"),
+                    ("Message", &Refusal::MissingOrigin.message()),
+                ],
+            ));
+        };
+        let bucket = facts
+            .bucket
+            .as_deref()
+            .and_then(|name| self.store.bucket(name).ok());
+        let Some(bucket) = bucket else {
+            return refuse(method, resource, "CORSResponse: Bucket not found");
+        };
+        let Some(rules) = self.rules(&bucket) else {
+            return refuse(method, resource, &Refusal::NotEnabled.message());
+        };
+        let request = CorsRequest {
+            endpoint: Endpoint::S3,
+            method: "OPTIONS",
+            origin: Some(origin),
+            request_method: facts.request_method.as_deref(),
+            request_headers: facts.request_headers.as_deref(),
+            preflight: true,
+        };
+        match rules.evaluate(&request) {
+            Decision::Allowed { headers, .. } => {
+                let mut resp = Response::new(Body::empty());
+                resp.headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+                apply(&headers, &mut resp);
+                resp
+            }
+            Decision::Refused(refusal) => {
+                let explanation = rules.explain(&request);
+                tracing::info!(
+                    bucket = %bucket.name,
+                    origin,
+                    method,
+                    headers = facts.request_headers.as_deref().unwrap_or(""),
+                    reason = %explanation.summary(),
+                    "preflight refused"
+                );
+                refuse(method, resource, &refusal.message())
+            }
+            Decision::NotCors => refuse(method, resource, &Refusal::MissingOrigin.message()),
+        }
+    }
+
+    /// Adds CORS headers (and `Vary`) to the response of an actual request.
+    pub fn decorate(&self, facts: &CorsFacts, resp: &mut Response<Body>) {
+        let Some(bucket) = facts
+            .bucket
+            .as_deref()
+            .and_then(|n| self.store.bucket(n).ok())
+        else {
+            return;
+        };
+        let Some(rules) = self.rules(&bucket) else {
+            return; // no rules: the answer never depends on Origin
+        };
+        let Some(origin) = facts.origin.as_deref() else {
+            add_vary(resp, "Origin");
+            return;
+        };
+        let request = CorsRequest {
+            endpoint: Endpoint::S3,
+            method: &facts.method,
+            origin: Some(origin),
+            request_method: facts.request_method.as_deref(),
+            request_headers: facts.request_headers.as_deref(),
+            preflight: false,
+        };
+        match rules.evaluate(&request) {
+            Decision::Allowed { headers, .. } => apply(&headers, resp),
+            _ => add_vary(resp, "Origin"),
+        }
+    }
+}
+
+fn refuse(method: &str, resource: &str, message: &str) -> Response<Body> {
+    with_vary(xml_response(
+        StatusCode::FORBIDDEN,
+        &[
+            ("Code", "AccessForbidden"),
+            ("Message", message),
+            ("Method", method),
+            ("ResourceType", resource),
+        ],
+    ))
+}
+
+fn with_vary(mut resp: Response<Body>) -> Response<Body> {
+    add_vary(&mut resp, VARY);
+    resp
+}
+
+fn header_name(name: &str) -> HeaderName {
+    match name {
+        "Access-Control-Allow-Origin" => header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        "Access-Control-Allow-Credentials" => header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        "Access-Control-Allow-Methods" => header::ACCESS_CONTROL_ALLOW_METHODS,
+        "Access-Control-Allow-Headers" => header::ACCESS_CONTROL_ALLOW_HEADERS,
+        "Access-Control-Expose-Headers" => header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        "Access-Control-Max-Age" => header::ACCESS_CONTROL_MAX_AGE,
+        _ => header::VARY,
+    }
+}
+
+/// Sets the CORS headers (replacing any) and merges `Vary`.
+fn apply(headers: &CorsHeaders<'_>, resp: &mut Response<Body>) {
+    for (name, value) in headers.iter() {
+        let name = header_name(name);
+        if name == header::VARY {
+            add_vary(resp, value);
+        } else if let Ok(value) = HeaderValue::from_str(value) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
+}
+
+/// Adds `value`'s names to `Vary`, keeping names already there.
+fn add_vary(resp: &mut Response<Body>, value: &str) {
+    let existing = resp
+        .headers()
+        .get(header::VARY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let mut names: Vec<&str> = existing
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    for n in value.split(',').map(str::trim) {
+        if !names.iter().any(|e| e.eq_ignore_ascii_case(n)) {
+            names.push(n);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&names.join(", ")) {
+        resp.headers_mut().insert(header::VARY, v);
+    }
+}
+
+/// True for a preflight: CORS answers every `OPTIONS`.
+pub fn is_preflight(method: &Method) -> bool {
+    *method == Method::OPTIONS
+}

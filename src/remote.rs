@@ -1,0 +1,177 @@
+//! Commands that reach a server: `pier presign`, `pier cors explain --bucket`, and
+//! `pier bucket public` (which edits the data directory, safe next to a running server).
+
+use crate::cli::{BucketCommand, ExplainArgs, PresignArgs, ServerArgs};
+use anyhow::{bail, Context};
+use pier_s3::presign::{parse_duration, presign_url, Presign};
+use pier_store::{BucketUpdate, Store};
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+fn credentials(server: &ServerArgs) -> anyhow::Result<(&str, &str)> {
+    match (&server.access_key, &server.secret_key) {
+        (Some(a), Some(s)) => Ok((a, s)),
+        _ => bail!(
+            "give --access-key and --secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        ),
+    }
+}
+
+fn split_target(target: &str) -> anyhow::Result<(&str, &str)> {
+    let rest = target
+        .strip_prefix("s3://")
+        .with_context(|| format!("{target:?} must look like s3://bucket/key"))?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        bail!("{target:?} names no bucket");
+    }
+    Ok((bucket, key))
+}
+
+/// `pier presign`.
+pub fn presign(args: PresignArgs) -> anyhow::Result<ExitCode> {
+    let (bucket, key) = split_target(&args.target)?;
+    let (access_key, secret_key) = credentials(&args.server)?;
+    let expires = parse_duration(&args.expires).map_err(anyhow::Error::msg)?;
+    let url = presign_url(&Presign {
+        endpoint: &args.server.endpoint,
+        method: &args.method,
+        bucket,
+        key,
+        query: vec![],
+        content_type: args.content_type.as_deref(),
+        expires,
+        access_key,
+        secret_key,
+        region: &args.server.region,
+        now: SystemTime::now(),
+    })
+    .map_err(anyhow::Error::msg)?;
+    println!("{url}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pier bucket ...`.
+pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BucketCommand::Public {
+            data,
+            bucket,
+            state,
+        } => {
+            let store = Store::open_admin(&data.data_dir)?;
+            store
+                .update_bucket(
+                    &bucket,
+                    BucketUpdate {
+                        public: Some(state == "on"),
+                        ..Default::default()
+                    },
+                )
+                .with_context(|| format!("bucket {bucket}"))?;
+            store.close()?;
+            println!(
+                "bucket {bucket} is now {}",
+                if state == "on" {
+                    "public (anonymous GET and HEAD of objects)"
+                } else {
+                    "private"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `pier cors explain --bucket NAME ...`: asks the server's `cors-explain` extension.
+pub fn explain_bucket(args: &ExplainArgs, bucket: &str) -> anyhow::Result<ExitCode> {
+    let (access_key, secret_key) = credentials(&args.server)?;
+    let mut query = vec![("cors-explain".to_owned(), String::new())];
+    if let Some(o) = &args.origin {
+        query.push(("origin".into(), o.clone()));
+    }
+    if let Some(m) = &args.method {
+        query.push(("method".into(), m.clone()));
+    }
+    if let Some(op) = &args.operation {
+        query.push(("operation".into(), op.clone()));
+    }
+    if !args.headers.is_empty() {
+        query.push(("headers".into(), args.headers.join(",")));
+    }
+    query.push(("preflight".into(), args.preflight.to_string()));
+    let url = presign_url(&Presign {
+        endpoint: &args.server.endpoint,
+        method: "GET",
+        bucket,
+        key: "",
+        query,
+        content_type: None,
+        expires: 60,
+        access_key,
+        secret_key,
+        region: &args.server.region,
+        now: SystemTime::now(),
+    })
+    .map_err(anyhow::Error::msg)?;
+    let (status, body) = http_get(&url)?;
+    if status != 200 {
+        bail!("the server answered {status}: {body}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&body).context("the server's answer is not JSON")?;
+    print!("{}", v["text"].as_str().unwrap_or_default());
+    Ok(if v["decision"] == "refused" {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A plain HTTP/1.1 GET (the server speaks plain HTTP).
+fn http_get(url: &str) -> anyhow::Result<(u16, String)> {
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("{url}: only http:// endpoints are supported"))?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream =
+        std::net::TcpStream::connect(host).with_context(|| format!("connecting to {host}"))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .context("malformed HTTP answer")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("malformed HTTP status line")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
