@@ -24,16 +24,19 @@ pub struct CorsFacts {
     has_key: bool,
 }
 
-fn header_str<'a, B>(req: &'a Request<B>, name: HeaderName) -> Option<&'a str> {
+fn header_str<B>(req: &Request<B>, name: HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
+
+/// Compiled rules by bucket name, with the bucket revision they were compiled at.
+type CompiledRules = HashMap<String, (i64, Option<Arc<CorsConfig>>)>;
 
 /// Evaluates bucket CORS rules for S3 requests.
 pub struct CorsLayer {
     store: Store,
     hosts: VirtualHosts,
-    /// Compiled rules by bucket name, with the bucket revision they were compiled at.
-    compiled: RwLock<HashMap<String, (i64, Option<Arc<CorsConfig>>)>>,
+    /// Rules are compiled once per bucket revision, not per request.
+    compiled: RwLock<CompiledRules>,
 }
 
 impl CorsLayer {
