@@ -176,7 +176,7 @@ pub enum CorsCommand {
     },
     /// Explain how a browser request would be decided: the verdict, the headers the browser
     /// receives, and for every rule the condition that failed.
-    Explain(ExplainArgs),
+    Explain(Box<ExplainArgs>),
     /// Warn about risky or useless rules.
     Lint {
         #[command(flatten)]

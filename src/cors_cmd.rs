@@ -44,7 +44,7 @@ pub fn run(cmd: CorsCommand) -> Result<ExitCode, crate::Failure> {
                 }
             }
         }
-        CorsCommand::Explain(args) => Ok(explain(args)?),
+        CorsCommand::Explain(args) => Ok(explain(*args)?),
         CorsCommand::Lint { file, strict } => {
             let Some((config, _)) = load(&file)? else {
                 return Ok(ExitCode::FAILURE);
