@@ -225,3 +225,85 @@ pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// A raw HTTP/1.1 response.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lower-case, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: String,
+}
+
+impl RawResponse {
+    /// A header's value (the first), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// How many times a header appears.
+    pub fn count(&self, name: &str) -> usize {
+        self.headers.iter().filter(|(n, _)| n == name).count()
+    }
+
+    /// The names of all `access-control-*` headers, sorted.
+    pub fn cors_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(n, _)| n.clone())
+            .filter(|n| n.starts_with("access-control-"))
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Sends one request over a new connection and reads the whole answer (`Connection: close`).
+pub fn raw(endpoint: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> RawResponse {
+    use std::io::Write;
+    let host = endpoint.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    RawResponse {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// A presigned path-and-query for this server's root key.
+pub fn presigned_path(server: &Server, method: &str, bucket: &str, key: &str, query: Vec<(String, String)>) -> String {
+    let url = pier_s3::presign::presign_url(&pier_s3::presign::Presign {
+        endpoint: &server.endpoint,
+        method,
+        bucket,
+        key,
+        query,
+        content_type: None,
+        expires: 600,
+        access_key: ACCESS_KEY,
+        secret_key: SECRET_KEY,
+        region: "us-east-1",
+        now: std::time::SystemTime::now(),
+    })
+    .unwrap();
+    url.trim_start_matches(&server.endpoint).to_owned()
+}
