@@ -17,7 +17,16 @@ fn setup() -> Server {
     let f = work.path().join("f");
     std::fs::write(&f, b"0123456789").unwrap();
     for b in ["site", "plain"] {
-        server.aws_ok(&["s3api", "put-object", "--bucket", b, "--key", "obj.txt", "--body", f.to_str().unwrap()]);
+        server.aws_ok(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            b,
+            "--key",
+            "obj.txt",
+            "--body",
+            f.to_str().unwrap(),
+        ]);
     }
     let rules = work.path().join("cors.json");
     std::fs::write(
@@ -30,7 +39,14 @@ fn setup() -> Server {
         ),
     )
     .unwrap();
-    server.aws_ok(&["s3api", "put-bucket-cors", "--bucket", "site", "--cors-configuration", &format!("file://{}", rules.display())]);
+    server.aws_ok(&[
+        "s3api",
+        "put-bucket-cors",
+        "--bucket",
+        "site",
+        "--cors-configuration",
+        &format!("file://{}", rules.display()),
+    ]);
     server
 }
 
@@ -38,47 +54,135 @@ fn setup() -> Server {
 fn preflights_are_answered_before_auth_exactly() {
     let s = setup();
     // Allowed: the matched rule's headers, requested names lower-cased in order, no body.
-    let r = raw(&s.endpoint, "OPTIONS", "/site/photo.jpg", &[
-        ("Origin", APP),
-        ("Access-Control-Request-Method", "PUT"),
-        ("Access-Control-Request-Headers", "content-type,x-amz-date"),
-    ]);
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        "/site/photo.jpg",
+        &[
+            ("Origin", APP),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", "content-type,x-amz-date"),
+        ],
+    );
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.header("access-control-allow-origin"), Some(APP));
     assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
-    assert_eq!(r.header("access-control-allow-methods"), Some("PUT, GET, HEAD"));
-    assert_eq!(r.header("access-control-allow-headers"), Some("content-type, x-amz-date"));
-    assert_eq!(r.header("access-control-expose-headers"), Some("ETag, x-amz-request-id"));
+    assert_eq!(
+        r.header("access-control-allow-methods"),
+        Some("PUT, GET, HEAD")
+    );
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("content-type, x-amz-date")
+    );
+    assert_eq!(
+        r.header("access-control-expose-headers"),
+        Some("ETag, x-amz-request-id")
+    );
     assert_eq!(r.header("access-control-max-age"), Some("600"));
-    assert_eq!(r.header("vary"), Some("Origin, Access-Control-Request-Headers, Access-Control-Request-Method"));
-    assert_eq!(r.count("access-control-allow-origin"), 1, "one ACAO value, never a list");
+    assert_eq!(
+        r.header("vary"),
+        Some("Origin, Access-Control-Request-Headers, Access-Control-Request-Method")
+    );
+    assert_eq!(
+        r.count("access-control-allow-origin"),
+        1,
+        "one ACAO value, never a list"
+    );
     assert_eq!(r.body, "");
 
     // The query string of a presigned URL is not checked for a preflight.
     let presigned = presigned_path(&s, "PUT", "site", "photo.jpg", vec![]);
-    let r = raw(&s.endpoint, "OPTIONS", &presigned, &[("Origin", APP), ("Access-Control-Request-Method", "PUT")]);
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        &presigned,
+        &[("Origin", APP), ("Access-Control-Request-Method", "PUT")],
+    );
     assert_eq!(r.status, 200);
 
     // `*` rule: ACAO `*`, no credentials.
-    let r = raw(&s.endpoint, "OPTIONS", "/site/x", &[("Origin", "https://other.example"), ("Access-Control-Request-Method", "GET")]);
-    assert_eq!((r.status, r.header("access-control-allow-origin")), (200, Some("*")));
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        "/site/x",
+        &[
+            ("Origin", "https://other.example"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+    );
+    assert_eq!(
+        (r.status, r.header("access-control-allow-origin")),
+        (200, Some("*"))
+    );
     assert_eq!(r.header("access-control-allow-credentials"), None);
 
     // Refusals: S3 XML, no CORS headers, still varied.
-    let r = raw(&s.endpoint, "OPTIONS", "/site/photo.jpg", &[("Origin", "https://evil.example"), ("Access-Control-Request-Method", "PUT")]);
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        "/site/photo.jpg",
+        &[
+            ("Origin", "https://evil.example"),
+            ("Access-Control-Request-Method", "PUT"),
+        ],
+    );
     assert_eq!(r.status, 403);
     assert!(r.cors_names().is_empty(), "{:?}", r.headers);
-    assert!(r.body.contains("<Code>AccessForbidden</Code>") && r.body.contains("<Method>PUT</Method>") && r.body.contains("<ResourceType>OBJECT</ResourceType>"), "{}", r.body);
+    assert!(
+        r.body.contains("<Code>AccessForbidden</Code>")
+            && r.body.contains("<Method>PUT</Method>")
+            && r.body.contains("<ResourceType>OBJECT</ResourceType>"),
+        "{}",
+        r.body
+    );
     assert!(r.header("vary").is_some());
-    let r = raw(&s.endpoint, "OPTIONS", "/site/photo.jpg", &[("Origin", APP), ("Access-Control-Request-Method", "PUT"), ("Access-Control-Request-Headers", "x-fake-header")]);
-    assert_eq!(r.status, 403, "an unlisted requested header fails the preflight");
-    let r = raw(&s.endpoint, "OPTIONS", "/site/photo.jpg", &[("Access-Control-Request-Method", "GET")]);
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        "/site/photo.jpg",
+        &[
+            ("Origin", APP),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", "x-fake-header"),
+        ],
+    );
+    assert_eq!(
+        r.status, 403,
+        "an unlisted requested header fails the preflight"
+    );
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        "/site/photo.jpg",
+        &[("Access-Control-Request-Method", "GET")],
+    );
     assert_eq!(r.status, 400);
-    assert!(r.body.contains("Insufficient information. Origin request header needed."), "{}", r.body);
-    let r = raw(&s.endpoint, "OPTIONS", "/plain", &[("Origin", APP), ("Access-Control-Request-Method", "GET")]);
+    assert!(
+        r.body
+            .contains("Insufficient information. Origin request header needed."),
+        "{}",
+        r.body
+    );
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        "/plain",
+        &[("Origin", APP), ("Access-Control-Request-Method", "GET")],
+    );
     assert_eq!(r.status, 403);
-    assert!(r.body.contains("CORS is not enabled for this bucket.") && r.body.contains("<ResourceType>BUCKET</ResourceType>"), "{}", r.body);
-    let r = raw(&s.endpoint, "OPTIONS", "/nope-bucket/k", &[("Origin", APP), ("Access-Control-Request-Method", "GET")]);
+    assert!(
+        r.body.contains("CORS is not enabled for this bucket.")
+            && r.body.contains("<ResourceType>BUCKET</ResourceType>"),
+        "{}",
+        r.body
+    );
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        "/nope-bucket/k",
+        &[("Origin", APP), ("Access-Control-Request-Method", "GET")],
+    );
     assert_eq!(r.status, 403);
     assert!(r.body.contains("Bucket not found"), "{}", r.body);
     // The refusal is logged with its reason.
@@ -109,20 +213,36 @@ fn actual_responses_carry_cors_headers_errors_included() {
         headers.extend(extra);
         let r = raw(&s.endpoint, "GET", path, &headers);
         assert_eq!(r.status, status, "{path}: {r:?}");
-        assert_eq!(r.header("access-control-allow-origin"), Some(APP), "{status}");
-        assert_eq!(r.header("access-control-expose-headers"), Some("ETag, x-amz-request-id"));
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some(APP),
+            "{status}"
+        );
+        assert_eq!(
+            r.header("access-control-expose-headers"),
+            Some("ETag, x-amz-request-id")
+        );
     }
     // A HEAD error has no body.
     let head_missing = presigned_path(&s, "HEAD", "site", "missing.txt", vec![]);
     let r = raw(&s.endpoint, "HEAD", &head_missing, &[("Origin", APP)]);
     assert_eq!((r.status, r.body.as_str()), (404, ""));
     // Unmatched origin: no CORS headers; a bucket without rules: no Vary either.
-    let r = raw(&s.endpoint, "PUT", &presigned_path(&s, "PUT", "site", "p", vec![]), &[("Origin", "https://evil.example"), ("Content-Length", "0")]);
+    let r = raw(
+        &s.endpoint,
+        "PUT",
+        &presigned_path(&s, "PUT", "site", "p", vec![]),
+        &[("Origin", "https://evil.example"), ("Content-Length", "0")],
+    );
     assert!(r.cors_names().is_empty());
     let plain = presigned_path(&s, "GET", "plain", "obj.txt", vec![]);
     let r = raw(&s.endpoint, "GET", &plain, &[("Origin", APP)]);
     assert_eq!(r.status, 200);
-    assert!(r.cors_names().is_empty() && r.header("vary").is_none(), "{:?}", r.headers);
+    assert!(
+        r.cors_names().is_empty() && r.header("vary").is_none(),
+        "{:?}",
+        r.headers
+    );
 }
 
 #[test]
@@ -131,41 +251,98 @@ fn public_buckets_allow_anonymous_reads_only() {
     let r = raw(&s.endpoint, "GET", "/site/obj.txt", &[]);
     assert_eq!(r.status, 403);
     assert!(r.body.contains("AccessDenied"));
-    s.aws_ok(&["s3api", "put-bucket-acl", "--bucket", "site", "--acl", "public-read"]);
+    s.aws_ok(&[
+        "s3api",
+        "put-bucket-acl",
+        "--bucket",
+        "site",
+        "--acl",
+        "public-read",
+    ]);
     let acl = s.aws_ok(&["s3api", "get-bucket-acl", "--bucket", "site"]);
     assert!(acl.contains("AllUsers") && acl.contains("READ"), "{acl}");
     assert_eq!(raw(&s.endpoint, "GET", "/site/obj.txt", &[]).status, 200);
     assert_eq!(raw(&s.endpoint, "HEAD", "/site/obj.txt", &[]).status, 200);
-    assert_eq!(raw(&s.endpoint, "GET", "/site?list-type=2", &[]).status, 403, "listing stays private");
-    assert_eq!(raw(&s.endpoint, "PUT", "/site/new", &[("Content-Length", "0")]).status, 403, "writes stay private");
+    assert_eq!(
+        raw(&s.endpoint, "GET", "/site?list-type=2", &[]).status,
+        403,
+        "listing stays private"
+    );
+    assert_eq!(
+        raw(&s.endpoint, "PUT", "/site/new", &[("Content-Length", "0")]).status,
+        403,
+        "writes stay private"
+    );
     assert_eq!(raw(&s.endpoint, "GET", "/plain/obj.txt", &[]).status, 403);
-    s.aws_ok(&["s3api", "put-bucket-acl", "--bucket", "site", "--acl", "private"]);
+    s.aws_ok(&[
+        "s3api",
+        "put-bucket-acl",
+        "--bucket",
+        "site",
+        "--acl",
+        "private",
+    ]);
     assert_eq!(raw(&s.endpoint, "GET", "/site/obj.txt", &[]).status, 403);
 }
 
 #[test]
 fn bucket_cors_reads_back_and_refuses_invalid_rules_in_s3_xml() {
     let s = setup();
-    let v: serde_json::Value = serde_json::from_str(&s.aws_ok(&["s3api", "get-bucket-cors", "--bucket", "site"])).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&s.aws_ok(&["s3api", "get-bucket-cors", "--bucket", "site"])).unwrap();
     let rule = &v["CORSRules"][0];
     assert_eq!(rule["ID"], "app");
-    assert_eq!(rule["AllowedMethods"], serde_json::json!(["PUT", "GET", "HEAD"]), "order kept");
-    assert_eq!(rule["AllowedHeaders"], serde_json::json!(["Content-Type", "x-amz-*"]), "case kept");
-    assert_eq!(v["CORSRules"][1]["AllowedOrigins"], serde_json::json!(["*"]));
+    assert_eq!(
+        rule["AllowedMethods"],
+        serde_json::json!(["PUT", "GET", "HEAD"]),
+        "order kept"
+    );
+    assert_eq!(
+        rule["AllowedHeaders"],
+        serde_json::json!(["Content-Type", "x-amz-*"]),
+        "case kept"
+    );
+    assert_eq!(
+        v["CORSRules"][1]["AllowedOrigins"],
+        serde_json::json!(["*"])
+    );
     let out = s.aws(&["s3api", "get-bucket-cors", "--bucket", "plain"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("NoSuchCORSConfiguration"));
     let work = tempfile::TempDir::new().unwrap();
     let bad = work.path().join("bad.json");
     std::fs::write(&bad, r#"{"CORSRules":[{"ID":"twice","AllowedOrigins":["https://*.*.example.com"],"AllowedMethods":["GET","OPTIONS"]}]}"#).unwrap();
-    let out = s.aws(&["s3api", "put-bucket-cors", "--bucket", "plain", "--cors-configuration", &format!("file://{}", bad.display())]);
+    let out = s.aws(&[
+        "s3api",
+        "put-bucket-cors",
+        "--bucket",
+        "plain",
+        "--cors-configuration",
+        &format!("file://{}", bad.display()),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("InvalidRequest"), "{err}");
     assert!(err.contains(r#"rule 1 ("twice"), AllowedOrigin: AllowedOrigin "https://*.*.example.com" can not have more than one wildcard."#), "{err}");
     assert!(err.contains("Unsupported method is OPTIONS"), "{err}");
     // DeleteBucketCors: 204, then CORS is off for the bucket.
-    let del = raw(&s.endpoint, "DELETE", &presigned_path(&s, "DELETE", "site", "", vec![("cors".into(), String::new())]), &[]);
+    let del = raw(
+        &s.endpoint,
+        "DELETE",
+        &presigned_path(
+            &s,
+            "DELETE",
+            "site",
+            "",
+            vec![("cors".into(), String::new())],
+        ),
+        &[],
+    );
     assert_eq!(del.status, 204, "{del:?}");
-    let r = raw(&s.endpoint, "OPTIONS", "/site/x", &[("Origin", APP), ("Access-Control-Request-Method", "GET")]);
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        "/site/x",
+        &[("Origin", APP), ("Access-Control-Request-Method", "GET")],
+    );
     assert!(r.status == 403 && r.body.contains("not enabled"), "{r:?}");
 }
 
@@ -180,23 +357,64 @@ fn cors_explain_shows_the_trace_to_signed_callers() {
             ("headers".to_owned(), headers.to_owned()),
         ]
     };
-    let path = presigned_path(&s, "GET", "site", "", q("https://evil.example", "PUT", "content-type"));
+    let path = presigned_path(
+        &s,
+        "GET",
+        "site",
+        "",
+        q("https://evil.example", "PUT", "content-type"),
+    );
     let r = raw(&s.endpoint, "GET", &path, &[]);
     assert_eq!(r.status, 200, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["decision"], "refused");
-    assert_eq!(v["rules"][0]["reason"], r#"origin "https://evil.example" matches none of AllowedOrigin ["https://app.example.com", "https://admin.example.com"]"#);
-    assert_eq!(v["rules"][1]["reason"], r#"PUT is not in AllowedMethod ["GET"]"#);
+    assert_eq!(
+        v["rules"][0]["reason"],
+        r#"origin "https://evil.example" matches none of AllowedOrigin ["https://app.example.com", "https://admin.example.com"]"#
+    );
+    assert_eq!(
+        v["rules"][1]["reason"],
+        r#"PUT is not in AllowedMethod ["GET"]"#
+    );
     let path = presigned_path(&s, "GET", "site", "", q(APP, "PUT", "content-type"));
-    let v: serde_json::Value = serde_json::from_str(&raw(&s.endpoint, "GET", &path, &[]).body).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&raw(&s.endpoint, "GET", &path, &[]).body).unwrap();
     assert_eq!(v["decision"], "allowed");
     assert_eq!(v["headers"]["Access-Control-Allow-Origin"], APP);
     // Anonymous callers are refused.
-    assert_eq!(raw(&s.endpoint, "GET", "/site?cors-explain&origin=x&method=GET", &[]).status, 403);
+    assert_eq!(
+        raw(
+            &s.endpoint,
+            "GET",
+            "/site?cors-explain&origin=x&method=GET",
+            &[]
+        )
+        .status,
+        403
+    );
     // The CLI asks the same endpoint.
     let out = Command::new(env!("CARGO_BIN_EXE_pier"))
-        .args(["cors", "explain", "--bucket", "site", "--origin", APP, "--method", "PUT", "--header", "x-fake-header", "--preflight"])
-        .args(["--endpoint", &s.endpoint, "--access-key", common::ACCESS_KEY, "--secret-key", common::SECRET_KEY])
+        .args([
+            "cors",
+            "explain",
+            "--bucket",
+            "site",
+            "--origin",
+            APP,
+            "--method",
+            "PUT",
+            "--header",
+            "x-fake-header",
+            "--preflight",
+        ])
+        .args([
+            "--endpoint",
+            &s.endpoint,
+            "--access-key",
+            common::ACCESS_KEY,
+            "--secret-key",
+            common::SECRET_KEY,
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -240,7 +240,10 @@ pub struct RawResponse {
 impl RawResponse {
     /// A header's value (the first), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// How many times a header appears.
@@ -277,7 +280,14 @@ pub fn raw(endpoint: &str, method: &str, path: &str, headers: &[(&str, &str)]) -
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
@@ -290,7 +300,13 @@ pub fn raw(endpoint: &str, method: &str, path: &str, headers: &[(&str, &str)]) -
 }
 
 /// A presigned path-and-query for this server's root key.
-pub fn presigned_path(server: &Server, method: &str, bucket: &str, key: &str, query: Vec<(String, String)>) -> String {
+pub fn presigned_path(
+    server: &Server,
+    method: &str,
+    bucket: &str,
+    key: &str,
+    query: Vec<(String, String)>,
+) -> String {
     let url = pier_s3::presign::presign_url(&pier_s3::presign::Presign {
         endpoint: &server.endpoint,
         method,

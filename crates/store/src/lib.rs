@@ -55,8 +55,9 @@ struct Inner {
     /// Written at a clean close, removed at open: its absence at open means the last run
     /// stopped uncleanly and orphaned blobs may exist.
     clean_marker: PathBuf,
-    /// Buckets by name, read on every request.
-    buckets: cache::TtlCache<String, Option<Bucket>>,
+    /// Buckets by name, read on every request (shared, not cloned: a bucket carries its CORS
+    /// rules).
+    buckets: cache::TtlCache<String, Option<Arc<Bucket>>>,
     /// Access keys by id, read on every signed request.
     keys: cache::TtlCache<String, Option<AccessKey>>,
     /// Hands garbage blobs to the janitor thread, off the request path.
@@ -248,10 +249,12 @@ impl Store {
 
     /// A bucket by name; `NoSuchBucket` if absent. Served from a cache at most
     /// [`cache::TTL`] old for changes made by other processes.
-    pub fn bucket(&self, name: &str) -> Result<Bucket> {
+    pub fn bucket(&self, name: &str) -> Result<Arc<Bucket>> {
         self.inner
             .buckets
-            .get_or_load(&name.to_owned(), || self.meta().bucket(name))?
+            .get_or_load(&name.to_owned(), || {
+                self.meta().bucket(name).map(|b| b.map(Arc::new))
+            })?
             .ok_or(StoreError::NoSuchBucket)
     }
 

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""pier's CORS benchmark: preflight throughput against a bucket of 100 rules where only the last
+one matches, next to anonymous GETs of a 1 KiB object in a public bucket; wrk with 64
+connections sharing this machine with the server. Prints medians of several runs (req/s, p99).
+
+Usage: python3 bench/cors.py [--runs 3] [--seconds 8]
+"""
+import argparse
+import http.client
+import importlib.util
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+spec = importlib.util.spec_from_file_location("store_bench", os.path.join(ROOT, "bench", "run.py"))
+sb = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sb)
+
+PREFLIGHT_LUA = r"""
+wrk.method = "OPTIONS"
+wrk.headers["Origin"] = "https://app99.example.com"
+wrk.headers["Access-Control-Request-Method"] = "PUT"
+wrk.headers["Access-Control-Request-Headers"] = "content-type,x-amz-date"
+"""
+
+
+def cors_xml():
+    rules = "".join(
+        f"<CORSRule><ID>rule-{i}</ID><AllowedOrigin>https://app{i}.example.com</AllowedOrigin>"
+        f"<AllowedOrigin>https://*.tenant{i}.example.com</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+        f"<AllowedMethod>PUT</AllowedMethod><AllowedHeader>content-type</AllowedHeader><AllowedHeader>x-amz-*</AllowedHeader>"
+        f"<ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule>"
+        for i in range(100))
+    return f"<CORSConfiguration>{rules}</CORSConfiguration>"
+
+
+def run_wrk(url, script, seconds):
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", script, url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if bad:
+        raise RuntimeError(f"{url}: {bad.group(0)}")
+    return rps, p99_ms
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=8)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "pier"], cwd=ROOT, check=True)
+    work = tempfile.mkdtemp(prefix="pier-cors-bench-", dir=os.path.join(ROOT, "target"))
+    try:
+        env = dict(os.environ, PIER_ROOT_ACCESS_KEY=sb.ACCESS, PIER_ROOT_SECRET_KEY=sb.SECRET, PIER_LOG="warn")
+        server = subprocess.Popen(
+            [os.path.join(ROOT, "target/release/pier"), "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        m = re.search(r"http://([\d.]+):(\d+)", server.stdout.readline())
+        host, port = m.group(1), int(m.group(2))
+        hp = f"{host}:{port}"
+        sb.request(host, port, "PUT", sb.presign(hp, "PUT"))
+        sb.request(host, port, "PUT", sb.presign(hp, "PUT", "", {"cors": ""}), body=cors_xml().encode())
+        sb.request(host, port, "PUT", sb.presign(hp, "PUT", "small.bin"), body=os.urandom(1024))
+        # Public read, via the canned ACL.
+        c = http.client.HTTPConnection(host, port)
+        c.request("PUT", sb.presign(hp, "PUT", "", {"acl": ""}), headers={"x-amz-acl": "public-read"})
+        r = c.getresponse(); r.read(); assert r.status == 200, r.status
+        pre = os.path.join(work, "preflight.lua")
+        with open(pre, "w") as f:
+            f.write(PREFLIGHT_LUA)
+        empty = os.path.join(work, "get.lua")
+        with open(empty, "w") as f:
+            f.write("")
+        rss = sb.RssSampler(server.pid)
+        results = [run_wrk(f"http://{hp}/{sb.BUCKET}/photo.jpg", pre, args.seconds) for _ in range(args.runs)]
+        print(f"preflight, 100 rules, last matches: {statistics.median(r[0] for r in results):,.0f} req/s, "
+              f"p99 {statistics.median(r[1] for r in results):.2f} ms, peak RSS {rss.peak():.1f} MiB")
+        rss.reset()
+        results = [run_wrk(f"http://{hp}/{sb.BUCKET}/small.bin", empty, args.seconds) for _ in range(args.runs)]
+        print(f"anonymous GET of a 1 KiB public object: {statistics.median(r[0] for r in results):,.0f} req/s, "
+              f"p99 {statistics.median(r[1] for r in results):.2f} ms, peak RSS {rss.peak():.1f} MiB")
+        rss.stop = True
+        server.terminate()
+        server.wait(timeout=60)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
