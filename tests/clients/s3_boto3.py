@@ -270,6 +270,56 @@ def _():
     assert "bad-mp" not in keys and "ab" not in keys, keys
 
 
+def post_form(url, fields, file_bytes, extra_headers=None):
+    """A multipart/form-data POST, as a browser form sends it; returns (status, headers, body)."""
+    boundary = "----pierboundary7MA4YWxkTrZu0gW"
+    parts = []
+    for k, v in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\nContent-Type: text/plain\r\n\r\n'.encode())
+    parts.append(file_bytes + f"\r\n--{boundary}--\r\n".encode())
+    body = b"".join(parts)
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    headers.update(extra_headers or {})
+    req = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        r = urllib.request.urlopen(req)
+        return r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
+@check("browser POST upload: policy conditions enforced, success_action_status honoured")
+def _():
+    v4 = boto3.client("s3", endpoint_url=ENDPOINT, config=Config(signature_version="s3v4"))
+    conditions = [["starts-with", "$key", "uploads/"], ["content-length-range", 1, 100], {"Content-Type": "text/plain"}]
+    post = v4.generate_presigned_post(B, "uploads/f.txt", Fields={"Content-Type": "text/plain"},
+                                      Conditions=conditions, ExpiresIn=60)
+    status, _, _ = post_form(post["url"], post["fields"], b"hello from a form")
+    assert status == 204, status
+    assert get(B, "uploads/f.txt") == b"hello from a form"
+    assert s3.head_object(Bucket=B, Key="uploads/f.txt")["ContentType"] == "text/plain"
+    fields = dict(post["fields"], success_action_status="201")
+    post201 = v4.generate_presigned_post(B, "uploads/created.txt", Fields={"Content-Type": "text/plain", "success_action_status": "201"},
+                                         Conditions=conditions + [{"success_action_status": "201"}], ExpiresIn=60)
+    status, _, body = post_form(post201["url"], post201["fields"], b"created")
+    assert status == 201 and "<ETag>" in body, (status, body)
+    # The key outside the allowed prefix, a file over the size range, a wrong content type.
+    # (AWS answers a failed condition 403 AccessDenied; s3s 0.14.1, 400 InvalidPolicyDocument.)
+    wrong_key = dict(post["fields"], key="elsewhere/f.txt")
+    status, _, body = post_form(post["url"], wrong_key, b"x")
+    assert status == 400 and "starts-with" in body, (status, body)
+    status, _, body = post_form(post["url"], post["fields"], b"x" * 200)
+    assert status == 400 and "EntityTooLarge" in body, (status, body)
+    wrong_type = dict(post["fields"], **{"Content-Type": "application/json"})
+    status, _, body = post_form(post["url"], wrong_type, b"{}")
+    assert status in (400, 403) and "content-type" in body.lower(), (status, body)
+    assert error_code(lambda: s3.head_object(Bucket=B, Key="elsewhere/f.txt"))[1] == 404
+    variable = v4.generate_presigned_post(B, "uploads/${filename}", Conditions=[["starts-with", "$key", "uploads/"]], ExpiresIn=60)
+    status, _, body = post_form(variable["url"], variable["fields"], b"x")
+    assert status == 501 and "filename" in body, (status, body)
+
+
 failed = [n for n, e in results if e]
 print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)

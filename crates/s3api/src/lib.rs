@@ -91,6 +91,13 @@ impl S3 for PierS3 {
         objects::put(&self.store, req).await.map(S3Response::new)
     }
 
+    async fn post_object(
+        &self,
+        req: S3Request<PostObjectInput>,
+    ) -> S3Result<S3Response<PostObjectOutput>> {
+        objects::post(&self.store, req).await.map(S3Response::new)
+    }
+
     async fn get_object(
         &self,
         req: S3Request<GetObjectInput>,

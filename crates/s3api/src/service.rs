@@ -55,9 +55,18 @@ impl S3Host for VirtualHosts {
     }
 }
 
+/// The largest browser form upload (POST Object) accepted: s3s 0.14.1 holds the file in memory
+/// while it checks the policy, so it is kept small (larger uploads use presigned PUTs).
+pub const MAX_POST_OBJECT_BYTES: u64 = 32 * 1024 * 1024;
+
 /// The S3 service over `store`, authenticating with the store's keys.
 pub fn build(store: Store, hosts: VirtualHosts) -> S3Service {
     let mut builder = S3ServiceBuilder::new(PierS3::new(store.clone()));
+    let mut config = s3s::config::S3Config::default();
+    config.post_object_max_file_size = MAX_POST_OBJECT_BYTES;
+    builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(
+        std::sync::Arc::new(config),
+    )));
     builder.set_auth(StoreAuth::new(store.clone()));
     builder.set_access(PierAccess::new(store.clone()));
     builder.set_route(crate::explain_route::ExplainRoute::new(
