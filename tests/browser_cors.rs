@@ -149,3 +149,35 @@ fn chromium_sees_exactly_what_the_rules_allow() {
     assert_eq!(head["ContentType"], "text/plain");
     assert_eq!(head["ContentLength"], 20);
 }
+
+/// The B2 half of the first seed: `/file/...` downloads under B2 `corsRules`, and a browser upload
+/// through `b2_upload_file`.
+#[test]
+fn chromium_b2_downloads_and_uploads_follow_b2_rules() {
+    let server = common::Server::start();
+    let port = free_port();
+    let origin_a = format!("http://127.0.0.1:{port}");
+    let setup = server.python_ok("b2_browser_setup.py", &[&origin_a]);
+    let out = Command::new("node")
+        .arg(common::repo().join("tests/browser/b2.mjs"))
+        .current_dir(common::repo().join("tests/browser"))
+        .env("PIER_ENDPOINT", &server.endpoint)
+        .env("ORIGIN_A_PORT", port.to_string())
+        .env("SETUP", setup.trim())
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}");
+    assert!(
+        out.status.success() && stdout.contains(" passed, 0 failed"),
+        "browser checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server
+            .log()
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -8,5 +8,6 @@ mod common;
 fn boto3_suite() {
     let server = common::Server::start();
     let out = server.python_ok("s3_boto3.py", &[]);
+    eprintln!("{out}");
     assert!(out.contains(" passed, 0 failed"), "{out}");
 }

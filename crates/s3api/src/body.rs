@@ -2,21 +2,11 @@
 //! objects are streamed out chunk by chunk, so no whole object is ever held in memory.
 
 use crate::error::{blocking, s3_error};
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use pier_store::{Object, Payload, Store};
 use s3s::checksum::ChecksumHasher;
 use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Error, S3Result};
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use tokio::sync::mpsc;
-
-/// Bytes per chunk when streaming an object out.
-const CHUNK: usize = 1024 * 1024;
-/// Objects up to this size are read in one piece on the request's own task.
-const INLINE_READ: u64 = 128 * 1024;
 
 /// Streams `body` into a payload (kept inline when declared small and `inline` allows it,
 /// else a durable blob), feeding `checksums` as bytes pass. Nothing is kept unless this returns
@@ -73,48 +63,6 @@ fn body_error(e: s3s::StdError) -> S3Error {
 
 /// A body that streams `len` bytes of `object` from `start`.
 pub async fn send(store: &Store, object: &Object, start: u64, len: u64) -> S3Result<StreamingBlob> {
-    let mut reader = store.reader(object, start, len).map_err(s3_error)?;
-    if len <= INLINE_READ {
-        // Small: one read, no thread hop.
-        let mut data = Vec::with_capacity(len as usize);
-        while reader.remaining() > 0 {
-            let chunk = reader.next_chunk(CHUNK).map_err(io_error)?;
-            data.extend_from_slice(&chunk);
-        }
-        return Ok(StreamingBlob::wrap(futures::stream::once(async move {
-            Ok::<_, io::Error>(Bytes::from(data))
-        })));
-    }
-    reader.prepare().map_err(io_error)?;
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(2);
-    tokio::task::spawn_blocking(move || loop {
-        match reader.next_mapped(CHUNK) {
-            Ok(None) => return,
-            Ok(Some(chunk)) => {
-                if tx.blocking_send(Ok(chunk)).is_err() {
-                    return; // the client went away
-                }
-            }
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
-        }
-    });
-    Ok(StreamingBlob::wrap(ChunkStream(rx)))
-}
-
-fn io_error(e: io::Error) -> S3Error {
-    s3_error(pier_store::StoreError::Io(e))
-}
-
-/// The receiving end of a reader thread's chunks.
-struct ChunkStream(mpsc::Receiver<io::Result<Bytes>>);
-
-impl Stream for ChunkStream {
-    type Item = io::Result<Bytes>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.0.poll_recv(cx)
-    }
+    let stream = store.stream(object, start, len).map_err(s3_error)?;
+    Ok(StreamingBlob::wrap(stream))
 }

@@ -86,6 +86,7 @@ pub fn objects_v1(store: &Store, input: ListObjectsInput) -> S3Result<ListObject
         delimiter: input.delimiter.clone(),
         start_after: input.marker.clone().filter(|m| !m.is_empty()),
         max_keys: max_keys(input.max_keys)?,
+        start_inclusive: false,
     };
     let page = page(store, &input.bucket, &query)?;
     let (objects, prefixes) = contents(&page, &enc);
@@ -129,6 +130,7 @@ pub fn objects_v2(store: &Store, input: ListObjectsV2Input) -> S3Result<ListObje
         delimiter: input.delimiter.clone(),
         start_after,
         max_keys: max_keys(input.max_keys)?,
+        start_inclusive: false,
     };
     let page = page(store, &input.bucket, &query)?;
     let (objects, prefixes) = contents(&page, &enc);

@@ -16,6 +16,10 @@ use std::sync::{Arc, RwLock};
 /// What the layer needs of a request, kept after the request itself moves on to s3s.
 #[derive(Clone, Debug, Default)]
 pub struct CorsFacts {
+    /// Which API surface and kind of URL; `None` for B2 calls that CORS does not cover.
+    endpoint: Option<Endpoint>,
+    /// A B2 preflight presented a token in the `Authorization` query parameter.
+    b2_query_token: Option<String>,
     method: String,
     origin: Option<String>,
     request_method: Option<String>,
@@ -51,6 +55,9 @@ impl CorsLayer {
 
     /// The facts of `req`: its CORS headers and which bucket (and whether a key) it addresses.
     pub fn facts<B>(&self, req: &Request<B>) -> CorsFacts {
+        if pier_b2::is_b2_path(req.uri().path()) {
+            return self.b2_facts(req);
+        }
         let path = req.uri().path().trim_start_matches('/');
         let host = header_str(req, header::HOST).unwrap_or_default();
         let (bucket, has_key) = match self.hosts.bucket_of(host) {
@@ -61,6 +68,8 @@ impl CorsLayer {
             },
         };
         CorsFacts {
+            endpoint: Some(Endpoint::S3),
+            b2_query_token: None,
             method: req.method().as_str().to_owned(),
             origin: header_str(req, header::ORIGIN).map(str::to_owned),
             request_method: header_str(req, header::ACCESS_CONTROL_REQUEST_METHOD)
@@ -69,6 +78,55 @@ impl CorsLayer {
                 .map(str::to_owned),
             bucket,
             has_key,
+        }
+    }
+
+    /// The facts of a B2 request: which B2 operation its URL performs, and on which bucket.
+    fn b2_facts<B>(&self, req: &Request<B>) -> CorsFacts {
+        let path = req.uri().path();
+        let query: Vec<(String, String)> = req
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|p| {
+                p.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), pier_b2::percent_decode(v)))
+            })
+            .collect();
+        let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let (endpoint, bucket) = if let Some(rest) = path.strip_prefix("/file/") {
+            let bucket = rest.split('/').next().map(pier_b2::percent_decode);
+            (Some(Endpoint::B2DownloadFileByName), bucket)
+        } else {
+            let op = path.splitn(4, '/').nth(3).unwrap_or("");
+            let (op, tail) = op.split_once('/').unwrap_or((op, ""));
+            match op {
+                "b2_download_file_by_id" => {
+                    let bucket = q("fileId")
+                        .and_then(|id| self.store.object_by_version(&id).ok())
+                        .and_then(|o| self.store.bucket_by_id(&o.bucket_id).ok())
+                        .map(|b| b.name.clone());
+                    (Some(Endpoint::B2DownloadFileById), bucket)
+                }
+                "b2_upload_file" => {
+                    let bucket = self.store.bucket_by_id(tail).ok().map(|b| b.name.clone());
+                    (Some(Endpoint::B2UploadFile), bucket)
+                }
+                _ => (None, None),
+            }
+        };
+        CorsFacts {
+            endpoint,
+            b2_query_token: q("Authorization"),
+            method: req.method().as_str().to_owned(),
+            origin: header_str(req, header::ORIGIN).map(str::to_owned),
+            request_method: header_str(req, header::ACCESS_CONTROL_REQUEST_METHOD)
+                .map(str::to_owned),
+            request_headers: header_str(req, header::ACCESS_CONTROL_REQUEST_HEADERS)
+                .map(str::to_owned),
+            bucket,
+            has_key: true,
         }
     }
 
@@ -87,31 +145,63 @@ impl CorsLayer {
         config
     }
 
-    /// Answers a preflight.
+    /// Answers a preflight: S3 refusals as S3 XML, B2 refusals as B2 JSON.
     pub fn preflight(&self, facts: &CorsFacts) -> Response<Body> {
         let resource = if facts.has_key { "OBJECT" } else { "BUCKET" };
         let method = facts.request_method.as_deref().unwrap_or("OPTIONS");
-        let Some(origin) = facts.origin.as_deref() else {
-            return with_vary(xml_response(
-                StatusCode::BAD_REQUEST,
-                &[
-                    ("Code", "BadRequest"),
-                    ("Message", &Refusal::MissingOrigin.message()),
-                ],
-            ));
+        let b2 = facts.endpoint != Some(Endpoint::S3);
+        let deny = |status: StatusCode, message: &str| {
+            if b2 {
+                let code = if status == StatusCode::BAD_REQUEST {
+                    "bad_request"
+                } else {
+                    "access_denied"
+                };
+                let mut resp =
+                    pier_b2::B2Error::new(status.as_u16(), code, message).into_response();
+                add_vary(&mut resp, VARY);
+                resp
+            } else if status == StatusCode::BAD_REQUEST {
+                with_vary(xml_response(
+                    status,
+                    &[("Code", "BadRequest"), ("Message", message)],
+                ))
+            } else {
+                refuse(method, resource, message)
+            }
         };
+        let Some(origin) = facts.origin.as_deref() else {
+            return deny(StatusCode::BAD_REQUEST, &Refusal::MissingOrigin.message());
+        };
+        let Some(endpoint) = facts.endpoint else {
+            return deny(
+                StatusCode::FORBIDDEN,
+                "CORS is not supported for this B2 call: only downloads and uploads are",
+            );
+        };
+        if let Some(token) = &facts.b2_query_token {
+            if matches!(
+                pier_b2::token::verify(&self.store, token),
+                Ok((_, pier_b2::token::Scope::Account))
+            ) {
+                return deny(
+                    StatusCode::FORBIDDEN,
+                    "A preflight may not present an account authorization token; use one from b2_get_download_authorization",
+                );
+            }
+        }
         let bucket = facts
             .bucket
             .as_deref()
             .and_then(|name| self.store.bucket(name).ok());
         let Some(bucket) = bucket else {
-            return refuse(method, resource, "CORSResponse: Bucket not found");
+            return deny(StatusCode::FORBIDDEN, "CORSResponse: Bucket not found");
         };
         let Some(rules) = self.rules(&bucket) else {
-            return refuse(method, resource, &Refusal::NotEnabled.message());
+            return deny(StatusCode::FORBIDDEN, &Refusal::NotEnabled.message());
         };
         let request = CorsRequest {
-            endpoint: Endpoint::S3,
+            endpoint,
             method: "OPTIONS",
             origin: Some(origin),
             request_method: facts.request_method.as_deref(),
@@ -136,14 +226,17 @@ impl CorsLayer {
                     reason = %explanation.summary(),
                     "preflight refused"
                 );
-                refuse(method, resource, &refusal.message())
+                deny(StatusCode::FORBIDDEN, &refusal.message())
             }
-            Decision::NotCors => refuse(method, resource, &Refusal::MissingOrigin.message()),
+            Decision::NotCors => deny(StatusCode::BAD_REQUEST, &Refusal::MissingOrigin.message()),
         }
     }
 
     /// Adds CORS headers (and `Vary`) to the response of an actual request.
     pub fn decorate(&self, facts: &CorsFacts, resp: &mut Response<Body>) {
+        let Some(endpoint) = facts.endpoint else {
+            return; // B2 calls CORS does not cover get no CORS headers
+        };
         let Some(bucket) = facts
             .bucket
             .as_deref()
@@ -159,7 +252,7 @@ impl CorsLayer {
             return;
         };
         let request = CorsRequest {
-            endpoint: Endpoint::S3,
+            endpoint,
             method: &facts.method,
             origin: Some(origin),
             request_method: facts.request_method.as_deref(),

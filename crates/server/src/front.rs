@@ -24,6 +24,7 @@ pub struct Front {
 
 struct Inner {
     s3: S3Service,
+    b2: pier_b2::B2Api,
     cors: CorsLayer,
 }
 
@@ -35,6 +36,7 @@ impl Front {
         Front {
             inner: Arc::new(Inner {
                 s3,
+                b2: pier_b2::B2Api::new(store.clone()),
                 cors: CorsLayer::new(store, hosts),
             }),
         }
@@ -50,6 +52,12 @@ impl Front {
             // Before authentication: a preflight carries no credentials, and the query string of
             // a presigned URL is not checked for it.
             return self.inner.cors.preflight(&cors);
+        }
+        if pier_b2::is_b2_path(req.uri().path()) {
+            // B2 requests carry B2 tokens, which s3s would reject: they never reach it.
+            let mut resp = self.inner.b2.handle(req).await;
+            self.inner.cors.decorate(&cors, &mut resp);
+            return strip_forbidden_body(&method, resp);
         }
         if let Some(refusal) = check_presigned_expiry(req.uri().query()) {
             let mut resp = strip_forbidden_body(&method, refusal);

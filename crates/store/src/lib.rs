@@ -20,6 +20,7 @@ mod error;
 mod list;
 pub mod meta;
 mod sqlite;
+mod stream;
 mod types;
 
 pub use blob::{BlobWriter, Payload, PayloadWriter, SegmentReader, WrittenBlob, INLINE_MAX};
@@ -28,6 +29,7 @@ pub use error::{Result, StoreError};
 pub use list::{prefix_end, ListPage, ListQuery};
 pub use meta::{Completion, MetaStore};
 pub use sqlite::{multipart_etag, SqliteMeta};
+pub use stream::ObjectStream;
 pub use types::{
     now_millis, AccessKey, Bucket, BucketUpdate, Millis, Object, ObjectMeta, Part, Segment, Upload,
     WriteCondition, INLINE_BLOB,
@@ -256,6 +258,16 @@ impl Store {
                 self.meta().bucket(name).map(|b| b.map(Arc::new))
             })?
             .ok_or(StoreError::NoSuchBucket)
+    }
+
+    /// A bucket by id (B2's `bucketId`); `NoSuchBucket` if absent.
+    pub fn bucket_by_id(&self, id: &str) -> Result<Arc<Bucket>> {
+        let name = self
+            .meta()
+            .bucket_by_id(id)?
+            .ok_or(StoreError::NoSuchBucket)?
+            .name;
+        self.bucket(&name)
     }
 
     /// All buckets.

@@ -15,6 +15,8 @@ pub struct ListQuery {
     pub delimiter: Option<String>,
     /// Only keys (and common prefixes) after this.
     pub start_after: Option<String>,
+    /// `start_after` itself is included (B2's `startFileName`).
+    pub start_inclusive: bool,
     /// Most entries (objects plus common prefixes) in the page; 0 returns an empty page.
     pub max_keys: usize,
 }
@@ -59,7 +61,7 @@ pub(crate) fn list(meta: &dyn MetaStore, bucket_id: &str, q: &ListQuery) -> Resu
     let start_after = q.start_after.clone().unwrap_or_default();
     // The scan position: (bytes, inclusive).
     let (mut from, mut inclusive) = if start_after.as_bytes() >= prefix {
-        (start_after.as_bytes().to_vec(), false)
+        (start_after.as_bytes().to_vec(), q.start_inclusive)
     } else {
         (prefix.to_vec(), true)
     };
@@ -75,7 +77,9 @@ pub(crate) fn list(meta: &dyn MetaStore, bucket_id: &str, q: &ListQuery) -> Resu
             if let Some(cut) = rolled {
                 let cp = format!("{}{}", q.prefix, &rest[..cut]);
                 let skip_to = prefix_end(cp.as_bytes());
-                if cp.as_str() > start_after.as_str() {
+                if cp.as_str() > start_after.as_str()
+                    || (q.start_inclusive && cp.as_str() == start_after.as_str())
+                {
                     if count == q.max_keys {
                         page.truncated = true;
                         break 'scan;

@@ -411,6 +411,7 @@ proptest! {
                 delimiter: delimiter.clone(),
                 start_after: start_after.clone(),
                 max_keys,
+                start_inclusive: false,
             }).unwrap();
             prop_assert!(page.objects.len() + page.common_prefixes.len() <= max_keys);
             let mut entries: Vec<(bool, String)> = page.objects.iter().map(|o| (false, o.key.clone()))

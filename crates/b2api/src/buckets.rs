@@ -1,0 +1,248 @@
+//! b2_authorize_account and the bucket calls.
+
+use crate::error::{B2Error, B2Result};
+use crate::token::{self, Scope};
+use crate::{json, required, Call, ACCOUNT_ID};
+use base64::Engine as _;
+use http::Response;
+use pier_cors::{CorsConfig, Dialect, Format};
+use pier_store::{Bucket, BucketUpdate};
+use s3s::Body;
+use serde_json::{json, Value};
+
+/// What every key may do (one tenant).
+const CAPABILITIES: [&str; 12] = [
+    "listKeys",
+    "writeKeys",
+    "deleteKeys",
+    "listBuckets",
+    "listAllBucketNames",
+    "readBuckets",
+    "writeBuckets",
+    "deleteBuckets",
+    "listFiles",
+    "readFiles",
+    "shareFiles",
+    "writeFiles",
+];
+/// Part sizes pier tells clients (B2's own figures).
+const RECOMMENDED_PART: u64 = 100_000_000;
+const MINIMUM_PART: u64 = 5_000_000;
+
+pub(crate) fn authorize(call: &Call<'_>, version: &str) -> B2Result<Response<Body>> {
+    let unauthorized = || B2Error::new(401, "unauthorized", "Invalid application key id or key");
+    let basic = call
+        .auth_header()
+        .and_then(|h| h.strip_prefix("Basic "))
+        .ok_or_else(unauthorized)?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(basic.trim())
+        .map_err(|_| unauthorized())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| unauthorized())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(unauthorized)?;
+    let key = call.store.key(id)?.ok_or_else(unauthorized)?;
+    let same = key.secret.len() == secret.len()
+        && key
+            .secret
+            .bytes()
+            .zip(secret.bytes())
+            .fold(0u8, |a, (x, y)| a | (x ^ y))
+            == 0;
+    if !same {
+        return Err(unauthorized());
+    }
+    let token = token::issue(id, &key.secret, Scope::Account, token::ACCOUNT_TOKEN_MILLIS);
+    let storage = json!({
+        "apiUrl": call.base,
+        "downloadUrl": call.base,
+        "s3ApiUrl": call.base,
+        "recommendedPartSize": RECOMMENDED_PART,
+        "absoluteMinimumPartSize": MINIMUM_PART,
+        "bucketId": null,
+        "bucketName": null,
+        "capabilities": CAPABILITIES,
+        "namePrefix": null,
+        "infoType": "storageApi",
+    });
+    let body = match version {
+        "v1" | "v2" => json!({
+            "accountId": ACCOUNT_ID,
+            "authorizationToken": token,
+            "apiUrl": call.base,
+            "downloadUrl": call.base,
+            "s3ApiUrl": call.base,
+            "recommendedPartSize": RECOMMENDED_PART,
+            "absoluteMinimumPartSize": MINIMUM_PART,
+            "minimumPartSize": RECOMMENDED_PART,
+            "allowed": {"bucketId": null, "bucketName": null, "capabilities": CAPABILITIES, "namePrefix": null},
+        }),
+        "v3" => json!({
+            "accountId": ACCOUNT_ID,
+            "authorizationToken": token,
+            "applicationKeyExpirationTimestamp": null,
+            "apiInfo": {"storageApi": storage, "groupsApi": {}},
+        }),
+        _ => {
+            let mut storage = storage;
+            storage["allowed"] =
+                json!({"buckets": null, "capabilities": CAPABILITIES, "namePrefix": null});
+            json!({
+                "accountId": ACCOUNT_ID,
+                "authorizationToken": token,
+                "applicationKeyExpirationTimestamp": null,
+                "apiInfo": {"storageApi": storage, "groupsApi": {}},
+            })
+        }
+    };
+    Ok(json(body))
+}
+
+/// The bucket object B2 clients read.
+pub(crate) fn bucket_json(bucket: &Bucket) -> B2Result<Value> {
+    let cors = crate::files::cors_of(bucket)
+        .map(|c| c.view_as(Dialect::B2))
+        .unwrap_or_default();
+    let cors_rules: Value = if cors.is_enabled() {
+        serde_json::from_str(
+            &pier_cors::serialize(&cors, Format::B2Json)
+                .map_err(|e| B2Error::new(500, "internal_error", e.to_string()))?,
+        )
+        .unwrap_or(Value::Array(vec![]))
+    } else {
+        Value::Array(vec![])
+    };
+    let info: Value = bucket
+        .info
+        .as_deref()
+        .and_then(|i| serde_json::from_str(i).ok())
+        .unwrap_or_else(|| json!({}));
+    Ok(json!({
+        "accountId": ACCOUNT_ID,
+        "bucketId": bucket.id,
+        "bucketName": bucket.name,
+        "bucketType": if bucket.public { "allPublic" } else { "allPrivate" },
+        "bucketInfo": info,
+        "corsRules": cors_rules,
+        "lifecycleRules": [],
+        "options": ["s3"],
+        "revision": bucket.revision,
+        "defaultServerSideEncryption": {"isClientAuthorizedToRead": true, "value": {"mode": "none"}},
+        "fileLockConfiguration": {"isClientAuthorizedToRead": true, "value": {"defaultRetention": {"mode": null, "period": null}, "isFileLockEnabled": false}},
+        "replicationConfiguration": null,
+    }))
+}
+
+/// B2's bucket names: 6 to 63 lower-case letters, digits and `-`, not starting with `b2-`.
+fn check_name(name: &str) -> B2Result<()> {
+    let ok = (6..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with("b2-");
+    if ok {
+        Ok(())
+    } else {
+        Err(B2Error::new(
+            400,
+            "bad_request",
+            format!("Invalid bucket name {name:?}: use 6 to 63 lower-case letters, digits and '-', not starting with 'b2-'"),
+        ))
+    }
+}
+
+fn bucket_type(args: &Value) -> B2Result<Option<bool>> {
+    match args.get("bucketType").and_then(Value::as_str) {
+        None => Ok(None),
+        Some("allPublic") => Ok(Some(true)),
+        Some("allPrivate") => Ok(Some(false)),
+        Some(other) => Err(B2Error::bad_request(format!(
+            "bucketType must be allPublic or allPrivate, not {other:?}"
+        ))),
+    }
+}
+
+/// `corsRules`, validated with B2's rules; every problem is reported.
+fn cors_rules(args: &Value) -> B2Result<Option<Option<String>>> {
+    let Some(rules) = args.get("corsRules") else {
+        return Ok(None);
+    };
+    let config = pier_cors::parse(&rules.to_string(), Format::B2Json)
+        .map_err(|e| B2Error::bad_request(e.to_string().replace('\n', "; ")))?;
+    let config: CorsConfig = config;
+    Ok(Some(config.is_enabled().then(|| config.to_stored())))
+}
+
+fn bucket_info(args: &Value) -> B2Result<Option<Option<String>>> {
+    match args.get("bucketInfo") {
+        None => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(Some(Value::Object(m.clone()).to_string()))),
+        Some(_) => Err(B2Error::bad_request("bucketInfo must be an object")),
+    }
+}
+
+pub(crate) async fn create(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let name = required(args, "bucketName")?.to_owned();
+    check_name(&name)?;
+    let public = bucket_type(args)?
+        .ok_or_else(|| B2Error::bad_request("required field bucketType is missing"))?;
+    let cors = cors_rules(args)?;
+    let info = bucket_info(args)?;
+    let store = call.store.clone();
+    let bucket = tokio::task::spawn_blocking(move || -> B2Result<Bucket> {
+        store.create_bucket(&name, public)?;
+        Ok(store.update_bucket(
+            &name,
+            BucketUpdate {
+                cors,
+                info,
+                ..Default::default()
+            },
+        )?)
+    })
+    .await
+    .map_err(|_| B2Error::new(500, "internal_error", "internal error"))??;
+    Ok(json(bucket_json(&bucket)?))
+}
+
+pub(crate) async fn update(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
+    let update = BucketUpdate {
+        public: bucket_type(args)?,
+        cors: cors_rules(args)?,
+        info: bucket_info(args)?,
+        if_revision: args.get("ifRevisionIs").and_then(Value::as_i64),
+    };
+    let store = call.store.clone();
+    let name = bucket.name.clone();
+    let bucket = tokio::task::spawn_blocking(move || store.update_bucket(&name, update))
+        .await
+        .map_err(|_| B2Error::new(500, "internal_error", "internal error"))??;
+    Ok(json(bucket_json(&bucket)?))
+}
+
+pub(crate) fn list(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let by_id = args.get("bucketId").and_then(Value::as_str);
+    let by_name = args.get("bucketName").and_then(Value::as_str);
+    let mut out = Vec::new();
+    for b in call.store.buckets()? {
+        if by_id.is_some_and(|id| id != b.id) || by_name.is_some_and(|n| n != b.name) {
+            continue;
+        }
+        out.push(bucket_json(&b)?);
+    }
+    Ok(json(json!({ "buckets": out })))
+}
+
+pub(crate) async fn delete(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
+    let store = call.store.clone();
+    let name = bucket.name.clone();
+    let deleted = tokio::task::spawn_blocking(move || store.delete_bucket(&name))
+        .await
+        .map_err(|_| B2Error::new(500, "internal_error", "internal error"))??;
+    Ok(json(bucket_json(&deleted)?))
+}

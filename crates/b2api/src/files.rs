@@ -1,0 +1,563 @@
+//! The file calls: upload, download (by name and id), listing, info, hide, delete, and
+//! download authorizations.
+
+use crate::error::{B2Error, B2Result};
+use crate::token::{self, Scope};
+use crate::{json, percent_decode, percent_encode, required, Call, ACCOUNT_ID};
+use http::{header, HeaderValue, Method, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use pier_cors::CorsConfig;
+use pier_store::{Bucket, ListQuery, Object, ObjectMeta, WriteCondition};
+use s3s::Body;
+use serde_json::{json, Value};
+
+/// The bucket's CORS rules, if any.
+pub(crate) fn cors_of(bucket: &Bucket) -> Option<CorsConfig> {
+    CorsConfig::from_stored(bucket.cors.as_deref()?)
+        .ok()
+        .filter(CorsConfig::is_enabled)
+}
+
+fn file_info(meta: &ObjectMeta) -> serde_json::Map<String, Value> {
+    let mut info: serde_json::Map<String, Value> = meta
+        .user
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+        .collect();
+    for (name, value) in [
+        ("b2-content-disposition", &meta.content_disposition),
+        ("b2-content-language", &meta.content_language),
+        ("b2-expires", &meta.expires),
+        ("b2-cache-control", &meta.cache_control),
+        ("b2-content-encoding", &meta.content_encoding),
+    ] {
+        if let Some(v) = value {
+            info.insert(name.into(), Value::from(v.as_str()));
+        }
+    }
+    info
+}
+
+/// The file object B2 clients read.
+pub(crate) fn file_json(o: &Object) -> Value {
+    json!({
+        "accountId": ACCOUNT_ID,
+        "action": "upload",
+        "bucketId": o.bucket_id,
+        "contentLength": o.size,
+        "contentSha1": o.sha1.as_deref().unwrap_or("none"),
+        "contentMd5": (!o.etag.contains('-')).then_some(o.etag.as_str()),
+        "contentType": o.meta.content_type.as_deref().unwrap_or("application/octet-stream"),
+        "fileId": o.version_id,
+        "fileInfo": file_info(&o.meta),
+        "fileName": o.key,
+        "uploadTimestamp": o.created,
+        "fileRetention": {"isClientAuthorizedToRead": true, "value": {"mode": null}},
+        "legalHold": {"isClientAuthorizedToRead": true, "value": null},
+        "replicationStatus": null,
+    })
+}
+
+fn blocking_err(_: tokio::task::JoinError) -> B2Error {
+    B2Error::new(500, "internal_error", "internal error")
+}
+
+pub(crate) fn get_upload_url(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    let key_id = call.account()?;
+    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
+    let key = call
+        .store
+        .key(&key_id)?
+        .ok_or_else(|| B2Error::new(401, "bad_auth_token", "key deleted"))?;
+    let token = token::issue(
+        &key_id,
+        &key.secret,
+        Scope::Upload {
+            b: bucket.id.clone(),
+        },
+        token::ACCOUNT_TOKEN_MILLIS,
+    );
+    Ok(json(json!({
+        "bucketId": bucket.id,
+        "uploadUrl": format!("{}/b2api/v4/b2_upload_file/{}", call.base, bucket.id),
+        "authorizationToken": token,
+    })))
+}
+
+/// B2's file-name rules (as b2sdk checks them).
+fn check_file_name(name: &str) -> B2Result<()> {
+    let bad = |why: &str| {
+        Err(B2Error::bad_request(format!(
+            "Invalid file name {name:?}: {why}"
+        )))
+    };
+    if name.is_empty() || name.len() > 1024 {
+        return bad("it must be 1 to 1024 bytes of UTF-8");
+    }
+    if name.chars().any(|c| (c as u32) < 32 || c == '\u{7f}') {
+        return bad("it contains a control character");
+    }
+    if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
+        return bad("it must not start or end with '/' or contain '//'");
+    }
+    if name.split('/').any(|seg| seg.len() > 250) {
+        return bad("a '/'-separated part is longer than 250 bytes");
+    }
+    Ok(())
+}
+
+/// A Content-Type for `b2/x-auto`, from the extension.
+fn guess_type(name: &str) -> &'static str {
+    match name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("txt") => "text/plain",
+        Some("html" | "htm") => "text/html",
+        Some("css") => "text/css",
+        Some("js") => "text/javascript",
+        Some("json") => "application/json",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("svg") => "image/svg+xml",
+        Some("pdf") => "application/pdf",
+        Some("mp4") => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
+fn header<'a>(call: &'a Call<'_>, name: &str) -> Option<&'a str> {
+    call.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub(crate) async fn upload_file(
+    call: &Call<'_>,
+    bucket_id: &str,
+    mut body: Incoming,
+) -> B2Result<Response<Body>> {
+    let token = call
+        .auth_header()
+        .ok_or_else(|| B2Error::new(401, "bad_auth_token", "Missing Authorization header"))?;
+    match token::verify(call.store, token)?.1 {
+        Scope::Upload { b } if b == bucket_id => {}
+        Scope::Account => {}
+        _ => {
+            return Err(B2Error::new(
+                401,
+                "unauthorized",
+                "This token cannot upload to this bucket",
+            ))
+        }
+    }
+    let bucket = call.store.bucket_by_id(bucket_id)?;
+    let name = percent_decode(
+        header(call, "x-bz-file-name")
+            .ok_or_else(|| B2Error::bad_request("Missing header: X-Bz-File-Name"))?,
+    );
+    check_file_name(&name)?;
+    let length: u64 = header(call, "content-length")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| B2Error::bad_request("Missing header: Content-Length"))?;
+    let sha1_header = header(call, "x-bz-content-sha1")
+        .ok_or_else(|| B2Error::bad_request("Missing header: X-Bz-Content-Sha1"))?;
+    let digits_at_end = sha1_header == "hex_digits_at_end";
+    let expected_sha1 = match sha1_header {
+        "do_not_verify" | "hex_digits_at_end" => None,
+        h if h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(h.to_ascii_lowercase())
+        }
+        h => {
+            return Err(B2Error::bad_request(format!(
+                "X-Bz-Content-Sha1 must be 40 hex digits, not {h:?}"
+            )))
+        }
+    };
+    let data_len = if digits_at_end {
+        length.checked_sub(40).ok_or_else(|| {
+            B2Error::bad_request("Content-Length is too short for hex_digits_at_end")
+        })?
+    } else {
+        length
+    };
+    let mut meta = ObjectMeta {
+        content_type: Some(match header(call, "content-type") {
+            Some("b2/x-auto") | None => guess_type(&name).to_owned(),
+            Some(t) => t.to_owned(),
+        }),
+        ..Default::default()
+    };
+    for (hname, value) in call.headers {
+        let Some(info) = hname.as_str().strip_prefix("x-bz-info-") else {
+            continue;
+        };
+        let value = percent_decode(value.to_str().map_err(|_| {
+            B2Error::bad_request("file info values must be ASCII (percent-encoded)")
+        })?);
+        match info {
+            "b2-content-disposition" => meta.content_disposition = Some(value),
+            "b2-content-language" => meta.content_language = Some(value),
+            "b2-expires" => meta.expires = Some(value),
+            "b2-cache-control" => meta.cache_control = Some(value),
+            "b2-content-encoding" => meta.content_encoding = Some(value),
+            other => {
+                meta.user.insert(other.to_owned(), value);
+            }
+        }
+    }
+    if meta.user.len() > 10 {
+        return Err(B2Error::bad_request(
+            "at most 10 X-Bz-Info-* headers are allowed",
+        ));
+    }
+    let mut writer = call.store.new_payload(Some(data_len))?;
+    let mut tail: Vec<u8> = Vec::new();
+    let mut received: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|_| B2Error::bad_request("the upload ended before Content-Length bytes"))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        received += chunk.len() as u64;
+        if digits_at_end {
+            // Hold back the last 40 bytes: they are the SHA-1, not the file.
+            tail.extend_from_slice(&chunk);
+            if tail.len() > 40 {
+                let cut = tail.len() - 40;
+                writer.write(&tail[..cut])?;
+                tail.drain(..cut);
+            }
+        } else {
+            writer.write(&chunk)?;
+        }
+    }
+    if received != length {
+        return Err(B2Error::bad_request(format!(
+            "received {received} bytes, Content-Length said {length}"
+        )));
+    }
+    let store = call.store.clone();
+    let payload = tokio::task::spawn_blocking(move || writer.finish())
+        .await
+        .map_err(blocking_err)??;
+    let expected = match (expected_sha1, digits_at_end) {
+        (Some(h), _) => Some(h),
+        (None, true) => Some(String::from_utf8_lossy(&tail).to_ascii_lowercase()),
+        (None, false) => None,
+    };
+    if let Some(expected) = expected {
+        if expected != payload.sha1() {
+            store.discard_payload(payload)?;
+            return Err(B2Error::bad_request("Sha1 did not match data received"));
+        }
+    }
+    let bucket_id = bucket.id.clone();
+    let object = tokio::task::spawn_blocking(move || {
+        store.put_object(&bucket_id, &name, payload, meta, WriteCondition::None)
+    })
+    .await
+    .map_err(blocking_err)??;
+    Ok(json(file_json(&object)))
+}
+
+/// May the caller download `name` from `bucket`? Public buckets: anyone. Private: an account
+/// token, or a download authorization for this bucket and a prefix of `name`, in the
+/// `Authorization` header or query parameter.
+fn check_download(call: &Call<'_>, bucket: &Bucket, name: Option<&str>) -> B2Result<()> {
+    if bucket.public {
+        return Ok(());
+    }
+    let token = call
+        .auth_header()
+        .or_else(|| call.query("Authorization"))
+        .ok_or_else(|| {
+            B2Error::new(
+                401,
+                "unauthorized",
+                "This bucket is private: an authorization token is required",
+            )
+        })?;
+    match token::verify(call.store, token)?.1 {
+        Scope::Account => Ok(()),
+        Scope::Download { b, p } if b == bucket.id && name.is_some_and(|n| n.starts_with(&p)) => {
+            Ok(())
+        }
+        _ => Err(B2Error::new(
+            401,
+            "unauthorized",
+            "This token does not allow downloading this file",
+        )),
+    }
+}
+
+pub(crate) async fn download_by_name(
+    call: &Call<'_>,
+    bucket: &str,
+    name: &str,
+) -> B2Result<Response<Body>> {
+    let bucket = call
+        .store
+        .bucket(bucket)
+        .map_err(|_| B2Error::new(404, "not_found", format!("Bucket {bucket} does not exist")))?;
+    check_download(call, &bucket, Some(name))?;
+    let object = call.store.object(&bucket.id, name).map_err(|_| {
+        B2Error::new(
+            404,
+            "not_found",
+            format!("File with such name does not exist: {name}"),
+        )
+    })?;
+    serve(call, &object)
+}
+
+pub(crate) async fn download_by_id(call: &Call<'_>, id: &str) -> B2Result<Response<Body>> {
+    let object = call
+        .store
+        .object_by_version(id)
+        .map_err(|_| B2Error::new(404, "not_found", format!("File not present: {id}")))?;
+    let bucket = call.store.bucket_by_id(&object.bucket_id)?;
+    check_download(call, &bucket, None)?;
+    serve(call, &object)
+}
+
+/// Parses a single `bytes=` range against `size`: `Ok(None)` without one.
+fn range(call: &Call<'_>, size: u64) -> B2Result<Option<(u64, u64)>> {
+    let Some(spec) = header(call, "range") else {
+        return Ok(None);
+    };
+    let unsatisfiable = || {
+        B2Error::new(
+            416,
+            "range_not_satisfiable",
+            format!("The range {spec:?} is not satisfiable for {size} bytes"),
+        )
+    };
+    let r = spec.strip_prefix("bytes=").ok_or_else(unsatisfiable)?;
+    let (a, b) = r.split_once('-').ok_or_else(unsatisfiable)?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().map_err(|_| unsatisfiable())?;
+            if n == 0 || size == 0 {
+                return Err(unsatisfiable());
+            }
+            (size.saturating_sub(n), size - 1)
+        }
+        (a, "") => (
+            a.parse().map_err(|_| unsatisfiable())?,
+            size.saturating_sub(1),
+        ),
+        (a, b) => (
+            a.parse().map_err(|_| unsatisfiable())?,
+            b.parse::<u64>()
+                .map_err(|_| unsatisfiable())?
+                .min(size.saturating_sub(1)),
+        ),
+    };
+    if start >= size || start > end {
+        return Err(unsatisfiable());
+    }
+    Ok(Some((start, end)))
+}
+
+fn serve(call: &Call<'_>, o: &Object) -> B2Result<Response<Body>> {
+    let range = range(call, o.size)?;
+    let (start, len) = match range {
+        Some((a, b)) => (a, b - a + 1),
+        None => (0, o.size),
+    };
+    let mut resp = Response::builder()
+        .status(if range.is_some() {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        })
+        .header(header::CONTENT_LENGTH, len)
+        .header(
+            header::CONTENT_TYPE,
+            o.meta
+                .content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+        )
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header("x-bz-file-id", &o.version_id)
+        .header("x-bz-file-name", percent_encode(&o.key))
+        .header("x-bz-content-sha1", o.sha1.as_deref().unwrap_or("none"))
+        .header("x-bz-upload-timestamp", o.created.to_string());
+    if let Some((a, b)) = range {
+        resp = resp.header(header::CONTENT_RANGE, format!("bytes {a}-{b}/{}", o.size));
+    }
+    for (name, value) in [
+        (header::CONTENT_DISPOSITION, &o.meta.content_disposition),
+        (header::CONTENT_LANGUAGE, &o.meta.content_language),
+        (header::EXPIRES, &o.meta.expires),
+        (header::CACHE_CONTROL, &o.meta.cache_control),
+        (header::CONTENT_ENCODING, &o.meta.content_encoding),
+    ] {
+        if let Some(v) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            resp = resp.header(name, v);
+        }
+    }
+    for (k, v) in &o.meta.user {
+        resp = resp.header(format!("x-bz-info-{k}"), percent_encode(v));
+    }
+    let body = if *call.method == Method::HEAD {
+        Body::empty()
+    } else {
+        let stream = call.store.stream(o, start, len)?;
+        Body::from(s3s::stream::DynByteStream::from(
+            s3s::dto::StreamingBlob::wrap(stream),
+        ))
+    };
+    resp.body(body)
+        .map_err(|e| B2Error::new(500, "internal_error", e.to_string()))
+}
+
+pub(crate) fn list(call: &Call<'_>, args: &Value, versions: bool) -> B2Result<Response<Body>> {
+    call.account()?;
+    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
+    let max = match args.get("maxFileCount") {
+        None => 100,
+        Some(v) => match v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        {
+            Some(n @ 1..=10_000) => n as usize,
+            _ => {
+                return Err(B2Error::new(
+                    400,
+                    "out_of_range",
+                    "maxFileCount out of range: use 1 to 10000",
+                ))
+            }
+        },
+    };
+    let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_owned);
+    let page = call.store.list(
+        &bucket.id,
+        &ListQuery {
+            prefix: text("prefix").unwrap_or_default(),
+            delimiter: text("delimiter").filter(|d| !d.is_empty()),
+            start_after: text("startFileName").filter(|s| !s.is_empty()),
+            start_inclusive: true,
+            max_keys: max,
+        },
+    )?;
+    let mut files: Vec<(String, Value)> = page
+        .objects
+        .iter()
+        .map(|o| (o.key.clone(), file_json(o)))
+        .collect();
+    files.extend(page.common_prefixes.iter().map(|p| {
+        (
+            p.clone(),
+            json!({"accountId": ACCOUNT_ID, "action": "folder", "bucketId": bucket.id, "contentLength": 0,
+                   "contentSha1": null, "contentType": null, "fileId": null, "fileInfo": {}, "fileName": p, "uploadTimestamp": 0}),
+        )
+    }));
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    // The next page starts just after the last entry returned (`\0` sorts before any legal name character).
+    let next = page
+        .truncated
+        .then(|| page.next.map(|n| format!("{n}\u{0}")))
+        .flatten();
+    let mut body = json!({ "files": files.into_iter().map(|(_, v)| v).collect::<Vec<_>>(), "nextFileName": next });
+    if versions {
+        body["nextFileId"] = Value::Null;
+    }
+    Ok(json(body))
+}
+
+pub(crate) fn get_file_info(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let o = call.store.object_by_version(required(args, "fileId")?)?;
+    Ok(json(file_json(&o)))
+}
+
+pub(crate) async fn delete_file_version(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let name = required(args, "fileName")?.to_owned();
+    let id = required(args, "fileId")?.to_owned();
+    let not_present = || {
+        B2Error::new(
+            400,
+            "file_not_present",
+            format!("File not present: {name} {id}"),
+        )
+    };
+    let o = call
+        .store
+        .object_by_version(&id)
+        .map_err(|_| not_present())?;
+    if o.key != name {
+        return Err(not_present());
+    }
+    let store = call.store.clone();
+    let (bucket_id, key) = (o.bucket_id.clone(), o.key.clone());
+    tokio::task::spawn_blocking(move || store.delete_object(&bucket_id, &key))
+        .await
+        .map_err(blocking_err)??;
+    Ok(json(json!({"fileId": id, "fileName": name})))
+}
+
+pub(crate) async fn hide_file(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
+    let name = required(args, "fileName")?.to_owned();
+    let store = call.store.clone();
+    let bucket_id = bucket.id.clone();
+    let key = name.clone();
+    let removed = tokio::task::spawn_blocking(move || store.delete_object(&bucket_id, &key))
+        .await
+        .map_err(blocking_err)??;
+    if removed.is_none() {
+        return Err(B2Error::new(
+            400,
+            "no_such_file",
+            format!("File not present: {name}"),
+        ));
+    }
+    Ok(json(json!({
+        "accountId": ACCOUNT_ID, "action": "hide", "bucketId": bucket.id, "contentLength": 0,
+        "contentSha1": "none", "contentType": "application/x-bz-hide-marker",
+        "fileId": uuid::Uuid::new_v4().simple().to_string(), "fileInfo": {}, "fileName": name,
+        "uploadTimestamp": pier_store::now_millis(),
+    })))
+}
+
+pub(crate) fn get_download_authorization(
+    call: &Call<'_>,
+    args: &Value,
+) -> B2Result<Response<Body>> {
+    let key_id = call.account()?;
+    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
+    let prefix = required(args, "fileNamePrefix")?.to_owned();
+    let secs = args
+        .get("validDurationInSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    if !(1..=604_800).contains(&secs) {
+        return Err(B2Error::bad_request(
+            "validDurationInSeconds must be 1 to 604800",
+        ));
+    }
+    let key = call
+        .store
+        .key(&key_id)?
+        .ok_or_else(|| B2Error::new(401, "bad_auth_token", "key deleted"))?;
+    let token = token::issue(
+        &key_id,
+        &key.secret,
+        Scope::Download {
+            b: bucket.id.clone(),
+            p: prefix.clone(),
+        },
+        secs * 1000,
+    );
+    Ok(json(
+        json!({"bucketId": bucket.id, "fileNamePrefix": prefix, "authorizationToken": token}),
+    ))
+}

@@ -1,0 +1,174 @@
+"""b2sdk (Backblaze's own Python SDK) against a running pier: authorize, buckets with CORS rules,
+uploads, downloads by name and id, listing, file info, hide, delete, download authorizations,
+and B2 errors. Environment: PIER_ENDPOINT and AWS_* credentials (the same key pair works for
+both APIs). Prints one line per check and a summary."""
+import hashlib
+import io
+import os
+import sys
+import urllib.error
+import urllib.request
+
+from b2sdk.v2 import B2Api, InMemoryAccountInfo
+from b2sdk.v2.exception import B2Error, FileNotPresent, NonExistentBucket
+
+ENDPOINT = os.environ["PIER_ENDPOINT"]
+api = B2Api(InMemoryAccountInfo())
+api.authorize_account(realm=ENDPOINT, application_key_id=os.environ["AWS_ACCESS_KEY_ID"], application_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+results = []
+
+SEED_RULE = {
+    "corsRuleName": "downloadFromAnyOrigin",
+    "allowedOrigins": ["https"],
+    "allowedHeaders": ["range"],
+    "allowedOperations": ["b2_download_file_by_id", "b2_download_file_by_name"],
+    "exposeHeaders": ["x-bz-content-sha1"],
+    "maxAgeSeconds": 3600,
+}
+
+
+def check(name):
+    def wrap(fn):
+        try:
+            fn()
+            results.append((name, None))
+            print("ok  ", name)
+        except Exception as e:
+            results.append((name, e))
+            print("FAIL", name, "->", type(e).__name__, e)
+        return fn
+    return wrap
+
+
+state = {}
+
+
+@check("create a private bucket with the seed's downloadFromAnyOrigin rule; read the rules back")
+def _():
+    b = api.create_bucket("sdk-test-bucket", "allPrivate", cors_rules=[SEED_RULE])
+    state["bucket"] = b
+    back = api.get_bucket_by_name("sdk-test-bucket")
+    assert back.cors_rules == [SEED_RULE], back.cors_rules
+    assert back.type_ == "allPrivate"
+
+
+@check("invalid CORS rules are refused with B2's bad_request and a clear message")
+def _():
+    bad = dict(SEED_RULE, corsRuleName="b2-reserved", maxAgeSeconds=90000)
+    try:
+        api.create_bucket("sdk-bad-bucket", "allPrivate", cors_rules=[bad])
+        raise AssertionError("accepted")
+    except B2Error as e:
+        text = str(e)
+        assert "reserved for Backblaze" in text and "90000 is out of range" in text, text
+
+
+@check("upload, then download by name and by id: bytes and SHA1 match")
+def _():
+    b = state["bucket"]
+    data = os.urandom(100_000)
+    info = b.upload_bytes(data, "dir/file one.bin", file_infos={"author": "ada"}, content_type="application/x-test")
+    state["info"] = info
+    assert info.content_sha1 == hashlib.sha1(data).hexdigest()
+    out = io.BytesIO()
+    b.download_file_by_name("dir/file one.bin").save(out)
+    assert out.getvalue() == data
+    out = io.BytesIO()
+    api.download_file_by_id(info.id_).save(out)
+    assert out.getvalue() == data
+    got = api.get_file_info(info.id_)
+    assert got.file_info == {"author": "ada"} and got.content_type == "application/x-test", got.as_dict()
+
+
+@check("small uploads, b2/x-auto content types, listing with folders")
+def _():
+    b = state["bucket"]
+    for name in ["a/1.txt", "a/2.txt", "b.json", "c.txt"]:
+        b.upload_bytes(name.encode(), name, content_type="b2/x-auto")
+    names = [fv.file_name for fv, _ in b.ls(recursive=True)]
+    raw = [f["fileName"] for f in api.session.list_file_names(b.id_, None, 1000, None)["files"]]
+    assert names == ["a/1.txt", "a/2.txt", "b.json", "c.txt", "dir/file one.bin"], (names, raw)
+    top = [folder or fv.file_name for fv, folder in b.ls()]
+    assert top == ["a/", "b.json", "c.txt", "dir/"], top
+    assert api.get_file_info_by_name("sdk-test-bucket", "b.json").content_type == "application/json"
+
+
+@check("private bucket: download authorizations by prefix, in the Authorization query parameter")
+def _():
+    b = state["bucket"]
+    token = b.get_download_authorization("a/", 60)
+    url = f"{ENDPOINT}/file/sdk-test-bucket/a/1.txt?Authorization={token}"
+    assert urllib.request.urlopen(url).read() == b"a/1.txt"
+    for path in ["c.txt?Authorization=" + token, "a/1.txt"]:
+        try:
+            urllib.request.urlopen(f"{ENDPOINT}/file/sdk-test-bucket/{path}")
+            raise AssertionError(f"{path} was readable")
+        except urllib.error.HTTPError as e:
+            assert e.code == 401, e.code
+
+
+@check("hide and delete file versions")
+def _():
+    b = state["bucket"]
+    b.hide_file("c.txt")
+    assert "c.txt" not in [fv.file_name for fv, _ in b.ls(recursive=True)]
+    info = state["info"]
+    api.delete_file_version(info.id_, info.file_name)
+    try:
+        api.get_file_info(info.id_)
+        raise AssertionError("still there")
+    except FileNotPresent:
+        pass
+
+
+@check("a wrong SHA1 stores nothing")
+def _():
+    b = state["bucket"]
+    req = urllib.request.Request(
+        b.api.session.get_upload_url(b.id_)["uploadUrl"], data=b"payload", method="POST",
+        headers={"Authorization": b.api.session.get_upload_url(b.id_)["authorizationToken"],
+                 "X-Bz-File-Name": "wrong.txt", "Content-Type": "text/plain",
+                 "X-Bz-Content-Sha1": "0" * 40})
+    try:
+        urllib.request.urlopen(req)
+        raise AssertionError("accepted")
+    except urllib.error.HTTPError as e:
+        assert e.code == 400 and b"bad_request" in e.read()
+    assert "wrong.txt" not in [fv.file_name for fv, _ in b.ls(recursive=True)]
+
+
+@check("update the bucket: public, new rules, revision conflict")
+def _():
+    b = state["bucket"]
+    rev = api.get_bucket_by_name("sdk-test-bucket").revision
+    b.update(bucket_type="allPublic", cors_rules=[dict(SEED_RULE, allowedOrigins=["*"])], if_revision_is=rev)
+    back = api.get_bucket_by_name("sdk-test-bucket")
+    assert back.type_ == "allPublic" and back.revision == rev + 1
+    assert urllib.request.urlopen(f"{ENDPOINT}/file/sdk-test-bucket/a/2.txt").read() == b"a/2.txt"
+    try:
+        b.update(bucket_type="allPrivate", if_revision_is=rev)
+        raise AssertionError("stale revision accepted")
+    except B2Error as e:
+        assert "conflict" in str(e).lower() or "revision" in str(e).lower(), e
+
+
+@check("errors: unknown bucket, bad token")
+def _():
+    try:
+        api.get_bucket_by_name("no-such-bucket-here")
+        raise AssertionError("found")
+    except NonExistentBucket:
+        pass
+    req = urllib.request.Request(f"{ENDPOINT}/b2api/v4/b2_list_buckets", data=b'{"accountId":"pier"}',
+                                 method="POST", headers={"Authorization": "pier1.bogus.token"})
+    try:
+        urllib.request.urlopen(req)
+        raise AssertionError("accepted")
+    except urllib.error.HTTPError as e:
+        body = e.read().decode()
+        assert e.code == 401 and '"code":"bad_auth_token"' in body.replace(" ", ""), body
+
+
+failed = [n for n, e in results if e]
+print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)
