@@ -169,6 +169,49 @@ def _():
         assert e.code == 401 and '"code":"bad_auth_token"' in body.replace(" ", ""), body
 
 
+@check("large file: start, part URLs, upload parts, list parts, finish (no copy); cancel; unfinished list")
+def _():
+    b = state["bucket"]
+    s = api.session
+    part1, part2 = os.urandom(5_000_000), os.urandom(123_456)
+    start = s.start_large_file(b.id_, "large/video.bin", "application/x-video", {"src": "test"})
+    fid = start["fileId"]
+    assert start["action"] == "start"
+    assert [f["fileId"] for f in s.list_unfinished_large_files(b.id_)["files"]] == [fid]
+    for n, data in [(1, part1), (2, part2)]:
+        url = s.get_upload_part_url(fid)
+        s.upload_part(fid, n, len(data), hashlib.sha1(data).hexdigest(), io.BytesIO(data))
+    parts = s.list_parts(fid, 1, 100)["parts"]
+    assert [p["partNumber"] for p in parts] == [1, 2]
+    try:
+        s.finish_large_file(fid, [hashlib.sha1(part2).hexdigest(), hashlib.sha1(part1).hexdigest()])
+        raise AssertionError("wrong SHA1s accepted")
+    except B2Error as e:
+        assert "part_sha1_mismatch" in repr(e) or "wrong SHA1" in str(e), repr(e)
+    done = s.finish_large_file(fid, [hashlib.sha1(part1).hexdigest(), hashlib.sha1(part2).hexdigest()])
+    assert done["contentLength"] == len(part1) + len(part2)
+    out = io.BytesIO()
+    b.download_file_by_name("large/video.bin").save(out)
+    assert out.getvalue() == part1 + part2
+    other = s.start_large_file(b.id_, "large/abandoned.bin", "b2/x-auto", {})
+    s.cancel_large_file(other["fileId"])
+    assert s.list_unfinished_large_files(b.id_)["files"] == []
+
+
+@check("copy a file (and a byte range) into another name")
+def _():
+    b = state["bucket"]
+    src = b.upload_bytes(b"0123456789", "copy/src.txt", content_type="text/plain")
+    b.copy(src.id_, "copy/dst.txt")
+    out = io.BytesIO()
+    b.download_file_by_name("copy/dst.txt").save(out)
+    assert out.getvalue() == b"0123456789"
+    b.copy(src.id_, "copy/part.txt", offset=2, length=3)
+    out = io.BytesIO()
+    b.download_file_by_name("copy/part.txt").save(out)
+    assert out.getvalue() == b"234", out.getvalue()
+
+
 failed = [n for n, e in results if e]
 print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)

@@ -12,6 +12,7 @@
 mod buckets;
 pub mod error;
 mod files;
+mod large;
 pub mod token;
 
 pub use error::{B2Error, B2Result};
@@ -186,6 +187,7 @@ impl B2Api {
         let (op, tail) = rest.split_once('/').unwrap_or((rest, ""));
         match op {
             "b2_upload_file" => return files::upload_file(&call, tail, body).await,
+            "b2_upload_part" => return large::upload_part(&call, tail, body).await,
             "b2_download_file_by_id" if *call.method != Method::POST => {
                 let id = call.query("fileId").unwrap_or("").to_owned();
                 return files::download_by_id(&call, &id).await;
@@ -206,6 +208,13 @@ impl B2Api {
             "b2_delete_file_version" => files::delete_file_version(&call, &args).await,
             "b2_hide_file" => files::hide_file(&call, &args).await,
             "b2_get_download_authorization" => files::get_download_authorization(&call, &args),
+            "b2_start_large_file" => large::start(&call, &args).await,
+            "b2_get_upload_part_url" => large::get_upload_part_url(&call, &args),
+            "b2_list_parts" => large::list_parts(&call, &args),
+            "b2_finish_large_file" => large::finish(&call, &args).await,
+            "b2_cancel_large_file" => large::cancel(&call, &args).await,
+            "b2_list_unfinished_large_files" => large::list_unfinished(&call, &args),
+            "b2_copy_file" => large::copy(&call, &args).await,
             "b2_download_file_by_id" => {
                 let id = args
                     .get("fileId")

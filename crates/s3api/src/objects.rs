@@ -447,20 +447,9 @@ pub async fn copy_bytes(
     start: u64,
     len: u64,
 ) -> S3Result<pier_store::WrittenBlob> {
-    let mut reader = store.reader(object, start, len).map_err(s3_error)?;
     let store = store.clone();
-    blocking(move || {
-        let mut writer = store.new_blob()?;
-        loop {
-            let chunk = reader.next_chunk(1024 * 1024)?;
-            if chunk.is_empty() {
-                break;
-            }
-            writer.write(&chunk)?;
-        }
-        writer.finish()
-    })
-    .await
+    let object = object.clone();
+    blocking(move || store.copy_bytes(&object, start, len)).await
 }
 
 pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectOutput> {

@@ -113,6 +113,15 @@ impl CorsLayer {
                     let bucket = self.store.bucket_by_id(tail).ok().map(|b| b.name.clone());
                     (Some(Endpoint::B2UploadFile), bucket)
                 }
+                "b2_upload_part" => {
+                    let bucket = self
+                        .store
+                        .upload(tail)
+                        .ok()
+                        .and_then(|u| self.store.bucket_by_id(&u.bucket_id).ok())
+                        .map(|b| b.name.clone());
+                    (Some(Endpoint::B2UploadPart), bucket)
+                }
                 _ => (None, None),
             }
         };

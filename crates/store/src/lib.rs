@@ -399,6 +399,20 @@ impl Store {
         ))
     }
 
+    /// Copies `len` bytes of `object` from `start` into a new durable blob (blocking).
+    pub fn copy_bytes(&self, object: &Object, start: u64, len: u64) -> Result<WrittenBlob> {
+        let mut reader = self.reader(object, start, len)?;
+        let mut writer = self.new_blob()?;
+        loop {
+            let chunk = reader.next_chunk(1024 * 1024)?;
+            if chunk.is_empty() {
+                break;
+            }
+            writer.write(&chunk)?;
+        }
+        writer.finish()
+    }
+
     /// Deletes the object under `key`; returns it if there was one.
     pub fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
         let deleted = self.meta().delete_object(bucket_id, key)?;

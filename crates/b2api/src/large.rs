@@ -1,0 +1,349 @@
+//! Large files (B2's multipart uploads) and b2_copy_file, on the store's multipart machinery:
+//! a large file's `fileId` while unfinished is the upload id; finishing checks each part's SHA-1
+//! and completes without copying bytes.
+
+use crate::error::{B2Error, B2Result};
+use crate::files::file_json;
+use crate::token::{self, Scope};
+use crate::{json, required, Call, ACCOUNT_ID};
+use http::Response;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use pier_store::{ObjectMeta, Payload, Upload, WriteCondition};
+use s3s::Body;
+use serde_json::{json, Value};
+
+/// B2's smallest part (all but the last).
+const MIN_PART: u64 = 5_000_000;
+
+fn blocking_err(_: tokio::task::JoinError) -> B2Error {
+    B2Error::new(500, "internal_error", "internal error")
+}
+
+fn start_json(u: &Upload) -> Value {
+    let info: serde_json::Map<String, Value> = u
+        .meta
+        .user
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+        .collect();
+    json!({
+        "accountId": ACCOUNT_ID, "action": "start", "bucketId": u.bucket_id, "contentLength": 0,
+        "contentSha1": "none", "contentType": u.meta.content_type.as_deref().unwrap_or("application/octet-stream"),
+        "fileId": u.upload_id, "fileInfo": info, "fileName": u.key, "uploadTimestamp": u.created,
+        "fileRetention": {"isClientAuthorizedToRead": true, "value": {"mode": null}},
+        "legalHold": {"isClientAuthorizedToRead": true, "value": null},
+    })
+}
+
+fn upload(call: &Call<'_>, file_id: &str) -> B2Result<Upload> {
+    call.store
+        .upload(file_id)
+        .map_err(|_| B2Error::bad_request(format!("No active upload for: {file_id}")))
+}
+
+pub(crate) async fn start(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
+    let name = required(args, "fileName")?.to_owned();
+    let mut meta = ObjectMeta {
+        content_type: Some(required(args, "contentType")?.to_owned()).filter(|t| t != "b2/x-auto"),
+        ..Default::default()
+    };
+    if let Some(Value::Object(info)) = args.get("fileInfo") {
+        for (k, v) in info {
+            let v = v
+                .as_str()
+                .ok_or_else(|| B2Error::bad_request("fileInfo values must be strings"))?;
+            meta.user.insert(k.to_ascii_lowercase(), v.to_owned());
+        }
+    }
+    let store = call.store.clone();
+    let bucket_id = bucket.id.clone();
+    let up = tokio::task::spawn_blocking(move || store.create_upload(&bucket_id, &name, meta))
+        .await
+        .map_err(blocking_err)??;
+    Ok(json(start_json(&up)))
+}
+
+pub(crate) fn get_upload_part_url(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    let key_id = call.account()?;
+    let up = upload(call, required(args, "fileId")?)?;
+    let key = call
+        .store
+        .key(&key_id)?
+        .ok_or_else(|| B2Error::new(401, "bad_auth_token", "key deleted"))?;
+    let token = token::issue(
+        &key_id,
+        &key.secret,
+        Scope::Upload {
+            b: up.bucket_id.clone(),
+        },
+        token::ACCOUNT_TOKEN_MILLIS,
+    );
+    Ok(json(json!({
+        "fileId": up.upload_id,
+        "uploadUrl": format!("{}/b2api/v4/b2_upload_part/{}", call.base, up.upload_id),
+        "authorizationToken": token,
+    })))
+}
+
+pub(crate) async fn upload_part(
+    call: &Call<'_>,
+    file_id: &str,
+    mut body: Incoming,
+) -> B2Result<Response<Body>> {
+    let up = upload(call, file_id)?;
+    let token = call
+        .auth_header()
+        .ok_or_else(|| B2Error::new(401, "bad_auth_token", "Missing Authorization header"))?;
+    match token::verify(call.store, token)?.1 {
+        Scope::Upload { b } if b == up.bucket_id => {}
+        Scope::Account => {}
+        _ => {
+            return Err(B2Error::new(
+                401,
+                "unauthorized",
+                "This token cannot upload to this file",
+            ))
+        }
+    }
+    let header = |n: &str| call.headers.get(n).and_then(|v| v.to_str().ok());
+    let number: u32 = header("x-bz-part-number")
+        .and_then(|v| v.parse().ok())
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| B2Error::bad_request("X-Bz-Part-Number must be 1 to 10000"))?;
+    let length: u64 = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| B2Error::bad_request("Missing header: Content-Length"))?;
+    let sha1 = header("x-bz-content-sha1")
+        .ok_or_else(|| B2Error::bad_request("Missing header: X-Bz-Content-Sha1"))?
+        .to_ascii_lowercase();
+    let digits_at_end = sha1 == "hex_digits_at_end";
+    let mut writer = call.store.new_payload(None)?;
+    let mut tail = Vec::new();
+    let mut received = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|_| B2Error::bad_request("the upload ended before Content-Length bytes"))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        received += chunk.len() as u64;
+        if digits_at_end {
+            tail.extend_from_slice(&chunk);
+            if tail.len() > 40 {
+                let cut = tail.len() - 40;
+                writer.write(&tail[..cut])?;
+                tail.drain(..cut);
+            }
+        } else {
+            writer.write(&chunk)?;
+        }
+    }
+    if received != length {
+        return Err(B2Error::bad_request(format!(
+            "received {received} bytes, Content-Length said {length}"
+        )));
+    }
+    let Payload::Blob(blob) = tokio::task::spawn_blocking(move || writer.finish())
+        .await
+        .map_err(blocking_err)??
+    else {
+        return Err(B2Error::new(
+            500,
+            "internal_error",
+            "a part was kept inline",
+        ));
+    };
+    let expected = if digits_at_end {
+        String::from_utf8_lossy(&tail).to_ascii_lowercase()
+    } else {
+        sha1
+    };
+    if expected != "do_not_verify" && expected != blob.sha1 {
+        call.store.discard_payload(Payload::Blob(blob))?;
+        return Err(B2Error::bad_request("Sha1 did not match data received"));
+    }
+    let store = call.store.clone();
+    let id = up.upload_id.clone();
+    let part = tokio::task::spawn_blocking(move || store.put_part(&id, number, blob))
+        .await
+        .map_err(blocking_err)??;
+    Ok(json(json!({
+        "fileId": up.upload_id, "partNumber": part.part_number, "contentLength": part.size,
+        "contentSha1": part.sha1, "contentMd5": part.etag, "uploadTimestamp": part.created,
+    })))
+}
+
+pub(crate) fn list_parts(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let up = upload(call, required(args, "fileId")?)?;
+    let start = args
+        .get("startPartNumber")
+        .and_then(Value::as_u64)
+        .unwrap_or(1)
+        .max(1) as u32;
+    let max = args
+        .get("maxPartCount")
+        .and_then(Value::as_u64)
+        .unwrap_or(1000)
+        .clamp(1, 1000) as usize;
+    let mut parts = call.store.parts(&up.upload_id, start - 1, max + 1)?;
+    let next = (parts.len() > max).then(|| parts[max].part_number);
+    parts.truncate(max);
+    let parts: Vec<Value> = parts
+        .iter()
+        .map(|p| {
+            json!({"fileId": up.upload_id, "partNumber": p.part_number, "contentLength": p.size,
+                        "contentSha1": p.sha1, "contentMd5": p.etag, "uploadTimestamp": p.created})
+        })
+        .collect();
+    Ok(json(json!({"parts": parts, "nextPartNumber": next})))
+}
+
+pub(crate) async fn finish(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let up = upload(call, required(args, "fileId")?)?;
+    let sha1s: Vec<String> = match args.get("partSha1Array") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().unwrap_or("").to_ascii_lowercase())
+            .collect(),
+        _ => {
+            return Err(B2Error::bad_request(
+                "required field partSha1Array is missing",
+            ))
+        }
+    };
+    let parts = call.store.parts(&up.upload_id, 0, 10_001)?;
+    let mut listed = Vec::with_capacity(sha1s.len());
+    for (i, sha1) in sha1s.iter().enumerate() {
+        let n = i as u32 + 1;
+        let part = parts.iter().find(|p| p.part_number == n).ok_or_else(|| {
+            B2Error::new(
+                400,
+                "missing_part",
+                format!("Part number {n} has not been uploaded"),
+            )
+        })?;
+        if part.sha1 != *sha1 {
+            return Err(B2Error::new(
+                400,
+                "part_sha1_mismatch",
+                format!("Part number {n} has wrong SHA1"),
+            ));
+        }
+        listed.push((n, part.etag.clone()));
+    }
+    let store = call.store.clone();
+    let id = up.upload_id.clone();
+    let object = tokio::task::spawn_blocking(move || {
+        store.complete_upload(&id, listed, MIN_PART, WriteCondition::None)
+    })
+    .await
+    .map_err(blocking_err)?
+    .map_err(|e| match e {
+        pier_store::StoreError::EntityTooSmall(n) => B2Error::bad_request(format!(
+            "Part number {n} is smaller than the minimum part size"
+        )),
+        other => other.into(),
+    })?;
+    Ok(json(file_json(&object)))
+}
+
+pub(crate) async fn cancel(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let up = upload(call, required(args, "fileId")?)?;
+    let store = call.store.clone();
+    let id = up.upload_id.clone();
+    tokio::task::spawn_blocking(move || store.abort_upload(&id))
+        .await
+        .map_err(blocking_err)??;
+    Ok(json(
+        json!({"fileId": up.upload_id, "accountId": ACCOUNT_ID, "bucketId": up.bucket_id, "fileName": up.key}),
+    ))
+}
+
+pub(crate) fn list_unfinished(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
+    let prefix = args.get("namePrefix").and_then(Value::as_str).unwrap_or("");
+    let max = args
+        .get("maxFileCount")
+        .and_then(Value::as_u64)
+        .unwrap_or(100)
+        .clamp(1, 100) as usize;
+    let uploads = call.store.uploads(&bucket.id, prefix, ("", ""), max + 1)?;
+    let next = (uploads.len() > max).then(|| uploads[max].upload_id.clone());
+    let files: Vec<Value> = uploads.iter().take(max).map(start_json).collect();
+    Ok(json(json!({"files": files, "nextFileId": next})))
+}
+
+pub(crate) async fn copy(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+    call.account()?;
+    let source = call
+        .store
+        .object_by_version(required(args, "sourceFileId")?)?;
+    let name = required(args, "fileName")?.to_owned();
+    let bucket_id = match args.get("destinationBucketId").and_then(Value::as_str) {
+        Some(id) => call.store.bucket_by_id(id)?.id.clone(),
+        None => source.bucket_id.clone(),
+    };
+    let (start, len) = match args.get("range").and_then(Value::as_str) {
+        None => (0, source.size),
+        Some(r) => {
+            let bad = || B2Error::new(416, "range_not_satisfiable", format!("bad range {r:?}"));
+            let (a, b) = r
+                .strip_prefix("bytes=")
+                .and_then(|r| r.split_once('-'))
+                .ok_or_else(bad)?;
+            let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            if a > b || b >= source.size {
+                return Err(bad());
+            }
+            (a, b - a + 1)
+        }
+    };
+    let meta = match args
+        .get("metadataDirective")
+        .and_then(Value::as_str)
+        .unwrap_or("COPY")
+    {
+        "COPY" => source.meta.clone(),
+        "REPLACE" => {
+            let mut meta = ObjectMeta {
+                content_type: Some(required(args, "contentType")?.to_owned()),
+                ..Default::default()
+            };
+            if let Some(Value::Object(info)) = args.get("fileInfo") {
+                for (k, v) in info {
+                    meta.user.insert(
+                        k.to_ascii_lowercase(),
+                        v.as_str().unwrap_or_default().to_owned(),
+                    );
+                }
+            }
+            meta
+        }
+        other => {
+            return Err(B2Error::bad_request(format!(
+                "metadataDirective must be COPY or REPLACE, not {other:?}"
+            )))
+        }
+    };
+    let store = call.store.clone();
+    let object = tokio::task::spawn_blocking(move || -> pier_store::Result<pier_store::Object> {
+        let blob = store.copy_bytes(&source, start, len)?;
+        store.put_object(
+            &bucket_id,
+            &name,
+            Payload::Blob(blob),
+            meta,
+            WriteCondition::None,
+        )
+    })
+    .await
+    .map_err(blocking_err)??;
+    Ok(json(file_json(&object)))
+}
