@@ -46,6 +46,8 @@ pub(crate) fn file_json(o: &Object) -> Value {
         "action": "upload",
         "bucketId": o.bucket_id,
         "contentLength": o.size,
+        // API v1's name for contentLength (rclone reads it).
+        "size": o.size,
         "contentSha1": o.sha1.as_deref().unwrap_or("none"),
         "contentMd5": (!o.etag.contains('-')).then_some(o.etag.as_str()),
         "contentType": o.meta.content_type.as_deref().unwrap_or("application/octet-stream"),
@@ -454,7 +456,7 @@ pub(crate) fn list(call: &Call<'_>, args: &Value, versions: bool) -> B2Result<Re
     files.extend(page.common_prefixes.iter().map(|p| {
         (
             p.clone(),
-            json!({"accountId": ACCOUNT_ID, "action": "folder", "bucketId": bucket.id, "contentLength": 0,
+            json!({"accountId": ACCOUNT_ID, "action": "folder", "bucketId": bucket.id, "contentLength": 0, "size": 0,
                    "contentSha1": null, "contentType": null, "fileId": null, "fileInfo": {}, "fileName": p, "uploadTimestamp": 0}),
         )
     }));
@@ -521,7 +523,7 @@ pub(crate) async fn hide_file(call: &Call<'_>, args: &Value) -> B2Result<Respons
         ));
     }
     Ok(json(json!({
-        "accountId": ACCOUNT_ID, "action": "hide", "bucketId": bucket.id, "contentLength": 0,
+        "accountId": ACCOUNT_ID, "action": "hide", "bucketId": bucket.id, "contentLength": 0, "size": 0,
         "contentSha1": "none", "contentType": "application/x-bz-hide-marker",
         "fileId": uuid::Uuid::new_v4().simple().to_string(), "fileInfo": {}, "fileName": name,
         "uploadTimestamp": pier_store::now_millis(),

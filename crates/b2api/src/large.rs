@@ -28,7 +28,7 @@ fn start_json(u: &Upload) -> Value {
         .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
         .collect();
     json!({
-        "accountId": ACCOUNT_ID, "action": "start", "bucketId": u.bucket_id, "contentLength": 0,
+        "accountId": ACCOUNT_ID, "action": "start", "bucketId": u.bucket_id, "contentLength": 0, "size": 0,
         "contentSha1": "none", "contentType": u.meta.content_type.as_deref().unwrap_or("application/octet-stream"),
         "fileId": u.upload_id, "fileInfo": info, "fileName": u.key, "uploadTimestamp": u.created,
         "fileRetention": {"isClientAuthorizedToRead": true, "value": {"mode": null}},
