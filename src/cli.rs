@@ -83,6 +83,25 @@ pub enum KeyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BucketCommand {
+    /// Set a bucket's CORS rules: B2's quick choices, or a rules file in any dialect.
+    Cors {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// The bucket.
+        bucket: String,
+        /// Share downloads with every origin (B2's "share everything with every origin").
+        #[arg(long, group = "choice")]
+        share_all_origins: bool,
+        /// Share downloads with one origin, e.g. https://www.example.com.
+        #[arg(long, group = "choice", value_name = "ORIGIN")]
+        share_origin: Option<String>,
+        /// Remove every CORS rule.
+        #[arg(long, group = "choice")]
+        none: bool,
+        /// Custom rules from a file (B2, S3 or R2 dialect, detected).
+        #[arg(long, group = "choice", value_name = "FILE")]
+        rules: Option<PathBuf>,
+    },
     /// Make a bucket's objects readable anonymously (GET, HEAD), or private again.
     Public {
         #[command(flatten)]

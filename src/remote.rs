@@ -52,9 +52,60 @@ pub fn presign(args: PresignArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The download rule of B2's quick choices for `origins`.
+fn download_rule(name: &str, origins: &[&str]) -> String {
+    serde_json::json!([{
+        "corsRuleName": name,
+        "allowedOrigins": origins,
+        "allowedOperations": ["b2_download_file_by_id", "b2_download_file_by_name", "s3_get", "s3_head"],
+        "allowedHeaders": ["range"],
+        "exposeHeaders": ["x-bz-content-sha1"],
+        "maxAgeSeconds": 3600
+    }])
+    .to_string()
+}
+
 /// `pier bucket ...`.
 pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        BucketCommand::Cors {
+            data,
+            bucket,
+            share_all_origins,
+            share_origin,
+            none,
+            rules,
+        } => {
+            let text = match (share_all_origins, share_origin, none, rules) {
+                (true, _, _, _) => Some(download_rule("downloadFromAnyOrigin", &["*"])),
+                (_, Some(origin), _, _) => Some(download_rule("downloadFromOrigin", &[&origin])),
+                (_, _, true, _) => None,
+                (_, _, _, Some(path)) => Some(
+                    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+                ),
+                _ => bail!("choose one of --share-all-origins, --share-origin ORIGIN, --none, --rules FILE"),
+            };
+            let stored = match text {
+                None => None,
+                Some(text) => match pier_cors::parse_detect(&text, None) {
+                    Ok((config, _)) => Some(config.to_stored()),
+                    Err(e) => {
+                        eprintln!("invalid CORS rules:");
+                        for err in &e.errors {
+                            eprintln!("  {err}");
+                        }
+                        return Ok(ExitCode::FAILURE);
+                    }
+                },
+            };
+            let store = Store::open_admin(&data.data_dir)?;
+            store
+                .update_bucket(&bucket, BucketUpdate { cors: Some(stored.clone()), ..Default::default() })
+                .with_context(|| format!("bucket {bucket}"))?;
+            store.close()?;
+            println!("bucket {bucket}: {}", if stored.is_some() { "CORS rules set" } else { "CORS rules removed" });
+            Ok(ExitCode::SUCCESS)
+        }
         BucketCommand::Public {
             data,
             bucket,
