@@ -100,10 +100,23 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
             };
             let store = Store::open_admin(&data.data_dir)?;
             store
-                .update_bucket(&bucket, BucketUpdate { cors: Some(stored.clone()), ..Default::default() })
+                .update_bucket(
+                    &bucket,
+                    BucketUpdate {
+                        cors: Some(stored.clone()),
+                        ..Default::default()
+                    },
+                )
                 .with_context(|| format!("bucket {bucket}"))?;
             store.close()?;
-            println!("bucket {bucket}: {}", if stored.is_some() { "CORS rules set" } else { "CORS rules removed" });
+            println!(
+                "bucket {bucket}: {}",
+                if stored.is_some() {
+                    "CORS rules set"
+                } else {
+                    "CORS rules removed"
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         BucketCommand::Public {

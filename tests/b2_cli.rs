@@ -41,10 +41,26 @@ fn b2_cli_end_to_end() {
         server: &server,
         account_info: work.path().join("account_info.sqlite"),
     };
-    b2.run(&["account", "authorize", common::ACCESS_KEY, common::SECRET_KEY]);
-    b2.run(&["bucket", "create", "--cors-rules", SEED, "cli-test-bucket", "allPrivate"]);
-    let got: serde_json::Value = serde_json::from_str(&b2.run(&["bucket", "get", "cli-test-bucket"])).unwrap();
-    assert_eq!(got["corsRules"], serde_json::from_str::<serde_json::Value>(SEED).unwrap());
+    b2.run(&[
+        "account",
+        "authorize",
+        common::ACCESS_KEY,
+        common::SECRET_KEY,
+    ]);
+    b2.run(&[
+        "bucket",
+        "create",
+        "--cors-rules",
+        SEED,
+        "cli-test-bucket",
+        "allPrivate",
+    ]);
+    let got: serde_json::Value =
+        serde_json::from_str(&b2.run(&["bucket", "get", "cli-test-bucket"])).unwrap();
+    assert_eq!(
+        got["corsRules"],
+        serde_json::from_str::<serde_json::Value>(SEED).unwrap()
+    );
     assert_eq!(got["bucketType"], "allPrivate");
 
     let small = common::bytes(7, 3000);
@@ -53,7 +69,14 @@ fn b2_cli_end_to_end() {
     std::fs::write(work.path().join("large.bin"), &large).unwrap();
     for (name, data) in [("small.bin", &small), ("large.bin", &large)] {
         let src = work.path().join(name);
-        let out = b2.run(&["file", "upload", "--no-progress", "cli-test-bucket", src.to_str().unwrap(), &format!("docs/{name}")]);
+        let out = b2.run(&[
+            "file",
+            "upload",
+            "--no-progress",
+            "cli-test-bucket",
+            src.to_str().unwrap(),
+            &format!("docs/{name}"),
+        ]);
         let v: serde_json::Value = serde_json::from_str(&out[out.find('{').unwrap()..]).unwrap();
         if name == "small.bin" {
             use sha1::Digest;
@@ -62,27 +85,85 @@ fn b2_cli_end_to_end() {
             // The large-file path: the SHA-1 of the whole file travels as large_file_sha1.
             use sha1::Digest;
             assert_eq!(v["size"], data.len(), "{v}");
-            assert_eq!(v["fileInfo"]["large_file_sha1"], hex::encode(sha1::Sha1::digest(data)), "{v}");
+            assert_eq!(
+                v["fileInfo"]["large_file_sha1"],
+                hex::encode(sha1::Sha1::digest(data)),
+                "{v}"
+            );
         }
     }
     let ls = b2.run(&["ls", "-r", "b2://cli-test-bucket/"]);
-    assert_eq!(ls.lines().collect::<Vec<_>>(), ["docs/large.bin", "docs/small.bin"]);
+    assert_eq!(
+        ls.lines().collect::<Vec<_>>(),
+        ["docs/large.bin", "docs/small.bin"]
+    );
     for (name, data) in [("small.bin", &small), ("large.bin", &large)] {
         let dst = work.path().join(format!("{name}.down"));
-        b2.run(&["file", "download", "--no-progress", &format!("b2://cli-test-bucket/docs/{name}"), dst.to_str().unwrap()]);
-        assert!(std::fs::read(&dst).unwrap() == *data, "{name} differs after download");
+        b2.run(&[
+            "file",
+            "download",
+            "--no-progress",
+            &format!("b2://cli-test-bucket/docs/{name}"),
+            dst.to_str().unwrap(),
+        ]);
+        assert!(
+            std::fs::read(&dst).unwrap() == *data,
+            "{name} differs after download"
+        );
     }
     // A download authorization for docs/ reads a private file with plain HTTP.
-    let token = b2.run(&["bucket", "get-download-auth", "--prefix", "docs/", "--duration", "60", "cli-test-bucket"]);
-    let url = format!("{}/file/cli-test-bucket/docs/small.bin?Authorization={}", server.endpoint, token.trim());
-    let out = Command::new("curl").args(["-s", "-f", &url]).output().unwrap();
-    assert!(out.status.success() && out.stdout == small, "download with the authorization failed");
-    let out = Command::new("curl").args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &format!("{}/file/cli-test-bucket/docs/small.bin", server.endpoint)]).output().unwrap();
+    let token = b2.run(&[
+        "bucket",
+        "get-download-auth",
+        "--prefix",
+        "docs/",
+        "--duration",
+        "60",
+        "cli-test-bucket",
+    ]);
+    let url = format!(
+        "{}/file/cli-test-bucket/docs/small.bin?Authorization={}",
+        server.endpoint,
+        token.trim()
+    );
+    let out = Command::new("curl")
+        .args(["-s", "-f", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout == small,
+        "download with the authorization failed"
+    );
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{}/file/cli-test-bucket/docs/small.bin", server.endpoint),
+        ])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
 
-    b2.run(&["bucket", "update", "--cors-rules", "[]", "cli-test-bucket", "allPublic"]);
-    let got: serde_json::Value = serde_json::from_str(&b2.run(&["bucket", "get", "cli-test-bucket"])).unwrap();
-    assert_eq!((got["bucketType"].as_str(), got["corsRules"].as_array().map(Vec::len)), (Some("allPublic"), Some(0)));
+    b2.run(&[
+        "bucket",
+        "update",
+        "--cors-rules",
+        "[]",
+        "cli-test-bucket",
+        "allPublic",
+    ]);
+    let got: serde_json::Value =
+        serde_json::from_str(&b2.run(&["bucket", "get", "cli-test-bucket"])).unwrap();
+    assert_eq!(
+        (
+            got["bucketType"].as_str(),
+            got["corsRules"].as_array().map(Vec::len)
+        ),
+        (Some("allPublic"), Some(0))
+    );
 
     b2.run(&["file", "hide", "b2://cli-test-bucket/docs/small.bin"]);
     b2.run(&["rm", "--no-progress", "b2://cli-test-bucket/docs/large.bin"]);

@@ -435,28 +435,73 @@ fn b2_quick_choices_and_how_s3_sees_b2_rules() {
             .unwrap()
     };
     let out = pier(&["bucket", "cors", "plain", "--share-all-origins"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::thread::sleep(std::time::Duration::from_millis(1100)); // the server's bucket cache
-    // The rule grants s3_get: a GET preflight on the S3 path is allowed.
-    let r = raw(&s.endpoint, "OPTIONS", "/plain/obj.txt", &[("Origin", "https://any.example"), ("Access-Control-Request-Method", "GET")]);
-    assert_eq!((r.status, r.header("access-control-allow-origin")), (200, Some("*")), "{r:?}");
+                                                                // The rule grants s3_get: a GET preflight on the S3 path is allowed.
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        "/plain/obj.txt",
+        &[
+            ("Origin", "https://any.example"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+    );
+    assert_eq!(
+        (r.status, r.header("access-control-allow-origin")),
+        (200, Some("*")),
+        "{r:?}"
+    );
     // S3 sees the S3 part of the B2 rule, and may not replace it silently.
-    let v: serde_json::Value = serde_json::from_str(&s.aws_ok(&["s3api", "get-bucket-cors", "--bucket", "plain"])).unwrap();
-    assert_eq!(v["CORSRules"][0]["AllowedMethods"], serde_json::json!(["GET", "HEAD"]));
+    let v: serde_json::Value =
+        serde_json::from_str(&s.aws_ok(&["s3api", "get-bucket-cors", "--bucket", "plain"]))
+            .unwrap();
+    assert_eq!(
+        v["CORSRules"][0]["AllowedMethods"],
+        serde_json::json!(["GET", "HEAD"])
+    );
     let work = tempfile::TempDir::new().unwrap();
     let f = work.path().join("c.json");
-    std::fs::write(&f, r#"{"CORSRules":[{"AllowedOrigins":["*"],"AllowedMethods":["PUT"]}]}"#).unwrap();
-    let out = s.aws(&["s3api", "put-bucket-cors", "--bucket", "plain", "--cors-configuration", &format!("file://{}", f.display())]);
+    std::fs::write(
+        &f,
+        r#"{"CORSRules":[{"AllowedOrigins":["*"],"AllowedMethods":["PUT"]}]}"#,
+    )
+    .unwrap();
+    let out = s.aws(&[
+        "s3api",
+        "put-bucket-cors",
+        "--bucket",
+        "plain",
+        "--cors-configuration",
+        &format!("file://{}", f.display()),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("InvalidRequest") && err.contains("B2 native operations"), "{err}");
+    assert!(
+        err.contains("InvalidRequest") && err.contains("B2 native operations"),
+        "{err}"
+    );
     // An invalid rules file is refused with every error; --none removes the rules.
     let bad = work.path().join("bad.json");
     std::fs::write(&bad, r#"[{"corsRuleName":"x","allowedOrigins":["*"],"allowedOperations":["s3_get"],"maxAgeSeconds":1}]"#).unwrap();
     let out = pier(&["bucket", "cors", "plain", "--rules", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be 6 to 50 characters"));
-    assert!(pier(&["bucket", "cors", "plain", "--none"]).status.success());
+    assert!(pier(&["bucket", "cors", "plain", "--none"])
+        .status
+        .success());
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let r = raw(&s.endpoint, "OPTIONS", "/plain/obj.txt", &[("Origin", "https://any.example"), ("Access-Control-Request-Method", "GET")]);
+    let r = raw(
+        &s.endpoint,
+        "OPTIONS",
+        "/plain/obj.txt",
+        &[
+            ("Origin", "https://any.example"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+    );
     assert_eq!(r.status, 403);
 }

@@ -126,13 +126,31 @@ fn rclone_b2_backend_sync_up_and_back() {
             "rclone {args:?} failed:\n{}\n{}\nserver log:\n{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
-            server.log().lines().rev().take(20).collect::<Vec<_>>().join("\n")
+            server
+                .log()
+                .lines()
+                .rev()
+                .take(20)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     };
     b2(&["mkdir", "pierb2:rclone-b2-test"]);
-    b2(&["sync", up.to_str().unwrap(), "pierb2:rclone-b2-test/data", "--transfers", "8"]);
+    b2(&[
+        "sync",
+        up.to_str().unwrap(),
+        "pierb2:rclone-b2-test/data",
+        "--transfers",
+        "8",
+    ]);
     b2(&["check", up.to_str().unwrap(), "pierb2:rclone-b2-test/data"]);
     let down = work.path().join("down");
-    b2(&["sync", "pierb2:rclone-b2-test/data", down.to_str().unwrap(), "--transfers", "8"]);
+    b2(&[
+        "sync",
+        "pierb2:rclone-b2-test/data",
+        down.to_str().unwrap(),
+        "--transfers",
+        "8",
+    ]);
     assert_eq!(files(&up), files(&down));
 }

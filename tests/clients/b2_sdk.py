@@ -36,6 +36,7 @@ def check(name):
         except Exception as e:
             results.append((name, e))
             print("FAIL", name, "->", type(e).__name__, e)
+            __import__("traceback").print_exc(file=sys.stdout)
         return fn
     return wrap
 
@@ -210,6 +211,80 @@ def _():
     out = io.BytesIO()
     b.download_file_by_name("copy/part.txt").save(out)
     assert out.getvalue() == b"234", out.getvalue()
+
+
+def raw(method, path, body=None, headers=None):
+    """A raw request; returns (status, parsed JSON or text, headers)."""
+    data = body if isinstance(body, (bytes, type(None))) else __import__("json").dumps(body).encode()
+    req = urllib.request.Request(ENDPOINT + path, data=data, method=method, headers=headers or {})
+    try:
+        r = urllib.request.urlopen(req)
+        status, text, hdrs = r.status, r.read().decode(), {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as e:
+        status, text, hdrs = e.code, e.read().decode(), {k.lower(): v for k, v in e.headers.items()}
+    try:
+        return status, __import__("json").loads(text), hdrs
+    except ValueError:
+        return status, text, hdrs
+
+
+@check("bad input: missing fields, wrong types, bad JSON, long names, expired and misused tokens")
+def _():
+    token = api.account_info.get_account_auth_token()
+    auth = {"Authorization": token}
+    st, body, _ = raw("POST", "/b2api/v4/b2_create_bucket", {"accountId": "pier", "bucketType": "allPrivate"}, auth)
+    assert isinstance(body, dict), (st, body)
+    assert (st, body["code"]) == (400, "bad_request") and "bucketName" in body["message"] and body["status"] == 400, body
+    st, body, _ = raw("POST", "/b2api/v4/b2_create_bucket", {"accountId": "pier", "bucketName": 42, "bucketType": "allPrivate"}, auth)
+    assert st == 400 and "must be a string" in body["message"], body
+    st, body, _ = raw("POST", "/b2api/v4/b2_list_buckets", b"{not json", auth)
+    assert (st, body["code"]) == (400, "bad_json"), body
+    st, body, _ = raw("POST", "/b2api/v4/b2_list_file_names", {"bucketId": state["bucket"].id_, "maxFileCount": 0}, auth)
+    assert (st, body["code"]) == (400, "out_of_range"), body
+    st, body, _ = raw("POST", "/b2api/v4/b2_list_buckets", {"accountId": "pier"}, {})
+    assert (st, body["code"]) == (401, "bad_auth_token"), body
+    b = state["bucket"]
+    up = api.session.get_upload_url(b.id_)
+    name = "x" * 1025
+    st, body, _ = raw("POST", up["uploadUrl"].split(ENDPOINT, 1)[1], b"data", {
+        "Authorization": up["authorizationToken"], "X-Bz-File-Name": name, "Content-Type": "text/plain",
+        "X-Bz-Content-Sha1": hashlib.sha1(b"data").hexdigest()})
+    assert st == 400 and "1 to 1024 bytes" in body["message"], body
+    other = api.create_bucket("sdk-other-bucket", "allPrivate")
+    st, body, _ = raw("POST", f"/b2api/v4/b2_upload_file/{other.id_}", b"data", {
+        "Authorization": up["authorizationToken"], "X-Bz-File-Name": "a.txt", "Content-Type": "text/plain",
+        "X-Bz-Content-Sha1": hashlib.sha1(b"data").hexdigest()})
+    assert (st, body["code"]) == (401, "unauthorized"), body
+    other.upload_bytes(b"secret", "a/secret.txt")
+    dl = b.get_download_authorization("a/", 60)
+    st, body, _ = raw("GET", f"/file/sdk-other-bucket/a/secret.txt?Authorization={dl}")
+    assert st == 401, (st, body)
+    short = other.get_download_authorization("a/", 1)
+    st, _, _ = raw("GET", f"/file/sdk-other-bucket/a/secret.txt?Authorization={short}")
+    assert st == 200, st
+    __import__("time").sleep(2.1)
+    st, body, _ = raw("GET", f"/file/sdk-other-bucket/a/secret.txt?Authorization={short}")
+    assert isinstance(body, dict) and (st, body["code"]) == (401, "expired_auth_token"), (st, body)
+
+
+@check("B2 preflights: refused as B2 JSON 403; an account token in the query is refused")
+def _():
+    b = state["bucket"]
+    origin = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"}
+    b.update(bucket_type="allPrivate", cors_rules=[SEED_RULE])
+    __import__("time").sleep(1.1)
+    st, body, hdrs = raw("OPTIONS", "/file/sdk-test-bucket/a/1.txt", headers=origin)
+    assert st == 200 and hdrs.get("access-control-allow-origin") == "https://app.example.com", (st, body, hdrs)
+    st, body, _ = raw("OPTIONS", "/file/sdk-test-bucket/a/1.txt", headers=dict(origin, Origin="http://app.example.com"))
+    assert st == 403 and body["status"] == 403 and body["code"] == "access_denied", body
+    token = api.account_info.get_account_auth_token()
+    st, body, _ = raw("OPTIONS", f"/file/sdk-test-bucket/a/1.txt?Authorization={token}", headers=origin)
+    assert st == 403 and "account authorization token" in body["message"], body
+    dl = b.get_download_authorization("a/", 60)
+    st, _, _ = raw("OPTIONS", f"/file/sdk-test-bucket/a/1.txt?Authorization={dl}", headers=origin)
+    assert st == 200
+    st, body, _ = raw("OPTIONS", "/b2api/v4/b2_list_buckets", headers=origin)
+    assert st == 403 and "only downloads and uploads" in body["message"], body
 
 
 failed = [n for n, e in results if e]
