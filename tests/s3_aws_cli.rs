@@ -84,26 +84,6 @@ fn write_tree(root: &Path, seed: u64) {
     }
 }
 
-fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((
-                    p.strip_prefix(root).unwrap().display().to_string(),
-                    std::fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn sync_up_and_back_down_is_byte_identical() {
     let server = Server::start();
@@ -126,7 +106,7 @@ fn sync_up_and_back_down_is_byte_identical() {
         "s3://sync-test/site",
         down.to_str().unwrap(),
     ]);
-    assert_eq!(tree(&up), tree(&down));
+    assert_eq!(common::tree(&up), common::tree(&down));
     // Change one file, remove another, sync with --delete both ways.
     std::fs::write(up.join("d0/sub0/f0.dat"), b"changed").unwrap();
     std::fs::remove_file(up.join("d1/sub1/f1.dat")).unwrap();
@@ -146,7 +126,7 @@ fn sync_up_and_back_down_is_byte_identical() {
         "s3://sync-test/site",
         down.to_str().unwrap(),
     ]);
-    assert_eq!(tree(&up), tree(&down));
+    assert_eq!(common::tree(&up), common::tree(&down));
 }
 
 #[test]

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 fn rclone(server: &common::Server, args: &[&str]) -> String {
@@ -27,26 +26,6 @@ fn rclone(server: &common::Server, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((
-                    p.strip_prefix(root).unwrap().display().to_string(),
-                    std::fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -93,7 +72,7 @@ fn rclone_copy_check_and_back() {
             "8",
         ],
     );
-    assert_eq!(files(&up), files(&down));
+    assert_eq!(common::tree(&up), common::tree(&down));
     let listing = rclone(&server, &["lsf", "-R", "pier:rclone-test/data"]);
     assert_eq!(listing.lines().filter(|l| !l.ends_with('/')).count(), 301);
 }
@@ -152,5 +131,5 @@ fn rclone_b2_backend_sync_up_and_back() {
         "--transfers",
         "8",
     ]);
-    assert_eq!(files(&up), files(&down));
+    assert_eq!(common::tree(&up), common::tree(&down));
 }

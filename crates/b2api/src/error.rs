@@ -71,3 +71,8 @@ impl From<StoreError> for B2Error {
 
 /// Result of a B2 handler.
 pub type B2Result<T> = Result<T, B2Error>;
+
+/// A blocking task that did not finish (it panicked or was cancelled).
+pub(crate) fn blocking_err(_: tokio::task::JoinError) -> B2Error {
+    B2Error::new(500, "internal_error", "internal error")
+}

@@ -1,14 +1,14 @@
 //! The file calls: upload, download (by name and id), listing, info, hide, delete, and
 //! download authorizations.
 
-use crate::error::{B2Error, B2Result};
+use crate::error::{blocking_err, B2Error, B2Result};
 use crate::token::{self, Scope};
 use crate::{json, percent_decode, percent_encode, required, Call, ACCOUNT_ID};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use pier_cors::CorsConfig;
-use pier_store::{Bucket, ListQuery, Object, ObjectMeta, WriteCondition};
+use pier_store::{Bucket, ListQuery, Object, ObjectMeta, PayloadWriter, WriteCondition};
 use s3s::Body;
 use serde_json::{json, Value};
 
@@ -61,25 +61,16 @@ pub(crate) fn file_json(o: &Object) -> Value {
     })
 }
 
-fn blocking_err(_: tokio::task::JoinError) -> B2Error {
-    B2Error::new(500, "internal_error", "internal error")
-}
-
 pub(crate) fn get_upload_url(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
     let key_id = call.account()?;
     let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
-    let key = call
-        .store
-        .key(&key_id)?
-        .ok_or_else(|| B2Error::new(401, "bad_auth_token", "key deleted"))?;
-    let token = token::issue(
+    let token = call.issue(
         &key_id,
-        &key.secret,
         Scope::Upload {
             b: bucket.id.clone(),
         },
         token::ACCOUNT_TOKEN_MILLIS,
-    );
+    )?;
     Ok(json(json!({
         "bucketId": bucket.id,
         "uploadUrl": format!("{}/b2api/v4/b2_upload_file/{}", call.base, bucket.id),
@@ -214,33 +205,8 @@ pub(crate) async fn upload_file(
             "at most 10 X-Bz-Info-* headers are allowed",
         ));
     }
-    let mut writer = call.store.new_payload(Some(data_len))?;
-    let mut tail: Vec<u8> = Vec::new();
-    let mut received: u64 = 0;
-    while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|_| B2Error::bad_request("the upload ended before Content-Length bytes"))?;
-        let Ok(chunk) = frame.into_data() else {
-            continue;
-        };
-        received += chunk.len() as u64;
-        if digits_at_end {
-            // Hold back the last 40 bytes: they are the SHA-1, not the file.
-            tail.extend_from_slice(&chunk);
-            if tail.len() > 40 {
-                let cut = tail.len() - 40;
-                writer.write(&tail[..cut])?;
-                tail.drain(..cut);
-            }
-        } else {
-            writer.write(&chunk)?;
-        }
-    }
-    if received != length {
-        return Err(B2Error::bad_request(format!(
-            "received {received} bytes, Content-Length said {length}"
-        )));
-    }
+    let writer = call.store.new_payload(Some(data_len))?;
+    let (writer, tail) = receive_body(&mut body, writer, length, digits_at_end).await?;
     let store = call.store.clone();
     let payload = tokio::task::spawn_blocking(move || writer.finish())
         .await
@@ -263,6 +229,42 @@ pub(crate) async fn upload_file(
     .await
     .map_err(blocking_err)??;
     Ok(json(file_json(&object)))
+}
+
+/// Streams an upload body of `length` bytes into `writer`. With `digits_at_end` the last 40
+/// bytes are the SHA-1 (hex), held back and returned instead of written.
+pub(crate) async fn receive_body(
+    body: &mut Incoming,
+    mut writer: PayloadWriter,
+    length: u64,
+    digits_at_end: bool,
+) -> B2Result<(PayloadWriter, Vec<u8>)> {
+    let mut tail: Vec<u8> = Vec::new();
+    let mut received: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|_| B2Error::bad_request("the upload ended before Content-Length bytes"))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        received += chunk.len() as u64;
+        if digits_at_end {
+            tail.extend_from_slice(&chunk);
+            if tail.len() > 40 {
+                let cut = tail.len() - 40;
+                writer.write(&tail[..cut])?;
+                tail.drain(..cut);
+            }
+        } else {
+            writer.write(&chunk)?;
+        }
+    }
+    if received != length {
+        return Err(B2Error::bad_request(format!(
+            "received {received} bytes, Content-Length said {length}"
+        )));
+    }
+    Ok((writer, tail))
 }
 
 /// May the caller download `name` from `bucket`? Public buckets: anyone. Private: an account
@@ -546,19 +548,14 @@ pub(crate) fn get_download_authorization(
             "validDurationInSeconds must be 1 to 604800",
         ));
     }
-    let key = call
-        .store
-        .key(&key_id)?
-        .ok_or_else(|| B2Error::new(401, "bad_auth_token", "key deleted"))?;
-    let token = token::issue(
+    let token = call.issue(
         &key_id,
-        &key.secret,
         Scope::Download {
             b: bucket.id.clone(),
             p: prefix.clone(),
         },
         secs * 1000,
-    );
+    )?;
     Ok(json(
         json!({"bucketId": bucket.id, "fileNamePrefix": prefix, "authorizationToken": token}),
     ))

@@ -2,12 +2,11 @@
 //! a large file's `fileId` while unfinished is the upload id; finishing checks each part's SHA-1
 //! and completes without copying bytes.
 
-use crate::error::{B2Error, B2Result};
+use crate::error::{blocking_err, B2Error, B2Result};
 use crate::files::file_json;
 use crate::token::{self, Scope};
 use crate::{json, required, Call, ACCOUNT_ID};
 use http::Response;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use pier_store::{ObjectMeta, Payload, Upload, WriteCondition};
 use s3s::Body;
@@ -15,10 +14,6 @@ use serde_json::{json, Value};
 
 /// B2's smallest part (all but the last).
 const MIN_PART: u64 = 5_000_000;
-
-fn blocking_err(_: tokio::task::JoinError) -> B2Error {
-    B2Error::new(500, "internal_error", "internal error")
-}
 
 fn start_json(u: &Upload) -> Value {
     let info: serde_json::Map<String, Value> = u
@@ -69,18 +64,13 @@ pub(crate) async fn start(call: &Call<'_>, args: &Value) -> B2Result<Response<Bo
 pub(crate) fn get_upload_part_url(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
     let key_id = call.account()?;
     let up = upload(call, required(args, "fileId")?)?;
-    let key = call
-        .store
-        .key(&key_id)?
-        .ok_or_else(|| B2Error::new(401, "bad_auth_token", "key deleted"))?;
-    let token = token::issue(
+    let token = call.issue(
         &key_id,
-        &key.secret,
         Scope::Upload {
             b: up.bucket_id.clone(),
         },
         token::ACCOUNT_TOKEN_MILLIS,
-    );
+    )?;
     Ok(json(json!({
         "fileId": up.upload_id,
         "uploadUrl": format!("{}/b2api/v4/b2_upload_part/{}", call.base, up.upload_id),
@@ -120,32 +110,9 @@ pub(crate) async fn upload_part(
         .ok_or_else(|| B2Error::bad_request("Missing header: X-Bz-Content-Sha1"))?
         .to_ascii_lowercase();
     let digits_at_end = sha1 == "hex_digits_at_end";
-    let mut writer = call.store.new_payload(None)?;
-    let mut tail = Vec::new();
-    let mut received = 0u64;
-    while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|_| B2Error::bad_request("the upload ended before Content-Length bytes"))?;
-        let Ok(chunk) = frame.into_data() else {
-            continue;
-        };
-        received += chunk.len() as u64;
-        if digits_at_end {
-            tail.extend_from_slice(&chunk);
-            if tail.len() > 40 {
-                let cut = tail.len() - 40;
-                writer.write(&tail[..cut])?;
-                tail.drain(..cut);
-            }
-        } else {
-            writer.write(&chunk)?;
-        }
-    }
-    if received != length {
-        return Err(B2Error::bad_request(format!(
-            "received {received} bytes, Content-Length said {length}"
-        )));
-    }
+    let writer = call.store.new_payload(None)?;
+    let (writer, tail) =
+        crate::files::receive_body(&mut body, writer, length, digits_at_end).await?;
     let Payload::Blob(blob) = tokio::task::spawn_blocking(move || writer.finish())
         .await
         .map_err(blocking_err)??

@@ -67,6 +67,15 @@ impl Call<'_> {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A new token for the access key `key_id`, signed with its secret.
+    pub fn issue(&self, key_id: &str, scope: token::Scope, millis: i64) -> B2Result<String> {
+        let key = self
+            .store
+            .key(key_id)?
+            .ok_or_else(|| B2Error::new(401, "bad_auth_token", "the access key was deleted"))?;
+        Ok(token::issue(key_id, &key.secret, scope, millis))
+    }
+
     /// An account token from `Authorization`, verified.
     pub fn account(&self) -> B2Result<String> {
         let token = self
