@@ -34,7 +34,10 @@ fn refusal(e: pier_cors::ConfigError) -> S3Error {
     }
 }
 
-pub async fn put_cors(store: &Store, input: PutBucketCorsInput) -> S3Result<PutBucketCorsOutput> {
+pub(crate) async fn put_cors(
+    store: &Store,
+    input: PutBucketCorsInput,
+) -> S3Result<PutBucketCorsOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let specs: Vec<RuleSpec> = input
         .cors_configuration
@@ -78,7 +81,7 @@ pub async fn put_cors(store: &Store, input: PutBucketCorsInput) -> S3Result<PutB
     Ok(PutBucketCorsOutput::default())
 }
 
-pub fn get_cors(store: &Store, input: GetBucketCorsInput) -> S3Result<GetBucketCorsOutput> {
+pub(crate) fn get_cors(store: &Store, input: GetBucketCorsInput) -> S3Result<GetBucketCorsOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let view = cors_of(&bucket)
         .map(|c| c.view_as(Dialect::S3))
@@ -109,7 +112,7 @@ pub fn get_cors(store: &Store, input: GetBucketCorsInput) -> S3Result<GetBucketC
     })
 }
 
-pub async fn delete_cors(
+pub(crate) async fn delete_cors(
     store: &Store,
     input: DeleteBucketCorsInput,
 ) -> S3Result<DeleteBucketCorsOutput> {
@@ -143,7 +146,10 @@ pub async fn delete_cors(
 /// `AllUsers`, the grantee of public access.
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 
-pub async fn put_acl(store: &Store, input: PutBucketAclInput) -> S3Result<PutBucketAclOutput> {
+pub(crate) async fn put_acl(
+    store: &Store,
+    input: PutBucketAclInput,
+) -> S3Result<PutBucketAclOutput> {
     store.bucket(&input.bucket).map_err(s3_error)?;
     let public = match (&input.acl, &input.access_control_policy) {
         (Some(acl), _) => match acl.as_str() {
@@ -183,7 +189,7 @@ pub async fn put_acl(store: &Store, input: PutBucketAclInput) -> S3Result<PutBuc
     Ok(PutBucketAclOutput::default())
 }
 
-pub fn get_acl(store: &Store, input: GetBucketAclInput) -> S3Result<GetBucketAclOutput> {
+pub(crate) fn get_acl(store: &Store, input: GetBucketAclInput) -> S3Result<GetBucketAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let owner = crate::buckets::owner();
     let mut grants = vec![Grant {

@@ -35,12 +35,19 @@ pub fn parse_http_date(s: &str) -> Option<Timestamp> {
 
 /// The HTTP metadata fields of PUT, copy and create-multipart requests.
 pub struct MetaFields {
+    /// `Content-Type`.
     pub content_type: Option<String>,
+    /// `Content-Encoding`.
     pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
     pub content_disposition: Option<String>,
+    /// `Content-Language`.
     pub content_language: Option<String>,
+    /// `Cache-Control`.
     pub cache_control: Option<String>,
+    /// `Expires`.
     pub expires: Option<Timestamp>,
+    /// `x-amz-meta-*`.
     pub metadata: Option<Metadata>,
 }
 
@@ -73,10 +80,15 @@ pub fn user_metadata(meta: &ObjectMeta) -> Option<Metadata> {
 /// Checksums a client announced (headers, or trailers read after the body).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Announced {
+    /// `x-amz-checksum-crc32` (base64).
     pub crc32: Option<String>,
+    /// `x-amz-checksum-crc32c` (base64).
     pub crc32c: Option<String>,
+    /// `x-amz-checksum-sha1` (base64).
     pub sha1: Option<String>,
+    /// `x-amz-checksum-sha256` (base64).
     pub sha256: Option<String>,
+    /// `x-amz-checksum-crc64nvme` (base64).
     pub crc64nvme: Option<String>,
 }
 
