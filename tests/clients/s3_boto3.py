@@ -305,15 +305,15 @@ def _():
     status, _, body = post_form(post201["url"], post201["fields"], b"created")
     assert status == 201 and "<ETag>" in body, (status, body)
     # The key outside the allowed prefix, a file over the size range, a wrong content type.
-    # (AWS answers a failed condition 403 AccessDenied; s3s 0.14.1, 400 InvalidPolicyDocument.)
+    # As AWS: a failed condition is 403 AccessDenied "Invalid according to Policy".
     wrong_key = dict(post["fields"], key="elsewhere/f.txt")
     status, _, body = post_form(post["url"], wrong_key, b"x")
-    assert status == 400 and "starts-with" in body, (status, body)
+    assert status == 403 and "AccessDenied" in body and "Invalid according to Policy" in body and "starts-with" in body, (status, body)
     status, _, body = post_form(post["url"], post["fields"], b"x" * 200)
     assert status == 400 and "EntityTooLarge" in body, (status, body)
     wrong_type = dict(post["fields"], **{"Content-Type": "application/json"})
     status, _, body = post_form(post["url"], wrong_type, b"{}")
-    assert status in (400, 403) and "content-type" in body.lower(), (status, body)
+    assert status == 403 and "Invalid according to Policy" in body and "content-type" in body.lower(), (status, body)
     assert error_code(lambda: s3.head_object(Bucket=B, Key="elsewhere/f.txt"))[1] == 404
     variable = v4.generate_presigned_post(B, "uploads/${filename}", Conditions=[["starts-with", "$key", "uploads/"]], ExpiresIn=60)
     status, _, body = post_form(variable["url"], variable["fields"], b"x")

@@ -49,6 +49,36 @@ pub fn close_connection(resp: &mut Response<Body>) {
         .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
 }
 
+/// A POST Object whose policy conditions failed: s3s 0.14.1 answers 400 `InvalidPolicyDocument`,
+/// AWS answers 403 `AccessDenied` ("Invalid according to Policy: Policy Condition failed: ...").
+/// Rewrites the former into the latter; other answers pass through.
+pub fn aws_policy_refusal(method: &Method, resp: Response<Body>) -> Response<Body> {
+    if *method != Method::POST || resp.status() != StatusCode::BAD_REQUEST {
+        return resp;
+    }
+    let Some(body) = resp.body().bytes() else {
+        return resp;
+    };
+    let text = String::from_utf8_lossy(&body);
+    if !text.contains("<Code>InvalidPolicyDocument</Code>") || !text.contains("Policy condition") {
+        return resp;
+    }
+    let detail = text
+        .split_once("<Message>")
+        .and_then(|(_, rest)| rest.split_once("</Message>"))
+        .map_or("", |(m, _)| m)
+        .replace("&apos;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    xml_error(
+        StatusCode::FORBIDDEN,
+        "AccessDenied",
+        &format!("Invalid according to Policy: Policy Condition failed: {detail}"),
+    )
+}
+
 /// S3's XML error document.
 pub fn xml_error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
     xml_response(status, &[("Code", code), ("Message", message)])
@@ -103,6 +133,39 @@ mod tests {
         assert!(check_presigned_expiry(Some("a=b&X-Amz-Expires=604801")).is_some());
         assert!(check_presigned_expiry(Some("X-Amz-Expires=soon")).is_some());
         assert!(check_presigned_expiry(None).is_none());
+    }
+
+    #[test]
+    fn failed_post_policies_read_as_aws_answers_them() {
+        let s3s = xml_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidPolicyDocument",
+            "Policy condition 'starts-with' for field 'key' failed",
+        );
+        let resp = aws_policy_refusal(&Method::POST, s3s);
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let body = String::from_utf8(resp.body().bytes().unwrap().to_vec()).unwrap();
+        assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+        assert!(body.contains("Invalid according to Policy: Policy Condition failed: Policy condition 'starts-with'"), "{body}");
+        // Other errors pass through.
+        let other = xml_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidPolicyDocument",
+            "failed to parse POST policy",
+        );
+        assert_eq!(
+            aws_policy_refusal(&Method::POST, other).status(),
+            StatusCode::BAD_REQUEST
+        );
+        let get = xml_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidPolicyDocument",
+            "Policy condition x",
+        );
+        assert_eq!(
+            aws_policy_refusal(&Method::GET, get).status(),
+            StatusCode::BAD_REQUEST
+        );
     }
 
     #[test]

@@ -78,6 +78,7 @@ impl Front {
                 )
             }
         };
+        let resp = crate::fixes::aws_policy_refusal(&method, resp);
         let mut resp = strip_forbidden_body(&method, resp);
         self.inner.cors.decorate(&cors, &mut resp);
         // A final answer that may have come without `100 Continue`: see `fixes`.
