@@ -44,6 +44,22 @@ def check(name):
 state = {}
 
 
+def raw(method, path, body=None, headers=None):
+    """A raw request; returns (status, parsed JSON or text, headers)."""
+    data = body if isinstance(body, (bytes, type(None))) else __import__("json").dumps(body).encode()
+    req = urllib.request.Request(ENDPOINT + path, data=data, method=method, headers=headers or {})
+    try:
+        r = urllib.request.urlopen(req)
+        status, text, hdrs = r.status, r.read().decode(), {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as e:
+        status, text, hdrs = e.code, e.read().decode(), {k.lower(): v for k, v in e.headers.items()}
+    try:
+        return status, __import__("json").loads(text), hdrs
+    except ValueError:
+        return status, text, hdrs
+
+
+
 @check("create a private bucket with the seed's downloadFromAnyOrigin rule; read the rules back")
 def _():
     b = api.create_bucket("sdk-test-bucket", "allPrivate", cors_rules=[SEED_RULE])
@@ -138,6 +154,19 @@ def _():
     assert "wrong.txt" not in [fv.file_name for fv, _ in b.ls(recursive=True)]
 
 
+@check("do_not_verify: the SHA1 is reported as unverified:<sha1>")
+def _():
+    b = state["bucket"]
+    up = api.session.get_upload_url(b.id_)
+    st, body, _ = raw("POST", up["uploadUrl"].split(ENDPOINT, 1)[1], b"trust me", {
+        "Authorization": up["authorizationToken"], "X-Bz-File-Name": "unverified.txt", "Content-Type": "text/plain",
+        "X-Bz-Content-Sha1": "do_not_verify"})
+    expect = "unverified:" + hashlib.sha1(b"trust me").hexdigest()
+    assert st == 200 and body["contentSha1"] == expect, (st, body)
+    info = api.get_file_info(body["fileId"])
+    assert info.content_sha1 == hashlib.sha1(b"trust me").hexdigest() and info.content_sha1_verified is False
+
+
 @check("update the bucket: public, new rules, revision conflict")
 def _():
     b = state["bucket"]
@@ -211,21 +240,6 @@ def _():
     out = io.BytesIO()
     b.download_file_by_name("copy/part.txt").save(out)
     assert out.getvalue() == b"234", out.getvalue()
-
-
-def raw(method, path, body=None, headers=None):
-    """A raw request; returns (status, parsed JSON or text, headers)."""
-    data = body if isinstance(body, (bytes, type(None))) else __import__("json").dumps(body).encode()
-    req = urllib.request.Request(ENDPOINT + path, data=data, method=method, headers=headers or {})
-    try:
-        r = urllib.request.urlopen(req)
-        status, text, hdrs = r.status, r.read().decode(), {k.lower(): v for k, v in r.headers.items()}
-    except urllib.error.HTTPError as e:
-        status, text, hdrs = e.code, e.read().decode(), {k.lower(): v for k, v in e.headers.items()}
-    try:
-        return status, __import__("json").loads(text), hdrs
-    except ValueError:
-        return status, text, hdrs
 
 
 @check("bad input: missing fields, wrong types, bad JSON, long names, expired and misused tokens")

@@ -39,6 +39,19 @@ fn file_info(meta: &ObjectMeta) -> serde_json::Map<String, Value> {
     info
 }
 
+/// The checksum-metadata mark of a file uploaded with `X-Bz-Content-Sha1: do_not_verify`.
+const UNVERIFIED: &str = "b2-sha1-unverified";
+
+/// The `contentSha1` B2 reports: the hex SHA-1, `unverified:<sha1>` when the uploader asked not
+/// to verify, `none` when unknown (large files).
+fn content_sha1(o: &Object) -> String {
+    match &o.sha1 {
+        Some(s) if o.meta.checksums.contains_key(UNVERIFIED) => format!("unverified:{s}"),
+        Some(s) => s.clone(),
+        None => "none".into(),
+    }
+}
+
 /// The file object B2 clients read.
 pub(crate) fn file_json(o: &Object) -> Value {
     json!({
@@ -48,7 +61,7 @@ pub(crate) fn file_json(o: &Object) -> Value {
         "contentLength": o.size,
         // API v1's name for contentLength (rclone reads it).
         "size": o.size,
-        "contentSha1": o.sha1.as_deref().unwrap_or("none"),
+        "contentSha1": content_sha1(o),
         "contentMd5": (!o.etag.contains('-')).then_some(o.etag.as_str()),
         "contentType": o.meta.content_type.as_deref().unwrap_or("application/octet-stream"),
         "fileId": o.version_id,
@@ -182,6 +195,9 @@ pub(crate) async fn upload_file(
         }),
         ..Default::default()
     };
+    if sha1_header == "do_not_verify" {
+        meta.checksums.insert(UNVERIFIED.into(), "true".into());
+    }
     for (hname, value) in call.headers {
         let Some(info) = hname.as_str().strip_prefix("x-bz-info-") else {
             continue;
@@ -389,7 +405,7 @@ fn serve(call: &Call<'_>, o: &Object) -> B2Result<Response<Body>> {
         .header(header::ACCEPT_RANGES, "bytes")
         .header("x-bz-file-id", &o.version_id)
         .header("x-bz-file-name", percent_encode(&o.key))
-        .header("x-bz-content-sha1", o.sha1.as_deref().unwrap_or("none"))
+        .header("x-bz-content-sha1", content_sha1(o))
         .header("x-bz-upload-timestamp", o.created.to_string());
     if let Some((a, b)) = range {
         resp = resp.header(header::CONTENT_RANGE, format!("bytes {a}-{b}/{}", o.size));
