@@ -264,6 +264,10 @@ def _():
         "Authorization": up["authorizationToken"], "X-Bz-File-Name": name, "Content-Type": "text/plain",
         "X-Bz-Content-Sha1": hashlib.sha1(b"data").hexdigest()})
     assert st == 400 and "1 to 1024 bytes" in body["message"], body
+    st, body, _ = raw("POST", up["uploadUrl"].split(ENDPOINT, 1)[1], b"data", {
+        "Authorization": up["authorizationToken"], "X-Bz-File-Name": "bad%FF%FEname", "Content-Type": "text/plain",
+        "X-Bz-Content-Sha1": hashlib.sha1(b"data").hexdigest()})
+    assert st == 400 and "not percent-encoded UTF-8" in body["message"], body
     other = api.create_bucket("sdk-other-bucket", "allPrivate")
     st, body, _ = raw("POST", f"/b2api/v4/b2_upload_file/{other.id_}", b"data", {
         "Authorization": up["authorizationToken"], "X-Bz-File-Name": "a.txt", "Content-Type": "text/plain",

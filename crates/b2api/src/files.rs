@@ -3,7 +3,7 @@
 
 use crate::error::{blocking_err, B2Error, B2Result};
 use crate::token::{self, Scope};
-use crate::{json, percent_decode, percent_encode, required, Call, ACCOUNT_ID};
+use crate::{json, percent_decode_strict, percent_encode, required, Call, ACCOUNT_ID};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -159,10 +159,11 @@ pub(crate) async fn upload_file(
         }
     }
     let bucket = call.store.bucket_by_id(bucket_id)?;
-    let name = percent_decode(
+    let name = percent_decode_strict(
         header(call, "x-bz-file-name")
             .ok_or_else(|| B2Error::bad_request("Missing header: X-Bz-File-Name"))?,
-    );
+        "X-Bz-File-Name",
+    )?;
     check_file_name(&name)?;
     let length: u64 = header(call, "content-length")
         .and_then(|v| v.parse().ok())
@@ -202,9 +203,12 @@ pub(crate) async fn upload_file(
         let Some(info) = hname.as_str().strip_prefix("x-bz-info-") else {
             continue;
         };
-        let value = percent_decode(value.to_str().map_err(|_| {
-            B2Error::bad_request("file info values must be ASCII (percent-encoded)")
-        })?);
+        let value = percent_decode_strict(
+            value.to_str().map_err(|_| {
+                B2Error::bad_request("file info values must be ASCII (percent-encoded)")
+            })?,
+            "an X-Bz-Info-* value",
+        )?;
         match info {
             "b2-content-disposition" => meta.content_disposition = Some(value),
             "b2-content-language" => meta.content_language = Some(value),

@@ -92,8 +92,20 @@ impl Call<'_> {
     }
 }
 
-/// Decodes `%XX` escapes (B2 names are percent-encoded; `+` stays `+`).
+/// Decodes `%XX` escapes (B2 names are percent-encoded; `+` stays `+`); invalid UTF-8 becomes
+/// U+FFFD. For what is stored, use [`percent_decode_strict`].
 pub fn percent_decode(s: &str) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(s)).into_owned()
+}
+
+/// Decodes `%XX` escapes, refusing a result that is not UTF-8 (a name must never be stored
+/// other than it was sent).
+pub fn percent_decode_strict(s: &str, what: &str) -> B2Result<String> {
+    String::from_utf8(percent_decode_bytes(s))
+        .map_err(|_| B2Error::bad_request(format!("{what} is not percent-encoded UTF-8")))
+}
+
+fn percent_decode_bytes(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -110,7 +122,7 @@ pub fn percent_decode(s: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// Percent-encodes like b2sdk (`/` and unreserved characters kept).

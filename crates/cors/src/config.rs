@@ -67,13 +67,4 @@ impl CorsConfig {
     pub fn is_enabled(&self) -> bool {
         !self.rules.is_empty()
     }
-
-    /// The one dialect all rules share, or `None` for an empty or mixed list.
-    pub fn dialect(&self) -> Option<Dialect> {
-        let first = self.rules.first()?.dialect();
-        self.rules
-            .iter()
-            .all(|r| r.dialect() == first)
-            .then_some(first)
-    }
 }

@@ -3,7 +3,7 @@
 use pier_store::{Millis, ObjectMeta};
 use s3s::checksum::ChecksumHasher;
 use s3s::dto::{Checksum, ChecksumAlgorithm, Metadata, Timestamp, TimestampFormat};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// A store timestamp as an S3 timestamp.
 pub fn timestamp(ms: Millis) -> Timestamp {
@@ -50,6 +50,23 @@ pub struct MetaFields {
     /// `x-amz-meta-*`.
     pub metadata: Option<Metadata>,
 }
+
+/// The [`MetaFields`] of any s3s input that carries them (PUT, POST, copy, create-multipart all
+/// name them alike).
+macro_rules! meta_fields {
+    ($input:expr) => {
+        $crate::convert::MetaFields {
+            content_type: $input.content_type,
+            content_encoding: $input.content_encoding,
+            content_disposition: $input.content_disposition,
+            content_language: $input.content_language,
+            cache_control: $input.cache_control,
+            expires: $input.expires,
+            metadata: $input.metadata,
+        }
+    };
+}
+pub(crate) use meta_fields;
 
 impl MetaFields {
     /// The store's metadata record.
@@ -161,11 +178,4 @@ impl Announced {
         }
         Ok(keep)
     }
-}
-
-/// Seconds since the epoch of now.
-pub fn now_seconds() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }

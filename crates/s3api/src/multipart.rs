@@ -1,7 +1,7 @@
 //! Multipart uploads.
 
 use crate::body;
-use crate::convert::{timestamp, Announced, MetaFields};
+use crate::convert::{timestamp, Announced};
 use crate::error::{blocking, s3_error};
 use crate::objects::{check_preconditions, copy_bytes, copy_source, write_condition};
 use pier_store::{Store, S3_MIN_PART_SIZE};
@@ -39,16 +39,7 @@ pub async fn create(
     input: CreateMultipartUploadInput,
 ) -> S3Result<CreateMultipartUploadOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let meta = MetaFields {
-        content_type: input.content_type,
-        content_encoding: input.content_encoding,
-        content_disposition: input.content_disposition,
-        content_language: input.content_language,
-        cache_control: input.cache_control,
-        expires: input.expires,
-        metadata: input.metadata,
-    }
-    .into_meta();
+    let meta = crate::convert::meta_fields!(input).into_meta();
     let key = input.key.clone();
     let store = store.clone();
     let upload = blocking(move || store.create_upload(&bucket.id, &key, meta)).await?;

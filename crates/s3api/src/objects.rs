@@ -1,7 +1,7 @@
 //! Object operations: put, get, head, delete, copy.
 
 use crate::body;
-use crate::convert::{seconds, timestamp, timestamp_seconds, user_metadata, Announced, MetaFields};
+use crate::convert::{seconds, timestamp, timestamp_seconds, user_metadata, Announced};
 use crate::error::{blocking, s3_error};
 use pier_store::{Object, ObjectMeta, Store, WriteCondition};
 use s3s::dto::*;
@@ -54,16 +54,7 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
             return Err(s3_error!(BadDigest, "{message}"));
         }
     };
-    let mut meta = MetaFields {
-        content_type: input.content_type,
-        content_encoding: input.content_encoding,
-        content_disposition: input.content_disposition,
-        content_language: input.content_language,
-        cache_control: input.cache_control,
-        expires: input.expires,
-        metadata: input.metadata,
-    }
-    .into_meta();
+    let mut meta = crate::convert::meta_fields!(input).into_meta();
     meta.checksums = checksums.into_iter().collect();
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let key = input.key;
@@ -230,145 +221,67 @@ fn plan_read(
     })
 }
 
-/// Response header overrides of a (usually presigned) GET.
-struct Overrides {
-    content_type: Option<String>,
-    content_disposition: Option<String>,
-    content_encoding: Option<String>,
-    content_language: Option<String>,
-    cache_control: Option<String>,
-    expires: Option<Timestamp>,
+/// GET and HEAD answer alike but for the body, and s3s gives them distinct input and output
+/// types with the same field names: this builds either from one definition. `$plan` names the
+/// read plan for the caller's extra fields (the GET body).
+macro_rules! read_object {
+    ($store:expr, $input:expr, $plan:ident => $Output:ident { $($extra:tt)* }) => {{
+        let input = $input;
+        let $plan = plan_read($store, &input.bucket, &input.key, input.range.as_ref(), input.part_number)?;
+        check_preconditions(
+            &$plan.object,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+            false,
+        )?;
+        // S3 returns stored checksums only when asked, and only for the whole object.
+        let checksums = $plan.content_range.is_none()
+            && input
+                .checksum_mode
+                .as_ref()
+                .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+        let o = &$plan.object;
+        let m = &o.meta;
+        let sum = |name: &str| checksums.then(|| m.checksums.get(name).cloned()).flatten();
+        $Output {
+            $($extra)*
+            accept_ranges: Some("bytes".into()),
+            content_length: Some($plan.len as i64),
+            content_range: $plan.content_range.clone(),
+            e_tag: Some(ETag::Strong(o.etag.clone())),
+            last_modified: Some(timestamp(o.created)),
+            metadata: user_metadata(m),
+            // `response-*` query parameters (presigned URLs) override the stored headers.
+            content_type: input.response_content_type.or_else(|| m.content_type.clone()),
+            content_disposition: input.response_content_disposition.or_else(|| m.content_disposition.clone()),
+            content_encoding: input.response_content_encoding.or_else(|| m.content_encoding.clone()),
+            content_language: input.response_content_language.or_else(|| m.content_language.clone()),
+            cache_control: input.response_cache_control.or_else(|| m.cache_control.clone()),
+            expires: input
+                .response_expires
+                .or_else(|| m.expires.as_deref().and_then(crate::convert::parse_http_date)),
+            checksum_crc32: sum("crc32"),
+            checksum_crc32c: sum("crc32c"),
+            checksum_sha1: sum("sha1"),
+            checksum_sha256: sum("sha256"),
+            checksum_crc64nvme: sum("crc64nvme"),
+            parts_count: (o.segments.len() > 1 && input.part_number.is_some())
+                .then_some(o.segments.len() as i32),
+            ..Default::default()
+        }
+    }};
 }
 
 pub async fn get(store: &Store, input: GetObjectInput) -> S3Result<GetObjectOutput> {
-    let plan = plan_read(
-        store,
-        &input.bucket,
-        &input.key,
-        input.range.as_ref(),
-        input.part_number,
-    )?;
-    check_preconditions(
-        &plan.object,
-        input.if_match.as_ref(),
-        input.if_none_match.as_ref(),
-        input.if_modified_since.as_ref(),
-        input.if_unmodified_since.as_ref(),
-        false,
-    )?;
-    let full = plan.content_range.is_none();
-    let checksums = input
-        .checksum_mode
-        .as_ref()
-        .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
-        && full;
-    let overrides = Overrides {
-        content_type: input.response_content_type,
-        content_disposition: input.response_content_disposition,
-        content_encoding: input.response_content_encoding,
-        content_language: input.response_content_language,
-        cache_control: input.response_cache_control,
-        expires: input.response_expires,
-    };
-    let body = body::send(store, &plan.object, plan.start, plan.len).await?;
-    let o = &plan.object;
-    let m = &o.meta;
-    let sum = |name: &str| checksums.then(|| m.checksums.get(name).cloned()).flatten();
-    Ok(GetObjectOutput {
-        body: Some(body),
-        accept_ranges: Some("bytes".into()),
-        content_length: Some(plan.len as i64),
-        content_range: plan.content_range,
-        e_tag: Some(ETag::Strong(o.etag.clone())),
-        last_modified: Some(timestamp(o.created)),
-        metadata: user_metadata(m),
-        content_type: overrides.content_type.or_else(|| m.content_type.clone()),
-        content_disposition: overrides
-            .content_disposition
-            .or_else(|| m.content_disposition.clone()),
-        content_encoding: overrides
-            .content_encoding
-            .or_else(|| m.content_encoding.clone()),
-        content_language: overrides
-            .content_language
-            .or_else(|| m.content_language.clone()),
-        cache_control: overrides.cache_control.or_else(|| m.cache_control.clone()),
-        expires: overrides.expires.or_else(|| {
-            m.expires
-                .as_deref()
-                .and_then(crate::convert::parse_http_date)
-        }),
-        checksum_crc32: sum("crc32"),
-        checksum_crc32c: sum("crc32c"),
-        checksum_sha1: sum("sha1"),
-        checksum_sha256: sum("sha256"),
-        checksum_crc64nvme: sum("crc64nvme"),
-        parts_count: (o.segments.len() > 1 && input.part_number.is_some())
-            .then_some(o.segments.len() as i32),
-        ..Default::default()
-    })
+    Ok(read_object!(store, input, plan => GetObjectOutput {
+        body: Some(body::send(store, &plan.object, plan.start, plan.len).await?),
+    }))
 }
 
 pub fn head(store: &Store, input: HeadObjectInput) -> S3Result<HeadObjectOutput> {
-    let plan = plan_read(
-        store,
-        &input.bucket,
-        &input.key,
-        input.range.as_ref(),
-        input.part_number,
-    )?;
-    check_preconditions(
-        &plan.object,
-        input.if_match.as_ref(),
-        input.if_none_match.as_ref(),
-        input.if_modified_since.as_ref(),
-        input.if_unmodified_since.as_ref(),
-        false,
-    )?;
-    let full = plan.content_range.is_none();
-    let checksums = input
-        .checksum_mode
-        .as_ref()
-        .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
-        && full;
-    let o = &plan.object;
-    let m = &o.meta;
-    let sum = |name: &str| checksums.then(|| m.checksums.get(name).cloned()).flatten();
-    Ok(HeadObjectOutput {
-        accept_ranges: Some("bytes".into()),
-        content_length: Some(plan.len as i64),
-        content_range: plan.content_range,
-        e_tag: Some(ETag::Strong(o.etag.clone())),
-        last_modified: Some(timestamp(o.created)),
-        metadata: user_metadata(m),
-        content_type: input
-            .response_content_type
-            .or_else(|| m.content_type.clone()),
-        content_disposition: input
-            .response_content_disposition
-            .or_else(|| m.content_disposition.clone()),
-        content_encoding: input
-            .response_content_encoding
-            .or_else(|| m.content_encoding.clone()),
-        content_language: input
-            .response_content_language
-            .or_else(|| m.content_language.clone()),
-        cache_control: input
-            .response_cache_control
-            .or_else(|| m.cache_control.clone()),
-        expires: m
-            .expires
-            .as_deref()
-            .and_then(crate::convert::parse_http_date),
-        checksum_crc32: sum("crc32"),
-        checksum_crc32c: sum("crc32c"),
-        checksum_sha1: sum("sha1"),
-        checksum_sha256: sum("sha256"),
-        checksum_crc64nvme: sum("crc64nvme"),
-        parts_count: (o.segments.len() > 1 && input.part_number.is_some())
-            .then_some(o.segments.len() as i32),
-        ..Default::default()
-    })
+    Ok(read_object!(store, input, plan => HeadObjectOutput {}))
 }
 
 pub async fn delete(store: &Store, input: DeleteObjectInput) -> S3Result<DeleteObjectOutput> {
@@ -478,16 +391,7 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
         ));
     }
     let meta: ObjectMeta = if replace {
-        MetaFields {
-            content_type: input.content_type,
-            content_encoding: input.content_encoding,
-            content_disposition: input.content_disposition,
-            content_language: input.content_language,
-            cache_control: input.cache_control,
-            expires: input.expires,
-            metadata: input.metadata,
-        }
-        .into_meta()
+        crate::convert::meta_fields!(input).into_meta()
     } else {
         source.meta.clone()
     };

@@ -5,7 +5,7 @@
 
 use crate::fixes::xml_response;
 use http::header::{self, HeaderName, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use pier_cors::{CorsConfig, CorsHeaders, CorsRequest, Decision, Endpoint, Refusal, VARY};
 use pier_s3::service::VirtualHosts;
 use pier_store::{Bucket, Store};
@@ -337,9 +337,4 @@ fn add_vary(resp: &mut Response<Body>, value: &str) {
     if let Ok(v) = HeaderValue::from_str(&names.join(", ")) {
         resp.headers_mut().insert(header::VARY, v);
     }
-}
-
-/// True for a preflight: CORS answers every `OPTIONS`.
-pub fn is_preflight(method: &Method) -> bool {
-    *method == Method::OPTIONS
 }

@@ -48,7 +48,7 @@ impl Front {
             return strip_forbidden_body(&method, pier_route(&req));
         }
         let cors = self.inner.cors.facts(&req);
-        if crate::cors::is_preflight(&method) {
+        if method == Method::OPTIONS {
             // Before authentication: a preflight carries no credentials, and the query string of
             // a presigned URL is not checked for it.
             return self.inner.cors.preflight(&cors);
