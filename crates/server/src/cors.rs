@@ -95,6 +95,10 @@ impl CorsLayer {
             })
             .collect();
         let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let origin = header_str(req, header::ORIGIN).map(str::to_owned);
+        // Finding the bucket of a file id or upload costs a metadata read: only when CORS can
+        // apply (`decorate` varies the answer by Origin otherwise).
+        let lookup = origin.is_some() || req.method() == http::Method::OPTIONS;
         let (endpoint, bucket) = if let Some(rest) = path.strip_prefix("/file/") {
             let bucket = rest.split('/').next().map(pier_b2::percent_decode);
             (Some(Endpoint::B2DownloadFileByName), bucket)
@@ -104,20 +108,23 @@ impl CorsLayer {
             match op {
                 "b2_download_file_by_id" => {
                     let bucket = q("fileId")
+                        .filter(|_| lookup)
                         .and_then(|id| self.store.object_by_version(&id).ok())
                         .and_then(|o| self.store.bucket_by_id(&o.bucket_id).ok())
                         .map(|b| b.name.clone());
                     (Some(Endpoint::B2DownloadFileById), bucket)
                 }
                 "b2_upload_file" => {
-                    let bucket = self.store.bucket_by_id(tail).ok().map(|b| b.name.clone());
+                    let bucket = lookup
+                        .then(|| self.store.bucket_by_id(tail).ok())
+                        .flatten()
+                        .map(|b| b.name.clone());
                     (Some(Endpoint::B2UploadFile), bucket)
                 }
                 "b2_upload_part" => {
-                    let bucket = self
-                        .store
-                        .upload(tail)
-                        .ok()
+                    let bucket = lookup
+                        .then(|| self.store.upload(tail).ok())
+                        .flatten()
                         .and_then(|u| self.store.bucket_by_id(&u.bucket_id).ok())
                         .map(|b| b.name.clone());
                     (Some(Endpoint::B2UploadPart), bucket)
@@ -129,7 +136,7 @@ impl CorsLayer {
             endpoint,
             b2_query_token: q("Authorization"),
             method: req.method().as_str().to_owned(),
-            origin: header_str(req, header::ORIGIN).map(str::to_owned),
+            origin,
             request_method: header_str(req, header::ACCESS_CONTROL_REQUEST_METHOD)
                 .map(str::to_owned),
             request_headers: header_str(req, header::ACCESS_CONTROL_REQUEST_HEADERS)
@@ -246,6 +253,11 @@ impl CorsLayer {
         let Some(endpoint) = facts.endpoint else {
             return; // B2 calls CORS does not cover get no CORS headers
         };
+        if facts.origin.is_none() && facts.bucket.is_none() && endpoint != Endpoint::S3 {
+            // A B2 transfer whose bucket was not looked up: it may have rules.
+            add_vary(resp, "Origin");
+            return;
+        }
         let Some(bucket) = facts
             .bucket
             .as_deref()
