@@ -36,7 +36,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// A TOML configuration file (keys: data_dir, listen, domains, root_access_key,
-    /// root_secret_key).
+    /// root_secret_key, access_log, and a [limits] table: max_connections,
+    /// header_timeout_secs, body_stall_secs, http2_max_streams).
     #[arg(long, env = "PIER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object bytes live [default: pier-data].
@@ -55,6 +56,19 @@ pub struct ServeArgs {
     /// The secret for --root-access-key.
     #[arg(long, env = "PIER_ROOT_SECRET_KEY", hide_env_values = true)]
     pub root_secret_key: Option<String>,
+    /// Write a JSON-lines access log to this file (`-` for standard output).
+    #[arg(long, env = "PIER_ACCESS_LOG")]
+    pub access_log: Option<PathBuf>,
+    /// Most connections served at once [default: from the open-file limit, at most 10000].
+    #[arg(long, env = "PIER_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a connection may take to send a request head, counted from when it opens or
+    /// finishes its previous request (also the idle keep-alive timeout) [default: 30].
+    #[arg(long, env = "PIER_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a request body may send nothing before the request fails [default: 60].
+    #[arg(long, env = "PIER_BODY_STALL_TIMEOUT")]
+    pub body_stall_timeout: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

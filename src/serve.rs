@@ -2,7 +2,7 @@
 
 use crate::cli::{KeyCommand, ServeArgs};
 use anyhow::Context;
-use pier_server::{Config, Front};
+use pier_server::{Config, Front, FrontOptions};
 use pier_store::Store;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -37,6 +37,18 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if args.root_secret_key.is_some() {
         config.root_secret_key = args.root_secret_key.clone();
     }
+    if args.access_log.is_some() {
+        config.access_log = args.access_log.clone();
+    }
+    if let Some(n) = args.max_connections {
+        config.limits.max_connections = n;
+    }
+    if let Some(s) = args.header_timeout {
+        config.limits.header_timeout_secs = s;
+    }
+    if let Some(s) = args.body_stall_timeout {
+        config.limits.body_stall_secs = s;
+    }
     if config.root_access_key.is_some() != config.root_secret_key.is_some() {
         anyhow::bail!("give both the root access key and its secret, or neither");
     }
@@ -58,10 +70,26 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, data_dir = %config.data_dir.display(), "pier is serving S3");
+        let nofile = pier_server::limits::raise_fd_limit();
+        let cap = config.limits.connection_cap(nofile);
+        tracing::info!(%addr, data_dir = %config.data_dir.display(), max_connections = cap, open_file_limit = nofile, "pier is serving S3 and B2");
         println!("pier listening on http://{addr}");
-        let front = Front::new(store.clone(), config.domains.clone());
-        pier_server::run(listener, front, shutdown_signal(), SHUTDOWN_GRACE).await?;
+        let access_log = match &config.access_log {
+            Some(path) => Some(
+                pier_server::access_log::AccessLog::open(path)
+                    .with_context(|| format!("opening the access log {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let front = Front::new(
+            store.clone(),
+            config.domains.clone(),
+            FrontOptions {
+                limits: config.limits.clone(),
+                access_log,
+            },
+        );
+        pier_server::run(listener, front, cap, shutdown_signal(), SHUTDOWN_GRACE).await?;
         tracing::info!("stopped accepting; in-flight requests finished");
         store.close()?;
         Ok(ExitCode::SUCCESS)

@@ -51,6 +51,8 @@ pub struct Server {
     pub endpoint: String,
     /// The data directory (kept across restarts).
     pub dir: TempDir,
+    /// Extra flags it was started with (kept across restarts).
+    flags: Vec<String>,
 }
 
 impl Server {
@@ -61,11 +63,18 @@ impl Server {
 
     /// Starts a server on `dir`.
     pub fn start_in(dir: TempDir) -> Server {
-        let (child, endpoint) = spawn(dir.path());
+        Server::start_with(dir, &[])
+    }
+
+    /// Starts a server on `dir` with extra `pier serve` flags.
+    pub fn start_with(dir: TempDir, flags: &[&str]) -> Server {
+        let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+        let (child, endpoint) = spawn(dir.path(), &flags);
         Server {
             child: Some(child),
             endpoint,
             dir,
+            flags,
         }
     }
 
@@ -89,10 +98,19 @@ impl Server {
         child.wait().expect("wait for server")
     }
 
+    /// Stops the server cleanly (SIGTERM) and starts it again on the same data directory.
+    pub fn restart_clean(&mut self) {
+        let status = self.terminate();
+        assert!(status.success(), "pier serve exited with {status}");
+        let (child, endpoint) = spawn(self.dir.path(), &self.flags);
+        self.child = Some(child);
+        self.endpoint = endpoint;
+    }
+
     /// Starts the server again on the same data directory (a new port).
     pub fn restart(&mut self) {
         self.kill9();
-        let (child, endpoint) = spawn(self.dir.path());
+        let (child, endpoint) = spawn(self.dir.path(), &self.flags);
         self.child = Some(child);
         self.endpoint = endpoint;
     }
@@ -171,7 +189,7 @@ fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-fn spawn(data_dir: &Path) -> (Child, String) {
+fn spawn(data_dir: &Path, flags: &[String]) -> (Child, String) {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -180,6 +198,7 @@ fn spawn(data_dir: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pier"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir.join("data"))
+        .args(flags)
         .env("PIER_ROOT_ACCESS_KEY", ACCESS_KEY)
         .env("PIER_ROOT_SECRET_KEY", SECRET_KEY)
         .env("PIER_LOG", "info")

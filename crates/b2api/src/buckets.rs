@@ -1,6 +1,6 @@
 //! b2_authorize_account and the bucket calls.
 
-use crate::error::{B2Error, B2Result};
+use crate::error::{blocking_err, B2Error, B2ErrorKind, B2Result};
 use crate::token::{self, Scope};
 use crate::{json, required, Call, ACCOUNT_ID};
 use base64::Engine as _;
@@ -31,7 +31,12 @@ const RECOMMENDED_PART: u64 = 10_000_000;
 const MINIMUM_PART: u64 = 5_000_000;
 
 pub(crate) fn authorize(call: &Call<'_>, version: &str) -> B2Result<Response<Body>> {
-    let unauthorized = || B2Error::new(401, "unauthorized", "Invalid application key id or key");
+    let unauthorized = || {
+        B2Error::new(
+            B2ErrorKind::Unauthorized,
+            "Invalid application key id or key",
+        )
+    };
     let basic = call
         .auth_header()
         .and_then(|h| h.strip_prefix("Basic "))
@@ -100,13 +105,12 @@ pub(crate) fn authorize(call: &Call<'_>, version: &str) -> B2Result<Response<Bod
 
 /// The bucket object B2 clients read.
 pub(crate) fn bucket_json(bucket: &Bucket) -> B2Result<Value> {
-    let cors = crate::files::cors_of(bucket)
+    let cors = pier_edge::bucket_cors(bucket)
         .map(|c| c.view_as(Dialect::B2))
         .unwrap_or_default();
     let cors_rules: Value = if cors.is_enabled() {
         serde_json::from_str(
-            &pier_cors::serialize(&cors, Format::B2Json)
-                .map_err(|e| B2Error::new(500, "internal_error", e.to_string()))?,
+            &pier_cors::serialize(&cors, Format::B2Json).map_err(B2Error::internal)?,
         )
         .unwrap_or(Value::Array(vec![]))
     } else {
@@ -143,9 +147,7 @@ fn check_name(name: &str) -> B2Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(B2Error::new(
-            400,
-            "bad_request",
+        Err(B2Error::new(B2ErrorKind::BadRequest,
             format!("Invalid bucket name {name:?}: use 6 to 63 lower-case letters, digits and '-', not starting with 'b2-'"),
         ))
     }
@@ -202,7 +204,7 @@ pub(crate) async fn create(call: &Call<'_>, args: &Value) -> B2Result<Response<B
         )?)
     })
     .await
-    .map_err(|_| B2Error::new(500, "internal_error", "internal error"))??;
+    .map_err(blocking_err)??;
     Ok(json(bucket_json(&bucket)?))
 }
 
@@ -213,13 +215,18 @@ pub(crate) async fn update(call: &Call<'_>, args: &Value) -> B2Result<Response<B
         public: bucket_type(args)?,
         cors: cors_rules(args)?,
         info: bucket_info(args)?,
-        if_revision: args.get("ifRevisionIs").and_then(Value::as_i64),
+        if_revision: match args.get("ifRevisionIs") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_i64().ok_or_else(|| {
+                B2Error::bad_request(format!("ifRevisionIs must be an integer, not {v}"))
+            })?),
+        },
     };
     let store = call.store.clone();
     let name = bucket.name.clone();
     let bucket = tokio::task::spawn_blocking(move || store.update_bucket(&name, update))
         .await
-        .map_err(|_| B2Error::new(500, "internal_error", "internal error"))??;
+        .map_err(blocking_err)??;
     Ok(json(bucket_json(&bucket)?))
 }
 
@@ -244,6 +251,6 @@ pub(crate) async fn delete(call: &Call<'_>, args: &Value) -> B2Result<Response<B
     let name = bucket.name.clone();
     let deleted = tokio::task::spawn_blocking(move || store.delete_bucket(&name))
         .await
-        .map_err(|_| B2Error::new(500, "internal_error", "internal error"))??;
+        .map_err(blocking_err)??;
     Ok(json(bucket_json(&deleted)?))
 }

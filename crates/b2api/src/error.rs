@@ -1,42 +1,147 @@
-//! B2's error document: `{"status": N, "code": "...", "message": "..."}` with the same HTTP status.
+//! B2's error document: `{"status": N, "code": "...", "message": "..."}` with the same HTTP
+//! status. A [`B2ErrorKind`] owns its status and code, so no call site pairs them by hand.
 
 use bytes::Bytes;
 use http::{header, Response, StatusCode};
 use pier_store::StoreError;
 use s3s::Body;
 
-/// A B2 error.
+/// The kinds of B2 error pier answers, each with B2's status and code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum B2ErrorKind {
+    /// 400 `bad_request`: a parameter is missing, malformed or out of range.
+    BadRequest,
+    /// 400 `bad_json`: the body is not a JSON object.
+    BadJson,
+    /// 400 `bad_bucket_id`: no bucket has this id (or name).
+    BadBucketId,
+    /// 400 `duplicate_bucket_name`.
+    DuplicateBucketName,
+    /// 400 `cannot_delete_non_empty_bucket`.
+    CannotDeleteNonEmptyBucket,
+    /// 400 `missing_part`: a large file is finished with a part that was not uploaded.
+    MissingPart,
+    /// 400 `out_of_range`: a listing limit or part number is out of range.
+    OutOfRange,
+    /// 400 `file_not_present` (B2's answer for a file id that names nothing, in some calls).
+    FileNotPresent,
+    /// 400 `no_such_file`: hiding a name that has no current version.
+    NoSuchFile,
+    /// 401 `bad_auth_token`: a token that does not verify, or none.
+    BadAuthToken,
+    /// 401 `expired_auth_token`.
+    ExpiredAuthToken,
+    /// 401 `unauthorized`: a valid token that does not allow this call.
+    Unauthorized,
+    /// 403 `access_denied`: refused by policy (a preflight no CORS rule allows, say).
+    AccessDenied,
+    /// 404 `not_found`: no such file, large file or endpoint.
+    NotFound,
+    /// 408 `request_timeout`: the upload body stalled.
+    RequestTimeout,
+    /// 409 `conflict`: `ifRevisionIs` did not match.
+    Conflict,
+    /// 416 `range_not_satisfiable`.
+    RangeNotSatisfiable,
+    /// 500 `internal_error`: a storage failure (always logged with its cause).
+    InternalError,
+    /// 503 `service_unavailable`: the server is overloaded; retry.
+    ServiceUnavailable,
+}
+
+impl B2ErrorKind {
+    /// The HTTP status (also in the body).
+    pub fn status(self) -> u16 {
+        use B2ErrorKind::*;
+        match self {
+            BadRequest
+            | BadJson
+            | BadBucketId
+            | DuplicateBucketName
+            | CannotDeleteNonEmptyBucket
+            | MissingPart
+            | OutOfRange
+            | FileNotPresent
+            | NoSuchFile => 400,
+            BadAuthToken | ExpiredAuthToken | Unauthorized => 401,
+            AccessDenied => 403,
+            NotFound => 404,
+            RequestTimeout => 408,
+            Conflict => 409,
+            RangeNotSatisfiable => 416,
+            InternalError => 500,
+            ServiceUnavailable => 503,
+        }
+    }
+
+    /// B2's snake_case code.
+    pub fn code(self) -> &'static str {
+        use B2ErrorKind::*;
+        match self {
+            BadRequest => "bad_request",
+            BadJson => "bad_json",
+            BadBucketId => "bad_bucket_id",
+            DuplicateBucketName => "duplicate_bucket_name",
+            CannotDeleteNonEmptyBucket => "cannot_delete_non_empty_bucket",
+            MissingPart => "missing_part",
+            OutOfRange => "out_of_range",
+            FileNotPresent => "file_not_present",
+            NoSuchFile => "no_such_file",
+            BadAuthToken => "bad_auth_token",
+            ExpiredAuthToken => "expired_auth_token",
+            Unauthorized => "unauthorized",
+            AccessDenied => "access_denied",
+            NotFound => "not_found",
+            RequestTimeout => "request_timeout",
+            Conflict => "conflict",
+            RangeNotSatisfiable => "range_not_satisfiable",
+            InternalError => "internal_error",
+            ServiceUnavailable => "service_unavailable",
+        }
+    }
+}
+
+/// A B2 error: its kind and what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct B2Error {
-    /// HTTP status (also in the body).
-    pub status: u16,
-    /// B2's snake_case code.
-    pub code: &'static str,
-    /// What went wrong.
+    /// Status and code.
+    pub kind: B2ErrorKind,
+    /// What went wrong, for the client.
     pub message: String,
 }
 
 impl B2Error {
-    /// An error with `status`, `code` and `message`.
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error of `kind` saying `message`.
+    pub fn new(kind: B2ErrorKind, message: impl Into<String>) -> Self {
         B2Error {
-            status,
-            code,
+            kind,
             message: message.into(),
         }
     }
 
     /// 400 `bad_request`.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        B2Error::new(400, "bad_request", message)
+        B2Error::new(B2ErrorKind::BadRequest, message)
+    }
+
+    /// 500 `internal_error`, logging `cause` (the client sees no detail).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(cause = %cause, "B2 request failed: internal error");
+        B2Error::new(B2ErrorKind::InternalError, "internal error")
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.kind.status()
     }
 
     /// The JSON response.
     pub fn into_response(self) -> Response<Body> {
-        let body =
-            serde_json::json!({"status": self.status, "code": self.code, "message": self.message});
+        let status = self.kind.status();
+        let body = serde_json::json!({"status": status, "code": self.kind.code(), "message": self.message});
         Response::builder()
-            .status(StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST))
+            .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(Bytes::from(body.to_string())))
             .expect("static response parts are valid")
@@ -45,27 +150,30 @@ impl B2Error {
 
 impl From<StoreError> for B2Error {
     fn from(e: StoreError) -> Self {
+        use B2ErrorKind::*;
         match e {
-            StoreError::NoSuchBucket => B2Error::new(400, "bad_bucket_id", "Bucket does not exist"),
-            StoreError::BucketExists => B2Error::new(
-                400,
-                "duplicate_bucket_name",
-                "Bucket name is already in use.",
-            ),
-            StoreError::BucketNotEmpty => B2Error::new(
-                400,
-                "cannot_delete_non_empty_bucket",
-                "Cannot delete non-empty bucket",
-            ),
-            StoreError::NoSuchKey => B2Error::new(404, "not_found", "File not present"),
-            StoreError::PreconditionFailed => {
-                B2Error::new(409, "conflict", "The revision does not match")
+            StoreError::NoSuchBucket => B2Error::new(BadBucketId, "Bucket does not exist"),
+            StoreError::BucketExists => {
+                B2Error::new(DuplicateBucketName, "Bucket name is already in use.")
             }
-            other => {
-                tracing::error!(error = %other, "storage failure");
-                B2Error::new(500, "internal_error", "internal error")
+            StoreError::BucketNotEmpty => {
+                B2Error::new(CannotDeleteNonEmptyBucket, "Cannot delete non-empty bucket")
             }
+            StoreError::NoSuchKey => B2Error::new(NotFound, "File not present"),
+            StoreError::NoSuchUpload => B2Error::new(NotFound, "Large file not present"),
+            StoreError::PreconditionFailed => B2Error::new(Conflict, "The revision does not match"),
+            StoreError::InvalidName(why) => B2Error::bad_request(why.to_string()),
+            other => B2Error::internal(other),
         }
+    }
+}
+
+/// Maps the store's "not there" errors (no such bucket, file or upload) to `missing`, and every
+/// other failure as usual: a storage failure is never reported as a missing file.
+pub(crate) fn missing_as(missing: impl FnOnce() -> B2Error) -> impl FnOnce(StoreError) -> B2Error {
+    move |e| match e {
+        StoreError::NoSuchBucket | StoreError::NoSuchKey | StoreError::NoSuchUpload => missing(),
+        other => B2Error::from(other),
     }
 }
 
@@ -73,6 +181,28 @@ impl From<StoreError> for B2Error {
 pub type B2Result<T> = Result<T, B2Error>;
 
 /// A blocking task that did not finish (it panicked or was cancelled).
-pub(crate) fn blocking_err(_: tokio::task::JoinError) -> B2Error {
-    B2Error::new(500, "internal_error", "internal error")
+pub(crate) fn blocking_err(e: tokio::task::JoinError) -> B2Error {
+    B2Error::internal(format!("blocking task failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_own_status_and_code() {
+        let resp = B2Error::new(B2ErrorKind::Conflict, "x").into_response();
+        assert_eq!(resp.status(), 409);
+        assert_eq!(
+            B2ErrorKind::RangeNotSatisfiable.code(),
+            "range_not_satisfiable"
+        );
+        assert_eq!(B2ErrorKind::ServiceUnavailable.status(), 503);
+    }
+
+    #[test]
+    fn storage_races_are_not_internal_errors() {
+        assert_eq!(B2Error::from(StoreError::NoSuchUpload).status(), 404);
+        assert_eq!(B2Error::from(StoreError::NoSuchKey).status(), 404);
+    }
 }

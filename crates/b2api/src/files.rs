@@ -1,23 +1,14 @@
 //! The file calls: upload, download (by name and id), listing, info, hide, delete, and
 //! download authorizations.
 
-use crate::error::{blocking_err, B2Error, B2Result};
+use crate::error::{blocking_err, missing_as, B2Error, B2ErrorKind, B2Result};
 use crate::token::{self, Scope};
 use crate::{json, percent_decode_strict, percent_encode, required, Call, ACCOUNT_ID};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
-use pier_cors::CorsConfig;
 use pier_store::{Bucket, ListQuery, Object, ObjectMeta, PayloadWriter, WriteCondition};
 use s3s::Body;
 use serde_json::{json, Value};
-
-/// The bucket's CORS rules, if any.
-pub(crate) fn cors_of(bucket: &Bucket) -> Option<CorsConfig> {
-    CorsConfig::from_stored(bucket.cors.as_deref()?)
-        .ok()
-        .filter(CorsConfig::is_enabled)
-}
 
 fn file_info(meta: &ObjectMeta) -> serde_json::Map<String, Value> {
     let mut info: serde_json::Map<String, Value> = meta
@@ -92,7 +83,7 @@ pub(crate) fn get_upload_url(call: &Call<'_>, args: &Value) -> B2Result<Response
 }
 
 /// B2's file-name rules (as b2sdk checks them).
-fn check_file_name(name: &str) -> B2Result<()> {
+pub(crate) fn check_file_name(name: &str) -> B2Result<()> {
     let bad = |why: &str| {
         Err(B2Error::bad_request(format!(
             "Invalid file name {name:?}: {why}"
@@ -142,18 +133,17 @@ fn header<'a>(call: &'a Call<'_>, name: &str) -> Option<&'a str> {
 pub(crate) async fn upload_file(
     call: &Call<'_>,
     bucket_id: &str,
-    mut body: Incoming,
+    mut body: Body,
 ) -> B2Result<Response<Body>> {
     let token = call
         .auth_header()
-        .ok_or_else(|| B2Error::new(401, "bad_auth_token", "Missing Authorization header"))?;
+        .ok_or_else(|| B2Error::new(B2ErrorKind::BadAuthToken, "Missing Authorization header"))?;
     match token::verify(call.store, token)?.1 {
         Scope::Upload { b } if b == bucket_id => {}
         Scope::Account => {}
         _ => {
             return Err(B2Error::new(
-                401,
-                "unauthorized",
+                B2ErrorKind::Unauthorized,
                 "This token cannot upload to this bucket",
             ))
         }
@@ -209,6 +199,13 @@ pub(crate) async fn upload_file(
             })?,
             "an X-Bz-Info-* value",
         )?;
+        if let Some(c) = value.chars().find(|c| c.is_control()) {
+            // These become HTTP headers on every download (and S3 GET): a CR, LF or NUL would
+            // make the file unreadable.
+            return Err(B2Error::bad_request(format!(
+                "X-Bz-Info-{info} must not contain control characters (found {c:?})"
+            )));
+        }
         match info {
             "b2-content-disposition" => meta.content_disposition = Some(value),
             "b2-content-language" => meta.content_language = Some(value),
@@ -254,7 +251,7 @@ pub(crate) async fn upload_file(
 /// Streams an upload body of `length` bytes into `writer`. With `digits_at_end` the last 40
 /// bytes are the SHA-1 (hex), held back and returned instead of written.
 pub(crate) async fn receive_body(
-    body: &mut Incoming,
+    body: &mut Body,
     mut writer: PayloadWriter,
     length: u64,
     digits_at_end: bool,
@@ -262,8 +259,13 @@ pub(crate) async fn receive_body(
     let mut tail: Vec<u8> = Vec::new();
     let mut received: u64 = 0;
     while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|_| B2Error::bad_request("the upload ended before Content-Length bytes"))?;
+        let frame = frame.map_err(|e| {
+            if pier_edge::is_body_stall(&*e) {
+                B2Error::new(B2ErrorKind::RequestTimeout, e.to_string())
+            } else {
+                B2Error::bad_request("the upload ended before Content-Length bytes")
+            }
+        })?;
         let Ok(chunk) = frame.into_data() else {
             continue;
         };
@@ -299,8 +301,7 @@ fn check_download(call: &Call<'_>, bucket: &Bucket, name: Option<&str>) -> B2Res
         .or_else(|| call.query("Authorization"))
         .ok_or_else(|| {
             B2Error::new(
-                401,
-                "unauthorized",
+                B2ErrorKind::Unauthorized,
                 "This bucket is private: an authorization token is required",
             )
         })?;
@@ -310,8 +311,7 @@ fn check_download(call: &Call<'_>, bucket: &Bucket, name: Option<&str>) -> B2Res
             Ok(())
         }
         _ => Err(B2Error::new(
-            401,
-            "unauthorized",
+            B2ErrorKind::Unauthorized,
             "This token does not allow downloading this file",
         )),
     }
@@ -322,26 +322,26 @@ pub(crate) async fn download_by_name(
     bucket: &str,
     name: &str,
 ) -> B2Result<Response<Body>> {
-    let bucket = call
-        .store
-        .bucket(bucket)
-        .map_err(|_| B2Error::new(404, "not_found", format!("Bucket {bucket} does not exist")))?;
-    check_download(call, &bucket, Some(name))?;
-    let object = call.store.object(&bucket.id, name).map_err(|_| {
+    let bucket = call.store.bucket(bucket).map_err(missing_as(|| {
         B2Error::new(
-            404,
-            "not_found",
+            B2ErrorKind::NotFound,
+            format!("Bucket {bucket} does not exist"),
+        )
+    }))?;
+    check_download(call, &bucket, Some(name))?;
+    let object = call.store.object(&bucket.id, name).map_err(missing_as(|| {
+        B2Error::new(
+            B2ErrorKind::NotFound,
             format!("File with such name does not exist: {name}"),
         )
-    })?;
+    }))?;
     serve(call, &object)
 }
 
 pub(crate) async fn download_by_id(call: &Call<'_>, id: &str) -> B2Result<Response<Body>> {
-    let object = call
-        .store
-        .object_by_version(id)
-        .map_err(|_| B2Error::new(404, "not_found", format!("File not present: {id}")))?;
+    let object = call.store.object_by_version(id).map_err(missing_as(|| {
+        B2Error::new(B2ErrorKind::NotFound, format!("File not present: {id}"))
+    }))?;
     let bucket = call.store.bucket_by_id(&object.bucket_id)?;
     check_download(call, &bucket, None)?;
     serve(call, &object)
@@ -354,8 +354,7 @@ fn range(call: &Call<'_>, size: u64) -> B2Result<Option<(u64, u64)>> {
     };
     let unsatisfiable = || {
         B2Error::new(
-            416,
-            "range_not_satisfiable",
+            B2ErrorKind::RangeNotSatisfiable,
             format!("The range {spec:?} is not satisfiable for {size} bytes"),
         )
     };
@@ -436,8 +435,7 @@ fn serve(call: &Call<'_>, o: &Object) -> B2Result<Response<Body>> {
             s3s::dto::StreamingBlob::wrap(stream),
         ))
     };
-    resp.body(body)
-        .map_err(|e| B2Error::new(500, "internal_error", e.to_string()))
+    resp.body(body).map_err(B2Error::internal)
 }
 
 pub(crate) fn list(call: &Call<'_>, args: &Value, versions: bool) -> B2Result<Response<Body>> {
@@ -452,8 +450,7 @@ pub(crate) fn list(call: &Call<'_>, args: &Value, versions: bool) -> B2Result<Re
             Some(n @ 1..=10_000) => n as usize,
             _ => {
                 return Err(B2Error::new(
-                    400,
-                    "out_of_range",
+                    B2ErrorKind::OutOfRange,
                     "maxFileCount out of range: use 1 to 10000",
                 ))
             }
@@ -507,15 +504,14 @@ pub(crate) async fn delete_file_version(call: &Call<'_>, args: &Value) -> B2Resu
     let id = required(args, "fileId")?.to_owned();
     let not_present = || {
         B2Error::new(
-            400,
-            "file_not_present",
+            B2ErrorKind::FileNotPresent,
             format!("File not present: {name} {id}"),
         )
     };
     let o = call
         .store
         .object_by_version(&id)
-        .map_err(|_| not_present())?;
+        .map_err(missing_as(not_present))?;
     if o.key != name {
         return Err(not_present());
     }
@@ -539,8 +535,7 @@ pub(crate) async fn hide_file(call: &Call<'_>, args: &Value) -> B2Result<Respons
         .map_err(blocking_err)??;
     if removed.is_none() {
         return Err(B2Error::new(
-            400,
-            "no_such_file",
+            B2ErrorKind::NoSuchFile,
             format!("File not present: {name}"),
         ));
     }

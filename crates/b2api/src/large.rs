@@ -2,12 +2,11 @@
 //! a large file's `fileId` while unfinished is the upload id; finishing checks each part's SHA-1
 //! and completes without copying bytes.
 
-use crate::error::{blocking_err, B2Error, B2Result};
+use crate::error::{blocking_err, missing_as, B2Error, B2ErrorKind, B2Result};
 use crate::files::file_json;
 use crate::token::{self, Scope};
 use crate::{json, required, Call, ACCOUNT_ID};
 use http::Response;
-use hyper::body::Incoming;
 use pier_store::{ObjectMeta, Payload, Upload, WriteCondition};
 use s3s::Body;
 use serde_json::{json, Value};
@@ -32,15 +31,16 @@ fn start_json(u: &Upload) -> Value {
 }
 
 fn upload(call: &Call<'_>, file_id: &str) -> B2Result<Upload> {
-    call.store
-        .upload(file_id)
-        .map_err(|_| B2Error::bad_request(format!("No active upload for: {file_id}")))
+    call.store.upload(file_id).map_err(missing_as(|| {
+        B2Error::bad_request(format!("No active upload for: {file_id}"))
+    }))
 }
 
 pub(crate) async fn start(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
     call.account()?;
     let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
     let name = required(args, "fileName")?.to_owned();
+    crate::files::check_file_name(&name)?;
     let mut meta = ObjectMeta {
         content_type: Some(required(args, "contentType")?.to_owned()).filter(|t| t != "b2/x-auto"),
         ..Default::default()
@@ -81,19 +81,18 @@ pub(crate) fn get_upload_part_url(call: &Call<'_>, args: &Value) -> B2Result<Res
 pub(crate) async fn upload_part(
     call: &Call<'_>,
     file_id: &str,
-    mut body: Incoming,
+    mut body: Body,
 ) -> B2Result<Response<Body>> {
     let up = upload(call, file_id)?;
     let token = call
         .auth_header()
-        .ok_or_else(|| B2Error::new(401, "bad_auth_token", "Missing Authorization header"))?;
+        .ok_or_else(|| B2Error::new(B2ErrorKind::BadAuthToken, "Missing Authorization header"))?;
     match token::verify(call.store, token)?.1 {
         Scope::Upload { b } if b == up.bucket_id => {}
         Scope::Account => {}
         _ => {
             return Err(B2Error::new(
-                401,
-                "unauthorized",
+                B2ErrorKind::Unauthorized,
                 "This token cannot upload to this file",
             ))
         }
@@ -117,11 +116,7 @@ pub(crate) async fn upload_part(
         .await
         .map_err(blocking_err)??
     else {
-        return Err(B2Error::new(
-            500,
-            "internal_error",
-            "a part was kept inline",
-        ));
+        return Err(B2Error::internal("a part was kept inline"));
     };
     let expected = if digits_at_end {
         String::from_utf8_lossy(&tail).to_ascii_lowercase()
@@ -146,11 +141,15 @@ pub(crate) async fn upload_part(
 pub(crate) fn list_parts(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
     call.account()?;
     let up = upload(call, required(args, "fileId")?)?;
-    let start = args
-        .get("startPartNumber")
-        .and_then(Value::as_u64)
-        .unwrap_or(1)
-        .max(1) as u32;
+    let start = match args.get("startPartNumber") {
+        None | Some(Value::Null) => 1,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| {
+                B2Error::bad_request(format!("startPartNumber must be 1 to 10000, not {v}"))
+            })? as u32,
+    };
     let max = args
         .get("maxPartCount")
         .and_then(Value::as_u64)
@@ -189,17 +188,14 @@ pub(crate) async fn finish(call: &Call<'_>, args: &Value) -> B2Result<Response<B
         let n = i as u32 + 1;
         let part = parts.iter().find(|p| p.part_number == n).ok_or_else(|| {
             B2Error::new(
-                400,
-                "missing_part",
+                B2ErrorKind::MissingPart,
                 format!("Part number {n} has not been uploaded"),
             )
         })?;
         if part.sha1 != *sha1 {
-            return Err(B2Error::new(
-                400,
-                "part_sha1_mismatch",
-                format!("Part number {n} has wrong SHA1"),
-            ));
+            return Err(B2Error::bad_request(format!(
+                "Part number {n} has wrong SHA1"
+            )));
         }
         listed.push((n, part.etag.clone()));
     }
@@ -253,6 +249,7 @@ pub(crate) async fn copy(call: &Call<'_>, args: &Value) -> B2Result<Response<Bod
         .store
         .object_by_version(required(args, "sourceFileId")?)?;
     let name = required(args, "fileName")?.to_owned();
+    crate::files::check_file_name(&name)?;
     let bucket_id = match args.get("destinationBucketId").and_then(Value::as_str) {
         Some(id) => call.store.bucket_by_id(id)?.id.clone(),
         None => source.bucket_id.clone(),
@@ -260,7 +257,7 @@ pub(crate) async fn copy(call: &Call<'_>, args: &Value) -> B2Result<Response<Bod
     let (start, len) = match args.get("range").and_then(Value::as_str) {
         None => (0, source.size),
         Some(r) => {
-            let bad = || B2Error::new(416, "range_not_satisfiable", format!("bad range {r:?}"));
+            let bad = || B2Error::new(B2ErrorKind::RangeNotSatisfiable, format!("bad range {r:?}"));
             let (a, b) = r
                 .strip_prefix("bytes=")
                 .and_then(|r| r.split_once('-'))

@@ -1,6 +1,8 @@
 //! pier's Backblaze B2 native API over the store: `/b2api/v2…v4/b2_*` and `/file/BUCKET/NAME`.
 //!
-//! - [`B2Api::handle`] routes a request; [`is_b2_path`] tells the front which requests are ours.
+//! - [`B2Api::handle`] answers a request; [`is_b2_path`] tells the front which requests are ours.
+//! - [`request`]: a request parsed once ([`B2Request`]): the call, and for the CORS layer which
+//!   CORS operation and bucket it is.
 //! - [`token`]: stateless, HMAC-signed account, upload and download-authorization tokens.
 //! - `buckets` and `files`: the calls; every error is B2's JSON (`error`).
 //!
@@ -13,14 +15,15 @@ mod buckets;
 pub mod error;
 mod files;
 mod large;
+pub mod request;
 pub mod token;
 
-pub use error::{B2Error, B2Result};
+pub use error::{B2Error, B2ErrorKind, B2Result};
+pub use request::{B2Call, B2Request, CorsBucket, JsonCall};
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use pier_store::Store;
 use s3s::Body;
 use serde_json::Value;
@@ -48,7 +51,7 @@ pub(crate) struct Call<'a> {
     pub base: String,
     pub method: &'a Method,
     pub headers: &'a http::HeaderMap,
-    pub query: Vec<(String, String)>,
+    pub query: &'a pier_edge::Query,
 }
 
 impl Call<'_> {
@@ -61,10 +64,7 @@ impl Call<'_> {
 
     /// A query parameter.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.query.get(name)
     }
 
     /// A new token for the access key `key_id`, signed with its secret.
@@ -72,85 +72,36 @@ impl Call<'_> {
         let key = self
             .store
             .key(key_id)?
-            .ok_or_else(|| B2Error::new(401, "bad_auth_token", "the access key was deleted"))?;
+            .ok_or_else(|| B2Error::new(B2ErrorKind::BadAuthToken, "the access key was deleted"))?;
         Ok(token::issue(key_id, &key.secret, scope, millis))
     }
 
     /// An account token from `Authorization`, verified.
     pub fn account(&self) -> B2Result<String> {
-        let token = self
-            .auth_header()
-            .ok_or_else(|| B2Error::new(401, "bad_auth_token", "Missing Authorization header"))?;
+        let token = self.auth_header().ok_or_else(|| {
+            B2Error::new(B2ErrorKind::BadAuthToken, "Missing Authorization header")
+        })?;
         match token::verify(self.store, token)? {
             (key, token::Scope::Account) => Ok(key),
             _ => Err(B2Error::new(
-                401,
-                "unauthorized",
+                B2ErrorKind::Unauthorized,
                 "This token cannot be used for this call",
             )),
         }
     }
 }
 
-/// Decodes `%XX` escapes (B2 names are percent-encoded; `+` stays `+`); invalid UTF-8 becomes
-/// U+FFFD. For what is stored, use [`percent_decode_strict`].
-pub fn percent_decode(s: &str) -> String {
-    String::from_utf8_lossy(&percent_decode_bytes(s)).into_owned()
-}
-
-/// Decodes `%XX` escapes, refusing a result that is not UTF-8 (a name must never be stored
-/// other than it was sent).
+/// Decodes a percent-encoded B2 value (`+` stays `+`), refusing a result that is not UTF-8 (a
+/// name must never be stored other than it was sent); `what` names the value in the error.
 pub fn percent_decode_strict(s: &str, what: &str) -> B2Result<String> {
-    String::from_utf8(percent_decode_bytes(s))
+    pier_edge::percent::decode_utf8(s)
+        .map(std::borrow::Cow::into_owned)
         .map_err(|_| B2Error::bad_request(format!("{what} is not percent-encoded UTF-8")))
-}
-
-fn percent_decode_bytes(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) =
-                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
 }
 
 /// Percent-encodes like b2sdk (`/` and unreserved characters kept).
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                percent_decode(&k.replace('+', " ")),
-                percent_decode(&v.replace('+', " ")),
-            )
-        })
-        .collect()
+    pier_edge::percent::encode(s, pier_edge::percent::PATH)
 }
 
 /// A JSON 200 response.
@@ -167,15 +118,20 @@ impl B2Api {
         B2Api { store }
     }
 
-    /// Answers one B2 request.
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
-        match self.route(req).await {
-            Ok(resp) => resp,
-            Err(e) => e.into_response(),
-        }
+    /// Answers one B2 request, parsed by the caller (the front parses it once, for CORS too).
+    pub async fn handle(
+        &self,
+        request: Result<B2Request, B2Error>,
+        req: Request<Body>,
+    ) -> Response<Body> {
+        let routed = match request {
+            Ok(request) => self.route(&request, req).await,
+            Err(e) => Err(e),
+        };
+        routed.unwrap_or_else(B2Error::into_response)
     }
 
-    async fn route(&self, req: Request<Incoming>) -> B2Result<Response<Body>> {
+    async fn route(&self, request: &B2Request, req: Request<Body>) -> B2Result<Response<Body>> {
         let (parts, body) = req.into_parts();
         let host = parts
             .headers
@@ -188,76 +144,56 @@ impl B2Api {
             base: format!("http://{host}"),
             method: &parts.method,
             headers: &parts.headers,
-            query: query_pairs(parts.uri.query()),
+            query: &request.query,
         };
-        let path = parts.uri.path();
-        if let Some(rest) = path.strip_prefix("/file/") {
-            let (bucket, name) = rest.split_once('/').unwrap_or((rest, ""));
-            return files::download_by_name(&call, &percent_decode(bucket), &percent_decode(name))
-                .await;
-        }
-        let rest = path.strip_prefix("/b2api/").unwrap_or("");
-        let (version, rest) = rest.split_once('/').unwrap_or((rest, ""));
-        if !matches!(version, "v1" | "v2" | "v3" | "v4") {
-            return Err(B2Error::new(
-                404,
-                "not_found",
-                format!("unknown API version {version:?}"),
-            ));
-        }
-        let (op, tail) = rest.split_once('/').unwrap_or((rest, ""));
-        match op {
-            "b2_upload_file" => return files::upload_file(&call, tail, body).await,
-            "b2_upload_part" => return large::upload_part(&call, tail, body).await,
-            "b2_download_file_by_id" if *call.method != Method::POST => {
-                let id = call.query("fileId").unwrap_or("").to_owned();
-                return files::download_by_id(&call, &id).await;
+        let op = match &request.call {
+            B2Call::DownloadByName { bucket, name } => {
+                return files::download_by_name(&call, bucket, name).await
             }
-            "b2_authorize_account" => return buckets::authorize(&call, version),
-            _ => {}
-        }
-        let args = read_json(body, call.method, &call.query).await?;
+            B2Call::DownloadById { file_id } => return files::download_by_id(&call, file_id).await,
+            B2Call::UploadFile { bucket_id } => {
+                return files::upload_file(&call, bucket_id, body).await
+            }
+            B2Call::UploadPart { file_id } => {
+                return large::upload_part(&call, file_id, body).await
+            }
+            B2Call::Authorize => return buckets::authorize(&call, request.version),
+            B2Call::Json(op) => *op,
+        };
+        let args = read_json(body, call.method, call.query).await?;
         match op {
-            "b2_create_bucket" => buckets::create(&call, &args).await,
-            "b2_update_bucket" => buckets::update(&call, &args).await,
-            "b2_list_buckets" => buckets::list(&call, &args),
-            "b2_delete_bucket" => buckets::delete(&call, &args).await,
-            "b2_get_upload_url" => files::get_upload_url(&call, &args),
-            "b2_list_file_names" => files::list(&call, &args, false),
-            "b2_list_file_versions" => files::list(&call, &args, true),
-            "b2_get_file_info" => files::get_file_info(&call, &args),
-            "b2_delete_file_version" => files::delete_file_version(&call, &args).await,
-            "b2_hide_file" => files::hide_file(&call, &args).await,
-            "b2_get_download_authorization" => files::get_download_authorization(&call, &args),
-            "b2_start_large_file" => large::start(&call, &args).await,
-            "b2_get_upload_part_url" => large::get_upload_part_url(&call, &args),
-            "b2_list_parts" => large::list_parts(&call, &args),
-            "b2_finish_large_file" => large::finish(&call, &args).await,
-            "b2_cancel_large_file" => large::cancel(&call, &args).await,
-            "b2_list_unfinished_large_files" => large::list_unfinished(&call, &args),
-            "b2_copy_file" => large::copy(&call, &args).await,
-            "b2_download_file_by_id" => {
-                let id = args
-                    .get("fileId")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned();
+            JsonCall::CreateBucket => buckets::create(&call, &args).await,
+            JsonCall::UpdateBucket => buckets::update(&call, &args).await,
+            JsonCall::ListBuckets => buckets::list(&call, &args),
+            JsonCall::DeleteBucket => buckets::delete(&call, &args).await,
+            JsonCall::GetUploadUrl => files::get_upload_url(&call, &args),
+            JsonCall::ListFileNames => files::list(&call, &args, false),
+            JsonCall::ListFileVersions => files::list(&call, &args, true),
+            JsonCall::GetFileInfo => files::get_file_info(&call, &args),
+            JsonCall::DeleteFileVersion => files::delete_file_version(&call, &args).await,
+            JsonCall::HideFile => files::hide_file(&call, &args).await,
+            JsonCall::GetDownloadAuthorization => files::get_download_authorization(&call, &args),
+            JsonCall::StartLargeFile => large::start(&call, &args).await,
+            JsonCall::GetUploadPartUrl => large::get_upload_part_url(&call, &args),
+            JsonCall::ListParts => large::list_parts(&call, &args),
+            JsonCall::FinishLargeFile => large::finish(&call, &args).await,
+            JsonCall::CancelLargeFile => large::cancel(&call, &args).await,
+            JsonCall::ListUnfinishedLargeFiles => large::list_unfinished(&call, &args),
+            JsonCall::CopyFile => large::copy(&call, &args).await,
+            JsonCall::DownloadFileById => {
+                let id = required(&args, "fileId")?.to_owned();
                 files::download_by_id(&call, &id).await
             }
-            other => Err(B2Error::new(
-                400,
-                "bad_request",
-                format!("{other} is not supported by this server"),
-            )),
         }
     }
 }
 
 /// The call's parameters: the JSON body of a POST, or the query string of a GET.
-async fn read_json(body: Incoming, method: &Method, query: &[(String, String)]) -> B2Result<Value> {
+async fn read_json(body: Body, method: &Method, query: &pier_edge::Query) -> B2Result<Value> {
     if *method == Method::GET {
         return Ok(Value::Object(
             query
+                .pairs()
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect(),
@@ -272,12 +208,15 @@ async fn read_json(body: Incoming, method: &Method, query: &[(String, String)]) 
     if bytes.is_empty() {
         return Ok(Value::Object(Default::default()));
     }
-    let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| B2Error::new(400, "bad_json", format!("the body is not valid JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        B2Error::new(
+            B2ErrorKind::BadJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
     if !v.is_object() {
         return Err(B2Error::new(
-            400,
-            "bad_json",
+            B2ErrorKind::BadJson,
             "the body must be a JSON object",
         ));
     }

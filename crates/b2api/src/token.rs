@@ -2,7 +2,7 @@
 //! an expiry and a scope, the HMAC made with that key's secret. They survive restarts, and
 //! deleting the key revokes them all.
 
-use crate::error::{B2Error, B2Result};
+use crate::error::{B2Error, B2ErrorKind, B2Result};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use pier_store::{now_millis, Store};
@@ -61,9 +61,18 @@ pub fn issue(access_key: &str, secret: &str, scope: Scope, millis: i64) -> Strin
     format!("pier1.{payload}.{mac}")
 }
 
+/// The access key a token names, without verifying it (for logs: the caller's claim).
+pub fn claimed_key(token: &str) -> Option<String> {
+    let payload = token.trim().strip_prefix("pier1.")?.split('.').next()?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice::<Payload>(&json).ok().map(|p| p.k)
+}
+
 /// Checks a token; returns its access key and scope.
 pub fn verify(store: &Store, token: &str) -> B2Result<(String, Scope)> {
-    let bad = || B2Error::new(401, "bad_auth_token", "Invalid authorization token");
+    let bad = || B2Error::new(B2ErrorKind::BadAuthToken, "Invalid authorization token");
     let mut parts = token.trim().splitn(3, '.');
     let (Some("pier1"), Some(payload), Some(mac)) = (parts.next(), parts.next(), parts.next())
     else {
@@ -75,20 +84,12 @@ pub fn verify(store: &Store, token: &str) -> B2Result<(String, Scope)> {
     let p: Payload = serde_json::from_slice(&json).map_err(|_| bad())?;
     let key = store.key(&p.k)?.ok_or_else(bad)?;
     let expected = sign(&key.secret, payload);
-    // Constant-time comparison of the MACs.
-    let equal = expected.len() == mac.len()
-        && expected
-            .bytes()
-            .zip(mac.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !equal {
+    if !pier_edge::secret_eq(expected.as_bytes(), mac.as_bytes()) {
         return Err(bad());
     }
     if p.e < now_millis() {
         return Err(B2Error::new(
-            401,
-            "expired_auth_token",
+            B2ErrorKind::ExpiredAuthToken,
             "Authorization token has expired",
         ));
     }

@@ -43,6 +43,12 @@ pub async fn receive(
 /// The S3 error for a body stream that failed: s3s reports signature and hash mismatches of
 /// streamed payloads through the body.
 fn body_error(e: s3s::StdError) -> S3Error {
+    if pier_edge::is_body_stall(&*e) {
+        return s3_error!(
+            RequestTimeout,
+            "Your socket connection to the server was not read from or written to within the timeout period."
+        );
+    }
     let text = e.to_string();
     if text.contains("Sha256Mismatch") {
         crate::error::custom_error(

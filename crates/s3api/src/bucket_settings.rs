@@ -9,22 +9,10 @@
 use crate::error::{blocking, s3_error};
 use pier_cors::validate::S3_XML_FIELDS;
 use pier_cors::{CorsConfig, Dialect, ErrorKind, RuleSpec};
-use pier_store::{Bucket, BucketUpdate, Store};
+use pier_edge::bucket_cors as cors_of;
+use pier_store::{BucketUpdate, Store};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Result};
-
-/// The bucket's CORS rules, if any (a stored list that no longer loads counts as none, logged).
-pub fn cors_of(bucket: &Bucket) -> Option<CorsConfig> {
-    let text = bucket.cors.as_deref()?;
-    match CorsConfig::from_stored(text) {
-        Ok(config) if config.is_enabled() => Some(config),
-        Ok(_) => None,
-        Err(e) => {
-            tracing::error!(bucket = %bucket.name, error = %e, "stored CORS rules do not load");
-            None
-        }
-    }
-}
 
 fn refusal(e: pier_cors::ConfigError) -> S3Error {
     let message = e.to_string().replace('\n', "; ");

@@ -89,9 +89,28 @@ impl MetaFields {
     }
 }
 
-/// User metadata for a response, or `None` when there is none.
+/// User metadata for a response, or `None` when there is none. Values that cannot be an HTTP
+/// header value are left out (see [`header_safe`]).
 pub fn user_metadata(meta: &ObjectMeta) -> Option<Metadata> {
-    (!meta.user.is_empty()).then(|| meta.user.clone().into_iter().collect())
+    let safe: Metadata = meta
+        .user
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), header_safe(Some(v.clone()))?)))
+        .collect();
+    (!safe.is_empty()).then_some(safe)
+}
+
+/// `value` if it can be sent as an HTTP header value; otherwise `None`, logged. A stored value
+/// that no longer fits (written through another API, or by an older version) must never make
+/// the object unreadable: the answer goes out without that header.
+pub fn header_safe(value: Option<String>) -> Option<String> {
+    let v = value?;
+    if http::HeaderValue::from_bytes(v.as_bytes()).is_ok() {
+        Some(v)
+    } else {
+        tracing::warn!(value = ?v, "a stored header value is not a valid HTTP header value; left out");
+        None
+    }
 }
 
 /// Checksums a client announced (headers, or trailers read after the body).

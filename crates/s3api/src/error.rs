@@ -1,6 +1,6 @@
 //! Store errors in S3's words.
 
-use pier_store::StoreError;
+use pier_store::{NameError, StoreError};
 use s3s::{s3_error, S3Error};
 
 /// Maps a store error to the S3 error a client expects.
@@ -36,8 +36,14 @@ pub fn s3_error(e: StoreError) -> S3Error {
             PreconditionFailed,
             "At least one of the pre-conditions you specified did not hold"
         ),
+        StoreError::InvalidName(NameError::TooLong(_)) => {
+            s3_error!(KeyTooLongError, "Your key is too long")
+        }
+        StoreError::InvalidName(why) => {
+            S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, why.to_string())
+        }
         other => {
-            tracing::error!(error = %other, "storage failure");
+            tracing::error!(error = %other, "storage failure: internal error");
             s3_error!(InternalError, "We encountered an internal error. Please try again.")
         }
     }

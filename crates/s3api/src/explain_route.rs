@@ -2,7 +2,6 @@
 //! [&operation=b2_...][&preflight=false]`, signed like any S3 request, answers with the CORS
 //! engine's full explanation of how that browser request would be decided, as JSON.
 
-use crate::bucket_settings::cors_of;
 use crate::error::s3_error;
 use crate::service::VirtualHosts;
 use http::{Extensions, HeaderMap, HeaderValue, Method, Uri};
@@ -23,45 +22,6 @@ impl ExplainRoute {
     pub fn new(store: Store, hosts: VirtualHosts) -> Self {
         ExplainRoute { store, hosts }
     }
-}
-
-/// Decodes one `application/x-www-form-urlencoded` component.
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn params(uri: &Uri) -> Vec<(String, String)> {
-    uri.query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(p), String::new()),
-        })
-        .collect()
 }
 
 #[async_trait::async_trait]
@@ -97,8 +57,8 @@ impl S3Route for ExplainRoute {
             None => path.split('/').next().unwrap_or("").to_owned(),
         };
         let bucket = self.store.bucket(&bucket_name).map_err(s3_error)?;
-        let p = params(&req.uri);
-        let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let p = pier_edge::Query::parse(req.uri.query());
+        let get = |k: &str| p.get(k);
         let origin = get("origin");
         let operation = match get("operation") {
             Some(name) => Some(
@@ -120,7 +80,7 @@ impl S3Route for ExplainRoute {
         };
         let preflight = get("preflight") != Some("false");
         let headers = get("headers").filter(|h| !h.is_empty());
-        let config = cors_of(&bucket).unwrap_or_default();
+        let config = pier_edge::bucket_cors(&bucket).unwrap_or_default();
         let request = CorsRequest {
             endpoint,
             method: if preflight { "OPTIONS" } else { &method },

@@ -9,19 +9,6 @@ use s3s::{s3_error, S3Result};
 /// S3's cap on one page.
 const MAX_KEYS: i32 = 1000;
 
-/// Percent-encodes like S3's `encoding-type=url` (everything but unreserved characters and `/`).
-fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 struct Encoder(bool);
 
 impl Encoder {
@@ -31,7 +18,7 @@ impl Encoder {
 
     fn apply(&self, s: String) -> String {
         if self.0 {
-            url_encode(&s)
+            pier_edge::percent::encode(&s, pier_edge::percent::PATH)
         } else {
             s
         }
@@ -159,6 +146,9 @@ pub fn objects_v2(store: &Store, input: ListObjectsV2Input) -> S3Result<ListObje
 mod tests {
     #[test]
     fn url_encoding_keeps_slashes() {
-        assert_eq!(super::url_encode("a b/c+d%é"), "a%20b/c%2Bd%25%C3%A9");
+        assert_eq!(
+            pier_edge::percent::encode("a b/c+d%é", pier_edge::percent::PATH),
+            "a%20b/c%2Bd%25%C3%A9"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Object operations: put, get, head, delete, copy.
 
 use crate::body;
-use crate::convert::{seconds, timestamp, timestamp_seconds, user_metadata, Announced};
+use crate::convert::{
+    header_safe, seconds, timestamp, timestamp_seconds, user_metadata, Announced,
+};
 use crate::error::{blocking, s3_error};
 use pier_store::{Object, ObjectMeta, Store, WriteCondition};
 use s3s::dto::*;
@@ -254,11 +256,11 @@ macro_rules! read_object {
             last_modified: Some(timestamp(o.created)),
             metadata: user_metadata(m),
             // `response-*` query parameters (presigned URLs) override the stored headers.
-            content_type: input.response_content_type.or_else(|| m.content_type.clone()),
-            content_disposition: input.response_content_disposition.or_else(|| m.content_disposition.clone()),
-            content_encoding: input.response_content_encoding.or_else(|| m.content_encoding.clone()),
-            content_language: input.response_content_language.or_else(|| m.content_language.clone()),
-            cache_control: input.response_cache_control.or_else(|| m.cache_control.clone()),
+            content_type: header_safe(input.response_content_type.or_else(|| m.content_type.clone())),
+            content_disposition: header_safe(input.response_content_disposition.or_else(|| m.content_disposition.clone())),
+            content_encoding: header_safe(input.response_content_encoding.or_else(|| m.content_encoding.clone())),
+            content_language: header_safe(input.response_content_language.or_else(|| m.content_language.clone())),
+            cache_control: header_safe(input.response_cache_control.or_else(|| m.cache_control.clone())),
             expires: input
                 .response_expires
                 .or_else(|| m.expires.as_deref().and_then(crate::convert::parse_http_date)),

@@ -37,15 +37,8 @@ pub struct Presign<'a> {
 
 /// RFC 3986 encoding as SigV4 wants it (`/` kept when `keep_slash`).
 fn encode(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    use pier_edge::percent::{PATH, UNRESERVED};
+    pier_edge::percent::encode(s, if keep_slash { PATH } else { UNRESERVED })
 }
 
 fn hmac(key: &[u8], data: &str) -> Vec<u8> {
@@ -148,7 +141,8 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         "d" => 86_400,
         _ => return Err(format!("{s:?}: the unit must be s, m, h or d")),
     };
-    Ok(n * mult)
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too long a duration"))
 }
 
 #[cfg(test)]

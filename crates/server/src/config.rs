@@ -1,6 +1,7 @@
 //! The server's typed configuration. The binary fills it from a TOML file, then the environment,
 //! then flags (each overriding the one before).
 
+use crate::limits::Limits;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -18,6 +19,10 @@ pub struct Config {
     pub root_access_key: Option<String>,
     /// The secret of `root_access_key`.
     pub root_secret_key: Option<String>,
+    /// Where to write the JSON-lines access log (`-` for standard output); none by default.
+    pub access_log: Option<PathBuf>,
+    /// Connection and request limits (`[limits]`).
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -28,6 +33,8 @@ impl Default for Config {
             domains: vec!["localhost".into()],
             root_access_key: None,
             root_secret_key: None,
+            access_log: None,
+            limits: Limits::default(),
         }
     }
 }

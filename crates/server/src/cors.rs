@@ -18,8 +18,8 @@ use std::sync::{Arc, RwLock};
 pub struct CorsFacts {
     /// Which API surface and kind of URL; `None` for B2 calls that CORS does not cover.
     endpoint: Option<Endpoint>,
-    /// A B2 preflight presented a token in the `Authorization` query parameter.
-    b2_query_token: Option<String>,
+    /// A B2 preflight presented an account token in the `Authorization` query parameter.
+    b2_account_token_in_query: bool,
     method: String,
     origin: Option<String>,
     request_method: Option<String>,
@@ -28,18 +28,56 @@ pub struct CorsFacts {
     has_key: bool,
 }
 
+impl CorsFacts {
+    /// The bucket the request addresses, if known.
+    pub fn bucket(&self) -> Option<&str> {
+        self.bucket.as_deref()
+    }
+
+    /// True when the request addresses an object (a key, a B2 file or upload).
+    pub fn has_key(&self) -> bool {
+        self.has_key
+    }
+}
+
+/// What the layer decided for one answer (for metrics and the access log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CorsVerdict {
+    /// Not a CORS request (no `Origin`), or an API call CORS does not cover.
+    NotCors,
+    /// A rule matched: its headers were sent.
+    Allowed,
+    /// No rule (or no rules at all) allowed it.
+    Refused,
+}
+
+impl CorsVerdict {
+    /// A short lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorsVerdict::NotCors => "none",
+            CorsVerdict::Allowed => "allowed",
+            CorsVerdict::Refused => "refused",
+        }
+    }
+}
+
 fn header_str<B>(req: &Request<B>, name: HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Compiled rules by bucket name, with the bucket revision they were compiled at.
+/// Compiled rules by bucket id (never reused, unlike names: a bucket deleted and created again
+/// under its name must not inherit its rules), with the revision they were compiled at.
 type CompiledRules = HashMap<String, (i64, Option<Arc<CorsConfig>>)>;
 
-/// Evaluates bucket CORS rules for S3 requests.
+/// Most buckets whose compiled rules are kept.
+const MAX_COMPILED: usize = 4096;
+
+/// Evaluates bucket CORS rules for S3 and B2 requests.
 pub struct CorsLayer {
     store: Store,
     hosts: VirtualHosts,
-    /// Rules are compiled once per bucket revision, not per request.
+    /// Rules are compiled once per bucket (id) and revision, not per request.
     compiled: RwLock<CompiledRules>,
 }
 
@@ -53,11 +91,9 @@ impl CorsLayer {
         }
     }
 
-    /// The facts of `req`: its CORS headers and which bucket (and whether a key) it addresses.
-    pub fn facts<B>(&self, req: &Request<B>) -> CorsFacts {
-        if pier_b2::is_b2_path(req.uri().path()) {
-            return self.b2_facts(req);
-        }
+    /// The facts of an S3 request: its CORS headers and which bucket (and whether a key) it
+    /// addresses.
+    pub fn s3_facts<B>(&self, req: &Request<B>) -> CorsFacts {
         let path = req.uri().path().trim_start_matches('/');
         let host = header_str(req, header::HOST).unwrap_or_default();
         let (bucket, has_key) = match self.hosts.bucket_of(host) {
@@ -69,95 +105,67 @@ impl CorsLayer {
         };
         CorsFacts {
             endpoint: Some(Endpoint::S3),
-            b2_query_token: None,
+            bucket,
+            has_key,
+            ..Self::headers_of(req)
+        }
+    }
+
+    /// The facts of a B2 request, from its parsed form: which CORS operation it is, and its
+    /// bucket. Finding the bucket of a file id or upload costs a metadata read, so it is done
+    /// only when CORS can apply (`decorate` varies the answer by Origin otherwise).
+    pub fn b2_facts<B>(&self, req: &Request<B>, parsed: Option<&pier_b2::B2Request>) -> CorsFacts {
+        let headers = Self::headers_of(req);
+        let Some((endpoint, where_bucket)) = parsed.and_then(pier_b2::B2Request::cors_target)
+        else {
+            return CorsFacts {
+                endpoint: None,
+                ..headers
+            };
+        };
+        let preflight = req.method() == http::Method::OPTIONS;
+        let lookup = headers.origin.is_some() || preflight;
+        let bucket = match where_bucket {
+            pier_b2::CorsBucket::Name(name) => Some(name.to_owned()),
+            other if lookup => other.resolve(&self.store),
+            _ => None,
+        };
+        CorsFacts {
+            endpoint: Some(endpoint),
+            b2_account_token_in_query: preflight
+                && parsed.is_some_and(|p| p.presents_account_token(&self.store)),
+            bucket,
+            has_key: true,
+            ..headers
+        }
+    }
+
+    fn headers_of<B>(req: &Request<B>) -> CorsFacts {
+        CorsFacts {
             method: req.method().as_str().to_owned(),
             origin: header_str(req, header::ORIGIN).map(str::to_owned),
             request_method: header_str(req, header::ACCESS_CONTROL_REQUEST_METHOD)
                 .map(str::to_owned),
             request_headers: header_str(req, header::ACCESS_CONTROL_REQUEST_HEADERS)
                 .map(str::to_owned),
-            bucket,
-            has_key,
-        }
-    }
-
-    /// The facts of a B2 request: which B2 operation its URL performs, and on which bucket.
-    fn b2_facts<B>(&self, req: &Request<B>) -> CorsFacts {
-        let path = req.uri().path();
-        let query: Vec<(String, String)> = req
-            .uri()
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter_map(|p| {
-                p.split_once('=')
-                    .map(|(k, v)| (k.to_owned(), pier_b2::percent_decode(v)))
-            })
-            .collect();
-        let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let origin = header_str(req, header::ORIGIN).map(str::to_owned);
-        // Finding the bucket of a file id or upload costs a metadata read: only when CORS can
-        // apply (`decorate` varies the answer by Origin otherwise).
-        let lookup = origin.is_some() || req.method() == http::Method::OPTIONS;
-        let (endpoint, bucket) = if let Some(rest) = path.strip_prefix("/file/") {
-            let bucket = rest.split('/').next().map(pier_b2::percent_decode);
-            (Some(Endpoint::B2DownloadFileByName), bucket)
-        } else {
-            let op = path.splitn(4, '/').nth(3).unwrap_or("");
-            let (op, tail) = op.split_once('/').unwrap_or((op, ""));
-            match op {
-                "b2_download_file_by_id" => {
-                    let bucket = q("fileId")
-                        .filter(|_| lookup)
-                        .and_then(|id| self.store.object_by_version(&id).ok())
-                        .and_then(|o| self.store.bucket_by_id(&o.bucket_id).ok())
-                        .map(|b| b.name.clone());
-                    (Some(Endpoint::B2DownloadFileById), bucket)
-                }
-                "b2_upload_file" => {
-                    let bucket = lookup
-                        .then(|| self.store.bucket_by_id(tail).ok())
-                        .flatten()
-                        .map(|b| b.name.clone());
-                    (Some(Endpoint::B2UploadFile), bucket)
-                }
-                "b2_upload_part" => {
-                    let bucket = lookup
-                        .then(|| self.store.upload(tail).ok())
-                        .flatten()
-                        .and_then(|u| self.store.bucket_by_id(&u.bucket_id).ok())
-                        .map(|b| b.name.clone());
-                    (Some(Endpoint::B2UploadPart), bucket)
-                }
-                _ => (None, None),
-            }
-        };
-        CorsFacts {
-            endpoint,
-            b2_query_token: q("Authorization"),
-            method: req.method().as_str().to_owned(),
-            origin,
-            request_method: header_str(req, header::ACCESS_CONTROL_REQUEST_METHOD)
-                .map(str::to_owned),
-            request_headers: header_str(req, header::ACCESS_CONTROL_REQUEST_HEADERS)
-                .map(str::to_owned),
-            bucket,
-            has_key: true,
+            ..CorsFacts::default()
         }
     }
 
     /// The bucket's compiled rules, compiled once per bucket revision.
     pub fn rules(&self, bucket: &Bucket) -> Option<Arc<CorsConfig>> {
-        if let Some((rev, config)) = self.compiled.read().expect("cors cache").get(&bucket.name) {
+        if let Some((rev, config)) = self.compiled.read().expect("cors cache").get(&bucket.id) {
             if *rev == bucket.revision {
                 return config.clone();
             }
         }
-        let config = pier_s3::bucket_settings::cors_of(bucket).map(Arc::new);
-        self.compiled
-            .write()
-            .expect("cors cache")
-            .insert(bucket.name.clone(), (bucket.revision, config.clone()));
+        let config = pier_edge::bucket_cors(bucket).map(Arc::new);
+        let mut compiled = self.compiled.write().expect("cors cache");
+        if compiled.len() >= MAX_COMPILED {
+            // Buckets come and go; their ids never return. Start over rather than grow forever.
+            compiled.clear();
+        }
+        compiled.insert(bucket.id.clone(), (bucket.revision, config.clone()));
         config
     }
 
@@ -168,13 +176,12 @@ impl CorsLayer {
         let b2 = facts.endpoint != Some(Endpoint::S3);
         let deny = |status: StatusCode, message: &str| {
             if b2 {
-                let code = if status == StatusCode::BAD_REQUEST {
-                    "bad_request"
+                let kind = if status == StatusCode::BAD_REQUEST {
+                    pier_b2::B2ErrorKind::BadRequest
                 } else {
-                    "access_denied"
+                    pier_b2::B2ErrorKind::AccessDenied
                 };
-                let mut resp =
-                    pier_b2::B2Error::new(status.as_u16(), code, message).into_response();
+                let mut resp = pier_b2::B2Error::new(kind, message).into_response();
                 add_vary(&mut resp, VARY);
                 resp
             } else if status == StatusCode::BAD_REQUEST {
@@ -195,16 +202,11 @@ impl CorsLayer {
                 "CORS is not supported for this B2 call: only downloads and uploads are",
             );
         };
-        if let Some(token) = &facts.b2_query_token {
-            if matches!(
-                pier_b2::token::verify(&self.store, token),
-                Ok((_, pier_b2::token::Scope::Account))
-            ) {
-                return deny(
-                    StatusCode::FORBIDDEN,
-                    "A preflight may not present an account authorization token; use one from b2_get_download_authorization",
-                );
-            }
+        if facts.b2_account_token_in_query {
+            return deny(
+                StatusCode::FORBIDDEN,
+                "A preflight may not present an account authorization token; use one from b2_get_download_authorization",
+            );
         }
         let bucket = facts
             .bucket
@@ -248,29 +250,35 @@ impl CorsLayer {
         }
     }
 
-    /// Adds CORS headers (and `Vary`) to the response of an actual request.
-    pub fn decorate(&self, facts: &CorsFacts, resp: &mut Response<Body>) {
+    /// Adds CORS headers (and `Vary`) to the response of an actual request; says what it
+    /// decided.
+    pub fn decorate(&self, facts: &CorsFacts, resp: &mut Response<Body>) -> CorsVerdict {
         let Some(endpoint) = facts.endpoint else {
-            return; // B2 calls CORS does not cover get no CORS headers
+            return CorsVerdict::NotCors; // B2 calls CORS does not cover get no CORS headers
+        };
+        let cors = if facts.origin.is_some() {
+            CorsVerdict::Refused
+        } else {
+            CorsVerdict::NotCors
         };
         if facts.origin.is_none() && facts.bucket.is_none() && endpoint != Endpoint::S3 {
             // A B2 transfer whose bucket was not looked up: it may have rules.
             add_vary(resp, "Origin");
-            return;
+            return cors;
         }
         let Some(bucket) = facts
             .bucket
             .as_deref()
             .and_then(|n| self.store.bucket(n).ok())
         else {
-            return;
+            return cors;
         };
         let Some(rules) = self.rules(&bucket) else {
-            return; // no rules: the answer never depends on Origin
+            return cors; // no rules: the answer never depends on Origin
         };
         let Some(origin) = facts.origin.as_deref() else {
             add_vary(resp, "Origin");
-            return;
+            return cors;
         };
         let request = CorsRequest {
             endpoint,
@@ -281,8 +289,14 @@ impl CorsLayer {
             preflight: false,
         };
         match rules.evaluate(&request) {
-            Decision::Allowed { headers, .. } => apply(&headers, resp),
-            _ => add_vary(resp, "Origin"),
+            Decision::Allowed { headers, .. } => {
+                apply(&headers, resp);
+                CorsVerdict::Allowed
+            }
+            _ => {
+                add_vary(resp, "Origin");
+                CorsVerdict::Refused
+            }
         }
     }
 }

@@ -1,17 +1,38 @@
-//! The front router: one hyper service in front of everything.
+//! The front: one hyper service in front of everything. Every request goes through the same
+//! readable sequence, one concern per step:
+//!
+//! 1. **route**: `/_pier/…` is ours (health, metrics), B2 paths are parsed once into a
+//!    [`pier_b2::B2Request`], everything else is S3 for s3s;
+//! 2. **preflight**: an `OPTIONS` is answered by the CORS layer before authentication;
+//! 3. **dispatch**, detached: the API handler runs in its own task with a stall-guarded body,
+//!    so a client that disconnects after sending its whole body still has its upload committed
+//!    (and a panic is a logged 500, not a dropped connection);
+//! 4. **edge fixes** for s3s 0.14.1 and clients ([`crate::fixes`]);
+//! 5. **CORS decoration**, once, around whatever answer came back;
+//! 6. **accounting**: request id, metrics, the access log, and every 5xx logged with its id.
 
-use crate::cors::CorsLayer;
-use crate::fixes::{check_presigned_expiry, strip_forbidden_body};
+use crate::access_log::{claimed_key, AccessLog, AccessRecord};
+use crate::cors::{CorsFacts, CorsLayer, CorsVerdict};
+use crate::fixes::{check_presigned_expiry, strip_forbidden_body, xml_error};
+use crate::limits::{Limits, StallGuard};
+use crate::metrics::{Exchange, Metrics};
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use http::{header, Method, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body as _;
 use hyper::body::Incoming;
+use pier_b2::{B2Error, B2Request};
+use pier_edge::Query;
 use pier_s3::service::VirtualHosts;
 use pier_store::Store;
 use s3s::service::S3Service;
 use s3s::Body;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// Paths under this prefix are pier's own (no S3 bucket name can start with `_`).
 pub const PIER_PREFIX: &str = "/_pier/";
@@ -23,79 +44,252 @@ pub struct Front {
 }
 
 struct Inner {
+    store: Store,
     s3: S3Service,
     b2: pier_b2::B2Api,
     cors: CorsLayer,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+    access_log: Option<AccessLog>,
+    /// Detached request handlers; shutdown waits for them before the store closes.
+    tasks: TaskTracker,
+    /// Request ids: a per-process prefix (start time) and a counter.
+    id_prefix: u32,
+    next_id: AtomicU64,
+}
+
+/// Which API a request is for, decided once.
+enum Target {
+    Pier,
+    B2(Result<B2Request, B2Error>),
+    S3,
+}
+
+/// Options of the front beyond the store and domains.
+#[derive(Default)]
+pub struct FrontOptions {
+    /// Connection and request limits.
+    pub limits: Limits,
+    /// Where to write the access log, if anywhere.
+    pub access_log: Option<AccessLog>,
 }
 
 impl Front {
-    /// Serves `store` over S3 (virtual-host style under `domains`).
-    pub fn new(store: Store, domains: Vec<String>) -> Front {
+    /// Serves `store` over S3 (virtual-host style under `domains`) and B2.
+    pub fn new(store: Store, domains: Vec<String>, options: FrontOptions) -> Front {
         let hosts = VirtualHosts::new(domains);
         let s3 = pier_s3::service::build(store.clone(), hosts.clone());
+        let id_prefix = (pier_store::now_millis() / 1000) as u32;
         Front {
             inner: Arc::new(Inner {
                 s3,
                 b2: pier_b2::B2Api::new(store.clone()),
-                cors: CorsLayer::new(store, hosts),
+                cors: CorsLayer::new(store.clone(), hosts),
+                store,
+                limits: options.limits,
+                metrics: Arc::new(Metrics::new()),
+                access_log: options.access_log,
+                tasks: TaskTracker::new(),
+                id_prefix,
+                next_id: AtomicU64::new(1),
             }),
         }
     }
 
+    /// The metrics every request is counted in.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Waits for detached request handlers to finish (after the listener stopped).
+    pub async fn drain(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+
     async fn handle(self, req: Request<Incoming>) -> Response<Body> {
+        let started = Instant::now();
+        let inner = &self.inner;
+        let request_id = format!(
+            "{:08X}{:08X}",
+            inner.id_prefix,
+            inner.next_id.fetch_add(1, Ordering::Relaxed)
+        );
         let method = req.method().clone();
-        if req.uri().path().starts_with(PIER_PREFIX) {
-            return strip_forbidden_body(&method, pier_route(&req));
-        }
-        let cors = self.inner.cors.facts(&req);
-        if method == Method::OPTIONS {
-            // Before authentication: a preflight carries no credentials, and the query string of
-            // a presigned URL is not checked for it.
-            return self.inner.cors.preflight(&cors);
-        }
-        if pier_b2::is_b2_path(req.uri().path()) {
-            // B2 requests carry B2 tokens, which s3s would reject: they never reach it.
-            let mut resp = self.inner.b2.handle(req).await;
-            self.inner.cors.decorate(&cors, &mut resp);
-            return strip_forbidden_body(&method, resp);
-        }
-        if let Some(refusal) = check_presigned_expiry(req.uri().query()) {
-            let mut resp = strip_forbidden_body(&method, refusal);
-            self.inner.cors.decorate(&cors, &mut resp);
-            return resp;
-        }
+        let key_id = inner
+            .access_log
+            .as_ref()
+            .and_then(|_| claimed_key(req.headers(), req.uri().query()));
+        let bytes_in = req.body().size_hint().exact().unwrap_or(0);
+
+        // 1. route
+        let path = req.uri().path();
+        let target = if path.starts_with(PIER_PREFIX) {
+            Target::Pier
+        } else if pier_b2::is_b2_path(path) {
+            Target::B2(B2Request::parse(req.method(), req.uri()))
+        } else {
+            Target::S3
+        };
+        let facts = match &target {
+            Target::Pier => CorsFacts::default(),
+            Target::B2(parsed) => inner.cors.b2_facts(&req, parsed.as_ref().ok()),
+            Target::S3 => inner.cors.s3_facts(&req),
+        };
+        let (api, operation) = match &target {
+            Target::Pier => ("pier", "Pier"),
+            Target::B2(parsed) => (
+                "b2",
+                crate::operation::b2_operation(parsed.as_ref().ok().map(|r| &r.call)),
+            ),
+            Target::S3 => (
+                "s3",
+                crate::operation::s3_operation(
+                    req.method(),
+                    facts.bucket().is_some(),
+                    facts.has_key(),
+                    &Query::parse(req.uri().query()),
+                    req.headers(),
+                ),
+            ),
+        };
+
         let expect = crate::fixes::expects_continue(req.headers());
         let empty = crate::fixes::expects_continue_without_body(&req);
-        let req = req.map(Body::from);
-        let resp = match self.inner.s3.call(req).await {
-            Ok(resp) => resp,
-            Err(e) => {
-                tracing::error!(error = ?e, "s3 service failed");
-                crate::fixes::xml_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalError",
-                    "We encountered an internal error. Please try again.",
-                )
-            }
+        let (resp, cors) = if matches!(target, Target::Pier) {
+            (self.pier_route(&req), CorsVerdict::NotCors)
+        } else if method == Method::OPTIONS {
+            // 2. preflight: before authentication; a preflight carries no credentials, and
+            // the query string of a presigned URL is not checked for it.
+            let resp = inner.cors.preflight(&facts);
+            let verdict = if resp.status().is_success() {
+                CorsVerdict::Allowed
+            } else {
+                CorsVerdict::Refused
+            };
+            (resp, verdict)
+        } else {
+            // 3. dispatch, detached
+            let stall = inner.limits.body_stall();
+            let req = req.map(|b| Body::http_body(StallGuard::new(b, stall)));
+            let this = self.clone();
+            let span = tracing::info_span!("request", id = %request_id);
+            let handled = inner
+                .tasks
+                .spawn(async move { this.dispatch(target, req).await }.instrument(span))
+                .await;
+            let resp = handled.unwrap_or_else(|e| {
+                tracing::error!(request_id, error = %e, "request handler panicked");
+                internal_error(api)
+            });
+            // 4. edge fixes
+            let mut resp = crate::fixes::aws_policy_refusal(&method, resp);
+            // 5. CORS decoration, once
+            let verdict = inner.cors.decorate(&facts, &mut resp);
+            (resp, verdict)
         };
-        let resp = crate::fixes::aws_policy_refusal(&method, resp);
         let mut resp = strip_forbidden_body(&method, resp);
-        self.inner.cors.decorate(&cors, &mut resp);
         // A final answer that may have come without `100 Continue`: see `fixes`.
         if empty || (expect && !resp.status().is_success()) {
             crate::fixes::close_connection(&mut resp);
         }
+
+        // 6. accounting
+        if api == "s3" {
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                resp.headers_mut().insert("x-amz-request-id", v);
+            }
+        }
+        let status = resp.status().as_u16();
+        if status >= 500 {
+            tracing::error!(
+                request_id,
+                api,
+                operation,
+                status,
+                "answered with a server error"
+            );
+        }
+        let exchange = Exchange {
+            api,
+            operation,
+            bucket: facts.bucket(),
+            status,
+            bytes_in,
+            bytes_out: resp.body().size_hint().exact().unwrap_or(0),
+            duration: started.elapsed(),
+            cors,
+        };
+        inner.metrics.record(&exchange);
+        if let Some(log) = &inner.access_log {
+            log.write(&AccessRecord::new(
+                &exchange,
+                &request_id,
+                key_id.as_deref(),
+                method.as_str(),
+            ));
+        }
         resp
+    }
+
+    /// Runs the API handler of a request.
+    async fn dispatch(self, target: Target, req: Request<Body>) -> Response<Body> {
+        let inner = &self.inner;
+        match target {
+            Target::B2(parsed) => {
+                // B2 requests carry B2 tokens, which s3s would reject: they never reach it.
+                inner.b2.handle(parsed, req).await
+            }
+            Target::S3 => {
+                if let Some(refusal) = check_presigned_expiry(req.uri().query()) {
+                    return refusal;
+                }
+                match inner.s3.call(req).await {
+                    Ok(resp) => resp,
+                    Err(e) => {
+                        tracing::error!(error = ?e, "s3 service failed");
+                        internal_error("s3")
+                    }
+                }
+            }
+            Target::Pier => xml_error(StatusCode::NOT_FOUND, "NotFound", "No such pier endpoint."),
+        }
+    }
+
+    fn pier_route<B>(&self, req: &Request<B>) -> Response<Body> {
+        let text = |body: String, content_type: &'static str| {
+            Response::builder()
+                .header(header::CONTENT_TYPE, content_type)
+                .header(header::CACHE_CONTROL, "no-store")
+                .body(Body::from(Bytes::from(body)))
+                .expect("static response parts are valid")
+        };
+        match (req.method(), req.uri().path()) {
+            (&Method::GET | &Method::HEAD, "/_pier/health") => text("ok\n".into(), "text/plain"),
+            (&Method::GET, "/_pier/metrics") => text(
+                self.inner.metrics.render(&self.inner.store.stats()),
+                "text/plain; version=0.0.4",
+            ),
+            _ => xml_error(StatusCode::NOT_FOUND, "NotFound", "No such pier endpoint."),
+        }
     }
 }
 
-fn pier_route(req: &Request<Incoming>) -> Response<Body> {
-    match (req.method(), req.uri().path()) {
-        (&Method::GET | &Method::HEAD, "/_pier/health") => Response::builder()
-            .header(header::CONTENT_TYPE, "text/plain")
-            .body(Body::from(Bytes::from_static(b"ok\n")))
-            .expect("static response parts are valid"),
-        _ => crate::fixes::xml_error(StatusCode::NOT_FOUND, "NotFound", "No such pier endpoint."),
+/// A 500 in the API's own format (the cause is logged by the caller).
+fn internal_error(api: &str) -> Response<Body> {
+    if api == "b2" {
+        pier_b2::B2Error::new(pier_b2::B2ErrorKind::InternalError, "internal error").into_response()
+    } else {
+        xml_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        )
     }
 }
 

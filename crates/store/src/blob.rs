@@ -3,24 +3,29 @@
 //! makes the blob visible is committed. A blob nothing references is garbage, removed later.
 
 use crate::error::Result;
+use crate::stats::StoreStats;
 use md5::{Digest as _, Md5};
 use sha1::Sha1;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The directories holding blobs.
 #[derive(Clone, Debug)]
 pub struct BlobDir {
     root: PathBuf,
+    /// Where blob fsyncs are counted.
+    stats: Arc<StoreStats>,
 }
 
 impl BlobDir {
     /// Opens (creating) `root/blobs` and `root/tmp`, emptying `tmp` (partial writes of a previous
     /// run are never visible, so they can go).
-    pub fn open(root: &Path) -> Result<BlobDir> {
+    pub fn open(root: &Path, stats: Arc<StoreStats>) -> Result<BlobDir> {
         let dir = BlobDir {
             root: root.to_owned(),
+            stats,
         };
         fs::create_dir_all(dir.root.join("blobs"))?;
         let tmp = dir.root.join("tmp");
@@ -32,9 +37,10 @@ impl BlobDir {
     }
 
     /// The blob directory of `root` as it is, without preparing it (admin handles).
-    pub(crate) fn at(root: &Path) -> BlobDir {
+    pub(crate) fn at(root: &Path, stats: Arc<StoreStats>) -> BlobDir {
         BlobDir {
             root: root.to_owned(),
+            stats,
         }
     }
 
@@ -142,6 +148,7 @@ impl BlobWriter {
 
     /// Makes the blob durable: fsync the file, rename it into place, fsync the directory.
     pub fn finish(mut self) -> Result<WrittenBlob> {
+        let started = std::time::Instant::now();
         let file = self.file.take().expect("writer is open until finish");
         file.sync_data()?;
         drop(file);
@@ -158,6 +165,7 @@ impl BlobWriter {
             fs::rename(&self.tmp_path, &final_path)?;
         }
         File::open(parent)?.sync_all()?;
+        self.dir.stats.blob_sync(started.elapsed());
         Ok(WrittenBlob {
             blob: std::mem::take(&mut self.id),
             size: self.size,

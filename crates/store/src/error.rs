@@ -34,6 +34,9 @@ pub enum StoreError {
     /// A conditional write's condition (If-Match, If-None-Match, revision) did not hold.
     #[error("the precondition did not hold")]
     PreconditionFailed,
+    /// A name the store never keeps.
+    #[error("{0}")]
+    InvalidName(NameError),
     /// No access key with that id.
     #[error("no such access key")]
     NoSuchKeyId,
@@ -43,6 +46,9 @@ pub enum StoreError {
     /// Reading the object's bytes failed (a blob file is missing or unreadable).
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
+    /// A stored row does not decode (or contradicts itself): corruption, never a shorter object.
+    #[error("corrupt metadata: {0}")]
+    Corrupt(String),
     /// The metadata database failed.
     #[error("metadata database error: {0}")]
     Database(String),
@@ -52,6 +58,20 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Database(e.to_string())
     }
+}
+
+/// Why the store refuses an object name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// The name is empty.
+    #[error("an object name must not be empty")]
+    Empty,
+    /// The name is longer than 1024 bytes (its length).
+    #[error("an object name is at most 1024 bytes, not {0}")]
+    TooLong(usize),
+    /// The name contains NUL.
+    #[error("an object name must not contain NUL")]
+    Nul,
 }
 
 /// Shorthand for results of store operations.

@@ -20,15 +20,17 @@ mod error;
 mod list;
 pub mod meta;
 mod sqlite;
+mod stats;
 mod stream;
 mod types;
 
 pub use blob::{BlobWriter, Payload, PayloadWriter, SegmentReader, WrittenBlob, INLINE_MAX};
 pub use cache::TTL as CACHE_TTL;
-pub use error::{Result, StoreError};
+pub use error::{NameError, Result, StoreError};
 pub use list::{prefix_end, ListPage, ListQuery};
 pub use meta::{Completion, MetaStore};
 pub use sqlite::{multipart_etag, SqliteMeta};
+pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;
 pub use types::{
     now_millis, AccessKey, Bucket, BucketUpdate, Millis, Object, ObjectMeta, Part, Segment, Upload,
@@ -39,6 +41,25 @@ use blob::BlobDir;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
+
+/// The longest object key, in bytes (S3's and B2's limit).
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// The store's own rule for object keys, checked on every path that creates a name (both APIs'
+/// stricter rules come first, at their edges): not empty, at most [`MAX_KEY_BYTES`] bytes, no
+/// NUL. An empty name would be invisible to listings yet keep its bucket from being deleted.
+pub fn check_key(key: &str) -> Result<()> {
+    let refused = if key.is_empty() {
+        NameError::Empty
+    } else if key.len() > MAX_KEY_BYTES {
+        NameError::TooLong(key.len())
+    } else if key.contains('\0') {
+        NameError::Nul
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::InvalidName(refused))
+}
 
 /// S3's minimum size for every part of a multipart upload but the last.
 pub const S3_MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -65,6 +86,8 @@ struct Inner {
     /// Hands garbage blobs to the janitor thread, off the request path.
     janitor: Mutex<Option<mpsc::Sender<Vec<String>>>>,
     janitor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Counters for the server's metrics, shared with the metadata writer and the blob files.
+    stats: Arc<StoreStats>,
 }
 
 impl std::fmt::Debug for Store {
@@ -89,8 +112,9 @@ impl Store {
         if lock.try_lock().is_err() {
             return Err(StoreError::Locked(root.display().to_string()));
         }
-        let blobs = BlobDir::open(root)?;
-        let meta = Arc::new(SqliteMeta::open(&db_path)?);
+        let stats = Arc::new(StoreStats::default());
+        let blobs = BlobDir::open(root, Arc::clone(&stats))?;
+        let meta = Arc::new(SqliteMeta::open(&db_path, Arc::clone(&stats))?);
         let store = Store {
             inner: Arc::new(Inner {
                 meta,
@@ -101,14 +125,17 @@ impl Store {
                 keys: cache::TtlCache::new(),
                 janitor: Mutex::new(None),
                 janitor_thread: Mutex::new(None),
+                stats,
             }),
         };
         if was_clean {
             fs::remove_file(&store.inner.clean_marker)?;
         }
         store.collect_garbage()?;
-        if existed && !was_clean {
-            store.remove_orphans()?;
+        if existed {
+            // Every start, not only after an unclean stop: a blob made durable whose commit
+            // never happened (its writer failed or vanished) is unreferenced after any stop.
+            store.remove_orphans(was_clean)?;
         }
         store.start_janitor()?;
         Ok(store)
@@ -118,17 +145,22 @@ impl Store {
     /// no lock, no recovery, no blob housekeeping.
     pub fn open_admin(root: &Path) -> Result<Store> {
         fs::create_dir_all(root)?;
-        let meta = Arc::new(SqliteMeta::open(&root.join("meta.sqlite"))?);
+        let stats = Arc::new(StoreStats::default());
+        let meta = Arc::new(SqliteMeta::open(
+            &root.join("meta.sqlite"),
+            Arc::clone(&stats),
+        )?);
         Ok(Store {
             inner: Arc::new(Inner {
                 meta,
-                blobs: BlobDir::at(root),
+                blobs: BlobDir::at(root, Arc::clone(&stats)),
                 lock: None,
                 clean_marker: root.join("CLEAN"),
                 buckets: cache::TtlCache::new(),
                 keys: cache::TtlCache::new(),
                 janitor: Mutex::new(None),
                 janitor_thread: Mutex::new(None),
+                stats,
             }),
         })
     }
@@ -154,12 +186,17 @@ impl Store {
         Ok(())
     }
 
+    /// The store's work counters (commits, fsyncs, janitor backlog).
+    pub fn stats(&self) -> StatsSnapshot {
+        self.inner.stats.snapshot()
+    }
+
     /// The metadata backend.
     pub fn meta(&self) -> &dyn MetaStore {
         &*self.inner.meta
     }
 
-    fn remove_orphans(&self) -> Result<()> {
+    fn remove_orphans(&self, was_clean: bool) -> Result<()> {
         let referenced = self.meta().referenced_blobs()?;
         let orphans: Vec<String> = self
             .inner
@@ -171,7 +208,8 @@ impl Store {
         if !orphans.is_empty() {
             tracing::info!(
                 count = orphans.len(),
-                "removing blobs left by an unclean stop"
+                after_clean_stop = was_clean,
+                "removing blobs no metadata references"
             );
         }
         self.inner.blobs.remove(&orphans)
@@ -193,6 +231,7 @@ impl Store {
         let (tx, rx) = mpsc::channel::<Vec<String>>();
         let meta = Arc::clone(&self.inner.meta);
         let blobs = self.inner.blobs.clone();
+        let stats = Arc::clone(&self.inner.stats);
         let handle = std::thread::Builder::new()
             .name("pier-janitor".into())
             .spawn(move || {
@@ -201,11 +240,15 @@ impl Store {
                         batch.extend(more);
                     }
                     // Failures leave the rows in `garbage`; the next start retries them.
-                    if blobs.remove(&batch).is_ok() {
-                        if let Err(e) = meta.forget_garbage(&batch) {
-                            tracing::warn!(error = %e, "forgetting garbage failed");
+                    match blobs.remove(&batch) {
+                        Ok(()) => {
+                            if let Err(e) = meta.forget_garbage(&batch) {
+                                tracing::warn!(error = %e, "forgetting garbage failed");
+                            }
                         }
+                        Err(e) => tracing::warn!(error = %e, "deleting garbage blobs failed"),
                     }
+                    stats.garbage_done(batch.len());
                 }
             })?;
         *self.inner.janitor.lock().expect("janitor lock") = Some(tx);
@@ -220,10 +263,16 @@ impl Store {
             return Ok(());
         }
         let blobs = match &*self.inner.janitor.lock().expect("janitor lock") {
-            Some(janitor) => match janitor.send(blobs) {
-                Ok(()) => return Ok(()),
-                Err(mpsc::SendError(blobs)) => blobs,
-            },
+            Some(janitor) => {
+                let n = blobs.len();
+                match janitor.send(blobs) {
+                    Ok(()) => {
+                        self.inner.stats.garbage_queued(n);
+                        return Ok(());
+                    }
+                    Err(mpsc::SendError(blobs)) => blobs,
+                }
+            }
             None => blobs,
         };
         self.inner.blobs.remove(&blobs)?;
@@ -304,6 +353,10 @@ impl Store {
         meta: ObjectMeta,
         condition: WriteCondition,
     ) -> Result<Object> {
+        if let Err(e) = check_key(key) {
+            self.discard_payload(payload)?;
+            return Err(e);
+        }
         let (segment, inline, blob) = match payload {
             Payload::Inline { data, md5, sha1 } => (
                 Segment {
@@ -435,6 +488,7 @@ impl Store {
 
     /// Starts a multipart upload.
     pub fn create_upload(&self, bucket_id: &str, key: &str, meta: ObjectMeta) -> Result<Upload> {
+        check_key(key)?;
         let upload = Upload {
             upload_id: uuid::Uuid::now_v7().simple().to_string(),
             bucket_id: bucket_id.to_owned(),

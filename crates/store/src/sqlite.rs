@@ -10,6 +10,7 @@
 
 use crate::error::{Result, StoreError};
 use crate::meta::{Completion, MetaStore};
+use crate::stats::StoreStats;
 use crate::types::{
     AccessKey, Bucket, BucketUpdate, Object, ObjectMeta, Part, Segment, Upload, WriteCondition,
     INLINE_BLOB,
@@ -19,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 const SCHEMA: &str = "
@@ -81,7 +82,9 @@ CREATE TABLE IF NOT EXISTS inline_data (
 const MAX_BATCH: usize = 256;
 
 type Finish = Box<dyn FnOnce(Result<()>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+/// A write job: run inside the batch's transaction (or, given `None`, told that the batch could
+/// not begin), it returns what to do once the batch's outcome is known.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Finish + Send>;
 
 /// SQLite metadata store.
 pub struct SqliteMeta {
@@ -102,13 +105,15 @@ fn open_connection(path: &Path) -> Result<Connection> {
 
 impl SqliteMeta {
     /// Opens (creating) the database at `path` and starts the writer thread.
-    pub fn open(path: &Path) -> Result<SqliteMeta> {
+    /// Its writer counts group commits in `stats`.
+    pub fn open(path: &Path, stats: Arc<StoreStats>) -> Result<SqliteMeta> {
         let conn = open_connection(path)?;
         conn.execute_batch(SCHEMA)?;
         let (tx, rx) = mpsc::sync_channel::<Job>(4 * MAX_BATCH);
+        let writer_stats = Arc::clone(&stats);
         let writer = thread::Builder::new()
             .name("pier-meta-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &writer_stats))
             .map_err(StoreError::Io)?;
         Ok(SqliteMeta {
             jobs: Mutex::new(Some(tx)),
@@ -139,7 +144,15 @@ impl SqliteMeta {
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
-        let job: Job = Box::new(move |conn: &Connection| {
+        let job: Job = Box::new(move |conn: Option<&Connection>| {
+            let Some(conn) = conn else {
+                // The batch did not begin: the commit result carries why.
+                return Box::new(move |committed: Result<()>| {
+                    let _ = reply.send(committed.and_then(|()| {
+                        Err(StoreError::Database("the write batch did not begin".into()))
+                    }));
+                });
+            };
             let outcome = (|| {
                 conn.execute_batch("SAVEPOINT job")?;
                 match f(conn) {
@@ -186,7 +199,7 @@ impl Drop for SqliteMeta {
     }
 }
 
-fn writer_loop(conn: Connection, jobs: Receiver<Job>) {
+fn writer_loop(conn: Connection, jobs: Receiver<Job>, stats: &StoreStats) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -195,14 +208,21 @@ fn writer_loop(conn: Connection, jobs: Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
+        let jobs_in_batch = batch.len();
         let begun = conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(StoreError::from);
         let finishers: Vec<Finish> = match &begun {
-            Ok(()) => batch.into_iter().map(|job| job(&conn)).collect(),
-            Err(_) => Vec::new(),
+            Ok(()) => batch.into_iter().map(|job| job(Some(&conn))).collect(),
+            Err(_) => batch.into_iter().map(|job| job(None)).collect(),
         };
         let committed = begun.and_then(|()| conn.execute_batch("COMMIT").map_err(StoreError::from));
+        if committed.is_ok() {
+            stats.commit(jobs_in_batch, started.elapsed());
+        } else if let Err(e) = &committed {
+            tracing::error!(error = %e, jobs = jobs_in_batch, "metadata group commit failed");
+        }
         if committed.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
@@ -224,14 +244,22 @@ fn encode_segments(segments: &[Segment]) -> String {
         .join(";")
 }
 
-fn decode_segments(text: &str) -> Vec<Segment> {
+/// Decodes a stored segment list; a list that does not decode is corruption, never a shorter
+/// object.
+fn decode_segments(text: &str) -> Result<Vec<Segment>> {
     text.split(';')
         .filter(|s| !s.is_empty())
-        .filter_map(|s| {
-            let (blob, size) = s.split_once(':')?;
-            Some(Segment {
+        .map(|s| {
+            let (blob, size) = s
+                .split_once(':')
+                .filter(|(blob, _)| !blob.is_empty())
+                .ok_or_else(|| StoreError::Corrupt(format!("segment {s:?} has no size")))?;
+            let size = size
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("segment {s:?} has a bad size")))?;
+            Ok(Segment {
                 blob: blob.to_owned(),
-                size: size.parse().ok()?,
+                size,
             })
         })
         .collect()
@@ -242,35 +270,55 @@ fn meta_json(meta: &ObjectMeta) -> String {
 }
 
 fn parse_meta(text: &str) -> Result<ObjectMeta> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Database(format!("bad object metadata: {e}")))
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("object metadata: {e}")))
+}
+
+/// An object row as read, decoded by [`finish_object`].
+struct ObjectRow {
+    object: Object,
+    key: Vec<u8>,
+    meta: String,
+    segments: String,
 }
 
 const OBJECT_COLUMNS: &str =
     "bucket_id, key, version_id, size, etag, sha1, created_ms, meta, segments";
 
-fn object_from_row(row: &Row<'_>) -> rusqlite::Result<(Object, String)> {
-    let key: Vec<u8> = row.get(1)?;
-    let meta: String = row.get(7)?;
-    let segments: String = row.get(8)?;
-    Ok((
-        Object {
+fn object_from_row(row: &Row<'_>) -> rusqlite::Result<ObjectRow> {
+    Ok(ObjectRow {
+        object: Object {
             bucket_id: row.get(0)?,
-            key: String::from_utf8_lossy(&key).into_owned(),
+            key: String::new(),
             version_id: row.get(2)?,
             size: row.get::<_, i64>(3)? as u64,
             etag: row.get(4)?,
             sha1: row.get(5)?,
             created: row.get(6)?,
             meta: ObjectMeta::default(),
-            segments: decode_segments(&segments),
+            segments: Vec::new(),
         },
-        meta,
-    ))
+        key: row.get(1)?,
+        meta: row.get(7)?,
+        segments: row.get(8)?,
+    })
 }
 
-fn finish_object((mut object, meta): (Object, String)) -> Result<Object> {
-    object.meta = parse_meta(&meta)?;
+/// Decodes what [`object_from_row`] read; a row whose key, metadata or segments do not decode,
+/// or whose segments do not add up to its size, is `Corrupt`.
+fn finish_object(row: ObjectRow) -> Result<Object> {
+    let mut object = row.object;
+    object.key = String::from_utf8(row.key).map_err(|_| {
+        StoreError::Corrupt(format!("object {} has a non-UTF-8 key", object.version_id))
+    })?;
+    object.meta = parse_meta(&row.meta)?;
+    object.segments = decode_segments(&row.segments)?;
+    let total: u64 = object.segments.iter().map(|s| s.size).sum();
+    if total != object.size {
+        return Err(StoreError::Corrupt(format!(
+            "object {} has {total} bytes in segments but size {}",
+            object.version_id, object.size
+        )));
+    }
     Ok(object)
 }
 
@@ -592,7 +640,7 @@ impl MetaStore for SqliteMeta {
     ) -> Result<Vec<Object>> {
         self.read(|conn| {
             let op = if inclusive { ">=" } else { ">" };
-            let rows: Vec<(Object, String)> = match end {
+            let rows: Vec<ObjectRow> = match end {
                 Some(end) => {
                     let mut stmt = conn.prepare_cached(&format!(
                         "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket_id = ?1 AND key {op} ?2
@@ -881,7 +929,7 @@ impl MetaStore for SqliteMeta {
             let mut set = HashSet::new();
             let mut stmt = conn.prepare("SELECT segments FROM objects")?;
             for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
-                set.extend(decode_segments(&row?).into_iter().map(|s| s.blob));
+                set.extend(decode_segments(&row?)?.into_iter().map(|s| s.blob));
             }
             let mut stmt = conn.prepare("SELECT blob FROM parts")?;
             for row in stmt.query_map([], |r| r.get::<_, String>(0))? {

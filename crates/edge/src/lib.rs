@@ -1,0 +1,80 @@
+//! Helpers shared by pier's API edges (S3, B2, the HTTP front, the CLI), so each exists once.
+//!
+//! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
+//!   set, S3's `encoding-type=url`, B2's file names), strict or lossy about UTF-8.
+//! - [`query`]: a request's query string as decoded pairs.
+//! - [`secret_eq`]: constant-time comparison of secrets and MACs.
+//! - [`bucket_cors`]: a bucket's stored CORS rules, loaded the one way every edge reads them.
+//! - [`BodyStalled`]: the error of a request body whose client stopped sending, and
+//!   [`is_body_stall`] to recognise it through the layers that wrap it.
+
+pub mod percent;
+pub mod query;
+
+pub use query::Query;
+
+use pier_cors::CorsConfig;
+use pier_store::Bucket;
+
+/// True when `a` and `b` are equal, in time that depends only on their lengths (never on where
+/// they first differ), so a MAC or secret cannot be guessed byte by byte.
+pub fn secret_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// The bucket's enabled CORS rules: `None` when it has none, when they enable nothing, or when
+/// the stored text does not load (logged as an error: rules that were accepted must load).
+pub fn bucket_cors(bucket: &Bucket) -> Option<CorsConfig> {
+    let text = bucket.cors.as_deref()?;
+    match CorsConfig::from_stored(text) {
+        Ok(config) if config.is_enabled() => Some(config),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::error!(bucket = %bucket.name, error = %e, "stored CORS rules do not load");
+            None
+        }
+    }
+}
+
+/// The error a request body ends with when its client stopped sending for the given time (the
+/// HTTP front's stall guard raises it; the APIs answer it as a request timeout).
+#[derive(Debug)]
+pub struct BodyStalled(pub std::time::Duration);
+
+impl std::fmt::Display for BodyStalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the request body sent nothing for {} s",
+            self.0.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for BodyStalled {}
+
+/// True when `e`, or any error in its source chain, is [`BodyStalled`].
+pub fn is_body_stall(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.downcast_ref::<BodyStalled>().is_some() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secret_eq;
+
+    #[test]
+    fn secret_eq_compares_whole_values() {
+        assert!(secret_eq(b"abc", b"abc"));
+        assert!(!secret_eq(b"abc", b"abd"));
+        assert!(!secret_eq(b"abc", b"abcd"));
+        assert!(secret_eq(b"", b""));
+    }
+}

@@ -1,0 +1,278 @@
+//! Prometheus metrics, served at `/_pier/metrics` in the text exposition format: requests and
+//! their latency by API and operation, bytes in and out, connections, CORS verdicts by bucket,
+//! and the store's own counters (group commits, blob fsyncs, janitor backlog).
+
+use crate::cors::CorsVerdict;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    api: &'static str,
+    operation: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    api: &'static str,
+    operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CorsLabels {
+    bucket: String,
+    verdict: &'static str,
+}
+
+/// The server's metrics. Recording is a few atomic operations; rendering happens per scrape.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<OperationLabels, Histogram>,
+    bytes_in: Counter,
+    bytes_out: Counter,
+    open_connections: Gauge,
+    refused_connections: Counter,
+    cors: Family<CorsLabels, Counter>,
+    store: StoreGauges,
+}
+
+/// The store's counters, copied in at each scrape.
+#[derive(Default)]
+struct StoreGauges {
+    commits: Gauge,
+    committed_jobs: Gauge,
+    commit_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    blob_syncs: Gauge,
+    blob_sync_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    janitor_backlog: Gauge,
+}
+
+/// One finished request, as the metrics and the access log see it.
+#[derive(Clone, Copy, Debug)]
+pub struct Exchange<'a> {
+    /// `s3`, `b2` or `pier`.
+    pub api: &'static str,
+    /// The operation (`GetObject`, `b2_upload_file`, ...).
+    pub operation: &'static str,
+    /// The bucket, when the request names one.
+    pub bucket: Option<&'a str>,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// Request body bytes declared (`Content-Length`).
+    pub bytes_in: u64,
+    /// Response body bytes (exact for every body pier sends).
+    pub bytes_out: u64,
+    /// Time from the request head to the response head.
+    pub duration: Duration,
+    /// What the CORS layer decided.
+    pub cors: CorsVerdict,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric under the `pier_` prefix.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("pier");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Requests answered, by API, operation and status",
+            requests.clone(),
+        );
+        let latency: Family<OperationLabels, Histogram> =
+            Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "request_duration_seconds",
+            "Time to the response head, by API and operation",
+            latency.clone(),
+        );
+        let bytes_in = Counter::default();
+        registry.register(
+            "received_bytes",
+            "Request body bytes declared",
+            bytes_in.clone(),
+        );
+        let bytes_out = Counter::default();
+        registry.register("sent_bytes", "Response body bytes", bytes_out.clone());
+        let open_connections = Gauge::default();
+        registry.register(
+            "open_connections",
+            "Connections being served",
+            open_connections.clone(),
+        );
+        let refused_connections = Counter::default();
+        registry.register(
+            "refused_connections",
+            "Connections over the cap, answered 503 or closed",
+            refused_connections.clone(),
+        );
+        let cors = Family::<CorsLabels, Counter>::default();
+        registry.register(
+            "cors_decisions",
+            "Cross-origin requests and preflights, by bucket and verdict",
+            cors.clone(),
+        );
+        let store = StoreGauges::default();
+        registry.register(
+            "store_commits",
+            "Metadata group commits",
+            store.commits.clone(),
+        );
+        registry.register(
+            "store_committed_jobs",
+            "Write jobs in those commits (mean batch size = jobs / commits)",
+            store.committed_jobs.clone(),
+        );
+        registry.register(
+            "store_commit_seconds",
+            "Time spent in group commits, WAL fsync included",
+            store.commit_seconds.clone(),
+        );
+        registry.register(
+            "store_blob_syncs",
+            "Blob files made durable (fsync, rename, directory fsync)",
+            store.blob_syncs.clone(),
+        );
+        registry.register(
+            "store_blob_sync_seconds",
+            "Time spent making blob files durable",
+            store.blob_sync_seconds.clone(),
+        );
+        registry.register(
+            "store_janitor_backlog",
+            "Garbage blobs waiting for deletion",
+            store.janitor_backlog.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            bytes_in,
+            bytes_out,
+            open_connections,
+            refused_connections,
+            cors,
+            store,
+        }
+    }
+
+    /// Records one answered request.
+    pub fn record(&self, x: &Exchange<'_>) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                api: x.api,
+                operation: x.operation,
+                status: x.status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&OperationLabels {
+                api: x.api,
+                operation: x.operation,
+            })
+            .observe(x.duration.as_secs_f64());
+        self.bytes_in.inc_by(x.bytes_in);
+        self.bytes_out.inc_by(x.bytes_out);
+        if x.cors != CorsVerdict::NotCors {
+            self.cors
+                .get_or_create(&CorsLabels {
+                    bucket: x.bucket.unwrap_or("").to_owned(),
+                    verdict: x.cors.as_str(),
+                })
+                .inc();
+        }
+    }
+
+    /// A connection started being served; the guard counts it until dropped.
+    pub fn connection(&self) -> ConnectionGuard {
+        self.open_connections.inc();
+        ConnectionGuard(self.open_connections.clone())
+    }
+
+    /// A connection over the cap.
+    pub fn refused_connection(&self) {
+        self.refused_connections.inc();
+    }
+
+    /// The text exposition, with the store's counters as of now.
+    pub fn render(&self, store: &pier_store::StatsSnapshot) -> String {
+        let g = &self.store;
+        g.commits.set(store.commits as i64);
+        g.committed_jobs.set(store.committed_jobs as i64);
+        g.commit_seconds.set(store.commit_micros as f64 / 1e6);
+        g.blob_syncs.set(store.blob_syncs as i64);
+        g.blob_sync_seconds.set(store.blob_sync_micros as f64 / 1e6);
+        g.janitor_backlog.set(store.janitor_backlog as i64);
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// Counts an open connection while it lives.
+pub struct ConnectionGuard(Gauge);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Latency buckets from 0.5 ms to about 16 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_what_was_recorded() {
+        let m = Metrics::new();
+        m.record(&Exchange {
+            api: "s3",
+            operation: "GetObject",
+            bucket: Some("photos"),
+            status: 200,
+            bytes_in: 0,
+            bytes_out: 42,
+            duration: Duration::from_millis(3),
+            cors: CorsVerdict::Refused,
+        });
+        let _c = m.connection();
+        let text = m.render(&pier_store::StatsSnapshot {
+            commits: 2,
+            committed_jobs: 5,
+            ..Default::default()
+        });
+        assert!(
+            text.contains(r#"pier_requests_total{api="s3",operation="GetObject",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("pier_sent_bytes_total 42"), "{text}");
+        assert!(text.contains("pier_open_connections 1"), "{text}");
+        assert!(
+            text.contains(r#"pier_cors_decisions_total{bucket="photos",verdict="refused"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("pier_store_committed_jobs 5"), "{text}");
+        assert!(
+            text.contains("pier_request_duration_seconds_bucket"),
+            "{text}"
+        );
+    }
+}
