@@ -646,3 +646,15 @@ fn the_access_log_has_one_json_line_per_request() {
     assert_eq!(lines[2]["request_id"], request_id.as_str());
     assert_eq!(lines[2]["cors"], "none");
 }
+
+#[test]
+fn hostile_document_bodies_are_client_errors_not_500s() {
+    let server = Server::start();
+    let out = server.python_ok("xml_bodies.py", &[]);
+    assert!(out.contains("6 passed, 0 failed"), "{out}");
+    assert!(
+        !server.log().contains("answered with a server error"),
+        "{}",
+        server.log()
+    );
+}

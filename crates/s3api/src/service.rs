@@ -64,6 +64,8 @@ pub fn build(store: Store, hosts: VirtualHosts) -> S3Service {
     let mut builder = S3ServiceBuilder::new(PierS3::new(store.clone()));
     let mut config = s3s::config::S3Config::default();
     config.post_object_max_file_size = MAX_POST_OBJECT_BYTES;
+    // The HTTP front reads documents first, with the same bound and proper errors.
+    config.xml_max_body_size = 4 * 1024 * 1024;
     builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(
         std::sync::Arc::new(config),
     )));

@@ -123,6 +123,84 @@ pub fn check_presigned_expiry(query: Option<&str>) -> Option<Response<Body>> {
     })
 }
 
+/// The largest XML (or JSON) request document read. AWS's largest documents (1000 keys to
+/// delete, 10,000 parts to complete) stay near 1 MiB.
+pub const MAX_XML_BODY: usize = 4 * 1024 * 1024;
+
+/// Documents buffered at once: they are read before the signature is checked, so their memory
+/// is bounded here (16 × 4 MiB), not by the number of connections.
+static DOCUMENT_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
+
+/// True for S3 operations whose body is a document s3s reads whole (not object bytes).
+pub fn has_document_body(operation: &str) -> bool {
+    !matches!(
+        operation,
+        "PutObject" | "UploadPart" | "UploadPartCopy" | "CopyObject" | "PostObject"
+    )
+}
+
+/// Reads the document body of an XML-bodied S3 request before s3s does, because s3s 0.14.1
+/// answers a body over its limit, or one that does not match its signed
+/// `x-amz-content-sha256`, with a bare 500. Here they are the client errors AWS gives
+/// (`MaxMessageLengthExceeded`, `XAmzContentSHA256Mismatch`, `RequestTimeout`,
+/// `IncompleteBody`). The request goes on with its body in memory (s3s would buffer it anyway).
+pub async fn read_document_body(
+    req: http::Request<Body>,
+) -> Result<http::Request<Body>, Response<Body>> {
+    use http_body_util::BodyExt;
+    let sha = req
+        .headers()
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    if sha.as_deref().is_some_and(|s| s.starts_with("streaming-")) {
+        return Ok(req); // aws-chunked: s3s checks each chunk's signature
+    }
+    let (parts, body) = req.into_parts();
+    let _slot = DOCUMENT_READS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    let bytes = match http_body_util::Limited::new(body, MAX_XML_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(xml_error(
+                StatusCode::BAD_REQUEST,
+                "MaxMessageLengthExceeded",
+                "Your request was too big.",
+            ))
+        }
+        Err(e) if pier_edge::is_body_stall(&*e) => {
+            return Err(xml_error(
+                StatusCode::BAD_REQUEST,
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within the timeout period.",
+            ))
+        }
+        Err(_) => {
+            return Err(xml_error(
+                StatusCode::BAD_REQUEST,
+                "IncompleteBody",
+                "The request body terminated unexpectedly",
+            ))
+        }
+    };
+    if let Some(expected) =
+        sha.filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        use sha2::Digest as _;
+        let actual = hex::encode(sha2::Sha256::digest(&bytes));
+        if actual != expected {
+            return Err(xml_error(
+                StatusCode::BAD_REQUEST,
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            ));
+        }
+    }
+    Ok(http::Request::from_parts(parts, Body::from(bytes)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -181,7 +181,7 @@ impl Front {
             let span = tracing::info_span!("request", id = %request_id);
             let handled = inner
                 .tasks
-                .spawn(async move { this.dispatch(target, req).await }.instrument(span))
+                .spawn(async move { this.dispatch(target, operation, req).await }.instrument(span))
                 .await;
             let resp = handled.unwrap_or_else(|e| {
                 tracing::error!(request_id, error = %e, "request handler panicked");
@@ -238,7 +238,12 @@ impl Front {
     }
 
     /// Runs the API handler of a request.
-    async fn dispatch(self, target: Target, req: Request<Body>) -> Response<Body> {
+    async fn dispatch(
+        self,
+        target: Target,
+        operation: &'static str,
+        req: Request<Body>,
+    ) -> Response<Body> {
         let inner = &self.inner;
         match target {
             Target::B2(parsed) => {
@@ -248,6 +253,15 @@ impl Front {
             Target::S3 => {
                 if let Some(refusal) = check_presigned_expiry(req.uri().query()) {
                     return refusal;
+                }
+                let mut req = req;
+                if crate::fixes::has_document_body(operation)
+                    && matches!(*req.method(), Method::PUT | Method::POST)
+                {
+                    req = match crate::fixes::read_document_body(req).await {
+                        Ok(req) => req,
+                        Err(refusal) => return refusal,
+                    };
                 }
                 match inner.s3.call(req).await {
                     Ok(resp) => resp,
