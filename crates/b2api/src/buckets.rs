@@ -154,14 +154,31 @@ fn check_name(name: &str) -> B2Result<()> {
 }
 
 fn bucket_type(args: &Value) -> B2Result<Option<bool>> {
-    match args.get("bucketType").and_then(Value::as_str) {
-        None => Ok(None),
-        Some("allPublic") => Ok(Some(true)),
-        Some("allPrivate") => Ok(Some(false)),
+    match args.get("bucketType") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(t)) if t == "allPublic" => Ok(Some(true)),
+        Some(Value::String(t)) if t == "allPrivate" => Ok(Some(false)),
         Some(other) => Err(B2Error::bad_request(format!(
-            "bucketType must be allPublic or allPrivate, not {other:?}"
+            "bucketType must be allPublic or allPrivate, not {other}"
         ))),
     }
+}
+
+/// The bucket settings of a `b2_create_bucket` or `b2_update_bucket` body, parsed and validated
+/// once: `bucketType`, `corsRules` (B2's rules, every problem reported), `bucketInfo` and
+/// `ifRevisionIs`. A field of the wrong type is an error, never ignored.
+pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
+    Ok(BucketUpdate {
+        public: bucket_type(args)?,
+        cors: cors_rules(args)?,
+        info: bucket_info(args)?,
+        if_revision: match args.get("ifRevisionIs") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_i64().ok_or_else(|| {
+                B2Error::bad_request(format!("ifRevisionIs must be an integer, not {v}"))
+            })?),
+        },
+    })
 }
 
 /// `corsRules`, validated with B2's rules; every problem is reported.
@@ -177,7 +194,7 @@ fn cors_rules(args: &Value) -> B2Result<Option<Option<String>>> {
 
 fn bucket_info(args: &Value) -> B2Result<Option<Option<String>>> {
     match args.get("bucketInfo") {
-        None => Ok(None),
+        None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(Some(Value::Object(m.clone()).to_string()))),
         Some(_) => Err(B2Error::bad_request("bucketInfo must be an object")),
     }
@@ -187,10 +204,11 @@ pub(crate) async fn create(call: &Call<'_>, args: &Value) -> B2Result<Response<B
     call.account()?;
     let name = required(args, "bucketName")?.to_owned();
     check_name(&name)?;
-    let public = bucket_type(args)?
+    let settings = bucket_settings(args)?;
+    let public = settings
+        .public
         .ok_or_else(|| B2Error::bad_request("required field bucketType is missing"))?;
-    let cors = cors_rules(args)?;
-    let info = bucket_info(args)?;
+    let (cors, info) = (settings.cors, settings.info);
     let store = call.store.clone();
     let bucket = tokio::task::spawn_blocking(move || -> B2Result<Bucket> {
         store.create_bucket(&name, public)?;
@@ -211,17 +229,7 @@ pub(crate) async fn create(call: &Call<'_>, args: &Value) -> B2Result<Response<B
 pub(crate) async fn update(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
     call.account()?;
     let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
-    let update = BucketUpdate {
-        public: bucket_type(args)?,
-        cors: cors_rules(args)?,
-        info: bucket_info(args)?,
-        if_revision: match args.get("ifRevisionIs") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_i64().ok_or_else(|| {
-                B2Error::bad_request(format!("ifRevisionIs must be an integer, not {v}"))
-            })?),
-        },
-    };
+    let update = bucket_settings(args)?;
     let store = call.store.clone();
     let name = bucket.name.clone();
     let bucket = tokio::task::spawn_blocking(move || store.update_bucket(&name, update))

@@ -12,6 +12,7 @@
 //! (S3 then sees the key deleted) and answers with a hide marker.
 
 mod buckets;
+pub use buckets::bucket_settings;
 pub mod error;
 mod files;
 mod large;
