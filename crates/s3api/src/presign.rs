@@ -185,4 +185,10 @@ mod tests {
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3w").is_err());
     }
+
+    #[test]
+    fn durations_that_overflow_are_refused_not_wrapped() {
+        assert!(parse_duration("999999999999999999d").is_err());
+        assert!(parse_duration("99999999999999999999").is_err());
+    }
 }
