@@ -91,6 +91,23 @@ fn b2_create_bucket(server: &Server, token: &str, name: &str, cors: Value) -> St
     bucket["bucketId"].as_str().unwrap().to_owned()
 }
 
+/// An upload URL of the bucket `bucket_id`: its path on this server and its token.
+fn b2_upload_url(server: &Server, token: &str, bucket_id: &str) -> (String, String) {
+    let (status, up) = b2(
+        server,
+        token,
+        "b2_get_upload_url",
+        json!({"bucketId": bucket_id}),
+    );
+    assert_eq!(status, 200, "{up}");
+    let path = up["uploadUrl"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(&server.endpoint)
+        .to_owned();
+    (path, up["authorizationToken"].as_str().unwrap().to_owned())
+}
+
 fn preflight(server: &Server, path: &str, origin: &str, method: &str) -> u16 {
     http(
         server,
@@ -294,18 +311,7 @@ fn b2_info_values_with_control_characters_are_refused_and_nothing_is_stored() {
     let server = Server::start();
     let token = b2_auth(&server);
     let id = b2_create_bucket(&server, &token, "poison", json!([]));
-    let (_, up) = b2(
-        &server,
-        &token,
-        "b2_get_upload_url",
-        json!({"bucketId": id}),
-    );
-    let upload_path = up["uploadUrl"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches(&server.endpoint)
-        .to_owned();
-    let upload_token = up["authorizationToken"].as_str().unwrap().to_owned();
+    let (upload_path, upload_token) = b2_upload_url(&server, &token, &id);
     for (info, value) in [
         (
             "X-Bz-Info-b2-content-disposition",
@@ -417,24 +423,14 @@ fn b2_names_are_checked_on_copy_and_start_large_file() {
     let server = Server::start();
     let token = b2_auth(&server);
     let id = b2_create_bucket(&server, &token, "names-check", json!([]));
-    let (_, up) = b2(
-        &server,
-        &token,
-        "b2_get_upload_url",
-        json!({"bucketId": id}),
-    );
-    let upload_path = up["uploadUrl"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches(&server.endpoint)
-        .to_owned();
+    let (upload_path, upload_token) = b2_upload_url(&server, &token, &id);
     let (status, file) = {
         let (status, text) = http(
             &server,
             "POST",
             &upload_path,
             &[
-                ("Authorization", up["authorizationToken"].as_str().unwrap()),
+                ("Authorization", upload_token.as_str()),
                 ("X-Bz-File-Name", "source.txt"),
                 ("Content-Type", "text/plain"),
                 ("X-Bz-Content-Sha1", "do_not_verify"),
