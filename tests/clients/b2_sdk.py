@@ -250,7 +250,7 @@ def _():
     assert isinstance(body, dict), (st, body)
     assert (st, body["code"]) == (400, "bad_request") and "bucketName" in body["message"] and body["status"] == 400, body
     st, body, _ = raw("POST", "/b2api/v4/b2_create_bucket", {"accountId": "pier", "bucketName": 42, "bucketType": "allPrivate"}, auth)
-    assert st == 400 and "must be a string" in body["message"], body
+    assert st == 400 and body["message"].startswith("bucketName: invalid type") and "string" in body["message"], body
     st, body, _ = raw("POST", "/b2api/v4/b2_list_buckets", b"{not json", auth)
     assert (st, body["code"]) == (400, "bad_json"), body
     st, body, _ = raw("POST", "/b2api/v4/b2_list_file_names", {"bucketId": state["bucket"].id_, "maxFileCount": 0}, auth)

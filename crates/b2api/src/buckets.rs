@@ -1,8 +1,9 @@
 //! b2_authorize_account and the bucket calls.
 
+use crate::args::{ByBucket, CreateBucket, ListBuckets};
 use crate::error::{blocking_err, B2Error, B2ErrorKind, B2Result};
 use crate::token::{self, Scope};
-use crate::{json, required, Call, ACCOUNT_ID};
+use crate::{json, Call, ACCOUNT_ID};
 use base64::Engine as _;
 use http::Response;
 use pier_cors::{CorsConfig, Dialect, Format};
@@ -200,11 +201,11 @@ fn bucket_info(args: &Value) -> B2Result<Option<Option<String>>> {
     }
 }
 
-pub(crate) async fn create(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Body>> {
     call.account()?;
-    let name = required(args, "bucketName")?.to_owned();
+    let settings = bucket_settings(&args)?;
+    let name = crate::args::parse::<CreateBucket>(args)?.bucket_name;
     check_name(&name)?;
-    let settings = bucket_settings(args)?;
     let public = settings
         .public
         .ok_or_else(|| B2Error::bad_request("required field bucketType is missing"))?;
@@ -226,10 +227,12 @@ pub(crate) async fn create(call: &Call<'_>, args: &Value) -> B2Result<Response<B
     Ok(json(bucket_json(&bucket)?))
 }
 
-pub(crate) async fn update(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) async fn update(call: &Call<'_>, args: Value) -> B2Result<Response<Body>> {
     call.account()?;
-    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
-    let update = bucket_settings(args)?;
+    let update = bucket_settings(&args)?;
+    let bucket = call
+        .store
+        .bucket_by_id(&crate::args::parse::<ByBucket>(args)?.bucket_id)?;
     let store = call.store.clone();
     let name = bucket.name.clone();
     let bucket = tokio::task::spawn_blocking(move || store.update_bucket(&name, update))
@@ -238,10 +241,10 @@ pub(crate) async fn update(call: &Call<'_>, args: &Value) -> B2Result<Response<B
     Ok(json(bucket_json(&bucket)?))
 }
 
-pub(crate) fn list(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) fn list(call: &Call<'_>, args: ListBuckets) -> B2Result<Response<Body>> {
     call.account()?;
-    let by_id = args.get("bucketId").and_then(Value::as_str);
-    let by_name = args.get("bucketName").and_then(Value::as_str);
+    let by_id = args.bucket_id.as_deref();
+    let by_name = args.bucket_name.as_deref();
     let mut out = Vec::new();
     for b in call.store.buckets()? {
         if by_id.is_some_and(|id| id != b.id) || by_name.is_some_and(|n| n != b.name) {
@@ -252,9 +255,9 @@ pub(crate) fn list(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
     Ok(json(json!({ "buckets": out })))
 }
 
-pub(crate) async fn delete(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) async fn delete(call: &Call<'_>, args: ByBucket) -> B2Result<Response<Body>> {
     call.account()?;
-    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
+    let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     let store = call.store.clone();
     let name = bucket.name.clone();
     let deleted = tokio::task::spawn_blocking(move || store.delete_bucket(&name))

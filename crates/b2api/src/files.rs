@@ -1,9 +1,12 @@
 //! The file calls: upload, download (by name and id), listing, info, hide, delete, and
 //! download authorizations.
 
+use crate::args::{
+    file_meta, ByBucket, ByFile, DeleteFileVersion, DownloadAuthorization, HideFile, ListFiles,
+};
 use crate::error::{blocking_err, missing_as, B2Error, B2ErrorKind, B2Result};
 use crate::token::{self, Scope};
-use crate::{json, percent_decode_strict, percent_encode, required, Call, ACCOUNT_ID};
+use crate::{json, percent_decode_strict, percent_encode, Call, ACCOUNT_ID};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
 use pier_store::{Bucket, ListQuery, Object, ObjectMeta, PayloadWriter, WriteCondition};
@@ -65,9 +68,9 @@ pub(crate) fn file_json(o: &Object) -> Value {
     })
 }
 
-pub(crate) fn get_upload_url(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) fn get_upload_url(call: &Call<'_>, args: ByBucket) -> B2Result<Response<Body>> {
     let key_id = call.account()?;
-    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
+    let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     let token = call.issue(
         &key_id,
         Scope::Upload {
@@ -179,16 +182,11 @@ pub(crate) async fn upload_file(
     } else {
         length
     };
-    let mut meta = ObjectMeta {
-        content_type: Some(match header(call, "content-type") {
-            Some("b2/x-auto") | None => guess_type(&name).to_owned(),
-            Some(t) => t.to_owned(),
-        }),
-        ..Default::default()
+    let content_type = match header(call, "content-type") {
+        Some("b2/x-auto") | None => guess_type(&name).to_owned(),
+        Some(t) => t.to_owned(),
     };
-    if sha1_header == "do_not_verify" {
-        meta.checksums.insert(UNVERIFIED.into(), "true".into());
-    }
+    let mut infos = Vec::new();
     for (hname, value) in call.headers {
         let Some(info) = hname.as_str().strip_prefix("x-bz-info-") else {
             continue;
@@ -199,28 +197,11 @@ pub(crate) async fn upload_file(
             })?,
             "an X-Bz-Info-* value",
         )?;
-        if let Some(c) = value.chars().find(|c| c.is_control()) {
-            // These become HTTP headers on every download (and S3 GET): a CR, LF or NUL would
-            // make the file unreadable.
-            return Err(B2Error::bad_request(format!(
-                "X-Bz-Info-{info} must not contain control characters (found {c:?})"
-            )));
-        }
-        match info {
-            "b2-content-disposition" => meta.content_disposition = Some(value),
-            "b2-content-language" => meta.content_language = Some(value),
-            "b2-expires" => meta.expires = Some(value),
-            "b2-cache-control" => meta.cache_control = Some(value),
-            "b2-content-encoding" => meta.content_encoding = Some(value),
-            other => {
-                meta.user.insert(other.to_owned(), value);
-            }
-        }
+        infos.push((info.to_owned(), value));
     }
-    if meta.user.len() > 10 {
-        return Err(B2Error::bad_request(
-            "at most 10 X-Bz-Info-* headers are allowed",
-        ));
+    let mut meta = file_meta(Some(content_type), infos)?;
+    if sha1_header == "do_not_verify" {
+        meta.checksums.insert(UNVERIFIED.into(), "true".into());
     }
     let writer = call.store.new_payload(Some(data_len))?;
     let (writer, tail) = receive_body(&mut body, writer, length, digits_at_end).await?;
@@ -438,31 +419,25 @@ fn serve(call: &Call<'_>, o: &Object) -> B2Result<Response<Body>> {
     resp.body(body).map_err(B2Error::internal)
 }
 
-pub(crate) fn list(call: &Call<'_>, args: &Value, versions: bool) -> B2Result<Response<Body>> {
+pub(crate) fn list(call: &Call<'_>, args: ListFiles, versions: bool) -> B2Result<Response<Body>> {
     call.account()?;
-    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
-    let max = match args.get("maxFileCount") {
+    let bucket = call.store.bucket_by_id(&args.bucket_id)?;
+    let max = match args.max_file_count {
         None => 100,
-        Some(v) => match v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        {
-            Some(n @ 1..=10_000) => n as usize,
-            _ => {
-                return Err(B2Error::new(
-                    B2ErrorKind::OutOfRange,
-                    "maxFileCount out of range: use 1 to 10000",
-                ))
-            }
-        },
+        Some(n @ 1..=10_000) => n as usize,
+        Some(_) => {
+            return Err(B2Error::new(
+                B2ErrorKind::OutOfRange,
+                "maxFileCount out of range: use 1 to 10000",
+            ))
+        }
     };
-    let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_owned);
     let page = call.store.list(
         &bucket.id,
         &ListQuery {
-            prefix: text("prefix").unwrap_or_default(),
-            delimiter: text("delimiter").filter(|d| !d.is_empty()),
-            start_after: text("startFileName").filter(|s| !s.is_empty()),
+            prefix: args.prefix.unwrap_or_default(),
+            delimiter: args.delimiter.filter(|d| !d.is_empty()),
+            start_after: args.start_file_name.filter(|s| !s.is_empty()),
             start_inclusive: true,
             max_keys: max,
         },
@@ -492,16 +467,18 @@ pub(crate) fn list(call: &Call<'_>, args: &Value, versions: bool) -> B2Result<Re
     Ok(json(body))
 }
 
-pub(crate) fn get_file_info(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) fn get_file_info(call: &Call<'_>, args: ByFile) -> B2Result<Response<Body>> {
     call.account()?;
-    let o = call.store.object_by_version(required(args, "fileId")?)?;
+    let o = call.store.object_by_version(&args.file_id)?;
     Ok(json(file_json(&o)))
 }
 
-pub(crate) async fn delete_file_version(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) async fn delete_file_version(
+    call: &Call<'_>,
+    args: DeleteFileVersion,
+) -> B2Result<Response<Body>> {
     call.account()?;
-    let name = required(args, "fileName")?.to_owned();
-    let id = required(args, "fileId")?.to_owned();
+    let (name, id) = (args.file_name, args.file_id);
     let not_present = || {
         B2Error::new(
             B2ErrorKind::FileNotPresent,
@@ -523,10 +500,10 @@ pub(crate) async fn delete_file_version(call: &Call<'_>, args: &Value) -> B2Resu
     Ok(json(json!({"fileId": id, "fileName": name})))
 }
 
-pub(crate) async fn hide_file(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) async fn hide_file(call: &Call<'_>, args: HideFile) -> B2Result<Response<Body>> {
     call.account()?;
-    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
-    let name = required(args, "fileName")?.to_owned();
+    let bucket = call.store.bucket_by_id(&args.bucket_id)?;
+    let name = args.file_name;
     let store = call.store.clone();
     let bucket_id = bucket.id.clone();
     let key = name.clone();
@@ -549,15 +526,12 @@ pub(crate) async fn hide_file(call: &Call<'_>, args: &Value) -> B2Result<Respons
 
 pub(crate) fn get_download_authorization(
     call: &Call<'_>,
-    args: &Value,
+    args: DownloadAuthorization,
 ) -> B2Result<Response<Body>> {
     let key_id = call.account()?;
-    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
-    let prefix = required(args, "fileNamePrefix")?.to_owned();
-    let secs = args
-        .get("validDurationInSeconds")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
+    let bucket = call.store.bucket_by_id(&args.bucket_id)?;
+    let prefix = args.file_name_prefix;
+    let secs = args.valid_duration_in_seconds;
     if !(1..=604_800).contains(&secs) {
         return Err(B2Error::bad_request(
             "validDurationInSeconds must be 1 to 604800",

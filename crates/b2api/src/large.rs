@@ -2,12 +2,15 @@
 //! a large file's `fileId` while unfinished is the upload id; finishing checks each part's SHA-1
 //! and completes without copying bytes.
 
+use crate::args::{
+    file_meta, ByFile, CopyFile, FinishLargeFile, ListParts, ListUnfinished, StartLargeFile,
+};
 use crate::error::{blocking_err, missing_as, B2Error, B2ErrorKind, B2Result};
 use crate::files::file_json;
 use crate::token::{self, Scope};
-use crate::{json, required, Call, ACCOUNT_ID};
+use crate::{json, Call, ACCOUNT_ID};
 use http::Response;
-use pier_store::{ObjectMeta, Payload, Upload, WriteCondition};
+use pier_store::{Payload, Upload, WriteCondition};
 use s3s::Body;
 use serde_json::{json, Value};
 
@@ -36,23 +39,13 @@ fn upload(call: &Call<'_>, file_id: &str) -> B2Result<Upload> {
     }))
 }
 
-pub(crate) async fn start(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) async fn start(call: &Call<'_>, args: StartLargeFile) -> B2Result<Response<Body>> {
     call.account()?;
-    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
-    let name = required(args, "fileName")?.to_owned();
+    let bucket = call.store.bucket_by_id(&args.bucket_id)?;
+    let name = args.file_name;
     crate::files::check_file_name(&name)?;
-    let mut meta = ObjectMeta {
-        content_type: Some(required(args, "contentType")?.to_owned()).filter(|t| t != "b2/x-auto"),
-        ..Default::default()
-    };
-    if let Some(Value::Object(info)) = args.get("fileInfo") {
-        for (k, v) in info {
-            let v = v
-                .as_str()
-                .ok_or_else(|| B2Error::bad_request("fileInfo values must be strings"))?;
-            meta.user.insert(k.to_ascii_lowercase(), v.to_owned());
-        }
-    }
+    let content_type = Some(args.content_type).filter(|t| t != "b2/x-auto");
+    let meta = file_meta(content_type, args.file_info.unwrap_or_default())?;
     let store = call.store.clone();
     let bucket_id = bucket.id.clone();
     let up = tokio::task::spawn_blocking(move || store.create_upload(&bucket_id, &name, meta))
@@ -61,9 +54,9 @@ pub(crate) async fn start(call: &Call<'_>, args: &Value) -> B2Result<Response<Bo
     Ok(json(start_json(&up)))
 }
 
-pub(crate) fn get_upload_part_url(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) fn get_upload_part_url(call: &Call<'_>, args: ByFile) -> B2Result<Response<Body>> {
     let key_id = call.account()?;
-    let up = upload(call, required(args, "fileId")?)?;
+    let up = upload(call, &args.file_id)?;
     let token = call.issue(
         &key_id,
         Scope::Upload {
@@ -138,23 +131,19 @@ pub(crate) async fn upload_part(
     })))
 }
 
-pub(crate) fn list_parts(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) fn list_parts(call: &Call<'_>, args: ListParts) -> B2Result<Response<Body>> {
     call.account()?;
-    let up = upload(call, required(args, "fileId")?)?;
-    let start = match args.get("startPartNumber") {
-        None | Some(Value::Null) => 1,
-        Some(v) => v
-            .as_u64()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| {
-                B2Error::bad_request(format!("startPartNumber must be 1 to 10000, not {v}"))
-            })? as u32,
+    let up = upload(call, &args.file_id)?;
+    let start = match args.start_part_number {
+        None => 1,
+        Some(n @ 1..=10_000) => n as u32,
+        Some(n) => {
+            return Err(B2Error::bad_request(format!(
+                "startPartNumber must be 1 to 10000, not {n}"
+            )))
+        }
     };
-    let max = args
-        .get("maxPartCount")
-        .and_then(Value::as_u64)
-        .unwrap_or(1000)
-        .clamp(1, 1000) as usize;
+    let max = args.max_part_count.unwrap_or(1000).clamp(1, 1000) as usize;
     let mut parts = call.store.parts(&up.upload_id, start - 1, max + 1)?;
     let next = (parts.len() > max).then(|| parts[max].part_number);
     parts.truncate(max);
@@ -168,20 +157,14 @@ pub(crate) fn list_parts(call: &Call<'_>, args: &Value) -> B2Result<Response<Bod
     Ok(json(json!({"parts": parts, "nextPartNumber": next})))
 }
 
-pub(crate) async fn finish(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) async fn finish(call: &Call<'_>, args: FinishLargeFile) -> B2Result<Response<Body>> {
     call.account()?;
-    let up = upload(call, required(args, "fileId")?)?;
-    let sha1s: Vec<String> = match args.get("partSha1Array") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| v.as_str().unwrap_or("").to_ascii_lowercase())
-            .collect(),
-        _ => {
-            return Err(B2Error::bad_request(
-                "required field partSha1Array is missing",
-            ))
-        }
-    };
+    let up = upload(call, &args.file_id)?;
+    let sha1s: Vec<String> = args
+        .part_sha1_array
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
     let parts = call.store.parts(&up.upload_id, 0, 10_001)?;
     let mut listed = Vec::with_capacity(sha1s.len());
     for (i, sha1) in sha1s.iter().enumerate() {
@@ -215,9 +198,9 @@ pub(crate) async fn finish(call: &Call<'_>, args: &Value) -> B2Result<Response<B
     Ok(json(file_json(&object)))
 }
 
-pub(crate) async fn cancel(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) async fn cancel(call: &Call<'_>, args: ByFile) -> B2Result<Response<Body>> {
     call.account()?;
-    let up = upload(call, required(args, "fileId")?)?;
+    let up = upload(call, &args.file_id)?;
     let store = call.store.clone();
     let id = up.upload_id.clone();
     tokio::task::spawn_blocking(move || store.abort_upload(&id))
@@ -228,33 +211,27 @@ pub(crate) async fn cancel(call: &Call<'_>, args: &Value) -> B2Result<Response<B
     ))
 }
 
-pub(crate) fn list_unfinished(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) fn list_unfinished(call: &Call<'_>, args: ListUnfinished) -> B2Result<Response<Body>> {
     call.account()?;
-    let bucket = call.store.bucket_by_id(required(args, "bucketId")?)?;
-    let prefix = args.get("namePrefix").and_then(Value::as_str).unwrap_or("");
-    let max = args
-        .get("maxFileCount")
-        .and_then(Value::as_u64)
-        .unwrap_or(100)
-        .clamp(1, 100) as usize;
-    let uploads = call.store.uploads(&bucket.id, prefix, ("", ""), max + 1)?;
+    let bucket = call.store.bucket_by_id(&args.bucket_id)?;
+    let prefix = args.name_prefix.unwrap_or_default();
+    let max = args.max_file_count.unwrap_or(100).clamp(1, 100) as usize;
+    let uploads = call.store.uploads(&bucket.id, &prefix, ("", ""), max + 1)?;
     let next = (uploads.len() > max).then(|| uploads[max].upload_id.clone());
     let files: Vec<Value> = uploads.iter().take(max).map(start_json).collect();
     Ok(json(json!({"files": files, "nextFileId": next})))
 }
 
-pub(crate) async fn copy(call: &Call<'_>, args: &Value) -> B2Result<Response<Body>> {
+pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<Body>> {
     call.account()?;
-    let source = call
-        .store
-        .object_by_version(required(args, "sourceFileId")?)?;
-    let name = required(args, "fileName")?.to_owned();
+    let source = call.store.object_by_version(&args.source_file_id)?;
+    let name = args.file_name;
     crate::files::check_file_name(&name)?;
-    let bucket_id = match args.get("destinationBucketId").and_then(Value::as_str) {
+    let bucket_id = match &args.destination_bucket_id {
         Some(id) => call.store.bucket_by_id(id)?.id.clone(),
         None => source.bucket_id.clone(),
     };
-    let (start, len) = match args.get("range").and_then(Value::as_str) {
+    let (start, len) = match args.range.as_deref() {
         None => (0, source.size),
         Some(r) => {
             let bad = || B2Error::new(B2ErrorKind::RangeNotSatisfiable, format!("bad range {r:?}"));
@@ -269,26 +246,13 @@ pub(crate) async fn copy(call: &Call<'_>, args: &Value) -> B2Result<Response<Bod
             (a, b - a + 1)
         }
     };
-    let meta = match args
-        .get("metadataDirective")
-        .and_then(Value::as_str)
-        .unwrap_or("COPY")
-    {
+    let meta = match args.metadata_directive.as_deref().unwrap_or("COPY") {
         "COPY" => source.meta.clone(),
         "REPLACE" => {
-            let mut meta = ObjectMeta {
-                content_type: Some(required(args, "contentType")?.to_owned()),
-                ..Default::default()
-            };
-            if let Some(Value::Object(info)) = args.get("fileInfo") {
-                for (k, v) in info {
-                    meta.user.insert(
-                        k.to_ascii_lowercase(),
-                        v.as_str().unwrap_or_default().to_owned(),
-                    );
-                }
-            }
-            meta
+            let content_type = args.content_type.ok_or_else(|| {
+                B2Error::bad_request("contentType is required with metadataDirective REPLACE")
+            })?;
+            file_meta(Some(content_type), args.file_info.unwrap_or_default())?
         }
         other => {
             return Err(B2Error::bad_request(format!(

@@ -11,6 +11,7 @@
 //! `b2_list_file_versions` lists current versions, and `b2_hide_file` removes the current version
 //! (S3 then sees the key deleted) and answers with a hide marker.
 
+pub mod args;
 mod buckets;
 pub use buckets::bucket_settings;
 pub mod error;
@@ -162,27 +163,30 @@ impl B2Api {
             B2Call::Json(op) => *op,
         };
         let args = read_json(body, call.method, call.query).await?;
+        use args::parse;
         match op {
-            JsonCall::CreateBucket => buckets::create(&call, &args).await,
-            JsonCall::UpdateBucket => buckets::update(&call, &args).await,
-            JsonCall::ListBuckets => buckets::list(&call, &args),
-            JsonCall::DeleteBucket => buckets::delete(&call, &args).await,
-            JsonCall::GetUploadUrl => files::get_upload_url(&call, &args),
-            JsonCall::ListFileNames => files::list(&call, &args, false),
-            JsonCall::ListFileVersions => files::list(&call, &args, true),
-            JsonCall::GetFileInfo => files::get_file_info(&call, &args),
-            JsonCall::DeleteFileVersion => files::delete_file_version(&call, &args).await,
-            JsonCall::HideFile => files::hide_file(&call, &args).await,
-            JsonCall::GetDownloadAuthorization => files::get_download_authorization(&call, &args),
-            JsonCall::StartLargeFile => large::start(&call, &args).await,
-            JsonCall::GetUploadPartUrl => large::get_upload_part_url(&call, &args),
-            JsonCall::ListParts => large::list_parts(&call, &args),
-            JsonCall::FinishLargeFile => large::finish(&call, &args).await,
-            JsonCall::CancelLargeFile => large::cancel(&call, &args).await,
-            JsonCall::ListUnfinishedLargeFiles => large::list_unfinished(&call, &args),
-            JsonCall::CopyFile => large::copy(&call, &args).await,
+            JsonCall::CreateBucket => buckets::create(&call, args).await,
+            JsonCall::UpdateBucket => buckets::update(&call, args).await,
+            JsonCall::ListBuckets => buckets::list(&call, parse(args)?),
+            JsonCall::DeleteBucket => buckets::delete(&call, parse(args)?).await,
+            JsonCall::GetUploadUrl => files::get_upload_url(&call, parse(args)?),
+            JsonCall::ListFileNames => files::list(&call, parse(args)?, false),
+            JsonCall::ListFileVersions => files::list(&call, parse(args)?, true),
+            JsonCall::GetFileInfo => files::get_file_info(&call, parse(args)?),
+            JsonCall::DeleteFileVersion => files::delete_file_version(&call, parse(args)?).await,
+            JsonCall::HideFile => files::hide_file(&call, parse(args)?).await,
+            JsonCall::GetDownloadAuthorization => {
+                files::get_download_authorization(&call, parse(args)?)
+            }
+            JsonCall::StartLargeFile => large::start(&call, parse(args)?).await,
+            JsonCall::GetUploadPartUrl => large::get_upload_part_url(&call, parse(args)?),
+            JsonCall::ListParts => large::list_parts(&call, parse(args)?),
+            JsonCall::FinishLargeFile => large::finish(&call, parse(args)?).await,
+            JsonCall::CancelLargeFile => large::cancel(&call, parse(args)?).await,
+            JsonCall::ListUnfinishedLargeFiles => large::list_unfinished(&call, parse(args)?),
+            JsonCall::CopyFile => large::copy(&call, parse(args)?).await,
             JsonCall::DownloadFileById => {
-                let id = required(&args, "fileId")?.to_owned();
+                let id = parse::<args::ByFile>(args)?.file_id;
                 files::download_by_id(&call, &id).await
             }
         }
@@ -222,17 +226,4 @@ async fn read_json(body: Body, method: &Method, query: &pier_edge::Query) -> B2R
         ));
     }
     Ok(v)
-}
-
-/// A required string parameter.
-pub(crate) fn required<'a>(args: &'a Value, name: &str) -> B2Result<&'a str> {
-    match args.get(name) {
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(B2Error::bad_request(format!(
-            "{name} must be a string, not {other}"
-        ))),
-        None => Err(B2Error::bad_request(format!(
-            "required field {name} is missing"
-        ))),
-    }
 }
