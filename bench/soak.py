@@ -32,14 +32,19 @@ CORS = ("<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example.com</Al
 
 class Stats:
     def __init__(self):
-        self.latencies, self.errors, self.count = [], 0, 0
+        self.latencies, self.count, self.kinds = [], 0, {}
+
+    def error(self, kind):
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
     def take(self):
         lat, self.latencies = sorted(self.latencies), []
-        n, e = self.count, self.errors
-        self.count = self.errors = 0
+        n, kinds = self.count, self.kinds
+        self.count, self.kinds = 0, {}
         p99 = lat[int(len(lat) * 0.99) - 1] * 1000 if lat else 0.0
-        return n, e, p99
+        errors = sum(kinds.values())
+        detail = " (" + ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items())) + ")" if kinds else ""
+        return n, f"{errors}{detail}", p99
 
 
 async def exchange(reader, writer, head, body=b""):
@@ -81,15 +86,15 @@ async def client(i, host, port, paths, stats, deadline):
             started = time.monotonic()
             try:
                 status = await asyncio.wait_for(exchange(reader, writer, head, body), 30)
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
-                stats.errors += 1
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError) as e:
+                stats.error(type(e).__name__)
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
                 continue
             stats.latencies.append(time.monotonic() - started)
             stats.count += 1
             if status >= 400:
-                stats.errors += 1
+                stats.error(f"HTTP {status}")
     finally:
         writer.close()
 
@@ -143,7 +148,7 @@ def main():
         sb.populate(host, port, 1000, prefix="get/", body=b"g" * 4096)
         paths = {
             "put": [sb.presign(hostport, "PUT", f"soak/{i}") for i in range(5000)],
-            "get": [sb.presign(hostport, "GET", f"get/{i}") for i in range(1000)],
+            "get": [sb.presign(hostport, "GET", f"get/{i:06d}") for i in range(1000)],
             "list": sb.presign(hostport, "GET", query={"list-type": "2", "prefix": "get/1", "max-keys": "100"}),
         }
         sampler = sb.RssSampler(server.pid)

@@ -22,6 +22,8 @@ pub enum B2ErrorKind {
     CannotDeleteNonEmptyBucket,
     /// 400 `missing_part`: a large file is finished with a part that was not uploaded.
     MissingPart,
+    /// 400 `part_sha1_mismatch`: a large file is finished with a part whose SHA-1 differs.
+    PartSha1Mismatch,
     /// 400 `out_of_range`: a listing limit or part number is out of range.
     OutOfRange,
     /// 400 `file_not_present` (B2's answer for a file id that names nothing, in some calls).
@@ -61,6 +63,7 @@ impl B2ErrorKind {
             | DuplicateBucketName
             | CannotDeleteNonEmptyBucket
             | MissingPart
+            | PartSha1Mismatch
             | OutOfRange
             | FileNotPresent
             | NoSuchFile => 400,
@@ -85,6 +88,7 @@ impl B2ErrorKind {
             DuplicateBucketName => "duplicate_bucket_name",
             CannotDeleteNonEmptyBucket => "cannot_delete_non_empty_bucket",
             MissingPart => "missing_part",
+            PartSha1Mismatch => "part_sha1_mismatch",
             OutOfRange => "out_of_range",
             FileNotPresent => "file_not_present",
             NoSuchFile => "no_such_file",

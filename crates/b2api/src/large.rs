@@ -176,9 +176,10 @@ pub(crate) async fn finish(call: &Call<'_>, args: FinishLargeFile) -> B2Result<R
             )
         })?;
         if part.sha1 != *sha1 {
-            return Err(B2Error::bad_request(format!(
-                "Part number {n} has wrong SHA1"
-            )));
+            return Err(B2Error::new(
+                B2ErrorKind::PartSha1Mismatch,
+                format!("Part number {n} has wrong SHA1"),
+            ));
         }
         listed.push((n, part.etag.clone()));
     }

@@ -1,0 +1,262 @@
+//! What a request does, in one vocabulary for both APIs: the IAM action name a bucket policy
+//! matches (`s3:GetObject`), and the B2 capability a key needs for it. `docs/access.md` has the
+//! table of every S3 operation and B2 call pier serves and the action it is.
+
+use crate::capability::Capability;
+
+/// An action on the service, a bucket or an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Action {
+    /// `s3:ListAllMyBuckets` (ListBuckets, `b2_list_buckets`): `listBuckets`.
+    ListAllMyBuckets,
+    /// `s3:CreateBucket` (`b2_create_bucket`): `writeBuckets`.
+    CreateBucket,
+    /// `s3:DeleteBucket` (`b2_delete_bucket`): `deleteBuckets`.
+    DeleteBucket,
+    /// `s3:ListBucket` (ListObjects, HeadBucket, `b2_list_file_names`/`_versions`): `listFiles`.
+    ListBucket,
+    /// `s3:GetBucketLocation`: `readBuckets`.
+    GetBucketLocation,
+    /// `s3:GetBucketCORS` (GetBucketCors, cors-explain): `readBuckets`.
+    GetBucketCors,
+    /// `s3:PutBucketCORS` (Put/DeleteBucketCors; `b2_update_bucket`): `writeBuckets`.
+    PutBucketCors,
+    /// `s3:GetBucketAcl`: `readBuckets`.
+    GetBucketAcl,
+    /// `s3:PutBucketAcl` (and B2 `bucketType`): `writeBuckets`.
+    PutBucketAcl,
+    /// `s3:GetBucketPolicy`: `readBuckets`.
+    GetBucketPolicy,
+    /// `s3:PutBucketPolicy`: `writeBuckets`.
+    PutBucketPolicy,
+    /// `s3:DeleteBucketPolicy`: `writeBuckets`.
+    DeleteBucketPolicy,
+    /// `s3:GetBucketPolicyStatus`: `readBuckets`.
+    GetBucketPolicyStatus,
+    /// `s3:ListBucketMultipartUploads` (`b2_list_unfinished_large_files`): `listFiles`.
+    ListBucketMultipartUploads,
+    /// `s3:ListMultipartUploadParts` (`b2_list_parts`): `listFiles`.
+    ListMultipartUploadParts,
+    /// `s3:GetObject` (GET, HEAD, copy source, B2 downloads and file info): `readFiles`.
+    GetObject,
+    /// `s3:PutObject` (PUT, copy, multipart, POST, B2 uploads, large files, hide): `writeFiles`.
+    PutObject,
+    /// `s3:AbortMultipartUpload` (`b2_cancel_large_file`): `writeFiles`.
+    AbortMultipartUpload,
+    /// `s3:DeleteObject` (DeleteObject(s), `b2_delete_file_version`): `deleteFiles`.
+    DeleteObject,
+    /// `b2:ShareFiles` (`b2_get_download_authorization`): `shareFiles`.
+    ShareFiles,
+    /// `b2:ListKeys` (`b2_list_keys`): `listKeys`.
+    ListKeys,
+    /// `b2:WriteKeys` (`b2_create_key`): `writeKeys`.
+    WriteKeys,
+    /// `b2:DeleteKeys` (`b2_delete_key`): `deleteKeys`.
+    DeleteKeys,
+}
+
+/// What an action applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// The whole service (listing buckets, keys).
+    Service,
+    /// A bucket.
+    Bucket,
+    /// An object in a bucket.
+    Object,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 23] = [
+        Action::ListAllMyBuckets,
+        Action::CreateBucket,
+        Action::DeleteBucket,
+        Action::ListBucket,
+        Action::GetBucketLocation,
+        Action::GetBucketCors,
+        Action::PutBucketCors,
+        Action::GetBucketAcl,
+        Action::PutBucketAcl,
+        Action::GetBucketPolicy,
+        Action::PutBucketPolicy,
+        Action::DeleteBucketPolicy,
+        Action::GetBucketPolicyStatus,
+        Action::ListBucketMultipartUploads,
+        Action::ListMultipartUploadParts,
+        Action::GetObject,
+        Action::PutObject,
+        Action::AbortMultipartUpload,
+        Action::DeleteObject,
+        Action::ShareFiles,
+        Action::ListKeys,
+        Action::WriteKeys,
+        Action::DeleteKeys,
+    ];
+
+    /// The name a policy's `Action` matches (`s3:GetObject`; `b2:...` for B2-only actions).
+    pub fn iam_name(self) -> &'static str {
+        use Action::*;
+        match self {
+            ListAllMyBuckets => "s3:ListAllMyBuckets",
+            CreateBucket => "s3:CreateBucket",
+            DeleteBucket => "s3:DeleteBucket",
+            ListBucket => "s3:ListBucket",
+            GetBucketLocation => "s3:GetBucketLocation",
+            GetBucketCors => "s3:GetBucketCORS",
+            PutBucketCors => "s3:PutBucketCORS",
+            GetBucketAcl => "s3:GetBucketAcl",
+            PutBucketAcl => "s3:PutBucketAcl",
+            GetBucketPolicy => "s3:GetBucketPolicy",
+            PutBucketPolicy => "s3:PutBucketPolicy",
+            DeleteBucketPolicy => "s3:DeleteBucketPolicy",
+            GetBucketPolicyStatus => "s3:GetBucketPolicyStatus",
+            ListBucketMultipartUploads => "s3:ListBucketMultipartUploads",
+            ListMultipartUploadParts => "s3:ListMultipartUploadParts",
+            GetObject => "s3:GetObject",
+            PutObject => "s3:PutObject",
+            AbortMultipartUpload => "s3:AbortMultipartUpload",
+            DeleteObject => "s3:DeleteObject",
+            ShareFiles => "b2:ShareFiles",
+            ListKeys => "b2:ListKeys",
+            WriteKeys => "b2:WriteKeys",
+            DeleteKeys => "b2:DeleteKeys",
+        }
+    }
+
+    /// The capability a key needs for it.
+    pub fn capability(self) -> Capability {
+        use Action::*;
+        match self {
+            ListAllMyBuckets => Capability::ListBuckets,
+            CreateBucket | PutBucketCors | PutBucketAcl | PutBucketPolicy | DeleteBucketPolicy => {
+                Capability::WriteBuckets
+            }
+            DeleteBucket => Capability::DeleteBuckets,
+            GetBucketLocation
+            | GetBucketCors
+            | GetBucketAcl
+            | GetBucketPolicy
+            | GetBucketPolicyStatus => Capability::ReadBuckets,
+            ListBucket | ListBucketMultipartUploads | ListMultipartUploadParts => {
+                Capability::ListFiles
+            }
+            GetObject => Capability::ReadFiles,
+            PutObject | AbortMultipartUpload => Capability::WriteFiles,
+            DeleteObject => Capability::DeleteFiles,
+            ShareFiles => Capability::ShareFiles,
+            ListKeys => Capability::ListKeys,
+            WriteKeys => Capability::WriteKeys,
+            DeleteKeys => Capability::DeleteKeys,
+        }
+    }
+
+    /// What it applies to.
+    pub fn level(self) -> Level {
+        use Action::*;
+        match self {
+            ListAllMyBuckets | CreateBucket | ListKeys | WriteKeys | DeleteKeys => Level::Service,
+            GetObject | PutObject | AbortMultipartUpload | DeleteObject | ShareFiles => {
+                Level::Object
+            }
+            _ => Level::Bucket,
+        }
+    }
+
+    /// The action of an S3 operation (by AWS's operation name), for the operations pier serves.
+    pub fn of_s3_operation(op: &str) -> Option<Action> {
+        use Action::*;
+        Some(match op {
+            "ListBuckets" => ListAllMyBuckets,
+            "CreateBucket" => CreateBucket,
+            "DeleteBucket" => DeleteBucket,
+            "HeadBucket" | "ListObjects" | "ListObjectsV2" | "ListObjectVersions" => ListBucket,
+            "GetBucketLocation" => GetBucketLocation,
+            "GetBucketCors" | "CorsExplain" => GetBucketCors,
+            "PutBucketCors" | "DeleteBucketCors" => PutBucketCors,
+            "GetBucketAcl" => GetBucketAcl,
+            "PutBucketAcl" => PutBucketAcl,
+            "GetBucketPolicy" => GetBucketPolicy,
+            "PutBucketPolicy" => PutBucketPolicy,
+            "DeleteBucketPolicy" => DeleteBucketPolicy,
+            "GetBucketPolicyStatus" => GetBucketPolicyStatus,
+            "ListMultipartUploads" => ListBucketMultipartUploads,
+            "ListParts" => ListMultipartUploadParts,
+            "GetObject" | "HeadObject" => GetObject,
+            "PutObject"
+            | "CopyObject"
+            | "CreateMultipartUpload"
+            | "UploadPart"
+            | "UploadPartCopy"
+            | "CompleteMultipartUpload"
+            | "PostObject" => PutObject,
+            "AbortMultipartUpload" => AbortMultipartUpload,
+            "DeleteObject" | "DeleteObjects" => DeleteObject,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_s3_operation_pier_serves_has_an_action_and_capability() {
+        let table = [
+            ("ListBuckets", "s3:ListAllMyBuckets", "listBuckets"),
+            ("CreateBucket", "s3:CreateBucket", "writeBuckets"),
+            ("DeleteBucket", "s3:DeleteBucket", "deleteBuckets"),
+            ("HeadBucket", "s3:ListBucket", "listFiles"),
+            ("ListObjects", "s3:ListBucket", "listFiles"),
+            ("ListObjectsV2", "s3:ListBucket", "listFiles"),
+            ("GetBucketLocation", "s3:GetBucketLocation", "readBuckets"),
+            ("GetBucketCors", "s3:GetBucketCORS", "readBuckets"),
+            ("CorsExplain", "s3:GetBucketCORS", "readBuckets"),
+            ("PutBucketCors", "s3:PutBucketCORS", "writeBuckets"),
+            ("DeleteBucketCors", "s3:PutBucketCORS", "writeBuckets"),
+            ("GetBucketAcl", "s3:GetBucketAcl", "readBuckets"),
+            ("PutBucketAcl", "s3:PutBucketAcl", "writeBuckets"),
+            ("GetBucketPolicy", "s3:GetBucketPolicy", "readBuckets"),
+            ("PutBucketPolicy", "s3:PutBucketPolicy", "writeBuckets"),
+            (
+                "DeleteBucketPolicy",
+                "s3:DeleteBucketPolicy",
+                "writeBuckets",
+            ),
+            (
+                "GetBucketPolicyStatus",
+                "s3:GetBucketPolicyStatus",
+                "readBuckets",
+            ),
+            (
+                "ListMultipartUploads",
+                "s3:ListBucketMultipartUploads",
+                "listFiles",
+            ),
+            ("ListParts", "s3:ListMultipartUploadParts", "listFiles"),
+            ("GetObject", "s3:GetObject", "readFiles"),
+            ("HeadObject", "s3:GetObject", "readFiles"),
+            ("PutObject", "s3:PutObject", "writeFiles"),
+            ("CopyObject", "s3:PutObject", "writeFiles"),
+            ("CreateMultipartUpload", "s3:PutObject", "writeFiles"),
+            ("UploadPart", "s3:PutObject", "writeFiles"),
+            ("UploadPartCopy", "s3:PutObject", "writeFiles"),
+            ("CompleteMultipartUpload", "s3:PutObject", "writeFiles"),
+            ("PostObject", "s3:PutObject", "writeFiles"),
+            (
+                "AbortMultipartUpload",
+                "s3:AbortMultipartUpload",
+                "writeFiles",
+            ),
+            ("DeleteObject", "s3:DeleteObject", "deleteFiles"),
+            ("DeleteObjects", "s3:DeleteObject", "deleteFiles"),
+        ];
+        for (op, iam, cap) in table {
+            let a = Action::of_s3_operation(op).unwrap_or_else(|| panic!("{op}"));
+            assert_eq!((a.iam_name(), a.capability().name()), (iam, cap), "{op}");
+        }
+        assert_eq!(Action::of_s3_operation("PutBucketLifecycle"), None);
+    }
+}
