@@ -73,15 +73,28 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Create an access key pair and print it.
+    /// Create an access key pair and print it. Without restrictions it may do everything; B2
+    /// calls it an application key.
     Create {
         #[command(flatten)]
         data: DataDirArg,
         /// What the key is for.
         #[arg(long, default_value = "")]
         description: String,
+        /// B2 capability names, comma-separated (readFiles,listFiles,...) [default: all].
+        #[arg(long, value_delimiter = ',')]
+        capabilities: Vec<String>,
+        /// Restrict the key to this bucket (repeatable).
+        #[arg(long = "bucket")]
+        buckets: Vec<String>,
+        /// Restrict the key to names starting with this.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Make the key stop working after this long (3600, 15m, 1h, 7d).
+        #[arg(long)]
+        expires: Option<String>,
     },
-    /// List access key ids.
+    /// List access keys with their restrictions.
     List {
         #[command(flatten)]
         data: DataDirArg,

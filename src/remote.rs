@@ -129,7 +129,11 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
                 .update_bucket(
                     &bucket,
                     BucketUpdate {
-                        public: Some(state == "on"),
+                        public: Some(if state == "on" {
+                            pier_store::Visibility::PublicObjects
+                        } else {
+                            pier_store::Visibility::Private
+                        }),
                         ..Default::default()
                     },
                 )

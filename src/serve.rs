@@ -108,7 +108,10 @@ fn ensure_root_key(store: &Store, config: &Config) -> anyhow::Result<()> {
             }
         },
         _ if store.keys()?.is_empty() => {
-            let key = store.create_key("root (created at first start)")?;
+            let key = store.create_key(
+                "root (created at first start)",
+                pier_store::KeyRestrictions::default(),
+            )?;
             println!("created an admin access key (shown only now):");
             println!("  access key id:     {}", key.access_key);
             println!("  secret access key: {}", key.secret);
@@ -140,12 +143,72 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
+/// The restrictions `pier key create` was given, checked: capability names as B2 spells them,
+/// buckets that exist (stored by id), a duration for the expiry.
+fn key_scope(
+    store: &Store,
+    capabilities: Vec<String>,
+    buckets: Vec<String>,
+    prefix: Option<String>,
+    expires: Option<String>,
+) -> anyhow::Result<pier_store::KeyRestrictions> {
+    let capabilities = if capabilities.is_empty() {
+        None
+    } else {
+        pier_access::Capabilities::parse(capabilities.iter().map(String::as_str)).map_err(
+            |bad| anyhow::anyhow!("unknown capability {bad:?} (B2's names, such as readFiles)"),
+        )?;
+        Some(capabilities)
+    };
+    let buckets = if buckets.is_empty() {
+        None
+    } else {
+        Some(
+            buckets
+                .iter()
+                .map(|name| {
+                    store
+                        .bucket(name)
+                        .map(|b| b.id.clone())
+                        .with_context(|| format!("bucket {name}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        )
+    };
+    let expires = match expires {
+        Some(text) => {
+            let secs = pier_s3::presign::parse_duration(&text).map_err(anyhow::Error::msg)?;
+            let millis = i64::try_from(secs)
+                .ok()
+                .and_then(|s| s.checked_mul(1000))
+                .and_then(|ms| ms.checked_add(pier_store::now_millis()))
+                .ok_or_else(|| anyhow::anyhow!("{text:?} is too long an expiry"))?;
+            Some(millis)
+        }
+        None => None,
+    };
+    Ok(pier_store::KeyRestrictions {
+        capabilities,
+        buckets,
+        name_prefix: prefix.filter(|p| !p.is_empty()),
+        expires,
+    })
+}
+
 /// `pier key ...`.
 pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        KeyCommand::Create { data, description } => {
+        KeyCommand::Create {
+            data,
+            description,
+            capabilities,
+            buckets,
+            prefix,
+            expires,
+        } => {
             let store = Store::open_admin(&data.data_dir)?;
-            let key = store.create_key(&description)?;
+            let scope = key_scope(&store, capabilities, buckets, prefix, expires)?;
+            let key = store.create_key(&description, scope)?;
             println!("access key id:     {}", key.access_key);
             println!("secret access key: {}", key.secret);
             store.close()?;
@@ -153,7 +216,31 @@ pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
         KeyCommand::List { data } => {
             let store = Store::open_admin(&data.data_dir)?;
             for key in store.keys()? {
-                println!("{}\t{}", key.access_key, key.description);
+                let s = &key.scope;
+                let caps = s
+                    .capabilities
+                    .as_ref()
+                    .map_or_else(|| "all".to_owned(), |c| c.join(","));
+                let buckets = match &s.buckets {
+                    None => "all".to_owned(),
+                    Some(ids) => ids
+                        .iter()
+                        .map(|id| {
+                            store
+                                .bucket_by_id(id)
+                                .map_or_else(|_| id.clone(), |b| b.name.clone())
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                };
+                println!(
+                    "{}\tcapabilities={caps}\tbuckets={buckets}\tprefix={}\texpires={}\t{}",
+                    key.access_key,
+                    s.name_prefix.as_deref().unwrap_or(""),
+                    s.expires
+                        .map_or_else(|| "never".to_owned(), |e| e.to_string()),
+                    key.description
+                );
             }
             store.close()?;
         }

@@ -246,7 +246,7 @@ fn actual_responses_carry_cors_headers_errors_included() {
 }
 
 #[test]
-fn public_buckets_allow_anonymous_reads_only() {
+fn public_read_buckets_allow_anonymous_reads_and_listing_only() {
     let s = setup();
     let r = raw(&s.endpoint, "GET", "/site/obj.txt", &[]);
     assert_eq!(r.status, 403);
@@ -265,8 +265,8 @@ fn public_buckets_allow_anonymous_reads_only() {
     assert_eq!(raw(&s.endpoint, "HEAD", "/site/obj.txt", &[]).status, 200);
     assert_eq!(
         raw(&s.endpoint, "GET", "/site?list-type=2", &[]).status,
-        403,
-        "listing stays private"
+        200,
+        "S3's public-read allows anonymous listing"
     );
     assert_eq!(
         raw(&s.endpoint, "PUT", "/site/new", &[("Content-Length", "0")]).status,

@@ -207,6 +207,44 @@ pub struct CopyFile {
     pub file_info: Option<BTreeMap<String, String>>,
 }
 
+/// `b2_create_key`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateKey {
+    /// B2 capability names.
+    pub capabilities: Vec<String>,
+    /// The key's name.
+    pub key_name: String,
+    /// Seconds until it expires.
+    #[serde(default, deserialize_with = "number::optional")]
+    pub valid_duration_in_seconds: Option<i64>,
+    /// One bucket it is limited to.
+    pub bucket_id: Option<String>,
+    /// Several buckets (API v4).
+    pub bucket_ids: Option<Vec<String>>,
+    /// Names it is limited to.
+    pub name_prefix: Option<String>,
+}
+
+/// `b2_list_keys`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListKeys {
+    /// Page size (1 to 10000, default 100).
+    #[serde(default, deserialize_with = "number::optional")]
+    pub max_key_count: Option<i64>,
+    /// The first key id to list.
+    pub start_application_key_id: Option<String>,
+}
+
+/// `b2_delete_key`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteKey {
+    /// The key to delete.
+    pub application_key_id: String,
+}
+
 /// The metadata of a file given its content type and B2 file infos: `b2-content-disposition`
 /// and the other `b2-*` infos become the object's HTTP headers, the rest user metadata (names
 /// lower-cased). Values must not contain control characters: they are sent as HTTP headers on

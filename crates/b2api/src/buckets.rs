@@ -6,26 +6,12 @@ use crate::token::{self, Scope};
 use crate::{json, Call, ACCOUNT_ID};
 use base64::Engine as _;
 use http::Response;
+use pier_access::Action;
 use pier_cors::{CorsConfig, Dialect, Format};
-use pier_store::{Bucket, BucketUpdate};
+use pier_store::{Bucket, BucketUpdate, Visibility};
 use s3s::Body;
 use serde_json::{json, Value};
 
-/// What every key may do (one tenant).
-const CAPABILITIES: [&str; 12] = [
-    "listKeys",
-    "writeKeys",
-    "deleteKeys",
-    "listBuckets",
-    "listAllBucketNames",
-    "readBuckets",
-    "writeBuckets",
-    "deleteBuckets",
-    "listFiles",
-    "readFiles",
-    "shareFiles",
-    "writeFiles",
-];
 /// Part sizes pier tells clients: B2's minimum, and 10 MB recommended (smaller than B2's 100 MB: a
 /// self-hosted server is usually near its clients), so files over 20 MB upload in parts.
 const RECOMMENDED_PART: u64 = 10_000_000;
@@ -48,27 +34,32 @@ pub(crate) fn authorize(call: &Call<'_>, version: &str) -> B2Result<Response<Bod
     let decoded = String::from_utf8(decoded).map_err(|_| unauthorized())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(unauthorized)?;
     let key = call.store.key(id)?.ok_or_else(unauthorized)?;
-    let same = key.secret.len() == secret.len()
-        && key
-            .secret
-            .bytes()
-            .zip(secret.bytes())
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
-    if !same {
+    if !pier_edge::secret_eq(key.secret.as_bytes(), secret.as_bytes()) {
         return Err(unauthorized());
     }
-    let token = token::issue(id, &key.secret, Scope::Account, token::ACCOUNT_TOKEN_MILLIS);
+    let scope = call.scope_of(id).map_err(|_| unauthorized())?;
+    let token = call.issue(id, Scope::Account, token::ACCOUNT_TOKEN_MILLIS)?;
+    let capabilities = scope.capabilities.names();
+    let buckets = scope.buckets.as_ref().map(|list| {
+        list.iter()
+            .map(|(id, name)| json!({"id": id, "name": name}))
+            .collect::<Vec<_>>()
+    });
+    // v2 and v3 can say one bucket only: the first of a multi-bucket key's.
+    let first = scope.buckets.as_ref().and_then(|l| l.first());
+    let (bucket_id, bucket_name) = (first.map(|b| &b.0), first.map(|b| &b.1));
+    let prefix = scope.name_prefix.clone();
+    let expiration = scope.expires;
     let storage = json!({
         "apiUrl": call.base,
         "downloadUrl": call.base,
         "s3ApiUrl": call.base,
         "recommendedPartSize": RECOMMENDED_PART,
         "absoluteMinimumPartSize": MINIMUM_PART,
-        "bucketId": null,
-        "bucketName": null,
-        "capabilities": CAPABILITIES,
-        "namePrefix": null,
+        "bucketId": bucket_id,
+        "bucketName": bucket_name,
+        "capabilities": capabilities,
+        "namePrefix": prefix,
         "infoType": "storageApi",
     });
     let body = match version {
@@ -81,22 +72,22 @@ pub(crate) fn authorize(call: &Call<'_>, version: &str) -> B2Result<Response<Bod
             "recommendedPartSize": RECOMMENDED_PART,
             "absoluteMinimumPartSize": MINIMUM_PART,
             "minimumPartSize": RECOMMENDED_PART,
-            "allowed": {"bucketId": null, "bucketName": null, "capabilities": CAPABILITIES, "namePrefix": null},
+            "allowed": {"bucketId": bucket_id, "bucketName": bucket_name, "capabilities": capabilities, "namePrefix": prefix},
         }),
         "v3" => json!({
             "accountId": ACCOUNT_ID,
             "authorizationToken": token,
-            "applicationKeyExpirationTimestamp": null,
+            "applicationKeyExpirationTimestamp": expiration,
             "apiInfo": {"storageApi": storage, "groupsApi": {}},
         }),
         _ => {
             let mut storage = storage;
             storage["allowed"] =
-                json!({"buckets": null, "capabilities": CAPABILITIES, "namePrefix": null});
+                json!({"buckets": buckets, "capabilities": capabilities, "namePrefix": prefix});
             json!({
                 "accountId": ACCOUNT_ID,
                 "authorizationToken": token,
-                "applicationKeyExpirationTimestamp": null,
+                "applicationKeyExpirationTimestamp": expiration,
                 "apiInfo": {"storageApi": storage, "groupsApi": {}},
             })
         }
@@ -126,7 +117,7 @@ pub(crate) fn bucket_json(bucket: &Bucket) -> B2Result<Value> {
         "accountId": ACCOUNT_ID,
         "bucketId": bucket.id,
         "bucketName": bucket.name,
-        "bucketType": if bucket.public { "allPublic" } else { "allPrivate" },
+        "bucketType": if bucket.public.is_public() { "allPublic" } else { "allPrivate" },
         "bucketInfo": info,
         "corsRules": cors_rules,
         "lifecycleRules": [],
@@ -154,11 +145,11 @@ fn check_name(name: &str) -> B2Result<()> {
     }
 }
 
-fn bucket_type(args: &Value) -> B2Result<Option<bool>> {
+fn bucket_type(args: &Value) -> B2Result<Option<Visibility>> {
     match args.get("bucketType") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(t)) if t == "allPublic" => Ok(Some(true)),
-        Some(Value::String(t)) if t == "allPrivate" => Ok(Some(false)),
+        Some(Value::String(t)) if t == "allPublic" => Ok(Some(Visibility::PublicObjects)),
+        Some(Value::String(t)) if t == "allPrivate" => Ok(Some(Visibility::Private)),
         Some(other) => Err(B2Error::bad_request(format!(
             "bucketType must be allPublic or allPrivate, not {other}"
         ))),
@@ -173,6 +164,7 @@ pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
         public: bucket_type(args)?,
         cors: cors_rules(args)?,
         info: bucket_info(args)?,
+        policy: None,
         if_revision: match args.get("ifRevisionIs") {
             None | Some(Value::Null) => None,
             Some(v) => Some(v.as_i64().ok_or_else(|| {
@@ -202,10 +194,11 @@ fn bucket_info(args: &Value) -> B2Result<Option<Option<String>>> {
 }
 
 pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let settings = bucket_settings(&args)?;
     let name = crate::args::parse::<CreateBucket>(args)?.bucket_name;
     check_name(&name)?;
+    call.allow(Some(&me), Action::CreateBucket, None, None, None)?;
     let public = settings
         .public
         .ok_or_else(|| B2Error::bad_request("required field bucketType is missing"))?;
@@ -228,11 +221,22 @@ pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
 }
 
 pub(crate) async fn update(call: &Call<'_>, args: Value) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let update = bucket_settings(&args)?;
     let bucket = call
         .store
         .bucket_by_id(&crate::args::parse::<ByBucket>(args)?.bucket_id)?;
+    // Each setting changed is the S3 action that changes it.
+    let mut actions = Vec::new();
+    if update.cors.is_some() {
+        actions.push(Action::PutBucketCors);
+    }
+    if update.public.is_some() || update.info.is_some() || actions.is_empty() {
+        actions.push(Action::PutBucketAcl);
+    }
+    for action in actions {
+        call.allow(Some(&me), action, Some(&bucket.name), None, None)?;
+    }
     let store = call.store.clone();
     let name = bucket.name.clone();
     let bucket = tokio::task::spawn_blocking(move || store.update_bucket(&name, update))
@@ -241,13 +245,18 @@ pub(crate) async fn update(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
     Ok(json(bucket_json(&bucket)?))
 }
 
+/// The buckets the key reaches (a restricted key sees only its own), filtered by id or name.
 pub(crate) fn list(call: &Call<'_>, args: ListBuckets) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
+    call.allow(Some(&me), Action::ListAllMyBuckets, None, None, None)?;
     let by_id = args.bucket_id.as_deref();
     let by_name = args.bucket_name.as_deref();
     let mut out = Vec::new();
     for b in call.store.buckets()? {
         if by_id.is_some_and(|id| id != b.id) || by_name.is_some_and(|n| n != b.name) {
+            continue;
+        }
+        if !me.reaches_bucket(&b.id) {
             continue;
         }
         out.push(bucket_json(&b)?);
@@ -256,8 +265,15 @@ pub(crate) fn list(call: &Call<'_>, args: ListBuckets) -> B2Result<Response<Body
 }
 
 pub(crate) async fn delete(call: &Call<'_>, args: ByBucket) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
+    call.allow(
+        Some(&me),
+        Action::DeleteBucket,
+        Some(&bucket.name),
+        None,
+        None,
+    )?;
     let store = call.store.clone();
     let name = bucket.name.clone();
     let deleted = tokio::task::spawn_blocking(move || store.delete_bucket(&name))

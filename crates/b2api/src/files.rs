@@ -9,6 +9,7 @@ use crate::token::{self, Scope};
 use crate::{json, percent_decode_strict, percent_encode, Call, ACCOUNT_ID};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
+use pier_access::Action;
 use pier_store::{Bucket, ListQuery, Object, ObjectMeta, PayloadWriter, WriteCondition};
 use s3s::Body;
 use serde_json::{json, Value};
@@ -69,10 +70,19 @@ pub(crate) fn file_json(o: &Object) -> Value {
 }
 
 pub(crate) fn get_upload_url(call: &Call<'_>, args: ByBucket) -> B2Result<Response<Body>> {
-    let key_id = call.account()?;
+    let me = call.account()?;
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
+    // Each upload's name is checked when it arrives; here, whether the key may write at all.
+    let under = me.name_prefix.clone().unwrap_or_default();
+    call.allow(
+        Some(&me),
+        Action::PutObject,
+        Some(&bucket.name),
+        Some(&under),
+        None,
+    )?;
     let token = call.issue(
-        &key_id,
+        &me.id,
         Scope::Upload {
             b: bucket.id.clone(),
         },
@@ -141,16 +151,16 @@ pub(crate) async fn upload_file(
     let token = call
         .auth_header()
         .ok_or_else(|| B2Error::new(B2ErrorKind::BadAuthToken, "Missing Authorization header"))?;
-    match token::verify(call.store, token)?.1 {
-        Scope::Upload { b } if b == bucket_id => {}
-        Scope::Account => {}
+    let me = match token::verify(call.store, token)? {
+        (key, Scope::Upload { b }) if b == bucket_id => call.scope_of(&key)?,
+        (key, Scope::Account) => call.scope_of(&key)?,
         _ => {
             return Err(B2Error::new(
                 B2ErrorKind::Unauthorized,
                 "This token cannot upload to this bucket",
             ))
         }
-    }
+    };
     let bucket = call.store.bucket_by_id(bucket_id)?;
     let name = percent_decode_strict(
         header(call, "x-bz-file-name")
@@ -158,6 +168,13 @@ pub(crate) async fn upload_file(
         "X-Bz-File-Name",
     )?;
     check_file_name(&name)?;
+    call.allow(
+        Some(&me),
+        Action::PutObject,
+        Some(&bucket.name),
+        Some(&name),
+        None,
+    )?;
     let length: u64 = header(call, "content-length")
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| B2Error::bad_request("Missing header: Content-Length"))?;
@@ -270,26 +287,33 @@ pub(crate) async fn receive_body(
     Ok((writer, tail))
 }
 
-/// May the caller download `name` from `bucket`? Public buckets: anyone. Private: an account
-/// token, or a download authorization for this bucket and a prefix of `name`, in the
-/// `Authorization` header or query parameter.
-fn check_download(call: &Call<'_>, bucket: &Bucket, name: Option<&str>) -> B2Result<()> {
-    if bucket.public {
-        return Ok(());
-    }
-    let token = call
-        .auth_header()
-        .or_else(|| call.query("Authorization"))
-        .ok_or_else(|| {
-            B2Error::new(
-                B2ErrorKind::Unauthorized,
-                "This bucket is private: an authorization token is required",
+/// May the caller download `name` from `bucket`? Without a token, what the bucket grants
+/// anyone (`allPublic`, a policy for `"*"`). With a token (the `Authorization` header or query
+/// parameter): an account token's key decides, and a download authorization allows its
+/// bucket and name prefix while the key that issued it still works.
+fn check_download(call: &Call<'_>, bucket: &Bucket, name: &str) -> B2Result<()> {
+    let Some(token) = call.auth_header().or_else(|| call.query("Authorization")) else {
+        return call.allow(
+            None,
+            Action::GetObject,
+            Some(&bucket.name),
+            Some(name),
+            None,
+        );
+    };
+    match token::verify(call.store, token)? {
+        (key, Scope::Account) => {
+            let me = call.scope_of(&key)?;
+            call.allow(
+                Some(&me),
+                Action::GetObject,
+                Some(&bucket.name),
+                Some(name),
+                None,
             )
-        })?;
-    match token::verify(call.store, token)?.1 {
-        Scope::Account => Ok(()),
-        Scope::Download { b, p } if b == bucket.id && name.is_some_and(|n| n.starts_with(&p)) => {
-            Ok(())
+        }
+        (key, Scope::Download { b, p }) if b == bucket.id && name.starts_with(&p) => {
+            call.scope_of(&key).map(drop)
         }
         _ => Err(B2Error::new(
             B2ErrorKind::Unauthorized,
@@ -309,7 +333,7 @@ pub(crate) async fn download_by_name(
             format!("Bucket {bucket} does not exist"),
         )
     }))?;
-    check_download(call, &bucket, Some(name))?;
+    check_download(call, &bucket, name)?;
     let object = call.store.object(&bucket.id, name).map_err(missing_as(|| {
         B2Error::new(
             B2ErrorKind::NotFound,
@@ -324,7 +348,7 @@ pub(crate) async fn download_by_id(call: &Call<'_>, id: &str) -> B2Result<Respon
         B2Error::new(B2ErrorKind::NotFound, format!("File not present: {id}"))
     }))?;
     let bucket = call.store.bucket_by_id(&object.bucket_id)?;
-    check_download(call, &bucket, None)?;
+    check_download(call, &bucket, &object.key)?;
     serve(call, &object)
 }
 
@@ -420,8 +444,16 @@ fn serve(call: &Call<'_>, o: &Object) -> B2Result<Response<Body>> {
 }
 
 pub(crate) fn list(call: &Call<'_>, args: ListFiles, versions: bool) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
+    let prefix = args.prefix.clone().unwrap_or_default();
+    call.allow(
+        Some(&me),
+        Action::ListBucket,
+        Some(&bucket.name),
+        None,
+        Some(&prefix),
+    )?;
     let max = match args.max_file_count {
         None => 100,
         Some(n @ 1..=10_000) => n as usize,
@@ -468,8 +500,16 @@ pub(crate) fn list(call: &Call<'_>, args: ListFiles, versions: bool) -> B2Result
 }
 
 pub(crate) fn get_file_info(call: &Call<'_>, args: ByFile) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let o = call.store.object_by_version(&args.file_id)?;
+    let bucket = call.store.bucket_by_id(&o.bucket_id)?;
+    call.allow(
+        Some(&me),
+        Action::GetObject,
+        Some(&bucket.name),
+        Some(&o.key),
+        None,
+    )?;
     Ok(json(file_json(&o)))
 }
 
@@ -477,7 +517,7 @@ pub(crate) async fn delete_file_version(
     call: &Call<'_>,
     args: DeleteFileVersion,
 ) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let (name, id) = (args.file_name, args.file_id);
     let not_present = || {
         B2Error::new(
@@ -492,6 +532,14 @@ pub(crate) async fn delete_file_version(
     if o.key != name {
         return Err(not_present());
     }
+    let bucket = call.store.bucket_by_id(&o.bucket_id)?;
+    call.allow(
+        Some(&me),
+        Action::DeleteObject,
+        Some(&bucket.name),
+        Some(&o.key),
+        None,
+    )?;
     let store = call.store.clone();
     let (bucket_id, key) = (o.bucket_id.clone(), o.key.clone());
     tokio::task::spawn_blocking(move || store.delete_object(&bucket_id, &key))
@@ -501,9 +549,17 @@ pub(crate) async fn delete_file_version(
 }
 
 pub(crate) async fn hide_file(call: &Call<'_>, args: HideFile) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     let name = args.file_name;
+    // Hiding writes a marker: B2 asks for writeFiles.
+    call.allow(
+        Some(&me),
+        Action::PutObject,
+        Some(&bucket.name),
+        Some(&name),
+        None,
+    )?;
     let store = call.store.clone();
     let bucket_id = bucket.id.clone();
     let key = name.clone();
@@ -528,9 +584,18 @@ pub(crate) fn get_download_authorization(
     call: &Call<'_>,
     args: DownloadAuthorization,
 ) -> B2Result<Response<Body>> {
-    let key_id = call.account()?;
+    let me = call.account()?;
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     let prefix = args.file_name_prefix;
+    // A token can only share what the key may read itself: its prefix must lie inside the
+    // key's namePrefix.
+    call.allow(
+        Some(&me),
+        Action::ShareFiles,
+        Some(&bucket.name),
+        Some(&prefix),
+        None,
+    )?;
     let secs = args.valid_duration_in_seconds;
     if !(1..=604_800).contains(&secs) {
         return Err(B2Error::bad_request(
@@ -538,7 +603,7 @@ pub(crate) fn get_download_authorization(
         ));
     }
     let token = call.issue(
-        &key_id,
+        &me.id,
         Scope::Download {
             b: bucket.id.clone(),
             p: prefix.clone(),

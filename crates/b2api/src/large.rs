@@ -10,6 +10,7 @@ use crate::files::file_json;
 use crate::token::{self, Scope};
 use crate::{json, Call, ACCOUNT_ID};
 use http::Response;
+use pier_access::{Action, KeyScope};
 use pier_store::{Payload, Upload, WriteCondition};
 use s3s::Body;
 use serde_json::{json, Value};
@@ -39,11 +40,24 @@ fn upload(call: &Call<'_>, file_id: &str) -> B2Result<Upload> {
     }))
 }
 
+/// Asks the engine whether `me` may `action` on the large file `up` (its bucket and name).
+fn allow_on(call: &Call<'_>, me: &KeyScope, action: Action, up: &Upload) -> B2Result<()> {
+    let bucket = call.store.bucket_by_id(&up.bucket_id)?;
+    call.allow(Some(me), action, Some(&bucket.name), Some(&up.key), None)
+}
+
 pub(crate) async fn start(call: &Call<'_>, args: StartLargeFile) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     let name = args.file_name;
     crate::files::check_file_name(&name)?;
+    call.allow(
+        Some(&me),
+        Action::PutObject,
+        Some(&bucket.name),
+        Some(&name),
+        None,
+    )?;
     let content_type = Some(args.content_type).filter(|t| t != "b2/x-auto");
     let meta = file_meta(content_type, args.file_info.unwrap_or_default())?;
     let store = call.store.clone();
@@ -55,10 +69,11 @@ pub(crate) async fn start(call: &Call<'_>, args: StartLargeFile) -> B2Result<Res
 }
 
 pub(crate) fn get_upload_part_url(call: &Call<'_>, args: ByFile) -> B2Result<Response<Body>> {
-    let key_id = call.account()?;
+    let me = call.account()?;
     let up = upload(call, &args.file_id)?;
+    allow_on(call, &me, Action::PutObject, &up)?;
     let token = call.issue(
-        &key_id,
+        &me.id,
         Scope::Upload {
             b: up.bucket_id.clone(),
         },
@@ -80,16 +95,17 @@ pub(crate) async fn upload_part(
     let token = call
         .auth_header()
         .ok_or_else(|| B2Error::new(B2ErrorKind::BadAuthToken, "Missing Authorization header"))?;
-    match token::verify(call.store, token)?.1 {
-        Scope::Upload { b } if b == up.bucket_id => {}
-        Scope::Account => {}
+    let me = match token::verify(call.store, token)? {
+        (key, Scope::Upload { b }) if b == up.bucket_id => call.scope_of(&key)?,
+        (key, Scope::Account) => call.scope_of(&key)?,
         _ => {
             return Err(B2Error::new(
                 B2ErrorKind::Unauthorized,
                 "This token cannot upload to this file",
             ))
         }
-    }
+    };
+    allow_on(call, &me, Action::PutObject, &up)?;
     let header = |n: &str| call.headers.get(n).and_then(|v| v.to_str().ok());
     let number: u32 = header("x-bz-part-number")
         .and_then(|v| v.parse().ok())
@@ -132,8 +148,9 @@ pub(crate) async fn upload_part(
 }
 
 pub(crate) fn list_parts(call: &Call<'_>, args: ListParts) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let up = upload(call, &args.file_id)?;
+    allow_on(call, &me, Action::ListMultipartUploadParts, &up)?;
     let start = match args.start_part_number {
         None => 1,
         Some(n @ 1..=10_000) => n as u32,
@@ -158,8 +175,9 @@ pub(crate) fn list_parts(call: &Call<'_>, args: ListParts) -> B2Result<Response<
 }
 
 pub(crate) async fn finish(call: &Call<'_>, args: FinishLargeFile) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let up = upload(call, &args.file_id)?;
+    allow_on(call, &me, Action::PutObject, &up)?;
     let sha1s: Vec<String> = args
         .part_sha1_array
         .iter()
@@ -200,8 +218,9 @@ pub(crate) async fn finish(call: &Call<'_>, args: FinishLargeFile) -> B2Result<R
 }
 
 pub(crate) async fn cancel(call: &Call<'_>, args: ByFile) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let up = upload(call, &args.file_id)?;
+    allow_on(call, &me, Action::AbortMultipartUpload, &up)?;
     let store = call.store.clone();
     let id = up.upload_id.clone();
     tokio::task::spawn_blocking(move || store.abort_upload(&id))
@@ -213,9 +232,16 @@ pub(crate) async fn cancel(call: &Call<'_>, args: ByFile) -> B2Result<Response<B
 }
 
 pub(crate) fn list_unfinished(call: &Call<'_>, args: ListUnfinished) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     let prefix = args.name_prefix.unwrap_or_default();
+    call.allow(
+        Some(&me),
+        Action::ListBucketMultipartUploads,
+        Some(&bucket.name),
+        None,
+        Some(&prefix),
+    )?;
     let max = args.max_file_count.unwrap_or(100).clamp(1, 100) as usize;
     let uploads = call.store.uploads(&bucket.id, &prefix, ("", ""), max + 1)?;
     let next = (uploads.len() > max).then(|| uploads[max].upload_id.clone());
@@ -224,14 +250,30 @@ pub(crate) fn list_unfinished(call: &Call<'_>, args: ListUnfinished) -> B2Result
 }
 
 pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<Body>> {
-    call.account()?;
+    let me = call.account()?;
     let source = call.store.object_by_version(&args.source_file_id)?;
     let name = args.file_name;
     crate::files::check_file_name(&name)?;
-    let bucket_id = match &args.destination_bucket_id {
-        Some(id) => call.store.bucket_by_id(id)?.id.clone(),
-        None => source.bucket_id.clone(),
+    let source_bucket = call.store.bucket_by_id(&source.bucket_id)?;
+    call.allow(
+        Some(&me),
+        Action::GetObject,
+        Some(&source_bucket.name),
+        Some(&source.key),
+        None,
+    )?;
+    let destination = match &args.destination_bucket_id {
+        Some(id) => call.store.bucket_by_id(id)?,
+        None => source_bucket,
     };
+    call.allow(
+        Some(&me),
+        Action::PutObject,
+        Some(&destination.name),
+        Some(&name),
+        None,
+    )?;
+    let bucket_id = destination.id.clone();
     let (start, len) = match args.range.as_deref() {
         None => (0, source.size),
         Some(r) => {

@@ -16,6 +16,7 @@ mod buckets;
 pub use buckets::bucket_settings;
 pub mod error;
 mod files;
+mod keys;
 mod large;
 pub mod request;
 pub mod token;
@@ -26,6 +27,8 @@ pub use request::{B2Call, B2Request, CorsBucket, JsonCall};
 use bytes::Bytes;
 use http::{header, Method, Request, Response};
 use http_body_util::BodyExt;
+use pier_access::{Action, KeyScope};
+use pier_edge::access::{Access, Ask, ClientAddr, RequestFacts};
 use pier_store::Store;
 use s3s::Body;
 use serde_json::Value;
@@ -44,6 +47,7 @@ pub fn is_b2_path(path: &str) -> bool {
 #[derive(Clone, Debug)]
 pub struct B2Api {
     store: Store,
+    access: Access,
 }
 
 /// What a handler sees of the request besides its body.
@@ -54,6 +58,10 @@ pub(crate) struct Call<'a> {
     pub method: &'a Method,
     pub headers: &'a http::HeaderMap,
     pub query: &'a pier_edge::Query,
+    /// The access engine's door.
+    pub access: &'a Access,
+    /// The client's address, for bucket policy conditions.
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl Call<'_> {
@@ -69,26 +77,94 @@ impl Call<'_> {
         self.query.get(name)
     }
 
-    /// A new token for the access key `key_id`, signed with its secret.
+    /// A new token for the access key `key_id`, signed with its secret, valid for `millis`
+    /// but never past the key's own expiry.
     pub fn issue(&self, key_id: &str, scope: token::Scope, millis: i64) -> B2Result<String> {
         let key = self
             .store
             .key(key_id)?
             .ok_or_else(|| B2Error::new(B2ErrorKind::BadAuthToken, "the access key was deleted"))?;
+        let millis = match key.scope.expires {
+            Some(at) => millis.min(at - pier_store::now_millis()).max(0),
+            None => millis,
+        };
         Ok(token::issue(key_id, &key.secret, scope, millis))
     }
 
-    /// An account token from `Authorization`, verified.
-    pub fn account(&self) -> B2Result<String> {
+    /// The engine's scope of the key `key_id` (from a verified token): `expired_auth_token`
+    /// once the key has expired, `bad_auth_token` once it is deleted.
+    pub fn scope_of(&self, key_id: &str) -> B2Result<KeyScope> {
+        let key = self
+            .store
+            .key(key_id)?
+            .ok_or_else(|| B2Error::new(B2ErrorKind::BadAuthToken, "the access key was deleted"))?;
+        let scope = self.access.scope(&key);
+        if scope
+            .expires
+            .is_some_and(|at| at <= pier_store::now_millis())
+        {
+            return Err(B2Error::new(
+                B2ErrorKind::ExpiredAuthToken,
+                "the application key has expired",
+            ));
+        }
+        Ok(scope)
+    }
+
+    /// The caller's key, from an account token in `Authorization`.
+    pub fn account(&self) -> B2Result<KeyScope> {
         let token = self.auth_header().ok_or_else(|| {
             B2Error::new(B2ErrorKind::BadAuthToken, "Missing Authorization header")
         })?;
         match token::verify(self.store, token)? {
-            (key, token::Scope::Account) => Ok(key),
+            (key, token::Scope::Account) => self.scope_of(&key),
             _ => Err(B2Error::new(
                 B2ErrorKind::Unauthorized,
                 "This token cannot be used for this call",
             )),
+        }
+    }
+
+    /// Asks the access engine whether `who` (`None`: anonymous) may do `action` on `bucket`
+    /// (by name) and `name`, or list under `prefix`; a refusal is B2's 401 `unauthorized` with
+    /// the engine's reason.
+    pub fn allow(
+        &self,
+        who: Option<&KeyScope>,
+        action: Action,
+        bucket: Option<&str>,
+        name: Option<&str>,
+        prefix: Option<&str>,
+    ) -> B2Result<()> {
+        let ask = Ask {
+            action,
+            bucket,
+            key: name,
+            prefix,
+        };
+        let d = self.access.decide(who, ask, self.facts())?;
+        if d.allowed {
+            return Ok(());
+        }
+        tracing::info!(
+            key = who.map_or("anonymous", |k| k.id.as_str()),
+            action = action.iam_name(),
+            bucket = bucket.unwrap_or(""),
+            name = name.unwrap_or(""),
+            reason = %d.reason,
+            trace = ?d.trace,
+            "access refused"
+        );
+        Err(B2Error::new(B2ErrorKind::Unauthorized, d.reason))
+    }
+
+    fn facts(&self) -> RequestFacts<'_> {
+        let header = |n: header::HeaderName| self.headers.get(n).and_then(|v| v.to_str().ok());
+        RequestFacts {
+            source_ip: self.client,
+            secure_transport: false,
+            referer: header(header::REFERER),
+            user_agent: header(header::USER_AGENT),
         }
     }
 }
@@ -117,7 +193,10 @@ pub(crate) fn json(value: Value) -> Response<Body> {
 impl B2Api {
     /// Serves `store`.
     pub fn new(store: Store) -> Self {
-        B2Api { store }
+        B2Api {
+            access: Access::new(store.clone()),
+            store,
+        }
     }
 
     /// Answers one B2 request, parsed by the caller (the front parses it once, for CORS too).
@@ -147,6 +226,8 @@ impl B2Api {
             method: &parts.method,
             headers: &parts.headers,
             query: &request.query,
+            access: &self.access,
+            client: parts.extensions.get::<ClientAddr>().map(|c| c.0),
         };
         let op = match &request.call {
             B2Call::DownloadByName { bucket, name } => {
@@ -189,6 +270,9 @@ impl B2Api {
                 let id = parse::<args::ByFile>(args)?.file_id;
                 files::download_by_id(&call, &id).await
             }
+            JsonCall::CreateKey => keys::create(&call, parse(args)?, request.version).await,
+            JsonCall::ListKeys => keys::list(&call, parse(args)?, request.version),
+            JsonCall::DeleteKey => keys::delete(&call, parse(args)?, request.version).await,
         }
     }
 }

@@ -50,6 +50,12 @@ pub enum JsonCall {
     CopyFile,
     /// `b2_download_file_by_id` by POST, the file id in the body.
     DownloadFileById,
+    /// `b2_create_key`.
+    CreateKey,
+    /// `b2_list_keys`.
+    ListKeys,
+    /// `b2_delete_key`.
+    DeleteKey,
 }
 
 impl JsonCall {
@@ -75,6 +81,9 @@ impl JsonCall {
             "b2_list_unfinished_large_files" => JsonCall::ListUnfinishedLargeFiles,
             "b2_copy_file" => JsonCall::CopyFile,
             "b2_download_file_by_id" => JsonCall::DownloadFileById,
+            "b2_create_key" => JsonCall::CreateKey,
+            "b2_list_keys" => JsonCall::ListKeys,
+            "b2_delete_key" => JsonCall::DeleteKey,
             _ => return None,
         })
     }

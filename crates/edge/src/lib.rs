@@ -1,5 +1,6 @@
 //! Helpers shared by pier's API edges (S3, B2, the HTTP front, the CLI), so each exists once.
 //!
+//! - [`access`]: the access engine's door for both APIs ([`access::Access`]).
 //! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
 //!   set, S3's `encoding-type=url`, B2's file names), strict or lossy about UTF-8.
 //! - [`query`]: a request's query string as decoded pairs.
@@ -8,6 +9,7 @@
 //! - [`BodyStalled`]: the error of a request body whose client stopped sending, and
 //!   [`is_body_stall`] to recognise it through the layers that wrap it.
 
+pub mod access;
 pub mod percent;
 pub mod query;
 

@@ -1,14 +1,18 @@
 //! Authentication and access: s3s checks signatures with secrets looked up here, and asks
-//! [`PierAccess`] whether an (authenticated or anonymous) request may proceed.
+//! [`PierAccess`] whether an (authenticated or anonymous) request may proceed. Every decision
+//! is the access engine's ([`pier_edge::access`]); nothing here decides on its own.
 
 use crate::error::s3_error;
+use pier_access::{Action, KeyScope};
+use pier_edge::access::{Access, Ask, ClientAddr, RequestFacts};
 use pier_store::Store;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
-use s3s::{s3_error, S3Result};
+use s3s::dto::*;
+use s3s::{s3_error, S3Error, S3Request, S3Result};
 
-/// Looks up secrets in the store's access keys (every request, so `pier key delete` takes
-/// effect at once).
+/// Looks up secrets in the store's access keys (cached: a key deleted by another process
+/// stops working within the store's cache TTL). Expired keys are unknown keys.
 #[derive(Clone, Debug)]
 pub struct StoreAuth {
     store: Store,
@@ -34,32 +38,182 @@ impl S3Auth for StoreAuth {
     }
 }
 
-/// Every signed request with a known key may do everything (one tenant). Anonymous requests may
-/// only read objects (GET, HEAD) of public buckets; everything else is refused.
+/// Asks the access engine about every S3 request: the operation's action on its bucket and
+/// object, as the signing key (with its capabilities and restrictions) or as anonymous (bucket
+/// policies and public buckets). Copies also need read access to their source, and a batch
+/// delete delete access to every key it names.
 #[derive(Clone, Debug)]
 pub struct PierAccess {
     store: Store,
+    access: Access,
 }
 
 impl PierAccess {
-    /// Access decisions over `store`'s buckets.
-    pub fn new(store: Store) -> Self {
-        PierAccess { store }
+    /// Access decisions over `store`'s keys and buckets.
+    pub fn new(store: Store, access: Access) -> Self {
+        PierAccess { store, access }
+    }
+
+    /// The engine's scope of the signing key, if the request is signed.
+    fn scope(&self, access_key: Option<&str>) -> S3Result<Option<KeyScope>> {
+        let Some(id) = access_key else {
+            return Ok(None);
+        };
+        let key = self.store.key(id).map_err(s3_error)?.ok_or_else(|| {
+            s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            )
+        })?;
+        Ok(Some(self.access.scope(&key)))
+    }
+
+    fn ask(&self, key: Option<&KeyScope>, ask: Ask<'_>, facts: RequestFacts<'_>) -> S3Result<()> {
+        let decision = self.access.decide(key, ask, facts).map_err(s3_error)?;
+        if decision.allowed {
+            return Ok(());
+        }
+        tracing::info!(
+            key = key.map_or("anonymous", |k| k.id.as_str()),
+            action = ask.action.iam_name(),
+            bucket = ask.bucket.unwrap_or(""),
+            object = ask.key.unwrap_or(""),
+            reason = %decision.reason,
+            trace = ?decision.trace,
+            "access refused"
+        );
+        Err(refusal(&decision.reason))
+    }
+}
+
+/// S3's `AccessDenied`, saying which condition failed (the reason names only what the caller
+/// sent or owns: its key, its restrictions, the statement that refused it).
+pub fn refusal(reason: &str) -> S3Error {
+    S3Error::with_message(
+        s3s::S3ErrorCode::AccessDenied,
+        format!("Access Denied: {reason}"),
+    )
+}
+
+fn facts<'a>(headers: &'a http::HeaderMap, extensions: &http::Extensions) -> RequestFacts<'a> {
+    let header = |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    RequestFacts {
+        source_ip: extensions.get::<ClientAddr>().map(|c| c.0),
+        secure_transport: false,
+        referer: header(http::header::REFERER),
+        user_agent: header(http::header::USER_AGENT),
     }
 }
 
 #[async_trait::async_trait]
 impl S3Access for PierAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
-        if cx.credentials().is_some() {
-            return Ok(());
+        let op = cx.s3_op().name();
+        let access_key = cx.credentials().map(|c| c.access_key.clone());
+        let Some(action) = Action::of_s3_operation(op) else {
+            // Operations pier does not serve answer NotImplemented; only signed callers learn so.
+            return match access_key {
+                Some(_) => Ok(()),
+                None => Err(refusal("no statement allows anonymous access")),
+            };
+        };
+        let query = pier_edge::Query::parse(cx.uri().query());
+        if access_key.is_none()
+            && query
+                .pairs()
+                .iter()
+                .any(|(k, _)| k.starts_with("response-"))
+        {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Request specific response headers cannot be used for anonymous GET requests."
+            ));
         }
-        let anonymous_read = matches!(cx.s3_op().name(), "GetObject" | "HeadObject");
-        if let (true, s3s::path::S3Path::Object { bucket, .. }) = (anonymous_read, cx.s3_path()) {
-            if self.store.bucket(bucket).is_ok_and(|b| b.public) {
-                return Ok(());
+        let key = self.scope(access_key.as_deref())?;
+        let (bucket, object) = match cx.s3_path() {
+            s3s::path::S3Path::Root => (None, None),
+            s3s::path::S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
+            s3s::path::S3Path::Object { bucket, key } => {
+                (Some(bucket.to_string()), Some(key.to_string()))
             }
+        };
+        let prefix = matches!(
+            action,
+            Action::ListBucket | Action::ListBucketMultipartUploads
+        )
+        .then(|| query.get("prefix").unwrap_or("").to_owned());
+        let client = cx.extensions_mut().get::<ClientAddr>().copied();
+        let mut facts = facts(cx.headers(), &http::Extensions::new());
+        facts.source_ip = client.map(|c| c.0);
+        self.ask(
+            key.as_ref(),
+            Ask {
+                action,
+                bucket: bucket.as_deref(),
+                key: object.as_deref(),
+                prefix: prefix.as_deref(),
+            },
+            facts,
+        )
+    }
+
+    async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
+        self.check_source(
+            req.credentials.as_ref(),
+            &req.input.copy_source,
+            &req.headers,
+            &req.extensions,
+        )
+    }
+
+    async fn upload_part_copy(&self, req: &mut S3Request<UploadPartCopyInput>) -> S3Result<()> {
+        self.check_source(
+            req.credentials.as_ref(),
+            &req.input.copy_source,
+            &req.headers,
+            &req.extensions,
+        )
+    }
+
+    async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
+        let key = self.scope(req.credentials.as_ref().map(|c| c.access_key.as_str()))?;
+        let facts = facts(&req.headers, &req.extensions);
+        for object in &req.input.delete.objects {
+            self.ask(
+                key.as_ref(),
+                Ask {
+                    action: Action::DeleteObject,
+                    bucket: Some(&req.input.bucket),
+                    key: Some(&object.key),
+                    prefix: None,
+                },
+                facts,
+            )?;
         }
-        Err(s3_error!(AccessDenied, "Access Denied"))
+        Ok(())
+    }
+}
+
+impl PierAccess {
+    /// A copy reads its source: the caller needs `s3:GetObject` there too.
+    fn check_source(
+        &self,
+        credentials: Option<&s3s::auth::Credentials>,
+        source: &CopySource,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> S3Result<()> {
+        let (bucket, key_name) = crate::objects::copy_source(source)?;
+        let key = self.scope(credentials.map(|c| c.access_key.as_str()))?;
+        self.ask(
+            key.as_ref(),
+            Ask {
+                action: Action::GetObject,
+                bucket: Some(&bucket),
+                key: Some(&key_name),
+                prefix: None,
+            },
+            facts(headers, extensions),
+        )
     }
 }

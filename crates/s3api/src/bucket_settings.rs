@@ -10,7 +10,7 @@ use crate::error::{blocking, s3_error};
 use pier_cors::validate::S3_XML_FIELDS;
 use pier_cors::{CorsConfig, Dialect, ErrorKind, RuleSpec};
 use pier_edge::bucket_cors as cors_of;
-use pier_store::{BucketUpdate, Store};
+use pier_store::{BucketUpdate, Store, Visibility};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Result};
 
@@ -168,7 +168,12 @@ pub(crate) async fn put_acl(
         store.update_bucket(
             &input.bucket,
             BucketUpdate {
-                public: Some(public),
+                // S3's public-read: anyone may read objects and list the bucket.
+                public: Some(if public {
+                    Visibility::PublicObjectsAndListing
+                } else {
+                    Visibility::Private
+                }),
                 ..Default::default()
             },
         )
@@ -190,7 +195,7 @@ pub(crate) fn get_acl(store: &Store, input: GetBucketAclInput) -> S3Result<GetBu
         }),
         permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
     }];
-    if bucket.public {
+    if bucket.public.is_public() {
         grants.push(Grant {
             grantee: Some(Grantee {
                 display_name: None,

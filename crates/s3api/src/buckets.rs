@@ -3,7 +3,7 @@
 use crate::convert::timestamp;
 use crate::error::{blocking, s3_error};
 use crate::RESERVED_BUCKET_NAMES;
-use pier_store::Store;
+use pier_store::{Store, Visibility};
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
 
@@ -15,10 +15,15 @@ pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateB
             input.bucket
         ));
     }
-    let public = input
+    let public = if input
         .acl
         .as_ref()
-        .is_some_and(|acl| acl.as_str() == BucketCannedACL::PUBLIC_READ);
+        .is_some_and(|acl| acl.as_str() == BucketCannedACL::PUBLIC_READ)
+    {
+        Visibility::PublicObjectsAndListing
+    } else {
+        Visibility::Private
+    };
     let store = store.clone();
     let name = input.bucket.clone();
     blocking(move || store.create_bucket(&name, public)).await?;
@@ -38,11 +43,13 @@ pub async fn delete(store: &Store, input: DeleteBucketInput) -> S3Result<DeleteB
     Ok(DeleteBucketOutput::default())
 }
 
-pub fn list(store: &Store) -> S3Result<ListBucketsOutput> {
+/// The buckets `key` reaches (a bucket-restricted key sees only its own), by name.
+pub fn list(store: &Store, key: Option<&pier_access::KeyScope>) -> S3Result<ListBucketsOutput> {
     let buckets = store
         .buckets()
         .map_err(s3_error)?
         .into_iter()
+        .filter(|b| key.is_none_or(|k| k.reaches_bucket(&b.id)))
         .map(|b| Bucket {
             name: Some(b.name),
             creation_date: Some(timestamp(b.created)),

@@ -1,26 +1,126 @@
-//! pier's own S3 extension: `GET /BUCKET?cors-explain&origin=O&method=M&headers=H1,H2
-//! [&operation=b2_...][&preflight=false]`, signed like any S3 request, answers with the CORS
-//! engine's full explanation of how that browser request would be decided, as JSON.
+//! pier's own S3 extensions, signed like any S3 request, answered as JSON:
+//!
+//! - `GET /BUCKET?cors-explain&origin=O&method=M&headers=H1,H2[&operation=b2_...]
+//!   [&preflight=false]`: the CORS engine's explanation of how that browser request would be
+//!   decided (the caller needs `s3:GetBucketCORS` on the bucket);
+//! - `GET /BUCKET?access-explain&action=s3:DeleteObject[&key-id=K][&object=NAME][&prefix=P]`:
+//!   the access engine's decision and trace for that key (anonymous without `key-id`); the
+//!   caller needs `listKeys`, since it learns another key's scope.
 
 use crate::error::s3_error;
 use crate::service::VirtualHosts;
 use http::{Extensions, HeaderMap, HeaderValue, Method, Uri};
+use pier_access::Action;
 use pier_cors::{CorsConfig, CorsRequest, Decision, Endpoint, Operation};
+use pier_edge::access::{Access, Ask, RequestFacts};
 use pier_store::Store;
 use s3s::route::S3Route;
 use s3s::{s3_error, Body, S3Request, S3Response, S3Result};
 use serde_json::json;
 
-/// The `cors-explain` route.
+/// The `cors-explain` and `access-explain` routes.
 pub struct ExplainRoute {
     store: Store,
     hosts: VirtualHosts,
+    access: Access,
 }
 
 impl ExplainRoute {
-    /// Explains against `store`'s buckets.
-    pub fn new(store: Store, hosts: VirtualHosts) -> Self {
-        ExplainRoute { store, hosts }
+    /// Explains against `store`'s buckets, keys and policies.
+    pub fn new(store: Store, hosts: VirtualHosts, access: Access) -> Self {
+        ExplainRoute {
+            store,
+            hosts,
+            access,
+        }
+    }
+
+    /// Asks the engine whether the signing key may `action` on `bucket`.
+    fn caller_may(&self, req: &S3Request<Body>, action: Action, bucket: &str) -> S3Result<()> {
+        let id = req
+            .credentials
+            .as_ref()
+            .map(|c| c.access_key.as_str())
+            .ok_or_else(|| s3_error!(AccessDenied, "explanations need a signed request"))?;
+        let key = self
+            .store
+            .key(id)
+            .map_err(s3_error)?
+            .ok_or_else(|| s3_error!(InvalidAccessKeyId, "unknown access key"))?;
+        let scope = self.access.scope(&key);
+        let d = self
+            .access
+            .decide(
+                Some(&scope),
+                Ask {
+                    action,
+                    bucket: Some(bucket),
+                    key: None,
+                    prefix: None,
+                },
+                RequestFacts::default(),
+            )
+            .map_err(s3_error)?;
+        if d.allowed {
+            Ok(())
+        } else {
+            Err(crate::auth::refusal(&d.reason))
+        }
+    }
+
+    /// `access-explain`: the decision for the key (or anonymous) the query names.
+    fn explain_access(&self, bucket: &str, p: &pier_edge::Query) -> S3Result<serde_json::Value> {
+        let name = p
+            .get("action")
+            .ok_or_else(|| s3_error!(InvalidArgument, "give action= (s3:GetObject, ...)"))?;
+        let action = Action::ALL
+            .into_iter()
+            .find(|a| a.iam_name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| s3_error!(InvalidArgument, "unknown action {name}"))?;
+        let scope = match p.get("key-id").filter(|k| !k.is_empty()) {
+            Some(id) => {
+                let key = self
+                    .store
+                    .key(id)
+                    .map_err(s3_error)?
+                    .ok_or_else(|| s3_error!(InvalidArgument, "no access key {id}"))?;
+                Some(self.access.scope(&key))
+            }
+            None => None,
+        };
+        let source_ip =
+            match p.get("source-ip") {
+                Some(ip) => Some(ip.parse().map_err(|_| {
+                    s3_error!(InvalidArgument, "source-ip {ip} is not an IP address")
+                })?),
+                None => None,
+            };
+        let d = self
+            .access
+            .decide(
+                scope.as_ref(),
+                Ask {
+                    action,
+                    bucket: Some(bucket),
+                    key: p.get("object"),
+                    prefix: p.get("prefix"),
+                },
+                RequestFacts {
+                    source_ip,
+                    ..RequestFacts::default()
+                },
+            )
+            .map_err(s3_error)?;
+        Ok(json!({
+            "bucket": bucket,
+            "principal": scope.as_ref().map_or("anonymous", |k| k.id.as_str()),
+            "action": action.iam_name(),
+            "capability": action.capability().name(),
+            "decision": if d.allowed { "allowed" } else { "refused" },
+            "reason": d.reason,
+            "trace": d.trace,
+            "text": d.to_string(),
+        }))
     }
 }
 
@@ -30,7 +130,7 @@ impl S3Route for ExplainRoute {
         *method == Method::GET
             && uri.query().is_some_and(|q| {
                 q.split('&')
-                    .any(|p| p == "cors-explain" || p.starts_with("cors-explain="))
+                    .any(|p| matches!(p.split('=').next(), Some("cors-explain" | "access-explain")))
             })
     }
 
@@ -56,8 +156,14 @@ impl S3Route for ExplainRoute {
             Some(b) => b.to_owned(),
             None => path.split('/').next().unwrap_or("").to_owned(),
         };
-        let bucket = self.store.bucket(&bucket_name).map_err(s3_error)?;
         let p = pier_edge::Query::parse(req.uri.query());
+        if p.has("access-explain") {
+            self.caller_may(&req, Action::ListKeys, &bucket_name)?;
+            self.store.bucket(&bucket_name).map_err(s3_error)?;
+            return Ok(json_response(self.explain_access(&bucket_name, &p)?));
+        }
+        self.caller_may(&req, Action::GetBucketCors, &bucket_name)?;
+        let bucket = self.store.bucket(&bucket_name).map_err(s3_error)?;
         let get = |k: &str| p.get(k);
         let origin = get("origin");
         let operation = match get("operation") {
@@ -89,14 +195,21 @@ impl S3Route for ExplainRoute {
             request_headers: headers,
             preflight,
         };
-        let body = explanation_json(&bucket.name, &config, &request);
-        let mut resp = S3Response::new(Body::from(body.to_string()));
-        resp.headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        Ok(resp)
+        Ok(json_response(explanation_json(
+            &bucket.name,
+            &config,
+            &request,
+        )))
     }
+}
+
+fn json_response(body: serde_json::Value) -> S3Response<Body> {
+    let mut resp = S3Response::new(Body::from(body.to_string()));
+    resp.headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 fn explanation_json(

@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod body;
+mod bucket_policy;
 pub mod bucket_settings;
 mod buckets;
 pub mod convert;
@@ -34,12 +35,14 @@ pub const RESERVED_BUCKET_NAMES: [&str; 2] = ["b2api", "file"];
 #[derive(Clone, Debug)]
 pub struct PierS3 {
     store: Store,
+    /// Filters ListBuckets to the buckets the caller's key reaches.
+    access: pier_edge::access::Access,
 }
 
 impl PierS3 {
-    /// Serves `store`.
-    pub fn new(store: Store) -> Self {
-        PierS3 { store }
+    /// Serves `store`, with access decided by `access`.
+    pub fn new(store: Store, access: pier_edge::access::Access) -> Self {
+        PierS3 { store, access }
     }
 }
 
@@ -72,9 +75,14 @@ impl S3 for PierS3 {
 
     async fn list_buckets(
         &self,
-        _req: S3Request<ListBucketsInput>,
+        req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
-        buckets::list(&self.store).map(S3Response::new)
+        let key = match &req.credentials {
+            Some(c) => self.store.key(&c.access_key).map_err(s3_error)?,
+            None => None,
+        };
+        let scope = key.map(|k| self.access.scope(&k));
+        buckets::list(&self.store, scope.as_ref()).map(S3Response::new)
     }
 
     async fn get_bucket_location(
@@ -239,6 +247,38 @@ impl S3 for PierS3 {
         bucket_settings::put_acl(&self.store, req.input)
             .await
             .map(S3Response::new)
+    }
+
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        bucket_policy::put(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        bucket_policy::get(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+        bucket_policy::delete(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
+        bucket_policy::status(&self.store, req.input).map(S3Response::new)
     }
 
     async fn get_bucket_acl(

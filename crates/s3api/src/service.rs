@@ -61,7 +61,8 @@ pub const MAX_POST_OBJECT_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The S3 service over `store`, authenticating with the store's keys.
 pub fn build(store: Store, hosts: VirtualHosts) -> S3Service {
-    let mut builder = S3ServiceBuilder::new(PierS3::new(store.clone()));
+    let access = pier_edge::access::Access::new(store.clone());
+    let mut builder = S3ServiceBuilder::new(PierS3::new(store.clone(), access.clone()));
     let mut config = s3s::config::S3Config::default();
     config.post_object_max_file_size = MAX_POST_OBJECT_BYTES;
     // The HTTP front reads documents first, with the same bound and proper errors.
@@ -70,10 +71,11 @@ pub fn build(store: Store, hosts: VirtualHosts) -> S3Service {
         std::sync::Arc::new(config),
     )));
     builder.set_auth(StoreAuth::new(store.clone()));
-    builder.set_access(PierAccess::new(store.clone()));
+    builder.set_access(PierAccess::new(store.clone(), access.clone()));
     builder.set_route(crate::explain_route::ExplainRoute::new(
         store.clone(),
         hosts.clone(),
+        access,
     ));
     builder.set_host(hosts);
     builder.build()

@@ -41,6 +41,9 @@ pub const PIER_PREFIX: &str = "/_pier/";
 #[derive(Clone)]
 pub struct Front {
     inner: Arc<Inner>,
+    /// The address of the client this copy serves (one copy per connection), which bucket
+    /// policies may test (`aws:SourceIp`).
+    client: Option<std::net::IpAddr>,
 }
 
 struct Inner {
@@ -93,6 +96,15 @@ impl Front {
                 id_prefix,
                 next_id: AtomicU64::new(1),
             }),
+            client: None,
+        }
+    }
+
+    /// This front, serving a connection from `client`.
+    pub fn for_client(&self, client: std::net::IpAddr) -> Front {
+        Front {
+            inner: Arc::clone(&self.inner),
+            client: Some(client),
         }
     }
 
@@ -112,8 +124,12 @@ impl Front {
         self.inner.tasks.wait().await;
     }
 
-    async fn handle(self, req: Request<Incoming>) -> Response<Body> {
+    async fn handle(self, mut req: Request<Incoming>) -> Response<Body> {
         let started = Instant::now();
+        if let Some(ip) = self.client {
+            req.extensions_mut()
+                .insert(pier_edge::access::ClientAddr(ip));
+        }
         let inner = &self.inner;
         let request_id = format!(
             "{:08X}{:08X}",

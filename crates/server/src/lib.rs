@@ -76,7 +76,7 @@ pub async fn run(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -97,7 +97,7 @@ pub async fn run(
                     continue;
                 };
                 let counted = front.metrics().connection();
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), front.clone());
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), front.for_client(peer.ip()));
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {

@@ -25,6 +25,7 @@ pub fn s3_operation(
             _ if q("location") => "GetBucketLocation",
             _ if q("uploads") => "ListMultipartUploads",
             _ if q("versions") => "ListObjectVersions",
+            _ if q("policyStatus") => "GetBucketPolicyStatus",
             _ if q("policy") => "GetBucketPolicy",
             _ if query.get("list-type") == Some("2") => "ListObjectsV2",
             _ => "ListObjects",
@@ -33,11 +34,14 @@ pub fn s3_operation(
         ("PUT", true, false) => match () {
             _ if q("cors") => "PutBucketCors",
             _ if q("acl") => "PutBucketAcl",
+            _ if q("policy") => "PutBucketPolicy",
             _ => "CreateBucket",
         },
         ("DELETE", true, false) => {
             if q("cors") {
                 "DeleteBucketCors"
+            } else if q("policy") {
+                "DeleteBucketPolicy"
             } else {
                 "DeleteBucket"
             }
@@ -111,6 +115,9 @@ pub fn b2_operation(call: Option<&B2Call>) -> &'static str {
             JsonCall::ListUnfinishedLargeFiles => "b2_list_unfinished_large_files",
             JsonCall::CopyFile => "b2_copy_file",
             JsonCall::DownloadFileById => "b2_download_file_by_id",
+            JsonCall::CreateKey => "b2_create_key",
+            JsonCall::ListKeys => "b2_list_keys",
+            JsonCall::DeleteKey => "b2_delete_key",
         },
     }
 }

@@ -33,8 +33,8 @@ pub use sqlite::{multipart_etag, SqliteMeta};
 pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;
 pub use types::{
-    now_millis, AccessKey, Bucket, BucketUpdate, Millis, Object, ObjectMeta, Part, Segment, Upload,
-    WriteCondition, INLINE_BLOB,
+    now_millis, AccessKey, Bucket, BucketUpdate, KeyRestrictions, Millis, Object, ObjectMeta, Part,
+    Segment, Upload, Visibility, WriteCondition, INLINE_BLOB,
 };
 
 use blob::BlobDir;
@@ -285,7 +285,7 @@ impl Store {
     }
 
     /// Creates a bucket.
-    pub fn create_bucket(&self, name: &str, public: bool) -> Result<Bucket> {
+    pub fn create_bucket(&self, name: &str, public: Visibility) -> Result<Bucket> {
         self.inner.buckets.invalidate(&name.to_owned());
         self.meta().create_bucket(Bucket {
             name: name.to_owned(),
@@ -295,6 +295,7 @@ impl Store {
             cors: None,
             info: None,
             revision: 1,
+            policy: None,
         })
     }
 
@@ -573,18 +574,27 @@ impl Store {
         self.discard(garbage)
     }
 
-    /// Creates an access key pair with a random id and secret.
-    pub fn create_key(&self, description: &str) -> Result<AccessKey> {
+    /// Creates an access key pair with a random id and secret, limited by `scope`.
+    pub fn create_key(&self, description: &str, scope: KeyRestrictions) -> Result<AccessKey> {
         let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
         let secret = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
-        self.import_key(&format!("PIER{}", &id[..16]), &secret, description)
+        let key = AccessKey {
+            access_key: format!("PIER{}", &id[..16]),
+            secret,
+            created: now_millis(),
+            description: description.to_owned(),
+            scope,
+        };
+        self.meta().create_key(key.clone())?;
+        self.inner.keys.invalidate(&key.access_key);
+        Ok(key)
     }
 
-    /// Stores a given access key pair (from configuration).
+    /// Stores a given access key pair (from configuration), unrestricted.
     pub fn import_key(
         &self,
         access_key: &str,
@@ -596,6 +606,7 @@ impl Store {
             secret: secret.to_owned(),
             created: now_millis(),
             description: description.to_owned(),
+            scope: KeyRestrictions::default(),
         };
         self.meta().create_key(key.clone())?;
         self.inner.keys.invalidate(&access_key.to_owned());

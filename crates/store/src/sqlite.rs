@@ -12,8 +12,8 @@ use crate::error::{Result, StoreError};
 use crate::meta::{Completion, MetaStore};
 use crate::stats::StoreStats;
 use crate::types::{
-    AccessKey, Bucket, BucketUpdate, Object, ObjectMeta, Part, Segment, Upload, WriteCondition,
-    INLINE_BLOB,
+    AccessKey, Bucket, BucketUpdate, KeyRestrictions, Object, ObjectMeta, Part, Segment, Upload,
+    Visibility, WriteCondition, INLINE_BLOB,
 };
 use md5::{Digest as _, Md5};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -78,6 +78,32 @@ CREATE TABLE IF NOT EXISTS inline_data (
 ) STRICT;
 ";
 
+/// Columns added after the first schema, as `(table, column, definition)`: added at open where
+/// missing, so data directories of every earlier version open unchanged.
+const ADDED_COLUMNS: [(&str, &str, &str); 5] = [
+    ("buckets", "policy", "TEXT"),
+    ("access_keys", "capabilities", "TEXT"),
+    ("access_keys", "buckets", "TEXT"),
+    ("access_keys", "name_prefix", "TEXT"),
+    ("access_keys", "expires_ms", "INTEGER"),
+];
+
+fn migrate(conn: &Connection) -> Result<()> {
+    for (table, column, definition) in ADDED_COLUMNS {
+        let exists: bool = conn
+            .prepare(&format!(
+                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+            ))?
+            .exists([column])?;
+        if !exists {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 /// Most jobs committed together.
 const MAX_BATCH: usize = 256;
 
@@ -109,6 +135,7 @@ impl SqliteMeta {
     pub fn open(path: &Path, stats: Arc<StoreStats>) -> Result<SqliteMeta> {
         let conn = open_connection(path)?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         let (tx, rx) = mpsc::sync_channel::<Job>(4 * MAX_BATCH);
         let writer_stats = Arc::clone(&stats);
         let writer = thread::Builder::new()
@@ -333,24 +360,70 @@ fn query_object(conn: &Connection, bucket_id: &str, key: &str) -> Result<Option<
 }
 
 fn bucket_from_row(row: &Row<'_>) -> rusqlite::Result<Bucket> {
+    let code: i64 = row.get(3)?;
     Ok(Bucket {
         name: row.get(0)?,
         id: row.get(1)?,
         created: row.get(2)?,
-        public: row.get::<_, i64>(3)? != 0,
+        public: Visibility::from_code(code).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Integer,
+                format!("unknown bucket visibility {code}").into(),
+            )
+        })?,
         cors: row.get(4)?,
         info: row.get(5)?,
         revision: row.get(6)?,
+        policy: row.get(7)?,
     })
 }
 
-const BUCKET_COLUMNS: &str = "name, id, created_ms, public, cors, info, revision";
+const BUCKET_COLUMNS: &str = "name, id, created_ms, public, cors, info, revision, policy";
 
 fn query_bucket(conn: &Connection, column: &str, value: &str) -> Result<Option<Bucket>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {BUCKET_COLUMNS} FROM buckets WHERE {column} = ?1"
     ))?;
     Ok(stmt.query_row([value], bucket_from_row).optional()?)
+}
+
+const KEY_COLUMNS: &str = "access_key, secret, created_ms, description, capabilities, buckets, \
+     name_prefix, expires_ms";
+
+/// A key row with its lists still JSON text, decoded by [`finish_key`].
+type KeyRow = (AccessKey, Option<String>, Option<String>);
+
+fn key_from_row(r: &Row<'_>) -> rusqlite::Result<KeyRow> {
+    Ok((
+        AccessKey {
+            access_key: r.get(0)?,
+            secret: r.get(1)?,
+            created: r.get(2)?,
+            description: r.get(3)?,
+            scope: KeyRestrictions {
+                capabilities: None,
+                buckets: None,
+                name_prefix: r.get(6)?,
+                expires: r.get(7)?,
+            },
+        },
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn finish_key((mut key, capabilities, buckets): KeyRow) -> Result<AccessKey> {
+    let list = |text: Option<String>, what: &str| -> Result<Option<Vec<String>>> {
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| StoreError::Corrupt(format!("key {} {what}: {e}", key.access_key)))
+        })
+        .transpose()
+    };
+    key.scope.capabilities = list(capabilities, "capabilities")?;
+    key.scope.buckets = list(buckets, "buckets")?;
+    Ok(key)
 }
 
 fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Result<()> {
@@ -496,16 +569,17 @@ impl MetaStore for SqliteMeta {
             }
             conn.execute(
                 &format!(
-                    "INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                    "INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                 ),
                 params![
                     bucket.name,
                     bucket.id,
                     bucket.created,
-                    i64::from(bucket.public),
+                    bucket.public.code(),
                     bucket.cors,
                     bucket.info,
-                    bucket.revision
+                    bucket.revision,
+                    bucket.policy
                 ],
             )?;
             Ok(bucket)
@@ -546,15 +620,20 @@ impl MetaStore for SqliteMeta {
             if let Some(info) = update.info {
                 bucket.info = info;
             }
+            if let Some(policy) = update.policy {
+                bucket.policy = policy;
+            }
             bucket.revision += 1;
             conn.execute(
-                "UPDATE buckets SET public = ?2, cors = ?3, info = ?4, revision = ?5 WHERE name = ?1",
+                "UPDATE buckets SET public = ?2, cors = ?3, info = ?4, revision = ?5, policy = ?6
+                 WHERE name = ?1",
                 params![
                     bucket.name,
-                    i64::from(bucket.public),
+                    bucket.public.code(),
                     bucket.cors,
                     bucket.info,
-                    bucket.revision
+                    bucket.revision,
+                    bucket.policy
                 ],
             )?;
             Ok(bucket)
@@ -848,9 +927,22 @@ impl MetaStore for SqliteMeta {
 
     fn create_key(&self, key: AccessKey) -> Result<()> {
         self.write(move |conn| {
+            let list = |v: &Option<Vec<String>>| {
+                v.as_ref()
+                    .map(|v| serde_json::to_string(v).expect("strings serialize"))
+            };
             conn.execute(
-                "INSERT INTO access_keys (access_key, secret, created_ms, description) VALUES (?1, ?2, ?3, ?4)",
-                params![key.access_key, key.secret, key.created, key.description],
+                &format!("INSERT INTO access_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![
+                    key.access_key,
+                    key.secret,
+                    key.created,
+                    key.description,
+                    list(&key.scope.capabilities),
+                    list(&key.scope.buckets),
+                    key.scope.name_prefix,
+                    key.scope.expires
+                ],
             )?;
             Ok(())
         })
@@ -858,36 +950,23 @@ impl MetaStore for SqliteMeta {
 
     fn key(&self, access_key: &str) -> Result<Option<AccessKey>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT access_key, secret, created_ms, description FROM access_keys WHERE access_key = ?1",
-            )?;
-            Ok(stmt
-                .query_row([access_key], |r| {
-                    Ok(AccessKey {
-                        access_key: r.get(0)?,
-                        secret: r.get(1)?,
-                        created: r.get(2)?,
-                        description: r.get(3)?,
-                    })
-                })
-                .optional()?)
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS} FROM access_keys WHERE access_key = ?1"
+            ))?;
+            stmt.query_row([access_key], key_from_row)
+                .optional()?
+                .map(finish_key)
+                .transpose()
         })
     }
 
     fn keys(&self) -> Result<Vec<AccessKey>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT access_key, secret, created_ms, description FROM access_keys ORDER BY created_ms, access_key",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(AccessKey {
-                    access_key: r.get(0)?,
-                    secret: r.get(1)?,
-                    created: r.get(2)?,
-                    description: r.get(3)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS} FROM access_keys ORDER BY created_ms, access_key"
+            ))?;
+            let rows = stmt.query_map([], key_from_row)?;
+            rows.map(|r| finish_key(r?)).collect()
         })
     }
 

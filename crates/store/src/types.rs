@@ -13,6 +13,44 @@ pub fn now_millis() -> Millis {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Who may read a bucket without credentials.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Visibility {
+    /// Nobody (the default: private).
+    #[default]
+    Private,
+    /// Anyone may read its objects (B2 `allPublic`, `pier bucket public B on`).
+    PublicObjects,
+    /// Anyone may read its objects and list it (S3's `public-read` canned ACL).
+    PublicObjectsAndListing,
+}
+
+impl Visibility {
+    /// The stored code (0, 1, 2).
+    pub fn code(self) -> i64 {
+        match self {
+            Visibility::Private => 0,
+            Visibility::PublicObjects => 1,
+            Visibility::PublicObjectsAndListing => 2,
+        }
+    }
+
+    /// The visibility of a stored code; `None` for an unknown code (corruption).
+    pub fn from_code(code: i64) -> Option<Visibility> {
+        Some(match code {
+            0 => Visibility::Private,
+            1 => Visibility::PublicObjects,
+            2 => Visibility::PublicObjectsAndListing,
+            _ => return None,
+        })
+    }
+
+    /// True unless private.
+    pub fn is_public(self) -> bool {
+        self != Visibility::Private
+    }
+}
+
 /// A bucket and its settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bucket {
@@ -22,25 +60,29 @@ pub struct Bucket {
     pub id: String,
     /// Creation time.
     pub created: Millis,
-    /// Anonymous GET/HEAD of objects allowed.
-    pub public: bool,
+    /// Who may read it without credentials.
+    pub public: Visibility,
     /// The bucket's CORS rules, encoded by the API layer (opaque here); `None` when unset.
     pub cors: Option<String>,
     /// Extra settings an API keeps (B2 `bucketInfo`), opaque JSON.
     pub info: Option<String>,
     /// Incremented by every settings change (B2 `revision`).
     pub revision: i64,
+    /// The S3 bucket policy (JSON, validated by the API layer; opaque here); `None` when unset.
+    pub policy: Option<String>,
 }
 
 /// Changes to a bucket's settings; `None` leaves a setting as it is.
 #[derive(Clone, Debug, Default)]
 pub struct BucketUpdate {
-    /// New public flag.
-    pub public: Option<bool>,
+    /// New visibility.
+    pub public: Option<Visibility>,
     /// New CORS rules (`Some(None)` removes them).
     pub cors: Option<Option<String>>,
     /// New extra settings.
     pub info: Option<Option<String>>,
+    /// New bucket policy (`Some(None)` removes it).
+    pub policy: Option<Option<String>>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }
@@ -171,4 +213,19 @@ pub struct AccessKey {
     pub created: Millis,
     /// Free text.
     pub description: String,
+    /// What it may do; the default is everything, everywhere, forever.
+    pub scope: KeyRestrictions,
+}
+
+/// An access key's limits, as stored (the access engine gives them meaning).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyRestrictions {
+    /// B2 capability names; `None`: every capability.
+    pub capabilities: Option<Vec<String>>,
+    /// Bucket ids it is limited to; `None`: every bucket.
+    pub buckets: Option<Vec<String>>,
+    /// It may only touch names starting with this.
+    pub name_prefix: Option<String>,
+    /// When it stops working.
+    pub expires: Option<Millis>,
 }

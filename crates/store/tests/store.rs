@@ -92,9 +92,9 @@ fn walk(p: &std::path::Path) -> usize {
 fn put_get_overwrite_delete() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let b = store.create_bucket("photos", false).unwrap();
+    let b = store.create_bucket("photos", pier_store::Visibility::Private).unwrap();
     assert!(matches!(
-        store.create_bucket("photos", false),
+        store.create_bucket("photos", pier_store::Visibility::Private),
         Err(StoreError::BucketExists)
     ));
     let o = put(&store, &b.id, "cat.jpg", b"meow");
@@ -137,7 +137,7 @@ fn md5_of(data: &[u8]) -> u128 {
 fn conditional_writes_are_atomic_checks() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let b = store.create_bucket("cond", false).unwrap();
+    let b = store.create_bucket("cond", pier_store::Visibility::Private).unwrap();
     let first = put(&store, &b.id, "k", b"1");
     let mut w = store.new_blob().unwrap();
     w.write(b"2").unwrap();
@@ -173,7 +173,7 @@ fn conditional_writes_are_atomic_checks() {
 fn multipart_completes_without_copying_and_checks_parts() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let b = store.create_bucket("mp", false).unwrap();
+    let b = store.create_bucket("mp", pier_store::Visibility::Private).unwrap();
     let up = store
         .create_upload(&b.id, "big.bin", ObjectMeta::default())
         .unwrap();
@@ -275,7 +275,7 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
     let dir = TempDir::new().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
-        let b = store.create_bucket("crash", false).unwrap();
+        let b = store.create_bucket("crash", pier_store::Visibility::Private).unwrap();
         put(&store, &b.id, "kept", b"acknowledged");
         // A write in progress (in tmp/) and a durable blob never committed (the crash window
         // between rename and metadata commit).
@@ -313,7 +313,7 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
 fn small_objects_live_inline_and_large_ones_in_files() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let b = store.create_bucket("inline", false).unwrap();
+    let b = store.create_bucket("inline", pier_store::Visibility::Private).unwrap();
     let small = put_declared(&store, &b.id, "small", b"tiny bytes", 10);
     assert!(small.is_inline());
     assert_eq!(small.sha1.as_deref().map(str::len), Some(40));
@@ -359,7 +359,9 @@ fn small_objects_live_inline_and_large_ones_in_files() {
 fn access_keys() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let k = store.create_key("ci").unwrap();
+    let k = store
+        .create_key("ci", pier_store::KeyRestrictions::default())
+        .unwrap();
     assert!(k.access_key.starts_with("PIER") && k.access_key.len() == 20);
     assert_eq!(store.key(&k.access_key).unwrap().unwrap().secret, k.secret);
     assert_eq!(store.keys().unwrap().len(), 1);
@@ -368,6 +370,49 @@ fn access_keys() {
         store.delete_key(&k.access_key),
         Err(StoreError::NoSuchKeyId)
     ));
+}
+
+#[test]
+fn key_restrictions_round_trip_and_survive_reopening() {
+    let dir = TempDir::new().unwrap();
+    let scope = pier_store::KeyRestrictions {
+        capabilities: Some(vec!["readFiles".into(), "listFiles".into()]),
+        buckets: Some(vec!["b1".into()]),
+        name_prefix: Some("docs/".into()),
+        expires: Some(1_900_000_000_000),
+    };
+    let id = {
+        let store = Store::open(dir.path()).unwrap();
+        let k = store.create_key("scoped", scope.clone()).unwrap();
+        assert_eq!(store.key(&k.access_key).unwrap().unwrap().scope, scope);
+        store.close().unwrap();
+        k.access_key
+    };
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.key(&id).unwrap().unwrap().scope, scope);
+    assert_eq!(store.keys().unwrap()[0].scope, scope);
+}
+
+#[test]
+fn bucket_policies_and_visibility_are_stored() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .create_bucket("pol", pier_store::Visibility::PublicObjectsAndListing)
+        .unwrap();
+    let b = store
+        .update_bucket(
+            "pol",
+            pier_store::BucketUpdate {
+                policy: Some(Some("{}".into())),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(b.policy.as_deref(), Some("{}"));
+    assert_eq!(b.public, pier_store::Visibility::PublicObjectsAndListing);
+    let again = store.meta().bucket("pol").unwrap().unwrap();
+    assert_eq!((again.policy, again.public), (b.policy, b.public));
 }
 
 /// What S3 returns for a listing, computed naively over all keys.
@@ -399,7 +444,7 @@ proptest! {
     ) {
         let dir = TempDir::new().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let b = store.create_bucket("list", false).unwrap();
+        let b = store.create_bucket("list", pier_store::Visibility::Private).unwrap();
         for k in &keys {
             put(&store, &b.id, k, b"");
         }
@@ -423,4 +468,30 @@ proptest! {
         }
         prop_assert_eq!(got, model(&keys, &prefix, delimiter.as_deref()));
     }
+}
+
+/// A data directory written before keys had scopes and buckets had policies opens unchanged:
+/// the new columns are added, old keys may do everything, old public buckets stay readable.
+#[test]
+fn data_directories_of_earlier_versions_open_and_keep_their_meaning() {
+    let dir = TempDir::new().unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("meta.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE buckets (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+                created_ms INTEGER NOT NULL, public INTEGER NOT NULL, cors TEXT, info TEXT,
+                revision INTEGER NOT NULL) STRICT;
+             CREATE TABLE access_keys (access_key TEXT PRIMARY KEY, secret TEXT NOT NULL,
+                created_ms INTEGER NOT NULL, description TEXT NOT NULL) STRICT;
+             INSERT INTO buckets VALUES ('old', 'id1', 1, 1, NULL, NULL, 1);
+             INSERT INTO access_keys VALUES ('OLDKEY', 'secret', 1, 'before scopes');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let key = store.key("OLDKEY").unwrap().unwrap();
+    assert_eq!(key.scope, pier_store::KeyRestrictions::default());
+    let bucket = store.bucket("old").unwrap();
+    assert_eq!(bucket.public, pier_store::Visibility::PublicObjects);
+    assert_eq!(bucket.policy, None);
 }

@@ -1,0 +1,182 @@
+//! The one door both APIs go through to ask the access engine ([`pier_access`]): it turns the
+//! store's keys and buckets into the engine's inputs (a key's bucket ids into names, a bucket's
+//! stored policy into a parsed [`Policy`], cached per bucket revision) and decides.
+
+use pier_access::policy::Facts;
+use pier_access::{
+    decide, Action, BucketGrants, Capabilities, Decision, KeyScope, Policy, Principal,
+    PublicAccess, Request,
+};
+use pier_store::{AccessKey, Bucket, Result, Store, Visibility};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+
+/// Parsed policies by bucket id, with the revision they were parsed at.
+type Policies = HashMap<String, (i64, Option<Arc<Policy>>)>;
+
+/// Most buckets whose parsed policies are kept.
+const MAX_CACHED: usize = 4096;
+
+/// Access decisions over a store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Access {
+    store: Store,
+    policies: Arc<RwLock<Policies>>,
+}
+
+/// Facts about the request itself that policies may test.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestFacts<'a> {
+    /// The client's address.
+    pub source_ip: Option<IpAddr>,
+    /// True over TLS.
+    pub secure_transport: bool,
+    /// `Referer`.
+    pub referer: Option<&'a str>,
+    /// `User-Agent`.
+    pub user_agent: Option<&'a str>,
+}
+
+/// The client address of a connection, put in each request's extensions by the HTTP front.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// What is asked: an action on a bucket (by name) and maybe an object, or a listing prefix.
+#[derive(Clone, Copy, Debug)]
+pub struct Ask<'a> {
+    /// The action.
+    pub action: Action,
+    /// The bucket's name (`None` for service-level actions).
+    pub bucket: Option<&'a str>,
+    /// The object's key.
+    pub key: Option<&'a str>,
+    /// The listing prefix.
+    pub prefix: Option<&'a str>,
+}
+
+impl Access {
+    /// Decisions over `store`'s keys and buckets.
+    pub fn new(store: Store) -> Access {
+        Access {
+            store,
+            policies: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+
+    /// The engine's view of `key`: its capabilities, its buckets as `(id, name)` (a bucket
+    /// deleted since keeps its id and shows the id as name), prefix and expiry.
+    pub fn scope(&self, key: &AccessKey) -> KeyScope {
+        let s = &key.scope;
+        let capabilities = match &s.capabilities {
+            None => Capabilities::all(),
+            // Unknown names were refused when the key was made; any left grant nothing.
+            Some(names) => names
+                .iter()
+                .filter_map(|n| pier_access::Capability::from_name(n))
+                .collect(),
+        };
+        let buckets = s.buckets.as_ref().map(|ids| {
+            ids.iter()
+                .map(|id| {
+                    let name = self
+                        .store
+                        .bucket_by_id(id)
+                        .map_or_else(|_| id.clone(), |b| b.name.clone());
+                    (id.clone(), name)
+                })
+                .collect()
+        });
+        KeyScope {
+            id: key.access_key.clone(),
+            capabilities,
+            buckets,
+            name_prefix: s.name_prefix.clone(),
+            expires: s.expires,
+        }
+    }
+
+    /// The bucket's parsed policy (parsed once per revision). A stored policy that no longer
+    /// parses is logged and counts as none.
+    pub fn policy(&self, bucket: &Bucket) -> Option<Arc<Policy>> {
+        if let Some((rev, policy)) = self.policies.read().expect("policy cache").get(&bucket.id) {
+            if *rev == bucket.revision {
+                return policy.clone();
+            }
+        }
+        let policy = bucket.policy.as_deref().and_then(|text| {
+            match Policy::parse(text, &bucket.name) {
+                Ok(p) => Some(Arc::new(p)),
+                Err(e) => {
+                    tracing::error!(bucket = %bucket.name, error = %e, "stored bucket policy does not parse");
+                    None
+                }
+            }
+        });
+        let mut cache = self.policies.write().expect("policy cache");
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(bucket.id.clone(), (bucket.revision, policy.clone()));
+        policy
+    }
+
+    /// Decides `ask` for `key` (`None`: anonymous). A bucket that does not exist is decided
+    /// without grants, so the refusal (or the handler's 404) says what the caller may know.
+    pub fn decide(
+        &self,
+        key: Option<&KeyScope>,
+        ask: Ask<'_>,
+        facts: RequestFacts<'_>,
+    ) -> Result<Decision> {
+        let bucket = match ask.bucket {
+            Some(name) => match self.store.bucket(name) {
+                Ok(b) => Some(b),
+                Err(pier_store::StoreError::NoSuchBucket) => None,
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let policy = bucket.as_ref().and_then(|b| self.policy(b));
+        let grants = match (&bucket, ask.bucket) {
+            (Some(b), _) => Some(BucketGrants {
+                id: &b.id,
+                name: &b.name,
+                policy: policy.as_deref(),
+                public: public_access(b.public),
+            }),
+            (None, Some(name)) => Some(BucketGrants {
+                id: "",
+                name,
+                policy: None,
+                public: PublicAccess::Private,
+            }),
+            (None, None) => None,
+        };
+        Ok(decide(&Request {
+            principal: key.map_or(Principal::Anonymous, Principal::Key),
+            action: ask.action,
+            bucket: grants,
+            key: ask.key,
+            prefix: ask.prefix,
+            now: pier_store::now_millis(),
+            facts: Facts {
+                key_id: None,
+                source_ip: facts.source_ip,
+                secure_transport: facts.secure_transport,
+                referer: facts.referer,
+                user_agent: facts.user_agent,
+                prefix: None,
+            },
+        }))
+    }
+}
+
+/// The engine's public access of a bucket's visibility.
+pub fn public_access(v: Visibility) -> PublicAccess {
+    match v {
+        Visibility::Private => PublicAccess::Private,
+        Visibility::PublicObjects => PublicAccess::ReadObjects,
+        Visibility::PublicObjectsAndListing => PublicAccess::ReadAndList,
+    }
+}

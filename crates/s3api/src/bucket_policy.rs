@@ -1,0 +1,80 @@
+//! Put/Get/DeleteBucketPolicy and GetBucketPolicyStatus: the policy is validated by the
+//! access engine when put (`MalformedPolicy` naming the field) and stored as sent.
+
+use crate::error::{blocking, s3_error};
+use pier_access::Policy;
+use pier_store::{BucketUpdate, Store};
+use s3s::dto::*;
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
+
+pub(crate) async fn put(
+    store: &Store,
+    input: PutBucketPolicyInput,
+) -> S3Result<PutBucketPolicyOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    Policy::parse(&input.policy, &bucket.name)
+        .map_err(|e| S3Error::with_message(S3ErrorCode::MalformedPolicy, e.to_string()))?;
+    let store = store.clone();
+    blocking(move || {
+        store.update_bucket(
+            &input.bucket,
+            BucketUpdate {
+                policy: Some(Some(input.policy)),
+                ..Default::default()
+            },
+        )
+    })
+    .await?;
+    Ok(PutBucketPolicyOutput::default())
+}
+
+pub(crate) fn get(store: &Store, input: GetBucketPolicyInput) -> S3Result<GetBucketPolicyOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    match &bucket.policy {
+        Some(policy) => Ok(GetBucketPolicyOutput {
+            policy: Some(policy.clone()),
+        }),
+        None => Err(s3_error!(
+            NoSuchBucketPolicy,
+            "The bucket policy does not exist"
+        )),
+    }
+}
+
+pub(crate) async fn delete(
+    store: &Store,
+    input: DeleteBucketPolicyInput,
+) -> S3Result<DeleteBucketPolicyOutput> {
+    store.bucket(&input.bucket).map_err(s3_error)?;
+    let store = store.clone();
+    blocking(move || {
+        store.update_bucket(
+            &input.bucket,
+            BucketUpdate {
+                policy: Some(None),
+                ..Default::default()
+            },
+        )
+    })
+    .await?;
+    Ok(DeleteBucketPolicyOutput::default())
+}
+
+pub(crate) fn status(
+    store: &Store,
+    input: GetBucketPolicyStatusInput,
+) -> S3Result<GetBucketPolicyStatusOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let Some(text) = &bucket.policy else {
+        return Err(s3_error!(
+            NoSuchBucketPolicy,
+            "The bucket policy does not exist"
+        ));
+    };
+    let is_public = Policy::parse(text, &bucket.name).is_ok_and(|p| p.is_public());
+    Ok(GetBucketPolicyStatusOutput {
+        policy_status: Some(PolicyStatus {
+            is_public: Some(is_public),
+        }),
+    })
+}
