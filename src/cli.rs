@@ -29,6 +29,42 @@ pub enum Command {
     /// Check, convert, explain and lint CORS rules (B2, S3 or R2 dialect) offline.
     #[command(subcommand)]
     Cors(CorsCommand),
+    /// Ask a running server who may do what, and why.
+    #[command(subcommand)]
+    Access(AccessCommand),
+}
+
+/// `pier access ...`.
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Explain whether a key (or anonymous) may perform an action: the verdict and every check
+    /// made. Signed with a key that has listKeys. Exit 0 when allowed, 1 when refused.
+    Explain(AccessExplainArgs),
+}
+
+/// `pier access explain`.
+#[derive(Debug, Args)]
+pub struct AccessExplainArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The bucket.
+    #[arg(long)]
+    pub bucket: String,
+    /// The access key asking (anonymous when absent).
+    #[arg(long)]
+    pub key_id: Option<String>,
+    /// The action: s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucket, ...
+    #[arg(long)]
+    pub action: String,
+    /// The object name, for object actions.
+    #[arg(long)]
+    pub object: Option<String>,
+    /// The listing prefix, for s3:ListBucket.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// The client address, for aws:SourceIp conditions.
+    #[arg(long)]
+    pub source_ip: Option<String>,
 }
 
 /// `pier serve`: every setting can come from the TOML file, the environment or a flag (flags

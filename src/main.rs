@@ -23,6 +23,9 @@ fn main() -> ExitCode {
         cli::Command::Key(cmd) => serve::key(cmd).map_err(Failure::Runtime),
         cli::Command::Bucket(cmd) => remote::bucket(cmd).map_err(Failure::Runtime),
         cli::Command::Presign(args) => remote::presign(args).map_err(Failure::Usage),
+        cli::Command::Access(cli::AccessCommand::Explain(args)) => {
+            remote::explain_access(&args).map_err(Failure::Runtime)
+        }
     };
     match result {
         Ok(code) => code,

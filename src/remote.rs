@@ -1,7 +1,7 @@
 //! Commands that reach a server: `pier presign`, `pier cors explain --bucket`, and
 //! `pier bucket public` (which edits the data directory, safe next to a running server).
 
-use crate::cli::{BucketCommand, ExplainArgs, PresignArgs, ServerArgs};
+use crate::cli::{AccessExplainArgs, BucketCommand, ExplainArgs, PresignArgs, ServerArgs};
 use anyhow::{bail, Context};
 use pier_s3::presign::{parse_duration, presign_url, Presign};
 use pier_store::{BucketUpdate, Store};
@@ -194,6 +194,51 @@ pub fn explain_bucket(args: &ExplainArgs, bucket: &str) -> anyhow::Result<ExitCo
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// `pier access explain`: asks the server's `access-explain` extension.
+pub fn explain_access(args: &AccessExplainArgs) -> anyhow::Result<ExitCode> {
+    let (access_key, secret_key) = credentials(&args.server)?;
+    let mut query = vec![
+        ("access-explain".to_owned(), String::new()),
+        ("action".to_owned(), args.action.clone()),
+    ];
+    for (name, value) in [
+        ("key-id", &args.key_id),
+        ("object", &args.object),
+        ("prefix", &args.prefix),
+        ("source-ip", &args.source_ip),
+    ] {
+        if let Some(v) = value {
+            query.push((name.to_owned(), v.clone()));
+        }
+    }
+    let url = presign_url(&Presign {
+        endpoint: &args.server.endpoint,
+        method: "GET",
+        bucket: &args.bucket,
+        key: "",
+        query,
+        content_type: None,
+        expires: 60,
+        access_key,
+        secret_key,
+        region: &args.server.region,
+        now: SystemTime::now(),
+    })
+    .map_err(anyhow::Error::msg)?;
+    let (status, body) = http_get(&url)?;
+    if status != 200 {
+        bail!("the server answered {status}: {body}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&body).context("the server's answer is not JSON")?;
+    print!("{}", v["text"].as_str().unwrap_or_default());
+    Ok(if v["decision"] == "allowed" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }
 

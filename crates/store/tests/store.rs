@@ -92,7 +92,9 @@ fn walk(p: &std::path::Path) -> usize {
 fn put_get_overwrite_delete() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let b = store.create_bucket("photos", pier_store::Visibility::Private).unwrap();
+    let b = store
+        .create_bucket("photos", pier_store::Visibility::Private)
+        .unwrap();
     assert!(matches!(
         store.create_bucket("photos", pier_store::Visibility::Private),
         Err(StoreError::BucketExists)
@@ -137,7 +139,9 @@ fn md5_of(data: &[u8]) -> u128 {
 fn conditional_writes_are_atomic_checks() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let b = store.create_bucket("cond", pier_store::Visibility::Private).unwrap();
+    let b = store
+        .create_bucket("cond", pier_store::Visibility::Private)
+        .unwrap();
     let first = put(&store, &b.id, "k", b"1");
     let mut w = store.new_blob().unwrap();
     w.write(b"2").unwrap();
@@ -173,7 +177,9 @@ fn conditional_writes_are_atomic_checks() {
 fn multipart_completes_without_copying_and_checks_parts() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let b = store.create_bucket("mp", pier_store::Visibility::Private).unwrap();
+    let b = store
+        .create_bucket("mp", pier_store::Visibility::Private)
+        .unwrap();
     let up = store
         .create_upload(&b.id, "big.bin", ObjectMeta::default())
         .unwrap();
@@ -275,7 +281,9 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
     let dir = TempDir::new().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
-        let b = store.create_bucket("crash", pier_store::Visibility::Private).unwrap();
+        let b = store
+            .create_bucket("crash", pier_store::Visibility::Private)
+            .unwrap();
         put(&store, &b.id, "kept", b"acknowledged");
         // A write in progress (in tmp/) and a durable blob never committed (the crash window
         // between rename and metadata commit).
@@ -313,7 +321,9 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
 fn small_objects_live_inline_and_large_ones_in_files() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let b = store.create_bucket("inline", pier_store::Visibility::Private).unwrap();
+    let b = store
+        .create_bucket("inline", pier_store::Visibility::Private)
+        .unwrap();
     let small = put_declared(&store, &b.id, "small", b"tiny bytes", 10);
     assert!(small.is_inline());
     assert_eq!(small.sha1.as_deref().map(str::len), Some(40));
