@@ -4,7 +4,9 @@
 //! - [`request`]: a request parsed once ([`B2Request`]): the call, and for the CORS layer which
 //!   CORS operation and bucket it is.
 //! - [`token`]: stateless, HMAC-signed account, upload and download-authorization tokens.
-//! - `buckets` and `files`: the calls; every error is B2's JSON (`error`).
+//! - [`args`]: each JSON call's arguments, deserialized once into a struct.
+//! - `buckets`, `files`, `large` and `keys`: the calls. Each asks the access engine
+//!   ([`Call::allow`]) before it acts; every error is B2's JSON ([`error`], [`B2ErrorKind`]).
 //!
 //! One bucket, two APIs: objects uploaded through S3 are files here and the other way round; a
 //! file's `fileId` is the object's version id. Only the current version of a name is kept:
