@@ -6,7 +6,7 @@
 //! - [`token`]: stateless, HMAC-signed account, upload and download-authorization tokens.
 //! - [`args`]: each JSON call's arguments, deserialized once into a struct.
 //! - `buckets`, `files`, `large` and `keys`: the calls. Each asks the access engine
-//!   ([`Call::allow`]) before it acts; every error is B2's JSON ([`error`], [`B2ErrorKind`]).
+//!   (`Call::allow`) before it acts; every error is B2's JSON ([`error`], [`B2ErrorKind`]).
 //!
 //! One bucket, two APIs: objects uploaded through S3 are files here and the other way round; a
 //! file's `fileId` is the object's version id. Only the current version of a name is kept:
