@@ -134,6 +134,7 @@ POLICY = {
 @check("a bucket policy makes one prefix public, nothing more")
 def _():
     assert http("GET", "/docs/pub/readme.txt") == 403
+    assert admin.get_bucket_policy_status(Bucket="docs")["PolicyStatus"]["IsPublic"] is False
     admin.put_bucket_policy(Bucket="docs", Policy=json.dumps(POLICY))
     assert json.loads(admin.get_bucket_policy(Bucket="docs")["Policy"]) == POLICY
     assert admin.get_bucket_policy_status(Bucket="docs")["PolicyStatus"]["IsPublic"] is True

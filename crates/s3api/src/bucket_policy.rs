@@ -60,21 +60,20 @@ pub(crate) async fn delete(
     Ok(DeleteBucketPolicyOutput::default())
 }
 
+/// Whether the bucket is public, by its policy or its ACL (as S3 reports it): a bucket without
+/// a policy answers too.
 pub(crate) fn status(
     store: &Store,
     input: GetBucketPolicyStatusInput,
 ) -> S3Result<GetBucketPolicyStatusOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let Some(text) = &bucket.policy else {
-        return Err(s3_error!(
-            NoSuchBucketPolicy,
-            "The bucket policy does not exist"
-        ));
-    };
-    let is_public = Policy::parse(text, &bucket.name).is_ok_and(|p| p.is_public());
+    let by_policy = bucket
+        .policy
+        .as_deref()
+        .is_some_and(|text| Policy::parse(text, &bucket.name).is_ok_and(|p| p.is_public()));
     Ok(GetBucketPolicyStatusOutput {
         policy_status: Some(PolicyStatus {
-            is_public: Some(is_public),
+            is_public: Some(by_policy || bucket.public.is_public()),
         }),
     })
 }
