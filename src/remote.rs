@@ -154,7 +154,6 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
 
 /// `pier cors explain --bucket NAME ...`: asks the server's `cors-explain` extension.
 pub fn explain_bucket(args: &ExplainArgs, bucket: &str) -> anyhow::Result<ExitCode> {
-    let (access_key, secret_key) = credentials(&args.server)?;
     let mut query = vec![("cors-explain".to_owned(), String::new())];
     if let Some(o) = &args.origin {
         query.push(("origin".into(), o.clone()));
@@ -169,26 +168,7 @@ pub fn explain_bucket(args: &ExplainArgs, bucket: &str) -> anyhow::Result<ExitCo
         query.push(("headers".into(), args.headers.join(",")));
     }
     query.push(("preflight".into(), args.preflight.to_string()));
-    let url = presign_url(&Presign {
-        endpoint: &args.server.endpoint,
-        method: "GET",
-        bucket,
-        key: "",
-        query,
-        content_type: None,
-        expires: 60,
-        access_key,
-        secret_key,
-        region: &args.server.region,
-        now: SystemTime::now(),
-    })
-    .map_err(anyhow::Error::msg)?;
-    let (status, body) = http_get(&url)?;
-    if status != 200 {
-        bail!("the server answered {status}: {body}");
-    }
-    let v: serde_json::Value =
-        serde_json::from_str(&body).context("the server's answer is not JSON")?;
+    let v = ask_server(&args.server, bucket, query)?;
     print!("{}", v["text"].as_str().unwrap_or_default());
     Ok(if v["decision"] == "refused" {
         ExitCode::FAILURE
@@ -197,9 +177,36 @@ pub fn explain_bucket(args: &ExplainArgs, bucket: &str) -> anyhow::Result<ExitCo
     })
 }
 
+/// Sends a presigned GET of one of pier's explain extensions on `bucket` and returns its JSON.
+fn ask_server(
+    server: &ServerArgs,
+    bucket: &str,
+    query: Vec<(String, String)>,
+) -> anyhow::Result<serde_json::Value> {
+    let (access_key, secret_key) = credentials(server)?;
+    let url = presign_url(&Presign {
+        endpoint: &server.endpoint,
+        method: "GET",
+        bucket,
+        key: "",
+        query,
+        content_type: None,
+        expires: 60,
+        access_key,
+        secret_key,
+        region: &server.region,
+        now: SystemTime::now(),
+    })
+    .map_err(anyhow::Error::msg)?;
+    let (status, body) = http_get(&url)?;
+    if status != 200 {
+        bail!("the server answered {status}: {body}");
+    }
+    serde_json::from_str(&body).context("the server's answer is not JSON")
+}
+
 /// `pier access explain`: asks the server's `access-explain` extension.
 pub fn explain_access(args: &AccessExplainArgs) -> anyhow::Result<ExitCode> {
-    let (access_key, secret_key) = credentials(&args.server)?;
     let mut query = vec![
         ("access-explain".to_owned(), String::new()),
         ("action".to_owned(), args.action.clone()),
@@ -214,26 +221,7 @@ pub fn explain_access(args: &AccessExplainArgs) -> anyhow::Result<ExitCode> {
             query.push((name.to_owned(), v.clone()));
         }
     }
-    let url = presign_url(&Presign {
-        endpoint: &args.server.endpoint,
-        method: "GET",
-        bucket: &args.bucket,
-        key: "",
-        query,
-        content_type: None,
-        expires: 60,
-        access_key,
-        secret_key,
-        region: &args.server.region,
-        now: SystemTime::now(),
-    })
-    .map_err(anyhow::Error::msg)?;
-    let (status, body) = http_get(&url)?;
-    if status != 200 {
-        bail!("the server answered {status}: {body}");
-    }
-    let v: serde_json::Value =
-        serde_json::from_str(&body).context("the server's answer is not JSON")?;
+    let v = ask_server(&args.server, &args.bucket, query)?;
     print!("{}", v["text"].as_str().unwrap_or_default());
     Ok(if v["decision"] == "allowed" {
         ExitCode::SUCCESS

@@ -74,13 +74,7 @@ pub(crate) fn get_upload_url(call: &Call<'_>, args: ByBucket) -> B2Result<Respon
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     // Each upload's name is checked when it arrives; here, whether the key may write at all.
     let under = me.name_prefix.clone().unwrap_or_default();
-    call.allow(
-        Some(&me),
-        Action::PutObject,
-        Some(&bucket.name),
-        Some(&under),
-        None,
-    )?;
+    call.allow_object(&me, Action::PutObject, &bucket.name, &under)?;
     let token = call.issue(
         &me.id,
         Scope::Upload {
@@ -168,13 +162,7 @@ pub(crate) async fn upload_file(
         "X-Bz-File-Name",
     )?;
     check_file_name(&name)?;
-    call.allow(
-        Some(&me),
-        Action::PutObject,
-        Some(&bucket.name),
-        Some(&name),
-        None,
-    )?;
+    call.allow_object(&me, Action::PutObject, &bucket.name, &name)?;
     let length: u64 = header(call, "content-length")
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| B2Error::bad_request("Missing header: Content-Length"))?;
@@ -304,13 +292,7 @@ fn check_download(call: &Call<'_>, bucket: &Bucket, name: &str) -> B2Result<()> 
     match token::verify(call.store, token)? {
         (key, Scope::Account) => {
             let me = call.scope_of(&key)?;
-            call.allow(
-                Some(&me),
-                Action::GetObject,
-                Some(&bucket.name),
-                Some(name),
-                None,
-            )
+            call.allow_object(&me, Action::GetObject, &bucket.name, name)
         }
         (key, Scope::Download { b, p }) if b == bucket.id && name.starts_with(&p) => {
             call.scope_of(&key).map(drop)
@@ -503,13 +485,7 @@ pub(crate) fn get_file_info(call: &Call<'_>, args: ByFile) -> B2Result<Response<
     let me = call.account()?;
     let o = call.store.object_by_version(&args.file_id)?;
     let bucket = call.store.bucket_by_id(&o.bucket_id)?;
-    call.allow(
-        Some(&me),
-        Action::GetObject,
-        Some(&bucket.name),
-        Some(&o.key),
-        None,
-    )?;
+    call.allow_object(&me, Action::GetObject, &bucket.name, &o.key)?;
     Ok(json(file_json(&o)))
 }
 
@@ -533,13 +509,7 @@ pub(crate) async fn delete_file_version(
         return Err(not_present());
     }
     let bucket = call.store.bucket_by_id(&o.bucket_id)?;
-    call.allow(
-        Some(&me),
-        Action::DeleteObject,
-        Some(&bucket.name),
-        Some(&o.key),
-        None,
-    )?;
+    call.allow_object(&me, Action::DeleteObject, &bucket.name, &o.key)?;
     let store = call.store.clone();
     let (bucket_id, key) = (o.bucket_id.clone(), o.key.clone());
     tokio::task::spawn_blocking(move || store.delete_object(&bucket_id, &key))
@@ -553,13 +523,7 @@ pub(crate) async fn hide_file(call: &Call<'_>, args: HideFile) -> B2Result<Respo
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     let name = args.file_name;
     // Hiding writes a marker: B2 asks for writeFiles.
-    call.allow(
-        Some(&me),
-        Action::PutObject,
-        Some(&bucket.name),
-        Some(&name),
-        None,
-    )?;
+    call.allow_object(&me, Action::PutObject, &bucket.name, &name)?;
     let store = call.store.clone();
     let bucket_id = bucket.id.clone();
     let key = name.clone();
@@ -589,13 +553,7 @@ pub(crate) fn get_download_authorization(
     let prefix = args.file_name_prefix;
     // A token can only share what the key may read itself: its prefix must lie inside the
     // key's namePrefix.
-    call.allow(
-        Some(&me),
-        Action::ShareFiles,
-        Some(&bucket.name),
-        Some(&prefix),
-        None,
-    )?;
+    call.allow_object(&me, Action::ShareFiles, &bucket.name, &prefix)?;
     let secs = args.valid_duration_in_seconds;
     if !(1..=604_800).contains(&secs) {
         return Err(B2Error::bad_request(

@@ -43,7 +43,7 @@ fn upload(call: &Call<'_>, file_id: &str) -> B2Result<Upload> {
 /// Asks the engine whether `me` may `action` on the large file `up` (its bucket and name).
 fn allow_on(call: &Call<'_>, me: &KeyScope, action: Action, up: &Upload) -> B2Result<()> {
     let bucket = call.store.bucket_by_id(&up.bucket_id)?;
-    call.allow(Some(me), action, Some(&bucket.name), Some(&up.key), None)
+    call.allow_object(me, action, &bucket.name, &up.key)
 }
 
 pub(crate) async fn start(call: &Call<'_>, args: StartLargeFile) -> B2Result<Response<Body>> {
@@ -51,13 +51,7 @@ pub(crate) async fn start(call: &Call<'_>, args: StartLargeFile) -> B2Result<Res
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     let name = args.file_name;
     crate::files::check_file_name(&name)?;
-    call.allow(
-        Some(&me),
-        Action::PutObject,
-        Some(&bucket.name),
-        Some(&name),
-        None,
-    )?;
+    call.allow_object(&me, Action::PutObject, &bucket.name, &name)?;
     let content_type = Some(args.content_type).filter(|t| t != "b2/x-auto");
     let meta = file_meta(content_type, args.file_info.unwrap_or_default())?;
     let store = call.store.clone();
@@ -255,24 +249,12 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
     let name = args.file_name;
     crate::files::check_file_name(&name)?;
     let source_bucket = call.store.bucket_by_id(&source.bucket_id)?;
-    call.allow(
-        Some(&me),
-        Action::GetObject,
-        Some(&source_bucket.name),
-        Some(&source.key),
-        None,
-    )?;
+    call.allow_object(&me, Action::GetObject, &source_bucket.name, &source.key)?;
     let destination = match &args.destination_bucket_id {
         Some(id) => call.store.bucket_by_id(id)?,
         None => source_bucket,
     };
-    call.allow(
-        Some(&me),
-        Action::PutObject,
-        Some(&destination.name),
-        Some(&name),
-        None,
-    )?;
+    call.allow_object(&me, Action::PutObject, &destination.name, &name)?;
     let bucket_id = destination.id.clone();
     let (start, len) = match args.range.as_deref() {
         None => (0, source.size),

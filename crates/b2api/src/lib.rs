@@ -160,6 +160,17 @@ impl Call<'_> {
         Err(B2Error::new(B2ErrorKind::Unauthorized, d.reason))
     }
 
+    /// [`Call::allow`] for `me` and an object: `action` on `name` in the bucket named `bucket`.
+    pub fn allow_object(
+        &self,
+        me: &KeyScope,
+        action: Action,
+        bucket: &str,
+        name: &str,
+    ) -> B2Result<()> {
+        self.allow(Some(me), action, Some(bucket), Some(name), None)
+    }
+
     fn facts(&self) -> RequestFacts<'_> {
         let header = |n: header::HeaderName| self.headers.get(n).and_then(|v| v.to_str().ok());
         RequestFacts {
