@@ -119,7 +119,8 @@ pub struct Request<'a> {
     pub bucket: Option<BucketGrants<'a>>,
     /// On which object, for object actions.
     pub key: Option<&'a str>,
-    /// The listing prefix, for `ListBucket`-like actions.
+    /// The listing prefix, for listings (`Some("")` when the listing gives none); `None` for
+    /// requests that list nothing (HeadBucket, which is `s3:ListBucket` too).
     pub prefix: Option<&'a str>,
     /// The time, in milliseconds since the epoch.
     pub now: i64,
@@ -153,34 +154,54 @@ impl fmt::Display for Decision {
     }
 }
 
+/// Collects the trace when asked to; otherwise the steps are never even formatted.
 struct Tracer {
-    trace: Vec<String>,
+    trace: Option<Vec<String>>,
 }
 
 impl Tracer {
-    fn step(&mut self, s: String) {
-        self.trace.push(s);
+    fn step(&mut self, s: impl FnOnce() -> String) {
+        if let Some(trace) = &mut self.trace {
+            trace.push(s());
+        }
     }
 
     fn done(self, allowed: bool, reason: String) -> Decision {
         Decision {
             allowed,
             reason,
-            trace: self.trace,
+            trace: self.trace.unwrap_or_default(),
         }
     }
 }
 
-/// Decides `req`.
+/// Decides `req`; the decision's trace is empty (see [`explain`]). This is the hot path: it
+/// formats nothing but the reason.
 pub fn decide(req: &Request<'_>) -> Decision {
+    run(req, Tracer { trace: None })
+}
+
+/// Decides `req` and records every check made in the decision's trace (for refusals worth
+/// logging and for `access-explain`). Always the same verdict and reason as [`decide`].
+pub fn explain(req: &Request<'_>) -> Decision {
+    run(
+        req,
+        Tracer {
+            trace: Some(Vec::new()),
+        },
+    )
+}
+
+fn run(req: &Request<'_>, mut t: Tracer) -> Decision {
     let action = req.action;
     let name = action.iam_name();
-    let mut t = Tracer { trace: Vec::new() };
-    let who = match req.principal {
-        Principal::Key(k) => format!("key {}", k.id),
-        Principal::Anonymous => "anonymous".to_owned(),
-    };
-    t.step(format!("{who} asks for {name}"));
+    t.step(|| {
+        let who = match req.principal {
+            Principal::Key(k) => format!("key {}", k.id),
+            Principal::Anonymous => "anonymous".to_owned(),
+        };
+        format!("{who} asks for {name}")
+    });
 
     // 1. Expiry.
     if let Principal::Key(k) = req.principal {
@@ -223,17 +244,19 @@ pub fn decide(req: &Request<'_>) -> Decision {
                     continue;
                 }
                 match s.failed_condition(&facts) {
-                    Some(c) => t.step(format!(
-                        "{} (Deny) does not apply: condition {} does not hold",
-                        s.label(i),
-                        c.describe()
-                    )),
+                    Some(c) => t.step(|| {
+                        format!(
+                            "{} (Deny) does not apply: condition {} does not hold",
+                            s.label(i),
+                            c.describe()
+                        )
+                    }),
                     None => {
                         return t.done(false, format!("{} denies {name}", s.label(i)));
                     }
                 }
             }
-            t.step("no Deny statement applies".to_owned());
+            t.step(|| "no Deny statement applies".to_owned());
         }
     }
 
@@ -264,7 +287,7 @@ fn decide_key(
             }
             (Level::Service, _) => {}
             (_, Some(b)) if list.iter().any(|(id, _)| id == b.id) => {
-                t.step(format!("bucket {} is one of the key's buckets", b.name));
+                t.step(|| format!("bucket {} is one of the key's buckets", b.name));
             }
             _ => {
                 return t.done(
@@ -281,13 +304,13 @@ fn decide_key(
                 if !key.starts_with(prefix.as_str()) {
                     return t.done(false, format!("key {}'s namePrefix is {prefix}", k.id));
                 }
-                t.step(format!("{key:?} is under the key's namePrefix {prefix:?}"));
+                t.step(|| format!("{key:?} is under the key's namePrefix {prefix:?}"));
             }
             Level::Bucket
                 if matches!(
                     action,
                     Action::ListBucket | Action::ListBucketMultipartUploads
-                ) =>
+                ) && req.prefix.is_some() =>
             {
                 let asked = req.prefix.unwrap_or("");
                 if !asked.starts_with(prefix.as_str()) {
@@ -299,9 +322,7 @@ fn decide_key(
                         ),
                     );
                 }
-                t.step(format!(
-                    "listing prefix {asked:?} is under the key's namePrefix"
-                ));
+                t.step(|| format!("listing prefix {asked:?} is under the key's namePrefix"));
             }
             _ => {}
         }
@@ -311,7 +332,7 @@ fn decide_key(
     if k.capabilities.contains(cap) {
         return t.done(true, format!("key {} has {cap}", k.id));
     }
-    t.step(format!("key {} lacks {cap}", k.id));
+    t.step(|| format!("key {} lacks {cap}", k.id));
     if let Some(d) = policy_allow(req, resource, facts, Some(k.id.as_str()), &mut t) {
         return t.done(true, d);
     }
@@ -344,10 +365,7 @@ fn decide_anonymous(
             };
             return t.done(true, format!("bucket {} is {how}", b.name));
         }
-        t.step(format!(
-            "bucket {}'s public access does not cover {name}",
-            b.name
-        ));
+        t.step(|| format!("bucket {}'s public access does not cover {name}", b.name));
     }
     t.done(false, format!("no statement allows anonymous {name}"))
 }
@@ -371,11 +389,13 @@ fn policy_allow(
             continue;
         }
         match s.failed_condition(facts) {
-            Some(c) => t.step(format!(
-                "{} (Allow) does not apply: condition {} does not hold",
-                s.label(i),
-                c.describe()
-            )),
+            Some(c) => t.step(|| {
+                format!(
+                    "{} (Allow) does not apply: condition {} does not hold",
+                    s.label(i),
+                    c.describe()
+                )
+            }),
             None => return Some(format!("{} allows {}", s.label(i), req.action.iam_name())),
         }
     }
@@ -474,6 +494,26 @@ mod tests {
             )
             .allowed
         );
+    }
+
+    #[test]
+    fn a_prefix_limits_listings_but_not_bucket_checks() {
+        let mut k = key(&["listFiles"]);
+        k.name_prefix = Some("docs/".into());
+        let list = |prefix| {
+            decide(&Request {
+                principal: Principal::Key(&k),
+                action: Action::ListBucket,
+                bucket: Some(bucket(None, PublicAccess::Private)),
+                key: None,
+                prefix,
+                now: 1000,
+                facts: Facts::default(),
+            })
+        };
+        assert!(list(Some("docs/2024/")).allowed);
+        assert!(!list(Some("")).allowed, "a listing of everything");
+        assert!(list(None).allowed, "HeadBucket lists nothing");
     }
 
     #[test]

@@ -16,5 +16,7 @@ pub use capability::{Capabilities, Capability};
 pub mod decide;
 pub mod policy;
 
-pub use decide::{decide, BucketGrants, Decision, KeyScope, Principal, PublicAccess, Request};
+pub use decide::{
+    decide, explain, BucketGrants, Decision, KeyScope, Principal, PublicAccess, Request,
+};
 pub use policy::{Facts, Policy, PolicyError};

@@ -128,6 +128,17 @@ proptest! {
     }
 
     #[test]
+    fn explaining_never_changes_the_verdict(
+        caps in capabilities(), action in action(), policy in policy(), public in public(), key in object_key(),
+    ) {
+        let k = KeyScope { id: "K1".into(), capabilities: caps, buckets: None, name_prefix: None, expires: None };
+        let req = request(Principal::Key(&k), action, policy.as_ref(), public, &key);
+        let (fast, full) = (decide(&req), pier_access::explain(&req));
+        prop_assert_eq!((fast.allowed, &fast.reason), (full.allowed, &full.reason));
+        prop_assert!(fast.trace.is_empty() && !full.trace.is_empty());
+    }
+
+    #[test]
     fn anonymous_never_writes_without_a_statement(action in action(), public in public(), key in object_key()) {
         let d = decide(&request(Principal::Anonymous, action, None, public, &key));
         if d.allowed {

@@ -121,13 +121,35 @@ impl Access {
         policy
     }
 
-    /// Decides `ask` for `key` (`None`: anonymous). A bucket that does not exist is decided
-    /// without grants, so the refusal (or the handler's 404) says what the caller may know.
+    /// Decides `ask` for `key` (`None`: anonymous). A refusal comes with its trace (worth
+    /// logging); an allowed request's trace is left empty, for speed. A bucket that does not
+    /// exist is decided without grants, so the refusal (or the handler's 404) says only what
+    /// the caller may know.
     pub fn decide(
         &self,
         key: Option<&KeyScope>,
         ask: Ask<'_>,
         facts: RequestFacts<'_>,
+    ) -> Result<Decision> {
+        self.run(key, ask, facts, false)
+    }
+
+    /// [`Access::decide`], with the full trace whatever the verdict (`access-explain`).
+    pub fn explain(
+        &self,
+        key: Option<&KeyScope>,
+        ask: Ask<'_>,
+        facts: RequestFacts<'_>,
+    ) -> Result<Decision> {
+        self.run(key, ask, facts, true)
+    }
+
+    fn run(
+        &self,
+        key: Option<&KeyScope>,
+        ask: Ask<'_>,
+        facts: RequestFacts<'_>,
+        always_trace: bool,
     ) -> Result<Decision> {
         let bucket = match ask.bucket {
             Some(name) => match self.store.bucket(name) {
@@ -153,7 +175,7 @@ impl Access {
             }),
             (None, None) => None,
         };
-        Ok(decide(&Request {
+        let request = Request {
             principal: key.map_or(Principal::Anonymous, Principal::Key),
             action: ask.action,
             bucket: grants,
@@ -168,7 +190,17 @@ impl Access {
                 user_agent: facts.user_agent,
                 prefix: None,
             },
-        }))
+        };
+        let decision = if always_trace {
+            pier_access::explain(&request)
+        } else {
+            decide(&request)
+        };
+        Ok(if decision.allowed || always_trace {
+            decision
+        } else {
+            pier_access::explain(&request)
+        })
     }
 }
 

@@ -137,9 +137,10 @@ impl S3Access for PierAccess {
                 (Some(bucket.to_string()), Some(key.to_string()))
             }
         };
+        // Listings name what they list; HeadBucket (also s3:ListBucket) lists nothing.
         let prefix = matches!(
-            action,
-            Action::ListBucket | Action::ListBucketMultipartUploads
+            op,
+            "ListObjects" | "ListObjectsV2" | "ListObjectVersions" | "ListMultipartUploads"
         )
         .then(|| query.get("prefix").unwrap_or("").to_owned());
         let client = cx.extensions_mut().get::<ClientAddr>().copied();

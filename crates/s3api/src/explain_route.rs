@@ -97,7 +97,7 @@ impl ExplainRoute {
             };
         let d = self
             .access
-            .decide(
+            .explain(
                 scope.as_ref(),
                 Ask {
                     action,
