@@ -4,6 +4,7 @@ one matches, next to anonymous GETs of a 1 KiB object in a public bucket; wrk wi
 connections sharing this machine with the server. Prints medians of several runs (req/s, p99).
 
 Usage: python3 bench/cors.py [--runs 3] [--seconds 8]
+       PIER_BIN=path/to/pier python3 bench/cors.py   (measure another build, for A/B runs)
        WRK_THREADS=1 python3 bench/cors.py   (one load-generator thread: less contention with the
        server on a 2-core machine, lower tail latency, lower peak throughput)
 """
@@ -61,12 +62,15 @@ def main():
     args = ap.parse_args()
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "pier"], cwd=ROOT, check=True)
+    pier = os.environ.get("PIER_BIN")  # another build to measure (A/B runs); default: this tree
+    if not pier:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "pier"], cwd=ROOT, check=True)
+        pier = os.path.join(ROOT, "target/release/pier")
     work = tempfile.mkdtemp(prefix="pier-cors-bench-", dir=os.path.join(ROOT, "target"))
     try:
         env = dict(os.environ, PIER_ROOT_ACCESS_KEY=sb.ACCESS, PIER_ROOT_SECRET_KEY=sb.SECRET, PIER_LOG="warn")
         server = subprocess.Popen(
-            [os.path.join(ROOT, "target/release/pier"), "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
+            [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         m = re.search(r"http://([\d.]+):(\d+)", server.stdout.readline())
         host, port = m.group(1), int(m.group(2))

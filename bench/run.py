@@ -10,6 +10,7 @@ and a 4 KiB write+fsync loop.
 
 Requests are SigV4-presigned here (stdlib only), so the load generator (wrk) needs no signing.
 Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000]
+       PIER_BIN=path/to/pier python3 bench/run.py   (measure another build, for A/B runs)
 """
 import argparse
 import datetime
@@ -237,7 +238,10 @@ def main():
     for tool in ("wrk", "curl"):
         if not shutil.which(tool):
             subprocess.run(["apt-get", "install", "-y", "-qq", tool], check=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "pier"], cwd=ROOT, check=True)
+    pier = os.environ.get("PIER_BIN")  # another build to measure (A/B runs); default: this tree
+    if not pier:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "pier"], cwd=ROOT, check=True)
+        pier = os.path.join(ROOT, "target/release/pier")
     work = tempfile.mkdtemp(prefix="pier-bench-", dir=os.path.join(ROOT, "target"))
     results = {}
     try:
@@ -248,7 +252,7 @@ def main():
 
         env = dict(os.environ, PIER_ROOT_ACCESS_KEY=ACCESS, PIER_ROOT_SECRET_KEY=SECRET, PIER_LOG="warn")
         server = subprocess.Popen(
-            [os.path.join(ROOT, "target/release/pier"), "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
+            [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = server.stdout.readline()
         addr = re.search(r"http://([\d.]+):(\d+)", line)

@@ -9,6 +9,7 @@ p99 before and during the attack. Traffic goes to a release `pier serve` on loop
 every loop is bounded in time.
 
 Usage: python3 bench/soak.py [--connections 1000] [--minutes 5] [--interval 30]
+       PIER_BIN=path/to/pier python3 bench/soak.py   (measure another build, for A/B runs)
                              [--slowloris 2000] [--slowloris-seconds 30]
 """
 import argparse
@@ -132,11 +133,14 @@ def main():
     ap.add_argument("--slowloris", type=int, default=2000)
     ap.add_argument("--slowloris-seconds", type=float, default=30)
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "pier"], cwd=ROOT, check=True)
+    pier = os.environ.get("PIER_BIN")  # another build to measure (A/B runs); default: this tree
+    if not pier:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "pier"], cwd=ROOT, check=True)
+        pier = os.path.join(ROOT, "target/release/pier")
     work = tempfile.mkdtemp(prefix="pier-soak-", dir=os.path.join(ROOT, "target"))
     env = dict(os.environ, PIER_ROOT_ACCESS_KEY=sb.ACCESS, PIER_ROOT_SECRET_KEY=sb.SECRET, PIER_LOG="warn")
     server = subprocess.Popen(
-        [os.path.join(ROOT, "target/release/pier"), "serve", "--listen", "127.0.0.1:0",
+        [pier, "serve", "--listen", "127.0.0.1:0",
          "--data-dir", os.path.join(work, "data"), "--header-timeout", "10"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

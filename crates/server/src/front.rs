@@ -4,9 +4,9 @@
 //! 1. **route**: `/_pier/…` is ours (health, metrics), B2 paths are parsed once into a
 //!    [`pier_b2::B2Request`], everything else is S3 for s3s;
 //! 2. **preflight**: an `OPTIONS` is answered by the CORS layer before authentication;
-//! 3. **dispatch**, detached: the API handler runs in its own task with a stall-guarded body,
-//!    so a client that disconnects after sending its whole body still has its upload committed
-//!    (and a panic is a logged 500, not a dropped connection);
+//! 3. **dispatch**: a request with a body runs its API handler in its own task with a
+//!    stall-guarded body, so a client that disconnects after sending its whole body still has
+//!    its upload committed (and a panic is a logged 500); a request without a body runs inline;
 //! 4. **edge fixes** for s3s 0.14.1 and clients ([`crate::fixes`]);
 //! 5. **CORS decoration**, once, around whatever answer came back;
 //! 6. **accounting**: request id, metrics, the access log, and every 5xx logged with its id.
@@ -126,10 +126,6 @@ impl Front {
 
     async fn handle(self, mut req: Request<Incoming>) -> Response<Body> {
         let started = Instant::now();
-        if let Some(ip) = self.client {
-            req.extensions_mut()
-                .insert(pier_edge::access::ClientAddr(ip));
-        }
         let inner = &self.inner;
         let request_id = format!(
             "{:08X}{:08X}",
@@ -190,19 +186,35 @@ impl Front {
             };
             (resp, verdict)
         } else {
-            // 3. dispatch, detached
-            let stall = inner.limits.body_stall();
-            let req = req.map(|b| Body::http_body(StallGuard::new(b, stall)));
-            let this = self.clone();
+            // 3. dispatch: a request with a body runs detached, so that its commit does not
+            // depend on the client staying connected; one without runs inline (no task hop).
+            // Bucket policies may test the client's address (`aws:SourceIp`).
+            if let Some(ip) = self.client {
+                req.extensions_mut()
+                    .insert(pier_edge::access::ClientAddr(ip));
+            }
             let span = tracing::info_span!("request", id = %request_id);
-            let handled = inner
-                .tasks
-                .spawn(async move { this.dispatch(target, operation, req).await }.instrument(span))
-                .await;
-            let resp = handled.unwrap_or_else(|e| {
-                tracing::error!(request_id, error = %e, "request handler panicked");
-                internal_error(api)
-            });
+            let resp = if req.body().is_end_stream() {
+                let req = req.map(Body::from);
+                self.clone()
+                    .dispatch(target, operation, req)
+                    .instrument(span)
+                    .await
+            } else {
+                let stall = inner.limits.body_stall();
+                let req = req.map(|b| Body::http_body(StallGuard::new(b, stall)));
+                let this = self.clone();
+                let handled = inner
+                    .tasks
+                    .spawn(
+                        async move { this.dispatch(target, operation, req).await }.instrument(span),
+                    )
+                    .await;
+                handled.unwrap_or_else(|e| {
+                    tracing::error!(request_id, error = %e, "request handler panicked");
+                    internal_error(api)
+                })
+            };
             // 4. edge fixes
             let mut resp = crate::fixes::aws_policy_refusal(&method, resp);
             // 5. CORS decoration, once
