@@ -38,9 +38,10 @@ use tokio::sync::Semaphore;
 
 /// Connections over the cap served at once, each for a single request: enough to answer
 /// health checks and tell clients to back off while the cap is reached.
-const OVERFLOW_SLOTS: usize = 64;
-/// How long an over-the-cap connection has to send its request head.
-const OVERFLOW_HEAD_TIMEOUT: Duration = Duration::from_secs(2);
+const OVERFLOW_SLOTS: usize = 256;
+/// How long an over-the-cap connection has to send its request head (short: a flood must open
+/// more than `OVERFLOW_SLOTS` connections a second to keep every slot busy).
+const OVERFLOW_HEAD_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Serves `front` on `listener` until `shutdown` resolves; then stops accepting and waits (up to
 /// `grace`) for in-flight requests, including detached handlers, to finish.
