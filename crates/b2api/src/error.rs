@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use http::{header, Response, StatusCode};
-use pier_store::StoreError;
+use pier_store::{CompleteError, PartError, PutError, StorageError, StoreError};
 use s3s::Body;
 
 /// The kinds of B2 error pier answers, each with B2's status and code.
@@ -167,6 +167,64 @@ impl From<StoreError> for B2Error {
             StoreError::NoSuchUpload => B2Error::new(NotFound, "Large file not present"),
             StoreError::PreconditionFailed => B2Error::new(Conflict, "The revision does not match"),
             StoreError::InvalidName(why) => B2Error::bad_request(why.to_string()),
+            other => B2Error::internal(other),
+        }
+    }
+}
+
+impl From<StorageError> for B2Error {
+    fn from(e: StorageError) -> Self {
+        B2Error::internal(e)
+    }
+}
+
+impl From<PutError> for B2Error {
+    fn from(e: PutError) -> Self {
+        match e {
+            PutError::InvalidName(n) => B2Error::bad_request(n.to_string()),
+            PutError::PreconditionFailed => {
+                B2Error::new(B2ErrorKind::Conflict, "The precondition did not hold")
+            }
+            PutError::Storage(s) => s.into(),
+            other => B2Error::internal(other),
+        }
+    }
+}
+
+impl From<PartError> for B2Error {
+    fn from(e: PartError) -> Self {
+        match e {
+            // The large file was finished or canceled meanwhile: B2's answer for a missing
+            // large file, never a storage failure.
+            PartError::NoSuchUpload => {
+                B2Error::new(B2ErrorKind::NotFound, "Large file not present")
+            }
+            PartError::Storage(s) => s.into(),
+            other => B2Error::internal(other),
+        }
+    }
+}
+
+impl From<CompleteError> for B2Error {
+    fn from(e: CompleteError) -> Self {
+        match e {
+            CompleteError::NoSuchUpload => {
+                B2Error::new(B2ErrorKind::NotFound, "Large file not present")
+            }
+            CompleteError::InvalidPart(n) => B2Error::new(
+                B2ErrorKind::MissingPart,
+                format!("Part number {n} has not been uploaded"),
+            ),
+            CompleteError::InvalidPartOrder => {
+                B2Error::bad_request("parts must be listed in ascending order")
+            }
+            CompleteError::EntityTooSmall(n) => B2Error::bad_request(format!(
+                "Part number {n} is smaller than the minimum part size"
+            )),
+            CompleteError::PreconditionFailed => {
+                B2Error::new(B2ErrorKind::Conflict, "The precondition did not hold")
+            }
+            CompleteError::Storage(s) => s.into(),
             other => B2Error::internal(other),
         }
     }

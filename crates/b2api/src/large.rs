@@ -201,13 +201,7 @@ pub(crate) async fn finish(call: &Call<'_>, args: FinishLargeFile) -> B2Result<R
         store.complete_upload(&id, listed, MIN_PART, WriteCondition::None)
     })
     .await
-    .map_err(blocking_err)?
-    .map_err(|e| match e {
-        pier_store::StoreError::EntityTooSmall(n) => B2Error::bad_request(format!(
-            "Part number {n} is smaller than the minimum part size"
-        )),
-        other => other.into(),
-    })?;
+    .map_err(blocking_err)??;
     Ok(json(file_json(&object)))
 }
 
@@ -286,15 +280,15 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
         }
     };
     let store = call.store.clone();
-    let object = tokio::task::spawn_blocking(move || -> pier_store::Result<pier_store::Object> {
+    let object = tokio::task::spawn_blocking(move || -> B2Result<pier_store::Object> {
         let blob = store.copy_bytes(&source, start, len)?;
-        store.put_object(
+        Ok(store.put_object(
             &bucket_id,
             &name,
             Payload::Blob(blob),
             meta,
             WriteCondition::None,
-        )
+        )?)
     })
     .await
     .map_err(blocking_err)??;

@@ -1,6 +1,6 @@
 //! Store errors in S3's words.
 
-use pier_store::{NameError, StoreError};
+use pier_store::{CompleteError, NameError, PartError, PutError, StorageError, StoreError};
 use s3s::{s3_error, S3Error};
 
 /// Maps a store error to the S3 error a client expects.
@@ -49,12 +49,69 @@ pub fn s3_error(e: StoreError) -> S3Error {
     }
 }
 
+/// A storage failure: logged with its cause, answered as S3's 500.
+pub fn storage_error(e: StorageError) -> S3Error {
+    tracing::error!(error = %e, "storage failure: internal error");
+    s3_error!(
+        InternalError,
+        "We encountered an internal error. Please try again."
+    )
+}
+
+/// A failed object write in S3's words.
+pub fn put_error(e: PutError) -> S3Error {
+    match e {
+        PutError::InvalidName(n) => s3_error(StoreError::InvalidName(n)),
+        PutError::PreconditionFailed => s3_error(StoreError::PreconditionFailed),
+        PutError::Storage(s) => storage_error(s),
+        other => storage_error(StorageError::Database(format!(
+            "unexpected outcome: {other}"
+        ))),
+    }
+}
+
+/// A failed part upload in S3's words (a race with abort or completion is `NoSuchUpload`).
+pub fn part_error(e: PartError) -> S3Error {
+    match e {
+        PartError::NoSuchUpload => s3_error(StoreError::NoSuchUpload),
+        PartError::Storage(s) => storage_error(s),
+        other => storage_error(StorageError::Database(format!(
+            "unexpected outcome: {other}"
+        ))),
+    }
+}
+
+/// A failed completion in S3's words.
+pub fn complete_error(e: CompleteError) -> S3Error {
+    s3_error(match e {
+        CompleteError::NoSuchUpload => StoreError::NoSuchUpload,
+        CompleteError::InvalidPart(n) => StoreError::InvalidPart(n),
+        CompleteError::InvalidPartOrder => StoreError::InvalidPartOrder,
+        CompleteError::EntityTooSmall(n) => StoreError::EntityTooSmall(n),
+        CompleteError::PreconditionFailed => StoreError::PreconditionFailed,
+        CompleteError::Storage(s) => return storage_error(s),
+        other => {
+            return storage_error(StorageError::Database(format!(
+                "unexpected outcome: {other}"
+            )))
+        }
+    })
+}
+
 /// Runs blocking store work off the async threads, mapping both failure kinds.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, S3Error> {
+    blocking_map(f, s3_error).await
+}
+
+/// [`blocking`] for store calls with an error sized to their operation, mapped by `map`.
+pub async fn blocking_map<T: Send + 'static, E: Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+    map: fn(E) -> S3Error,
+) -> Result<T, S3Error> {
     match tokio::task::spawn_blocking(f).await {
-        Ok(result) => result.map_err(s3_error),
+        Ok(result) => result.map_err(map),
         Err(e) => {
             tracing::error!(error = %e, "blocking task failed");
             Err(s3_error!(

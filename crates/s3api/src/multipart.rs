@@ -2,7 +2,7 @@
 
 use crate::body;
 use crate::convert::{timestamp, Announced};
-use crate::error::{blocking, s3_error};
+use crate::error::{blocking, blocking_map, complete_error, part_error, s3_error};
 use crate::objects::{check_preconditions, copy_bytes, copy_source, write_condition};
 use pier_store::{Store, S3_MIN_PART_SIZE};
 use s3s::dto::*;
@@ -96,7 +96,7 @@ pub async fn upload_part(
     }
     let upload_id = input.upload_id;
     let store = store.clone();
-    let part = blocking(move || store.put_part(&upload_id, number, blob)).await?;
+    let part = blocking_map(move || store.put_part(&upload_id, number, blob), part_error).await?;
     Ok(UploadPartOutput {
         e_tag: Some(ETag::Strong(part.etag)),
         checksum_crc32: computed.checksum_crc32,
@@ -152,7 +152,7 @@ pub async fn upload_part_copy(
     let blob = copy_bytes(store, &source, start, len).await?;
     let upload_id = input.upload_id;
     let store = store.clone();
-    let part = blocking(move || store.put_part(&upload_id, number, blob)).await?;
+    let part = blocking_map(move || store.put_part(&upload_id, number, blob), part_error).await?;
     Ok(UploadPartCopyOutput {
         copy_part_result: Some(CopyPartResult {
             e_tag: Some(ETag::Strong(part.etag)),
@@ -192,9 +192,11 @@ pub async fn complete(
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let upload_id = input.upload_id;
     let store = store.clone();
-    let object =
-        blocking(move || store.complete_upload(&upload_id, parts, S3_MIN_PART_SIZE, condition))
-            .await?;
+    let object = blocking_map(
+        move || store.complete_upload(&upload_id, parts, S3_MIN_PART_SIZE, condition),
+        complete_error,
+    )
+    .await?;
     Ok(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),
         key: Some(input.key.clone()),

@@ -4,7 +4,7 @@ use crate::body;
 use crate::convert::{
     header_safe, seconds, timestamp, timestamp_seconds, user_metadata, Announced,
 };
-use crate::error::{blocking, s3_error};
+use crate::error::{blocking, blocking_map, put_error, s3_error};
 use pier_store::{Object, ObjectMeta, Store, WriteCondition};
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Result};
@@ -61,8 +61,11 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let key = input.key;
     let store2 = store.clone();
-    let object =
-        blocking(move || store2.put_object(&bucket.id, &key, blob, meta, condition)).await?;
+    let object = blocking_map(
+        move || store2.put_object(&bucket.id, &key, blob, meta, condition),
+        put_error,
+    )
+    .await?;
     Ok(PutObjectOutput {
         e_tag: Some(ETag::Strong(object.etag.clone())),
         checksum_crc32: computed.checksum_crc32,
@@ -400,15 +403,18 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
     let blob = copy_bytes(store, &source, 0, source.size).await?;
     let key = input.key;
     let store2 = store.clone();
-    let object = blocking(move || {
-        store2.put_object(
-            &target_bucket.id,
-            &key,
-            pier_store::Payload::Blob(blob),
-            meta,
-            WriteCondition::None,
-        )
-    })
+    let object = blocking_map(
+        move || {
+            store2.put_object(
+                &target_bucket.id,
+                &key,
+                pier_store::Payload::Blob(blob),
+                meta,
+                WriteCondition::None,
+            )
+        },
+        put_error,
+    )
     .await?;
     Ok(CopyObjectOutput {
         copy_object_result: Some(CopyObjectResult {

@@ -60,6 +60,107 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// A failure of the machine, not of the request: the disk, the database, or a stored row
+/// that does not decode. Every operation can fail this way; the APIs answer 500 and log it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// Reading or writing a file failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+    /// The metadata database failed.
+    #[error("metadata database error: {0}")]
+    Database(String),
+    /// A stored row does not decode.
+    #[error("corrupt metadata: {0}")]
+    Corrupt(String),
+}
+
+impl StorageError {
+    /// The storage failure of `e`; any other error where only storage failures can happen is
+    /// itself one (a broken invariant), never passed on as a request's fault.
+    pub fn of(e: StoreError) -> StorageError {
+        match e {
+            StoreError::Io(e) => StorageError::Io(e),
+            StoreError::Database(m) => StorageError::Database(m),
+            StoreError::Corrupt(m) => StorageError::Corrupt(m),
+            other => StorageError::Database(format!("unexpected outcome: {other}")),
+        }
+    }
+}
+
+/// Why writing an object (PUT, copy, B2 upload) failed: the only outcomes an API must tell
+/// apart.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PutError {
+    /// The name is one the store never keeps.
+    #[error("{0}")]
+    InvalidName(NameError),
+    /// `If-Match` / `If-None-Match` did not hold.
+    #[error("the precondition did not hold")]
+    PreconditionFailed,
+    /// A storage failure.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Why recording an uploaded part failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PartError {
+    /// The upload is gone (completed or aborted meanwhile) or never existed.
+    #[error("the multipart upload does not exist")]
+    NoSuchUpload,
+    /// A storage failure.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Why completing a multipart upload failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompleteError {
+    /// The upload is gone or never existed.
+    #[error("the multipart upload does not exist")]
+    NoSuchUpload,
+    /// A listed part was never uploaded, or its ETag differs.
+    #[error("part {0} was not uploaded or its ETag does not match")]
+    InvalidPart(u32),
+    /// Parts are not listed in ascending order.
+    #[error("parts must be listed in ascending order")]
+    InvalidPartOrder,
+    /// A part other than the last is below the minimum size.
+    #[error("part {0} is smaller than the minimum part size")]
+    EntityTooSmall(u32),
+    /// A condition on the key did not hold.
+    #[error("the precondition did not hold")]
+    PreconditionFailed,
+    /// A storage failure.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<PutError> for StoreError {
+    fn from(e: PutError) -> StoreError {
+        match e {
+            PutError::InvalidName(n) => StoreError::InvalidName(n),
+            PutError::PreconditionFailed => StoreError::PreconditionFailed,
+            PutError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<StorageError> for StoreError {
+    fn from(e: StorageError) -> StoreError {
+        match e {
+            StorageError::Io(e) => StoreError::Io(e),
+            StorageError::Database(m) => StoreError::Database(m),
+            StorageError::Corrupt(m) => StoreError::Corrupt(m),
+        }
+    }
+}
+
 /// Why the store refuses an object name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {

@@ -12,6 +12,11 @@
 //!   it. At startup, the garbage list is finished, `tmp/` is emptied, and after an unclean stop
 //!   blobs that no metadata references are removed.
 //!
+//! - Errors are sized to operations where callers must tell outcomes apart: a put fails with
+//!   [`PutError`], a part with [`PartError`], a completion with [`CompleteError`], each
+//!   listing only what can happen plus [`StorageError`] (the machine's fault). Everything else
+//!   returns [`StoreError`], into which they all convert.
+//!
 //! See `docs/design.md` for the on-disk layout and the write protocol.
 
 pub mod blob;
@@ -26,7 +31,7 @@ mod types;
 
 pub use blob::{BlobWriter, Payload, PayloadWriter, SegmentReader, WrittenBlob, INLINE_MAX};
 pub use cache::TTL as CACHE_TTL;
-pub use error::{NameError, Result, StoreError};
+pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
 pub use list::{prefix_end, ListPage, ListQuery};
 pub use meta::{Completion, MetaStore};
 pub use sqlite::{multipart_etag, SqliteMeta};
@@ -353,10 +358,14 @@ impl Store {
         payload: Payload,
         meta: ObjectMeta,
         condition: WriteCondition,
-    ) -> Result<Object> {
+    ) -> std::result::Result<Object, PutError> {
+        let storage = |e: StoreError| PutError::Storage(StorageError::of(e));
         if let Err(e) = check_key(key) {
-            self.discard_payload(payload)?;
-            return Err(e);
+            self.discard_payload(payload).map_err(storage)?;
+            return Err(match e {
+                StoreError::InvalidName(n) => PutError::InvalidName(n),
+                other => storage(other),
+            });
         }
         let (segment, inline, blob) = match payload {
             Payload::Inline { data, md5, sha1 } => (
@@ -397,14 +406,17 @@ impl Store {
             .put_object(object.clone(), condition, inline.map(|(data, _, _)| data))
         {
             Ok(garbage) => {
-                self.discard(garbage)?;
+                self.discard(garbage).map_err(storage)?;
                 Ok(object)
             }
             Err(e) => {
                 if let Some(b) = blob {
-                    self.inner.blobs.remove(&[b.blob])?;
+                    self.inner.blobs.remove(&[b.blob]).map_err(storage)?;
                 }
-                Err(e)
+                Err(match e {
+                    StoreError::PreconditionFailed => PutError::PreconditionFailed,
+                    other => storage(other),
+                })
             }
         }
     }
@@ -509,7 +521,13 @@ impl Store {
     }
 
     /// Records a written blob as part `part_number` of an upload.
-    pub fn put_part(&self, upload_id: &str, part_number: u32, blob: WrittenBlob) -> Result<Part> {
+    pub fn put_part(
+        &self,
+        upload_id: &str,
+        part_number: u32,
+        blob: WrittenBlob,
+    ) -> std::result::Result<Part, PartError> {
+        let storage = |e: StoreError| PartError::Storage(StorageError::of(e));
         let part = Part {
             part_number,
             size: blob.size,
@@ -520,12 +538,15 @@ impl Store {
         };
         match self.meta().put_part(upload_id, part.clone()) {
             Ok(garbage) => {
-                self.discard(garbage)?;
+                self.discard(garbage).map_err(storage)?;
                 Ok(part)
             }
             Err(e) => {
-                self.inner.blobs.remove(&[blob.blob])?;
-                Err(e)
+                self.inner.blobs.remove(&[blob.blob]).map_err(storage)?;
+                Err(match e {
+                    StoreError::NoSuchUpload => PartError::NoSuchUpload,
+                    other => storage(other),
+                })
             }
         }
     }
@@ -553,18 +574,29 @@ impl Store {
         parts: Vec<(u32, String)>,
         min_part_size: u64,
         condition: WriteCondition,
-    ) -> Result<Object> {
-        let (object, garbage) = self.meta().complete_upload(
-            upload_id,
-            Completion {
-                parts,
-                min_part_size,
-                condition,
-                version_id: uuid::Uuid::now_v7().simple().to_string(),
-                created: now_millis(),
-            },
-        )?;
-        self.discard(garbage)?;
+    ) -> std::result::Result<Object, CompleteError> {
+        let storage = |e: StoreError| CompleteError::Storage(StorageError::of(e));
+        let (object, garbage) = self
+            .meta()
+            .complete_upload(
+                upload_id,
+                Completion {
+                    parts,
+                    min_part_size,
+                    condition,
+                    version_id: uuid::Uuid::now_v7().simple().to_string(),
+                    created: now_millis(),
+                },
+            )
+            .map_err(|e| match e {
+                StoreError::NoSuchUpload => CompleteError::NoSuchUpload,
+                StoreError::InvalidPart(n) => CompleteError::InvalidPart(n),
+                StoreError::InvalidPartOrder => CompleteError::InvalidPartOrder,
+                StoreError::EntityTooSmall(n) => CompleteError::EntityTooSmall(n),
+                StoreError::PreconditionFailed => CompleteError::PreconditionFailed,
+                other => storage(other),
+            })?;
+        self.discard(garbage).map_err(storage)?;
         Ok(object)
     }
 

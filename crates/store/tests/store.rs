@@ -155,7 +155,7 @@ fn conditional_writes_are_atomic_checks() {
             WriteCondition::IfAbsent,
         )
         .unwrap_err();
-    assert!(matches!(err, StoreError::PreconditionFailed));
+    assert!(matches!(err, pier_store::PutError::PreconditionFailed));
     // The refused blob was removed; the object is unchanged.
     expect_blob_files(&dir, 1);
     let mut w = store.new_blob().unwrap();
@@ -213,7 +213,7 @@ fn multipart_completes_without_copying_and_checks_parts() {
             S3_MIN_PART_SIZE,
             WriteCondition::None
         ),
-        Err(StoreError::InvalidPartOrder)
+        Err(pier_store::CompleteError::InvalidPartOrder)
     ));
     assert!(matches!(
         store.complete_upload(
@@ -222,7 +222,7 @@ fn multipart_completes_without_copying_and_checks_parts() {
             S3_MIN_PART_SIZE,
             WriteCondition::None
         ),
-        Err(StoreError::InvalidPart(1))
+        Err(pier_store::CompleteError::InvalidPart(1))
     ));
     assert!(matches!(
         store.complete_upload(
@@ -231,7 +231,7 @@ fn multipart_completes_without_copying_and_checks_parts() {
             S3_MIN_PART_SIZE,
             WriteCondition::None
         ),
-        Err(StoreError::EntityTooSmall(2))
+        Err(pier_store::CompleteError::EntityTooSmall(2))
     ));
     let o = store
         .complete_upload(
@@ -478,6 +478,38 @@ proptest! {
         }
         prop_assert_eq!(got, model(&keys, &prefix, delimiter.as_deref()));
     }
+}
+
+/// A part uploaded after its upload was aborted is `NoSuchUpload` (a race, never a storage
+/// failure), and its blob is removed.
+#[test]
+fn a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let b = store
+        .create_bucket("race", pier_store::Visibility::Private)
+        .unwrap();
+    let up = store
+        .create_upload(&b.id, "k", ObjectMeta::default())
+        .unwrap();
+    let mut w = store.new_blob().unwrap();
+    w.write(b"part").unwrap();
+    let blob = w.finish().unwrap();
+    store.abort_upload(&up.upload_id).unwrap();
+    assert!(matches!(
+        store.put_part(&up.upload_id, 1, blob),
+        Err(pier_store::PartError::NoSuchUpload)
+    ));
+    expect_blob_files(&dir, 0);
+    assert!(matches!(
+        store.complete_upload(
+            &up.upload_id,
+            vec![(1, "x".into())],
+            0,
+            WriteCondition::None
+        ),
+        Err(pier_store::CompleteError::NoSuchUpload)
+    ));
 }
 
 /// A data directory written before keys had scopes and buckets had policies opens unchanged:
