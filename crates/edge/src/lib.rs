@@ -13,7 +13,7 @@ pub mod access;
 pub mod percent;
 pub mod query;
 
-pub use query::Query;
+pub use query::{Query, RawQuery};
 
 use pier_cors::CorsConfig;
 use pier_store::Bucket;

@@ -33,9 +33,57 @@ impl Query {
     }
 }
 
+/// A query string read in place, without decoding or allocating: for the hot path's questions
+/// about parameter *names* (which are plain ASCII in every API pier serves).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RawQuery<'a>(&'a str);
+
+impl<'a> RawQuery<'a> {
+    /// The query (the part after `?`, if any).
+    pub fn new(query: Option<&'a str>) -> RawQuery<'a> {
+        RawQuery(query.unwrap_or(""))
+    }
+
+    fn names(self) -> impl Iterator<Item = &'a str> {
+        self.0
+            .split('&')
+            .map(|pair| pair.split_once('=').map_or(pair, |(k, _)| k))
+    }
+
+    /// True when a parameter is named exactly `name`.
+    pub fn has(self, name: &str) -> bool {
+        self.names().any(|k| k == name)
+    }
+
+    /// True when a parameter's name starts with `prefix`.
+    pub fn has_prefix(self, prefix: &str) -> bool {
+        self.names().any(|k| k.starts_with(prefix))
+    }
+
+    /// The raw (still encoded) value of `name`.
+    pub fn raw(self, name: &str) -> Option<&'a str> {
+        self.0.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then_some(v)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Query;
+    use super::{Query, RawQuery};
+
+    #[test]
+    fn raw_queries_answer_about_names_without_decoding() {
+        let q = RawQuery::new(Some(
+            "list-type=2&prefix=a%2Fb&uploads&response-content-type=x",
+        ));
+        assert!(q.has("uploads") && q.has("prefix") && !q.has("upload"));
+        assert_eq!(q.raw("list-type"), Some("2"));
+        assert_eq!(q.raw("prefix"), Some("a%2Fb"));
+        assert!(q.has_prefix("response-"));
+        assert!(!RawQuery::new(None).has("x"));
+    }
 
     #[test]
     fn parses_and_decodes() {

@@ -29,7 +29,7 @@ impl StoreAuth {
 impl S3Auth for StoreAuth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         match self.store.key(access_key).map_err(s3_error)? {
-            Some(key) => Ok(SecretKey::from(key.secret)),
+            Some(key) => Ok(SecretKey::from(key.secret.clone())),
             None => Err(s3_error!(
                 InvalidAccessKeyId,
                 "The AWS Access Key Id you provided does not exist in our records."
@@ -117,13 +117,8 @@ impl S3Access for PierAccess {
                 None => Err(refusal("no statement allows anonymous access")),
             };
         };
-        let query = pier_edge::Query::parse(cx.uri().query());
-        if access_key.is_none()
-            && query
-                .pairs()
-                .iter()
-                .any(|(k, _)| k.starts_with("response-"))
-        {
+        let raw = pier_edge::RawQuery::new(cx.uri().query());
+        if access_key.is_none() && raw.has_prefix("response-") {
             return Err(s3_error!(
                 InvalidRequest,
                 "Request specific response headers cannot be used for anonymous GET requests."
@@ -142,7 +137,12 @@ impl S3Access for PierAccess {
             op,
             "ListObjects" | "ListObjectsV2" | "ListObjectVersions" | "ListMultipartUploads"
         )
-        .then(|| query.get("prefix").unwrap_or("").to_owned());
+        .then(|| {
+            pier_edge::Query::parse(cx.uri().query())
+                .get("prefix")
+                .unwrap_or("")
+                .to_owned()
+        });
         let client = cx.extensions_mut().get::<ClientAddr>().copied();
         let mut facts = facts(cx.headers(), &http::Extensions::new());
         facts.source_ip = client.map(|c| c.0);

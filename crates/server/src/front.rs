@@ -22,7 +22,7 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body as _;
 use hyper::body::Incoming;
 use pier_b2::{B2Error, B2Request};
-use pier_edge::Query;
+use pier_edge::RawQuery;
 use pier_s3::service::VirtualHosts;
 use pier_store::Store;
 use s3s::service::S3Service;
@@ -165,7 +165,7 @@ impl Front {
                     req.method(),
                     facts.bucket().is_some(),
                     facts.has_key(),
-                    &Query::parse(req.uri().query()),
+                    RawQuery::new(req.uri().query()),
                     req.headers(),
                 ),
             ),

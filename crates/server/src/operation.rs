@@ -3,14 +3,14 @@
 
 use http::{HeaderMap, Method};
 use pier_b2::{B2Call, JsonCall};
-use pier_edge::Query;
+use pier_edge::RawQuery;
 
 /// The S3 operation of a request to `bucket` (if any) and an object key (`has_key`).
 pub fn s3_operation(
     method: &Method,
     has_bucket: bool,
     has_key: bool,
-    query: &Query,
+    query: RawQuery<'_>,
     headers: &HeaderMap,
 ) -> &'static str {
     let q = |name: &str| query.has(name);
@@ -27,7 +27,7 @@ pub fn s3_operation(
             _ if q("versions") => "ListObjectVersions",
             _ if q("policyStatus") => "GetBucketPolicyStatus",
             _ if q("policy") => "GetBucketPolicy",
-            _ if query.get("list-type") == Some("2") => "ListObjectsV2",
+            _ if query.raw("list-type") == Some("2") => "ListObjectsV2",
             _ => "ListObjects",
         },
         ("HEAD", true, false) => "HeadBucket",
@@ -131,7 +131,7 @@ mod tests {
         if copy {
             h.insert("x-amz-copy-source", "b/k".parse().unwrap());
         }
-        s3_operation(&method, bucket, key, &Query::parse(Some(query)), &h)
+        s3_operation(&method, bucket, key, RawQuery::new(Some(query)), &h)
     }
 
     #[test]

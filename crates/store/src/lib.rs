@@ -87,7 +87,7 @@ struct Inner {
     /// rules).
     buckets: cache::TtlCache<String, Option<Arc<Bucket>>>,
     /// Access keys by id, read on every signed request.
-    keys: cache::TtlCache<String, Option<AccessKey>>,
+    keys: cache::TtlCache<String, Option<Arc<AccessKey>>>,
     /// Hands garbage blobs to the janitor thread, off the request path.
     janitor: Mutex<Option<mpsc::Sender<Vec<String>>>>,
     janitor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -647,10 +647,10 @@ impl Store {
 
     /// An access key by id (cached like buckets: a key deleted by another process stops
     /// working within [`cache::TTL`]).
-    pub fn key(&self, access_key: &str) -> Result<Option<AccessKey>> {
-        self.inner
-            .keys
-            .get_or_load(&access_key.to_owned(), || self.meta().key(access_key))
+    pub fn key(&self, access_key: &str) -> Result<Option<Arc<AccessKey>>> {
+        self.inner.keys.get_or_load(&access_key.to_owned(), || {
+            self.meta().key(access_key).map(|k| k.map(Arc::new))
+        })
     }
 
     /// All access keys.
