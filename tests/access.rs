@@ -75,7 +75,7 @@ fn scoped_keys_and_bucket_policies_with_boto3() {
         String::from_utf8_lossy(&out.stderr),
         server.log()
     );
-    assert!(stdout.contains("13 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("14 passed, 0 failed"), "{stdout}");
     // The aws CLI with the scoped key: it sees its bucket only, and copies only under its prefix.
     let aws_as = |args: &[&str]| {
         let mut cmd = Command::new(common::repo().join(".venv/bin/aws"));

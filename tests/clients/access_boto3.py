@@ -97,6 +97,15 @@ def _():
         {"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]}), "lacks writeBuckets")
 
 
+@check("operations pier does not serve: NotImplemented for the admin, refused for a restricted key")
+def _():
+    try:
+        admin.get_bucket_versioning(Bucket="photos")
+    except admin.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == "NotImplemented", e.response
+    refused(lambda: scoped.get_bucket_versioning(Bucket="photos"), "not available to the restricted key")
+
+
 @check("ListBuckets shows only the key's bucket")
 def _():
     names = [b["Name"] for b in scoped.list_buckets()["Buckets"]]

@@ -111,9 +111,16 @@ impl S3Access for PierAccess {
         let op = cx.s3_op().name();
         let access_key = cx.credentials().map(|c| c.access_key.clone());
         let Some(action) = Action::of_s3_operation(op) else {
-            // Operations pier does not serve answer NotImplemented; only signed callers learn so.
-            return match access_key {
-                Some(_) => Ok(()),
+            // An operation with no action is one pier does not serve (s3s answers
+            // NotImplemented). Only an unrestricted key gets that far, so that an operation
+            // added later without its action can never widen a restricted key.
+            let key = self.scope(access_key.as_deref())?;
+            return match key {
+                Some(k) if k == KeyScope::admin(&k.id) => Ok(()),
+                Some(k) => Err(refusal(&format!(
+                    "{op} is not available to the restricted key {}",
+                    k.id
+                ))),
                 None => Err(refusal("no statement allows anonymous access")),
             };
         };
