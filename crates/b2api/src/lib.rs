@@ -204,12 +204,9 @@ pub(crate) fn json(value: Value) -> Response<Body> {
 }
 
 impl B2Api {
-    /// Serves `store`.
-    pub fn new(store: Store) -> Self {
-        B2Api {
-            access: Access::new(store.clone()),
-            store,
-        }
+    /// Serves `store`, with access decided by `access`.
+    pub fn new(store: Store, access: Access) -> Self {
+        B2Api { store, access }
     }
 
     /// Answers one B2 request, parsed by the caller (the front parses it once, for CORS too).

@@ -81,12 +81,14 @@ impl Front {
     /// Serves `store` over S3 (virtual-host style under `domains`) and B2.
     pub fn new(store: Store, domains: Vec<String>, options: FrontOptions) -> Front {
         let hosts = VirtualHosts::new(domains);
-        let s3 = pier_s3::service::build(store.clone(), hosts.clone());
+        // One access engine door for both APIs: one cache of parsed bucket policies.
+        let access = pier_edge::access::Access::new(store.clone());
+        let s3 = pier_s3::service::build(store.clone(), hosts.clone(), access.clone());
         let id_prefix = (pier_store::now_millis() / 1000) as u32;
         Front {
             inner: Arc::new(Inner {
                 s3,
-                b2: pier_b2::B2Api::new(store.clone()),
+                b2: pier_b2::B2Api::new(store.clone(), access),
                 cors: CorsLayer::new(store.clone(), hosts),
                 store,
                 limits: options.limits,

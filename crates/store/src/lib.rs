@@ -86,6 +86,9 @@ struct Inner {
     /// Buckets by name, read on every request (shared, not cloned: a bucket carries its CORS
     /// rules).
     buckets: cache::TtlCache<String, Option<Arc<Bucket>>>,
+    /// Bucket names by id (B2 addresses buckets by id). Ids are never reused and buckets are
+    /// never renamed; a name re-used by a newer bucket is caught by comparing ids.
+    bucket_names: cache::TtlCache<String, Option<String>>,
     /// Access keys by id, read on every signed request.
     keys: cache::TtlCache<String, Option<Arc<AccessKey>>>,
     /// Hands garbage blobs to the janitor thread, off the request path.
@@ -127,6 +130,7 @@ impl Store {
                 lock: Some(lock),
                 clean_marker,
                 buckets: cache::TtlCache::new(),
+                bucket_names: cache::TtlCache::new(),
                 keys: cache::TtlCache::new(),
                 janitor: Mutex::new(None),
                 janitor_thread: Mutex::new(None),
@@ -162,6 +166,7 @@ impl Store {
                 lock: None,
                 clean_marker: root.join("CLEAN"),
                 buckets: cache::TtlCache::new(),
+                bucket_names: cache::TtlCache::new(),
                 keys: cache::TtlCache::new(),
                 janitor: Mutex::new(None),
                 janitor_thread: Mutex::new(None),
@@ -315,14 +320,22 @@ impl Store {
             .ok_or(StoreError::NoSuchBucket)
     }
 
-    /// A bucket by id (B2's `bucketId`); `NoSuchBucket` if absent.
+    /// A bucket by id (B2's `bucketId`); `NoSuchBucket` if absent. Served from the caches
+    /// like [`Store::bucket`].
     pub fn bucket_by_id(&self, id: &str) -> Result<Arc<Bucket>> {
         let name = self
-            .meta()
-            .bucket_by_id(id)?
-            .ok_or(StoreError::NoSuchBucket)?
-            .name;
-        self.bucket(&name)
+            .inner
+            .bucket_names
+            .get_or_load(&id.to_owned(), || {
+                self.meta().bucket_by_id(id).map(|b| b.map(|b| b.name))
+            })?
+            .ok_or(StoreError::NoSuchBucket)?;
+        let bucket = self.bucket(&name)?;
+        if bucket.id != id {
+            // The bucket was deleted and its name taken by a newer one.
+            return Err(StoreError::NoSuchBucket);
+        }
+        Ok(bucket)
     }
 
     /// All buckets.

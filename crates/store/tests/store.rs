@@ -537,3 +537,24 @@ fn data_directories_of_earlier_versions_open_and_keep_their_meaning() {
     assert_eq!(bucket.public, pier_store::Visibility::PublicObjects);
     assert_eq!(bucket.policy, None);
 }
+
+/// A bucket id names its bucket only: once the bucket is deleted and its name taken by a
+/// new bucket, the old id finds nothing (the id-to-name cache never hands out the newcomer).
+#[test]
+fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let old = store
+        .create_bucket("reused", pier_store::Visibility::Private)
+        .unwrap();
+    assert_eq!(store.bucket_by_id(&old.id).unwrap().name, "reused");
+    store.delete_bucket("reused").unwrap();
+    let new = store
+        .create_bucket("reused", pier_store::Visibility::Private)
+        .unwrap();
+    assert!(matches!(
+        store.bucket_by_id(&old.id),
+        Err(StoreError::NoSuchBucket)
+    ));
+    assert_eq!(store.bucket_by_id(&new.id).unwrap().id, new.id);
+}
