@@ -72,7 +72,7 @@ pub struct AccessExplainArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// A TOML configuration file (keys: data_dir, listen, domains, root_access_key,
-    /// root_secret_key, access_log, and a [limits] table: max_connections,
+    /// root_secret_key, access_log, lifecycle_interval_secs, and a [limits] table: max_connections,
     /// header_timeout_secs, body_stall_secs, http2_max_streams).
     #[arg(long, env = "PIER_CONFIG")]
     pub config: Option<PathBuf>,
@@ -105,6 +105,13 @@ pub struct ServeArgs {
     /// Seconds a request body may send nothing before the request fails [default: 60].
     #[arg(long, env = "PIER_BODY_STALL_TIMEOUT")]
     pub body_stall_timeout: Option<u64>,
+    /// Seconds between passes applying buckets' lifecycle rules; one also runs at start
+    /// [default: 3600].
+    #[arg(long, env = "PIER_LIFECYCLE_INTERVAL")]
+    pub lifecycle_interval: Option<u64>,
+    /// Test aid: judge lifecycle rules as if this many days had passed.
+    #[arg(long, hide = true)]
+    pub lifecycle_clock_offset_days: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]

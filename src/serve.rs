@@ -49,6 +49,15 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(s) = args.body_stall_timeout {
         config.limits.body_stall_secs = s;
     }
+    if let Some(s) = args.lifecycle_interval {
+        config.lifecycle_interval_secs = s;
+    }
+    if let Some(d) = args.lifecycle_clock_offset_days {
+        config.lifecycle_clock_offset_days = d;
+    }
+    if config.lifecycle_interval_secs == 0 {
+        anyhow::bail!("the lifecycle interval must be at least one second");
+    }
     if config.root_access_key.is_some() != config.root_secret_key.is_some() {
         anyhow::bail!("give both the root access key and its secret, or neither");
     }
@@ -89,8 +98,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 access_log,
             },
         );
+        let lifecycle = pier_server::lifecycle::spawn(
+            store.clone(),
+            Duration::from_secs(config.lifecycle_interval_secs),
+            config.lifecycle_clock_offset_days,
+        );
         pier_server::run(listener, front, cap, shutdown_signal(), SHUTDOWN_GRACE).await?;
         tracing::info!("stopped accepting; in-flight requests finished");
+        lifecycle.stop().await;
         store.close()?;
         Ok(ExitCode::SUCCESS)
     })

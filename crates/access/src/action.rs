@@ -54,6 +54,22 @@ pub enum Action {
     WriteKeys,
     /// `b2:DeleteKeys` (`b2_delete_key`): `deleteKeys`.
     DeleteKeys,
+    /// `s3:GetObjectVersion` (GET/HEAD/copy source with `versionId`): `readFiles`.
+    GetObjectVersion,
+    /// `s3:DeleteObjectVersion` (DELETE with `versionId`, `b2_delete_file_version`):
+    /// `deleteFiles`.
+    DeleteObjectVersion,
+    /// `s3:ListBucketVersions` (ListObjectVersions, `b2_list_file_versions`): `listFiles`.
+    ListBucketVersions,
+    /// `s3:GetBucketVersioning`: `readBuckets`.
+    GetBucketVersioning,
+    /// `s3:PutBucketVersioning`: `writeBuckets`.
+    PutBucketVersioning,
+    /// `s3:GetLifecycleConfiguration`: `readBuckets`.
+    GetLifecycleConfiguration,
+    /// `s3:PutLifecycleConfiguration` (Put/DeleteBucketLifecycle, B2 `lifecycleRules`):
+    /// `writeBuckets`.
+    PutLifecycleConfiguration,
 }
 
 /// What an action applies to.
@@ -69,7 +85,7 @@ pub enum Level {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 30] = [
         Action::ListAllMyBuckets,
         Action::CreateBucket,
         Action::DeleteBucket,
@@ -93,6 +109,13 @@ impl Action {
         Action::ListKeys,
         Action::WriteKeys,
         Action::DeleteKeys,
+        Action::GetObjectVersion,
+        Action::DeleteObjectVersion,
+        Action::ListBucketVersions,
+        Action::GetBucketVersioning,
+        Action::PutBucketVersioning,
+        Action::GetLifecycleConfiguration,
+        Action::PutLifecycleConfiguration,
     ];
 
     /// The name a policy's `Action` matches (`s3:GetObject`; `b2:...` for B2-only actions).
@@ -122,6 +145,13 @@ impl Action {
             ListKeys => "b2:ListKeys",
             WriteKeys => "b2:WriteKeys",
             DeleteKeys => "b2:DeleteKeys",
+            GetObjectVersion => "s3:GetObjectVersion",
+            DeleteObjectVersion => "s3:DeleteObjectVersion",
+            ListBucketVersions => "s3:ListBucketVersions",
+            GetBucketVersioning => "s3:GetBucketVersioning",
+            PutBucketVersioning => "s3:PutBucketVersioning",
+            GetLifecycleConfiguration => "s3:GetLifecycleConfiguration",
+            PutLifecycleConfiguration => "s3:PutLifecycleConfiguration",
         }
     }
 
@@ -130,21 +160,28 @@ impl Action {
         use Action::*;
         match self {
             ListAllMyBuckets => Capability::ListBuckets,
-            CreateBucket | PutBucketCors | PutBucketAcl | PutBucketPolicy | DeleteBucketPolicy => {
-                Capability::WriteBuckets
-            }
+            CreateBucket
+            | PutBucketCors
+            | PutBucketAcl
+            | PutBucketPolicy
+            | DeleteBucketPolicy
+            | PutBucketVersioning
+            | PutLifecycleConfiguration => Capability::WriteBuckets,
             DeleteBucket => Capability::DeleteBuckets,
             GetBucketLocation
             | GetBucketCors
             | GetBucketAcl
             | GetBucketPolicy
-            | GetBucketPolicyStatus => Capability::ReadBuckets,
-            ListBucket | ListBucketMultipartUploads | ListMultipartUploadParts => {
-                Capability::ListFiles
-            }
-            GetObject => Capability::ReadFiles,
+            | GetBucketPolicyStatus
+            | GetBucketVersioning
+            | GetLifecycleConfiguration => Capability::ReadBuckets,
+            ListBucket
+            | ListBucketVersions
+            | ListBucketMultipartUploads
+            | ListMultipartUploadParts => Capability::ListFiles,
+            GetObject | GetObjectVersion => Capability::ReadFiles,
             PutObject | AbortMultipartUpload => Capability::WriteFiles,
-            DeleteObject => Capability::DeleteFiles,
+            DeleteObject | DeleteObjectVersion => Capability::DeleteFiles,
             ShareFiles => Capability::ShareFiles,
             ListKeys => Capability::ListKeys,
             WriteKeys => Capability::WriteKeys,
@@ -157,10 +194,18 @@ impl Action {
         use Action::*;
         match self {
             ListAllMyBuckets | CreateBucket | ListKeys | WriteKeys | DeleteKeys => Level::Service,
-            GetObject | PutObject | AbortMultipartUpload | DeleteObject | ShareFiles => {
-                Level::Object
-            }
+            GetObject | GetObjectVersion | PutObject | AbortMultipartUpload | DeleteObject
+            | DeleteObjectVersion | ShareFiles => Level::Object,
             _ => Level::Bucket,
+        }
+    }
+
+    /// The same action on one version of an object (a request naming `versionId`).
+    pub fn on_version(self) -> Action {
+        match self {
+            Action::GetObject => Action::GetObjectVersion,
+            Action::DeleteObject => Action::DeleteObjectVersion,
+            other => other,
         }
     }
 
@@ -171,7 +216,14 @@ impl Action {
             "ListBuckets" => ListAllMyBuckets,
             "CreateBucket" => CreateBucket,
             "DeleteBucket" => DeleteBucket,
-            "HeadBucket" | "ListObjects" | "ListObjectsV2" | "ListObjectVersions" => ListBucket,
+            "HeadBucket" | "ListObjects" | "ListObjectsV2" => ListBucket,
+            "ListObjectVersions" => ListBucketVersions,
+            "GetBucketVersioning" => GetBucketVersioning,
+            "PutBucketVersioning" => PutBucketVersioning,
+            "GetBucketLifecycleConfiguration" => GetLifecycleConfiguration,
+            "PutBucketLifecycleConfiguration" | "DeleteBucketLifecycle" => {
+                PutLifecycleConfiguration
+            }
             "GetBucketLocation" => GetBucketLocation,
             "GetBucketCors" | "CorsExplain" => GetBucketCors,
             "PutBucketCors" | "DeleteBucketCors" => PutBucketCors,
@@ -252,11 +304,37 @@ mod tests {
             ),
             ("DeleteObject", "s3:DeleteObject", "deleteFiles"),
             ("DeleteObjects", "s3:DeleteObject", "deleteFiles"),
+            ("ListObjectVersions", "s3:ListBucketVersions", "listFiles"),
+            (
+                "GetBucketVersioning",
+                "s3:GetBucketVersioning",
+                "readBuckets",
+            ),
+            (
+                "PutBucketVersioning",
+                "s3:PutBucketVersioning",
+                "writeBuckets",
+            ),
+            (
+                "GetBucketLifecycleConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "readBuckets",
+            ),
+            (
+                "PutBucketLifecycleConfiguration",
+                "s3:PutLifecycleConfiguration",
+                "writeBuckets",
+            ),
+            (
+                "DeleteBucketLifecycle",
+                "s3:PutLifecycleConfiguration",
+                "writeBuckets",
+            ),
         ];
         for (op, iam, cap) in table {
             let a = Action::of_s3_operation(op).unwrap_or_else(|| panic!("{op}"));
             assert_eq!((a.iam_name(), a.capability().name()), (iam, cap), "{op}");
         }
-        assert_eq!(Action::of_s3_operation("PutBucketLifecycle"), None);
+        assert_eq!(Action::of_s3_operation("PutObjectTagging"), None);
     }
 }

@@ -97,6 +97,8 @@ pub struct ListFiles {
     pub max_file_count: Option<i64>,
     /// The first name to return.
     pub start_file_name: Option<String>,
+    /// With `startFileName` (`b2_list_file_versions` only): the first version of that name.
+    pub start_file_id: Option<String>,
     /// Only names with this prefix.
     pub prefix: Option<String>,
     /// Roll names up at this delimiter into folders.
@@ -121,6 +123,9 @@ pub struct DeleteFileVersion {
     pub file_name: String,
     /// The version.
     pub file_id: String,
+    /// Deleting a version under governance retention (accepted; pier has no retention).
+    #[serde(default)]
+    pub bypass_governance: bool,
 }
 
 /// `b2_get_download_authorization`.

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use http::Response;
 use pier_access::Action;
 use pier_cors::{CorsConfig, Dialect, Format};
-use pier_store::{Bucket, BucketUpdate, Visibility};
+use pier_store::{Bucket, BucketUpdate, Versioning, Visibility};
 use s3s::Body;
 use serde_json::{json, Value};
 
@@ -120,7 +120,7 @@ pub(crate) fn bucket_json(bucket: &Bucket) -> B2Result<Value> {
         "bucketType": if bucket.public.is_public() { "allPublic" } else { "allPrivate" },
         "bucketInfo": info,
         "corsRules": cors_rules,
-        "lifecycleRules": [],
+        "lifecycleRules": crate::lifecycle::view(&bucket.lifecycle),
         "options": ["s3"],
         "revision": bucket.revision,
         "defaultServerSideEncryption": {"isClientAuthorizedToRead": true, "value": {"mode": "none"}},
@@ -157,14 +157,20 @@ fn bucket_type(args: &Value) -> B2Result<Option<Visibility>> {
 }
 
 /// The bucket settings of a `b2_create_bucket` or `b2_update_bucket` body, parsed and validated
-/// once: `bucketType`, `corsRules` (B2's rules, every problem reported), `bucketInfo` and
-/// `ifRevisionIs`. A field of the wrong type is an error, never ignored.
+/// once: `bucketType`, `corsRules` (B2's rules, every problem reported), `bucketInfo`,
+/// `lifecycleRules` (validated as B2 does) and `ifRevisionIs`. A field of the wrong type is an
+/// error, never ignored.
 pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
     Ok(BucketUpdate {
         public: bucket_type(args)?,
         cors: cors_rules(args)?,
         info: bucket_info(args)?,
         policy: None,
+        versioning: None,
+        lifecycle: match args.get("lifecycleRules") {
+            None | Some(Value::Null) => None,
+            Some(rules) => Some(crate::lifecycle::parse(rules)?),
+        },
         if_revision: match args.get("ifRevisionIs") {
             None | Some(Value::Null) => None,
             Some(v) => Some(v.as_i64().ok_or_else(|| {
@@ -202,15 +208,17 @@ pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
     let public = settings
         .public
         .ok_or_else(|| B2Error::bad_request("required field bucketType is missing"))?;
-    let (cors, info) = (settings.cors, settings.info);
+    let (cors, info, lifecycle) = (settings.cors, settings.info, settings.lifecycle);
     let store = call.store.clone();
     let bucket = tokio::task::spawn_blocking(move || -> B2Result<Bucket> {
-        store.create_bucket(&name, public)?;
+        // B2 keeps every version: its buckets start with versioning enabled.
+        store.create_bucket(&name, public, Versioning::Enabled)?;
         Ok(store.update_bucket(
             &name,
             BucketUpdate {
                 cors,
                 info,
+                lifecycle,
                 ..Default::default()
             },
         )?)
@@ -230,6 +238,17 @@ pub(crate) async fn update(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
     let mut actions = Vec::new();
     if update.cors.is_some() {
         actions.push(Action::PutBucketCors);
+    }
+    if update.lifecycle.is_some() {
+        actions.push(Action::PutLifecycleConfiguration);
+        // Replacing the list would silently drop rules B2 cannot show.
+        let hidden = crate::lifecycle::refusals(&bucket.lifecycle);
+        if !hidden.is_empty() {
+            return Err(B2Error::bad_request(format!(
+                "lifecycleRules cannot be replaced through the B2 API: the bucket has rules set through S3 that B2 cannot express ({}); change them with PutBucketLifecycleConfiguration",
+                hidden.join("; ")
+            )));
+        }
     }
     if update.public.is_some() || update.info.is_some() || actions.is_empty() {
         actions.push(Action::PutBucketAcl);

@@ -30,6 +30,8 @@ pub enum B2ErrorKind {
     FileNotPresent,
     /// 400 `no_such_file`: hiding a name that has no current version.
     NoSuchFile,
+    /// `b2_hide_file` on a file whose newest version is a hide marker already.
+    AlreadyHidden,
     /// 401 `bad_auth_token`: a token that does not verify, or none.
     BadAuthToken,
     /// 401 `expired_auth_token`.
@@ -66,7 +68,8 @@ impl B2ErrorKind {
             | PartSha1Mismatch
             | OutOfRange
             | FileNotPresent
-            | NoSuchFile => 400,
+            | NoSuchFile
+            | AlreadyHidden => 400,
             BadAuthToken | ExpiredAuthToken | Unauthorized => 401,
             AccessDenied => 403,
             NotFound => 404,
@@ -92,6 +95,7 @@ impl B2ErrorKind {
             OutOfRange => "out_of_range",
             FileNotPresent => "file_not_present",
             NoSuchFile => "no_such_file",
+            AlreadyHidden => "already_hidden",
             BadAuthToken => "bad_auth_token",
             ExpiredAuthToken => "expired_auth_token",
             Unauthorized => "unauthorized",
@@ -163,7 +167,10 @@ impl From<StoreError> for B2Error {
             StoreError::BucketNotEmpty => {
                 B2Error::new(CannotDeleteNonEmptyBucket, "Cannot delete non-empty bucket")
             }
-            StoreError::NoSuchKey => B2Error::new(NotFound, "File not present"),
+            StoreError::NoSuchKey | StoreError::NoSuchVersion => {
+                B2Error::new(NotFound, "File not present")
+            }
+            StoreError::InvalidVersioning => B2Error::bad_request(e.to_string()),
             StoreError::NoSuchUpload => B2Error::new(NotFound, "Large file not present"),
             StoreError::PreconditionFailed => B2Error::new(Conflict, "The revision does not match"),
             StoreError::InvalidName(why) => B2Error::bad_request(why.to_string()),
@@ -185,6 +192,10 @@ impl From<PutError> for B2Error {
             PutError::PreconditionFailed => {
                 B2Error::new(B2ErrorKind::Conflict, "The precondition did not hold")
             }
+            PutError::NoSuchBucket => {
+                B2Error::new(B2ErrorKind::BadBucketId, "Bucket does not exist")
+            }
+            PutError::SourceGone => B2Error::new(B2ErrorKind::NotFound, "File not present"),
             PutError::Storage(s) => s.into(),
             other => B2Error::internal(other),
         }

@@ -10,7 +10,10 @@ use crate::{json, percent_decode_strict, percent_encode, Call, ACCOUNT_ID};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
 use pier_access::Action;
-use pier_store::{Bucket, ListQuery, Object, ObjectMeta, PayloadWriter, WriteCondition};
+use pier_store::{
+    Bucket, ListQuery, Object, ObjectMeta, PayloadWriter, VersionQuery, VersionRef, VersionStart,
+    WriteCondition,
+};
 use s3s::Body;
 use serde_json::{json, Value};
 
@@ -47,8 +50,27 @@ fn content_sha1(o: &Object) -> String {
     }
 }
 
-/// The file object B2 clients read.
+/// The file object B2 clients read; a hide marker (an S3 delete marker too) is action `hide`.
 pub(crate) fn file_json(o: &Object) -> Value {
+    if o.marker {
+        return json!({
+            "accountId": ACCOUNT_ID,
+            "action": "hide",
+            "bucketId": o.bucket_id,
+            "contentLength": 0,
+            "size": 0,
+            "contentSha1": "none",
+            "contentMd5": null,
+            "contentType": "application/x-bz-hide-marker",
+            "fileId": o.version_id,
+            "fileInfo": {},
+            "fileName": o.key,
+            "uploadTimestamp": o.created,
+            "fileRetention": {"isClientAuthorizedToRead": true, "value": {"mode": null}},
+            "legalHold": {"isClientAuthorizedToRead": true, "value": null},
+            "replicationStatus": null,
+        });
+    }
     json!({
         "accountId": ACCOUNT_ID,
         "action": "upload",
@@ -326,9 +348,14 @@ pub(crate) async fn download_by_name(
 }
 
 pub(crate) async fn download_by_id(call: &Call<'_>, id: &str) -> B2Result<Response<Body>> {
-    let object = call.store.object_by_version(id).map_err(missing_as(|| {
-        B2Error::new(B2ErrorKind::NotFound, format!("File not present: {id}"))
-    }))?;
+    let not_found = || B2Error::new(B2ErrorKind::NotFound, format!("File not present: {id}"));
+    let object = call
+        .store
+        .object_by_version(id)
+        .map_err(missing_as(not_found))?;
+    if object.marker {
+        return Err(not_found());
+    }
     let bucket = call.store.bucket_by_id(&object.bucket_id)?;
     check_download(call, &bucket, &object.key)?;
     serve(call, &object)
@@ -425,17 +452,21 @@ fn serve(call: &Call<'_>, o: &Object) -> B2Result<Response<Body>> {
     resp.body(body).map_err(B2Error::internal)
 }
 
+fn folder_json(bucket_id: &str, name: &str) -> Value {
+    json!({"accountId": ACCOUNT_ID, "action": "folder", "bucketId": bucket_id, "contentLength": 0, "size": 0,
+           "contentSha1": null, "contentType": null, "fileId": null, "fileInfo": {}, "fileName": name, "uploadTimestamp": 0})
+}
+
 pub(crate) fn list(call: &Call<'_>, args: ListFiles, versions: bool) -> B2Result<Response<Body>> {
     let me = call.account()?;
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     let prefix = args.prefix.clone().unwrap_or_default();
-    call.allow(
-        Some(&me),
-        Action::ListBucket,
-        Some(&bucket.name),
-        None,
-        Some(&prefix),
-    )?;
+    let action = if versions {
+        Action::ListBucketVersions
+    } else {
+        Action::ListBucket
+    };
+    call.allow(Some(&me), action, Some(&bucket.name), None, Some(&prefix))?;
     let max = match args.max_file_count {
         None => 100,
         Some(n @ 1..=10_000) => n as usize,
@@ -446,6 +477,9 @@ pub(crate) fn list(call: &Call<'_>, args: ListFiles, versions: bool) -> B2Result
             ))
         }
     };
+    if versions {
+        return list_versions(call, &bucket, args, max);
+    }
     let page = call.store.list(
         &bucket.id,
         &ListQuery {
@@ -461,24 +495,73 @@ pub(crate) fn list(call: &Call<'_>, args: ListFiles, versions: bool) -> B2Result
         .iter()
         .map(|o| (o.key.clone(), file_json(o)))
         .collect();
-    files.extend(page.common_prefixes.iter().map(|p| {
-        (
-            p.clone(),
-            json!({"accountId": ACCOUNT_ID, "action": "folder", "bucketId": bucket.id, "contentLength": 0, "size": 0,
-                   "contentSha1": null, "contentType": null, "fileId": null, "fileInfo": {}, "fileName": p, "uploadTimestamp": 0}),
-        )
-    }));
+    files.extend(
+        page.common_prefixes
+            .iter()
+            .map(|p| (p.clone(), folder_json(&bucket.id, p))),
+    );
     files.sort_by(|a, b| a.0.cmp(&b.0));
     // The next page starts just after the last entry returned (`\0` sorts before any legal name character).
     let next = page
         .truncated
         .then(|| page.next.map(|n| format!("{n}\u{0}")))
         .flatten();
-    let mut body = json!({ "files": files.into_iter().map(|(_, v)| v).collect::<Vec<_>>(), "nextFileName": next });
-    if versions {
-        body["nextFileId"] = Value::Null;
-    }
-    Ok(json(body))
+    Ok(json(
+        json!({ "files": files.into_iter().map(|(_, v)| v).collect::<Vec<_>>(), "nextFileName": next }),
+    ))
+}
+
+/// `b2_list_file_versions`: every version and hide marker, by name then newest first; a page
+/// ends naming the next entry (`nextFileName` + `nextFileId`), where the next page starts.
+fn list_versions(
+    call: &Call<'_>,
+    bucket: &Bucket,
+    args: ListFiles,
+    max: usize,
+) -> B2Result<Response<Body>> {
+    let start_name = args.start_file_name.filter(|s| !s.is_empty());
+    let start = match (start_name, args.start_file_id.filter(|s| !s.is_empty())) {
+        (None, None) => VersionStart::Beginning,
+        (None, Some(_)) => {
+            return Err(B2Error::bad_request(
+                "startFileId is only allowed together with startFileName",
+            ))
+        }
+        (Some(name), None) => VersionStart::FromKey(name),
+        (Some(name), Some(id)) => VersionStart::FromVersion(name, id),
+    };
+    let page = call.store.list_versions(
+        &bucket.id,
+        &VersionQuery {
+            prefix: args.prefix.unwrap_or_default(),
+            delimiter: args.delimiter.filter(|d| !d.is_empty()),
+            start,
+            max_keys: max,
+        },
+    )?;
+    // Entries and folders merge in name order (each folder sorts where its first name would).
+    let mut files: Vec<(String, usize, Value)> = page
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.key.clone(), i, file_json(o)))
+        .collect();
+    files.extend(
+        page.common_prefixes
+            .iter()
+            .map(|p| (p.clone(), 0, folder_json(&bucket.id, p))),
+    );
+    files.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (next_name, next_id) = match (&page.next, &page.last) {
+        (Some(n), _) => (Some(n.key.clone()), Some(n.version_id.clone())),
+        (None, Some((name, None))) if page.truncated => (Some(format!("{name}\u{0}")), None),
+        _ => (None, None),
+    };
+    Ok(json(json!({
+        "files": files.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
+        "nextFileName": next_name,
+        "nextFileId": next_id,
+    })))
 }
 
 pub(crate) fn get_file_info(call: &Call<'_>, args: ByFile) -> B2Result<Response<Body>> {
@@ -509,39 +592,65 @@ pub(crate) async fn delete_file_version(
         return Err(not_present());
     }
     let bucket = call.store.bucket_by_id(&o.bucket_id)?;
-    call.allow_object(&me, Action::DeleteObject, &bucket.name, &o.key)?;
+    call.allow_object(&me, Action::DeleteObjectVersion, &bucket.name, &o.key)?;
     let store = call.store.clone();
-    let (bucket_id, key) = (o.bucket_id.clone(), o.key.clone());
-    tokio::task::spawn_blocking(move || store.delete_object(&bucket_id, &key))
-        .await
-        .map_err(blocking_err)??;
+    let (bucket_id, key, which) = (
+        o.bucket_id.clone(),
+        o.key.clone(),
+        VersionRef::Id(id.clone()),
+    );
+    let removed =
+        tokio::task::spawn_blocking(move || store.delete_version(&bucket_id, &key, which))
+            .await
+            .map_err(blocking_err)??;
+    if removed.is_none() {
+        return Err(not_present());
+    }
     Ok(json(json!({"fileId": id, "fileName": name})))
 }
 
+/// `b2_hide_file`: a hide marker on top of the file's versions (in a bucket S3 never made
+/// versioned, the file is deleted instead, as S3's DELETE does there).
 pub(crate) async fn hide_file(call: &Call<'_>, args: HideFile) -> B2Result<Response<Body>> {
     let me = call.account()?;
     let bucket = call.store.bucket_by_id(&args.bucket_id)?;
     let name = args.file_name;
     // Hiding writes a marker: B2 asks for writeFiles.
     call.allow_object(&me, Action::PutObject, &bucket.name, &name)?;
+    match call.store.top(&bucket.id, &name)? {
+        None => {
+            return Err(B2Error::new(
+                B2ErrorKind::NoSuchFile,
+                format!("File not present: {name}"),
+            ))
+        }
+        Some(top) if top.marker => {
+            return Err(B2Error::new(
+                B2ErrorKind::AlreadyHidden,
+                format!("File already hidden: {name}"),
+            ))
+        }
+        Some(_) => {}
+    }
     let store = call.store.clone();
     let bucket_id = bucket.id.clone();
     let key = name.clone();
-    let removed = tokio::task::spawn_blocking(move || store.delete_object(&bucket_id, &key))
+    let removal = tokio::task::spawn_blocking(move || store.delete_object(&bucket_id, &key))
         .await
         .map_err(blocking_err)??;
-    if removed.is_none() {
-        return Err(B2Error::new(
+    match (removal.marker, removal.removed) {
+        (Some(marker), _) => Ok(json(file_json(&marker))),
+        (None, Some(removed)) => {
+            let mut shown = removed.clone();
+            shown.marker = true;
+            shown.created = pier_store::now_millis();
+            Ok(json(file_json(&shown)))
+        }
+        (None, None) => Err(B2Error::new(
             B2ErrorKind::NoSuchFile,
             format!("File not present: {name}"),
-        ));
+        )),
     }
-    Ok(json(json!({
-        "accountId": ACCOUNT_ID, "action": "hide", "bucketId": bucket.id, "contentLength": 0, "size": 0,
-        "contentSha1": "none", "contentType": "application/x-bz-hide-marker",
-        "fileId": uuid::Uuid::new_v4().simple().to_string(), "fileInfo": {}, "fileName": name,
-        "uploadTimestamp": pier_store::now_millis(),
-    })))
 }
 
 pub(crate) fn get_download_authorization(

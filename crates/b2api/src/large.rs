@@ -240,6 +240,9 @@ pub(crate) fn list_unfinished(call: &Call<'_>, args: ListUnfinished) -> B2Result
 pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<Body>> {
     let me = call.account()?;
     let source = call.store.object_by_version(&args.source_file_id)?;
+    if source.marker {
+        return Err(B2Error::bad_request("A hide marker cannot be copied"));
+    }
     let name = args.file_name;
     crate::files::check_file_name(&name)?;
     let source_bucket = call.store.bucket_by_id(&source.bucket_id)?;
@@ -250,8 +253,8 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
     };
     call.allow_object(&me, Action::PutObject, &destination.name, &name)?;
     let bucket_id = destination.id.clone();
-    let (start, len) = match args.range.as_deref() {
-        None => (0, source.size),
+    let range = match args.range.as_deref() {
+        None => None,
         Some(r) => {
             let bad = || B2Error::new(B2ErrorKind::RangeNotSatisfiable, format!("bad range {r:?}"));
             let (a, b) = r
@@ -262,7 +265,7 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
             if a > b || b >= source.size {
                 return Err(bad());
             }
-            (a, b - a + 1)
+            Some((a, b - a + 1))
         }
     };
     let meta = match args.metadata_directive.as_deref().unwrap_or("COPY") {
@@ -281,6 +284,16 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
     };
     let store = call.store.clone();
     let object = tokio::task::spawn_blocking(move || -> B2Result<pier_store::Object> {
+        let Some((start, len)) = range else {
+            // The whole file: the copy shares the source's bytes.
+            return Ok(store.copy_object(
+                &source,
+                &bucket_id,
+                &name,
+                meta,
+                WriteCondition::None,
+            )?);
+        };
         let blob = store.copy_bytes(&source, start, len)?;
         Ok(store.put_object(
             &bucket_id,

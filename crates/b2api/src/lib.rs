@@ -20,6 +20,7 @@ pub mod error;
 mod files;
 mod keys;
 mod large;
+pub mod lifecycle;
 pub mod request;
 pub mod token;
 

@@ -125,6 +125,15 @@ impl S3Access for PierAccess {
             };
         };
         let raw = pier_edge::RawQuery::new(cx.uri().query());
+        // One version of an object is its own IAM action (s3:GetObjectVersion, ...).
+        let action = if pier_edge::Query::parse(cx.uri().query())
+            .get("versionId")
+            .is_some()
+        {
+            action.on_version()
+        } else {
+            action
+        };
         if access_key.is_none() && raw.has_prefix("response-") {
             return Err(s3_error!(
                 InvalidRequest,
@@ -187,10 +196,15 @@ impl S3Access for PierAccess {
         let key = self.scope(req.credentials.as_ref().map(|c| c.access_key.as_str()))?;
         let facts = facts(&req.headers, &req.extensions);
         for object in &req.input.delete.objects {
+            let action = if object.version_id.is_some() {
+                Action::DeleteObjectVersion
+            } else {
+                Action::DeleteObject
+            };
             self.ask(
                 key.as_ref(),
                 Ask {
-                    action: Action::DeleteObject,
+                    action,
                     bucket: Some(&req.input.bucket),
                     key: Some(&object.key),
                     prefix: None,
@@ -203,7 +217,8 @@ impl S3Access for PierAccess {
 }
 
 impl PierAccess {
-    /// A copy reads its source: the caller needs `s3:GetObject` there too.
+    /// A copy reads its source: the caller needs `s3:GetObject` (or `s3:GetObjectVersion`)
+    /// there too.
     fn check_source(
         &self,
         credentials: Option<&s3s::auth::Credentials>,
@@ -211,12 +226,16 @@ impl PierAccess {
         headers: &http::HeaderMap,
         extensions: &http::Extensions,
     ) -> S3Result<()> {
-        let (bucket, key_name) = crate::objects::copy_source(source)?;
+        let (bucket, key_name, version) = crate::objects::copy_source(source)?;
         let key = self.scope(credentials.map(|c| c.access_key.as_str()))?;
         self.ask(
             key.as_ref(),
             Ask {
-                action: Action::GetObject,
+                action: if version.is_some() {
+                    Action::GetObjectVersion
+                } else {
+                    Action::GetObject
+                },
                 bucket: Some(&bucket),
                 key: Some(&key_name),
                 prefix: None,

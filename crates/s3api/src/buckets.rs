@@ -26,7 +26,8 @@ pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateB
     };
     let store = store.clone();
     let name = input.bucket.clone();
-    blocking(move || store.create_bucket(&name, public)).await?;
+    blocking(move || store.create_bucket(&name, public, pier_store::Versioning::Unversioned))
+        .await?;
     Ok(CreateBucketOutput {
         location: Some(format!("/{}", input.bucket)),
     })

@@ -16,6 +16,14 @@ pub fn s3_error(e: StoreError) -> S3Error {
             "The bucket you tried to delete is not empty"
         ),
         StoreError::NoSuchKey => s3_error!(NoSuchKey, "The specified key does not exist."),
+        StoreError::NoSuchVersion => s3_error!(
+            NoSuchVersion,
+            "The specified version does not exist."
+        ),
+        StoreError::InvalidVersioning => s3_error!(
+            IllegalVersioningConfigurationException,
+            "A bucket whose versioning was enabled can only be suspended, not unversioned."
+        ),
         StoreError::NoSuchUpload => s3_error!(
             NoSuchUpload,
             "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
@@ -63,6 +71,8 @@ pub fn put_error(e: PutError) -> S3Error {
     match e {
         PutError::InvalidName(n) => s3_error(StoreError::InvalidName(n)),
         PutError::PreconditionFailed => s3_error(StoreError::PreconditionFailed),
+        PutError::NoSuchBucket => s3_error(StoreError::NoSuchBucket),
+        PutError::SourceGone => s3_error(StoreError::NoSuchKey),
         PutError::Storage(s) => storage_error(s),
         other => storage_error(StorageError::Database(format!(
             "unexpected outcome: {other}"

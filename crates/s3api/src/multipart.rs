@@ -132,11 +132,14 @@ pub async fn upload_part_copy(
 ) -> S3Result<UploadPartCopyOutput> {
     let number = part_number(input.part_number)?;
     upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
-    let (src_bucket, src_key) = copy_source(&input.copy_source)?;
+    let (src_bucket, src_key, src_version) = copy_source(&input.copy_source)?;
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
-    let source = store
-        .object(&source_bucket.id, &src_key)
-        .map_err(s3_error)?;
+    let source = crate::objects::copy_source_object(
+        store,
+        &source_bucket,
+        &src_key,
+        src_version.as_deref(),
+    )?;
     check_preconditions(
         &source,
         input.copy_source_if_match.as_ref(),
@@ -154,6 +157,7 @@ pub async fn upload_part_copy(
     let store = store.clone();
     let part = blocking_map(move || store.put_part(&upload_id, number, blob), part_error).await?;
     Ok(UploadPartCopyOutput {
+        copy_source_version_id: crate::objects::shown_version(&source_bucket, &source),
         copy_part_result: Some(CopyPartResult {
             e_tag: Some(ETag::Strong(part.etag)),
             last_modified: Some(timestamp(part.created)),
@@ -191,6 +195,7 @@ pub async fn complete(
     }
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let upload_id = input.upload_id;
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let store = store.clone();
     let object = blocking_map(
         move || store.complete_upload(&upload_id, parts, S3_MIN_PART_SIZE, condition),
@@ -200,6 +205,7 @@ pub async fn complete(
     Ok(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),
         key: Some(input.key.clone()),
+        version_id: crate::objects::shown_version(&bucket, &object),
         e_tag: Some(ETag::Strong(object.etag)),
         location: Some(format!("/{}/{}", input.bucket, input.key)),
         ..Default::default()

@@ -5,7 +5,9 @@ use crate::convert::{
     header_safe, seconds, timestamp, timestamp_seconds, user_metadata, Announced,
 };
 use crate::error::{blocking, blocking_map, put_error, s3_error};
-use pier_store::{Object, ObjectMeta, Store, WriteCondition};
+use pier_store::{
+    Bucket, Object, ObjectMeta, Store, StoreError, VersionRef, Versioning, WriteCondition,
+};
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Result};
 
@@ -61,12 +63,14 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let key = input.key;
     let store2 = store.clone();
+    let bucket_id = bucket.id.clone();
     let object = blocking_map(
-        move || store2.put_object(&bucket.id, &key, blob, meta, condition),
+        move || store2.put_object(&bucket_id, &key, blob, meta, condition),
         put_error,
     )
     .await?;
     Ok(PutObjectOutput {
+        version_id: shown_version(&bucket, &object),
         e_tag: Some(ETag::Strong(object.etag.clone())),
         checksum_crc32: computed.checksum_crc32,
         checksum_crc32c: computed.checksum_crc32c,
@@ -112,6 +116,7 @@ pub async fn post(store: &Store, req: S3Request<PostObjectInput>) -> S3Result<Po
     });
     let out = put(store, as_put).await?;
     Ok(PostObjectOutput {
+        version_id: out.version_id,
         e_tag: out.e_tag,
         checksum_crc32: out.checksum_crc32,
         checksum_crc32c: out.checksum_crc32c,
@@ -170,9 +175,84 @@ pub fn check_preconditions(
     Ok(())
 }
 
+/// The version id S3 shows for an entry of `bucket`: none while the bucket was never versioned
+/// (AWS sends no `x-amz-version-id` there), `null` for the null version.
+pub fn shown_version(bucket: &Bucket, o: &Object) -> Option<String> {
+    (bucket.versioning != Versioning::Unversioned).then(|| o.s3_version_id().to_owned())
+}
+
+/// Parses a `versionId`: `null`, or an id pier could have issued (32 hex digits); anything else
+/// is S3's 400 `InvalidArgument`.
+pub fn parse_version(text: &str) -> S3Result<VersionRef> {
+    let issued = text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    if text == "null" || issued {
+        Ok(VersionRef::parse(text))
+    } else {
+        Err(s3_error!(InvalidArgument, "Invalid version id specified"))
+    }
+}
+
+/// The headers S3 sends with an answer about a delete marker.
+fn marker_headers(marker: &Object, shown: Option<String>) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "x-amz-delete-marker",
+        http::HeaderValue::from_static("true"),
+    );
+    if let Some(v) = shown.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+        headers.insert("x-amz-version-id", v);
+    }
+    if let Ok(v) = http::HeaderValue::from_str(
+        &crate::convert::http_date(&timestamp(marker.created)).unwrap_or_default(),
+    ) {
+        headers.insert(http::header::LAST_MODIFIED, v);
+    }
+    headers
+}
+
+/// The entry a read names: the current version, or the version `version_id` names. A marker on
+/// top is S3's 404 `NoSuchKey` and a marker named by id its 405 `MethodNotAllowed`, both with
+/// `x-amz-delete-marker: true`.
+pub fn read_entry(
+    store: &Store,
+    bucket: &Bucket,
+    key: &str,
+    version_id: Option<&str>,
+) -> S3Result<Object> {
+    match version_id {
+        None => match store.object(&bucket.id, key) {
+            Ok(o) => Ok(o),
+            Err(StoreError::NoSuchKey) => {
+                let mut e = s3_error(StoreError::NoSuchKey);
+                if let Some(top) = store.top(&bucket.id, key).map_err(s3_error)? {
+                    if top.marker {
+                        e.set_headers(marker_headers(&top, shown_version(bucket, &top)));
+                    }
+                }
+                Err(e)
+            }
+            Err(other) => Err(s3_error(other)),
+        },
+        Some(v) => {
+            let which = parse_version(v)?;
+            let o = store.version(&bucket.id, key, &which).map_err(s3_error)?;
+            if o.marker {
+                let mut e = s3_error!(
+                    MethodNotAllowed,
+                    "The specified method is not allowed against this resource."
+                );
+                e.set_headers(marker_headers(&o, shown_version(bucket, &o)));
+                return Err(e);
+            }
+            Ok(o)
+        }
+    }
+}
+
 /// What a GET or HEAD returns besides the body.
 struct ReadPlan {
     object: Object,
+    version_id: Option<String>,
     start: u64,
     len: u64,
     content_range: Option<String>,
@@ -182,11 +262,13 @@ fn plan_read(
     store: &Store,
     bucket: &str,
     key: &str,
+    version_id: Option<&str>,
     range: Option<&Range>,
     part_number: Option<i32>,
 ) -> S3Result<ReadPlan> {
     let bucket = store.bucket(bucket).map_err(s3_error)?;
-    let object = store.object(&bucket.id, key).map_err(s3_error)?;
+    let object = read_entry(store, &bucket, key, version_id)?;
+    let shown = shown_version(&bucket, &object);
     let size = object.size;
     let (start, len, content_range) = match (range, part_number) {
         (Some(r), _) => {
@@ -220,6 +302,7 @@ fn plan_read(
     };
     Ok(ReadPlan {
         object,
+        version_id: shown,
         start,
         len,
         content_range,
@@ -232,7 +315,7 @@ fn plan_read(
 macro_rules! read_object {
     ($store:expr, $input:expr, $plan:ident => $Output:ident { $($extra:tt)* }) => {{
         let input = $input;
-        let $plan = plan_read($store, &input.bucket, &input.key, input.range.as_ref(), input.part_number)?;
+        let $plan = plan_read($store, &input.bucket, &input.key, input.version_id.as_deref(), input.range.as_ref(), input.part_number)?;
         check_preconditions(
             &$plan.object,
             input.if_match.as_ref(),
@@ -274,6 +357,7 @@ macro_rules! read_object {
             checksum_crc64nvme: sum("crc64nvme"),
             parts_count: (o.segments.len() > 1 && input.part_number.is_some())
                 .then_some(o.segments.len() as i32),
+            version_id: $plan.version_id.clone(),
             ..Default::default()
         }
     }};
@@ -289,11 +373,64 @@ pub fn head(store: &Store, input: HeadObjectInput) -> S3Result<HeadObjectOutput>
     Ok(read_object!(store, input, plan => HeadObjectOutput {}))
 }
 
+/// What deleting one key (or one version of it) did, in S3's terms.
+struct Deleted {
+    /// The version named by the request.
+    version_id: Option<String>,
+    delete_marker: bool,
+    marker_version_id: Option<String>,
+}
+
+/// Deletes the current entry of `key` (a marker where versioned), or the version named.
+fn delete_one(
+    store: &Store,
+    bucket: &Bucket,
+    key: &str,
+    version: Option<VersionRef>,
+) -> pier_store::Result<Deleted> {
+    match version {
+        None => {
+            let removal = store.delete_object(&bucket.id, key)?;
+            Ok(match removal.marker {
+                Some(m) => Deleted {
+                    version_id: None,
+                    delete_marker: true,
+                    marker_version_id: Some(m.s3_version_id().to_owned()),
+                },
+                None => Deleted {
+                    version_id: None,
+                    delete_marker: false,
+                    marker_version_id: None,
+                },
+            })
+        }
+        Some(which) => {
+            let shown = match &which {
+                VersionRef::Null => "null".to_owned(),
+                VersionRef::Id(id) => id.clone(),
+            };
+            let removed = store.delete_version(&bucket.id, key, which)?;
+            let marker = removed.is_some_and(|o| o.marker);
+            Ok(Deleted {
+                version_id: Some(shown.clone()),
+                delete_marker: marker,
+                marker_version_id: marker.then_some(shown),
+            })
+        }
+    }
+}
+
 pub async fn delete(store: &Store, input: DeleteObjectInput) -> S3Result<DeleteObjectOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let version = input.version_id.as_deref().map(parse_version).transpose()?;
     let store = store.clone();
-    blocking(move || store.delete_object(&bucket.id, &input.key)).await?;
-    Ok(DeleteObjectOutput::default())
+    let key = input.key;
+    let deleted = blocking(move || delete_one(&store, &bucket, &key, version)).await?;
+    Ok(DeleteObjectOutput {
+        delete_marker: deleted.delete_marker.then_some(true),
+        version_id: deleted.version_id.or(deleted.marker_version_id),
+        ..Default::default()
+    })
 }
 
 pub async fn delete_many(
@@ -308,36 +445,52 @@ pub async fn delete_many(
         ));
     }
     let quiet = input.delete.quiet.unwrap_or(false);
-    let keys: Vec<String> = input.delete.objects.into_iter().map(|o| o.key).collect();
+    let mut wanted = Vec::with_capacity(input.delete.objects.len());
+    let mut errors = Vec::new();
+    for o in input.delete.objects {
+        match o.version_id.as_deref().map(parse_version).transpose() {
+            Ok(v) => wanted.push((o.key, v)),
+            Err(_) => errors.push(Error {
+                code: Some("InvalidArgument".into()),
+                key: Some(o.key),
+                version_id: o.version_id,
+                message: Some("Invalid version id specified".into()),
+            }),
+        }
+    }
     let store = store.clone();
     let results = blocking(move || {
-        Ok(keys
+        Ok(wanted
             .into_iter()
-            .map(|k| {
-                let r = store.delete_object(&bucket.id, &k);
+            .map(|(k, v)| {
+                let r = delete_one(&store, &bucket, &k, v);
                 (k, r)
             })
             .collect::<Vec<_>>())
     })
     .await?;
     let mut deleted = Vec::new();
-    let mut errors = Vec::new();
     for (key, result) in results {
         match result {
-            Ok(_) => {
+            Ok(d) => {
                 if !quiet {
                     deleted.push(DeletedObject {
                         key: Some(key),
-                        ..Default::default()
+                        version_id: d.version_id,
+                        delete_marker: d.delete_marker.then_some(true),
+                        delete_marker_version_id: d.marker_version_id,
                     })
                 }
             }
-            Err(e) => errors.push(Error {
-                code: Some("InternalError".into()),
-                key: Some(key),
-                message: Some(e.to_string()),
-                ..Default::default()
-            }),
+            Err(e) => {
+                tracing::error!(error = %e, key, "batch delete failed for one key");
+                errors.push(Error {
+                    code: Some("InternalError".into()),
+                    key: Some(key),
+                    message: Some("We encountered an internal error. Please try again.".into()),
+                    ..Default::default()
+                })
+            }
         }
     }
     Ok(DeleteObjectsOutput {
@@ -347,14 +500,47 @@ pub async fn delete_many(
     })
 }
 
-/// The bucket and key of a copy source.
-pub fn copy_source(source: &CopySource) -> S3Result<(String, String)> {
+/// The bucket, key and version id (if named) of a copy source.
+pub fn copy_source(source: &CopySource) -> S3Result<(String, String, Option<String>)> {
     match source {
-        CopySource::Bucket { bucket, key, .. } => Ok((bucket.to_string(), key.to_string())),
+        CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } => Ok((
+            bucket.to_string(),
+            key.to_string(),
+            version_id.as_deref().map(str::to_owned),
+        )),
         _ => Err(s3_error!(
             NotImplemented,
             "Only bucket/key copy sources are supported."
         )),
+    }
+}
+
+/// The entry a copy reads: the current version, or the version named (a delete marker named
+/// by id is S3's 400 `InvalidRequest`).
+pub fn copy_source_object(
+    store: &Store,
+    bucket: &Bucket,
+    key: &str,
+    version_id: Option<&str>,
+) -> S3Result<Object> {
+    match version_id {
+        None => store.object(&bucket.id, key).map_err(s3_error),
+        Some(v) => {
+            let o = store
+                .version(&bucket.id, key, &parse_version(v)?)
+                .map_err(s3_error)?;
+            if o.marker {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "The source of a copy request may not specifically refer to a delete marker by version id."
+                ));
+            }
+            Ok(o)
+        }
     }
 }
 
@@ -371,12 +557,10 @@ pub async fn copy_bytes(
 }
 
 pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectOutput> {
-    let (src_bucket, src_key) = copy_source(&input.copy_source)?;
+    let (src_bucket, src_key, src_version) = copy_source(&input.copy_source)?;
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
     let target_bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let source = store
-        .object(&source_bucket.id, &src_key)
-        .map_err(s3_error)?;
+    let source = copy_source_object(store, &source_bucket, &src_key, src_version.as_deref())?;
     check_preconditions(
         &source,
         input.copy_source_if_match.as_ref(),
@@ -389,7 +573,7 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
         .metadata_directive
         .as_ref()
         .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-    if !replace && src_bucket == input.bucket && src_key == input.key {
+    if !replace && src_version.is_none() && src_bucket == input.bucket && src_key == input.key {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -400,28 +584,24 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
     } else {
         source.meta.clone()
     };
-    let blob = copy_bytes(store, &source, 0, source.size).await?;
     let key = input.key;
     let store2 = store.clone();
+    let shared = source.clone();
+    let target_id = target_bucket.id.clone();
+    // The copy shares the source's bytes (docs/design.md, "Shared bytes").
     let object = blocking_map(
-        move || {
-            store2.put_object(
-                &target_bucket.id,
-                &key,
-                pier_store::Payload::Blob(blob),
-                meta,
-                WriteCondition::None,
-            )
-        },
+        move || store2.copy_object(&shared, &target_id, &key, meta, WriteCondition::None),
         put_error,
     )
     .await?;
     Ok(CopyObjectOutput {
         copy_object_result: Some(CopyObjectResult {
-            e_tag: Some(ETag::Strong(object.etag)),
+            e_tag: Some(ETag::Strong(object.etag.clone())),
             last_modified: Some(timestamp(object.created)),
             ..Default::default()
         }),
+        copy_source_version_id: shown_version(&source_bucket, &source),
+        version_id: shown_version(&target_bucket, &object),
         ..Default::default()
     })
 }

@@ -23,6 +23,11 @@ pub struct Config {
     pub access_log: Option<PathBuf>,
     /// Connection and request limits (`[limits]`).
     pub limits: Limits,
+    /// Seconds between lifecycle passes (one also runs at start).
+    pub lifecycle_interval_secs: u64,
+    /// Days added to the clock lifecycle rules are judged by: a test aid (hidden flag), so a
+    /// test can see a 30-day rule act without waiting 30 days.
+    pub lifecycle_clock_offset_days: i64,
 }
 
 impl Default for Config {
@@ -35,6 +40,8 @@ impl Default for Config {
             root_secret_key: None,
             access_log: None,
             limits: Limits::default(),
+            lifecycle_interval_secs: 3600,
+            lifecycle_clock_offset_days: 0,
         }
     }
 }

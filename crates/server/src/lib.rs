@@ -15,6 +15,7 @@ pub mod config;
 pub mod cors;
 pub mod fixes;
 pub mod front;
+pub mod lifecycle;
 pub mod limits;
 pub mod metrics;
 pub mod operation;

@@ -13,12 +13,18 @@ pub enum StoreError {
     /// A bucket of that name exists already.
     #[error("the bucket name is already taken")]
     BucketExists,
-    /// The bucket still holds objects or unfinished uploads.
+    /// The bucket still holds versions or markers.
     #[error("the bucket is not empty")]
     BucketNotEmpty,
     /// No object under that key (or version id).
     #[error("the object does not exist")]
     NoSuchKey,
+    /// The key has no version with that id (or no null version).
+    #[error("the version does not exist")]
+    NoSuchVersion,
+    /// A versioning change the state machine does not allow (back to unversioned).
+    #[error("versioning cannot return to unversioned once enabled")]
+    InvalidVersioning,
     /// No multipart upload with that id (in that bucket and key).
     #[error("the multipart upload does not exist")]
     NoSuchUpload,
@@ -100,6 +106,12 @@ pub enum PutError {
     /// `If-Match` / `If-None-Match` did not hold.
     #[error("the precondition did not hold")]
     PreconditionFailed,
+    /// The bucket was deleted before the write committed.
+    #[error("the bucket does not exist")]
+    NoSuchBucket,
+    /// The copy source was deleted before the copy committed.
+    #[error("the copy source does not exist any more")]
+    SourceGone,
     /// A storage failure.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -146,6 +158,8 @@ impl From<PutError> for StoreError {
         match e {
             PutError::InvalidName(n) => StoreError::InvalidName(n),
             PutError::PreconditionFailed => StoreError::PreconditionFailed,
+            PutError::NoSuchBucket => StoreError::NoSuchBucket,
+            PutError::SourceGone => StoreError::NoSuchKey,
             PutError::Storage(s) => s.into(),
         }
     }

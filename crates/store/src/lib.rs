@@ -22,6 +22,7 @@
 pub mod blob;
 mod cache;
 mod error;
+pub mod lifecycle;
 mod list;
 pub mod meta;
 mod sqlite;
@@ -32,14 +33,16 @@ mod types;
 pub use blob::{BlobWriter, Payload, PayloadWriter, SegmentReader, WrittenBlob, INLINE_MAX};
 pub use cache::TTL as CACHE_TTL;
 pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
-pub use list::{prefix_end, ListPage, ListQuery};
-pub use meta::{Completion, MetaStore};
+pub use lifecycle::LifecycleReport;
+pub use list::{prefix_end, ListPage, ListQuery, VersionPage, VersionQuery, VersionStart};
+pub use meta::{Completion, LifecycleAction, MetaStore, NewBytes, Removal, VersionCursor};
 pub use sqlite::{multipart_etag, SqliteMeta};
 pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;
 pub use types::{
-    now_millis, AccessKey, Bucket, BucketUpdate, KeyRestrictions, Millis, Object, ObjectMeta, Part,
-    Segment, Upload, Visibility, WriteCondition, INLINE_BLOB,
+    now_millis, AccessKey, Bucket, BucketUpdate, KeyRestrictions, LifecycleRule, Millis, Object,
+    ObjectMeta, Part, Segment, Upload, VersionRef, Versioning, Visibility, WriteCondition,
+    INLINE_BLOB,
 };
 
 use blob::BlobDir;
@@ -64,6 +67,20 @@ pub fn check_key(key: &str) -> Result<()> {
         return Ok(());
     };
     Err(StoreError::InvalidName(refused))
+}
+
+/// A fresh id (time-ordered, 32 hex digits) for a bucket, version, marker or upload.
+fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// How a put's metadata failure reads as a [`PutError`].
+fn put_error(e: StoreError) -> PutError {
+    match e {
+        StoreError::PreconditionFailed => PutError::PreconditionFailed,
+        StoreError::NoSuchBucket => PutError::NoSuchBucket,
+        other => PutError::Storage(StorageError::of(other)),
+    }
 }
 
 /// S3's minimum size for every part of a multipart upload but the last.
@@ -294,18 +311,25 @@ impl Store {
         self.inner.blobs.create()
     }
 
-    /// Creates a bucket.
-    pub fn create_bucket(&self, name: &str, public: Visibility) -> Result<Bucket> {
+    /// Creates a bucket (S3 buckets start unversioned, B2 buckets enabled).
+    pub fn create_bucket(
+        &self,
+        name: &str,
+        public: Visibility,
+        versioning: Versioning,
+    ) -> Result<Bucket> {
         self.inner.buckets.invalidate(&name.to_owned());
         self.meta().create_bucket(Bucket {
             name: name.to_owned(),
-            id: uuid::Uuid::now_v7().simple().to_string(),
+            id: new_id(),
             created: now_millis(),
             public,
             cors: None,
             info: None,
             revision: 1,
             policy: None,
+            versioning,
+            lifecycle: Vec::new(),
         })
     }
 
@@ -350,11 +374,13 @@ impl Store {
         result
     }
 
-    /// Deletes an empty bucket.
+    /// Deletes a bucket with no versions or markers left, aborting its unfinished uploads.
     pub fn delete_bucket(&self, name: &str) -> Result<Bucket> {
         let result = self.meta().delete_bucket(name);
         self.inner.buckets.invalidate(&name.to_owned());
-        result
+        let (bucket, garbage) = result?;
+        self.discard(garbage)?;
+        Ok(bucket)
     }
 
     /// Starts collecting an object's bytes; `expected` (the declared length) decides whether
@@ -406,19 +432,21 @@ impl Store {
         let object = Object {
             bucket_id: bucket_id.to_owned(),
             key: key.to_owned(),
-            version_id: uuid::Uuid::now_v7().simple().to_string(),
+            version_id: new_id(),
             size: segment.size,
             etag: md5,
             sha1: Some(sha1),
             created: now_millis(),
             meta,
             segments: vec![segment],
+            ..Object::default()
         };
-        match self
-            .meta()
-            .put_object(object.clone(), condition, inline.map(|(data, _, _)| data))
-        {
-            Ok(garbage) => {
+        let bytes = match inline {
+            Some((data, _, _)) => NewBytes::Inline(data),
+            None => NewBytes::Blob,
+        };
+        match self.meta().put_object(object, condition, bytes) {
+            Ok((object, garbage)) => {
                 self.discard(garbage).map_err(storage)?;
                 Ok(object)
             }
@@ -426,12 +454,54 @@ impl Store {
                 if let Some(b) = blob {
                     self.inner.blobs.remove(&[b.blob]).map_err(storage)?;
                 }
-                Err(match e {
-                    StoreError::PreconditionFailed => PutError::PreconditionFailed,
-                    other => storage(other),
-                })
+                Err(put_error(e))
             }
         }
+    }
+
+    /// Makes a new version of `key` with the bytes of `source` (any version of any key),
+    /// sharing its blobs rather than copying them.
+    pub fn copy_object(
+        &self,
+        source: &Object,
+        bucket_id: &str,
+        key: &str,
+        meta: ObjectMeta,
+        condition: WriteCondition,
+    ) -> std::result::Result<Object, PutError> {
+        let storage = |e: StoreError| PutError::Storage(StorageError::of(e));
+        check_key(key).map_err(|e| match e {
+            StoreError::InvalidName(n) => PutError::InvalidName(n),
+            other => storage(other),
+        })?;
+        if source.marker {
+            return Err(PutError::SourceGone);
+        }
+        let object = Object {
+            bucket_id: bucket_id.to_owned(),
+            key: key.to_owned(),
+            version_id: new_id(),
+            size: source.size,
+            etag: source.etag.clone(),
+            sha1: source.sha1.clone(),
+            created: now_millis(),
+            meta,
+            segments: source.segments.clone(),
+            ..Object::default()
+        };
+        let (object, garbage) = self
+            .meta()
+            .put_object(
+                object,
+                condition,
+                NewBytes::SharedWith(source.version_id.clone()),
+            )
+            .map_err(|e| match e {
+                StoreError::NoSuchKey => PutError::SourceGone,
+                other => put_error(other),
+            })?;
+        self.discard(garbage).map_err(storage)?;
+        Ok(object)
     }
 
     /// Discards a payload that will not be used (a failed checksum, say).
@@ -442,14 +512,26 @@ impl Store {
         }
     }
 
-    /// The current object under `key`; `NoSuchKey` if absent.
+    /// The current version under `key`; `NoSuchKey` if absent (or a marker is on top).
     pub fn object(&self, bucket_id: &str, key: &str) -> Result<Object> {
         self.meta()
             .object(bucket_id, key)?
             .ok_or(StoreError::NoSuchKey)
     }
 
-    /// An object by version id.
+    /// The key's current entry, version or marker; `None` if it has no history.
+    pub fn top(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+        self.meta().top(bucket_id, key)
+    }
+
+    /// One entry of `key` by id or the null one; `NoSuchVersion` if absent.
+    pub fn version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Object> {
+        self.meta()
+            .version(bucket_id, key, which)?
+            .ok_or(StoreError::NoSuchVersion)
+    }
+
+    /// Any entry by version id (B2 `fileId`); `NoSuchKey` if absent.
     pub fn object_by_version(&self, version_id: &str) -> Result<Object> {
         self.meta()
             .object_by_version(version_id)?
@@ -492,19 +574,33 @@ impl Store {
         writer.finish()
     }
 
-    /// Deletes the object under `key`; returns it if there was one.
-    pub fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
-        let deleted = self.meta().delete_object(bucket_id, key)?;
-        if let Some(object) = &deleted {
-            let blobs = object
-                .segments
-                .iter()
-                .filter(|s| s.blob != INLINE_BLOB)
-                .map(|s| s.blob.clone())
-                .collect();
-            self.discard(blobs)?;
-        }
-        Ok(deleted)
+    /// Deletes the current entry of `key` as the bucket's versioning state says (S3 DELETE
+    /// without a version id, B2 hide): removed for good when unversioned, a marker on top
+    /// otherwise.
+    pub fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Removal> {
+        let (removal, garbage) =
+            self.meta()
+                .delete_current(bucket_id, key, new_id(), now_millis())?;
+        self.discard(garbage)?;
+        Ok(removal)
+    }
+
+    /// Deletes one entry of `key` for good; returns it if it existed. If it was current, the
+    /// newest remaining entry becomes current.
+    pub fn delete_version(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: VersionRef,
+    ) -> Result<Option<Object>> {
+        let (removed, garbage) = self.meta().delete_version(bucket_id, key, which)?;
+        self.discard(garbage)?;
+        Ok(removed)
+    }
+
+    /// One page of a version listing (every entry, markers too).
+    pub fn list_versions(&self, bucket_id: &str, query: &VersionQuery) -> Result<VersionPage> {
+        list::list_versions(self.meta(), bucket_id, query)
     }
 
     /// One page of a listing.
@@ -516,7 +612,7 @@ impl Store {
     pub fn create_upload(&self, bucket_id: &str, key: &str, meta: ObjectMeta) -> Result<Upload> {
         check_key(key)?;
         let upload = Upload {
-            upload_id: uuid::Uuid::now_v7().simple().to_string(),
+            upload_id: new_id(),
             bucket_id: bucket_id.to_owned(),
             key: key.to_owned(),
             created: now_millis(),
@@ -597,7 +693,7 @@ impl Store {
                     parts,
                     min_part_size,
                     condition,
-                    version_id: uuid::Uuid::now_v7().simple().to_string(),
+                    version_id: new_id(),
                     created: now_millis(),
                 },
             )

@@ -4,7 +4,9 @@
 //! transaction and return them, so the caller can delete the files after the commit.
 
 use crate::error::Result;
-use crate::types::{AccessKey, Bucket, BucketUpdate, Object, Part, Upload, WriteCondition};
+use crate::types::{
+    AccessKey, Bucket, BucketUpdate, Millis, Object, Part, Upload, VersionRef, WriteCondition,
+};
 use std::collections::HashSet;
 
 /// How a multipart upload is completed: the parts the client listed, checked inside the same
@@ -23,6 +25,72 @@ pub struct Completion {
     pub created: crate::Millis,
 }
 
+/// Where the bytes of a new version come from.
+#[derive(Clone, Debug)]
+pub enum NewBytes {
+    /// A durable blob file named by the object's segments.
+    Blob,
+    /// Small bytes stored with the row (the object's one segment is `inline`).
+    Inline(Vec<u8>),
+    /// The same segments as the entry with this version id (a whole-object copy): shared, not
+    /// copied; the write fails with `NoSuchKey` if that entry is gone by commit time.
+    SharedWith(String),
+}
+
+/// What deleting a key's current entry did.
+#[derive(Clone, Debug, Default)]
+pub struct Removal {
+    /// The version removed for good (unversioned buckets, or the null version when suspended).
+    pub removed: Option<Object>,
+    /// The marker added on top (enabled and suspended buckets).
+    pub marker: Option<Object>,
+}
+
+/// Where a version listing resumes.
+#[derive(Clone, Debug, Default)]
+pub struct VersionCursor {
+    /// Key of the position.
+    pub key: Vec<u8>,
+    /// `Some(seq)`: entries of `key` older than `seq` come next; `None`: the next key.
+    pub seq: Option<i64>,
+    /// With `seq == None`: `key` itself is included.
+    pub inclusive: bool,
+}
+
+/// One change the lifecycle task found due; re-checked when applied, so a change made by a
+/// request in between wins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LifecycleAction {
+    /// Delete the current version (a marker where versioned), if it is still `version_id`.
+    ExpireCurrent {
+        /// The key.
+        key: String,
+        /// The version found current.
+        version_id: String,
+        /// The id of the marker to add.
+        marker_id: String,
+    },
+    /// Delete a noncurrent entry for good.
+    DeleteNoncurrent {
+        /// The key.
+        key: String,
+        /// The entry.
+        version_id: String,
+    },
+    /// Remove a current marker with nothing behind it.
+    RemoveLoneMarker {
+        /// The key.
+        key: String,
+        /// The marker.
+        version_id: String,
+    },
+    /// Abort a multipart upload.
+    AbortUpload {
+        /// The upload.
+        upload_id: String,
+    },
+}
+
 /// The metadata operations pier needs. Implementations must make each call atomic and durable
 /// before returning.
 pub trait MetaStore: Send + Sync + 'static {
@@ -36,26 +104,63 @@ pub trait MetaStore: Send + Sync + 'static {
     fn buckets(&self) -> Result<Vec<Bucket>>;
     /// Changes settings (bumping the revision); `PreconditionFailed` on a revision mismatch.
     fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket>;
-    /// Deletes an empty bucket; `BucketNotEmpty` if objects or uploads remain.
-    fn delete_bucket(&self, name: &str) -> Result<Bucket>;
+    /// Deletes a bucket with no versions or markers left, aborting its unfinished uploads;
+    /// `BucketNotEmpty` otherwise. Returns it and the garbage blobs (the uploads' parts).
+    fn delete_bucket(&self, name: &str) -> Result<(Bucket, Vec<String>)>;
 
-    /// The current object under a key.
+    /// The current version under a key (never a marker).
     fn object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>>;
-    /// An object by version id.
+    /// The key's current entry: its current version, or the marker on top.
+    fn top(&self, bucket_id: &str, key: &str) -> Result<Option<Object>>;
+    /// One entry of a key, by id or the null one.
+    fn version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Option<Object>>;
+    /// Any entry by version id.
     fn object_by_version(&self, version_id: &str) -> Result<Option<Object>>;
-    /// Writes an object (replacing the current one) if `condition` holds, with its bytes when
-    /// they are stored inline; returns the blobs that became garbage.
+    /// Writes a new version as the bucket's versioning state says (`docs/design.md`), if
+    /// `condition` holds against the current version; returns it as stored (seq, null flag) and
+    /// the blobs that became garbage. `NoSuchBucket` if the bucket is gone.
     fn put_object(
         &self,
         object: Object,
         condition: WriteCondition,
-        inline: Option<Vec<u8>>,
-    ) -> Result<Vec<String>>;
-    /// The bytes of an object stored inline.
+        bytes: NewBytes,
+    ) -> Result<(Object, Vec<String>)>;
+    /// The bytes of an entry stored inline.
     fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>>;
-    /// Deletes the current object under a key; returns it (its blobs are now garbage).
-    fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>>;
-    /// Objects with `key > after` (or `>=` when `inclusive`) and `key < end`, in byte order.
+    /// Deletes a key's current entry as the bucket's versioning state says; a marker added is
+    /// named `marker_id` and dated `at`.
+    fn delete_current(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        marker_id: String,
+        at: Millis,
+    ) -> Result<(Removal, Vec<String>)>;
+    /// Deletes one entry for good; the newest remaining becomes current if it was. Returns the
+    /// entry if it existed.
+    fn delete_version(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: VersionRef,
+    ) -> Result<(Option<Object>, Vec<String>)>;
+    /// Entries after `cursor` and before `end` (exclusive), key ascending then newest first.
+    fn scan_versions(
+        &self,
+        bucket_id: &str,
+        cursor: &VersionCursor,
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Object>>;
+    /// Applies lifecycle changes in one transaction, each re-checked; returns which applied
+    /// (in order) and the garbage blobs.
+    fn apply_lifecycle(
+        &self,
+        bucket_id: &str,
+        actions: Vec<LifecycleAction>,
+    ) -> Result<(Vec<bool>, Vec<String>)>;
+    /// Current versions with `key > after` (or `>=` when `inclusive`) and `key < end`, in byte
+    /// order.
     fn scan(
         &self,
         bucket_id: &str,
@@ -103,6 +208,6 @@ pub trait MetaStore: Send + Sync + 'static {
     fn garbage(&self, limit: usize) -> Result<Vec<String>>;
     /// Forgets garbage whose files were deleted.
     fn forget_garbage(&self, blobs: &[String]) -> Result<()>;
-    /// Every blob referenced by an object or a part.
+    /// Every blob referenced by an entry or a part.
     fn referenced_blobs(&self) -> Result<HashSet<String>>;
 }

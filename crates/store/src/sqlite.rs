@@ -9,12 +9,15 @@
 //! timestamps, application-generated ids, `ON CONFLICT ... DO UPDATE`, no SQLite-only functions.
 
 use crate::error::{Result, StoreError};
-use crate::meta::{Completion, MetaStore};
+use crate::meta::{Completion, LifecycleAction, MetaStore, NewBytes, Removal, VersionCursor};
 use crate::stats::StoreStats;
 use crate::types::{
-    AccessKey, Bucket, BucketUpdate, KeyRestrictions, Object, ObjectMeta, Part, Segment, Upload,
-    Visibility, WriteCondition, INLINE_BLOB,
+    AccessKey, Bucket, BucketUpdate, KeyRestrictions, LifecycleRule, Millis, Object, ObjectMeta,
+    Part, Segment, Upload, VersionRef, Versioning, Visibility, WriteCondition,
 };
+use history::OBJECT_SELECT;
+
+mod history;
 use md5::{Digest as _, Md5};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
@@ -72,6 +75,26 @@ CREATE TABLE IF NOT EXISTS access_keys (
 CREATE TABLE IF NOT EXISTS garbage (
     blob TEXT PRIMARY KEY
 ) STRICT;
+CREATE TABLE IF NOT EXISTS versions (
+    bucket_id TEXT NOT NULL,
+    key BLOB NOT NULL,
+    version_id TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    sha1 TEXT,
+    created_ms INTEGER NOT NULL,
+    meta TEXT NOT NULL,
+    segments TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    is_null INTEGER NOT NULL,
+    marker INTEGER NOT NULL,
+    superseded_ms INTEGER,
+    PRIMARY KEY (bucket_id, key, seq DESC)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blob_refs (
+    blob TEXT PRIMARY KEY,
+    refs INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS inline_data (
     version_id TEXT PRIMARY KEY,
     data BLOB NOT NULL
@@ -80,8 +103,13 @@ CREATE TABLE IF NOT EXISTS inline_data (
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 5] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 9] = [
     ("buckets", "policy", "TEXT"),
+    ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
+    ("buckets", "lifecycle", "TEXT"),
+    // Objects written before versions existed are their key's null version.
+    ("objects", "seq", "INTEGER NOT NULL DEFAULT 0"),
+    ("objects", "is_null", "INTEGER NOT NULL DEFAULT 1"),
     ("access_keys", "capabilities", "TEXT"),
     ("access_keys", "buckets", "TEXT"),
     ("access_keys", "name_prefix", "TEXT"),
@@ -263,7 +291,7 @@ fn writer_loop(conn: Connection, jobs: Receiver<Job>, stats: &StoreStats) {
     }
 }
 
-fn encode_segments(segments: &[Segment]) -> String {
+pub(crate) fn encode_segments(segments: &[Segment]) -> String {
     segments
         .iter()
         .map(|s| format!("{}:{}", s.blob, s.size))
@@ -273,7 +301,7 @@ fn encode_segments(segments: &[Segment]) -> String {
 
 /// Decodes a stored segment list; a list that does not decode is corruption, never a shorter
 /// object.
-fn decode_segments(text: &str) -> Result<Vec<Segment>> {
+pub(crate) fn decode_segments(text: &str) -> Result<Vec<Segment>> {
     text.split(';')
         .filter(|s| !s.is_empty())
         .map(|s| {
@@ -292,71 +320,12 @@ fn decode_segments(text: &str) -> Result<Vec<Segment>> {
         .collect()
 }
 
-fn meta_json(meta: &ObjectMeta) -> String {
+pub(crate) fn meta_json(meta: &ObjectMeta) -> String {
     serde_json::to_string(meta).expect("object metadata serializes")
 }
 
-fn parse_meta(text: &str) -> Result<ObjectMeta> {
+pub(crate) fn parse_meta(text: &str) -> Result<ObjectMeta> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("object metadata: {e}")))
-}
-
-/// An object row as read, decoded by [`finish_object`].
-struct ObjectRow {
-    object: Object,
-    key: Vec<u8>,
-    meta: String,
-    segments: String,
-}
-
-const OBJECT_COLUMNS: &str =
-    "bucket_id, key, version_id, size, etag, sha1, created_ms, meta, segments";
-
-fn object_from_row(row: &Row<'_>) -> rusqlite::Result<ObjectRow> {
-    Ok(ObjectRow {
-        object: Object {
-            bucket_id: row.get(0)?,
-            key: String::new(),
-            version_id: row.get(2)?,
-            size: row.get::<_, i64>(3)? as u64,
-            etag: row.get(4)?,
-            sha1: row.get(5)?,
-            created: row.get(6)?,
-            meta: ObjectMeta::default(),
-            segments: Vec::new(),
-        },
-        key: row.get(1)?,
-        meta: row.get(7)?,
-        segments: row.get(8)?,
-    })
-}
-
-/// Decodes what [`object_from_row`] read; a row whose key, metadata or segments do not decode,
-/// or whose segments do not add up to its size, is `Corrupt`.
-fn finish_object(row: ObjectRow) -> Result<Object> {
-    let mut object = row.object;
-    object.key = String::from_utf8(row.key).map_err(|_| {
-        StoreError::Corrupt(format!("object {} has a non-UTF-8 key", object.version_id))
-    })?;
-    object.meta = parse_meta(&row.meta)?;
-    object.segments = decode_segments(&row.segments)?;
-    let total: u64 = object.segments.iter().map(|s| s.size).sum();
-    if total != object.size {
-        return Err(StoreError::Corrupt(format!(
-            "object {} has {total} bytes in segments but size {}",
-            object.version_id, object.size
-        )));
-    }
-    Ok(object)
-}
-
-fn query_object(conn: &Connection, bucket_id: &str, key: &str) -> Result<Option<Object>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket_id = ?1 AND key = ?2"
-    ))?;
-    stmt.query_row(params![bucket_id, key.as_bytes()], object_from_row)
-        .optional()?
-        .map(finish_object)
-        .transpose()
 }
 
 fn bucket_from_row(row: &Row<'_>) -> rusqlite::Result<Bucket> {
@@ -376,10 +345,36 @@ fn bucket_from_row(row: &Row<'_>) -> rusqlite::Result<Bucket> {
         info: row.get(5)?,
         revision: row.get(6)?,
         policy: row.get(7)?,
+        versioning: {
+            let code: i64 = row.get(8)?;
+            Versioning::from_code(code).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    8,
+                    rusqlite::types::Type::Integer,
+                    format!("unknown bucket versioning {code}").into(),
+                )
+            })?
+        },
+        lifecycle: match row.get::<_, Option<String>>(9)? {
+            None => Vec::new(),
+            Some(text) => serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    9,
+                    rusqlite::types::Type::Text,
+                    format!("bucket lifecycle rules: {e}").into(),
+                )
+            })?,
+        },
     })
 }
 
-const BUCKET_COLUMNS: &str = "name, id, created_ms, public, cors, info, revision, policy";
+const BUCKET_COLUMNS: &str =
+    "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle";
+
+/// The stored text of a lifecycle rule list (`NULL` when empty).
+fn lifecycle_json(rules: &[LifecycleRule]) -> Option<String> {
+    (!rules.is_empty()).then(|| serde_json::to_string(rules).expect("rules serialize"))
+}
 
 fn query_bucket(conn: &Connection, column: &str, value: &str) -> Result<Option<Bucket>> {
     let mut stmt = conn.prepare_cached(&format!(
@@ -426,82 +421,13 @@ fn finish_key((mut key, capabilities, buckets): KeyRow) -> Result<AccessKey> {
     Ok(key)
 }
 
-fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Result<()> {
-    let ok = match condition {
-        WriteCondition::None => true,
-        WriteCondition::IfAbsent => current.is_none(),
-        WriteCondition::IfEtag(etag) => {
-            current.is_some_and(|c| etag == "*" || c.etag == etag.trim_matches('"'))
-        }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::PreconditionFailed)
-    }
-}
-
-fn add_garbage(conn: &Connection, blobs: &[String]) -> Result<()> {
+pub(crate) fn add_garbage(conn: &Connection, blobs: &[String]) -> Result<()> {
     let mut stmt = conn
         .prepare_cached("INSERT INTO garbage (blob) VALUES (?1) ON CONFLICT (blob) DO NOTHING")?;
     for blob in blobs {
         stmt.execute([blob])?;
     }
     Ok(())
-}
-
-/// Inserts or replaces the object under its key; returns the replaced version's blobs (already
-/// recorded as garbage).
-fn store_object(
-    conn: &Connection,
-    object: &Object,
-    condition: &WriteCondition,
-    inline: Option<&[u8]>,
-) -> Result<Vec<String>> {
-    let current = query_object(conn, &object.bucket_id, &object.key)?;
-    check_condition(current.as_ref(), condition)?;
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO objects ({OBJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (bucket_id, key) DO UPDATE SET version_id = excluded.version_id,
-           size = excluded.size, etag = excluded.etag, sha1 = excluded.sha1,
-           created_ms = excluded.created_ms, meta = excluded.meta, segments = excluded.segments"
-    ))?;
-    stmt.execute(params![
-        object.bucket_id,
-        object.key.as_bytes(),
-        object.version_id,
-        object.size as i64,
-        object.etag,
-        object.sha1,
-        object.created,
-        meta_json(&object.meta),
-        encode_segments(&object.segments),
-    ])?;
-    if let Some(data) = inline {
-        conn.prepare_cached("INSERT INTO inline_data (version_id, data) VALUES (?1, ?2)")?
-            .execute(params![object.version_id, data])?;
-    }
-    let garbage = match current {
-        Some(c) => release(conn, &c)?,
-        None => Vec::new(),
-    };
-    add_garbage(conn, &garbage)?;
-    Ok(garbage)
-}
-
-/// Drops what a replaced or deleted version holds: its inline bytes go with it; its blob files
-/// are returned, to become garbage.
-fn release(conn: &Connection, version: &Object) -> Result<Vec<String>> {
-    if version.is_inline() {
-        conn.prepare_cached("DELETE FROM inline_data WHERE version_id = ?1")?
-            .execute([&version.version_id])?;
-    }
-    Ok(version
-        .segments
-        .iter()
-        .filter(|s| s.blob != INLINE_BLOB)
-        .map(|s| s.blob.clone())
-        .collect())
 }
 
 fn part_from_row(row: &Row<'_>) -> rusqlite::Result<Part> {
@@ -551,6 +477,18 @@ fn all_parts(conn: &Connection, upload_id: &str) -> Result<Vec<Part>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Removes an upload and its parts; returns the parts' blobs, recorded as garbage.
+fn abort(conn: &Connection, upload_id: &str) -> Result<Vec<String>> {
+    let blobs: Vec<String> = all_parts(conn, upload_id)?
+        .into_iter()
+        .map(|p| p.blob)
+        .collect();
+    add_garbage(conn, &blobs)?;
+    conn.execute("DELETE FROM parts WHERE upload_id = ?1", [upload_id])?;
+    conn.execute("DELETE FROM uploads WHERE upload_id = ?1", [upload_id])?;
+    Ok(blobs)
+}
+
 /// The S3 ETag of a multipart object: MD5 of the parts' binary MD5s, then `-N`.
 pub fn multipart_etag<'a>(part_etags: impl ExactSizeIterator<Item = &'a str>) -> String {
     let count = part_etags.len();
@@ -569,7 +507,8 @@ impl MetaStore for SqliteMeta {
             }
             conn.execute(
                 &format!(
-                    "INSERT INTO buckets ({BUCKET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                    "INSERT INTO buckets ({BUCKET_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
                 ),
                 params![
                     bucket.name,
@@ -579,7 +518,9 @@ impl MetaStore for SqliteMeta {
                     bucket.cors,
                     bucket.info,
                     bucket.revision,
-                    bucket.policy
+                    bucket.policy,
+                    bucket.versioning.code(),
+                    lifecycle_json(&bucket.lifecycle)
                 ],
             )?;
             Ok(bucket)
@@ -623,9 +564,21 @@ impl MetaStore for SqliteMeta {
             if let Some(policy) = update.policy {
                 bucket.policy = policy;
             }
+            if let Some(versioning) = update.versioning {
+                if versioning == Versioning::Unversioned
+                    && bucket.versioning != Versioning::Unversioned
+                {
+                    return Err(StoreError::InvalidVersioning);
+                }
+                bucket.versioning = versioning;
+            }
+            if let Some(rules) = update.lifecycle {
+                bucket.lifecycle = rules;
+            }
             bucket.revision += 1;
             conn.execute(
-                "UPDATE buckets SET public = ?2, cors = ?3, info = ?4, revision = ?5, policy = ?6
+                "UPDATE buckets SET public = ?2, cors = ?3, info = ?4, revision = ?5, policy = ?6,
+                   versioning = ?7, lifecycle = ?8
                  WHERE name = ?1",
                 params![
                     bucket.name,
@@ -633,21 +586,23 @@ impl MetaStore for SqliteMeta {
                     bucket.cors,
                     bucket.info,
                     bucket.revision,
-                    bucket.policy
+                    bucket.policy,
+                    bucket.versioning.code(),
+                    lifecycle_json(&bucket.lifecycle)
                 ],
             )?;
             Ok(bucket)
         })
     }
 
-    fn delete_bucket(&self, name: &str) -> Result<Bucket> {
+    fn delete_bucket(&self, name: &str) -> Result<(Bucket, Vec<String>)> {
         let name = name.to_owned();
         self.write(move |conn| {
             let bucket = query_bucket(conn, "name", &name)?.ok_or(StoreError::NoSuchBucket)?;
             let busy: Option<i64> = conn
                 .query_row(
                     "SELECT 1 FROM objects WHERE bucket_id = ?1 UNION ALL
-                     SELECT 1 FROM uploads WHERE bucket_id = ?1 LIMIT 1",
+                     SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1",
                     [&bucket.id],
                     |r| r.get(0),
                 )
@@ -655,34 +610,43 @@ impl MetaStore for SqliteMeta {
             if busy.is_some() {
                 return Err(StoreError::BucketNotEmpty);
             }
+            // S3 aborts what is still uploading (B2 refuses earlier, at its edge).
+            let mut garbage = Vec::new();
+            let uploads: Vec<String> = conn
+                .prepare("SELECT upload_id FROM uploads WHERE bucket_id = ?1")?
+                .query_map([&bucket.id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for upload_id in uploads {
+                garbage.extend(abort(conn, &upload_id)?);
+            }
             conn.execute("DELETE FROM buckets WHERE name = ?1", [&name])?;
-            Ok(bucket)
+            Ok((bucket, garbage))
         })
     }
 
     fn object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
-        self.read(|conn| query_object(conn, bucket_id, key))
+        self.read(|conn| history::current(conn, bucket_id, key))
+    }
+
+    fn top(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+        self.read(|conn| history::top(conn, bucket_id, key))
+    }
+
+    fn version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Option<Object>> {
+        self.read(|conn| history::entry(conn, bucket_id, key, which))
     }
 
     fn object_by_version(&self, version_id: &str) -> Result<Option<Object>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {OBJECT_COLUMNS} FROM objects WHERE version_id = ?1"
-            ))?;
-            stmt.query_row([version_id], object_from_row)
-                .optional()?
-                .map(finish_object)
-                .transpose()
-        })
+        self.read(|conn| history::by_id(conn, version_id))
     }
 
     fn put_object(
         &self,
         object: Object,
         condition: WriteCondition,
-        inline: Option<Vec<u8>>,
-    ) -> Result<Vec<String>> {
-        self.write(move |conn| store_object(conn, &object, &condition, inline.as_deref()))
+        bytes: NewBytes,
+    ) -> Result<(Object, Vec<String>)> {
+        self.write(move |conn| history::put(conn, object, &condition, bytes))
     }
 
     fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>> {
@@ -693,19 +657,87 @@ impl MetaStore for SqliteMeta {
         })
     }
 
-    fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+    fn delete_current(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        marker_id: String,
+        at: Millis,
+    ) -> Result<(Removal, Vec<String>)> {
         let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
+        self.write(move |conn| history::delete_current(conn, &bucket_id, &key, &marker_id, at))
+    }
+
+    fn delete_version(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: VersionRef,
+    ) -> Result<(Option<Object>, Vec<String>)> {
+        let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
+        self.write(move |conn| history::delete_version(conn, &bucket_id, &key, &which))
+    }
+
+    fn scan_versions(
+        &self,
+        bucket_id: &str,
+        cursor: &VersionCursor,
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Object>> {
+        self.read(|conn| history::scan_versions(conn, bucket_id, cursor, end, limit))
+    }
+
+    fn apply_lifecycle(
+        &self,
+        bucket_id: &str,
+        actions: Vec<LifecycleAction>,
+    ) -> Result<(Vec<bool>, Vec<String>)> {
+        let bucket_id = bucket_id.to_owned();
         self.write(move |conn| {
-            let Some(current) = query_object(conn, &bucket_id, &key)? else {
-                return Ok(None);
-            };
-            conn.execute(
-                "DELETE FROM objects WHERE bucket_id = ?1 AND key = ?2",
-                params![bucket_id, key.as_bytes()],
-            )?;
-            let blobs = release(conn, &current)?;
-            add_garbage(conn, &blobs)?;
-            Ok(Some(current))
+            let mut applied = Vec::with_capacity(actions.len());
+            let mut garbage = Vec::new();
+            for action in &actions {
+                let done = match action {
+                    LifecycleAction::ExpireCurrent {
+                        key,
+                        version_id,
+                        marker_id,
+                    } => {
+                        let still = history::current(conn, &bucket_id, key)?
+                            .is_some_and(|c| &c.version_id == version_id);
+                        if still {
+                            let at = crate::now_millis();
+                            let (_, g) =
+                                history::delete_current(conn, &bucket_id, key, marker_id, at)?;
+                            garbage.extend(g);
+                        }
+                        still
+                    }
+                    LifecycleAction::DeleteNoncurrent { key, version_id } => {
+                        let which = VersionRef::Id(version_id.clone());
+                        let found = history::entry(conn, &bucket_id, key, &which)?;
+                        let due = found.is_some_and(|e| !e.is_current());
+                        if due {
+                            let (_, g) = history::delete_version(conn, &bucket_id, key, &which)?;
+                            garbage.extend(g);
+                        }
+                        due
+                    }
+                    LifecycleAction::RemoveLoneMarker { key, version_id } => {
+                        history::remove_lone_marker(conn, &bucket_id, key, version_id)?
+                    }
+                    LifecycleAction::AbortUpload { upload_id } => {
+                        let exists = query_upload(conn, upload_id)?.is_some();
+                        if exists {
+                            garbage.extend(abort(conn, upload_id)?);
+                        }
+                        exists
+                    }
+                };
+                applied.push(done);
+            }
+            Ok((applied, garbage))
         })
     }
 
@@ -719,29 +751,31 @@ impl MetaStore for SqliteMeta {
     ) -> Result<Vec<Object>> {
         self.read(|conn| {
             let op = if inclusive { ">=" } else { ">" };
-            let rows: Vec<ObjectRow> = match end {
+            let rows: Vec<history::EntryRow> = match end {
                 Some(end) => {
                     let mut stmt = conn.prepare_cached(&format!(
-                        "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket_id = ?1 AND key {op} ?2
+                        "SELECT {OBJECT_SELECT} FROM objects WHERE bucket_id = ?1 AND key {op} ?2
                          AND key < ?3 ORDER BY key LIMIT ?4"
                     ))?;
                     let rows = stmt.query_map(
                         params![bucket_id, after, end, limit as i64],
-                        object_from_row,
+                        history::entry_from_row,
                     )?;
                     rows.collect::<rusqlite::Result<_>>()?
                 }
                 None => {
                     let mut stmt = conn.prepare_cached(&format!(
-                        "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket_id = ?1 AND key {op} ?2
+                        "SELECT {OBJECT_SELECT} FROM objects WHERE bucket_id = ?1 AND key {op} ?2
                          ORDER BY key LIMIT ?3"
                     ))?;
-                    let rows =
-                        stmt.query_map(params![bucket_id, after, limit as i64], object_from_row)?;
+                    let rows = stmt.query_map(
+                        params![bucket_id, after, limit as i64],
+                        history::entry_from_row,
+                    )?;
                     rows.collect::<rusqlite::Result<_>>()?
                 }
             };
-            rows.into_iter().map(finish_object).collect()
+            rows.into_iter().map(history::finish_entry).collect()
         })
     }
 
@@ -893,8 +927,10 @@ impl MetaStore for SqliteMeta {
                         size: p.size,
                     })
                     .collect(),
+                ..Object::default()
             };
-            let mut garbage = store_object(conn, &object, &completion.condition, None)?;
+            let (object, mut garbage) =
+                history::put(conn, object, &completion.condition, NewBytes::Blob)?;
             let unused: Vec<String> = parts
                 .iter()
                 .filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number))
@@ -914,14 +950,7 @@ impl MetaStore for SqliteMeta {
             if query_upload(conn, &upload_id)?.is_none() {
                 return Err(StoreError::NoSuchUpload);
             }
-            let blobs: Vec<String> = all_parts(conn, &upload_id)?
-                .into_iter()
-                .map(|p| p.blob)
-                .collect();
-            add_garbage(conn, &blobs)?;
-            conn.execute("DELETE FROM parts WHERE upload_id = ?1", [&upload_id])?;
-            conn.execute("DELETE FROM uploads WHERE upload_id = ?1", [&upload_id])?;
-            Ok(blobs)
+            abort(conn, &upload_id)
         })
     }
 
@@ -1006,10 +1035,7 @@ impl MetaStore for SqliteMeta {
     fn referenced_blobs(&self) -> Result<HashSet<String>> {
         self.read(|conn| {
             let mut set = HashSet::new();
-            let mut stmt = conn.prepare("SELECT segments FROM objects")?;
-            for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
-                set.extend(decode_segments(&row?)?.into_iter().map(|s| s.blob));
-            }
+            history::referenced_blobs(conn, &mut set)?;
             let mut stmt = conn.prepare("SELECT blob FROM parts")?;
             for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
                 set.insert(row?);

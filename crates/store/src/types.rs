@@ -51,6 +51,99 @@ impl Visibility {
     }
 }
 
+/// A bucket's versioning state, S3's three: a bucket starts unversioned (S3) or enabled (B2);
+/// once enabled it can only be suspended, never unversioned again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Versioning {
+    /// Never versioned: a write replaces the key's only (`null`) version.
+    #[default]
+    Unversioned,
+    /// Every write adds a version; a delete adds a marker.
+    Enabled,
+    /// Writes replace the `null` version; older versions are kept.
+    Suspended,
+}
+
+impl Versioning {
+    /// The stored code (0, 1, 2).
+    pub fn code(self) -> i64 {
+        match self {
+            Versioning::Unversioned => 0,
+            Versioning::Enabled => 1,
+            Versioning::Suspended => 2,
+        }
+    }
+
+    /// The state of a stored code; `None` for an unknown code (corruption).
+    pub fn from_code(code: i64) -> Option<Versioning> {
+        Some(match code {
+            0 => Versioning::Unversioned,
+            1 => Versioning::Enabled,
+            2 => Versioning::Suspended,
+            _ => return None,
+        })
+    }
+}
+
+/// One lifecycle rule, in the store's own terms (each API translates to and from its own).
+/// Days count from the entry's upload (`expire_days`) or from when it stopped being current
+/// (`noncurrent_days`); a rule applies to keys starting with `prefix`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleRule {
+    /// S3's rule `ID` (B2 rules have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Disabled rules are kept but not applied (S3 `Status`).
+    pub enabled: bool,
+    /// Keys the rule applies to.
+    #[serde(default)]
+    pub prefix: String,
+    /// Expire (delete, or hide in a versioned bucket) current versions this many days after
+    /// upload: S3 `Expiration/Days`, B2 `daysFromUploadingToHiding`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_days: Option<u32>,
+    /// Expire current versions from this time on: S3 `Expiration/Date`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_at: Option<Millis>,
+    /// Remove a current marker that has no older entry left: S3
+    /// `ExpiredObjectDeleteMarker`; B2 removes such hide markers under any rule that hides or
+    /// deletes.
+    #[serde(default)]
+    pub expired_markers: bool,
+    /// Delete noncurrent entries this many days after they stopped being current: S3
+    /// `NoncurrentVersionExpiration/NoncurrentDays`, B2 `daysFromHidingToDeleting`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_days: Option<u32>,
+    /// Keep this many newest noncurrent versions regardless of age (S3
+    /// `NewerNoncurrentVersions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_noncurrent: Option<u32>,
+    /// Abort multipart uploads this many days after they started: S3
+    /// `AbortIncompleteMultipartUpload`, B2 `daysFromStartingToCancelingUnfinishedLargeFiles`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_uploads_days: Option<u32>,
+}
+
+/// Which version of a key: by id, or S3's `null` version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VersionRef {
+    /// The entry with this version id.
+    Id(String),
+    /// The key's `null` version (written while unversioned or suspended).
+    Null,
+}
+
+impl VersionRef {
+    /// Parses an S3 `versionId`: `null` is the null version, anything else an id.
+    pub fn parse(text: &str) -> VersionRef {
+        if text == "null" {
+            VersionRef::Null
+        } else {
+            VersionRef::Id(text.to_owned())
+        }
+    }
+}
+
 /// A bucket and its settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bucket {
@@ -70,6 +163,10 @@ pub struct Bucket {
     pub revision: i64,
     /// The S3 bucket policy (JSON, validated by the API layer; opaque here); `None` when unset.
     pub policy: Option<String>,
+    /// Whether writes keep older versions.
+    pub versioning: Versioning,
+    /// Lifecycle rules, applied by the store's background task.
+    pub lifecycle: Vec<LifecycleRule>,
 }
 
 /// Changes to a bucket's settings; `None` leaves a setting as it is.
@@ -83,6 +180,10 @@ pub struct BucketUpdate {
     pub info: Option<Option<String>>,
     /// New bucket policy (`Some(None)` removes it).
     pub policy: Option<Option<String>>,
+    /// New versioning state (never back to unversioned: refused with `InvalidVersioning`).
+    pub versioning: Option<Versioning>,
+    /// New lifecycle rules (an empty list removes them).
+    pub lifecycle: Option<Vec<LifecycleRule>>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }
@@ -128,8 +229,9 @@ pub struct Segment {
     pub size: u64,
 }
 
-/// An object version as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An entry of a key's history as stored: a version with bytes, or a marker (S3 delete marker,
+/// B2 hide marker: no bytes, no segments).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Object {
     /// Owning bucket's id.
     pub bucket_id: String,
@@ -149,9 +251,31 @@ pub struct Object {
     pub meta: ObjectMeta,
     /// The bytes, in order.
     pub segments: Vec<Segment>,
+    /// Position in the key's history (higher is newer); assigned by the store at commit.
+    pub seq: i64,
+    /// S3's `null` version (written while unversioned or suspended); set by the store at commit.
+    pub null_version: bool,
+    /// A delete (hide) marker rather than a version.
+    pub marker: bool,
+    /// When it stopped being the key's current entry; `None` while current.
+    pub superseded: Option<Millis>,
 }
 
 impl Object {
+    /// True while this entry is the key's newest (S3 `IsLatest`).
+    pub fn is_current(&self) -> bool {
+        self.superseded.is_none()
+    }
+
+    /// The version id S3 shows: `null` for the null version.
+    pub fn s3_version_id(&self) -> &str {
+        if self.null_version {
+            "null"
+        } else {
+            &self.version_id
+        }
+    }
+
     /// True when the bytes are stored inline in the metadata database.
     pub fn is_inline(&self) -> bool {
         self.segments.first().is_some_and(|s| s.blob == INLINE_BLOB)

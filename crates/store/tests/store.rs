@@ -93,10 +93,18 @@ fn put_get_overwrite_delete() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let b = store
-        .create_bucket("photos", pier_store::Visibility::Private)
+        .create_bucket(
+            "photos",
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Unversioned,
+        )
         .unwrap();
     assert!(matches!(
-        store.create_bucket("photos", pier_store::Visibility::Private),
+        store.create_bucket(
+            "photos",
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Unversioned
+        ),
         Err(StoreError::BucketExists)
     ));
     let o = put(&store, &b.id, "cat.jpg", b"meow");
@@ -121,7 +129,11 @@ fn put_get_overwrite_delete() {
         store.delete_bucket("photos"),
         Err(StoreError::BucketNotEmpty)
     ));
-    assert!(store.delete_object(&b.id, "cat.jpg").unwrap().is_some());
+    assert!(store
+        .delete_object(&b.id, "cat.jpg")
+        .unwrap()
+        .removed
+        .is_some());
     expect_blob_files(&dir, 0);
     assert!(matches!(
         store.object(&b.id, "cat.jpg"),
@@ -140,7 +152,11 @@ fn conditional_writes_are_atomic_checks() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let b = store
-        .create_bucket("cond", pier_store::Visibility::Private)
+        .create_bucket(
+            "cond",
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Unversioned,
+        )
         .unwrap();
     let first = put(&store, &b.id, "k", b"1");
     let mut w = store.new_blob().unwrap();
@@ -178,7 +194,11 @@ fn multipart_completes_without_copying_and_checks_parts() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let b = store
-        .create_bucket("mp", pier_store::Visibility::Private)
+        .create_bucket(
+            "mp",
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Unversioned,
+        )
         .unwrap();
     let up = store
         .create_upload(&b.id, "big.bin", ObjectMeta::default())
@@ -282,7 +302,11 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
     {
         let store = Store::open(dir.path()).unwrap();
         let b = store
-            .create_bucket("crash", pier_store::Visibility::Private)
+            .create_bucket(
+                "crash",
+                pier_store::Visibility::Private,
+                pier_store::Versioning::Unversioned,
+            )
             .unwrap();
         put(&store, &b.id, "kept", b"acknowledged");
         // A write in progress (in tmp/) and a durable blob never committed (the crash window
@@ -322,7 +346,11 @@ fn small_objects_live_inline_and_large_ones_in_files() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let b = store
-        .create_bucket("inline", pier_store::Visibility::Private)
+        .create_bucket(
+            "inline",
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Unversioned,
+        )
         .unwrap();
     let small = put_declared(&store, &b.id, "small", b"tiny bytes", 10);
     assert!(small.is_inline());
@@ -408,7 +436,11 @@ fn bucket_policies_and_visibility_are_stored() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store
-        .create_bucket("pol", pier_store::Visibility::PublicObjectsAndListing)
+        .create_bucket(
+            "pol",
+            pier_store::Visibility::PublicObjectsAndListing,
+            pier_store::Versioning::Unversioned,
+        )
         .unwrap();
     let b = store
         .update_bucket(
@@ -454,7 +486,7 @@ proptest! {
     ) {
         let dir = TempDir::new().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let b = store.create_bucket("list", pier_store::Visibility::Private).unwrap();
+        let b = store.create_bucket("list", pier_store::Visibility::Private, pier_store::Versioning::Unversioned).unwrap();
         for k in &keys {
             put(&store, &b.id, k, b"");
         }
@@ -487,7 +519,11 @@ fn a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let b = store
-        .create_bucket("race", pier_store::Visibility::Private)
+        .create_bucket(
+            "race",
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Unversioned,
+        )
         .unwrap();
     let up = store
         .create_upload(&b.id, "k", ObjectMeta::default())
@@ -545,12 +581,20 @@ fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name() {
     let dir = TempDir::new().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let old = store
-        .create_bucket("reused", pier_store::Visibility::Private)
+        .create_bucket(
+            "reused",
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Unversioned,
+        )
         .unwrap();
     assert_eq!(store.bucket_by_id(&old.id).unwrap().name, "reused");
     store.delete_bucket("reused").unwrap();
     let new = store
-        .create_bucket("reused", pier_store::Visibility::Private)
+        .create_bucket(
+            "reused",
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Unversioned,
+        )
         .unwrap();
     assert!(matches!(
         store.bucket_by_id(&old.id),

@@ -1,0 +1,297 @@
+//! Put/Get/DeleteBucketLifecycleConfiguration: S3's rules validated as AWS does and stored in
+//! the bucket's one rule list (which B2's `lifecycleRules` also edits), and shown back in S3's
+//! terms. Every rule B2 writes is expressible here, so S3 never hides one.
+//!
+//! What pier cannot do is refused with the reason rather than stored and ignored: tag and
+//! object-size filters (pier has no object tags yet) and transitions (pier has one storage
+//! class).
+
+use crate::convert::{timestamp, timestamp_seconds};
+use crate::error::{blocking, s3_error};
+use pier_store::{BucketUpdate, LifecycleRule, Store};
+use s3s::dto::*;
+use s3s::{s3_error, S3Error, S3Result};
+
+/// AWS's limit on rules per configuration.
+const MAX_RULES: usize = 1000;
+
+fn positive(days: Option<i32>, what: &str) -> S3Result<Option<u32>> {
+    match days {
+        None => Ok(None),
+        Some(d) if d > 0 => Ok(Some(d as u32)),
+        Some(_) => Err(S3Error::with_message(
+            s3s::S3ErrorCode::InvalidArgument,
+            format!("'{what}' must be a positive integer"),
+        )),
+    }
+}
+
+fn prefix_of(rule: &s3s::dto::LifecycleRule) -> S3Result<String> {
+    let Some(filter) = &rule.filter else {
+        return Ok(rule.prefix.clone().unwrap_or_default());
+    };
+    if rule.prefix.is_some() {
+        return Err(s3_error!(
+            MalformedXML,
+            "A rule cannot have both a Prefix and a Filter."
+        ));
+    }
+    let refuse = |what: &str| {
+        Err(s3_error!(
+            NotImplemented,
+            "Lifecycle filters by {what} are not available: pier filters by prefix only.",
+            what = what
+        ))
+    };
+    if filter.tag.is_some() {
+        return refuse("tag");
+    }
+    if filter.object_size_greater_than.is_some() || filter.object_size_less_than.is_some() {
+        return refuse("object size");
+    }
+    match &filter.and {
+        None => Ok(filter.prefix.clone().unwrap_or_default()),
+        Some(and) => {
+            if and.tags.as_ref().is_some_and(|t| !t.is_empty()) {
+                return refuse("tag");
+            }
+            if and.object_size_greater_than.is_some() || and.object_size_less_than.is_some() {
+                return refuse("object size");
+            }
+            Ok(and.prefix.clone().unwrap_or_default())
+        }
+    }
+}
+
+/// One S3 rule in the store's terms, validated as AWS does.
+fn rule_of(rule: &s3s::dto::LifecycleRule) -> S3Result<LifecycleRule> {
+    if let Some(id) = &rule.id {
+        if id.len() > 255 {
+            return Err(s3_error!(
+                InvalidArgument,
+                "ID length should not exceed allowed limit of 255"
+            ));
+        }
+    }
+    let enabled = match rule.status.as_str() {
+        ExpirationStatus::ENABLED => true,
+        ExpirationStatus::DISABLED => false,
+        _ => {
+            return Err(s3_error!(
+                MalformedXML,
+                "A rule's Status must be Enabled or Disabled."
+            ))
+        }
+    };
+    if rule.transitions.as_ref().is_some_and(|t| !t.is_empty())
+        || rule
+            .noncurrent_version_transitions
+            .as_ref()
+            .is_some_and(|t| !t.is_empty())
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Transitions are not available: pier has one storage class."
+        ));
+    }
+    let prefix = prefix_of(rule)?;
+    let mut out = LifecycleRule {
+        id: rule.id.clone(),
+        enabled,
+        prefix,
+        ..Default::default()
+    };
+    if let Some(e) = &rule.expiration {
+        let marker = e.expired_object_delete_marker == Some(true);
+        let given = [
+            e.days.is_some(),
+            e.date.is_some(),
+            e.expired_object_delete_marker.is_some(),
+        ]
+        .iter()
+        .filter(|g| **g)
+        .count();
+        if given != 1 {
+            return Err(s3_error!(
+                MalformedXML,
+                "Expiration takes exactly one of Days, Date or ExpiredObjectDeleteMarker."
+            ));
+        }
+        out.expire_days = positive(e.days, "Days' for Expiration action")?;
+        if let Some(date) = &e.date {
+            let secs = timestamp_seconds(date);
+            if secs % 86_400 != 0 {
+                return Err(s3_error!(InvalidArgument, "'Date' must be at midnight GMT"));
+            }
+            out.expire_at = Some(secs * 1000);
+        }
+        // AWS removes expired delete markers under an Expiration with Days too.
+        out.expired_markers = marker || out.expire_days.is_some();
+    }
+    if let Some(n) = &rule.noncurrent_version_expiration {
+        out.noncurrent_days = positive(n.noncurrent_days, "NoncurrentDays")?;
+        if out.noncurrent_days.is_none() {
+            return Err(s3_error!(
+                MalformedXML,
+                "NoncurrentVersionExpiration needs NoncurrentDays."
+            ));
+        }
+        out.keep_noncurrent = match n.newer_noncurrent_versions {
+            None => None,
+            Some(k @ 1..=100) => Some(k as u32),
+            Some(_) => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "NewerNoncurrentVersions must be between 1 and 100"
+                ))
+            }
+        };
+    }
+    if let Some(a) = &rule.abort_incomplete_multipart_upload {
+        out.abort_uploads_days = positive(a.days_after_initiation, "DaysAfterInitiation")?;
+        if out.abort_uploads_days.is_none() {
+            return Err(s3_error!(
+                MalformedXML,
+                "AbortIncompleteMultipartUpload needs DaysAfterInitiation."
+            ));
+        }
+    }
+    let acts = out.expire_days.is_some()
+        || out.expire_at.is_some()
+        || out.expired_markers
+        || out.noncurrent_days.is_some()
+        || out.abort_uploads_days.is_some();
+    if !acts {
+        return Err(s3_error!(
+            InvalidRequest,
+            "At least one action needs to be specified in a rule"
+        ));
+    }
+    Ok(out)
+}
+
+/// The rules of a configuration, validated as a whole (count, unique IDs).
+pub fn rules_of(config: &BucketLifecycleConfiguration) -> S3Result<Vec<LifecycleRule>> {
+    if config.rules.is_empty() {
+        return Err(s3_error!(
+            MalformedXML,
+            "A configuration needs at least one rule."
+        ));
+    }
+    if config.rules.len() > MAX_RULES {
+        return Err(s3_error!(
+            InvalidRequest,
+            "A configuration can have at most 1000 rules."
+        ));
+    }
+    let rules = config
+        .rules
+        .iter()
+        .map(rule_of)
+        .collect::<S3Result<Vec<_>>>()?;
+    for (i, r) in rules.iter().enumerate() {
+        if let Some(id) = &r.id {
+            if rules[..i].iter().any(|o| o.id.as_ref() == Some(id)) {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "Rule ID must be unique. Found same ID for more than one rule"
+                ));
+            }
+        }
+    }
+    Ok(rules)
+}
+
+/// A stored rule in S3's terms.
+fn view(rule: &LifecycleRule) -> s3s::dto::LifecycleRule {
+    let timed = rule.expire_days.is_some() || rule.expire_at.is_some();
+    let expiration = (timed || rule.expired_markers).then(|| LifecycleExpiration {
+        days: rule.expire_days.map(|d| d as i32),
+        date: rule.expire_at.map(timestamp),
+        expired_object_delete_marker: (!timed && rule.expired_markers).then_some(true),
+    });
+    s3s::dto::LifecycleRule {
+        id: rule.id.clone(),
+        status: ExpirationStatus::from_static(if rule.enabled {
+            ExpirationStatus::ENABLED
+        } else {
+            ExpirationStatus::DISABLED
+        }),
+        filter: Some(LifecycleRuleFilter {
+            prefix: Some(rule.prefix.clone()),
+            ..Default::default()
+        }),
+        expiration,
+        noncurrent_version_expiration: rule.noncurrent_days.map(|d| NoncurrentVersionExpiration {
+            noncurrent_days: Some(d as i32),
+            newer_noncurrent_versions: rule.keep_noncurrent.map(|k| k as i32),
+        }),
+        abort_incomplete_multipart_upload: rule.abort_uploads_days.map(|d| {
+            AbortIncompleteMultipartUpload {
+                days_after_initiation: Some(d as i32),
+            }
+        }),
+        noncurrent_version_transitions: None,
+        prefix: None,
+        transitions: None,
+    }
+}
+
+pub async fn put(
+    store: &Store,
+    input: PutBucketLifecycleConfigurationInput,
+) -> S3Result<PutBucketLifecycleConfigurationOutput> {
+    let config = input
+        .lifecycle_configuration
+        .ok_or_else(|| s3_error!(MalformedXML, "The lifecycle configuration is missing."))?;
+    let rules = rules_of(&config)?;
+    let store = store.clone();
+    let bucket = input.bucket;
+    blocking(move || {
+        store.update_bucket(
+            &bucket,
+            BucketUpdate {
+                lifecycle: Some(rules),
+                ..Default::default()
+            },
+        )
+    })
+    .await?;
+    Ok(PutBucketLifecycleConfigurationOutput::default())
+}
+
+pub fn get(
+    store: &Store,
+    input: GetBucketLifecycleConfigurationInput,
+) -> S3Result<GetBucketLifecycleConfigurationOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    if bucket.lifecycle.is_empty() {
+        return Err(s3_error!(
+            NoSuchLifecycleConfiguration,
+            "The lifecycle configuration does not exist"
+        ));
+    }
+    Ok(GetBucketLifecycleConfigurationOutput {
+        rules: Some(bucket.lifecycle.iter().map(view).collect()),
+        ..Default::default()
+    })
+}
+
+pub async fn delete(
+    store: &Store,
+    input: DeleteBucketLifecycleInput,
+) -> S3Result<DeleteBucketLifecycleOutput> {
+    let store = store.clone();
+    let bucket = input.bucket;
+    blocking(move || {
+        store.update_bucket(
+            &bucket,
+            BucketUpdate {
+                lifecycle: Some(Vec::new()),
+                ..Default::default()
+            },
+        )
+    })
+    .await?;
+    Ok(DeleteBucketLifecycleOutput::default())
+}

@@ -1,0 +1,222 @@
+//! Applying lifecycle rules: a pass over each bucket's rules that finds what is due at a given
+//! time and applies it in bounded batches (`docs/design.md`, "Lifecycle").
+//!
+//! A pass reads pages of at most [`PAGE`] entries and writes batches of at most [`BATCH`]
+//! changes, each batch one transaction that re-checks every change, so requests are never
+//! blocked for long and a change a client made in between wins. A pass keeps no state of its
+//! own: one cut short by a stop is redone by the next.
+
+use crate::error::Result;
+use crate::list::prefix_end;
+use crate::meta::{LifecycleAction, VersionCursor};
+use crate::types::{Bucket, LifecycleRule, Millis};
+use crate::Store;
+
+/// One day in milliseconds.
+pub const DAY: Millis = 86_400_000;
+/// Entries read per page.
+const PAGE: usize = 1000;
+/// Changes written per transaction.
+const BATCH: usize = 100;
+
+/// What a pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LifecycleReport {
+    /// Current versions expired (deleted, or hidden behind a marker).
+    pub expired: usize,
+    /// Noncurrent versions and markers deleted for good.
+    pub deleted: usize,
+    /// Lone current markers removed.
+    pub markers: usize,
+    /// Multipart uploads aborted.
+    pub aborted: usize,
+}
+
+fn after(start: Millis, days: u32) -> Millis {
+    start.saturating_add(Millis::from(days).saturating_mul(DAY))
+}
+
+/// Collects actions and applies them a batch at a time.
+struct Batcher<'a> {
+    store: &'a Store,
+    bucket_id: &'a str,
+    pending: Vec<LifecycleAction>,
+    report: LifecycleReport,
+}
+
+impl Batcher<'_> {
+    fn push(&mut self, action: LifecycleAction) -> Result<()> {
+        self.pending.push(action);
+        if self.pending.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let actions = std::mem::take(&mut self.pending);
+        let counted = actions.clone();
+        let (applied, garbage) = self.store.meta().apply_lifecycle(self.bucket_id, actions)?;
+        self.store.discard(garbage)?;
+        for (action, done) in counted.iter().zip(applied) {
+            let counter = match action {
+                LifecycleAction::ExpireCurrent { .. } => &mut self.report.expired,
+                LifecycleAction::DeleteNoncurrent { .. } => &mut self.report.deleted,
+                LifecycleAction::RemoveLoneMarker { .. } => &mut self.report.markers,
+                LifecycleAction::AbortUpload { .. } => &mut self.report.aborted,
+            };
+            *counter += usize::from(done);
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Applies every bucket's enabled lifecycle rules as of `now` (the caller's clock, which
+    /// tests advance) and reports what changed.
+    pub fn run_lifecycle(&self, now: Millis) -> Result<LifecycleReport> {
+        let mut total = LifecycleReport::default();
+        for bucket in self.buckets()? {
+            if bucket.lifecycle.iter().any(|r| r.enabled) {
+                let r = self.run_bucket_lifecycle(&bucket, now)?;
+                total.expired += r.expired;
+                total.deleted += r.deleted;
+                total.markers += r.markers;
+                total.aborted += r.aborted;
+            }
+        }
+        Ok(total)
+    }
+
+    fn run_bucket_lifecycle(&self, bucket: &Bucket, now: Millis) -> Result<LifecycleReport> {
+        let mut batcher = Batcher {
+            store: self,
+            bucket_id: &bucket.id,
+            pending: Vec::new(),
+            report: LifecycleReport::default(),
+        };
+        for rule in bucket.lifecycle.iter().filter(|r| r.enabled) {
+            if let Some(days) = rule.abort_uploads_days {
+                self.due_uploads(&mut batcher, bucket, rule, days, now)?;
+            }
+            let touches_versions = rule.expire_days.is_some()
+                || rule.expire_at.is_some()
+                || rule.expired_markers
+                || rule.noncurrent_days.is_some();
+            if touches_versions {
+                self.due_versions(&mut batcher, bucket, rule, now)?;
+            }
+        }
+        batcher.flush()?;
+        Ok(batcher.report)
+    }
+
+    fn due_uploads(
+        &self,
+        batcher: &mut Batcher<'_>,
+        bucket: &Bucket,
+        rule: &LifecycleRule,
+        days: u32,
+        now: Millis,
+    ) -> Result<()> {
+        let (mut key, mut id) = (String::new(), String::new());
+        loop {
+            let uploads = self.uploads(&bucket.id, &rule.prefix, (&key, &id), PAGE)?;
+            let Some(last) = uploads.last() else {
+                return Ok(());
+            };
+            (key, id) = (last.key.clone(), last.upload_id.clone());
+            let full = uploads.len() == PAGE;
+            for upload in uploads {
+                if after(upload.created, days) <= now {
+                    batcher.push(LifecycleAction::AbortUpload {
+                        upload_id: upload.upload_id,
+                    })?;
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    fn due_versions(
+        &self,
+        batcher: &mut Batcher<'_>,
+        bucket: &Bucket,
+        rule: &LifecycleRule,
+        now: Millis,
+    ) -> Result<()> {
+        let end = if rule.prefix.is_empty() {
+            None
+        } else {
+            prefix_end(rule.prefix.as_bytes())
+        };
+        let mut cursor = VersionCursor {
+            key: rule.prefix.as_bytes().to_vec(),
+            seq: None,
+            inclusive: true,
+        };
+        // Noncurrent entries seen so far of the key being read (newest first).
+        let mut key_seen: Option<String> = None;
+        let mut noncurrent_seen = 0u32;
+        loop {
+            let page = self
+                .meta()
+                .scan_versions(&bucket.id, &cursor, end.as_deref(), PAGE)?;
+            let full = page.len() == PAGE;
+            for entry in page {
+                if key_seen.as_deref() != Some(entry.key.as_str()) {
+                    key_seen = Some(entry.key.clone());
+                    noncurrent_seen = 0;
+                }
+                cursor = VersionCursor {
+                    key: entry.key.as_bytes().to_vec(),
+                    seq: Some(entry.seq),
+                    inclusive: false,
+                };
+                if entry.is_current() {
+                    if entry.marker {
+                        if rule.expired_markers {
+                            batcher.push(LifecycleAction::RemoveLoneMarker {
+                                key: entry.key,
+                                version_id: entry.version_id,
+                            })?;
+                        }
+                        continue;
+                    }
+                    let by_days = rule
+                        .expire_days
+                        .is_some_and(|d| after(entry.created, d) <= now);
+                    let by_date = rule.expire_at.is_some_and(|at| at <= now);
+                    if by_days || by_date {
+                        batcher.push(LifecycleAction::ExpireCurrent {
+                            key: entry.key,
+                            version_id: entry.version_id,
+                            marker_id: uuid::Uuid::now_v7().simple().to_string(),
+                        })?;
+                    }
+                    continue;
+                }
+                noncurrent_seen += 1;
+                let Some(days) = rule.noncurrent_days else {
+                    continue;
+                };
+                let kept = rule.keep_noncurrent.is_some_and(|k| noncurrent_seen <= k);
+                let since = entry.superseded.unwrap_or(entry.created);
+                if !kept && after(since, days) <= now {
+                    batcher.push(LifecycleAction::DeleteNoncurrent {
+                        key: entry.key,
+                        version_id: entry.version_id,
+                    })?;
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}

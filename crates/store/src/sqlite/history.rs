@@ -1,0 +1,617 @@
+//! A key's history in SQL: the current version in `objects`, every other entry (noncurrent
+//! versions, markers) in `versions`, and the writes that move entries between them
+//! (`docs/design.md`, "Versions"). Every function runs inside the caller's transaction.
+
+use super::{add_garbage, decode_segments, encode_segments, meta_json, parse_meta};
+use crate::error::{Result, StoreError};
+use crate::meta::{NewBytes, Removal, VersionCursor};
+use crate::types::{
+    Millis, Object, ObjectMeta, VersionRef, Versioning, WriteCondition, INLINE_BLOB,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+/// Columns of an entry, in the order [`entry_from_row`] reads them. `objects` rows are never
+/// markers and always current, so they select constants for the last two.
+pub(super) const OBJECT_SELECT: &str = "bucket_id, key, version_id, size, etag, sha1, created_ms, \
+     meta, segments, seq, is_null, 0, NULL";
+const VERSION_SELECT: &str = "bucket_id, key, version_id, size, etag, sha1, created_ms, meta, \
+     segments, seq, is_null, marker, superseded_ms";
+const OBJECT_INSERT: &str = "bucket_id, key, version_id, size, etag, sha1, created_ms, meta, \
+     segments, seq, is_null";
+
+/// An entry as read, decoded by [`finish_entry`].
+pub(super) struct EntryRow {
+    object: Object,
+    key: Vec<u8>,
+    meta: String,
+    segments: String,
+}
+
+pub(super) fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<EntryRow> {
+    Ok(EntryRow {
+        object: Object {
+            bucket_id: row.get(0)?,
+            key: String::new(),
+            version_id: row.get(2)?,
+            size: row.get::<_, i64>(3)? as u64,
+            etag: row.get(4)?,
+            sha1: row.get(5)?,
+            created: row.get(6)?,
+            meta: ObjectMeta::default(),
+            segments: Vec::new(),
+            seq: row.get(9)?,
+            null_version: row.get::<_, i64>(10)? != 0,
+            marker: row.get::<_, i64>(11)? != 0,
+            superseded: row.get(12)?,
+        },
+        key: row.get(1)?,
+        meta: row.get(7)?,
+        segments: row.get(8)?,
+    })
+}
+
+/// Decodes what [`entry_from_row`] read; a row whose key, metadata or segments do not decode,
+/// or whose segments do not add up to its size, is `Corrupt`.
+pub(super) fn finish_entry(row: EntryRow) -> Result<Object> {
+    let mut object = row.object;
+    object.key = String::from_utf8(row.key).map_err(|_| {
+        StoreError::Corrupt(format!("object {} has a non-UTF-8 key", object.version_id))
+    })?;
+    object.meta = parse_meta(&row.meta)?;
+    object.segments = decode_segments(&row.segments)?;
+    let total: u64 = object.segments.iter().map(|s| s.size).sum();
+    if total != object.size {
+        return Err(StoreError::Corrupt(format!(
+            "object {} has {total} bytes in segments but size {}",
+            object.version_id, object.size
+        )));
+    }
+    Ok(object)
+}
+
+fn one(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<Object>> {
+    conn.prepare_cached(sql)?
+        .query_row(params, entry_from_row)
+        .optional()?
+        .map(finish_entry)
+        .transpose()
+}
+
+fn many(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Object>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, entry_from_row)?;
+    let rows: Vec<EntryRow> = rows.collect::<rusqlite::Result<_>>()?;
+    rows.into_iter().map(finish_entry).collect()
+}
+
+/// The key's current version (its `objects` row).
+pub(super) fn current(conn: &Connection, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+    one(
+        conn,
+        &format!("SELECT {OBJECT_SELECT} FROM objects WHERE bucket_id = ?1 AND key = ?2"),
+        params![bucket_id, key.as_bytes()],
+    )
+}
+
+/// The key's newest `versions` row.
+fn newest_other(conn: &Connection, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+    one(
+        conn,
+        &format!(
+            "SELECT {VERSION_SELECT} FROM versions WHERE bucket_id = ?1 AND key = ?2
+             ORDER BY seq DESC LIMIT 1"
+        ),
+        params![bucket_id, key.as_bytes()],
+    )
+}
+
+/// The key's current entry, version or marker.
+pub(super) fn top(conn: &Connection, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+    if let Some(o) = current(conn, bucket_id, key)? {
+        return Ok(Some(o));
+    }
+    Ok(newest_other(conn, bucket_id, key)?.filter(|o| o.is_current()))
+}
+
+/// An entry of the key by id or the null one.
+pub(super) fn entry(
+    conn: &Connection,
+    bucket_id: &str,
+    key: &str,
+    which: &VersionRef,
+) -> Result<Option<Object>> {
+    let k = key.as_bytes();
+    match which {
+        VersionRef::Id(id) => {
+            let found = one(
+                conn,
+                &format!("SELECT {OBJECT_SELECT} FROM objects WHERE version_id = ?1"),
+                [id],
+            )?;
+            let found = match found {
+                Some(o) => Some(o),
+                None => one(
+                    conn,
+                    &format!("SELECT {VERSION_SELECT} FROM versions WHERE version_id = ?1"),
+                    [id],
+                )?,
+            };
+            Ok(found.filter(|o| o.bucket_id == bucket_id && o.key == key))
+        }
+        VersionRef::Null => {
+            if let Some(o) = one(
+                conn,
+                &format!(
+                    "SELECT {OBJECT_SELECT} FROM objects WHERE bucket_id = ?1 AND key = ?2
+                     AND is_null = 1"
+                ),
+                params![bucket_id, k],
+            )? {
+                return Ok(Some(o));
+            }
+            one(
+                conn,
+                &format!(
+                    "SELECT {VERSION_SELECT} FROM versions WHERE bucket_id = ?1 AND key = ?2
+                     AND is_null = 1"
+                ),
+                params![bucket_id, k],
+            )
+        }
+    }
+}
+
+/// Any entry by version id, in any bucket.
+pub(super) fn by_id(conn: &Connection, version_id: &str) -> Result<Option<Object>> {
+    if let Some(o) = one(
+        conn,
+        &format!("SELECT {OBJECT_SELECT} FROM objects WHERE version_id = ?1"),
+        [version_id],
+    )? {
+        return Ok(Some(o));
+    }
+    one(
+        conn,
+        &format!("SELECT {VERSION_SELECT} FROM versions WHERE version_id = ?1"),
+        [version_id],
+    )
+}
+
+/// True when the key has no entry besides `except`.
+fn only_entry(conn: &Connection, bucket_id: &str, key: &str, except: &str) -> Result<bool> {
+    let other: Option<i64> = conn
+        .prepare_cached(
+            "SELECT 1 FROM objects WHERE bucket_id = ?1 AND key = ?2 AND version_id <> ?3
+             UNION ALL
+             SELECT 1 FROM versions WHERE bucket_id = ?1 AND key = ?2 AND version_id <> ?3
+             LIMIT 1",
+        )?
+        .query_row(params![bucket_id, key.as_bytes(), except], |r| r.get(0))
+        .optional()?;
+    Ok(other.is_none())
+}
+
+/// The bucket's versioning state, read inside the write; `NoSuchBucket` if it is gone.
+pub(super) fn versioning(conn: &Connection, bucket_id: &str) -> Result<Versioning> {
+    let code: Option<i64> = conn
+        .prepare_cached("SELECT versioning FROM buckets WHERE id = ?1")?
+        .query_row([bucket_id], |r| r.get(0))
+        .optional()?;
+    let code = code.ok_or(StoreError::NoSuchBucket)?;
+    Versioning::from_code(code)
+        .ok_or_else(|| StoreError::Corrupt(format!("bucket {bucket_id} versioning {code}")))
+}
+
+fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Result<()> {
+    let ok = match condition {
+        WriteCondition::None => true,
+        WriteCondition::IfAbsent => current.is_none(),
+        WriteCondition::IfEtag(etag) => {
+            current.is_some_and(|c| etag == "*" || c.etag == etag.trim_matches('"'))
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::PreconditionFailed)
+    }
+}
+
+fn insert_version_row(conn: &Connection, o: &Object) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO versions ({VERSION_SELECT}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+         ?11, ?12, ?13)"
+    ))?
+    .execute(params![
+        o.bucket_id,
+        o.key.as_bytes(),
+        o.version_id,
+        o.size as i64,
+        o.etag,
+        o.sha1,
+        o.created,
+        meta_json(&o.meta),
+        encode_segments(&o.segments),
+        o.seq,
+        o.null_version as i64,
+        o.marker as i64,
+        o.superseded,
+    ])?;
+    Ok(())
+}
+
+fn insert_object_row(conn: &Connection, o: &Object) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO objects ({OBJECT_INSERT}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?
+    .execute(params![
+        o.bucket_id,
+        o.key.as_bytes(),
+        o.version_id,
+        o.size as i64,
+        o.etag,
+        o.sha1,
+        o.created,
+        meta_json(&o.meta),
+        encode_segments(&o.segments),
+        o.seq,
+        o.null_version as i64,
+    ])?;
+    Ok(())
+}
+
+fn delete_row(conn: &Connection, o: &Object, in_objects: bool) -> Result<()> {
+    let sql = if in_objects {
+        "DELETE FROM objects WHERE version_id = ?1"
+    } else {
+        "DELETE FROM versions WHERE version_id = ?1"
+    };
+    conn.prepare_cached(sql)?.execute([&o.version_id])?;
+    Ok(())
+}
+
+/// Moves the current version from `objects` to `versions`, noncurrent from `at`.
+fn demote(conn: &Connection, current: &Object, at: Millis) -> Result<()> {
+    delete_row(conn, current, true)?;
+    let mut old = current.clone();
+    old.superseded = Some(at);
+    insert_version_row(conn, &old)
+}
+
+/// Marks a current marker noncurrent from `at`.
+fn supersede_marker(conn: &Connection, marker: &Object, at: Millis) -> Result<()> {
+    conn.prepare_cached("UPDATE versions SET superseded_ms = ?2 WHERE version_id = ?1")?
+        .execute(params![marker.version_id, at])?;
+    Ok(())
+}
+
+/// Drops what a removed entry holds: its inline bytes go with it; each blob loses one
+/// reference, and blobs that lost their last are recorded as garbage and returned.
+fn release(conn: &Connection, entry: &Object) -> Result<Vec<String>> {
+    if entry.is_inline() {
+        conn.prepare_cached("DELETE FROM inline_data WHERE version_id = ?1")?
+            .execute([&entry.version_id])?;
+    }
+    let mut garbage = Vec::new();
+    for segment in entry.segments.iter().filter(|s| s.blob != INLINE_BLOB) {
+        let refs: Option<i64> = conn
+            .prepare_cached("SELECT refs FROM blob_refs WHERE blob = ?1")?
+            .query_row([&segment.blob], |r| r.get(0))
+            .optional()?;
+        match refs {
+            Some(n) if n > 2 => {
+                conn.prepare_cached("UPDATE blob_refs SET refs = ?2 WHERE blob = ?1")?
+                    .execute(params![segment.blob, n - 1])?;
+            }
+            Some(_) => {
+                conn.prepare_cached("DELETE FROM blob_refs WHERE blob = ?1")?
+                    .execute([&segment.blob])?;
+            }
+            None => garbage.push(segment.blob.clone()),
+        }
+    }
+    add_garbage(conn, &garbage)?;
+    Ok(garbage)
+}
+
+/// Adds one reference to each blob of `entry` (a copy now shares them).
+fn share(conn: &Connection, entry: &Object) -> Result<()> {
+    for segment in entry.segments.iter().filter(|s| s.blob != INLINE_BLOB) {
+        conn.prepare_cached(
+            "INSERT INTO blob_refs (blob, refs) VALUES (?1, 2)
+             ON CONFLICT (blob) DO UPDATE SET refs = blob_refs.refs + 1",
+        )?
+        .execute([&segment.blob])?;
+    }
+    Ok(())
+}
+
+/// Removes an entry (from whichever table holds it) and releases what it holds.
+fn remove(conn: &Connection, entry: &Object) -> Result<Vec<String>> {
+    let in_objects = !entry.marker && entry.is_current();
+    delete_row(conn, entry, in_objects)?;
+    release(conn, entry)
+}
+
+/// After the current entry was removed: the newest remaining entry becomes current.
+fn promote(conn: &Connection, bucket_id: &str, key: &str) -> Result<()> {
+    let Some(mut next) = newest_other(conn, bucket_id, key)? else {
+        return Ok(());
+    };
+    if next.marker {
+        conn.prepare_cached("UPDATE versions SET superseded_ms = NULL WHERE version_id = ?1")?
+            .execute([&next.version_id])?;
+    } else {
+        delete_row(conn, &next, false)?;
+        next.superseded = None;
+        insert_object_row(conn, &next)?;
+    }
+    Ok(())
+}
+
+/// The history before a write: the current entry (version or marker) and the next seq.
+struct Before {
+    current: Option<Object>,
+    marker_on_top: Option<Object>,
+    next_seq: i64,
+}
+
+fn before(conn: &Connection, bucket_id: &str, key: &str) -> Result<Before> {
+    let current = current(conn, bucket_id, key)?;
+    let newest = newest_other(conn, bucket_id, key)?;
+    let highest = current
+        .iter()
+        .chain(newest.iter())
+        .map(|o| o.seq)
+        .max()
+        .unwrap_or(0);
+    Ok(Before {
+        marker_on_top: newest.filter(|o| o.is_current() && current.is_none()),
+        current,
+        next_seq: highest + 1,
+    })
+}
+
+/// Removes the key's null entry (unversioned and suspended writes replace it), wherever it is in
+/// the history; returns its garbage and whether it was the current version.
+fn drop_null(conn: &Connection, b: &mut Before, bucket_id: &str, key: &str) -> Result<Vec<String>> {
+    if let Some(c) = b.current.as_ref().filter(|c| c.null_version) {
+        let garbage = remove(conn, c)?;
+        b.current = None;
+        return Ok(garbage);
+    }
+    if let Some(m) = b.marker_on_top.as_ref().filter(|m| m.null_version) {
+        let garbage = remove(conn, m)?;
+        b.marker_on_top = None;
+        return Ok(garbage);
+    }
+    match entry(conn, bucket_id, key, &VersionRef::Null)? {
+        Some(n) => remove(conn, &n),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Writes a new version of `object.key` as the bucket's versioning state says, if `condition`
+/// holds against the current version. Fills in the stored `seq` and `null_version`; returns the
+/// version as stored and the blobs that became garbage.
+pub(super) fn put(
+    conn: &Connection,
+    mut object: Object,
+    condition: &WriteCondition,
+    bytes: NewBytes,
+) -> Result<(Object, Vec<String>)> {
+    let state = versioning(conn, &object.bucket_id)?;
+    let (bucket_id, key) = (object.bucket_id.clone(), object.key.clone());
+    let mut b = before(conn, &bucket_id, &key)?;
+    check_condition(b.current.as_ref(), condition)?;
+    if let NewBytes::SharedWith(source) = &bytes {
+        let source = by_id(conn, source)?.ok_or(StoreError::NoSuchKey)?;
+        if source.marker {
+            return Err(StoreError::NoSuchKey);
+        }
+        if source.is_inline() {
+            conn.prepare_cached(
+                "INSERT INTO inline_data (version_id, data)
+                 SELECT ?1, data FROM inline_data WHERE version_id = ?2",
+            )?
+            .execute(params![object.version_id, source.version_id])?;
+        } else {
+            share(conn, &source)?;
+        }
+    }
+    let mut garbage = Vec::new();
+    object.null_version = state != Versioning::Enabled;
+    if object.null_version {
+        garbage.extend(drop_null(conn, &mut b, &bucket_id, &key)?);
+    }
+    if let Some(c) = &b.current {
+        demote(conn, c, object.created)?;
+    }
+    if let Some(m) = &b.marker_on_top {
+        supersede_marker(conn, m, object.created)?;
+    }
+    object.seq = b.next_seq;
+    object.marker = false;
+    object.superseded = None;
+    insert_object_row(conn, &object)?;
+    if let NewBytes::Inline(data) = bytes {
+        conn.prepare_cached("INSERT INTO inline_data (version_id, data) VALUES (?1, ?2)")?
+            .execute(params![object.version_id, data])?;
+    }
+    Ok((object, garbage))
+}
+
+/// Deletes the key's current entry as the bucket's versioning state says (S3 DELETE without a
+/// version id, B2 hide): `marker_id` names the marker if one is added.
+pub(super) fn delete_current(
+    conn: &Connection,
+    bucket_id: &str,
+    key: &str,
+    marker_id: &str,
+    at: Millis,
+) -> Result<(Removal, Vec<String>)> {
+    let state = versioning(conn, bucket_id)?;
+    let mut b = before(conn, bucket_id, key)?;
+    let mut removal = Removal::default();
+    let mut garbage = Vec::new();
+    if state == Versioning::Unversioned {
+        if let Some(c) = b.current.take() {
+            garbage = remove(conn, &c)?;
+            removal.removed = Some(c);
+        }
+        return Ok((removal, garbage));
+    }
+    let null_marker = state == Versioning::Suspended;
+    if null_marker {
+        let was_current = b.current.as_ref().filter(|c| c.null_version).cloned();
+        garbage = drop_null(conn, &mut b, bucket_id, key)?;
+        removal.removed = was_current;
+    }
+    if let Some(c) = &b.current {
+        demote(conn, c, at)?;
+    }
+    if let Some(m) = &b.marker_on_top {
+        supersede_marker(conn, m, at)?;
+    }
+    let marker = Object {
+        bucket_id: bucket_id.to_owned(),
+        key: key.to_owned(),
+        version_id: marker_id.to_owned(),
+        created: at,
+        seq: b.next_seq,
+        null_version: null_marker,
+        marker: true,
+        superseded: None,
+        ..Object::default()
+    };
+    insert_version_row(conn, &marker)?;
+    removal.marker = Some(marker);
+    Ok((removal, garbage))
+}
+
+/// Deletes one entry for good (S3 DELETE with a version id, `b2_delete_file_version`); when it
+/// was current, the newest remaining entry becomes current. Returns the entry, if it existed.
+pub(super) fn delete_version(
+    conn: &Connection,
+    bucket_id: &str,
+    key: &str,
+    which: &VersionRef,
+) -> Result<(Option<Object>, Vec<String>)> {
+    let Some(found) = entry(conn, bucket_id, key, which)? else {
+        return Ok((None, Vec::new()));
+    };
+    let garbage = remove(conn, &found)?;
+    if found.is_current() {
+        promote(conn, bucket_id, key)?;
+    }
+    Ok((Some(found), garbage))
+}
+
+/// Removes a current marker with no other entry of its key left (lifecycle's
+/// expired-marker cleanup), re-checked here; true if removed.
+pub(super) fn remove_lone_marker(
+    conn: &Connection,
+    bucket_id: &str,
+    key: &str,
+    version_id: &str,
+) -> Result<bool> {
+    let Some(m) = top(conn, bucket_id, key)? else {
+        return Ok(false);
+    };
+    if !m.marker || m.version_id != version_id || !only_entry(conn, bucket_id, key, version_id)? {
+        return Ok(false);
+    }
+    remove(conn, &m)?;
+    Ok(true)
+}
+
+/// Entries after `cursor` and before `end`, in (key ascending, newest first) order.
+pub(super) fn scan_versions(
+    conn: &Connection,
+    bucket_id: &str,
+    cursor: &VersionCursor,
+    end: Option<&[u8]>,
+    limit: usize,
+) -> Result<Vec<Object>> {
+    let mut out = Vec::new();
+    if let Some(seq) = cursor.seq {
+        let same = |table: &str, select: &str| -> Result<Vec<Object>> {
+            many(
+                conn,
+                &format!(
+                    "SELECT {select} FROM {table} WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3
+                     ORDER BY seq DESC LIMIT ?4"
+                ),
+                params![bucket_id, cursor.key, seq, limit as i64],
+            )
+        };
+        let mut rows = same("objects", OBJECT_SELECT)?;
+        rows.extend(same("versions", VERSION_SELECT)?);
+        rows.sort_by_key(|o| std::cmp::Reverse(o.seq));
+        rows.truncate(limit);
+        out = rows;
+        if out.len() >= limit {
+            return Ok(out);
+        }
+    }
+    let op = if cursor.seq.is_none() && cursor.inclusive {
+        ">="
+    } else {
+        ">"
+    };
+    let wanted = (limit - out.len()) as i64;
+    let range = |table: &str, select: &str, order: &str| -> Result<Vec<Object>> {
+        match end {
+            Some(end) => many(
+                conn,
+                &format!(
+                    "SELECT {select} FROM {table} WHERE bucket_id = ?1 AND key {op} ?2 AND key < ?3
+                     ORDER BY {order} LIMIT ?4"
+                ),
+                params![bucket_id, cursor.key, end, wanted],
+            ),
+            None => many(
+                conn,
+                &format!(
+                    "SELECT {select} FROM {table} WHERE bucket_id = ?1 AND key {op} ?2
+                     ORDER BY {order} LIMIT ?3"
+                ),
+                params![bucket_id, cursor.key, wanted],
+            ),
+        }
+    };
+    let current = range("objects", OBJECT_SELECT, "key")?;
+    let others = range("versions", VERSION_SELECT, "key, seq DESC")?;
+    // Merge two sorted runs by (key ascending, seq descending).
+    let (mut a, mut b) = (
+        current.into_iter().peekable(),
+        others.into_iter().peekable(),
+    );
+    while out.len() < limit {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => {
+                (x.key.as_bytes(), std::cmp::Reverse(x.seq))
+                    <= (y.key.as_bytes(), std::cmp::Reverse(y.seq))
+            }
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        out.push(if take_a { a.next() } else { b.next() }.expect("peeked"));
+    }
+    Ok(out)
+}
+
+/// Every blob named by an entry's segments, in either table.
+pub(super) fn referenced_blobs(
+    conn: &Connection,
+    set: &mut std::collections::HashSet<String>,
+) -> Result<()> {
+    for table in ["objects", "versions"] {
+        let mut stmt = conn.prepare(&format!("SELECT segments FROM {table}"))?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            set.extend(decode_segments(&row?)?.into_iter().map(|s| s.blob));
+        }
+    }
+    Ok(())
+}
