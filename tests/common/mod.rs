@@ -107,6 +107,13 @@ impl Server {
         self.endpoint = endpoint;
     }
 
+    /// Stops the server cleanly and starts it again on the same data directory with `flags`
+    /// instead of the flags it had.
+    pub fn restart_clean_with(&mut self, flags: &[&str]) {
+        self.flags = flags.iter().map(|s| s.to_string()).collect();
+        self.restart_clean();
+    }
+
     /// Starts the server again on the same data directory (a new port).
     pub fn restart(&mut self) {
         self.kill9();
