@@ -195,7 +195,6 @@ pub async fn complete(
     }
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let upload_id = input.upload_id;
-    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let store = store.clone();
     let object = blocking_map(
         move || store.complete_upload(&upload_id, parts, S3_MIN_PART_SIZE, condition),
@@ -205,7 +204,7 @@ pub async fn complete(
     Ok(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),
         key: Some(input.key.clone()),
-        version_id: crate::objects::shown_version(&bucket, &object),
+        version_id: crate::objects::written_version(&object),
         e_tag: Some(ETag::Strong(object.etag)),
         location: Some(format!("/{}/{}", input.bucket, input.key)),
         ..Default::default()

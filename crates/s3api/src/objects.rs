@@ -70,7 +70,7 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     )
     .await?;
     Ok(PutObjectOutput {
-        version_id: shown_version(&bucket, &object),
+        version_id: written_version(&object),
         e_tag: Some(ETag::Strong(object.etag.clone())),
         checksum_crc32: computed.checksum_crc32,
         checksum_crc32c: computed.checksum_crc32c,
@@ -179,6 +179,12 @@ pub fn check_preconditions(
 /// (AWS sends no `x-amz-version-id` there), `null` for the null version.
 pub fn shown_version(bucket: &Bucket, o: &Object) -> Option<String> {
     (bucket.versioning != Versioning::Unversioned).then(|| o.s3_version_id().to_owned())
+}
+
+/// The version id S3 returns for a version just written: none for a `null` version (a
+/// bucket unversioned or suspended), as AWS (and the s3-tests suite) answer.
+pub fn written_version(o: &Object) -> Option<String> {
+    (!o.null_version).then(|| o.version_id.clone())
 }
 
 /// Parses a `versionId`: `null`, or an id pier could have issued (32 hex digits); anything else
@@ -601,7 +607,7 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
             ..Default::default()
         }),
         copy_source_version_id: shown_version(&source_bucket, &source),
-        version_id: shown_version(&target_bucket, &object),
+        version_id: written_version(&object),
         ..Default::default()
     })
 }
