@@ -641,8 +641,10 @@ pub(crate) async fn hide_file(call: &Call<'_>, args: HideFile) -> B2Result<Respo
     match (removal.marker, removal.removed) {
         (Some(marker), _) => Ok(json(file_json(&marker))),
         (None, Some(removed)) => {
+            // Nothing is kept: the answer describes a marker that was never stored.
             let mut shown = removed.clone();
             shown.marker = true;
+            shown.version_id = uuid::Uuid::new_v4().simple().to_string();
             shown.created = pier_store::now_millis();
             Ok(json(file_json(&shown)))
         }

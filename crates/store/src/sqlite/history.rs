@@ -353,6 +353,8 @@ fn promote(conn: &Connection, bucket_id: &str, key: &str) -> Result<()> {
 struct Before {
     current: Option<Object>,
     marker_on_top: Option<Object>,
+    /// The key has `versions` rows (noncurrent entries or a marker).
+    has_history: bool,
     next_seq: i64,
 }
 
@@ -366,6 +368,7 @@ fn before(conn: &Connection, bucket_id: &str, key: &str) -> Result<Before> {
         .max()
         .unwrap_or(0);
     Ok(Before {
+        has_history: newest.is_some(),
         marker_on_top: newest.filter(|o| o.is_current() && current.is_none()),
         current,
         next_seq: highest + 1,
@@ -384,6 +387,9 @@ fn drop_null(conn: &Connection, b: &mut Before, bucket_id: &str, key: &str) -> R
         let garbage = remove(conn, m)?;
         b.marker_on_top = None;
         return Ok(garbage);
+    }
+    if !b.has_history {
+        return Ok(Vec::new());
     }
     match entry(conn, bucket_id, key, &VersionRef::Null)? {
         Some(n) => remove(conn, &n),
