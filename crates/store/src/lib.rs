@@ -8,8 +8,13 @@
 //!   into `blobs/`, its directory fsynced, and then the metadata commit (group-committed with
 //!   other writers) makes it visible. A crash at any point leaves either the old object or the
 //!   new one, never a partial one.
-//! - Replaced and deleted blobs are recorded as garbage in the same transaction and unlinked after
-//!   it. At startup, the garbage list is finished, `tmp/` is emptied, and after an unclean stop
+//! - Every key has a history of versions and markers (S3 delete markers = B2 hide markers); a
+//!   bucket's [`Versioning`] state decides whether a write adds a version or replaces the `null`
+//!   one. Listing current keys never reads history ([`Store::list`]); [`Store::list_versions`]
+//!   reads it all. Whole-object copies share blobs ([`Store::copy_object`]).
+//! - Lifecycle rules are applied by [`Store::run_lifecycle`] in bounded, re-checked batches.
+//! - Blobs no entry references any more are recorded as garbage in the same transaction and
+//!   unlinked after it. At every start, the garbage list is finished, `tmp/` is emptied, and
 //!   blobs that no metadata references are removed.
 //!
 //! - Errors are sized to operations where callers must tell outcomes apart: a put fails with

@@ -1,8 +1,7 @@
 //! Applying lifecycle rules: a pass over each bucket's rules that finds what is due at a given
 //! time and applies it in bounded batches (`docs/design.md`, "Lifecycle").
 //!
-//! A pass reads pages of at most [`PAGE`] entries and writes batches of at most [`BATCH`]
-//! changes, each batch one transaction that re-checks every change, so requests are never
+//! A pass reads pages of at most 1,000 entries and writes batches of at most 100 changes, each batch one transaction that re-checks every change, so requests are never
 //! blocked for long and a change a client made in between wins. A pass keeps no state of its
 //! own: one cut short by a stop is redone by the next.
 

@@ -708,3 +708,55 @@ fn kill_9_during_concurrent_versions_loses_nothing_acknowledged() {
     }
     check_invariants(&store, &b);
 }
+
+#[test]
+fn a_data_directory_from_before_versions_opens_with_null_versions() {
+    let dir = TempDir::new().unwrap();
+    {
+        // The first schema's buckets and objects, with one small object in it.
+        let conn = rusqlite::Connection::open(dir.path().join("meta.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE buckets (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+               created_ms INTEGER NOT NULL, public INTEGER NOT NULL, cors TEXT, info TEXT,
+               revision INTEGER NOT NULL) STRICT;
+             CREATE TABLE objects (bucket_id TEXT NOT NULL, key BLOB NOT NULL,
+               version_id TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, etag TEXT NOT NULL,
+               sha1 TEXT, created_ms INTEGER NOT NULL, meta TEXT NOT NULL,
+               segments TEXT NOT NULL, PRIMARY KEY (bucket_id, key)) STRICT, WITHOUT ROWID;
+             CREATE TABLE inline_data (version_id TEXT PRIMARY KEY, data BLOB NOT NULL) STRICT;
+             INSERT INTO buckets VALUES ('old', 'b0', 0, 0, NULL, NULL, 1);
+             INSERT INTO objects VALUES ('b0', CAST('k' AS BLOB), 'v0', 3, 'etag', NULL, 0,
+               '{}', 'inline:3');
+             INSERT INTO inline_data VALUES ('v0', CAST('old' AS BLOB));",
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let bucket = store.bucket("old").unwrap();
+    assert_eq!(bucket.versioning, Versioning::Unversioned);
+    let listed = all_versions(&store, "b0", "");
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].null_version && listed[0].is_current());
+    assert_eq!(read_all(&store, &listed[0]), b"old");
+    store
+        .update_bucket(
+            "old",
+            pier_store::BucketUpdate {
+                versioning: Some(Versioning::Enabled),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let new = put(&store, "b0", "k", b"new");
+    let listed = all_versions(&store, "b0", "");
+    let ids: Vec<&str> = listed.iter().map(|o| o.version_id.as_str()).collect();
+    assert_eq!(ids, [new.version_id.as_str(), "v0"]);
+    assert_eq!(
+        read_all(
+            &store,
+            &store.version("b0", "k", &VersionRef::Null).unwrap()
+        ),
+        b"old"
+    );
+    check_invariants(&store, "b0");
+}
