@@ -25,6 +25,8 @@ pub fn s3_operation(
             _ if q("location") => "GetBucketLocation",
             _ if q("uploads") => "ListMultipartUploads",
             _ if q("versions") => "ListObjectVersions",
+            _ if q("versioning") => "GetBucketVersioning",
+            _ if q("lifecycle") => "GetBucketLifecycleConfiguration",
             _ if q("policyStatus") => "GetBucketPolicyStatus",
             _ if q("policy") => "GetBucketPolicy",
             _ if query.raw("list-type") == Some("2") => "ListObjectsV2",
@@ -35,6 +37,8 @@ pub fn s3_operation(
             _ if q("cors") => "PutBucketCors",
             _ if q("acl") => "PutBucketAcl",
             _ if q("policy") => "PutBucketPolicy",
+            _ if q("versioning") => "PutBucketVersioning",
+            _ if q("lifecycle") => "PutBucketLifecycleConfiguration",
             _ => "CreateBucket",
         },
         ("DELETE", true, false) => {
@@ -42,6 +46,8 @@ pub fn s3_operation(
                 "DeleteBucketCors"
             } else if q("policy") {
                 "DeleteBucketPolicy"
+            } else if q("lifecycle") {
+                "DeleteBucketLifecycle"
             } else {
                 "DeleteBucket"
             }
@@ -159,6 +165,18 @@ mod tests {
         assert_eq!(
             op(Method::DELETE, true, true, "uploadId=u", false),
             "AbortMultipartUpload"
+        );
+        assert_eq!(
+            op(Method::PUT, true, false, "versioning", false),
+            "PutBucketVersioning"
+        );
+        assert_eq!(
+            op(Method::GET, true, false, "lifecycle", false),
+            "GetBucketLifecycleConfiguration"
+        );
+        assert_eq!(
+            op(Method::DELETE, true, false, "lifecycle", false),
+            "DeleteBucketLifecycle"
         );
     }
 }
