@@ -5,9 +5,8 @@ use crate::convert::{
     header_safe, seconds, timestamp, timestamp_seconds, user_metadata, Announced,
 };
 use crate::error::{blocking, blocking_map, put_error, s3_error};
-use pier_store::{
-    Bucket, Object, ObjectMeta, Store, StoreError, VersionRef, Versioning, WriteCondition,
-};
+pub use crate::versions::{parse_version, shown_version, written_version};
+use pier_store::{Bucket, Object, ObjectMeta, Store, StoreError, VersionRef, WriteCondition};
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Result};
 
@@ -173,29 +172,6 @@ pub fn check_preconditions(
         });
     }
     Ok(())
-}
-
-/// The version id S3 shows for an entry of `bucket`: none while the bucket was never versioned
-/// (AWS sends no `x-amz-version-id` there), `null` for the null version.
-pub fn shown_version(bucket: &Bucket, o: &Object) -> Option<String> {
-    (bucket.versioning != Versioning::Unversioned).then(|| o.s3_version_id().to_owned())
-}
-
-/// The version id S3 returns for a version just written: none for a `null` version (a
-/// bucket unversioned or suspended), as AWS (and the s3-tests suite) answer.
-pub fn written_version(o: &Object) -> Option<String> {
-    (!o.null_version).then(|| o.version_id.clone())
-}
-
-/// Parses a `versionId`: `null`, or an id pier could have issued (32 hex digits); anything else
-/// is S3's 400 `InvalidArgument`.
-pub fn parse_version(text: &str) -> S3Result<VersionRef> {
-    let issued = text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit());
-    if text == "null" || issued {
-        Ok(VersionRef::parse(text))
-    } else {
-        Err(s3_error!(InvalidArgument, "Invalid version id specified"))
-    }
 }
 
 /// The headers S3 sends with an answer about a delete marker.

@@ -1,4 +1,4 @@
-//! Versioning over S3: Put/GetBucketVersioning and ListObjectVersions.
+//! Versioning over S3: version ids as S3 shows them, Put/GetBucketVersioning and ListObjectVersions.
 //!
 //! The store keeps one history per key for both APIs; here it is shown in S3's terms: the null
 //! version's id is `null`, B2 hide markers are delete markers, and an unversioned bucket lists
@@ -6,10 +6,34 @@
 
 use crate::convert::timestamp;
 use crate::error::{blocking, s3_error};
-use crate::objects::parse_version;
-use pier_store::{BucketUpdate, Store, VersionQuery, VersionStart, Versioning};
+use pier_store::{
+    Bucket, BucketUpdate, Object, Store, VersionQuery, VersionRef, VersionStart, Versioning,
+};
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
+
+/// The version id S3 shows for an entry of `bucket`: none while the bucket was never versioned
+/// (AWS sends no `x-amz-version-id` there), `null` for the null version.
+pub fn shown_version(bucket: &Bucket, o: &Object) -> Option<String> {
+    (bucket.versioning != Versioning::Unversioned).then(|| o.s3_version_id().to_owned())
+}
+
+/// The version id S3 returns for a version just written: none for a `null` version (a
+/// bucket unversioned or suspended), as AWS (and the s3-tests suite) answer.
+pub fn written_version(o: &Object) -> Option<String> {
+    (!o.null_version).then(|| o.version_id.clone())
+}
+
+/// Parses a `versionId`: `null`, or an id pier could have issued (32 hex digits); anything else
+/// is S3's 400 `InvalidArgument`.
+pub fn parse_version(text: &str) -> S3Result<VersionRef> {
+    let issued = text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    if text == "null" || issued {
+        Ok(VersionRef::parse(text))
+    } else {
+        Err(s3_error!(InvalidArgument, "Invalid version id specified"))
+    }
+}
 
 pub async fn put_versioning(
     store: &Store,
