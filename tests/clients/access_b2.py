@@ -5,30 +5,16 @@ Environment: PIER_ENDPOINT and AWS_* (the admin key). Prints one line per check 
 """
 
 import os
-import sys
 import time
 
 from b2sdk.v2 import B2Api, InMemoryAccountInfo
 from b2sdk.v2.exception import B2Error
+from checks import check, finish
 
 ENDPOINT = os.environ["PIER_ENDPOINT"]
 admin = B2Api(InMemoryAccountInfo())
 admin.authorize_account(realm=ENDPOINT, application_key_id=os.environ["AWS_ACCESS_KEY_ID"],
                         application_key=os.environ["AWS_SECRET_ACCESS_KEY"])
-results = []
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print("ok   " + name)
-            results.append(True)
-        except Exception as e:  # noqa: BLE001 - a failed check prints its cause
-            print(f"FAIL {name}: {e!r}")
-            results.append(False)
-        return fn
-    return wrap
 
 
 def as_key(key):
@@ -119,5 +105,4 @@ def _():
         assert "expired" in str(e) or "nvalid" in str(e), repr(e)
 
 
-print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
-sys.exit(0 if all(results) else 1)
+finish()

@@ -7,12 +7,12 @@ with every capability). Prints one line per check and a summary; exits non-zero 
 
 import json
 import os
-import sys
 import urllib.error
 import urllib.request
 
 import boto3
 from botocore.config import Config
+from checks import check, finish
 
 ENDPOINT = os.environ["PIER_ENDPOINT"]
 CONFIG = Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})
@@ -26,20 +26,6 @@ def client(key_id, secret):
 
 scoped = client(os.environ["SCOPED_ID"], os.environ["SCOPED_SECRET"])
 full = client(os.environ["FULL_ID"], os.environ["FULL_SECRET"])
-results = []
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print("ok   " + name)
-            results.append(True)
-        except Exception as e:  # noqa: BLE001 - a failed check prints its cause
-            print(f"FAIL {name}: {e!r}")
-            results.append(False)
-        return fn
-    return wrap
 
 
 def refused(call, *words):
@@ -204,5 +190,4 @@ def _():
     assert http("GET", "/docs/secret.txt") == 403
 
 
-print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
-sys.exit(0 if all(results) else 1)
+finish()

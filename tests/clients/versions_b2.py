@@ -7,12 +7,12 @@ exits non-zero on failure.
 
 import io
 import os
-import sys
 
 import boto3
 from b2sdk.v2 import B2Api, InMemoryAccountInfo
 from b2sdk.v2.exception import B2Error, FileAlreadyHidden, FileNotPresent
 from botocore.config import Config
+from checks import check, finish
 
 ENDPOINT = os.environ["PIER_ENDPOINT"]
 api = B2Api(InMemoryAccountInfo())
@@ -20,20 +20,6 @@ api.authorize_account(realm=ENDPOINT, application_key_id=os.environ["AWS_ACCESS_
                       application_key=os.environ["AWS_SECRET_ACCESS_KEY"])
 s3 = boto3.client("s3", endpoint_url=ENDPOINT,
                   config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
-results = []
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print("ok   " + name)
-            results.append(True)
-        except Exception as e:  # noqa: BLE001 - a failed check prints its cause
-            print(f"FAIL {name}: {e!r}")
-            results.append(False)
-        return fn
-    return wrap
 
 
 def download(file_id):
@@ -186,6 +172,4 @@ def _():
         assert "keep-two" in str(e) and "noncurrent versions" in str(e), str(e)
 
 
-passed = sum(results)
-print(f"{passed} passed, {len(results) - passed} failed")
-sys.exit(0 if passed == len(results) else 1)
+finish()

@@ -6,28 +6,14 @@ the test that advances the lifecycle clock.
 """
 
 import os
-import sys
 
 import boto3
 from botocore.config import Config
+from checks import check, finish
 
 ENDPOINT = os.environ["PIER_ENDPOINT"]
 s3 = boto3.client("s3", endpoint_url=ENDPOINT,
                   config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
-results = []
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print("ok   " + name)
-            results.append(True)
-        except Exception as e:  # noqa: BLE001 - a failed check prints its cause
-            print(f"FAIL {name}: {e!r}")
-            results.append(False)
-        return fn
-    return wrap
 
 
 def error_of(call):
@@ -286,6 +272,4 @@ def _():
     ]})
 
 
-passed = sum(results)
-print(f"{passed} passed, {len(results) - passed} failed")
-sys.exit(0 if passed == len(results) else 1)
+finish()

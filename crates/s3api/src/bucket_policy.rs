@@ -1,7 +1,7 @@
 //! Put/Get/DeleteBucketPolicy and GetBucketPolicyStatus: the policy is validated by the
 //! access engine when put (`MalformedPolicy` naming the field) and stored as sent.
 
-use crate::error::{blocking, s3_error};
+use crate::error::s3_error;
 use pier_access::Policy;
 use pier_store::{BucketUpdate, Store};
 use s3s::dto::*;
@@ -14,16 +14,14 @@ pub(crate) async fn put(
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     Policy::parse(&input.policy, &bucket.name)
         .map_err(|e| S3Error::with_message(S3ErrorCode::MalformedPolicy, e.to_string()))?;
-    let store = store.clone();
-    blocking(move || {
-        store.update_bucket(
-            &input.bucket,
-            BucketUpdate {
-                policy: Some(Some(input.policy)),
-                ..Default::default()
-            },
-        )
-    })
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            policy: Some(Some(input.policy)),
+            ..Default::default()
+        },
+    )
     .await?;
     Ok(PutBucketPolicyOutput::default())
 }
@@ -46,16 +44,14 @@ pub(crate) async fn delete(
     input: DeleteBucketPolicyInput,
 ) -> S3Result<DeleteBucketPolicyOutput> {
     store.bucket(&input.bucket).map_err(s3_error)?;
-    let store = store.clone();
-    blocking(move || {
-        store.update_bucket(
-            &input.bucket,
-            BucketUpdate {
-                policy: Some(None),
-                ..Default::default()
-            },
-        )
-    })
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            policy: Some(None),
+            ..Default::default()
+        },
+    )
     .await?;
     Ok(DeleteBucketPolicyOutput::default())
 }

@@ -6,7 +6,7 @@
 //! list, so it is refused while the list holds rules granting B2 native operations: it would
 //! silently delete them. GetBucketCors shows what S3 can express of the list.
 
-use crate::error::{blocking, s3_error};
+use crate::error::s3_error;
 use pier_cors::validate::S3_XML_FIELDS;
 use pier_cors::{CorsConfig, Dialect, ErrorKind, RuleSpec};
 use pier_edge::bucket_cors as cors_of;
@@ -55,16 +55,14 @@ pub(crate) async fn put_cors(
     }
     let stored = config.to_stored();
     let name = input.bucket;
-    let store = store.clone();
-    blocking(move || {
-        store.update_bucket(
-            &name,
-            BucketUpdate {
-                cors: Some(Some(stored)),
-                ..Default::default()
-            },
-        )
-    })
+    crate::buckets::update(
+        store,
+        &name,
+        BucketUpdate {
+            cors: Some(Some(stored)),
+            ..Default::default()
+        },
+    )
     .await?;
     Ok(PutBucketCorsOutput::default())
 }
@@ -117,16 +115,14 @@ pub(crate) async fn delete_cors(
         })
         .filter(|c| c.is_enabled())
         .map(|c| c.to_stored());
-    let store = store.clone();
-    blocking(move || {
-        store.update_bucket(
-            &input.bucket,
-            BucketUpdate {
-                cors: Some(kept),
-                ..Default::default()
-            },
-        )
-    })
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            cors: Some(kept),
+            ..Default::default()
+        },
+    )
     .await?;
     Ok(DeleteBucketCorsOutput::default())
 }
@@ -163,21 +159,19 @@ pub(crate) async fn put_acl(
             ))
         }
     };
-    let store = store.clone();
-    blocking(move || {
-        store.update_bucket(
-            &input.bucket,
-            BucketUpdate {
-                // S3's public-read: anyone may read objects and list the bucket.
-                public: Some(if public {
-                    Visibility::PublicObjectsAndListing
-                } else {
-                    Visibility::Private
-                }),
-                ..Default::default()
-            },
-        )
-    })
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            // S3's public-read: anyone may read objects and list the bucket.
+            public: Some(if public {
+                Visibility::PublicObjectsAndListing
+            } else {
+                Visibility::Private
+            }),
+            ..Default::default()
+        },
+    )
     .await?;
     Ok(PutBucketAclOutput::default())
 }

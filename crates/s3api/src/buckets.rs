@@ -38,6 +38,13 @@ pub fn head(store: &Store, input: HeadBucketInput) -> S3Result<HeadBucketOutput>
     Ok(HeadBucketOutput::default())
 }
 
+/// Changes a bucket's settings off the async runtime (the store writes synchronously).
+pub async fn update(store: &Store, name: &str, update: pier_store::BucketUpdate) -> S3Result<()> {
+    let (store, name) = (store.clone(), name.to_owned());
+    blocking(move || store.update_bucket(&name, update)).await?;
+    Ok(())
+}
+
 pub async fn delete(store: &Store, input: DeleteBucketInput) -> S3Result<DeleteBucketOutput> {
     let store = store.clone();
     blocking(move || store.delete_bucket(&input.bucket)).await?;

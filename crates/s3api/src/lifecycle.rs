@@ -7,7 +7,7 @@
 //! class).
 
 use crate::convert::{timestamp, timestamp_seconds};
-use crate::error::{blocking, s3_error};
+use crate::error::s3_error;
 use pier_store::{BucketUpdate, LifecycleRule, Store};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Result};
@@ -245,17 +245,15 @@ pub async fn put(
         .lifecycle_configuration
         .ok_or_else(|| s3_error!(MalformedXML, "The lifecycle configuration is missing."))?;
     let rules = rules_of(&config)?;
-    let store = store.clone();
     let bucket = input.bucket;
-    blocking(move || {
-        store.update_bucket(
-            &bucket,
-            BucketUpdate {
-                lifecycle: Some(rules),
-                ..Default::default()
-            },
-        )
-    })
+    crate::buckets::update(
+        store,
+        &bucket,
+        BucketUpdate {
+            lifecycle: Some(rules),
+            ..Default::default()
+        },
+    )
     .await?;
     Ok(PutBucketLifecycleConfigurationOutput::default())
 }
@@ -281,17 +279,15 @@ pub async fn delete(
     store: &Store,
     input: DeleteBucketLifecycleInput,
 ) -> S3Result<DeleteBucketLifecycleOutput> {
-    let store = store.clone();
     let bucket = input.bucket;
-    blocking(move || {
-        store.update_bucket(
-            &bucket,
-            BucketUpdate {
-                lifecycle: Some(Vec::new()),
-                ..Default::default()
-            },
-        )
-    })
+    crate::buckets::update(
+        store,
+        &bucket,
+        BucketUpdate {
+            lifecycle: Some(Vec::new()),
+            ..Default::default()
+        },
+    )
     .await?;
     Ok(DeleteBucketLifecycleOutput::default())
 }

@@ -5,7 +5,7 @@
 //! each object once, as version `null`.
 
 use crate::convert::timestamp;
-use crate::error::{blocking, s3_error};
+use crate::error::s3_error;
 use pier_store::{
     Bucket, BucketUpdate, Object, Store, VersionQuery, VersionRef, VersionStart, Versioning,
 };
@@ -60,17 +60,15 @@ pub async fn put_versioning(
             ))
         }
     };
-    let store = store.clone();
     let bucket = input.bucket;
-    blocking(move || {
-        store.update_bucket(
-            &bucket,
-            BucketUpdate {
-                versioning: Some(state),
-                ..Default::default()
-            },
-        )
-    })
+    crate::buckets::update(
+        store,
+        &bucket,
+        BucketUpdate {
+            versioning: Some(state),
+            ..Default::default()
+        },
+    )
     .await?;
     Ok(PutBucketVersioningOutput::default())
 }
