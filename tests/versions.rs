@@ -45,7 +45,7 @@ fn eventually(what: &str, mut f: impl FnMut() -> bool) {
 fn s3_versions_with_boto3_the_aws_cli_and_an_advanced_lifecycle_clock() {
     let mut server = Server::start();
     let out = server.python_ok("versions_boto3.py", &[]);
-    assert!(out.contains("14 passed, 0 failed"), "{out}");
+    assert!(out.contains("15 passed, 0 failed"), "{out}");
 
     // The aws CLI: versioning, paged listing (one entry per request), GET by version.
     server.aws_ok(&["s3api", "create-bucket", "--bucket", "cli-vers"]);

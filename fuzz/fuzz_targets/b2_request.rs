@@ -1,5 +1,6 @@
 //! B2 requests as a client can send them: any method and URL to `B2Request::parse`, and any
-//! JSON body to the bucket-settings parser. Neither may panic; errors are B2 errors.
+//! JSON body to the bucket-settings parser. Neither may panic; errors are B2 errors; lifecycle
+//! rules round-trip through B2's view.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -23,6 +24,10 @@ fuzz_target!(|data: &[u8]| {
             let _ = pier_b2::B2Request::parse(&method, &uri);
         }
     } else if let Ok(args) = serde_json::from_slice::<serde_json::Value>(rest) {
-        let _ = pier_b2::bucket_settings(&args);
+        // Lifecycle rules B2 accepts are all shown back, and read back the same.
+        if let Ok(Some(rules)) = pier_b2::bucket_settings(&args).map(|u| u.lifecycle) {
+            let shown = pier_b2::lifecycle::view(&rules);
+            assert_eq!(pier_b2::lifecycle::parse(&shown).ok(), Some(rules));
+        }
     }
 });

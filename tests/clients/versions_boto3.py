@@ -216,6 +216,22 @@ def _():
     s3.delete_bucket(Bucket="marked")
 
 
+@check("conditional writes: If-Match on no current version is 404, a wrong ETag 412")
+def _():
+    s3.create_bucket(Bucket="conds")
+    enable("conds")
+    e = error_of(lambda: s3.put_object(Bucket="conds", Key="k", Body=b"x", IfMatch="*"))
+    assert (e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"]) == ("NoSuchKey", 404), e
+    etag = s3.put_object(Bucket="conds", Key="k", Body=b"one", IfNoneMatch="*")["ETag"]
+    e = error_of(lambda: s3.put_object(Bucket="conds", Key="k", Body=b"x", IfMatch='"badetag"'))
+    assert e["Error"]["Code"] == "PreconditionFailed", e
+    s3.put_object(Bucket="conds", Key="k", Body=b"two", IfMatch=etag)
+    s3.delete_object(Bucket="conds", Key="k")
+    e = error_of(lambda: s3.put_object(Bucket="conds", Key="k", Body=b"x", IfMatch="*"))
+    assert e["Error"]["Code"] == "NoSuchKey", "a delete marker on top: no current version"
+    s3.put_object(Bucket="conds", Key="k", Body=b"three", IfNoneMatch="*")
+
+
 RULES = [
     {"ID": "old-logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"},
      "NoncurrentVersionExpiration": {"NoncurrentDays": 30, "NewerNoncurrentVersions": 2}},

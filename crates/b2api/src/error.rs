@@ -195,7 +195,9 @@ impl From<PutError> for B2Error {
             PutError::NoSuchBucket => {
                 B2Error::new(B2ErrorKind::BadBucketId, "Bucket does not exist")
             }
-            PutError::SourceGone => B2Error::new(B2ErrorKind::NotFound, "File not present"),
+            PutError::SourceGone | PutError::NoSuchKey => {
+                B2Error::new(B2ErrorKind::NotFound, "File not present")
+            }
             PutError::Storage(s) => s.into(),
             other => B2Error::internal(other),
         }
@@ -235,6 +237,7 @@ impl From<CompleteError> for B2Error {
             CompleteError::PreconditionFailed => {
                 B2Error::new(B2ErrorKind::Conflict, "The precondition did not hold")
             }
+            CompleteError::NoSuchKey => B2Error::new(B2ErrorKind::NotFound, "File not present"),
             CompleteError::Storage(s) => s.into(),
             other => B2Error::internal(other),
         }

@@ -72,7 +72,7 @@ pub fn put_error(e: PutError) -> S3Error {
         PutError::InvalidName(n) => s3_error(StoreError::InvalidName(n)),
         PutError::PreconditionFailed => s3_error(StoreError::PreconditionFailed),
         PutError::NoSuchBucket => s3_error(StoreError::NoSuchBucket),
-        PutError::SourceGone => s3_error(StoreError::NoSuchKey),
+        PutError::SourceGone | PutError::NoSuchKey => s3_error(StoreError::NoSuchKey),
         PutError::Storage(s) => storage_error(s),
         other => storage_error(StorageError::Database(format!(
             "unexpected outcome: {other}"
@@ -99,6 +99,7 @@ pub fn complete_error(e: CompleteError) -> S3Error {
         CompleteError::InvalidPartOrder => StoreError::InvalidPartOrder,
         CompleteError::EntityTooSmall(n) => StoreError::EntityTooSmall(n),
         CompleteError::PreconditionFailed => StoreError::PreconditionFailed,
+        CompleteError::NoSuchKey => StoreError::NoSuchKey,
         CompleteError::Storage(s) => return storage_error(s),
         other => {
             return storage_error(StorageError::Database(format!(

@@ -106,6 +106,9 @@ pub enum PutError {
     /// `If-Match` / `If-None-Match` did not hold.
     #[error("the precondition did not hold")]
     PreconditionFailed,
+    /// `If-Match` named a key that has no current version (S3 answers 404, not 412).
+    #[error("the object does not exist")]
+    NoSuchKey,
     /// The bucket was deleted before the write committed.
     #[error("the bucket does not exist")]
     NoSuchBucket,
@@ -148,6 +151,9 @@ pub enum CompleteError {
     /// A condition on the key did not hold.
     #[error("the precondition did not hold")]
     PreconditionFailed,
+    /// `If-Match` named a key that has no current version.
+    #[error("the object does not exist")]
+    NoSuchKey,
     /// A storage failure.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -158,6 +164,7 @@ impl From<PutError> for StoreError {
         match e {
             PutError::InvalidName(n) => StoreError::InvalidName(n),
             PutError::PreconditionFailed => StoreError::PreconditionFailed,
+            PutError::NoSuchKey => StoreError::NoSuchKey,
             PutError::NoSuchBucket => StoreError::NoSuchBucket,
             PutError::SourceGone => StoreError::NoSuchKey,
             PutError::Storage(s) => s.into(),

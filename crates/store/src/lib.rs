@@ -83,6 +83,7 @@ fn new_id() -> String {
 fn put_error(e: StoreError) -> PutError {
     match e {
         StoreError::PreconditionFailed => PutError::PreconditionFailed,
+        StoreError::NoSuchKey => PutError::NoSuchKey,
         StoreError::NoSuchBucket => PutError::NoSuchBucket,
         other => PutError::Storage(StorageError::of(other)),
     }
@@ -708,6 +709,7 @@ impl Store {
                 StoreError::InvalidPartOrder => CompleteError::InvalidPartOrder,
                 StoreError::EntityTooSmall(n) => CompleteError::EntityTooSmall(n),
                 StoreError::PreconditionFailed => CompleteError::PreconditionFailed,
+                StoreError::NoSuchKey => CompleteError::NoSuchKey,
                 other => storage(other),
             })?;
         self.discard(garbage).map_err(storage)?;

@@ -202,7 +202,12 @@ pub(super) fn versioning(conn: &Connection, bucket_id: &str) -> Result<Versionin
         .ok_or_else(|| StoreError::Corrupt(format!("bucket {bucket_id} versioning {code}")))
 }
 
+/// Checks a write's condition against the current version: `If-Match` on a key with none is
+/// `NoSuchKey` (as S3 answers), any other miss `PreconditionFailed`.
 fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Result<()> {
+    if matches!(condition, WriteCondition::IfEtag(_)) && current.is_none() {
+        return Err(StoreError::NoSuchKey);
+    }
     let ok = match condition {
         WriteCondition::None => true,
         WriteCondition::IfAbsent => current.is_none(),
