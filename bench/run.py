@@ -250,7 +250,8 @@ def main():
         fsync = median([fsync_4k_ops(work) for _ in range(args.runs)])
         print(f"limits: loopback TCP copy {tcp:,.0f} MiB/s; 4 KiB write+fsync {fsync:,.0f}/s")
 
-        env = dict(os.environ, PIER_ROOT_ACCESS_KEY=ACCESS, PIER_ROOT_SECRET_KEY=SECRET, PIER_LOG="warn")
+        env = dict(os.environ, PIER_ROOT_ACCESS_KEY=ACCESS, PIER_ROOT_SECRET_KEY=SECRET, PIER_LOG="warn",
+               PIER_DASHBOARD_LISTEN="off")
         server = subprocess.Popen(
             [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -138,7 +138,8 @@ def main():
         subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "pier"], cwd=ROOT, check=True)
         pier = os.path.join(ROOT, "target/release/pier")
     work = tempfile.mkdtemp(prefix="pier-soak-", dir=os.path.join(ROOT, "target"))
-    env = dict(os.environ, PIER_ROOT_ACCESS_KEY=sb.ACCESS, PIER_ROOT_SECRET_KEY=sb.SECRET, PIER_LOG="warn")
+    env = dict(os.environ, PIER_ROOT_ACCESS_KEY=sb.ACCESS, PIER_ROOT_SECRET_KEY=sb.SECRET, PIER_LOG="warn",
+               PIER_DASHBOARD_LISTEN="off")
     server = subprocess.Popen(
         [pier, "serve", "--listen", "127.0.0.1:0",
          "--data-dir", os.path.join(work, "data"), "--header-timeout", "10"],

@@ -89,7 +89,7 @@ def main():
     work = tempfile.mkdtemp(prefix="pier-bench-", dir=os.path.join(bench.ROOT, "target"))
     try:
         env = dict(os.environ, PIER_ROOT_ACCESS_KEY=bench.ACCESS, PIER_ROOT_SECRET_KEY=bench.SECRET,
-                   PIER_LOG="warn")
+                   PIER_LOG="warn", PIER_DASHBOARD_LISTEN="off")
         server = subprocess.Popen(
             [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

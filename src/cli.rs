@@ -72,7 +72,8 @@ pub struct AccessExplainArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// A TOML configuration file (keys: data_dir, listen, domains, root_access_key,
-    /// root_secret_key, access_log, lifecycle_interval_secs, and a [limits] table: max_connections,
+    /// root_secret_key, access_log, lifecycle_interval_secs, dashboard_listen, dashboard_hosts,
+    /// dashboard_secure_cookies, and a [limits] table: max_connections,
     /// header_timeout_secs, body_stall_secs, http2_max_streams).
     #[arg(long, env = "PIER_CONFIG")]
     pub config: Option<PathBuf>,
@@ -109,6 +110,9 @@ pub struct ServeArgs {
     /// [default: 3600].
     #[arg(long, env = "PIER_LIFECYCLE_INTERVAL")]
     pub lifecycle_interval: Option<u64>,
+    /// Where the web dashboard listens, or `off` [default: 127.0.0.1:9001].
+    #[arg(long, env = "PIER_DASHBOARD_LISTEN")]
+    pub dashboard_listen: Option<String>,
     /// Test aid: judge lifecycle rules as if this many days had passed.
     #[arg(long, hide = true)]
     pub lifecycle_clock_offset_days: Option<i64>,

@@ -3,6 +3,7 @@
 
 use crate::cli::{AccessExplainArgs, BucketCommand, ExplainArgs, PresignArgs, ServerArgs};
 use anyhow::{bail, Context};
+use pier_cors::presets::{self, Audience, Sharing};
 use pier_s3::presign::{parse_duration, presign_url, Presign};
 use pier_store::{BucketUpdate, Store};
 use std::io::{Read, Write};
@@ -52,19 +53,6 @@ pub fn presign(args: PresignArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The download rule of B2's quick choices for `origins`.
-fn download_rule(name: &str, origins: &[&str]) -> String {
-    serde_json::json!([{
-        "corsRuleName": name,
-        "allowedOrigins": origins,
-        "allowedOperations": ["b2_download_file_by_id", "b2_download_file_by_name", "s3_get", "s3_head"],
-        "allowedHeaders": ["range"],
-        "exposeHeaders": ["x-bz-content-sha1"],
-        "maxAgeSeconds": 3600
-    }])
-    .to_string()
-}
-
 /// `pier bucket ...`.
 pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -77,8 +65,11 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
             rules,
         } => {
             let text = match (share_all_origins, share_origin, none, rules) {
-                (true, _, _, _) => Some(download_rule("downloadFromAnyOrigin", &["*"])),
-                (_, Some(origin), _, _) => Some(download_rule("downloadFromOrigin", &[&origin])),
+                (true, _, _, _) => Some(presets::rules_json(&Audience::Everyone, Sharing::Downloads)),
+                (_, Some(origin), _, _) => Some(presets::rules_json(
+                    &Audience::Origin(origin),
+                    Sharing::Downloads,
+                )),
                 (_, _, true, _) => None,
                 (_, _, _, Some(path)) => Some(
                     std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,

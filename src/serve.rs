@@ -52,6 +52,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(s) = args.lifecycle_interval {
         config.lifecycle_interval_secs = s;
     }
+    if args.dashboard_listen.is_some() {
+        config.dashboard_listen = args.dashboard_listen.clone();
+    }
     if let Some(d) = args.lifecycle_clock_offset_days {
         config.lifecycle_clock_offset_days = d;
     }
@@ -82,7 +85,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let nofile = pier_server::limits::raise_fd_limit();
         let cap = config.limits.connection_cap(nofile);
         tracing::info!(%addr, data_dir = %config.data_dir.display(), max_connections = cap, open_file_limit = nofile, "pier is serving S3 and B2");
-        println!("pier listening on http://{addr}");
+        // Printed after the dashboard's line (tests read the two in this order).
+        let listening = format!("pier listening on http://{addr}");
         let access_log = match &config.access_log {
             Some(path) => Some(
                 pier_server::access_log::AccessLog::open(path)
@@ -90,12 +94,16 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             ),
             None => None,
         };
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let dashboard_port = start_dashboard(&store, &config, addr.port(), stop_rx).await?;
+        println!("{listening}");
         let front = Front::new(
             store.clone(),
             config.domains.clone(),
             FrontOptions {
                 limits: config.limits.clone(),
                 access_log,
+                dashboard_port,
             },
         );
         let lifecycle = pier_server::lifecycle::spawn(
@@ -103,13 +111,72 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Duration::from_secs(config.lifecycle_interval_secs),
             config.lifecycle_clock_offset_days,
         );
-        pier_server::run(listener, front, cap, shutdown_signal(), SHUTDOWN_GRACE).await?;
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        };
+        pier_server::run(listener, front, cap, shutdown, SHUTDOWN_GRACE).await?;
         tracing::info!("stopped accepting; in-flight requests finished");
         lifecycle.stop().await;
         store.close()?;
         Ok(ExitCode::SUCCESS)
     })
 }
+
+/// Starts the dashboard on its own listener unless it is `off`; returns its port. A busy
+/// default port only warns (the storage server still starts); a configured one is an error.
+async fn start_dashboard(
+    store: &Store,
+    config: &Config,
+    api_port: u16,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<u16>> {
+    let wanted = config
+        .dashboard_listen
+        .as_deref()
+        .unwrap_or(DEFAULT_DASHBOARD);
+    if wanted == "off" {
+        return Ok(None);
+    }
+    let listener = match tokio::net::TcpListener::bind(wanted).await {
+        Ok(l) => l,
+        Err(e) if config.dashboard_listen.is_none() => {
+            tracing::warn!(error = %e, address = DEFAULT_DASHBOARD, "the dashboard's default port is busy; serving without a dashboard (set --dashboard-listen)");
+            return Ok(None);
+        }
+        Err(e) => return Err(e).with_context(|| format!("dashboard listening on {wanted}")),
+    };
+    let addr = listener.local_addr()?;
+    let mut hosts = vec![
+        addr.to_string(),
+        format!("localhost:{}", addr.port()),
+        format!("127.0.0.1:{}", addr.port()),
+    ];
+    hosts.extend(config.dashboard_hosts.iter().cloned());
+    let dashboard = pier_dashboard::Dashboard::new(
+        store.clone(),
+        pier_edge::access::Access::new(store.clone()),
+        pier_dashboard::DashboardConfig {
+            hosts,
+            api_port,
+            secure_cookies: config.dashboard_secure_cookies,
+        },
+    );
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = pier_dashboard::serve(listener, dashboard, stopped).await {
+            tracing::error!(error = %e, "the dashboard stopped");
+        }
+    });
+    tracing::info!(%addr, "dashboard serving");
+    println!("pier dashboard on http://{addr}");
+    Ok(Some(addr.port()))
+}
+
+/// Where the dashboard listens unless configured.
+const DEFAULT_DASHBOARD: &str = "127.0.0.1:9001";
 
 /// Makes sure someone can sign requests: the configured root key, or on first start a new key
 /// printed once.

@@ -53,6 +53,8 @@ pub struct Server {
     pub dir: TempDir,
     /// Extra flags it was started with (kept across restarts).
     flags: Vec<String>,
+    /// `http://127.0.0.1:PORT` of its dashboard.
+    pub dashboard: String,
 }
 
 impl Server {
@@ -69,12 +71,13 @@ impl Server {
     /// Starts a server on `dir` with extra `pier serve` flags.
     pub fn start_with(dir: TempDir, flags: &[&str]) -> Server {
         let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
-        let (child, endpoint) = spawn(dir.path(), &flags);
+        let (child, endpoint, dashboard) = spawn(dir.path(), &flags);
         Server {
             child: Some(child),
             endpoint,
             dir,
             flags,
+            dashboard,
         }
     }
 
@@ -102,9 +105,10 @@ impl Server {
     pub fn restart_clean(&mut self) {
         let status = self.terminate();
         assert!(status.success(), "pier serve exited with {status}");
-        let (child, endpoint) = spawn(self.dir.path(), &self.flags);
+        let (child, endpoint, dashboard) = spawn(self.dir.path(), &self.flags);
         self.child = Some(child);
         self.endpoint = endpoint;
+        self.dashboard = dashboard;
     }
 
     /// Stops the server cleanly and starts it again on the same data directory with `flags`
@@ -117,9 +121,10 @@ impl Server {
     /// Starts the server again on the same data directory (a new port).
     pub fn restart(&mut self) {
         self.kill9();
-        let (child, endpoint) = spawn(self.dir.path(), &self.flags);
+        let (child, endpoint, dashboard) = spawn(self.dir.path(), &self.flags);
         self.child = Some(child);
         self.endpoint = endpoint;
+        self.dashboard = dashboard;
     }
 
     /// The server's log so far.
@@ -196,14 +201,23 @@ fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-fn spawn(data_dir: &Path, flags: &[String]) -> (Child, String) {
+/// Starts `pier serve` (with its dashboard on a free port); returns the process, the API's
+/// endpoint and the dashboard's URL.
+fn spawn(data_dir: &Path, flags: &[String]) -> (Child, String, String) {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(data_dir.join("server.log"))
         .expect("server log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pier"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--dashboard-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
         .arg(data_dir.join("data"))
         .args(flags)
         .env("PIER_ROOT_ACCESS_KEY", ACCESS_KEY)
@@ -218,9 +232,13 @@ fn spawn(data_dir: &Path, flags: &[String]) -> (Child, String) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
+        let mut dashboard = String::new();
         while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(addr) = line.trim().strip_prefix("pier dashboard on ") {
+                dashboard = addr.to_owned();
+            }
             if let Some(addr) = line.trim().strip_prefix("pier listening on ") {
-                let _ = tx.send(addr.to_owned());
+                let _ = tx.send((addr.to_owned(), dashboard));
                 break;
             }
             line.clear();
@@ -228,7 +246,7 @@ fn spawn(data_dir: &Path, flags: &[String]) -> (Child, String) {
         // Keep draining so the server never blocks on a full pipe.
         let _ = std::io::copy(&mut reader.into_inner(), &mut std::io::sink());
     });
-    let endpoint = rx
+    let (endpoint, dashboard) = rx
         .recv_timeout(Duration::from_secs(30))
         .unwrap_or_else(|_| {
             let mut log = String::new();
@@ -236,7 +254,7 @@ fn spawn(data_dir: &Path, flags: &[String]) -> (Child, String) {
                 .and_then(|mut f| f.read_to_string(&mut log));
             panic!("pier serve did not start:\n{log}")
         });
-    (child, endpoint)
+    (child, endpoint, dashboard)
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so tests can recompute what they uploaded.

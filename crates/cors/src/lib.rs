@@ -45,6 +45,7 @@ mod index;
 pub mod lint;
 pub mod operation;
 pub mod origin;
+pub mod presets;
 pub mod rule;
 mod stored;
 pub mod validate;

@@ -25,6 +25,14 @@ pub struct Config {
     pub limits: Limits,
     /// Seconds between lifecycle passes (one also runs at start).
     pub lifecycle_interval_secs: u64,
+    /// Where the dashboard listens (`off` disables it); `None`: 127.0.0.1:9001, and a busy
+    /// default port only warns.
+    pub dashboard_listen: Option<String>,
+    /// Extra `Host` values the dashboard answers (it always answers its own address and
+    /// `localhost` at its port), for a proxy or a name in front of it.
+    pub dashboard_hosts: Vec<String>,
+    /// The dashboard's session cookie carries `Secure` (set when a TLS proxy serves it).
+    pub dashboard_secure_cookies: bool,
     /// Days added to the clock lifecycle rules are judged by: a test aid (hidden flag), so a
     /// test can see a 30-day rule act without waiting 30 days.
     pub lifecycle_clock_offset_days: i64,
@@ -41,6 +49,9 @@ impl Default for Config {
             access_log: None,
             limits: Limits::default(),
             lifecycle_interval_secs: 3600,
+            dashboard_listen: None,
+            dashboard_hosts: Vec::new(),
+            dashboard_secure_cookies: false,
             lifecycle_clock_offset_days: 0,
         }
     }

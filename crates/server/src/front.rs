@@ -54,6 +54,7 @@ struct Inner {
     limits: Limits,
     metrics: Arc<Metrics>,
     access_log: Option<AccessLog>,
+    dashboard_port: Option<u16>,
     /// Detached request handlers; shutdown waits for them before the store closes.
     tasks: TaskTracker,
     /// Request ids: a per-process prefix (start time) and a counter.
@@ -75,6 +76,8 @@ pub struct FrontOptions {
     pub limits: Limits,
     /// Where to write the access log, if anywhere.
     pub access_log: Option<AccessLog>,
+    /// The dashboard's port, where a browser opening `/` without credentials is sent.
+    pub dashboard_port: Option<u16>,
 }
 
 impl Front {
@@ -94,6 +97,7 @@ impl Front {
                 limits: options.limits,
                 metrics: Arc::new(Metrics::new()),
                 access_log: options.access_log,
+                dashboard_port: options.dashboard_port,
                 tasks: TaskTracker::new(),
                 id_prefix,
                 next_id: AtomicU64::new(1),
@@ -143,7 +147,7 @@ impl Front {
 
         // 1. route
         let path = req.uri().path();
-        let target = if path.starts_with(PIER_PREFIX) {
+        let target = if path.starts_with(PIER_PREFIX) || self.is_browser_at_root(&req) {
             Target::Pier
         } else if pier_b2::is_b2_path(path) {
             Target::B2(B2Request::parse(req.method(), req.uri()))
@@ -305,6 +309,21 @@ impl Front {
         }
     }
 
+    /// A browser opening `/` with no credentials (S3 clients always sign, and never ask for
+    /// HTML) while a dashboard is served.
+    fn is_browser_at_root<B>(&self, req: &Request<B>) -> bool {
+        self.inner.dashboard_port.is_some()
+            && req.method() == Method::GET
+            && req.uri().path() == "/"
+            && req.uri().query().is_none()
+            && !req.headers().contains_key(header::AUTHORIZATION)
+            && req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|a| a.to_str().ok())
+                .is_some_and(|a| a.contains("text/html"))
+    }
+
     fn pier_route<B>(&self, req: &Request<B>) -> Response<Body> {
         let text = |body: String, content_type: &'static str| {
             Response::builder()
@@ -313,6 +332,24 @@ impl Front {
                 .body(Body::from(Bytes::from(body)))
                 .expect("static response parts are valid")
         };
+        if let Some(port) = self
+            .inner
+            .dashboard_port
+            .filter(|_| self.is_browser_at_root(req))
+        {
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+            return Response::builder()
+                .status(StatusCode::FOUND)
+                .header(header::LOCATION, format!("http://{name}:{port}/"))
+                .header(header::CACHE_CONTROL, "no-store")
+                .body(Body::empty())
+                .expect("a host name makes a valid location");
+        }
         match (req.method(), req.uri().path()) {
             (&Method::GET | &Method::HEAD, "/_pier/health") => text("ok\n".into(), "text/plain"),
             (&Method::GET, "/_pier/metrics") => text(

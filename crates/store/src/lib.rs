@@ -609,6 +609,12 @@ impl Store {
         list::list_versions(self.meta(), bucket_id, query)
     }
 
+    /// How many current objects a bucket holds and their total size (one pass over its
+    /// current versions; for dashboards, not hot paths).
+    pub fn usage(&self, bucket_id: &str) -> Result<(u64, u64)> {
+        self.meta().usage(bucket_id)
+    }
+
     /// One page of a listing.
     pub fn list(&self, bucket_id: &str, query: &ListQuery) -> Result<ListPage> {
         list::list(self.meta(), bucket_id, query)

@@ -159,6 +159,8 @@ pub trait MetaStore: Send + Sync + 'static {
         bucket_id: &str,
         actions: Vec<LifecycleAction>,
     ) -> Result<(Vec<bool>, Vec<String>)>;
+    /// How many current versions a bucket has and their total size in bytes.
+    fn usage(&self, bucket_id: &str) -> Result<(u64, u64)>;
     /// Current versions with `key > after` (or `>=` when `inclusive`) and `key < end`, in byte
     /// order.
     fn scan(

@@ -741,6 +741,17 @@ impl MetaStore for SqliteMeta {
         })
     }
 
+    fn usage(&self, bucket_id: &str) -> Result<(u64, u64)> {
+        self.read(|conn| {
+            let (count, bytes): (i64, i64) = conn
+                .prepare_cached(
+                    "SELECT count(*), coalesce(sum(size), 0) FROM objects WHERE bucket_id = ?1",
+                )?
+                .query_row([bucket_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok((count as u64, bytes as u64))
+        })
+    }
+
     fn scan(
         &self,
         bucket_id: &str,

@@ -1,0 +1,199 @@
+//! The bucket list (with object counts and sizes), creating and deleting buckets, and a
+//! bucket's settings (visibility and policy, with the access engine's validation messages).
+
+use crate::auth::{Page, Signed};
+use crate::views::{render, size, BucketRow, BucketsPage, Nav};
+use crate::Dashboard;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use http::StatusCode;
+use pier_access::Action;
+use pier_store::{BucketUpdate, Versioning, Visibility};
+use serde::Deserialize;
+
+/// The header of every signed-in page.
+pub(crate) fn nav(d: &Dashboard, who: &Signed) -> Nav {
+    Nav {
+        key_id: who.session.key_id.clone(),
+        csrf: who.session.csrf.clone(),
+        keys: who.may(d, Action::ListKeys, None),
+    }
+}
+
+pub(crate) fn visibility_name(v: Visibility) -> &'static str {
+    if v.is_public() {
+        "public"
+    } else {
+        "private"
+    }
+}
+
+pub(crate) fn versioning_name(v: Versioning) -> &'static str {
+    match v {
+        Versioning::Unversioned => "off",
+        Versioning::Enabled => "on",
+        Versioning::Suspended => "suspended",
+    }
+}
+
+/// Runs a blocking store call off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Page> + Send + 'static,
+) -> Result<T, Page> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(Page::internal)?
+}
+
+pub(crate) async fn list(State(d): State<Dashboard>, who: Signed) -> Result<Response, Page> {
+    who.allow(&d, Action::ListAllMyBuckets, None, None, None)?;
+    let store = d.store().clone();
+    let all = blocking(move || store.buckets().map_err(Page::store)).await?;
+    let mut rows = Vec::new();
+    for b in all.into_iter().filter(|b| who.scope.reaches_bucket(&b.id)) {
+        let store = d.store().clone();
+        let id = b.id.clone();
+        let (objects, bytes) = blocking(move || store.usage(&id).map_err(Page::store)).await?;
+        rows.push(BucketRow {
+            visibility: visibility_name(b.public),
+            versioning: versioning_name(b.versioning),
+            name: b.name,
+            objects,
+            size: size(bytes),
+        });
+    }
+    Ok(render(&BucketsPage {
+        can_create: who.may(&d, Action::CreateBucket, None),
+        nav: nav(&d, &who),
+        buckets: rows,
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CreateForm {
+    csrf: Option<String>,
+    name: String,
+    visibility: String,
+    flavour: String,
+}
+
+/// S3's bucket-name rules (3–63 of lower-case letters, digits, `.` and `-`, starting and ending
+/// with a letter or digit), minus the names the HTTP front keeps for B2.
+fn check_name(name: &str) -> Result<(), Page> {
+    let ok = (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !pier_s3::RESERVED_BUCKET_NAMES.contains(&name);
+    if ok {
+        Ok(())
+    } else {
+        Err(Page::new(
+            StatusCode::BAD_REQUEST,
+            format!("{name:?} is not a valid bucket name: use 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit"),
+        ))
+    }
+}
+
+pub(crate) async fn create(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Form(form): Form<CreateForm>,
+) -> Result<Response, Page> {
+    who.check_csrf(form.csrf.as_deref())?;
+    who.allow(&d, Action::CreateBucket, None, None, None)?;
+    check_name(&form.name)?;
+    let public = match form.visibility.as_str() {
+        "public" => Visibility::PublicObjects,
+        _ => Visibility::Private,
+    };
+    let versioning = match form.flavour.as_str() {
+        "b2" => Versioning::Enabled,
+        _ => Versioning::Unversioned,
+    };
+    let store = d.store().clone();
+    let name = form.name.clone();
+    blocking(move || {
+        store
+            .create_bucket(&name, public, versioning)
+            .map_err(Page::store)
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/b/{}", form.name)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SettingsForm {
+    csrf: Option<String>,
+    visibility: String,
+    policy: String,
+}
+
+pub(crate) async fn settings(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path(bucket): Path<String>,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, Page> {
+    who.check_csrf(form.csrf.as_deref())?;
+    let current = d.store().bucket(&bucket).map_err(Page::store)?;
+    let public = match form.visibility.as_str() {
+        "public" => Visibility::PublicObjects,
+        _ => Visibility::Private,
+    };
+    let mut update = BucketUpdate::default();
+    if public.is_public() != current.public.is_public() {
+        who.allow(&d, Action::PutBucketAcl, Some(&bucket), None, None)?;
+        update.public = Some(public);
+    }
+    let policy = form.policy.trim();
+    if current.policy.as_deref().unwrap_or("").trim() != policy {
+        let action = if policy.is_empty() {
+            Action::DeleteBucketPolicy
+        } else {
+            Action::PutBucketPolicy
+        };
+        who.allow(&d, action, Some(&bucket), None, None)?;
+        if !policy.is_empty() {
+            pier_access::Policy::parse(policy, &bucket).map_err(|e| {
+                Page::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("The policy was not saved: {e}"),
+                )
+            })?;
+        }
+        update.policy = Some((!policy.is_empty()).then(|| policy.to_owned()));
+    }
+    let store = d.store().clone();
+    let name = bucket.clone();
+    blocking(move || store.update_bucket(&name, update).map_err(Page::store)).await?;
+    Ok(Redirect::to(&format!("/b/{bucket}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeleteForm {
+    csrf: Option<String>,
+    confirm: String,
+}
+
+pub(crate) async fn delete(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path(bucket): Path<String>,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, Page> {
+    who.check_csrf(form.csrf.as_deref())?;
+    who.allow(&d, Action::DeleteBucket, Some(&bucket), None, None)?;
+    if form.confirm != bucket {
+        return Err(Page::new(
+            StatusCode::BAD_REQUEST,
+            "Type the bucket's exact name to delete it.",
+        ));
+    }
+    let store = d.store().clone();
+    blocking(move || store.delete_bucket(&bucket).map_err(Page::store)).await?;
+    Ok(Redirect::to("/").into_response())
+}

@@ -1,0 +1,149 @@
+//! pier's web dashboard, served by the same binary on its own listener (so bucket names never
+//! collide with its routes, and content served by the API port never runs as its origin).
+//!
+//! # Overview
+//! - Sign-in with an access key id and secret starts a server-side [`session`]; every page and
+//!   action is then decided by the access engine as that key ([`auth`]), so a restricted key
+//!   sees only its buckets and prefixes.
+//! - [`guard`] puts security headers on every answer (a CSP without inline script,
+//!   `frame-ancestors 'none'`, `nosniff`, `no-store`), refuses unknown `Host`s, checks the CSRF
+//!   token and `Origin` of every state-changing request, and never sends `Access-Control-*`.
+//! - Pages are server-rendered from compile-time-checked templates (askama, auto-escaped);
+//!   `assets/app.js` adds uploads with progress (large files in parts) and nothing else needs
+//!   script. Assets are embedded in the binary.
+//! - Object bytes never render on the dashboard's origin: downloads and share links are
+//!   presigned URLs on the API port.
+
+pub mod auth;
+mod buckets;
+mod cors;
+pub mod guard;
+mod keys;
+mod objects;
+pub mod session;
+mod views;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+use pier_edge::access::Access;
+use pier_store::Store;
+use std::sync::Arc;
+
+/// How the dashboard is reached and what it links to.
+#[derive(Clone, Debug)]
+pub struct DashboardConfig {
+    /// `Host` values the dashboard answers (others get 421): its own address by default.
+    pub hosts: Vec<String>,
+    /// The API port, for presigned links (same host name as the dashboard's).
+    pub api_port: u16,
+    /// Cookies carry `Secure` (the dashboard is served over TLS by a proxy in front).
+    pub secure_cookies: bool,
+}
+
+/// The dashboard's shared state.
+#[derive(Clone)]
+pub struct Dashboard {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    access: Access,
+    config: DashboardConfig,
+    sessions: session::Sessions,
+    limiter: session::LoginLimiter,
+}
+
+impl std::fmt::Debug for Dashboard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dashboard")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dashboard {
+    /// A dashboard over `store`, deciding access with `access`.
+    pub fn new(store: Store, access: Access, config: DashboardConfig) -> Dashboard {
+        Dashboard {
+            inner: Arc::new(Inner {
+                store,
+                access,
+                config,
+                sessions: session::Sessions::default(),
+                limiter: session::LoginLimiter::default(),
+            }),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn access(&self) -> &Access {
+        &self.inner.access
+    }
+
+    pub(crate) fn config(&self) -> &DashboardConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn sessions(&self) -> &session::Sessions {
+        &self.inner.sessions
+    }
+
+    pub(crate) fn limiter(&self) -> &session::LoginLimiter {
+        &self.inner.limiter
+    }
+
+    /// Every route, behind the guard.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/login", get(auth::login_page).post(auth::login))
+            .route("/logout", post(auth::logout))
+            .route("/", get(buckets::list).post(buckets::create))
+            .route("/b/{bucket}", get(objects::browse))
+            .route("/b/{bucket}/settings", post(buckets::settings))
+            .route("/b/{bucket}/delete", post(buckets::delete))
+            .route("/b/{bucket}/object", get(objects::details))
+            .route("/b/{bucket}/share", post(objects::share))
+            .route("/b/{bucket}/delete-objects", post(objects::delete))
+            .route("/api/b/{bucket}/object", put(objects::upload))
+            .route("/api/b/{bucket}/uploads", post(objects::start_upload))
+            .route(
+                "/api/b/{bucket}/uploads/{upload}/{part}",
+                put(objects::upload_part),
+            )
+            .route(
+                "/api/b/{bucket}/uploads/{upload}/complete",
+                post(objects::complete_upload),
+            )
+            .route("/keys", get(keys::list).post(keys::create))
+            .route("/keys/{id}/delete", post(keys::delete))
+            .route("/keys/explain", get(keys::explain))
+            .route("/b/{bucket}/cors", get(cors::page).post(cors::preview))
+            .route("/b/{bucket}/cors/save", post(cors::save))
+            .route("/b/{bucket}/cors/simulate", get(cors::simulate))
+            .route("/assets/app.js", get(views::script))
+            .route("/assets/app.css", get(views::style))
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                guard::guard,
+            ))
+            .with_state(self)
+    }
+}
+
+/// Serves the dashboard on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    dashboard: Dashboard,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = dashboard
+        .router()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,491 @@
+//! Objects: browsing by prefix as folders (paged), details with versions, share links
+//! (presigned GETs on the API port: object bytes are never served on the dashboard's origin),
+//! deleting files and whole prefixes, and the upload endpoints `assets/app.js` uses (one
+//! request for small files; multipart, part by part, for large ones).
+
+use crate::auth::{header_token, Page, Signed};
+use crate::buckets::{blocking, nav, versioning_name, visibility_name};
+use crate::views::{
+    render, size, time, Crumb, ObjectPage, ObjectRow, ObjectsPage, SharePage, VersionRow,
+};
+use crate::Dashboard;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use futures_util::StreamExt;
+use http::{header, HeaderMap, StatusCode};
+use pier_access::Action;
+use pier_store::{ListQuery, ObjectMeta, VersionQuery, WriteCondition, S3_MIN_PART_SIZE};
+use serde::Deserialize;
+
+/// Entries per page when browsing.
+const PAGE: usize = 100;
+
+#[derive(Deserialize)]
+pub(crate) struct BrowseQuery {
+    #[serde(default)]
+    prefix: String,
+    after: Option<String>,
+}
+
+pub(crate) async fn browse(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path(bucket): Path<String>,
+    Query(q): Query<BrowseQuery>,
+) -> Result<Response, Page> {
+    who.allow(&d, Action::ListBucket, Some(&bucket), None, Some(&q.prefix))?;
+    let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    let store = d.store().clone();
+    let (id, prefix, after) = (b.id.clone(), q.prefix.clone(), q.after.clone());
+    let page = blocking(move || {
+        store
+            .list(
+                &id,
+                &ListQuery {
+                    prefix,
+                    delimiter: Some("/".into()),
+                    start_after: after,
+                    start_inclusive: false,
+                    max_keys: PAGE,
+                },
+            )
+            .map_err(Page::store)
+    })
+    .await?;
+    let mut crumbs = Vec::new();
+    let mut acc = String::new();
+    for part in q.prefix.split_inclusive('/') {
+        acc.push_str(part);
+        crumbs.push(Crumb {
+            label: part.trim_end_matches('/').to_owned(),
+            prefix: acc.clone(),
+        });
+    }
+    let folders = page
+        .common_prefixes
+        .iter()
+        .map(|p| Crumb {
+            label: p[q.prefix.len()..].to_owned(),
+            prefix: p.clone(),
+        })
+        .collect();
+    let objects = page
+        .objects
+        .iter()
+        .map(|o| ObjectRow {
+            name: o.key[q.prefix.len()..].to_owned(),
+            key: o.key.clone(),
+            size: size(o.size),
+            modified: time(o.created),
+        })
+        .collect();
+    Ok(render(&ObjectsPage {
+        can_write: who.may(&d, Action::PutObject, Some(&bucket)),
+        can_settings: who.may(&d, Action::PutBucketAcl, Some(&bucket)),
+        nav: nav(&d, &who),
+        visibility: visibility_name(b.public),
+        versioning: versioning_name(b.versioning),
+        policy: b.policy.clone().unwrap_or_default(),
+        prefix: q.prefix,
+        next: page.next.filter(|_| page.truncated),
+        bucket,
+        crumbs,
+        folders,
+        objects,
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct KeyQuery {
+    key: String,
+}
+
+pub(crate) async fn details(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path(bucket): Path<String>,
+    Query(q): Query<KeyQuery>,
+) -> Result<Response, Page> {
+    who.allow(&d, Action::GetObject, Some(&bucket), Some(&q.key), None)?;
+    let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    let store = d.store().clone();
+    let (id, key) = (b.id.clone(), q.key.clone());
+    let (object, history) = blocking(move || {
+        let object = store.object(&id, &key).map_err(Page::store)?;
+        let history = store
+            .list_versions(
+                &id,
+                &VersionQuery {
+                    prefix: key.clone(),
+                    max_keys: 1000,
+                    ..Default::default()
+                },
+            )
+            .map_err(Page::store)?;
+        Ok((object, history))
+    })
+    .await?;
+    let m = &object.meta;
+    let mut meta: Vec<(String, String)> = m
+        .user
+        .iter()
+        .map(|(k, v)| (format!("x-amz-meta-{k}"), v.clone()))
+        .collect();
+    for (name, value) in [
+        ("Content-Encoding", &m.content_encoding),
+        ("Content-Disposition", &m.content_disposition),
+        ("Cache-Control", &m.cache_control),
+    ] {
+        if let Some(v) = value {
+            meta.push((name.into(), v.clone()));
+        }
+    }
+    let versions = history
+        .entries
+        .iter()
+        .filter(|e| e.key == q.key)
+        .map(|e| VersionRow {
+            id: e.s3_version_id().to_owned(),
+            marker: e.marker,
+            current: e.is_current(),
+            size: size(e.size),
+            modified: time(e.created),
+        })
+        .collect();
+    Ok(render(&ObjectPage {
+        nav: nav(&d, &who),
+        size: size(object.size),
+        etag: object.etag.clone(),
+        sha1: object.sha1.clone().unwrap_or_else(|| "—".into()),
+        content_type: m
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into()),
+        modified: time(object.created),
+        meta,
+        versions,
+        bucket,
+        key: q.key,
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ShareForm {
+    csrf: Option<String>,
+    key: String,
+    expires: u64,
+}
+
+/// `http://HOST:API_PORT` for the host name the browser used to reach the dashboard.
+fn api_endpoint(d: &Dashboard, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    format!("http://{name}:{}", d.config().api_port)
+}
+
+pub(crate) async fn share(
+    State(d): State<Dashboard>,
+    who: Signed,
+    headers: HeaderMap,
+    Path(bucket): Path<String>,
+    Form(form): Form<ShareForm>,
+) -> Result<Response, Page> {
+    who.check_csrf(form.csrf.as_deref())?;
+    who.allow(&d, Action::GetObject, Some(&bucket), Some(&form.key), None)?;
+    let key = d
+        .store()
+        .key(&who.session.key_id)
+        .map_err(Page::store)?
+        .ok_or_else(|| Page::new(StatusCode::UNAUTHORIZED, "Your key was deleted."))?;
+    let endpoint = api_endpoint(&d, &headers);
+    let url = pier_s3::presign::presign_url(&pier_s3::presign::Presign {
+        endpoint: &endpoint,
+        method: "GET",
+        bucket: &bucket,
+        key: &form.key,
+        query: vec![],
+        content_type: None,
+        expires: form.expires,
+        access_key: &key.access_key,
+        secret_key: &key.secret,
+        region: "us-east-1",
+        now: std::time::SystemTime::now(),
+    })
+    .map_err(|e| Page::new(StatusCode::BAD_REQUEST, e))?;
+    Ok(render(&SharePage {
+        nav: nav(&d, &who),
+        url,
+        expires: time(pier_store::now_millis() + form.expires as i64 * 1000),
+        bucket,
+        key: form.key,
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeleteForm {
+    csrf: Option<String>,
+    key: Option<String>,
+    prefix: Option<String>,
+    confirm: Option<String>,
+}
+
+/// Deletes one object, or every object under a prefix (typed confirmation: the prefix, or the
+/// bucket's name for the whole bucket). In a versioned bucket a delete adds a marker, as S3's.
+pub(crate) async fn delete(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path(bucket): Path<String>,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, Page> {
+    who.check_csrf(form.csrf.as_deref())?;
+    let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    if let Some(key) = form.key {
+        who.allow(&d, Action::DeleteObject, Some(&bucket), Some(&key), None)?;
+        let store = d.store().clone();
+        let id = b.id.clone();
+        blocking(move || store.delete_object(&id, &key).map_err(Page::store)).await?;
+        return Ok(Redirect::to(&format!("/b/{bucket}")).into_response());
+    }
+    let prefix = form.prefix.unwrap_or_default();
+    let expected = if prefix.is_empty() { &bucket } else { &prefix };
+    if form.confirm.as_deref() != Some(expected.as_str()) {
+        return Err(Page::new(
+            StatusCode::BAD_REQUEST,
+            "Type the prefix (or, for the whole bucket, its name) exactly to delete everything under it.",
+        ));
+    }
+    who.allow(&d, Action::ListBucket, Some(&bucket), None, Some(&prefix))?;
+    loop {
+        let store = d.store().clone();
+        let (id, p) = (b.id.clone(), prefix.clone());
+        let page = blocking(move || {
+            store
+                .list(
+                    &id,
+                    &ListQuery {
+                        prefix: p,
+                        max_keys: 1000,
+                        ..Default::default()
+                    },
+                )
+                .map_err(Page::store)
+        })
+        .await?;
+        for o in &page.objects {
+            who.allow(&d, Action::DeleteObject, Some(&bucket), Some(&o.key), None)?;
+        }
+        let store = d.store().clone();
+        let id = b.id.clone();
+        let keys: Vec<String> = page.objects.into_iter().map(|o| o.key).collect();
+        let done = keys.is_empty();
+        blocking(move || {
+            for k in keys {
+                store.delete_object(&id, &k).map_err(Page::store)?;
+            }
+            Ok(())
+        })
+        .await?;
+        if done || !page.truncated {
+            break;
+        }
+    }
+    Ok(Redirect::to(&format!("/b/{bucket}")).into_response())
+}
+
+/// An upload API error: plain text with its status, for `app.js` to show.
+fn api_error(page: Page) -> Response {
+    (page.status, page.message).into_response()
+}
+
+/// Streams a request body into a writer (off the async runtime for each write).
+async fn receive(
+    body: Body,
+    mut write: impl FnMut(&[u8]) -> pier_store::Result<()>,
+) -> Result<(), Page> {
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            Page::new(
+                StatusCode::BAD_REQUEST,
+                format!("the upload broke off: {e}"),
+            )
+        })?;
+        tokio::task::block_in_place(|| write(&chunk)).map_err(Page::store)?;
+    }
+    Ok(())
+}
+
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+/// `PUT /api/b/{bucket}/object?key=`: one request, the body streamed to the store.
+pub(crate) async fn upload(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path(bucket): Path<String>,
+    Query(q): Query<KeyQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result: Result<String, Page> = async {
+        who.check_csrf(header_token(&headers))?;
+        who.allow(&d, Action::PutObject, Some(&bucket), Some(&q.key), None)?;
+        let b = d.store().bucket(&bucket).map_err(Page::store)?;
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        let mut writer = d.store().new_payload(declared).map_err(Page::store)?;
+        receive(body, |c| writer.write(c)).await?;
+        let payload = tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?;
+        let meta = ObjectMeta {
+            content_type: content_type(&headers),
+            ..Default::default()
+        };
+        let store = d.store().clone();
+        let key = q.key.clone();
+        let object = blocking(move || {
+            store
+                .put_object(&b.id, &key, payload, meta, WriteCondition::None)
+                .map_err(|e| Page::store(e.into()))
+        })
+        .await?;
+        Ok(object.etag)
+    }
+    .await;
+    match result {
+        Ok(etag) => Json(serde_json::json!({ "etag": etag })).into_response(),
+        Err(page) => api_error(page),
+    }
+}
+
+/// `POST /api/b/{bucket}/uploads?key=`: starts a multipart upload.
+pub(crate) async fn start_upload(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path(bucket): Path<String>,
+    Query(q): Query<KeyQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let result: Result<String, Page> = async {
+        who.check_csrf(header_token(&headers))?;
+        who.allow(&d, Action::PutObject, Some(&bucket), Some(&q.key), None)?;
+        let b = d.store().bucket(&bucket).map_err(Page::store)?;
+        let meta = ObjectMeta {
+            content_type: content_type(&headers),
+            ..Default::default()
+        };
+        let store = d.store().clone();
+        let key = q.key.clone();
+        let upload =
+            blocking(move || store.create_upload(&b.id, &key, meta).map_err(Page::store)).await?;
+        Ok(upload.upload_id)
+    }
+    .await;
+    match result {
+        Ok(id) => Json(serde_json::json!({ "uploadId": id })).into_response(),
+        Err(page) => api_error(page),
+    }
+}
+
+/// The upload `id` of `bucket`, checked against the caller's access to its key.
+fn upload_of(d: &Dashboard, who: &Signed, bucket: &str, id: &str) -> Result<(), Page> {
+    let b = d.store().bucket(bucket).map_err(Page::store)?;
+    let upload = d.store().upload(id).map_err(Page::store)?;
+    if upload.bucket_id != b.id {
+        return Err(Page::new(StatusCode::NOT_FOUND, "No such upload."));
+    }
+    who.allow(d, Action::PutObject, Some(bucket), Some(&upload.key), None)
+}
+
+/// `PUT /api/b/{bucket}/uploads/{upload}/{part}`: one part, streamed.
+pub(crate) async fn upload_part(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path((bucket, upload, part)): Path<(String, String, u32)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result: Result<String, Page> = async {
+        who.check_csrf(header_token(&headers))?;
+        if !(1..=10_000).contains(&part) {
+            return Err(Page::new(
+                StatusCode::BAD_REQUEST,
+                "Part numbers run from 1 to 10000.",
+            ));
+        }
+        upload_of(&d, &who, &bucket, &upload)?;
+        let mut writer = d.store().new_blob().map_err(Page::store)?;
+        receive(body, |c| writer.write(c)).await?;
+        let blob = tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?;
+        let store = d.store().clone();
+        let part = blocking(move || {
+            store.put_part(&upload, part, blob).map_err(|e| {
+                Page::store(match e {
+                    pier_store::PartError::NoSuchUpload => pier_store::StoreError::NoSuchUpload,
+                    pier_store::PartError::Storage(s) => s.into(),
+                    other => pier_store::StoreError::Database(other.to_string()),
+                })
+            })
+        })
+        .await?;
+        Ok(part.etag)
+    }
+    .await;
+    match result {
+        Ok(etag) => Json(serde_json::json!({ "etag": etag })).into_response(),
+        Err(page) => api_error(page),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Completion {
+    parts: Vec<(u32, String)>,
+}
+
+/// `POST /api/b/{bucket}/uploads/{upload}/complete`: `{"parts": [[1, "etag"], ...]}`.
+pub(crate) async fn complete_upload(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path((bucket, upload)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(completion): Json<Completion>,
+) -> Response {
+    let result: Result<String, Page> = async {
+        who.check_csrf(header_token(&headers))?;
+        upload_of(&d, &who, &bucket, &upload)?;
+        let store = d.store().clone();
+        let object = blocking(move || {
+            store
+                .complete_upload(
+                    &upload,
+                    completion.parts,
+                    S3_MIN_PART_SIZE,
+                    WriteCondition::None,
+                )
+                .map_err(|e| match e {
+                    pier_store::CompleteError::Storage(s) => Page::store(s.into()),
+                    other => Page::new(StatusCode::BAD_REQUEST, other.to_string()),
+                })
+        })
+        .await?;
+        Ok(object.etag)
+    }
+    .await;
+    match result {
+        Ok(etag) => Json(serde_json::json!({ "etag": etag })).into_response(),
+        Err(page) => api_error(page),
+    }
+}

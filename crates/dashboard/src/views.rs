@@ -1,0 +1,272 @@
+//! The pages, as compile-time-checked askama templates (`templates/`, HTML-escaped), and the
+//! embedded script and style sheet.
+
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+use http::header;
+
+/// Renders a template; a template that fails to render is a logged 500 page.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "dashboard: a template failed to render");
+            (
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "A page failed to render; the error is in the server's log.",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// What every signed-in page shows in its header.
+#[derive(Debug)]
+pub struct Nav {
+    /// The key signed in.
+    pub key_id: String,
+    /// The session's CSRF token, for forms.
+    pub csrf: String,
+    /// The key may list keys (the Keys link is shown).
+    pub keys: bool,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub status: u16,
+    pub message: &'a str,
+}
+
+/// A bucket in the list.
+pub struct BucketRow {
+    pub name: String,
+    pub visibility: &'static str,
+    pub versioning: &'static str,
+    pub objects: u64,
+    pub size: String,
+}
+
+#[derive(Template)]
+#[template(path = "buckets.html")]
+pub struct BucketsPage {
+    pub nav: Nav,
+    pub buckets: Vec<BucketRow>,
+    pub can_create: bool,
+}
+
+/// An object in a listing.
+pub struct ObjectRow {
+    pub key: String,
+    pub name: String,
+    pub size: String,
+    pub modified: String,
+}
+
+/// A step of the prefix path.
+pub struct Crumb {
+    pub label: String,
+    pub prefix: String,
+}
+
+#[derive(Template)]
+#[template(path = "objects.html")]
+pub struct ObjectsPage {
+    pub nav: Nav,
+    pub bucket: String,
+    pub prefix: String,
+    pub crumbs: Vec<Crumb>,
+    pub folders: Vec<Crumb>,
+    pub objects: Vec<ObjectRow>,
+    pub next: Option<String>,
+    pub visibility: &'static str,
+    pub versioning: &'static str,
+    pub policy: String,
+    pub can_write: bool,
+    pub can_settings: bool,
+}
+
+/// One version of an object.
+pub struct VersionRow {
+    pub id: String,
+    pub marker: bool,
+    pub current: bool,
+    pub size: String,
+    pub modified: String,
+}
+
+#[derive(Template)]
+#[template(path = "object.html")]
+pub struct ObjectPage {
+    pub nav: Nav,
+    pub bucket: String,
+    pub key: String,
+    pub size: String,
+    pub etag: String,
+    pub sha1: String,
+    pub content_type: String,
+    pub modified: String,
+    pub meta: Vec<(String, String)>,
+    pub versions: Vec<VersionRow>,
+}
+
+#[derive(Template)]
+#[template(path = "share.html")]
+pub struct SharePage {
+    pub nav: Nav,
+    pub bucket: String,
+    pub key: String,
+    pub url: String,
+    pub expires: String,
+}
+
+/// A key in the list.
+pub struct KeyRow {
+    pub id: String,
+    pub description: String,
+    pub capabilities: String,
+    pub buckets: String,
+    pub prefix: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "keys.html")]
+pub struct KeysPage {
+    pub nav: Nav,
+    pub keys: Vec<KeyRow>,
+    pub buckets: Vec<String>,
+    pub capabilities: Vec<&'static str>,
+    pub created: Option<(String, String)>,
+    pub can_create: bool,
+    pub actions: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "explain.html")]
+pub struct ExplainPage {
+    pub nav: Nav,
+    pub key: String,
+    pub action: String,
+    pub bucket: String,
+    pub object: String,
+    pub allowed: bool,
+    pub reason: String,
+    pub trace: Vec<String>,
+}
+
+/// One dialect's rendering of a rule list.
+pub struct Converted {
+    pub dialect: &'static str,
+    pub text: String,
+    pub command: String,
+}
+
+/// A candidate rule list, checked.
+pub struct Preview {
+    pub text: String,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub converted: Vec<Converted>,
+    pub gained: Vec<String>,
+    pub lost: Vec<String>,
+    pub valid: bool,
+}
+
+/// A simulated request and its verdict.
+pub struct Simulation {
+    pub origin: String,
+    pub method: String,
+    pub headers: String,
+    pub allowed: bool,
+    pub summary: String,
+    pub response: Vec<(String, String)>,
+    pub trace: Vec<String>,
+    pub curl: String,
+}
+
+#[derive(Template)]
+#[template(path = "cors.html")]
+pub struct CorsPage {
+    pub nav: Nav,
+    pub bucket: String,
+    pub current: String,
+    pub editor: String,
+    pub preview: Option<Preview>,
+    pub simulation: Option<Simulation>,
+    pub saved: bool,
+}
+
+/// `/assets/app.js`.
+pub async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../assets/app.js"),
+    )
+        .into_response()
+}
+
+/// `/assets/app.css`.
+pub async fn style() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../assets/app.css"),
+    )
+        .into_response()
+}
+
+/// A byte count for people.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A UTC time for people.
+pub fn time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_and_times_read_well() {
+        assert_eq!(super::size(512), "512 B");
+        assert_eq!(super::size(5 * 1024 * 1024), "5.0 MiB");
+        assert_eq!(super::time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::time(1_795_910_400_000), "2026-11-29 00:00:00 UTC");
+    }
+}
