@@ -310,15 +310,22 @@ impl RawResponse {
 
 /// Sends one request over a new connection and reads the whole answer (`Connection: close`).
 pub fn raw(endpoint: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> RawResponse {
-    use std::io::Write;
     let host = endpoint.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(host).expect("connect");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
+    raw_bytes(endpoint, req.as_bytes())
+}
+
+/// Sends `request` (a whole HTTP/1.1 request, head and body, as given) over a new connection to
+/// `endpoint` and reads the whole answer.
+pub fn raw_bytes(endpoint: &str, request: &[u8]) -> RawResponse {
+    use std::io::Write;
+    let host = endpoint.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    s.write_all(request).unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).unwrap();
     let text = String::from_utf8_lossy(&buf).into_owned();

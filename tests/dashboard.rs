@@ -1,0 +1,242 @@
+//! The dashboard's security over raw HTTP, against a real `pier serve`: no CORS headers ever,
+//! CSRF tokens and same-origin state changes, cookie flags, no session fixation, escaped object
+//! names, the sign-in limit, the Host allowlist, and browsers at the API's `/` sent to the
+//! dashboard. (What a person does in the dashboard is driven in Chromium by
+//! `tests/browser_dashboard.rs`.)
+
+mod common;
+
+use common::{raw, raw_bytes, RawResponse, Server, ACCESS_KEY, SECRET_KEY};
+
+fn host_of(url: &str) -> &str {
+    url.trim_start_matches("http://")
+}
+
+/// A form POST to the dashboard with `extra` headers.
+fn post(server: &Server, path: &str, form: &str, extra: &[(&str, &str)]) -> RawResponse {
+    let host = host_of(&server.dashboard);
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+        form.len()
+    );
+    for (k, v) in extra {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(form);
+    raw_bytes(&server.dashboard, req.as_bytes())
+}
+
+/// Signs in as the root key; returns the session cookie (`pier_session=...`).
+fn sign_in(server: &Server) -> String {
+    let r = post(
+        server,
+        "/login",
+        &format!("access_key={ACCESS_KEY}&secret={SECRET_KEY}"),
+        &[],
+    );
+    assert_eq!(r.status, 303, "{r:?}");
+    let cookie = r.header("set-cookie").expect("a session cookie");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The CSRF token on a signed-in page.
+fn csrf(server: &Server, cookie: &str) -> String {
+    let page = raw(&server.dashboard, "GET", "/", &[("Cookie", cookie)]);
+    assert_eq!(page.status, 200, "{page:?}");
+    let at = page.body.find("name=\"csrf-token\" content=\"").unwrap() + 27;
+    page.body[at..at + 64].to_owned()
+}
+
+#[test]
+fn the_dashboard_never_sends_cors_headers() {
+    let server = Server::start();
+    let cookie = sign_in(&server);
+    for (method, path) in [
+        ("GET", "/"),
+        ("GET", "/login"),
+        ("OPTIONS", "/"),
+        ("OPTIONS", "/login"),
+    ] {
+        let r = raw(
+            &server.dashboard,
+            method,
+            path,
+            &[
+                ("Cookie", &cookie),
+                ("Origin", "https://evil.example"),
+                ("Access-Control-Request-Method", "POST"),
+            ],
+        );
+        assert!(r.cors_names().is_empty(), "{method} {path}: {r:?}");
+        if method == "OPTIONS" {
+            assert_eq!(r.status, 405);
+        }
+    }
+}
+
+#[test]
+fn every_page_carries_the_security_headers() {
+    let server = Server::start();
+    for path in ["/login", "/", "/assets/app.js"] {
+        let r = raw(&server.dashboard, "GET", path, &[]);
+        let csp = r.header("content-security-policy").unwrap_or("");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+    }
+}
+
+#[test]
+fn the_session_cookie_is_http_only_strict_and_fresh_at_every_sign_in() {
+    let server = Server::start();
+    let r = post(
+        &server,
+        "/login",
+        &format!("access_key={ACCESS_KEY}&secret={SECRET_KEY}"),
+        // A cookie planted before sign-in is never adopted.
+        &[("Cookie", "pier_session=planted")],
+    );
+    let cookie = r.header("set-cookie").unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("planted"));
+    let planted = raw(
+        &server.dashboard,
+        "GET",
+        "/",
+        &[("Cookie", "pier_session=planted")],
+    );
+    assert_eq!(planted.status, 303, "an unknown session is sent to sign in");
+    let again = sign_in(&server);
+    assert_ne!(
+        again,
+        cookie.split(';').next().unwrap(),
+        "every sign-in gets a new id"
+    );
+    // The secret never reaches the page.
+    let page = raw(&server.dashboard, "GET", "/", &[("Cookie", &again)]);
+    assert!(!page.body.contains(SECRET_KEY));
+}
+
+#[test]
+fn state_changes_need_the_csrf_token_and_this_origin() {
+    let server = Server::start();
+    let cookie = sign_in(&server);
+    let token = csrf(&server, &cookie);
+    let form =
+        |csrf: &str, name: &str| format!("csrf={csrf}&name={name}&visibility=private&flavour=s3");
+    let no_token = post(&server, "/", &form("", "nocsrf"), &[("Cookie", &cookie)]);
+    assert_eq!(no_token.status, 403, "{no_token:?}");
+    let foreign = post(
+        &server,
+        "/",
+        &form(&token, "foreign"),
+        &[("Cookie", &cookie), ("Origin", "https://evil.example")],
+    );
+    assert_eq!(foreign.status, 403, "{foreign:?}");
+    let own_origin = server.dashboard.clone();
+    let good = post(
+        &server,
+        "/",
+        &form(&token, "withcsrf"),
+        &[("Cookie", &cookie), ("Origin", &own_origin)],
+    );
+    assert_eq!(good.status, 303, "{good:?}");
+    let listed = server.aws_ok(&["s3api", "list-buckets"]);
+    assert!(
+        listed.contains("withcsrf") && !listed.contains("nocsrf") && !listed.contains("foreign")
+    );
+    // The upload API wants the token in its header.
+    let host = host_of(&server.dashboard);
+    let put = |token: &str| {
+        raw_bytes(
+            &server.dashboard,
+            format!(
+                "PUT /api/b/withcsrf/object?key=a.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nCookie: {cookie}\r\nx-csrf-token: {token}\r\nContent-Length: 2\r\n\r\nhi"
+            )
+            .as_bytes(),
+        )
+    };
+    assert_eq!(put("wrong").status, 403);
+    assert_eq!(put(&token).status, 200);
+}
+
+#[test]
+fn object_names_are_shown_as_text() {
+    let server = Server::start();
+    server.aws_ok(&["s3api", "create-bucket", "--bucket", "xss"]);
+    let name = "<img src=x onerror=alert(1)>";
+    let file = server.dir.path().join("x.txt");
+    std::fs::write(&file, "x").unwrap();
+    server.aws_ok(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        "xss",
+        "--key",
+        name,
+        "--body",
+        file.to_str().unwrap(),
+    ]);
+    let cookie = sign_in(&server);
+    let page = raw(&server.dashboard, "GET", "/b/xss", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(name), "the name must be escaped");
+    assert!(
+        page.body.contains("&#60;img src=x onerror=alert(1)&#62;"),
+        "{}",
+        page.body
+    );
+}
+
+#[test]
+fn sign_in_is_limited_and_unknown_hosts_are_refused() {
+    let server = Server::start();
+    for _ in 0..5 {
+        let r = post(&server, "/login", "access_key=nobody&secret=wrong", &[]);
+        assert_eq!(r.status, 401);
+    }
+    let limited = post(
+        &server,
+        "/login",
+        &format!("access_key={ACCESS_KEY}&secret={SECRET_KEY}"),
+        &[],
+    );
+    assert_eq!(limited.status, 429, "even the right secret waits");
+    let rebinding = raw_bytes(
+        &server.dashboard,
+        b"GET /login HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(rebinding.status, 421);
+}
+
+#[test]
+fn a_browser_at_the_api_root_is_sent_to_the_dashboard() {
+    let server = Server::start();
+    let r = raw(
+        &server.endpoint,
+        "GET",
+        "/",
+        &[("Accept", "text/html,application/xhtml+xml")],
+    );
+    assert_eq!(r.status, 302);
+    let port = server.dashboard.rsplit(':').next().unwrap();
+    assert_eq!(
+        r.header("location"),
+        Some(format!("http://127.0.0.1:{port}/").as_str())
+    );
+    // An S3 client (no HTML wanted) still gets S3's answer.
+    let s3 = raw(&server.endpoint, "GET", "/", &[]);
+    assert_eq!(s3.status, 403, "{s3:?}");
+}
