@@ -66,7 +66,7 @@ async function uploadAll(section, files) {
   await Promise.all(jobs);
   if (!list.querySelector('[data-state="error"]')) {
     list.dataset.state = "done";
-    setTimeout(() => location.reload(), 300);
+    setTimeout(() => location.reload(), 1500);
   }
 }
 

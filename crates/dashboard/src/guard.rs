@@ -74,7 +74,9 @@ pub async fn guard(State(d): State<Dashboard>, req: Request, next: Next) -> Resp
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::CACHE_CONTROL, "no-store"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` on
+        // form posts, which the same-origin check must refuse.
+        (header::REFERRER_POLICY, "same-origin"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }

@@ -1,0 +1,231 @@
+// Headless Chromium drives the dashboard as a person would, against a running pier started by
+// tests/browser_dashboard.rs, which passes in the environment:
+//   DASHBOARD (its URL), PIER_ENDPOINT (the API), ACCESS_KEY, SECRET_KEY, ORIGIN_PORT (a free
+//   port for "another site's" page), SHOTS (where to write screenshots, optional).
+import http from "node:http";
+import { chromium } from "playwright-core";
+
+const dash = process.env.DASHBOARD;
+const api = process.env.PIER_ENDPOINT;
+const origin = `http://127.0.0.1:${process.env.ORIGIN_PORT}`;
+const shots = process.env.SHOTS;
+
+// "Another site": a page on its own origin, from which the test fetches the API.
+const site = http
+  .createServer((req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html" });
+    res.end("<!doctype html><title>another site</title><p>another site</p>");
+  })
+  .listen(Number(process.env.ORIGIN_PORT), "127.0.0.1");
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+const page = await context.newPage();
+page.on("dialog", (d) => d.accept());
+
+let passed = 0, failed = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.stack || e.message}`);
+  }
+}
+function expect(cond, what) {
+  if (!cond) throw new Error(what);
+}
+async function shot(name) {
+  if (shots) await page.screenshot({ path: `${shots}/dashboard-${name}.png`, fullPage: true });
+}
+async function signIn(id, secret) {
+  await page.goto(dash + "/");
+  expect(page.url().endsWith("/login"), "sent to sign in: " + page.url());
+  await page.fill('input[name="access_key"]', id);
+  await page.fill('input[name="secret"]', secret);
+  await page.click('form[action="/login"] button');
+  await page.waitForSelector("#signed-in-as");
+}
+async function fetchFromSite(url) {
+  const p = await context.newPage();
+  try {
+    await p.goto(origin + "/");
+    return await p.evaluate(async (url) => {
+      try {
+        const r = await fetch(url);
+        return { ok: true, status: r.status, text: await r.text() };
+      } catch (e) {
+        return { ok: false, error: String(e) };
+      }
+    }, url);
+  } finally {
+    await p.close();
+  }
+}
+
+await check("sign in with an access key", async () => {
+  await signIn(process.env.ACCESS_KEY, process.env.SECRET_KEY);
+  expect((await page.textContent("#signed-in-as")).trim() === process.env.ACCESS_KEY, "signed in");
+  await shot("sign-in");
+});
+
+await check("create buckets", async () => {
+  for (const name of ["dash-other", "dash-photos"]) {
+    await page.goto(dash + "/");
+    await page.fill('#create-bucket input[name="name"]', name);
+    await page.click("#create-bucket button");
+    await page.waitForURL(`**/b/${name}`);
+  }
+  await page.goto(dash + "/");
+  const text = await page.textContent("#buckets");
+  expect(text.includes("dash-photos") && text.includes("dash-other"), text);
+  await shot("buckets");
+});
+
+const BIG = 40 * 1024 * 1024;
+await check("upload several files, one in parts, with the progress bar moving", async () => {
+  await page.goto(dash + "/b/dash-photos");
+  // Record every progress value the page shows (the page's own script sets them).
+  await page.evaluate(() => {
+    window.__seen = [];
+    new MutationObserver((records) => {
+      for (const r of records) if (r.attributeName === "data-loaded") window.__seen.push(Number(r.target.dataset.loaded));
+    }).observe(document.getElementById("progress"), { subtree: true, attributes: true });
+  });
+  const big = Buffer.alloc(BIG, 7);
+  await page.setInputFiles("#files", [
+    { name: "hello.txt", mimeType: "text/plain", buffer: Buffer.from("hello from the dashboard") },
+    { name: "cat.jpg", mimeType: "image/jpeg", buffer: Buffer.alloc(1000, 1) },
+    { name: "big.bin", mimeType: "application/octet-stream", buffer: big },
+  ]);
+  await page.waitForSelector('#progress[data-state="done"], #progress li[data-state="error"]', { timeout: 60000 });
+  const failures = await page.$$eval('#progress li[data-state="error"]', (els) => els.map((e) => e.textContent));
+  expect(failures.length === 0, "uploads failed: " + JSON.stringify(failures));
+  const seen = await page.evaluate(() => window.__seen);
+  const between = seen.filter((n) => n > 0 && n < BIG);
+  expect(between.length >= 2, "the big file's bar moved through values: " + JSON.stringify(seen.slice(0, 20)));
+  await page.waitForSelector("#objects >> text=big.bin");
+  const listing = await page.textContent("#objects");
+  expect(listing.includes("hello.txt") && listing.includes("cat.jpg") && listing.includes("40.0 MiB"), listing);
+  await shot("objects");
+});
+
+await check("browse a prefix as a folder", async () => {
+  await page.goto(dash + "/b/dash-photos?prefix=" + encodeURIComponent("albums/2026/"));
+  await page.setInputFiles("#files", [{ name: "beach.jpg", mimeType: "image/jpeg", buffer: Buffer.alloc(500, 2) }]);
+  await page.waitForSelector('#progress[data-state="done"]');
+  await page.goto(dash + "/b/dash-photos");
+  await page.click("#objects >> text=albums/");
+  await page.click("#objects >> text=2026/");
+  await page.waitForSelector("#objects >> text=beach.jpg");
+  await page.click("#objects >> text=beach.jpg");
+  await page.waitForSelector("#object-key");
+  expect((await page.textContent("#object-key")) === "albums/2026/beach.jpg", "details");
+  expect((await page.textContent("#versions")).includes("(current)"), "versions listed");
+});
+
+let shareUrl;
+await check("share a link and fetch it", async () => {
+  await page.goto(dash + "/b/dash-photos");
+  const row = page.locator("#objects tr", { hasText: "hello.txt" });
+  await row.locator('select[name="expires"]').selectOption("3600");
+  await row.locator("text=Share link").click();
+  await page.waitForSelector("#share-url");
+  shareUrl = await page.getAttribute("#share-url", "href");
+  expect(shareUrl.startsWith(api + "/dash-photos/hello.txt?"), shareUrl);
+  const r = await fetch(shareUrl);
+  expect(r.status === 200 && (await r.text()) === "hello from the dashboard", "the link downloads");
+  await shot("share");
+});
+
+await check("a quick CORS choice shows its rules, and then another site's fetch works", async () => {
+  const before = await fetchFromSite(shareUrl);
+  expect(!before.ok, "blocked before: " + JSON.stringify(before));
+  await page.goto(dash + "/b/dash-photos/cors");
+  await page.selectOption('#quick select[name="audience"]', "origin");
+  await page.fill('#quick input[name="origin"]', origin);
+  await page.click('#quick button[name="mode"]');
+  await page.waitForSelector("#preview-rules");
+  const rules = await page.textContent("#preview-rules");
+  expect(rules.includes(origin) && rules.includes("s3_get"), rules);
+  expect((await page.textContent("#diff")).includes(`${origin} may s3_get`), "the diff names what is gained");
+  await shot("cors-preview");
+  await page.click("#save-rules");
+  await page.waitForSelector("#saved");
+  const after = await fetchFromSite(shareUrl);
+  expect(after.ok && after.status === 200 && after.text === "hello from the dashboard", "allowed after: " + JSON.stringify(after));
+});
+
+await check("bad rules are shown with the error at their rule and field", async () => {
+  await page.goto(dash + "/b/dash-photos/cors");
+  await page.fill("#rules-text", JSON.stringify([
+    { corsRuleName: "good", allowedOrigins: ["https://a.example"], allowedOperations: ["s3_get"] },
+    { corsRuleName: "broken", allowedOrigins: ["https://b.example/path"], allowedOperations: ["s3_get"] },
+  ]));
+  await page.click('#editor button[name="mode"]');
+  await page.waitForSelector("#errors");
+  const errors = await page.textContent("#errors");
+  expect(errors.includes("broken") && errors.includes("allowedOrigins"), errors);
+  expect(!(await page.$("#save-rules")), "nothing to save");
+});
+
+await check("the simulator explains a refused upload and an allowed download", async () => {
+  const sim = async (method) => {
+    await page.goto(dash + "/b/dash-photos/cors");
+    await page.fill('#simulator input[name="origin"]', origin);
+    await page.fill('#simulator input[name="method"]', method);
+    await page.click("#simulator button");
+    await page.waitForSelector("#sim-verdict");
+    return page.textContent("#simulation");
+  };
+  const put = await sim("PUT");
+  expect(put.includes("Refused") && put.includes("s3_put"), put);
+  const get = await sim("GET");
+  expect(get.includes("Allowed") && get.includes("Access-Control-Allow-Origin: " + origin), get);
+  expect(get.includes("curl -i -X OPTIONS"), "a curl command");
+  await shot("cors-simulator");
+});
+
+await check("a bad bucket policy is refused with the engine's message", async () => {
+  await page.goto(dash + "/b/dash-photos");
+  await page.fill('#settings textarea[name="policy"]', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::elsewhere/*"}]}');
+  await page.click('#settings form[action$="/settings"] button');
+  const message = await page.textContent("#error-message");
+  expect(message.includes("not saved") && message.includes("Resource"), message);
+});
+
+let restricted;
+await check("create a restricted key; its secret is shown once", async () => {
+  await page.goto(dash + "/keys");
+  await page.fill('#create-key input[name="description"]', "photos reader");
+  for (const c of ["listBuckets", "listFiles", "readFiles"]) await page.check(`#create-key input[name="cap_${c}"]`);
+  await page.selectOption('#create-key select[name="bucket"]', "dash-photos");
+  await page.click("#create-key button");
+  await page.waitForSelector("#created-key");
+  restricted = { id: (await page.textContent("#new-key-id")).trim(), secret: (await page.textContent("#new-key-secret")).trim() };
+  expect(restricted.secret.length > 20, "a secret");
+  await shot("keys");
+  await page.goto(dash + "/keys");
+  expect(!(await page.content()).includes(restricted.secret), "shown only once");
+});
+
+await check("signed in with the restricted key, only its bucket is seen", async () => {
+  await page.click(".signout button");
+  await signIn(restricted.id, restricted.secret);
+  const text = await page.textContent("#buckets");
+  expect(text.includes("dash-photos") && !text.includes("dash-other"), text);
+  expect(!(await page.$("#create-bucket")), "no create form without writeBuckets");
+  await page.goto(dash + "/b/dash-other");
+  expect((await page.textContent("#error-message")).includes("may not"), "refused elsewhere");
+});
+
+console.log(`${passed} passed, ${failed} failed`);
+await browser.close();
+site.close();
+process.exit(failed === 0 ? 0 : 1);

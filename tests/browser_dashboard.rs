@@ -1,0 +1,51 @@
+//! The dashboard in Debian's headless Chromium, driven as a person would
+//! (`tests/browser/dashboard.mjs`): sign in, create buckets, upload several files (one in parts,
+//! its progress bar seen moving), browse a prefix, share a link and fetch it, set CORS by a
+//! quick choice and prove it from another site's page, see a bad rule's error at its rule, use
+//! the simulator, see a bad policy refused, create a restricted key and sign in with it. The
+//! screenshots it takes are the ones in `docs/`.
+
+mod common;
+
+use std::process::Command;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn chromium_uses_the_dashboard_as_a_person_would() {
+    let server = common::Server::start();
+    common::ensure_tools();
+    let shots = common::repo().join("docs/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(common::repo().join("tests/browser/dashboard.mjs"))
+        .current_dir(common::repo().join("tests/browser"))
+        .env("DASHBOARD", &server.dashboard)
+        .env("PIER_ENDPOINT", &server.endpoint)
+        .env("ACCESS_KEY", common::ACCESS_KEY)
+        .env("SECRET_KEY", common::SECRET_KEY)
+        .env("ORIGIN_PORT", free_port().to_string())
+        .env("SHOTS", &shots)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}");
+    assert!(
+        out.status.success() && stdout.contains("11 passed, 0 failed"),
+        "dashboard checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server
+            .log()
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
