@@ -95,7 +95,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             None => None,
         };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let dashboard_port = start_dashboard(&store, &config, addr.port(), stop_rx).await?;
+        let cors_watch = pier_edge::cors_watch::CorsWatch::default();
+        let dashboard_port =
+            start_dashboard(&store, &config, addr.port(), cors_watch.clone(), stop_rx).await?;
         println!("{listening}");
         let front = Front::new(
             store.clone(),
@@ -104,6 +106,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 limits: config.limits.clone(),
                 access_log,
                 dashboard_port,
+                cors_watch,
             },
         );
         let lifecycle = pier_server::lifecycle::spawn(
@@ -129,6 +132,7 @@ async fn start_dashboard(
     store: &Store,
     config: &Config,
     api_port: u16,
+    cors_watch: pier_edge::cors_watch::CorsWatch,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Option<u16>> {
     let wanted = config
@@ -156,6 +160,7 @@ async fn start_dashboard(
     let dashboard = pier_dashboard::Dashboard::new(
         store.clone(),
         pier_edge::access::Access::new(store.clone()),
+        cors_watch,
         pier_dashboard::DashboardConfig {
             hosts,
             api_port,

@@ -1,8 +1,9 @@
 //! The dashboard in Debian's headless Chromium, driven as a person would
 //! (`tests/browser/dashboard.mjs`): sign in, create buckets, upload several files (one in parts,
 //! its progress bar seen moving), browse a prefix, share a link and fetch it, set CORS by a
-//! quick choice and prove it from another site's page, see a bad rule's error at its rule, use
-//! the simulator, see a bad policy refused, create a restricted key and sign in with it. The
+//! quick choice and prove it from another site's page, see a refused request listed, make a
+//! rule for it, stage it report-only and watch it counted, promote it, see a bad rule's error at
+//! its rule, use the simulator, see a bad policy refused, create a restricted key and sign in with it. The
 //! screenshots it takes are the ones in `docs/`.
 
 mod common;
@@ -37,7 +38,7 @@ fn chromium_uses_the_dashboard_as_a_person_would() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}");
     assert!(
-        out.status.success() && stdout.contains("11 passed, 0 failed"),
+        out.status.success() && stdout.contains("12 passed, 0 failed"),
         "dashboard checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
         String::from_utf8_lossy(&out.stderr),
         server

@@ -52,18 +52,18 @@ async function signIn(id, secret) {
   await page.click('form[action="/login"] button');
   await page.waitForSelector("#signed-in-as");
 }
-async function fetchFromSite(url) {
+async function fetchFromSite(url, headers = {}) {
   const p = await context.newPage();
   try {
     await p.goto(origin + "/");
-    return await p.evaluate(async (url) => {
+    return await p.evaluate(async ({ url, headers }) => {
       try {
-        const r = await fetch(url);
+        const r = await fetch(url, { headers });
         return { ok: true, status: r.status, text: await r.text() };
       } catch (e) {
         return { ok: false, error: String(e) };
       }
-    }, url);
+    }, { url, headers });
   } finally {
     await p.close();
   }
@@ -160,6 +160,31 @@ await check("a quick CORS choice shows its rules, and then another site's fetch 
   await page.waitForSelector("#saved");
   const after = await fetchFromSite(shareUrl);
   expect(after.ok && after.status === 200 && after.text === "hello from the dashboard", "allowed after: " + JSON.stringify(after));
+});
+
+await check("a refused browser request is listed, and a rule made for it is staged report-only, counted, then promoted", async () => {
+  const refused = await fetchFromSite(shareUrl, { "X-Custom": "1" });
+  expect(!refused.ok, "x-custom is not allowed yet: " + JSON.stringify(refused));
+  await page.goto(dash + "/b/dash-photos/cors");
+  const list = await page.textContent("#refused-list");
+  expect(list.includes(origin) && list.includes("x-custom"), list);
+  await shot("cors-refused");
+  await page.click('#refused-list button[value="refused"]');
+  await page.waitForSelector("#preview-rules");
+  const flips = await page.textContent("#flips");
+  expect(flips.includes(origin) && flips.includes("refused → allowed"), flips);
+  await page.click("#stage-rules");
+  await page.waitForSelector("#staged");
+  expect((await page.textContent("#staged-allowed")).trim() === "0", "nothing counted yet");
+  const still = await fetchFromSite(shareUrl, { "X-Custom": "1" });
+  expect(!still.ok, "report-only changes no answer: " + JSON.stringify(still));
+  await page.goto(dash + "/b/dash-photos/cors");
+  expect(Number(await page.textContent("#staged-allowed")) >= 1, await page.textContent("#staged-counts"));
+  await shot("cors-report-only");
+  await page.click("#promote");
+  await page.waitForSelector("#saved");
+  const now = await fetchFromSite(shareUrl, { "X-Custom": "1" });
+  expect(now.ok && now.status === 200, "allowed once promoted: " + JSON.stringify(now));
 });
 
 await check("bad rules are shown with the error at their rule and field", async () => {

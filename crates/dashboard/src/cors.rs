@@ -7,7 +7,9 @@
 
 use crate::auth::{Page, Signed};
 use crate::buckets::{blocking, nav};
-use crate::views::{render, Converted, CorsPage, Preview, Simulation};
+use crate::views::{
+    render, time, Converted, CorsPage, Preview, RefusedRow, Simulation, StagedView,
+};
 use crate::Dashboard;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -16,6 +18,7 @@ use http::StatusCode;
 use pier_access::Action;
 use pier_cors::presets::{self, Audience, Sharing};
 use pier_cors::{CorsConfig, CorsRequest, Decision, Endpoint, Format};
+use pier_edge::cors_watch::Seen;
 use pier_store::BucketUpdate;
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -71,8 +74,26 @@ fn command(bucket: &str, format: Format) -> String {
     }
 }
 
-/// Checks candidate rules in any dialect against the bucket's current ones.
-fn check(bucket: &str, text: &str, before: Option<&CorsConfig>) -> Preview {
+/// A remembered request in one line.
+fn describe(s: &Seen) -> String {
+    let headers = if s.headers.is_empty() {
+        String::new()
+    } else {
+        format!(" with {}", s.headers)
+    };
+    let kind = if s.preflight { "preflight" } else { "request" };
+    format!("{} {} {kind}{headers}", s.origin, s.method)
+}
+
+/// Checks candidate rules in any dialect against the bucket's current ones and against the
+/// cross-origin requests recently seen there.
+fn check(
+    d: &Dashboard,
+    bucket: &pier_store::Bucket,
+    text: &str,
+    before: Option<&CorsConfig>,
+) -> Preview {
+    let bucket_name = bucket.name.as_str();
     match pier_cors::parse_detect(text, None) {
         Err(e) => Preview {
             text: text.to_owned(),
@@ -81,6 +102,7 @@ fn check(bucket: &str, text: &str, before: Option<&CorsConfig>) -> Preview {
             converted: Vec::new(),
             gained: Vec::new(),
             lost: Vec::new(),
+            flips: Vec::new(),
             valid: false,
         },
         Ok((config, _)) => {
@@ -105,10 +127,23 @@ fn check(bucket: &str, text: &str, before: Option<&CorsConfig>) -> Preview {
                 text: pier_cors::serialize(&config, f).unwrap_or_else(|e| {
                     format!("cannot be expressed: {}", e.to_string().replace('\n', "; "))
                 }),
-                command: command(bucket, f),
+                command: command(bucket_name, f),
             })
             .collect();
             let (old, new) = (grants(before), grants(Some(&config)));
+            let flips = d
+                .watch()
+                .flips(&bucket.id, Some(&config))
+                .iter()
+                .map(|(s, now)| {
+                    let (from, to) = if *now {
+                        ("refused", "allowed")
+                    } else {
+                        ("allowed", "refused")
+                    };
+                    format!("{}: {from} → {to} ({} seen)", describe(s), s.count)
+                })
+                .collect();
             Preview {
                 text: text.to_owned(),
                 errors: Vec::new(),
@@ -116,6 +151,7 @@ fn check(bucket: &str, text: &str, before: Option<&CorsConfig>) -> Preview {
                 converted,
                 gained: new.difference(&old).cloned().collect(),
                 lost: old.difference(&new).cloned().collect(),
+                flips,
                 valid: true,
             }
         }
@@ -131,8 +167,44 @@ fn show(
     simulation: Option<Simulation>,
     saved: bool,
 ) -> Result<Response, Page> {
-    let (_, config) = current(d, &bucket)?;
+    let (b, config) = current(d, &bucket)?;
     let current = config.as_ref().map(shown).unwrap_or_default();
+    let refused = d
+        .watch()
+        .refused(&b.id)
+        .into_iter()
+        .map(|s| RefusedRow {
+            kind: if s.preflight { "preflight" } else { "request" },
+            last_seen: time(s.last_seen),
+            origin: s.origin,
+            method: s.method,
+            headers: s.headers,
+            reason: s.reason,
+            count: s.count,
+        })
+        .collect();
+    let staged = d.watch().staged(&b.id).map(|s| {
+        let r = s.report();
+        StagedView {
+            text: s.text.clone(),
+            since: time(s.since),
+            same: r.same,
+            newly_allowed: r.newly_allowed,
+            newly_refused: r.newly_refused,
+            examples: r
+                .examples
+                .iter()
+                .map(|e| {
+                    let verdict = if e.allowed {
+                        "would allow"
+                    } else {
+                        "would refuse"
+                    };
+                    format!("{verdict}: {} ({} seen)", describe(e), e.count)
+                })
+                .collect(),
+        }
+    });
     Ok(render(&CorsPage {
         nav: nav(d, who),
         editor: editor.unwrap_or_else(|| current.clone()),
@@ -141,6 +213,8 @@ fn show(
         simulation,
         saved,
         bucket,
+        refused,
+        staged,
     }))
 }
 
@@ -161,6 +235,44 @@ pub(crate) struct PreviewForm {
     origin: Option<String>,
     sharing: Option<String>,
     rules: Option<String>,
+    r_origin: Option<String>,
+    r_method: Option<String>,
+    r_headers: Option<String>,
+}
+
+/// The current rules (as B2 JSON) plus one rule allowing exactly a refused request.
+fn rule_for(
+    before: Option<&CorsConfig>,
+    origin: &str,
+    method: &str,
+    headers: &str,
+) -> Result<String, Page> {
+    let op = Endpoint::S3.operation(method).ok_or_else(|| {
+        Page::new(
+            StatusCode::BAD_REQUEST,
+            format!("{method} is not an S3 operation"),
+        )
+    })?;
+    let mut rules: Vec<serde_json::Value> = match before {
+        Some(c) => pier_cors::serialize(c, Format::B2Json)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let allowed_headers: Vec<String> = headers
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    rules.push(serde_json::json!({
+        "corsRuleName": format!("allowRefused{}", rules.len() + 1),
+        "allowedOrigins": [origin],
+        "allowedOperations": [op.to_string()],
+        "allowedHeaders": allowed_headers,
+        "maxAgeSeconds": 3600
+    }));
+    Ok(serde_json::to_string_pretty(&rules).expect("rules serialize"))
 }
 
 /// Shows what a quick choice or pasted rules would set, without saving.
@@ -172,7 +284,15 @@ pub(crate) async fn preview(
 ) -> Result<Response, Page> {
     who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::GetBucketCors, Some(&bucket), None, None)?;
-    let text = if form.mode == "quick" {
+    let (b, before) = current(&d, &bucket)?;
+    let text = if form.mode == "refused" {
+        rule_for(
+            before.as_ref(),
+            form.r_origin.as_deref().unwrap_or(""),
+            form.r_method.as_deref().unwrap_or("GET"),
+            form.r_headers.as_deref().unwrap_or(""),
+        )?
+    } else if form.mode == "quick" {
         let sharing = match form.sharing.as_deref() {
             Some("uploads") => Sharing::DownloadsAndUploads,
             _ => Sharing::Downloads,
@@ -198,8 +318,7 @@ pub(crate) async fn preview(
     } else {
         form.rules.unwrap_or_default()
     };
-    let (_, before) = current(&d, &bucket)?;
-    let preview = check(&bucket, &text, before.as_ref());
+    let preview = check(&d, &b, &text, before.as_ref());
     show(&d, &who, bucket, Some(text), Some(preview), None, false)
 }
 
@@ -213,6 +332,7 @@ fn check_empty(d: &Dashboard, bucket: &str) -> Result<Preview, Page> {
         converted: Vec::new(),
         gained: Vec::new(),
         lost: grants(before.as_ref()).into_iter().collect(),
+        flips: Vec::new(),
         valid: true,
     })
 }
@@ -246,6 +366,72 @@ pub(crate) async fn save(
         })?;
         config.is_enabled().then(|| config.to_stored())
     };
+    let store = d.store().clone();
+    let name = bucket.clone();
+    blocking(move || {
+        store
+            .update_bucket(
+                &name,
+                BucketUpdate {
+                    cors: Some(stored),
+                    ..Default::default()
+                },
+            )
+            .map_err(Page::store)
+    })
+    .await?;
+    show(&d, &who, bucket, None, None, None, true)
+}
+
+/// Puts candidate rules on report-only duty beside the live ones.
+pub(crate) async fn stage(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path(bucket): Path<String>,
+    Form(form): Form<SaveForm>,
+) -> Result<Response, Page> {
+    who.check_csrf(form.csrf.as_deref())?;
+    who.allow(&d, Action::PutBucketCors, Some(&bucket), None, None)?;
+    let (b, _) = current(&d, &bucket)?;
+    let (config, _) = pier_cors::parse_detect(form.rules.trim(), None).map_err(|e| {
+        Page::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "The rules were not staged: {}",
+                e.to_string().replace('\n', "; ")
+            ),
+        )
+    })?;
+    d.watch().stage(&b.id, config, form.rules.trim().to_owned());
+    show(&d, &who, bucket, None, None, None, false)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StagedForm {
+    csrf: Option<String>,
+    action: String,
+}
+
+/// Promotes the staged rules to live, or discards them.
+pub(crate) async fn staged_action(
+    State(d): State<Dashboard>,
+    who: Signed,
+    Path(bucket): Path<String>,
+    Form(form): Form<StagedForm>,
+) -> Result<Response, Page> {
+    who.check_csrf(form.csrf.as_deref())?;
+    who.allow(&d, Action::PutBucketCors, Some(&bucket), None, None)?;
+    let (b, _) = current(&d, &bucket)?;
+    let Some(staged) = d.watch().unstage(&b.id) else {
+        return show(&d, &who, bucket, None, None, None, false);
+    };
+    if form.action != "promote" {
+        return show(&d, &who, bucket, None, None, None, false);
+    }
+    let stored = staged
+        .config
+        .is_enabled()
+        .then(|| staged.config.to_stored());
     let store = d.store().clone();
     let name = bucket.clone();
     blocking(move || {

@@ -26,6 +26,7 @@ mod views;
 use axum::routing::{get, post, put};
 use axum::Router;
 use pier_edge::access::Access;
+use pier_edge::cors_watch::CorsWatch;
 use pier_store::Store;
 use std::sync::Arc;
 
@@ -49,6 +50,7 @@ pub struct Dashboard {
 struct Inner {
     store: Store,
     access: Access,
+    watch: CorsWatch,
     config: DashboardConfig,
     sessions: session::Sessions,
     limiter: session::LoginLimiter,
@@ -63,12 +65,19 @@ impl std::fmt::Debug for Dashboard {
 }
 
 impl Dashboard {
-    /// A dashboard over `store`, deciding access with `access`.
-    pub fn new(store: Store, access: Access, config: DashboardConfig) -> Dashboard {
+    /// A dashboard over `store`, deciding access with `access`, showing what the CORS layer
+    /// records in `watch` (and staging report-only rules there).
+    pub fn new(
+        store: Store,
+        access: Access,
+        watch: CorsWatch,
+        config: DashboardConfig,
+    ) -> Dashboard {
         Dashboard {
             inner: Arc::new(Inner {
                 store,
                 access,
+                watch,
                 config,
                 sessions: session::Sessions::default(),
                 limiter: session::LoginLimiter::default(),
@@ -82,6 +91,10 @@ impl Dashboard {
 
     pub(crate) fn access(&self) -> &Access {
         &self.inner.access
+    }
+
+    pub(crate) fn watch(&self) -> &CorsWatch {
+        &self.inner.watch
     }
 
     pub(crate) fn config(&self) -> &DashboardConfig {
@@ -124,6 +137,8 @@ impl Dashboard {
             .route("/b/{bucket}/cors", get(cors::page).post(cors::preview))
             .route("/b/{bucket}/cors/save", post(cors::save))
             .route("/b/{bucket}/cors/simulate", get(cors::simulate))
+            .route("/b/{bucket}/cors/stage", post(cors::stage))
+            .route("/b/{bucket}/cors/staged", post(cors::staged_action))
             .route("/assets/app.js", get(views::script))
             .route("/assets/app.css", get(views::style))
             .layer(axum::middleware::from_fn_with_state(

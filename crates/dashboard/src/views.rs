@@ -176,7 +176,30 @@ pub struct Preview {
     pub converted: Vec<Converted>,
     pub gained: Vec<String>,
     pub lost: Vec<String>,
+    /// Recently seen requests these rules would decide differently.
+    pub flips: Vec<String>,
     pub valid: bool,
+}
+
+/// A recently refused cross-origin request.
+pub struct RefusedRow {
+    pub origin: String,
+    pub method: String,
+    pub headers: String,
+    pub kind: &'static str,
+    pub reason: String,
+    pub count: u64,
+    pub last_seen: String,
+}
+
+/// The report-only rules staged for a bucket, and their tally.
+pub struct StagedView {
+    pub text: String,
+    pub since: String,
+    pub same: u64,
+    pub newly_allowed: u64,
+    pub newly_refused: u64,
+    pub examples: Vec<String>,
 }
 
 /// A simulated request and its verdict.
@@ -201,6 +224,8 @@ pub struct CorsPage {
     pub preview: Option<Preview>,
     pub simulation: Option<Simulation>,
     pub saved: bool,
+    pub refused: Vec<RefusedRow>,
+    pub staged: Option<StagedView>,
 }
 
 /// `/assets/app.js`.

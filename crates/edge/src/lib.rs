@@ -10,6 +10,7 @@
 //!   [`is_body_stall`] to recognise it through the layers that wrap it.
 
 pub mod access;
+pub mod cors_watch;
 pub mod percent;
 pub mod query;
 

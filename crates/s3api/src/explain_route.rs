@@ -5,7 +5,11 @@
 //!   decided (the caller needs `s3:GetBucketCORS` on the bucket);
 //! - `GET /BUCKET?access-explain&action=s3:DeleteObject[&key-id=K][&object=NAME][&prefix=P]`:
 //!   the access engine's decision and trace for that key (anonymous without `key-id`); the
-//!   caller needs `listKeys`, since it learns another key's scope.
+//!   caller needs `listKeys`, since it learns another key's scope;
+//! - `GET /BUCKET?cors-refused`: the cross-origin requests recently refused there (origin,
+//!   method, headers, why, count, last seen), and `GET /BUCKET?cors-report`: the report-only
+//!   rules staged there (from the dashboard) and how often they would have decided differently;
+//!   both need `s3:GetBucketCORS`.
 
 use crate::error::s3_error;
 use crate::service::VirtualHosts;
@@ -13,25 +17,43 @@ use http::{Extensions, HeaderMap, HeaderValue, Method, Uri};
 use pier_access::Action;
 use pier_cors::{CorsConfig, CorsRequest, Decision, Endpoint, Operation};
 use pier_edge::access::{Access, Ask, RequestFacts};
+use pier_edge::cors_watch::CorsWatch;
 use pier_store::Store;
 use s3s::route::S3Route;
 use s3s::{s3_error, Body, S3Request, S3Response, S3Result};
 use serde_json::json;
 
-/// The `cors-explain` and `access-explain` routes.
+/// The `cors-explain`, `access-explain`, `cors-refused` and `cors-report` routes.
 pub struct ExplainRoute {
     store: Store,
     hosts: VirtualHosts,
     access: Access,
+    watch: CorsWatch,
+}
+
+/// One remembered request as JSON.
+fn seen_json(s: &pier_edge::cors_watch::Seen) -> serde_json::Value {
+    json!({
+        "origin": s.origin,
+        "method": s.method,
+        "headers": s.headers,
+        "preflight": s.preflight,
+        "allowed": s.allowed,
+        "reason": s.reason,
+        "count": s.count,
+        "lastSeen": s.last_seen,
+    })
 }
 
 impl ExplainRoute {
-    /// Explains against `store`'s buckets, keys and policies.
-    pub fn new(store: Store, hosts: VirtualHosts, access: Access) -> Self {
+    /// Explains against `store`'s buckets, keys and policies, and reports what the CORS layer
+    /// recorded in `watch`.
+    pub fn new(store: Store, hosts: VirtualHosts, access: Access, watch: CorsWatch) -> Self {
         ExplainRoute {
             store,
             hosts,
             access,
+            watch,
         }
     }
 
@@ -129,8 +151,12 @@ impl S3Route for ExplainRoute {
     fn is_match(&self, method: &Method, uri: &Uri, _: &HeaderMap, _: &mut Extensions) -> bool {
         *method == Method::GET
             && uri.query().is_some_and(|q| {
-                q.split('&')
-                    .any(|p| matches!(p.split('=').next(), Some("cors-explain" | "access-explain")))
+                q.split('&').any(|p| {
+                    matches!(
+                        p.split('=').next(),
+                        Some("cors-explain" | "access-explain" | "cors-refused" | "cors-report")
+                    )
+                })
             })
     }
 
@@ -164,6 +190,33 @@ impl S3Route for ExplainRoute {
         }
         self.caller_may(&req, Action::GetBucketCors, &bucket_name)?;
         let bucket = self.store.bucket(&bucket_name).map_err(s3_error)?;
+        if p.has("cors-refused") {
+            let refused: Vec<_> = self
+                .watch
+                .refused(&bucket.id)
+                .iter()
+                .map(seen_json)
+                .collect();
+            return Ok(json_response(
+                json!({"bucket": bucket.name, "refused": refused}),
+            ));
+        }
+        if p.has("cors-report") {
+            let staged = self.watch.staged(&bucket.id).map(|s| {
+                let r = s.report();
+                json!({
+                    "since": s.since,
+                    "rules": s.text,
+                    "same": r.same,
+                    "newlyAllowed": r.newly_allowed,
+                    "newlyRefused": r.newly_refused,
+                    "examples": r.examples.iter().map(seen_json).collect::<Vec<_>>(),
+                })
+            });
+            return Ok(json_response(
+                json!({"bucket": bucket.name, "staged": staged}),
+            ));
+        }
         let get = |k: &str| p.get(k);
         let origin = get("origin");
         let operation = match get("operation") {

@@ -61,7 +61,12 @@ pub const MAX_POST_OBJECT_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The S3 service over `store`, authenticating with the store's keys and deciding access with
 /// `access` (shared with the other APIs, so each bucket policy is parsed once).
-pub fn build(store: Store, hosts: VirtualHosts, access: pier_edge::access::Access) -> S3Service {
+pub fn build(
+    store: Store,
+    hosts: VirtualHosts,
+    access: pier_edge::access::Access,
+    watch: pier_edge::cors_watch::CorsWatch,
+) -> S3Service {
     let mut builder = S3ServiceBuilder::new(PierS3::new(store.clone(), access.clone()));
     let mut config = s3s::config::S3Config::default();
     config.post_object_max_file_size = MAX_POST_OBJECT_BYTES;
@@ -76,6 +81,7 @@ pub fn build(store: Store, hosts: VirtualHosts, access: pier_edge::access::Acces
         store.clone(),
         hosts.clone(),
         access,
+        watch,
     ));
     builder.set_host(hosts);
     builder.build()

@@ -7,6 +7,7 @@ use crate::fixes::xml_response;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use pier_cors::{CorsConfig, CorsHeaders, CorsRequest, Decision, Endpoint, Refusal, VARY};
+use pier_edge::cors_watch::CorsWatch;
 use pier_s3::service::VirtualHosts;
 use pier_store::{Bucket, Store};
 use s3s::Body;
@@ -79,15 +80,19 @@ pub struct CorsLayer {
     hosts: VirtualHosts,
     /// Rules are compiled once per bucket (id) and revision, not per request.
     compiled: RwLock<CompiledRules>,
+    /// What was decided, for people (recently refused, report-only rules).
+    watch: CorsWatch,
 }
 
 impl CorsLayer {
-    /// A layer over `store`'s buckets, addressed path-style or under `hosts`.
-    pub fn new(store: Store, hosts: VirtualHosts) -> Self {
+    /// A layer over `store`'s buckets, addressed path-style or under `hosts`, recording its
+    /// decisions of cross-origin requests in `watch`.
+    pub fn new(store: Store, hosts: VirtualHosts, watch: CorsWatch) -> Self {
         CorsLayer {
             store,
             hosts,
             compiled: RwLock::new(HashMap::new()),
+            watch,
         }
     }
 
@@ -215,9 +220,6 @@ impl CorsLayer {
         let Some(bucket) = bucket else {
             return deny(StatusCode::FORBIDDEN, "CORSResponse: Bucket not found");
         };
-        let Some(rules) = self.rules(&bucket) else {
-            return deny(StatusCode::FORBIDDEN, &Refusal::NotEnabled.message());
-        };
         let request = CorsRequest {
             endpoint,
             method: "OPTIONS",
@@ -226,7 +228,20 @@ impl CorsLayer {
             request_headers: facts.request_headers.as_deref(),
             preflight: true,
         };
-        match rules.evaluate(&request) {
+        let Some(rules) = self.rules(&bucket) else {
+            self.watch.record(&bucket.id, &request, false, || {
+                Refusal::NotEnabled.message()
+            });
+            return deny(StatusCode::FORBIDDEN, &Refusal::NotEnabled.message());
+        };
+        let decision = rules.evaluate(&request);
+        self.watch.record(
+            &bucket.id,
+            &request,
+            matches!(decision, Decision::Allowed { .. }),
+            || rules.explain(&request).summary(),
+        );
+        match decision {
             Decision::Allowed { headers, .. } => {
                 let mut resp = Response::new(Body::empty());
                 resp.headers_mut()
@@ -273,22 +288,33 @@ impl CorsLayer {
         else {
             return cors;
         };
-        let Some(rules) = self.rules(&bucket) else {
-            return cors; // no rules: the answer never depends on Origin
-        };
-        let Some(origin) = facts.origin.as_deref() else {
-            add_vary(resp, "Origin");
-            return cors;
-        };
-        let request = CorsRequest {
+        let request = facts.origin.as_deref().map(|origin| CorsRequest {
             endpoint,
             method: &facts.method,
             origin: Some(origin),
             request_method: facts.request_method.as_deref(),
             request_headers: facts.request_headers.as_deref(),
             preflight: false,
+        });
+        let Some(rules) = self.rules(&bucket) else {
+            if let Some(request) = &request {
+                self.watch
+                    .record(&bucket.id, request, false, || Refusal::NotEnabled.message());
+            }
+            return cors; // no rules: the answer never depends on Origin
         };
-        match rules.evaluate(&request) {
+        let Some(request) = request else {
+            add_vary(resp, "Origin");
+            return cors;
+        };
+        let decision = rules.evaluate(&request);
+        self.watch.record(
+            &bucket.id,
+            &request,
+            matches!(decision, Decision::Allowed { .. }),
+            || rules.explain(&request).summary(),
+        );
+        match decision {
             Decision::Allowed { headers, .. } => {
                 apply(&headers, resp);
                 CorsVerdict::Allowed

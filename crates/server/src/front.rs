@@ -78,6 +78,8 @@ pub struct FrontOptions {
     pub access_log: Option<AccessLog>,
     /// The dashboard's port, where a browser opening `/` without credentials is sent.
     pub dashboard_port: Option<u16>,
+    /// Where the CORS layer records what it decides (shared with the dashboard).
+    pub cors_watch: pier_edge::cors_watch::CorsWatch,
 }
 
 impl Front {
@@ -86,13 +88,18 @@ impl Front {
         let hosts = VirtualHosts::new(domains);
         // One access engine door for both APIs: one cache of parsed bucket policies.
         let access = pier_edge::access::Access::new(store.clone());
-        let s3 = pier_s3::service::build(store.clone(), hosts.clone(), access.clone());
+        let s3 = pier_s3::service::build(
+            store.clone(),
+            hosts.clone(),
+            access.clone(),
+            options.cors_watch.clone(),
+        );
         let id_prefix = (pier_store::now_millis() / 1000) as u32;
         Front {
             inner: Arc::new(Inner {
                 s3,
                 b2: pier_b2::B2Api::new(store.clone(), access),
-                cors: CorsLayer::new(store.clone(), hosts),
+                cors: CorsLayer::new(store.clone(), hosts, options.cors_watch),
                 store,
                 limits: options.limits,
                 metrics: Arc::new(Metrics::new()),
