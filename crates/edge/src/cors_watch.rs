@@ -226,7 +226,7 @@ impl CorsWatch {
             .existing(bucket_id)
             .map(|w| w.seen.lock().expect("seen lock").clone())
             .unwrap_or_default();
-        out.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        out.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
         out
     }
 
