@@ -270,6 +270,22 @@ pub enum CorsCommand {
     /// Explain how a browser request would be decided: the verdict, the headers the browser
     /// receives, and for every rule the condition that failed.
     Explain(Box<ExplainArgs>),
+    /// The cross-origin requests a running server recently refused on a bucket (origin,
+    /// method, headers, why, count), newest first.
+    Refused {
+        /// The bucket.
+        bucket: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// The report-only rules staged on a bucket (from the dashboard) and how often they would
+    /// have decided differently from the live rules.
+    Report {
+        /// The bucket.
+        bucket: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Warn about risky or useless rules.
     Lint {
         #[command(flatten)]

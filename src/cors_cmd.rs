@@ -45,6 +45,10 @@ pub fn run(cmd: CorsCommand) -> Result<ExitCode, crate::Failure> {
             }
         }
         CorsCommand::Explain(args) => Ok(explain(*args)?),
+        CorsCommand::Refused { bucket, server } => {
+            Ok(crate::remote::cors_refused(&server, &bucket)?)
+        }
+        CorsCommand::Report { bucket, server } => Ok(crate::remote::cors_report(&server, &bucket)?),
         CorsCommand::Lint { file, strict } => {
             let Some((config, _)) = load(&file)? else {
                 return Ok(ExitCode::FAILURE);

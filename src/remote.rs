@@ -168,6 +168,65 @@ pub fn explain_bucket(args: &ExplainArgs, bucket: &str) -> anyhow::Result<ExitCo
     })
 }
 
+/// `pier cors refused`: one line per refused request, newest first.
+pub fn cors_refused(server: &ServerArgs, bucket: &str) -> anyhow::Result<ExitCode> {
+    let v = ask_server(server, bucket, vec![("cors-refused".into(), String::new())])?;
+    let list = v["refused"].as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        println!("no cross-origin request refused on {bucket} since the server started");
+    }
+    for r in list {
+        let kind = if r["preflight"] == true {
+            "preflight"
+        } else {
+            "request"
+        };
+        let headers = r["headers"].as_str().unwrap_or("");
+        println!(
+            "{} {} {kind}{} ×{}: {}",
+            r["origin"].as_str().unwrap_or(""),
+            r["method"].as_str().unwrap_or(""),
+            if headers.is_empty() {
+                String::new()
+            } else {
+                format!(" [{headers}]")
+            },
+            r["count"],
+            r["reason"].as_str().unwrap_or("")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pier cors report`: the staged rules' tally.
+pub fn cors_report(server: &ServerArgs, bucket: &str) -> anyhow::Result<ExitCode> {
+    let v = ask_server(server, bucket, vec![("cors-report".into(), String::new())])?;
+    let staged = &v["staged"];
+    if staged.is_null() {
+        println!("no report-only rules are staged on {bucket}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "report-only rules on {bucket}: same {}, would now allow {}, would now refuse {}",
+        staged["same"], staged["newlyAllowed"], staged["newlyRefused"]
+    );
+    for e in staged["examples"].as_array().cloned().unwrap_or_default() {
+        let verdict = if e["allowed"] == true {
+            "would allow"
+        } else {
+            "would refuse"
+        };
+        println!(
+            "  {verdict}: {} {} [{}] ×{}",
+            e["origin"].as_str().unwrap_or(""),
+            e["method"].as_str().unwrap_or(""),
+            e["headers"].as_str().unwrap_or(""),
+            e["count"]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Sends a presigned GET of one of pier's explain extensions on `bucket` and returns its JSON.
 fn ask_server(
     server: &ServerArgs,

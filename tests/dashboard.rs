@@ -240,3 +240,43 @@ fn a_browser_at_the_api_root_is_sent_to_the_dashboard() {
     let s3 = raw(&server.endpoint, "GET", "/", &[]);
     assert_eq!(s3.status, 403, "{s3:?}");
 }
+
+#[test]
+fn refused_requests_and_report_only_rules_are_reachable_from_the_cli() {
+    let server = Server::start();
+    server.aws_ok(&["s3api", "create-bucket", "--bucket", "watched"]);
+    let preflight = raw(
+        &server.endpoint,
+        "OPTIONS",
+        "/watched/photo.jpg",
+        &[
+            ("Origin", "https://app.example"),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", "content-type"),
+        ],
+    );
+    assert_eq!(preflight.status, 403);
+    let pier = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pier"))
+            .args(args)
+            .args(["--endpoint", &server.endpoint])
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let refused = pier(&["cors", "refused", "watched"]);
+    assert!(
+        refused.contains("https://app.example PUT preflight [content-type] ×1")
+            && refused.contains("CORS is not enabled"),
+        "{refused}"
+    );
+    let report = pier(&["cors", "report", "watched"]);
+    assert!(report.contains("no report-only rules"), "{report}");
+}
