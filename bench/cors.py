@@ -3,6 +3,10 @@
 one matches, next to anonymous GETs of a 1 KiB object in a public bucket; wrk with 64
 connections sharing this machine with the server. Prints medians of several runs (req/s, p99).
 
+With a dashboard (builds that have one), it then stages the same 100 rules as report-only rules
+through the dashboard and measures the preflights again: the CORS layer then records every
+request and evaluates both rule lists (the cost of "recently refused" and report-only rollout).
+
 Usage: python3 bench/cors.py [--runs 3] [--seconds 8]
        PIER_BIN=path/to/pier python3 bench/cors.py   (measure another build, for A/B runs)
        WRK_THREADS=1 python3 bench/cors.py   (one load-generator thread: less contention with the
@@ -17,6 +21,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 spec = importlib.util.spec_from_file_location("store_bench", os.path.join(ROOT, "bench", "run.py"))
@@ -55,6 +60,25 @@ def run_wrk(url, script, seconds):
     return rps, p99_ms
 
 
+def stage(dashboard, rules):
+    """Signs in to the dashboard and stages `rules` as report-only on the bench bucket."""
+    u = urllib.parse.urlsplit(dashboard)
+    c = http.client.HTTPConnection(u.hostname, u.port)
+    form = urllib.parse.urlencode({"access_key": sb.ACCESS, "secret": sb.SECRET})
+    c.request("POST", "/login", body=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = c.getresponse(); r.read()
+    cookie = r.getheader("Set-Cookie").split(";")[0]
+    c.request("GET", "/", headers={"Cookie": cookie})
+    page = c.getresponse().read().decode()
+    token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page).group(1)
+    form = urllib.parse.urlencode({"csrf": token, "rules": rules})
+    c.request("POST", f"/b/{sb.BUCKET}/cors/stage", body=form,
+              headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    r = c.getresponse(); body = r.read().decode()
+    assert r.status == 200 and 'id="staged"' in body, (r.status, body[:300])
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -69,11 +93,16 @@ def main():
     work = tempfile.mkdtemp(prefix="pier-cors-bench-", dir=os.path.join(ROOT, "target"))
     try:
         env = dict(os.environ, PIER_ROOT_ACCESS_KEY=sb.ACCESS, PIER_ROOT_SECRET_KEY=sb.SECRET, PIER_LOG="warn",
-               PIER_DASHBOARD_LISTEN="off")
+               PIER_DASHBOARD_LISTEN="127.0.0.1:0")
         server = subprocess.Popen(
             [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        m = re.search(r"http://([\d.]+):(\d+)", server.stdout.readline())
+        line = server.stdout.readline()
+        dashboard = None
+        if line.startswith("pier dashboard on "):
+            dashboard = line.split()[-1]
+            line = server.stdout.readline()
+        m = re.search(r"http://([\d.]+):(\d+)", line)
         host, port = m.group(1), int(m.group(2))
         hp = f"{host}:{port}"
         sb.request(host, port, "PUT", sb.presign(hp, "PUT"))
@@ -93,6 +122,16 @@ def main():
         results = [run_wrk(f"http://{hp}/{sb.BUCKET}/photo.jpg", pre, args.seconds) for _ in range(args.runs)]
         print(f"preflight, 100 rules, last matches: {statistics.median(r[0] for r in results):,.0f} req/s, "
               f"p99 {statistics.median(r[1] for r in results):.2f} ms, peak RSS {rss.peak():.1f} MiB")
+        try:
+            staged = bool(dashboard) and stage(dashboard, cors_xml())
+        except (AssertionError, AttributeError):
+            staged = False
+            print("(this build cannot stage report-only rules)")
+        if staged:
+            rss.reset()
+            results = [run_wrk(f"http://{hp}/{sb.BUCKET}/photo.jpg", pre, args.seconds) for _ in range(args.runs)]
+            print(f"preflight, with the same 100 rules staged report-only: {statistics.median(r[0] for r in results):,.0f} req/s, "
+                  f"p99 {statistics.median(r[1] for r in results):.2f} ms, peak RSS {rss.peak():.1f} MiB")
         rss.reset()
         results = [run_wrk(f"http://{hp}/{sb.BUCKET}/small.bin", empty, args.seconds) for _ in range(args.runs)]
         print(f"anonymous GET of a 1 KiB public object: {statistics.median(r[0] for r in results):,.0f} req/s, "
