@@ -280,3 +280,86 @@ fn refused_requests_and_report_only_rules_are_reachable_from_the_cli() {
     let report = pier(&["cors", "report", "watched"]);
     assert!(report.contains("no report-only rules"), "{report}");
 }
+
+#[test]
+fn a_prefix_limited_key_starts_at_its_prefix_and_sees_nothing_else() {
+    let server = Server::start();
+    server.aws_ok(&["s3api", "create-bucket", "--bucket", "shared"]);
+    let file = server.dir.path().join("x.txt");
+    std::fs::write(&file, "x").unwrap();
+    for key in ["public/a.txt", "private/b.txt"] {
+        server.aws_ok(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "shared",
+            "--key",
+            key,
+            "--body",
+            file.to_str().unwrap(),
+        ]);
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args(["key", "create", "--data-dir"])
+        .arg(server.dir.path().join("data"))
+        .args([
+            "--capabilities",
+            "listBuckets,listFiles,readFiles",
+            "--bucket",
+            "shared",
+            "--prefix",
+            "public/",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (id, secret) = (field("access key id:"), field("secret access key:"));
+    let r = post(
+        &server,
+        "/login",
+        &format!("access_key={id}&secret={secret}"),
+        &[],
+    );
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let root = raw(
+        &server.dashboard,
+        "GET",
+        "/b/shared",
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(
+        (root.status, root.header("location")),
+        (303, Some("/b/shared?prefix=public%2F"))
+    );
+    let page = raw(
+        &server.dashboard,
+        "GET",
+        "/b/shared?prefix=public%2F",
+        &[("Cookie", &cookie)],
+    );
+    assert!(
+        page.body.contains("a.txt") && !page.body.contains("b.txt"),
+        "{}",
+        page.body
+    );
+    let elsewhere = raw(
+        &server.dashboard,
+        "GET",
+        "/b/shared/object?key=private%2Fb.txt",
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(elsewhere.status, 403);
+}

@@ -35,6 +35,16 @@ pub(crate) async fn browse(
     Path(bucket): Path<String>,
     Query(q): Query<BrowseQuery>,
 ) -> Result<Response, Page> {
+    // A key limited to a name prefix starts where it may look.
+    if let Some(own) = who.scope.name_prefix.as_deref() {
+        if !q.prefix.starts_with(own) {
+            let to = format!(
+                "/b/{bucket}?prefix={}",
+                pier_edge::percent::encode(own, pier_edge::percent::UNRESERVED)
+            );
+            return Ok(Redirect::to(&to).into_response());
+        }
+    }
     who.allow(&d, Action::ListBucket, Some(&bucket), None, Some(&q.prefix))?;
     let b = d.store().bucket(&bucket).map_err(Page::store)?;
     let store = d.store().clone();
