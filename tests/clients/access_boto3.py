@@ -86,10 +86,10 @@ def _():
 @check("operations pier does not serve: NotImplemented for the admin, refused for a restricted key")
 def _():
     try:
-        admin.get_bucket_tagging(Bucket="photos")
+        admin.get_bucket_encryption(Bucket="photos")
     except admin.exceptions.ClientError as e:
         assert e.response["Error"]["Code"] == "NotImplemented", e.response
-    refused(lambda: scoped.get_bucket_tagging(Bucket="photos"), "not available to the restricted key")
+    refused(lambda: scoped.get_bucket_encryption(Bucket="photos"), "not available to the restricted key")
 
 
 @check("ListBuckets shows only the key's bucket")

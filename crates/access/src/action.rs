@@ -70,6 +70,22 @@ pub enum Action {
     /// `s3:PutLifecycleConfiguration` (Put/DeleteBucketLifecycle, B2 `lifecycleRules`):
     /// `writeBuckets`.
     PutLifecycleConfiguration,
+    /// `s3:GetObjectTagging`: `readFiles`.
+    GetObjectTagging,
+    /// `s3:GetObjectVersionTagging`: `readFiles`.
+    GetObjectVersionTagging,
+    /// `s3:PutObjectTagging`: `writeFiles`.
+    PutObjectTagging,
+    /// `s3:PutObjectVersionTagging`: `writeFiles`.
+    PutObjectVersionTagging,
+    /// `s3:DeleteObjectTagging`: `writeFiles`.
+    DeleteObjectTagging,
+    /// `s3:DeleteObjectVersionTagging`: `writeFiles`.
+    DeleteObjectVersionTagging,
+    /// `s3:GetBucketTagging`: `readBuckets`.
+    GetBucketTagging,
+    /// `s3:PutBucketTagging`: `writeBuckets`.
+    PutBucketTagging,
 }
 
 /// What an action applies to.
@@ -85,7 +101,7 @@ pub enum Level {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 38] = [
         Action::ListAllMyBuckets,
         Action::CreateBucket,
         Action::DeleteBucket,
@@ -116,6 +132,14 @@ impl Action {
         Action::PutBucketVersioning,
         Action::GetLifecycleConfiguration,
         Action::PutLifecycleConfiguration,
+        Action::GetObjectTagging,
+        Action::GetObjectVersionTagging,
+        Action::PutObjectTagging,
+        Action::PutObjectVersionTagging,
+        Action::DeleteObjectTagging,
+        Action::DeleteObjectVersionTagging,
+        Action::GetBucketTagging,
+        Action::PutBucketTagging,
     ];
 
     /// The name a policy's `Action` matches (`s3:GetObject`; `b2:...` for B2-only actions).
@@ -152,6 +176,14 @@ impl Action {
             PutBucketVersioning => "s3:PutBucketVersioning",
             GetLifecycleConfiguration => "s3:GetLifecycleConfiguration",
             PutLifecycleConfiguration => "s3:PutLifecycleConfiguration",
+            GetObjectTagging => "s3:GetObjectTagging",
+            GetObjectVersionTagging => "s3:GetObjectVersionTagging",
+            PutObjectTagging => "s3:PutObjectTagging",
+            PutObjectVersionTagging => "s3:PutObjectVersionTagging",
+            DeleteObjectTagging => "s3:DeleteObjectTagging",
+            DeleteObjectVersionTagging => "s3:DeleteObjectVersionTagging",
+            GetBucketTagging => "s3:GetBucketTagging",
+            PutBucketTagging => "s3:PutBucketTagging",
         }
     }
 
@@ -186,6 +218,13 @@ impl Action {
             ListKeys => Capability::ListKeys,
             WriteKeys => Capability::WriteKeys,
             DeleteKeys => Capability::DeleteKeys,
+            GetObjectTagging | GetObjectVersionTagging => Capability::ReadFiles,
+            PutObjectTagging
+            | PutObjectVersionTagging
+            | DeleteObjectTagging
+            | DeleteObjectVersionTagging => Capability::WriteFiles,
+            GetBucketTagging => Capability::ReadBuckets,
+            PutBucketTagging => Capability::WriteBuckets,
         }
     }
 
@@ -205,6 +244,9 @@ impl Action {
         match self {
             Action::GetObject => Action::GetObjectVersion,
             Action::DeleteObject => Action::DeleteObjectVersion,
+            Action::GetObjectTagging => Action::GetObjectVersionTagging,
+            Action::PutObjectTagging => Action::PutObjectVersionTagging,
+            Action::DeleteObjectTagging => Action::DeleteObjectVersionTagging,
             other => other,
         }
     }
@@ -218,6 +260,11 @@ impl Action {
             "DeleteBucket" => DeleteBucket,
             "HeadBucket" | "ListObjects" | "ListObjectsV2" => ListBucket,
             "ListObjectVersions" => ListBucketVersions,
+            "GetObjectTagging" => GetObjectTagging,
+            "PutObjectTagging" => PutObjectTagging,
+            "DeleteObjectTagging" => DeleteObjectTagging,
+            "GetBucketTagging" => GetBucketTagging,
+            "PutBucketTagging" | "DeleteBucketTagging" => PutBucketTagging,
             "GetBucketVersioning" => GetBucketVersioning,
             "PutBucketVersioning" => PutBucketVersioning,
             "GetBucketLifecycleConfiguration" => GetLifecycleConfiguration,
@@ -330,11 +377,21 @@ mod tests {
                 "s3:PutLifecycleConfiguration",
                 "writeBuckets",
             ),
+            ("GetObjectTagging", "s3:GetObjectTagging", "readFiles"),
+            ("PutObjectTagging", "s3:PutObjectTagging", "writeFiles"),
+            (
+                "DeleteObjectTagging",
+                "s3:DeleteObjectTagging",
+                "writeFiles",
+            ),
+            ("GetBucketTagging", "s3:GetBucketTagging", "readBuckets"),
+            ("PutBucketTagging", "s3:PutBucketTagging", "writeBuckets"),
+            ("DeleteBucketTagging", "s3:PutBucketTagging", "writeBuckets"),
         ];
         for (op, iam, cap) in table {
             let a = Action::of_s3_operation(op).unwrap_or_else(|| panic!("{op}"));
             assert_eq!((a.iam_name(), a.capability().name()), (iam, cap), "{op}");
         }
-        assert_eq!(Action::of_s3_operation("PutObjectTagging"), None);
+        assert_eq!(Action::of_s3_operation("PutObjectLockConfiguration"), None);
     }
 }

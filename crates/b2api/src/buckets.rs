@@ -166,6 +166,7 @@ pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
         cors: cors_rules(args)?,
         info: bucket_info(args)?,
         policy: None,
+        tags: None,
         versioning: None,
         lifecycle: match args.get("lifecycleRules") {
             None | Some(Value::Null) => None,

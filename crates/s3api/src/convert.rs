@@ -85,6 +85,7 @@ impl MetaFields {
                 .map(|(k, v)| (k.to_ascii_lowercase(), v))
                 .collect(),
             checksums: Default::default(),
+            tags: Default::default(),
         }
     }
 }

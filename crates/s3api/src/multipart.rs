@@ -39,7 +39,8 @@ pub async fn create(
     input: CreateMultipartUploadInput,
 ) -> S3Result<CreateMultipartUploadOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let meta = crate::convert::meta_fields!(input).into_meta();
+    let mut meta = crate::convert::meta_fields!(input).into_meta();
+    meta.tags = crate::tagging::from_header(input.tagging.as_deref())?;
     let key = input.key.clone();
     let store = store.clone();
     let upload = blocking(move || store.create_upload(&bucket.id, &key, meta)).await?;

@@ -59,6 +59,13 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     };
     let mut meta = crate::convert::meta_fields!(input).into_meta();
     meta.checksums = checksums.into_iter().collect();
+    meta.tags = match crate::tagging::from_header(input.tagging.as_deref()) {
+        Ok(tags) => tags,
+        Err(e) => {
+            store.discard_payload(blob).map_err(s3_error)?;
+            return Err(e);
+        }
+    };
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let key = input.key;
     let store2 = store.clone();
@@ -347,6 +354,7 @@ macro_rules! read_object {
 
 pub async fn get(store: &Store, input: GetObjectInput) -> S3Result<GetObjectOutput> {
     Ok(read_object!(store, input, plan => GetObjectOutput {
+        tag_count: (!plan.object.meta.tags.is_empty()).then_some(plan.object.meta.tags.len() as i32),
         body: Some(body::send(store, &plan.object, plan.start, plan.len).await?),
     }))
 }
@@ -561,10 +569,19 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
         ));
     }
-    let meta: ObjectMeta = if replace {
+    let mut meta: ObjectMeta = if replace {
         crate::convert::meta_fields!(input).into_meta()
     } else {
         source.meta.clone()
+    };
+    let replace_tags = input
+        .tagging_directive
+        .as_ref()
+        .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+    meta.tags = if replace_tags {
+        crate::tagging::from_header(input.tagging.as_deref())?
+    } else {
+        source.meta.tags.clone()
     };
     let key = input.key;
     let store2 = store.clone();

@@ -26,6 +26,7 @@ pub fn s3_operation(
             _ if q("uploads") => "ListMultipartUploads",
             _ if q("versions") => "ListObjectVersions",
             _ if q("versioning") => "GetBucketVersioning",
+            _ if q("tagging") => "GetBucketTagging",
             _ if q("lifecycle") => "GetBucketLifecycleConfiguration",
             _ if q("policyStatus") => "GetBucketPolicyStatus",
             _ if q("policy") => "GetBucketPolicy",
@@ -38,6 +39,7 @@ pub fn s3_operation(
             _ if q("acl") => "PutBucketAcl",
             _ if q("policy") => "PutBucketPolicy",
             _ if q("versioning") => "PutBucketVersioning",
+            _ if q("tagging") => "PutBucketTagging",
             _ if q("lifecycle") => "PutBucketLifecycleConfiguration",
             _ => "CreateBucket",
         },
@@ -48,6 +50,8 @@ pub fn s3_operation(
                 "DeleteBucketPolicy"
             } else if q("lifecycle") {
                 "DeleteBucketLifecycle"
+            } else if q("tagging") {
+                "DeleteBucketTagging"
             } else {
                 "DeleteBucket"
             }
@@ -62,10 +66,12 @@ pub fn s3_operation(
         ("GET", true, true) => match () {
             _ if q("uploadId") => "ListParts",
             _ if q("acl") => "GetObjectAcl",
+            _ if q("tagging") => "GetObjectTagging",
             _ => "GetObject",
         },
         ("HEAD", true, true) => "HeadObject",
         ("PUT", true, true) => match () {
+            _ if q("tagging") => "PutObjectTagging",
             _ if q("partNumber") && copy => "UploadPartCopy",
             _ if q("partNumber") => "UploadPart",
             _ if copy => "CopyObject",
@@ -77,7 +83,9 @@ pub fn s3_operation(
             _ => "Unknown",
         },
         ("DELETE", true, true) => {
-            if q("uploadId") {
+            if q("tagging") {
+                "DeleteObjectTagging"
+            } else if q("uploadId") {
                 "AbortMultipartUpload"
             } else {
                 "DeleteObject"

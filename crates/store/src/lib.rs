@@ -336,6 +336,7 @@ impl Store {
             policy: None,
             versioning,
             lifecycle: Vec::new(),
+            tags: Default::default(),
         })
     }
 
@@ -535,6 +536,29 @@ impl Store {
         self.meta()
             .version(bucket_id, key, which)?
             .ok_or(StoreError::NoSuchVersion)
+    }
+
+    /// Replaces the tags of the current version of `key`, or of the version named; returns the
+    /// entry as it was found (its version id). A marker has no tags: `NoSuchKey` for the
+    /// current one, `NoSuchVersion` for one named.
+    pub fn set_tags(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        tags: std::collections::BTreeMap<String, String>,
+    ) -> Result<Object> {
+        let entry = match which {
+            None => self.object(bucket_id, key)?,
+            Some(w) => self.version(bucket_id, key, w)?,
+        };
+        if entry.marker {
+            return Err(StoreError::NoSuchVersion);
+        }
+        let mut meta = entry.meta.clone();
+        meta.tags = tags;
+        self.meta().set_meta(&entry.version_id, meta)?;
+        Ok(entry)
     }
 
     /// Any entry by version id (B2 `fileId`); `NoSuchKey` if absent.

@@ -125,6 +125,8 @@ pub trait MetaStore: Send + Sync + 'static {
         condition: WriteCondition,
         bytes: NewBytes,
     ) -> Result<(Object, Vec<String>)>;
+    /// Replaces the metadata of one entry (its tags, say); `NoSuchVersion` if it is gone.
+    fn set_meta(&self, version_id: &str, meta: crate::types::ObjectMeta) -> Result<()>;
     /// The bytes of an entry stored inline.
     fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>>;
     /// Deletes a key's current entry as the bucket's versioning state says; a marker added is

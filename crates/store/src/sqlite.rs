@@ -103,10 +103,11 @@ CREATE TABLE IF NOT EXISTS inline_data (
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 9] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 10] = [
     ("buckets", "policy", "TEXT"),
     ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "lifecycle", "TEXT"),
+    ("buckets", "tags", "TEXT"),
     // Objects written before versions existed are their key's null version.
     ("objects", "seq", "INTEGER NOT NULL DEFAULT 0"),
     ("objects", "is_null", "INTEGER NOT NULL DEFAULT 1"),
@@ -365,11 +366,26 @@ fn bucket_from_row(row: &Row<'_>) -> rusqlite::Result<Bucket> {
                 )
             })?,
         },
+        tags: match row.get::<_, Option<String>>(10)? {
+            None => Default::default(),
+            Some(text) => serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    10,
+                    rusqlite::types::Type::Text,
+                    format!("bucket tags: {e}").into(),
+                )
+            })?,
+        },
     })
 }
 
 const BUCKET_COLUMNS: &str =
-    "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle";
+    "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags";
+
+/// The stored text of a bucket's tags (`NULL` when none).
+fn tags_json(tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    (!tags.is_empty()).then(|| serde_json::to_string(tags).expect("tags serialize"))
+}
 
 /// The stored text of a lifecycle rule list (`NULL` when empty).
 fn lifecycle_json(rules: &[LifecycleRule]) -> Option<String> {
@@ -508,7 +524,7 @@ impl MetaStore for SqliteMeta {
             conn.execute(
                 &format!(
                     "INSERT INTO buckets ({BUCKET_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                 ),
                 params![
                     bucket.name,
@@ -520,7 +536,8 @@ impl MetaStore for SqliteMeta {
                     bucket.revision,
                     bucket.policy,
                     bucket.versioning.code(),
-                    lifecycle_json(&bucket.lifecycle)
+                    lifecycle_json(&bucket.lifecycle),
+                    tags_json(&bucket.tags)
                 ],
             )?;
             Ok(bucket)
@@ -575,10 +592,13 @@ impl MetaStore for SqliteMeta {
             if let Some(rules) = update.lifecycle {
                 bucket.lifecycle = rules;
             }
+            if let Some(tags) = update.tags {
+                bucket.tags = tags;
+            }
             bucket.revision += 1;
             conn.execute(
                 "UPDATE buckets SET public = ?2, cors = ?3, info = ?4, revision = ?5, policy = ?6,
-                   versioning = ?7, lifecycle = ?8
+                   versioning = ?7, lifecycle = ?8, tags = ?9
                  WHERE name = ?1",
                 params![
                     bucket.name,
@@ -588,7 +608,8 @@ impl MetaStore for SqliteMeta {
                     bucket.revision,
                     bucket.policy,
                     bucket.versioning.code(),
-                    lifecycle_json(&bucket.lifecycle)
+                    lifecycle_json(&bucket.lifecycle),
+                    tags_json(&bucket.tags)
                 ],
             )?;
             Ok(bucket)
@@ -647,6 +668,23 @@ impl MetaStore for SqliteMeta {
         bytes: NewBytes,
     ) -> Result<(Object, Vec<String>)> {
         self.write(move |conn| history::put(conn, object, &condition, bytes))
+    }
+
+    fn set_meta(&self, version_id: &str, meta: ObjectMeta) -> Result<()> {
+        let version_id = version_id.to_owned();
+        self.write(move |conn| {
+            let text = meta_json(&meta);
+            let n = conn
+                .prepare_cached("UPDATE objects SET meta = ?2 WHERE version_id = ?1")?
+                .execute(params![version_id, text])?
+                + conn
+                    .prepare_cached("UPDATE versions SET meta = ?2 WHERE version_id = ?1")?
+                    .execute(params![version_id, text])?;
+            if n == 0 {
+                return Err(StoreError::NoSuchVersion);
+            }
+            Ok(())
+        })
     }
 
     fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>> {

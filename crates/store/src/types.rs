@@ -167,6 +167,8 @@ pub struct Bucket {
     pub versioning: Versioning,
     /// Lifecycle rules, applied by the store's background task.
     pub lifecycle: Vec<LifecycleRule>,
+    /// Bucket tags (S3 PutBucketTagging).
+    pub tags: BTreeMap<String, String>,
 }
 
 /// Changes to a bucket's settings; `None` leaves a setting as it is.
@@ -184,6 +186,8 @@ pub struct BucketUpdate {
     pub versioning: Option<Versioning>,
     /// New lifecycle rules (an empty list removes them).
     pub lifecycle: Option<Vec<LifecycleRule>>,
+    /// New bucket tags (an empty map removes them).
+    pub tags: Option<BTreeMap<String, String>>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }
@@ -215,6 +219,9 @@ pub struct ObjectMeta {
     /// Checksums supplied or computed at upload (`crc32`, `crc32c`, `sha256`, ...: base64).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub checksums: BTreeMap<String, String>,
+    /// Object tags (S3 `x-amz-tagging`, PutObjectTagging), validated by the API layer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// The segment name of an object whose bytes are stored inline in the metadata database.

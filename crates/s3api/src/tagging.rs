@@ -1,0 +1,196 @@
+//! Object and bucket tags: `x-amz-tagging` on PUT, copy and multipart uploads,
+//! Put/Get/DeleteObjectTagging (any version) and Put/Get/DeleteBucketTagging, with S3's limits:
+//! at most 10 tags on an object and 50 on a bucket, keys of 1 to 128 characters and values of at
+//! most 256, no key twice, no `aws:` keys. A tag set outside them is 400 `InvalidTag`.
+
+use crate::error::s3_error;
+use crate::versions::{parse_version, shown_version};
+use pier_store::{BucketUpdate, Store};
+use s3s::dto::*;
+use s3s::{s3_error, S3Result};
+use std::collections::BTreeMap;
+
+/// Most tags on an object.
+pub const MAX_OBJECT_TAGS: usize = 10;
+/// Most tags on a bucket.
+pub const MAX_BUCKET_TAGS: usize = 50;
+
+/// Validates tags as S3 does, at most `max` of them.
+pub fn validate(
+    pairs: impl IntoIterator<Item = (String, String)>,
+    max: usize,
+) -> S3Result<BTreeMap<String, String>> {
+    let mut tags = BTreeMap::new();
+    for (key, value) in pairs {
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(s3_error!(
+                InvalidTag,
+                "A tag key must be 1 to 128 characters long."
+            ));
+        }
+        if value.chars().count() > 256 {
+            return Err(s3_error!(
+                InvalidTag,
+                "A tag value must be at most 256 characters long."
+            ));
+        }
+        if key.starts_with("aws:") {
+            return Err(s3_error!(
+                InvalidTag,
+                "Tag keys starting with aws: are reserved."
+            ));
+        }
+        if tags.insert(key, value).is_some() {
+            return Err(s3_error!(
+                InvalidTag,
+                "Cannot provide multiple tags with the same key."
+            ));
+        }
+    }
+    if tags.len() > max {
+        return Err(s3_error!(
+            InvalidTag,
+            "Object tags cannot be greater than {max}"
+        ));
+    }
+    Ok(tags)
+}
+
+/// The tags of an `x-amz-tagging` header (`k1=v1&k2=v2`, URL-encoded).
+pub fn from_header(header: Option<&str>) -> S3Result<BTreeMap<String, String>> {
+    match header {
+        None => Ok(BTreeMap::new()),
+        Some(text) => validate(
+            form_urlencoded::parse(text.as_bytes()).into_owned(),
+            MAX_OBJECT_TAGS,
+        ),
+    }
+}
+
+/// The tags of a `Tagging` document.
+fn from_set(set: TagSet, max: usize) -> S3Result<BTreeMap<String, String>> {
+    validate(
+        set.into_iter()
+            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default())),
+        max,
+    )
+}
+
+fn to_set(tags: &BTreeMap<String, String>) -> TagSet {
+    tags.iter()
+        .map(|(k, v)| Tag {
+            key: Some(k.clone()),
+            value: Some(v.clone()),
+        })
+        .collect()
+}
+
+pub async fn put_object(
+    store: &Store,
+    input: PutObjectTaggingInput,
+) -> S3Result<PutObjectTaggingOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let tags = from_set(input.tagging.tag_set, MAX_OBJECT_TAGS)?;
+    let which = input.version_id.as_deref().map(parse_version).transpose()?;
+    let store = store.clone();
+    let (id, key) = (bucket.id.clone(), input.key);
+    let entry =
+        crate::error::blocking(move || store.set_tags(&id, &key, which.as_ref(), tags)).await?;
+    Ok(PutObjectTaggingOutput {
+        version_id: shown_version(&bucket, &entry),
+    })
+}
+
+pub fn get_object(store: &Store, input: GetObjectTaggingInput) -> S3Result<GetObjectTaggingOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let entry =
+        crate::objects::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?;
+    Ok(GetObjectTaggingOutput {
+        tag_set: to_set(&entry.meta.tags),
+        version_id: shown_version(&bucket, &entry),
+    })
+}
+
+pub async fn delete_object(
+    store: &Store,
+    input: DeleteObjectTaggingInput,
+) -> S3Result<DeleteObjectTaggingOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let which = input.version_id.as_deref().map(parse_version).transpose()?;
+    let store = store.clone();
+    let (id, key) = (bucket.id.clone(), input.key);
+    let entry =
+        crate::error::blocking(move || store.set_tags(&id, &key, which.as_ref(), BTreeMap::new()))
+            .await?;
+    Ok(DeleteObjectTaggingOutput {
+        version_id: shown_version(&bucket, &entry),
+    })
+}
+
+pub async fn put_bucket(
+    store: &Store,
+    input: PutBucketTaggingInput,
+) -> S3Result<PutBucketTaggingOutput> {
+    let tags = from_set(input.tagging.tag_set, MAX_BUCKET_TAGS)?;
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            tags: Some(tags),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(PutBucketTaggingOutput::default())
+}
+
+pub fn get_bucket(store: &Store, input: GetBucketTaggingInput) -> S3Result<GetBucketTaggingOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    if bucket.tags.is_empty() {
+        return Err(s3_error!(NoSuchTagSet, "The TagSet does not exist"));
+    }
+    Ok(GetBucketTaggingOutput {
+        tag_set: to_set(&bucket.tags),
+    })
+}
+
+pub async fn delete_bucket(
+    store: &Store,
+    input: DeleteBucketTaggingInput,
+) -> S3Result<DeleteBucketTaggingOutput> {
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            tags: Some(BTreeMap::new()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(DeleteBucketTaggingOutput::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_is_url_encoded_pairs() {
+        let tags = from_header(Some("a=1&b%20c=two%26three")).unwrap();
+        assert_eq!(tags.get("b c").map(String::as_str), Some("two&three"));
+    }
+
+    #[test]
+    fn limits_are_invalid_tag() {
+        let eleven: Vec<_> = (0..11).map(|i| (format!("k{i}"), "v".to_owned())).collect();
+        for bad in [
+            eleven,
+            vec![("k".repeat(129), "v".into())],
+            vec![("k".into(), "v".repeat(257))],
+            vec![("aws:x".into(), "v".into())],
+        ] {
+            let e = validate(bad, MAX_OBJECT_TAGS).unwrap_err();
+            assert_eq!(e.code().as_str(), "InvalidTag");
+        }
+    }
+}

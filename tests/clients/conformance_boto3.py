@@ -1,0 +1,104 @@
+"""S3 behaviours the conformance work added, driven through boto3 so they stay covered without
+running ceph's s3-tests: object and bucket tagging.
+
+Environment: PIER_ENDPOINT and AWS_* (the admin key). Prints one line per check and a summary;
+exits non-zero on failure.
+"""
+
+import os
+
+import boto3
+from botocore.config import Config
+from checks import check, finish
+
+ENDPOINT = os.environ["PIER_ENDPOINT"]
+s3 = boto3.client("s3", endpoint_url=ENDPOINT,
+                  config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+
+
+def error_of(call):
+    try:
+        call()
+    except s3.exceptions.ClientError as e:
+        return e.response
+    raise AssertionError("the call succeeded")
+
+
+def tags_of(**kw):
+    return {t["Key"]: t["Value"] for t in s3.get_object_tagging(**kw)["TagSet"]}
+
+
+s3.create_bucket(Bucket="tags")
+
+
+@check("x-amz-tagging on PUT is stored, counted on GET and read back")
+def _():
+    s3.put_object(Bucket="tags", Key="a", Body=b"a", Tagging="project=pier&stage=dev%20box")
+    assert tags_of(Bucket="tags", Key="a") == {"project": "pier", "stage": "dev box"}
+    assert s3.get_object(Bucket="tags", Key="a")["TagCount"] == 2
+
+
+@check("PutObjectTagging replaces the set and DeleteObjectTagging empties it")
+def _():
+    s3.put_object_tagging(Bucket="tags", Key="a", Tagging={"TagSet": [{"Key": "only", "Value": "one"}]})
+    assert tags_of(Bucket="tags", Key="a") == {"only": "one"}
+    s3.delete_object_tagging(Bucket="tags", Key="a")
+    assert tags_of(Bucket="tags", Key="a") == {}
+
+
+@check("tags over S3's limits are InvalidTag (400)")
+def _():
+    eleven = [{"Key": f"k{i}", "Value": "v"} for i in range(11)]
+    for tag_set in [eleven, [{"Key": "k" * 129, "Value": "v"}], [{"Key": "k", "Value": "v" * 257}]]:
+        e = error_of(lambda: s3.put_object_tagging(Bucket="tags", Key="a", Tagging={"TagSet": tag_set}))
+        assert (e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidTag", 400), e
+    e = error_of(lambda: s3.put_object(Bucket="tags", Key="b", Body=b"b",
+                                       Tagging="&".join(f"k{i}=v" for i in range(11))))
+    assert e["Error"]["Code"] == "InvalidTag", e
+    e = error_of(lambda: s3.head_object(Bucket="tags", Key="b"))
+    assert e["ResponseMetadata"]["HTTPStatusCode"] == 404, "nothing stored"
+
+
+@check("copies keep the source's tags unless the directive replaces them")
+def _():
+    s3.put_object(Bucket="tags", Key="src", Body=b"s", Tagging="k=v")
+    s3.copy_object(Bucket="tags", Key="kept", CopySource={"Bucket": "tags", "Key": "src"})
+    assert tags_of(Bucket="tags", Key="kept") == {"k": "v"}
+    s3.copy_object(Bucket="tags", Key="replaced", CopySource={"Bucket": "tags", "Key": "src"},
+                   TaggingDirective="REPLACE", Tagging="n=w")
+    assert tags_of(Bucket="tags", Key="replaced") == {"n": "w"}
+
+
+@check("multipart uploads take their tags at creation")
+def _():
+    up = s3.create_multipart_upload(Bucket="tags", Key="mp", Tagging="part=yes")["UploadId"]
+    etag = s3.upload_part(Bucket="tags", Key="mp", UploadId=up, PartNumber=1, Body=b"x")["ETag"]
+    s3.complete_multipart_upload(Bucket="tags", Key="mp", UploadId=up,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert tags_of(Bucket="tags", Key="mp") == {"part": "yes"}
+
+
+@check("each version keeps its own tags")
+def _():
+    s3.create_bucket(Bucket="tagvers")
+    s3.put_bucket_versioning(Bucket="tagvers", VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket="tagvers", Key="k", Body=b"1", Tagging="v=1")["VersionId"]
+    s3.put_object(Bucket="tagvers", Key="k", Body=b"2", Tagging="v=2")
+    out = s3.put_object_tagging(Bucket="tagvers", Key="k", VersionId=v1, Tagging={"TagSet": [{"Key": "v", "Value": "one"}]})
+    assert out["VersionId"] == v1
+    assert tags_of(Bucket="tagvers", Key="k", VersionId=v1) == {"v": "one"}
+    assert tags_of(Bucket="tagvers", Key="k") == {"v": "2"}
+
+
+@check("bucket tagging: put, get, delete, and NoSuchTagSet when none")
+def _():
+    e = error_of(lambda: s3.get_bucket_tagging(Bucket="tags"))
+    assert e["Error"]["Code"] == "NoSuchTagSet", e
+    s3.put_bucket_tagging(Bucket="tags", Tagging={"TagSet": [{"Key": "team", "Value": "storage"}]})
+    assert s3.get_bucket_tagging(Bucket="tags")["TagSet"] == [{"Key": "team", "Value": "storage"}]
+    s3.delete_bucket_tagging(Bucket="tags")
+    e = error_of(lambda: s3.get_bucket_tagging(Bucket="tags"))
+    assert e["Error"]["Code"] == "NoSuchTagSet", e
+
+
+finish()

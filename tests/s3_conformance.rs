@@ -1,0 +1,12 @@
+//! S3 behaviours added while working through ceph's s3-tests, each driven by a real client
+//! against a real `pier serve` (`tests/clients/conformance_boto3.py`), so they stay covered
+//! when the suite itself is not run.
+
+mod common;
+
+#[test]
+fn tagging_with_boto3() {
+    let server = common::Server::start();
+    let out = server.python_ok("conformance_boto3.py", &[]);
+    assert!(out.contains("7 passed, 0 failed"), "{out}");
+}
