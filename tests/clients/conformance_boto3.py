@@ -36,6 +36,7 @@ def _():
     s3.put_object(Bucket="tags", Key="a", Body=b"a", Tagging="project=pier&stage=dev%20box")
     assert tags_of(Bucket="tags", Key="a") == {"project": "pier", "stage": "dev box"}
     assert s3.get_object(Bucket="tags", Key="a")["TagCount"] == 2
+    assert s3.head_object(Bucket="tags", Key="a")["ResponseMetadata"]["HTTPHeaders"]["x-amz-tagging-count"] == "2"
 
 
 @check("PutObjectTagging replaces the set and DeleteObjectTagging empties it")

@@ -122,7 +122,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        objects::head(&self.store, req.input).map(S3Response::new)
+        objects::head(&self.store, req.input)
     }
 
     async fn delete_object(

@@ -8,7 +8,7 @@ use crate::error::{blocking, blocking_map, put_error, s3_error};
 pub use crate::versions::{parse_version, shown_version, written_version};
 use pier_store::{Bucket, Object, ObjectMeta, Store, StoreError, VersionRef, WriteCondition};
 use s3s::dto::*;
-use s3s::{s3_error, S3Request, S3Result};
+use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 /// The write condition of `If-Match` / `If-None-Match` on a write.
 pub fn write_condition(
@@ -299,8 +299,8 @@ fn plan_read(
 }
 
 /// GET and HEAD answer alike but for the body, and s3s gives them distinct input and output
-/// types with the same field names: this builds either from one definition. `$plan` names the
-/// read plan for the caller's extra fields (the GET body).
+/// types with the same field names: this builds either from one definition, with the object's
+/// tag count beside it. `$plan` names the read plan for the caller's extra fields (the GET body).
 macro_rules! read_object {
     ($store:expr, $input:expr, $plan:ident => $Output:ident { $($extra:tt)* }) => {{
         let input = $input;
@@ -322,7 +322,8 @@ macro_rules! read_object {
         let o = &$plan.object;
         let m = &o.meta;
         let sum = |name: &str| checksums.then(|| m.checksums.get(name).cloned()).flatten();
-        $Output {
+        let tags = $plan.object.meta.tags.len();
+        ($Output {
             $($extra)*
             accept_ranges: Some("bytes".into()),
             content_length: Some($plan.len as i64),
@@ -348,19 +349,28 @@ macro_rules! read_object {
                 .then_some(o.segments.len() as i32),
             version_id: $plan.version_id.clone(),
             ..Default::default()
-        }
+        }, tags)
     }};
 }
 
 pub async fn get(store: &Store, input: GetObjectInput) -> S3Result<GetObjectOutput> {
-    Ok(read_object!(store, input, plan => GetObjectOutput {
-        tag_count: (!plan.object.meta.tags.is_empty()).then_some(plan.object.meta.tags.len() as i32),
+    let (mut out, tags) = read_object!(store, input, plan => GetObjectOutput {
         body: Some(body::send(store, &plan.object, plan.start, plan.len).await?),
-    }))
+    });
+    out.tag_count = (tags > 0).then_some(tags as i32);
+    Ok(out)
 }
 
-pub fn head(store: &Store, input: HeadObjectInput) -> S3Result<HeadObjectOutput> {
-    Ok(read_object!(store, input, plan => HeadObjectOutput {}))
+/// HEAD; s3s's HeadObjectOutput has no tag count, so `x-amz-tagging-count` rides as a header.
+pub fn head(store: &Store, input: HeadObjectInput) -> S3Result<S3Response<HeadObjectOutput>> {
+    let (out, tags) = read_object!(store, input, plan => HeadObjectOutput {});
+    let mut response = S3Response::new(out);
+    if tags > 0 {
+        response
+            .headers
+            .insert("x-amz-tagging-count", http::HeaderValue::from(tags));
+    }
+    Ok(response)
 }
 
 /// What deleting one key (or one version of it) did, in S3's terms.
