@@ -1,5 +1,5 @@
 """S3 behaviours the conformance work added, driven through boto3 so they stay covered without
-running ceph's s3-tests: object and bucket tagging.
+running ceph's s3-tests: tagging, listing details, read details, a missing bucket.
 
 Environment: PIER_ENDPOINT and AWS_* (the admin key). Prints one line per check and a summary;
 exits non-zero on failure.
@@ -100,6 +100,41 @@ def _():
     s3.delete_bucket_tagging(Bucket="tags")
     e = error_of(lambda: s3.get_bucket_tagging(Bucket="tags"))
     assert e["Error"]["Code"] == "NoSuchTagSet", e
+
+
+@check("listing details: empty delimiter not echoed, FetchOwner, Owner in ListObjects")
+def _():
+    out = s3.list_objects_v2(Bucket="tags", Delimiter="")
+    assert "Delimiter" not in out, out
+    assert "Owner" not in s3.list_objects_v2(Bucket="tags")["Contents"][0]
+    assert "Owner" in s3.list_objects_v2(Bucket="tags", FetchOwner=True)["Contents"][0]
+    assert "Owner" in s3.list_objects(Bucket="tags")["Contents"][0]
+
+
+@check("aws-chunked is not stored as a content encoding")
+def _():
+    s3.put_object(Bucket="tags", Key="gz", Body=b"x", ContentEncoding="gzip, aws-chunked")
+    assert s3.head_object(Bucket="tags", Key="gz")["ContentEncoding"] == "gzip"
+
+
+@check("a single-part multipart object has PartsCount 1; a 304 still carries the ETag")
+def _():
+    head = s3.head_object(Bucket="tags", Key="mp", PartNumber=1)
+    assert head["PartsCount"] == 1, head
+    etag = head["ETag"]
+    e = error_of(lambda: s3.get_object(Bucket="tags", Key="mp", IfNoneMatch=etag))
+    assert e["ResponseMetadata"]["HTTPStatusCode"] == 304
+    assert e["ResponseMetadata"]["HTTPHeaders"]["etag"] == etag, e
+
+
+@check("an object in a bucket that does not exist is 404 NoSuchBucket, also for anonymous callers")
+def _():
+    import urllib.request, urllib.error
+    try:
+        urllib.request.urlopen(f"{ENDPOINT}/no-such-bucket-here/key")
+        raise AssertionError("served")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404 and b"NoSuchBucket" in e.read(), e.code
 
 
 finish()

@@ -148,6 +148,18 @@ impl S3Access for PierAccess {
                 (Some(bucket.to_string()), Some(key.to_string()))
             }
         };
+        // A bucket that does not exist has nothing to protect: the operation answers
+        // NoSuchBucket (404), as S3 does for anyone, instead of AccessDenied.
+        if action != Action::CreateBucket {
+            if let Some(name) = bucket.as_deref() {
+                if matches!(
+                    self.store.bucket(name),
+                    Err(pier_store::StoreError::NoSuchBucket)
+                ) {
+                    return Ok(());
+                }
+            }
+        }
         // Listings name what they list; HeadBucket (also s3:ListBucket) lists nothing.
         let prefix = matches!(
             op,

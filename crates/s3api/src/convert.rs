@@ -73,7 +73,15 @@ impl MetaFields {
     pub fn into_meta(self) -> ObjectMeta {
         ObjectMeta {
             content_type: self.content_type,
-            content_encoding: self.content_encoding,
+            // `aws-chunked` describes the upload, not the object: S3 stores the rest.
+            content_encoding: self.content_encoding.and_then(|e| {
+                let kept: Vec<&str> = e
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("aws-chunked"))
+                    .collect();
+                (!kept.is_empty()).then(|| kept.join(", "))
+            }),
             content_disposition: self.content_disposition,
             content_language: self.content_language,
             cache_control: self.cache_control,

@@ -30,7 +30,9 @@ fn page(store: &Store, bucket: &str, query: &ListQuery) -> S3Result<ListPage> {
     store.list(&bucket.id, query).map_err(s3_error)
 }
 
-fn contents(page: &ListPage, enc: &Encoder) -> (Vec<Object>, Vec<CommonPrefix>) {
+/// Objects and common prefixes of a page; `Owner` on each object when `owner` (ListObjects
+/// always, ListObjectsV2 with `fetch-owner=true`, as S3).
+fn contents(page: &ListPage, enc: &Encoder, owner: bool) -> (Vec<Object>, Vec<CommonPrefix>) {
     let objects = page
         .objects
         .iter()
@@ -42,6 +44,7 @@ fn contents(page: &ListPage, enc: &Encoder) -> (Vec<Object>, Vec<CommonPrefix>) 
             storage_class: Some(ObjectStorageClass::from_static(
                 ObjectStorageClass::STANDARD,
             )),
+            owner: owner.then(crate::buckets::owner),
             ..Default::default()
         })
         .collect();
@@ -76,13 +79,17 @@ pub fn objects_v1(store: &Store, input: ListObjectsInput) -> S3Result<ListObject
         start_inclusive: false,
     };
     let page = page(store, &input.bucket, &query)?;
-    let (objects, prefixes) = contents(&page, &enc);
+    let (objects, prefixes) = contents(&page, &enc, true);
     Ok(ListObjectsOutput {
         name: Some(input.bucket),
         prefix: Some(enc.apply(query.prefix.clone())),
         marker: Some(input.marker.map(|m| enc.apply(m)).unwrap_or_default()),
         max_keys: Some(query.max_keys as i32),
-        delimiter: input.delimiter.map(|d| enc.apply(d)),
+        // An empty delimiter is no delimiter, and S3 does not echo it.
+        delimiter: input
+            .delimiter
+            .filter(|d| !d.is_empty())
+            .map(|d| enc.apply(d)),
         is_truncated: Some(page.truncated),
         next_marker: page
             .next
@@ -120,7 +127,7 @@ pub fn objects_v2(store: &Store, input: ListObjectsV2Input) -> S3Result<ListObje
         start_inclusive: false,
     };
     let page = page(store, &input.bucket, &query)?;
-    let (objects, prefixes) = contents(&page, &enc);
+    let (objects, prefixes) = contents(&page, &enc, input.fetch_owner == Some(true));
     Ok(ListObjectsV2Output {
         name: Some(input.bucket),
         prefix: Some(enc.apply(query.prefix.clone())),
@@ -133,7 +140,11 @@ pub fn objects_v2(store: &Store, input: ListObjectsV2Input) -> S3Result<ListObje
             .filter(|_| page.truncated)
             .map(hex::encode),
         is_truncated: Some(page.truncated),
-        delimiter: input.delimiter.map(|d| enc.apply(d)),
+        // An empty delimiter is no delimiter, and S3 does not echo it.
+        delimiter: input
+            .delimiter
+            .filter(|d| !d.is_empty())
+            .map(|d| enc.apply(d)),
         start_after: input.start_after.map(|s| enc.apply(s)),
         contents: Some(objects),
         common_prefixes: Some(prefixes),

@@ -175,7 +175,21 @@ pub fn check_preconditions(
         return Err(if not_modified_is_412 {
             failed()
         } else {
-            s3_error!(NotModified, "Not Modified")
+            {
+                // A 304 still names the object (ETag, Last-Modified), as S3's does.
+                let mut e = s3_error!(NotModified, "Not Modified");
+                let mut headers = http::HeaderMap::new();
+                if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", object.etag)) {
+                    headers.insert(http::header::ETAG, v);
+                }
+                if let Some(v) = crate::convert::http_date(&timestamp(object.created))
+                    .and_then(|d| http::HeaderValue::from_str(&d).ok())
+                {
+                    headers.insert(http::header::LAST_MODIFIED, v);
+                }
+                e.set_headers(headers);
+                e
+            }
         });
     }
     Ok(())
@@ -345,8 +359,10 @@ macro_rules! read_object {
             checksum_sha1: sum("sha1"),
             checksum_sha256: sum("sha256"),
             checksum_crc64nvme: sum("crc64nvme"),
-            parts_count: (o.segments.len() > 1 && input.part_number.is_some())
-                .then_some(o.segments.len() as i32),
+            // A multipart object (ETag `hex-N`) has N parts, even when N is 1.
+            parts_count: input.part_number.and_then(|_| {
+                o.etag.split_once('-').and_then(|(_, n)| n.parse().ok())
+            }),
             version_id: $plan.version_id.clone(),
             ..Default::default()
         }, tags)
