@@ -137,4 +137,21 @@ def _():
         assert e.code == 404 and b"NoSuchBucket" in e.read(), e.code
 
 
+@check("ListBuckets pages with max-buckets and a continuation token, and filters by prefix")
+def _():
+    for name in ["page-a", "page-b", "page-c"]:
+        s3.create_bucket(Bucket=name)
+    seen, token = [], None
+    while True:
+        kw = {"MaxBuckets": 1, "Prefix": "page-"}
+        if token:
+            kw["ContinuationToken"] = token
+        out = s3.list_buckets(**kw)
+        seen += [b["Name"] for b in out["Buckets"]]
+        token = out.get("ContinuationToken")
+        if not token:
+            break
+    assert seen == ["page-a", "page-b", "page-c"], seen
+
+
 finish()

@@ -51,23 +51,64 @@ pub async fn delete(store: &Store, input: DeleteBucketInput) -> S3Result<DeleteB
     Ok(DeleteBucketOutput::default())
 }
 
-/// The buckets `key` reaches (a bucket-restricted key sees only its own), by name.
-pub fn list(store: &Store, key: Option<&pier_access::KeyScope>) -> S3Result<ListBucketsOutput> {
-    let buckets = store
+/// The buckets `key` reaches (a bucket-restricted key sees only its own), by name, paged as
+/// S3 pages them: `prefix`, `max-buckets` (1 to 10000) and an opaque `continuation-token` (the
+/// last name returned, hex-encoded).
+pub fn list(
+    store: &Store,
+    key: Option<&pier_access::KeyScope>,
+    input: &ListBucketsInput,
+) -> S3Result<ListBucketsOutput> {
+    let max = match input.max_buckets {
+        None => usize::MAX,
+        Some(n @ 1..=10_000) => n as usize,
+        Some(_) => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "max-buckets must be between 1 and 10000"
+            ))
+        }
+    };
+    let after = match &input.continuation_token {
+        Some(t) => Some(
+            hex::decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token is not valid"))?,
+        ),
+        None => None,
+    };
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let mut reachable = store
         .buckets()
         .map_err(s3_error)?
         .into_iter()
         .filter(|b| key.is_none_or(|k| k.reaches_bucket(&b.id)))
-        .map(|b| Bucket {
+        .filter(|b| b.name.starts_with(&prefix))
+        .filter(|b| after.as_ref().is_none_or(|a| b.name.as_str() > a.as_str()))
+        .peekable();
+    let mut buckets = Vec::new();
+    while buckets.len() < max {
+        let Some(b) = reachable.next() else { break };
+        buckets.push(Bucket {
             name: Some(b.name),
             creation_date: Some(timestamp(b.created)),
             ..Default::default()
-        })
-        .collect();
+        });
+    }
+    let more = reachable.peek().is_some();
     Ok(ListBucketsOutput {
+        continuation_token: more
+            .then(|| {
+                buckets
+                    .last()
+                    .and_then(|b| b.name.as_ref())
+                    .map(hex::encode)
+            })
+            .flatten(),
+        prefix: input.prefix.clone(),
         buckets: Some(buckets),
         owner: Some(owner()),
-        ..Default::default()
     })
 }
 

@@ -85,7 +85,7 @@ impl S3 for PierS3 {
             None => None,
         };
         let scope = key.map(|k| self.access.scope(&k));
-        buckets::list(&self.store, scope.as_ref()).map(S3Response::new)
+        buckets::list(&self.store, scope.as_ref(), &req.input).map(S3Response::new)
     }
 
     async fn get_bucket_location(
