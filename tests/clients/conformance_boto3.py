@@ -154,4 +154,11 @@ def _():
     assert seen == ["page-a", "page-b", "page-c"], seen
 
 
+@check("user metadata over 2 KB is MetadataTooLarge")
+def _():
+    e = error_of(lambda: s3.put_object(Bucket="tags", Key="meta", Body=b"x", Metadata={"big": "v" * 2100}))
+    assert (e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"]) == ("MetadataTooLarge", 400), e
+    s3.put_object(Bucket="tags", Key="meta", Body=b"x", Metadata={"fits": "v" * 1900})
+
+
 finish()

@@ -98,6 +98,23 @@ impl MetaFields {
     }
 }
 
+/// S3's limit on user metadata: keys and values of `x-amz-meta-*` together, in bytes.
+pub const MAX_USER_METADATA: usize = 2048;
+
+/// Refuses user metadata over [`MAX_USER_METADATA`] (400 `MetadataTooLarge`, as S3).
+pub fn check_user_metadata(metadata: Option<&s3s::dto::Metadata>) -> s3s::S3Result<()> {
+    let size: usize = metadata
+        .map(|m| m.iter().map(|(k, v)| k.len() + v.len()).sum())
+        .unwrap_or(0);
+    if size > MAX_USER_METADATA {
+        return Err(s3s::s3_error!(
+            MetadataTooLarge,
+            "Your metadata headers exceed the maximum allowed metadata size ({size} of {MAX_USER_METADATA} bytes)."
+        ));
+    }
+    Ok(())
+}
+
 /// User metadata for a response, or `None` when there is none. Values that cannot be an HTTP
 /// header value are left out (see [`header_safe`]).
 pub fn user_metadata(meta: &ObjectMeta) -> Option<Metadata> {

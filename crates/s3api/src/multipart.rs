@@ -39,6 +39,7 @@ pub async fn create(
     input: CreateMultipartUploadInput,
 ) -> S3Result<CreateMultipartUploadOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    crate::convert::check_user_metadata(input.metadata.as_ref())?;
     let mut meta = crate::convert::meta_fields!(input).into_meta();
     meta.tags = crate::tagging::from_header(input.tagging.as_deref())?;
     let key = input.key.clone();

@@ -25,6 +25,7 @@ pub fn write_condition(
 
 pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutObjectOutput> {
     let input = req.input;
+    crate::convert::check_user_metadata(input.metadata.as_ref())?;
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let mut announced = Announced {
         crc32: input.checksum_crc32.clone(),
@@ -594,6 +595,9 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
         ));
+    }
+    if replace {
+        crate::convert::check_user_metadata(input.metadata.as_ref())?;
     }
     let mut meta: ObjectMeta = if replace {
         crate::convert::meta_fields!(input).into_meta()
