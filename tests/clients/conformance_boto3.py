@@ -134,7 +134,11 @@ def _():
         urllib.request.urlopen(f"{ENDPOINT}/no-such-bucket-here/key")
         raise AssertionError("served")
     except urllib.error.HTTPError as e:
-        assert e.code == 404 and b"NoSuchBucket" in e.read(), e.code
+        body = e.read()
+        assert e.code == 404 and b"NoSuchBucket" in body, e.code
+        # The body's RequestId is the header's.
+        rid = e.headers["x-amz-request-id"]
+        assert rid and f"<RequestId>{rid}</RequestId>".encode() in body, (rid, body)
 
 
 @check("ListBuckets pages with max-buckets and a continuation token, and filters by prefix")

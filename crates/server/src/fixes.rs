@@ -79,6 +79,36 @@ pub fn aws_policy_refusal(method: &Method, resp: Response<Body>) -> Response<Bod
     )
 }
 
+/// Puts the request id into an S3 `<Error>` document that has none, so the body's `RequestId`
+/// matches the `x-amz-request-id` header (clients log one and support desks ask for it).
+pub fn error_request_id(resp: Response<Body>, request_id: &str) -> Response<Body> {
+    if resp.status().as_u16() < 400 {
+        return resp;
+    }
+    let Some(body) = resp.body().bytes() else {
+        return resp;
+    };
+    let text = String::from_utf8_lossy(&body);
+    let Some(end) = text.rfind("</Error>") else {
+        return resp;
+    };
+    if text.contains("<RequestId>") {
+        return resp;
+    }
+    let fixed = format!(
+        "{}<RequestId>{}</RequestId>{}",
+        &text[..end],
+        escape(request_id),
+        &text[end..]
+    );
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(fixed.len()),
+    );
+    Response::from_parts(parts, Body::from(bytes::Bytes::from(fixed)))
+}
+
 /// S3's XML error document.
 pub fn xml_error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
     xml_response(status, &[("Code", code), ("Message", message)])
