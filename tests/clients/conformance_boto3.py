@@ -77,6 +77,10 @@ def _():
     s3.complete_multipart_upload(Bucket="tags", Key="mp", UploadId=up,
                                  MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
     assert tags_of(Bucket="tags", Key="mp") == {"part": "yes"}
+    # Completing again (a client's retry) answers as the first time.
+    again = s3.complete_multipart_upload(Bucket="tags", Key="mp", UploadId=up,
+                                         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert again["ETag"] == s3.head_object(Bucket="tags", Key="mp")["ETag"], again
 
 
 @check("each version keeps its own tags")

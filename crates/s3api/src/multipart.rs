@@ -173,7 +173,24 @@ pub async fn complete(
     store: &Store,
     input: CompleteMultipartUploadInput,
 ) -> S3Result<CompleteMultipartUploadOutput> {
-    upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    if let Err(e) = upload_for(store, &input.bucket, &input.key, &input.upload_id) {
+        // Completing again (a retry) answers as the first completion did.
+        let done = store
+            .completed_upload(&input.upload_id)
+            .map_err(s3_error)?
+            .filter(|o| o.key == input.key);
+        return match done {
+            Some(object) => Ok(CompleteMultipartUploadOutput {
+                bucket: Some(input.bucket.clone()),
+                key: Some(input.key.clone()),
+                version_id: crate::objects::written_version(&object),
+                e_tag: Some(ETag::Strong(object.etag)),
+                location: Some(format!("/{}/{}", input.bucket, input.key)),
+                ..Default::default()
+            }),
+            None => Err(e),
+        };
+    }
     let listed = input
         .multipart_upload
         .and_then(|m| m.parts)

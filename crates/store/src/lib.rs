@@ -712,7 +712,17 @@ impl Store {
         self.meta().uploads(bucket_id, prefix, after, limit)
     }
 
-    /// Completes an upload from the listed `(part number, ETag)` pairs.
+    /// The version an upload completed into, if it completed within the last day (a client
+    /// completing again gets the same answer).
+    pub fn completed_upload(&self, upload_id: &str) -> Result<Option<Object>> {
+        match self.meta().completed_upload(upload_id)? {
+            Some(id) => Ok(self.meta().object_by_version(&id)?),
+            None => Ok(None),
+        }
+    }
+
+    /// Completes an upload from the listed `(part number, ETag)` pairs; an upload completed
+    /// within the last day answers with the version it made.
     pub fn complete_upload(
         &self,
         upload_id: &str,
@@ -721,6 +731,13 @@ impl Store {
         condition: WriteCondition,
     ) -> std::result::Result<Object, CompleteError> {
         let storage = |e: StoreError| CompleteError::Storage(StorageError::of(e));
+        let again = self.meta().completed_upload(upload_id).map_err(storage)?;
+        if let Some(version_id) = again {
+            // Completed already (a client retrying): answer with what it made, as S3 does.
+            if let Ok(object) = self.object_by_version(&version_id) {
+                return Ok(object);
+            }
+        }
         let (object, garbage) = self
             .meta()
             .complete_upload(

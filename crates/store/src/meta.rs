@@ -196,6 +196,8 @@ pub trait MetaStore: Send + Sync + 'static {
         upload_id: &str,
         completion: Completion,
     ) -> Result<(Object, Vec<String>)>;
+    /// The version an upload completed into, if it completed within the last day.
+    fn completed_upload(&self, upload_id: &str) -> Result<Option<String>>;
     /// Abandons an upload; returns the garbage blobs.
     fn abort_upload(&self, upload_id: &str) -> Result<Vec<String>>;
 

@@ -91,6 +91,11 @@ CREATE TABLE IF NOT EXISTS versions (
     superseded_ms INTEGER,
     PRIMARY KEY (bucket_id, key, seq DESC)
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS completed_uploads (
+    upload_id TEXT PRIMARY KEY,
+    version_id TEXT NOT NULL,
+    completed_ms INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS blob_refs (
     blob TEXT PRIMARY KEY,
     refs INTEGER NOT NULL
@@ -989,7 +994,26 @@ impl MetaStore for SqliteMeta {
             garbage.extend(unused);
             conn.execute("DELETE FROM parts WHERE upload_id = ?1", [&upload_id])?;
             conn.execute("DELETE FROM uploads WHERE upload_id = ?1", [&upload_id])?;
+            // Remembered for a day, so completing again answers as the first time did.
+            conn.execute(
+                "DELETE FROM completed_uploads WHERE completed_ms < ?1",
+                [completion.created - 86_400_000],
+            )?;
+            conn.execute(
+                "INSERT INTO completed_uploads (upload_id, version_id, completed_ms)
+                 VALUES (?1, ?2, ?3)",
+                params![upload_id, object.version_id, completion.created],
+            )?;
             Ok((object, garbage))
+        })
+    }
+
+    fn completed_upload(&self, upload_id: &str) -> Result<Option<String>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT version_id FROM completed_uploads WHERE upload_id = ?1")?
+                .query_row([upload_id], |r| r.get(0))
+                .optional()?)
         })
     }
 
