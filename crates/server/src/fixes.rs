@@ -153,6 +153,80 @@ pub fn check_presigned_expiry(query: Option<&str>) -> Option<Response<Body>> {
     })
 }
 
+/// How far a SigV2 request's date may be from the server's clock (S3's 15 minutes).
+const V2_MAX_SKEW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// S3's date checks for a SigV2-signed request (`Authorization: AWS id:signature`), made before
+/// the signature, as AWS makes them: no date, or one that does not parse (or falls before
+/// 1970), is 403 `AccessDenied`; one more than 15 minutes off is 403 `RequestTimeTooSkewed`.
+/// s3s 0.14.1 checks only the signature, so such requests came back `SignatureDoesNotMatch`.
+pub fn check_v2_date(headers: &http::HeaderMap) -> Option<Response<Body>> {
+    let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    if !auth.starts_with("AWS ") {
+        return None;
+    }
+    let date = headers
+        .get("x-amz-date")
+        .or_else(|| headers.get(http::header::DATE))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|d| {
+            let d = d.trim();
+            httpdate::parse_http_date(d)
+                .ok()
+                .or_else(|| lenient_imf_date(d))
+        });
+    let Some(date) = date else {
+        return Some(xml_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "AWS authentication requires a valid Date or x-amz-date header",
+        ));
+    };
+    let now = std::time::SystemTime::now();
+    let skew = now
+        .duration_since(date)
+        .or_else(|_| date.duration_since(now))
+        .unwrap_or_default();
+    (skew > V2_MAX_SKEW).then(|| {
+        xml_error(
+            StatusCode::FORBIDDEN,
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
+        )
+    })
+}
+
+/// `Www, DD Mon YYYY HH:MM:SS GMT` without checking the weekday (AWS does not; httpdate
+/// does), for years 1970 to 9999.
+fn lenient_imf_date(text: &str) -> Option<std::time::SystemTime> {
+    let rest = text.split_once(", ").map_or(text, |(_, r)| r);
+    let mut parts = rest.split_whitespace();
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| Some(*m) == parts.clone().next())? as i64
+        + 1;
+    parts.next();
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut hms = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if parts.next()? != "GMT" || !(1970..=9999).contains(&year) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
+    Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
 /// The largest XML (or JSON) request document read. AWS's largest documents (1000 keys to
 /// delete, 10,000 parts to complete) stay near 1 MiB.
 pub const MAX_XML_BODY: usize = 4 * 1024 * 1024;
@@ -282,5 +356,80 @@ mod tests {
         let resp = strip_forbidden_body(&Method::HEAD, resp);
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
         assert!(resp.headers().get(header::CONTENT_TYPE).is_none());
+    }
+}
+
+#[cfg(test)]
+mod v2_date_tests {
+    use super::check_v2_date;
+    use http::{HeaderMap, HeaderValue};
+
+    fn signed(date: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            HeaderValue::from_static("AWS AKID:c2lnbmF0dXJl"),
+        );
+        if let Some(d) = date {
+            h.insert("date", HeaderValue::from_str(d).unwrap());
+        }
+        h
+    }
+
+    fn code(h: &HeaderMap) -> Option<String> {
+        let resp = check_v2_date(h)?;
+        let body = resp.body().bytes().unwrap();
+        let text = String::from_utf8_lossy(&body).into_owned();
+        Some(
+            text.split("<Code>")
+                .nth(1)?
+                .split("</Code>")
+                .next()?
+                .to_owned(),
+        )
+    }
+
+    #[test]
+    fn bad_or_missing_dates_are_access_denied() {
+        for d in [
+            None,
+            Some("Bad Date"),
+            Some(""),
+            Some("Tue, 07 Jul 1950 21:53:04 GMT"),
+        ] {
+            assert_eq!(code(&signed(d)).as_deref(), Some("AccessDenied"), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn skewed_dates_are_request_time_too_skewed() {
+        for d in [
+            "Tue, 07 Jul 2010 21:53:04 GMT",
+            "Tue, 07 Jul 9999 21:53:04 GMT",
+        ] {
+            assert_eq!(
+                code(&signed(Some(d))).as_deref(),
+                Some("RequestTimeTooSkewed"),
+                "{d}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_lenient_parser_reads_dates_httpdate_refuses() {
+        let t = super::lenient_imf_date("Tue, 07 Jul 2010 21:53:04 GMT").unwrap();
+        assert_eq!(httpdate::fmt_http_date(t), "Wed, 07 Jul 2010 21:53:04 GMT");
+    }
+
+    #[test]
+    fn a_current_date_and_sigv4_pass() {
+        let now = httpdate::fmt_http_date(std::time::SystemTime::now());
+        assert!(check_v2_date(&signed(Some(&now))).is_none());
+        let mut v4 = HeaderMap::new();
+        v4.insert(
+            "authorization",
+            HeaderValue::from_static("AWS4-HMAC-SHA256 Credential=x"),
+        );
+        assert!(check_v2_date(&v4).is_none());
     }
 }

@@ -296,6 +296,9 @@ impl Front {
                 if let Some(refusal) = check_presigned_expiry(req.uri().query()) {
                     return refusal;
                 }
+                if let Some(refusal) = crate::fixes::check_v2_date(req.headers()) {
+                    return refusal;
+                }
                 let mut req = req;
                 if crate::fixes::has_document_body(operation)
                     && matches!(*req.method(), Method::PUT | Method::POST)
