@@ -169,4 +169,21 @@ def _():
     s3.put_object(Bucket="tags", Key="meta", Body=b"x", Metadata={"fits": "v" * 1900})
 
 
+@check("SigV2: boto3's s3 signer works; a skewed or bad Date is refused before the signature")
+def _():
+    v2 = boto3.client("s3", endpoint_url=ENDPOINT,
+                      config=Config(signature_version="s3", retries={"max_attempts": 1},
+                                    s3={"addressing_style": "path"}))
+    v2.put_object(Bucket="tags", Key="v2", Body=b"two")
+    assert v2.get_object(Bucket="tags", Key="v2")["Body"].read() == b"two"
+    import http.client, urllib.parse
+    u = urllib.parse.urlsplit(ENDPOINT)
+    for date, code in [("Tue, 07 Jul 2010 21:53:04 GMT", "RequestTimeTooSkewed"), ("Bad Date", "AccessDenied")]:
+        c = http.client.HTTPConnection(u.hostname, u.port)
+        c.request("GET", "/tags/v2", headers={"Authorization": f"AWS {os.environ['AWS_ACCESS_KEY_ID']}:AAAA", "Date": date})
+        r = c.getresponse()
+        body = r.read().decode()
+        assert r.status == 403 and f"<Code>{code}</Code>" in body, (date, r.status, body)
+
+
 finish()
