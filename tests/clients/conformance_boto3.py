@@ -113,6 +113,9 @@ def _():
     assert "Owner" not in s3.list_objects_v2(Bucket="tags")["Contents"][0]
     assert "Owner" in s3.list_objects_v2(Bucket="tags", FetchOwner=True)["Contents"][0]
     assert "Owner" in s3.list_objects(Bucket="tags")["Contents"][0]
+    # ListObjects v1 returns its Prefix unencoded even with encoding-type=url.
+    assert s3.list_objects(Bucket="tags", Prefix="\x0a")["Prefix"] == "\x0a"
+    assert s3.list_objects_v2(Bucket="tags", Prefix="\x0a")["Prefix"] == "\x0a"
 
 
 @check("aws-chunked is not stored as a content encoding")

@@ -82,7 +82,9 @@ pub fn objects_v1(store: &Store, input: ListObjectsInput) -> S3Result<ListObject
     let (objects, prefixes) = contents(&page, &enc, true);
     Ok(ListObjectsOutput {
         name: Some(input.bucket),
-        prefix: Some(enc.apply(query.prefix.clone())),
+        // ListObjects (v1) returns its Prefix as sent even with encoding-type=url (clients
+        // decode only keys, markers, delimiters and common prefixes there); V2 encodes it.
+        prefix: Some(query.prefix.clone()),
         marker: Some(input.marker.map(|m| enc.apply(m)).unwrap_or_default()),
         max_keys: Some(query.max_keys as i32),
         // An empty delimiter is no delimiter, and S3 does not echo it.
