@@ -189,4 +189,10 @@ def _():
         assert r.status == 403 and f"<Code>{code}</Code>" in body, (date, r.status, body)
 
 
+@check("creating a bucket you already own is a no-op 200 (us-east-1), keeping its objects")
+def _():
+    s3.create_bucket(Bucket="tags")
+    assert s3.get_object(Bucket="tags", Key="v2")["Body"].read() == b"two"
+
+
 finish()

@@ -26,8 +26,18 @@ pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateB
     };
     let store = store.clone();
     let name = input.bucket.clone();
-    blocking(move || store.create_bucket(&name, public, pier_store::Versioning::Unversioned))
-        .await?;
+    let created = blocking(move || {
+        match store.create_bucket(&name, public, pier_store::Versioning::Unversioned) {
+            // pier is one account in us-east-1, where S3 answers creating a bucket you already
+            // own with 200 and changes nothing (elsewhere: 409 BucketAlreadyOwnedByYou).
+            Err(pier_store::StoreError::BucketExists) => Ok(false),
+            other => other.map(|_| true),
+        }
+    })
+    .await?;
+    if !created {
+        tracing::debug!(bucket = %input.bucket, "CreateBucket of an existing bucket: no-op");
+    }
     Ok(CreateBucketOutput {
         location: Some(format!("/{}", input.bucket)),
     })
