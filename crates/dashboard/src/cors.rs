@@ -366,8 +366,14 @@ pub(crate) async fn save(
         })?;
         config.is_enabled().then(|| config.to_stored())
     };
+    set_live(&d, &bucket, stored).await?;
+    show(&d, &who, bucket, None, None, None, true)
+}
+
+/// Makes `stored` (or no rules) the bucket's live CORS rules.
+async fn set_live(d: &Dashboard, bucket: &str, stored: Option<String>) -> Result<(), Page> {
     let store = d.store().clone();
-    let name = bucket.clone();
+    let name = bucket.to_owned();
     blocking(move || {
         store
             .update_bucket(
@@ -380,7 +386,7 @@ pub(crate) async fn save(
             .map_err(Page::store)
     })
     .await?;
-    show(&d, &who, bucket, None, None, None, true)
+    Ok(())
 }
 
 /// Puts candidate rules on report-only duty beside the live ones.
@@ -432,20 +438,7 @@ pub(crate) async fn staged_action(
         .config
         .is_enabled()
         .then(|| staged.config.to_stored());
-    let store = d.store().clone();
-    let name = bucket.clone();
-    blocking(move || {
-        store
-            .update_bucket(
-                &name,
-                BucketUpdate {
-                    cors: Some(stored),
-                    ..Default::default()
-                },
-            )
-            .map_err(Page::store)
-    })
-    .await?;
+    set_live(&d, &bucket, stored).await?;
     show(&d, &who, bucket, None, None, None, true)
 }
 
