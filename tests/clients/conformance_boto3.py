@@ -189,6 +189,29 @@ def _():
         assert r.status == 403 and f"<Code>{code}</Code>" in body, (date, r.status, body)
 
 
+@check("SigV2 signs a bucket as /bucket/: boto3's s3 signer can create and delete buckets")
+def _():
+    v2 = boto3.client("s3", endpoint_url=ENDPOINT,
+                      config=Config(signature_version="s3", retries={"max_attempts": 1},
+                                    s3={"addressing_style": "path"}))
+    v2.create_bucket(Bucket="sigv2-bucket")
+    assert "sigv2-bucket" in [b["Name"] for b in v2.list_buckets()["Buckets"]]
+    v2.delete_bucket(Bucket="sigv2-bucket")
+
+
+@check("a preflight without Access-Control-Request-Method is 400, as S3 answers")
+def _():
+    s3.put_bucket_cors(Bucket="tags", CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]})
+    import http.client, urllib.parse
+    u = urllib.parse.urlsplit(ENDPOINT)
+    c = http.client.HTTPConnection(u.hostname, u.port)
+    c.request("OPTIONS", "/tags/a", headers={"Origin": "https://app.example"})
+    r = c.getresponse()
+    r.read()
+    assert r.status == 400, r.status
+
+
 @check("creating a bucket you already own is a no-op 200 (us-east-1), keeping its objects")
 def _():
     s3.create_bucket(Bucket="tags")

@@ -168,7 +168,7 @@ impl CorsHeaders<'_> {
 pub enum Refusal {
     /// A preflight without `Origin` (S3: 400 `BadRequest`).
     MissingOrigin,
-    /// A preflight without `Access-Control-Request-Method`.
+    /// A preflight without `Access-Control-Request-Method` (S3: 400 `BadRequest`).
     MissingRequestMethod,
     /// The bucket has no CORS rules.
     NotEnabled,
@@ -185,9 +185,11 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// True when the refusal means the request itself is malformed (HTTP 400), not forbidden.
+    /// True when the refusal means the request itself is malformed (HTTP 400), not forbidden:
+    /// a preflight without `Origin` or without `Access-Control-Request-Method` (S3 answers
+    /// both 400, as ceph's s3-tests observe against AWS).
     pub fn is_bad_request(&self) -> bool {
-        matches!(self, Refusal::MissingOrigin)
+        matches!(self, Refusal::MissingOrigin | Refusal::MissingRequestMethod)
     }
 
     /// The one-line reason, in the wording S3 uses where S3 has one.

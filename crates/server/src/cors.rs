@@ -259,7 +259,12 @@ impl CorsLayer {
                     reason = %explanation.summary(),
                     "preflight refused"
                 );
-                deny(StatusCode::FORBIDDEN, &refusal.message())
+                let status = if refusal.is_bad_request() {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::FORBIDDEN
+                };
+                deny(status, &refusal.message())
             }
             Decision::NotCors => deny(StatusCode::BAD_REQUEST, &Refusal::MissingOrigin.message()),
         }

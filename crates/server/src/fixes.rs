@@ -153,6 +153,43 @@ pub fn check_presigned_expiry(query: Option<&str>) -> Option<Response<Body>> {
     })
 }
 
+/// True for a request signed with SigV2 (header or presigned URL).
+fn is_sigv2(req: &http::Request<Body>) -> bool {
+    let header = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.starts_with("AWS "));
+    let query = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("AWSAccessKeyId=")));
+    header || query
+}
+
+/// SigV2 signs a path-style bucket request as `/bucket/` (AWS's CanonicalizedResource always
+/// ends a bucket with a slash) while clients send `/bucket`; s3s 0.14.1 signs the path as sent.
+/// The path gets its slash before s3s checks the signature; routing is unchanged.
+pub fn sigv2_bucket_path(mut req: http::Request<Body>) -> http::Request<Body> {
+    let path = req.uri().path();
+    let one_segment = path.len() > 1 && !path[1..].contains('/');
+    if !one_segment || !is_sigv2(&req) {
+        return req;
+    }
+    let pq = match req.uri().query() {
+        Some(q) => format!("{path}/?{q}"),
+        None => format!("{path}/"),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = pq.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
 /// How far a SigV2 request's date may be from the server's clock (S3's 15 minutes).
 const V2_MAX_SKEW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 

@@ -299,7 +299,7 @@ impl Front {
                 if let Some(refusal) = crate::fixes::check_v2_date(req.headers()) {
                     return refusal;
                 }
-                let mut req = req;
+                let mut req = crate::fixes::sigv2_bucket_path(req);
                 if crate::fixes::has_document_body(operation)
                     && matches!(*req.method(), Method::PUT | Method::POST)
                 {
