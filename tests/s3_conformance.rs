@@ -8,5 +8,5 @@ mod common;
 fn tagging_listing_and_read_details_with_boto3() {
     let server = common::Server::start();
     let out = server.python_ok("conformance_boto3.py", &[]);
-    assert!(out.contains("17 passed, 0 failed"), "{out}");
+    assert!(out.contains("18 passed, 0 failed"), "{out}");
 }

@@ -212,6 +212,35 @@ def _():
     assert r.status == 400, r.status
 
 
+@check("public access block: stored, read back, and enforced on ACLs, policies and anonymous reads")
+def _():
+    import json, urllib.request, urllib.error
+    s3.create_bucket(Bucket="blocked", ACL="public-read")
+    s3.put_object(Bucket="blocked", Key="open.txt", Body=b"open")
+    url = f"{ENDPOINT}/blocked/open.txt"
+    assert urllib.request.urlopen(url).read() == b"open"
+    e = error_of(lambda: s3.get_public_access_block(Bucket="blocked"))
+    assert e["Error"]["Code"] == "NoSuchPublicAccessBlockConfiguration", e
+    s3.put_public_access_block(Bucket="blocked", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": False})
+    got = s3.get_public_access_block(Bucket="blocked")["PublicAccessBlockConfiguration"]
+    assert got == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                   "RestrictPublicBuckets": False}, got
+    try:
+        urllib.request.urlopen(url)
+        raise AssertionError("a public ACL is ignored now")
+    except urllib.error.HTTPError as he:
+        assert he.code == 403, he.code
+    e = error_of(lambda: s3.put_bucket_acl(Bucket="blocked", ACL="public-read"))
+    assert e["Error"]["Code"] == "AccessDenied", e
+    public = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+                         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::blocked/*"}]})
+    e = error_of(lambda: s3.put_bucket_policy(Bucket="blocked", Policy=public))
+    assert e["Error"]["Code"] == "AccessDenied", e
+    s3.delete_public_access_block(Bucket="blocked")
+    assert urllib.request.urlopen(url).read() == b"open"
+
+
 @check("creating a bucket you already own is a no-op 200 (us-east-1), keeping its objects")
 def _():
     s3.create_bucket(Bucket="tags")

@@ -86,6 +86,10 @@ pub enum Action {
     GetBucketTagging,
     /// `s3:PutBucketTagging`: `writeBuckets`.
     PutBucketTagging,
+    /// `s3:GetBucketPublicAccessBlock`: `readBuckets`.
+    GetBucketPublicAccessBlock,
+    /// `s3:PutBucketPublicAccessBlock` (Put and DeletePublicAccessBlock): `writeBuckets`.
+    PutBucketPublicAccessBlock,
 }
 
 /// What an action applies to.
@@ -101,7 +105,7 @@ pub enum Level {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 40] = [
         Action::ListAllMyBuckets,
         Action::CreateBucket,
         Action::DeleteBucket,
@@ -140,6 +144,8 @@ impl Action {
         Action::DeleteObjectVersionTagging,
         Action::GetBucketTagging,
         Action::PutBucketTagging,
+        Action::GetBucketPublicAccessBlock,
+        Action::PutBucketPublicAccessBlock,
     ];
 
     /// The name a policy's `Action` matches (`s3:GetObject`; `b2:...` for B2-only actions).
@@ -184,6 +190,8 @@ impl Action {
             DeleteObjectVersionTagging => "s3:DeleteObjectVersionTagging",
             GetBucketTagging => "s3:GetBucketTagging",
             PutBucketTagging => "s3:PutBucketTagging",
+            GetBucketPublicAccessBlock => "s3:GetBucketPublicAccessBlock",
+            PutBucketPublicAccessBlock => "s3:PutBucketPublicAccessBlock",
         }
     }
 
@@ -223,8 +231,8 @@ impl Action {
             | PutObjectVersionTagging
             | DeleteObjectTagging
             | DeleteObjectVersionTagging => Capability::WriteFiles,
-            GetBucketTagging => Capability::ReadBuckets,
-            PutBucketTagging => Capability::WriteBuckets,
+            GetBucketTagging | GetBucketPublicAccessBlock => Capability::ReadBuckets,
+            PutBucketTagging | PutBucketPublicAccessBlock => Capability::WriteBuckets,
         }
     }
 
@@ -264,6 +272,8 @@ impl Action {
             "PutObjectTagging" => PutObjectTagging,
             "DeleteObjectTagging" => DeleteObjectTagging,
             "GetBucketTagging" => GetBucketTagging,
+            "GetPublicAccessBlock" => GetBucketPublicAccessBlock,
+            "PutPublicAccessBlock" | "DeletePublicAccessBlock" => PutBucketPublicAccessBlock,
             "PutBucketTagging" | "DeleteBucketTagging" => PutBucketTagging,
             "GetBucketVersioning" => GetBucketVersioning,
             "PutBucketVersioning" => PutBucketVersioning,

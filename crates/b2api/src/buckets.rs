@@ -167,6 +167,7 @@ pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
         info: bucket_info(args)?,
         policy: None,
         tags: None,
+        public_block: None,
         versioning: None,
         lifecycle: match args.get("lifecycleRules") {
             None | Some(Value::Null) => None,
@@ -239,6 +240,14 @@ pub(crate) async fn update(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
     let mut actions = Vec::new();
     if update.cors.is_some() {
         actions.push(Action::PutBucketCors);
+    }
+    if update.public.is_some_and(|v| v.is_public())
+        && bucket.public_block & pier_store::PublicBlock::BLOCK_PUBLIC_ACLS != 0
+    {
+        return Err(B2Error::new(
+            B2ErrorKind::AccessDenied,
+            "The bucket's public access block (set through S3) refuses making it public",
+        ));
     }
     if update.lifecycle.is_some() {
         actions.push(Action::PutLifecycleConfiguration);

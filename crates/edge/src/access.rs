@@ -160,12 +160,24 @@ impl Access {
             None => None,
         };
         let policy = bucket.as_ref().and_then(|b| self.policy(b));
+        // S3's public access block: public ACLs (visibility) ignored, and a public policy
+        // ignored for callers without a key.
+        let block = bucket.as_ref().map_or(0, |b| b.public_block);
+        let policy = policy.filter(|p| {
+            key.is_some()
+                || block & pier_store::PublicBlock::RESTRICT_PUBLIC_BUCKETS == 0
+                || !p.is_public()
+        });
         let grants = match (&bucket, ask.bucket) {
             (Some(b), _) => Some(BucketGrants {
                 id: &b.id,
                 name: &b.name,
                 policy: policy.as_deref(),
-                public: public_access(b.public),
+                public: if block & pier_store::PublicBlock::IGNORE_PUBLIC_ACLS != 0 {
+                    PublicAccess::Private
+                } else {
+                    public_access(b.public)
+                },
             }),
             (None, Some(name)) => Some(BucketGrants {
                 id: "",

@@ -12,8 +12,9 @@ pub(crate) async fn put(
     input: PutBucketPolicyInput,
 ) -> S3Result<PutBucketPolicyOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    Policy::parse(&input.policy, &bucket.name)
+    let policy = Policy::parse(&input.policy, &bucket.name)
         .map_err(|e| S3Error::with_message(S3ErrorCode::MalformedPolicy, e.to_string()))?;
+    crate::public_block::check_policy(&bucket, &policy)?;
     crate::buckets::update(
         store,
         &input.bucket,

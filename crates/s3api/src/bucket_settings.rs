@@ -159,6 +159,9 @@ pub(crate) async fn put_acl(
             ))
         }
     };
+    if public {
+        crate::public_block::check_acl(store, &input.bucket)?;
+    }
     crate::buckets::update(
         store,
         &input.bucket,

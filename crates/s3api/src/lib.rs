@@ -21,6 +21,7 @@ mod list;
 mod multipart;
 mod objects;
 pub mod presign;
+mod public_block;
 pub mod service;
 mod tagging;
 mod versions;
@@ -385,6 +386,31 @@ impl S3 for PierS3 {
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
         tagging::delete_bucket(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+        public_block::put(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+        public_block::get(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+        public_block::delete(&self.store, req.input)
             .await
             .map(S3Response::new)
     }

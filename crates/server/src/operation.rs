@@ -27,6 +27,7 @@ pub fn s3_operation(
             _ if q("versions") => "ListObjectVersions",
             _ if q("versioning") => "GetBucketVersioning",
             _ if q("tagging") => "GetBucketTagging",
+            _ if q("publicAccessBlock") => "GetPublicAccessBlock",
             _ if q("lifecycle") => "GetBucketLifecycleConfiguration",
             _ if q("policyStatus") => "GetBucketPolicyStatus",
             _ if q("policy") => "GetBucketPolicy",
@@ -40,6 +41,7 @@ pub fn s3_operation(
             _ if q("policy") => "PutBucketPolicy",
             _ if q("versioning") => "PutBucketVersioning",
             _ if q("tagging") => "PutBucketTagging",
+            _ if q("publicAccessBlock") => "PutPublicAccessBlock",
             _ if q("lifecycle") => "PutBucketLifecycleConfiguration",
             _ => "CreateBucket",
         },
@@ -52,6 +54,8 @@ pub fn s3_operation(
                 "DeleteBucketLifecycle"
             } else if q("tagging") {
                 "DeleteBucketTagging"
+            } else if q("publicAccessBlock") {
+                "DeletePublicAccessBlock"
             } else {
                 "DeleteBucket"
             }

@@ -46,8 +46,8 @@ pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;
 pub use types::{
     now_millis, AccessKey, Bucket, BucketUpdate, KeyRestrictions, LifecycleRule, Millis, Object,
-    ObjectMeta, Part, Segment, Upload, VersionRef, Versioning, Visibility, WriteCondition,
-    INLINE_BLOB,
+    ObjectMeta, Part, PublicBlock, Segment, Upload, VersionRef, Versioning, Visibility,
+    WriteCondition, INLINE_BLOB,
 };
 
 use blob::BlobDir;
@@ -337,6 +337,7 @@ impl Store {
             versioning,
             lifecycle: Vec::new(),
             tags: Default::default(),
+            public_block: 0,
         })
     }
 

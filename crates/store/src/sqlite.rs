@@ -108,11 +108,12 @@ CREATE TABLE IF NOT EXISTS inline_data (
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 10] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 11] = [
     ("buckets", "policy", "TEXT"),
     ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "lifecycle", "TEXT"),
     ("buckets", "tags", "TEXT"),
+    ("buckets", "public_block", "INTEGER NOT NULL DEFAULT 0"),
     // Objects written before versions existed are their key's null version.
     ("objects", "seq", "INTEGER NOT NULL DEFAULT 0"),
     ("objects", "is_null", "INTEGER NOT NULL DEFAULT 1"),
@@ -381,11 +382,13 @@ fn bucket_from_row(row: &Row<'_>) -> rusqlite::Result<Bucket> {
                 )
             })?,
         },
+        public_block: u8::try_from(row.get::<_, i64>(11)?).unwrap_or(0),
     })
 }
 
 const BUCKET_COLUMNS: &str =
-    "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags";
+    "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags, \
+     public_block";
 
 /// The stored text of a bucket's tags (`NULL` when none).
 fn tags_json(tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
@@ -529,7 +532,7 @@ impl MetaStore for SqliteMeta {
             conn.execute(
                 &format!(
                     "INSERT INTO buckets ({BUCKET_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
                 ),
                 params![
                     bucket.name,
@@ -542,7 +545,8 @@ impl MetaStore for SqliteMeta {
                     bucket.policy,
                     bucket.versioning.code(),
                     lifecycle_json(&bucket.lifecycle),
-                    tags_json(&bucket.tags)
+                    tags_json(&bucket.tags),
+                    bucket.public_block
                 ],
             )?;
             Ok(bucket)
@@ -600,10 +604,13 @@ impl MetaStore for SqliteMeta {
             if let Some(tags) = update.tags {
                 bucket.tags = tags;
             }
+            if let Some(bits) = update.public_block {
+                bucket.public_block = bits;
+            }
             bucket.revision += 1;
             conn.execute(
                 "UPDATE buckets SET public = ?2, cors = ?3, info = ?4, revision = ?5, policy = ?6,
-                   versioning = ?7, lifecycle = ?8, tags = ?9
+                   versioning = ?7, lifecycle = ?8, tags = ?9, public_block = ?10
                  WHERE name = ?1",
                 params![
                     bucket.name,
@@ -614,7 +621,8 @@ impl MetaStore for SqliteMeta {
                     bucket.policy,
                     bucket.versioning.code(),
                     lifecycle_json(&bucket.lifecycle),
-                    tags_json(&bucket.tags)
+                    tags_json(&bucket.tags),
+                    bucket.public_block
                 ],
             )?;
             Ok(bucket)

@@ -169,6 +169,22 @@ pub struct Bucket {
     pub lifecycle: Vec<LifecycleRule>,
     /// Bucket tags (S3 PutBucketTagging).
     pub tags: BTreeMap<String, String>,
+    /// S3's public access block, as [`PublicBlock`] bits; 0 when unset.
+    pub public_block: u8,
+}
+
+/// The bits of a bucket's public access block (S3 `PublicAccessBlockConfiguration`).
+pub struct PublicBlock;
+
+impl PublicBlock {
+    /// Refuse ACLs that make the bucket public.
+    pub const BLOCK_PUBLIC_ACLS: u8 = 1;
+    /// Ignore ACLs that make the bucket public (its visibility reads as private).
+    pub const IGNORE_PUBLIC_ACLS: u8 = 2;
+    /// Refuse bucket policies that grant public access.
+    pub const BLOCK_PUBLIC_POLICY: u8 = 4;
+    /// Ignore public policies for callers without a key.
+    pub const RESTRICT_PUBLIC_BUCKETS: u8 = 8;
 }
 
 /// Changes to a bucket's settings; `None` leaves a setting as it is.
@@ -188,6 +204,8 @@ pub struct BucketUpdate {
     pub lifecycle: Option<Vec<LifecycleRule>>,
     /// New bucket tags (an empty map removes them).
     pub tags: Option<BTreeMap<String, String>>,
+    /// New public access block bits (0 removes it).
+    pub public_block: Option<u8>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }

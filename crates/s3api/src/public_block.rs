@@ -1,0 +1,108 @@
+//! Put/Get/DeletePublicAccessBlock: S3's four switches, stored as bits on the bucket
+//! ([`PublicBlock`]) and enforced where they mean something in a one-account store:
+//! `BlockPublicAcls` refuses a public canned ACL (PutBucketAcl, CreateBucket), `IgnorePublicAcls`
+//! makes a public bucket read as private, `BlockPublicPolicy` refuses a policy that grants
+//! public access, and `RestrictPublicBuckets` ignores a public policy for callers without a key
+//! (the last two in the access engine's door, `pier_edge::access`).
+
+use crate::error::{custom_error, s3_error};
+use pier_store::{BucketUpdate, PublicBlock, Store};
+use s3s::dto::*;
+use s3s::{s3_error, S3Result};
+
+fn on(setting: Option<bool>) -> bool {
+    setting == Some(true)
+}
+
+pub async fn put(
+    store: &Store,
+    input: PutPublicAccessBlockInput,
+) -> S3Result<PutPublicAccessBlockOutput> {
+    let c = input.public_access_block_configuration;
+    let mut bits = 0;
+    for (setting, bit) in [
+        (c.block_public_acls, PublicBlock::BLOCK_PUBLIC_ACLS),
+        (c.ignore_public_acls, PublicBlock::IGNORE_PUBLIC_ACLS),
+        (c.block_public_policy, PublicBlock::BLOCK_PUBLIC_POLICY),
+        (
+            c.restrict_public_buckets,
+            PublicBlock::RESTRICT_PUBLIC_BUCKETS,
+        ),
+    ] {
+        if on(setting) {
+            bits |= bit;
+        }
+    }
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            public_block: Some(bits),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(PutPublicAccessBlockOutput::default())
+}
+
+pub fn get(
+    store: &Store,
+    input: GetPublicAccessBlockInput,
+) -> S3Result<GetPublicAccessBlockOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    if bucket.public_block == 0 {
+        return Err(custom_error(
+            "NoSuchPublicAccessBlockConfiguration",
+            404,
+            "The public access block configuration was not found",
+        ));
+    }
+    let has = |bit: u8| Some(bucket.public_block & bit != 0);
+    Ok(GetPublicAccessBlockOutput {
+        public_access_block_configuration: Some(PublicAccessBlockConfiguration {
+            block_public_acls: has(PublicBlock::BLOCK_PUBLIC_ACLS),
+            ignore_public_acls: has(PublicBlock::IGNORE_PUBLIC_ACLS),
+            block_public_policy: has(PublicBlock::BLOCK_PUBLIC_POLICY),
+            restrict_public_buckets: has(PublicBlock::RESTRICT_PUBLIC_BUCKETS),
+        }),
+    })
+}
+
+pub async fn delete(
+    store: &Store,
+    input: DeletePublicAccessBlockInput,
+) -> S3Result<DeletePublicAccessBlockOutput> {
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            public_block: Some(0),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(DeletePublicAccessBlockOutput::default())
+}
+
+/// Refuses making `bucket` public by ACL while its block says so.
+pub fn check_acl(store: &Store, bucket: &str) -> S3Result<()> {
+    let b = store.bucket(bucket).map_err(s3_error)?;
+    if b.public_block & PublicBlock::BLOCK_PUBLIC_ACLS != 0 {
+        return Err(s3_error!(
+            AccessDenied,
+            "Access Denied: the bucket's public access block refuses public ACLs"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a public policy while the bucket's block says so.
+pub fn check_policy(bucket: &pier_store::Bucket, policy: &pier_access::Policy) -> S3Result<()> {
+    if bucket.public_block & PublicBlock::BLOCK_PUBLIC_POLICY != 0 && policy.is_public() {
+        return Err(s3_error!(
+            AccessDenied,
+            "Access Denied: the bucket's public access block refuses public policies"
+        ));
+    }
+    Ok(())
+}
