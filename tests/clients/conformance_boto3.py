@@ -197,6 +197,19 @@ def _():
     v2.create_bucket(Bucket="sigv2-bucket")
     assert "sigv2-bucket" in [b["Name"] for b in v2.list_buckets()["Buckets"]]
     v2.delete_bucket(Bucket="sigv2-bucket")
+    # Virtual-host style: a one-segment path is an object key, signed and served as such.
+    import base64, email.utils, hashlib, hmac, http.client, urllib.parse
+    u = urllib.parse.urlsplit(ENDPOINT)
+    date = email.utils.formatdate(usegmt=True)
+    to_sign = f"GET\n\n\n{date}\n/tags/v2"
+    sig = base64.b64encode(hmac.new(os.environ["AWS_SECRET_ACCESS_KEY"].encode(), to_sign.encode(),
+                                    hashlib.sha1).digest()).decode()
+    c = http.client.HTTPConnection(u.hostname, u.port)
+    c.request("GET", "/v2", headers={"Host": f"tags.localhost:{u.port}", "Date": date,
+                                    "Authorization": f"AWS {os.environ['AWS_ACCESS_KEY_ID']}:{sig}"})
+    r = c.getresponse()
+    body = r.read()
+    assert r.status == 200 and body == b"two", (r.status, body)
 
 
 @check("a preflight without Access-Control-Request-Method is 400, as S3 answers")

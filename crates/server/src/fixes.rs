@@ -154,7 +154,7 @@ pub fn check_presigned_expiry(query: Option<&str>) -> Option<Response<Body>> {
 }
 
 /// True for a request signed with SigV2 (header or presigned URL).
-fn is_sigv2(req: &http::Request<Body>) -> bool {
+fn is_sigv2<B>(req: &http::Request<B>) -> bool {
     let header = req
         .headers()
         .get(http::header::AUTHORIZATION)
@@ -169,8 +169,13 @@ fn is_sigv2(req: &http::Request<Body>) -> bool {
 
 /// SigV2 signs a path-style bucket request as `/bucket/` (AWS's CanonicalizedResource always
 /// ends a bucket with a slash) while clients send `/bucket`; s3s 0.14.1 signs the path as sent.
-/// The path gets its slash before s3s checks the signature; routing is unchanged.
-pub fn sigv2_bucket_path(mut req: http::Request<Body>) -> http::Request<Body> {
+/// The path gets its slash before s3s checks the signature; routing is unchanged. Only for a
+/// request that addresses a bucket (`addresses_key` false): in virtual-host style a
+/// one-segment path is an object key and stays as it is.
+pub fn sigv2_bucket_path<B>(mut req: http::Request<B>, addresses_key: bool) -> http::Request<B> {
+    if addresses_key {
+        return req;
+    }
     let path = req.uri().path();
     let one_segment = path.len() > 1 && !path[1..].contains('/');
     if !one_segment || !is_sigv2(&req) {

@@ -166,6 +166,9 @@ impl Front {
             Target::B2(parsed) => inner.cors.b2_facts(&req, parsed.as_ref().ok()),
             Target::S3 => inner.cors.s3_facts(&req),
         };
+        if matches!(target, Target::S3) {
+            req = crate::fixes::sigv2_bucket_path(req, facts.has_key());
+        }
         let (api, operation) = match &target {
             Target::Pier => ("pier", "Pier"),
             Target::B2(parsed) => (
@@ -299,7 +302,7 @@ impl Front {
                 if let Some(refusal) = crate::fixes::check_v2_date(req.headers()) {
                     return refusal;
                 }
-                let mut req = crate::fixes::sigv2_bucket_path(req);
+                let mut req = req;
                 if crate::fixes::has_document_body(operation)
                     && matches!(*req.method(), Method::PUT | Method::POST)
                 {
