@@ -7,19 +7,15 @@ mod common;
 
 use std::process::Command;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn chromium_sees_exactly_what_the_rules_allow() {
     let server = common::Server::start();
     let work = tempfile::TempDir::new().unwrap();
-    let ports = [free_port(), free_port(), free_port()];
+    let ports = [
+        common::free_port(),
+        common::free_port(),
+        common::free_port(),
+    ];
     let origin_a = format!("http://127.0.0.1:{}", ports[0]);
 
     let buckets: [(&str, &str, Option<String>); 4] = [
@@ -155,7 +151,7 @@ fn chromium_sees_exactly_what_the_rules_allow() {
 #[test]
 fn chromium_b2_downloads_and_uploads_follow_b2_rules() {
     let server = common::Server::start();
-    let port = free_port();
+    let port = common::free_port();
     let origin_a = format!("http://127.0.0.1:{port}");
     let setup = server.python_ok("b2_browser_setup.py", &[&origin_a]);
     let out = Command::new("node")

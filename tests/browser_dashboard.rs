@@ -10,14 +10,6 @@ mod common;
 
 use std::process::Command;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn chromium_uses_the_dashboard_as_a_person_would() {
     let server = common::Server::start();
@@ -31,7 +23,7 @@ fn chromium_uses_the_dashboard_as_a_person_would() {
         .env("PIER_ENDPOINT", &server.endpoint)
         .env("ACCESS_KEY", common::ACCESS_KEY)
         .env("SECRET_KEY", common::SECRET_KEY)
-        .env("ORIGIN_PORT", free_port().to_string())
+        .env("ORIGIN_PORT", common::free_port().to_string())
         .env("SHOTS", &shots)
         .output()
         .expect("run node");

@@ -257,6 +257,15 @@ fn spawn(data_dir: &Path, flags: &[String]) -> (Child, String, String) {
     (child, endpoint, dashboard)
 }
 
+/// A loopback port free right now (for a page server a test starts itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Deterministic pseudo-random bytes (xorshift), so tests can recompute what they uploaded.
 pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -355,19 +355,26 @@ pub(crate) async fn save(
     let stored = if text.is_empty() || text == "[]" {
         None
     } else {
-        let (config, _) = pier_cors::parse_detect(text, None).map_err(|e| {
-            Page::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "The rules were not saved: {}",
-                    e.to_string().replace('\n', "; ")
-                ),
-            )
-        })?;
+        let config = parse_rules(text, "saved")?;
         config.is_enabled().then(|| config.to_stored())
     };
     set_live(&d, &bucket, stored).await?;
     show(&d, &who, bucket, None, None, None, true)
+}
+
+/// Rules in any dialect, or a 400 page saying they were not `done` and every problem.
+fn parse_rules(text: &str, done: &str) -> Result<CorsConfig, Page> {
+    pier_cors::parse_detect(text, None)
+        .map(|(config, _)| config)
+        .map_err(|e| {
+            Page::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "The rules were not {done}: {}",
+                    e.to_string().replace('\n', "; ")
+                ),
+            )
+        })
 }
 
 /// Makes `stored` (or no rules) the bucket's live CORS rules.
@@ -399,15 +406,7 @@ pub(crate) async fn stage(
     who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::PutBucketCors, Some(&bucket), None, None)?;
     let (b, _) = current(&d, &bucket)?;
-    let (config, _) = pier_cors::parse_detect(form.rules.trim(), None).map_err(|e| {
-        Page::new(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "The rules were not staged: {}",
-                e.to_string().replace('\n', "; ")
-            ),
-        )
-    })?;
+    let config = parse_rules(form.rules.trim(), "staged")?;
     d.watch().stage(&b.id, config, form.rules.trim().to_owned());
     show(&d, &who, bucket, None, None, None, false)
 }

@@ -126,10 +126,7 @@ impl S3Access for PierAccess {
         };
         let raw = pier_edge::RawQuery::new(cx.uri().query());
         // One version of an object is its own IAM action (s3:GetObjectVersion, ...).
-        let action = if pier_edge::Query::parse(cx.uri().query())
-            .get("versionId")
-            .is_some()
-        {
+        let action = if raw.has("versionId") {
             action.on_version()
         } else {
             action

@@ -732,34 +732,35 @@ impl Store {
         condition: WriteCondition,
     ) -> std::result::Result<Object, CompleteError> {
         let storage = |e: StoreError| CompleteError::Storage(StorageError::of(e));
-        let again = self.meta().completed_upload(upload_id).map_err(storage)?;
-        if let Some(version_id) = again {
-            // Completed already (a client retrying): answer with what it made, as S3 does.
-            if let Ok(object) = self.object_by_version(&version_id) {
-                return Ok(object);
+        let completed = self.meta().complete_upload(
+            upload_id,
+            Completion {
+                parts,
+                min_part_size,
+                condition,
+                version_id: new_id(),
+                created: now_millis(),
+            },
+        );
+        let (object, garbage) = match completed {
+            Err(StoreError::NoSuchUpload) => {
+                // Completed already (a client retrying): answer with what it made, as S3 does.
+                return match self.completed_upload(upload_id).map_err(storage)? {
+                    Some(object) => Ok(object),
+                    None => Err(CompleteError::NoSuchUpload),
+                };
             }
+            other => other,
         }
-        let (object, garbage) = self
-            .meta()
-            .complete_upload(
-                upload_id,
-                Completion {
-                    parts,
-                    min_part_size,
-                    condition,
-                    version_id: new_id(),
-                    created: now_millis(),
-                },
-            )
-            .map_err(|e| match e {
-                StoreError::NoSuchUpload => CompleteError::NoSuchUpload,
-                StoreError::InvalidPart(n) => CompleteError::InvalidPart(n),
-                StoreError::InvalidPartOrder => CompleteError::InvalidPartOrder,
-                StoreError::EntityTooSmall(n) => CompleteError::EntityTooSmall(n),
-                StoreError::PreconditionFailed => CompleteError::PreconditionFailed,
-                StoreError::NoSuchKey => CompleteError::NoSuchKey,
-                other => storage(other),
-            })?;
+        .map_err(|e| match e {
+            StoreError::NoSuchUpload => CompleteError::NoSuchUpload,
+            StoreError::InvalidPart(n) => CompleteError::InvalidPart(n),
+            StoreError::InvalidPartOrder => CompleteError::InvalidPartOrder,
+            StoreError::EntityTooSmall(n) => CompleteError::EntityTooSmall(n),
+            StoreError::PreconditionFailed => CompleteError::PreconditionFailed,
+            StoreError::NoSuchKey => CompleteError::NoSuchKey,
+            other => storage(other),
+        })?;
         self.discard(garbage).map_err(storage)?;
         Ok(object)
     }
