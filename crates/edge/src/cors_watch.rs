@@ -20,6 +20,21 @@ pub const MAX_SEEN: usize = 64;
 pub const MAX_BUCKETS: usize = 10_000;
 /// Example requests kept per staged rule list, of each kind of difference.
 const MAX_FLIPS: usize = 16;
+/// Bytes of an origin, method or header list kept (a hostile client's huge headers would
+/// otherwise be held, 64 times per bucket).
+pub const MAX_FIELD: usize = 256;
+
+/// `text` cut to at most [`MAX_FIELD`] bytes, at a character boundary.
+fn clip(text: &str) -> &str {
+    if text.len() <= MAX_FIELD {
+        return text;
+    }
+    let mut end = MAX_FIELD;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
 
 /// One distinct cross-origin request, as last decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,10 +111,6 @@ pub struct CorsWatch {
     buckets: Arc<RwLock<HashMap<String, Arc<BucketWatch>>>>,
 }
 
-fn method_of(r: &CorsRequest<'_>) -> String {
-    r.request_method.unwrap_or(r.method).to_owned()
-}
-
 fn allowed(decision: &Decision<'_>) -> bool {
     matches!(decision, Decision::Allowed { .. })
 }
@@ -134,13 +145,13 @@ impl CorsWatch {
         was_allowed: bool,
         reason: impl FnOnce() -> String,
     ) {
-        let Some(origin) = request.origin else {
+        let Some(origin) = request.origin.map(clip) else {
             return;
         };
         let watch = self.bucket(bucket_id);
         let now = pier_store::now_millis();
-        let headers = request.request_headers.unwrap_or("");
-        let method = request.request_method.unwrap_or(request.method);
+        let headers = clip(request.request_headers.unwrap_or(""));
+        let method = clip(request.request_method.unwrap_or(request.method));
         {
             let mut seen = watch.seen.lock().expect("seen lock");
             let found = seen.iter_mut().find(|s| {
@@ -205,7 +216,7 @@ impl CorsWatch {
                     }
                     None if flips.len() < MAX_FLIPS => flips.push(Seen {
                         origin: origin.to_owned(),
-                        method: method_of(request),
+                        method: method.to_owned(),
                         headers: headers.to_owned(),
                         preflight: request.preflight,
                         endpoint: request.endpoint,
@@ -330,6 +341,12 @@ mod tests {
             w.record("b", &preflight(&origin, "GET"), true, String::new);
         }
         assert_eq!(w.seen("b").len(), MAX_SEEN);
+        let huge = format!("https://{}.example", "é".repeat(1000));
+        w.record("c", &preflight(&huge, "GET"), false, || "no".into());
+        w.record("c", &preflight(&huge, "GET"), false, || "no".into());
+        let kept = w.seen("c");
+        assert_eq!((kept.len(), kept[0].count), (1, 2));
+        assert!(kept[0].origin.len() <= MAX_FIELD);
     }
 
     #[test]
