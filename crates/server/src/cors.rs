@@ -235,12 +235,12 @@ impl CorsLayer {
             return deny(StatusCode::FORBIDDEN, &Refusal::NotEnabled.message());
         };
         let decision = rules.evaluate(&request);
-        self.watch.record(
-            &bucket.id,
-            &request,
-            matches!(decision, Decision::Allowed { .. }),
-            || rules.explain(&request).summary(),
-        );
+        let allowed = matches!(decision, Decision::Allowed { .. });
+        // A refusal is explained once, for the log and the memory of refusals alike.
+        let reason = (!allowed).then(|| rules.explain(&request).summary());
+        self.watch.record(&bucket.id, &request, allowed, || {
+            reason.clone().unwrap_or_default()
+        });
         match decision {
             Decision::Allowed { headers, .. } => {
                 let mut resp = Response::new(Body::empty());
@@ -250,13 +250,12 @@ impl CorsLayer {
                 resp
             }
             Decision::Refused(refusal) => {
-                let explanation = rules.explain(&request);
                 tracing::info!(
                     bucket = %bucket.name,
                     origin,
                     method,
                     headers = facts.request_headers.as_deref().unwrap_or(""),
-                    reason = %explanation.summary(),
+                    reason = reason.as_deref().unwrap_or(""),
                     "preflight refused"
                 );
                 let status = if refusal.is_bad_request() {
