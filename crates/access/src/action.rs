@@ -90,6 +90,25 @@ pub enum Action {
     GetBucketPublicAccessBlock,
     /// `s3:PutBucketPublicAccessBlock` (Put and DeletePublicAccessBlock): `writeBuckets`.
     PutBucketPublicAccessBlock,
+    /// `s3:GetBucketObjectLockConfiguration` (B2 reads it with the bucket):
+    /// `readBucketRetentions`.
+    GetBucketObjectLockConfiguration,
+    /// `s3:PutBucketObjectLockConfiguration` (B2 `fileLockEnabled`, `defaultRetention`):
+    /// `writeBucketRetentions`.
+    PutBucketObjectLockConfiguration,
+    /// `s3:GetObjectRetention`: `readFileRetentions`.
+    GetObjectRetention,
+    /// `s3:PutObjectRetention` (`b2_update_file_retention`, retention named on upload):
+    /// `writeFileRetentions`.
+    PutObjectRetention,
+    /// `s3:GetObjectLegalHold`: `readFileLegalHolds`.
+    GetObjectLegalHold,
+    /// `s3:PutObjectLegalHold` (`b2_update_file_legal_hold`, legal hold named on upload):
+    /// `writeFileLegalHolds`.
+    PutObjectLegalHold,
+    /// `s3:BypassGovernanceRetention` (a request asking to bypass governance retention, on top
+    /// of its own action): `bypassGovernance`.
+    BypassGovernanceRetention,
 }
 
 /// What an action applies to.
@@ -105,7 +124,7 @@ pub enum Level {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 47] = [
         Action::ListAllMyBuckets,
         Action::CreateBucket,
         Action::DeleteBucket,
@@ -146,6 +165,13 @@ impl Action {
         Action::PutBucketTagging,
         Action::GetBucketPublicAccessBlock,
         Action::PutBucketPublicAccessBlock,
+        Action::GetBucketObjectLockConfiguration,
+        Action::PutBucketObjectLockConfiguration,
+        Action::GetObjectRetention,
+        Action::PutObjectRetention,
+        Action::GetObjectLegalHold,
+        Action::PutObjectLegalHold,
+        Action::BypassGovernanceRetention,
     ];
 
     /// The name a policy's `Action` matches (`s3:GetObject`; `b2:...` for B2-only actions).
@@ -192,6 +218,13 @@ impl Action {
             PutBucketTagging => "s3:PutBucketTagging",
             GetBucketPublicAccessBlock => "s3:GetBucketPublicAccessBlock",
             PutBucketPublicAccessBlock => "s3:PutBucketPublicAccessBlock",
+            GetBucketObjectLockConfiguration => "s3:GetBucketObjectLockConfiguration",
+            PutBucketObjectLockConfiguration => "s3:PutBucketObjectLockConfiguration",
+            GetObjectRetention => "s3:GetObjectRetention",
+            PutObjectRetention => "s3:PutObjectRetention",
+            GetObjectLegalHold => "s3:GetObjectLegalHold",
+            PutObjectLegalHold => "s3:PutObjectLegalHold",
+            BypassGovernanceRetention => "s3:BypassGovernanceRetention",
         }
     }
 
@@ -233,6 +266,13 @@ impl Action {
             | DeleteObjectVersionTagging => Capability::WriteFiles,
             GetBucketTagging | GetBucketPublicAccessBlock => Capability::ReadBuckets,
             PutBucketTagging | PutBucketPublicAccessBlock => Capability::WriteBuckets,
+            GetBucketObjectLockConfiguration => Capability::ReadBucketRetentions,
+            PutBucketObjectLockConfiguration => Capability::WriteBucketRetentions,
+            GetObjectRetention => Capability::ReadFileRetentions,
+            PutObjectRetention => Capability::WriteFileRetentions,
+            GetObjectLegalHold => Capability::ReadFileLegalHolds,
+            PutObjectLegalHold => Capability::WriteFileLegalHolds,
+            BypassGovernanceRetention => Capability::BypassGovernance,
         }
     }
 
@@ -241,8 +281,18 @@ impl Action {
         use Action::*;
         match self {
             ListAllMyBuckets | CreateBucket | ListKeys | WriteKeys | DeleteKeys => Level::Service,
-            GetObject | GetObjectVersion | PutObject | AbortMultipartUpload | DeleteObject
-            | DeleteObjectVersion | ShareFiles => Level::Object,
+            GetObject
+            | GetObjectVersion
+            | PutObject
+            | AbortMultipartUpload
+            | DeleteObject
+            | DeleteObjectVersion
+            | ShareFiles
+            | GetObjectRetention
+            | PutObjectRetention
+            | GetObjectLegalHold
+            | PutObjectLegalHold
+            | BypassGovernanceRetention => Level::Object,
             _ => Level::Bucket,
         }
     }
@@ -302,6 +352,12 @@ impl Action {
             | "PostObject" => PutObject,
             "AbortMultipartUpload" => AbortMultipartUpload,
             "DeleteObject" | "DeleteObjects" => DeleteObject,
+            "GetObjectLockConfiguration" => GetBucketObjectLockConfiguration,
+            "PutObjectLockConfiguration" => PutBucketObjectLockConfiguration,
+            "GetObjectRetention" => GetObjectRetention,
+            "PutObjectRetention" => PutObjectRetention,
+            "GetObjectLegalHold" => GetObjectLegalHold,
+            "PutObjectLegalHold" => PutObjectLegalHold,
             _ => return None,
         })
     }
@@ -397,11 +453,44 @@ mod tests {
             ("GetBucketTagging", "s3:GetBucketTagging", "readBuckets"),
             ("PutBucketTagging", "s3:PutBucketTagging", "writeBuckets"),
             ("DeleteBucketTagging", "s3:PutBucketTagging", "writeBuckets"),
+            (
+                "GetObjectLockConfiguration",
+                "s3:GetBucketObjectLockConfiguration",
+                "readBucketRetentions",
+            ),
+            (
+                "PutObjectLockConfiguration",
+                "s3:PutBucketObjectLockConfiguration",
+                "writeBucketRetentions",
+            ),
+            (
+                "GetObjectRetention",
+                "s3:GetObjectRetention",
+                "readFileRetentions",
+            ),
+            (
+                "PutObjectRetention",
+                "s3:PutObjectRetention",
+                "writeFileRetentions",
+            ),
+            (
+                "GetObjectLegalHold",
+                "s3:GetObjectLegalHold",
+                "readFileLegalHolds",
+            ),
+            (
+                "PutObjectLegalHold",
+                "s3:PutObjectLegalHold",
+                "writeFileLegalHolds",
+            ),
         ];
         for (op, iam, cap) in table {
             let a = Action::of_s3_operation(op).unwrap_or_else(|| panic!("{op}"));
             assert_eq!((a.iam_name(), a.capability().name()), (iam, cap), "{op}");
         }
-        assert_eq!(Action::of_s3_operation("PutObjectLockConfiguration"), None);
+        assert_eq!(
+            Action::of_s3_operation("GetBucketAnalyticsConfiguration"),
+            None
+        );
     }
 }

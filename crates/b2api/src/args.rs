@@ -123,7 +123,7 @@ pub struct DeleteFileVersion {
     pub file_name: String,
     /// The version.
     pub file_id: String,
-    /// Deleting a version under governance retention (accepted; pier has no retention).
+    /// Delete a version under governance retention (needs the `bypassGovernance` capability).
     #[serde(default)]
     pub bypass_governance: bool,
 }
@@ -153,6 +153,10 @@ pub struct StartLargeFile {
     pub content_type: String,
     /// `fileInfo`: string values only.
     pub file_info: Option<BTreeMap<String, String>>,
+    /// `fileRetention` (`{"mode", "retainUntilTimestamp"}`), for a bucket with file lock.
+    pub file_retention: Option<serde_json::Value>,
+    /// `legalHold` (`on` / `off`), for a bucket with file lock.
+    pub legal_hold: Option<String>,
 }
 
 /// `b2_list_parts`.
@@ -210,6 +214,10 @@ pub struct CopyFile {
     pub content_type: Option<String>,
     /// With `REPLACE`: the file info.
     pub file_info: Option<BTreeMap<String, String>>,
+    /// The copy's `fileRetention` (a copy never takes the source's).
+    pub file_retention: Option<serde_json::Value>,
+    /// The copy's `legalHold`.
+    pub legal_hold: Option<String>,
 }
 
 /// `b2_create_key`.

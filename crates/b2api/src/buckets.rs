@@ -124,7 +124,7 @@ pub(crate) fn bucket_json(bucket: &Bucket) -> B2Result<Value> {
         "options": ["s3"],
         "revision": bucket.revision,
         "defaultServerSideEncryption": {"isClientAuthorizedToRead": true, "value": {"mode": "none"}},
-        "fileLockConfiguration": {"isClientAuthorizedToRead": true, "value": {"defaultRetention": {"mode": null, "period": null}, "isFileLockEnabled": false}},
+        "fileLockConfiguration": crate::file_lock::bucket_lock_json(bucket),
         "replicationConfiguration": null,
     }))
 }
@@ -168,6 +168,7 @@ pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
         policy: None,
         tags: None,
         public_block: None,
+        object_lock: None,
         versioning: None,
         lifecycle: match args.get("lifecycleRules") {
             None | Some(Value::Null) => None,
@@ -204,9 +205,19 @@ fn bucket_info(args: &Value) -> B2Result<Option<Option<String>>> {
 pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Body>> {
     let me = call.account()?;
     let settings = bucket_settings(&args)?;
+    let lock = crate::file_lock::bucket_setting(&args, None)?;
     let name = crate::args::parse::<CreateBucket>(args)?.bucket_name;
     check_name(&name)?;
     call.allow(Some(&me), Action::CreateBucket, None, None, None)?;
+    if lock.is_some() {
+        call.allow(
+            Some(&me),
+            Action::PutBucketObjectLockConfiguration,
+            None,
+            None,
+            None,
+        )?;
+    }
     let public = settings
         .public
         .ok_or_else(|| B2Error::bad_request("required field bucketType is missing"))?;
@@ -214,7 +225,10 @@ pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
     let store = call.store.clone();
     let bucket = tokio::task::spawn_blocking(move || -> B2Result<Bucket> {
         // B2 keeps every version: its buckets start with versioning enabled.
-        store.create_bucket(&name, public, Versioning::Enabled)?;
+        match lock {
+            Some(lock) => store.create_locked_bucket(&name, public, lock)?,
+            None => store.create_bucket(&name, public, Versioning::Enabled)?,
+        };
         Ok(store.update_bucket(
             &name,
             BucketUpdate {
@@ -232,12 +246,16 @@ pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
 
 pub(crate) async fn update(call: &Call<'_>, args: Value) -> B2Result<Response<Body>> {
     let me = call.account()?;
-    let update = bucket_settings(&args)?;
+    let mut update = bucket_settings(&args)?;
     let bucket = call
         .store
-        .bucket_by_id(&crate::args::parse::<ByBucket>(args)?.bucket_id)?;
+        .bucket_by_id(&crate::args::parse::<ByBucket>(args.clone())?.bucket_id)?;
+    update.object_lock = crate::file_lock::bucket_setting(&args, Some(&bucket))?;
     // Each setting changed is the S3 action that changes it.
     let mut actions = Vec::new();
+    if update.object_lock.is_some() {
+        actions.push(Action::PutBucketObjectLockConfiguration);
+    }
     if update.cors.is_some() {
         actions.push(Action::PutBucketCors);
     }

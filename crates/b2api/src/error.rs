@@ -32,6 +32,8 @@ pub enum B2ErrorKind {
     NoSuchFile,
     /// `b2_hide_file` on a file whose newest version is a hide marker already.
     AlreadyHidden,
+    /// 400 `file_lock_conflict`: turning file lock off (it never goes off).
+    FileLockConflict,
     /// 401 `bad_auth_token`: a token that does not verify, or none.
     BadAuthToken,
     /// 401 `expired_auth_token`.
@@ -69,7 +71,8 @@ impl B2ErrorKind {
             | OutOfRange
             | FileNotPresent
             | NoSuchFile
-            | AlreadyHidden => 400,
+            | AlreadyHidden
+            | FileLockConflict => 400,
             BadAuthToken | ExpiredAuthToken | Unauthorized => 401,
             AccessDenied => 403,
             NotFound => 404,
@@ -96,6 +99,7 @@ impl B2ErrorKind {
             FileNotPresent => "file_not_present",
             NoSuchFile => "no_such_file",
             AlreadyHidden => "already_hidden",
+            FileLockConflict => "file_lock_conflict",
             BadAuthToken => "bad_auth_token",
             ExpiredAuthToken => "expired_auth_token",
             Unauthorized => "unauthorized",
@@ -174,6 +178,11 @@ impl From<StoreError> for B2Error {
             StoreError::NoSuchUpload => B2Error::new(NotFound, "Large file not present"),
             StoreError::PreconditionFailed => B2Error::new(Conflict, "The revision does not match"),
             StoreError::InvalidName(why) => B2Error::bad_request(why.to_string()),
+            StoreError::InvalidBucketState(why) => B2Error::bad_request(why),
+            StoreError::LockNotEnabled => {
+                B2Error::bad_request("file lock is not enabled on this bucket")
+            }
+            StoreError::ObjectLocked(why) => B2Error::new(AccessDenied, why.to_string()),
             other => B2Error::internal(other),
         }
     }
@@ -198,6 +207,7 @@ impl From<PutError> for B2Error {
             PutError::SourceGone | PutError::NoSuchKey => {
                 B2Error::new(B2ErrorKind::NotFound, "File not present")
             }
+            PutError::LockNotEnabled => StoreError::LockNotEnabled.into(),
             PutError::Storage(s) => s.into(),
             other => B2Error::internal(other),
         }

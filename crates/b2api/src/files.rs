@@ -66,8 +66,8 @@ pub(crate) fn file_json(o: &Object) -> Value {
             "fileInfo": {},
             "fileName": o.key,
             "uploadTimestamp": o.created,
-            "fileRetention": {"isClientAuthorizedToRead": true, "value": {"mode": null}},
-            "legalHold": {"isClientAuthorizedToRead": true, "value": null},
+            "fileRetention": crate::file_lock::retention_json(o),
+            "legalHold": crate::file_lock::legal_hold_json(o),
             "replicationStatus": null,
         });
     }
@@ -85,8 +85,8 @@ pub(crate) fn file_json(o: &Object) -> Value {
         "fileInfo": file_info(&o.meta),
         "fileName": o.key,
         "uploadTimestamp": o.created,
-        "fileRetention": {"isClientAuthorizedToRead": true, "value": {"mode": null}},
-        "legalHold": {"isClientAuthorizedToRead": true, "value": null},
+        "fileRetention": crate::file_lock::retention_json(o),
+        "legalHold": crate::file_lock::legal_hold_json(o),
         "replicationStatus": null,
     })
 }
@@ -227,6 +227,9 @@ pub(crate) async fn upload_file(
         infos.push((info.to_owned(), value));
     }
     let mut meta = file_meta(Some(content_type), infos)?;
+    let lock = crate::file_lock::upload_headers(call)?;
+    crate::file_lock::allow_upload_lock(call, &me, &bucket.name, &name, lock)?;
+    (meta.retention, meta.legal_hold) = lock;
     if sha1_header == "do_not_verify" {
         meta.checksums.insert(UNVERIFIED.into(), "true".into());
     }
@@ -593,6 +596,10 @@ pub(crate) async fn delete_file_version(
     }
     let bucket = call.store.bucket_by_id(&o.bucket_id)?;
     call.allow_object(&me, Action::DeleteObjectVersion, &bucket.name, &o.key)?;
+    let bypass = args.bypass_governance;
+    if bypass {
+        call.allow_object(&me, Action::BypassGovernanceRetention, &bucket.name, &o.key)?;
+    }
     let store = call.store.clone();
     let (bucket_id, key, which) = (
         o.bucket_id.clone(),
@@ -600,7 +607,7 @@ pub(crate) async fn delete_file_version(
         VersionRef::Id(id.clone()),
     );
     let removed =
-        tokio::task::spawn_blocking(move || store.delete_version(&bucket_id, &key, which))
+        tokio::task::spawn_blocking(move || store.delete_version(&bucket_id, &key, which, bypass))
             .await
             .map_err(blocking_err)??;
     if removed.is_none() {

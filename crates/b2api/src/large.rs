@@ -53,7 +53,14 @@ pub(crate) async fn start(call: &Call<'_>, args: StartLargeFile) -> B2Result<Res
     crate::files::check_file_name(&name)?;
     call.allow_object(&me, Action::PutObject, &bucket.name, &name)?;
     let content_type = Some(args.content_type).filter(|t| t != "b2/x-auto");
-    let meta = file_meta(content_type, args.file_info.unwrap_or_default())?;
+    let mut meta = file_meta(content_type, args.file_info.unwrap_or_default())?;
+    let lock =
+        crate::file_lock::body_lock(args.file_retention.as_ref(), args.legal_hold.as_deref())?;
+    crate::file_lock::allow_upload_lock(call, &me, &bucket.name, &name, lock)?;
+    if bucket.object_lock.is_none() && (lock.0.is_some() || lock.1) {
+        return Err(pier_store::StoreError::LockNotEnabled.into());
+    }
+    (meta.retention, meta.legal_hold) = lock;
     let store = call.store.clone();
     let bucket_id = bucket.id.clone();
     let up = tokio::task::spawn_blocking(move || store.create_upload(&bucket_id, &name, meta))
@@ -268,7 +275,10 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
             Some((a, b - a + 1))
         }
     };
-    let meta = match args.metadata_directive.as_deref().unwrap_or("COPY") {
+    let lock =
+        crate::file_lock::body_lock(args.file_retention.as_ref(), args.legal_hold.as_deref())?;
+    crate::file_lock::allow_upload_lock(call, &me, &destination.name, &name, lock)?;
+    let mut meta = match args.metadata_directive.as_deref().unwrap_or("COPY") {
         "COPY" => source.meta.clone(),
         "REPLACE" => {
             let content_type = args.content_type.ok_or_else(|| {
@@ -282,6 +292,8 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
             )))
         }
     };
+    // A copy's lock is its own, never the source's.
+    (meta.retention, meta.legal_hold) = lock;
     let store = call.store.clone();
     let object = tokio::task::spawn_blocking(move || -> B2Result<pier_store::Object> {
         let Some((start, len)) = range else {

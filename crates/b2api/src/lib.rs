@@ -17,6 +17,7 @@ pub mod args;
 mod buckets;
 pub use buckets::bucket_settings;
 pub mod error;
+mod file_lock;
 mod files;
 mod keys;
 mod large;
@@ -277,6 +278,8 @@ impl B2Api {
             JsonCall::CancelLargeFile => large::cancel(&call, parse(args)?).await,
             JsonCall::ListUnfinishedLargeFiles => large::list_unfinished(&call, parse(args)?),
             JsonCall::CopyFile => large::copy(&call, parse(args)?).await,
+            JsonCall::UpdateFileRetention => file_lock::update_retention(&call, args).await,
+            JsonCall::UpdateFileLegalHold => file_lock::update_legal_hold(&call, args).await,
             JsonCall::DownloadFileById => {
                 let id = parse::<args::ByFile>(args)?.file_id;
                 files::download_by_id(&call, &id).await

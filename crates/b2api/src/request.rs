@@ -48,6 +48,10 @@ pub enum JsonCall {
     ListUnfinishedLargeFiles,
     /// `b2_copy_file`.
     CopyFile,
+    /// `b2_update_file_retention`.
+    UpdateFileRetention,
+    /// `b2_update_file_legal_hold`.
+    UpdateFileLegalHold,
     /// `b2_download_file_by_id` by POST, the file id in the body.
     DownloadFileById,
     /// `b2_create_key`.
@@ -58,34 +62,52 @@ pub enum JsonCall {
     DeleteKey,
 }
 
+/// Every JSON call and its name: the one table both directions read.
+const CALL_NAMES: [(&str, JsonCall); 24] = [
+    ("b2_create_bucket", JsonCall::CreateBucket),
+    ("b2_update_bucket", JsonCall::UpdateBucket),
+    ("b2_list_buckets", JsonCall::ListBuckets),
+    ("b2_delete_bucket", JsonCall::DeleteBucket),
+    ("b2_get_upload_url", JsonCall::GetUploadUrl),
+    ("b2_list_file_names", JsonCall::ListFileNames),
+    ("b2_list_file_versions", JsonCall::ListFileVersions),
+    ("b2_get_file_info", JsonCall::GetFileInfo),
+    ("b2_delete_file_version", JsonCall::DeleteFileVersion),
+    ("b2_hide_file", JsonCall::HideFile),
+    (
+        "b2_get_download_authorization",
+        JsonCall::GetDownloadAuthorization,
+    ),
+    ("b2_start_large_file", JsonCall::StartLargeFile),
+    ("b2_get_upload_part_url", JsonCall::GetUploadPartUrl),
+    ("b2_list_parts", JsonCall::ListParts),
+    ("b2_finish_large_file", JsonCall::FinishLargeFile),
+    ("b2_cancel_large_file", JsonCall::CancelLargeFile),
+    (
+        "b2_list_unfinished_large_files",
+        JsonCall::ListUnfinishedLargeFiles,
+    ),
+    ("b2_copy_file", JsonCall::CopyFile),
+    ("b2_update_file_retention", JsonCall::UpdateFileRetention),
+    ("b2_update_file_legal_hold", JsonCall::UpdateFileLegalHold),
+    ("b2_download_file_by_id", JsonCall::DownloadFileById),
+    ("b2_create_key", JsonCall::CreateKey),
+    ("b2_list_keys", JsonCall::ListKeys),
+    ("b2_delete_key", JsonCall::DeleteKey),
+];
+
 impl JsonCall {
     /// The call named `op` (`b2_create_bucket`, ...).
     fn from_name(op: &str) -> Option<JsonCall> {
-        Some(match op {
-            "b2_create_bucket" => JsonCall::CreateBucket,
-            "b2_update_bucket" => JsonCall::UpdateBucket,
-            "b2_list_buckets" => JsonCall::ListBuckets,
-            "b2_delete_bucket" => JsonCall::DeleteBucket,
-            "b2_get_upload_url" => JsonCall::GetUploadUrl,
-            "b2_list_file_names" => JsonCall::ListFileNames,
-            "b2_list_file_versions" => JsonCall::ListFileVersions,
-            "b2_get_file_info" => JsonCall::GetFileInfo,
-            "b2_delete_file_version" => JsonCall::DeleteFileVersion,
-            "b2_hide_file" => JsonCall::HideFile,
-            "b2_get_download_authorization" => JsonCall::GetDownloadAuthorization,
-            "b2_start_large_file" => JsonCall::StartLargeFile,
-            "b2_get_upload_part_url" => JsonCall::GetUploadPartUrl,
-            "b2_list_parts" => JsonCall::ListParts,
-            "b2_finish_large_file" => JsonCall::FinishLargeFile,
-            "b2_cancel_large_file" => JsonCall::CancelLargeFile,
-            "b2_list_unfinished_large_files" => JsonCall::ListUnfinishedLargeFiles,
-            "b2_copy_file" => JsonCall::CopyFile,
-            "b2_download_file_by_id" => JsonCall::DownloadFileById,
-            "b2_create_key" => JsonCall::CreateKey,
-            "b2_list_keys" => JsonCall::ListKeys,
-            "b2_delete_key" => JsonCall::DeleteKey,
-            _ => return None,
-        })
+        CALL_NAMES.iter().find(|(n, _)| *n == op).map(|(_, c)| *c)
+    }
+
+    /// The call's name (`b2_create_bucket`, ...).
+    pub fn name(self) -> &'static str {
+        CALL_NAMES
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map_or("b2_unknown", |(n, _)| n)
     }
 }
 

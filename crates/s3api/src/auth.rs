@@ -171,6 +171,8 @@ impl S3Access for PierAccess {
         let client = cx.extensions_mut().get::<ClientAddr>().copied();
         let mut facts = facts(cx.headers(), &http::Extensions::new());
         facts.source_ip = client.map(|c| c.0);
+        let bypass = bypasses_governance(cx.headers());
+        let bypass = bypass && matches!(cx.s3_op().name(), "DeleteObject" | "PutObjectRetention");
         self.ask(
             key.as_ref(),
             Ask {
@@ -180,7 +182,21 @@ impl S3Access for PierAccess {
                 prefix: prefix.as_deref(),
             },
             facts,
-        )
+        )?;
+        // Bypassing governance retention is a permission of its own, on top of the operation's.
+        if bypass {
+            self.ask(
+                key.as_ref(),
+                Ask {
+                    action: Action::BypassGovernanceRetention,
+                    bucket: bucket.as_deref(),
+                    key: object.as_deref(),
+                    prefix: None,
+                },
+                facts,
+            )?;
+        }
+        Ok(())
     }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
@@ -220,9 +236,30 @@ impl S3Access for PierAccess {
                 },
                 facts,
             )?;
+            if bypasses_governance(&req.headers) {
+                self.ask(
+                    key.as_ref(),
+                    Ask {
+                        action: Action::BypassGovernanceRetention,
+                        bucket: Some(&req.input.bucket),
+                        key: Some(&object.key),
+                        prefix: None,
+                    },
+                    facts,
+                )?;
+            }
         }
         Ok(())
     }
+}
+
+/// True when the request asks to bypass governance retention
+/// (`x-amz-bypass-governance-retention: true`).
+fn bypasses_governance(headers: &http::HeaderMap) -> bool {
+    headers
+        .get("x-amz-bypass-governance-retention")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 impl PierAccess {

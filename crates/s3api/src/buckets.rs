@@ -24,10 +24,16 @@ pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateB
     } else {
         Visibility::Private
     };
+    let locked = input.object_lock_enabled_for_bucket == Some(true);
     let store = store.clone();
     let name = input.bucket.clone();
     let created = blocking(move || {
-        match store.create_bucket(&name, public, pier_store::Versioning::Unversioned) {
+        let made = if locked {
+            store.create_locked_bucket(&name, public, pier_store::ObjectLock::default())
+        } else {
+            store.create_bucket(&name, public, pier_store::Versioning::Unversioned)
+        };
+        match made {
             // pier is one account in us-east-1, where S3 answers creating a bucket you already
             // own with 200 and changes nothing (elsewhere: 409 BucketAlreadyOwnedByYou).
             Err(pier_store::StoreError::BucketExists) => Ok(false),

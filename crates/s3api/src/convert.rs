@@ -94,6 +94,8 @@ impl MetaFields {
                 .collect(),
             checksums: Default::default(),
             tags: Default::default(),
+            retention: None,
+            legal_hold: false,
         }
     }
 }

@@ -44,6 +44,17 @@ pub fn s3_error(e: StoreError) -> S3Error {
             PreconditionFailed,
             "At least one of the pre-conditions you specified did not hold"
         ),
+        StoreError::InvalidBucketState(why) => {
+            S3Error::with_message(s3s::S3ErrorCode::InvalidBucketState, why)
+        }
+        StoreError::ObjectLocked(why) => S3Error::with_message(
+            s3s::S3ErrorCode::AccessDenied,
+            format!("Access Denied because object protected by object lock: {why}"),
+        ),
+        StoreError::LockNotEnabled => s3_error!(
+            InvalidRequest,
+            "Bucket is missing Object Lock Configuration"
+        ),
         StoreError::InvalidName(NameError::TooLong(_)) => {
             s3_error!(KeyTooLongError, "Your key is too long")
         }
@@ -73,6 +84,7 @@ pub fn put_error(e: PutError) -> S3Error {
         PutError::PreconditionFailed => s3_error(StoreError::PreconditionFailed),
         PutError::NoSuchBucket => s3_error(StoreError::NoSuchBucket),
         PutError::SourceGone | PutError::NoSuchKey => s3_error(StoreError::NoSuchKey),
+        PutError::LockNotEnabled => s3_error(StoreError::LockNotEnabled),
         PutError::Storage(s) => storage_error(s),
         other => storage_error(StorageError::Database(format!(
             "unexpected outcome: {other}"

@@ -19,6 +19,7 @@ pub mod explain_route;
 mod lifecycle;
 mod list;
 mod multipart;
+mod object_lock;
 mod objects;
 pub mod presign;
 mod public_block;
@@ -413,6 +414,54 @@ impl S3 for PierS3 {
         public_block::delete(&self.store, req.input)
             .await
             .map(S3Response::new)
+    }
+
+    async fn put_object_lock_configuration(
+        &self,
+        req: S3Request<PutObjectLockConfigurationInput>,
+    ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
+        object_lock::put_configuration(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn get_object_lock_configuration(
+        &self,
+        req: S3Request<GetObjectLockConfigurationInput>,
+    ) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
+        object_lock::get_configuration(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn put_object_retention(
+        &self,
+        req: S3Request<PutObjectRetentionInput>,
+    ) -> S3Result<S3Response<PutObjectRetentionOutput>> {
+        object_lock::put_retention(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn get_object_retention(
+        &self,
+        req: S3Request<GetObjectRetentionInput>,
+    ) -> S3Result<S3Response<GetObjectRetentionOutput>> {
+        object_lock::get_retention(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn put_object_legal_hold(
+        &self,
+        req: S3Request<PutObjectLegalHoldInput>,
+    ) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
+        object_lock::put_legal_hold(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn get_object_legal_hold(
+        &self,
+        req: S3Request<GetObjectLegalHoldInput>,
+    ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
+        object_lock::get_legal_hold(&self.store, req.input).map(S3Response::new)
     }
 
     async fn list_multipart_uploads(

@@ -42,6 +42,15 @@ pub async fn create(
     crate::convert::check_user_metadata(input.metadata.as_ref())?;
     let mut meta = crate::convert::meta_fields!(input).into_meta();
     meta.tags = crate::tagging::from_header(input.tagging.as_deref())?;
+    (meta.retention, meta.legal_hold) = crate::object_lock::upload_lock(
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )?;
+    // Checked now rather than at completion, as S3 does (object lock never goes off again).
+    if bucket.object_lock.is_none() && (meta.retention.is_some() || meta.legal_hold) {
+        return Err(s3_error(pier_store::StoreError::LockNotEnabled));
+    }
     let key = input.key.clone();
     let store = store.clone();
     let upload = blocking(move || store.create_upload(&bucket.id, &key, meta)).await?;

@@ -19,7 +19,8 @@ pub fn write_condition(
         (Some(ETagCondition::Any), _) => WriteCondition::IfEtag("*".into()),
         (Some(ETagCondition::ETag(e)), _) => WriteCondition::IfEtag(e.value().to_owned()),
         (None, Some(ETagCondition::Any)) => WriteCondition::IfAbsent,
-        _ => WriteCondition::None,
+        (None, Some(ETagCondition::ETag(e))) => WriteCondition::IfNotEtag(e.value().to_owned()),
+        (None, None) => WriteCondition::None,
     }
 }
 
@@ -67,6 +68,20 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
             return Err(e);
         }
     };
+    match crate::object_lock::upload_lock(
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    ) {
+        Ok((retention, hold)) => {
+            meta.retention = retention;
+            meta.legal_hold = hold;
+        }
+        Err(e) => {
+            store.discard_payload(blob).map_err(s3_error)?;
+            return Err(e);
+        }
+    }
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let key = input.key;
     let store2 = store.clone();
@@ -338,7 +353,11 @@ macro_rules! read_object {
         let m = &o.meta;
         let sum = |name: &str| checksums.then(|| m.checksums.get(name).cloned()).flatten();
         let tags = $plan.object.meta.tags.len();
+        let (lock_mode, lock_until, legal_hold) = crate::object_lock::lock_headers(o);
         ($Output {
+            object_lock_mode: lock_mode,
+            object_lock_retain_until_date: lock_until,
+            object_lock_legal_hold_status: legal_hold,
             $($extra)*
             accept_ranges: Some("bytes".into()),
             content_length: Some($plan.len as i64),
@@ -404,6 +423,7 @@ fn delete_one(
     bucket: &Bucket,
     key: &str,
     version: Option<VersionRef>,
+    bypass_governance: bool,
 ) -> pier_store::Result<Deleted> {
     match version {
         None => {
@@ -426,7 +446,7 @@ fn delete_one(
                 VersionRef::Null => "null".to_owned(),
                 VersionRef::Id(id) => id.clone(),
             };
-            let removed = store.delete_version(&bucket.id, key, which)?;
+            let removed = store.delete_version(&bucket.id, key, which, bypass_governance)?;
             let marker = removed.is_some_and(|o| o.marker);
             Ok(Deleted {
                 version_id: Some(shown.clone()),
@@ -442,7 +462,8 @@ pub async fn delete(store: &Store, input: DeleteObjectInput) -> S3Result<DeleteO
     let version = input.version_id.as_deref().map(parse_version).transpose()?;
     let store = store.clone();
     let key = input.key;
-    let deleted = blocking(move || delete_one(&store, &bucket, &key, version)).await?;
+    let bypass = input.bypass_governance_retention == Some(true);
+    let deleted = blocking(move || delete_one(&store, &bucket, &key, version, bypass)).await?;
     Ok(DeleteObjectOutput {
         delete_marker: deleted.delete_marker.then_some(true),
         version_id: deleted.version_id.or(deleted.marker_version_id),
@@ -476,18 +497,23 @@ pub async fn delete_many(
         }
     }
     let store = store.clone();
+    let bypass = input.bypass_governance_retention == Some(true);
     let results = blocking(move || {
         Ok(wanted
             .into_iter()
             .map(|(k, v)| {
-                let r = delete_one(&store, &bucket, &k, v);
-                (k, r)
+                let shown = v.as_ref().map(|v| match v {
+                    VersionRef::Null => "null".to_owned(),
+                    VersionRef::Id(id) => id.clone(),
+                });
+                let r = delete_one(&store, &bucket, &k, v, bypass);
+                (k, shown, r)
             })
             .collect::<Vec<_>>())
     })
     .await?;
     let mut deleted = Vec::new();
-    for (key, result) in results {
+    for (key, version_id, result) in results {
         match result {
             Ok(d) => {
                 if !quiet {
@@ -499,6 +525,14 @@ pub async fn delete_many(
                     })
                 }
             }
+            Err(StoreError::ObjectLocked(why)) => errors.push(Error {
+                code: Some("AccessDenied".into()),
+                key: Some(key),
+                version_id,
+                message: Some(format!(
+                    "Access Denied because object protected by object lock: {why}"
+                )),
+            }),
             Err(e) => {
                 tracing::error!(error = %e, key, "batch delete failed for one key");
                 errors.push(Error {
@@ -613,6 +647,13 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
     } else {
         source.meta.tags.clone()
     };
+    // A copy's lock is its own (the request's headers, or the bucket's default), never the
+    // source's.
+    (meta.retention, meta.legal_hold) = crate::object_lock::upload_lock(
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )?;
     let key = input.key;
     let store2 = store.clone();
     let shared = source.clone();

@@ -25,6 +25,16 @@ pub enum StoreError {
     /// A versioning change the state machine does not allow (back to unversioned).
     #[error("versioning cannot return to unversioned once enabled")]
     InvalidVersioning,
+    /// The bucket's state forbids the change (object lock without enabled versioning,
+    /// suspending versioning under object lock).
+    #[error("{0}")]
+    InvalidBucketState(String),
+    /// Object lock refuses the deletion or retention change.
+    #[error("{0}")]
+    ObjectLocked(crate::lock::LockRefusal),
+    /// Retention or legal hold named for a bucket without object lock.
+    #[error("the bucket does not have object lock enabled")]
+    LockNotEnabled,
     /// No multipart upload with that id (in that bucket and key).
     #[error("the multipart upload does not exist")]
     NoSuchUpload,
@@ -115,6 +125,9 @@ pub enum PutError {
     /// The copy source was deleted before the copy committed.
     #[error("the copy source does not exist any more")]
     SourceGone,
+    /// Retention or legal hold named for a bucket without object lock.
+    #[error("the bucket does not have object lock enabled")]
+    LockNotEnabled,
     /// A storage failure.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -167,6 +180,7 @@ impl From<PutError> for StoreError {
             PutError::NoSuchKey => StoreError::NoSuchKey,
             PutError::NoSuchBucket => StoreError::NoSuchBucket,
             PutError::SourceGone => StoreError::NoSuchKey,
+            PutError::LockNotEnabled => StoreError::LockNotEnabled,
             PutError::Storage(s) => s.into(),
         }
     }

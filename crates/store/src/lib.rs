@@ -29,6 +29,7 @@ mod cache;
 mod error;
 pub mod lifecycle;
 mod list;
+pub mod lock;
 pub mod meta;
 mod sqlite;
 mod stats;
@@ -40,7 +41,10 @@ pub use cache::TTL as CACHE_TTL;
 pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
 pub use lifecycle::LifecycleReport;
 pub use list::{prefix_end, ListPage, ListQuery, VersionPage, VersionQuery, VersionStart};
-pub use meta::{Completion, LifecycleAction, MetaStore, NewBytes, Removal, VersionCursor};
+pub use lock::{DefaultRetention, LockMode, LockPeriod, LockRefusal, ObjectLock, Retention};
+pub use meta::{
+    Completion, LifecycleAction, MetaChange, MetaStore, NewBytes, Removal, VersionCursor,
+};
 pub use sqlite::{multipart_etag, SqliteMeta};
 pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;
@@ -85,6 +89,7 @@ fn put_error(e: StoreError) -> PutError {
         StoreError::PreconditionFailed => PutError::PreconditionFailed,
         StoreError::NoSuchKey => PutError::NoSuchKey,
         StoreError::NoSuchBucket => PutError::NoSuchBucket,
+        StoreError::LockNotEnabled => PutError::LockNotEnabled,
         other => PutError::Storage(StorageError::of(other)),
     }
 }
@@ -338,6 +343,32 @@ impl Store {
             lifecycle: Vec::new(),
             tags: Default::default(),
             public_block: 0,
+            object_lock: None,
+        })
+    }
+
+    /// Creates a bucket with object lock on (and so versioning enabled).
+    pub fn create_locked_bucket(
+        &self,
+        name: &str,
+        public: Visibility,
+        lock: ObjectLock,
+    ) -> Result<Bucket> {
+        self.inner.buckets.invalidate(&name.to_owned());
+        self.meta().create_bucket(Bucket {
+            name: name.to_owned(),
+            id: new_id(),
+            created: now_millis(),
+            public,
+            cors: None,
+            info: None,
+            revision: 1,
+            policy: None,
+            versioning: Versioning::Enabled,
+            lifecycle: Vec::new(),
+            tags: Default::default(),
+            public_block: 0,
+            object_lock: Some(lock),
         })
     }
 
@@ -549,17 +580,58 @@ impl Store {
         which: Option<&VersionRef>,
         tags: std::collections::BTreeMap<String, String>,
     ) -> Result<Object> {
-        let entry = match which {
-            None => self.object(bucket_id, key)?,
-            Some(w) => self.version(bucket_id, key, w)?,
-        };
-        if entry.marker {
-            return Err(StoreError::NoSuchVersion);
-        }
-        let mut meta = entry.meta.clone();
-        meta.tags = tags;
-        self.meta().set_meta(&entry.version_id, meta)?;
-        Ok(entry)
+        let change: MetaChange = Box::new(move |entry, _| {
+            let mut meta = entry.meta.clone();
+            meta.tags = tags;
+            Ok(meta)
+        });
+        self.meta().update_meta(bucket_id, key, which, change)
+    }
+
+    /// Sets (or with `None` removes) the retention of the current version of `key`, or of the
+    /// version named, as object lock allows at this moment ([`lock::check_retention_change`]):
+    /// `ObjectLocked` when it does not, `LockNotEnabled` for a bucket without lock. Returns the
+    /// entry as it was found.
+    pub fn set_retention(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        retention: Option<Retention>,
+        bypass_governance: bool,
+    ) -> Result<Object> {
+        let change: MetaChange = Box::new(move |entry, lock| {
+            if lock.is_none() {
+                return Err(StoreError::LockNotEnabled);
+            }
+            let old = entry.meta.retention;
+            lock::check_retention_change(old, retention, now_millis(), bypass_governance)
+                .map_err(StoreError::ObjectLocked)?;
+            let mut meta = entry.meta.clone();
+            meta.retention = retention;
+            Ok(meta)
+        });
+        self.meta().update_meta(bucket_id, key, which, change)
+    }
+
+    /// Turns the legal hold of the current version of `key`, or of the version named, on or
+    /// off; `LockNotEnabled` for a bucket without lock. Returns the entry as it was found.
+    pub fn set_legal_hold(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        on: bool,
+    ) -> Result<Object> {
+        let change: MetaChange = Box::new(move |entry, lock| {
+            if lock.is_none() {
+                return Err(StoreError::LockNotEnabled);
+            }
+            let mut meta = entry.meta.clone();
+            meta.legal_hold = on;
+            Ok(meta)
+        });
+        self.meta().update_meta(bucket_id, key, which, change)
     }
 
     /// Any entry by version id (B2 `fileId`); `NoSuchKey` if absent.
@@ -617,14 +689,18 @@ impl Store {
     }
 
     /// Deletes one entry of `key` for good; returns it if it existed. If it was current, the
-    /// newest remaining entry becomes current.
+    /// newest remaining entry becomes current. `ObjectLocked` while its retention or legal hold
+    /// holds (a governance retention yields to `bypass_governance`).
     pub fn delete_version(
         &self,
         bucket_id: &str,
         key: &str,
         which: VersionRef,
+        bypass_governance: bool,
     ) -> Result<Option<Object>> {
-        let (removed, garbage) = self.meta().delete_version(bucket_id, key, which)?;
+        let (removed, garbage) =
+            self.meta()
+                .delete_version(bucket_id, key, which, bypass_governance)?;
         self.discard(garbage)?;
         Ok(removed)
     }

@@ -91,6 +91,13 @@ pub enum LifecycleAction {
     },
 }
 
+/// A change of one version's metadata: given the version as stored and the bucket's object lock,
+/// the new metadata, or why not.
+pub type MetaChange = Box<
+    dyn FnOnce(&Object, Option<&crate::lock::ObjectLock>) -> Result<crate::types::ObjectMeta>
+        + Send,
+>;
+
 /// The metadata operations pier needs. Implementations must make each call atomic and durable
 /// before returning.
 pub trait MetaStore: Send + Sync + 'static {
@@ -125,8 +132,17 @@ pub trait MetaStore: Send + Sync + 'static {
         condition: WriteCondition,
         bytes: NewBytes,
     ) -> Result<(Object, Vec<String>)>;
-    /// Replaces the metadata of one entry (its tags, say); `NoSuchVersion` if it is gone.
-    fn set_meta(&self, version_id: &str, meta: crate::types::ObjectMeta) -> Result<()>;
+    /// Changes the metadata of one version (the current one when `which` is `None`; its tags or
+    /// lock, say) to what `change` makes of it, inside one transaction that also reads the
+    /// bucket's object lock; returns the entry as found. `NoSuchKey` / `NoSuchVersion` when there
+    /// is no such version (markers included).
+    fn update_meta(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        change: MetaChange,
+    ) -> Result<Object>;
     /// The bytes of an entry stored inline.
     fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>>;
     /// Deletes a key's current entry as the bucket's versioning state says; a marker added is
@@ -140,11 +156,14 @@ pub trait MetaStore: Send + Sync + 'static {
     ) -> Result<(Removal, Vec<String>)>;
     /// Deletes one entry for good; the newest remaining becomes current if it was. Returns the
     /// entry if it existed.
+    /// `ObjectLocked` if the entry's retention or legal hold holds now (governance retention
+    /// yields to `bypass_governance`).
     fn delete_version(
         &self,
         bucket_id: &str,
         key: &str,
         which: VersionRef,
+        bypass_governance: bool,
     ) -> Result<(Option<Object>, Vec<String>)>;
     /// Entries after `cursor` and before `end` (exclusive), key ascending then newest first.
     fn scan_versions(

@@ -108,12 +108,13 @@ CREATE TABLE IF NOT EXISTS inline_data (
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 11] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 12] = [
     ("buckets", "policy", "TEXT"),
     ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "lifecycle", "TEXT"),
     ("buckets", "tags", "TEXT"),
     ("buckets", "public_block", "INTEGER NOT NULL DEFAULT 0"),
+    ("buckets", "object_lock", "TEXT"),
     // Objects written before versions existed are their key's null version.
     ("objects", "seq", "INTEGER NOT NULL DEFAULT 0"),
     ("objects", "is_null", "INTEGER NOT NULL DEFAULT 1"),
@@ -383,16 +384,31 @@ fn bucket_from_row(row: &Row<'_>) -> rusqlite::Result<Bucket> {
             })?,
         },
         public_block: u8::try_from(row.get::<_, i64>(11)?).unwrap_or(0),
+        object_lock: match row.get::<_, Option<String>>(12)? {
+            None => None,
+            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    12,
+                    rusqlite::types::Type::Text,
+                    format!("bucket object lock: {e}").into(),
+                )
+            })?),
+        },
     })
 }
 
 const BUCKET_COLUMNS: &str =
     "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags, \
-     public_block";
+     public_block, object_lock";
 
 /// The stored text of a bucket's tags (`NULL` when none).
 fn tags_json(tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
     (!tags.is_empty()).then(|| serde_json::to_string(tags).expect("tags serialize"))
+}
+
+/// The stored text of a bucket's object lock (`NULL` when off).
+fn lock_json(lock: Option<&crate::lock::ObjectLock>) -> Option<String> {
+    lock.map(|l| serde_json::to_string(l).expect("object lock serializes"))
 }
 
 /// The stored text of a lifecycle rule list (`NULL` when empty).
@@ -532,7 +548,7 @@ impl MetaStore for SqliteMeta {
             conn.execute(
                 &format!(
                     "INSERT INTO buckets ({BUCKET_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                 ),
                 params![
                     bucket.name,
@@ -546,7 +562,8 @@ impl MetaStore for SqliteMeta {
                     bucket.versioning.code(),
                     lifecycle_json(&bucket.lifecycle),
                     tags_json(&bucket.tags),
-                    bucket.public_block
+                    bucket.public_block,
+                    lock_json(bucket.object_lock.as_ref())
                 ],
             )?;
             Ok(bucket)
@@ -596,7 +613,20 @@ impl MetaStore for SqliteMeta {
                 {
                     return Err(StoreError::InvalidVersioning);
                 }
+                if versioning != Versioning::Enabled && bucket.object_lock.is_some() {
+                    return Err(StoreError::InvalidBucketState(
+                        "versioning cannot be suspended on a bucket with object lock".into(),
+                    ));
+                }
                 bucket.versioning = versioning;
+            }
+            if let Some(lock) = update.object_lock {
+                if bucket.versioning != Versioning::Enabled {
+                    return Err(StoreError::InvalidBucketState(
+                        "object lock needs versioning enabled on the bucket".into(),
+                    ));
+                }
+                bucket.object_lock = Some(lock);
             }
             if let Some(rules) = update.lifecycle {
                 bucket.lifecycle = rules;
@@ -610,7 +640,7 @@ impl MetaStore for SqliteMeta {
             bucket.revision += 1;
             conn.execute(
                 "UPDATE buckets SET public = ?2, cors = ?3, info = ?4, revision = ?5, policy = ?6,
-                   versioning = ?7, lifecycle = ?8, tags = ?9, public_block = ?10
+                   versioning = ?7, lifecycle = ?8, tags = ?9, public_block = ?10, object_lock = ?11
                  WHERE name = ?1",
                 params![
                     bucket.name,
@@ -622,7 +652,8 @@ impl MetaStore for SqliteMeta {
                     bucket.versioning.code(),
                     lifecycle_json(&bucket.lifecycle),
                     tags_json(&bucket.tags),
-                    bucket.public_block
+                    bucket.public_block,
+                    lock_json(bucket.object_lock.as_ref())
                 ],
             )?;
             Ok(bucket)
@@ -683,21 +714,15 @@ impl MetaStore for SqliteMeta {
         self.write(move |conn| history::put(conn, object, &condition, bytes))
     }
 
-    fn set_meta(&self, version_id: &str, meta: ObjectMeta) -> Result<()> {
-        let version_id = version_id.to_owned();
-        self.write(move |conn| {
-            let text = meta_json(&meta);
-            let n = conn
-                .prepare_cached("UPDATE objects SET meta = ?2 WHERE version_id = ?1")?
-                .execute(params![version_id, text])?
-                + conn
-                    .prepare_cached("UPDATE versions SET meta = ?2 WHERE version_id = ?1")?
-                    .execute(params![version_id, text])?;
-            if n == 0 {
-                return Err(StoreError::NoSuchVersion);
-            }
-            Ok(())
-        })
+    fn update_meta(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        change: crate::meta::MetaChange,
+    ) -> Result<Object> {
+        let (bucket_id, key, which) = (bucket_id.to_owned(), key.to_owned(), which.cloned());
+        self.write(move |conn| history::update_meta(conn, &bucket_id, &key, which.as_ref(), change))
     }
 
     fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>> {
@@ -724,9 +749,13 @@ impl MetaStore for SqliteMeta {
         bucket_id: &str,
         key: &str,
         which: VersionRef,
+        bypass_governance: bool,
     ) -> Result<(Option<Object>, Vec<String>)> {
         let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
-        self.write(move |conn| history::delete_version(conn, &bucket_id, &key, &which))
+        self.write(move |conn| {
+            let now = crate::now_millis();
+            history::delete_version(conn, &bucket_id, &key, &which, now, bypass_governance)
+        })
     }
 
     fn scan_versions(
@@ -768,9 +797,15 @@ impl MetaStore for SqliteMeta {
                     LifecycleAction::DeleteNoncurrent { key, version_id } => {
                         let which = VersionRef::Id(version_id.clone());
                         let found = history::entry(conn, &bucket_id, key, &which)?;
-                        let due = found.is_some_and(|e| !e.is_current());
+                        // A version held by object lock is skipped until it is free.
+                        let now = crate::now_millis();
+                        let due = found.is_some_and(|e| {
+                            !e.is_current()
+                                && crate::lock::check_delete(&e.meta, now, false).is_ok()
+                        });
                         if due {
-                            let (_, g) = history::delete_version(conn, &bucket_id, key, &which)?;
+                            let (_, g) =
+                                history::delete_version(conn, &bucket_id, key, &which, now, false)?;
                             garbage.extend(g);
                         }
                         due

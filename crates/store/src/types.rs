@@ -171,6 +171,8 @@ pub struct Bucket {
     pub tags: BTreeMap<String, String>,
     /// S3's public access block, as [`PublicBlock`] bits; 0 when unset.
     pub public_block: u8,
+    /// Object lock, once turned on (never off again); `None` when off.
+    pub object_lock: Option<crate::lock::ObjectLock>,
 }
 
 /// The bits of a bucket's public access block (S3 `PublicAccessBlockConfiguration`).
@@ -206,6 +208,9 @@ pub struct BucketUpdate {
     pub tags: Option<BTreeMap<String, String>>,
     /// New public access block bits (0 removes it).
     pub public_block: Option<u8>,
+    /// Turns object lock on, or changes its default retention (it never goes off; refused with
+    /// `InvalidBucketState` unless versioning is enabled).
+    pub object_lock: Option<crate::lock::ObjectLock>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }
@@ -240,6 +245,12 @@ pub struct ObjectMeta {
     /// Object tags (S3 `x-amz-tagging`, PutObjectTagging), validated by the API layer.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// Object lock retention (S3 `x-amz-object-lock-*`, B2 `fileRetention`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::lock::Retention>,
+    /// Object lock legal hold (S3 `LegalHold`, B2 `legalHold`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legal_hold: bool,
 }
 
 /// The segment name of an object whose bytes are stored inline in the metadata database.
@@ -317,6 +328,9 @@ pub enum WriteCondition {
     IfAbsent,
     /// Only if the current object's ETag is this (`If-Match`).
     IfEtag(String),
+    /// Only if there is no current object or its ETag is not this (`If-None-Match` with an
+    /// ETag).
+    IfNotEtag(String),
 }
 
 /// A multipart upload in progress.

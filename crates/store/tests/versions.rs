@@ -150,7 +150,7 @@ fn a_marker_hides_and_deleting_it_unhides() {
         .is_empty());
     check_invariants(&store, &b);
     store
-        .delete_version(&b, "k", VersionRef::Id(marker.version_id))
+        .delete_version(&b, "k", VersionRef::Id(marker.version_id), false)
         .unwrap()
         .expect("the marker existed");
     assert_eq!(store.object(&b, "k").unwrap().version_id, v1.version_id);
@@ -167,22 +167,22 @@ fn deleting_the_current_version_promotes_the_previous() {
     store.delete_object(&b, "k").unwrap();
     let v4 = put(&store, &b, "k", b"four");
     store
-        .delete_version(&b, "k", VersionRef::Id(v4.version_id))
+        .delete_version(&b, "k", VersionRef::Id(v4.version_id), false)
         .unwrap();
     // The marker is newest again: the key stays absent.
     assert!(store.top(&b, "k").unwrap().unwrap().marker);
     check_invariants(&store, &b);
     let marker = store.top(&b, "k").unwrap().unwrap();
     store
-        .delete_version(&b, "k", VersionRef::Id(marker.version_id))
+        .delete_version(&b, "k", VersionRef::Id(marker.version_id), false)
         .unwrap();
     assert_eq!(store.object(&b, "k").unwrap().version_id, v2.version_id);
     store
-        .delete_version(&b, "k", VersionRef::Id(v2.version_id))
+        .delete_version(&b, "k", VersionRef::Id(v2.version_id), false)
         .unwrap();
     assert_eq!(store.object(&b, "k").unwrap().version_id, v1.version_id);
     assert!(store
-        .delete_version(&b, "k", VersionRef::Id("0".repeat(32)))
+        .delete_version(&b, "k", VersionRef::Id("0".repeat(32)), false)
         .unwrap()
         .is_none());
     check_invariants(&store, &b);
@@ -296,13 +296,13 @@ fn copies_share_bytes_until_the_last_reference_goes() {
         .join(&source.segments[0].blob);
     for (key, version) in [("source", &source), ("copy", &copy)] {
         store
-            .delete_version(&b, key, VersionRef::Id(version.version_id.clone()))
+            .delete_version(&b, key, VersionRef::Id(version.version_id.clone()), false)
             .unwrap();
         assert!(blob.exists(), "still referenced after deleting {key}");
     }
     assert_eq!(read_all(&store, &copy2), big);
     store
-        .delete_version(&b, "copy2", VersionRef::Id(copy2.version_id.clone()))
+        .delete_version(&b, "copy2", VersionRef::Id(copy2.version_id.clone()), false)
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while blob.exists() && std::time::Instant::now() < deadline {
@@ -321,7 +321,7 @@ fn copies_share_bytes_until_the_last_reference_goes() {
         )
         .unwrap();
     store
-        .delete_version(&b, "small", VersionRef::Id(small.version_id))
+        .delete_version(&b, "small", VersionRef::Id(small.version_id), false)
         .unwrap();
     assert_eq!(read_all(&store, &small_copy), b"tiny");
     // Reopening sweeps nothing that is still referenced.
@@ -416,7 +416,7 @@ fn bucket_delete_refuses_history_and_aborts_uploads() {
     let v = put(&store, &b, "k", b"x");
     store.delete_object(&b, "k").unwrap();
     store
-        .delete_version(&b, "k", VersionRef::Id(v.version_id))
+        .delete_version(&b, "k", VersionRef::Id(v.version_id), false)
         .unwrap();
     assert!(
         matches!(
@@ -427,7 +427,7 @@ fn bucket_delete_refuses_history_and_aborts_uploads() {
     );
     let marker = store.top(&b, "k").unwrap().unwrap();
     store
-        .delete_version(&b, "k", VersionRef::Id(marker.version_id))
+        .delete_version(&b, "k", VersionRef::Id(marker.version_id), false)
         .unwrap();
     let upload = store
         .create_upload(&b, "big", ObjectMeta::default())
@@ -759,4 +759,89 @@ fn a_data_directory_from_before_versions_opens_with_null_versions() {
         b"old"
     );
     check_invariants(&store, "b0");
+}
+
+/// A locked bucket with a one-year governance default: returns its id.
+fn locked_bucket(store: &Store, name: &str) -> String {
+    store
+        .create_locked_bucket(
+            name,
+            Visibility::Private,
+            pier_store::ObjectLock {
+                default: Some(pier_store::DefaultRetention {
+                    mode: pier_store::LockMode::Governance,
+                    period: pier_store::LockPeriod::Years(1),
+                }),
+            },
+        )
+        .unwrap()
+        .id
+}
+
+#[test]
+fn object_lock_holds_versions_against_deletion_and_lifecycle() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let b = locked_bucket(&store, "locked");
+    let held = put(&store, &b, "k", b"old");
+    assert!(
+        held.meta.retention.is_some(),
+        "the default retention applies"
+    );
+    put(&store, &b, "k", b"new");
+    let id = || VersionRef::Id(held.version_id.clone());
+    assert!(matches!(
+        store.delete_version(&b, "k", id(), false),
+        Err(StoreError::ObjectLocked(_))
+    ));
+    set_rules(
+        &store,
+        "locked",
+        vec![LifecycleRule {
+            enabled: true,
+            noncurrent_days: Some(1),
+            ..Default::default()
+        }],
+    );
+    let now = pier_store::now_millis();
+    assert_eq!(store.run_lifecycle(now + 2 * DAY).unwrap().deleted, 0);
+    assert_eq!(all_versions(&store, &b, "k").len(), 2, "lifecycle skips it");
+    store.delete_version(&b, "k", id(), true).unwrap();
+    assert_eq!(all_versions(&store, &b, "k").len(), 1, "bypass deletes it");
+    check_invariants(&store, &b);
+}
+
+#[test]
+fn object_lock_never_goes_off_and_keeps_versioning_on() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    locked_bucket(&store, "locked");
+    let suspend = pier_store::BucketUpdate {
+        versioning: Some(Versioning::Suspended),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_bucket("locked", suspend),
+        Err(StoreError::InvalidBucketState(_))
+    ));
+    bucket(&store, "plain", Versioning::Unversioned);
+    let lock = pier_store::BucketUpdate {
+        object_lock: Some(pier_store::ObjectLock::default()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_bucket("plain", lock),
+        Err(StoreError::InvalidBucketState(_))
+    ));
+    let plain = store.bucket("plain").unwrap().id.clone();
+    let mut w = store.new_payload(Some(1)).unwrap();
+    w.write(b"x").unwrap();
+    let meta = ObjectMeta {
+        legal_hold: true,
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.put_object(&plain, "k", w.finish().unwrap(), meta, WriteCondition::None),
+        Err(pier_store::PutError::LockNotEnabled)
+    ));
 }

@@ -4,6 +4,7 @@
 
 use super::{add_garbage, decode_segments, encode_segments, meta_json, parse_meta};
 use crate::error::{Result, StoreError};
+use crate::lock::{check_delete, ObjectLock};
 use crate::meta::{NewBytes, Removal, VersionCursor};
 use crate::types::{
     Millis, Object, ObjectMeta, VersionRef, Versioning, WriteCondition, INLINE_BLOB,
@@ -191,15 +192,32 @@ fn only_entry(conn: &Connection, bucket_id: &str, key: &str, except: &str) -> Re
     Ok(other.is_none())
 }
 
-/// The bucket's versioning state, read inside the write; `NoSuchBucket` if it is gone.
-pub(super) fn versioning(conn: &Connection, bucket_id: &str) -> Result<Versioning> {
-    let code: Option<i64> = conn
-        .prepare_cached("SELECT versioning FROM buckets WHERE id = ?1")?
-        .query_row([bucket_id], |r| r.get(0))
+/// What a write needs to know of its bucket, read inside the write.
+pub(super) struct WriteState {
+    /// The versioning state.
+    pub(super) versioning: Versioning,
+    /// The object lock, when on.
+    pub(super) lock: Option<ObjectLock>,
+}
+
+/// The bucket's versioning state and object lock, read inside the write; `NoSuchBucket` if it
+/// is gone.
+pub(super) fn write_state(conn: &Connection, bucket_id: &str) -> Result<WriteState> {
+    let row: Option<(i64, Option<String>)> = conn
+        .prepare_cached("SELECT versioning, object_lock FROM buckets WHERE id = ?1")?
+        .query_row([bucket_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let code = code.ok_or(StoreError::NoSuchBucket)?;
-    Versioning::from_code(code)
-        .ok_or_else(|| StoreError::Corrupt(format!("bucket {bucket_id} versioning {code}")))
+    let (code, lock) = row.ok_or(StoreError::NoSuchBucket)?;
+    let versioning = Versioning::from_code(code)
+        .ok_or_else(|| StoreError::Corrupt(format!("bucket {bucket_id} versioning {code}")))?;
+    let lock = match lock {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("bucket {bucket_id} object lock: {e}")))?,
+        ),
+    };
+    Ok(WriteState { versioning, lock })
 }
 
 /// Checks a write's condition against the current version: `If-Match` on a key with none is
@@ -214,6 +232,7 @@ fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Resu
         WriteCondition::IfEtag(etag) => {
             current.is_some_and(|c| etag == "*" || c.etag == etag.trim_matches('"'))
         }
+        WriteCondition::IfNotEtag(etag) => current.is_none_or(|c| c.etag != etag.trim_matches('"')),
     };
     if ok {
         Ok(())
@@ -411,7 +430,17 @@ pub(super) fn put(
     condition: &WriteCondition,
     bytes: NewBytes,
 ) -> Result<(Object, Vec<String>)> {
-    let state = versioning(conn, &object.bucket_id)?;
+    let WriteState {
+        versioning: state,
+        lock,
+    } = write_state(conn, &object.bucket_id)?;
+    match &lock {
+        Some(lock) => lock.apply_default(&mut object.meta, object.created),
+        None if object.meta.retention.is_some() || object.meta.legal_hold => {
+            return Err(StoreError::LockNotEnabled)
+        }
+        None => {}
+    }
     let (bucket_id, key) = (object.bucket_id.clone(), object.key.clone());
     let mut b = before(conn, &bucket_id, &key)?;
     check_condition(b.current.as_ref(), condition)?;
@@ -461,7 +490,7 @@ pub(super) fn delete_current(
     marker_id: &str,
     at: Millis,
 ) -> Result<(Removal, Vec<String>)> {
-    let state = versioning(conn, bucket_id)?;
+    let state = write_state(conn, bucket_id)?.versioning;
     let mut b = before(conn, bucket_id, key)?;
     let mut removal = Removal::default();
     let mut garbage = Vec::new();
@@ -501,16 +530,21 @@ pub(super) fn delete_current(
 }
 
 /// Deletes one entry for good (S3 DELETE with a version id, `b2_delete_file_version`); when it
-/// was current, the newest remaining entry becomes current. Returns the entry, if it existed.
+/// was current, the newest remaining entry becomes current. Returns the entry, if it existed;
+/// `ObjectLocked` if its retention or legal hold holds at `now` (governance retention yields to
+/// `bypass`).
 pub(super) fn delete_version(
     conn: &Connection,
     bucket_id: &str,
     key: &str,
     which: &VersionRef,
+    now: Millis,
+    bypass: bool,
 ) -> Result<(Option<Object>, Vec<String>)> {
     let Some(found) = entry(conn, bucket_id, key, which)? else {
         return Ok((None, Vec::new()));
     };
+    check_delete(&found.meta, now, bypass).map_err(StoreError::ObjectLocked)?;
     let garbage = remove(conn, &found)?;
     if found.is_current() {
         promote(conn, bucket_id, key)?;
@@ -625,4 +659,35 @@ pub(super) fn referenced_blobs(
         }
     }
     Ok(())
+}
+
+/// Replaces the metadata of one version (the current one when `which` is `None`) with what
+/// `change` makes of it, given the bucket's object lock; returns the entry as found. A marker has
+/// no metadata: `NoSuchKey` when current, `NoSuchVersion` when named.
+pub(super) fn update_meta(
+    conn: &Connection,
+    bucket_id: &str,
+    key: &str,
+    which: Option<&VersionRef>,
+    change: crate::meta::MetaChange,
+) -> Result<Object> {
+    let found = match which {
+        None => current(conn, bucket_id, key)?.ok_or(StoreError::NoSuchKey)?,
+        Some(w) => entry(conn, bucket_id, key, w)?.ok_or(StoreError::NoSuchVersion)?,
+    };
+    if found.marker {
+        return Err(StoreError::NoSuchVersion);
+    }
+    let lock = write_state(conn, bucket_id)?.lock;
+    let text = meta_json(&change(&found, lock.as_ref())?);
+    let table = if found.is_current() {
+        "objects"
+    } else {
+        "versions"
+    };
+    conn.prepare_cached(&format!(
+        "UPDATE {table} SET meta = ?2 WHERE version_id = ?1"
+    ))?
+    .execute(params![found.version_id, text])?;
+    Ok(found)
 }
