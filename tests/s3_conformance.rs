@@ -10,3 +10,10 @@ fn tagging_listing_and_read_details_with_boto3() {
     let out = server.python_ok("conformance_boto3.py", &[]);
     assert!(out.contains("18 passed, 0 failed"), "{out}");
 }
+
+#[test]
+fn multipart_checksums_and_object_attributes_with_boto3() {
+    let server = common::Server::start();
+    let out = server.python_ok("checksums_boto3.py", &[]);
+    assert!(out.contains("8 passed, 0 failed"), "{out}");
+}

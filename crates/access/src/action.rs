@@ -342,7 +342,7 @@ impl Action {
             "GetBucketPolicyStatus" => GetBucketPolicyStatus,
             "ListMultipartUploads" => ListBucketMultipartUploads,
             "ListParts" => ListMultipartUploadParts,
-            "GetObject" | "HeadObject" => GetObject,
+            "GetObject" | "HeadObject" | "GetObjectAttributes" => GetObject,
             "PutObject"
             | "CopyObject"
             | "CreateMultipartUpload"

@@ -139,7 +139,7 @@ pub(crate) async fn upload_part(
     }
     let store = call.store.clone();
     let id = up.upload_id.clone();
-    let part = tokio::task::spawn_blocking(move || store.put_part(&id, number, blob))
+    let part = tokio::task::spawn_blocking(move || store.put_part(&id, number, blob, None))
         .await
         .map_err(blocking_err)??;
     Ok(json(json!({
@@ -205,7 +205,7 @@ pub(crate) async fn finish(call: &Call<'_>, args: FinishLargeFile) -> B2Result<R
     let store = call.store.clone();
     let id = up.upload_id.clone();
     let object = tokio::task::spawn_blocking(move || {
-        store.complete_upload(&id, listed, MIN_PART, WriteCondition::None)
+        store.complete_upload(&id, listed, MIN_PART, WriteCondition::None, None)
     })
     .await
     .map_err(blocking_err)??;

@@ -442,7 +442,7 @@ pub(crate) async fn upload_part(
         let blob = tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?;
         let store = d.store().clone();
         let part = blocking(move || {
-            store.put_part(&upload, part, blob).map_err(|e| {
+            store.put_part(&upload, part, blob, None).map_err(|e| {
                 Page::store(match e {
                     pier_store::PartError::NoSuchUpload => pier_store::StoreError::NoSuchUpload,
                     pier_store::PartError::Storage(s) => s.into(),
@@ -484,6 +484,7 @@ pub(crate) async fn complete_upload(
                     completion.parts,
                     S3_MIN_PART_SIZE,
                     WriteCondition::None,
+                    None,
                 )
                 .map_err(|e| match e {
                     pier_store::CompleteError::Storage(s) => Page::store(s.into()),

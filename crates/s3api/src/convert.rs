@@ -92,10 +92,8 @@ impl MetaFields {
                 .into_iter()
                 .map(|(k, v)| (k.to_ascii_lowercase(), v))
                 .collect(),
-            checksums: Default::default(),
-            tags: Default::default(),
-            retention: None,
-            legal_hold: false,
+            // Checksums, tags and lock are filled in by the operation.
+            ..ObjectMeta::default()
         }
     }
 }

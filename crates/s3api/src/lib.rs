@@ -8,11 +8,13 @@
 //! - [`auth`]: secret lookup for s3s from the store's access keys, and access control.
 //! - [`service`]: builds the s3s service with pier's host parsing.
 
+mod attributes;
 pub mod auth;
 mod body;
 mod bucket_policy;
 pub mod bucket_settings;
 mod buckets;
+mod checksum;
 pub mod convert;
 mod error;
 pub mod explain_route;
@@ -414,6 +416,13 @@ impl S3 for PierS3 {
         public_block::delete(&self.store, req.input)
             .await
             .map(S3Response::new)
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        attributes::get(&self.store, req.input).map(S3Response::new)
     }
 
     async fn put_object_lock_configuration(

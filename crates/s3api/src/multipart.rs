@@ -1,6 +1,7 @@
 //! Multipart uploads.
 
 use crate::body;
+use crate::checksum;
 use crate::convert::{timestamp, Announced};
 use crate::error::{blocking, blocking_map, complete_error, part_error, s3_error};
 use crate::objects::{check_preconditions, copy_bytes, copy_source, write_condition};
@@ -51,6 +52,23 @@ pub async fn create(
     if bucket.object_lock.is_none() && (meta.retention.is_some() || meta.legal_hold) {
         return Err(s3_error(pier_store::StoreError::LockNotEnabled));
     }
+    match &input.checksum_algorithm {
+        Some(a) => {
+            let name = checksum::name_of(a)?;
+            meta.checksum_type =
+                Some(checksum::upload_type(name, input.checksum_type.as_ref())?.to_owned());
+            meta.checksum_algorithm = Some(name.to_owned());
+        }
+        None if input.checksum_type.is_some() => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "A checksum type needs a checksum algorithm (x-amz-checksum-algorithm)."
+            ))
+        }
+        None => {}
+    }
+    let algorithm = meta.checksum_algorithm.as_deref().map(checksum::algorithm);
+    let kind = meta.checksum_type.clone().map(ChecksumType::from);
     let key = input.key.clone();
     let store = store.clone();
     let upload = blocking(move || store.create_upload(&bucket.id, &key, meta)).await?;
@@ -58,6 +76,8 @@ pub async fn create(
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(upload.upload_id),
+        checksum_algorithm: algorithm,
+        checksum_type: kind,
         ..Default::default()
     })
 }
@@ -68,7 +88,7 @@ pub async fn upload_part(
 ) -> S3Result<UploadPartOutput> {
     let input = req.input;
     let number = part_number(input.part_number)?;
-    upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let upload = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let mut announced = Announced {
         crc32: input.checksum_crc32.clone(),
         crc32c: input.checksum_crc32c.clone(),
@@ -76,7 +96,25 @@ pub async fn upload_part(
         sha256: input.checksum_sha256.clone(),
         crc64nvme: input.checksum_crc64nvme.clone(),
     };
-    let mut hasher = announced.hasher(input.checksum_algorithm.as_ref());
+    // An upload started with an algorithm gets it computed for every part.
+    let wanted = upload.meta.checksum_algorithm.clone();
+    let algorithm = wanted.as_deref().map(checksum::algorithm);
+    let mut hasher = announced.hasher(algorithm.as_ref().or(input.checksum_algorithm.as_ref()));
+    if input.checksum_algorithm.is_some() && algorithm.is_some() {
+        // A part may name the upload's algorithm again; it never replaces it.
+        let named = input
+            .checksum_algorithm
+            .as_ref()
+            .map(checksum::name_of)
+            .transpose()?;
+        if named != wanted.as_deref() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The part's checksum algorithm differs from the upload's ({}).",
+                wanted.as_deref().unwrap_or_default().to_ascii_uppercase()
+            ));
+        }
+    }
     let blob =
         match body::receive(store, input.body, input.content_length, false, &mut hasher).await? {
             pier_store::Payload::Blob(b) => b,
@@ -105,9 +143,16 @@ pub async fn upload_part(
             ));
         }
     }
+    let part_sum = wanted
+        .as_deref()
+        .and_then(|n| checksum::value_of(&computed, n));
     let upload_id = input.upload_id;
     let store = store.clone();
-    let part = blocking_map(move || store.put_part(&upload_id, number, blob), part_error).await?;
+    let part = blocking_map(
+        move || store.put_part(&upload_id, number, blob, part_sum),
+        part_error,
+    )
+    .await?;
     Ok(UploadPartOutput {
         e_tag: Some(ETag::Strong(part.etag)),
         checksum_crc32: computed.checksum_crc32,
@@ -142,7 +187,7 @@ pub async fn upload_part_copy(
     input: UploadPartCopyInput,
 ) -> S3Result<UploadPartCopyOutput> {
     let number = part_number(input.part_number)?;
-    upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let upload = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let (src_bucket, src_key, src_version) = copy_source(&input.copy_source)?;
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
     let source = crate::objects::copy_source_object(
@@ -164,9 +209,17 @@ pub async fn upload_part_copy(
         None => (0, source.size),
     };
     let blob = copy_bytes(store, &source, start, len).await?;
+    let part_sum = match upload.meta.checksum_algorithm.clone() {
+        Some(name) => Some(sum_of_bytes(store, &source, start, len, name).await?),
+        None => None,
+    };
     let upload_id = input.upload_id;
     let store = store.clone();
-    let part = blocking_map(move || store.put_part(&upload_id, number, blob), part_error).await?;
+    let part = blocking_map(
+        move || store.put_part(&upload_id, number, blob, part_sum),
+        part_error,
+    )
+    .await?;
     Ok(UploadPartCopyOutput {
         copy_source_version_id: crate::objects::shown_version(&source_bucket, &source),
         copy_part_result: Some(CopyPartResult {
@@ -178,31 +231,154 @@ pub async fn upload_part_copy(
     })
 }
 
+/// The checksum `name` of `len` bytes of `object` from `start` (an UploadPartCopy into an
+/// upload with an algorithm).
+async fn sum_of_bytes(
+    store: &Store,
+    object: &pier_store::Object,
+    start: u64,
+    len: u64,
+    name: String,
+) -> S3Result<String> {
+    let (store, object) = (store.clone(), object.clone());
+    blocking(move || {
+        let mut reader = store.reader(&object, start, len)?;
+        let mut h = checksum::hasher_for(&name);
+        loop {
+            let chunk = reader.next_chunk(1024 * 1024)?;
+            if chunk.is_empty() {
+                break;
+            }
+            h.update(&chunk);
+        }
+        Ok(checksum::value_of(&h.finalize(), &name).unwrap_or_default())
+    })
+    .await
+}
+
+/// A completion's answer about the object it made (also for a retried completion).
+fn completed(
+    input: &CompleteMultipartUploadInput,
+    object: pier_store::Object,
+) -> CompleteMultipartUploadOutput {
+    let sums = match &object.meta.checksum_algorithm {
+        Some(name) => checksum::only(name, object.meta.checksums.get(name).cloned()),
+        None => Checksum::default(),
+    };
+    CompleteMultipartUploadOutput {
+        bucket: Some(input.bucket.clone()),
+        key: Some(input.key.clone()),
+        version_id: crate::objects::written_version(&object),
+        e_tag: Some(ETag::Strong(object.etag.clone())),
+        location: Some(format!("/{}/{}", input.bucket, input.key)),
+        checksum_crc32: sums.checksum_crc32,
+        checksum_crc32c: sums.checksum_crc32c,
+        checksum_crc64nvme: sums.checksum_crc64nvme,
+        checksum_sha1: sums.checksum_sha1,
+        checksum_sha256: sums.checksum_sha256,
+        checksum_type: object.meta.checksum_type.clone().map(ChecksumType::from),
+        ..Default::default()
+    }
+}
+
+/// The whole-object checksum of a completion, for an upload started with an algorithm: each
+/// listed part's stored checksum (a client's listed value must match it: `InvalidPart`),
+/// combined as the upload's type says, and checked against the value the client sent for the
+/// whole object (`BadDigest`).
+fn completion_checksum(
+    store: &Store,
+    upload: &pier_store::Upload,
+    input: &CompleteMultipartUploadInput,
+    listed: &[CompletedPart],
+) -> S3Result<Option<pier_store::PartsChecksum>> {
+    let (Some(name), Some(kind)) = (&upload.meta.checksum_algorithm, &upload.meta.checksum_type)
+    else {
+        return Ok(None);
+    };
+    let stored = store
+        .parts(&upload.upload_id, 0, 10_001)
+        .map_err(s3_error)?;
+    let mut parts = Vec::with_capacity(listed.len());
+    for p in listed {
+        let number = p.part_number.unwrap_or(0);
+        let found = stored.iter().find(|s| s.part_number as i32 == number);
+        let sum = found.and_then(|s| s.checksum.clone().map(|c| (c, s.size)));
+        let Some((sum, size)) = sum else {
+            return Err(s3_error!(
+                InvalidPart,
+                "Part {number} was not uploaded or has no {} checksum.",
+                name.to_ascii_uppercase()
+            ));
+        };
+        let given = checksum::value_of(
+            &Checksum {
+                checksum_crc32: p.checksum_crc32.clone(),
+                checksum_crc32c: p.checksum_crc32c.clone(),
+                checksum_crc64nvme: p.checksum_crc64nvme.clone(),
+                checksum_sha1: p.checksum_sha1.clone(),
+                checksum_sha256: p.checksum_sha256.clone(),
+                checksum_type: None,
+            },
+            name,
+        );
+        if given.is_some_and(|g| g != sum) {
+            return Err(s3_error!(
+                InvalidPart,
+                "The {} checksum listed for part {number} does not match the part's.",
+                name.to_ascii_uppercase()
+            ));
+        }
+        parts.push((sum, size));
+    }
+    let value = checksum::combine(name, kind, &parts)
+        .ok_or_else(|| s3_error!(InvalidPart, "A part's stored checksum does not decode."))?;
+    let announced = checksum::value_of(
+        &Checksum {
+            checksum_crc32: input.checksum_crc32.clone(),
+            checksum_crc32c: input.checksum_crc32c.clone(),
+            checksum_crc64nvme: input.checksum_crc64nvme.clone(),
+            checksum_sha1: input.checksum_sha1.clone(),
+            checksum_sha256: input.checksum_sha256.clone(),
+            checksum_type: None,
+        },
+        name,
+    );
+    if announced.is_some_and(|a| a != value) {
+        return Err(s3_error!(
+            BadDigest,
+            "The {} you specified for the object did not match the one computed from its parts.",
+            name.to_ascii_uppercase()
+        ));
+    }
+    Ok(Some(pier_store::PartsChecksum {
+        algorithm: name.clone(),
+        value,
+        parts: parts.into_iter().map(|(c, _)| c).collect(),
+    }))
+}
+
 pub async fn complete(
     store: &Store,
     input: CompleteMultipartUploadInput,
 ) -> S3Result<CompleteMultipartUploadOutput> {
-    if let Err(e) = upload_for(store, &input.bucket, &input.key, &input.upload_id) {
-        // Completing again (a retry) answers as the first completion did.
-        let done = store
-            .completed_upload(&input.upload_id)
-            .map_err(s3_error)?
-            .filter(|o| o.key == input.key);
-        return match done {
-            Some(object) => Ok(CompleteMultipartUploadOutput {
-                bucket: Some(input.bucket.clone()),
-                key: Some(input.key.clone()),
-                version_id: crate::objects::written_version(&object),
-                e_tag: Some(ETag::Strong(object.etag)),
-                location: Some(format!("/{}/{}", input.bucket, input.key)),
-                ..Default::default()
-            }),
-            None => Err(e),
-        };
-    }
+    let upload = match upload_for(store, &input.bucket, &input.key, &input.upload_id) {
+        Ok(u) => u,
+        Err(e) => {
+            // Completing again (a retry) answers as the first completion did.
+            let done = store
+                .completed_upload(&input.upload_id)
+                .map_err(s3_error)?
+                .filter(|o| o.key == input.key);
+            return match done {
+                Some(object) => Ok(completed(&input, object)),
+                None => Err(e),
+            };
+        }
+    };
     let listed = input
         .multipart_upload
-        .and_then(|m| m.parts)
+        .as_ref()
+        .and_then(|m| m.parts.clone())
         .unwrap_or_default();
     if listed.is_empty() {
         return Err(s3_error!(
@@ -210,6 +386,7 @@ pub async fn complete(
             "You must specify at least one part"
         ));
     }
+    let sums = completion_checksum(store, &upload, &input, &listed)?;
     let mut parts = Vec::with_capacity(listed.len());
     for p in listed {
         let number = part_number(p.part_number.unwrap_or(0))?;
@@ -222,21 +399,14 @@ pub async fn complete(
         parts.push((number, etag));
     }
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
-    let upload_id = input.upload_id;
+    let upload_id = input.upload_id.clone();
     let store = store.clone();
     let object = blocking_map(
-        move || store.complete_upload(&upload_id, parts, S3_MIN_PART_SIZE, condition),
+        move || store.complete_upload(&upload_id, parts, S3_MIN_PART_SIZE, condition, sums),
         complete_error,
     )
     .await?;
-    Ok(CompleteMultipartUploadOutput {
-        bucket: Some(input.bucket.clone()),
-        key: Some(input.key.clone()),
-        version_id: crate::objects::written_version(&object),
-        e_tag: Some(ETag::Strong(object.etag)),
-        location: Some(format!("/{}/{}", input.bucket, input.key)),
-        ..Default::default()
-    })
+    Ok(completed(&input, object))
 }
 
 pub async fn abort(
@@ -250,7 +420,8 @@ pub async fn abort(
 }
 
 pub fn list_parts(store: &Store, input: ListPartsInput) -> S3Result<ListPartsOutput> {
-    upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let upload = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let name = upload.meta.checksum_algorithm.clone();
     let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
     let after = input.part_number_marker.unwrap_or(0).max(0) as u32;
     let mut parts = store
@@ -273,15 +444,24 @@ pub fn list_parts(store: &Store, input: ListPartsInput) -> S3Result<ListPartsOut
             id: Some("pier".into()),
         }),
         storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+        checksum_algorithm: name.as_deref().map(checksum::algorithm),
+        checksum_type: upload.meta.checksum_type.clone().map(ChecksumType::from),
         parts: Some(
             parts
                 .into_iter()
-                .map(|p| Part {
-                    part_number: Some(p.part_number as i32),
-                    e_tag: Some(ETag::Strong(p.etag)),
-                    size: Some(p.size as i64),
-                    last_modified: Some(timestamp(p.created)),
-                    ..Default::default()
+                .map(|p| {
+                    let sums = checksum::only(name.as_deref().unwrap_or(""), p.checksum);
+                    Part {
+                        part_number: Some(p.part_number as i32),
+                        e_tag: Some(ETag::Strong(p.etag)),
+                        size: Some(p.size as i64),
+                        last_modified: Some(timestamp(p.created)),
+                        checksum_crc32: sums.checksum_crc32,
+                        checksum_crc32c: sums.checksum_crc32c,
+                        checksum_crc64nvme: sums.checksum_crc64nvme,
+                        checksum_sha1: sums.checksum_sha1,
+                        checksum_sha256: sums.checksum_sha256,
+                    }
                 })
                 .collect(),
         ),

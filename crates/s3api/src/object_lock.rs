@@ -87,10 +87,12 @@ pub fn upload_lock(
             }
             Some(Retention { mode, until })
         }
-        _ => return Err(s3_error!(
+        _ => {
+            return Err(s3_error!(
             InvalidArgument,
             "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied"
-        )),
+        ))
+        }
     };
     let hold = match legal_hold {
         None => false,

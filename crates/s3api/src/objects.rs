@@ -351,7 +351,21 @@ macro_rules! read_object {
                 .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
         let o = &$plan.object;
         let m = &o.meta;
-        let sum = |name: &str| checksums.then(|| m.checksums.get(name).cloned()).flatten();
+        // A part read by number answers with that part's own checksum.
+        let part_sum = input
+            .part_number
+            .and_then(|n| usize::try_from(n).ok()?.checked_sub(1))
+            .and_then(|i| m.part_checksums.get(i))
+            .zip(m.checksum_algorithm.as_deref());
+        let sum = |name: &str| match (input.part_number, part_sum) {
+            (Some(_), Some((value, algo))) => (algo == name).then(|| value.clone()),
+            (Some(_), None) => None,
+            (None, _) => checksums.then(|| m.checksums.get(name).cloned()).flatten(),
+        };
+        let any_sum = crate::checksum::NAMES.iter().any(|n| sum(n).is_some());
+        let checksum_type = any_sum.then(|| {
+            ChecksumType::from(m.checksum_type.clone().unwrap_or_else(|| ChecksumType::FULL_OBJECT.to_owned()))
+        });
         let tags = $plan.object.meta.tags.len();
         let (lock_mode, lock_until, legal_hold) = crate::object_lock::lock_headers(o);
         ($Output {
@@ -379,6 +393,7 @@ macro_rules! read_object {
             checksum_sha1: sum("sha1"),
             checksum_sha256: sum("sha256"),
             checksum_crc64nvme: sum("crc64nvme"),
+            checksum_type,
             // A multipart object (ETag `hex-N`) has N parts, even when N is 1.
             parts_count: input.part_number.and_then(|_| {
                 o.etag.split_once('-').and_then(|(_, n)| n.parse().ok())

@@ -109,6 +109,30 @@ pub fn error_request_id(resp: Response<Body>, request_id: &str) -> Response<Body
     Response::from_parts(parts, Body::from(bytes::Bytes::from(fixed)))
 }
 
+/// GetObjectAttributes names the ETag without quotes (unlike every other S3 document); s3s
+/// 0.14.1 writes every ETag quoted.
+pub fn attributes_etag(operation: &str, resp: Response<Body>) -> Response<Body> {
+    if operation != "GetObjectAttributes" || !resp.status().is_success() {
+        return resp;
+    }
+    let Some(body) = resp.body().bytes() else {
+        return resp;
+    };
+    let text = String::from_utf8_lossy(&body);
+    if !text.contains("<ETag>\"") {
+        return resp;
+    }
+    let fixed = text
+        .replace("<ETag>\"", "<ETag>")
+        .replace("\"</ETag>", "</ETag>");
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(fixed.len()),
+    );
+    Response::from_parts(parts, Body::from(bytes::Bytes::from(fixed)))
+}
+
 /// S3's XML error document.
 pub fn xml_error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
     xml_response(status, &[("Code", code), ("Message", message)])

@@ -232,7 +232,8 @@ impl Front {
                 })
             };
             // 4. edge fixes
-            let mut resp = crate::fixes::aws_policy_refusal(&method, resp);
+            let resp = crate::fixes::aws_policy_refusal(&method, resp);
+            let mut resp = crate::fixes::attributes_etag(operation, resp);
             // 5. CORS decoration, once
             let verdict = inner.cors.decorate(&facts, &mut resp);
             (resp, verdict)

@@ -43,7 +43,8 @@ pub use lifecycle::LifecycleReport;
 pub use list::{prefix_end, ListPage, ListQuery, VersionPage, VersionQuery, VersionStart};
 pub use lock::{DefaultRetention, LockMode, LockPeriod, LockRefusal, ObjectLock, Retention};
 pub use meta::{
-    Completion, LifecycleAction, MetaChange, MetaStore, NewBytes, Removal, VersionCursor,
+    Completion, LifecycleAction, MetaChange, MetaStore, NewBytes, PartsChecksum, Removal,
+    VersionCursor,
 };
 pub use sqlite::{multipart_etag, SqliteMeta};
 pub use stats::{StatsSnapshot, StoreStats};
@@ -748,6 +749,7 @@ impl Store {
         upload_id: &str,
         part_number: u32,
         blob: WrittenBlob,
+        checksum: Option<String>,
     ) -> std::result::Result<Part, PartError> {
         let storage = |e: StoreError| PartError::Storage(StorageError::of(e));
         let part = Part {
@@ -757,6 +759,7 @@ impl Store {
             sha1: blob.sha1.clone(),
             blob: blob.blob.clone(),
             created: now_millis(),
+            checksum,
         };
         match self.meta().put_part(upload_id, part.clone()) {
             Ok(garbage) => {
@@ -806,6 +809,7 @@ impl Store {
         parts: Vec<(u32, String)>,
         min_part_size: u64,
         condition: WriteCondition,
+        checksum: Option<PartsChecksum>,
     ) -> std::result::Result<Object, CompleteError> {
         let storage = |e: StoreError| CompleteError::Storage(StorageError::of(e));
         let completed = self.meta().complete_upload(
@@ -816,6 +820,7 @@ impl Store {
                 condition,
                 version_id: new_id(),
                 created: now_millis(),
+                checksum,
             },
         );
         let (object, garbage) = match completed {

@@ -23,6 +23,21 @@ pub struct Completion {
     pub version_id: String,
     /// Completion time.
     pub created: crate::Millis,
+    /// The whole-object checksum made from the parts' checksums, when the upload has an
+    /// algorithm: checked against the chosen parts inside the completion.
+    pub checksum: Option<PartsChecksum>,
+}
+
+/// A multipart object's checksum, computed by the API from its parts' checksums.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartsChecksum {
+    /// The algorithm, as `ObjectMeta::checksums` names it (`sha256`, ...).
+    pub algorithm: String,
+    /// The whole-object value stored under that name.
+    pub value: String,
+    /// The checksum each listed part had when computed, in order: a part whose stored
+    /// checksum differs (uploaded again meanwhile) fails the completion with `InvalidPart`.
+    pub parts: Vec<String>,
 }
 
 /// Where the bytes of a new version come from.

@@ -108,13 +108,14 @@ CREATE TABLE IF NOT EXISTS inline_data (
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 12] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 13] = [
     ("buckets", "policy", "TEXT"),
     ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "lifecycle", "TEXT"),
     ("buckets", "tags", "TEXT"),
     ("buckets", "public_block", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "object_lock", "TEXT"),
+    ("parts", "checksum", "TEXT"),
     // Objects written before versions existed are their key's null version.
     ("objects", "seq", "INTEGER NOT NULL DEFAULT 0"),
     ("objects", "is_null", "INTEGER NOT NULL DEFAULT 1"),
@@ -478,6 +479,7 @@ fn part_from_row(row: &Row<'_>) -> rusqlite::Result<Part> {
         sha1: row.get(3)?,
         blob: row.get(4)?,
         created: row.get(5)?,
+        checksum: row.get(6)?,
     })
 }
 
@@ -510,7 +512,7 @@ fn query_upload(conn: &Connection, upload_id: &str) -> Result<Option<Upload>> {
 
 fn all_parts(conn: &Connection, upload_id: &str) -> Result<Vec<Part>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT part_number, size, etag, sha1, blob, created_ms FROM parts
+        "SELECT part_number, size, etag, sha1, blob, created_ms, checksum FROM parts
          WHERE upload_id = ?1 ORDER BY part_number",
     )?;
     let rows = stmt.query_map([upload_id], part_from_row)?;
@@ -910,11 +912,12 @@ impl MetaStore for SqliteMeta {
                 )
                 .optional()?;
             conn.execute(
-                "INSERT INTO parts (upload_id, part_number, size, etag, sha1, blob, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO parts (upload_id, part_number, size, etag, sha1, blob, created_ms,
+                   checksum)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (upload_id, part_number) DO UPDATE SET size = excluded.size,
                    etag = excluded.etag, sha1 = excluded.sha1, blob = excluded.blob,
-                   created_ms = excluded.created_ms",
+                   created_ms = excluded.created_ms, checksum = excluded.checksum",
                 params![
                     upload_id,
                     part.part_number,
@@ -922,7 +925,8 @@ impl MetaStore for SqliteMeta {
                     part.etag,
                     part.sha1,
                     part.blob,
-                    part.created
+                    part.created,
+                    part.checksum
                 ],
             )?;
             let garbage: Vec<String> = old.into_iter().collect();
@@ -934,7 +938,7 @@ impl MetaStore for SqliteMeta {
     fn parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<Part>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT part_number, size, etag, sha1, blob, created_ms FROM parts
+                "SELECT part_number, size, etag, sha1, blob, created_ms, checksum FROM parts
                  WHERE upload_id = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3",
             )?;
             let rows = stmt.query_map(params![upload_id, after, limit as i64], part_from_row)?;
@@ -1008,6 +1012,16 @@ impl MetaStore for SqliteMeta {
                     return Err(StoreError::EntityTooSmall(part.part_number));
                 }
             }
+            let mut meta = upload.meta.clone();
+            if let Some(c) = &completion.checksum {
+                for (part, expected) in chosen.iter().zip(&c.parts) {
+                    if part.checksum.as_ref() != Some(expected) {
+                        return Err(StoreError::InvalidPart(part.part_number));
+                    }
+                }
+                meta.checksums = [(c.algorithm.clone(), c.value.clone())].into();
+                meta.part_checksums = c.parts.clone();
+            }
             let object = Object {
                 bucket_id: upload.bucket_id.clone(),
                 key: upload.key.clone(),
@@ -1016,7 +1030,7 @@ impl MetaStore for SqliteMeta {
                 etag: multipart_etag(chosen.iter().map(|p| p.etag.as_str())),
                 sha1: None,
                 created: completion.created,
-                meta: upload.meta.clone(),
+                meta,
                 segments: chosen
                     .iter()
                     .map(|p| Segment {

@@ -251,6 +251,18 @@ pub struct ObjectMeta {
     /// Object lock legal hold (S3 `LegalHold`, B2 `legalHold`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub legal_hold: bool,
+    /// The checksum algorithm a multipart upload was started with (S3 `ChecksumAlgorithm`, as
+    /// `checksums` names it: `sha256`, `crc32`, ...): every part gets that checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<String>,
+    /// How the whole-object checksum of a multipart object is made (S3 `ChecksumType`:
+    /// `COMPOSITE` or `FULL_OBJECT`); `None` for a single upload (a full-object checksum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
+    /// The checksum of each part of a multipart object with a `checksum_algorithm`, in part
+    /// order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_checksums: Vec<String>,
 }
 
 /// The segment name of an object whose bytes are stored inline in the metadata database.
@@ -363,6 +375,8 @@ pub struct Part {
     pub blob: String,
     /// Upload time.
     pub created: Millis,
+    /// Its checksum in the upload's `checksum_algorithm` (base64), when it has one.
+    pub checksum: Option<String>,
 }
 
 /// An access key pair.

@@ -210,7 +210,7 @@ fn multipart_completes_without_copying_and_checks_parts() {
         w.write(data).unwrap();
         parts.push(
             store
-                .put_part(&up.upload_id, n, w.finish().unwrap())
+                .put_part(&up.upload_id, n, w.finish().unwrap(), None)
                 .unwrap(),
         );
     }
@@ -218,7 +218,7 @@ fn multipart_completes_without_copying_and_checks_parts() {
     let mut w = store.new_blob().unwrap();
     w.write(b"TAIL!").unwrap();
     parts[1] = store
-        .put_part(&up.upload_id, 2, w.finish().unwrap())
+        .put_part(&up.upload_id, 2, w.finish().unwrap(), None)
         .unwrap();
     expect_blob_files(&dir, 3);
     let listed = |ns: &[usize]| {
@@ -231,7 +231,8 @@ fn multipart_completes_without_copying_and_checks_parts() {
             &up.upload_id,
             listed(&[1, 0]),
             S3_MIN_PART_SIZE,
-            WriteCondition::None
+            WriteCondition::None,
+            None
         ),
         Err(pier_store::CompleteError::InvalidPartOrder)
     ));
@@ -240,7 +241,8 @@ fn multipart_completes_without_copying_and_checks_parts() {
             &up.upload_id,
             vec![(1, "0".repeat(32))],
             S3_MIN_PART_SIZE,
-            WriteCondition::None
+            WriteCondition::None,
+            None
         ),
         Err(pier_store::CompleteError::InvalidPart(1))
     ));
@@ -249,7 +251,8 @@ fn multipart_completes_without_copying_and_checks_parts() {
             &up.upload_id,
             listed(&[1, 2]),
             S3_MIN_PART_SIZE,
-            WriteCondition::None
+            WriteCondition::None,
+            None
         ),
         Err(pier_store::CompleteError::EntityTooSmall(2))
     ));
@@ -259,6 +262,7 @@ fn multipart_completes_without_copying_and_checks_parts() {
             listed(&[0, 1]),
             S3_MIN_PART_SIZE,
             WriteCondition::None,
+            None,
         )
         .unwrap();
     assert_eq!(o.size, S3_MIN_PART_SIZE + 5);
@@ -290,7 +294,7 @@ fn multipart_completes_without_copying_and_checks_parts() {
     let mut w = store.new_blob().unwrap();
     w.write(b"x").unwrap();
     store
-        .put_part(&up2.upload_id, 1, w.finish().unwrap())
+        .put_part(&up2.upload_id, 1, w.finish().unwrap(), None)
         .unwrap();
     store.abort_upload(&up2.upload_id).unwrap();
     expect_blob_files(&dir, 2);
@@ -533,7 +537,7 @@ fn a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing() {
     let blob = w.finish().unwrap();
     store.abort_upload(&up.upload_id).unwrap();
     assert!(matches!(
-        store.put_part(&up.upload_id, 1, blob),
+        store.put_part(&up.upload_id, 1, blob, None),
         Err(pier_store::PartError::NoSuchUpload)
     ));
     expect_blob_files(&dir, 0);
@@ -542,7 +546,8 @@ fn a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing() {
             &up.upload_id,
             vec![(1, "x".into())],
             0,
-            WriteCondition::None
+            WriteCondition::None,
+            None
         ),
         Err(pier_store::CompleteError::NoSuchUpload)
     ));

@@ -435,7 +435,7 @@ fn bucket_delete_refuses_history_and_aborts_uploads() {
     let mut w = store.new_blob().unwrap();
     w.write(b"part").unwrap();
     store
-        .put_part(&upload.upload_id, 1, w.finish().unwrap())
+        .put_part(&upload.upload_id, 1, w.finish().unwrap(), None)
         .unwrap();
     store.delete_bucket("history").unwrap();
     assert!(matches!(
