@@ -5,10 +5,10 @@
 mod common;
 
 #[test]
-fn tagging_listing_and_read_details_with_boto3() {
+fn tagging_listing_read_details_and_form_uploads_with_boto3() {
     let server = common::Server::start();
     let out = server.python_ok("conformance_boto3.py", &[]);
-    assert!(out.contains("18 passed, 0 failed"), "{out}");
+    assert!(out.contains("20 passed, 0 failed"), "{out}");
 }
 
 #[test]

@@ -6,6 +6,8 @@ exits non-zero on failure.
 """
 
 import os
+import urllib.error
+import urllib.request
 
 import boto3
 from botocore.config import Config
@@ -28,6 +30,7 @@ def tags_of(**kw):
     return {t["Key"]: t["Value"] for t in s3.get_object_tagging(**kw)["TagSet"]}
 
 
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 s3.create_bucket(Bucket="tags")
 
 
@@ -258,6 +261,44 @@ def _():
 def _():
     s3.create_bucket(Bucket="tags")
     assert s3.get_object(Bucket="tags", Key="v2")["Body"].read() == b"two"
+
+
+def anonymous_form(bucket, fields, data, filename):
+    """A browser form POST without a policy; returns (status, body)."""
+    boundary = "----pierform"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"'
+                 f'\r\nContent-Type: text/plain\r\n\r\n'.encode() + data + f"\r\n--{boundary}--\r\n".encode())
+    req = urllib.request.Request(f"{ENDPOINT}/{bucket}", data=b"".join(parts), method="POST",
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        r = urllib.request.urlopen(req)
+        return r.status, r.read().decode()
+    except urllib.error.HTTPError as he:
+        return he.code, he.read().decode()
+
+
+@check("a public-read-write bucket takes anonymous form uploads, with ${filename} and status 201")
+def _():
+    s3.create_bucket(Bucket="dropbox", ACL="public-read-write")
+    grants = {(g["Grantee"].get("URI"), g["Permission"]) for g in s3.get_bucket_acl(Bucket="dropbox")["Grants"]}
+    assert (ALL_USERS, "WRITE") in grants, grants
+    status, body = anonymous_form("dropbox", {"key": "in/${filename}", "success_action_status": "201",
+                                              "tagging": "<Tagging><TagSet><Tag><Key>from</Key><Value>form</Value></Tag></TagSet></Tagging>"},
+                                  b"dropped", "note.txt")
+    assert status == 201 and "<Key>in/note.txt</Key>" in body, (status, body)
+    assert s3.get_object(Bucket="dropbox", Key="in/note.txt")["Body"].read() == b"dropped"
+    assert tags_of(Bucket="dropbox", Key="in/note.txt") == {"from": "form"}
+
+
+@check("a private bucket refuses anonymous form uploads, and a policy form needs its signature")
+def _():
+    status, body = anonymous_form("tags", {"key": "sneaky"}, b"x", "x.txt")
+    assert status == 403 and "AccessDenied" in body, (status, body)
+    status, body = anonymous_form("tags", {"key": "sneaky", "policy": "e30="}, b"x", "x.txt")
+    assert status == 400 and "InvalidArgument" in body, (status, body)
+    assert error_of(lambda: s3.head_object(Bucket="tags", Key="sneaky"))["Error"]["Code"] == "404"
 
 
 finish()

@@ -93,6 +93,8 @@ pub enum PublicAccess {
     ReadObjects,
     /// Anyone may read objects and list the bucket (S3 `public-read`).
     ReadAndList,
+    /// Anyone may also write and delete objects (S3 `public-read-write`).
+    ReadWrite,
 }
 
 /// The bucket a request addresses, with what it grants.
@@ -353,15 +355,21 @@ fn decide_anonymous(
         let public = matches!(
             (b.public, req.action),
             (
-                PublicAccess::ReadObjects | PublicAccess::ReadAndList,
+                PublicAccess::ReadObjects | PublicAccess::ReadAndList | PublicAccess::ReadWrite,
                 Action::GetObject
-            ) | (PublicAccess::ReadAndList, Action::ListBucket)
+            ) | (
+                PublicAccess::ReadAndList | PublicAccess::ReadWrite,
+                Action::ListBucket
+            ) | (
+                PublicAccess::ReadWrite,
+                Action::PutObject | Action::DeleteObject | Action::AbortMultipartUpload
+            )
         );
         if public {
-            let how = if b.public == PublicAccess::ReadAndList {
-                "public-read"
-            } else {
-                "allPublic"
+            let how = match b.public {
+                PublicAccess::ReadAndList => "public-read",
+                PublicAccess::ReadWrite => "public-read-write",
+                _ => "allPublic",
             };
             return t.done(true, format!("bucket {} is {how}", b.name));
         }

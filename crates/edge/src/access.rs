@@ -222,5 +222,6 @@ pub fn public_access(v: Visibility) -> PublicAccess {
         Visibility::Private => PublicAccess::Private,
         Visibility::PublicObjects => PublicAccess::ReadObjects,
         Visibility::PublicObjectsAndListing => PublicAccess::ReadAndList,
+        Visibility::PublicReadWrite => PublicAccess::ReadWrite,
     }
 }

@@ -135,23 +135,31 @@ pub(crate) async fn put_acl(
     input: PutBucketAclInput,
 ) -> S3Result<PutBucketAclOutput> {
     store.bucket(&input.bucket).map_err(s3_error)?;
-    let public = match (&input.acl, &input.access_control_policy) {
+    let visibility = match (&input.acl, &input.access_control_policy) {
         (Some(acl), _) => match acl.as_str() {
-            BucketCannedACL::PUBLIC_READ => true,
-            BucketCannedACL::PRIVATE => false,
+            BucketCannedACL::PUBLIC_READ => Visibility::PublicObjectsAndListing,
+            BucketCannedACL::PUBLIC_READ_WRITE => Visibility::PublicReadWrite,
+            BucketCannedACL::PRIVATE => Visibility::Private,
             other => {
                 return Err(s3_error!(
                     NotImplemented,
-                    "Only the canned ACLs private and public-read are supported, not {other}."
+                    "Only the canned ACLs private, public-read and public-read-write are supported, not {other}."
                 ))
             }
         },
-        (None, Some(policy)) => policy.grants.iter().flatten().any(|g| {
-            g.grantee.as_ref().and_then(|e| e.uri.as_deref()) == Some(ALL_USERS)
-                && g.permission
-                    .as_ref()
-                    .is_some_and(|p| p.as_str() == Permission::READ)
-        }),
+        (None, Some(policy)) => {
+            let to_all = |perm: &str| {
+                policy.grants.iter().flatten().any(|g| {
+                    g.grantee.as_ref().and_then(|e| e.uri.as_deref()) == Some(ALL_USERS)
+                        && g.permission.as_ref().is_some_and(|p| p.as_str() == perm)
+                })
+            };
+            match (to_all(Permission::READ), to_all(Permission::WRITE)) {
+                (true, true) => Visibility::PublicReadWrite,
+                (true, false) => Visibility::PublicObjectsAndListing,
+                _ => Visibility::Private,
+            }
+        }
         (None, None) => {
             return Err(s3_error!(
                 MalformedACLError,
@@ -159,19 +167,14 @@ pub(crate) async fn put_acl(
             ))
         }
     };
-    if public {
+    if visibility.is_public() {
         crate::public_block::check_acl(store, &input.bucket)?;
     }
     crate::buckets::update(
         store,
         &input.bucket,
         BucketUpdate {
-            // S3's public-read: anyone may read objects and list the bucket.
-            public: Some(if public {
-                Visibility::PublicObjectsAndListing
-            } else {
-                Visibility::Private
-            }),
+            public: Some(visibility),
             ..Default::default()
         },
     )
@@ -202,6 +205,18 @@ pub(crate) fn get_acl(store: &Store, input: GetBucketAclInput) -> S3Result<GetBu
                 uri: Some(ALL_USERS.into()),
             }),
             permission: Some(Permission::from_static(Permission::READ)),
+        });
+    }
+    if bucket.public == Visibility::PublicReadWrite {
+        grants.push(Grant {
+            grantee: Some(Grantee {
+                display_name: None,
+                id: None,
+                type_: Type::from_static(Type::GROUP),
+                email_address: None,
+                uri: Some(ALL_USERS.into()),
+            }),
+            permission: Some(Permission::from_static(Permission::WRITE)),
         });
     }
     Ok(GetBucketAclOutput {

@@ -15,14 +15,10 @@ pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateB
             input.bucket
         ));
     }
-    let public = if input
-        .acl
-        .as_ref()
-        .is_some_and(|acl| acl.as_str() == BucketCannedACL::PUBLIC_READ)
-    {
-        Visibility::PublicObjectsAndListing
-    } else {
-        Visibility::Private
+    let public = match input.acl.as_ref().map(|a| a.as_str()) {
+        Some(BucketCannedACL::PUBLIC_READ) => Visibility::PublicObjectsAndListing,
+        Some(BucketCannedACL::PUBLIC_READ_WRITE) => Visibility::PublicReadWrite,
+        _ => Visibility::Private,
     };
     let locked = input.object_lock_enabled_for_bucket == Some(true);
     let store = store.clone();

@@ -23,6 +23,7 @@ mod list;
 mod multipart;
 mod object_lock;
 mod objects;
+pub mod post_form;
 pub mod presign;
 mod public_block;
 pub mod service;
@@ -104,13 +105,6 @@ impl S3 for PierS3 {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         objects::put(&self.store, req).await.map(S3Response::new)
-    }
-
-    async fn post_object(
-        &self,
-        req: S3Request<PostObjectInput>,
-    ) -> S3Result<S3Response<PostObjectOutput>> {
-        objects::post(&self.store, req).await.map(S3Response::new)
     }
 
     async fn get_object(

@@ -103,52 +103,6 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     })
 }
 
-/// A browser form upload (POST Object): s3s has checked the signed policy (expiry, bucket, key
-/// prefix, content-length-range, content type); the object is stored like a PUT.
-pub async fn post(store: &Store, req: S3Request<PostObjectInput>) -> S3Result<PostObjectOutput> {
-    if req.input.key.contains("${filename}") {
-        // s3s 0.14.1 does not pass the uploaded file's name on; never store a literal variable.
-        return Err(s3_error!(
-            NotImplemented,
-            "The ${{filename}} key variable is not supported here; put the full key in the form."
-        ));
-    }
-    let as_put = req.map_input(|p| PutObjectInput {
-        bucket: p.bucket,
-        key: p.key,
-        body: p.body,
-        content_length: p.content_length,
-        content_md5: p.content_md5,
-        content_type: p.content_type,
-        content_disposition: p.content_disposition,
-        content_encoding: p.content_encoding,
-        content_language: p.content_language,
-        cache_control: p.cache_control,
-        expires: p.expires,
-        metadata: p.metadata,
-        checksum_algorithm: p.checksum_algorithm,
-        checksum_crc32: p.checksum_crc32,
-        checksum_crc32c: p.checksum_crc32c,
-        checksum_sha1: p.checksum_sha1,
-        checksum_sha256: p.checksum_sha256,
-        checksum_crc64nvme: p.checksum_crc64nvme,
-        if_match: p.if_match,
-        if_none_match: p.if_none_match,
-        ..Default::default()
-    });
-    let out = put(store, as_put).await?;
-    Ok(PostObjectOutput {
-        version_id: out.version_id,
-        e_tag: out.e_tag,
-        checksum_crc32: out.checksum_crc32,
-        checksum_crc32c: out.checksum_crc32c,
-        checksum_sha1: out.checksum_sha1,
-        checksum_sha256: out.checksum_sha256,
-        checksum_crc64nvme: out.checksum_crc64nvme,
-        ..Default::default()
-    })
-}
-
 fn base64_to_hex(b64: &str) -> Option<String> {
     use base64::Engine as _;
     let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;

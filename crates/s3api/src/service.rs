@@ -55,10 +55,6 @@ impl S3Host for VirtualHosts {
     }
 }
 
-/// The largest browser form upload (POST Object) accepted: s3s 0.14.1 holds the file in memory
-/// while it checks the policy, so it is kept small (larger uploads use presigned PUTs).
-pub const MAX_POST_OBJECT_BYTES: u64 = 32 * 1024 * 1024;
-
 /// The S3 service over `store`, authenticating with the store's keys and deciding access with
 /// `access` (shared with the other APIs, so each bucket policy is parsed once).
 pub fn build(
@@ -69,7 +65,6 @@ pub fn build(
 ) -> S3Service {
     let mut builder = S3ServiceBuilder::new(PierS3::new(store.clone(), access.clone()));
     let mut config = s3s::config::S3Config::default();
-    config.post_object_max_file_size = MAX_POST_OBJECT_BYTES;
     // The HTTP front reads documents first, with the same bound and proper errors.
     config.xml_max_body_size = 4 * 1024 * 1024;
     builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(

@@ -56,6 +56,37 @@ pub fn validate(
     Ok(tags)
 }
 
+/// The tags of a `Tagging` document (`<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag>
+/// ...`) as a browser form's `tagging` field carries it; `MalformedXML` if it is not one.
+pub fn from_xml(doc: &str) -> S3Result<BTreeMap<String, String>> {
+    fn inner<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+        let open = format!("<{name}>");
+        let close = format!("</{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = start + text[start..].find(&close)?;
+        Some(&text[start..end])
+    }
+    fn unescape(s: &str) -> String {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&")
+    }
+    let malformed = || s3_error!(MalformedXML, "The tagging field is not a Tagging document.");
+    let set = inner(doc, "TagSet").ok_or_else(malformed)?;
+    let mut pairs = Vec::new();
+    let mut rest = set;
+    while let Some(at) = rest.find("<Tag>") {
+        let tag = inner(&rest[at..], "Tag").ok_or_else(malformed)?;
+        let key = inner(tag, "Key").ok_or_else(malformed)?;
+        let value = inner(tag, "Value").unwrap_or_default();
+        pairs.push((unescape(key), unescape(value)));
+        rest = &rest[at + "<Tag>".len() + tag.len()..];
+    }
+    validate(pairs, MAX_OBJECT_TAGS)
+}
+
 /// The tags of an `x-amz-tagging` header (`k1=v1&k2=v2`, URL-encoded).
 pub fn from_header(header: Option<&str>) -> S3Result<BTreeMap<String, String>> {
     match header {

@@ -48,6 +48,8 @@ pub struct Front {
 
 struct Inner {
     store: Store,
+    /// The access engine's door, shared with both APIs (form uploads ask it directly).
+    access: pier_edge::access::Access,
     s3: S3Service,
     b2: pier_b2::B2Api,
     cors: CorsLayer,
@@ -98,7 +100,8 @@ impl Front {
         Front {
             inner: Arc::new(Inner {
                 s3,
-                b2: pier_b2::B2Api::new(store.clone(), access),
+                b2: pier_b2::B2Api::new(store.clone(), access.clone()),
+                access,
                 cors: CorsLayer::new(store.clone(), hosts, options.cors_watch),
                 store,
                 limits: options.limits,
@@ -210,10 +213,11 @@ impl Front {
                     .insert(pier_edge::access::ClientAddr(ip));
             }
             let span = tracing::info_span!("request", id = %request_id);
+            let bucket = facts.bucket().map(str::to_owned);
             let resp = if req.body().is_end_stream() {
                 let req = req.map(Body::from);
                 self.clone()
-                    .dispatch(target, operation, req)
+                    .dispatch(target, operation, bucket, req)
                     .instrument(span)
                     .await
             } else {
@@ -223,7 +227,8 @@ impl Front {
                 let handled = inner
                     .tasks
                     .spawn(
-                        async move { this.dispatch(target, operation, req).await }.instrument(span),
+                        async move { this.dispatch(target, operation, bucket, req).await }
+                            .instrument(span),
                     )
                     .await;
                 handled.unwrap_or_else(|e| {
@@ -288,6 +293,7 @@ impl Front {
         self,
         target: Target,
         operation: &'static str,
+        bucket: Option<String>,
         req: Request<Body>,
     ) -> Response<Body> {
         let inner = &self.inner;
@@ -302,6 +308,9 @@ impl Front {
                 }
                 if let Some(refusal) = crate::fixes::check_v2_date(req.headers()) {
                     return refusal;
+                }
+                if let ("PostObject", Some(bucket)) = (operation, bucket.as_deref()) {
+                    return self.post_form(bucket, req).await;
                 }
                 let mut req = req;
                 if crate::fixes::has_document_body(operation)
@@ -321,6 +330,50 @@ impl Front {
                 }
             }
             Target::Pier => xml_error(StatusCode::NOT_FOUND, "NotFound", "No such pier endpoint."),
+        }
+    }
+
+    /// A browser form upload (POST Object), handled by pier's own streaming form parser.
+    async fn post_form(&self, bucket: &str, req: Request<Body>) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        let header =
+            |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let facts = pier_edge::access::RequestFacts {
+            source_ip: parts
+                .extensions
+                .get::<pier_edge::access::ClientAddr>()
+                .map(|c| c.0),
+            secure_transport: false,
+            referer: header(header::REFERER),
+            user_agent: header(header::USER_AGENT),
+        };
+        let stream = http_body_util::BodyDataStream::new(body);
+        let posted = pier_s3::post_form::post(
+            &self.inner.store,
+            &self.inner.access,
+            bucket,
+            header(header::CONTENT_TYPE),
+            stream,
+            facts,
+        )
+        .await;
+        match posted {
+            Ok(p) => {
+                let mut resp = Response::builder()
+                    .status(StatusCode::from_u16(p.status).unwrap_or(StatusCode::NO_CONTENT));
+                for (name, value) in p.headers {
+                    resp = resp.header(name, value);
+                }
+                resp.body(Body::from(Bytes::from(p.body)))
+                    .unwrap_or_else(|_| internal_error("s3"))
+            }
+            Err(e) => {
+                let status = e.status_code().unwrap_or(StatusCode::BAD_REQUEST);
+                if status.is_server_error() {
+                    tracing::error!(error = ?e, "form upload failed");
+                }
+                xml_error(status, e.code().as_str(), e.message().unwrap_or_default())
+            }
         }
     }
 

@@ -23,6 +23,8 @@ pub enum Visibility {
     PublicObjects,
     /// Anyone may read its objects and list it (S3's `public-read` canned ACL).
     PublicObjectsAndListing,
+    /// Anyone may also write and delete its objects (S3's `public-read-write` canned ACL).
+    PublicReadWrite,
 }
 
 impl Visibility {
@@ -32,6 +34,7 @@ impl Visibility {
             Visibility::Private => 0,
             Visibility::PublicObjects => 1,
             Visibility::PublicObjectsAndListing => 2,
+            Visibility::PublicReadWrite => 3,
         }
     }
 
@@ -41,6 +44,7 @@ impl Visibility {
             0 => Visibility::Private,
             1 => Visibility::PublicObjects,
             2 => Visibility::PublicObjectsAndListing,
+            3 => Visibility::PublicReadWrite,
             _ => return None,
         })
     }
