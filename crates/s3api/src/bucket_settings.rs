@@ -195,29 +195,21 @@ pub(crate) fn get_acl(store: &Store, input: GetBucketAclInput) -> S3Result<GetBu
         }),
         permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
     }];
+    let all_users = |permission: &'static str| Grant {
+        grantee: Some(Grantee {
+            display_name: None,
+            id: None,
+            type_: Type::from_static(Type::GROUP),
+            email_address: None,
+            uri: Some(ALL_USERS.into()),
+        }),
+        permission: Some(Permission::from_static(permission)),
+    };
     if bucket.public.is_public() {
-        grants.push(Grant {
-            grantee: Some(Grantee {
-                display_name: None,
-                id: None,
-                type_: Type::from_static(Type::GROUP),
-                email_address: None,
-                uri: Some(ALL_USERS.into()),
-            }),
-            permission: Some(Permission::from_static(Permission::READ)),
-        });
+        grants.push(all_users(Permission::READ));
     }
     if bucket.public == Visibility::PublicReadWrite {
-        grants.push(Grant {
-            grantee: Some(Grantee {
-                display_name: None,
-                id: None,
-                type_: Type::from_static(Type::GROUP),
-                email_address: None,
-                uri: Some(ALL_USERS.into()),
-            }),
-            permission: Some(Permission::from_static(Permission::WRITE)),
-        });
+        grants.push(all_users(Permission::WRITE));
     }
     Ok(GetBucketAclOutput {
         grants: Some(grants),
