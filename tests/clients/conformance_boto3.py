@@ -301,4 +301,53 @@ def _():
     assert error_of(lambda: s3.head_object(Bucket="tags", Key="sneaky"))["Error"]["Code"] == "404"
 
 
+def anonymous_get(bucket, key):
+    try:
+        return urllib.request.urlopen(f"{ENDPOINT}/{bucket}/{key}").status
+    except urllib.error.HTTPError as he:
+        return he.code
+
+
+@check("an object's ACL is stored and returned; a public-read object is readable by anyone")
+def _():
+    s3.put_object(Bucket="tags", Key="shared", Body=b"s", ACL="public-read")
+    grants = {(g["Grantee"].get("URI"), g["Permission"]) for g in s3.get_object_acl(Bucket="tags", Key="shared")["Grants"]}
+    assert (ALL_USERS, "READ") in grants, grants
+    assert anonymous_get("tags", "shared") == 200
+    before = s3.head_object(Bucket="tags", Key="shared")["LastModified"]
+    s3.put_object_acl(Bucket="tags", Key="shared", ACL="private")
+    assert anonymous_get("tags", "shared") == 403
+    assert s3.head_object(Bucket="tags", Key="shared")["LastModified"] == before
+    assert len(s3.get_object_acl(Bucket="tags", Key="shared")["Grants"]) == 1
+
+
+@check("grants naming another account are refused: InvalidArgument, UnresolvableGrantByEmailAddress")
+def _():
+    owner = s3.get_bucket_acl(Bucket="tags")["Owner"]
+    def grant(grantee):
+        return {"Owner": owner, "Grants": [{"Grantee": grantee, "Permission": "FULL_CONTROL"}]}
+    e = error_of(lambda: s3.put_bucket_acl(Bucket="tags", AccessControlPolicy=grant({"ID": "_foo", "Type": "CanonicalUser"})))
+    assert e["Error"]["Code"] == "InvalidArgument", e
+    e = error_of(lambda: s3.put_object_acl(Bucket="tags", Key="shared", AccessControlPolicy=grant(
+        {"EmailAddress": "nobody@example.invalid", "Type": "AmazonCustomerByEmail"})))
+    assert e["Error"]["Code"] == "UnresolvableGrantByEmailAddress", e
+
+
+@check("ownership controls: BucketOwnerEnforced turns ACLs off; BlockPublicAcls refuses public ones")
+def _():
+    s3.create_bucket(Bucket="enforced", ObjectOwnership="BucketOwnerEnforced")
+    got = s3.get_bucket_ownership_controls(Bucket="enforced")["OwnershipControls"]["Rules"]
+    assert got == [{"ObjectOwnership": "BucketOwnerEnforced"}], got
+    e = error_of(lambda: s3.put_object(Bucket="enforced", Key="k", Body=b"x", ACL="public-read"))
+    assert e["Error"]["Code"] == "AccessControlListNotSupported", e
+    s3.put_object(Bucket="enforced", Key="k", Body=b"x", ACL="bucket-owner-full-control")
+    s3.delete_bucket_ownership_controls(Bucket="enforced")
+    e = error_of(lambda: s3.get_bucket_ownership_controls(Bucket="enforced"))
+    assert e["Error"]["Code"] == "OwnershipControlsNotFoundError", e
+    s3.put_public_access_block(Bucket="enforced", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+    e = error_of(lambda: s3.put_object(Bucket="enforced", Key="k2", Body=b"x", ACL="public-read"))
+    assert e["Error"]["Code"] == "AccessDenied", e
+
+
 finish()

@@ -109,6 +109,14 @@ pub enum Action {
     /// `s3:BypassGovernanceRetention` (a request asking to bypass governance retention, on top
     /// of its own action): `bypassGovernance`.
     BypassGovernanceRetention,
+    /// `s3:GetObjectAcl`: `readFiles`.
+    GetObjectAcl,
+    /// `s3:PutObjectAcl`: `writeFiles`.
+    PutObjectAcl,
+    /// `s3:GetBucketOwnershipControls`: `readBuckets`.
+    GetBucketOwnershipControls,
+    /// `s3:PutBucketOwnershipControls` (Put and DeleteBucketOwnershipControls): `writeBuckets`.
+    PutBucketOwnershipControls,
 }
 
 /// What an action applies to.
@@ -124,7 +132,7 @@ pub enum Level {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 47] = [
+    pub const ALL: [Action; 51] = [
         Action::ListAllMyBuckets,
         Action::CreateBucket,
         Action::DeleteBucket,
@@ -172,6 +180,10 @@ impl Action {
         Action::GetObjectLegalHold,
         Action::PutObjectLegalHold,
         Action::BypassGovernanceRetention,
+        Action::GetObjectAcl,
+        Action::PutObjectAcl,
+        Action::GetBucketOwnershipControls,
+        Action::PutBucketOwnershipControls,
     ];
 
     /// The name a policy's `Action` matches (`s3:GetObject`; `b2:...` for B2-only actions).
@@ -225,6 +237,10 @@ impl Action {
             GetObjectLegalHold => "s3:GetObjectLegalHold",
             PutObjectLegalHold => "s3:PutObjectLegalHold",
             BypassGovernanceRetention => "s3:BypassGovernanceRetention",
+            GetObjectAcl => "s3:GetObjectAcl",
+            PutObjectAcl => "s3:PutObjectAcl",
+            GetBucketOwnershipControls => "s3:GetBucketOwnershipControls",
+            PutBucketOwnershipControls => "s3:PutBucketOwnershipControls",
         }
     }
 
@@ -273,6 +289,10 @@ impl Action {
             GetObjectLegalHold => Capability::ReadFileLegalHolds,
             PutObjectLegalHold => Capability::WriteFileLegalHolds,
             BypassGovernanceRetention => Capability::BypassGovernance,
+            GetObjectAcl => Capability::ReadFiles,
+            PutObjectAcl => Capability::WriteFiles,
+            GetBucketOwnershipControls => Capability::ReadBuckets,
+            PutBucketOwnershipControls => Capability::WriteBuckets,
         }
     }
 
@@ -292,7 +312,9 @@ impl Action {
             | PutObjectRetention
             | GetObjectLegalHold
             | PutObjectLegalHold
-            | BypassGovernanceRetention => Level::Object,
+            | BypassGovernanceRetention
+            | GetObjectAcl
+            | PutObjectAcl => Level::Object,
             _ => Level::Bucket,
         }
     }
@@ -358,6 +380,12 @@ impl Action {
             "PutObjectRetention" => PutObjectRetention,
             "GetObjectLegalHold" => GetObjectLegalHold,
             "PutObjectLegalHold" => PutObjectLegalHold,
+            "GetObjectAcl" => GetObjectAcl,
+            "PutObjectAcl" => PutObjectAcl,
+            "GetBucketOwnershipControls" => GetBucketOwnershipControls,
+            "PutBucketOwnershipControls" | "DeleteBucketOwnershipControls" => {
+                PutBucketOwnershipControls
+            }
             _ => return None,
         })
     }

@@ -169,6 +169,7 @@ pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
         tags: None,
         public_block: None,
         object_lock: None,
+        ownership: None,
         versioning: None,
         lifecycle: match args.get("lifecycleRules") {
             None | Some(Value::Null) => None,

@@ -173,7 +173,7 @@ impl S3Access for PierAccess {
         facts.source_ip = client.map(|c| c.0);
         let bypass = bypasses_governance(cx.headers());
         let bypass = bypass && matches!(cx.s3_op().name(), "DeleteObject" | "PutObjectRetention");
-        self.ask(
+        let asked = self.ask(
             key.as_ref(),
             Ask {
                 action,
@@ -182,7 +182,19 @@ impl S3Access for PierAccess {
                 prefix: prefix.as_deref(),
             },
             facts,
-        )?;
+        );
+        if let Err(refused) = asked {
+            // An object whose own ACL is public may be read by anyone (looked up only when
+            // everything else refused, so no other request pays for it).
+            let reads = matches!(action, Action::GetObject | Action::GetObjectVersion);
+            let (Some(b), Some(k), true, None) = (&bucket, &object, reads, &key) else {
+                return Err(refused);
+            };
+            let query = pier_edge::Query::parse(cx.uri().query());
+            if !self.object_is_public(b, k, query.get("versionId")) {
+                return Err(refused);
+            }
+        }
         // Bypassing governance retention is a permission of its own, on top of the operation's.
         if bypass {
             self.ask(
@@ -263,6 +275,25 @@ fn bypasses_governance(headers: &http::HeaderMap) -> bool {
 }
 
 impl PierAccess {
+    /// True when the object (current version, or the one named) has a public ACL and the
+    /// bucket's public access block does not ignore it.
+    fn object_is_public(&self, bucket: &str, key: &str, version_id: Option<&str>) -> bool {
+        let Ok(b) = self.store.bucket(bucket) else {
+            return false;
+        };
+        if b.public_block & pier_store::PublicBlock::IGNORE_PUBLIC_ACLS != 0 {
+            return false;
+        }
+        let entry = match version_id {
+            None => self.store.object(&b.id, key),
+            Some(v) => match crate::versions::parse_version(v) {
+                Ok(which) => self.store.version(&b.id, key, &which),
+                Err(_) => return false,
+            },
+        };
+        entry.is_ok_and(|o| o.meta.acl.as_deref().is_some_and(crate::acl::is_public))
+    }
+
     /// A copy reads its source: the caller needs `s3:GetObject` (or `s3:GetObjectVersion`)
     /// there too.
     fn check_source(

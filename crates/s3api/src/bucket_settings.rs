@@ -127,46 +127,39 @@ pub(crate) async fn delete_cors(
     Ok(DeleteBucketCorsOutput::default())
 }
 
-/// `AllUsers`, the grantee of public access.
-const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+use crate::acl::ALL_USERS;
 
 pub(crate) async fn put_acl(
     store: &Store,
     input: PutBucketAclInput,
 ) -> S3Result<PutBucketAclOutput> {
-    store.bucket(&input.bucket).map_err(s3_error)?;
-    let visibility = match (&input.acl, &input.access_control_policy) {
-        (Some(acl), _) => match acl.as_str() {
-            BucketCannedACL::PUBLIC_READ => Visibility::PublicObjectsAndListing,
-            BucketCannedACL::PUBLIC_READ_WRITE => Visibility::PublicReadWrite,
-            BucketCannedACL::PRIVATE => Visibility::Private,
-            other => {
-                return Err(s3_error!(
-                    NotImplemented,
-                    "Only the canned ACLs private, public-read and public-read-write are supported, not {other}."
-                ))
-            }
-        },
-        (None, Some(policy)) => {
-            let to_all = |perm: &str| {
-                policy.grants.iter().flatten().any(|g| {
-                    g.grantee.as_ref().and_then(|e| e.uri.as_deref()) == Some(ALL_USERS)
-                        && g.permission.as_ref().is_some_and(|p| p.as_str() == perm)
-                })
-            };
-            match (to_all(Permission::READ), to_all(Permission::WRITE)) {
-                (true, true) => Visibility::PublicReadWrite,
-                (true, false) => Visibility::PublicObjectsAndListing,
-                _ => Visibility::Private,
-            }
-        }
-        (None, None) => {
-            return Err(s3_error!(
-                MalformedACLError,
-                "Give x-amz-acl or an AccessControlPolicy."
-            ))
-        }
-    };
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let visibility = crate::acl::bucket_visibility(
+        input.acl.as_ref().map(|a| a.as_str()),
+        [
+            input.grant_full_control.as_ref(),
+            input.grant_read.as_ref(),
+            input.grant_read_acp.as_ref(),
+            input.grant_write.as_ref(),
+            input.grant_write_acp.as_ref(),
+        ],
+        input.access_control_policy.as_ref(),
+    )?
+    .ok_or_else(|| {
+        s3_error!(
+            MalformedACLError,
+            "Give x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy."
+        )
+    })?;
+    if bucket.ownership.as_deref() == Some(ObjectOwnership::BUCKET_OWNER_ENFORCED)
+        && visibility != Visibility::Private
+    {
+        return Err(crate::error::custom_error(
+            "AccessControlListNotSupported",
+            400,
+            "The bucket does not allow ACLs",
+        ));
+    }
     if visibility.is_public() {
         crate::public_block::check_acl(store, &input.bucket)?;
     }

@@ -15,11 +15,26 @@ pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateB
             input.bucket
         ));
     }
-    let public = match input.acl.as_ref().map(|a| a.as_str()) {
-        Some(BucketCannedACL::PUBLIC_READ) => Visibility::PublicObjectsAndListing,
-        Some(BucketCannedACL::PUBLIC_READ_WRITE) => Visibility::PublicReadWrite,
-        _ => Visibility::Private,
-    };
+    let public = crate::acl::bucket_visibility(
+        input.acl.as_ref().map(|a| a.as_str()),
+        [
+            input.grant_full_control.as_ref(),
+            input.grant_read.as_ref(),
+            input.grant_read_acp.as_ref(),
+            input.grant_write.as_ref(),
+            input.grant_write_acp.as_ref(),
+        ],
+        None,
+    )?
+    .unwrap_or(Visibility::Private);
+    let ownership = crate::acl::requested_ownership(input.object_ownership.as_ref())?;
+    if ownership.as_deref() == Some(ObjectOwnership::BUCKET_OWNER_ENFORCED) && public.is_public() {
+        return Err(crate::error::custom_error(
+            "InvalidBucketAclWithObjectOwnership",
+            400,
+            "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+        ));
+    }
     let locked = input.object_lock_enabled_for_bucket == Some(true);
     let store = store.clone();
     let name = input.bucket.clone();
@@ -33,7 +48,15 @@ pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateB
             // pier is one account in us-east-1, where S3 answers creating a bucket you already
             // own with 200 and changes nothing (elsewhere: 409 BucketAlreadyOwnedByYou).
             Err(pier_store::StoreError::BucketExists) => Ok(false),
-            other => other.map(|_| true),
+            Err(other) => Err(other),
+            Ok(_) if ownership.is_some() => {
+                let update = pier_store::BucketUpdate {
+                    ownership: Some(ownership),
+                    ..Default::default()
+                };
+                store.update_bucket(&name, update).map(|_| true)
+            }
+            Ok(_) => Ok(true),
         }
     })
     .await?;

@@ -146,8 +146,8 @@ pub async fn blocking_map<T: Send + 'static, E: Send + 'static>(
 }
 
 /// An S3 error whose code s3s does not know, with its HTTP status.
-pub fn custom_error(code: &'static str, status: u16, message: &'static str) -> S3Error {
-    let mut e = S3Error::with_message(s3s::S3ErrorCode::Custom(code.into()), message);
+pub fn custom_error(code: &'static str, status: u16, message: impl Into<String>) -> S3Error {
+    let mut e = S3Error::with_message(s3s::S3ErrorCode::Custom(code.into()), message.into());
     e.set_status_code(http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST));
     e
 }

@@ -8,6 +8,7 @@
 //! - [`auth`]: secret lookup for s3s from the store's access keys, and access control.
 //! - [`service`]: builds the s3s service with pier's host parsing.
 
+mod acl;
 mod attributes;
 pub mod auth;
 mod body;
@@ -408,6 +409,47 @@ impl S3 for PierS3 {
         req: S3Request<DeletePublicAccessBlockInput>,
     ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
         public_block::delete(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
+        acl::put_object(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        acl::get_object(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+        acl::put_ownership(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        acl::get_ownership(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+        acl::delete_ownership(&self.store, req.input)
             .await
             .map(S3Response::new)
     }

@@ -41,7 +41,9 @@ pub async fn create(
 ) -> S3Result<CreateMultipartUploadOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     crate::convert::check_user_metadata(input.metadata.as_ref())?;
+    let acl = crate::acl::upload_acl!(&bucket, input);
     let mut meta = crate::convert::meta_fields!(input).into_meta();
+    meta.acl = acl;
     meta.tags = crate::tagging::from_header(input.tagging.as_deref())?;
     (meta.retention, meta.legal_hold) = crate::object_lock::upload_lock(
         input.object_lock_mode.as_ref(),

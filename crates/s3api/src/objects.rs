@@ -28,6 +28,7 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     let input = req.input;
     crate::convert::check_user_metadata(input.metadata.as_ref())?;
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let acl = crate::acl::upload_acl!(&bucket, input);
     let mut announced = Announced {
         crc32: input.checksum_crc32.clone(),
         crc32c: input.checksum_crc32c.clone(),
@@ -61,6 +62,7 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     };
     let mut meta = crate::convert::meta_fields!(input).into_meta();
     meta.checksums = checksums.into_iter().collect();
+    meta.acl = acl;
     meta.tags = match crate::tagging::from_header(input.tagging.as_deref()) {
         Ok(tags) => tags,
         Err(e) => {
@@ -602,6 +604,7 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
     if replace {
         crate::convert::check_user_metadata(input.metadata.as_ref())?;
     }
+    let acl = crate::acl::upload_acl!(&target_bucket, input);
     let mut meta: ObjectMeta = if replace {
         crate::convert::meta_fields!(input).into_meta()
     } else {
@@ -616,8 +619,9 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
     } else {
         source.meta.tags.clone()
     };
-    // A copy's lock is its own (the request's headers, or the bucket's default), never the
-    // source's.
+    // A copy's ACL and lock are its own (the request's headers, or the bucket's default), never
+    // the source's.
+    meta.acl = acl;
     (meta.retention, meta.legal_hold) = crate::object_lock::upload_lock(
         input.object_lock_mode.as_ref(),
         input.object_lock_retain_until_date.as_ref(),

@@ -32,6 +32,7 @@ pub fn s3_operation(
             _ if q("policyStatus") => "GetBucketPolicyStatus",
             _ if q("policy") => "GetBucketPolicy",
             _ if q("object-lock") => "GetObjectLockConfiguration",
+            _ if q("ownershipControls") => "GetBucketOwnershipControls",
             _ if query.raw("list-type") == Some("2") => "ListObjectsV2",
             _ => "ListObjects",
         },
@@ -45,6 +46,7 @@ pub fn s3_operation(
             _ if q("publicAccessBlock") => "PutPublicAccessBlock",
             _ if q("lifecycle") => "PutBucketLifecycleConfiguration",
             _ if q("object-lock") => "PutObjectLockConfiguration",
+            _ if q("ownershipControls") => "PutBucketOwnershipControls",
             _ => "CreateBucket",
         },
         ("DELETE", true, false) => {
@@ -58,6 +60,8 @@ pub fn s3_operation(
                 "DeleteBucketTagging"
             } else if q("publicAccessBlock") {
                 "DeletePublicAccessBlock"
+            } else if q("ownershipControls") {
+                "DeleteBucketOwnershipControls"
             } else {
                 "DeleteBucket"
             }
@@ -82,6 +86,7 @@ pub fn s3_operation(
         ("PUT", true, true) => match () {
             _ if q("tagging") => "PutObjectTagging",
             _ if q("retention") => "PutObjectRetention",
+            _ if q("acl") => "PutObjectAcl",
             _ if q("legal-hold") => "PutObjectLegalHold",
             _ if q("partNumber") && copy => "UploadPartCopy",
             _ if q("partNumber") => "UploadPart",

@@ -345,6 +345,7 @@ impl Store {
             tags: Default::default(),
             public_block: 0,
             object_lock: None,
+            ownership: None,
         })
     }
 
@@ -370,6 +371,7 @@ impl Store {
             tags: Default::default(),
             public_block: 0,
             object_lock: Some(lock),
+            ownership: None,
         })
     }
 
@@ -584,6 +586,23 @@ impl Store {
         let change: MetaChange = Box::new(move |entry, _| {
             let mut meta = entry.meta.clone();
             meta.tags = tags;
+            Ok(meta)
+        });
+        self.meta().update_meta(bucket_id, key, which, change)
+    }
+
+    /// Replaces the canned ACL of the current version of `key`, or of the version named;
+    /// returns the entry as it was found (markers as for [`Store::set_tags`]).
+    pub fn set_acl(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        acl: Option<String>,
+    ) -> Result<Object> {
+        let change: MetaChange = Box::new(move |entry, _| {
+            let mut meta = entry.meta.clone();
+            meta.acl = acl;
             Ok(meta)
         });
         self.meta().update_meta(bucket_id, key, which, change)

@@ -108,7 +108,7 @@ CREATE TABLE IF NOT EXISTS inline_data (
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 13] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 14] = [
     ("buckets", "policy", "TEXT"),
     ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "lifecycle", "TEXT"),
@@ -116,6 +116,7 @@ const ADDED_COLUMNS: [(&str, &str, &str); 13] = [
     ("buckets", "public_block", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "object_lock", "TEXT"),
     ("parts", "checksum", "TEXT"),
+    ("buckets", "ownership", "TEXT"),
     // Objects written before versions existed are their key's null version.
     ("objects", "seq", "INTEGER NOT NULL DEFAULT 0"),
     ("objects", "is_null", "INTEGER NOT NULL DEFAULT 1"),
@@ -395,12 +396,13 @@ fn bucket_from_row(row: &Row<'_>) -> rusqlite::Result<Bucket> {
                 )
             })?),
         },
+        ownership: row.get(13)?,
     })
 }
 
 const BUCKET_COLUMNS: &str =
     "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags, \
-     public_block, object_lock";
+     public_block, object_lock, ownership";
 
 /// The stored text of a bucket's tags (`NULL` when none).
 fn tags_json(tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
@@ -550,7 +552,7 @@ impl MetaStore for SqliteMeta {
             conn.execute(
                 &format!(
                     "INSERT INTO buckets ({BUCKET_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
                 ),
                 params![
                     bucket.name,
@@ -565,7 +567,8 @@ impl MetaStore for SqliteMeta {
                     lifecycle_json(&bucket.lifecycle),
                     tags_json(&bucket.tags),
                     bucket.public_block,
-                    lock_json(bucket.object_lock.as_ref())
+                    lock_json(bucket.object_lock.as_ref()),
+                    bucket.ownership
                 ],
             )?;
             Ok(bucket)
@@ -639,10 +642,14 @@ impl MetaStore for SqliteMeta {
             if let Some(bits) = update.public_block {
                 bucket.public_block = bits;
             }
+            if let Some(ownership) = update.ownership {
+                bucket.ownership = ownership;
+            }
             bucket.revision += 1;
             conn.execute(
                 "UPDATE buckets SET public = ?2, cors = ?3, info = ?4, revision = ?5, policy = ?6,
-                   versioning = ?7, lifecycle = ?8, tags = ?9, public_block = ?10, object_lock = ?11
+                   versioning = ?7, lifecycle = ?8, tags = ?9, public_block = ?10, object_lock = ?11,
+                   ownership = ?12
                  WHERE name = ?1",
                 params![
                     bucket.name,
@@ -655,7 +662,8 @@ impl MetaStore for SqliteMeta {
                     lifecycle_json(&bucket.lifecycle),
                     tags_json(&bucket.tags),
                     bucket.public_block,
-                    lock_json(bucket.object_lock.as_ref())
+                    lock_json(bucket.object_lock.as_ref()),
+                    bucket.ownership
                 ],
             )?;
             Ok(bucket)

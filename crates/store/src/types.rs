@@ -177,6 +177,9 @@ pub struct Bucket {
     pub public_block: u8,
     /// Object lock, once turned on (never off again); `None` when off.
     pub object_lock: Option<crate::lock::ObjectLock>,
+    /// S3's object ownership setting (`BucketOwnerEnforced`, ...), validated by the API layer;
+    /// `None` when unset.
+    pub ownership: Option<String>,
 }
 
 /// The bits of a bucket's public access block (S3 `PublicAccessBlockConfiguration`).
@@ -215,6 +218,8 @@ pub struct BucketUpdate {
     /// Turns object lock on, or changes its default retention (it never goes off; refused with
     /// `InvalidBucketState` unless versioning is enabled).
     pub object_lock: Option<crate::lock::ObjectLock>,
+    /// New object ownership setting (`Some(None)` removes it).
+    pub ownership: Option<Option<String>>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }
@@ -267,6 +272,10 @@ pub struct ObjectMeta {
     /// order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub part_checksums: Vec<String>,
+    /// The S3 canned ACL the version was given (`public-read`, ...), validated by the API
+    /// layer; `None` is S3's default, `private`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<String>,
 }
 
 /// The segment name of an object whose bytes are stored inline in the metadata database.

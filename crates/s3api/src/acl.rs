@@ -1,0 +1,450 @@
+//! S3 ACLs, honestly, in a one-account store: canned ACLs and grants are stored and returned as
+//! S3 shows them, and mean what they can mean here. A public object ACL (`public-read`,
+//! `public-read-write`) lets anyone read that object; every key is the account's own, so the
+//! other canned ACLs grant nothing beyond `private`. Grants naming another account (a canonical
+//! id other than the owner's, an e-mail address) are refused, as S3 refuses grantees it cannot
+//! resolve. Object ownership controls (`BucketOwnerEnforced`, ...) are stored, and
+//! `BucketOwnerEnforced` turns ACLs off as S3 does.
+
+use crate::buckets::owner;
+use crate::error::{blocking, custom_error, s3_error};
+use crate::versions::parse_version;
+use pier_store::{BucketUpdate, PublicBlock, Store};
+use s3s::dto::*;
+use s3s::{s3_error, S3Error, S3Result};
+
+/// `AllUsers`, the grantee of public access.
+pub const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+/// `AuthenticatedUsers`.
+pub const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+/// The canned ACLs S3 accepts on objects.
+const OBJECT_CANNED: [&str; 7] = [
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+];
+
+/// True for the canned ACLs that open an object to anyone.
+pub fn is_public(canned: &str) -> bool {
+    matches!(canned, "public-read" | "public-read-write")
+}
+
+fn bad_canned(canned: &str) -> S3Error {
+    s3_error!(
+        InvalidArgument,
+        "{canned:?} is not a canned ACL (private, public-read, public-read-write, authenticated-read, aws-exec-read, bucket-owner-read, bucket-owner-full-control)."
+    )
+}
+
+/// A grantee as an `x-amz-grant-*` header or an `AccessControlPolicy` names it.
+enum Who {
+    Owner,
+    Group(String),
+}
+
+/// Resolves one grantee: the owner, or the AllUsers / AuthenticatedUsers groups. Another
+/// canonical id is `InvalidArgument`, an e-mail address `UnresolvableGrantByEmailAddress` (pier
+/// has no other accounts).
+fn resolve(id: Option<&str>, uri: Option<&str>, email: Option<&str>) -> S3Result<Who> {
+    if let Some(uri) = uri {
+        return match uri {
+            ALL_USERS | AUTHENTICATED_USERS => Ok(Who::Group(uri.to_owned())),
+            other => Err(s3_error!(InvalidArgument, "Invalid group uri {other:?}.")),
+        };
+    }
+    if let Some(email) = email {
+        return Err(custom_error(
+            "UnresolvableGrantByEmailAddress",
+            400,
+            format!(
+                "The e-mail address {email} does not match any account here (pier is one account)."
+            ),
+        ));
+    }
+    match id {
+        Some(id) if Some(id) == owner().id.as_deref() => Ok(Who::Owner),
+        Some(id) => Err(s3_error!(
+            InvalidArgument,
+            "Invalid id {id:?}: pier is one account, and grants can name only its owner or a group."
+        )),
+        None => Err(s3_error!(MalformedACLError, "A grantee names no one.")),
+    }
+}
+
+/// The canned ACL equivalent to a list of `(grantee, permission)`: grants to the owner say
+/// nothing beyond ownership; AllUsers READ (with WRITE) is `public-read(-write)`;
+/// AuthenticatedUsers READ is `authenticated-read`.
+fn canned_of(grants: &[(Who, String)]) -> S3Result<String> {
+    let has = |uri: &str, perm: &str| {
+        grants
+            .iter()
+            .any(|(g, p)| matches!(g, Who::Group(u) if u == uri) && p == perm)
+    };
+    for (g, p) in grants {
+        let known = matches!(
+            p.as_str(),
+            Permission::READ
+                | Permission::WRITE
+                | Permission::READ_ACP
+                | Permission::WRITE_ACP
+                | Permission::FULL_CONTROL
+        );
+        if !known {
+            return Err(s3_error!(MalformedACLError, "Unknown permission {p:?}."));
+        }
+        if let Who::Group(_) = g {
+            if !matches!(p.as_str(), Permission::READ | Permission::WRITE) {
+                return Err(s3_error!(
+                    NotImplemented,
+                    "Groups can be granted READ or WRITE here, not {p}."
+                ));
+            }
+        }
+    }
+    Ok(
+        if has(ALL_USERS, Permission::READ) && has(ALL_USERS, Permission::WRITE) {
+            "public-read-write"
+        } else if has(ALL_USERS, Permission::READ) {
+            "public-read"
+        } else if has(AUTHENTICATED_USERS, Permission::READ) {
+            "authenticated-read"
+        } else {
+            "private"
+        }
+        .to_owned(),
+    )
+}
+
+/// The grants of an `AccessControlPolicy` document.
+fn policy_grants(policy: &AccessControlPolicy) -> S3Result<Vec<(Who, String)>> {
+    policy
+        .grants
+        .iter()
+        .flatten()
+        .map(|g| {
+            let e = g
+                .grantee
+                .as_ref()
+                .ok_or_else(|| s3_error!(MalformedACLError, "A grant names no grantee."))?;
+            let who = resolve(
+                e.id.as_deref(),
+                e.uri.as_deref(),
+                e.email_address.as_deref(),
+            )?;
+            let perm = g
+                .permission
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .ok_or_else(|| s3_error!(MalformedACLError, "A grant names no permission."))?;
+            Ok((who, perm))
+        })
+        .collect()
+}
+
+/// The grants of `x-amz-grant-*` headers (`id="..."`, `uri="..."`, `emailAddress="..."`, comma
+/// separated), by permission.
+fn header_grants(headers: &[(&str, Option<&String>)]) -> S3Result<Vec<(Who, String)>> {
+    let mut out = Vec::new();
+    for (perm, value) in headers {
+        let Some(value) = value else { continue };
+        for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (kind, who) = item.split_once('=').ok_or_else(|| {
+                s3_error!(
+                    InvalidArgument,
+                    "A grant header names id=, uri= or emailAddress=."
+                )
+            })?;
+            let who = who.trim().trim_matches('"');
+            let grantee = match kind.trim().to_ascii_lowercase().as_str() {
+                "id" => resolve(Some(who), None, None)?,
+                "uri" => resolve(None, Some(who), None)?,
+                "emailaddress" => resolve(None, None, Some(who))?,
+                other => {
+                    return Err(s3_error!(
+                        InvalidArgument,
+                        "Unknown grantee type {other:?} in a grant header."
+                    ))
+                }
+            };
+            out.push((grantee, (*perm).to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// The ACL an upload or an ACL change asks for: a canned `x-amz-acl`, `x-amz-grant-*` headers or
+/// an `AccessControlPolicy`, as the canned name pier keeps; `None` when none is named.
+pub fn requested(
+    canned: Option<&str>,
+    grants: [Option<&String>; 5],
+    policy: Option<&AccessControlPolicy>,
+) -> S3Result<Option<String>> {
+    let [full, read, read_acp, write, write_acp] = grants;
+    let headers = [
+        (Permission::FULL_CONTROL, full),
+        (Permission::READ, read),
+        (Permission::READ_ACP, read_acp),
+        (Permission::WRITE, write),
+        (Permission::WRITE_ACP, write_acp),
+    ];
+    let any_header = headers.iter().any(|(_, v)| v.is_some());
+    match (canned, any_header, policy) {
+        (Some(_), true, _) => Err(s3_error!(
+            InvalidRequest,
+            "Specifying both Canned ACLs and Header Grants is not allowed"
+        )),
+        (Some(c), false, _) => {
+            if !OBJECT_CANNED.contains(&c) && c != "log-delivery-write" {
+                return Err(bad_canned(c));
+            }
+            Ok(Some(c.to_owned()))
+        }
+        (None, true, _) => canned_of(&header_grants(&headers)?).map(Some),
+        (None, false, Some(p)) => canned_of(&policy_grants(p)?).map(Some),
+        (None, false, None) => Ok(None),
+    }
+}
+
+/// The ACL an upload (PUT, copy, CreateMultipartUpload: s3s gives each the same field names)
+/// asks for, checked against the bucket; `private` and none are stored as none.
+macro_rules! upload_acl {
+    ($bucket:expr, $input:expr) => {{
+        let input = &$input;
+        let acl = $crate::acl::requested(
+            input.acl.as_ref().map(|a| a.as_str()),
+            [
+                input.grant_full_control.as_ref(),
+                input.grant_read.as_ref(),
+                input.grant_read_acp.as_ref(),
+                None,
+                input.grant_write_acp.as_ref(),
+            ],
+            None,
+        )?;
+        $crate::acl::check_allowed($bucket, acl.as_deref())?;
+        acl.filter(|a| a != "private")
+    }};
+}
+pub(crate) use upload_acl;
+
+/// The bucket visibility a bucket ACL asks for (canned `x-amz-acl`, `x-amz-grant-*` headers or
+/// an `AccessControlPolicy`); `None` when none is named. A bucket keeps only what it can mean
+/// here: private, `public-read` (anyone may read and list) and `public-read-write` (anyone may
+/// also write); the other canned ACLs are refused rather than stored and ignored.
+pub fn bucket_visibility(
+    canned: Option<&str>,
+    grants: [Option<&String>; 5],
+    policy: Option<&AccessControlPolicy>,
+) -> S3Result<Option<pier_store::Visibility>> {
+    use pier_store::Visibility;
+    if let Some(c) = canned {
+        if !OBJECT_CANNED.contains(&c) && c != "log-delivery-write" {
+            return Err(bad_canned(c));
+        }
+    }
+    let Some(acl) = requested(canned, grants, policy)? else {
+        return Ok(None);
+    };
+    match acl.as_str() {
+        "private" => Ok(Some(Visibility::Private)),
+        "public-read" => Ok(Some(Visibility::PublicObjectsAndListing)),
+        "public-read-write" => Ok(Some(Visibility::PublicReadWrite)),
+        other => Err(s3_error!(
+            NotImplemented,
+            "The bucket ACL {other} is not supported here (private, public-read and public-read-write are)."
+        )),
+    }
+}
+
+/// Refuses an ACL the bucket's settings do not allow: any ACL but `bucket-owner-full-control`
+/// (or `private`) under `BucketOwnerEnforced` (`AccessControlListNotSupported`), and a public
+/// one under `BlockPublicAcls` (`AccessDenied`).
+pub fn check_allowed(bucket: &pier_store::Bucket, acl: Option<&str>) -> S3Result<()> {
+    let Some(acl) = acl else { return Ok(()) };
+    let enforced = bucket.ownership.as_deref() == Some(ObjectOwnership::BUCKET_OWNER_ENFORCED);
+    if enforced && !matches!(acl, "bucket-owner-full-control" | "private") {
+        return Err(custom_error(
+            "AccessControlListNotSupported",
+            400,
+            "The bucket does not allow ACLs",
+        ));
+    }
+    let public = is_public(acl) || acl == "authenticated-read";
+    if public && bucket.public_block & PublicBlock::BLOCK_PUBLIC_ACLS != 0 {
+        return Err(s3_error!(
+            AccessDenied,
+            "The bucket's public access block (BlockPublicAcls) refuses public ACLs."
+        ));
+    }
+    Ok(())
+}
+
+/// The grants S3 shows for a canned ACL: the owner's FULL_CONTROL, and the group grants it adds.
+pub fn grants_of(canned: &str) -> Vec<Grant> {
+    let o = owner();
+    let mut grants = vec![Grant {
+        grantee: Some(Grantee {
+            display_name: o.display_name,
+            id: o.id,
+            type_: Type::from_static(Type::CANONICAL_USER),
+            email_address: None,
+            uri: None,
+        }),
+        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
+    }];
+    let group = |uri: &str, permission: &'static str| Grant {
+        grantee: Some(Grantee {
+            display_name: None,
+            id: None,
+            type_: Type::from_static(Type::GROUP),
+            email_address: None,
+            uri: Some(uri.into()),
+        }),
+        permission: Some(Permission::from_static(permission)),
+    };
+    match canned {
+        "public-read" => grants.push(group(ALL_USERS, Permission::READ)),
+        "public-read-write" => {
+            grants.push(group(ALL_USERS, Permission::READ));
+            grants.push(group(ALL_USERS, Permission::WRITE));
+        }
+        "authenticated-read" => grants.push(group(AUTHENTICATED_USERS, Permission::READ)),
+        _ => {}
+    }
+    grants
+}
+
+pub async fn put_object(store: &Store, input: PutObjectAclInput) -> S3Result<PutObjectAclOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let acl = requested(
+        input.acl.as_ref().map(|a| a.as_str()),
+        [
+            input.grant_full_control.as_ref(),
+            input.grant_read.as_ref(),
+            input.grant_read_acp.as_ref(),
+            input.grant_write.as_ref(),
+            input.grant_write_acp.as_ref(),
+        ],
+        input.access_control_policy.as_ref(),
+    )?
+    .ok_or_else(|| {
+        s3_error!(
+            MalformedACLError,
+            "Give x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy."
+        )
+    })?;
+    check_allowed(&bucket, Some(&acl))?;
+    let which = input.version_id.as_deref().map(parse_version).transpose()?;
+    let (store, key) = (store.clone(), input.key);
+    // `private` is S3's default: stored as none.
+    let stored = (acl != "private").then_some(acl);
+    blocking(move || store.set_acl(&bucket.id, &key, which.as_ref(), stored)).await?;
+    Ok(PutObjectAclOutput::default())
+}
+
+pub fn get_object(store: &Store, input: GetObjectAclInput) -> S3Result<GetObjectAclOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let o = crate::objects::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?;
+    Ok(GetObjectAclOutput {
+        grants: Some(grants_of(o.meta.acl.as_deref().unwrap_or("private"))),
+        owner: Some(owner()),
+        ..Default::default()
+    })
+}
+
+fn ownership_of(controls: &OwnershipControls) -> S3Result<String> {
+    let [rule] = controls.rules.as_slice() else {
+        return Err(s3_error!(
+            MalformedXML,
+            "OwnershipControls take exactly one rule."
+        ));
+    };
+    match rule.object_ownership.as_str() {
+        o @ (ObjectOwnership::BUCKET_OWNER_ENFORCED
+        | ObjectOwnership::BUCKET_OWNER_PREFERRED
+        | ObjectOwnership::OBJECT_WRITER) => Ok(o.to_owned()),
+        other => Err(s3_error!(
+            MalformedXML,
+            "ObjectOwnership must be BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter, not {other:?}."
+        )),
+    }
+}
+
+/// The ownership a CreateBucket asks for (`x-amz-object-ownership`), validated.
+pub fn requested_ownership(o: Option<&ObjectOwnership>) -> S3Result<Option<String>> {
+    o.map(|o| {
+        ownership_of(&OwnershipControls {
+            rules: vec![OwnershipControlsRule {
+                object_ownership: o.clone(),
+            }],
+        })
+    })
+    .transpose()
+}
+
+pub async fn put_ownership(
+    store: &Store,
+    input: PutBucketOwnershipControlsInput,
+) -> S3Result<PutBucketOwnershipControlsOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let ownership = ownership_of(&input.ownership_controls)?;
+    if ownership == ObjectOwnership::BUCKET_OWNER_ENFORCED && bucket.public.is_public() {
+        return Err(custom_error(
+            "InvalidBucketAclWithObjectOwnership",
+            400,
+            "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+        ));
+    }
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            ownership: Some(Some(ownership)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(PutBucketOwnershipControlsOutput::default())
+}
+
+pub fn get_ownership(
+    store: &Store,
+    input: GetBucketOwnershipControlsInput,
+) -> S3Result<GetBucketOwnershipControlsOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let Some(o) = bucket.ownership.clone() else {
+        return Err(custom_error(
+            "OwnershipControlsNotFoundError",
+            404,
+            "The bucket ownership controls were not found",
+        ));
+    };
+    Ok(GetBucketOwnershipControlsOutput {
+        ownership_controls: Some(OwnershipControls {
+            rules: vec![OwnershipControlsRule {
+                object_ownership: ObjectOwnership::from(o),
+            }],
+        }),
+    })
+}
+
+pub async fn delete_ownership(
+    store: &Store,
+    input: DeleteBucketOwnershipControlsInput,
+) -> S3Result<DeleteBucketOwnershipControlsOutput> {
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            ownership: Some(None),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(DeleteBucketOwnershipControlsOutput::default())
+}
