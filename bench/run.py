@@ -2,11 +2,14 @@
 """pier's storage benchmark. Starts a release `pier serve` and prints medians of several runs:
 
 - PUT and GET of 4 KiB objects (ops/s, 32 concurrent connections, wrk; p99 latency),
-- PUT and GET of a 256 MiB object (MiB/s, curl),
+- PUT of 64 MiB, 256 MiB and 1 GiB objects in one stream (MiB/s, curl, and % of the disk's
+  sequential write rate), GET of the 256 MiB one,
+- a 1 GiB multipart upload with the aws CLI (8 MiB parts, 10 at once) and a 1 GiB B2 large file
+  with b2sdk, when the test tools are installed (`bash tests/tools/ensure.sh`),
 - listing 100k keys with ListObjectsV2 (pages of 1000),
 - the server's peak RSS during each,
-and beside them this machine's own limits measured in the same run: a plain loopback TCP copy
-and a 4 KiB write+fsync loop.
+and beside them this machine's own limits measured in the same run: a plain loopback TCP copy,
+a 4 KiB write+fsync loop, and a 1 GiB sequential write in 8 MiB blocks with one fdatasync.
 
 Requests are SigV4-presigned here (stdlib only), so the load generator (wrk) needs no signing.
 Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000]
@@ -132,6 +135,21 @@ def fsync_4k_ops(directory, n=1000):
     return n / (time.perf_counter() - start)
 
 
+def disk_write_mib_s(directory, total=1 << 30):
+    """The disk's sequential write rate: `total` bytes in 8 MiB blocks, then one fdatasync."""
+    path = os.path.join(directory, "disk-probe")
+    block = os.urandom(8 << 20)
+    start = time.perf_counter()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    for _ in range(total // len(block)):
+        os.write(fd, block)
+    os.fdatasync(fd)
+    os.close(fd)
+    elapsed = time.perf_counter() - start
+    os.remove(path)
+    return total / (1 << 20) / elapsed
+
+
 # ---- load -------------------------------------------------------------------------------------
 
 WRK_SCRIPT = r"""
@@ -223,6 +241,53 @@ def list_all(host, port):
     return time.perf_counter() - start, count, pages
 
 
+VENV = os.path.join(ROOT, ".venv", "bin")
+
+B2_UPLOAD = r"""
+import os, sys, time
+from b2sdk.v2 import B2Api, InMemoryAccountInfo
+api = B2Api(InMemoryAccountInfo())
+api.authorize_account(realm=sys.argv[1], application_key_id=sys.argv[2], application_key=sys.argv[3])
+try:
+    bucket = api.create_bucket("bench-large", "allPrivate")
+except Exception:
+    bucket = api.get_bucket_by_name("bench-large")
+start = time.perf_counter()
+bucket.upload_local_file(local_file=sys.argv[4], file_name=sys.argv[5])
+print(time.perf_counter() - start)
+"""
+
+
+def clients_1gib(path, endpoint, disk, phase, results, runs):
+    """The real clients' large uploads of `path`: aws CLI multipart, b2sdk large file."""
+    aws, python = os.path.join(VENV, "aws"), os.path.join(VENV, "python")
+    if not (os.path.exists(aws) and os.path.exists(python)):
+        print("(aws CLI / b2sdk not installed: run `bash tests/tools/ensure.sh` for those rows)")
+        return
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS, AWS_SECRET_ACCESS_KEY=SECRET, AWS_DEFAULT_REGION="us-east-1")
+
+    def aws_cp(r):
+        start = time.perf_counter()
+        subprocess.run([aws, "--endpoint-url", endpoint, "s3", "cp", "--quiet", path, f"s3://{BUCKET}/multi-{r}"],
+                       env=env, check=True)
+        return time.perf_counter() - start
+
+    times = phase("aws CLI 1 GiB", lambda: [aws_cp(r) for r in range(runs)])
+    rate = 1024 / median(times)
+    print(f"aws CLI multipart 1 GiB (8 MiB parts, 10 at once): {rate:,.0f} MiB/s "
+          f"({100 * rate / disk:.0f}% of the disk), peak RSS {results['aws CLI 1 GiB'][1]:.1f} MiB")
+
+    def b2_upload(r):
+        out = subprocess.run([python, "-c", B2_UPLOAD, endpoint, ACCESS, SECRET, path, f"large-{r}"],
+                             check=True, capture_output=True, text=True).stdout
+        return float(out.strip().splitlines()[-1])
+
+    times = phase("b2sdk 1 GiB", lambda: [b2_upload(r) for r in range(runs)])
+    rate = 1024 / median(times)
+    print(f"b2sdk large file 1 GiB: {rate:,.0f} MiB/s ({100 * rate / disk:.0f}% of the disk), "
+          f"peak RSS {results['b2sdk 1 GiB'][1]:.1f} MiB")
+
+
 def timed_curl(args):
     start = time.perf_counter()
     subprocess.run(["curl", "-s", "-f", "-o", "/dev/null"] + args, check=True)
@@ -248,7 +313,9 @@ def main():
         print(f"machine: {os.cpu_count()} cores; data in {work}")
         tcp = median([tcp_copy_mib_s() for _ in range(args.runs)])
         fsync = median([fsync_4k_ops(work) for _ in range(args.runs)])
-        print(f"limits: loopback TCP copy {tcp:,.0f} MiB/s; 4 KiB write+fsync {fsync:,.0f}/s")
+        disk = median([disk_write_mib_s(work) for _ in range(args.runs)])
+        print(f"limits: loopback TCP copy {tcp:,.0f} MiB/s; 4 KiB write+fsync {fsync:,.0f}/s; "
+              f"1 GiB sequential write + fdatasync {disk:,.0f} MiB/s")
 
         env = dict(os.environ, PIER_ROOT_ACCESS_KEY=ACCESS, PIER_ROOT_SECRET_KEY=SECRET, PIER_LOG="warn",
                PIER_DASHBOARD_LISTEN="off")
@@ -282,18 +349,31 @@ def main():
         runs = phase("4 KiB GET", lambda: [wrk(endpoint, get_paths, "get", args.seconds) for _ in range(args.runs)])
         print(f"4 KiB GET: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, peak RSS {results['4 KiB GET'][1]:.1f} MiB")
 
-        big = os.path.join(work, "big.bin")
-        with open(big, "wb") as f:
-            for _ in range(256):
-                f.write(os.urandom(1 << 20))
-        put_url = endpoint + presign(hostport, "PUT", "big/object")
-        get_url = endpoint + presign(hostport, "GET", "big/object")
-        times = phase("256 MiB PUT", lambda: [timed_curl(["-X", "PUT", "-T", big, put_url]) for _ in range(args.runs)])
-        print(f"256 MiB PUT: {256 / median(times):,.0f} MiB/s, peak RSS {results['256 MiB PUT'][1]:.1f} MiB")
-        times = phase("256 MiB GET", lambda: [timed_curl([get_url]) for _ in range(args.runs)])
-        get_rate = 256 / median(times)
-        print(f"256 MiB GET: {get_rate:,.0f} MiB/s ({100 * get_rate / tcp:.0f}% of loopback copy), peak RSS {results['256 MiB GET'][1]:.1f} MiB")
-        os.remove(big)
+        def big_file(mib):
+            path = os.path.join(work, f"big-{mib}.bin")
+            block = os.urandom(1 << 20)
+            with open(path, "wb") as f:
+                for _ in range(mib):
+                    f.write(block)
+            return path
+
+        for mib in (64, 256, 1024):
+            big = big_file(mib)
+            name = f"{mib} MiB PUT"
+            urls = [endpoint + presign(hostport, "PUT", f"big/{mib}-{r}") for r in range(args.runs)]
+            times = phase(name, lambda: [timed_curl(["-X", "PUT", "-T", big, u]) for u in urls])
+            rate = mib / median(times)
+            print(f"{name}: {rate:,.0f} MiB/s ({100 * rate / disk:.0f}% of the disk's sequential write), "
+                  f"peak RSS {results[name][1]:.1f} MiB")
+            if mib == 256:
+                get_url = endpoint + presign(hostport, "GET", "big/256-0")
+                times = phase("256 MiB GET", lambda: [timed_curl([get_url]) for _ in range(args.runs)])
+                get_rate = 256 / median(times)
+                print(f"256 MiB GET: {get_rate:,.0f} MiB/s ({100 * get_rate / tcp:.0f}% of loopback copy), "
+                      f"peak RSS {results['256 MiB GET'][1]:.1f} MiB")
+            if mib == 1024:
+                clients_1gib(big, endpoint, disk, phase, results, args.runs)
+            os.remove(big)
 
         t0 = time.perf_counter()
         populate(host, port, args.keys)

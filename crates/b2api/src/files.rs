@@ -289,7 +289,7 @@ pub(crate) async fn receive_body(
                 tail.drain(..cut);
             }
         } else {
-            writer.write(&chunk)?;
+            writer.write_bytes(chunk)?;
         }
     }
     if received != length {

@@ -26,7 +26,7 @@ pub async fn receive(
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(body_error)?;
             checksums.update(&chunk);
-            writer.write(&chunk).map_err(s3_error)?;
+            writer.write_bytes(chunk).map_err(s3_error)?;
         }
     }
     if let Some(declared) = declared_length {

@@ -215,7 +215,7 @@ where
             }
         }
         hasher.update(&chunk);
-        writer.write(&chunk).map_err(s3_error)?;
+        writer.write_bytes(chunk).map_err(s3_error)?;
     }
     if let Some((min, _)) = range {
         if writer.size() < min {

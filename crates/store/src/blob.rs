@@ -9,7 +9,73 @@ use sha1::Sha1;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Past this many bytes a blob's MD5 moves to a thread of its own, so that hashing runs beside
+/// the file writes and the SHA-1 instead of after them (MD5 cannot be split or vectorised; it
+/// is the slowest step of a large upload).
+pub const MD5_THREAD_AFTER: u64 = 4 * 1024 * 1024;
+
+/// Chunks queued for the MD5 thread at most; the writer waits beyond that, so memory per upload
+/// stays bounded by this many chunks.
+const MD5_QUEUE: usize = 32;
+
+/// MD5 of a blob: computed in line for small blobs, then by a thread fed the same chunks.
+#[derive(Debug)]
+enum Md5State {
+    InLine(Md5),
+    Thread {
+        chunks: SyncSender<bytes::Bytes>,
+        done: JoinHandle<Md5>,
+    },
+    /// Only while switching.
+    Moved,
+}
+
+impl Md5State {
+    fn update(&mut self, data: bytes::Bytes, size_before: u64) -> Result<()> {
+        if let Md5State::InLine(h) = self {
+            if size_before < MD5_THREAD_AFTER {
+                h.update(&data);
+                return Ok(());
+            }
+            let Md5State::InLine(mut h) = std::mem::replace(self, Md5State::Moved) else {
+                unreachable!("matched above")
+            };
+            let (tx, rx) = sync_channel::<bytes::Bytes>(MD5_QUEUE);
+            let done = std::thread::Builder::new()
+                .name("pier-md5".into())
+                .spawn(move || {
+                    for chunk in rx {
+                        h.update(&chunk);
+                    }
+                    h
+                })?;
+            *self = Md5State::Thread { chunks: tx, done };
+        }
+        match self {
+            Md5State::Thread { chunks, .. } => chunks
+                .send(data)
+                .map_err(|_| io::Error::other("the MD5 thread stopped").into()),
+            _ => unreachable!("switched to a thread above"),
+        }
+    }
+
+    fn finish(self) -> Result<String> {
+        let h = match self {
+            Md5State::InLine(h) => h,
+            Md5State::Thread { chunks, done } => {
+                drop(chunks);
+                done.join()
+                    .map_err(|_| io::Error::other("the MD5 thread panicked"))?
+            }
+            Md5State::Moved => unreachable!("never left moved"),
+        };
+        Ok(hex::encode(h.finalize()))
+    }
+}
 
 /// The directories holding blobs.
 #[derive(Clone, Debug)]
@@ -63,7 +129,7 @@ impl BlobDir {
             id,
             tmp_path,
             file: Some(file),
-            md5: Md5::new(),
+            md5: Md5State::InLine(Md5::new()),
             sha1: Sha1::new(),
             size: 0,
         })
@@ -112,7 +178,7 @@ pub struct BlobWriter {
     id: String,
     tmp_path: PathBuf,
     file: Option<File>,
-    md5: Md5,
+    md5: Md5State,
     sha1: Sha1,
     size: u64,
 }
@@ -131,13 +197,21 @@ pub struct WrittenBlob {
 }
 
 impl BlobWriter {
-    /// Appends bytes.
+    /// Appends bytes (copied when the MD5 runs on its own thread; prefer
+    /// [`BlobWriter::write_bytes`] for bytes already in a [`bytes::Bytes`]).
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.write_bytes(bytes::Bytes::copy_from_slice(data))
+    }
+
+    /// Appends a chunk: written to the file and hashed (SHA-1 here, MD5 here or on its thread
+    /// for large blobs, sharing the chunk without copying it).
+    pub fn write_bytes(&mut self, data: bytes::Bytes) -> Result<()> {
         let file = self.file.as_mut().expect("writer is open until finish");
-        file.write_all(data)?;
-        self.md5.update(data);
-        self.sha1.update(data);
-        self.size += data.len() as u64;
+        let len = data.len() as u64;
+        self.md5.update(data.clone(), self.size)?;
+        file.write_all(&data)?;
+        self.sha1.update(&data);
+        self.size += len;
         Ok(())
     }
 
@@ -150,6 +224,14 @@ impl BlobWriter {
     pub fn finish(mut self) -> Result<WrittenBlob> {
         let started = std::time::Instant::now();
         let file = self.file.take().expect("writer is open until finish");
+        let md5 = std::mem::replace(&mut self.md5, Md5State::Moved).finish();
+        let md5 = match md5 {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = fs::remove_file(&self.tmp_path);
+                return Err(e);
+            }
+        };
         file.sync_data()?;
         drop(file);
         let final_path = self.dir.path(&self.id);
@@ -169,7 +251,7 @@ impl BlobWriter {
         Ok(WrittenBlob {
             blob: std::mem::take(&mut self.id),
             size: self.size,
-            md5: hex::encode(self.md5.clone().finalize()),
+            md5,
             sha1: hex::encode(self.sha1.clone().finalize()),
         })
     }
@@ -253,6 +335,14 @@ impl PayloadWriter {
             },
             _ => PayloadWriter::Blob(Box::new(dir.create()?)),
         })
+    }
+
+    /// Appends a chunk, sharing it with the hashers without copying when it goes to a file.
+    pub fn write_bytes(&mut self, chunk: bytes::Bytes) -> Result<()> {
+        match self {
+            PayloadWriter::Blob(w) => w.write_bytes(chunk),
+            PayloadWriter::Inline { .. } => self.write(&chunk),
+        }
     }
 
     /// Appends bytes.

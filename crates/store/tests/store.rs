@@ -607,3 +607,25 @@ fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name() {
     ));
     assert_eq!(store.bucket_by_id(&new.id).unwrap().id, new.id);
 }
+
+#[test]
+fn large_blobs_hash_on_a_thread_and_match_hashing_in_line() {
+    use md5::Digest as _;
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // Past MD5_THREAD_AFTER, in chunks of every shape, shared and copied.
+    let data: Vec<u8> = (0..(pier_store::blob::MD5_THREAD_AFTER as usize * 3 + 12_345))
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
+    let mut w = store.new_payload(None).unwrap();
+    for (n, chunk) in data.chunks(70_001).enumerate() {
+        if n % 2 == 0 {
+            w.write_bytes(bytes::Bytes::copy_from_slice(chunk)).unwrap();
+        } else {
+            w.write(chunk).unwrap();
+        }
+    }
+    let payload = w.finish().unwrap();
+    assert_eq!(payload.md5(), hex::encode(md5::Md5::digest(&data)));
+    assert_eq!(payload.size(), data.len() as u64);
+}
