@@ -245,7 +245,7 @@ pub(crate) async fn upload_file(
         (None, false) => None,
     };
     if let Some(expected) = expected {
-        if expected != payload.sha1() {
+        if Some(expected.as_str()) != payload.sha1() {
             store.discard_payload(payload)?;
             return Err(B2Error::bad_request("Sha1 did not match data received"));
         }

@@ -133,7 +133,7 @@ pub(crate) async fn upload_part(
     } else {
         sha1
     };
-    if expected != "do_not_verify" && expected != blob.sha1 {
+    if expected != "do_not_verify" && Some(&expected) != blob.sha1.as_ref() {
         call.store.discard_payload(Payload::Blob(blob))?;
         return Err(B2Error::bad_request("Sha1 did not match data received"));
     }
@@ -168,8 +168,10 @@ pub(crate) fn list_parts(call: &Call<'_>, args: ListParts) -> B2Result<Response<
     let parts: Vec<Value> = parts
         .iter()
         .map(|p| {
+            // A part uploaded through S3 has no SHA-1 yet: B2's word for that is "none".
             json!({"fileId": up.upload_id, "partNumber": p.part_number, "contentLength": p.size,
-                        "contentSha1": p.sha1, "contentMd5": p.etag, "uploadTimestamp": p.created})
+                        "contentSha1": p.sha1.as_deref().unwrap_or("none"), "contentMd5": p.etag,
+                        "uploadTimestamp": p.created})
         })
         .collect();
     Ok(json(json!({"parts": parts, "nextPartNumber": next})))
@@ -184,7 +186,22 @@ pub(crate) async fn finish(call: &Call<'_>, args: FinishLargeFile) -> B2Result<R
         .iter()
         .map(|s| s.to_ascii_lowercase())
         .collect();
-    let parts = call.store.parts(&up.upload_id, 0, 10_001)?;
+    let mut parts = call.store.parts(&up.upload_id, 0, 10_001)?;
+    if parts.iter().any(|p| p.sha1.is_none()) {
+        // Parts uploaded through S3 carry no SHA-1: computed now, from their bytes.
+        let store = call.store.clone();
+        parts = tokio::task::spawn_blocking(move || -> B2Result<Vec<pier_store::Part>> {
+            parts
+                .into_iter()
+                .map(|mut p| {
+                    p.sha1 = Some(store.part_sha1(&p)?);
+                    Ok(p)
+                })
+                .collect()
+        })
+        .await
+        .map_err(blocking_err)??;
+    }
     let mut listed = Vec::with_capacity(sha1s.len());
     for (i, sha1) in sha1s.iter().enumerate() {
         let n = i as u32 + 1;
@@ -194,7 +211,7 @@ pub(crate) async fn finish(call: &Call<'_>, args: FinishLargeFile) -> B2Result<R
                 format!("Part number {n} has not been uploaded"),
             )
         })?;
-        if part.sha1 != *sha1 {
+        if part.sha1.as_ref() != Some(sha1) {
             return Err(B2Error::new(
                 B2ErrorKind::PartSha1Mismatch,
                 format!("Part number {n} has wrong SHA1"),

@@ -9,8 +9,9 @@ use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Error, S3Result};
 
 /// Streams `body` into a payload (kept inline when declared small and `inline` allows it,
-/// else a durable blob), feeding `checksums` as bytes pass. Nothing is kept unless this returns
-/// `Ok`; a broken or mis-signed body leaves nothing behind.
+/// else a durable blob; a part, `inline` false, gets no SHA-1, which S3 never asks for), feeding
+/// `checksums` as bytes pass. Nothing is kept unless this returns `Ok`; a broken or mis-signed
+/// body leaves nothing behind.
 pub async fn receive(
     store: &Store,
     body: Option<StreamingBlob>,
@@ -21,7 +22,12 @@ pub async fn receive(
     let expected = declared_length
         .filter(|_| inline)
         .and_then(|n| u64::try_from(n).ok());
-    let mut writer = store.new_payload(expected).map_err(s3_error)?;
+    let mut writer = if inline {
+        store.new_payload(expected)
+    } else {
+        store.new_part_payload()
+    }
+    .map_err(s3_error)?;
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(body_error)?;

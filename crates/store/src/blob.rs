@@ -116,8 +116,14 @@ impl BlobDir {
         self.root.join("blobs").join(shard).join(blob)
     }
 
-    /// Starts writing a new blob.
+    /// Starts writing a new blob, computing its MD5 and SHA-1.
     pub fn create(&self) -> Result<BlobWriter> {
+        self.create_hashing(true)
+    }
+
+    /// Starts writing a new blob, computing its MD5, and its SHA-1 only when `sha1` (B2 needs
+    /// it; an S3 part does not, and skipping it saves a sixth of a part's CPU).
+    pub fn create_hashing(&self, sha1: bool) -> Result<BlobWriter> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let tmp_path = self.root.join("tmp").join(&id);
         let file = OpenOptions::new()
@@ -130,7 +136,7 @@ impl BlobDir {
             tmp_path,
             file: Some(file),
             md5: Md5State::InLine(Md5::new()),
-            sha1: Sha1::new(),
+            sha1: sha1.then(Sha1::new),
             size: 0,
         })
     }
@@ -179,7 +185,7 @@ pub struct BlobWriter {
     tmp_path: PathBuf,
     file: Option<File>,
     md5: Md5State,
-    sha1: Sha1,
+    sha1: Option<Sha1>,
     size: u64,
 }
 
@@ -192,8 +198,8 @@ pub struct WrittenBlob {
     pub size: u64,
     /// Hex MD5.
     pub md5: String,
-    /// Hex SHA-1.
-    pub sha1: String,
+    /// Hex SHA-1, when it was computed ([`BlobDir::create_hashing`]).
+    pub sha1: Option<String>,
 }
 
 impl BlobWriter {
@@ -210,7 +216,9 @@ impl BlobWriter {
         let len = data.len() as u64;
         self.md5.update(data.clone(), self.size)?;
         file.write_all(&data)?;
-        self.sha1.update(&data);
+        if let Some(h) = &mut self.sha1 {
+            h.update(&data);
+        }
         self.size += len;
         Ok(())
     }
@@ -252,7 +260,7 @@ impl BlobWriter {
             blob: std::mem::take(&mut self.id),
             size: self.size,
             md5,
-            sha1: hex::encode(self.sha1.clone().finalize()),
+            sha1: self.sha1.take().map(|h| hex::encode(h.finalize())),
         })
     }
 }
@@ -302,11 +310,11 @@ impl Payload {
         }
     }
 
-    /// Hex SHA-1.
-    pub fn sha1(&self) -> &str {
+    /// Hex SHA-1, when it was computed (always, but for S3 parts).
+    pub fn sha1(&self) -> Option<&str> {
         match self {
-            Payload::Inline { sha1, .. } => sha1,
-            Payload::Blob(b) => &b.sha1,
+            Payload::Inline { sha1, .. } => Some(sha1),
+            Payload::Blob(b) => b.sha1.as_deref(),
         }
     }
 }

@@ -431,6 +431,33 @@ impl Store {
         PayloadWriter::new(&self.inner.blobs, expected)
     }
 
+    /// Starts writing an S3 part: a blob with its MD5 (the part's ETag) but no SHA-1, which only
+    /// B2 asks for ([`Store::part_sha1`] computes it then).
+    pub fn new_part_payload(&self) -> Result<PayloadWriter> {
+        Ok(PayloadWriter::Blob(Box::new(
+            self.inner.blobs.create_hashing(false)?,
+        )))
+    }
+
+    /// A part's SHA-1: as stored, or read back and computed for a part written without one
+    /// (an S3 part listed or finished through B2).
+    pub fn part_sha1(&self, part: &Part) -> Result<String> {
+        if let Some(sha1) = &part.sha1 {
+            return Ok(sha1.clone());
+        }
+        use sha1::Digest as _;
+        let mut file = self.inner.blobs.open_blob(&part.blob)?;
+        let mut h = sha1::Sha1::new();
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let n = std::io::Read::read(&mut file, &mut buf)?;
+            if n == 0 {
+                return Ok(hex::encode(h.finalize()));
+            }
+            h.update(&buf[..n]);
+        }
+    }
+
     /// Makes `payload` the object under `key` (if `condition` holds).
     pub fn put_object(
         &self,
@@ -467,7 +494,7 @@ impl Store {
             ),
         };
         let (md5, sha1) = match (&inline, &blob) {
-            (Some((_, md5, sha1)), _) => (md5.clone(), sha1.clone()),
+            (Some((_, md5, sha1)), _) => (md5.clone(), Some(sha1.clone())),
             (_, Some(b)) => (b.md5.clone(), b.sha1.clone()),
             _ => unreachable!("a payload is inline or a blob"),
         };
@@ -477,7 +504,7 @@ impl Store {
             version_id: new_id(),
             size: segment.size,
             etag: md5,
-            sha1: Some(sha1),
+            sha1,
             created: now_millis(),
             meta,
             segments: vec![segment],

@@ -478,7 +478,8 @@ fn part_from_row(row: &Row<'_>) -> rusqlite::Result<Part> {
         part_number: row.get::<_, i64>(0)? as u32,
         size: row.get::<_, i64>(1)? as u64,
         etag: row.get(2)?,
-        sha1: row.get(3)?,
+        // The column is NOT NULL: a part written without a SHA-1 keeps an empty one.
+        sha1: Some(row.get::<_, String>(3)?).filter(|s| !s.is_empty()),
         blob: row.get(4)?,
         created: row.get(5)?,
         checksum: row.get(6)?,
@@ -931,7 +932,7 @@ impl MetaStore for SqliteMeta {
                     part.part_number,
                     part.size as i64,
                     part.etag,
-                    part.sha1,
+                    part.sha1.as_deref().unwrap_or_default(),
                     part.blob,
                     part.created,
                     part.checksum

@@ -382,8 +382,8 @@ pub struct Part {
     pub size: u64,
     /// Hex MD5 (no quotes).
     pub etag: String,
-    /// Hex SHA-1.
-    pub sha1: String,
+    /// Hex SHA-1; `None` for an S3 part, written without one ([`crate::Store::part_sha1`]).
+    pub sha1: Option<String>,
     /// Blob id.
     pub blob: String,
     /// Upload time.

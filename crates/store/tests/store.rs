@@ -629,3 +629,34 @@ fn large_blobs_hash_on_a_thread_and_match_hashing_in_line() {
     assert_eq!(payload.md5(), hex::encode(md5::Md5::digest(&data)));
     assert_eq!(payload.size(), data.len() as u64);
 }
+
+#[test]
+fn s3_parts_skip_the_sha1_until_b2_asks_for_it() {
+    use sha1::Digest as _;
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let b = store
+        .create_bucket(
+            "parts",
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Enabled,
+        )
+        .unwrap();
+    let up = store
+        .create_upload(&b.id, "k", pier_store::ObjectMeta::default())
+        .unwrap();
+    let data = vec![7u8; 300_000];
+    let mut w = store.new_part_payload().unwrap();
+    w.write(&data).unwrap();
+    let pier_store::Payload::Blob(blob) = w.finish().unwrap() else {
+        panic!("a part is a blob")
+    };
+    assert_eq!(blob.sha1, None);
+    let part = store.put_part(&up.upload_id, 1, blob, None).unwrap();
+    let stored = &store.parts(&up.upload_id, 0, 10).unwrap()[0];
+    assert_eq!(stored.sha1, None);
+    assert_eq!(
+        store.part_sha1(&part).unwrap(),
+        hex::encode(sha1::Sha1::digest(&data))
+    );
+}
