@@ -134,6 +134,10 @@ pub(crate) async fn put_acl(
     input: PutBucketAclInput,
 ) -> S3Result<PutBucketAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    // authenticated-read is public to BlockPublicAcls even though buckets here do not take it.
+    if input.acl.as_ref().map(|a| a.as_str()) == Some(BucketCannedACL::AUTHENTICATED_READ) {
+        crate::public_block::check_acl(store, &input.bucket)?;
+    }
     let visibility = crate::acl::bucket_visibility(
         input.acl.as_ref().map(|a| a.as_str()),
         [

@@ -237,7 +237,6 @@ impl Front {
                 })
             };
             // 4. edge fixes
-            let resp = crate::fixes::aws_policy_refusal(&method, resp);
             let mut resp = crate::fixes::attributes_etag(operation, resp);
             // 5. CORS decoration, once
             let verdict = inner.cors.decorate(&facts, &mut resp);
@@ -307,6 +306,9 @@ impl Front {
                     return refusal;
                 }
                 if let Some(refusal) = crate::fixes::check_v2_date(req.headers()) {
+                    return refusal;
+                }
+                if let Some(refusal) = crate::fixes::check_empty_md5(operation, req.headers()) {
                     return refusal;
                 }
                 if let ("PostObject", Some(bucket)) = (operation, bucket.as_deref()) {
