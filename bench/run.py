@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """pier's storage benchmark. Starts a release `pier serve` and prints medians of several runs:
 
-- PUT and GET of 4 KiB objects (ops/s, 32 concurrent connections, wrk; p99 latency),
+- PUT and GET of 4 KiB objects (ops/s, 32 concurrent connections, wrk; p99 latency, and for
+  PUTs the worst one-second window's p99 as the server's access log timed each request),
 - PUT of 64 MiB, 256 MiB and 1 GiB objects in one stream (MiB/s, curl, and % of the disk's
   sequential write rate), GET of the 256 MiB one,
 - a 1 GiB multipart upload with the aws CLI (8 MiB parts, 10 at once) and a 1 GiB B2 large file
@@ -288,6 +289,49 @@ def clients_1gib(path, endpoint, disk, phase, results, runs):
           f"peak RSS {results['b2sdk 1 GiB'][1]:.1f} MiB")
 
 
+def put_tail(pier, env, work, seconds, runs):
+    """4 KiB PUTs against a second server that writes an access log (which costs throughput,
+    so the headline figures come from the server without one): p99 per one-second window of
+    the server's own timings, and the worst window."""
+    log = os.path.join(work, "tail-access.log")
+    server = subprocess.Popen(
+        [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "tail-data"),
+         "--access-log", log],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    addr = re.search(r"http://([\d.]+):(\d+)", server.stdout.readline())
+    host, port = addr.group(1), int(addr.group(2))
+    hostport = f"{host}:{port}"
+    request(host, port, "PUT", presign(hostport, "PUT"))
+    paths = os.path.join(work, "tail-put.txt")
+    with open(paths, "w") as f:
+        f.writelines(presign(hostport, "PUT", f"tail/{i}") + "\n" for i in range(20_000))
+    for _ in range(runs):
+        wrk(f"http://{hostport}", paths, "put", seconds)
+    worst, windows = worst_window_p99(log, "PutObject")
+    server.terminate()
+    server.wait(timeout=60)
+    print(f"4 KiB PUT tail: worst one-second window p99 {worst:.2f} ms over {windows} windows "
+          f"(server-side timings from the access log)")
+
+
+def worst_window_p99(access_log, operation):
+    """The highest p99 of any one-second window of `operation` requests, from the access log
+    (the server's own timing of each request), and how many windows there were."""
+    time.sleep(1)  # the log's writer thread drains behind the requests
+    windows = {}
+    with open(access_log) as f:
+        for line in f:
+            if f'"operation":"{operation}"' not in line:
+                continue
+            t = int(re.search(r'"time_ms":(\d+)', line).group(1))
+            d = float(re.search(r'"duration_ms":([\d.eE+-]+)', line).group(1))
+            windows.setdefault(t // 1000, []).append(d)
+    full = [sorted(v) for v in windows.values() if len(v) >= 100]
+    if not full:
+        return 0.0, 0
+    return max(v[int(len(v) * 0.99)] for v in full), len(full)
+
+
 def timed_curl(args):
     start = time.perf_counter()
     subprocess.run(["curl", "-s", "-f", "-o", "/dev/null"] + args, check=True)
@@ -341,6 +385,7 @@ def main():
             f.writelines(presign(hostport, "PUT", f"small/{i}") + "\n" for i in range(20_000))
         runs = phase("4 KiB PUT", lambda: [wrk(endpoint, put_paths, "put", args.seconds) for _ in range(args.runs)])
         print(f"4 KiB PUT: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, peak RSS {results['4 KiB PUT'][1]:.1f} MiB")
+        put_tail(pier, env, work, args.seconds, args.runs)
 
         populate(host, port, 5_000, prefix="get/", body=b"g" * 4096)
         get_paths = os.path.join(work, "get.txt")
