@@ -105,7 +105,8 @@ fn s3_versions_with_boto3_the_aws_cli_and_an_advanced_lifecycle_clock() {
 
     // Lifecycle rules act when their days have passed: 40 days on, the noncurrent log versions
     // and the expired tmp/ object are gone (their bytes reclaimed), the abandoned upload is
-    // aborted, and what no rule names is kept.
+    // aborted, tag- and size-filtered rules take only what matches, and what no rule names is
+    // kept.
     let before = blob_files(server.dir.path());
     server.restart_clean_with(&["--lifecycle-clock-offset-days", "40"]);
     let versions = |prefix: &str| -> Value {
@@ -132,6 +133,15 @@ fn s3_versions_with_boto3_the_aws_cli_and_an_advanced_lifecycle_clock() {
     assert!(versions("keep/")["Versions"]
         .as_array()
         .is_some_and(|v| v.len() == 1));
+    // Rules filtered by tag and by size hide only the versions they take.
+    for (prefix, hidden) in [("tagged/", "tagged/temp"), ("sized/", "sized/big")] {
+        let got = versions(prefix);
+        let markers: Vec<&str> = got["DeleteMarkers"]
+            .as_array()
+            .map(|m| m.iter().filter_map(|d| d["Key"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(markers, [hidden], "{got}");
+    }
     let uploads = json(&server.aws_ok(&["s3api", "list-multipart-uploads", "--bucket", "aging"]));
     assert!(uploads.get("Uploads").is_none(), "{uploads}");
     eventually("expired blobs to be deleted from disk", || {

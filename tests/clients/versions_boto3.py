@@ -239,6 +239,9 @@ RULES = [
      "Expiration": {"Days": 7}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3}},
     {"ID": "markers", "Status": "Disabled", "Filter": {"Prefix": ""},
      "Expiration": {"ExpiredObjectDeleteMarker": True}},
+    {"ID": "tagged", "Status": "Enabled", "Filter": {"And": {
+        "Prefix": "t/", "Tags": [{"Key": "class", "Value": "temp"}], "ObjectSizeGreaterThan": 10}},
+     "Expiration": {"Days": 30}},
 ]
 
 
@@ -252,6 +255,8 @@ def _():
     assert by_id["tmp"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 3}
     assert by_id["markers"]["Status"] == "Disabled"
     assert by_id["markers"]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+    assert by_id["tagged"]["Filter"] == {"And": {"Prefix": "t/", "Tags": [{"Key": "class", "Value": "temp"}],
+                                                 "ObjectSizeGreaterThan": 10}}, got
     s3.delete_bucket_lifecycle(Bucket="vers")
     e = error_of(lambda: s3.get_bucket_lifecycle_configuration(Bucket="vers"))
     assert e["Error"]["Code"] == "NoSuchLifecycleConfiguration", e
@@ -266,7 +271,10 @@ def _():
     refused({"ID": "z", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 0}},
             "InvalidArgument", "positive")
     refused({"ID": "t", "Status": "Enabled", "Filter": {"Tag": {"Key": "a", "Value": "b"}},
-             "Expiration": {"Days": 1}}, "NotImplemented", "tag")
+             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}, "InvalidRequest", "Tags")
+    refused({"ID": "s", "Status": "Enabled", "Filter": {"And": {
+        "ObjectSizeGreaterThan": 10, "ObjectSizeLessThan": 5}}, "Expiration": {"Days": 1}},
+        "InvalidArgument", "ObjectSizeGreaterThan")
     refused({"ID": "g", "Status": "Enabled", "Filter": {"Prefix": ""},
              "Transitions": [{"Days": 1, "StorageClass": "GLACIER"}]}, "InvalidRequest", "storage class")
 
@@ -285,7 +293,15 @@ def _():
          "NoncurrentVersionExpiration": {"NoncurrentDays": 30}},
         {"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
          "Expiration": {"Days": 7}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3}},
+        {"ID": "tagged", "Status": "Enabled", "Filter": {"And": {
+            "Prefix": "tagged/", "Tags": [{"Key": "class", "Value": "temp"}]}}, "Expiration": {"Days": 7}},
+        {"ID": "big", "Status": "Enabled", "Filter": {"And": {
+            "Prefix": "sized/", "ObjectSizeGreaterThan": 1000}}, "Expiration": {"Days": 7}},
     ]})
+    s3.put_object(Bucket="aging", Key="tagged/temp", Body=b"t", Tagging="class=temp")
+    s3.put_object(Bucket="aging", Key="tagged/kept", Body=b"k", Tagging="class=gold")
+    s3.put_object(Bucket="aging", Key="sized/big", Body=b"b" * 5000)
+    s3.put_object(Bucket="aging", Key="sized/small", Body=b"s" * 10)
 
 
 finish()

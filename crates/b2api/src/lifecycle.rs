@@ -94,6 +94,7 @@ pub fn parse(value: &Value) -> B2Result<Vec<LifecycleRule>> {
             noncurrent_days: delete,
             keep_noncurrent: None,
             abort_uploads_days: cancel,
+            ..Default::default()
         });
     }
     Ok(rules)
@@ -105,6 +106,11 @@ fn inexpressible(rule: &LifecycleRule) -> Option<&'static str> {
     let hides_or_deletes = rule.expire_days.is_some() || rule.noncurrent_days.is_some();
     if !rule.enabled {
         Some("it is disabled")
+    } else if !rule.tags.is_empty()
+        || rule.size_greater_than.is_some()
+        || rule.size_less_than.is_some()
+    {
+        Some("it filters by tags or object size")
     } else if rule.expire_at.is_some() {
         Some("it expires objects on a date")
     } else if rule.keep_noncurrent.is_some() {

@@ -2,9 +2,9 @@
 //! the bucket's one rule list (which B2's `lifecycleRules` also edits), and shown back in S3's
 //! terms. Every rule B2 writes is expressible here, so S3 never hides one.
 //!
-//! What pier cannot do is refused with the reason rather than stored and ignored: tag and
-//! object-size filters (pier has no object tags yet) and transitions (pier has one storage
-//! class).
+//! Filters by prefix, tags and object size are applied by the lifecycle task. What pier cannot
+//! do is refused with the reason rather than stored and ignored: transitions (pier has one
+//! storage class).
 
 use crate::convert::{timestamp, timestamp_seconds};
 use crate::error::s3_error;
@@ -26,9 +26,46 @@ fn positive(days: Option<i32>, what: &str) -> S3Result<Option<u32>> {
     }
 }
 
-fn prefix_of(rule: &s3s::dto::LifecycleRule) -> S3Result<String> {
+/// What a rule's filter selects: a prefix, tags every version must carry, and size bounds.
+struct Selection {
+    prefix: String,
+    tags: std::collections::BTreeMap<String, String>,
+    greater_than: Option<u64>,
+    less_than: Option<u64>,
+}
+
+fn size_bound(n: Option<i64>, what: &str) -> S3Result<Option<u64>> {
+    n.map(|n| {
+        u64::try_from(n).map_err(|_| {
+            S3Error::with_message(
+                s3s::S3ErrorCode::InvalidArgument,
+                format!("'{what}' must be a non-negative integer"),
+            )
+        })
+    })
+    .transpose()
+}
+
+fn tag_pairs<'a>(tags: impl IntoIterator<Item = &'a Tag>) -> S3Result<Vec<(String, String)>> {
+    tags.into_iter()
+        .map(|t| {
+            let key = t
+                .key
+                .clone()
+                .ok_or_else(|| s3_error!(MalformedXML, "A filter Tag needs a Key."))?;
+            Ok((key, t.value.clone().unwrap_or_default()))
+        })
+        .collect()
+}
+
+fn selection_of(rule: &s3s::dto::LifecycleRule) -> S3Result<Selection> {
     let Some(filter) = &rule.filter else {
-        return Ok(rule.prefix.clone().unwrap_or_default());
+        return Ok(Selection {
+            prefix: rule.prefix.clone().unwrap_or_default(),
+            tags: Default::default(),
+            greater_than: None,
+            less_than: None,
+        });
     };
     if rule.prefix.is_some() {
         return Err(s3_error!(
@@ -36,31 +73,56 @@ fn prefix_of(rule: &s3s::dto::LifecycleRule) -> S3Result<String> {
             "A rule cannot have both a Prefix and a Filter."
         ));
     }
-    let refuse = |what: &str| {
-        Err(s3_error!(
-            NotImplemented,
-            "Lifecycle filters by {what} are not available: pier filters by prefix only.",
-            what = what
-        ))
-    };
-    if filter.tag.is_some() {
-        return refuse("tag");
-    }
-    if filter.object_size_greater_than.is_some() || filter.object_size_less_than.is_some() {
-        return refuse("object size");
-    }
-    match &filter.and {
-        None => Ok(filter.prefix.clone().unwrap_or_default()),
+    let (prefix, tags, gt, lt) = match &filter.and {
+        None => (
+            filter.prefix.clone(),
+            tag_pairs(filter.tag.iter())?,
+            filter.object_size_greater_than,
+            filter.object_size_less_than,
+        ),
         Some(and) => {
-            if and.tags.as_ref().is_some_and(|t| !t.is_empty()) {
-                return refuse("tag");
+            let stray = filter.prefix.is_some()
+                || filter.tag.is_some()
+                || filter.object_size_greater_than.is_some()
+                || filter.object_size_less_than.is_some();
+            if stray {
+                return Err(s3_error!(
+                    MalformedXML,
+                    "A Filter with And holds its conditions inside the And."
+                ));
             }
-            if and.object_size_greater_than.is_some() || and.object_size_less_than.is_some() {
-                return refuse("object size");
-            }
-            Ok(and.prefix.clone().unwrap_or_default())
+            (
+                and.prefix.clone(),
+                tag_pairs(and.tags.iter().flatten())?,
+                and.object_size_greater_than,
+                and.object_size_less_than,
+            )
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    if tags.iter().any(|(k, _)| !seen.insert(k.clone())) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Duplicate Tag Keys are not allowed."
+        ));
+    }
+    let tags = crate::tagging::validate(tags, crate::tagging::MAX_OBJECT_TAGS)?;
+    let greater_than = size_bound(gt, "ObjectSizeGreaterThan")?;
+    let less_than = size_bound(lt, "ObjectSizeLessThan")?;
+    if let (Some(g), Some(l)) = (greater_than, less_than) {
+        if g >= l {
+            return Err(s3_error!(
+                InvalidArgument,
+                "ObjectSizeGreaterThan must be less than ObjectSizeLessThan."
+            ));
         }
     }
+    Ok(Selection {
+        prefix: prefix.unwrap_or_default(),
+        tags,
+        greater_than,
+        less_than,
+    })
 }
 
 /// One S3 rule in the store's terms, validated as AWS does.
@@ -94,11 +156,14 @@ fn rule_of(rule: &s3s::dto::LifecycleRule) -> S3Result<LifecycleRule> {
             "Transitions are not available: pier has one storage class."
         ));
     }
-    let prefix = prefix_of(rule)?;
+    let selection = selection_of(rule)?;
     let mut out = LifecycleRule {
         id: rule.id.clone(),
         enabled,
-        prefix,
+        prefix: selection.prefix,
+        tags: selection.tags,
+        size_greater_than: selection.greater_than,
+        size_less_than: selection.less_than,
         ..Default::default()
     };
     if let Some(e) = &rule.expiration {
@@ -156,6 +221,24 @@ fn rule_of(rule: &s3s::dto::LifecycleRule) -> S3Result<LifecycleRule> {
             ));
         }
     }
+    let filtered =
+        !out.tags.is_empty() || out.size_greater_than.is_some() || out.size_less_than.is_some();
+    let explicit_marker = rule
+        .expiration
+        .as_ref()
+        .is_some_and(|e| e.expired_object_delete_marker == Some(true));
+    if filtered && explicit_marker {
+        return Err(s3_error!(
+            InvalidArgument,
+            "ExpiredObjectDeleteMarker cannot be specified with Tag or object size filters."
+        ));
+    }
+    if filtered && out.abort_uploads_days.is_some() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "AbortIncompleteMultipartUpload cannot be specified with Tags or object size filters."
+        ));
+    }
     let acts = out.expire_days.is_some()
         || out.expire_at.is_some()
         || out.expired_markers
@@ -202,6 +285,49 @@ pub fn rules_of(config: &BucketLifecycleConfiguration) -> S3Result<Vec<Lifecycle
     Ok(rules)
 }
 
+/// A rule's filter as S3 writes it: a bare prefix, a single tag or size bound, or an `And`.
+fn filter_view(rule: &LifecycleRule) -> LifecycleRuleFilter {
+    let filtered =
+        !rule.tags.is_empty() || rule.size_greater_than.is_some() || rule.size_less_than.is_some();
+    if !filtered {
+        return LifecycleRuleFilter {
+            prefix: Some(rule.prefix.clone()),
+            ..Default::default()
+        };
+    }
+    let tags: Vec<Tag> = rule
+        .tags
+        .iter()
+        .map(|(k, v)| Tag {
+            key: Some(k.clone()),
+            value: Some(v.clone()),
+        })
+        .collect();
+    let conditions = usize::from(!rule.prefix.is_empty())
+        + tags.len()
+        + usize::from(rule.size_greater_than.is_some())
+        + usize::from(rule.size_less_than.is_some());
+    let gt = rule.size_greater_than.map(|n| n as i64);
+    let lt = rule.size_less_than.map(|n| n as i64);
+    if conditions == 1 {
+        return LifecycleRuleFilter {
+            tag: tags.into_iter().next(),
+            object_size_greater_than: gt,
+            object_size_less_than: lt,
+            ..Default::default()
+        };
+    }
+    LifecycleRuleFilter {
+        and: Some(LifecycleRuleAndOperator {
+            prefix: (!rule.prefix.is_empty()).then(|| rule.prefix.clone()),
+            tags: (!tags.is_empty()).then_some(tags),
+            object_size_greater_than: gt,
+            object_size_less_than: lt,
+        }),
+        ..Default::default()
+    }
+}
+
 /// A stored rule in S3's terms.
 fn view(rule: &LifecycleRule) -> s3s::dto::LifecycleRule {
     let timed = rule.expire_days.is_some() || rule.expire_at.is_some();
@@ -217,10 +343,7 @@ fn view(rule: &LifecycleRule) -> s3s::dto::LifecycleRule {
         } else {
             ExpirationStatus::DISABLED
         }),
-        filter: Some(LifecycleRuleFilter {
-            prefix: Some(rule.prefix.clone()),
-            ..Default::default()
-        }),
+        filter: Some(filter_view(rule)),
         expiration,
         noncurrent_version_expiration: rule.noncurrent_days.map(|d| NoncurrentVersionExpiration {
             noncurrent_days: Some(d as i32),

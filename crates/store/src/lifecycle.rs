@@ -179,7 +179,7 @@ impl Store {
                 };
                 if entry.is_current() {
                     if entry.marker {
-                        if rule.expired_markers {
+                        if rule.expired_markers && rule.takes(&entry) {
                             batcher.push(LifecycleAction::RemoveLoneMarker {
                                 key: entry.key,
                                 version_id: entry.version_id,
@@ -191,13 +191,17 @@ impl Store {
                         .expire_days
                         .is_some_and(|d| after(entry.created, d) <= now);
                     let by_date = rule.expire_at.is_some_and(|at| at <= now);
-                    if by_days || by_date {
+                    if (by_days || by_date) && rule.takes(&entry) {
                         batcher.push(LifecycleAction::ExpireCurrent {
                             key: entry.key,
                             version_id: entry.version_id,
                             marker_id: uuid::Uuid::now_v7().simple().to_string(),
                         })?;
                     }
+                    continue;
+                }
+                // Newer noncurrent versions are counted among those the filters take.
+                if !rule.takes(&entry) {
                     continue;
                 }
                 noncurrent_seen += 1;

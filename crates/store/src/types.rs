@@ -126,6 +126,33 @@ pub struct LifecycleRule {
     /// `AbortIncompleteMultipartUpload`, B2 `daysFromStartingToCancelingUnfinishedLargeFiles`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort_uploads_days: Option<u32>,
+    /// Only versions carrying every one of these tags (S3 `Filter/Tag`, `Filter/And/Tags`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// Only versions larger than this many bytes (S3 `ObjectSizeGreaterThan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_greater_than: Option<u64>,
+    /// Only versions smaller than this many bytes (S3 `ObjectSizeLessThan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_less_than: Option<u64>,
+}
+
+impl LifecycleRule {
+    /// Whether the rule's tag and size filters take this version (its prefix is matched by the
+    /// scan). Markers have neither tags nor size: a rule with such filters never takes one.
+    pub fn takes(&self, version: &Object) -> bool {
+        let filtered = !self.tags.is_empty()
+            || self.size_greater_than.is_some()
+            || self.size_less_than.is_some();
+        if version.marker {
+            return !filtered;
+        }
+        self.tags
+            .iter()
+            .all(|(k, v)| version.meta.tags.get(k) == Some(v))
+            && self.size_greater_than.is_none_or(|n| version.size > n)
+            && self.size_less_than.is_none_or(|n| version.size < n)
+    }
 }
 
 /// Which version of a key: by id, or S3's `null` version.

@@ -845,3 +845,41 @@ fn object_lock_never_goes_off_and_keeps_versioning_on() {
         Err(pier_store::PutError::LockNotEnabled)
     ));
 }
+
+#[test]
+fn lifecycle_tag_and_size_filters_take_only_matching_versions() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let b = bucket(&store, "filtered", Versioning::Enabled);
+    let tagged = |key: &str, data: &[u8], tag: &str| {
+        let mut w = store.new_payload(Some(data.len() as u64)).unwrap();
+        w.write(data).unwrap();
+        let meta = ObjectMeta {
+            tags: [("class".to_owned(), tag.to_owned())].into(),
+            ..Default::default()
+        };
+        store
+            .put_object(&b, key, w.finish().unwrap(), meta, WriteCondition::None)
+            .unwrap()
+    };
+    tagged("temp", b"0123456789", "temp");
+    tagged("gold", b"0123456789", "gold");
+    tagged("tiny", b"x", "temp");
+    set_rules(
+        &store,
+        "filtered",
+        vec![LifecycleRule {
+            enabled: true,
+            expire_days: Some(1),
+            tags: [("class".to_owned(), "temp".to_owned())].into(),
+            size_greater_than: Some(5),
+            ..Default::default()
+        }],
+    );
+    let now = pier_store::now_millis();
+    assert_eq!(store.run_lifecycle(now + 2 * DAY).unwrap().expired, 1);
+    assert!(store.object(&b, "temp").is_err(), "tagged and large enough");
+    assert!(store.object(&b, "gold").is_ok(), "another tag");
+    assert!(store.object(&b, "tiny").is_ok(), "too small");
+    check_invariants(&store, &b);
+}
