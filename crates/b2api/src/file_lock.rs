@@ -248,7 +248,7 @@ fn parse_default(v: &Value) -> B2Result<Option<DefaultRetention>> {
 }
 
 /// The version a `b2_update_file_*` call names (its `fileId` and `fileName` must agree).
-fn named_version(call: &Call<'_>, args: &Value) -> B2Result<(Object, Bucket)> {
+fn named_version(call: &Call<'_>, args: &Value) -> B2Result<(Object, std::sync::Arc<Bucket>)> {
     let text = |name: &str| {
         args.get(name)
             .and_then(Value::as_str)
@@ -269,7 +269,7 @@ fn named_version(call: &Call<'_>, args: &Value) -> B2Result<(Object, Bucket)> {
         return Err(not_present());
     }
     let bucket = call.store.bucket_by_id(&o.bucket_id)?;
-    Ok((o, (*bucket).clone()))
+    Ok((o, bucket))
 }
 
 /// `b2_update_file_retention`.

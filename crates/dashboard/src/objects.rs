@@ -318,7 +318,7 @@ fn api_error(page: Page) -> Response {
 /// Streams a request body into a writer (off the async runtime for each write).
 async fn receive(
     body: Body,
-    mut write: impl FnMut(&[u8]) -> pier_store::Result<()>,
+    mut write: impl FnMut(bytes::Bytes) -> pier_store::Result<()>,
 ) -> Result<(), Page> {
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
@@ -328,7 +328,7 @@ async fn receive(
                 format!("the upload broke off: {e}"),
             )
         })?;
-        tokio::task::block_in_place(|| write(&chunk)).map_err(Page::store)?;
+        tokio::task::block_in_place(|| write(chunk)).map_err(Page::store)?;
     }
     Ok(())
 }
@@ -358,7 +358,7 @@ pub(crate) async fn upload(
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse().ok());
         let mut writer = d.store().new_payload(declared).map_err(Page::store)?;
-        receive(body, |c| writer.write(c)).await?;
+        receive(body, |c| writer.write_bytes(c)).await?;
         let payload = tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?;
         let meta = ObjectMeta {
             content_type: content_type(&headers),
@@ -438,7 +438,7 @@ pub(crate) async fn upload_part(
         }
         upload_of(&d, &who, &bucket, &upload)?;
         let mut writer = d.store().new_blob().map_err(Page::store)?;
-        receive(body, |c| writer.write(c)).await?;
+        receive(body, |c| writer.write_bytes(c)).await?;
         let blob = tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?;
         let store = d.store().clone();
         let part = blocking(move || {

@@ -1,4 +1,4 @@
-//! S3 ACLs, honestly, in a one-account store: canned ACLs and grants are stored and returned as
+//! S3 ACLs (objects and buckets), honestly, in a one-account store: canned ACLs and grants are stored and returned as
 //! S3 shows them, and mean what they can mean here. A public object ACL (`public-read`,
 //! `public-read-write`) lets anyone read that object; every key is the account's own, so the
 //! other canned ACLs grant nothing beyond `private`. Grants naming another account (a canonical
@@ -232,33 +232,87 @@ macro_rules! upload_acl {
 }
 pub(crate) use upload_acl;
 
-/// The bucket visibility a bucket ACL asks for (canned `x-amz-acl`, `x-amz-grant-*` headers or
-/// an `AccessControlPolicy`); `None` when none is named. A bucket keeps only what it can mean
-/// here: private, `public-read` (anyone may read and list) and `public-read-write` (anyone may
-/// also write); the other canned ACLs are refused rather than stored and ignored.
-pub fn bucket_visibility(
-    canned: Option<&str>,
-    grants: [Option<&String>; 5],
-    policy: Option<&AccessControlPolicy>,
-) -> S3Result<Option<pier_store::Visibility>> {
+/// The bucket visibility of a canned ACL. A bucket keeps only what it can mean here: private,
+/// `public-read` (anyone may read and list) and `public-read-write` (anyone may also write);
+/// the other canned ACLs are refused rather than stored and ignored.
+fn visibility_of(canned: &str) -> S3Result<pier_store::Visibility> {
     use pier_store::Visibility;
-    if let Some(c) = canned {
-        if !OBJECT_CANNED.contains(&c) && c != "log-delivery-write" {
-            return Err(bad_canned(c));
-        }
-    }
-    let Some(acl) = requested(canned, grants, policy)? else {
-        return Ok(None);
-    };
-    match acl.as_str() {
-        "private" => Ok(Some(Visibility::Private)),
-        "public-read" => Ok(Some(Visibility::PublicObjectsAndListing)),
-        "public-read-write" => Ok(Some(Visibility::PublicReadWrite)),
+    match canned {
+        "private" => Ok(Visibility::Private),
+        "public-read" => Ok(Visibility::PublicObjectsAndListing),
+        "public-read-write" => Ok(Visibility::PublicReadWrite),
         other => Err(s3_error!(
             NotImplemented,
             "The bucket ACL {other} is not supported here (private, public-read and public-read-write are)."
         )),
     }
+}
+
+/// The canned ACL a bucket's visibility shows as.
+fn canned_of_visibility(v: pier_store::Visibility) -> &'static str {
+    use pier_store::Visibility;
+    match v {
+        Visibility::Private => "private",
+        Visibility::PublicObjects | Visibility::PublicObjectsAndListing => "public-read",
+        Visibility::PublicReadWrite => "public-read-write",
+    }
+}
+
+/// The bucket visibility a bucket ACL asks for (canned `x-amz-acl`, `x-amz-grant-*` headers or
+/// an `AccessControlPolicy`); `None` when none is named.
+pub fn bucket_visibility(
+    canned: Option<&str>,
+    grants: [Option<&String>; 5],
+    policy: Option<&AccessControlPolicy>,
+) -> S3Result<Option<pier_store::Visibility>> {
+    requested(canned, grants, policy)?
+        .as_deref()
+        .map(visibility_of)
+        .transpose()
+}
+
+/// PutBucketAcl: the ACL is checked against the bucket's settings as any ACL is
+/// ([`check_allowed`]), then kept as the bucket's visibility.
+pub async fn put_bucket(store: &Store, input: PutBucketAclInput) -> S3Result<PutBucketAclOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let acl = requested(
+        input.acl.as_ref().map(|a| a.as_str()),
+        [
+            input.grant_full_control.as_ref(),
+            input.grant_read.as_ref(),
+            input.grant_read_acp.as_ref(),
+            input.grant_write.as_ref(),
+            input.grant_write_acp.as_ref(),
+        ],
+        input.access_control_policy.as_ref(),
+    )?
+    .ok_or_else(|| {
+        s3_error!(
+            MalformedACLError,
+            "Give x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy."
+        )
+    })?;
+    check_allowed(&bucket, Some(&acl))?;
+    let visibility = visibility_of(&acl)?;
+    crate::buckets::update(
+        store,
+        &input.bucket,
+        BucketUpdate {
+            public: Some(visibility),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(PutBucketAclOutput::default())
+}
+
+/// GetBucketAcl: the grants of the bucket's visibility.
+pub fn get_bucket(store: &Store, input: GetBucketAclInput) -> S3Result<GetBucketAclOutput> {
+    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    Ok(GetBucketAclOutput {
+        grants: Some(grants_of(canned_of_visibility(bucket.public))),
+        owner: Some(owner()),
+    })
 }
 
 /// Refuses an ACL the bucket's settings do not allow: any ACL but `bucket-owner-full-control`

@@ -1,5 +1,4 @@
-//! Bucket settings over S3: CORS rules (Put/Get/DeleteBucketCors) and the canned ACL that makes
-//! a bucket publicly readable (Put/GetBucketAcl).
+//! Bucket CORS rules over S3 (Put/Get/DeleteBucketCors). Bucket ACLs are in [`crate::acl`].
 //!
 //! CORS rules are validated by the engine with S3's rules and stored with the bucket's other
 //! rules (B2 rules set through the B2 API live in the same list). PutBucketCors replaces the
@@ -10,7 +9,7 @@ use crate::error::s3_error;
 use pier_cors::validate::S3_XML_FIELDS;
 use pier_cors::{CorsConfig, Dialect, ErrorKind, RuleSpec};
 use pier_edge::bucket_cors as cors_of;
-use pier_store::{BucketUpdate, Store, Visibility};
+use pier_store::{BucketUpdate, Store};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Result};
 
@@ -125,91 +124,4 @@ pub(crate) async fn delete_cors(
     )
     .await?;
     Ok(DeleteBucketCorsOutput::default())
-}
-
-use crate::acl::ALL_USERS;
-
-pub(crate) async fn put_acl(
-    store: &Store,
-    input: PutBucketAclInput,
-) -> S3Result<PutBucketAclOutput> {
-    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    // authenticated-read is public to BlockPublicAcls even though buckets here do not take it.
-    if input.acl.as_ref().map(|a| a.as_str()) == Some(BucketCannedACL::AUTHENTICATED_READ) {
-        crate::public_block::check_acl(store, &input.bucket)?;
-    }
-    let visibility = crate::acl::bucket_visibility(
-        input.acl.as_ref().map(|a| a.as_str()),
-        [
-            input.grant_full_control.as_ref(),
-            input.grant_read.as_ref(),
-            input.grant_read_acp.as_ref(),
-            input.grant_write.as_ref(),
-            input.grant_write_acp.as_ref(),
-        ],
-        input.access_control_policy.as_ref(),
-    )?
-    .ok_or_else(|| {
-        s3_error!(
-            MalformedACLError,
-            "Give x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy."
-        )
-    })?;
-    if bucket.ownership.as_deref() == Some(ObjectOwnership::BUCKET_OWNER_ENFORCED)
-        && visibility != Visibility::Private
-    {
-        return Err(crate::error::custom_error(
-            "AccessControlListNotSupported",
-            400,
-            "The bucket does not allow ACLs",
-        ));
-    }
-    if visibility.is_public() {
-        crate::public_block::check_acl(store, &input.bucket)?;
-    }
-    crate::buckets::update(
-        store,
-        &input.bucket,
-        BucketUpdate {
-            public: Some(visibility),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(PutBucketAclOutput::default())
-}
-
-pub(crate) fn get_acl(store: &Store, input: GetBucketAclInput) -> S3Result<GetBucketAclOutput> {
-    let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let owner = crate::buckets::owner();
-    let mut grants = vec![Grant {
-        grantee: Some(Grantee {
-            display_name: owner.display_name.clone(),
-            id: owner.id.clone(),
-            type_: Type::from_static(Type::CANONICAL_USER),
-            email_address: None,
-            uri: None,
-        }),
-        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
-    }];
-    let all_users = |permission: &'static str| Grant {
-        grantee: Some(Grantee {
-            display_name: None,
-            id: None,
-            type_: Type::from_static(Type::GROUP),
-            email_address: None,
-            uri: Some(ALL_USERS.into()),
-        }),
-        permission: Some(Permission::from_static(permission)),
-    };
-    if bucket.public.is_public() {
-        grants.push(all_users(Permission::READ));
-    }
-    if bucket.public == Visibility::PublicReadWrite {
-        grants.push(all_users(Permission::WRITE));
-    }
-    Ok(GetBucketAclOutput {
-        grants: Some(grants),
-        owner: Some(owner),
-    })
 }

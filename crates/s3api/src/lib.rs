@@ -246,7 +246,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketAclInput>,
     ) -> S3Result<S3Response<PutBucketAclOutput>> {
-        bucket_settings::put_acl(&self.store, req.input)
+        acl::put_bucket(&self.store, req.input)
             .await
             .map(S3Response::new)
     }
@@ -287,7 +287,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<GetBucketAclInput>,
     ) -> S3Result<S3Response<GetBucketAclOutput>> {
-        bucket_settings::get_acl(&self.store, req.input).map(S3Response::new)
+        acl::get_bucket(&self.store, req.input).map(S3Response::new)
     }
 
     async fn put_bucket_versioning(

@@ -413,10 +413,7 @@ fn delete_one(
             })
         }
         Some(which) => {
-            let shown = match &which {
-                VersionRef::Null => "null".to_owned(),
-                VersionRef::Id(id) => id.clone(),
-            };
+            let shown = which.as_str().to_owned();
             let removed = store.delete_version(&bucket.id, key, which, bypass_governance)?;
             let marker = removed.is_some_and(|o| o.marker);
             Ok(Deleted {
@@ -473,10 +470,7 @@ pub async fn delete_many(
         Ok(wanted
             .into_iter()
             .map(|(k, v)| {
-                let shown = v.as_ref().map(|v| match v {
-                    VersionRef::Null => "null".to_owned(),
-                    VersionRef::Id(id) => id.clone(),
-                });
+                let shown = v.as_ref().map(|v| v.as_str().to_owned());
                 let r = delete_one(&store, &bucket, &k, v, bypass);
                 (k, shown, r)
             })

@@ -375,11 +375,7 @@ fn verify_signature(
             ));
         };
         let key = lookup(id)?;
-        let mut k = hmac(format!("AWS4{}", key.secret).as_bytes(), date.as_bytes());
-        for part in [region, service, "aws4_request"] {
-            k = hmac(&k, part.as_bytes());
-        }
-        let expected = hex::encode(hmac(&k, policy.as_bytes()));
+        let expected = crate::presign::sigv4_signature(&key.secret, date, region, service, policy);
         if !pier_edge::secret_eq(
             expected.as_bytes(),
             signature.to_ascii_lowercase().as_bytes(),
@@ -405,12 +401,6 @@ fn verify_signature(
         return Err(mismatch());
     }
     Ok(key)
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("hmac takes any key");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
 }
 
 /// Fields every form may carry without a policy condition naming them.

@@ -47,6 +47,22 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// The SigV4 signature (hex) of `to_sign` under `secret`'s signing key for `day` (YYYYMMDD),
+/// `region` and `service`: what presigned URLs carry and browser form policies are signed with.
+pub(crate) fn sigv4_signature(
+    secret: &str,
+    day: &str,
+    region: &str,
+    service: &str,
+    to_sign: &str,
+) -> String {
+    let mut key = hmac(format!("AWS4{secret}").as_bytes(), day);
+    for part in [region, service, "aws4_request"] {
+        key = hmac(&key, part);
+    }
+    hex::encode(hmac(&key, to_sign))
+}
+
 /// The presigned URL.
 pub fn presign_url(p: &Presign<'_>) -> Result<String, String> {
     if p.expires == 0 || p.expires > MAX_EXPIRES_SECS {
@@ -114,11 +130,7 @@ pub fn presign_url(p: &Presign<'_>) -> Result<String, String> {
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    let mut key = hmac(format!("AWS4{}", p.secret_key).as_bytes(), day);
-    for part in [p.region, "s3", "aws4_request"] {
-        key = hmac(&key, part);
-    }
-    let signature = hex::encode(hmac(&key, &to_sign));
+    let signature = sigv4_signature(p.secret_key, day, p.region, "s3", &to_sign);
     Ok(format!(
         "{scheme_host}{path}?{query}&X-Amz-Signature={signature}"
     ))

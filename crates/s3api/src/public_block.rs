@@ -1,7 +1,7 @@
 //! Put/Get/DeletePublicAccessBlock: S3's four switches, stored as bits on the bucket
 //! ([`PublicBlock`]) and enforced where they mean something in a one-account store:
-//! `BlockPublicAcls` refuses a public canned ACL (PutBucketAcl, CreateBucket), `IgnorePublicAcls`
-//! makes a public bucket read as private, `BlockPublicPolicy` refuses a policy that grants
+//! `BlockPublicAcls` refuses a public ACL on a bucket or object (`crate::acl::check_allowed`),
+//! `IgnorePublicAcls` makes a public bucket or object read as private, `BlockPublicPolicy` refuses a policy that grants
 //! public access, and `RestrictPublicBuckets` ignores a public policy for callers without a key
 //! (the last two in the access engine's door, `pier_edge::access`).
 
@@ -82,18 +82,6 @@ pub async fn delete(
     )
     .await?;
     Ok(DeletePublicAccessBlockOutput::default())
-}
-
-/// Refuses making `bucket` public by ACL while its block says so.
-pub fn check_acl(store: &Store, bucket: &str) -> S3Result<()> {
-    let b = store.bucket(bucket).map_err(s3_error)?;
-    if b.public_block & PublicBlock::BLOCK_PUBLIC_ACLS != 0 {
-        return Err(s3_error!(
-            AccessDenied,
-            "Access Denied: the bucket's public access block refuses public ACLs"
-        ));
-    }
-    Ok(())
 }
 
 /// Refuses a public policy while the bucket's block says so.

@@ -35,10 +35,18 @@ enum Md5State {
 }
 
 impl Md5State {
-    fn update(&mut self, data: bytes::Bytes, size_before: u64) -> Result<()> {
+    /// Hashes `data`, which `shared` holds too when the caller has it in a [`bytes::Bytes`]:
+    /// the thread takes that without a copy; only a borrowed slice bound for the thread is
+    /// copied.
+    fn update(
+        &mut self,
+        data: &[u8],
+        shared: Option<&bytes::Bytes>,
+        size_before: u64,
+    ) -> Result<()> {
         if let Md5State::InLine(h) = self {
             if size_before < MD5_THREAD_AFTER {
-                h.update(&data);
+                h.update(data);
                 return Ok(());
             }
             let Md5State::InLine(mut h) = std::mem::replace(self, Md5State::Moved) else {
@@ -55,9 +63,12 @@ impl Md5State {
                 })?;
             *self = Md5State::Thread { chunks: tx, done };
         }
+        let chunk = shared
+            .cloned()
+            .unwrap_or_else(|| bytes::Bytes::copy_from_slice(data));
         match self {
             Md5State::Thread { chunks, .. } => chunks
-                .send(data)
+                .send(chunk)
                 .map_err(|_| io::Error::other("the MD5 thread stopped").into()),
             _ => unreachable!("switched to a thread above"),
         }
@@ -203,21 +214,25 @@ pub struct WrittenBlob {
 }
 
 impl BlobWriter {
-    /// Appends bytes (copied when the MD5 runs on its own thread; prefer
+    /// Appends bytes (copied only once the MD5 runs on its own thread; prefer
     /// [`BlobWriter::write_bytes`] for bytes already in a [`bytes::Bytes`]).
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.write_bytes(bytes::Bytes::copy_from_slice(data))
+        self.append(data, None)
     }
 
     /// Appends a chunk: written to the file and hashed (SHA-1 here, MD5 here or on its thread
     /// for large blobs, sharing the chunk without copying it).
     pub fn write_bytes(&mut self, data: bytes::Bytes) -> Result<()> {
+        self.append(&data, Some(&data))
+    }
+
+    fn append(&mut self, data: &[u8], shared: Option<&bytes::Bytes>) -> Result<()> {
         let file = self.file.as_mut().expect("writer is open until finish");
         let len = data.len() as u64;
-        self.md5.update(data.clone(), self.size)?;
-        file.write_all(&data)?;
+        self.md5.update(data, shared, self.size)?;
+        file.write_all(data)?;
         if let Some(h) = &mut self.sha1 {
-            h.update(&data);
+            h.update(data);
         }
         self.size += len;
         Ok(())

@@ -173,6 +173,14 @@ impl VersionRef {
             VersionRef::Id(text.to_owned())
         }
     }
+
+    /// The S3 `versionId` naming it (the inverse of [`VersionRef::parse`]).
+    pub fn as_str(&self) -> &str {
+        match self {
+            VersionRef::Id(id) => id,
+            VersionRef::Null => "null",
+        }
+    }
 }
 
 /// A bucket and its settings.
