@@ -13,7 +13,11 @@ and beside them this machine's own limits measured in the same run: a plain loop
 a 4 KiB write+fsync loop, and a 1 GiB sequential write in 8 MiB blocks with one fdatasync.
 
 Requests are SigV4-presigned here (stdlib only), so the load generator (wrk) needs no signing.
-Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000]
+Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000] [--set all|scale]
+                            [--postgres | --metadata postgres://...]
+       --set scale measures only what the scale-out comparison needs (4 KiB PUT/GET, 256 MiB
+       PUT/GET, listing); --postgres keeps the metadata in a PostgreSQL server started for the
+       run from Debian's binaries (default settings, so commits are as durable as SQLite's).
        PIER_BIN=path/to/pier python3 bench/run.py   (measure another build, for A/B runs)
 """
 import argparse
@@ -343,7 +347,11 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--keys", type=int, default=100_000)
+    ap.add_argument("--set", choices=("all", "scale"), default="all")
+    ap.add_argument("--metadata", default="sqlite", help="pier's --metadata (sqlite or postgres://...)")
+    ap.add_argument("--postgres", action="store_true", help="start a PostgreSQL for the metadata")
     args = ap.parse_args()
+    full = args.set == "all"
     for tool in ("wrk", "curl"):
         if not shutil.which(tool):
             subprocess.run(["apt-get", "install", "-y", "-qq", tool], check=True)
@@ -355,6 +363,8 @@ def main():
     results = {}
     try:
         print(f"machine: {os.cpu_count()} cores; data in {work}")
+        metadata = start_postgres(work) if args.postgres else args.metadata
+        print(f"metadata: {metadata}")
         tcp = median([tcp_copy_mib_s() for _ in range(args.runs)])
         fsync = median([fsync_4k_ops(work) for _ in range(args.runs)])
         disk = median([disk_write_mib_s(work) for _ in range(args.runs)])
@@ -364,7 +374,8 @@ def main():
         env = dict(os.environ, PIER_ROOT_ACCESS_KEY=ACCESS, PIER_ROOT_SECRET_KEY=SECRET, PIER_LOG="warn",
                PIER_DASHBOARD_LISTEN="off")
         server = subprocess.Popen(
-            [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
+            [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data"),
+             "--metadata", metadata],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = server.stdout.readline()
         addr = re.search(r"http://([\d.]+):(\d+)", line)
@@ -385,7 +396,8 @@ def main():
             f.writelines(presign(hostport, "PUT", f"small/{i}") + "\n" for i in range(20_000))
         runs = phase("4 KiB PUT", lambda: [wrk(endpoint, put_paths, "put", args.seconds) for _ in range(args.runs)])
         print(f"4 KiB PUT: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, peak RSS {results['4 KiB PUT'][1]:.1f} MiB")
-        put_tail(pier, env, work, args.seconds, args.runs)
+        if full:
+            put_tail(pier, env, work, args.seconds, args.runs)
 
         populate(host, port, 5_000, prefix="get/", body=b"g" * 4096)
         get_paths = os.path.join(work, "get.txt")
@@ -402,7 +414,7 @@ def main():
                     f.write(block)
             return path
 
-        for mib in (64, 256, 1024):
+        for mib in (64, 256, 1024) if full else (256,):
             big = big_file(mib)
             name = f"{mib} MiB PUT"
             urls = [endpoint + presign(hostport, "PUT", f"big/{mib}-{r}") for r in range(args.runs)]
@@ -432,7 +444,48 @@ def main():
         server.terminate()
         server.wait(timeout=60)
     finally:
+        stop_postgres(work)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def postgres_bin():
+    """Debian's newest PostgreSQL binaries directory."""
+    versions = sorted(int(v) for v in os.listdir("/usr/lib/postgresql") if v.isdigit()) \
+        if os.path.isdir("/usr/lib/postgresql") else []
+    if not versions:
+        sys.exit("--postgres needs Debian's postgresql package (apt-get install postgresql)")
+    return f"/usr/lib/postgresql/{versions[-1]}/bin"
+
+
+def as_postgres(cmd):
+    """`cmd` run as the postgres user when this runs as root (initdb refuses root)."""
+    return ["runuser", "-u", "postgres", "--"] + cmd if os.geteuid() == 0 else cmd
+
+
+def start_postgres(work):
+    """Starts a PostgreSQL with default durability for this run; returns its address."""
+    pg = os.path.join(work, "pg")
+    os.makedirs(pg)
+    if os.geteuid() == 0:
+        shutil.chown(work, "postgres")
+        shutil.chown(pg, "postgres")
+    bin_dir = postgres_bin()
+    subprocess.run(as_postgres([f"{bin_dir}/initdb", "-U", "pier", "--auth=trust", "-D", f"{pg}/data"]),
+                   check=True, stdout=subprocess.DEVNULL)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    opts = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={pg}"
+    subprocess.run(as_postgres([f"{bin_dir}/pg_ctl", "-D", f"{pg}/data", "-l", f"{pg}/log", "-o", opts,
+                                "-w", "start"]), check=True, stdout=subprocess.DEVNULL)
+    return f"postgres://pier@127.0.0.1:{port}/postgres"
+
+
+def stop_postgres(work):
+    data = os.path.join(work, "pg", "data")
+    if os.path.isdir(data):
+        subprocess.run(as_postgres([f"{postgres_bin()}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":

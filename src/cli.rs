@@ -71,7 +71,7 @@ pub struct AccessExplainArgs {
 /// win over the environment, which wins over the file).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML configuration file (keys: data_dir, listen, domains, root_access_key,
+    /// A TOML configuration file (keys: data_dir, metadata, listen, domains, root_access_key,
     /// root_secret_key, access_log, lifecycle_interval_secs, dashboard_listen, dashboard_hosts,
     /// dashboard_secure_cookies, and a [limits] table: max_connections,
     /// header_timeout_secs, body_stall_secs, http2_max_streams).
@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// Where metadata and object bytes live [default: pier-data].
     #[arg(long, env = "PIER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where the metadata lives: `sqlite` (in the data directory) or a
+    /// postgres://USER:PASS@HOST:PORT/DB address [default: sqlite].
+    #[arg(long, env = "PIER_METADATA", hide_env_values = true)]
+    pub metadata: Option<String>,
     /// Address to listen on [default: 127.0.0.1:9000]; port 0 picks a free port.
     #[arg(long, env = "PIER_LISTEN")]
     pub listen: Option<String>,
@@ -227,6 +231,26 @@ pub struct DataDirArg {
     /// The server's data directory.
     #[arg(long, env = "PIER_DATA_DIR", default_value = "pier-data")]
     pub data_dir: PathBuf,
+    /// Where the server's metadata lives: `sqlite` (in the data directory) or a
+    /// postgres://USER:PASS@HOST:PORT/DB address.
+    #[arg(
+        long,
+        env = "PIER_METADATA",
+        default_value = "sqlite",
+        hide_env_values = true
+    )]
+    pub metadata: String,
+}
+
+impl DataDirArg {
+    /// Opens the server's metadata for administration, next to a running server.
+    pub fn open_admin(&self) -> anyhow::Result<pier_store::Store> {
+        let backend = pier_store::MetaBackend::parse(&self.metadata).map_err(anyhow::Error::msg)?;
+        Ok(pier_store::Store::open_admin_with(
+            &self.data_dir,
+            &backend,
+        )?)
+    }
 }
 
 /// A CORS dialect on the command line.

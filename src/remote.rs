@@ -5,7 +5,7 @@ use crate::cli::{AccessExplainArgs, BucketCommand, ExplainArgs, PresignArgs, Ser
 use anyhow::{bail, Context};
 use pier_cors::presets::{self, Audience, Sharing};
 use pier_s3::presign::{parse_duration, presign_url, Presign};
-use pier_store::{BucketUpdate, Store};
+use pier_store::BucketUpdate;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -89,7 +89,7 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
                     }
                 },
             };
-            let store = Store::open_admin(&data.data_dir)?;
+            let store = data.open_admin()?;
             store
                 .update_bucket(
                     &bucket,
@@ -115,7 +115,7 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
             bucket,
             state,
         } => {
-            let store = Store::open_admin(&data.data_dir)?;
+            let store = data.open_admin()?;
             store
                 .update_bucket(
                     &bucket,

@@ -25,6 +25,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(d) = &args.data_dir {
         config.data_dir = d.clone();
     }
+    if let Some(m) = &args.metadata {
+        config.metadata = m.clone();
+    }
     if let Some(l) = &args.listen {
         config.listen = l.clone();
     }
@@ -75,8 +78,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let store = Store::open(&config.data_dir)
-            .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
+        let backend =
+            pier_store::MetaBackend::parse(&config.metadata).map_err(anyhow::Error::msg)?;
+        let store = Store::open_with(&config.data_dir, &backend).with_context(|| {
+            format!(
+                "opening the data directory {} with metadata in {}",
+                config.data_dir.display(),
+                backend.redacted()
+            )
+        })?;
         ensure_root_key(&store, &config)?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
@@ -84,7 +94,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         let nofile = pier_server::limits::raise_fd_limit();
         let cap = config.limits.connection_cap(nofile);
-        tracing::info!(%addr, data_dir = %config.data_dir.display(), max_connections = cap, open_file_limit = nofile, "pier is serving S3 and B2");
+        tracing::info!(%addr, data_dir = %config.data_dir.display(), metadata = %backend.redacted(), max_connections = cap, open_file_limit = nofile, "pier is serving S3 and B2");
         // Printed after the dashboard's line (tests read the two in this order).
         let listening = format!("pier listening on http://{addr}");
         let access_log = match &config.access_log {
@@ -191,7 +201,13 @@ fn ensure_root_key(store: &Store, config: &Config) -> anyhow::Result<()> {
             Some(existing) if existing.secret == *secret => {}
             Some(_) => anyhow::bail!("access key {id} exists with a different secret"),
             None => {
-                store.import_key(id, secret, "root (from configuration)")?;
+                if let Err(e) = store.import_key(id, secret, "root (from configuration)") {
+                    // Another node sharing the metadata may have imported it meanwhile.
+                    match store.key(id)? {
+                        Some(existing) if existing.secret == *secret => {}
+                        _ => return Err(e.into()),
+                    }
+                }
             }
         },
         _ if store.keys()?.is_empty() => {
@@ -293,7 +309,7 @@ pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             prefix,
             expires,
         } => {
-            let store = Store::open_admin(&data.data_dir)?;
+            let store = data.open_admin()?;
             let scope = key_scope(&store, capabilities, buckets, prefix, expires)?;
             let key = store.create_key(&description, scope)?;
             println!("access key id:     {}", key.access_key);
@@ -301,7 +317,7 @@ pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             store.close()?;
         }
         KeyCommand::List { data } => {
-            let store = Store::open_admin(&data.data_dir)?;
+            let store = data.open_admin()?;
             for key in store.keys()? {
                 let s = &key.scope;
                 let caps = s
@@ -332,7 +348,7 @@ pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             store.close()?;
         }
         KeyCommand::Delete { data, access_key } => {
-            let store = Store::open_admin(&data.data_dir)?;
+            let store = data.open_admin()?;
             store
                 .delete_key(&access_key)
                 .with_context(|| format!("deleting access key {access_key}"))?;

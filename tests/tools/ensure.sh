@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real clients the end-to-end tests drive, if missing: Debian packages (rclone,
-# chromium), playwright-core from npm, and the aws CLI and boto3 in a venv at .venv. Idempotent; the test harness calls it on demand
+# chromium, postgresql), playwright-core from npm, and the aws CLI and boto3 in a venv at .venv. Idempotent; the test harness calls it on demand
 # and .ci/run calls it up front.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,6 +10,9 @@ command -v rclone >/dev/null 2>&1 || apt_missing+=(rclone)
 [ -x /usr/bin/chromium ] || apt_missing+=(chromium)
 command -v node >/dev/null 2>&1 || apt_missing+=(nodejs npm)
 command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-venv)
+# PostgreSQL for the scale-out tests (the tests start their own server from its binaries).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+  || apt_missing+=(postgresql)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null

@@ -9,8 +9,11 @@ use std::path::PathBuf;
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Where metadata and blobs live.
+    /// Where blobs live, and the metadata too unless `metadata` names a database.
     pub data_dir: PathBuf,
+    /// Where the metadata lives: `sqlite` (in `data_dir`, the default) or a
+    /// `postgres://USER:PASS@HOST:PORT/DB` address.
+    pub metadata: String,
     /// Address to listen on.
     pub listen: String,
     /// Domains whose subdomains name buckets (virtual-host style), e.g. `localhost`.
@@ -42,6 +45,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from("pier-data"),
+            metadata: "sqlite".into(),
             listen: "127.0.0.1:9000".into(),
             domains: vec!["localhost".into()],
             root_access_key: None,

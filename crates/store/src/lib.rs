@@ -2,8 +2,8 @@
 //!
 //! # Overview
 //! - [`Store`] is the facade the API layers use. Object bytes are immutable blobs in files
-//!   ([`blob`]); metadata lives behind the [`MetaStore`] trait, implemented for SQLite by
-//!   [`SqliteMeta`] (a distributed SQL backend would be a second implementation).
+//!   ([`blob`]); metadata lives behind the [`MetaStore`] trait, implemented once in SQL
+//!   ([`sql`]) over embedded SQLite (the default) or PostgreSQL ([`MetaBackend`]).
 //! - A write is acknowledged only when durable: the blob is written to `tmp/`, fsynced, renamed
 //!   into `blobs/`, its directory fsynced, and then the metadata commit (group-committed with
 //!   other writers) makes it visible. A crash at any point leaves either the old object or the
@@ -31,7 +31,7 @@ pub mod lifecycle;
 mod list;
 pub mod lock;
 pub mod meta;
-mod sqlite;
+pub mod sql;
 mod stats;
 mod stream;
 mod types;
@@ -46,7 +46,7 @@ pub use meta::{
     Completion, LifecycleAction, MetaChange, MetaStore, NewBytes, PartsChecksum, Removal,
     VersionCursor,
 };
-pub use sqlite::{multipart_etag, SqliteMeta};
+pub use sql::meta::{multipart_etag, SqlMeta};
 pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;
 pub use types::{
@@ -59,6 +59,64 @@ use blob::BlobDir;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
+
+/// Where the metadata lives.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum MetaBackend {
+    /// SQLite in the data directory (`meta.sqlite`), the default.
+    #[default]
+    Embedded,
+    /// A PostgreSQL database, by its `postgres://USER:PASS@HOST:PORT/DB` address.
+    Postgres(String),
+}
+
+/// PostgreSQL connections per store (one worker thread each).
+pub const POSTGRES_CONNECTIONS: usize = 16;
+
+impl MetaBackend {
+    /// Reads a backend from configuration: `sqlite` (or empty) for the embedded one, a
+    /// `postgres://` or `postgresql://` address for PostgreSQL.
+    pub fn parse(text: &str) -> std::result::Result<MetaBackend, String> {
+        let text = text.trim();
+        if text.is_empty() || text == "sqlite" {
+            Ok(MetaBackend::Embedded)
+        } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(MetaBackend::Postgres(text.to_owned()))
+        } else {
+            Err(format!(
+                "unknown metadata backend {text:?}: use \"sqlite\" or a postgres:// address"
+            ))
+        }
+    }
+
+    /// The address with its password replaced by `***`, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            MetaBackend::Embedded => "sqlite".into(),
+            MetaBackend::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => {
+                    let userinfo = &url[scheme + 3..at];
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+
+    fn open(&self, root: &Path, stats: &Arc<StoreStats>) -> Result<Arc<dyn MetaStore>> {
+        Ok(match self {
+            MetaBackend::Embedded => Arc::new(SqlMeta::new(sql::sqlite::Sqlite::open(
+                &root.join("meta.sqlite"),
+                Arc::clone(stats),
+            )?)),
+            MetaBackend::Postgres(url) => Arc::new(SqlMeta::new(sql::postgres::Postgres::open(
+                url,
+                POSTGRES_CONNECTIONS,
+            )?)),
+        })
+    }
+}
 
 /// The longest object key, in bytes (S3's and B2's limit).
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -105,7 +163,7 @@ pub struct Store {
 }
 
 struct Inner {
-    meta: Arc<SqliteMeta>,
+    meta: Arc<dyn MetaStore>,
     blobs: BlobDir,
     /// The server's exclusive lock on the data directory; `None` for admin handles.
     lock: Option<fs::File>,
@@ -134,11 +192,18 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating) a store in `root`, recovering from an unclean stop if needed.
+    /// Opens (creating) a store in `root` with embedded metadata, recovering from an unclean
+    /// stop if needed.
     pub fn open(root: &Path) -> Result<Store> {
+        Store::open_with(root, &MetaBackend::Embedded)
+    }
+
+    /// Opens (creating) a store whose blobs are in `root` and whose metadata is in `backend`,
+    /// recovering from an unclean stop if needed.
+    pub fn open_with(root: &Path, backend: &MetaBackend) -> Result<Store> {
         fs::create_dir_all(root)?;
-        let db_path = root.join("meta.sqlite");
-        let existed = db_path.exists();
+        // A shared database may hold metadata already: sweep orphans there at every start.
+        let existed = *backend != MetaBackend::Embedded || root.join("meta.sqlite").exists();
         let clean_marker = root.join("CLEAN");
         let was_clean = clean_marker.exists();
         let lock = fs::OpenOptions::new()
@@ -151,7 +216,7 @@ impl Store {
         }
         let stats = Arc::new(StoreStats::default());
         let blobs = BlobDir::open(root, Arc::clone(&stats))?;
-        let meta = Arc::new(SqliteMeta::open(&db_path, Arc::clone(&stats))?);
+        let meta = backend.open(root, &stats)?;
         let store = Store {
             inner: Arc::new(Inner {
                 meta,
@@ -182,12 +247,14 @@ impl Store {
     /// Opens a store's metadata for administration (keys, buckets) next to a running server:
     /// no lock, no recovery, no blob housekeeping.
     pub fn open_admin(root: &Path) -> Result<Store> {
+        Store::open_admin_with(root, &MetaBackend::Embedded)
+    }
+
+    /// [`Store::open_admin`] with the metadata in `backend`.
+    pub fn open_admin_with(root: &Path, backend: &MetaBackend) -> Result<Store> {
         fs::create_dir_all(root)?;
         let stats = Arc::new(StoreStats::default());
-        let meta = Arc::new(SqliteMeta::open(
-            &root.join("meta.sqlite"),
-            Arc::clone(&stats),
-        )?);
+        let meta = backend.open(root, &stats)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 meta,
@@ -612,7 +679,7 @@ impl Store {
     ) -> Result<Object> {
         let change: MetaChange = Box::new(move |entry, _| {
             let mut meta = entry.meta.clone();
-            meta.tags = tags;
+            meta.tags = tags.clone();
             Ok(meta)
         });
         self.meta().update_meta(bucket_id, key, which, change)
@@ -629,7 +696,7 @@ impl Store {
     ) -> Result<Object> {
         let change: MetaChange = Box::new(move |entry, _| {
             let mut meta = entry.meta.clone();
-            meta.acl = acl;
+            meta.acl = acl.clone();
             Ok(meta)
         });
         self.meta().update_meta(bucket_id, key, which, change)

@@ -108,9 +108,11 @@ pub enum LifecycleAction {
 
 /// A change of one version's metadata: given the version as stored and the bucket's object lock,
 /// the new metadata, or why not.
+/// A backend may call it more than once (a retried transaction), so it must not have effects.
 pub type MetaChange = Box<
-    dyn FnOnce(&Object, Option<&crate::lock::ObjectLock>) -> Result<crate::types::ObjectMeta>
-        + Send,
+    dyn Fn(&Object, Option<&crate::lock::ObjectLock>) -> Result<crate::types::ObjectMeta>
+        + Send
+        + Sync,
 >;
 
 /// The metadata operations pier needs. Implementations must make each call atomic and durable
@@ -250,4 +252,7 @@ pub trait MetaStore: Send + Sync + 'static {
     fn forget_garbage(&self, blobs: &[String]) -> Result<()>;
     /// Every blob referenced by an entry or a part.
     fn referenced_blobs(&self) -> Result<HashSet<String>>;
+
+    /// Finishes queued writes and stops the backend's threads (a clean shutdown).
+    fn close(&self);
 }

@@ -8,6 +8,9 @@ use proptest::prelude::*;
 use std::collections::BTreeSet;
 use tempfile::TempDir;
 
+mod common;
+use common::Db;
+
 /// Puts `data` as a blob file (never inline).
 fn put(store: &Store, bucket_id: &str, key: &str, data: &[u8]) -> pier_store::Object {
     let mut w = store.new_blob().unwrap();
@@ -88,10 +91,9 @@ fn walk(p: &std::path::Path) -> usize {
         .unwrap_or(0)
 }
 
-#[test]
-fn put_get_overwrite_delete() {
+fn put_get_overwrite_delete(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = store
         .create_bucket(
             "photos",
@@ -147,10 +149,9 @@ fn md5_of(data: &[u8]) -> u128 {
     u128::from_be_bytes(md5::Md5::digest(data).into())
 }
 
-#[test]
-fn conditional_writes_are_atomic_checks() {
+fn conditional_writes_are_atomic_checks(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = store
         .create_bucket(
             "cond",
@@ -189,10 +190,9 @@ fn conditional_writes_are_atomic_checks() {
     assert_eq!(read_all(&store, &o), b"3");
 }
 
-#[test]
-fn multipart_completes_without_copying_and_checks_parts() {
+fn multipart_completes_without_copying_and_checks_parts(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = store
         .create_bucket(
             "mp",
@@ -345,10 +345,9 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
     assert!(dir.path().join("CLEAN").exists());
 }
 
-#[test]
-fn small_objects_live_inline_and_large_ones_in_files() {
+fn small_objects_live_inline_and_large_ones_in_files(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = store
         .create_bucket(
             "inline",
@@ -397,10 +396,9 @@ fn small_objects_live_inline_and_large_ones_in_files() {
         .is_none());
 }
 
-#[test]
-fn access_keys() {
+fn access_keys(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let k = store
         .create_key("ci", pier_store::KeyRestrictions::default())
         .unwrap();
@@ -414,8 +412,7 @@ fn access_keys() {
     ));
 }
 
-#[test]
-fn key_restrictions_round_trip_and_survive_reopening() {
+fn key_restrictions_round_trip_and_survive_reopening(db: &Db) {
     let dir = TempDir::new().unwrap();
     let scope = pier_store::KeyRestrictions {
         capabilities: Some(vec!["readFiles".into(), "listFiles".into()]),
@@ -424,21 +421,20 @@ fn key_restrictions_round_trip_and_survive_reopening() {
         expires: Some(1_900_000_000_000),
     };
     let id = {
-        let store = Store::open(dir.path()).unwrap();
+        let store = db.open(dir.path());
         let k = store.create_key("scoped", scope.clone()).unwrap();
         assert_eq!(store.key(&k.access_key).unwrap().unwrap().scope, scope);
         store.close().unwrap();
         k.access_key
     };
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     assert_eq!(store.key(&id).unwrap().unwrap().scope, scope);
     assert_eq!(store.keys().unwrap()[0].scope, scope);
 }
 
-#[test]
-fn bucket_policies_and_visibility_are_stored() {
+fn bucket_policies_and_visibility_are_stored(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     store
         .create_bucket(
             "pol",
@@ -518,10 +514,9 @@ proptest! {
 
 /// A part uploaded after its upload was aborted is `NoSuchUpload` (a race, never a storage
 /// failure), and its blob is removed.
-#[test]
-fn a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing() {
+fn a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = store
         .create_bucket(
             "race",
@@ -581,10 +576,9 @@ fn data_directories_of_earlier_versions_open_and_keep_their_meaning() {
 
 /// A bucket id names its bucket only: once the bucket is deleted and its name taken by a
 /// new bucket, the old id finds nothing (the id-to-name cache never hands out the newcomer).
-#[test]
-fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name() {
+fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let old = store
         .create_bucket(
             "reused",
@@ -608,11 +602,10 @@ fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name() {
     assert_eq!(store.bucket_by_id(&new.id).unwrap().id, new.id);
 }
 
-#[test]
-fn large_blobs_hash_on_a_thread_and_match_hashing_in_line() {
+fn large_blobs_hash_on_a_thread_and_match_hashing_in_line(db: &Db) {
     use md5::Digest as _;
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     // Past MD5_THREAD_AFTER, in chunks of every shape, shared and copied.
     let data: Vec<u8> = (0..(pier_store::blob::MD5_THREAD_AFTER as usize * 3 + 12_345))
         .map(|i| (i * 31 % 251) as u8)
@@ -630,11 +623,10 @@ fn large_blobs_hash_on_a_thread_and_match_hashing_in_line() {
     assert_eq!(payload.size(), data.len() as u64);
 }
 
-#[test]
-fn s3_parts_skip_the_sha1_until_b2_asks_for_it() {
+fn s3_parts_skip_the_sha1_until_b2_asks_for_it(db: &Db) {
     use sha1::Digest as _;
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = store
         .create_bucket(
             "parts",
@@ -660,3 +652,17 @@ fn s3_parts_skip_the_sha1_until_b2_asks_for_it() {
         hex::encode(sha1::Sha1::digest(&data))
     );
 }
+
+on_both_backends!(
+    put_get_overwrite_delete,
+    conditional_writes_are_atomic_checks,
+    multipart_completes_without_copying_and_checks_parts,
+    small_objects_live_inline_and_large_ones_in_files,
+    access_keys,
+    key_restrictions_round_trip_and_survive_reopening,
+    bucket_policies_and_visibility_are_stored,
+    a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing,
+    a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name,
+    large_blobs_hash_on_a_thread_and_match_hashing_in_line,
+    s3_parts_skip_the_sha1_until_b2_asks_for_it,
+);

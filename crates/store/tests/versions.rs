@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use tempfile::TempDir;
 
+mod common;
+use common::Db;
+
 const DAY: i64 = pier_store::lifecycle::DAY;
 
 /// Puts `data` the way the APIs do (inline when small, else a blob file).
@@ -99,10 +102,9 @@ fn bucket(store: &Store, name: &str, state: Versioning) -> String {
         .id
 }
 
-#[test]
-fn enabled_bucket_keeps_every_version_newest_first() {
+fn enabled_bucket_keeps_every_version_newest_first(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "enabled", Versioning::Enabled);
     let big = vec![7u8; 100_000];
     let v1 = put(&store, &b, "k", b"one");
@@ -125,10 +127,9 @@ fn enabled_bucket_keeps_every_version_newest_first() {
     check_invariants(&store, &b);
 }
 
-#[test]
-fn a_marker_hides_and_deleting_it_unhides() {
+fn a_marker_hides_and_deleting_it_unhides(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "markers", Versioning::Enabled);
     let v1 = put(&store, &b, "k", b"one");
     let removal = store.delete_object(&b, "k").unwrap();
@@ -157,10 +158,9 @@ fn a_marker_hides_and_deleting_it_unhides() {
     check_invariants(&store, &b);
 }
 
-#[test]
-fn deleting_the_current_version_promotes_the_previous() {
+fn deleting_the_current_version_promotes_the_previous(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "promote", Versioning::Enabled);
     let v1 = put(&store, &b, "k", b"one");
     let v2 = put(&store, &b, "k", b"two");
@@ -188,10 +188,9 @@ fn deleting_the_current_version_promotes_the_previous() {
     check_invariants(&store, &b);
 }
 
-#[test]
-fn unversioned_writes_replace_the_null_version() {
+fn unversioned_writes_replace_the_null_version(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "plain", Versioning::Unversioned);
     put(&store, &b, "k", b"one");
     let v2 = put(&store, &b, "k", b"two");
@@ -204,10 +203,9 @@ fn unversioned_writes_replace_the_null_version() {
     store.delete_bucket("plain").unwrap();
 }
 
-#[test]
-fn suspended_writes_replace_only_the_null_version() {
+fn suspended_writes_replace_only_the_null_version(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "suspend", Versioning::Unversioned);
     let n1 = put(&store, &b, "k", b"null one");
     let set = |state| {
@@ -263,10 +261,9 @@ fn suspended_writes_replace_only_the_null_version() {
     ));
 }
 
-#[test]
-fn copies_share_bytes_until_the_last_reference_goes() {
+fn copies_share_bytes_until_the_last_reference_goes(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "shared", Versioning::Enabled);
     let big = vec![3u8; 200_000];
     let source = put(&store, &b, "source", &big);
@@ -327,17 +324,16 @@ fn copies_share_bytes_until_the_last_reference_goes() {
     // Reopening sweeps nothing that is still referenced.
     store.close().unwrap();
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     assert_eq!(
         read_all(&store, &store.object(&b, "small-copy").unwrap()),
         b"tiny"
     );
 }
 
-#[test]
-fn version_pages_cover_the_history_exactly_once() {
+fn version_pages_cover_the_history_exactly_once(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "paging", Versioning::Enabled);
     for key in ["a/1", "a/2", "b", "c/x/1", "d"] {
         for n in 0..3 {
@@ -408,10 +404,9 @@ fn version_pages_cover_the_history_exactly_once() {
     assert_eq!(page.entries.len(), 7, "b's 4 entries and d's 3");
 }
 
-#[test]
-fn bucket_delete_refuses_history_and_aborts_uploads() {
+fn bucket_delete_refuses_history_and_aborts_uploads(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "history", Versioning::Enabled);
     let v = put(&store, &b, "k", b"x");
     store.delete_object(&b, "k").unwrap();
@@ -456,10 +451,9 @@ fn set_rules(store: &Store, bucket: &str, rules: Vec<LifecycleRule>) {
         .unwrap();
 }
 
-#[test]
-fn lifecycle_deletes_noncurrent_versions_when_due() {
+fn lifecycle_deletes_noncurrent_versions_when_due(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "aging", Versioning::Enabled);
     let big = vec![1u8; 100_000];
     put(&store, &b, "logs/a", &big);
@@ -499,10 +493,9 @@ fn lifecycle_deletes_noncurrent_versions_when_due() {
     check_invariants(&store, &b);
 }
 
-#[test]
-fn lifecycle_keeps_the_newest_noncurrent_versions_asked_for() {
+fn lifecycle_keeps_the_newest_noncurrent_versions_asked_for(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "keepers", Versioning::Enabled);
     for n in 0..5 {
         put(&store, &b, "k", format!("v{n}").as_bytes());
@@ -528,10 +521,9 @@ fn lifecycle_keeps_the_newest_noncurrent_versions_asked_for() {
     assert_eq!(left, [b"v4".to_vec(), b"v3".to_vec(), b"v2".to_vec()]);
 }
 
-#[test]
-fn lifecycle_expires_current_versions_then_cleans_lone_markers() {
+fn lifecycle_expires_current_versions_then_cleans_lone_markers(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "expiry", Versioning::Enabled);
     put(&store, &b, "tmp/x", b"x");
     put(&store, &b, "keep/y", b"y");
@@ -563,10 +555,9 @@ fn lifecycle_expires_current_versions_then_cleans_lone_markers() {
     assert!(store.object(&b, "keep/y").is_ok());
 }
 
-#[test]
-fn lifecycle_aborts_old_uploads_and_skips_disabled_rules() {
+fn lifecycle_aborts_old_uploads_and_skips_disabled_rules(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "uploads", Versioning::Unversioned);
     let up = store
         .create_upload(&b, "big", ObjectMeta::default())
@@ -596,10 +587,9 @@ fn lifecycle_aborts_old_uploads_and_skips_disabled_rules() {
     assert!(store.object(&b, "k").is_ok());
 }
 
-#[test]
-fn unversioned_expiry_deletes_for_good() {
+fn unversioned_expiry_deletes_for_good(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "plainexp", Versioning::Unversioned);
     put(&store, &b, "k", &vec![9u8; 100_000]);
     set_rules(
@@ -778,10 +768,9 @@ fn locked_bucket(store: &Store, name: &str) -> String {
         .id
 }
 
-#[test]
-fn object_lock_holds_versions_against_deletion_and_lifecycle() {
+fn object_lock_holds_versions_against_deletion_and_lifecycle(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = locked_bucket(&store, "locked");
     let held = put(&store, &b, "k", b"old");
     assert!(
@@ -811,10 +800,9 @@ fn object_lock_holds_versions_against_deletion_and_lifecycle() {
     check_invariants(&store, &b);
 }
 
-#[test]
-fn object_lock_never_goes_off_and_keeps_versioning_on() {
+fn object_lock_never_goes_off_and_keeps_versioning_on(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     locked_bucket(&store, "locked");
     let suspend = pier_store::BucketUpdate {
         versioning: Some(Versioning::Suspended),
@@ -846,10 +834,9 @@ fn object_lock_never_goes_off_and_keeps_versioning_on() {
     ));
 }
 
-#[test]
-fn lifecycle_tag_and_size_filters_take_only_matching_versions() {
+fn lifecycle_tag_and_size_filters_take_only_matching_versions(db: &Db) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = db.open(dir.path());
     let b = bucket(&store, "filtered", Versioning::Enabled);
     let tagged = |key: &str, data: &[u8], tag: &str| {
         let mut w = store.new_payload(Some(data.len() as u64)).unwrap();
@@ -883,3 +870,22 @@ fn lifecycle_tag_and_size_filters_take_only_matching_versions() {
     assert!(store.object(&b, "tiny").is_ok(), "too small");
     check_invariants(&store, &b);
 }
+
+on_both_backends!(
+    enabled_bucket_keeps_every_version_newest_first,
+    a_marker_hides_and_deleting_it_unhides,
+    deleting_the_current_version_promotes_the_previous,
+    unversioned_writes_replace_the_null_version,
+    suspended_writes_replace_only_the_null_version,
+    copies_share_bytes_until_the_last_reference_goes,
+    version_pages_cover_the_history_exactly_once,
+    bucket_delete_refuses_history_and_aborts_uploads,
+    lifecycle_deletes_noncurrent_versions_when_due,
+    lifecycle_keeps_the_newest_noncurrent_versions_asked_for,
+    lifecycle_expires_current_versions_then_cleans_lone_markers,
+    lifecycle_aborts_old_uploads_and_skips_disabled_rules,
+    unversioned_expiry_deletes_for_good,
+    object_lock_holds_versions_against_deletion_and_lifecycle,
+    object_lock_never_goes_off_and_keeps_versioning_on,
+    lifecycle_tag_and_size_filters_take_only_matching_versions,
+);

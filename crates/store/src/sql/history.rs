@@ -2,14 +2,12 @@
 //! versions, markers) in `versions`, and the writes that move entries between them
 //! (`docs/design.md`, "Versions"). Every function runs inside the caller's transaction.
 
-use super::{add_garbage, decode_segments, encode_segments, meta_json, parse_meta};
+use super::meta::{add_garbage, decode_segments, encode_segments, meta_json, parse_meta};
+use super::{values, Row, Sql};
 use crate::error::{Result, StoreError};
 use crate::lock::{check_delete, ObjectLock};
 use crate::meta::{NewBytes, Removal, VersionCursor};
-use crate::types::{
-    Millis, Object, ObjectMeta, VersionRef, Versioning, WriteCondition, INLINE_BLOB,
-};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::types::{Millis, Object, VersionRef, Versioning, WriteCondition, INLINE_BLOB};
 
 /// Columns of an entry, in the order [`entry_from_row`] reads them. `objects` rows are never
 /// markers and always current, so they select constants for the last two.
@@ -20,46 +18,28 @@ const VERSION_SELECT: &str = "bucket_id, key, version_id, size, etag, sha1, crea
 const OBJECT_INSERT: &str = "bucket_id, key, version_id, size, etag, sha1, created_ms, meta, \
      segments, seq, is_null";
 
-/// An entry as read, decoded by [`finish_entry`].
-pub(super) struct EntryRow {
-    object: Object,
-    key: Vec<u8>,
-    meta: String,
-    segments: String,
-}
-
-pub(super) fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<EntryRow> {
-    Ok(EntryRow {
-        object: Object {
-            bucket_id: row.get(0)?,
-            key: String::new(),
-            version_id: row.get(2)?,
-            size: row.get::<_, i64>(3)? as u64,
-            etag: row.get(4)?,
-            sha1: row.get(5)?,
-            created: row.get(6)?,
-            meta: ObjectMeta::default(),
-            segments: Vec::new(),
-            seq: row.get(9)?,
-            null_version: row.get::<_, i64>(10)? != 0,
-            marker: row.get::<_, i64>(11)? != 0,
-            superseded: row.get(12)?,
-        },
-        key: row.get(1)?,
-        meta: row.get(7)?,
-        segments: row.get(8)?,
-    })
-}
-
-/// Decodes what [`entry_from_row`] read; a row whose key, metadata or segments do not decode,
-/// or whose segments do not add up to its size, is `Corrupt`.
-pub(super) fn finish_entry(row: EntryRow) -> Result<Object> {
-    let mut object = row.object;
-    object.key = String::from_utf8(row.key).map_err(|_| {
-        StoreError::Corrupt(format!("object {} has a non-UTF-8 key", object.version_id))
-    })?;
-    object.meta = parse_meta(&row.meta)?;
-    object.segments = decode_segments(&row.segments)?;
+/// Decodes an entry row (columns as [`OBJECT_SELECT`] and [`VERSION_SELECT`] name them); a
+/// row whose key, metadata or segments do not decode, or whose segments do not add up to its
+/// size, is `Corrupt`.
+pub(super) fn entry_from_row(mut row: Row) -> Result<Object> {
+    let version_id = row.text(2)?;
+    let key = String::from_utf8(row.bytes(1)?)
+        .map_err(|_| StoreError::Corrupt(format!("object {version_id} has a non-UTF-8 key")))?;
+    let object = Object {
+        bucket_id: row.text(0)?,
+        key,
+        size: row.int(3)? as u64,
+        etag: row.text(4)?,
+        sha1: row.opt_text(5)?,
+        created: row.int(6)?,
+        meta: parse_meta(&row.text(7)?)?,
+        segments: decode_segments(&row.text(8)?)?,
+        seq: row.int(9)?,
+        null_version: row.int(10)? != 0,
+        marker: row.int(11)? != 0,
+        superseded: row.opt_int(12)?,
+        version_id,
+    };
     let total: u64 = object.segments.iter().map(|s| s.size).sum();
     if total != object.size {
         return Err(StoreError::Corrupt(format!(
@@ -70,44 +50,40 @@ pub(super) fn finish_entry(row: EntryRow) -> Result<Object> {
     Ok(object)
 }
 
-fn one(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<Object>> {
-    conn.prepare_cached(sql)?
-        .query_row(params, entry_from_row)
-        .optional()?
-        .map(finish_entry)
-        .transpose()
+fn one(conn: &dyn Sql, sql: &str, params: &[super::Value]) -> Result<Option<Object>> {
+    conn.first(sql, params)?.map(entry_from_row).transpose()
 }
 
-fn many(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Object>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params, entry_from_row)?;
-    let rows: Vec<EntryRow> = rows.collect::<rusqlite::Result<_>>()?;
-    rows.into_iter().map(finish_entry).collect()
+fn many(conn: &dyn Sql, sql: &str, params: &[super::Value]) -> Result<Vec<Object>> {
+    conn.query(sql, params)?
+        .into_iter()
+        .map(entry_from_row)
+        .collect()
 }
 
 /// The key's current version (its `objects` row).
-pub(super) fn current(conn: &Connection, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+pub(super) fn current(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<Option<Object>> {
     one(
         conn,
         &format!("SELECT {OBJECT_SELECT} FROM objects WHERE bucket_id = ?1 AND key = ?2"),
-        params![bucket_id, key.as_bytes()],
+        values![bucket_id, key.as_bytes()],
     )
 }
 
 /// The key's newest `versions` row.
-fn newest_other(conn: &Connection, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+fn newest_other(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<Option<Object>> {
     one(
         conn,
         &format!(
             "SELECT {VERSION_SELECT} FROM versions WHERE bucket_id = ?1 AND key = ?2
              ORDER BY seq DESC LIMIT 1"
         ),
-        params![bucket_id, key.as_bytes()],
+        values![bucket_id, key.as_bytes()],
     )
 }
 
 /// The key's current entry, version or marker.
-pub(super) fn top(conn: &Connection, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+pub(super) fn top(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<Option<Object>> {
     if let Some(o) = current(conn, bucket_id, key)? {
         return Ok(Some(o));
     }
@@ -116,7 +92,7 @@ pub(super) fn top(conn: &Connection, bucket_id: &str, key: &str) -> Result<Optio
 
 /// An entry of the key by id or the null one.
 pub(super) fn entry(
-    conn: &Connection,
+    conn: &dyn Sql,
     bucket_id: &str,
     key: &str,
     which: &VersionRef,
@@ -127,14 +103,14 @@ pub(super) fn entry(
             let found = one(
                 conn,
                 &format!("SELECT {OBJECT_SELECT} FROM objects WHERE version_id = ?1"),
-                [id],
+                values![id],
             )?;
             let found = match found {
                 Some(o) => Some(o),
                 None => one(
                     conn,
                     &format!("SELECT {VERSION_SELECT} FROM versions WHERE version_id = ?1"),
-                    [id],
+                    values![id],
                 )?,
             };
             Ok(found.filter(|o| o.bucket_id == bucket_id && o.key == key))
@@ -146,7 +122,7 @@ pub(super) fn entry(
                     "SELECT {OBJECT_SELECT} FROM objects WHERE bucket_id = ?1 AND key = ?2
                      AND is_null = 1"
                 ),
-                params![bucket_id, k],
+                values![bucket_id, k],
             )? {
                 return Ok(Some(o));
             }
@@ -156,39 +132,37 @@ pub(super) fn entry(
                     "SELECT {VERSION_SELECT} FROM versions WHERE bucket_id = ?1 AND key = ?2
                      AND is_null = 1"
                 ),
-                params![bucket_id, k],
+                values![bucket_id, k],
             )
         }
     }
 }
 
 /// Any entry by version id, in any bucket.
-pub(super) fn by_id(conn: &Connection, version_id: &str) -> Result<Option<Object>> {
+pub(super) fn by_id(conn: &dyn Sql, version_id: &str) -> Result<Option<Object>> {
     if let Some(o) = one(
         conn,
         &format!("SELECT {OBJECT_SELECT} FROM objects WHERE version_id = ?1"),
-        [version_id],
+        values![version_id],
     )? {
         return Ok(Some(o));
     }
     one(
         conn,
         &format!("SELECT {VERSION_SELECT} FROM versions WHERE version_id = ?1"),
-        [version_id],
+        values![version_id],
     )
 }
 
 /// True when the key has no entry besides `except`.
-fn only_entry(conn: &Connection, bucket_id: &str, key: &str, except: &str) -> Result<bool> {
-    let other: Option<i64> = conn
-        .prepare_cached(
-            "SELECT 1 FROM objects WHERE bucket_id = ?1 AND key = ?2 AND version_id <> ?3
-             UNION ALL
-             SELECT 1 FROM versions WHERE bucket_id = ?1 AND key = ?2 AND version_id <> ?3
-             LIMIT 1",
-        )?
-        .query_row(params![bucket_id, key.as_bytes(), except], |r| r.get(0))
-        .optional()?;
+fn only_entry(conn: &dyn Sql, bucket_id: &str, key: &str, except: &str) -> Result<bool> {
+    let other = conn.first(
+        "SELECT 1 FROM objects WHERE bucket_id = ?1 AND key = ?2 AND version_id <> ?3
+         UNION ALL
+         SELECT 1 FROM versions WHERE bucket_id = ?1 AND key = ?2 AND version_id <> ?3
+         LIMIT 1",
+        values![bucket_id, key.as_bytes(), except],
+    )?;
     Ok(other.is_none())
 }
 
@@ -202,12 +176,14 @@ pub(super) struct WriteState {
 
 /// The bucket's versioning state and object lock, read inside the write; `NoSuchBucket` if it
 /// is gone.
-pub(super) fn write_state(conn: &Connection, bucket_id: &str) -> Result<WriteState> {
-    let row: Option<(i64, Option<String>)> = conn
-        .prepare_cached("SELECT versioning, object_lock FROM buckets WHERE id = ?1")?
-        .query_row([bucket_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (code, lock) = row.ok_or(StoreError::NoSuchBucket)?;
+pub(super) fn write_state(conn: &dyn Sql, bucket_id: &str) -> Result<WriteState> {
+    let mut row = conn
+        .first(
+            "SELECT versioning, object_lock FROM buckets WHERE id = ?1",
+            values![bucket_id],
+        )?
+        .ok_or(StoreError::NoSuchBucket)?;
+    let (code, lock) = (row.int(0)?, row.opt_text(1)?);
     let versioning = Versioning::from_code(code)
         .ok_or_else(|| StoreError::Corrupt(format!("bucket {bucket_id} versioning {code}")))?;
     let lock = match lock {
@@ -241,61 +217,66 @@ fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Resu
     }
 }
 
-fn insert_version_row(conn: &Connection, o: &Object) -> Result<()> {
-    conn.prepare_cached(&format!(
-        "INSERT INTO versions ({VERSION_SELECT}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
-         ?11, ?12, ?13)"
-    ))?
-    .execute(params![
-        o.bucket_id,
-        o.key.as_bytes(),
-        o.version_id,
-        o.size as i64,
-        o.etag,
-        o.sha1,
-        o.created,
-        meta_json(&o.meta),
-        encode_segments(&o.segments),
-        o.seq,
-        o.null_version as i64,
-        o.marker as i64,
-        o.superseded,
-    ])?;
+fn insert_version_row(conn: &dyn Sql, o: &Object) -> Result<()> {
+    conn.execute(
+        &format!(
+            "INSERT INTO versions ({VERSION_SELECT}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+             ?10, ?11, ?12, ?13)"
+        ),
+        values![
+            &o.bucket_id,
+            o.key.as_bytes(),
+            &o.version_id,
+            o.size as i64,
+            &o.etag,
+            &o.sha1,
+            o.created,
+            meta_json(&o.meta),
+            encode_segments(&o.segments),
+            o.seq,
+            o.null_version,
+            o.marker,
+            o.superseded,
+        ],
+    )?;
     Ok(())
 }
 
-fn insert_object_row(conn: &Connection, o: &Object) -> Result<()> {
-    conn.prepare_cached(&format!(
-        "INSERT INTO objects ({OBJECT_INSERT}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-    ))?
-    .execute(params![
-        o.bucket_id,
-        o.key.as_bytes(),
-        o.version_id,
-        o.size as i64,
-        o.etag,
-        o.sha1,
-        o.created,
-        meta_json(&o.meta),
-        encode_segments(&o.segments),
-        o.seq,
-        o.null_version as i64,
-    ])?;
+fn insert_object_row(conn: &dyn Sql, o: &Object) -> Result<()> {
+    conn.execute(
+        &format!(
+            "INSERT INTO objects ({OBJECT_INSERT})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ),
+        values![
+            &o.bucket_id,
+            o.key.as_bytes(),
+            &o.version_id,
+            o.size as i64,
+            &o.etag,
+            &o.sha1,
+            o.created,
+            meta_json(&o.meta),
+            encode_segments(&o.segments),
+            o.seq,
+            o.null_version,
+        ],
+    )?;
     Ok(())
 }
 
-fn delete_row(conn: &Connection, o: &Object, in_objects: bool) -> Result<()> {
+fn delete_row(conn: &dyn Sql, o: &Object, in_objects: bool) -> Result<()> {
     let sql = if in_objects {
         "DELETE FROM objects WHERE version_id = ?1"
     } else {
         "DELETE FROM versions WHERE version_id = ?1"
     };
-    conn.prepare_cached(sql)?.execute([&o.version_id])?;
+    conn.execute(sql, values![&o.version_id])?;
     Ok(())
 }
 
 /// Moves the current version from `objects` to `versions`, noncurrent from `at`.
-fn demote(conn: &Connection, current: &Object, at: Millis) -> Result<()> {
+fn demote(conn: &dyn Sql, current: &Object, at: Millis) -> Result<()> {
     delete_row(conn, current, true)?;
     let mut old = current.clone();
     old.superseded = Some(at);
@@ -303,33 +284,44 @@ fn demote(conn: &Connection, current: &Object, at: Millis) -> Result<()> {
 }
 
 /// Marks a current marker noncurrent from `at`.
-fn supersede_marker(conn: &Connection, marker: &Object, at: Millis) -> Result<()> {
-    conn.prepare_cached("UPDATE versions SET superseded_ms = ?2 WHERE version_id = ?1")?
-        .execute(params![marker.version_id, at])?;
+fn supersede_marker(conn: &dyn Sql, marker: &Object, at: Millis) -> Result<()> {
+    conn.execute(
+        "UPDATE versions SET superseded_ms = ?2 WHERE version_id = ?1",
+        values![&marker.version_id, at],
+    )?;
     Ok(())
 }
 
 /// Drops what a removed entry holds: its inline bytes go with it; each blob loses one
 /// reference, and blobs that lost their last are recorded as garbage and returned.
-fn release(conn: &Connection, entry: &Object) -> Result<Vec<String>> {
+fn release(conn: &dyn Sql, entry: &Object) -> Result<Vec<String>> {
     if entry.is_inline() {
-        conn.prepare_cached("DELETE FROM inline_data WHERE version_id = ?1")?
-            .execute([&entry.version_id])?;
+        conn.execute(
+            "DELETE FROM inline_data WHERE version_id = ?1",
+            values![&entry.version_id],
+        )?;
     }
     let mut garbage = Vec::new();
     for segment in entry.segments.iter().filter(|s| s.blob != INLINE_BLOB) {
-        let refs: Option<i64> = conn
-            .prepare_cached("SELECT refs FROM blob_refs WHERE blob = ?1")?
-            .query_row([&segment.blob], |r| r.get(0))
-            .optional()?;
+        let refs = match conn.first(
+            "SELECT refs FROM blob_refs WHERE blob = ?1",
+            values![&segment.blob],
+        )? {
+            Some(mut row) => Some(row.int(0)?),
+            None => None,
+        };
         match refs {
             Some(n) if n > 2 => {
-                conn.prepare_cached("UPDATE blob_refs SET refs = ?2 WHERE blob = ?1")?
-                    .execute(params![segment.blob, n - 1])?;
+                conn.execute(
+                    "UPDATE blob_refs SET refs = ?2 WHERE blob = ?1",
+                    values![&segment.blob, n - 1],
+                )?;
             }
             Some(_) => {
-                conn.prepare_cached("DELETE FROM blob_refs WHERE blob = ?1")?
-                    .execute([&segment.blob])?;
+                conn.execute(
+                    "DELETE FROM blob_refs WHERE blob = ?1",
+                    values![&segment.blob],
+                )?;
             }
             None => garbage.push(segment.blob.clone()),
         }
@@ -339,32 +331,34 @@ fn release(conn: &Connection, entry: &Object) -> Result<Vec<String>> {
 }
 
 /// Adds one reference to each blob of `entry` (a copy now shares them).
-fn share(conn: &Connection, entry: &Object) -> Result<()> {
+fn share(conn: &dyn Sql, entry: &Object) -> Result<()> {
     for segment in entry.segments.iter().filter(|s| s.blob != INLINE_BLOB) {
-        conn.prepare_cached(
+        conn.execute(
             "INSERT INTO blob_refs (blob, refs) VALUES (?1, 2)
              ON CONFLICT (blob) DO UPDATE SET refs = blob_refs.refs + 1",
-        )?
-        .execute([&segment.blob])?;
+            values![&segment.blob],
+        )?;
     }
     Ok(())
 }
 
 /// Removes an entry (from whichever table holds it) and releases what it holds.
-fn remove(conn: &Connection, entry: &Object) -> Result<Vec<String>> {
+fn remove(conn: &dyn Sql, entry: &Object) -> Result<Vec<String>> {
     let in_objects = !entry.marker && entry.is_current();
     delete_row(conn, entry, in_objects)?;
     release(conn, entry)
 }
 
 /// After the current entry was removed: the newest remaining entry becomes current.
-fn promote(conn: &Connection, bucket_id: &str, key: &str) -> Result<()> {
+fn promote(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<()> {
     let Some(mut next) = newest_other(conn, bucket_id, key)? else {
         return Ok(());
     };
     if next.marker {
-        conn.prepare_cached("UPDATE versions SET superseded_ms = NULL WHERE version_id = ?1")?
-            .execute([&next.version_id])?;
+        conn.execute(
+            "UPDATE versions SET superseded_ms = NULL WHERE version_id = ?1",
+            values![&next.version_id],
+        )?;
     } else {
         delete_row(conn, &next, false)?;
         next.superseded = None;
@@ -382,7 +376,7 @@ struct Before {
     next_seq: i64,
 }
 
-fn before(conn: &Connection, bucket_id: &str, key: &str) -> Result<Before> {
+fn before(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<Before> {
     let current = current(conn, bucket_id, key)?;
     let newest = newest_other(conn, bucket_id, key)?;
     let highest = current
@@ -401,7 +395,7 @@ fn before(conn: &Connection, bucket_id: &str, key: &str) -> Result<Before> {
 
 /// Removes the key's null entry (unversioned and suspended writes replace it), wherever it is in
 /// the history; returns its garbage and whether it was the current version.
-fn drop_null(conn: &Connection, b: &mut Before, bucket_id: &str, key: &str) -> Result<Vec<String>> {
+fn drop_null(conn: &dyn Sql, b: &mut Before, bucket_id: &str, key: &str) -> Result<Vec<String>> {
     if let Some(c) = b.current.as_ref().filter(|c| c.null_version) {
         let garbage = remove(conn, c)?;
         b.current = None;
@@ -425,10 +419,10 @@ fn drop_null(conn: &Connection, b: &mut Before, bucket_id: &str, key: &str) -> R
 /// holds against the current version. Fills in the stored `seq` and `null_version`; returns the
 /// version as stored and the blobs that became garbage.
 pub(super) fn put(
-    conn: &Connection,
+    conn: &dyn Sql,
     mut object: Object,
     condition: &WriteCondition,
-    bytes: NewBytes,
+    bytes: &NewBytes,
 ) -> Result<(Object, Vec<String>)> {
     let WriteState {
         versioning: state,
@@ -444,17 +438,17 @@ pub(super) fn put(
     let (bucket_id, key) = (object.bucket_id.clone(), object.key.clone());
     let mut b = before(conn, &bucket_id, &key)?;
     check_condition(b.current.as_ref(), condition)?;
-    if let NewBytes::SharedWith(source) = &bytes {
+    if let NewBytes::SharedWith(source) = bytes {
         let source = by_id(conn, source)?.ok_or(StoreError::NoSuchKey)?;
         if source.marker {
             return Err(StoreError::NoSuchKey);
         }
         if source.is_inline() {
-            conn.prepare_cached(
+            conn.execute(
                 "INSERT INTO inline_data (version_id, data)
                  SELECT ?1, data FROM inline_data WHERE version_id = ?2",
-            )?
-            .execute(params![object.version_id, source.version_id])?;
+                values![&object.version_id, &source.version_id],
+            )?;
         } else {
             share(conn, &source)?;
         }
@@ -475,8 +469,10 @@ pub(super) fn put(
     object.superseded = None;
     insert_object_row(conn, &object)?;
     if let NewBytes::Inline(data) = bytes {
-        conn.prepare_cached("INSERT INTO inline_data (version_id, data) VALUES (?1, ?2)")?
-            .execute(params![object.version_id, data])?;
+        conn.execute(
+            "INSERT INTO inline_data (version_id, data) VALUES (?1, ?2)",
+            values![&object.version_id, data],
+        )?;
     }
     Ok((object, garbage))
 }
@@ -484,7 +480,7 @@ pub(super) fn put(
 /// Deletes the key's current entry as the bucket's versioning state says (S3 DELETE without a
 /// version id, B2 hide): `marker_id` names the marker if one is added.
 pub(super) fn delete_current(
-    conn: &Connection,
+    conn: &dyn Sql,
     bucket_id: &str,
     key: &str,
     marker_id: &str,
@@ -534,7 +530,7 @@ pub(super) fn delete_current(
 /// `ObjectLocked` if its retention or legal hold holds at `now` (governance retention yields to
 /// `bypass`).
 pub(super) fn delete_version(
-    conn: &Connection,
+    conn: &dyn Sql,
     bucket_id: &str,
     key: &str,
     which: &VersionRef,
@@ -555,7 +551,7 @@ pub(super) fn delete_version(
 /// Removes a current marker with no other entry of its key left (lifecycle's
 /// expired-marker cleanup), re-checked here; true if removed.
 pub(super) fn remove_lone_marker(
-    conn: &Connection,
+    conn: &dyn Sql,
     bucket_id: &str,
     key: &str,
     version_id: &str,
@@ -572,7 +568,7 @@ pub(super) fn remove_lone_marker(
 
 /// Entries after `cursor` and before `end`, in (key ascending, newest first) order.
 pub(super) fn scan_versions(
-    conn: &Connection,
+    conn: &dyn Sql,
     bucket_id: &str,
     cursor: &VersionCursor,
     end: Option<&[u8]>,
@@ -587,7 +583,7 @@ pub(super) fn scan_versions(
                     "SELECT {select} FROM {table} WHERE bucket_id = ?1 AND key = ?2 AND seq < ?3
                      ORDER BY seq DESC LIMIT ?4"
                 ),
-                params![bucket_id, cursor.key, seq, limit as i64],
+                values![bucket_id, &cursor.key, seq, limit as i64],
             )
         };
         let mut rows = same("objects", OBJECT_SELECT)?;
@@ -613,7 +609,7 @@ pub(super) fn scan_versions(
                     "SELECT {select} FROM {table} WHERE bucket_id = ?1 AND key {op} ?2 AND key < ?3
                      ORDER BY {order} LIMIT ?4"
                 ),
-                params![bucket_id, cursor.key, end, wanted],
+                values![bucket_id, &cursor.key, end, wanted],
             ),
             None => many(
                 conn,
@@ -621,7 +617,7 @@ pub(super) fn scan_versions(
                     "SELECT {select} FROM {table} WHERE bucket_id = ?1 AND key {op} ?2
                      ORDER BY {order} LIMIT ?3"
                 ),
-                params![bucket_id, cursor.key, wanted],
+                values![bucket_id, &cursor.key, wanted],
             ),
         }
     };
@@ -649,13 +645,12 @@ pub(super) fn scan_versions(
 
 /// Every blob named by an entry's segments, in either table.
 pub(super) fn referenced_blobs(
-    conn: &Connection,
+    conn: &dyn Sql,
     set: &mut std::collections::HashSet<String>,
 ) -> Result<()> {
     for table in ["objects", "versions"] {
-        let mut stmt = conn.prepare(&format!("SELECT segments FROM {table}"))?;
-        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
-            set.extend(decode_segments(&row?)?.into_iter().map(|s| s.blob));
+        for mut row in conn.query(&format!("SELECT segments FROM {table}"), &[])? {
+            set.extend(decode_segments(&row.text(0)?)?.into_iter().map(|s| s.blob));
         }
     }
     Ok(())
@@ -665,11 +660,11 @@ pub(super) fn referenced_blobs(
 /// `change` makes of it, given the bucket's object lock; returns the entry as found. A marker has
 /// no metadata: `NoSuchKey` when current, `NoSuchVersion` when named.
 pub(super) fn update_meta(
-    conn: &Connection,
+    conn: &dyn Sql,
     bucket_id: &str,
     key: &str,
     which: Option<&VersionRef>,
-    change: crate::meta::MetaChange,
+    change: &crate::meta::MetaChange,
 ) -> Result<Object> {
     let found = match which {
         None => current(conn, bucket_id, key)?.ok_or(StoreError::NoSuchKey)?,
@@ -685,9 +680,9 @@ pub(super) fn update_meta(
     } else {
         "versions"
     };
-    conn.prepare_cached(&format!(
-        "UPDATE {table} SET meta = ?2 WHERE version_id = ?1"
-    ))?
-    .execute(params![found.version_id, text])?;
+    conn.execute(
+        &format!("UPDATE {table} SET meta = ?2 WHERE version_id = ?1"),
+        values![&found.version_id, text],
+    )?;
     Ok(found)
 }

@@ -1,0 +1,204 @@
+//! The SQL seam: the metadata is written once, as portable SQL against [`Sql`] (one connection
+//! inside one transaction), and runs on an [`Engine`]: embedded SQLite ([`sqlite`]) or
+//! PostgreSQL ([`postgres`]). An engine only decides how a transaction begins, commits and is
+//! retried; every query, and the meaning of every table, is shared (`docs/design.md`).
+//!
+//! The SQL uses `?N` placeholders, integer and text columns and byte-string keys, and nothing
+//! either database lacks; the few divergences (column type names, the `versions` primary key's
+//! order) live in each engine's schema.
+
+pub(crate) mod history;
+pub(crate) mod meta;
+pub mod postgres;
+pub mod sqlite;
+
+use crate::error::{Result, StoreError};
+
+/// A value bound to a placeholder or read from a column.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Value {
+    /// SQL `NULL`.
+    #[default]
+    Null,
+    /// An integer (SQLite `INTEGER`, PostgreSQL `BIGINT`).
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// A byte string (SQLite `BLOB`, PostgreSQL `BYTEA`), ordered bytewise by both.
+    Bytes(Vec<u8>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<u32> for Value {
+    fn from(v: u32) -> Value {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<u8> for Value {
+    fn from(v: u8) -> Value {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Text(v.clone())
+    }
+}
+
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Value {
+        Value::Bytes(v.to_vec())
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Value {
+        Value::Bytes(v)
+    }
+}
+
+impl From<&Vec<u8>> for Value {
+    fn from(v: &Vec<u8>) -> Value {
+        Value::Bytes(v.clone())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl From<&Option<String>> for Value {
+    fn from(v: &Option<String>) -> Value {
+        v.as_ref().map_or(Value::Null, |s| Value::Text(s.clone()))
+    }
+}
+
+/// The parameters of a statement, each converted with `Value::from`.
+macro_rules! values {
+    ($($v:expr),* $(,)?) => { &[$($crate::sql::Value::from($v)),*] };
+}
+pub(crate) use values;
+
+/// One result row. Each getter takes its column's value out, so a column is read once.
+#[derive(Debug)]
+pub struct Row(Vec<Value>);
+
+impl Row {
+    /// A row of these values (engines build rows with it).
+    pub(crate) fn new(values: Vec<Value>) -> Row {
+        Row(values)
+    }
+
+    fn take(&mut self, i: usize) -> Result<Value> {
+        self.0
+            .get_mut(i)
+            .map(std::mem::take)
+            .ok_or_else(|| StoreError::Database(format!("no column {i} in the row")))
+    }
+
+    /// An integer column; `NULL` is an error.
+    pub fn int(&mut self, i: usize) -> Result<i64> {
+        self.opt_int(i)?
+            .ok_or_else(|| StoreError::Corrupt(format!("column {i} is NULL")))
+    }
+
+    /// An integer column that may be `NULL`.
+    pub fn opt_int(&mut self, i: usize) -> Result<Option<i64>> {
+        match self.take(i)? {
+            Value::Null => Ok(None),
+            Value::Int(v) => Ok(Some(v)),
+            other => Err(StoreError::Corrupt(format!(
+                "column {i} holds {other:?}, not an integer"
+            ))),
+        }
+    }
+
+    /// A text column; `NULL` is an error.
+    pub fn text(&mut self, i: usize) -> Result<String> {
+        self.opt_text(i)?
+            .ok_or_else(|| StoreError::Corrupt(format!("column {i} is NULL")))
+    }
+
+    /// A text column that may be `NULL`.
+    pub fn opt_text(&mut self, i: usize) -> Result<Option<String>> {
+        match self.take(i)? {
+            Value::Null => Ok(None),
+            Value::Text(v) => Ok(Some(v)),
+            other => Err(StoreError::Corrupt(format!(
+                "column {i} holds {other:?}, not text"
+            ))),
+        }
+    }
+
+    /// A byte-string column (text is taken as its UTF-8 bytes); `NULL` is an error.
+    pub fn bytes(&mut self, i: usize) -> Result<Vec<u8>> {
+        match self.take(i)? {
+            Value::Bytes(v) => Ok(v),
+            Value::Text(v) => Ok(v.into_bytes()),
+            other => Err(StoreError::Corrupt(format!(
+                "column {i} holds {other:?}, not bytes"
+            ))),
+        }
+    }
+}
+
+/// One connection inside one transaction. Statements use `?1`, `?2`, ... placeholders.
+pub trait Sql {
+    /// Runs a query and returns every row.
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>>;
+
+    /// Runs a statement and returns how many rows it changed.
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64>;
+
+    /// The first row of a query, if any.
+    fn first(&self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+}
+
+/// How transactions run on one database. `read` sees one consistent snapshot; `write` is atomic
+/// and durable when it returns `Ok`, and may run `f` more than once (a retried serialization
+/// failure), so `f` must not have effects outside the transaction.
+pub trait Engine: Send + Sync + 'static {
+    /// Runs `f` in a read-only transaction.
+    fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Sql) -> Result<T> + Send + 'static,
+    ) -> Result<T>;
+
+    /// Runs `f` in a write transaction and commits it.
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnMut(&dyn Sql) -> Result<T> + Send + 'static,
+    ) -> Result<T>;
+
+    /// Stops accepting work after what is queued (shutdown).
+    fn close(&self);
+}

@@ -1,0 +1,946 @@
+//! The metadata as SQL: [`SqlMeta`] implements [`MetaStore`] once, over any [`Engine`], with
+//! the queries every engine shares (`docs/design.md`, "On disk" and "Metadata backends").
+
+use super::history::{self, OBJECT_SELECT};
+use super::{values, Engine, Row, Sql};
+use crate::error::{Result, StoreError};
+use crate::meta::{Completion, LifecycleAction, MetaStore, NewBytes, Removal, VersionCursor};
+use crate::types::{
+    AccessKey, Bucket, BucketUpdate, KeyRestrictions, LifecycleRule, Millis, Object, ObjectMeta,
+    Part, Segment, Upload, VersionRef, Versioning, Visibility, WriteCondition,
+};
+use md5::{Digest as _, Md5};
+use std::collections::HashSet;
+
+/// The metadata store over one engine.
+pub struct SqlMeta<E> {
+    engine: E,
+}
+
+impl<E: Engine> SqlMeta<E> {
+    /// The store over `engine` (its schema already in place).
+    pub fn new(engine: E) -> SqlMeta<E> {
+        SqlMeta { engine }
+    }
+
+    /// The engine underneath.
+    pub fn engine(&self) -> &E {
+        &self.engine
+    }
+}
+
+pub(crate) fn encode_segments(segments: &[Segment]) -> String {
+    segments
+        .iter()
+        .map(|s| format!("{}:{}", s.blob, s.size))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Decodes a stored segment list; a list that does not decode is corruption, never a shorter
+/// object.
+pub(crate) fn decode_segments(text: &str) -> Result<Vec<Segment>> {
+    text.split(';')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let (blob, size) = s
+                .split_once(':')
+                .filter(|(blob, _)| !blob.is_empty())
+                .ok_or_else(|| StoreError::Corrupt(format!("segment {s:?} has no size")))?;
+            let size = size
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("segment {s:?} has a bad size")))?;
+            Ok(Segment {
+                blob: blob.to_owned(),
+                size,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn meta_json(meta: &ObjectMeta) -> String {
+    serde_json::to_string(meta).expect("object metadata serializes")
+}
+
+pub(crate) fn parse_meta(text: &str) -> Result<ObjectMeta> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("object metadata: {e}")))
+}
+
+fn corrupt_json(what: &str, e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn bucket_from_row(mut row: Row) -> Result<Bucket> {
+    let code = row.int(3)?;
+    let versioning = row.int(8)?;
+    Ok(Bucket {
+        name: row.text(0)?,
+        id: row.text(1)?,
+        created: row.int(2)?,
+        public: Visibility::from_code(code)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown bucket visibility {code}")))?,
+        cors: row.opt_text(4)?,
+        info: row.opt_text(5)?,
+        revision: row.int(6)?,
+        policy: row.opt_text(7)?,
+        versioning: Versioning::from_code(versioning).ok_or_else(|| {
+            StoreError::Corrupt(format!("unknown bucket versioning {versioning}"))
+        })?,
+        lifecycle: match row.opt_text(9)? {
+            None => Vec::new(),
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| corrupt_json("bucket lifecycle rules", e))?,
+        },
+        tags: match row.opt_text(10)? {
+            None => Default::default(),
+            Some(text) => {
+                serde_json::from_str(&text).map_err(|e| corrupt_json("bucket tags", e))?
+            }
+        },
+        public_block: u8::try_from(row.int(11)?).unwrap_or(0),
+        object_lock: match row.opt_text(12)? {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_str(&text).map_err(|e| corrupt_json("bucket object lock", e))?,
+            ),
+        },
+        ownership: row.opt_text(13)?,
+    })
+}
+
+const BUCKET_COLUMNS: &str =
+    "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags, \
+     public_block, object_lock, ownership";
+
+/// The stored text of a bucket's tags (`NULL` when none).
+fn tags_json(tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    (!tags.is_empty()).then(|| serde_json::to_string(tags).expect("tags serialize"))
+}
+
+/// The stored text of a bucket's object lock (`NULL` when off).
+fn lock_json(lock: Option<&crate::lock::ObjectLock>) -> Option<String> {
+    lock.map(|l| serde_json::to_string(l).expect("object lock serializes"))
+}
+
+/// The stored text of a lifecycle rule list (`NULL` when empty).
+fn lifecycle_json(rules: &[LifecycleRule]) -> Option<String> {
+    (!rules.is_empty()).then(|| serde_json::to_string(rules).expect("rules serialize"))
+}
+
+/// A bucket's columns, in `BUCKET_COLUMNS` order.
+fn bucket_values(bucket: &Bucket) -> [super::Value; 14] {
+    [
+        (&bucket.name).into(),
+        (&bucket.id).into(),
+        bucket.created.into(),
+        bucket.public.code().into(),
+        (&bucket.cors).into(),
+        (&bucket.info).into(),
+        bucket.revision.into(),
+        (&bucket.policy).into(),
+        bucket.versioning.code().into(),
+        lifecycle_json(&bucket.lifecycle).into(),
+        tags_json(&bucket.tags).into(),
+        bucket.public_block.into(),
+        lock_json(bucket.object_lock.as_ref()).into(),
+        (&bucket.ownership).into(),
+    ]
+}
+
+fn query_bucket(conn: &dyn Sql, column: &str, value: &str) -> Result<Option<Bucket>> {
+    conn.first(
+        &format!("SELECT {BUCKET_COLUMNS} FROM buckets WHERE {column} = ?1"),
+        values![value],
+    )?
+    .map(bucket_from_row)
+    .transpose()
+}
+
+const KEY_COLUMNS: &str = "access_key, secret, created_ms, description, capabilities, buckets, \
+     name_prefix, expires_ms";
+
+fn key_from_row(mut r: Row) -> Result<AccessKey> {
+    let access_key = r.text(0)?;
+    let list = |text: Option<String>, what: &str| -> Result<Option<Vec<String>>> {
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| StoreError::Corrupt(format!("key {access_key} {what}: {e}")))
+        })
+        .transpose()
+    };
+    let capabilities = list(r.opt_text(4)?, "capabilities")?;
+    let buckets = list(r.opt_text(5)?, "buckets")?;
+    Ok(AccessKey {
+        secret: r.text(1)?,
+        created: r.int(2)?,
+        description: r.text(3)?,
+        scope: KeyRestrictions {
+            capabilities,
+            buckets,
+            name_prefix: r.opt_text(6)?,
+            expires: r.opt_int(7)?,
+        },
+        access_key,
+    })
+}
+
+pub(crate) fn add_garbage(conn: &dyn Sql, blobs: &[String]) -> Result<()> {
+    for blob in blobs {
+        conn.execute(
+            "INSERT INTO garbage (blob) VALUES (?1) ON CONFLICT (blob) DO NOTHING",
+            values![blob],
+        )?;
+    }
+    Ok(())
+}
+
+const PART_COLUMNS: &str = "part_number, size, etag, sha1, blob, created_ms, checksum";
+
+fn part_from_row(mut row: Row) -> Result<Part> {
+    Ok(Part {
+        part_number: u32::try_from(row.int(0)?)
+            .map_err(|_| StoreError::Corrupt("a part number out of range".into()))?,
+        size: row.int(1)? as u64,
+        etag: row.text(2)?,
+        // The column is NOT NULL: a part written without a SHA-1 keeps an empty one.
+        sha1: Some(row.text(3)?).filter(|s| !s.is_empty()),
+        blob: row.text(4)?,
+        created: row.int(5)?,
+        checksum: row.opt_text(6)?,
+    })
+}
+
+const UPLOAD_COLUMNS: &str = "upload_id, bucket_id, key, created_ms, meta";
+
+fn upload_from_row(mut row: Row) -> Result<Upload> {
+    let key = row.bytes(2)?;
+    Ok(Upload {
+        upload_id: row.text(0)?,
+        bucket_id: row.text(1)?,
+        key: String::from_utf8_lossy(&key).into_owned(),
+        created: row.int(3)?,
+        meta: parse_meta(&row.text(4)?)?,
+    })
+}
+
+fn query_upload(conn: &dyn Sql, upload_id: &str) -> Result<Option<Upload>> {
+    conn.first(
+        &format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?1"),
+        values![upload_id],
+    )?
+    .map(upload_from_row)
+    .transpose()
+}
+
+fn all_parts(conn: &dyn Sql, upload_id: &str) -> Result<Vec<Part>> {
+    conn.query(
+        &format!("SELECT {PART_COLUMNS} FROM parts WHERE upload_id = ?1 ORDER BY part_number"),
+        values![upload_id],
+    )?
+    .into_iter()
+    .map(part_from_row)
+    .collect()
+}
+
+/// Removes an upload and its parts; returns the parts' blobs, recorded as garbage.
+fn abort(conn: &dyn Sql, upload_id: &str) -> Result<Vec<String>> {
+    let blobs: Vec<String> = all_parts(conn, upload_id)?
+        .into_iter()
+        .map(|p| p.blob)
+        .collect();
+    add_garbage(conn, &blobs)?;
+    conn.execute("DELETE FROM parts WHERE upload_id = ?1", values![upload_id])?;
+    conn.execute(
+        "DELETE FROM uploads WHERE upload_id = ?1",
+        values![upload_id],
+    )?;
+    Ok(blobs)
+}
+
+/// The S3 ETag of a multipart object: MD5 of the parts' binary MD5s, then `-N`.
+pub fn multipart_etag<'a>(part_etags: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let count = part_etags.len();
+    let mut md5 = Md5::new();
+    for etag in part_etags {
+        md5.update(hex::decode(etag).unwrap_or_default());
+    }
+    format!("{}-{count}", hex::encode(md5.finalize()))
+}
+
+impl<E: Engine> MetaStore for SqlMeta<E> {
+    fn create_bucket(&self, bucket: Bucket) -> Result<Bucket> {
+        self.engine.write(move |conn| {
+            if query_bucket(conn, "name", &bucket.name)?.is_some() {
+                return Err(StoreError::BucketExists);
+            }
+            conn.execute(
+                &format!(
+                    "INSERT INTO buckets ({BUCKET_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                ),
+                &bucket_values(&bucket),
+            )?;
+            Ok(bucket.clone())
+        })
+    }
+
+    fn bucket(&self, name: &str) -> Result<Option<Bucket>> {
+        let name = name.to_owned();
+        self.engine
+            .read(move |conn| query_bucket(conn, "name", &name))
+    }
+
+    fn bucket_by_id(&self, id: &str) -> Result<Option<Bucket>> {
+        let id = id.to_owned();
+        self.engine.read(move |conn| query_bucket(conn, "id", &id))
+    }
+
+    fn buckets(&self) -> Result<Vec<Bucket>> {
+        self.engine.read(|conn| {
+            conn.query(
+                &format!("SELECT {BUCKET_COLUMNS} FROM buckets ORDER BY name"),
+                &[],
+            )?
+            .into_iter()
+            .map(bucket_from_row)
+            .collect()
+        })
+    }
+
+    fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket> {
+        let name = name.to_owned();
+        self.engine.write(move |conn| {
+            let update = update.clone();
+            let mut bucket = query_bucket(conn, "name", &name)?.ok_or(StoreError::NoSuchBucket)?;
+            if update.if_revision.is_some_and(|r| r != bucket.revision) {
+                return Err(StoreError::PreconditionFailed);
+            }
+            if let Some(public) = update.public {
+                bucket.public = public;
+            }
+            if let Some(cors) = update.cors {
+                bucket.cors = cors;
+            }
+            if let Some(info) = update.info {
+                bucket.info = info;
+            }
+            if let Some(policy) = update.policy {
+                bucket.policy = policy;
+            }
+            if let Some(versioning) = update.versioning {
+                if versioning == Versioning::Unversioned
+                    && bucket.versioning != Versioning::Unversioned
+                {
+                    return Err(StoreError::InvalidVersioning);
+                }
+                if versioning != Versioning::Enabled && bucket.object_lock.is_some() {
+                    return Err(StoreError::InvalidBucketState(
+                        "versioning cannot be suspended on a bucket with object lock".into(),
+                    ));
+                }
+                bucket.versioning = versioning;
+            }
+            if let Some(lock) = update.object_lock {
+                if bucket.versioning != Versioning::Enabled {
+                    return Err(StoreError::InvalidBucketState(
+                        "object lock needs versioning enabled on the bucket".into(),
+                    ));
+                }
+                bucket.object_lock = Some(lock);
+            }
+            if let Some(rules) = update.lifecycle {
+                bucket.lifecycle = rules;
+            }
+            if let Some(tags) = update.tags {
+                bucket.tags = tags;
+            }
+            if let Some(bits) = update.public_block {
+                bucket.public_block = bits;
+            }
+            if let Some(ownership) = update.ownership {
+                bucket.ownership = ownership;
+            }
+            bucket.revision += 1;
+            // Every column in BUCKET_COLUMNS order; the name and id never change.
+            conn.execute(
+                "UPDATE buckets SET id = ?2, created_ms = ?3, public = ?4, cors = ?5, info = ?6,
+                   revision = ?7, policy = ?8, versioning = ?9, lifecycle = ?10, tags = ?11,
+                   public_block = ?12, object_lock = ?13, ownership = ?14
+                 WHERE name = ?1",
+                &bucket_values(&bucket),
+            )?;
+            Ok(bucket)
+        })
+    }
+
+    fn delete_bucket(&self, name: &str) -> Result<(Bucket, Vec<String>)> {
+        let name = name.to_owned();
+        self.engine.write(move |conn| {
+            let bucket = query_bucket(conn, "name", &name)?.ok_or(StoreError::NoSuchBucket)?;
+            let busy = conn.first(
+                "SELECT 1 FROM objects WHERE bucket_id = ?1 UNION ALL
+                 SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1",
+                values![&bucket.id],
+            )?;
+            if busy.is_some() {
+                return Err(StoreError::BucketNotEmpty);
+            }
+            // S3 aborts what is still uploading (B2 refuses earlier, at its edge).
+            let mut garbage = Vec::new();
+            let uploads = conn.query(
+                "SELECT upload_id FROM uploads WHERE bucket_id = ?1",
+                values![&bucket.id],
+            )?;
+            for mut row in uploads {
+                garbage.extend(abort(conn, &row.text(0)?)?);
+            }
+            conn.execute("DELETE FROM buckets WHERE name = ?1", values![&name])?;
+            Ok((bucket, garbage))
+        })
+    }
+
+    fn object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+        let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
+        self.engine
+            .read(move |conn| history::current(conn, &bucket_id, &key))
+    }
+
+    fn top(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+        let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
+        self.engine
+            .read(move |conn| history::top(conn, &bucket_id, &key))
+    }
+
+    fn version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Option<Object>> {
+        let (bucket_id, key, which) = (bucket_id.to_owned(), key.to_owned(), which.clone());
+        self.engine
+            .read(move |conn| history::entry(conn, &bucket_id, &key, &which))
+    }
+
+    fn object_by_version(&self, version_id: &str) -> Result<Option<Object>> {
+        let version_id = version_id.to_owned();
+        self.engine
+            .read(move |conn| history::by_id(conn, &version_id))
+    }
+
+    fn put_object(
+        &self,
+        object: Object,
+        condition: WriteCondition,
+        bytes: NewBytes,
+    ) -> Result<(Object, Vec<String>)> {
+        self.engine
+            .write(move |conn| history::put(conn, object.clone(), &condition, &bytes))
+    }
+
+    fn update_meta(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        change: crate::meta::MetaChange,
+    ) -> Result<Object> {
+        let (bucket_id, key, which) = (bucket_id.to_owned(), key.to_owned(), which.cloned());
+        self.engine.write(move |conn| {
+            history::update_meta(conn, &bucket_id, &key, which.as_ref(), &change)
+        })
+    }
+
+    fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>> {
+        let version_id = version_id.to_owned();
+        self.engine.read(move |conn| {
+            conn.first(
+                "SELECT data FROM inline_data WHERE version_id = ?1",
+                values![&version_id],
+            )?
+            .map(|mut r| r.bytes(0))
+            .transpose()
+        })
+    }
+
+    fn delete_current(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        marker_id: String,
+        at: Millis,
+    ) -> Result<(Removal, Vec<String>)> {
+        let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
+        self.engine
+            .write(move |conn| history::delete_current(conn, &bucket_id, &key, &marker_id, at))
+    }
+
+    fn delete_version(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: VersionRef,
+        bypass_governance: bool,
+    ) -> Result<(Option<Object>, Vec<String>)> {
+        let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
+        self.engine.write(move |conn| {
+            let now = crate::now_millis();
+            history::delete_version(conn, &bucket_id, &key, &which, now, bypass_governance)
+        })
+    }
+
+    fn scan_versions(
+        &self,
+        bucket_id: &str,
+        cursor: &VersionCursor,
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Object>> {
+        let (bucket_id, cursor, end) = (
+            bucket_id.to_owned(),
+            cursor.clone(),
+            end.map(<[u8]>::to_vec),
+        );
+        self.engine.read(move |conn| {
+            history::scan_versions(conn, &bucket_id, &cursor, end.as_deref(), limit)
+        })
+    }
+
+    fn apply_lifecycle(
+        &self,
+        bucket_id: &str,
+        actions: Vec<LifecycleAction>,
+    ) -> Result<(Vec<bool>, Vec<String>)> {
+        let bucket_id = bucket_id.to_owned();
+        self.engine.write(move |conn| {
+            let mut applied = Vec::with_capacity(actions.len());
+            let mut garbage = Vec::new();
+            for action in &actions {
+                let done = match action {
+                    LifecycleAction::ExpireCurrent {
+                        key,
+                        version_id,
+                        marker_id,
+                    } => {
+                        let still = history::current(conn, &bucket_id, key)?
+                            .is_some_and(|c| &c.version_id == version_id);
+                        if still {
+                            let at = crate::now_millis();
+                            let (_, g) =
+                                history::delete_current(conn, &bucket_id, key, marker_id, at)?;
+                            garbage.extend(g);
+                        }
+                        still
+                    }
+                    LifecycleAction::DeleteNoncurrent { key, version_id } => {
+                        let which = VersionRef::Id(version_id.clone());
+                        let found = history::entry(conn, &bucket_id, key, &which)?;
+                        // A version held by object lock is skipped until it is free.
+                        let now = crate::now_millis();
+                        let due = found.is_some_and(|e| {
+                            !e.is_current()
+                                && crate::lock::check_delete(&e.meta, now, false).is_ok()
+                        });
+                        if due {
+                            let (_, g) =
+                                history::delete_version(conn, &bucket_id, key, &which, now, false)?;
+                            garbage.extend(g);
+                        }
+                        due
+                    }
+                    LifecycleAction::RemoveLoneMarker { key, version_id } => {
+                        history::remove_lone_marker(conn, &bucket_id, key, version_id)?
+                    }
+                    LifecycleAction::AbortUpload { upload_id } => {
+                        let exists = query_upload(conn, upload_id)?.is_some();
+                        if exists {
+                            garbage.extend(abort(conn, upload_id)?);
+                        }
+                        exists
+                    }
+                };
+                applied.push(done);
+            }
+            Ok((applied, garbage))
+        })
+    }
+
+    fn usage(&self, bucket_id: &str) -> Result<(u64, u64)> {
+        let bucket_id = bucket_id.to_owned();
+        self.engine.read(move |conn| {
+            // The sum is cast: PostgreSQL's sum of BIGINT is NUMERIC.
+            let mut row = conn
+                .first(
+                    "SELECT count(*), CAST(coalesce(sum(size), 0) AS BIGINT) FROM objects
+                     WHERE bucket_id = ?1",
+                    values![&bucket_id],
+                )?
+                .ok_or_else(|| StoreError::Database("an aggregate returned no row".into()))?;
+            Ok((row.int(0)? as u64, row.int(1)? as u64))
+        })
+    }
+
+    fn scan(
+        &self,
+        bucket_id: &str,
+        after: &[u8],
+        inclusive: bool,
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Object>> {
+        let (bucket_id, after, end) = (
+            bucket_id.to_owned(),
+            after.to_vec(),
+            end.map(<[u8]>::to_vec),
+        );
+        self.engine.read(move |conn| {
+            let op = if inclusive { ">=" } else { ">" };
+            let rows = match end {
+                Some(end) => conn.query(
+                    &format!(
+                        "SELECT {OBJECT_SELECT} FROM objects WHERE bucket_id = ?1 AND key {op} ?2
+                         AND key < ?3 ORDER BY key LIMIT ?4"
+                    ),
+                    values![&bucket_id, after, end, limit as i64],
+                )?,
+                None => conn.query(
+                    &format!(
+                        "SELECT {OBJECT_SELECT} FROM objects WHERE bucket_id = ?1 AND key {op} ?2
+                         ORDER BY key LIMIT ?3"
+                    ),
+                    values![&bucket_id, after, limit as i64],
+                )?,
+            };
+            rows.into_iter().map(history::entry_from_row).collect()
+        })
+    }
+
+    fn create_upload(&self, upload: Upload) -> Result<()> {
+        self.engine.write(move |conn| {
+            conn.execute(
+                &format!("INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+                values![
+                    &upload.upload_id,
+                    &upload.bucket_id,
+                    upload.key.as_bytes(),
+                    upload.created,
+                    meta_json(&upload.meta)
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn upload(&self, upload_id: &str) -> Result<Option<Upload>> {
+        let upload_id = upload_id.to_owned();
+        self.engine.read(move |conn| query_upload(conn, &upload_id))
+    }
+
+    fn put_part(&self, upload_id: &str, part: Part) -> Result<Vec<String>> {
+        let upload_id = upload_id.to_owned();
+        self.engine.write(move |conn| {
+            if query_upload(conn, &upload_id)?.is_none() {
+                return Err(StoreError::NoSuchUpload);
+            }
+            let old = conn.first(
+                "SELECT blob FROM parts WHERE upload_id = ?1 AND part_number = ?2",
+                values![&upload_id, part.part_number],
+            )?;
+            conn.execute(
+                &format!(
+                    "INSERT INTO parts (upload_id, {PART_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (upload_id, part_number) DO UPDATE SET size = excluded.size,
+                       etag = excluded.etag, sha1 = excluded.sha1, blob = excluded.blob,
+                       created_ms = excluded.created_ms, checksum = excluded.checksum"
+                ),
+                values![
+                    &upload_id,
+                    part.part_number,
+                    part.size as i64,
+                    &part.etag,
+                    part.sha1.as_deref().unwrap_or_default(),
+                    &part.blob,
+                    part.created,
+                    &part.checksum
+                ],
+            )?;
+            let garbage = match old {
+                Some(mut row) => vec![row.text(0)?],
+                None => Vec::new(),
+            };
+            add_garbage(conn, &garbage)?;
+            Ok(garbage)
+        })
+    }
+
+    fn parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<Part>> {
+        let upload_id = upload_id.to_owned();
+        self.engine.read(move |conn| {
+            conn.query(
+                &format!(
+                    "SELECT {PART_COLUMNS} FROM parts
+                     WHERE upload_id = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3"
+                ),
+                values![&upload_id, after, limit as i64],
+            )?
+            .into_iter()
+            .map(part_from_row)
+            .collect()
+        })
+    }
+
+    fn uploads(
+        &self,
+        bucket_id: &str,
+        prefix: &str,
+        after: (&str, &str),
+        limit: usize,
+    ) -> Result<Vec<Upload>> {
+        let (bucket_id, prefix) = (bucket_id.to_owned(), prefix.to_owned());
+        let (after_key, after_id) = (after.0.to_owned(), after.1.to_owned());
+        self.engine.read(move |conn| {
+            // Reads from the prefix on, a page (plus what the prefix skips) at a time.
+            let start = if after_key.as_str() < prefix.as_str() {
+                (prefix.clone(), String::new())
+            } else {
+                (after_key, after_id)
+            };
+            let rows = conn.query(
+                &format!(
+                    "SELECT {UPLOAD_COLUMNS} FROM uploads
+                     WHERE bucket_id = ?1 AND (key > ?2 OR (key = ?2 AND upload_id > ?3))
+                     ORDER BY key, upload_id LIMIT ?4"
+                ),
+                values![&bucket_id, start.0.as_bytes(), &start.1, limit as i64],
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                let upload = upload_from_row(row)?;
+                // From the start on, keys under the prefix come first, then every key after it.
+                if !upload.key.starts_with(&prefix) {
+                    break;
+                }
+                out.push(upload);
+            }
+            Ok(out)
+        })
+    }
+
+    fn complete_upload(
+        &self,
+        upload_id: &str,
+        completion: Completion,
+    ) -> Result<(Object, Vec<String>)> {
+        let upload_id = upload_id.to_owned();
+        self.engine.write(move |conn| {
+            let upload = query_upload(conn, &upload_id)?.ok_or(StoreError::NoSuchUpload)?;
+            let parts = all_parts(conn, &upload_id)?;
+            let mut chosen: Vec<&Part> = Vec::with_capacity(completion.parts.len());
+            let mut last = 0u32;
+            for (number, etag) in &completion.parts {
+                if *number <= last {
+                    return Err(StoreError::InvalidPartOrder);
+                }
+                last = *number;
+                let part = parts
+                    .iter()
+                    .find(|p| p.part_number == *number && p.etag == etag.trim_matches('"'))
+                    .ok_or(StoreError::InvalidPart(*number))?;
+                chosen.push(part);
+            }
+            if chosen.is_empty() {
+                return Err(StoreError::InvalidPart(0));
+            }
+            for part in &chosen[..chosen.len() - 1] {
+                if part.size < completion.min_part_size {
+                    return Err(StoreError::EntityTooSmall(part.part_number));
+                }
+            }
+            let mut meta = upload.meta.clone();
+            if let Some(c) = &completion.checksum {
+                for (part, expected) in chosen.iter().zip(&c.parts) {
+                    if part.checksum.as_ref() != Some(expected) {
+                        return Err(StoreError::InvalidPart(part.part_number));
+                    }
+                }
+                meta.checksums = [(c.algorithm.clone(), c.value.clone())].into();
+                meta.part_checksums = c.parts.clone();
+            }
+            let object = Object {
+                bucket_id: upload.bucket_id.clone(),
+                key: upload.key.clone(),
+                version_id: completion.version_id.clone(),
+                size: chosen.iter().map(|p| p.size).sum(),
+                etag: multipart_etag(chosen.iter().map(|p| p.etag.as_str())),
+                sha1: None,
+                created: completion.created,
+                meta,
+                segments: chosen
+                    .iter()
+                    .map(|p| Segment {
+                        blob: p.blob.clone(),
+                        size: p.size,
+                    })
+                    .collect(),
+                ..Object::default()
+            };
+            let (object, mut garbage) =
+                history::put(conn, object, &completion.condition, &NewBytes::Blob)?;
+            let unused: Vec<String> = parts
+                .iter()
+                .filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number))
+                .map(|p| p.blob.clone())
+                .collect();
+            add_garbage(conn, &unused)?;
+            garbage.extend(unused);
+            conn.execute(
+                "DELETE FROM parts WHERE upload_id = ?1",
+                values![&upload_id],
+            )?;
+            conn.execute(
+                "DELETE FROM uploads WHERE upload_id = ?1",
+                values![&upload_id],
+            )?;
+            // Remembered for a day, so completing again answers as the first time did.
+            conn.execute(
+                "DELETE FROM completed_uploads WHERE completed_ms < ?1",
+                values![completion.created - 86_400_000],
+            )?;
+            conn.execute(
+                "INSERT INTO completed_uploads (upload_id, version_id, completed_ms)
+                 VALUES (?1, ?2, ?3)",
+                values![&upload_id, &object.version_id, completion.created],
+            )?;
+            Ok((object, garbage))
+        })
+    }
+
+    fn completed_upload(&self, upload_id: &str) -> Result<Option<String>> {
+        let upload_id = upload_id.to_owned();
+        self.engine.read(move |conn| {
+            conn.first(
+                "SELECT version_id FROM completed_uploads WHERE upload_id = ?1",
+                values![&upload_id],
+            )?
+            .map(|mut r| r.text(0))
+            .transpose()
+        })
+    }
+
+    fn abort_upload(&self, upload_id: &str) -> Result<Vec<String>> {
+        let upload_id = upload_id.to_owned();
+        self.engine.write(move |conn| {
+            if query_upload(conn, &upload_id)?.is_none() {
+                return Err(StoreError::NoSuchUpload);
+            }
+            abort(conn, &upload_id)
+        })
+    }
+
+    fn create_key(&self, key: AccessKey) -> Result<()> {
+        self.engine.write(move |conn| {
+            let taken = conn.first(
+                "SELECT 1 FROM access_keys WHERE access_key = ?1",
+                values![&key.access_key],
+            )?;
+            if taken.is_some() {
+                return Err(StoreError::Database(format!(
+                    "access key {} exists already",
+                    key.access_key
+                )));
+            }
+            let list = |v: &Option<Vec<String>>| {
+                v.as_ref()
+                    .map(|v| serde_json::to_string(v).expect("strings serialize"))
+            };
+            conn.execute(
+                &format!(
+                    "INSERT INTO access_keys ({KEY_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ),
+                values![
+                    &key.access_key,
+                    &key.secret,
+                    key.created,
+                    &key.description,
+                    list(&key.scope.capabilities),
+                    list(&key.scope.buckets),
+                    &key.scope.name_prefix,
+                    key.scope.expires
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn key(&self, access_key: &str) -> Result<Option<AccessKey>> {
+        let access_key = access_key.to_owned();
+        self.engine.read(move |conn| {
+            conn.first(
+                &format!("SELECT {KEY_COLUMNS} FROM access_keys WHERE access_key = ?1"),
+                values![&access_key],
+            )?
+            .map(key_from_row)
+            .transpose()
+        })
+    }
+
+    fn keys(&self) -> Result<Vec<AccessKey>> {
+        self.engine.read(|conn| {
+            conn.query(
+                &format!("SELECT {KEY_COLUMNS} FROM access_keys ORDER BY created_ms, access_key"),
+                &[],
+            )?
+            .into_iter()
+            .map(key_from_row)
+            .collect()
+        })
+    }
+
+    fn delete_key(&self, access_key: &str) -> Result<()> {
+        let access_key = access_key.to_owned();
+        self.engine.write(move |conn| {
+            let n = conn.execute(
+                "DELETE FROM access_keys WHERE access_key = ?1",
+                values![&access_key],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NoSuchKeyId);
+            }
+            Ok(())
+        })
+    }
+
+    fn garbage(&self, limit: usize) -> Result<Vec<String>> {
+        self.engine.read(move |conn| {
+            conn.query(
+                "SELECT blob FROM garbage ORDER BY blob LIMIT ?1",
+                values![limit as i64],
+            )?
+            .into_iter()
+            .map(|mut r| r.text(0))
+            .collect()
+        })
+    }
+
+    fn forget_garbage(&self, blobs: &[String]) -> Result<()> {
+        let blobs = blobs.to_vec();
+        self.engine.write(move |conn| {
+            for blob in &blobs {
+                conn.execute("DELETE FROM garbage WHERE blob = ?1", values![blob])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn referenced_blobs(&self) -> Result<HashSet<String>> {
+        self.engine.read(|conn| {
+            let mut set = HashSet::new();
+            history::referenced_blobs(conn, &mut set)?;
+            for mut row in conn.query("SELECT blob FROM parts", &[])? {
+                set.insert(row.text(0)?);
+            }
+            Ok(set)
+        })
+    }
+
+    fn close(&self) {
+        self.engine.close();
+    }
+}

@@ -1,0 +1,569 @@
+//! The PostgreSQL engine, for pier nodes that share their metadata (`docs/scale.md`).
+//!
+//! A fixed set of worker threads each own one connection; a caller hands its transaction to
+//! the next free worker and waits for the answer, so the store stays synchronous and no async
+//! runtime is nested. Every write runs at `SERIALIZABLE` and is retried, from the start, when
+//! the database reports a serialization failure, a deadlock or a unique violation (SQLSTATE
+//! 40001, 40P01, 23505: a race lost to a concurrent insert): the same
+//! code is then correct on PostgreSQL, CockroachDB and YugabyteDB. Reads run in one
+//! `REPEATABLE READ READ ONLY` snapshot. A connection that breaks is replaced on the next job.
+//!
+//! The schema is the embedded one with PostgreSQL's type names (`BIGINT`, `BYTEA`, text in the
+//! `"C"` collation so text sorts bytewise as in SQLite), created and migrated at open under a
+//! `schema_version` row.
+
+use super::{Engine, Row, Sql, Value};
+use crate::error::{Result, StoreError};
+use postgres::error::SqlState;
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::{Client, NoTls, Statement};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// The schema, one migration per entry; `schema_version` records how many ran.
+const MIGRATIONS: [&str; 1] = ["
+CREATE TABLE buckets (
+    name TEXT COLLATE \"C\" PRIMARY KEY,
+    id TEXT COLLATE \"C\" NOT NULL UNIQUE,
+    created_ms BIGINT NOT NULL,
+    public BIGINT NOT NULL,
+    cors TEXT,
+    info TEXT,
+    revision BIGINT NOT NULL,
+    policy TEXT,
+    versioning BIGINT NOT NULL DEFAULT 0,
+    lifecycle TEXT,
+    tags TEXT,
+    public_block BIGINT NOT NULL DEFAULT 0,
+    object_lock TEXT,
+    ownership TEXT
+);
+CREATE TABLE objects (
+    bucket_id TEXT COLLATE \"C\" NOT NULL,
+    key BYTEA NOT NULL,
+    version_id TEXT COLLATE \"C\" NOT NULL UNIQUE,
+    size BIGINT NOT NULL,
+    etag TEXT NOT NULL,
+    sha1 TEXT,
+    created_ms BIGINT NOT NULL,
+    meta TEXT NOT NULL,
+    segments TEXT NOT NULL,
+    seq BIGINT NOT NULL DEFAULT 0,
+    is_null BIGINT NOT NULL DEFAULT 1,
+    PRIMARY KEY (bucket_id, key)
+);
+CREATE TABLE uploads (
+    upload_id TEXT COLLATE \"C\" PRIMARY KEY,
+    bucket_id TEXT COLLATE \"C\" NOT NULL,
+    key BYTEA NOT NULL,
+    created_ms BIGINT NOT NULL,
+    meta TEXT NOT NULL
+);
+CREATE INDEX uploads_by_key ON uploads (bucket_id, key, upload_id);
+CREATE TABLE parts (
+    upload_id TEXT COLLATE \"C\" NOT NULL,
+    part_number BIGINT NOT NULL,
+    size BIGINT NOT NULL,
+    etag TEXT NOT NULL,
+    sha1 TEXT NOT NULL,
+    blob TEXT COLLATE \"C\" NOT NULL,
+    created_ms BIGINT NOT NULL,
+    checksum TEXT,
+    PRIMARY KEY (upload_id, part_number)
+);
+CREATE TABLE access_keys (
+    access_key TEXT COLLATE \"C\" PRIMARY KEY,
+    secret TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    description TEXT NOT NULL,
+    capabilities TEXT,
+    buckets TEXT,
+    name_prefix TEXT,
+    expires_ms BIGINT
+);
+CREATE TABLE garbage (
+    blob TEXT COLLATE \"C\" PRIMARY KEY
+);
+CREATE TABLE versions (
+    bucket_id TEXT COLLATE \"C\" NOT NULL,
+    key BYTEA NOT NULL,
+    version_id TEXT COLLATE \"C\" NOT NULL UNIQUE,
+    size BIGINT NOT NULL,
+    etag TEXT NOT NULL,
+    sha1 TEXT,
+    created_ms BIGINT NOT NULL,
+    meta TEXT NOT NULL,
+    segments TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    is_null BIGINT NOT NULL,
+    marker BIGINT NOT NULL,
+    superseded_ms BIGINT,
+    PRIMARY KEY (bucket_id, key, seq)
+);
+CREATE INDEX versions_newest_first ON versions (bucket_id, key, seq DESC);
+CREATE TABLE completed_uploads (
+    upload_id TEXT COLLATE \"C\" PRIMARY KEY,
+    version_id TEXT NOT NULL,
+    completed_ms BIGINT NOT NULL
+);
+CREATE TABLE blob_refs (
+    blob TEXT COLLATE \"C\" PRIMARY KEY,
+    refs BIGINT NOT NULL
+);
+CREATE TABLE inline_data (
+    version_id TEXT COLLATE \"C\" PRIMARY KEY,
+    data BYTEA NOT NULL
+);
+"];
+
+/// How often a write is tried before a serialization failure is reported.
+const MAX_ATTEMPTS: u32 = 20;
+
+impl ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) => match *ty {
+                Type::INT8 => v.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
+                Type::BOOL => (*v != 0).to_sql(ty, out),
+                _ => Err(format!("an integer cannot be bound as {ty}").into()),
+            },
+            Value::Text(v) => match *ty {
+                Type::BYTEA => v.as_bytes().to_sql(ty, out),
+                _ => v.as_str().to_sql(ty, out),
+            },
+            Value::Bytes(v) => match *ty {
+                Type::BYTEA => v.as_slice().to_sql(ty, out),
+                _ => Err(format!("bytes cannot be bound as {ty}").into()),
+            },
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// Rewrites `?N` placeholders as PostgreSQL's `$N` (pier's SQL has no `?` in literals).
+fn placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn column(row: &postgres::Row, i: usize) -> std::result::Result<Value, postgres::Error> {
+    let ty = row.columns()[i].type_().clone();
+    Ok(match ty {
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)?
+            .map_or(Value::Null, Value::Int),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map_or(Value::Null, |v| Value::Int(v.into())),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map_or(Value::Null, |v| Value::Int(v.into())),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)?
+            .map_or(Value::Null, |v| Value::Int(v.into())),
+        Type::BYTEA => row
+            .try_get::<_, Option<Vec<u8>>>(i)?
+            .map_or(Value::Null, Value::Bytes),
+        _ => row
+            .try_get::<_, Option<String>>(i)?
+            .map_or(Value::Null, Value::Text),
+    })
+}
+
+/// One worker's connection and its prepared statements.
+struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// What went wrong in a transaction besides the query's own error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Trouble {
+    #[default]
+    None,
+    /// A serialization failure or deadlock: the transaction may be tried again.
+    Conflict,
+    /// The connection is gone: it is replaced before the next job.
+    Broken,
+}
+
+/// A connection inside one transaction.
+struct Tx<'a> {
+    conn: RefCell<&'a mut Conn>,
+    trouble: Cell<Trouble>,
+}
+
+impl Tx<'_> {
+    fn failed(&self, e: postgres::Error) -> StoreError {
+        // A unique violation is a race lost to a concurrent insert (PostgreSQL reports most
+        // such races as serialization failures, but not all); tried again, the write sees the
+        // winner's row and answers as it would have.
+        if matches!(
+            e.code(),
+            Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+                | Some(&SqlState::T_R_DEADLOCK_DETECTED)
+                | Some(&SqlState::UNIQUE_VIOLATION)
+        ) {
+            self.trouble.set(Trouble::Conflict);
+        } else if e.is_closed() || e.code().is_none() {
+            self.trouble.set(Trouble::Broken);
+        }
+        database_error(&e)
+    }
+
+    /// The prepared statement for `sql`, prepared once per connection.
+    fn prepared(&self, conn: &mut Conn, sql: &str) -> Result<Statement> {
+        if let Some(s) = conn.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = conn
+            .client
+            .prepare(&placeholders(sql))
+            .map_err(|e| self.failed(e))?;
+        conn.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+}
+
+fn bound(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+impl Sql for Tx<'_> {
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let mut conn = self.conn.borrow_mut();
+        let statement = self.prepared(&mut conn, sql)?;
+        let rows = conn
+            .client
+            .query(&statement, &bound(params))
+            .map_err(|e| self.failed(e))?;
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| column(row, i).map_err(|e| database_error(&e)))
+                    .collect::<Result<Vec<_>>>()
+                    .map(Row::new)
+            })
+            .collect()
+    }
+
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        let mut conn = self.conn.borrow_mut();
+        let statement = self.prepared(&mut conn, sql)?;
+        conn.client
+            .execute(&statement, &bound(params))
+            .map_err(|e| self.failed(e))
+    }
+}
+
+fn database_error(e: &postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) => {
+            StoreError::Database(format!("PostgreSQL {}: {}", db.code().code(), db.message()))
+        }
+        None => StoreError::Database(format!("PostgreSQL: {e}")),
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Option<Conn>) + Send>;
+
+/// The PostgreSQL engine: worker threads with one connection each.
+pub struct Postgres {
+    jobs: Mutex<Option<Sender<Job>>>,
+    workers: Mutex<Vec<thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres").finish_non_exhaustive()
+    }
+}
+
+fn connect(config: &postgres::Config) -> Result<Conn> {
+    let client = config
+        .connect(NoTls)
+        .map_err(|e| StoreError::Database(format!("connecting to PostgreSQL: {e}")))?;
+    Ok(Conn {
+        client,
+        statements: HashMap::new(),
+    })
+}
+
+impl Postgres {
+    /// Connects to the database at `url` (`postgres://USER:PASS@HOST:PORT/DB`), creates or
+    /// migrates the schema, and starts `connections` workers. Fails if the database cannot be
+    /// reached or its schema is newer than this build knows.
+    pub fn open(url: &str, connections: usize) -> Result<Postgres> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Database(format!("the PostgreSQL address: {e}")))?;
+        // On a thread of its own: the synchronous client must not run on an async runtime's
+        // thread, and the caller may be one.
+        let first = thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let mut first = connect(&config)?;
+                    migrate(&mut first)?;
+                    Ok::<_, StoreError>(first)
+                })
+                .join()
+                .map_err(|_| StoreError::Database("connecting to PostgreSQL panicked".into()))?
+        })?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let mut workers = Vec::new();
+        let mut first = Some(first);
+        for n in 0..connections.max(1) {
+            let rx = Arc::clone(&rx);
+            let config = config.clone();
+            let conn = first.take();
+            workers.push(
+                thread::Builder::new()
+                    .name(format!("pier-pg-{n}"))
+                    .spawn(move || worker(conn, &config, &rx))
+                    .map_err(StoreError::Io)?,
+            );
+        }
+        Ok(Postgres {
+            jobs: Mutex::new(Some(tx)),
+            workers: Mutex::new(workers),
+        })
+    }
+
+    /// Runs `job` on the next free worker's connection and waits for its answer.
+    fn on_connection<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Conn) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
+        let job: Job = Box::new(move |slot: &mut Option<Conn>| {
+            let result = match slot {
+                Some(conn) => job(conn),
+                None => Err(StoreError::Database(
+                    "PostgreSQL is unreachable: no connection".into(),
+                )),
+            };
+            let _ = reply.send(result);
+        });
+        let sender = self
+            .jobs
+            .lock()
+            .expect("job channel lock")
+            .clone()
+            .ok_or_else(|| StoreError::Database("the store is closed".into()))?;
+        sender
+            .send(job)
+            .map_err(|_| StoreError::Database("the PostgreSQL workers stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| StoreError::Database("a PostgreSQL worker stopped".into()))?
+    }
+}
+
+/// A worker: (re)connects when needed, then runs jobs until the channel closes.
+fn worker(mut conn: Option<Conn>, config: &postgres::Config, jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = match jobs.lock().expect("job queue lock").recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        if conn.as_ref().is_none_or(|c| c.client.is_closed()) {
+            conn = match connect(config) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "PostgreSQL connection failed");
+                    None
+                }
+            };
+        }
+        job(&mut conn);
+    }
+}
+
+/// Ends a transaction that failed; a connection that cannot even roll back is dropped.
+fn roll_back(conn: &mut Conn) -> bool {
+    conn.client.batch_execute("ROLLBACK").is_ok()
+}
+
+fn migrate(conn: &mut Conn) -> Result<()> {
+    let known = MIGRATIONS.len() as i64;
+    for attempt in 1.. {
+        // Concurrent starts may race to create the table; the loser retries and finds it.
+        let created = conn.client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)",
+        );
+        let result = created.map_err(|e| database_error(&e)).and_then(|()| {
+            let mut tx = conn
+                .client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::Serializable)
+                .start()
+                .map_err(|e| database_error(&e))?;
+            tx.execute(
+                "INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+                &[],
+            )
+            .map_err(|e| database_error(&e))?;
+            let version: i64 = tx
+                .query_one("SELECT version FROM schema_version WHERE id = 1 FOR UPDATE", &[])
+                .map_err(|e| database_error(&e))?
+                .get(0);
+            if version > known {
+                return Err(StoreError::Database(format!(
+                    "the PostgreSQL schema is at version {version}, newer than this pier knows ({known})"
+                )));
+            }
+            for (n, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                tx.batch_execute(sql).map_err(|e| database_error(&e))?;
+                tx.execute(
+                    "UPDATE schema_version SET version = $1 WHERE id = 1",
+                    &[&(n as i64 + 1)],
+                )
+                .map_err(|e| database_error(&e))?;
+            }
+            tx.commit().map_err(|e| database_error(&e))
+        });
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < MAX_ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "schema migration retried");
+                thread::sleep(Duration::from_millis(20 * u64::from(attempt)));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+impl Engine for Postgres {
+    fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Sql) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.on_connection(move |conn| {
+            conn.client
+                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .map_err(|e| database_error(&e))?;
+            let tx = Tx {
+                conn: RefCell::new(conn),
+                trouble: Cell::new(Trouble::None),
+            };
+            let result = f(&tx);
+            let conn = tx.conn.into_inner();
+            match result {
+                Ok(v) => {
+                    conn.client
+                        .batch_execute("COMMIT")
+                        .map_err(|e| database_error(&e))?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    roll_back(conn);
+                    Err(e)
+                }
+            }
+        })
+    }
+
+    fn write<T: Send + 'static>(
+        &self,
+        mut f: impl FnMut(&dyn Sql) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.on_connection(move |conn| {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                conn.client
+                    .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                    .map_err(|e| database_error(&e))?;
+                let tx = Tx {
+                    conn: RefCell::new(&mut *conn),
+                    trouble: Cell::new(Trouble::None),
+                };
+                let result = f(&tx);
+                let mut trouble = tx.trouble.get();
+                let result = match result {
+                    Ok(v) => match conn.client.batch_execute("COMMIT") {
+                        Ok(()) => return Ok(v),
+                        Err(e) => {
+                            let tx = Tx {
+                                conn: RefCell::new(&mut *conn),
+                                trouble: Cell::new(Trouble::None),
+                            };
+                            let err = tx.failed(e);
+                            trouble = tx.trouble.get();
+                            Err(err)
+                        }
+                    },
+                    Err(e) => {
+                        roll_back(conn);
+                        Err(e)
+                    }
+                };
+                if trouble == Trouble::Conflict && attempt < MAX_ATTEMPTS {
+                    // Back off a little, more each time, so racing writers spread out.
+                    let pause =
+                        1 + u64::from(attempt) * u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+                    thread::sleep(Duration::from_millis(pause));
+                    continue;
+                }
+                return result;
+            }
+        })
+    }
+
+    fn close(&self) {
+        self.jobs.lock().expect("job channel lock").take();
+        for handle in self.workers.lock().expect("worker list lock").drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholders;
+
+    #[test]
+    fn placeholders_become_dollar_numbers() {
+        assert_eq!(
+            placeholders("SELECT a FROM t WHERE b = ?1 AND c > ?12 LIMIT ?3"),
+            "SELECT a FROM t WHERE b = $1 AND c > $12 LIMIT $3"
+        );
+    }
+
+    #[test]
+    fn a_lone_question_mark_stays() {
+        assert_eq!(placeholders("SELECT '?' , ?x"), "SELECT '?' , ?x");
+    }
+}
