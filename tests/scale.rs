@@ -7,7 +7,13 @@ mod common;
 use common::{Server, ACCESS_KEY};
 use pier_testkit::postgres::cluster;
 use std::process::Command;
+use std::sync::RwLock;
+use std::time::Duration;
 use tempfile::TempDir;
+
+/// Tests share the binary's PostgreSQL: the one that restarts it holds this for writing, the
+/// others for reading.
+static SERVER: RwLock<()> = RwLock::new(());
 
 /// Starts a node with its own data directory and its metadata in `url`.
 fn node(url: &str) -> Server {
@@ -16,6 +22,7 @@ fn node(url: &str) -> Server {
 
 #[test]
 fn two_nodes_share_metadata_and_race_conditional_writes_safely() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
     let url = cluster().fresh_database();
     let a = node(&url);
     let b = node(&url);
@@ -33,6 +40,7 @@ fn two_nodes_share_metadata_and_race_conditional_writes_safely() {
 
 #[test]
 fn a_key_made_with_the_cli_works_on_every_node() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
     let url = cluster().fresh_database();
     let a = node(&url);
     let b = node(&url);
@@ -67,4 +75,35 @@ fn a_key_made_with_the_cli_works_on_every_node() {
         assert!(listed.status.success(), "{listed:?}");
         assert!(String::from_utf8_lossy(&listed.stdout).contains("made-on-a"));
     }
+}
+
+#[test]
+fn a_database_restart_is_503_to_clients_and_loses_no_acknowledged_write() {
+    let _alone = SERVER.write().unwrap_or_else(|e| e.into_inner());
+    let url = cluster().fresh_database();
+    let a = node(&url);
+    common::ensure_tools();
+    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
+    a.client_env(&mut cmd);
+    let writer = cmd
+        .arg(common::repo().join("tests/clients/db_restart_boto3.py"))
+        .args([&a.endpoint, "8"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    cluster().restart();
+    let out = writer.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 passed, 0 failed"), "{text}\n{}", a.log());
+    eprintln!("{text}");
+    let log = a.log();
+    assert!(
+        log.contains("answered 503"),
+        "the restart was never seen as unavailable:\n{log}"
+    );
+    assert!(
+        !log.contains("answered with a server error"),
+        "a request failed with a 5xx other than 503:\n{log}"
+    );
 }

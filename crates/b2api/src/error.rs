@@ -143,6 +143,16 @@ impl B2Error {
         B2Error::new(B2ErrorKind::InternalError, "internal error")
     }
 
+    /// 503 `service_unavailable`, logging `cause`: the storage is out of reach for now, and B2
+    /// clients retry.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(cause = %cause, "B2 request failed: storage unavailable");
+        B2Error::new(
+            B2ErrorKind::ServiceUnavailable,
+            "service unavailable, please retry",
+        )
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         self.kind.status()
@@ -183,6 +193,7 @@ impl From<StoreError> for B2Error {
                 B2Error::bad_request("file lock is not enabled on this bucket")
             }
             StoreError::ObjectLocked(why) => B2Error::new(AccessDenied, why.to_string()),
+            StoreError::Unavailable(why) => B2Error::unavailable(why),
             other => B2Error::internal(other),
         }
     }
@@ -190,7 +201,10 @@ impl From<StoreError> for B2Error {
 
 impl From<StorageError> for B2Error {
     fn from(e: StorageError) -> Self {
-        B2Error::internal(e)
+        match e {
+            StorageError::Unavailable(why) => B2Error::unavailable(why),
+            other => B2Error::internal(other),
+        }
     }
 }
 

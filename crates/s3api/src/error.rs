@@ -61,6 +61,7 @@ pub fn s3_error(e: StoreError) -> S3Error {
         StoreError::InvalidName(why) => {
             S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, why.to_string())
         }
+        StoreError::Unavailable(why) => unavailable(&why),
         other => {
             tracing::error!(error = %other, "storage failure: internal error");
             s3_error!(InternalError, "We encountered an internal error. Please try again.")
@@ -68,8 +69,21 @@ pub fn s3_error(e: StoreError) -> S3Error {
     }
 }
 
-/// A storage failure: logged with its cause, answered as S3's 500.
+/// The metadata database out of reach: logged, answered as S3's 503, which every S3 client
+/// retries.
+fn unavailable(why: &str) -> S3Error {
+    tracing::warn!(cause = %why, "storage unavailable: answered 503");
+    S3Error::with_message(
+        s3s::S3ErrorCode::ServiceUnavailable,
+        "The service is unavailable. Please retry.",
+    )
+}
+
+/// A storage failure: logged with its cause, answered as S3's 500 (503 when only unavailable).
 pub fn storage_error(e: StorageError) -> S3Error {
+    if let StorageError::Unavailable(why) = &e {
+        return unavailable(why);
+    }
     tracing::error!(error = %e, "storage failure: internal error");
     s3_error!(
         InternalError,

@@ -256,7 +256,10 @@ impl Front {
             }
         }
         let status = resp.status().as_u16();
-        if status >= 500 {
+        if status == 503 {
+            // Passing (the storage is out of reach; its cause was logged): clients retry.
+            tracing::warn!(request_id, api, operation, status, "answered unavailable");
+        } else if status >= 500 {
             tracing::error!(
                 request_id,
                 api,

@@ -3,7 +3,8 @@
 use std::io;
 
 /// An error from the store. Each variant is a condition an API reports distinctly; `Io` and
-/// `Database` are internal failures (HTTP 500).
+/// `Database` are internal failures (HTTP 500), `Unavailable` a passing one (HTTP 503: the
+/// client should retry).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -68,6 +69,10 @@ pub enum StoreError {
     /// The metadata database failed.
     #[error("metadata database error: {0}")]
     Database(String),
+    /// The metadata database cannot be reached right now (a network database restarting or
+    /// failing over); nothing was changed, or the outcome of the last commit is unknown.
+    #[error("metadata database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -90,6 +95,9 @@ pub enum StorageError {
     /// A stored row does not decode.
     #[error("corrupt metadata: {0}")]
     Corrupt(String),
+    /// The metadata database cannot be reached right now (HTTP 503).
+    #[error("metadata database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StorageError {
@@ -100,6 +108,7 @@ impl StorageError {
             StoreError::Io(e) => StorageError::Io(e),
             StoreError::Database(m) => StorageError::Database(m),
             StoreError::Corrupt(m) => StorageError::Corrupt(m),
+            StoreError::Unavailable(m) => StorageError::Unavailable(m),
             other => StorageError::Database(format!("unexpected outcome: {other}")),
         }
     }
@@ -192,6 +201,7 @@ impl From<StorageError> for StoreError {
             StorageError::Io(e) => StoreError::Io(e),
             StorageError::Database(m) => StoreError::Database(m),
             StorageError::Corrupt(m) => StoreError::Corrupt(m),
+            StorageError::Unavailable(m) => StoreError::Unavailable(m),
         }
     }
 }

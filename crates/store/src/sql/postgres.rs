@@ -6,7 +6,9 @@
 //! the database reports a serialization failure, a deadlock or a unique violation (SQLSTATE
 //! 40001, 40P01, 23505: a race lost to a concurrent insert): the same
 //! code is then correct on PostgreSQL, CockroachDB and YugabyteDB. Reads run in one
-//! `REPEATABLE READ READ ONLY` snapshot. A connection that breaks is replaced on the next job.
+//! `REPEATABLE READ READ ONLY` snapshot. A connection found broken when a transaction begins is
+//! replaced (once) before the job runs; a server out of reach is `StoreError::Unavailable`,
+//! which the APIs answer with 503.
 //!
 //! The schema is the embedded one with PostgreSQL's type names (`BIGINT`, `BYTEA`, text in the
 //! `"C"` collation so text sorts bytewise as in SQLite), created and migrated at open under a
@@ -200,21 +202,11 @@ struct Conn {
     statements: HashMap<String, Statement>,
 }
 
-/// What went wrong in a transaction besides the query's own error.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum Trouble {
-    #[default]
-    None,
-    /// A serialization failure or deadlock: the transaction may be tried again.
-    Conflict,
-    /// The connection is gone: it is replaced before the next job.
-    Broken,
-}
-
 /// A connection inside one transaction.
 struct Tx<'a> {
     conn: RefCell<&'a mut Conn>,
-    trouble: Cell<Trouble>,
+    /// A statement failed for a reason that trying the transaction again may cure.
+    conflict: Cell<bool>,
 }
 
 impl Tx<'_> {
@@ -228,9 +220,7 @@ impl Tx<'_> {
                 | Some(&SqlState::T_R_DEADLOCK_DETECTED)
                 | Some(&SqlState::UNIQUE_VIOLATION)
         ) {
-            self.trouble.set(Trouble::Conflict);
-        } else if e.is_closed() || e.code().is_none() {
-            self.trouble.set(Trouble::Broken);
+            self.conflict.set(true);
         }
         database_error(&e)
     }
@@ -280,7 +270,24 @@ impl Sql for Tx<'_> {
     }
 }
 
+/// True when `e` means the server is out of reach (the connection broke, the server is shutting
+/// down or starting, or refuses connections), not that the statement failed.
+fn is_unreachable(e: &postgres::Error) -> bool {
+    match e.code() {
+        None => true,
+        Some(code) => {
+            let code = code.code();
+            // Class 08: connection exceptions; 57P01-57P03: shutdown, crash, starting up.
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+        }
+    }
+}
+
+/// The store's error for `e`: `Unavailable` when the server is out of reach.
 fn database_error(e: &postgres::Error) -> StoreError {
+    if is_unreachable(e) {
+        return StoreError::Unavailable(format!("PostgreSQL: {e}"));
+    }
     match e.as_db_error() {
         Some(db) => {
             StoreError::Database(format!("PostgreSQL {}: {}", db.code().code(), db.message()))
@@ -289,7 +296,7 @@ fn database_error(e: &postgres::Error) -> StoreError {
     }
 }
 
-type Job = Box<dyn FnOnce(&mut Option<Conn>) + Send>;
+type Job = Box<dyn FnOnce(&mut Option<Conn>, &postgres::Config) + Send>;
 
 /// The PostgreSQL engine: worker threads with one connection each.
 pub struct Postgres {
@@ -306,7 +313,7 @@ impl std::fmt::Debug for Postgres {
 fn connect(config: &postgres::Config) -> Result<Conn> {
     let client = config
         .connect(NoTls)
-        .map_err(|e| StoreError::Database(format!("connecting to PostgreSQL: {e}")))?;
+        .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
     Ok(Conn {
         client,
         statements: HashMap::new(),
@@ -354,19 +361,33 @@ impl Postgres {
         })
     }
 
-    /// Runs `job` on the next free worker's connection and waits for its answer.
-    fn on_connection<T: Send + 'static>(
+    /// Runs `job` on the next free worker's connection, inside a transaction begun with
+    /// `begin`, and waits for its answer. A connection found broken when the transaction
+    /// begins (the server restarted since its last use) is replaced once before giving up.
+    fn in_transaction<T: Send + 'static>(
         &self,
+        begin: &'static str,
         job: impl FnOnce(&mut Conn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
-        let job: Job = Box::new(move |slot: &mut Option<Conn>| {
-            let result = match slot {
-                Some(conn) => job(conn),
-                None => Err(StoreError::Database(
-                    "PostgreSQL is unreachable: no connection".into(),
-                )),
-            };
+        let job: Job = Box::new(move |slot: &mut Option<Conn>, config: &postgres::Config| {
+            let begun = (|| {
+                for _ in 0..2 {
+                    if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
+                        *slot = Some(connect(config)?);
+                    }
+                    let conn = slot.as_mut().expect("connected above");
+                    match conn.client.batch_execute(begin) {
+                        Ok(()) => return Ok(()),
+                        Err(e) if is_unreachable(&e) => *slot = None,
+                        Err(e) => return Err(database_error(&e)),
+                    }
+                }
+                Err(StoreError::Unavailable(
+                    "PostgreSQL closed a new connection".into(),
+                ))
+            })();
+            let result = begun.and_then(|()| job(slot.as_mut().expect("begun on it")));
             let _ = reply.send(result);
         });
         let sender = self
@@ -384,23 +405,15 @@ impl Postgres {
     }
 }
 
-/// A worker: (re)connects when needed, then runs jobs until the channel closes.
+/// A worker: runs jobs on its connection (made and remade by the jobs) until the channel
+/// closes.
 fn worker(mut conn: Option<Conn>, config: &postgres::Config, jobs: &Mutex<Receiver<Job>>) {
     loop {
         let job = match jobs.lock().expect("job queue lock").recv() {
             Ok(job) => job,
             Err(_) => return,
         };
-        if conn.as_ref().is_none_or(|c| c.client.is_closed()) {
-            conn = match connect(config) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    tracing::error!(error = %e, "PostgreSQL connection failed");
-                    None
-                }
-            };
-        }
-        job(&mut conn);
+        job(&mut conn, config);
     }
 }
 
@@ -464,58 +477,61 @@ impl Engine for Postgres {
         &self,
         f: impl FnOnce(&dyn Sql) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        self.on_connection(move |conn| {
-            conn.client
-                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                .map_err(|e| database_error(&e))?;
-            let tx = Tx {
-                conn: RefCell::new(conn),
-                trouble: Cell::new(Trouble::None),
-            };
-            let result = f(&tx);
-            let conn = tx.conn.into_inner();
-            match result {
-                Ok(v) => {
-                    conn.client
-                        .batch_execute("COMMIT")
-                        .map_err(|e| database_error(&e))?;
-                    Ok(v)
+        self.in_transaction(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            move |conn| {
+                let tx = Tx {
+                    conn: RefCell::new(conn),
+                    conflict: Cell::new(false),
+                };
+                let result = f(&tx);
+                let conn = tx.conn.into_inner();
+                match result {
+                    Ok(v) => {
+                        conn.client
+                            .batch_execute("COMMIT")
+                            .map_err(|e| database_error(&e))?;
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        roll_back(conn);
+                        Err(e)
+                    }
                 }
-                Err(e) => {
-                    roll_back(conn);
-                    Err(e)
-                }
-            }
-        })
+            },
+        )
     }
 
     fn write<T: Send + 'static>(
         &self,
         mut f: impl FnMut(&dyn Sql) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        self.on_connection(move |conn| {
+        const BEGIN: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+        self.in_transaction(BEGIN, move |conn| {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                conn.client
-                    .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
-                    .map_err(|e| database_error(&e))?;
+                if attempt > 1 {
+                    conn.client
+                        .batch_execute(BEGIN)
+                        .map_err(|e| database_error(&e))?;
+                }
                 let tx = Tx {
                     conn: RefCell::new(&mut *conn),
-                    trouble: Cell::new(Trouble::None),
+                    conflict: Cell::new(false),
                 };
                 let result = f(&tx);
-                let mut trouble = tx.trouble.get();
+                let mut conflict = tx.conflict.get();
                 let result = match result {
                     Ok(v) => match conn.client.batch_execute("COMMIT") {
                         Ok(()) => return Ok(v),
                         Err(e) => {
                             let tx = Tx {
                                 conn: RefCell::new(&mut *conn),
-                                trouble: Cell::new(Trouble::None),
+                                conflict: Cell::new(false),
                             };
                             let err = tx.failed(e);
-                            trouble = tx.trouble.get();
+                            conflict = tx.conflict.get();
                             Err(err)
                         }
                     },
@@ -524,11 +540,10 @@ impl Engine for Postgres {
                         Err(e)
                     }
                 };
-                if trouble == Trouble::Conflict && attempt < MAX_ATTEMPTS {
+                if conflict && attempt < MAX_ATTEMPTS {
                     // Back off a little, more each time, so racing writers spread out.
-                    let pause =
-                        1 + u64::from(attempt) * u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
-                    thread::sleep(Duration::from_millis(pause));
+                    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+                    thread::sleep(Duration::from_millis(1 + u64::from(attempt) * jitter));
                     continue;
                 }
                 return result;

@@ -1,0 +1,47 @@
+"""Writes through a metadata database restart, as an S3 user's client sees it: PUTs keep going
+for a while (the test restarts PostgreSQL meanwhile), with boto3's standard retries, which retry
+503. Then every acknowledged PUT must read back.
+
+Arguments: the endpoint and how many seconds to write. Environment: AWS_*. Prints one line per
+check and a summary; exits non-zero on failure.
+"""
+
+import sys
+import time
+
+import boto3
+from botocore.config import Config
+from checks import check, finish
+
+ENDPOINT, SECONDS = sys.argv[1], float(sys.argv[2])
+s3 = boto3.client("s3", endpoint_url=ENDPOINT,
+                  config=Config(retries={"max_attempts": 10, "mode": "standard"},
+                                connect_timeout=5, read_timeout=30,
+                                s3={"addressing_style": "path"}))
+s3.create_bucket(Bucket="through-restart")
+acknowledged = []
+
+
+@check("PUTs go on through a database restart (503s retried by the client)")
+def _():
+    end = time.monotonic() + SECONDS
+    n = 0
+    while time.monotonic() < end:
+        key = f"k{n:05d}"
+        s3.put_object(Bucket="through-restart", Key=key, Body=key.encode())
+        acknowledged.append(key)
+        n += 1
+    print(f"     {len(acknowledged)} PUTs acknowledged")
+
+
+@check("every acknowledged PUT reads back")
+def _():
+    for key in acknowledged:
+        assert s3.get_object(Bucket="through-restart", Key=key)["Body"].read() == key.encode(), key
+    listed = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="through-restart"):
+        listed += [o["Key"] for o in page.get("Contents", [])]
+    assert listed == acknowledged, (len(listed), len(acknowledged))
+
+
+finish()
