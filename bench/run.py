@@ -374,8 +374,8 @@ def main():
         env = dict(os.environ, PIER_ROOT_ACCESS_KEY=ACCESS, PIER_ROOT_SECRET_KEY=SECRET, PIER_LOG="warn",
                PIER_DASHBOARD_LISTEN="off")
         server = subprocess.Popen(
-            [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data"),
-             "--metadata", metadata],
+            [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")]
+            + (["--metadata", metadata] if metadata != "sqlite" else []),
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = server.stdout.readline()
         addr = re.search(r"http://([\d.]+):(\d+)", line)

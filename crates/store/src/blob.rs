@@ -1,17 +1,116 @@
-//! Object bytes in files. A blob is immutable once written: bytes go to `tmp/<id>`, are fsynced,
-//! renamed to `blobs/<id[..2]>/<id>`, and the directory is fsynced — all before the metadata that
-//! makes the blob visible is committed. A blob nothing references is garbage, removed later.
+//! Object bytes as blobs: immutable once written, and durable in a [`BlobStore`] before the
+//! metadata that makes them visible is committed. A blob nothing references is garbage, removed
+//! later. Two stores exist: files in the data directory ([`FileBlobs`], the default) and an
+//! S3-compatible cluster ([`S3Blobs`]). Above them, [`BlobWriter`] computes a new blob's digests
+//! on the way in and [`SegmentReader`] reads an object's byte range across its blobs.
+
+mod files;
+mod s3;
+
+pub use files::FileBlobs;
+pub use s3::{S3Blobs, S3Location, PARTS_IN_FLIGHT, PART_SIZE};
 
 use crate::error::Result;
-use crate::stats::StoreStats;
 use md5::{Digest as _, Md5};
 use sha1::Sha1;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::io;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+/// Where durable blobs live. Implementations keep a blob's bytes unchanged from
+/// [`BlobSink::finish`] until [`BlobStore::remove`].
+pub trait BlobStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Starts writing blob `id` (a fresh id nothing else uses).
+    fn create(&self, id: &str) -> Result<Box<dyn BlobSink>>;
+    /// Reads `len` bytes of blob `id` from `start`; a missing blob is `NotFound` here, before
+    /// any byte is returned.
+    fn open(&self, id: &str, start: u64, len: u64) -> io::Result<Box<dyn BlobSource>>;
+    /// Removes blobs; missing ones are ignored.
+    fn remove(&self, blobs: &[String]) -> Result<()>;
+    /// Every blob present, with when it was written.
+    fn list(&self) -> Result<Vec<StoredBlob>>;
+    /// True when other processes may write blobs here too (a cluster shared by several
+    /// nodes): blobs no metadata references are then removed only once old enough that no
+    /// commit can still be coming for them.
+    fn shared(&self) -> bool;
+}
+
+/// Where the bytes of one new blob go. Dropped before [`BlobSink::finish`], the blob is
+/// discarded.
+pub trait BlobSink: Send + std::fmt::Debug {
+    /// Appends bytes (`shared` holds the same bytes when the caller has them in a
+    /// [`bytes::Bytes`]).
+    fn write(&mut self, data: &[u8], shared: Option<&bytes::Bytes>) -> Result<()>;
+    /// Makes the blob durable; returns only once it is.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// A byte range of one blob, read in chunks.
+pub trait BlobSource: Send + std::fmt::Debug {
+    /// The next chunk (at most `max` bytes); `None` at the end of the range.
+    fn next(&mut self, max: usize) -> io::Result<Option<bytes::Bytes>>;
+}
+
+/// A blob as a [`BlobStore`] lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// Its id.
+    pub id: String,
+    /// When it was written.
+    pub modified: SystemTime,
+}
+
+/// The store's blobs: a [`BlobStore`], shared by every clone.
+#[derive(Clone, Debug)]
+pub struct Blobs(Arc<dyn BlobStore>);
+
+impl Blobs {
+    /// The blobs kept in `store`.
+    pub fn new(store: Arc<dyn BlobStore>) -> Blobs {
+        Blobs(store)
+    }
+
+    /// Starts writing a new blob, computing its MD5 and SHA-1.
+    pub fn create(&self) -> Result<BlobWriter> {
+        self.create_hashing(true)
+    }
+
+    /// Starts writing a new blob, computing its MD5, and its SHA-1 only when `sha1` (B2 needs
+    /// it; an S3 part does not, and skipping it saves a sixth of a part's CPU).
+    pub fn create_hashing(&self, sha1: bool) -> Result<BlobWriter> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let sink = self.0.create(&id)?;
+        Ok(BlobWriter {
+            id,
+            sink: Some(sink),
+            md5: Md5State::InLine(Md5::new()),
+            sha1: sha1.then(Sha1::new),
+            size: 0,
+        })
+    }
+
+    /// Reads `len` bytes of a blob from `start`.
+    pub fn open(&self, blob: &str, start: u64, len: u64) -> io::Result<Box<dyn BlobSource>> {
+        self.0.open(blob, start, len)
+    }
+
+    /// Removes blobs; missing ones are ignored.
+    pub fn remove(&self, blobs: &[String]) -> Result<()> {
+        self.0.remove(blobs)
+    }
+
+    /// Every blob present.
+    pub fn list(&self) -> Result<Vec<StoredBlob>> {
+        self.0.list()
+    }
+
+    /// See [`BlobStore::shared`].
+    pub fn shared(&self) -> bool {
+        self.0.shared()
+    }
+}
 
 /// Past this many bytes a blob's MD5 moves to a thread of its own, so that hashing runs beside
 /// the file writes and the SHA-1 instead of after them (MD5 cannot be split or vectorised; it
@@ -88,113 +187,12 @@ impl Md5State {
     }
 }
 
-/// The directories holding blobs.
-#[derive(Clone, Debug)]
-pub struct BlobDir {
-    root: PathBuf,
-    /// Where blob fsyncs are counted.
-    stats: Arc<StoreStats>,
-}
-
-impl BlobDir {
-    /// Opens (creating) `root/blobs` and `root/tmp`, emptying `tmp` (partial writes of a previous
-    /// run are never visible, so they can go).
-    pub fn open(root: &Path, stats: Arc<StoreStats>) -> Result<BlobDir> {
-        let dir = BlobDir {
-            root: root.to_owned(),
-            stats,
-        };
-        fs::create_dir_all(dir.root.join("blobs"))?;
-        let tmp = dir.root.join("tmp");
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp)?;
-        }
-        fs::create_dir_all(&tmp)?;
-        Ok(dir)
-    }
-
-    /// The blob directory of `root` as it is, without preparing it (admin handles).
-    pub(crate) fn at(root: &Path, stats: Arc<StoreStats>) -> BlobDir {
-        BlobDir {
-            root: root.to_owned(),
-            stats,
-        }
-    }
-
-    /// Path of a blob.
-    pub fn path(&self, blob: &str) -> PathBuf {
-        let shard = blob.get(..2).unwrap_or("00");
-        self.root.join("blobs").join(shard).join(blob)
-    }
-
-    /// Starts writing a new blob, computing its MD5 and SHA-1.
-    pub fn create(&self) -> Result<BlobWriter> {
-        self.create_hashing(true)
-    }
-
-    /// Starts writing a new blob, computing its MD5, and its SHA-1 only when `sha1` (B2 needs
-    /// it; an S3 part does not, and skipping it saves a sixth of a part's CPU).
-    pub fn create_hashing(&self, sha1: bool) -> Result<BlobWriter> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let tmp_path = self.root.join("tmp").join(&id);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp_path)?;
-        Ok(BlobWriter {
-            dir: self.clone(),
-            id,
-            tmp_path,
-            file: Some(file),
-            md5: Md5State::InLine(Md5::new()),
-            sha1: sha1.then(Sha1::new),
-            size: 0,
-        })
-    }
-
-    /// Opens a blob for reading.
-    pub fn open_blob(&self, blob: &str) -> io::Result<File> {
-        File::open(self.path(blob))
-    }
-
-    /// Removes blobs; missing ones are ignored.
-    pub fn remove(&self, blobs: &[String]) -> Result<()> {
-        for blob in blobs {
-            match fs::remove_file(self.path(blob)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
-    }
-
-    /// Every blob id present on disk.
-    pub fn all_blobs(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for shard in fs::read_dir(self.root.join("blobs"))? {
-            let shard = shard?;
-            if !shard.file_type()?.is_dir() {
-                continue;
-            }
-            for entry in fs::read_dir(shard.path())? {
-                if let Some(name) = entry?.file_name().to_str() {
-                    out.push(name.to_owned());
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
 /// A blob being written. Hashes (MD5 for S3 ETags, SHA-1 for B2) are computed on the way.
-/// Dropping it without [`BlobWriter::finish`] removes the temporary file.
+/// Dropping it without [`BlobWriter::finish`] discards the blob.
 #[derive(Debug)]
 pub struct BlobWriter {
-    dir: BlobDir,
     id: String,
-    tmp_path: PathBuf,
-    file: Option<File>,
+    sink: Option<Box<dyn BlobSink>>,
     md5: Md5State,
     sha1: Option<Sha1>,
     size: u64,
@@ -209,7 +207,7 @@ pub struct WrittenBlob {
     pub size: u64,
     /// Hex MD5.
     pub md5: String,
-    /// Hex SHA-1, when it was computed ([`BlobDir::create_hashing`]).
+    /// Hex SHA-1, when it was computed ([`Blobs::create_hashing`]).
     pub sha1: Option<String>,
 }
 
@@ -227,10 +225,10 @@ impl BlobWriter {
     }
 
     fn append(&mut self, data: &[u8], shared: Option<&bytes::Bytes>) -> Result<()> {
-        let file = self.file.as_mut().expect("writer is open until finish");
+        let sink = self.sink.as_mut().expect("writer is open until finish");
         let len = data.len() as u64;
         self.md5.update(data, shared, self.size)?;
-        file.write_all(data)?;
+        sink.write(data, shared)?;
         if let Some(h) = &mut self.sha1 {
             h.update(data);
         }
@@ -243,48 +241,18 @@ impl BlobWriter {
         self.size
     }
 
-    /// Makes the blob durable: fsync the file, rename it into place, fsync the directory.
+    /// Makes the blob durable (the digests are complete first) and returns what was written.
     pub fn finish(mut self) -> Result<WrittenBlob> {
-        let started = std::time::Instant::now();
-        let file = self.file.take().expect("writer is open until finish");
-        let md5 = std::mem::replace(&mut self.md5, Md5State::Moved).finish();
-        let md5 = match md5 {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = fs::remove_file(&self.tmp_path);
-                return Err(e);
-            }
-        };
-        file.sync_data()?;
-        drop(file);
-        let final_path = self.dir.path(&self.id);
-        let parent = final_path
-            .parent()
-            .expect("blob paths have a shard directory");
-        if let Err(e) = fs::rename(&self.tmp_path, &final_path) {
-            if e.kind() != io::ErrorKind::NotFound {
-                return Err(e.into());
-            }
-            fs::create_dir_all(parent)?;
-            File::open(self.dir.root.join("blobs"))?.sync_all()?;
-            fs::rename(&self.tmp_path, &final_path)?;
-        }
-        File::open(parent)?.sync_all()?;
-        self.dir.stats.blob_sync(started.elapsed());
+        let sink = self.sink.take().expect("writer is open until finish");
+        // An MD5 failure drops the sink unfinished, which discards the blob.
+        let md5 = std::mem::replace(&mut self.md5, Md5State::Moved).finish()?;
+        sink.finish()?;
         Ok(WrittenBlob {
             blob: std::mem::take(&mut self.id),
             size: self.size,
             md5,
             sha1: self.sha1.take().map(|h| hex::encode(h.finalize())),
         })
-    }
-}
-
-impl Drop for BlobWriter {
-    fn drop(&mut self) {
-        if self.file.is_some() {
-            let _ = fs::remove_file(&self.tmp_path);
-        }
     }
 }
 
@@ -341,7 +309,7 @@ pub enum PayloadWriter {
     /// Small and in memory.
     Inline {
         /// Where a spill would go.
-        dir: BlobDir,
+        dir: Blobs,
         /// The bytes so far.
         data: Vec<u8>,
     },
@@ -350,7 +318,7 @@ pub enum PayloadWriter {
 }
 
 impl PayloadWriter {
-    pub(crate) fn new(dir: &BlobDir, expected: Option<u64>) -> Result<PayloadWriter> {
+    pub(crate) fn new(dir: &Blobs, expected: Option<u64>) -> Result<PayloadWriter> {
         Ok(match expected {
             Some(n) if n <= INLINE_MAX => PayloadWriter::Inline {
                 dir: dir.clone(),
@@ -409,15 +377,14 @@ impl PayloadWriter {
 /// Reads a byte range of an object, across its segments, in chunks.
 #[derive(Debug)]
 pub struct SegmentReader {
-    dir: BlobDir,
+    blobs: Blobs,
     /// The bytes of an inline object (`segments` is then empty).
-    memory: Option<Vec<u8>>,
+    memory: Option<bytes::Bytes>,
     segments: Vec<crate::Segment>,
-    /// Index of the segment `file` reads from.
+    /// Index of the next segment to open.
     index: usize,
-    file: Option<File>,
-    /// Offset of the next byte to read in the current segment's file.
-    pos: u64,
+    /// The segment being read.
+    source: Option<Box<dyn BlobSource>>,
     /// Bytes still to read from the current segment, and in total.
     left_in_segment: u64,
     left: u64,
@@ -427,14 +394,13 @@ pub struct SegmentReader {
 
 impl SegmentReader {
     /// A reader of `len` bytes from `start` of the object made of `segments`.
-    pub(crate) fn new(dir: BlobDir, segments: Vec<crate::Segment>, start: u64, len: u64) -> Self {
+    pub(crate) fn new(blobs: Blobs, segments: Vec<crate::Segment>, start: u64, len: u64) -> Self {
         SegmentReader {
-            dir,
+            blobs,
             memory: None,
             segments,
             index: 0,
-            file: None,
-            pos: 0,
+            source: None,
             left_in_segment: 0,
             left: len,
             skip: start,
@@ -442,23 +408,15 @@ impl SegmentReader {
     }
 
     /// A reader of `len` bytes from `start` of an inline object's bytes.
-    pub(crate) fn from_memory(dir: BlobDir, data: Vec<u8>, start: u64, len: u64) -> Self {
-        SegmentReader {
-            dir,
-            memory: Some(data),
-            segments: Vec::new(),
-            index: 0,
-            file: None,
-            pos: 0,
-            left_in_segment: 0,
-            left: len,
-            skip: start,
-        }
+    pub(crate) fn from_memory(blobs: Blobs, data: Vec<u8>, start: u64, len: u64) -> Self {
+        let mut reader = SegmentReader::new(blobs, Vec::new(), start, len);
+        reader.memory = Some(bytes::Bytes::from(data));
+        reader
     }
 
     /// Opens the first segment now, so a missing blob is reported before any byte is sent.
     pub fn prepare(&mut self) -> io::Result<()> {
-        if self.left > 0 && self.file.is_none() && self.memory.is_none() {
+        if self.left > 0 && self.source.is_none() && self.memory.is_none() {
             self.open_next()?;
         }
         Ok(())
@@ -472,14 +430,10 @@ impl SegmentReader {
                 self.skip -= seg.size;
                 continue;
             }
-            let mut file = self.dir.open_blob(&seg.blob)?;
-            if self.skip > 0 {
-                file.seek(SeekFrom::Start(self.skip))?;
-            }
-            self.left_in_segment = seg.size - self.skip;
-            self.pos = self.skip;
+            let len = (seg.size - self.skip).min(self.left);
+            self.source = Some(self.blobs.open(&seg.blob, self.skip, len)?);
+            self.left_in_segment = len;
             self.skip = 0;
-            self.file = Some(file);
             return Ok(());
         }
         Err(io::Error::new(
@@ -490,79 +444,52 @@ impl SegmentReader {
 
     /// Reads the next chunk (at most `max` bytes); empty when done.
     pub fn next_chunk(&mut self, max: usize) -> io::Result<Vec<u8>> {
+        Ok(self.next_bytes(max)?.map(Vec::from).unwrap_or_default())
+    }
+
+    /// The next chunk (at most `max` bytes), without a copy where the store allows (a
+    /// memory-mapped window of a blob file, unmapped when the `Bytes` is dropped); `None` when
+    /// done.
+    pub fn next_mapped(&mut self, max: usize) -> io::Result<Option<bytes::Bytes>> {
+        self.next_bytes(max)
+    }
+
+    fn next_bytes(&mut self, max: usize) -> io::Result<Option<bytes::Bytes>> {
         if self.left == 0 {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         if let Some(data) = &self.memory {
             let start = self.skip as usize;
             let n = (max as u64).min(self.left) as usize;
-            let chunk = data
-                .get(start..start + n)
-                .ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "inline object shorter than its metadata says",
-                    )
-                })?
-                .to_vec();
+            if data.len() < start + n {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "inline object shorter than its metadata says",
+                ));
+            }
+            let chunk = data.slice(start..start + n);
             self.skip += n as u64;
             self.left -= n as u64;
-            return Ok(chunk);
+            return Ok(Some(chunk));
         }
-        if self.file.is_none() || self.left_in_segment == 0 {
+        if self.source.is_none() || self.left_in_segment == 0 {
             self.open_next()?;
         }
-        let want = (max as u64).min(self.left).min(self.left_in_segment) as usize;
-        // `read_to_end` on a file reads into the spare capacity without zero-filling it first.
-        let mut buf = Vec::with_capacity(want);
-        let file = self.file.as_mut().expect("a segment is open");
-        Read::take(&mut *file, want as u64).read_to_end(&mut buf)?;
-        if buf.len() != want {
-            return Err(io::Error::new(
+        let want = (max as u64).min(self.left_in_segment) as usize;
+        let source = self.source.as_mut().expect("a segment is open");
+        let chunk = source.next(want)?.ok_or_else(|| {
+            io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "a blob is shorter than its metadata says",
-            ));
-        }
-        self.advance(want as u64);
-        Ok(buf)
-    }
-
-    fn advance(&mut self, n: u64) {
-        self.pos += n;
+            )
+        })?;
+        let n = chunk.len() as u64;
         self.left -= n;
         self.left_in_segment -= n;
         if self.left_in_segment == 0 {
-            self.file = None;
+            self.source = None;
         }
-    }
-
-    /// The next chunk (at most `max` bytes) as a memory-mapped window of the blob file, so
-    /// sending it copies the bytes once (kernel to socket) instead of twice; `None` when done.
-    /// The window is unmapped when the returned `Bytes` is dropped.
-    pub fn next_mapped(&mut self, max: usize) -> io::Result<Option<bytes::Bytes>> {
-        if self.left == 0 {
-            return Ok(None);
-        }
-        if self.memory.is_some() {
-            return self.next_chunk(max).map(|c| Some(bytes::Bytes::from(c)));
-        }
-        if self.file.is_none() || self.left_in_segment == 0 {
-            self.open_next()?;
-        }
-        let want = (max as u64).min(self.left).min(self.left_in_segment);
-        let file = self.file.as_ref().expect("a segment is open");
-        // SAFETY: blob files are immutable once renamed into place: nothing writes, truncates or
-        // resizes them afterwards (a replaced blob is only unlinked, which leaves mapped pages
-        // valid), so the mapping cannot change under us or fault past the end.
-        let map = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(self.pos)
-                .len(want as usize)
-                .map(file)?
-        };
-        let _ = map.advise(memmap2::Advice::WillNeed);
-        self.advance(want);
-        Ok(Some(bytes::Bytes::from_owner(map)))
+        Ok(Some(chunk))
     }
 
     /// Bytes not yet read.

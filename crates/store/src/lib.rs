@@ -36,7 +36,10 @@ mod stats;
 mod stream;
 mod types;
 
-pub use blob::{BlobWriter, Payload, PayloadWriter, SegmentReader, WrittenBlob, INLINE_MAX};
+pub use blob::{
+    BlobSink, BlobSource, BlobStore, BlobWriter, Blobs, FileBlobs, Payload, PayloadWriter, S3Blobs,
+    S3Location, SegmentReader, StoredBlob, WrittenBlob, INLINE_MAX,
+};
 pub use cache::TTL as CACHE_TTL;
 pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
 pub use lifecycle::LifecycleReport;
@@ -55,7 +58,6 @@ pub use types::{
     WriteCondition, INLINE_BLOB,
 };
 
-use blob::BlobDir;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -69,6 +71,88 @@ pub enum MetaBackend {
     /// A PostgreSQL database, by its `postgres://USER:PASS@HOST:PORT/DB` address.
     Postgres(String),
 }
+
+/// Where the blobs live.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BlobBackend {
+    /// Files in the data directory, the default.
+    #[default]
+    Files,
+    /// An S3-compatible cluster, with the access key and secret pier signs with there.
+    S3 {
+        /// The bucket, prefix and endpoint.
+        location: S3Location,
+        /// The access key id.
+        access_key: String,
+        /// Its secret.
+        secret_key: String,
+    },
+}
+
+impl BlobBackend {
+    /// Reads a backend from configuration: `files` (or empty) for the data directory, an
+    /// `s3://BUCKET[/PREFIX]?endpoint=URL&region=R` location with these credentials for a
+    /// cluster.
+    pub fn parse(
+        text: &str,
+        access_key: Option<String>,
+        secret_key: Option<String>,
+    ) -> std::result::Result<BlobBackend, String> {
+        let text = text.trim();
+        if text.is_empty() || text == "files" {
+            return Ok(BlobBackend::Files);
+        }
+        let location = S3Location::parse(text)?;
+        match (access_key, secret_key) {
+            (Some(access_key), Some(secret_key)) => Ok(BlobBackend::S3 {
+                location,
+                access_key,
+                secret_key,
+            }),
+            _ => Err(
+                "blobs in S3 need PIER_BLOBS_ACCESS_KEY_ID and PIER_BLOBS_SECRET_ACCESS_KEY".into(),
+            ),
+        }
+    }
+
+    /// How logs name it (no secret).
+    pub fn describe(&self) -> String {
+        match self {
+            BlobBackend::Files => "files".into(),
+            BlobBackend::S3 { location, .. } => format!(
+                "s3://{}/{} at {}",
+                location.bucket,
+                location.prefix,
+                location.endpoint.as_deref().unwrap_or("AWS")
+            ),
+        }
+    }
+
+    fn open(&self, root: &Path, stats: &Arc<StoreStats>, prepare: bool) -> Result<Blobs> {
+        Ok(Blobs::new(match self {
+            BlobBackend::Files if prepare => Arc::new(FileBlobs::open(root, Arc::clone(stats))?),
+            BlobBackend::Files => Arc::new(FileBlobs::at(root, Arc::clone(stats))),
+            BlobBackend::S3 {
+                location,
+                access_key,
+                secret_key,
+            } => Arc::new(S3Blobs::open(location, access_key, secret_key)?),
+        }))
+    }
+}
+
+/// Where a store keeps its metadata and its blobs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Backends {
+    /// The metadata.
+    pub meta: MetaBackend,
+    /// The blobs.
+    pub blobs: BlobBackend,
+}
+
+/// A blob no metadata references is removed only once this old when blobs are shared with
+/// other nodes (one may still be about to commit it); see [`BlobStore::shared`].
+pub const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// PostgreSQL connections per store (one worker thread each).
 pub const POSTGRES_CONNECTIONS: usize = 16;
@@ -164,7 +248,7 @@ pub struct Store {
 
 struct Inner {
     meta: Arc<dyn MetaStore>,
-    blobs: BlobDir,
+    blobs: Blobs,
     /// The server's exclusive lock on the data directory; `None` for admin handles.
     lock: Option<fs::File>,
     /// Written at a clean close, removed at open: its absence at open means the last run
@@ -195,15 +279,15 @@ impl Store {
     /// Opens (creating) a store in `root` with embedded metadata, recovering from an unclean
     /// stop if needed.
     pub fn open(root: &Path) -> Result<Store> {
-        Store::open_with(root, &MetaBackend::Embedded)
+        Store::open_with(root, &Backends::default())
     }
 
     /// Opens (creating) a store whose blobs are in `root` and whose metadata is in `backend`,
     /// recovering from an unclean stop if needed.
-    pub fn open_with(root: &Path, backend: &MetaBackend) -> Result<Store> {
+    pub fn open_with(root: &Path, backends: &Backends) -> Result<Store> {
         fs::create_dir_all(root)?;
         // A shared database may hold metadata already: sweep orphans there at every start.
-        let existed = *backend != MetaBackend::Embedded || root.join("meta.sqlite").exists();
+        let existed = backends.meta != MetaBackend::Embedded || root.join("meta.sqlite").exists();
         let clean_marker = root.join("CLEAN");
         let was_clean = clean_marker.exists();
         let lock = fs::OpenOptions::new()
@@ -215,8 +299,8 @@ impl Store {
             return Err(StoreError::Locked(root.display().to_string()));
         }
         let stats = Arc::new(StoreStats::default());
-        let blobs = BlobDir::open(root, Arc::clone(&stats))?;
-        let meta = backend.open(root, &stats)?;
+        let blobs = backends.blobs.open(root, &stats, true)?;
+        let meta = backends.meta.open(root, &stats)?;
         let store = Store {
             inner: Arc::new(Inner {
                 meta,
@@ -258,7 +342,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 meta,
-                blobs: BlobDir::at(root, Arc::clone(&stats)),
+                blobs: BlobBackend::Files.open(root, &stats, false)?,
                 lock: None,
                 clean_marker: root.join("CLEAN"),
                 buckets: cache::TtlCache::new(),
@@ -303,13 +387,20 @@ impl Store {
     }
 
     fn remove_orphans(&self, was_clean: bool) -> Result<()> {
+        // Listed before the metadata is read: a blob committed in between is then referenced.
+        let present = self.inner.blobs.list()?;
         let referenced = self.meta().referenced_blobs()?;
-        let orphans: Vec<String> = self
-            .inner
-            .blobs
-            .all_blobs()?
+        let min_age = if self.inner.blobs.shared() {
+            ORPHAN_AGE
+        } else {
+            std::time::Duration::ZERO
+        };
+        let now = std::time::SystemTime::now();
+        let orphans: Vec<String> = present
             .into_iter()
-            .filter(|b| !referenced.contains(b))
+            .filter(|b| !referenced.contains(&b.id))
+            .filter(|b| now.duration_since(b.modified).unwrap_or_default() >= min_age)
+            .map(|b| b.id)
             .collect();
         if !orphans.is_empty() {
             tracing::info!(
@@ -383,6 +474,11 @@ impl Store {
         };
         self.inner.blobs.remove(&blobs)?;
         self.meta().forget_garbage(&blobs)
+    }
+
+    /// Every blob present in the blob store, referenced or not (for checks and administration).
+    pub fn blob_ids(&self) -> Result<Vec<String>> {
+        Ok(self.inner.blobs.list()?.into_iter().map(|b| b.id).collect())
     }
 
     /// Starts writing a new blob (object or part bytes).
@@ -513,16 +609,12 @@ impl Store {
             return Ok(sha1.clone());
         }
         use sha1::Digest as _;
-        let mut file = self.inner.blobs.open_blob(&part.blob)?;
+        let mut source = self.inner.blobs.open(&part.blob, 0, part.size)?;
         let mut h = sha1::Sha1::new();
-        let mut buf = vec![0u8; 1024 * 1024];
-        loop {
-            let n = std::io::Read::read(&mut file, &mut buf)?;
-            if n == 0 {
-                return Ok(hex::encode(h.finalize()));
-            }
-            h.update(&buf[..n]);
+        while let Some(chunk) = source.next(1024 * 1024)? {
+            h.update(&chunk);
         }
+        Ok(hex::encode(h.finalize()))
     }
 
     /// Makes `payload` the object under `key` (if `condition` holds).

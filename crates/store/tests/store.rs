@@ -66,7 +66,17 @@ fn blob_files(dir: &TempDir) -> usize {
     walk(&dir.path().join("blobs"))
 }
 
-/// Waits (briefly) for the janitor to bring the blob count to `n`, then checks it.
+/// Waits (briefly) for the janitor to bring the store's blob count to `n`, then checks it.
+fn expect_blobs(store: &Store, n: usize) {
+    let count = || store.blob_ids().unwrap().len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while count() != n && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(count(), n);
+}
+
+/// Waits (briefly) for the janitor to bring the blob file count to `n`, then checks it.
 fn expect_blob_files(dir: &TempDir, n: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while blob_files(dir) != n && std::time::Instant::now() < deadline {
@@ -122,7 +132,7 @@ fn put_get_overwrite_delete(db: &Db) {
     assert_eq!(r.next_chunk(100).unwrap(), b"eo");
     // Overwrite: the old blob is gone from disk.
     put(&store, &b.id, "cat.jpg", b"purr purr");
-    expect_blob_files(&dir, 1);
+    expect_blobs(&store, 1);
     assert_eq!(
         read_all(&store, &store.object(&b.id, "cat.jpg").unwrap()),
         b"purr purr"
@@ -136,7 +146,7 @@ fn put_get_overwrite_delete(db: &Db) {
         .unwrap()
         .removed
         .is_some());
-    expect_blob_files(&dir, 0);
+    expect_blobs(&store, 0);
     assert!(matches!(
         store.object(&b.id, "cat.jpg"),
         Err(StoreError::NoSuchKey)
@@ -174,7 +184,7 @@ fn conditional_writes_are_atomic_checks(db: &Db) {
         .unwrap_err();
     assert!(matches!(err, pier_store::PutError::PreconditionFailed));
     // The refused blob was removed; the object is unchanged.
-    expect_blob_files(&dir, 1);
+    expect_blobs(&store, 1);
     let mut w = store.new_blob().unwrap();
     w.write(b"3").unwrap();
     let blob = w.finish().unwrap();
@@ -220,7 +230,7 @@ fn multipart_completes_without_copying_and_checks_parts(db: &Db) {
     parts[1] = store
         .put_part(&up.upload_id, 2, w.finish().unwrap(), None)
         .unwrap();
-    expect_blob_files(&dir, 3);
+    expect_blobs(&store, 3);
     let listed = |ns: &[usize]| {
         ns.iter()
             .map(|&i| (parts[i].part_number, parts[i].etag.clone()))
@@ -269,7 +279,7 @@ fn multipart_completes_without_copying_and_checks_parts(db: &Db) {
     assert!(o.etag.ends_with("-2"));
     assert_eq!(o.segments.len(), 2);
     // Part 3 was not used: deleted. The object reads across both segments.
-    expect_blob_files(&dir, 2);
+    expect_blobs(&store, 2);
     let bytes = read_all(&store, &store.object(&b.id, "big.bin").unwrap());
     assert_eq!(&bytes[bytes.len() - 6..], b"\x07TAIL!");
     let mut r = store.reader(&o, S3_MIN_PART_SIZE - 2, 4).unwrap();
@@ -297,7 +307,7 @@ fn multipart_completes_without_copying_and_checks_parts(db: &Db) {
         .put_part(&up2.upload_id, 1, w.finish().unwrap(), None)
         .unwrap();
     store.abort_upload(&up2.upload_id).unwrap();
-    expect_blob_files(&dir, 2);
+    expect_blobs(&store, 2);
 }
 
 #[test]
@@ -358,7 +368,7 @@ fn small_objects_live_inline_and_large_ones_in_files(db: &Db) {
     let small = put_declared(&store, &b.id, "small", b"tiny bytes", 10);
     assert!(small.is_inline());
     assert_eq!(small.sha1.as_deref().map(str::len), Some(40));
-    expect_blob_files(&dir, 0);
+    expect_blobs(&store, 0);
     assert_eq!(
         read_all(&store, &store.object(&b.id, "small").unwrap()),
         b"tiny bytes"
@@ -382,7 +392,7 @@ fn small_objects_live_inline_and_large_ones_in_files(db: &Db) {
     let big = vec![3u8; INLINE_MAX as usize + 10];
     let spilled = put_declared(&store, &b.id, "spilled", &big, 10);
     assert!(!spilled.is_inline());
-    expect_blob_files(&dir, 1);
+    expect_blobs(&store, 1);
     assert_eq!(read_all(&store, &spilled), big);
     // An unknown length goes to a file.
     let mut w = store.new_payload(None).unwrap();
@@ -535,7 +545,7 @@ fn a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing(db: &Db) {
         store.put_part(&up.upload_id, 1, blob, None),
         Err(pier_store::PartError::NoSuchUpload)
     ));
-    expect_blob_files(&dir, 0);
+    expect_blobs(&store, 0);
     assert!(matches!(
         store.complete_upload(
             &up.upload_id,

@@ -2,3 +2,4 @@
 //! exits. Nothing here is used by pier itself.
 
 pub mod postgres;
+pub mod seaweedfs;

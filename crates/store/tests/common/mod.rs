@@ -1,8 +1,10 @@
-//! The metadata backends a store test runs on: each test written once as `fn name(db: &Db)` is
-//! listed in `on_both_backends!`, which makes `sqlite::name` and `postgres::name` of it. The
-//! PostgreSQL server starts once per test binary; each test gets a fresh database.
+//! The backends a store test runs on: each test written once as `fn name(db: &Db)` is listed in
+//! `on_both_backends!`, which makes `sqlite::name` (SQLite and files), `postgres::name`
+//! (PostgreSQL and files) and `postgres_s3::name` (PostgreSQL and a SeaweedFS cluster) of it.
+//! The PostgreSQL server and the SeaweedFS cluster start once per test binary; each test gets a
+//! fresh database and a fresh bucket.
 
-use pier_store::{MetaBackend, Store};
+use pier_store::{Backends, BlobBackend, MetaBackend, S3Location, Store};
 use std::path::Path;
 
 /// Where a test's metadata lives.
@@ -11,6 +13,8 @@ pub enum Db {
     Sqlite,
     /// A fresh database on the binary's PostgreSQL server.
     Postgres(String),
+    /// A fresh database, and a fresh bucket of the binary's SeaweedFS cluster for the blobs.
+    PostgresS3(String, String),
 }
 
 impl Db {
@@ -19,17 +23,36 @@ impl Db {
         Db::Postgres(pier_testkit::postgres::cluster().fresh_database())
     }
 
-    /// The backend, as `Store::open_with` takes it.
-    pub fn backend(&self) -> MetaBackend {
+    /// A new database, and a new bucket for the blobs.
+    pub fn postgres_s3() -> Db {
+        Db::PostgresS3(
+            pier_testkit::postgres::cluster().fresh_database(),
+            pier_testkit::seaweedfs::cluster().fresh_location(),
+        )
+    }
+
+    /// The backends, as `Store::open_with` takes them.
+    pub fn backends(&self) -> Backends {
         match self {
-            Db::Sqlite => MetaBackend::Embedded,
-            Db::Postgres(url) => MetaBackend::Postgres(url.clone()),
+            Db::Sqlite => Backends::default(),
+            Db::Postgres(url) => Backends {
+                meta: MetaBackend::Postgres(url.clone()),
+                blobs: BlobBackend::Files,
+            },
+            Db::PostgresS3(url, location) => Backends {
+                meta: MetaBackend::Postgres(url.clone()),
+                blobs: BlobBackend::S3 {
+                    location: S3Location::parse(location).unwrap(),
+                    access_key: pier_testkit::seaweedfs::ACCESS_KEY.into(),
+                    secret_key: pier_testkit::seaweedfs::SECRET_KEY.into(),
+                },
+            },
         }
     }
 
-    /// Opens the store with blobs in `dir` and metadata here.
+    /// Opens the store with its data directory in `dir`.
     pub fn open(&self, dir: &Path) -> Store {
-        Store::open_with(dir, &self.backend()).unwrap()
+        Store::open_with(dir, &self.backends()).unwrap()
     }
 }
 
@@ -47,6 +70,12 @@ macro_rules! on_both_backends {
             $(#[test]
             fn $name() {
                 super::$name(&$crate::common::Db::postgres())
+            })*
+        }
+        mod postgres_s3 {
+            $(#[test]
+            fn $name() {
+                super::$name(&$crate::common::Db::postgres_s3())
             })*
         }
     };

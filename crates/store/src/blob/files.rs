@@ -1,0 +1,206 @@
+//! Blobs as files in the data directory, the default backend. A blob's bytes go to `tmp/<id>`,
+//! are fsynced, renamed to `blobs/<id[..2]>/<id>`, and the directory is fsynced, all before
+//! [`BlobSink::finish`] returns. Reads send memory-mapped windows of the file.
+
+use super::{BlobSink, BlobSource, BlobStore, StoredBlob};
+use crate::error::Result;
+use crate::stats::StoreStats;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Reads up to this size are copied out with one `pread`; larger ones are mapped.
+const SMALL_READ: u64 = 256 * 1024;
+
+/// The `blobs/` and `tmp/` directories of a data directory.
+#[derive(Debug)]
+pub struct FileBlobs {
+    root: PathBuf,
+    /// Where blob fsyncs are counted.
+    stats: Arc<StoreStats>,
+}
+
+impl FileBlobs {
+    /// Opens (creating) `root/blobs` and `root/tmp`, emptying `tmp` (partial writes of a previous
+    /// run are never visible, so they can go).
+    pub fn open(root: &Path, stats: Arc<StoreStats>) -> Result<FileBlobs> {
+        fs::create_dir_all(root.join("blobs"))?;
+        let tmp = root.join("tmp");
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp)?;
+        }
+        fs::create_dir_all(&tmp)?;
+        Ok(FileBlobs::at(root, stats))
+    }
+
+    /// The blob directories of `root` as they are, without preparing them (admin handles).
+    pub fn at(root: &Path, stats: Arc<StoreStats>) -> FileBlobs {
+        FileBlobs {
+            root: root.to_owned(),
+            stats,
+        }
+    }
+
+    /// Path of a blob.
+    pub fn path(&self, blob: &str) -> PathBuf {
+        let shard = blob.get(..2).unwrap_or("00");
+        self.root.join("blobs").join(shard).join(blob)
+    }
+}
+
+impl BlobStore for FileBlobs {
+    fn create(&self, id: &str) -> Result<Box<dyn BlobSink>> {
+        let tmp_path = self.root.join("tmp").join(id);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp_path)?;
+        Ok(Box::new(FileSink {
+            tmp_path,
+            final_path: self.path(id),
+            blobs_dir: self.root.join("blobs"),
+            file: Some(file),
+            stats: Arc::clone(&self.stats),
+        }))
+    }
+
+    fn open(&self, id: &str, start: u64, len: u64) -> io::Result<Box<dyn BlobSource>> {
+        let file = File::open(self.path(id))?;
+        Ok(Box::new(FileSource {
+            file,
+            pos: start,
+            left: len,
+        }))
+    }
+
+    fn remove(&self, blobs: &[String]) -> Result<()> {
+        for blob in blobs {
+            match fs::remove_file(self.path(blob)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn list(&self) -> Result<Vec<StoredBlob>> {
+        let mut out = Vec::new();
+        for shard in fs::read_dir(self.root.join("blobs"))? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(shard.path())? {
+                let entry = entry?;
+                if let Some(name) = entry.file_name().to_str() {
+                    out.push(StoredBlob {
+                        id: name.to_owned(),
+                        modified: entry.metadata()?.modified()?,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
+}
+
+/// A blob file being written; dropped unfinished, its temporary file is removed.
+#[derive(Debug)]
+struct FileSink {
+    tmp_path: PathBuf,
+    final_path: PathBuf,
+    blobs_dir: PathBuf,
+    file: Option<File>,
+    stats: Arc<StoreStats>,
+}
+
+impl BlobSink for FileSink {
+    fn write(&mut self, data: &[u8], _shared: Option<&bytes::Bytes>) -> Result<()> {
+        let file = self.file.as_mut().expect("the sink is open until finish");
+        file.write_all(data)?;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let started = std::time::Instant::now();
+        let file = self.file.take().expect("the sink is open until finish");
+        let synced = file.sync_data();
+        drop(file);
+        if let Err(e) = synced {
+            let _ = fs::remove_file(&self.tmp_path);
+            return Err(e.into());
+        }
+        let parent = self
+            .final_path
+            .parent()
+            .expect("blob paths have a shard directory");
+        if let Err(e) = fs::rename(&self.tmp_path, &self.final_path) {
+            if e.kind() != io::ErrorKind::NotFound {
+                return Err(e.into());
+            }
+            fs::create_dir_all(parent)?;
+            File::open(&self.blobs_dir)?.sync_all()?;
+            fs::rename(&self.tmp_path, &self.final_path)?;
+        }
+        File::open(parent)?.sync_all()?;
+        self.stats.blob_sync(started.elapsed());
+        Ok(())
+    }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = fs::remove_file(&self.tmp_path);
+        }
+    }
+}
+
+/// A byte range of a blob file, sent as memory-mapped windows.
+#[derive(Debug)]
+struct FileSource {
+    file: File,
+    pos: u64,
+    left: u64,
+}
+
+impl BlobSource for FileSource {
+    fn next(&mut self, max: usize) -> io::Result<Option<bytes::Bytes>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let want = (max as u64).min(self.left);
+        if self.file.metadata()?.len() < self.pos + want {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "a blob is shorter than its metadata says",
+            ));
+        }
+        if want <= SMALL_READ {
+            let mut buf = vec![0u8; want as usize];
+            std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut buf, self.pos)?;
+            self.pos += want;
+            self.left -= want;
+            return Ok(Some(bytes::Bytes::from(buf)));
+        }
+        // SAFETY: blob files are immutable once renamed into place: nothing writes, truncates or
+        // resizes them afterwards (a replaced blob is only unlinked, which leaves mapped pages
+        // valid), so the mapping cannot change under us or fault past the end (checked above).
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(self.pos)
+                .len(want as usize)
+                .map(&self.file)?
+        };
+        let _ = map.advise(memmap2::Advice::WillNeed);
+        self.pos += want;
+        self.left -= want;
+        Ok(Some(bytes::Bytes::from_owner(map)))
+    }
+}

