@@ -1,10 +1,10 @@
-//! Scale-out mode end to end: `pier serve` nodes sharing one real PostgreSQL (started once for
-//! this binary), driven by real clients. Bytes in these checks are small enough to live with the
-//! metadata, so every node serves them.
+//! Scale-out mode end to end: `pier serve` nodes sharing one real PostgreSQL and one SeaweedFS
+//! cluster (each started once for this binary), driven by real clients, directly and through a
+//! round-robin front.
 
 mod common;
 
-use common::{Server, ACCESS_KEY};
+use common::{RoundRobin, Server, ACCESS_KEY};
 use pier_testkit::postgres::cluster;
 use std::process::Command;
 use std::sync::RwLock;
@@ -18,6 +18,57 @@ static SERVER: RwLock<()> = RwLock::new(());
 /// Starts a node with its own data directory and its metadata in `url`.
 fn node(url: &str) -> Server {
     Server::start_with(TempDir::new().unwrap(), &["--metadata", url])
+}
+
+/// Three nodes sharing a fresh database and a fresh bucket of the blob cluster.
+fn three_nodes() -> Vec<Server> {
+    let url = cluster().fresh_database();
+    let blobs = pier_testkit::seaweedfs::cluster().fresh_location();
+    let credentials = [
+        (
+            "PIER_BLOBS_ACCESS_KEY_ID",
+            pier_testkit::seaweedfs::ACCESS_KEY,
+        ),
+        (
+            "PIER_BLOBS_SECRET_ACCESS_KEY",
+            pier_testkit::seaweedfs::SECRET_KEY,
+        ),
+    ];
+    (0..3)
+        .map(|_| {
+            Server::start_with_env(
+                TempDir::new().unwrap(),
+                &["--metadata", &url, "--blobs", &blobs],
+                &credentials,
+            )
+        })
+        .collect()
+}
+
+/// Runs a client script with `PIER_ENDPOINT` set to `endpoint`; returns its output after
+/// checking it passed.
+fn script_through(nodes: &[Server], endpoint: &str, script: &str, args: &[&str]) -> String {
+    common::ensure_tools();
+    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
+    nodes[0].client_env(&mut cmd);
+    let out = cmd
+        .env("PIER_ENDPOINT", endpoint)
+        .arg(common::repo().join("tests/clients").join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let logs: String = nodes.iter().map(|n| n.log()).collect();
+    assert!(
+        out.status.success() && text.contains(" passed, 0 failed"),
+        "{script} failed:\n{text}\n{}\nnode logs:\n{logs}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !logs.contains("answered with a server error"),
+        "a node answered 5xx:\n{logs}"
+    );
+    text
 }
 
 #[test]
@@ -106,4 +157,33 @@ fn a_database_restart_is_503_to_clients_and_loses_no_acknowledged_write() {
         !log.contains("answered with a server error"),
         "a request failed with a 5xx other than 503:\n{log}"
     );
+}
+
+#[test]
+fn three_nodes_share_large_objects_multipart_parts_and_presigned_urls() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let nodes = three_nodes();
+    let endpoints: Vec<&str> = nodes.iter().map(|n| n.endpoint.as_str()).collect();
+    let out = script_through(&nodes, endpoints[0], "cluster_boto3.py", &endpoints);
+    eprintln!("{out}");
+}
+
+#[test]
+fn three_nodes_behind_a_round_robin_front_pass_the_boto3_suite() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let nodes = three_nodes();
+    let endpoints: Vec<&str> = nodes.iter().map(|n| n.endpoint.as_str()).collect();
+    let front = RoundRobin::start(&endpoints);
+    let out = script_through(&nodes, &front.endpoint, "s3_boto3.py", &[]);
+    eprintln!("{out}");
+}
+
+#[test]
+fn three_nodes_behind_a_round_robin_front_pass_the_b2sdk_suite() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let nodes = three_nodes();
+    let endpoints: Vec<&str> = nodes.iter().map(|n| n.endpoint.as_str()).collect();
+    let front = RoundRobin::start(&endpoints);
+    let out = script_through(&nodes, &front.endpoint, "b2_sdk.py", &[]);
+    eprintln!("{out}");
 }

@@ -54,6 +54,8 @@ pub struct Server {
     pub dir: TempDir,
     /// Extra flags it was started with (kept across restarts).
     flags: Vec<String>,
+    /// Extra environment it was started with (kept across restarts).
+    env: Vec<(String, String)>,
     /// `http://127.0.0.1:PORT` of its dashboard.
     pub dashboard: String,
 }
@@ -71,13 +73,23 @@ impl Server {
 
     /// Starts a server on `dir` with extra `pier serve` flags.
     pub fn start_with(dir: TempDir, flags: &[&str]) -> Server {
+        Server::start_with_env(dir, flags, &[])
+    }
+
+    /// Starts a server on `dir` with extra flags and environment variables.
+    pub fn start_with_env(dir: TempDir, flags: &[&str], env: &[(&str, &str)]) -> Server {
         let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
-        let (child, endpoint, dashboard) = spawn(dir.path(), &flags);
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (child, endpoint, dashboard) = spawn(dir.path(), &flags, &env);
         Server {
             child: Some(child),
             endpoint,
             dir,
             flags,
+            env,
             dashboard,
         }
     }
@@ -106,7 +118,7 @@ impl Server {
     pub fn restart_clean(&mut self) {
         let status = self.terminate();
         assert!(status.success(), "pier serve exited with {status}");
-        let (child, endpoint, dashboard) = spawn(self.dir.path(), &self.flags);
+        let (child, endpoint, dashboard) = spawn(self.dir.path(), &self.flags, &self.env);
         self.child = Some(child);
         self.endpoint = endpoint;
         self.dashboard = dashboard;
@@ -122,7 +134,7 @@ impl Server {
     /// Starts the server again on the same data directory (a new port).
     pub fn restart(&mut self) {
         self.kill9();
-        let (child, endpoint, dashboard) = spawn(self.dir.path(), &self.flags);
+        let (child, endpoint, dashboard) = spawn(self.dir.path(), &self.flags, &self.env);
         self.child = Some(child);
         self.endpoint = endpoint;
         self.dashboard = dashboard;
@@ -204,7 +216,7 @@ fn tail(s: &str, n: usize) -> String {
 
 /// Starts `pier serve` (with its dashboard on a free port); returns the process, the API's
 /// endpoint and the dashboard's URL.
-fn spawn(data_dir: &Path, flags: &[String]) -> (Child, String, String) {
+fn spawn(data_dir: &Path, flags: &[String], env: &[(String, String)]) -> (Child, String, String) {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -221,6 +233,7 @@ fn spawn(data_dir: &Path, flags: &[String]) -> (Child, String, String) {
         .arg("--data-dir")
         .arg(data_dir.join("data"))
         .args(flags)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("PIER_ROOT_ACCESS_KEY", ACCESS_KEY)
         .env("PIER_ROOT_SECRET_KEY", SECRET_KEY)
         .env("PIER_LOG", "info")
@@ -404,4 +417,46 @@ pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+/// A round-robin TCP front for several servers, as a layer-4 load balancer does it: each new
+/// connection goes to the next backend, and bytes are copied both ways until either side closes.
+/// It runs until the test binary exits.
+pub struct RoundRobin {
+    /// `http://127.0.0.1:PORT` of the front.
+    pub endpoint: String,
+}
+
+impl RoundRobin {
+    /// Starts a front for `backends` (`http://127.0.0.1:PORT` each).
+    pub fn start(backends: &[&str]) -> RoundRobin {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let backends: Vec<String> = backends
+            .iter()
+            .map(|b| b.trim_start_matches("http://").to_owned())
+            .collect();
+        std::thread::spawn(move || {
+            for (n, client) in listener.incoming().enumerate() {
+                let Ok(client) = client else { continue };
+                let backend = backends[n % backends.len()].clone();
+                std::thread::spawn(move || {
+                    let Ok(server) = std::net::TcpStream::connect(&backend) else {
+                        return;
+                    };
+                    let (mut c_read, mut s_write) =
+                        (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    let up = std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut c_read, &mut s_write);
+                        let _ = s_write.shutdown(std::net::Shutdown::Write);
+                    });
+                    let (mut s_read, mut c_write) = (server, client);
+                    let _ = std::io::copy(&mut s_read, &mut c_write);
+                    let _ = c_write.shutdown(std::net::Shutdown::Write);
+                    let _ = up.join();
+                });
+            }
+        });
+        RoundRobin { endpoint }
+    }
 }
