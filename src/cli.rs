@@ -71,7 +71,7 @@ pub struct AccessExplainArgs {
 /// win over the environment, which wins over the file).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML configuration file (keys: data_dir, metadata, blobs, listen, domains, root_access_key,
+    /// A TOML configuration file (keys: data_dir, metadata, blobs, orphan_age_secs, listen, domains, root_access_key,
     /// root_secret_key, access_log, lifecycle_interval_secs, dashboard_listen, dashboard_hosts,
     /// dashboard_secure_cookies, and a [limits] table: max_connections,
     /// header_timeout_secs, body_stall_secs, http2_max_streams).
@@ -89,6 +89,10 @@ pub struct ServeArgs {
     /// PIER_BLOBS_SECRET_ACCESS_KEY [default: files].
     #[arg(long, env = "PIER_BLOBS")]
     pub blobs: Option<String>,
+    /// Seconds an unreferenced blob in a shared blob store must be old before it is swept
+    /// [default: 3600].
+    #[arg(long, env = "PIER_ORPHAN_AGE_SECS")]
+    pub orphan_age_secs: Option<u64>,
     /// Address to listen on [default: 127.0.0.1:9000]; port 0 picks a free port.
     #[arg(long, env = "PIER_LISTEN")]
     pub listen: Option<String>,

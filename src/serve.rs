@@ -31,6 +31,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(b) = &args.blobs {
         config.blobs = b.clone();
     }
+    if let Some(s) = args.orphan_age_secs {
+        config.orphan_age_secs = s;
+    }
     if let Some(l) = &args.listen {
         config.listen = l.clone();
     }
@@ -89,6 +92,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 std::env::var("PIER_BLOBS_SECRET_ACCESS_KEY").ok(),
             )
             .map_err(anyhow::Error::msg)?,
+            orphan_age: Duration::from_secs(config.orphan_age_secs),
         };
         let store = Store::open_with(&config.data_dir, &backends).with_context(|| {
             format!(

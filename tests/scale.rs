@@ -187,3 +187,96 @@ fn three_nodes_behind_a_round_robin_front_pass_the_b2sdk_suite() {
     let out = script_through(&nodes, &front.endpoint, "b2_sdk.py", &[]);
     eprintln!("{out}");
 }
+
+#[test]
+fn a_node_killed_mid_multipart_leaves_the_upload_to_the_others() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let mut nodes = three_nodes();
+    let work = TempDir::new().unwrap();
+    let part = |n: u64| {
+        let path = work.path().join(format!("part{n}"));
+        std::fs::write(&path, common::bytes(n, 5 * 1024 * 1024 + 17)).unwrap();
+        path
+    };
+    nodes[0].aws_ok(&["s3", "mb", "s3://resumed"]);
+    let created = nodes[0].aws_ok(&[
+        "s3api",
+        "create-multipart-upload",
+        "--bucket",
+        "resumed",
+        "--key",
+        "big",
+    ]);
+    let upload: serde_json::Value = serde_json::from_str(&created).unwrap();
+    let upload = upload["UploadId"].as_str().unwrap().to_owned();
+    let upload_part = |node: &Server, n: u64| -> String {
+        let path = part(n);
+        let out = node.aws_ok(&[
+            "s3api",
+            "upload-part",
+            "--bucket",
+            "resumed",
+            "--key",
+            "big",
+            "--upload-id",
+            &upload,
+            "--part-number",
+            &n.to_string(),
+            "--body",
+            path.to_str().unwrap(),
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["ETag"].as_str().unwrap().to_owned()
+    };
+    let first = upload_part(&nodes[0], 1);
+    nodes[0].kill9();
+    // The client goes on through the other nodes.
+    let second = upload_part(&nodes[1], 2);
+    let parts = serde_json::json!({"Parts": [
+        {"PartNumber": 1, "ETag": first},
+        {"PartNumber": 2, "ETag": second},
+    ]});
+    nodes[2].aws_ok(&[
+        "s3api",
+        "complete-multipart-upload",
+        "--bucket",
+        "resumed",
+        "--key",
+        "big",
+        "--upload-id",
+        &upload,
+        "--multipart-upload",
+        &parts.to_string(),
+    ]);
+    let got = work.path().join("got");
+    nodes[1].aws_ok(&["s3", "cp", "s3://resumed/big", got.to_str().unwrap()]);
+    let mut want = std::fs::read(part(1)).unwrap();
+    want.extend(std::fs::read(part(2)).unwrap());
+    assert!(std::fs::read(&got).unwrap() == want, "the object differs");
+}
+
+#[test]
+fn a_blob_server_killed_during_uploads_loses_no_acknowledged_write() {
+    let _alone = SERVER.write().unwrap_or_else(|e| e.into_inner());
+    let nodes = three_nodes();
+    common::ensure_tools();
+    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
+    nodes[0].client_env(&mut cmd);
+    let writer = cmd
+        .arg(common::repo().join("tests/clients/db_restart_boto3.py"))
+        .args([&nodes[0].endpoint, "10", "200000"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    pier_testkit::seaweedfs::cluster().kill_volume(0);
+    let out = writer.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}");
+    let log = nodes[0].log();
+    assert!(text.contains("2 passed, 0 failed"), "{text}\n{log}");
+    assert!(
+        !log.contains("answered with a server error"),
+        "a request failed with a 5xx other than 503:\n{log}"
+    );
+}

@@ -18,6 +18,10 @@ pub struct Config {
     /// `s3://BUCKET[/PREFIX]?endpoint=URL&region=R` (credentials from the environment:
     /// `PIER_BLOBS_ACCESS_KEY_ID`, `PIER_BLOBS_SECRET_ACCESS_KEY`).
     pub blobs: String,
+    /// Seconds a blob no metadata references must be old before the maintenance pass removes
+    /// it from a shared blob store (longer than any node takes between writing a blob and
+    /// committing it).
+    pub orphan_age_secs: u64,
     /// Address to listen on.
     pub listen: String,
     /// Domains whose subdomains name buckets (virtual-host style), e.g. `localhost`.
@@ -51,6 +55,7 @@ impl Default for Config {
             data_dir: PathBuf::from("pier-data"),
             metadata: "sqlite".into(),
             blobs: "files".into(),
+            orphan_age_secs: 3600,
             listen: "127.0.0.1:9000".into(),
             domains: vec!["localhost".into()],
             root_access_key: None,

@@ -1,6 +1,7 @@
-//! The lifecycle task: applies every bucket's lifecycle rules once at start and then every
-//! interval, on a blocking thread so requests never wait for it (the store bounds each write
-//! batch; see `docs/design.md`, "Lifecycle").
+//! The maintenance task: once at start and then every interval, on a blocking thread so requests
+//! never wait for it, applies every bucket's lifecycle rules and (with a shared blob store)
+//! sweeps orphan blobs — on the one node holding the maintenance lease (the store bounds each
+//! write batch; see `docs/design.md`, "Lifecycle", and `docs/scale.md`).
 
 use pier_store::lifecycle::DAY;
 use pier_store::Store;
@@ -21,17 +22,25 @@ pub fn spawn(store: Store, interval: Duration, clock_offset_days: i64) -> Lifecy
         loop {
             let pass_store = store.clone();
             let now = pier_store::now_millis() + clock_offset_days.saturating_mul(DAY);
-            match tokio::task::spawn_blocking(move || pass_store.run_lifecycle(now)).await {
-                Ok(Ok(report)) => {
+            // The lease outlasts two intervals, so the node holding it keeps it while it runs,
+            // and another takes over within two intervals if it stops.
+            let lease = interval.saturating_mul(2);
+            match tokio::task::spawn_blocking(move || pass_store.run_maintenance(now, lease)).await
+            {
+                Ok(Ok(Some(report))) => {
                     if report != pier_store::LifecycleReport::default() {
                         tracing::info!(
                             expired = report.expired,
                             deleted = report.deleted,
                             markers_removed = report.markers,
                             uploads_aborted = report.aborted,
-                            "lifecycle pass applied rules"
+                            orphans_removed = report.orphans,
+                            "maintenance pass applied lifecycle rules and swept blobs"
                         );
                     }
+                }
+                Ok(Ok(None)) => {
+                    tracing::debug!("another node holds the maintenance lease");
                 }
                 Ok(Err(e)) => tracing::error!(error = %e, "lifecycle pass failed"),
                 Err(e) => tracing::error!(error = %e, "lifecycle pass panicked"),

@@ -142,16 +142,29 @@ impl BlobBackend {
 }
 
 /// Where a store keeps its metadata and its blobs.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Backends {
     /// The metadata.
     pub meta: MetaBackend,
     /// The blobs.
     pub blobs: BlobBackend,
+    /// How old a blob no metadata references must be before a shared blob store's sweep
+    /// removes it: longer than any node may take between writing a blob and committing it.
+    pub orphan_age: std::time::Duration,
 }
 
-/// A blob no metadata references is removed only once this old when blobs are shared with
-/// other nodes (one may still be about to commit it); see [`BlobStore::shared`].
+impl Default for Backends {
+    fn default() -> Backends {
+        Backends {
+            meta: MetaBackend::default(),
+            blobs: BlobBackend::default(),
+            orphan_age: ORPHAN_AGE,
+        }
+    }
+}
+
+/// By default, a blob no metadata references is removed only once this old when blobs are
+/// shared with other nodes (one may still be about to commit it); see [`BlobStore::shared`].
 pub const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// PostgreSQL connections per store (one worker thread each).
@@ -249,6 +262,10 @@ pub struct Store {
 struct Inner {
     meta: Arc<dyn MetaStore>,
     blobs: Blobs,
+    /// This process's name among the nodes sharing the metadata (for leases).
+    node: String,
+    /// See [`Backends::orphan_age`].
+    orphan_age: std::time::Duration,
     /// The server's exclusive lock on the data directory; `None` for admin handles.
     lock: Option<fs::File>,
     /// Written at a clean close, removed at open: its absence at open means the last run
@@ -305,6 +322,8 @@ impl Store {
             inner: Arc::new(Inner {
                 meta,
                 blobs,
+                node: new_id(),
+                orphan_age: backends.orphan_age,
                 lock: Some(lock),
                 clean_marker,
                 buckets: cache::TtlCache::new(),
@@ -341,6 +360,8 @@ impl Store {
         let meta = backend.open(root, &stats)?;
         Ok(Store {
             inner: Arc::new(Inner {
+                node: new_id(),
+                orphan_age: ORPHAN_AGE,
                 meta,
                 blobs: BlobBackend::Files.open(root, &stats, false)?,
                 lock: None,
@@ -386,15 +407,27 @@ impl Store {
         &*self.inner.meta
     }
 
-    fn remove_orphans(&self, was_clean: bool) -> Result<()> {
-        // Listed before the metadata is read: a blob committed in between is then referenced.
+    /// This store's node id (leases name their holder by it).
+    pub fn node_id(&self) -> &str {
+        &self.inner.node
+    }
+
+    /// True when other nodes write into the same blob store.
+    pub fn blobs_shared(&self) -> bool {
+        self.inner.blobs.shared()
+    }
+
+    /// See [`Backends::orphan_age`].
+    pub fn orphan_age(&self) -> std::time::Duration {
+        self.inner.orphan_age
+    }
+
+    /// Removes the blobs no metadata references that are at least `min_age` old; returns how
+    /// many. The blobs are listed before the metadata is read, so a blob committed in between
+    /// counts as referenced.
+    pub fn sweep_orphans(&self, min_age: std::time::Duration) -> Result<usize> {
         let present = self.inner.blobs.list()?;
         let referenced = self.meta().referenced_blobs()?;
-        let min_age = if self.inner.blobs.shared() {
-            ORPHAN_AGE
-        } else {
-            std::time::Duration::ZERO
-        };
         let now = std::time::SystemTime::now();
         let orphans: Vec<String> = present
             .into_iter()
@@ -402,14 +435,25 @@ impl Store {
             .filter(|b| now.duration_since(b.modified).unwrap_or_default() >= min_age)
             .map(|b| b.id)
             .collect();
-        if !orphans.is_empty() {
+        self.inner.blobs.remove(&orphans)?;
+        Ok(orphans.len())
+    }
+
+    fn remove_orphans(&self, was_clean: bool) -> Result<()> {
+        let min_age = if self.inner.blobs.shared() {
+            self.inner.orphan_age
+        } else {
+            std::time::Duration::ZERO
+        };
+        let removed = self.sweep_orphans(min_age)?;
+        if removed > 0 {
             tracing::info!(
-                count = orphans.len(),
+                count = removed,
                 after_clean_stop = was_clean,
-                "removing blobs no metadata references"
+                "removed blobs no metadata references"
             );
         }
-        self.inner.blobs.remove(&orphans)
+        Ok(())
     }
 
     fn collect_garbage(&self) -> Result<()> {

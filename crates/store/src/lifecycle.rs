@@ -29,6 +29,8 @@ pub struct LifecycleReport {
     pub markers: usize,
     /// Multipart uploads aborted.
     pub aborted: usize,
+    /// Blobs no metadata references, removed from a shared blob store.
+    pub orphans: usize,
 }
 
 fn after(start: Millis, days: u32) -> Millis {
@@ -76,6 +78,32 @@ impl Batcher<'_> {
 impl Store {
     /// Applies every bucket's enabled lifecycle rules as of `now` (the caller's clock, which
     /// tests advance) and reports what changed.
+    /// The shared maintenance pass, run by at most one node at a time: if this store's node
+    /// takes (or renews) the `maintenance` lease for `lease` from now, applies every bucket's
+    /// lifecycle rules as of `now` and, when blobs are shared with other nodes, removes blobs
+    /// no metadata references that are older than the store's orphan age. `None` when another
+    /// node holds the lease.
+    pub fn run_maintenance(
+        &self,
+        now: Millis,
+        lease: std::time::Duration,
+    ) -> Result<Option<LifecycleReport>> {
+        let real_now = crate::now_millis();
+        let until = real_now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        if !self
+            .meta()
+            .claim_lease("maintenance", self.node_id(), real_now, until)?
+        {
+            return Ok(None);
+        }
+        let mut report = self.run_lifecycle(now)?;
+        if self.blobs_shared() {
+            report.orphans = self.sweep_orphans(self.orphan_age())?;
+        }
+        Ok(Some(report))
+    }
+
+    /// Applies every bucket's lifecycle rules as of `now` (whatever other nodes do).
     pub fn run_lifecycle(&self, now: Millis) -> Result<LifecycleReport> {
         let mut total = LifecycleReport::default();
         for bucket in self.buckets()? {

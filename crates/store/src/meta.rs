@@ -253,6 +253,11 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Every blob referenced by an entry or a part.
     fn referenced_blobs(&self) -> Result<HashSet<String>>;
 
+    /// Takes or renews lease `name` for `holder` until `until` if it is free (never taken, or
+    /// lapsed by `now`) or already `holder`'s; true if `holder` holds it now. Nodes sharing the
+    /// metadata use it so that one of them does shared work (lifecycle, orphan sweeps) at a time.
+    fn claim_lease(&self, name: &str, holder: &str, now: Millis, until: Millis) -> Result<bool>;
+
     /// Finishes queued writes and stops the backend's threads (a clean shutdown).
     fn close(&self);
 }

@@ -663,7 +663,63 @@ fn s3_parts_skip_the_sha1_until_b2_asks_for_it(db: &Db) {
     );
 }
 
+fn one_holder_at_a_time_keeps_the_maintenance_lease(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let store = db.open(dir.path());
+    let meta = store.meta();
+    assert!(meta.claim_lease("maintenance", "a", 1_000, 2_000).unwrap());
+    assert!(!meta.claim_lease("maintenance", "b", 1_500, 2_500).unwrap());
+    assert!(
+        meta.claim_lease("maintenance", "a", 1_500, 3_000).unwrap(),
+        "renewed"
+    );
+    assert!(!meta.claim_lease("maintenance", "b", 2_999, 4_000).unwrap());
+    assert!(
+        meta.claim_lease("maintenance", "b", 3_000, 4_000).unwrap(),
+        "lapsed"
+    );
+    assert!(!meta.claim_lease("maintenance", "a", 3_500, 5_000).unwrap());
+    assert!(
+        meta.claim_lease("other", "a", 3_500, 5_000).unwrap(),
+        "leases are by name"
+    );
+}
+
+fn unreferenced_blobs_are_swept_only_once_old_enough(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let store = db.open(dir.path());
+    let b = store
+        .create_bucket(
+            "sweep",
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Unversioned,
+        )
+        .unwrap();
+    let kept = put(&store, &b.id, "kept", &vec![7u8; 100_000]);
+    // A blob made durable whose commit never came (its node died in between).
+    let mut orphan = store.new_blob().unwrap();
+    orphan.write(b"never committed").unwrap();
+    let orphan = orphan.finish().unwrap();
+    expect_blobs(&store, 2);
+    assert_eq!(
+        store
+            .sweep_orphans(std::time::Duration::from_secs(3600))
+            .unwrap(),
+        0,
+        "too young: a commit may still be coming"
+    );
+    assert!(store.blob_ids().unwrap().contains(&orphan.blob));
+    assert_eq!(store.sweep_orphans(std::time::Duration::ZERO).unwrap(), 1);
+    assert_eq!(
+        store.blob_ids().unwrap(),
+        vec![kept.segments[0].blob.clone()]
+    );
+    assert_eq!(read_all(&store, &kept), vec![7u8; 100_000]);
+}
+
 on_both_backends!(
+    one_holder_at_a_time_keeps_the_maintenance_lease,
+    unreferenced_blobs_are_swept_only_once_old_enough,
     put_get_overwrite_delete,
     conditional_writes_are_atomic_checks,
     multipart_completes_without_copying_and_checks_parts,

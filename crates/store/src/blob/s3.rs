@@ -334,6 +334,12 @@ impl S3Sink {
     }
 }
 
+/// A failed write to the cluster: passing (a node restarting, a replica being replaced), so the
+/// client is told to retry (503) rather than that the server broke.
+fn unavailable(e: io::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
 impl BlobSink for S3Sink {
     fn write(&mut self, mut data: &[u8], _shared: Option<&Bytes>) -> Result<()> {
         while !data.is_empty() {
@@ -345,7 +351,7 @@ impl BlobSink for S3Sink {
             self.buffer.extend_from_slice(now);
             data = later;
             if self.buffer.len() == PART_SIZE {
-                self.send_part()?;
+                self.send_part().map_err(unavailable)?;
             }
         }
         Ok(())
@@ -356,26 +362,29 @@ impl BlobSink for S3Sink {
             let client = Arc::clone(&self.client);
             let path = self.path.clone();
             let data = PutPayload::from(std::mem::take(&mut self.buffer));
-            self.wait(async move { client.put(&path, data).await })?
-                .map_err(backend_error)?;
+            self.wait(async move { client.put(&path, data).await })
+                .and_then(|put| put.map_err(backend_error))
+                .map_err(unavailable)?;
             self.finished = true;
             return Ok(());
         }
         if !self.buffer.is_empty() {
-            self.send_part()?;
+            self.send_part().map_err(unavailable)?;
         }
         while !self.in_flight.is_empty() {
-            self.wait_oldest()?;
+            self.wait_oldest().map_err(unavailable)?;
         }
         let mut upload = self.upload.take().expect("checked above");
-        let completed = self.wait(async move {
-            let done = upload.complete().await;
-            if done.is_err() {
-                let _ = upload.abort().await;
-            }
-            done
-        })?;
-        completed.map_err(backend_error)?;
+        let completed = self
+            .wait(async move {
+                let done = upload.complete().await;
+                if done.is_err() {
+                    let _ = upload.abort().await;
+                }
+                done
+            })
+            .map_err(unavailable)?;
+        completed.map_err(backend_error).map_err(unavailable)?;
         self.finished = true;
         Ok(())
     }

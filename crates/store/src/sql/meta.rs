@@ -940,6 +940,35 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
+    fn claim_lease(&self, name: &str, holder: &str, now: Millis, until: Millis) -> Result<bool> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.engine.write(move |conn| {
+            let current = conn.first(
+                "SELECT holder, until_ms FROM leases WHERE name = ?1",
+                values![&name],
+            )?;
+            match current {
+                None => {
+                    conn.execute(
+                        "INSERT INTO leases (name, holder, until_ms) VALUES (?1, ?2, ?3)",
+                        values![&name, &holder, until],
+                    )?;
+                }
+                Some(mut row) => {
+                    let (owner, lapses) = (row.text(0)?, row.int(1)?);
+                    if owner != holder && lapses > now {
+                        return Ok(false);
+                    }
+                    conn.execute(
+                        "UPDATE leases SET holder = ?2, until_ms = ?3 WHERE name = ?1",
+                        values![&name, &holder, until],
+                    )?;
+                }
+            }
+            Ok(true)
+        })
+    }
+
     fn close(&self) {
         self.engine.close();
     }

@@ -27,7 +27,8 @@ use std::thread;
 use std::time::Duration;
 
 /// The schema, one migration per entry; `schema_version` records how many ran.
-const MIGRATIONS: [&str; 1] = ["
+const MIGRATIONS: [&str; 2] = [
+    "
 CREATE TABLE buckets (
     name TEXT COLLATE \"C\" PRIMARY KEY,
     id TEXT COLLATE \"C\" NOT NULL UNIQUE,
@@ -120,7 +121,15 @@ CREATE TABLE inline_data (
     version_id TEXT COLLATE \"C\" PRIMARY KEY,
     data BYTEA NOT NULL
 );
-"];
+",
+    "
+CREATE TABLE leases (
+    name TEXT COLLATE \"C\" PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until_ms BIGINT NOT NULL
+);
+",
+];
 
 /// How often a write is tried before a serialization failure is reported.
 const MAX_ATTEMPTS: u32 = 20;

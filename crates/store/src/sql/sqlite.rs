@@ -93,6 +93,11 @@ CREATE TABLE IF NOT EXISTS inline_data (
     version_id TEXT PRIMARY KEY,
     data BLOB NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until_ms INTEGER NOT NULL
+) STRICT;
 ";
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where

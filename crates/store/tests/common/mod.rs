@@ -37,7 +37,7 @@ impl Db {
             Db::Sqlite => Backends::default(),
             Db::Postgres(url) => Backends {
                 meta: MetaBackend::Postgres(url.clone()),
-                blobs: BlobBackend::Files,
+                ..Backends::default()
             },
             Db::PostgresS3(url, location) => Backends {
                 meta: MetaBackend::Postgres(url.clone()),
@@ -46,6 +46,7 @@ impl Db {
                     access_key: pier_testkit::seaweedfs::ACCESS_KEY.into(),
                     secret_key: pier_testkit::seaweedfs::SECRET_KEY.into(),
                 },
+                ..Backends::default()
             },
         }
     }
