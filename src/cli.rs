@@ -71,7 +71,8 @@ pub struct AccessExplainArgs {
 /// win over the environment, which wins over the file).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML configuration file (keys: data_dir, metadata, blobs, orphan_age_secs, listen, domains, root_access_key,
+    /// A TOML configuration file (keys: data_dir, metadata, blobs, orphan_age_secs, public_url,
+    /// listen, domains, root_access_key,
     /// root_secret_key, access_log, lifecycle_interval_secs, dashboard_listen, dashboard_hosts,
     /// dashboard_secure_cookies, and a [limits] table: max_connections,
     /// header_timeout_secs, body_stall_secs, http2_max_streams).
@@ -93,6 +94,10 @@ pub struct ServeArgs {
     /// [default: 3600].
     #[arg(long, env = "PIER_ORPHAN_AGE_SECS")]
     pub orphan_age_secs: Option<u64>,
+    /// The address clients reach pier at (e.g. https://storage.example.com behind a load
+    /// balancer), for the URLs the B2 API hands out [default: the request's Host].
+    #[arg(long, env = "PIER_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Address to listen on [default: 127.0.0.1:9000]; port 0 picks a free port.
     #[arg(long, env = "PIER_LISTEN")]
     pub listen: Option<String>,

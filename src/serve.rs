@@ -34,6 +34,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(s) = args.orphan_age_secs {
         config.orphan_age_secs = s;
     }
+    if args.public_url.is_some() {
+        config.public_url = args.public_url.clone();
+    }
     if let Some(l) = &args.listen {
         config.listen = l.clone();
     }
@@ -132,6 +135,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 access_log,
                 dashboard_port,
                 cors_watch,
+                public_url: config.public_url.clone(),
             },
         );
         let lifecycle = pier_server::lifecycle::spawn(

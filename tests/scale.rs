@@ -22,6 +22,11 @@ fn node(url: &str) -> Server {
 
 /// Three nodes sharing a fresh database and a fresh bucket of the blob cluster.
 fn three_nodes() -> Vec<Server> {
+    three_nodes_with(&[])
+}
+
+/// [`three_nodes`], each started with `flags` too.
+fn three_nodes_with(flags: &[&str]) -> Vec<Server> {
     let url = cluster().fresh_database();
     let blobs = pier_testkit::seaweedfs::cluster().fresh_location();
     let credentials = [
@@ -38,7 +43,7 @@ fn three_nodes() -> Vec<Server> {
         .map(|_| {
             Server::start_with_env(
                 TempDir::new().unwrap(),
-                &["--metadata", &url, "--blobs", &blobs],
+                &[&["--metadata", &url, "--blobs", &blobs], flags].concat(),
                 &credentials,
             )
         })
@@ -181,9 +186,30 @@ fn three_nodes_behind_a_round_robin_front_pass_the_boto3_suite() {
 #[test]
 fn three_nodes_behind_a_round_robin_front_pass_the_b2sdk_suite() {
     let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
-    let nodes = three_nodes();
+    // The nodes hand out the front's address, so every B2 call after authorizing goes
+    // through it too.
+    let front = RoundRobin::bind();
+    let nodes = three_nodes_with(&["--public-url", &front.endpoint]);
     let endpoints: Vec<&str> = nodes.iter().map(|n| n.endpoint.as_str()).collect();
-    let front = RoundRobin::start(&endpoints);
+    front.serve(&endpoints);
+    let authorized = common::raw(
+        &nodes[1].endpoint,
+        "GET",
+        "/b2api/v2/b2_authorize_account",
+        &[(
+            "Authorization",
+            &format!(
+                "Basic {}",
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    format!("{ACCESS_KEY}:{}", common::SECRET_KEY)
+                )
+            ),
+        )],
+    );
+    let body: serde_json::Value = serde_json::from_str(&authorized.body).unwrap();
+    assert_eq!(body["apiUrl"], front.endpoint.as_str(), "{body}");
+    assert_eq!(body["downloadUrl"], front.endpoint.as_str(), "{body}");
     let out = script_through(&nodes, &front.endpoint, "b2_sdk.py", &[]);
     eprintln!("{out}");
 }

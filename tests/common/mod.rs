@@ -425,13 +425,27 @@ pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
 pub struct RoundRobin {
     /// `http://127.0.0.1:PORT` of the front.
     pub endpoint: String,
+    listener: std::net::TcpListener,
 }
 
 impl RoundRobin {
-    /// Starts a front for `backends` (`http://127.0.0.1:PORT` each).
-    pub fn start(backends: &[&str]) -> RoundRobin {
+    /// Takes the front's port, so the backends can be told its address before they start.
+    pub fn bind() -> RoundRobin {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        RoundRobin { endpoint, listener }
+    }
+
+    /// Starts a front for `backends` (`http://127.0.0.1:PORT` each).
+    pub fn start(backends: &[&str]) -> RoundRobin {
+        let front = RoundRobin::bind();
+        front.serve(backends);
+        front
+    }
+
+    /// Serves `backends` (`http://127.0.0.1:PORT` each) from now on.
+    pub fn serve(&self, backends: &[&str]) {
+        let listener = self.listener.try_clone().unwrap();
         let backends: Vec<String> = backends
             .iter()
             .map(|b| b.trim_start_matches("http://").to_owned())
@@ -457,6 +471,5 @@ impl RoundRobin {
                 });
             }
         });
-        RoundRobin { endpoint }
     }
 }

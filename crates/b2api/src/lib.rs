@@ -52,6 +52,9 @@ pub fn is_b2_path(path: &str) -> bool {
 pub struct B2Api {
     store: Store,
     access: Access,
+    /// The address clients reach the server at (behind a load balancer or TLS proxy); `None`:
+    /// the request's own `Host`, over plain HTTP.
+    public_url: Option<String>,
 }
 
 /// What a handler sees of the request besides its body.
@@ -208,7 +211,18 @@ pub(crate) fn json(value: Value) -> Response<Body> {
 impl B2Api {
     /// Serves `store`, with access decided by `access`.
     pub fn new(store: Store, access: Access) -> Self {
-        B2Api { store, access }
+        B2Api {
+            store,
+            access,
+            public_url: None,
+        }
+    }
+
+    /// Hands out URLs (`apiUrl`, `downloadUrl`, upload URLs) under `url` instead of the
+    /// request's `Host`: the address of the load balancer or TLS proxy in front of the nodes.
+    pub fn with_public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url.map(|u| u.trim_end_matches('/').to_owned());
+        self
     }
 
     /// Answers one B2 request, parsed by the caller (the front parses it once, for CORS too).
@@ -232,9 +246,13 @@ impl B2Api {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("127.0.0.1")
             .to_owned();
+        let base = match &self.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{host}"),
+        };
         let call = Call {
             store: &self.store,
-            base: format!("http://{host}"),
+            base,
             method: &parts.method,
             headers: &parts.headers,
             query: &request.query,

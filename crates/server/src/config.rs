@@ -24,6 +24,10 @@ pub struct Config {
     pub orphan_age_secs: u64,
     /// Address to listen on.
     pub listen: String,
+    /// The address clients reach pier at (`https://storage.example.com`), for the URLs the B2
+    /// API hands out, when a load balancer or TLS proxy is in front; none: the request's
+    /// `Host`.
+    pub public_url: Option<String>,
     /// Domains whose subdomains name buckets (virtual-host style), e.g. `localhost`.
     pub domains: Vec<String>,
     /// An access key to ensure exists at start (with `root_secret_key`).
@@ -57,6 +61,7 @@ impl Default for Config {
             blobs: "files".into(),
             orphan_age_secs: 3600,
             listen: "127.0.0.1:9000".into(),
+            public_url: None,
             domains: vec!["localhost".into()],
             root_access_key: None,
             root_secret_key: None,

@@ -82,6 +82,9 @@ pub struct FrontOptions {
     pub dashboard_port: Option<u16>,
     /// Where the CORS layer records what it decides (shared with the dashboard).
     pub cors_watch: pier_edge::cors_watch::CorsWatch,
+    /// The address clients reach the server at, for the URLs B2 hands out; `None`: the
+    /// request's `Host`.
+    pub public_url: Option<String>,
 }
 
 impl Front {
@@ -100,7 +103,8 @@ impl Front {
         Front {
             inner: Arc::new(Inner {
                 s3,
-                b2: pier_b2::B2Api::new(store.clone(), access.clone()),
+                b2: pier_b2::B2Api::new(store.clone(), access.clone())
+                    .with_public_url(options.public_url),
                 access,
                 cors: CorsLayer::new(store.clone(), hosts, options.cors_watch),
                 store,
