@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{RoundRobin, Server, ACCESS_KEY};
+use common::{RawResponse, RoundRobin, Server, ACCESS_KEY};
 use pier_testkit::postgres::cluster;
 use std::process::Command;
 use std::sync::RwLock;
@@ -304,5 +304,44 @@ fn a_blob_server_killed_during_uploads_loses_no_acknowledged_write() {
     assert!(
         !log.contains("answered with a server error"),
         "a request failed with a 5xx other than 503:\n{log}"
+    );
+}
+
+/// A form POST to a node's dashboard.
+fn dashboard_post(node: &Server, path: &str, form: &str, cookie: Option<&str>) -> RawResponse {
+    let host = node.dashboard.trim_start_matches("http://");
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    common::raw_bytes(&node.dashboard, req.as_bytes())
+}
+
+#[test]
+fn a_dashboard_session_started_on_one_node_holds_on_the_others() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let nodes = three_nodes();
+    let signed = dashboard_post(
+        &nodes[0],
+        "/login",
+        &format!("access_key={ACCESS_KEY}&secret={}", common::SECRET_KEY),
+        None,
+    );
+    assert_eq!(signed.status, 303, "{signed:?}");
+    let cookie = signed.header("set-cookie").unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let page = common::raw(&nodes[1].dashboard, "GET", "/", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200, "signed in on node B too: {page:?}");
+    let at = page.body.find("name=\"csrf-token\" content=\"").unwrap() + 27;
+    let csrf = page.body[at..at + 64].to_owned();
+    let out = dashboard_post(&nodes[1], "/logout", &format!("csrf={csrf}"), Some(&cookie));
+    assert_eq!(out.status, 303, "{out:?}");
+    let after = common::raw(&nodes[2].dashboard, "GET", "/", &[("Cookie", &cookie)]);
+    assert_ne!(
+        after.status, 200,
+        "signed out on B ends the session on C: {after:?}"
     );
 }

@@ -58,6 +58,13 @@ impl Page {
             ),
             E::NoSuchUpload => Page::new(StatusCode::NOT_FOUND, "No such upload."),
             E::InvalidName(why) => Page::new(StatusCode::BAD_REQUEST, why.to_string()),
+            E::Unavailable(why) => {
+                tracing::warn!(cause = %why, "dashboard: storage unavailable");
+                Page::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The storage is unavailable for a moment; try again.",
+                )
+            }
             other => Page::internal(other),
         }
     }
@@ -108,17 +115,21 @@ impl FromRequestParts<Dashboard> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, d: &Dashboard) -> Result<Signed, Page> {
         let id = cookie(&parts.headers).ok_or_else(Page::sign_in)?;
-        let session = d.sessions().get(id).ok_or_else(Page::sign_in)?;
+        let session = d
+            .sessions()
+            .get(id)
+            .map_err(Page::store)?
+            .ok_or_else(Page::sign_in)?;
         let key = match d.store().key(&session.key_id).map_err(Page::store)? {
             Some(k) => k,
             None => {
-                d.sessions().end_key(&session.key_id);
+                d.sessions().end_key(&session.key_id).map_err(Page::store)?;
                 return Err(Page::sign_in());
             }
         };
         let scope = d.access().scope(&key);
         if scope.expires.is_some_and(|t| t <= pier_store::now_millis()) {
-            d.sessions().end(id);
+            d.sessions().end(id).map_err(Page::store)?;
             return Err(Page::sign_in());
         }
         Ok(Signed { session, scope })
@@ -223,7 +234,10 @@ pub(crate) async fn login(
         });
         return (StatusCode::UNAUTHORIZED, page).into_response();
     };
-    let id = d.sessions().start(&key.access_key);
+    let id = match d.sessions().start(&key.access_key) {
+        Ok(id) => id,
+        Err(e) => return Page::store(e).into_response(),
+    };
     let secure = if d.config().secure_cookies {
         "; Secure"
     } else {
@@ -252,9 +266,9 @@ pub(crate) async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Page> {
     if let Some(id) = cookie(&headers) {
-        if let Some(session) = d.sessions().get(id) {
+        if let Some(session) = d.sessions().get(id).map_err(Page::store)? {
             check_csrf(&session, form.csrf.as_deref())?;
-            d.sessions().end(id);
+            d.sessions().end(id).map_err(Page::store)?;
         }
     }
     let mut response = Redirect::to("/login").into_response();

@@ -189,7 +189,7 @@ pub(crate) async fn delete(
     let store = d.store().clone();
     let gone = id.clone();
     blocking(move || store.delete_key(&gone).map_err(Page::store)).await?;
-    d.sessions().end_key(&id);
+    d.sessions().end_key(&id).map_err(Page::store)?;
     Ok(Redirect::to("/keys").into_response())
 }
 

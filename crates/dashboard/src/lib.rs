@@ -75,11 +75,11 @@ impl Dashboard {
     ) -> Dashboard {
         Dashboard {
             inner: Arc::new(Inner {
+                sessions: session::Sessions::new(store.clone()),
                 store,
                 access,
                 watch,
                 config,
-                sessions: session::Sessions::default(),
                 limiter: session::LoginLimiter::default(),
             }),
         }

@@ -1,7 +1,8 @@
-//! Sign-in sessions kept on the server: a fresh random id per sign-in (a cookie set before
+//! Sign-in sessions kept with the metadata: a fresh random id per sign-in (a cookie set before
 //! sign-in is never adopted, so a session cannot be fixed), idle and absolute timeouts, a CSRF
 //! token per session, and a limit on failed sign-ins per client address.
 
+use pier_store::{now_millis, DashboardSession, Store, StoreError};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -17,8 +18,6 @@ pub const ABSOLUTE: Duration = Duration::from_secs(12 * 60 * 60);
 pub const LOGIN_ATTEMPTS: usize = 5;
 /// The window failed sign-ins are counted in.
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
-/// Most sessions kept at once (the oldest go first).
-const MAX_SESSIONS: usize = 10_000;
 
 /// 32 random bytes from the operating system, as 64 hex digits.
 pub fn random_token() -> String {
@@ -34,73 +33,83 @@ pub struct Session {
     pub key_id: String,
     /// The token every state-changing request must carry.
     pub csrf: String,
-    created: Instant,
-    last_seen: Instant,
 }
 
-/// The sessions of this server.
-#[derive(Debug, Default)]
+/// The sessions, kept with the metadata so that every node sharing it knows them (a browser
+/// behind a load balancer stays signed in whichever node answers). The cookie is a random
+/// token; the store keeps only its SHA-256, so reading the database does not hand out live
+/// sessions.
+#[derive(Debug)]
 pub struct Sessions {
-    by_id: Mutex<HashMap<String, Session>>,
+    store: Store,
 }
+
+/// The stored id of the session whose cookie is `cookie`.
+fn stored_id(cookie: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(cookie.as_bytes()))
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A session's last use is written at most this often (each request would otherwise write).
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 impl Sessions {
-    /// Starts a session for `key_id`; returns its id (the cookie value).
-    pub fn start(&self, key_id: &str) -> String {
-        let now = Instant::now();
-        let id = random_token();
-        let mut map = self.by_id.lock().expect("sessions lock");
-        map.retain(|_, s| live(s, now));
-        if map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, s)| s.created)
-                .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
-            }
-        }
-        map.insert(
-            id.clone(),
-            Session {
-                key_id: key_id.to_owned(),
-                csrf: random_token(),
-                created: now,
-                last_seen: now,
-            },
-        );
-        id
+    /// The sessions kept in `store`.
+    pub fn new(store: Store) -> Sessions {
+        Sessions { store }
     }
 
-    /// The live session with this id, marked as seen now.
-    pub fn get(&self, id: &str) -> Option<Session> {
-        let now = Instant::now();
-        let mut map = self.by_id.lock().expect("sessions lock");
-        let session = map.get_mut(id)?;
-        if !live(session, now) {
-            map.remove(id);
-            return None;
+    /// Starts a session for `key_id`; returns its cookie value. Sessions past their timeouts
+    /// are forgotten first.
+    pub fn start(&self, key_id: &str) -> Result<String, StoreError> {
+        let now = now_millis();
+        let meta = self.store.meta();
+        meta.expire_sessions(now - millis(IDLE), now - millis(ABSOLUTE))?;
+        let cookie = random_token();
+        meta.put_session(DashboardSession {
+            id: stored_id(&cookie),
+            key_id: key_id.to_owned(),
+            csrf: random_token(),
+            created: now,
+            last_seen: now,
+        })?;
+        Ok(cookie)
+    }
+
+    /// The live session of this cookie, marked as seen now.
+    pub fn get(&self, cookie: &str) -> Result<Option<Session>, StoreError> {
+        let now = now_millis();
+        let id = stored_id(cookie);
+        let meta = self.store.meta();
+        let Some(s) = meta.session(&id)? else {
+            return Ok(None);
+        };
+        if now - s.last_seen >= millis(IDLE) || now - s.created >= millis(ABSOLUTE) {
+            meta.end_session(&id)?;
+            return Ok(None);
         }
-        session.last_seen = now;
-        Some(session.clone())
+        if now - s.last_seen >= millis(TOUCH_EVERY) {
+            meta.touch_session(&id, now)?;
+        }
+        Ok(Some(Session {
+            key_id: s.key_id,
+            csrf: s.csrf,
+        }))
     }
 
     /// Ends a session.
-    pub fn end(&self, id: &str) {
-        self.by_id.lock().expect("sessions lock").remove(id);
+    pub fn end(&self, cookie: &str) -> Result<(), StoreError> {
+        self.store.meta().end_session(&stored_id(cookie))
     }
 
     /// Ends every session of a key (it was deleted).
-    pub fn end_key(&self, key_id: &str) {
-        self.by_id
-            .lock()
-            .expect("sessions lock")
-            .retain(|_, s| s.key_id != key_id);
+    pub fn end_key(&self, key_id: &str) -> Result<(), StoreError> {
+        self.store.meta().end_sessions_of_key(key_id)
     }
-}
-
-fn live(s: &Session, now: Instant) -> bool {
-    now.duration_since(s.last_seen) < IDLE && now.duration_since(s.created) < ABSOLUTE
 }
 
 /// Counts failed sign-ins per client address.
@@ -135,16 +144,25 @@ mod tests {
 
     #[test]
     fn sessions_have_fresh_ids_and_tokens() {
-        let s = Sessions::default();
-        let a = s.start("K");
-        let b = s.start("K");
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let s = Sessions::new(store.clone());
+        let a = s.start("K").unwrap();
+        let b = s.start("K").unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
-        assert_ne!(s.get(&a).unwrap().csrf, s.get(&b).unwrap().csrf);
-        s.end(&a);
-        assert!(s.get(&a).is_none());
-        s.end_key("K");
-        assert!(s.get(&b).is_none());
+        assert_ne!(
+            s.get(&a).unwrap().unwrap().csrf,
+            s.get(&b).unwrap().unwrap().csrf
+        );
+        assert!(
+            store.meta().session(&a).unwrap().is_none(),
+            "the store keeps a digest, not the cookie"
+        );
+        s.end(&a).unwrap();
+        assert!(s.get(&a).unwrap().is_none());
+        s.end_key("K").unwrap();
+        assert!(s.get(&b).unwrap().is_none());
     }
 
     #[test]

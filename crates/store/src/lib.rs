@@ -53,9 +53,9 @@ pub use sql::meta::{multipart_etag, SqlMeta};
 pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;
 pub use types::{
-    now_millis, AccessKey, Bucket, BucketUpdate, KeyRestrictions, LifecycleRule, Millis, Object,
-    ObjectMeta, Part, PublicBlock, Segment, Upload, VersionRef, Versioning, Visibility,
-    WriteCondition, INLINE_BLOB,
+    now_millis, AccessKey, Bucket, BucketUpdate, DashboardSession, KeyRestrictions, LifecycleRule,
+    Millis, Object, ObjectMeta, Part, PublicBlock, Segment, Upload, VersionRef, Versioning,
+    Visibility, WriteCondition, INLINE_BLOB,
 };
 
 use std::fs;

@@ -258,6 +258,19 @@ pub trait MetaStore: Send + Sync + 'static {
     /// metadata use it so that one of them does shared work (lifecycle, orphan sweeps) at a time.
     fn claim_lease(&self, name: &str, holder: &str, now: Millis, until: Millis) -> Result<bool>;
 
+    /// Records a dashboard session (replacing one with the same id).
+    fn put_session(&self, session: crate::types::DashboardSession) -> Result<()>;
+    /// The session with this id, if recorded and not ended.
+    fn session(&self, id: &str) -> Result<Option<crate::types::DashboardSession>>;
+    /// Marks a session seen at `at`.
+    fn touch_session(&self, id: &str, at: Millis) -> Result<()>;
+    /// Ends one session.
+    fn end_session(&self, id: &str) -> Result<()>;
+    /// Ends every session of an access key.
+    fn end_sessions_of_key(&self, key_id: &str) -> Result<()>;
+    /// Forgets sessions last seen before `seen_before` or created before `created_before`.
+    fn expire_sessions(&self, seen_before: Millis, created_before: Millis) -> Result<()>;
+
     /// Finishes queued writes and stops the backend's threads (a clean shutdown).
     fn close(&self);
 }

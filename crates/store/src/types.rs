@@ -454,3 +454,19 @@ pub struct KeyRestrictions {
     /// When it stops working.
     pub expires: Option<Millis>,
 }
+
+/// A dashboard sign-in, kept with the metadata so every node sharing it knows the session.
+/// The id is stored as given: callers store a digest of the cookie, never the cookie itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DashboardSession {
+    /// The session's id (a digest of the browser's cookie).
+    pub id: String,
+    /// The access key it signed in with.
+    pub key_id: String,
+    /// The token every state-changing request must carry.
+    pub csrf: String,
+    /// When it began.
+    pub created: Millis,
+    /// When it was last used.
+    pub last_seen: Millis,
+}

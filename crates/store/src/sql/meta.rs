@@ -969,6 +969,81 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
+    fn put_session(&self, session: crate::types::DashboardSession) -> Result<()> {
+        self.engine.write(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE id = ?1", values![&session.id])?;
+            conn.execute(
+                "INSERT INTO sessions (id, key_id, csrf, created_ms, last_seen_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                values![
+                    &session.id,
+                    &session.key_id,
+                    &session.csrf,
+                    session.created,
+                    session.last_seen
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, id: &str) -> Result<Option<crate::types::DashboardSession>> {
+        let id = id.to_owned();
+        self.engine.read(move |conn| {
+            conn.first(
+                "SELECT id, key_id, csrf, created_ms, last_seen_ms FROM sessions WHERE id = ?1",
+                values![&id],
+            )?
+            .map(|mut r| {
+                Ok(crate::types::DashboardSession {
+                    id: r.text(0)?,
+                    key_id: r.text(1)?,
+                    csrf: r.text(2)?,
+                    created: r.int(3)?,
+                    last_seen: r.int(4)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn touch_session(&self, id: &str, at: Millis) -> Result<()> {
+        let id = id.to_owned();
+        self.engine.write(move |conn| {
+            conn.execute(
+                "UPDATE sessions SET last_seen_ms = ?2 WHERE id = ?1 AND last_seen_ms < ?2",
+                values![&id, at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn end_session(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.engine.write(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE id = ?1", values![&id])?;
+            Ok(())
+        })
+    }
+
+    fn end_sessions_of_key(&self, key_id: &str) -> Result<()> {
+        let key_id = key_id.to_owned();
+        self.engine.write(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE key_id = ?1", values![&key_id])?;
+            Ok(())
+        })
+    }
+
+    fn expire_sessions(&self, seen_before: Millis, created_before: Millis) -> Result<()> {
+        self.engine.write(move |conn| {
+            conn.execute(
+                "DELETE FROM sessions WHERE last_seen_ms < ?1 OR created_ms < ?2",
+                values![seen_before, created_before],
+            )?;
+            Ok(())
+        })
+    }
+
     fn close(&self) {
         self.engine.close();
     }

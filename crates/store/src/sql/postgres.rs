@@ -27,7 +27,7 @@ use std::thread;
 use std::time::Duration;
 
 /// The schema, one migration per entry; `schema_version` records how many ran.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     "
 CREATE TABLE buckets (
     name TEXT COLLATE \"C\" PRIMARY KEY,
@@ -127,6 +127,15 @@ CREATE TABLE leases (
     name TEXT COLLATE \"C\" PRIMARY KEY,
     holder TEXT NOT NULL,
     until_ms BIGINT NOT NULL
+);
+",
+    "
+CREATE TABLE sessions (
+    id TEXT COLLATE \"C\" PRIMARY KEY,
+    key_id TEXT COLLATE \"C\" NOT NULL,
+    csrf TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    last_seen_ms BIGINT NOT NULL
 );
 ",
 ];

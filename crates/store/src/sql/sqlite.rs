@@ -93,6 +93,13 @@ CREATE TABLE IF NOT EXISTS inline_data (
     version_id TEXT PRIMARY KEY,
     data BLOB NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY,
     holder TEXT NOT NULL,
