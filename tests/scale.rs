@@ -345,3 +345,122 @@ fn a_dashboard_session_started_on_one_node_holds_on_the_others() {
         "signed out on B ends the session on C: {after:?}"
     );
 }
+
+/// Runs the aws CLI against `endpoint` with the nodes' shared key.
+fn aws_through(nodes: &[Server], endpoint: &str, args: &[&str]) -> String {
+    let mut cmd = Command::new(common::repo().join(".venv/bin/aws"));
+    nodes[0].client_env(&mut cmd);
+    let out = cmd
+        .args(["--endpoint-url", endpoint])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "aws {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs rclone's S3 backend against `endpoint`.
+fn rclone_through(endpoint: &str, args: &[&str]) -> String {
+    let out = Command::new("rclone")
+        .env("RCLONE_CONFIG", "/dev/null")
+        .env_remove("AWS_CA_BUNDLE")
+        .env("RCLONE_CONFIG_PIER_TYPE", "s3")
+        .env("RCLONE_CONFIG_PIER_PROVIDER", "Other")
+        .env("RCLONE_CONFIG_PIER_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("RCLONE_CONFIG_PIER_SECRET_ACCESS_KEY", common::SECRET_KEY)
+        .env("RCLONE_CONFIG_PIER_ENDPOINT", endpoint)
+        .env("RCLONE_CONFIG_PIER_REGION", "us-east-1")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rclone {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_aws_cli_and_rclone_work_through_a_round_robin_front() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    common::ensure_tools();
+    let nodes = three_nodes();
+    let endpoints: Vec<&str> = nodes.iter().map(|n| n.endpoint.as_str()).collect();
+    let front = RoundRobin::start(&endpoints);
+    let work = TempDir::new().unwrap();
+    // The aws CLI sends a large file's parts over several connections: the front spreads
+    // them over the three nodes.
+    let big = work.path().join("big.bin");
+    let data = common::bytes(42, 40 * 1024 * 1024 + 11);
+    std::fs::write(&big, &data).unwrap();
+    aws_through(&nodes, &front.endpoint, &["s3", "mb", "s3://through-front"]);
+    aws_through(
+        &nodes,
+        &front.endpoint,
+        &[
+            "s3",
+            "cp",
+            big.to_str().unwrap(),
+            "s3://through-front/big.bin",
+        ],
+    );
+    let back = work.path().join("back.bin");
+    aws_through(
+        &nodes,
+        &front.endpoint,
+        &[
+            "s3",
+            "cp",
+            "s3://through-front/big.bin",
+            back.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        std::fs::read(&back).unwrap() == data,
+        "the aws CLI's copy differs"
+    );
+    // rclone: a folder up, checked (sizes and MD5s), and back down.
+    let up = work.path().join("up");
+    for i in 0..60u64 {
+        let p = up.join(format!("dir{}/file {i}.bin", i % 4));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, common::bytes(i, (i as usize * 977) % 90_000)).unwrap();
+    }
+    let up_s = up.to_str().unwrap();
+    rclone_through(
+        &front.endpoint,
+        &["copy", up_s, "pier:through-front/folder"],
+    );
+    rclone_through(
+        &front.endpoint,
+        &["check", up_s, "pier:through-front/folder"],
+    );
+    let down = work.path().join("down");
+    rclone_through(
+        &front.endpoint,
+        &["copy", "pier:through-front/folder", down.to_str().unwrap()],
+    );
+    assert_eq!(common::tree(&up), common::tree(&down));
+    let logs: String = nodes.iter().map(|n| n.log()).collect();
+    assert!(
+        !logs.contains("answered with a server error"),
+        "a node answered 5xx:\n{logs}"
+    );
+}
+
+#[test]
+fn chromium_sees_each_buckets_cors_rules_through_a_round_robin_front() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let nodes = three_nodes();
+    let endpoints: Vec<&str> = nodes.iter().map(|n| n.endpoint.as_str()).collect();
+    let front = RoundRobin::start(&endpoints);
+    // Rules are set through node A; the pages' preflights and requests reach all three.
+    common::cors_pages::chromium_cors_scenarios(&nodes[0], &front.endpoint);
+}

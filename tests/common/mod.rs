@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
+pub mod cors_pages;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
