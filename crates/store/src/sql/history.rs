@@ -82,12 +82,25 @@ fn newest_other(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<Option<Obj
     )
 }
 
-/// The key's current entry, version or marker.
+/// The key's current entry, version or marker, in one statement (the `objects` row and the
+/// newest `versions` row; the current one of those is the entry).
 pub(super) fn top(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<Option<Object>> {
-    if let Some(o) = current(conn, bucket_id, key)? {
-        return Ok(Some(o));
-    }
-    Ok(newest_other(conn, bucket_id, key)?.filter(|o| o.is_current()))
+    let rows = many(
+        conn,
+        &format!(
+            "SELECT {OBJECT_SELECT} FROM objects WHERE bucket_id = ?1 AND key = ?2
+             UNION ALL
+             SELECT * FROM (SELECT {VERSION_SELECT} FROM versions WHERE bucket_id = ?1 AND key = ?2
+                            ORDER BY seq DESC LIMIT 1) AS newest"
+        ),
+        values![bucket_id, key.as_bytes()],
+    )?;
+    // An `objects` row is current and never a marker; a current `versions` row is a marker.
+    let (versions, markers): (Vec<Object>, Vec<Object>) = rows
+        .into_iter()
+        .filter(|o| o.is_current())
+        .partition(|o| !o.marker);
+    Ok(versions.into_iter().next().or(markers.into_iter().next()))
 }
 
 /// An entry of the key by id or the null one.

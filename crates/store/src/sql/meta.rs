@@ -287,12 +287,13 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     fn bucket(&self, name: &str) -> Result<Option<Bucket>> {
         let name = name.to_owned();
         self.engine
-            .read(move |conn| query_bucket(conn, "name", &name))
+            .read_one(move |conn| query_bucket(conn, "name", &name))
     }
 
     fn bucket_by_id(&self, id: &str) -> Result<Option<Bucket>> {
         let id = id.to_owned();
-        self.engine.read(move |conn| query_bucket(conn, "id", &id))
+        self.engine
+            .read_one(move |conn| query_bucket(conn, "id", &id))
     }
 
     fn buckets(&self) -> Result<Vec<Bucket>> {
@@ -402,13 +403,13 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     fn object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
         let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
         self.engine
-            .read(move |conn| history::current(conn, &bucket_id, &key))
+            .read_one(move |conn| history::current(conn, &bucket_id, &key))
     }
 
     fn top(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
         let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
         self.engine
-            .read(move |conn| history::top(conn, &bucket_id, &key))
+            .read_one(move |conn| history::top(conn, &bucket_id, &key))
     }
 
     fn version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Option<Object>> {
@@ -448,7 +449,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>> {
         let version_id = version_id.to_owned();
-        self.engine.read(move |conn| {
+        self.engine.read_one(move |conn| {
             conn.first(
                 "SELECT data FROM inline_data WHERE version_id = ?1",
                 values![&version_id],
@@ -628,7 +629,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn upload(&self, upload_id: &str) -> Result<Option<Upload>> {
         let upload_id = upload_id.to_owned();
-        self.engine.read(move |conn| query_upload(conn, &upload_id))
+        self.engine
+            .read_one(move |conn| query_upload(conn, &upload_id))
     }
 
     fn put_part(&self, upload_id: &str, part: Part) -> Result<Vec<String>> {
@@ -871,7 +873,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn key(&self, access_key: &str) -> Result<Option<AccessKey>> {
         let access_key = access_key.to_owned();
-        self.engine.read(move |conn| {
+        self.engine.read_one(move |conn| {
             conn.first(
                 &format!("SELECT {KEY_COLUMNS} FROM access_keys WHERE access_key = ?1"),
                 values![&access_key],
@@ -989,7 +991,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn session(&self, id: &str) -> Result<Option<crate::types::DashboardSession>> {
         let id = id.to_owned();
-        self.engine.read(move |conn| {
+        self.engine.read_one(move |conn| {
             conn.first(
                 "SELECT id, key_id, csrf, created_ms, last_seen_ms FROM sessions WHERE id = ?1",
                 values![&id],

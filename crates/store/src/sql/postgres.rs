@@ -387,26 +387,33 @@ impl Postgres {
         begin: &'static str,
         job: impl FnOnce(&mut Conn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.on_worker(move |slot, config| {
+            for _ in 0..2 {
+                if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
+                    *slot = Some(connect(config)?);
+                }
+                let conn = slot.as_mut().expect("connected above");
+                match conn.client.batch_execute(begin) {
+                    Ok(()) => return job(conn),
+                    Err(e) if is_unreachable(&e) => *slot = None,
+                    Err(e) => return Err(database_error(&e)),
+                }
+            }
+            Err(StoreError::Unavailable(
+                "PostgreSQL closed a new connection".into(),
+            ))
+        })
+    }
+
+    /// Runs `job` on the next free worker's connection slot (connecting is the job's) and
+    /// waits for its answer.
+    fn on_worker<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Option<Conn>, &postgres::Config) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
         let job: Job = Box::new(move |slot: &mut Option<Conn>, config: &postgres::Config| {
-            let begun = (|| {
-                for _ in 0..2 {
-                    if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
-                        *slot = Some(connect(config)?);
-                    }
-                    let conn = slot.as_mut().expect("connected above");
-                    match conn.client.batch_execute(begin) {
-                        Ok(()) => return Ok(()),
-                        Err(e) if is_unreachable(&e) => *slot = None,
-                        Err(e) => return Err(database_error(&e)),
-                    }
-                }
-                Err(StoreError::Unavailable(
-                    "PostgreSQL closed a new connection".into(),
-                ))
-            })();
-            let result = begun.and_then(|()| job(slot.as_mut().expect("begun on it")));
-            let _ = reply.send(result);
+            let _ = reply.send(job(slot, config));
         });
         let sender = self
             .jobs
@@ -518,6 +525,31 @@ impl Engine for Postgres {
                 }
             },
         )
+    }
+
+    fn read_one<T: Send + 'static>(
+        &self,
+        f: impl Fn(&dyn Sql) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        // One statement is its own snapshot: no BEGIN and COMMIT round trips. A connection
+        // broken since its last use fails the statement; it is replaced and tried once more.
+        self.on_worker(move |slot, config| {
+            for attempt in 0..2 {
+                if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
+                    *slot = Some(connect(config)?);
+                }
+                let conn = slot.as_mut().expect("connected above");
+                let tx = Tx {
+                    conn: RefCell::new(conn),
+                    conflict: Cell::new(false),
+                };
+                match f(&tx) {
+                    Err(StoreError::Unavailable(_)) if attempt == 0 => *slot = None,
+                    done => return done,
+                }
+            }
+            unreachable!("the second attempt returns")
+        })
     }
 
     fn write<T: Send + 'static>(

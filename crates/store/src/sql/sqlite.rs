@@ -264,6 +264,23 @@ impl Engine for Sqlite {
         Ok(value)
     }
 
+    fn read_one<T: Send + 'static>(
+        &self,
+        f: impl Fn(&dyn Sql) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self.readers.lock().expect("reader pool lock").pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let result = f(&conn);
+        let mut pool = self.readers.lock().expect("reader pool lock");
+        if pool.len() < 16 {
+            pool.push(conn);
+        }
+        result
+    }
+
     fn write<T: Send + 'static>(
         &self,
         mut f: impl FnMut(&dyn Sql) -> Result<T> + Send + 'static,
