@@ -531,21 +531,27 @@ def nodes_scale(pier, env, work, metadata, blobs, args):
     rates are summed (a client-side spread, as a load balancer would make it)."""
     servers, hosts = [], []
     for n in range(args.nodes):
+        log = open(os.path.join(work, f"node{n}.log"), "w")
         server = subprocess.Popen(
             [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, f"data{n}"),
              "--metadata", metadata, "--blobs", blobs],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            env=env, stdout=subprocess.PIPE, stderr=log, text=True)
         addr = re.search(r"http://([\d.]+):(\d+)", server.stdout.readline())
         servers.append(server)
         hosts.append((addr.group(1), int(addr.group(2))))
     host0, port0 = hosts[0]
     request(host0, port0, "PUT", presign(f"{host0}:{port0}", "PUT"))
 
+    failures = []
+
     def on_all(fn):
         results = [None] * len(hosts)
 
         def run(i):
-            results[i] = fn(i, *hosts[i])
+            try:
+                results[i] = fn(i, *hosts[i])
+            except subprocess.CalledProcessError as e:
+                failures.append(f"node {i}: {e.cmd[:6]} exited {e.returncode}")
         threads = [threading.Thread(target=run, args=(i,)) for i in range(len(hosts))]
         for t in threads:
             t.start()
@@ -593,6 +599,12 @@ def nodes_scale(pier, env, work, metadata, blobs, args):
         on_all(lambda i, h, p: timed_curl([f"http://{h}:{p}" + presign(f"{h}:{p}", "GET", f"big/0-{i}")]))
         rates.append(256 * args.nodes / (time.perf_counter() - start))
     print(f"256 MiB GET, one per node at once: {median(rates):,.0f} MiB/s in all")
+    for n in range(args.nodes):
+        errors = [line.strip() for line in open(os.path.join(work, f"node{n}.log"))
+                  if " WARN " in line or " ERROR " in line]
+        if errors:
+            print(f"node {n} logged {len(errors)} warnings or errors; the first: {errors[0][:300]}")
+    print(f"large transfers that failed: {len(failures)}" + "".join(f"\n  {f}" for f in failures))
     for server in servers:
         server.terminate()
         server.wait(timeout=60)

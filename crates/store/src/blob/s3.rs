@@ -31,6 +31,8 @@ use tokio::task::JoinHandle;
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts of one blob uploading at once.
 pub const PARTS_IN_FLIGHT: usize = 2;
+/// How long one backend request is retried before the failure is passed on (as 503).
+const RETRY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Chunks of a read waiting for the reader.
 const READ_QUEUE: usize = 4;
 
@@ -114,7 +116,14 @@ impl S3Blobs {
             .with_bucket_name(&location.bucket)
             .with_region(&location.region)
             .with_access_key_id(access_key)
-            .with_secret_access_key(secret_key);
+            .with_secret_access_key(secret_key)
+            // A few quick retries, then the client hears 503 and retries itself: a request
+            // never hangs on the cluster for minutes (the crate's default is three).
+            .with_retry(object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: RETRY_TIMEOUT,
+                ..object_store::RetryConfig::default()
+            });
         if let Some(endpoint) = &location.endpoint {
             builder = builder
                 .with_endpoint(endpoint)

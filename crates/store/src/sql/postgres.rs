@@ -596,6 +596,14 @@ impl Engine for Postgres {
                     thread::sleep(Duration::from_millis(1 + u64::from(attempt) * jitter));
                     continue;
                 }
+                if conflict {
+                    // Still conflicting after every attempt: contention, which passes; the
+                    // client is told to slow down and retry (503), not that the server broke.
+                    return Err(StoreError::Unavailable(format!(
+                        "write conflicts persisted through {MAX_ATTEMPTS} attempts: {}",
+                        result.err().map(|e| e.to_string()).unwrap_or_default()
+                    )));
+                }
                 return result;
             }
         })
