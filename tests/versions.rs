@@ -148,7 +148,9 @@ fn s3_versions_with_boto3_the_aws_cli_and_an_advanced_lifecycle_clock() {
         blob_files(server.dir.path()) == before - 2
     });
     assert!(
-        server.log().contains("lifecycle pass applied rules"),
+        server
+            .log()
+            .contains("maintenance pass applied lifecycle rules"),
         "{}",
         server.log()
     );

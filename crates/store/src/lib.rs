@@ -234,6 +234,29 @@ pub fn check_key(key: &str) -> Result<()> {
     Err(StoreError::InvalidName(refused))
 }
 
+/// The lease the node doing shared maintenance holds (`Store::run_maintenance`).
+pub(crate) const MAINTENANCE_LEASE: &str = "maintenance";
+
+/// This data directory's node id, kept in `NODE` (made at first start), so a restarted node
+/// takes back the leases it held.
+fn node_id(root: &Path) -> Result<String> {
+    let path = root.join("NODE");
+    match fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        Ok(_) => {
+            let id = new_id();
+            fs::write(&path, &id)?;
+            Ok(id)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let id = new_id();
+            fs::write(&path, &id)?;
+            Ok(id)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A fresh id (time-ordered, 32 hex digits) for a bucket, version, marker or upload.
 fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
@@ -322,7 +345,7 @@ impl Store {
             inner: Arc::new(Inner {
                 meta,
                 blobs,
-                node: new_id(),
+                node: node_id(root)?,
                 orphan_age: backends.orphan_age,
                 lock: Some(lock),
                 clean_marker,
@@ -388,6 +411,16 @@ impl Store {
             .take()
         {
             let _ = handle.join();
+        }
+        if self.inner.lock.is_some() {
+            // Hands the maintenance lease on at once if this node held it (a lapsed lease is
+            // taken by the next node to ask).
+            if let Err(e) =
+                self.meta()
+                    .claim_lease(MAINTENANCE_LEASE, &self.inner.node, now_millis(), 0)
+            {
+                tracing::warn!(error = %e, "releasing the maintenance lease failed");
+            }
         }
         self.inner.meta.close();
         if let Some(lock) = &self.inner.lock {

@@ -92,7 +92,7 @@ impl Store {
         let until = real_now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         if !self
             .meta()
-            .claim_lease("maintenance", self.node_id(), real_now, until)?
+            .claim_lease(crate::MAINTENANCE_LEASE, self.node_id(), real_now, until)?
         {
             return Ok(None);
         }

@@ -717,7 +717,35 @@ fn unreferenced_blobs_are_swept_only_once_old_enough(db: &Db) {
     assert_eq!(read_all(&store, &kept), vec![7u8; 100_000]);
 }
 
+fn a_restarted_node_takes_back_its_maintenance_lease(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let hour = std::time::Duration::from_secs(3600);
+    let store = db.open(dir.path());
+    assert!(store.run_maintenance(0, hour).unwrap().is_some());
+    // Stopped without a clean close (its lease still runs), then started again.
+    drop(store);
+    let store = db.open(dir.path());
+    assert!(
+        store.run_maintenance(0, hour).unwrap().is_some(),
+        "the data directory's node id is kept, so the lease is still its own"
+    );
+    let other = TempDir::new().unwrap();
+    if !matches!(db, Db::Sqlite) {
+        let second = db.open(other.path());
+        assert!(
+            second.run_maintenance(0, hour).unwrap().is_none(),
+            "another node waits"
+        );
+        store.close().unwrap();
+        assert!(
+            second.run_maintenance(0, hour).unwrap().is_some(),
+            "a clean stop hands the lease on"
+        );
+    }
+}
+
 on_both_backends!(
+    a_restarted_node_takes_back_its_maintenance_lease,
     one_holder_at_a_time_keeps_the_maintenance_lease,
     unreferenced_blobs_are_swept_only_once_old_enough,
     put_get_overwrite_delete,
