@@ -6,26 +6,7 @@ mod common;
 use std::process::Command;
 
 fn rclone(server: &common::Server, args: &[&str]) -> String {
-    common::ensure_tools();
-    let out = Command::new("rclone")
-        .env("RCLONE_CONFIG", "/dev/null")
-        .env_remove("AWS_CA_BUNDLE")
-        .env("RCLONE_CONFIG_PIER_TYPE", "s3")
-        .env("RCLONE_CONFIG_PIER_PROVIDER", "Other")
-        .env("RCLONE_CONFIG_PIER_ACCESS_KEY_ID", common::ACCESS_KEY)
-        .env("RCLONE_CONFIG_PIER_SECRET_ACCESS_KEY", common::SECRET_KEY)
-        .env("RCLONE_CONFIG_PIER_ENDPOINT", &server.endpoint)
-        .env("RCLONE_CONFIG_PIER_REGION", "us-east-1")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "rclone {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::rclone_s3(&server.endpoint, args)
 }
 
 #[test]

@@ -297,6 +297,8 @@ fn a_blob_server_killed_during_uploads_loses_no_acknowledged_write() {
     std::thread::sleep(Duration::from_secs(3));
     pier_testkit::seaweedfs::cluster().kill_volume(0);
     let out = writer.wait_with_output().unwrap();
+    // The other tests share the cluster: it goes back to three servers before they run.
+    pier_testkit::seaweedfs::cluster().restart_volume(0);
     let text = String::from_utf8_lossy(&out.stdout);
     eprintln!("{text}");
     let log = nodes[0].log();
@@ -364,29 +366,6 @@ fn aws_through(nodes: &[Server], endpoint: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Runs rclone's S3 backend against `endpoint`.
-fn rclone_through(endpoint: &str, args: &[&str]) -> String {
-    let out = Command::new("rclone")
-        .env("RCLONE_CONFIG", "/dev/null")
-        .env_remove("AWS_CA_BUNDLE")
-        .env("RCLONE_CONFIG_PIER_TYPE", "s3")
-        .env("RCLONE_CONFIG_PIER_PROVIDER", "Other")
-        .env("RCLONE_CONFIG_PIER_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("RCLONE_CONFIG_PIER_SECRET_ACCESS_KEY", common::SECRET_KEY)
-        .env("RCLONE_CONFIG_PIER_ENDPOINT", endpoint)
-        .env("RCLONE_CONFIG_PIER_REGION", "us-east-1")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "rclone {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn the_aws_cli_and_rclone_work_through_a_round_robin_front() {
     let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
@@ -434,16 +413,16 @@ fn the_aws_cli_and_rclone_work_through_a_round_robin_front() {
         std::fs::write(p, common::bytes(i, (i as usize * 977) % 90_000)).unwrap();
     }
     let up_s = up.to_str().unwrap();
-    rclone_through(
+    common::rclone_s3(
         &front.endpoint,
         &["copy", up_s, "pier:through-front/folder"],
     );
-    rclone_through(
+    common::rclone_s3(
         &front.endpoint,
         &["check", up_s, "pier:through-front/folder"],
     );
     let down = work.path().join("down");
-    rclone_through(
+    common::rclone_s3(
         &front.endpoint,
         &["copy", "pier:through-front/folder", down.to_str().unwrap()],
     );

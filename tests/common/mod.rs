@@ -475,3 +475,28 @@ impl RoundRobin {
         });
     }
 }
+
+/// Runs rclone's S3 backend (remote `pier:`) against `endpoint` with the test key; returns its
+/// output after checking it succeeded.
+pub fn rclone_s3(endpoint: &str, args: &[&str]) -> String {
+    ensure_tools();
+    let out = Command::new("rclone")
+        .env("RCLONE_CONFIG", "/dev/null")
+        .env_remove("AWS_CA_BUNDLE")
+        .env("RCLONE_CONFIG_PIER_TYPE", "s3")
+        .env("RCLONE_CONFIG_PIER_PROVIDER", "Other")
+        .env("RCLONE_CONFIG_PIER_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("RCLONE_CONFIG_PIER_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("RCLONE_CONFIG_PIER_ENDPOINT", endpoint)
+        .env("RCLONE_CONFIG_PIER_REGION", "us-east-1")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rclone {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

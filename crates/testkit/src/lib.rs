@@ -3,3 +3,25 @@
 
 pub mod postgres;
 pub mod seaweedfs;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Starts a watchdog: once this test binary's process is gone, it runs `cleanup` (a shell
+/// command that stops a fixture) and removes `dir`. It runs in the background of a shell that
+/// exits at once, so it belongs to init, not to this process, and holds none of its pipes.
+pub(crate) fn watchdog(what: &str, cleanup: &str, dir: &Path) {
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {cleanup} >/dev/null 2>&1; rm -rf {dir}",
+        pid = std::process::id(),
+        dir = dir.display()
+    );
+    let started = Command::new("sh")
+        .args(["-c", &format!("({script}) &")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(started.success(), "could not start the {what} watchdog");
+}

@@ -170,21 +170,7 @@ impl Cluster {
         } else {
             stop
         };
-        let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {dir}",
-            pid = std::process::id(),
-            dir = dir.display()
-        );
-        // Started in the background of a shell that exits at once, so the watchdog belongs to
-        // init, not to this process.
-        let started = Command::new("sh")
-            .args(["-c", &format!("({script}) &")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(started.success(), "could not start the PostgreSQL watchdog");
+        crate::watchdog("PostgreSQL", &stop, dir);
     }
 
     /// The server's loopback port.

@@ -24,8 +24,10 @@ pub struct Cluster {
     weed: PathBuf,
     master: String,
     s3_port: u16,
-    /// Process ids of the volume servers, in start order.
-    volumes: Mutex<Vec<u32>>,
+    /// Each volume server's pid and the shell line that starts it, in start order.
+    volumes: Mutex<Vec<(u32, String)>>,
+    /// Where the servers log and keep their data; `pids` there lists every server started.
+    dir: PathBuf,
     next: AtomicUsize,
 }
 
@@ -67,24 +69,19 @@ impl Cluster {
         let (master_port, master_grpc) = (free_port(), free_port());
         // `host:port.grpcPort`: SeaweedFS otherwise assumes the gRPC port is the port + 10000.
         let master = format!("127.0.0.1:{master_port}.{master_grpc}");
-        let mut pids = Vec::new();
         // Each server runs in the background of a shell that exits at once (so it belongs to
         // init, and no zombie is left), logging to NAME.log; the shell prints its pid.
-        let spawn = |name: &str, args: Vec<String>| -> u32 {
-            let line = format!(
+        let line = |name: &str, args: Vec<String>| -> String {
+            format!(
                 "cd {dir} && {weed} {args} > {name}.log 2>&1 < /dev/null & echo $!",
                 dir = dir.display(),
                 weed = weed.display(),
                 args = args.join(" ")
-            );
-            let out = Command::new("sh").args(["-c", &line]).output().unwrap();
-            String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("starting weed {name}: {out:?}"))
+            )
         };
+        let spawn = |name: &str, args: Vec<String>| -> u32 { start(&dir, &line(name, args)) };
         std::fs::create_dir_all(dir.join("master")).unwrap();
-        pids.push(spawn(
+        spawn(
             "master",
             vec![
                 "master".into(),
@@ -96,12 +93,12 @@ impl Cluster {
                 "-volumeSizeLimitMB=64".into(),
                 "-peers=none".into(),
             ],
-        ));
+        );
         let mut volumes = Vec::new();
         for n in 0..VOLUME_SERVERS {
             let data = dir.join(format!("volume{n}"));
             std::fs::create_dir_all(&data).unwrap();
-            volumes.push(spawn(
+            let start_line = line(
                 &format!("volume{n}"),
                 vec![
                     "volume".into(),
@@ -113,11 +110,12 @@ impl Cluster {
                     "-max=30".into(),
                     "-minFreeSpace=1".into(),
                 ],
-            ));
+            );
+            volumes.push((start(&dir, &start_line), start_line));
         }
         let (filer_port, filer_grpc) = (free_port(), free_port());
         std::fs::create_dir_all(dir.join("filer")).unwrap();
-        pids.push(spawn(
+        spawn(
             "filer",
             vec![
                 "filer".into(),
@@ -127,7 +125,7 @@ impl Cluster {
                 format!("-master={master}"),
                 format!("-defaultStoreDir={}", dir.join("filer").display()),
             ],
-        ));
+        );
         let config = dir.join("s3.json");
         std::fs::write(
             &config,
@@ -137,7 +135,7 @@ impl Cluster {
         )
         .unwrap();
         let s3_port = free_port();
-        pids.push(spawn(
+        spawn(
             "s3",
             vec![
                 "s3".into(),
@@ -149,15 +147,20 @@ impl Cluster {
                 format!("-filer=127.0.0.1:{filer_port}.{filer_grpc}"),
                 format!("-config={}", config.display()),
             ],
-        ));
+        );
         let cluster = Cluster {
             weed,
             master,
             s3_port,
-            volumes: Mutex::new(volumes.clone()),
+            volumes: Mutex::new(volumes),
+            dir: dir.clone(),
             next: AtomicUsize::new(0),
         };
-        cluster.watch(&dir, pids.iter().chain(&volumes));
+        crate::watchdog(
+            "SeaweedFS",
+            &format!("kill -9 $(cat {}/pids)", dir.display()),
+            &dir,
+        );
         cluster.wait_ready(&dir);
         cluster
     }
@@ -228,25 +231,6 @@ impl Cluster {
         }
     }
 
-    /// Starts the process that stops the cluster and removes `dir` once this one is gone.
-    fn watch<'a>(&self, dir: &Path, pids: impl Iterator<Item = &'a u32>) {
-        let pids: Vec<String> = pids.map(u32::to_string).collect();
-        let script = format!(
-            "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -9 {pids} 2>/dev/null; rm -rf {dir}",
-            me = std::process::id(),
-            pids = pids.join(" "),
-            dir = dir.display()
-        );
-        let started = Command::new("sh")
-            .args(["-c", &format!("({script}) &")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(started.success(), "could not start the SeaweedFS watchdog");
-    }
-
     /// The S3 gateway's address.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.s3_port)
@@ -261,9 +245,52 @@ impl Cluster {
         format!("s3://{bucket}/blobs?endpoint={}", self.endpoint())
     }
 
-    /// Kills volume server `n` with SIGKILL (it is not restarted).
+    /// Kills volume server `n` with SIGKILL.
     pub fn kill_volume(&self, n: usize) {
-        let pid = self.volumes.lock().unwrap()[n];
+        let pid = self.volumes.lock().unwrap()[n].0;
         let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     }
+
+    /// Starts volume server `n` again on its data, and waits until a new bucket takes a
+    /// write through the gateway's filer (the master has it back).
+    pub fn restart_volume(&self, n: usize) {
+        let mut volumes = self.volumes.lock().unwrap();
+        volumes[n].0 = start(&self.dir, &volumes[n].1);
+        drop(volumes);
+        let port = self.volumes.lock().unwrap()[n]
+            .1
+            .split_whitespace()
+            .find_map(|a| a.strip_prefix("-port="))
+            .unwrap()
+            .to_owned();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self
+            .shell("volume.list")
+            .is_ok_and(|out| out.contains(&format!(":{port}")))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "volume server {n} did not come back"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+/// Runs a shell `line` that starts a server in the background and prints its pid; records the
+/// pid in `dir/pids` (the watchdog kills every pid listed there) and returns it.
+fn start(dir: &Path, line: &str) -> u32 {
+    let out = Command::new("sh").args(["-c", line]).output().unwrap();
+    let pid: u32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("starting {line}: {out:?}"));
+    use std::io::Write;
+    let mut pids = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("pids"))
+        .unwrap();
+    write!(pids, "{pid} ").unwrap();
+    pid
 }
