@@ -73,6 +73,13 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if config.lifecycle_interval_secs == 0 {
         anyhow::bail!("the lifecycle interval must be at least one second");
     }
+    if let Some(url) = &config.public_url {
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.contains(char::is_whitespace)
+        {
+            anyhow::bail!("the public URL must be an http:// or https:// address, not {url:?}");
+        }
+    }
     if config.root_access_key.is_some() != config.root_secret_key.is_some() {
         anyhow::bail!("give both the root access key and its secret, or neither");
     }

@@ -20,6 +20,19 @@ fn node(url: &str) -> Server {
     Server::start_with(TempDir::new().unwrap(), &["--metadata", url])
 }
 
+/// Starts `db_restart_boto3.py` (PUTs for a while, then reads every acknowledged one back)
+/// against `node` with `args`, in the background while the test makes a fault.
+fn writer_through_fault(node: &Server, args: &[&str]) -> std::process::Child {
+    common::ensure_tools();
+    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
+    node.client_env(&mut cmd);
+    cmd.arg(common::repo().join("tests/clients/db_restart_boto3.py"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Three nodes sharing a fresh database and a fresh bucket of the blob cluster.
 fn three_nodes() -> Vec<Server> {
     three_nodes_with(&[])
@@ -138,15 +151,7 @@ fn a_database_restart_is_503_to_clients_and_loses_no_acknowledged_write() {
     let _alone = SERVER.write().unwrap_or_else(|e| e.into_inner());
     let url = cluster().fresh_database();
     let a = node(&url);
-    common::ensure_tools();
-    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
-    a.client_env(&mut cmd);
-    let writer = cmd
-        .arg(common::repo().join("tests/clients/db_restart_boto3.py"))
-        .args([&a.endpoint, "8"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let writer = writer_through_fault(&a, &[&a.endpoint, "8"]);
     std::thread::sleep(Duration::from_secs(3));
     cluster().restart();
     let out = writer.wait_with_output().unwrap();
@@ -285,15 +290,7 @@ fn a_node_killed_mid_multipart_leaves_the_upload_to_the_others() {
 fn a_blob_server_killed_during_uploads_loses_no_acknowledged_write() {
     let _alone = SERVER.write().unwrap_or_else(|e| e.into_inner());
     let nodes = three_nodes();
-    common::ensure_tools();
-    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
-    nodes[0].client_env(&mut cmd);
-    let writer = cmd
-        .arg(common::repo().join("tests/clients/db_restart_boto3.py"))
-        .args([&nodes[0].endpoint, "10", "200000"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let writer = writer_through_fault(&nodes[0], &[&nodes[0].endpoint, "10", "200000"]);
     std::thread::sleep(Duration::from_secs(3));
     pier_testkit::seaweedfs::cluster().kill_volume(0);
     let out = writer.wait_with_output().unwrap();

@@ -275,11 +275,7 @@ fn spawn(data_dir: &Path, flags: &[String], env: &[(String, String)]) -> (Child,
 
 /// A loopback port free right now (for a page server a test starts itself).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    pier_testkit::free_port()
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so tests can recompute what they uploaded.

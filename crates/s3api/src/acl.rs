@@ -275,7 +275,7 @@ pub fn bucket_visibility(
 /// ([`check_allowed`]), then kept as the bucket's visibility.
 pub async fn put_bucket(store: &Store, input: PutBucketAclInput) -> S3Result<PutBucketAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let acl = requested(
+    let acl = required(
         input.acl.as_ref().map(|a| a.as_str()),
         [
             input.grant_full_control.as_ref(),
@@ -285,13 +285,7 @@ pub async fn put_bucket(store: &Store, input: PutBucketAclInput) -> S3Result<Put
             input.grant_write_acp.as_ref(),
         ],
         input.access_control_policy.as_ref(),
-    )?
-    .ok_or_else(|| {
-        s3_error!(
-            MalformedACLError,
-            "Give x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy."
-        )
-    })?;
+    )?;
     check_allowed(&bucket, Some(&acl))?;
     let visibility = visibility_of(&acl)?;
     crate::buckets::update(
@@ -375,7 +369,7 @@ pub fn grants_of(canned: &str) -> Vec<Grant> {
 
 pub async fn put_object(store: &Store, input: PutObjectAclInput) -> S3Result<PutObjectAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let acl = requested(
+    let acl = required(
         input.acl.as_ref().map(|a| a.as_str()),
         [
             input.grant_full_control.as_ref(),
@@ -385,13 +379,7 @@ pub async fn put_object(store: &Store, input: PutObjectAclInput) -> S3Result<Put
             input.grant_write_acp.as_ref(),
         ],
         input.access_control_policy.as_ref(),
-    )?
-    .ok_or_else(|| {
-        s3_error!(
-            MalformedACLError,
-            "Give x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy."
-        )
-    })?;
+    )?;
     check_allowed(&bucket, Some(&acl))?;
     let which = input.version_id.as_deref().map(parse_version).transpose()?;
     let (store, key) = (store.clone(), input.key);
@@ -430,6 +418,21 @@ fn ownership_of(controls: &OwnershipControls) -> S3Result<String> {
 }
 
 /// The ownership a CreateBucket asks for (`x-amz-object-ownership`), validated.
+/// The ACL a PutBucketAcl or PutObjectAcl must carry ([`requested`]); none given is
+/// `MalformedACLError`.
+fn required(
+    canned: Option<&str>,
+    grants: [Option<&String>; 5],
+    policy: Option<&AccessControlPolicy>,
+) -> S3Result<String> {
+    requested(canned, grants, policy)?.ok_or_else(|| {
+        s3_error!(
+            MalformedACLError,
+            "Give x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy."
+        )
+    })
+}
+
 pub fn requested_ownership(o: Option<&ObjectOwnership>) -> S3Result<Option<String>> {
     o.map(|o| {
         ownership_of(&OwnershipControls {

@@ -25,3 +25,12 @@ pub(crate) fn watchdog(what: &str, cleanup: &str, dir: &Path) {
         .unwrap();
     assert!(started.success(), "could not start the {what} watchdog");
 }
+
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -3,6 +3,7 @@
 //! root, since `initdb` refuses root), with trust authentication for the superuser `pier`. A
 //! watchdog process stops it and removes its directory when the test binary exits.
 
+use crate::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,14 +56,6 @@ fn bin_dir() -> PathBuf {
              (Debian: apt-get install postgresql; .ci/run installs it)"
         ),
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn is_root() -> bool {

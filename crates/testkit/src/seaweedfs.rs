@@ -4,6 +4,7 @@
 //! gateway with one identity. A watchdog stops it all and removes its directory when the test
 //! binary exits.
 
+use crate::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,15 +37,6 @@ pub struct Cluster {
 pub fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
     CLUSTER.get_or_init(Cluster::start)
-}
-
-fn free_port() -> u16 {
-    // Every gRPC port here is given explicitly, so one free port each is enough.
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn weed_binary() -> PathBuf {

@@ -164,12 +164,7 @@ impl S3Blobs {
         &self,
         fut: impl Future<Output = T> + Send + 'static,
     ) -> io::Result<T> {
-        let (tx, rx) = sync_channel(1);
-        self.handle().spawn(async move {
-            let _ = tx.send(fut.await);
-        });
-        rx.recv()
-            .map_err(|_| io::Error::other("the blob backend's runtime stopped"))
+        wait_on(self.handle(), fut)
     }
 
     fn handle(&self) -> &tokio::runtime::Handle {
@@ -275,6 +270,20 @@ impl BlobStore for S3Blobs {
     }
 }
 
+/// Runs `fut` on `runtime` and waits for its output on this thread, whatever thread it is: the
+/// wait is on a channel, so no runtime is entered or nested.
+fn wait_on<T: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    fut: impl Future<Output = T> + Send + 'static,
+) -> io::Result<T> {
+    let (tx, rx) = sync_channel(1);
+    runtime.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    rx.recv()
+        .map_err(|_| io::Error::other("the blob backend's runtime stopped"))
+}
+
 /// A blob being uploaded.
 struct S3Sink {
     client: Arc<AmazonS3>,
@@ -301,12 +310,7 @@ impl S3Sink {
         &self,
         fut: impl Future<Output = T> + Send + 'static,
     ) -> io::Result<T> {
-        let (tx, rx) = sync_channel(1);
-        self.handle.spawn(async move {
-            let _ = tx.send(fut.await);
-        });
-        rx.recv()
-            .map_err(|_| io::Error::other("the blob backend's runtime stopped"))
+        wait_on(&self.handle, fut)
     }
 
     /// Waits for the oldest part in flight.

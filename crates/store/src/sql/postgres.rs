@@ -389,10 +389,7 @@ impl Postgres {
     ) -> Result<T> {
         self.on_worker(move |slot, config| {
             for _ in 0..2 {
-                if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
-                    *slot = Some(connect(config)?);
-                }
-                let conn = slot.as_mut().expect("connected above");
+                let conn = connected(slot, config)?;
                 match conn.client.batch_execute(begin) {
                     Ok(()) => return job(conn),
                     Err(e) if is_unreachable(&e) => *slot = None,
@@ -428,6 +425,14 @@ impl Postgres {
             .recv()
             .map_err(|_| StoreError::Database("a PostgreSQL worker stopped".into()))?
     }
+}
+
+/// The worker's connection, made anew when it has none or it closed.
+fn connected<'a>(slot: &'a mut Option<Conn>, config: &postgres::Config) -> Result<&'a mut Conn> {
+    if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
+        *slot = Some(connect(config)?);
+    }
+    Ok(slot.as_mut().expect("connected above"))
 }
 
 /// A worker: runs jobs on its connection (made and remade by the jobs) until the channel
@@ -535,10 +540,7 @@ impl Engine for Postgres {
         // broken since its last use fails the statement; it is replaced and tried once more.
         self.on_worker(move |slot, config| {
             for attempt in 0..2 {
-                if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
-                    *slot = Some(connect(config)?);
-                }
-                let conn = slot.as_mut().expect("connected above");
+                let conn = connected(slot, config)?;
                 let tx = Tx {
                     conn: RefCell::new(conn),
                     conflict: Cell::new(false),
