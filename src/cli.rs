@@ -138,7 +138,9 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Create an access key pair and print it. Without restrictions it may do everything; B2
+    /// Create an access key pair and print it. The first key ever made belongs to the default
+    /// account (`pier`); later ones start an account of their own unless `--account` or
+    /// `--bucket` names one. Without restrictions a key may do everything in its account; B2
     /// calls it an application key.
     Create {
         #[command(flatten)]
@@ -146,6 +148,11 @@ pub enum KeyCommand {
         /// What the key is for.
         #[arg(long, default_value = "")]
         description: String,
+        /// The account the key belongs to: an existing account's id, or a new one's
+        /// (1 to 64 letters, digits, '.', '_' or '-') [default: the buckets' owner with
+        /// --bucket, else a new account].
+        #[arg(long)]
+        account: Option<String>,
         /// B2 capability names, comma-separated (readFiles,listFiles,...) [default: all].
         #[arg(long, value_delimiter = ',')]
         capabilities: Vec<String>,

@@ -238,6 +238,7 @@ fn ensure_root_key(store: &Store, config: &Config) -> anyhow::Result<()> {
         },
         _ if store.keys()?.is_empty() => {
             let key = store.create_key(
+                pier_store::DEFAULT_ACCOUNT,
                 "root (created at first start)",
                 pier_store::KeyRestrictions::default(),
             )?;
@@ -270,6 +271,38 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutdown requested");
+}
+
+/// The account of a key `pier key create` makes: the one named (existing or new), else the
+/// owner of the buckets it is restricted to (they must share one), else the default account
+/// for the first key ever made, else a new account.
+fn key_account(store: &Store, named: Option<String>, buckets: &[String]) -> anyhow::Result<String> {
+    let mut owners = Vec::new();
+    for name in buckets {
+        let owner = store
+            .bucket(name)
+            .with_context(|| format!("bucket {name}"))?
+            .owner
+            .clone();
+        if !owners.contains(&owner) {
+            owners.push(owner);
+        }
+    }
+    if owners.len() > 1 {
+        anyhow::bail!("the buckets belong to different accounts: a key has one account");
+    }
+    match (named, owners.pop()) {
+        (Some(a), _) if !pier_store::is_account_id(&a) => {
+            anyhow::bail!("{a:?} is not an account id (1 to 64 letters, digits, '.', '_' or '-')")
+        }
+        (Some(a), Some(owner)) if a != owner => {
+            anyhow::bail!("the buckets belong to account {owner}, not {a}")
+        }
+        (Some(a), _) => Ok(a),
+        (None, Some(owner)) => Ok(owner),
+        (None, None) if store.keys()?.is_empty() => Ok(pier_store::DEFAULT_ACCOUNT.to_owned()),
+        (None, None) => Ok(pier_store::new_account_id()),
+    }
 }
 
 /// The restrictions `pier key create` was given, checked: capability names as B2 spells them,
@@ -330,16 +363,19 @@ pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
         KeyCommand::Create {
             data,
             description,
+            account,
             capabilities,
             buckets,
             prefix,
             expires,
         } => {
             let store = data.open_admin()?;
+            let account = key_account(&store, account, &buckets)?;
             let scope = key_scope(&store, capabilities, buckets, prefix, expires)?;
-            let key = store.create_key(&description, scope)?;
+            let key = store.create_key(&account, &description, scope)?;
             println!("access key id:     {}", key.access_key);
             println!("secret access key: {}", key.secret);
+            println!("account:           {account}");
             store.close()?;
         }
         KeyCommand::List { data } => {
@@ -363,8 +399,9 @@ pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
                         .join(","),
                 };
                 println!(
-                    "{}\tcapabilities={caps}\tbuckets={buckets}\tprefix={}\texpires={}\t{}",
+                    "{}\taccount={}\tcapabilities={caps}\tbuckets={buckets}\tprefix={}\texpires={}\t{}",
                     key.access_key,
+                    key.account,
                     s.name_prefix.as_deref().unwrap_or(""),
                     s.expires
                         .map_or_else(|| "never".to_owned(), |e| e.to_string()),

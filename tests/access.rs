@@ -8,8 +8,15 @@ use common::{Server, ACCESS_KEY, SECRET_KEY};
 use std::process::Command;
 use std::time::Duration;
 
-/// `pier key create` next to the running server; returns (id, secret).
-fn create_key(server: &Server, args: &[&str]) -> (String, String) {
+/// A key `pier key create` made.
+struct MadeKey {
+    id: String,
+    secret: String,
+    account: String,
+}
+
+/// `pier key create` next to the running server.
+fn create_key(server: &Server, args: &[&str]) -> MadeKey {
     let out = Command::new(env!("CARGO_BIN_EXE_pier"))
         .args(["key", "create", "--data-dir"])
         .arg(server.dir.path().join("data"))
@@ -29,7 +36,11 @@ fn create_key(server: &Server, args: &[&str]) -> (String, String) {
             .trim()
             .to_owned()
     };
-    (field("access key id:"), field("secret access key:"))
+    MadeKey {
+        id: field("access key id:"),
+        secret: field("secret access key:"),
+        account: field("account:"),
+    }
 }
 
 fn pier(args: &[&str]) -> std::process::Output {
@@ -46,7 +57,11 @@ fn scoped_keys_and_bucket_policies_with_boto3() {
     let server = Server::start();
     server.aws_ok(&["s3api", "create-bucket", "--bucket", "photos"]);
     server.aws_ok(&["s3api", "create-bucket", "--bucket", "docs"]);
-    let (scoped, scoped_secret) = create_key(
+    let MadeKey {
+        id: scoped,
+        secret: scoped_secret,
+        ..
+    } = create_key(
         &server,
         &[
             "--capabilities",
@@ -57,7 +72,12 @@ fn scoped_keys_and_bucket_policies_with_boto3() {
             "public/",
         ],
     );
-    let (full, full_secret) = create_key(&server, &["--description", "full"]);
+    let MadeKey {
+        id: full,
+        secret: full_secret,
+        account,
+    } = create_key(&server, &["--account", "pier", "--description", "full"]);
+    assert_eq!(account, "pier");
     let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
     server.client_env(&mut cmd);
     let out = cmd
@@ -117,6 +137,48 @@ fn scoped_keys_and_bucket_policies_with_boto3() {
         server.log().contains("access refused"),
         "refusals are logged with their trace"
     );
+}
+
+#[test]
+fn accounts_keep_their_buckets_and_keys_apart() {
+    let server = Server::start();
+    let other = create_key(&server, &["--description", "another tenant"]);
+    assert_ne!(
+        other.account, "pier",
+        "a plain key create starts an account"
+    );
+    let joined = create_key(&server, &["--account", &other.account]);
+    assert_eq!(joined.account, other.account);
+    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
+    server.client_env(&mut cmd);
+    let out = cmd
+        .arg(common::repo().join("tests/clients/accounts.py"))
+        .env("OTHER_ID", &other.id)
+        .env("OTHER_SECRET", &other.secret)
+        .env("OTHER_ACCOUNT", &other.account)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("8 passed, 0 failed"),
+        "{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    // A key restricted to a bucket joins the bucket owner's account; naming another is refused.
+    let reader = create_key(
+        &server,
+        &["--bucket", "acct-other", "--capabilities", "readFiles"],
+    );
+    assert_eq!(reader.account, other.account);
+    let refused = Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args(["key", "create", "--data-dir"])
+        .arg(server.dir.path().join("data"))
+        .args(["--bucket", "acct-other", "--account", "pier"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("belong to account"));
 }
 
 #[test]

@@ -246,7 +246,7 @@ fn actual_responses_carry_cors_headers_errors_included() {
 }
 
 #[test]
-fn public_read_buckets_allow_anonymous_reads_and_listing_only() {
+fn public_read_buckets_allow_anonymous_listing_and_object_acls_reads() {
     let s = setup();
     let r = raw(&s.endpoint, "GET", "/site/obj.txt", &[]);
     assert_eq!(r.status, 403);
@@ -261,13 +261,28 @@ fn public_read_buckets_allow_anonymous_reads_and_listing_only() {
     ]);
     let acl = s.aws_ok(&["s3api", "get-bucket-acl", "--bucket", "site"]);
     assert!(acl.contains("AllUsers") && acl.contains("READ"), "{acl}");
-    assert_eq!(raw(&s.endpoint, "GET", "/site/obj.txt", &[]).status, 200);
-    assert_eq!(raw(&s.endpoint, "HEAD", "/site/obj.txt", &[]).status, 200);
     assert_eq!(
         raw(&s.endpoint, "GET", "/site?list-type=2", &[]).status,
         200,
         "S3's public-read allows anonymous listing"
     );
+    assert_eq!(
+        raw(&s.endpoint, "GET", "/site/obj.txt", &[]).status,
+        403,
+        "as in S3, a bucket's ACL does not open its objects"
+    );
+    s.aws_ok(&[
+        "s3api",
+        "put-object-acl",
+        "--bucket",
+        "site",
+        "--key",
+        "obj.txt",
+        "--acl",
+        "public-read",
+    ]);
+    assert_eq!(raw(&s.endpoint, "GET", "/site/obj.txt", &[]).status, 200);
+    assert_eq!(raw(&s.endpoint, "HEAD", "/site/obj.txt", &[]).status, 200);
     assert_eq!(
         raw(&s.endpoint, "PUT", "/site/new", &[("Content-Length", "0")]).status,
         403,
@@ -282,7 +297,10 @@ fn public_read_buckets_allow_anonymous_reads_and_listing_only() {
         "--acl",
         "private",
     ]);
-    assert_eq!(raw(&s.endpoint, "GET", "/site/obj.txt", &[]).status, 403);
+    assert_eq!(
+        raw(&s.endpoint, "GET", "/site?list-type=2", &[]).status,
+        403
+    );
 }
 
 #[test]

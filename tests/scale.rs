@@ -115,7 +115,8 @@ fn a_key_made_with_the_cli_works_on_every_node() {
     let b = node(&url);
     let dir = TempDir::new().unwrap();
     let made = Command::new(env!("CARGO_BIN_EXE_pier"))
-        .args(["key", "create", "--description", "made beside the nodes"])
+        .args(["key", "create", "--account", "pier"])
+        .args(["--description", "made beside the nodes"])
         .arg("--data-dir")
         .arg(dir.path())
         .args(["--metadata", &url])

@@ -179,14 +179,18 @@ def _():
     assert http("GET", "/docs/pub/readme.txt") == 403
 
 
-@check("public-read lets anyone read and list, and no more")
+@check("a bucket's public-read lets anyone list it, as in S3; objects open by their own ACL")
 def _():
     admin.put_bucket_acl(Bucket="docs", ACL="public-read")
-    assert http("GET", "/docs/secret.txt") == 200
     assert http("GET", "/docs?list-type=2") == 200
+    assert http("GET", "/docs/secret.txt") == 403, "the bucket ACL does not open objects"
     assert http("PUT", "/docs/x.txt") == 403
+    admin.put_object_acl(Bucket="docs", Key="secret.txt", ACL="public-read")
+    assert http("GET", "/docs/secret.txt") == 200
     assert http("GET", "/docs/secret.txt?response-content-type=text/html") == 400, "no response-* when anonymous"
+    admin.put_object_acl(Bucket="docs", Key="secret.txt", ACL="private")
     admin.put_bucket_acl(Bucket="docs", ACL="private")
+    assert http("GET", "/docs?list-type=2") == 403
     assert http("GET", "/docs/secret.txt") == 403
 
 

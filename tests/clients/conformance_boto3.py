@@ -232,7 +232,7 @@ def _():
 def _():
     import json, urllib.request, urllib.error
     s3.create_bucket(Bucket="blocked", ACL="public-read")
-    s3.put_object(Bucket="blocked", Key="open.txt", Body=b"open")
+    s3.put_object(Bucket="blocked", Key="open.txt", Body=b"open", ACL="public-read")
     url = f"{ENDPOINT}/blocked/open.txt"
     assert urllib.request.urlopen(url).read() == b"open"
     e = error_of(lambda: s3.get_public_access_block(Bucket="blocked"))

@@ -51,6 +51,8 @@ pub fn chromium_cors_scenarios(setup: &Server, endpoint: &str) {
             bucket,
             "--key",
             "bucket_info.txt",
+            "--acl",
+            "public-read",
             "--content-type",
             "text/plain",
             "--body",

@@ -314,7 +314,14 @@ impl Action {
             | PutObjectLegalHold
             | BypassGovernanceRetention
             | GetObjectAcl
-            | PutObjectAcl => Level::Object,
+            | PutObjectAcl
+            | GetObjectTagging
+            | GetObjectVersionTagging
+            | PutObjectTagging
+            | PutObjectVersionTagging
+            | DeleteObjectTagging
+            | DeleteObjectVersionTagging
+            | ListMultipartUploadParts => Level::Object,
             _ => Level::Bucket,
         }
     }
@@ -394,6 +401,20 @@ impl Action {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn actions_on_one_object_are_object_level_as_iam_names_their_resources() {
+        for action in [
+            Action::GetObjectTagging,
+            Action::PutObjectVersionTagging,
+            Action::DeleteObjectTagging,
+            Action::ListMultipartUploadParts,
+            Action::GetObjectAcl,
+        ] {
+            assert_eq!(action.level(), Level::Object, "{}", action.iam_name());
+        }
+        assert_eq!(Action::ListBucket.level(), Level::Bucket);
+    }
 
     #[test]
     fn every_s3_operation_pier_serves_has_an_action_and_capability() {

@@ -7,10 +7,15 @@
 //! 2. An explicit `Deny` statement of the bucket policy that covers the request beats
 //!    everything.
 //! 3. A key's bucket and name-prefix restrictions are hard limits: nothing grants past them.
-//! 4. A key is allowed by its capability for the action, or by an `Allow` statement naming it.
-//! 5. An anonymous request is allowed by an `Allow` statement for `"*"`, or by the bucket's
-//!    public access (B2 `allPublic`: read objects; S3 `public-read`: read objects and list).
-//! 6. Otherwise refused.
+//! 4. A key of the bucket owner's account is allowed by its capability for the action, or by
+//!    an `Allow` statement naming it.
+//! 5. A key of another account needs its capability (what its own account lets it do) *and* a
+//!    grant of the bucket: an `Allow` statement naming it, its account or `"*"`, the bucket's
+//!    public or authenticated-users access, or the object's own ACL.
+//! 6. An anonymous request is allowed by an `Allow` statement for `"*"`, by the bucket's public
+//!    access (B2 `allPublic`: read objects; S3 `public-read`: list; `public-read-write`: list
+//!    and write), or by the object's public ACL.
+//! 7. Otherwise refused.
 
 use crate::action::{Action, Level};
 use crate::capability::Capabilities;
@@ -22,6 +27,8 @@ use std::fmt;
 pub struct KeyScope {
     /// The access key id.
     pub id: String,
+    /// The account it belongs to.
+    pub account: String,
     /// What it may do.
     pub capabilities: Capabilities,
     /// The buckets it is restricted to (`None`: every bucket): `(id, name)` pairs.
@@ -33,10 +40,12 @@ pub struct KeyScope {
 }
 
 impl KeyScope {
-    /// A key that may do everything, everywhere, forever (the admin key).
-    pub fn admin(id: &str) -> KeyScope {
+    /// A key of `account` that may do everything its account may, forever (an account's
+    /// unrestricted key).
+    pub fn admin(id: &str, account: &str) -> KeyScope {
         KeyScope {
             id: id.to_owned(),
+            account: account.to_owned(),
             capabilities: Capabilities::all(),
             buckets: None,
             name_prefix: None,
@@ -53,8 +62,11 @@ impl KeyScope {
     }
 
     /// True when `self` grants nothing that `parent` does not: a key may only create keys
-    /// within its own scope.
+    /// within its own account and scope.
     pub fn is_within(&self, parent: &KeyScope) -> bool {
+        if self.account != parent.account {
+            return false;
+        }
         let buckets_ok = match (&parent.buckets, &self.buckets) {
             (None, _) => true,
             (Some(_), None) => false,
@@ -83,7 +95,7 @@ pub enum Principal<'a> {
     Anonymous,
 }
 
-/// A bucket's own grants to everyone.
+/// A bucket's own grants to everyone (or to every key).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PublicAccess {
     /// None.
@@ -91,10 +103,53 @@ pub enum PublicAccess {
     Private,
     /// Anyone may read objects (B2 `allPublic`).
     ReadObjects,
-    /// Anyone may read objects and list the bucket (S3 `public-read`).
-    ReadAndList,
-    /// Anyone may also write and delete objects (S3 `public-read-write`).
-    ReadWrite,
+    /// Anyone may list the bucket (S3 `public-read`; objects are read by their own ACL).
+    List,
+    /// Anyone may list the bucket and write and delete objects (S3 `public-read-write`).
+    ListAndWrite,
+    /// Any key, of any account, may list the bucket (S3 `authenticated-read`).
+    AuthenticatedList,
+}
+
+impl PublicAccess {
+    /// True when this access lets a caller who is not the owner's (`anonymous`: without a
+    /// key) perform `action`, as the canned ACL or bucket type it comes from says.
+    fn grants(self, action: Action, anonymous: bool) -> bool {
+        use PublicAccess as P;
+        match (self, action) {
+            (P::ReadObjects, Action::GetObject) => true,
+            (P::List | P::ListAndWrite, Action::ListBucket) => true,
+            (P::AuthenticatedList, Action::ListBucket) => !anonymous,
+            (
+                P::ListAndWrite,
+                Action::PutObject | Action::DeleteObject | Action::AbortMultipartUpload,
+            ) => true,
+            _ => false,
+        }
+    }
+
+    /// How S3 or B2 names this access, for reasons.
+    fn label(self) -> &'static str {
+        match self {
+            PublicAccess::Private => "private",
+            PublicAccess::ReadObjects => "allPublic",
+            PublicAccess::List => "public-read",
+            PublicAccess::ListAndWrite => "public-read-write",
+            PublicAccess::AuthenticatedList => "authenticated-read",
+        }
+    }
+}
+
+/// What an object's own ACL grants to callers outside the owner's account (S3 object ACLs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ObjectGrant {
+    /// Nothing (`private`, or an ACL the bucket's public access block ignores).
+    #[default]
+    None,
+    /// Anyone may read it (`public-read`, `public-read-write`).
+    Everyone,
+    /// Any key, of any account, may read it (`authenticated-read`).
+    AnyKey,
 }
 
 /// The bucket a request addresses, with what it grants.
@@ -104,6 +159,8 @@ pub struct BucketGrants<'a> {
     pub id: &'a str,
     /// Its name.
     pub name: &'a str,
+    /// The account that owns it (`None` for a bucket that does not exist).
+    pub owner: Option<&'a str>,
     /// Its policy, if any.
     pub policy: Option<&'a Policy>,
     /// Its public access.
@@ -128,6 +185,8 @@ pub struct Request<'a> {
     pub now: i64,
     /// Request facts conditions read.
     pub facts: Facts<'a>,
+    /// What the object's own ACL grants (read actions on one object only).
+    pub object_grant: ObjectGrant,
 }
 
 /// The answer.
@@ -214,9 +273,9 @@ fn run(req: &Request<'_>, mut t: Tracer) -> Decision {
         }
     }
 
-    let key_id = match req.principal {
-        Principal::Key(k) => Some(k.id.as_str()),
-        Principal::Anonymous => None,
+    let (key_id, account) = match req.principal {
+        Principal::Key(k) => (Some(k.id.as_str()), Some(k.account.as_str())),
+        Principal::Anonymous => (None, None),
     };
     let facts = Facts {
         key_id,
@@ -239,7 +298,7 @@ fn run(req: &Request<'_>, mut t: Tracer) -> Decision {
         if let Some(policy) = bucket.policy {
             for (i, s) in policy.statements.iter().enumerate() {
                 if s.effect != Effect::Deny
-                    || !s.names_principal(key_id)
+                    || !s.names_principal(key_id, account)
                     || !s.covers_action(action)
                     || !s.covers_resource(resource)
                 {
@@ -329,16 +388,54 @@ fn decide_key(
             _ => {}
         }
     }
-    // 4. Capability, or an Allow naming the key.
     let cap = action.capability();
-    if k.capabilities.contains(cap) {
-        return t.done(true, format!("key {} has {cap}", k.id));
+    let principal = Some((k.id.as_str(), k.account.as_str()));
+    let foreign = match req.bucket.and_then(|b| b.owner.map(|o| (b, o))) {
+        Some((b, owner)) if action.level() != Level::Service && owner != k.account => Some(b),
+        _ => None,
+    };
+    let Some(b) = foreign else {
+        // 4. The owner's key: its capability, or an Allow naming it.
+        if k.capabilities.contains(cap) {
+            return t.done(true, format!("key {} has {cap}", k.id));
+        }
+        t.step(|| format!("key {} lacks {cap}", k.id));
+        if let Some(d) = policy_allow(req, resource, facts, principal, &mut t) {
+            return t.done(true, d);
+        }
+        return t.done(false, format!("key {} lacks {cap} for {name}", k.id));
+    };
+    // 5. Another account's key: its capability and a grant of the bucket.
+    if !k.capabilities.contains(cap) {
+        return t.done(false, format!("key {} lacks {cap} for {name}", k.id));
     }
-    t.step(|| format!("key {} lacks {cap}", k.id));
-    if let Some(d) = policy_allow(req, resource, facts, Some(k.id.as_str()), &mut t) {
+    t.step(|| {
+        format!(
+            "key {} has {cap}; bucket {} belongs to another account",
+            k.id, b.name
+        )
+    });
+    if let Some(d) = policy_allow(req, resource, facts, principal, &mut t) {
         return t.done(true, d);
     }
-    t.done(false, format!("key {} lacks {cap} for {name}", k.id))
+    if b.public.grants(action, false) {
+        return t.done(true, format!("bucket {} is {}", b.name, b.public.label()));
+    }
+    if reads_object(action) && req.object_grant != ObjectGrant::None {
+        return t.done(true, "the object's ACL lets any key read it".to_owned());
+    }
+    t.done(
+        false,
+        format!(
+            "bucket {} belongs to another account, and nothing grants key {} {name}",
+            b.name, k.id
+        ),
+    )
+}
+
+/// True for the actions an object's ACL can grant (reading it).
+fn reads_object(action: Action) -> bool {
+    matches!(action, Action::GetObject | Action::GetObjectVersion)
 }
 
 fn decide_anonymous(
@@ -352,28 +449,13 @@ fn decide_anonymous(
         return t.done(true, d);
     }
     if let Some(b) = req.bucket {
-        let public = matches!(
-            (b.public, req.action),
-            (
-                PublicAccess::ReadObjects | PublicAccess::ReadAndList | PublicAccess::ReadWrite,
-                Action::GetObject
-            ) | (
-                PublicAccess::ReadAndList | PublicAccess::ReadWrite,
-                Action::ListBucket
-            ) | (
-                PublicAccess::ReadWrite,
-                Action::PutObject | Action::DeleteObject | Action::AbortMultipartUpload
-            )
-        );
-        if public {
-            let how = match b.public {
-                PublicAccess::ReadAndList => "public-read",
-                PublicAccess::ReadWrite => "public-read-write",
-                _ => "allPublic",
-            };
-            return t.done(true, format!("bucket {} is {how}", b.name));
+        if b.public.grants(req.action, true) {
+            return t.done(true, format!("bucket {} is {}", b.name, b.public.label()));
         }
         t.step(|| format!("bucket {}'s public access does not cover {name}", b.name));
+        if reads_object(req.action) && req.object_grant == ObjectGrant::Everyone {
+            return t.done(true, "the object's ACL is public".to_owned());
+        }
     }
     t.done(false, format!("no statement allows anonymous {name}"))
 }
@@ -383,14 +465,15 @@ fn policy_allow(
     req: &Request<'_>,
     resource: Option<&str>,
     facts: &Facts<'_>,
-    key_id: Option<&str>,
+    principal: Option<(&str, &str)>,
     t: &mut Tracer,
 ) -> Option<String> {
+    let (key_id, account) = principal.unzip();
     let bucket = req.bucket?;
     let policy = bucket.policy?;
     let resource = resource?;
     for (i, s) in policy.statements.iter().enumerate() {
-        if s.effect != Effect::Allow || !s.names_principal(key_id) {
+        if s.effect != Effect::Allow || !s.names_principal(key_id, account) {
             continue;
         }
         if !s.covers_action(req.action) || !s.covers_resource(resource) {
@@ -418,6 +501,7 @@ mod tests {
     fn key(caps: &[&str]) -> KeyScope {
         KeyScope {
             id: "K1".into(),
+            account: "A1".into(),
             capabilities: Capabilities::parse(caps.iter().copied()).unwrap(),
             buckets: None,
             name_prefix: None,
@@ -429,6 +513,7 @@ mod tests {
         BucketGrants {
             id: "b1",
             name: "photos",
+            owner: Some("A1"),
             policy,
             public,
         }
@@ -448,6 +533,7 @@ mod tests {
             prefix: None,
             now: 1000,
             facts: Facts::default(),
+            object_grant: ObjectGrant::None,
         })
     }
 
@@ -517,6 +603,7 @@ mod tests {
                 prefix,
                 now: 1000,
                 facts: Facts::default(),
+                object_grant: ObjectGrant::None,
             })
         };
         assert!(list(Some("docs/2024/")).allowed);
@@ -546,7 +633,7 @@ mod tests {
             "photos",
         )
         .unwrap();
-        let admin = KeyScope::admin("ADMIN");
+        let admin = KeyScope::admin("ADMIN", "A1");
         let d = ask(
             Principal::Key(&admin),
             Action::DeleteObject,
@@ -570,7 +657,7 @@ mod tests {
             ask(
                 Principal::Anonymous,
                 Action::ListBucket,
-                Some(bucket(None, PublicAccess::ReadAndList)),
+                Some(bucket(None, PublicAccess::List)),
                 None
             )
             .allowed
@@ -588,10 +675,20 @@ mod tests {
             !ask(
                 Principal::Anonymous,
                 Action::PutObject,
-                Some(bucket(None, PublicAccess::ReadAndList)),
+                Some(bucket(None, PublicAccess::List)),
                 Some("x")
             )
             .allowed
+        );
+        assert!(
+            !ask(
+                Principal::Anonymous,
+                Action::GetObject,
+                Some(bucket(None, PublicAccess::List)),
+                Some("x")
+            )
+            .allowed,
+            "S3's public-read lists a bucket; it does not open its objects"
         );
         let p = Policy::parse(
             r#"{"Statement": {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::photos/public/*"}}"#,
@@ -614,6 +711,87 @@ mod tests {
             )
             .allowed
         );
+    }
+
+    fn foreign(caps: &[&str]) -> KeyScope {
+        KeyScope {
+            id: "K2".into(),
+            account: "A2".into(),
+            ..key(caps)
+        }
+    }
+
+    #[test]
+    fn another_accounts_key_is_refused_by_a_private_bucket_whatever_its_capabilities() {
+        let k = foreign(&["readFiles", "listFiles", "writeFiles"]);
+        let d = ask(
+            Principal::Key(&k),
+            Action::GetObject,
+            Some(bucket(None, PublicAccess::Private)),
+            Some("a"),
+        );
+        assert!(!d.allowed);
+        assert_eq!(
+            d.reason,
+            "bucket photos belongs to another account, and nothing grants key K2 s3:GetObject"
+        );
+    }
+
+    #[test]
+    fn another_accounts_key_needs_its_capability_and_a_grant_of_the_bucket() {
+        let p = Policy::parse(
+            r#"{"Statement": {"Sid": "A2Reads", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::A2:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::photos/*"}}"#,
+            "photos",
+        )
+        .unwrap();
+        let d = ask(
+            Principal::Key(&foreign(&["readFiles"])),
+            Action::GetObject,
+            Some(bucket(Some(&p), PublicAccess::Private)),
+            Some("a"),
+        );
+        assert_eq!(d.reason, "statement Sid=A2Reads allows s3:GetObject");
+        let d = ask(
+            Principal::Key(&foreign(&["listFiles"])),
+            Action::GetObject,
+            Some(bucket(Some(&p), PublicAccess::Private)),
+            Some("a"),
+        );
+        assert_eq!(d.reason, "key K2 lacks readFiles for s3:GetObject");
+    }
+
+    #[test]
+    fn authenticated_read_lets_every_key_list_but_not_anonymous() {
+        let b = Some(bucket(None, PublicAccess::AuthenticatedList));
+        let d = ask(
+            Principal::Key(&foreign(&["listFiles"])),
+            Action::ListBucket,
+            b,
+            None,
+        );
+        assert_eq!(d.reason, "bucket photos is authenticated-read");
+        assert!(!ask(Principal::Anonymous, Action::ListBucket, b, None).allowed);
+    }
+
+    #[test]
+    fn an_objects_acl_opens_it_to_readers_outside_the_account() {
+        let read = |principal, grant| {
+            decide(&Request {
+                principal,
+                action: Action::GetObject,
+                bucket: Some(bucket(None, PublicAccess::Private)),
+                key: Some("a"),
+                prefix: None,
+                now: 1000,
+                facts: Facts::default(),
+                object_grant: grant,
+            })
+        };
+        let k = foreign(&["readFiles"]);
+        assert!(read(Principal::Anonymous, ObjectGrant::Everyone).allowed);
+        assert!(!read(Principal::Anonymous, ObjectGrant::AnyKey).allowed);
+        assert!(read(Principal::Key(&k), ObjectGrant::AnyKey).allowed);
+        assert!(!read(Principal::Key(&k), ObjectGrant::None).allowed);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod decide;
 pub mod policy;
 
 pub use decide::{
-    decide, explain, BucketGrants, Decision, KeyScope, Principal, PublicAccess, Request,
+    decide, explain, BucketGrants, Decision, KeyScope, ObjectGrant, Principal, PublicAccess,
+    Request,
 };
 pub use policy::{Facts, Policy, PolicyError};

@@ -60,7 +60,7 @@ pub enum Effect {
 pub enum Principals {
     /// `"*"`: everyone, anonymous included.
     Anyone,
-    /// These access key ids.
+    /// These access key ids or account ids (an ARN is kept as the key or account it ends in).
     Keys(Vec<String>),
 }
 
@@ -204,11 +204,14 @@ impl Statement {
         }
     }
 
-    /// True when the statement is about `key_id` (`None`: anonymous).
-    pub fn names_principal(&self, key_id: Option<&str>) -> bool {
+    /// True when the statement is about the key `key_id` of `account` (`None`: anonymous):
+    /// `"*"`, the key's id, or its account's id.
+    pub fn names_principal(&self, key_id: Option<&str>, account: Option<&str>) -> bool {
         match (&self.principals, key_id) {
             (Principals::Anyone, _) => true,
-            (Principals::Keys(keys), Some(id)) => keys.iter().any(|k| k == id),
+            (Principals::Keys(keys), Some(id)) => {
+                keys.iter().any(|k| k == id || Some(k.as_str()) == account)
+            }
             (Principals::Keys(_), None) => false,
         }
     }
@@ -369,6 +372,13 @@ fn strings(v: &Value, field: &str) -> Result<Vec<String>, PolicyError> {
 
 /// The key id an `AWS` principal names: a bare key id, or an ARN whose last `/` part is one.
 fn principal_key(text: &str) -> String {
+    // An account's ARN (`arn:aws:iam::ACCOUNT:root`) names the account.
+    if let Some(account) = text
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.strip_suffix(":root"))
+    {
+        return account.to_owned();
+    }
     if text.starts_with("arn:") {
         text.rsplit(['/', ':']).next().unwrap_or(text).to_owned()
     } else {

@@ -2,8 +2,8 @@
 
 use pier_access::policy::Facts;
 use pier_access::{
-    decide, Action, BucketGrants, Capabilities, Capability, KeyScope, Policy, Principal,
-    PublicAccess, Request,
+    decide, Action, BucketGrants, Capabilities, Capability, KeyScope, ObjectGrant, Policy,
+    Principal, PublicAccess, Request,
 };
 use proptest::prelude::*;
 
@@ -25,7 +25,9 @@ fn public() -> impl Strategy<Value = PublicAccess> {
     proptest::sample::select(vec![
         PublicAccess::Private,
         PublicAccess::ReadObjects,
-        PublicAccess::ReadAndList,
+        PublicAccess::List,
+        PublicAccess::ListAndWrite,
+        PublicAccess::AuthenticatedList,
     ])
 }
 
@@ -66,6 +68,7 @@ fn request<'a>(
         bucket: Some(BucketGrants {
             id: "b1",
             name: "photos",
+            owner: Some("A1"),
             policy,
             public,
         }),
@@ -73,6 +76,7 @@ fn request<'a>(
         prefix: Some(key),
         now: 1_000,
         facts: Facts::default(),
+        object_grant: ObjectGrant::None,
     }
 }
 
@@ -82,7 +86,7 @@ proptest! {
         caps in capabilities(), action in action(), policy in policy(), public in public(),
         key in object_key(), restrict_bucket in any::<bool>(), prefix in proptest::option::of(object_key()),
     ) {
-        let free = KeyScope { id: "K1".into(), capabilities: caps, buckets: None, name_prefix: None, expires: None };
+        let free = KeyScope { id: "K1".into(), account: "A1".into(), capabilities: caps, buckets: None, name_prefix: None, expires: None };
         let mut restricted = free.clone();
         if restrict_bucket {
             restricted.buckets = Some(vec![("b9".into(), "other".into())]);
@@ -98,7 +102,7 @@ proptest! {
         caps in capabilities(), drop in proptest::sample::select(Capability::ALL.to_vec()),
         action in action(), policy in policy(), key in object_key(),
     ) {
-        let full = KeyScope { id: "K1".into(), capabilities: caps, buckets: None, name_prefix: None, expires: None };
+        let full = KeyScope { id: "K1".into(), account: "A1".into(), capabilities: caps, buckets: None, name_prefix: None, expires: None };
         let fewer = KeyScope {
             capabilities: caps.iter().filter(|c| *c != drop).collect(),
             ..full.clone()
@@ -118,7 +122,7 @@ proptest! {
                 {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": ["arn:aws:s3:::photos", "arn:aws:s3:::photos/*"]}]}"#,
             "photos",
         ).unwrap();
-        let k = KeyScope { id: "K1".into(), capabilities: caps, buckets: None, name_prefix: None, expires: None };
+        let k = KeyScope { id: "K1".into(), account: "A1".into(), capabilities: caps, buckets: None, name_prefix: None, expires: None };
         let principal = if anonymous { Principal::Anonymous } else { Principal::Key(&k) };
         let d = decide(&request(principal, action, Some(&deny_all), public, &key));
         // Service-level actions are not about the bucket; everything else is denied.
@@ -131,7 +135,7 @@ proptest! {
     fn explaining_never_changes_the_verdict(
         caps in capabilities(), action in action(), policy in policy(), public in public(), key in object_key(),
     ) {
-        let k = KeyScope { id: "K1".into(), capabilities: caps, buckets: None, name_prefix: None, expires: None };
+        let k = KeyScope { id: "K1".into(), account: "A1".into(), capabilities: caps, buckets: None, name_prefix: None, expires: None };
         let req = request(Principal::Key(&k), action, policy.as_ref(), public, &key);
         let (fast, full) = (decide(&req), pier_access::explain(&req));
         prop_assert_eq!((fast.allowed, &fast.reason), (full.allowed, &full.reason));
@@ -139,10 +143,26 @@ proptest! {
     }
 
     #[test]
-    fn anonymous_never_writes_without_a_statement(action in action(), public in public(), key in object_key()) {
+    fn anonymous_never_writes_without_a_statement_or_public_read_write(action in action(), public in public(), key in object_key()) {
         let d = decide(&request(Principal::Anonymous, action, None, public, &key));
-        if d.allowed {
+        if d.allowed && public != PublicAccess::ListAndWrite {
             prop_assert!(matches!(action, Action::GetObject | Action::ListBucket), "{d}");
         }
+    }
+
+    #[test]
+    fn another_accounts_key_never_gets_more_than_the_owners(
+        caps in capabilities(), action in action(), policy in policy(), public in public(),
+        key in object_key(), object_public in any::<bool>(),
+    ) {
+        let own = KeyScope { id: "K1".into(), account: "A1".into(), capabilities: caps, buckets: None, name_prefix: None, expires: None };
+        let foreign = KeyScope { account: "A2".into(), ..own.clone() };
+        let grant = if object_public { ObjectGrant::Everyone } else { ObjectGrant::None };
+        let mut as_owner = request(Principal::Key(&own), action, policy.as_ref(), public, &key);
+        as_owner.object_grant = grant;
+        let mut as_foreign = request(Principal::Key(&foreign), action, policy.as_ref(), public, &key);
+        as_foreign.object_grant = grant;
+        let (o, f) = (decide(&as_owner), decide(&as_foreign));
+        prop_assert!(o.allowed || !f.allowed, "the other account's key got {f}");
     }
 }

@@ -3,7 +3,7 @@
 use crate::args::{ByBucket, CreateBucket, ListBuckets};
 use crate::error::{blocking_err, B2Error, B2ErrorKind, B2Result};
 use crate::token::{self, Scope};
-use crate::{json, Call, ACCOUNT_ID};
+use crate::{json, Call};
 use base64::Engine as _;
 use http::Response;
 use pier_access::Action;
@@ -38,6 +38,7 @@ pub(crate) fn authorize(call: &Call<'_>, version: &str) -> B2Result<Response<Bod
         return Err(unauthorized());
     }
     let scope = call.scope_of(id).map_err(|_| unauthorized())?;
+    let account = key.account.as_str();
     let token = call.issue(id, Scope::Account, token::ACCOUNT_TOKEN_MILLIS)?;
     let capabilities = scope.capabilities.names();
     let buckets = scope.buckets.as_ref().map(|list| {
@@ -64,7 +65,7 @@ pub(crate) fn authorize(call: &Call<'_>, version: &str) -> B2Result<Response<Bod
     });
     let body = match version {
         "v1" | "v2" => json!({
-            "accountId": ACCOUNT_ID,
+            "accountId": account,
             "authorizationToken": token,
             "apiUrl": call.base,
             "downloadUrl": call.base,
@@ -75,7 +76,7 @@ pub(crate) fn authorize(call: &Call<'_>, version: &str) -> B2Result<Response<Bod
             "allowed": {"bucketId": bucket_id, "bucketName": bucket_name, "capabilities": capabilities, "namePrefix": prefix},
         }),
         "v3" => json!({
-            "accountId": ACCOUNT_ID,
+            "accountId": account,
             "authorizationToken": token,
             "applicationKeyExpirationTimestamp": expiration,
             "apiInfo": {"storageApi": storage, "groupsApi": {}},
@@ -85,7 +86,7 @@ pub(crate) fn authorize(call: &Call<'_>, version: &str) -> B2Result<Response<Bod
             storage["allowed"] =
                 json!({"buckets": buckets, "capabilities": capabilities, "namePrefix": prefix});
             json!({
-                "accountId": ACCOUNT_ID,
+                "accountId": account,
                 "authorizationToken": token,
                 "applicationKeyExpirationTimestamp": expiration,
                 "apiInfo": {"storageApi": storage, "groupsApi": {}},
@@ -114,10 +115,10 @@ pub(crate) fn bucket_json(bucket: &Bucket) -> B2Result<Value> {
         .and_then(|i| serde_json::from_str(i).ok())
         .unwrap_or_else(|| json!({}));
     Ok(json!({
-        "accountId": ACCOUNT_ID,
+        "accountId": bucket.owner,
         "bucketId": bucket.id,
         "bucketName": bucket.name,
-        "bucketType": if bucket.public.is_public() { "allPublic" } else { "allPrivate" },
+        "bucketType": if bucket.public.reads_objects() { "allPublic" } else { "allPrivate" },
         "bucketInfo": info,
         "corsRules": cors_rules,
         "lifecycleRules": crate::lifecycle::view(&bucket.lifecycle),
@@ -224,11 +225,12 @@ pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
         .ok_or_else(|| B2Error::bad_request("required field bucketType is missing"))?;
     let (cors, info, lifecycle) = (settings.cors, settings.info, settings.lifecycle);
     let store = call.store.clone();
+    let owner = me.account.clone();
     let bucket = tokio::task::spawn_blocking(move || -> B2Result<Bucket> {
         // B2 keeps every version: its buckets start with versioning enabled.
         match lock {
-            Some(lock) => store.create_locked_bucket(&name, public, lock)?,
-            None => store.create_bucket(&name, public, Versioning::Enabled)?,
+            Some(lock) => store.create_locked_bucket(&name, &owner, public, lock)?,
+            None => store.create_bucket(&name, &owner, public, Versioning::Enabled)?,
         };
         Ok(store.update_bucket(
             &name,
@@ -293,7 +295,8 @@ pub(crate) async fn update(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
     Ok(json(bucket_json(&bucket)?))
 }
 
-/// The buckets the key reaches (a restricted key sees only its own), filtered by id or name.
+/// The buckets of the key's account it reaches (a restricted key sees only its own), filtered
+/// by id or name.
 pub(crate) fn list(call: &Call<'_>, args: ListBuckets) -> B2Result<Response<Body>> {
     let me = call.account()?;
     call.allow(Some(&me), Action::ListAllMyBuckets, None, None, None)?;
@@ -304,7 +307,7 @@ pub(crate) fn list(call: &Call<'_>, args: ListBuckets) -> B2Result<Response<Body
         if by_id.is_some_and(|id| id != b.id) || by_name.is_some_and(|n| n != b.name) {
             continue;
         }
-        if !me.reaches_bucket(&b.id) {
+        if b.owner != me.account || !me.reaches_bucket(&b.id) {
             continue;
         }
         out.push(bucket_json(&b)?);

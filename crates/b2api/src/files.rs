@@ -6,7 +6,7 @@ use crate::args::{
 };
 use crate::error::{blocking_err, missing_as, B2Error, B2ErrorKind, B2Result};
 use crate::token::{self, Scope};
-use crate::{json, percent_decode_strict, percent_encode, Call, ACCOUNT_ID};
+use crate::{json, percent_decode_strict, percent_encode, Call};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
 use pier_access::Action;
@@ -50,11 +50,12 @@ fn content_sha1(o: &Object) -> String {
     }
 }
 
-/// The file object B2 clients read; a hide marker (an S3 delete marker too) is action `hide`.
-pub(crate) fn file_json(o: &Object) -> Value {
+/// The file object B2 clients read, in a bucket of account `account`; a hide marker (an S3
+/// delete marker too) is action `hide`.
+pub(crate) fn file_json(o: &Object, account: &str) -> Value {
     if o.marker {
         return json!({
-            "accountId": ACCOUNT_ID,
+            "accountId": account,
             "action": "hide",
             "bucketId": o.bucket_id,
             "contentLength": 0,
@@ -72,7 +73,7 @@ pub(crate) fn file_json(o: &Object) -> Value {
         });
     }
     json!({
-        "accountId": ACCOUNT_ID,
+        "accountId": account,
         "action": "upload",
         "bucketId": o.bucket_id,
         "contentLength": o.size,
@@ -256,7 +257,7 @@ pub(crate) async fn upload_file(
     })
     .await
     .map_err(blocking_err)??;
-    Ok(json(file_json(&object)))
+    Ok(json(file_json(&object, &bucket.owner)))
 }
 
 /// Streams an upload body of `length` bytes into `writer`. With `digits_at_end` the last 40
@@ -455,8 +456,8 @@ fn serve(call: &Call<'_>, o: &Object) -> B2Result<Response<Body>> {
     resp.body(body).map_err(B2Error::internal)
 }
 
-fn folder_json(bucket_id: &str, name: &str) -> Value {
-    json!({"accountId": ACCOUNT_ID, "action": "folder", "bucketId": bucket_id, "contentLength": 0, "size": 0,
+fn folder_json(bucket: &pier_store::Bucket, name: &str) -> Value {
+    json!({"accountId": bucket.owner, "action": "folder", "bucketId": bucket.id, "contentLength": 0, "size": 0,
            "contentSha1": null, "contentType": null, "fileId": null, "fileInfo": {}, "fileName": name, "uploadTimestamp": 0})
 }
 
@@ -496,12 +497,12 @@ pub(crate) fn list(call: &Call<'_>, args: ListFiles, versions: bool) -> B2Result
     let mut files: Vec<(String, Value)> = page
         .objects
         .iter()
-        .map(|o| (o.key.clone(), file_json(o)))
+        .map(|o| (o.key.clone(), file_json(o, &bucket.owner)))
         .collect();
     files.extend(
         page.common_prefixes
             .iter()
-            .map(|p| (p.clone(), folder_json(&bucket.id, p))),
+            .map(|p| (p.clone(), folder_json(&bucket, p))),
     );
     files.sort_by(|a, b| a.0.cmp(&b.0));
     // The next page starts just after the last entry returned (`\0` sorts before any legal name character).
@@ -547,12 +548,12 @@ fn list_versions(
         .entries
         .iter()
         .enumerate()
-        .map(|(i, o)| (o.key.clone(), i, file_json(o)))
+        .map(|(i, o)| (o.key.clone(), i, file_json(o, &bucket.owner)))
         .collect();
     files.extend(
         page.common_prefixes
             .iter()
-            .map(|p| (p.clone(), 0, folder_json(&bucket.id, p))),
+            .map(|p| (p.clone(), 0, folder_json(bucket, p))),
     );
     files.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     let (next_name, next_id) = match (&page.next, &page.last) {
@@ -572,7 +573,7 @@ pub(crate) fn get_file_info(call: &Call<'_>, args: ByFile) -> B2Result<Response<
     let o = call.store.object_by_version(&args.file_id)?;
     let bucket = call.store.bucket_by_id(&o.bucket_id)?;
     call.allow_object(&me, Action::GetObject, &bucket.name, &o.key)?;
-    Ok(json(file_json(&o)))
+    Ok(json(file_json(&o, &bucket.owner)))
 }
 
 pub(crate) async fn delete_file_version(
@@ -646,14 +647,14 @@ pub(crate) async fn hide_file(call: &Call<'_>, args: HideFile) -> B2Result<Respo
         .await
         .map_err(blocking_err)??;
     match (removal.marker, removal.removed) {
-        (Some(marker), _) => Ok(json(file_json(&marker))),
+        (Some(marker), _) => Ok(json(file_json(&marker, &bucket.owner))),
         (None, Some(removed)) => {
             // Nothing is kept: the answer describes a marker that was never stored.
             let mut shown = removed.clone();
             shown.marker = true;
             shown.version_id = uuid::Uuid::new_v4().simple().to_string();
             shown.created = pier_store::now_millis();
-            Ok(json(file_json(&shown)))
+            Ok(json(file_json(&shown, &bucket.owner)))
         }
         (None, None) => Err(B2Error::new(
             B2ErrorKind::NoSuchFile,

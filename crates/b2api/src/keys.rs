@@ -4,7 +4,7 @@
 
 use crate::args::{CreateKey, DeleteKey, ListKeys};
 use crate::error::{blocking_err, B2Error, B2ErrorKind, B2Result};
-use crate::{json, Call, ACCOUNT_ID};
+use crate::{json, Call};
 use http::Response;
 use pier_access::{Action, Capabilities, KeyScope};
 use pier_store::{AccessKey, KeyRestrictions};
@@ -19,7 +19,7 @@ fn key_json(call: &Call<'_>, key: &AccessKey, v4: bool) -> Value {
         .as_ref()
         .map(|l| l.iter().map(|(id, _)| id.as_str()).collect());
     let mut out = json!({
-        "accountId": ACCOUNT_ID,
+        "accountId": key.account,
         "applicationKeyId": key.access_key,
         "keyName": key.description,
         "capabilities": scope.capabilities.names(),
@@ -65,6 +65,13 @@ pub(crate) async fn create(
     let mut buckets = Vec::new();
     for id in &bucket_ids {
         let b = call.store.bucket_by_id(id)?;
+        if b.owner != me.account {
+            // As for a bucket that does not exist: nothing about another account's buckets.
+            return Err(B2Error::new(
+                B2ErrorKind::BadBucketId,
+                "Bucket does not exist",
+            ));
+        }
         buckets.push((b.id.clone(), b.name.clone()));
     }
     if args.name_prefix.is_some() && buckets.is_empty() {
@@ -83,6 +90,7 @@ pub(crate) async fn create(
     };
     let wanted = KeyScope {
         id: String::new(),
+        account: me.account.clone(),
         capabilities,
         buckets: (!buckets.is_empty()).then_some(buckets),
         name_prefix: args.name_prefix.clone().filter(|p| !p.is_empty()),
@@ -114,7 +122,8 @@ pub(crate) async fn create(
     };
     let store = call.store.clone();
     let name = args.key_name.clone();
-    let key = tokio::task::spawn_blocking(move || store.create_key(&name, restrictions))
+    let account = me.account.clone();
+    let key = tokio::task::spawn_blocking(move || store.create_key(&account, &name, restrictions))
         .await
         .map_err(blocking_err)??;
     let mut out = key_json(call, &key, version == "v4");
@@ -136,6 +145,7 @@ pub(crate) fn list(call: &Call<'_>, args: ListKeys, version: &str) -> B2Result<R
         }
     };
     let mut keys = call.store.keys()?;
+    keys.retain(|k| k.account == me.account);
     keys.sort_by(|a, b| a.access_key.cmp(&b.access_key));
     let start = args.start_application_key_id.unwrap_or_default();
     let page: Vec<&AccessKey> = keys.iter().filter(|k| k.access_key >= start).collect();
@@ -158,6 +168,7 @@ pub(crate) async fn delete(
     let key = call
         .store
         .key(&args.application_key_id)?
+        .filter(|k| k.account == me.account)
         .ok_or_else(|| B2Error::bad_request(format!("no key {}", args.application_key_id)))?;
     if !call.access.scope(&key).is_within(&me) {
         return Err(B2Error::new(

@@ -8,7 +8,7 @@ use crate::args::{
 use crate::error::{blocking_err, missing_as, B2Error, B2ErrorKind, B2Result};
 use crate::files::file_json;
 use crate::token::{self, Scope};
-use crate::{json, Call, ACCOUNT_ID};
+use crate::{json, Call};
 use http::Response;
 use pier_access::{Action, KeyScope};
 use pier_store::{Payload, Upload, WriteCondition};
@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 /// B2's smallest part (all but the last).
 const MIN_PART: u64 = 5_000_000;
 
-fn start_json(u: &Upload) -> Value {
+/// The file object of a large file in progress, in a bucket of account `account`.
+fn start_json(u: &Upload, account: &str) -> Value {
     let info: serde_json::Map<String, Value> = u
         .meta
         .user
@@ -26,7 +27,7 @@ fn start_json(u: &Upload) -> Value {
         .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
         .collect();
     json!({
-        "accountId": ACCOUNT_ID, "action": "start", "bucketId": u.bucket_id, "contentLength": 0, "size": 0,
+        "accountId": account, "action": "start", "bucketId": u.bucket_id, "contentLength": 0, "size": 0,
         "contentSha1": "none", "contentType": u.meta.content_type.as_deref().unwrap_or("application/octet-stream"),
         "fileId": u.upload_id, "fileInfo": info, "fileName": u.key, "uploadTimestamp": u.created,
         "fileRetention": {"isClientAuthorizedToRead": true, "value": {"mode": null}},
@@ -66,7 +67,7 @@ pub(crate) async fn start(call: &Call<'_>, args: StartLargeFile) -> B2Result<Res
     let up = tokio::task::spawn_blocking(move || store.create_upload(&bucket_id, &name, meta))
         .await
         .map_err(blocking_err)??;
-    Ok(json(start_json(&up)))
+    Ok(json(start_json(&up, &bucket.owner)))
 }
 
 pub(crate) fn get_upload_part_url(call: &Call<'_>, args: ByFile) -> B2Result<Response<Body>> {
@@ -226,7 +227,10 @@ pub(crate) async fn finish(call: &Call<'_>, args: FinishLargeFile) -> B2Result<R
     })
     .await
     .map_err(blocking_err)??;
-    Ok(json(file_json(&object)))
+    Ok(json(file_json(
+        &object,
+        &call.store.bucket_by_id(&object.bucket_id)?.owner,
+    )))
 }
 
 pub(crate) async fn cancel(call: &Call<'_>, args: ByFile) -> B2Result<Response<Body>> {
@@ -239,7 +243,7 @@ pub(crate) async fn cancel(call: &Call<'_>, args: ByFile) -> B2Result<Response<B
         .await
         .map_err(blocking_err)??;
     Ok(json(
-        json!({"fileId": up.upload_id, "accountId": ACCOUNT_ID, "bucketId": up.bucket_id, "fileName": up.key}),
+        json!({"fileId": up.upload_id, "accountId": call.store.bucket_by_id(&up.bucket_id)?.owner, "bucketId": up.bucket_id, "fileName": up.key}),
     ))
 }
 
@@ -257,7 +261,11 @@ pub(crate) fn list_unfinished(call: &Call<'_>, args: ListUnfinished) -> B2Result
     let max = args.max_file_count.unwrap_or(100).clamp(1, 100) as usize;
     let uploads = call.store.uploads(&bucket.id, &prefix, ("", ""), max + 1)?;
     let next = (uploads.len() > max).then(|| uploads[max].upload_id.clone());
-    let files: Vec<Value> = uploads.iter().take(max).map(start_json).collect();
+    let files: Vec<Value> = uploads
+        .iter()
+        .take(max)
+        .map(|u| start_json(u, &bucket.owner))
+        .collect();
     Ok(json(json!({"files": files, "nextFileId": next})))
 }
 
@@ -334,5 +342,8 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
     })
     .await
     .map_err(blocking_err)??;
-    Ok(json(file_json(&object)))
+    Ok(json(file_json(
+        &object,
+        &call.store.bucket_by_id(&object.bucket_id)?.owner,
+    )))
 }

@@ -37,8 +37,6 @@ use pier_store::Store;
 use s3s::Body;
 use serde_json::Value;
 
-/// The account id every response carries (one tenant per server).
-pub const ACCOUNT_ID: &str = "pier";
 /// Largest JSON request body read.
 const MAX_JSON: usize = 1024 * 1024;
 

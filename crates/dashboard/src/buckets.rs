@@ -51,7 +51,9 @@ pub(crate) async fn list(State(d): State<Dashboard>, who: Signed) -> Result<Resp
     let store = d.store().clone();
     let all = blocking(move || store.buckets().map_err(Page::store)).await?;
     let mut rows = Vec::new();
-    for b in all.into_iter().filter(|b| who.scope.reaches_bucket(&b.id)) {
+    let mine =
+        |b: &pier_store::Bucket| b.owner == who.scope.account && who.scope.reaches_bucket(&b.id);
+    for b in all.into_iter().filter(mine) {
         let store = d.store().clone();
         let id = b.id.clone();
         let (objects, bytes) = blocking(move || store.usage(&id).map_err(Page::store)).await?;
@@ -116,9 +118,10 @@ pub(crate) async fn create(
     };
     let store = d.store().clone();
     let name = form.name.clone();
+    let owner = who.scope.account.clone();
     blocking(move || {
         store
-            .create_bucket(&name, public, versioning)
+            .create_bucket(&name, &owner, public, versioning)
             .map_err(Page::store)
     })
     .await?;

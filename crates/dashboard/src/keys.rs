@@ -53,7 +53,7 @@ fn page(d: &Dashboard, who: &Signed, created: Option<(String, String)>) -> Resul
         .buckets()
         .map_err(Page::store)?
         .into_iter()
-        .filter(|b| who.scope.reaches_bucket(&b.id))
+        .filter(|b| b.owner == who.scope.account && who.scope.reaches_bucket(&b.id))
         .map(|b| b.name)
         .collect();
     Ok(render(&KeysPage {
@@ -102,7 +102,13 @@ pub(crate) async fn create(
         })?
     };
     let bucket = match field("bucket") {
-        Some(name) => Some(d.store().bucket(&name).map_err(Page::store)?),
+        Some(name) => Some(
+            d.store()
+                .bucket(&name)
+                .ok()
+                .filter(|b| b.owner == who.scope.account)
+                .ok_or_else(|| Page::store(pier_store::StoreError::NoSuchBucket))?,
+        ),
         None => None,
     };
     let prefix = field("prefix");
@@ -126,6 +132,7 @@ pub(crate) async fn create(
     };
     let wanted = KeyScope {
         id: String::new(),
+        account: who.scope.account.clone(),
         capabilities,
         buckets: bucket
             .as_ref()
@@ -153,9 +160,10 @@ pub(crate) async fn create(
     };
     let store = d.store().clone();
     let description = field("description").unwrap_or_else(|| "made in the dashboard".into());
+    let account = who.scope.account.clone();
     let key = blocking(move || {
         store
-            .create_key(&description, restrictions)
+            .create_key(&account, &description, restrictions)
             .map_err(Page::store)
     })
     .await?;

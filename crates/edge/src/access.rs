@@ -4,7 +4,7 @@
 
 use pier_access::policy::Facts;
 use pier_access::{
-    decide, Action, BucketGrants, Capabilities, Decision, KeyScope, Policy, Principal,
+    decide, Action, BucketGrants, Capabilities, Decision, KeyScope, ObjectGrant, Policy, Principal,
     PublicAccess, Request,
 };
 use pier_store::{AccessKey, Bucket, Result, Store, Visibility};
@@ -89,6 +89,7 @@ impl Access {
         });
         KeyScope {
             id: key.access_key.clone(),
+            account: key.account.clone(),
             capabilities,
             buckets,
             name_prefix: s.name_prefix.clone(),
@@ -131,7 +132,19 @@ impl Access {
         ask: Ask<'_>,
         facts: RequestFacts<'_>,
     ) -> Result<Decision> {
-        self.run(key, ask, facts, false)
+        self.run(key, ask, facts, ObjectGrant::None, false)
+    }
+
+    /// [`Access::decide`] for reading one object whose own ACL grants `grant` (S3 object
+    /// ACLs, looked up by the caller only when the plain decision refused).
+    pub fn decide_object_read(
+        &self,
+        key: Option<&KeyScope>,
+        ask: Ask<'_>,
+        facts: RequestFacts<'_>,
+        grant: ObjectGrant,
+    ) -> Result<Decision> {
+        self.run(key, ask, facts, grant, false)
     }
 
     /// [`Access::decide`], with the full trace whatever the verdict (`access-explain`).
@@ -141,7 +154,7 @@ impl Access {
         ask: Ask<'_>,
         facts: RequestFacts<'_>,
     ) -> Result<Decision> {
-        self.run(key, ask, facts, true)
+        self.run(key, ask, facts, ObjectGrant::None, true)
     }
 
     fn run(
@@ -149,6 +162,7 @@ impl Access {
         key: Option<&KeyScope>,
         ask: Ask<'_>,
         facts: RequestFacts<'_>,
+        object_grant: ObjectGrant,
         always_trace: bool,
     ) -> Result<Decision> {
         let bucket = match ask.bucket {
@@ -172,6 +186,7 @@ impl Access {
             (Some(b), _) => Some(BucketGrants {
                 id: &b.id,
                 name: &b.name,
+                owner: Some(&b.owner),
                 policy: policy.as_deref(),
                 public: if block & pier_store::PublicBlock::IGNORE_PUBLIC_ACLS != 0 {
                     PublicAccess::Private
@@ -182,6 +197,7 @@ impl Access {
             (None, Some(name)) => Some(BucketGrants {
                 id: "",
                 name,
+                owner: None,
                 policy: None,
                 public: PublicAccess::Private,
             }),
@@ -202,6 +218,12 @@ impl Access {
                 user_agent: facts.user_agent,
                 prefix: None,
             },
+            // IgnorePublicAcls ignores objects' ACLs as it ignores the bucket's.
+            object_grant: if block & pier_store::PublicBlock::IGNORE_PUBLIC_ACLS != 0 {
+                ObjectGrant::None
+            } else {
+                object_grant
+            },
         };
         let decision = if always_trace {
             pier_access::explain(&request)
@@ -221,7 +243,8 @@ pub fn public_access(v: Visibility) -> PublicAccess {
     match v {
         Visibility::Private => PublicAccess::Private,
         Visibility::PublicObjects => PublicAccess::ReadObjects,
-        Visibility::PublicObjectsAndListing => PublicAccess::ReadAndList,
-        Visibility::PublicReadWrite => PublicAccess::ReadWrite,
+        Visibility::PublicListing => PublicAccess::List,
+        Visibility::PublicReadWrite => PublicAccess::ListAndWrite,
+        Visibility::AuthenticatedListing => PublicAccess::AuthenticatedList,
     }
 }

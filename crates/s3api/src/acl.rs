@@ -1,10 +1,15 @@
-//! S3 ACLs (objects and buckets), honestly, in a one-account store: canned ACLs and grants are stored and returned as
-//! S3 shows them, and mean what they can mean here. A public object ACL (`public-read`,
-//! `public-read-write`) lets anyone read that object; every key is the account's own, so the
-//! other canned ACLs grant nothing beyond `private`. Grants naming another account (a canonical
-//! id other than the owner's, an e-mail address) are refused, as S3 refuses grantees it cannot
-//! resolve. Object ownership controls (`BucketOwnerEnforced`, ...) are stored, and
-//! `BucketOwnerEnforced` turns ACLs off as S3 does.
+//! S3 ACLs (objects and buckets), honestly: canned ACLs and grants are kept as the canned ACL
+//! they amount to, returned as S3 shows them, and mean what S3 says to the access engine:
+//! - a bucket's `public-read` lets anyone list it, `public-read-write` also write to it, and
+//!   `authenticated-read` lets every key of every account list it; objects are read by their
+//!   own ACLs, as in S3;
+//! - an object's `public-read` (or `-write`) lets anyone read it, `authenticated-read` every key.
+//!
+//! Objects belong to their bucket's owner (as under S3's `BucketOwnerEnforced`), so
+//! `bucket-owner-read` and `bucket-owner-full-control` grant nothing beyond `private`. Grants
+//! naming one account other than the owner (a canonical id, an e-mail address) are refused:
+//! pier keeps no per-account grants, and a bucket policy naming the account does that job.
+//! Object ownership controls are stored, and `BucketOwnerEnforced` turns ACLs off as S3 does.
 
 use crate::buckets::owner;
 use crate::error::{blocking, custom_error, s3_error};
@@ -47,10 +52,10 @@ enum Who {
     Group(String),
 }
 
-/// Resolves one grantee: the owner, or the AllUsers / AuthenticatedUsers groups. Another
-/// canonical id is `InvalidArgument`, an e-mail address `UnresolvableGrantByEmailAddress` (pier
-/// has no other accounts).
-fn resolve(id: Option<&str>, uri: Option<&str>, email: Option<&str>) -> S3Result<Who> {
+/// Resolves one grantee: the owner (account `owner`), or the AllUsers / AuthenticatedUsers
+/// groups. Another canonical id is `InvalidArgument`, an e-mail address
+/// `UnresolvableGrantByEmailAddress`.
+fn resolve(id: Option<&str>, uri: Option<&str>, email: Option<&str>, owner: &str) -> S3Result<Who> {
     if let Some(uri) = uri {
         return match uri {
             ALL_USERS | AUTHENTICATED_USERS => Ok(Who::Group(uri.to_owned())),
@@ -62,15 +67,15 @@ fn resolve(id: Option<&str>, uri: Option<&str>, email: Option<&str>) -> S3Result
             "UnresolvableGrantByEmailAddress",
             400,
             format!(
-                "The e-mail address {email} does not match any account here (pier is one account)."
+                "The e-mail address {email} does not match any account here (accounts have no e-mail addresses)."
             ),
         ));
     }
     match id {
-        Some(id) if Some(id) == owner().id.as_deref() => Ok(Who::Owner),
+        Some(id) if id == owner => Ok(Who::Owner),
         Some(id) => Err(s3_error!(
             InvalidArgument,
-            "Invalid id {id:?}: pier is one account, and grants can name only its owner or a group."
+            "Invalid id {id:?}: grants here name the owner or a group; give another account access with a bucket policy naming it."
         )),
         None => Err(s3_error!(MalformedACLError, "A grantee names no one.")),
     }
@@ -120,8 +125,8 @@ fn canned_of(grants: &[(Who, String)]) -> S3Result<String> {
     )
 }
 
-/// The grants of an `AccessControlPolicy` document.
-fn policy_grants(policy: &AccessControlPolicy) -> S3Result<Vec<(Who, String)>> {
+/// The grants of an `AccessControlPolicy` document, for a resource of account `owner`.
+fn policy_grants(policy: &AccessControlPolicy, owner: &str) -> S3Result<Vec<(Who, String)>> {
     policy
         .grants
         .iter()
@@ -135,6 +140,7 @@ fn policy_grants(policy: &AccessControlPolicy) -> S3Result<Vec<(Who, String)>> {
                 e.id.as_deref(),
                 e.uri.as_deref(),
                 e.email_address.as_deref(),
+                owner,
             )?;
             let perm = g
                 .permission
@@ -147,8 +153,8 @@ fn policy_grants(policy: &AccessControlPolicy) -> S3Result<Vec<(Who, String)>> {
 }
 
 /// The grants of `x-amz-grant-*` headers (`id="..."`, `uri="..."`, `emailAddress="..."`, comma
-/// separated), by permission.
-fn header_grants(headers: &[(&str, Option<&String>)]) -> S3Result<Vec<(Who, String)>> {
+/// separated), by permission, for a resource of account `owner`.
+fn header_grants(headers: &[(&str, Option<&String>)], owner: &str) -> S3Result<Vec<(Who, String)>> {
     let mut out = Vec::new();
     for (perm, value) in headers {
         let Some(value) = value else { continue };
@@ -161,9 +167,9 @@ fn header_grants(headers: &[(&str, Option<&String>)]) -> S3Result<Vec<(Who, Stri
             })?;
             let who = who.trim().trim_matches('"');
             let grantee = match kind.trim().to_ascii_lowercase().as_str() {
-                "id" => resolve(Some(who), None, None)?,
-                "uri" => resolve(None, Some(who), None)?,
-                "emailaddress" => resolve(None, None, Some(who))?,
+                "id" => resolve(Some(who), None, None, owner)?,
+                "uri" => resolve(None, Some(who), None, owner)?,
+                "emailaddress" => resolve(None, None, Some(who), owner)?,
                 other => {
                     return Err(s3_error!(
                         InvalidArgument,
@@ -178,11 +184,13 @@ fn header_grants(headers: &[(&str, Option<&String>)]) -> S3Result<Vec<(Who, Stri
 }
 
 /// The ACL an upload or an ACL change asks for: a canned `x-amz-acl`, `x-amz-grant-*` headers or
-/// an `AccessControlPolicy`, as the canned name pier keeps; `None` when none is named.
+/// an `AccessControlPolicy`, as the canned name pier keeps, for a resource of account `owner`;
+/// `None` when none is named.
 pub fn requested(
     canned: Option<&str>,
     grants: [Option<&String>; 5],
     policy: Option<&AccessControlPolicy>,
+    owner: &str,
 ) -> S3Result<Option<String>> {
     let [full, read, read_acp, write, write_acp] = grants;
     let headers = [
@@ -204,8 +212,8 @@ pub fn requested(
             }
             Ok(Some(c.to_owned()))
         }
-        (None, true, _) => canned_of(&header_grants(&headers)?).map(Some),
-        (None, false, Some(p)) => canned_of(&policy_grants(p)?).map(Some),
+        (None, true, _) => canned_of(&header_grants(&headers, owner)?).map(Some),
+        (None, false, Some(p)) => canned_of(&policy_grants(p, owner)?).map(Some),
         (None, false, None) => Ok(None),
     }
 }
@@ -225,6 +233,7 @@ macro_rules! upload_acl {
                 input.grant_write_acp.as_ref(),
             ],
             None,
+            &$bucket.owner,
         )?;
         $crate::acl::check_allowed($bucket, acl.as_deref())?;
         acl.filter(|a| a != "private")
@@ -232,43 +241,42 @@ macro_rules! upload_acl {
 }
 pub(crate) use upload_acl;
 
-/// The bucket visibility of a canned ACL. A bucket keeps only what it can mean here: private,
-/// `public-read` (anyone may read and list) and `public-read-write` (anyone may also write);
-/// the other canned ACLs are refused rather than stored and ignored.
-fn visibility_of(canned: &str) -> S3Result<pier_store::Visibility> {
+/// The bucket visibility of a canned ACL: private, `public-read` (anyone may list),
+/// `public-read-write` (anyone may also write) and `authenticated-read` (every key may list).
+/// The canned ACLs that mean nothing on a bucket (`bucket-owner-*`, `aws-exec-read`) are
+/// private.
+fn visibility_of(canned: &str) -> pier_store::Visibility {
     use pier_store::Visibility;
     match canned {
-        "private" => Ok(Visibility::Private),
-        "public-read" => Ok(Visibility::PublicObjectsAndListing),
-        "public-read-write" => Ok(Visibility::PublicReadWrite),
-        other => Err(s3_error!(
-            NotImplemented,
-            "The bucket ACL {other} is not supported here (private, public-read and public-read-write are)."
-        )),
+        "public-read" => Visibility::PublicListing,
+        "public-read-write" => Visibility::PublicReadWrite,
+        "authenticated-read" => Visibility::AuthenticatedListing,
+        _ => Visibility::Private,
     }
 }
 
-/// The canned ACL a bucket's visibility shows as.
+/// The canned ACL a bucket's visibility shows as (B2's `allPublic` as `public-read`).
 fn canned_of_visibility(v: pier_store::Visibility) -> &'static str {
     use pier_store::Visibility;
     match v {
         Visibility::Private => "private",
-        Visibility::PublicObjects | Visibility::PublicObjectsAndListing => "public-read",
+        Visibility::PublicObjects | Visibility::PublicListing => "public-read",
         Visibility::PublicReadWrite => "public-read-write",
+        Visibility::AuthenticatedListing => "authenticated-read",
     }
 }
 
 /// The bucket visibility a bucket ACL asks for (canned `x-amz-acl`, `x-amz-grant-*` headers or
-/// an `AccessControlPolicy`); `None` when none is named.
+/// an `AccessControlPolicy`) for a bucket of account `owner`; `None` when none is named.
 pub fn bucket_visibility(
     canned: Option<&str>,
     grants: [Option<&String>; 5],
     policy: Option<&AccessControlPolicy>,
+    owner: &str,
 ) -> S3Result<Option<pier_store::Visibility>> {
-    requested(canned, grants, policy)?
+    Ok(requested(canned, grants, policy, owner)?
         .as_deref()
-        .map(visibility_of)
-        .transpose()
+        .map(visibility_of))
 }
 
 /// PutBucketAcl: the ACL is checked against the bucket's settings as any ACL is
@@ -285,9 +293,10 @@ pub async fn put_bucket(store: &Store, input: PutBucketAclInput) -> S3Result<Put
             input.grant_write_acp.as_ref(),
         ],
         input.access_control_policy.as_ref(),
+        &bucket.owner,
     )?;
     check_allowed(&bucket, Some(&acl))?;
-    let visibility = visibility_of(&acl)?;
+    let visibility = visibility_of(&acl);
     crate::buckets::update(
         store,
         &input.bucket,
@@ -304,8 +313,11 @@ pub async fn put_bucket(store: &Store, input: PutBucketAclInput) -> S3Result<Put
 pub fn get_bucket(store: &Store, input: GetBucketAclInput) -> S3Result<GetBucketAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     Ok(GetBucketAclOutput {
-        grants: Some(grants_of(canned_of_visibility(bucket.public))),
-        owner: Some(owner()),
+        grants: Some(grants_of(
+            canned_of_visibility(bucket.public),
+            &bucket.owner,
+        )),
+        owner: Some(owner(&bucket.owner)),
     })
 }
 
@@ -332,9 +344,10 @@ pub fn check_allowed(bucket: &pier_store::Bucket, acl: Option<&str>) -> S3Result
     Ok(())
 }
 
-/// The grants S3 shows for a canned ACL: the owner's FULL_CONTROL, and the group grants it adds.
-pub fn grants_of(canned: &str) -> Vec<Grant> {
-    let o = owner();
+/// The grants S3 shows for a canned ACL on a resource of account `account`: the owner's
+/// FULL_CONTROL, and the group grants it adds.
+pub fn grants_of(canned: &str, account: &str) -> Vec<Grant> {
+    let o = owner(account);
     let mut grants = vec![Grant {
         grantee: Some(Grantee {
             display_name: o.display_name,
@@ -379,6 +392,7 @@ pub async fn put_object(store: &Store, input: PutObjectAclInput) -> S3Result<Put
             input.grant_write_acp.as_ref(),
         ],
         input.access_control_policy.as_ref(),
+        &bucket.owner,
     )?;
     check_allowed(&bucket, Some(&acl))?;
     let which = input.version_id.as_deref().map(parse_version).transpose()?;
@@ -393,8 +407,11 @@ pub fn get_object(store: &Store, input: GetObjectAclInput) -> S3Result<GetObject
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let o = crate::objects::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?;
     Ok(GetObjectAclOutput {
-        grants: Some(grants_of(o.meta.acl.as_deref().unwrap_or("private"))),
-        owner: Some(owner()),
+        grants: Some(grants_of(
+            o.meta.acl.as_deref().unwrap_or("private"),
+            &bucket.owner,
+        )),
+        owner: Some(owner(&bucket.owner)),
         ..Default::default()
     })
 }
@@ -424,8 +441,9 @@ fn required(
     canned: Option<&str>,
     grants: [Option<&String>; 5],
     policy: Option<&AccessControlPolicy>,
+    owner: &str,
 ) -> S3Result<String> {
-    requested(canned, grants, policy)?.ok_or_else(|| {
+    requested(canned, grants, policy, owner)?.ok_or_else(|| {
         s3_error!(
             MalformedACLError,
             "Give x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy."

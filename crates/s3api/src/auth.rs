@@ -3,7 +3,7 @@
 //! is the access engine's ([`pier_edge::access`]); nothing here decides on its own.
 
 use crate::error::s3_error;
-use pier_access::{Action, KeyScope};
+use pier_access::{Action, KeyScope, ObjectGrant};
 use pier_edge::access::{Access, Ask, ClientAddr, RequestFacts};
 use pier_store::Store;
 use s3s::access::{S3Access, S3AccessContext};
@@ -116,7 +116,7 @@ impl S3Access for PierAccess {
             // added later without its action can never widen a restricted key.
             let key = self.scope(access_key.as_deref())?;
             return match key {
-                Some(k) if k == KeyScope::admin(&k.id) => Ok(()),
+                Some(k) if k == KeyScope::admin(&k.id, &k.account) => Ok(()),
                 Some(k) => Err(refusal(&format!(
                     "{op} is not available to the restricted key {}",
                     k.id
@@ -149,11 +149,11 @@ impl S3Access for PierAccess {
         // NoSuchBucket (404), as S3 does for anyone, instead of AccessDenied.
         if action != Action::CreateBucket {
             if let Some(name) = bucket.as_deref() {
-                if matches!(
-                    self.store.bucket(name),
-                    Err(pier_store::StoreError::NoSuchBucket)
-                ) {
-                    return Ok(());
+                match self.store.bucket(name) {
+                    Err(pier_store::StoreError::NoSuchBucket) => return Ok(()),
+                    // `x-amz-expected-bucket-owner`: a bucket of another account is refused.
+                    Ok(b) => check_expected_owner(cx.headers(), &b.owner)?,
+                    Err(_) => {}
                 }
             }
         }
@@ -184,14 +184,41 @@ impl S3Access for PierAccess {
             facts,
         );
         if let Err(refused) = asked {
-            // An object whose own ACL is public may be read by anyone (looked up only when
-            // everything else refused, so no other request pays for it).
+            // An object's own ACL may open it to readers outside the owner's account (looked
+            // up only when everything else refused, so no other request pays for it).
             let reads = matches!(action, Action::GetObject | Action::GetObjectVersion);
-            let (Some(b), Some(k), true, None) = (&bucket, &object, reads, &key) else {
+            let (Some(b), Some(k), true) = (&bucket, &object, reads) else {
                 return Err(refused);
             };
             let query = pier_edge::Query::parse(cx.uri().query());
-            if !self.object_is_public(b, k, query.get("versionId")) {
+            let decision = match self.object_grant(b, k, query.get("versionId")) {
+                // A missing object is 404 to whoever may list the bucket there, as in S3
+                // (403 to anyone else, so a refusal does not reveal what exists).
+                None => self.access.decide(
+                    key.as_ref(),
+                    Ask {
+                        action: Action::ListBucket,
+                        bucket: Some(b),
+                        key: None,
+                        prefix: Some(k),
+                    },
+                    facts,
+                ),
+                Some(ObjectGrant::None) => return Err(refused),
+                Some(grant) => self.access.decide_object_read(
+                    key.as_ref(),
+                    Ask {
+                        action,
+                        bucket: Some(b),
+                        key: Some(k),
+                        prefix: None,
+                    },
+                    facts,
+                    grant,
+                ),
+            }
+            .map_err(s3_error)?;
+            if !decision.allowed {
                 return Err(refused);
             }
         }
@@ -265,6 +292,17 @@ impl S3Access for PierAccess {
     }
 }
 
+/// Refuses a request whose `x-amz-expected-bucket-owner` names another account than `owner`,
+/// as S3 does (403 `AccessDenied`).
+fn check_expected_owner(headers: &http::HeaderMap, owner: &str) -> S3Result<()> {
+    match headers.get("x-amz-expected-bucket-owner") {
+        Some(v) if v.as_bytes() != owner.as_bytes() => Err(refusal(
+            "the bucket's owner is not the x-amz-expected-bucket-owner",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// True when the request asks to bypass governance retention
 /// (`x-amz-bypass-governance-retention: true`).
 fn bypasses_governance(headers: &http::HeaderMap) -> bool {
@@ -275,23 +313,35 @@ fn bypasses_governance(headers: &http::HeaderMap) -> bool {
 }
 
 impl PierAccess {
-    /// True when the object (current version, or the one named) has a public ACL and the
-    /// bucket's public access block does not ignore it.
-    fn object_is_public(&self, bucket: &str, key: &str, version_id: Option<&str>) -> bool {
+    /// What the object's own ACL (current version, or the one named) grants outside the
+    /// owner's account (the access engine applies the bucket's public access block); `None`
+    /// when the key has no current version (missing, or hidden by a delete marker).
+    fn object_grant(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Option<ObjectGrant> {
         let Ok(b) = self.store.bucket(bucket) else {
-            return false;
+            return Some(ObjectGrant::None);
         };
-        if b.public_block & pier_store::PublicBlock::IGNORE_PUBLIC_ACLS != 0 {
-            return false;
-        }
         let entry = match version_id {
             None => self.store.object(&b.id, key),
             Some(v) => match crate::versions::parse_version(v) {
                 Ok(which) => self.store.version(&b.id, key, &which),
-                Err(_) => return false,
+                Err(_) => return Some(ObjectGrant::None),
             },
         };
-        entry.is_ok_and(|o| o.meta.acl.as_deref().is_some_and(crate::acl::is_public))
+        let acl = match entry {
+            Ok(o) => o.meta.acl.clone(),
+            Err(pier_store::StoreError::NoSuchKey) if version_id.is_none() => return None,
+            Err(_) => None,
+        };
+        Some(match acl.as_deref() {
+            Some(acl) if crate::acl::is_public(acl) => ObjectGrant::Everyone,
+            Some("authenticated-read") => ObjectGrant::AnyKey,
+            _ => ObjectGrant::None,
+        })
     }
 
     /// A copy reads its source: the caller needs `s3:GetObject` (or `s3:GetObjectVersion`)

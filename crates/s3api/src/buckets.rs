@@ -7,7 +7,13 @@ use pier_store::{Store, Visibility};
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
 
-pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateBucketOutput> {
+/// CreateBucket for `account`: a name another account holds is `BucketAlreadyExists`; one the
+/// account holds already answers 200 and changes nothing, as S3 does in us-east-1.
+pub async fn create(
+    store: &Store,
+    account: &str,
+    input: CreateBucketInput,
+) -> S3Result<CreateBucketOutput> {
     if RESERVED_BUCKET_NAMES.contains(&input.bucket.as_str()) {
         return Err(s3_error!(
             InvalidBucketName,
@@ -25,6 +31,7 @@ pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateB
             input.grant_write_acp.as_ref(),
         ],
         None,
+        account,
     )?
     .unwrap_or(Visibility::Private);
     let ownership = crate::acl::requested_ownership(input.object_ownership.as_ref())?;
@@ -38,16 +45,21 @@ pub async fn create(store: &Store, input: CreateBucketInput) -> S3Result<CreateB
     let locked = input.object_lock_enabled_for_bucket == Some(true);
     let store = store.clone();
     let name = input.bucket.clone();
+    let owner = account.to_owned();
     let created = blocking(move || {
         let made = if locked {
-            store.create_locked_bucket(&name, public, pier_store::ObjectLock::default())
+            store.create_locked_bucket(&name, &owner, public, pier_store::ObjectLock::default())
         } else {
-            store.create_bucket(&name, public, pier_store::Versioning::Unversioned)
+            store.create_bucket(&name, &owner, public, pier_store::Versioning::Unversioned)
         };
         match made {
-            // pier is one account in us-east-1, where S3 answers creating a bucket you already
-            // own with 200 and changes nothing (elsewhere: 409 BucketAlreadyOwnedByYou).
-            Err(pier_store::StoreError::BucketExists) => Ok(false),
+            // pier answers as S3 in us-east-1: creating a bucket you already own is 200 and
+            // changes nothing (elsewhere: 409 BucketAlreadyOwnedByYou).
+            Err(pier_store::StoreError::BucketExists) => match store.bucket(&name) {
+                Ok(b) if b.owner == owner => Ok(false),
+                Ok(_) => Err(pier_store::StoreError::BucketExists),
+                Err(e) => Err(e),
+            },
             Err(other) => Err(other),
             Ok(_) if ownership.is_some() => {
                 let update = pier_store::BucketUpdate {
@@ -86,7 +98,7 @@ pub async fn delete(store: &Store, input: DeleteBucketInput) -> S3Result<DeleteB
     Ok(DeleteBucketOutput::default())
 }
 
-/// The buckets `key` reaches (a bucket-restricted key sees only its own), by name, paged as
+/// The buckets of `key`'s account that it reaches (a bucket-restricted key sees only its own), by name, paged as
 /// S3 pages them: `prefix`, `max-buckets` (1 to 10000) and an opaque `continuation-token` (the
 /// last name returned, hex-encoded).
 pub fn list(
@@ -118,7 +130,7 @@ pub fn list(
         .buckets()
         .map_err(s3_error)?
         .into_iter()
-        .filter(|b| key.is_none_or(|k| k.reaches_bucket(&b.id)))
+        .filter(|b| key.is_none_or(|k| k.account == b.owner && k.reaches_bucket(&b.id)))
         .filter(|b| b.name.starts_with(&prefix))
         .filter(|b| after.as_ref().is_none_or(|a| b.name.as_str() > a.as_str()))
         .peekable();
@@ -143,7 +155,7 @@ pub fn list(
             .flatten(),
         prefix: input.prefix.clone(),
         buckets: Some(buckets),
-        owner: Some(owner()),
+        owner: key.map(|k| owner(&k.account)),
     })
 }
 
@@ -152,10 +164,10 @@ pub fn location(store: &Store, input: GetBucketLocationInput) -> S3Result<GetBuc
     Ok(GetBucketLocationOutput::default())
 }
 
-/// The single owner of everything on this server.
-pub fn owner() -> Owner {
+/// How S3 shows `account` as an owner: its id is both the canonical id and the display name.
+pub fn owner(account: &str) -> Owner {
     Owner {
-        display_name: Some("pier".into()),
-        id: Some("pier".into()),
+        display_name: Some(account.into()),
+        id: Some(account.into()),
     }
 }

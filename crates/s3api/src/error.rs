@@ -7,9 +7,10 @@ use s3s::{s3_error, S3Error};
 pub fn s3_error(e: StoreError) -> S3Error {
     match e {
         StoreError::NoSuchBucket => s3_error!(NoSuchBucket, "The specified bucket does not exist"),
+        // Creating a bucket the caller owns already is answered before this (200).
         StoreError::BucketExists => s3_error!(
-            BucketAlreadyOwnedByYou,
-            "Your previous request to create the named bucket succeeded and you already own it."
+            BucketAlreadyExists,
+            "The requested bucket name is not available. The bucket namespace is shared by all accounts of this server. Please select a different name and try again."
         ),
         StoreError::BucketNotEmpty => s3_error!(
             BucketNotEmpty,

@@ -57,8 +57,9 @@ impl ExplainRoute {
         }
     }
 
-    /// Asks the engine whether the signing key may `action` on `bucket`.
-    fn caller_may(&self, req: &S3Request<Body>, action: Action, bucket: &str) -> S3Result<()> {
+    /// Asks the engine whether the signing key may `action` on `bucket`; returns the key's
+    /// account.
+    fn caller_may(&self, req: &S3Request<Body>, action: Action, bucket: &str) -> S3Result<String> {
         let id = req
             .credentials
             .as_ref()
@@ -84,14 +85,28 @@ impl ExplainRoute {
             )
             .map_err(s3_error)?;
         if d.allowed {
-            Ok(())
+            Ok(key.account.clone())
         } else {
             Err(crate::auth::refusal(&d.reason))
         }
     }
 
-    /// `access-explain`: the decision for the key (or anonymous) the query names.
-    fn explain_access(&self, bucket: &str, p: &pier_edge::Query) -> S3Result<serde_json::Value> {
+    /// `access-explain`, asked by a key of `account`: the decision for the key (or anonymous)
+    /// the query names, on a bucket of that account, for a key of that account (the trace
+    /// shows the bucket's policy and the key's scope, which are the account's to see).
+    fn explain_access(
+        &self,
+        account: &str,
+        bucket: &str,
+        p: &pier_edge::Query,
+    ) -> S3Result<serde_json::Value> {
+        if let Ok(b) = self.store.bucket(bucket) {
+            if b.owner != account {
+                return Err(crate::auth::refusal(&format!(
+                    "bucket {bucket} belongs to another account"
+                )));
+            }
+        }
         let name = p
             .get("action")
             .ok_or_else(|| s3_error!(InvalidArgument, "give action= (s3:GetObject, ...)"))?;
@@ -105,6 +120,7 @@ impl ExplainRoute {
                     .store
                     .key(id)
                     .map_err(s3_error)?
+                    .filter(|k| k.account == account)
                     .ok_or_else(|| s3_error!(InvalidArgument, "no access key {id}"))?;
                 Some(self.access.scope(&key))
             }
@@ -184,9 +200,13 @@ impl S3Route for ExplainRoute {
         };
         let p = pier_edge::Query::parse(req.uri.query());
         if p.has("access-explain") {
-            self.caller_may(&req, Action::ListKeys, &bucket_name)?;
+            let account = self.caller_may(&req, Action::ListKeys, &bucket_name)?;
             self.store.bucket(&bucket_name).map_err(s3_error)?;
-            return Ok(json_response(self.explain_access(&bucket_name, &p)?));
+            return Ok(json_response(self.explain_access(
+                &account,
+                &bucket_name,
+                &p,
+            )?));
         }
         self.caller_may(&req, Action::GetBucketCors, &bucket_name)?;
         let bucket = self.store.bucket(&bucket_name).map_err(s3_error)?;

@@ -53,6 +53,17 @@ impl PierS3 {
     pub fn new(store: Store, access: pier_edge::access::Access) -> Self {
         PierS3 { store, access }
     }
+
+    /// The account of the key that signed `req`; an unsigned request has none
+    /// (`AccessDenied`; the access check refuses it before this).
+    fn account<T>(&self, req: &S3Request<T>) -> S3Result<String> {
+        let key = match &req.credentials {
+            Some(c) => self.store.key(&c.access_key).map_err(s3_error)?,
+            None => None,
+        };
+        key.map(|k| k.account.clone())
+            .ok_or_else(|| auth::refusal("this needs a signed request"))
+    }
 }
 
 #[async_trait::async_trait]
@@ -61,7 +72,8 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
-        buckets::create(&self.store, req.input)
+        let account = self.account(&req)?;
+        buckets::create(&self.store, &account, req.input)
             .await
             .map(S3Response::new)
     }

@@ -25,14 +25,20 @@ impl Encoder {
     }
 }
 
-fn page(store: &Store, bucket: &str, query: &ListQuery) -> S3Result<ListPage> {
+/// A page of `bucket`'s listing, with the bucket's owner as S3 shows it.
+fn page(store: &Store, bucket: &str, query: &ListQuery) -> S3Result<(ListPage, Owner)> {
     let bucket = store.bucket(bucket).map_err(s3_error)?;
-    store.list(&bucket.id, query).map_err(s3_error)
+    let page = store.list(&bucket.id, query).map_err(s3_error)?;
+    Ok((page, crate::buckets::owner(&bucket.owner)))
 }
 
 /// Objects and common prefixes of a page; `Owner` on each object when `owner` (ListObjects
 /// always, ListObjectsV2 with `fetch-owner=true`, as S3).
-fn contents(page: &ListPage, enc: &Encoder, owner: bool) -> (Vec<Object>, Vec<CommonPrefix>) {
+fn contents(
+    page: &ListPage,
+    enc: &Encoder,
+    owner: Option<&Owner>,
+) -> (Vec<Object>, Vec<CommonPrefix>) {
     let objects = page
         .objects
         .iter()
@@ -44,7 +50,7 @@ fn contents(page: &ListPage, enc: &Encoder, owner: bool) -> (Vec<Object>, Vec<Co
             storage_class: Some(ObjectStorageClass::from_static(
                 ObjectStorageClass::STANDARD,
             )),
-            owner: owner.then(crate::buckets::owner),
+            owner: owner.cloned(),
             ..Default::default()
         })
         .collect();
@@ -78,8 +84,8 @@ pub fn objects_v1(store: &Store, input: ListObjectsInput) -> S3Result<ListObject
         max_keys: max_keys(input.max_keys)?,
         start_inclusive: false,
     };
-    let page = page(store, &input.bucket, &query)?;
-    let (objects, prefixes) = contents(&page, &enc, true);
+    let (page, owner) = page(store, &input.bucket, &query)?;
+    let (objects, prefixes) = contents(&page, &enc, Some(&owner));
     Ok(ListObjectsOutput {
         name: Some(input.bucket),
         // ListObjects (v1) returns its Prefix as sent even with encoding-type=url (clients
@@ -128,8 +134,9 @@ pub fn objects_v2(store: &Store, input: ListObjectsV2Input) -> S3Result<ListObje
         max_keys: max_keys(input.max_keys)?,
         start_inclusive: false,
     };
-    let page = page(store, &input.bucket, &query)?;
-    let (objects, prefixes) = contents(&page, &enc, input.fetch_owner == Some(true));
+    let (page, owner) = page(store, &input.bucket, &query)?;
+    let owner = (input.fetch_owner == Some(true)).then_some(owner);
+    let (objects, prefixes) = contents(&page, &enc, owner.as_ref());
     Ok(ListObjectsV2Output {
         name: Some(input.bucket),
         prefix: Some(enc.apply(query.prefix.clone())),

@@ -9,19 +9,27 @@ use pier_store::{Store, S3_MIN_PART_SIZE};
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Result};
 
-/// Loads an upload and checks it belongs to `bucket`/`key`.
+/// Loads an upload and checks it belongs to `bucket`/`key`; with the bucket's owner.
 fn upload_for(
     store: &Store,
     bucket: &str,
     key: &str,
     upload_id: &str,
-) -> S3Result<pier_store::Upload> {
+) -> S3Result<(pier_store::Upload, String)> {
     let bucket = store.bucket(bucket).map_err(s3_error)?;
     let upload = store.upload(upload_id).map_err(s3_error)?;
     if upload.bucket_id != bucket.id || upload.key != key {
         return Err(s3_error(pier_store::StoreError::NoSuchUpload));
     }
-    Ok(upload)
+    Ok((upload, bucket.owner.clone()))
+}
+
+/// The initiator S3 shows for an upload: pier keeps no initiator, and shows the bucket's owner.
+fn initiator(account: &str) -> Initiator {
+    Initiator {
+        display_name: Some(account.into()),
+        id: Some(account.into()),
+    }
 }
 
 fn part_number(n: i32) -> S3Result<u32> {
@@ -90,7 +98,7 @@ pub async fn upload_part(
 ) -> S3Result<UploadPartOutput> {
     let input = req.input;
     let number = part_number(input.part_number)?;
-    let upload = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let (upload, _) = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let mut announced = Announced {
         crc32: input.checksum_crc32.clone(),
         crc32c: input.checksum_crc32c.clone(),
@@ -189,7 +197,7 @@ pub async fn upload_part_copy(
     input: UploadPartCopyInput,
 ) -> S3Result<UploadPartCopyOutput> {
     let number = part_number(input.part_number)?;
-    let upload = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let (upload, _) = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let (src_bucket, src_key, src_version) = copy_source(&input.copy_source)?;
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
     let source = crate::objects::copy_source_object(
@@ -364,7 +372,7 @@ pub async fn complete(
     input: CompleteMultipartUploadInput,
 ) -> S3Result<CompleteMultipartUploadOutput> {
     let upload = match upload_for(store, &input.bucket, &input.key, &input.upload_id) {
-        Ok(u) => u,
+        Ok((u, _)) => u,
         Err(e) => {
             // Completing again (a retry) answers as the first completion did.
             let done = store
@@ -422,7 +430,7 @@ pub async fn abort(
 }
 
 pub fn list_parts(store: &Store, input: ListPartsInput) -> S3Result<ListPartsOutput> {
-    let upload = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let (upload, owner) = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let name = upload.meta.checksum_algorithm.clone();
     let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
     let after = input.part_number_marker.unwrap_or(0).max(0) as u32;
@@ -440,11 +448,8 @@ pub fn list_parts(store: &Store, input: ListPartsInput) -> S3Result<ListPartsOut
         part_number_marker: input.part_number_marker,
         next_part_number_marker: if truncated { next } else { None },
         is_truncated: Some(truncated),
-        owner: Some(crate::buckets::owner()),
-        initiator: Some(Initiator {
-            display_name: Some("pier".into()),
-            id: Some("pier".into()),
-        }),
+        owner: Some(crate::buckets::owner(&owner)),
+        initiator: Some(initiator(&owner)),
         storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
         checksum_algorithm: name.as_deref().map(checksum::algorithm),
         checksum_type: upload.meta.checksum_type.clone().map(ChecksumType::from),
@@ -508,11 +513,8 @@ pub fn list_uploads(
                     upload_id: Some(u.upload_id),
                     initiated: Some(timestamp(u.created)),
                     storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
-                    owner: Some(crate::buckets::owner()),
-                    initiator: Some(Initiator {
-                        display_name: Some("pier".into()),
-                        id: Some("pier".into()),
-                    }),
+                    owner: Some(crate::buckets::owner(&bucket.owner)),
+                    initiator: Some(initiator(&bucket.owner)),
                     ..Default::default()
                 })
                 .collect(),

@@ -135,7 +135,7 @@ pub fn list_versions(
         max_keys,
     };
     let page = store.list_versions(&bucket.id, &query).map_err(s3_error)?;
-    let owner = crate::buckets::owner();
+    let owner = crate::buckets::owner(&bucket.owner);
     let mut versions = Vec::new();
     let mut markers = Vec::new();
     for e in &page.entries {

@@ -52,6 +52,7 @@ pub use meta::{
 pub use sql::meta::{multipart_etag, SqlMeta};
 pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;
+pub use types::{is_account_id, new_account_id, DEFAULT_ACCOUNT};
 pub use types::{
     now_millis, AccessKey, Bucket, BucketUpdate, DashboardSession, KeyRestrictions, LifecycleRule,
     Millis, Object, ObjectMeta, Part, PublicBlock, Segment, Upload, VersionRef, Versioning,
@@ -563,10 +564,12 @@ impl Store {
         self.inner.blobs.create()
     }
 
-    /// Creates a bucket (S3 buckets start unversioned, B2 buckets enabled).
+    /// Creates a bucket owned by account `owner` (S3 buckets start unversioned, B2 buckets
+    /// enabled). A name taken by any account is `BucketExists`.
     pub fn create_bucket(
         &self,
         name: &str,
+        owner: &str,
         public: Visibility,
         versioning: Versioning,
     ) -> Result<Bucket> {
@@ -574,6 +577,7 @@ impl Store {
         self.meta().create_bucket(Bucket {
             name: name.to_owned(),
             id: new_id(),
+            owner: owner.to_owned(),
             created: now_millis(),
             public,
             cors: None,
@@ -589,10 +593,12 @@ impl Store {
         })
     }
 
-    /// Creates a bucket with object lock on (and so versioning enabled).
+    /// Creates a bucket owned by account `owner` with object lock on (and so versioning
+    /// enabled).
     pub fn create_locked_bucket(
         &self,
         name: &str,
+        owner: &str,
         public: Visibility,
         lock: ObjectLock,
     ) -> Result<Bucket> {
@@ -600,6 +606,7 @@ impl Store {
         self.meta().create_bucket(Bucket {
             name: name.to_owned(),
             id: new_id(),
+            owner: owner.to_owned(),
             created: now_millis(),
             public,
             cors: None,
@@ -1134,8 +1141,13 @@ impl Store {
         self.discard(garbage)
     }
 
-    /// Creates an access key pair with a random id and secret, limited by `scope`.
-    pub fn create_key(&self, description: &str, scope: KeyRestrictions) -> Result<AccessKey> {
+    /// Creates an access key pair of `account` with a random id and secret, limited by `scope`.
+    pub fn create_key(
+        &self,
+        account: &str,
+        description: &str,
+        scope: KeyRestrictions,
+    ) -> Result<AccessKey> {
         let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
         let secret = format!(
             "{}{}",
@@ -1147,6 +1159,7 @@ impl Store {
             secret,
             created: now_millis(),
             description: description.to_owned(),
+            account: account.to_owned(),
             scope,
         };
         self.meta().create_key(key.clone())?;
@@ -1154,7 +1167,8 @@ impl Store {
         Ok(key)
     }
 
-    /// Stores a given access key pair (from configuration), unrestricted.
+    /// Stores a given access key pair (from configuration), unrestricted, in the default
+    /// account.
     pub fn import_key(
         &self,
         access_key: &str,
@@ -1166,6 +1180,7 @@ impl Store {
             secret: secret.to_owned(),
             created: now_millis(),
             description: description.to_owned(),
+            account: DEFAULT_ACCOUNT.to_owned(),
             scope: KeyRestrictions::default(),
         };
         self.meta().create_key(key.clone())?;

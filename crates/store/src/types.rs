@@ -13,28 +13,32 @@ pub fn now_millis() -> Millis {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Who may read a bucket without credentials.
+/// What a bucket grants to callers outside its owner's account.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Visibility {
-    /// Nobody (the default: private).
+    /// Nothing (the default: private).
     #[default]
     Private,
     /// Anyone may read its objects (B2 `allPublic`, `pier bucket public B on`).
     PublicObjects,
-    /// Anyone may read its objects and list it (S3's `public-read` canned ACL).
-    PublicObjectsAndListing,
-    /// Anyone may also write and delete its objects (S3's `public-read-write` canned ACL).
+    /// Anyone may list it (S3's `public-read` bucket ACL; as in S3, its objects are read by
+    /// their own ACLs).
+    PublicListing,
+    /// Anyone may list it and write and delete its objects (S3's `public-read-write`).
     PublicReadWrite,
+    /// Any key, of any account, may list it (S3's `authenticated-read`).
+    AuthenticatedListing,
 }
 
 impl Visibility {
-    /// The stored code (0, 1, 2).
+    /// The stored code (0 to 4).
     pub fn code(self) -> i64 {
         match self {
             Visibility::Private => 0,
             Visibility::PublicObjects => 1,
-            Visibility::PublicObjectsAndListing => 2,
+            Visibility::PublicListing => 2,
             Visibility::PublicReadWrite => 3,
+            Visibility::AuthenticatedListing => 4,
         }
     }
 
@@ -43,15 +47,21 @@ impl Visibility {
         Some(match code {
             0 => Visibility::Private,
             1 => Visibility::PublicObjects,
-            2 => Visibility::PublicObjectsAndListing,
+            2 => Visibility::PublicListing,
             3 => Visibility::PublicReadWrite,
+            4 => Visibility::AuthenticatedListing,
             _ => return None,
         })
     }
 
-    /// True unless private.
+    /// True unless private (S3 counts grants to every key as public too).
     pub fn is_public(self) -> bool {
         self != Visibility::Private
+    }
+
+    /// True when anyone may read its objects (B2's `allPublic`).
+    pub fn reads_objects(self) -> bool {
+        self == Visibility::PublicObjects
     }
 }
 
@@ -190,6 +200,8 @@ pub struct Bucket {
     pub name: String,
     /// A stable id (B2's `bucketId`), never reused.
     pub id: String,
+    /// The account that owns it (never changes).
+    pub owner: String,
     /// Creation time.
     pub created: Millis,
     /// Who may read it without credentials.
@@ -427,6 +439,22 @@ pub struct Part {
     pub checksum: Option<String>,
 }
 
+/// The first account's id: it owns everything made before accounts existed.
+pub const DEFAULT_ACCOUNT: &str = "pier";
+
+/// A new account's id: 12 random lowercase hex digits, as B2 account ids look.
+pub fn new_account_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+/// True when `id` can name an account: 1 to 64 ASCII letters, digits, `.`, `_` or `-`.
+pub fn is_account_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// An access key pair.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessKey {
@@ -438,6 +466,8 @@ pub struct AccessKey {
     pub created: Millis,
     /// Free text.
     pub description: String,
+    /// The account it belongs to (acts as, and creates buckets for).
+    pub account: String,
     /// What it may do; the default is everything, everywhere, forever.
     pub scope: KeyRestrictions,
 }

@@ -107,6 +107,7 @@ fn put_get_overwrite_delete(db: &Db) {
     let b = store
         .create_bucket(
             "photos",
+            pier_store::DEFAULT_ACCOUNT,
             pier_store::Visibility::Private,
             pier_store::Versioning::Unversioned,
         )
@@ -114,6 +115,7 @@ fn put_get_overwrite_delete(db: &Db) {
     assert!(matches!(
         store.create_bucket(
             "photos",
+            pier_store::DEFAULT_ACCOUNT,
             pier_store::Visibility::Private,
             pier_store::Versioning::Unversioned
         ),
@@ -165,6 +167,7 @@ fn conditional_writes_are_atomic_checks(db: &Db) {
     let b = store
         .create_bucket(
             "cond",
+            pier_store::DEFAULT_ACCOUNT,
             pier_store::Visibility::Private,
             pier_store::Versioning::Unversioned,
         )
@@ -206,6 +209,7 @@ fn multipart_completes_without_copying_and_checks_parts(db: &Db) {
     let b = store
         .create_bucket(
             "mp",
+            pier_store::DEFAULT_ACCOUNT,
             pier_store::Visibility::Private,
             pier_store::Versioning::Unversioned,
         )
@@ -318,6 +322,7 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
         let b = store
             .create_bucket(
                 "crash",
+                pier_store::DEFAULT_ACCOUNT,
                 pier_store::Visibility::Private,
                 pier_store::Versioning::Unversioned,
             )
@@ -361,6 +366,7 @@ fn small_objects_live_inline_and_large_ones_in_files(db: &Db) {
     let b = store
         .create_bucket(
             "inline",
+            pier_store::DEFAULT_ACCOUNT,
             pier_store::Visibility::Private,
             pier_store::Versioning::Unversioned,
         )
@@ -410,7 +416,11 @@ fn access_keys(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
     let k = store
-        .create_key("ci", pier_store::KeyRestrictions::default())
+        .create_key(
+            pier_store::DEFAULT_ACCOUNT,
+            "ci",
+            pier_store::KeyRestrictions::default(),
+        )
         .unwrap();
     assert!(k.access_key.starts_with("PIER") && k.access_key.len() == 20);
     assert_eq!(store.key(&k.access_key).unwrap().unwrap().secret, k.secret);
@@ -432,7 +442,9 @@ fn key_restrictions_round_trip_and_survive_reopening(db: &Db) {
     };
     let id = {
         let store = db.open(dir.path());
-        let k = store.create_key("scoped", scope.clone()).unwrap();
+        let k = store
+            .create_key(pier_store::DEFAULT_ACCOUNT, "scoped", scope.clone())
+            .unwrap();
         assert_eq!(store.key(&k.access_key).unwrap().unwrap().scope, scope);
         store.close().unwrap();
         k.access_key
@@ -442,13 +454,66 @@ fn key_restrictions_round_trip_and_survive_reopening(db: &Db) {
     assert_eq!(store.keys().unwrap()[0].scope, scope);
 }
 
+fn keys_and_buckets_keep_their_account_across_reopening(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let (key, other) = {
+        let store = db.open(dir.path());
+        let key = store
+            .create_key("acct1", "tenant", pier_store::KeyRestrictions::default())
+            .unwrap();
+        let other = store
+            .create_key(pier_store::DEFAULT_ACCOUNT, "admin", Default::default())
+            .unwrap();
+        store
+            .create_bucket(
+                "tenant-bucket",
+                "acct1",
+                pier_store::Visibility::Private,
+                pier_store::Versioning::Unversioned,
+            )
+            .unwrap();
+        // Bucket names are unique across accounts.
+        assert!(matches!(
+            store.create_bucket(
+                "tenant-bucket",
+                pier_store::DEFAULT_ACCOUNT,
+                pier_store::Visibility::Private,
+                pier_store::Versioning::Unversioned,
+            ),
+            Err(StoreError::BucketExists)
+        ));
+        store.close().unwrap();
+        (key.access_key, other.access_key)
+    };
+    let store = db.open(dir.path());
+    assert_eq!(store.key(&key).unwrap().unwrap().account, "acct1");
+    assert_eq!(
+        store.key(&other).unwrap().unwrap().account,
+        pier_store::DEFAULT_ACCOUNT
+    );
+    let bucket = store.bucket("tenant-bucket").unwrap();
+    assert_eq!(bucket.owner, "acct1");
+    // A settings change leaves the owner as it was.
+    let updated = store
+        .update_bucket(
+            "tenant-bucket",
+            pier_store::BucketUpdate {
+                public: Some(pier_store::Visibility::PublicObjects),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(updated.owner, "acct1");
+}
+
 fn bucket_policies_and_visibility_are_stored(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
     store
         .create_bucket(
             "pol",
-            pier_store::Visibility::PublicObjectsAndListing,
+            pier_store::DEFAULT_ACCOUNT,
+            pier_store::Visibility::PublicListing,
             pier_store::Versioning::Unversioned,
         )
         .unwrap();
@@ -462,7 +527,7 @@ fn bucket_policies_and_visibility_are_stored(db: &Db) {
         )
         .unwrap();
     assert_eq!(b.policy.as_deref(), Some("{}"));
-    assert_eq!(b.public, pier_store::Visibility::PublicObjectsAndListing);
+    assert_eq!(b.public, pier_store::Visibility::PublicListing);
     let again = store.meta().bucket("pol").unwrap().unwrap();
     assert_eq!((again.policy, again.public), (b.policy, b.public));
 }
@@ -496,7 +561,7 @@ proptest! {
     ) {
         let dir = TempDir::new().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let b = store.create_bucket("list", pier_store::Visibility::Private, pier_store::Versioning::Unversioned).unwrap();
+        let b = store.create_bucket("list", pier_store::DEFAULT_ACCOUNT, pier_store::Visibility::Private, pier_store::Versioning::Unversioned).unwrap();
         for k in &keys {
             put(&store, &b.id, k, b"");
         }
@@ -530,6 +595,7 @@ fn a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing(db: &Db) {
     let b = store
         .create_bucket(
             "race",
+            pier_store::DEFAULT_ACCOUNT,
             pier_store::Visibility::Private,
             pier_store::Versioning::Unversioned,
         )
@@ -592,6 +658,7 @@ fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name(db: &Db) {
     let old = store
         .create_bucket(
             "reused",
+            pier_store::DEFAULT_ACCOUNT,
             pier_store::Visibility::Private,
             pier_store::Versioning::Unversioned,
         )
@@ -601,6 +668,7 @@ fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name(db: &Db) {
     let new = store
         .create_bucket(
             "reused",
+            pier_store::DEFAULT_ACCOUNT,
             pier_store::Visibility::Private,
             pier_store::Versioning::Unversioned,
         )
@@ -640,6 +708,7 @@ fn s3_parts_skip_the_sha1_until_b2_asks_for_it(db: &Db) {
     let b = store
         .create_bucket(
             "parts",
+            pier_store::DEFAULT_ACCOUNT,
             pier_store::Visibility::Private,
             pier_store::Versioning::Enabled,
         )
@@ -691,6 +760,7 @@ fn unreferenced_blobs_are_swept_only_once_old_enough(db: &Db) {
     let b = store
         .create_bucket(
             "sweep",
+            pier_store::DEFAULT_ACCOUNT,
             pier_store::Visibility::Private,
             pier_store::Versioning::Unversioned,
         )
@@ -754,6 +824,7 @@ on_both_backends!(
     small_objects_live_inline_and_large_ones_in_files,
     access_keys,
     key_restrictions_round_trip_and_survive_reopening,
+    keys_and_buckets_keep_their_account_across_reopening,
     bucket_policies_and_visibility_are_stored,
     a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing,
     a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name,

@@ -97,7 +97,12 @@ fn check_invariants(store: &Store, bucket_id: &str) {
 
 fn bucket(store: &Store, name: &str, state: Versioning) -> String {
     store
-        .create_bucket(name, Visibility::Private, state)
+        .create_bucket(
+            name,
+            pier_store::DEFAULT_ACCOUNT,
+            Visibility::Private,
+            state,
+        )
         .unwrap()
         .id
 }
@@ -646,7 +651,12 @@ fn kill_9_during_concurrent_versions_loses_nothing_acknowledged() {
     {
         let store = Store::open(dir.path()).unwrap();
         store
-            .create_bucket("crashy", Visibility::Private, Versioning::Enabled)
+            .create_bucket(
+                "crashy",
+                pier_store::DEFAULT_ACCOUNT,
+                Visibility::Private,
+                Versioning::Enabled,
+            )
             .unwrap();
         store.close().unwrap();
     }
@@ -753,6 +763,7 @@ fn locked_bucket(store: &Store, name: &str) -> String {
     store
         .create_locked_bucket(
             name,
+            pier_store::DEFAULT_ACCOUNT,
             Visibility::Private,
             pier_store::ObjectLock {
                 default: Some(pier_store::DefaultRetention {

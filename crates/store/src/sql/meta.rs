@@ -105,12 +105,13 @@ fn bucket_from_row(mut row: Row) -> Result<Bucket> {
             ),
         },
         ownership: row.opt_text(13)?,
+        owner: row.text(14)?,
     })
 }
 
 const BUCKET_COLUMNS: &str =
     "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags, \
-     public_block, object_lock, ownership";
+     public_block, object_lock, ownership, owner";
 
 /// The stored text of a bucket's tags (`NULL` when none).
 fn tags_json(tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
@@ -128,7 +129,7 @@ fn lifecycle_json(rules: &[LifecycleRule]) -> Option<String> {
 }
 
 /// A bucket's columns, in `BUCKET_COLUMNS` order.
-fn bucket_values(bucket: &Bucket) -> [super::Value; 14] {
+fn bucket_values(bucket: &Bucket) -> [super::Value; 15] {
     [
         (&bucket.name).into(),
         (&bucket.id).into(),
@@ -144,6 +145,7 @@ fn bucket_values(bucket: &Bucket) -> [super::Value; 14] {
         bucket.public_block.into(),
         lock_json(bucket.object_lock.as_ref()).into(),
         (&bucket.ownership).into(),
+        (&bucket.owner).into(),
     ]
 }
 
@@ -157,7 +159,7 @@ fn query_bucket(conn: &dyn Sql, column: &str, value: &str) -> Result<Option<Buck
 }
 
 const KEY_COLUMNS: &str = "access_key, secret, created_ms, description, capabilities, buckets, \
-     name_prefix, expires_ms";
+     name_prefix, expires_ms, account";
 
 fn key_from_row(mut r: Row) -> Result<AccessKey> {
     let access_key = r.text(0)?;
@@ -180,6 +182,7 @@ fn key_from_row(mut r: Row) -> Result<AccessKey> {
             name_prefix: r.opt_text(6)?,
             expires: r.opt_int(7)?,
         },
+        account: r.text(8)?,
         access_key,
     })
 }
@@ -276,7 +279,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             conn.execute(
                 &format!(
                     "INSERT INTO buckets ({BUCKET_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
                 ),
                 &bucket_values(&bucket),
             )?;
@@ -362,11 +365,11 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                 bucket.ownership = ownership;
             }
             bucket.revision += 1;
-            // Every column in BUCKET_COLUMNS order; the name and id never change.
+            // Every column in BUCKET_COLUMNS order; the name, id and owner never change.
             conn.execute(
                 "UPDATE buckets SET id = ?2, created_ms = ?3, public = ?4, cors = ?5, info = ?6,
                    revision = ?7, policy = ?8, versioning = ?9, lifecycle = ?10, tags = ?11,
-                   public_block = ?12, object_lock = ?13, ownership = ?14
+                   public_block = ?12, object_lock = ?13, ownership = ?14, owner = ?15
                  WHERE name = ?1",
                 &bucket_values(&bucket),
             )?;
@@ -854,7 +857,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             conn.execute(
                 &format!(
                     "INSERT INTO access_keys ({KEY_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
                 ),
                 values![
                     &key.access_key,
@@ -864,7 +867,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                     list(&key.scope.capabilities),
                     list(&key.scope.buckets),
                     &key.scope.name_prefix,
-                    key.scope.expires
+                    key.scope.expires,
+                    &key.account
                 ],
             )?;
             Ok(())

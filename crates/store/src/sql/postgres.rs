@@ -27,7 +27,7 @@ use std::thread;
 use std::time::Duration;
 
 /// The schema, one migration per entry; `schema_version` records how many ran.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     "
 CREATE TABLE buckets (
     name TEXT COLLATE \"C\" PRIMARY KEY,
@@ -137,6 +137,11 @@ CREATE TABLE sessions (
     created_ms BIGINT NOT NULL,
     last_seen_ms BIGINT NOT NULL
 );
+",
+    // Accounts: keys and buckets made before them belong to the default account.
+    "
+ALTER TABLE access_keys ADD COLUMN account TEXT COLLATE \"C\" NOT NULL DEFAULT 'pier';
+ALTER TABLE buckets ADD COLUMN owner TEXT COLLATE \"C\" NOT NULL DEFAULT 'pier';
 ",
 ];
 

@@ -109,7 +109,7 @@ CREATE TABLE IF NOT EXISTS leases (
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 14] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 16] = [
     ("buckets", "policy", "TEXT"),
     ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "lifecycle", "TEXT"),
@@ -125,6 +125,9 @@ const ADDED_COLUMNS: [(&str, &str, &str); 14] = [
     ("access_keys", "buckets", "TEXT"),
     ("access_keys", "name_prefix", "TEXT"),
     ("access_keys", "expires_ms", "INTEGER"),
+    // Keys and buckets made before accounts existed belong to the default account.
+    ("access_keys", "account", "TEXT NOT NULL DEFAULT 'pier'"),
+    ("buckets", "owner", "TEXT NOT NULL DEFAULT 'pier'"),
 ];
 
 fn migrate(conn: &Connection) -> Result<()> {
