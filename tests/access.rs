@@ -160,7 +160,7 @@ fn accounts_keep_their_buckets_and_keys_apart() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && stdout.contains("8 passed, 0 failed"),
+        out.status.success() && stdout.contains("9 passed, 0 failed"),
         "{stdout}\n{}\n{}",
         String::from_utf8_lossy(&out.stderr),
         server.log()

@@ -98,6 +98,31 @@ def _():
     denied(lambda: other.get_object(Bucket="acct-admin", Key="shared/a.txt"))
 
 
+@check("policy conditions on object tags and request headers decide for another account")
+def _():
+    admin.put_object(Bucket="acct-admin", Key="tagged.txt", Body=b"tagged", Tagging="security=public")
+    admin.put_bucket_policy(Bucket="acct-admin", Policy=json.dumps({"Statement": [
+        {"Sid": "TaggedPublic", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::acct-admin/*",
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/security": "public"}}},
+        {"Sid": "CopiesFromShared", "Effect": "Allow", "Principal": {"AWS": OTHER_ACCOUNT},
+         "Action": "s3:PutObject", "Resource": "arn:aws:s3:::acct-admin/*",
+         "Condition": {"StringLike": {"s3:x-amz-copy-source": "acct-admin/shared/*"}}}]}))
+    assert other.get_object(Bucket="acct-admin", Key="tagged.txt")["Body"].read() == b"tagged"
+    denied(lambda: other.get_object(Bucket="acct-admin", Key="private.txt"))
+    admin.put_object_tagging(Bucket="acct-admin", Key="tagged.txt",
+                             Tagging={"TagSet": [{"Key": "security", "Value": "private"}]})
+    denied(lambda: other.get_object(Bucket="acct-admin", Key="tagged.txt"))
+    admin.put_object_acl(Bucket="acct-admin", Key="shared/a.txt", ACL="authenticated-read")
+    other.copy_object(Bucket="acct-admin", Key="copied.txt",
+                      CopySource={"Bucket": "acct-admin", "Key": "shared/a.txt"})
+    denied(lambda: other.put_object(Bucket="acct-admin", Key="plain.txt", Body=b"x"))
+    assert admin.get_object(Bucket="acct-admin", Key="copied.txt")["Body"].read() == b"shared"
+    admin.put_object_acl(Bucket="acct-admin", Key="shared/a.txt", ACL="private")
+    admin.delete_bucket_policy(Bucket="acct-admin")
+    admin.delete_objects(Bucket="acct-admin", Delete={"Objects": [{"Key": "tagged.txt"}, {"Key": "copied.txt"}]})
+
+
 @check("authenticated-read opens an object (or a bucket's listing) to every key, not to anonymous")
 def _():
     admin.put_object_acl(Bucket="acct-admin", Key="private.txt", ACL="authenticated-read")

@@ -11,6 +11,7 @@
 
 use crate::action::Action;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -64,8 +65,21 @@ pub enum Principals {
     Keys(Vec<String>),
 }
 
+/// The S3 request headers policies may test (`s3:x-amz-acl`, ...), as the header names.
+pub const CONDITION_HEADERS: [&str; 9] = [
+    "x-amz-acl",
+    "x-amz-copy-source",
+    "x-amz-metadata-directive",
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+    "x-amz-storage-class",
+];
+
 /// A condition key pier can evaluate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConditionKey {
     /// `aws:SourceIp`.
     SourceIp,
@@ -79,11 +93,37 @@ pub enum ConditionKey {
     UserId,
     /// `s3:prefix` (ListBucket's prefix).
     Prefix,
+    /// `s3:ExistingObjectTag/<key>`: the value of the object's tag `key`.
+    ExistingObjectTag(String),
+    /// `s3:RequestObjectTag/<key>`: the value of tag `key` in the request's `x-amz-tagging`.
+    RequestObjectTag(String),
+    /// `s3:x-amz-acl`, `s3:x-amz-copy-source`, ...: a request header (one of
+    /// [`CONDITION_HEADERS`]).
+    Header(&'static str),
 }
 
 impl ConditionKey {
     fn parse(name: &str) -> Option<ConditionKey> {
-        Some(match name.to_ascii_lowercase().as_str() {
+        // Tag keys keep their case: the part after the slash is the tag's key.
+        if let Some((kind, tag)) = name.split_once('/') {
+            return match kind.to_ascii_lowercase().as_str() {
+                "s3:existingobjecttag" if !tag.is_empty() => {
+                    Some(ConditionKey::ExistingObjectTag(tag.to_owned()))
+                }
+                "s3:requestobjecttag" if !tag.is_empty() => {
+                    Some(ConditionKey::RequestObjectTag(tag.to_owned()))
+                }
+                _ => None,
+            };
+        }
+        let lower = name.to_ascii_lowercase();
+        if let Some(header) = lower
+            .strip_prefix("s3:")
+            .and_then(|h| CONDITION_HEADERS.into_iter().find(|c| *c == h))
+        {
+            return Some(ConditionKey::Header(header));
+        }
+        Some(match lower.as_str() {
             "aws:sourceip" => ConditionKey::SourceIp,
             "aws:securetransport" => ConditionKey::SecureTransport,
             "aws:referer" => ConditionKey::Referer,
@@ -95,14 +135,17 @@ impl ConditionKey {
     }
 
     /// The key as policies spell it.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> String {
         match self {
-            ConditionKey::SourceIp => "aws:SourceIp",
-            ConditionKey::SecureTransport => "aws:SecureTransport",
-            ConditionKey::Referer => "aws:Referer",
-            ConditionKey::UserAgent => "aws:UserAgent",
-            ConditionKey::UserId => "aws:userid",
-            ConditionKey::Prefix => "s3:prefix",
+            ConditionKey::SourceIp => "aws:SourceIp".into(),
+            ConditionKey::SecureTransport => "aws:SecureTransport".into(),
+            ConditionKey::Referer => "aws:Referer".into(),
+            ConditionKey::UserAgent => "aws:UserAgent".into(),
+            ConditionKey::UserId => "aws:userid".into(),
+            ConditionKey::Prefix => "s3:prefix".into(),
+            ConditionKey::ExistingObjectTag(t) => format!("s3:ExistingObjectTag/{t}"),
+            ConditionKey::RequestObjectTag(t) => format!("s3:RequestObjectTag/{t}"),
+            ConditionKey::Header(h) => format!("s3:{h}"),
         }
     }
 }
@@ -193,6 +236,13 @@ pub struct Facts<'a> {
     pub user_agent: Option<&'a str>,
     /// ListBucket's `prefix` (empty when absent).
     pub prefix: Option<&'a str>,
+    /// The tags of the object the request is about, when a policy tests them
+    /// (`s3:ExistingObjectTag/...`; `None`: no such object, or not looked up).
+    pub object_tags: Option<&'a BTreeMap<String, String>>,
+    /// The request's `x-amz-tagging` (`k=v&k2=v2`, percent-encoded).
+    pub request_tags: Option<&'a str>,
+    /// The request's headers among [`CONDITION_HEADERS`], as `(name, value)`.
+    pub headers: &'a [(&'static str, &'a str)],
 }
 
 impl Statement {
@@ -241,13 +291,26 @@ impl Condition {
     /// True when the condition holds for `facts`. A key the request has no value for fails
     /// every positive operator and passes every negated one, as IAM evaluates missing keys.
     pub fn holds(&self, facts: &Facts<'_>) -> bool {
-        let value: Option<String> = match self.key {
+        let value: Option<String> = match &self.key {
             ConditionKey::SourceIp => facts.source_ip.map(|ip| ip.to_string()),
             ConditionKey::SecureTransport => Some(facts.secure_transport.to_string()),
             ConditionKey::Referer => facts.referer.map(str::to_owned),
             ConditionKey::UserAgent => facts.user_agent.map(str::to_owned),
             ConditionKey::UserId => facts.key_id.map(str::to_owned),
             ConditionKey::Prefix => Some(facts.prefix.unwrap_or("").to_owned()),
+            ConditionKey::ExistingObjectTag(tag) => {
+                facts.object_tags.and_then(|t| t.get(tag).cloned())
+            }
+            ConditionKey::RequestObjectTag(tag) => facts.request_tags.and_then(|text| {
+                form_urlencoded::parse(text.as_bytes())
+                    .find(|(k, _)| k == tag)
+                    .map(|(_, v)| v.into_owned())
+            }),
+            ConditionKey::Header(name) => facts
+                .headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| copy_source_path(name, v)),
         };
         let any = |f: &dyn Fn(&str, &str) -> bool| {
             value
@@ -272,6 +335,31 @@ impl Condition {
     /// How the condition reads, for explanations.
     pub fn describe(&self) -> String {
         format!("{:?} {} {:?}", self.operator, self.key.name(), self.values)
+    }
+}
+
+/// A header's value as conditions compare it: `x-amz-copy-source` without its leading slash
+/// and percent-decoded (`bucket/key`), as S3 evaluates it; other headers as sent.
+fn copy_source_path(name: &str, value: &str) -> String {
+    if name != "x-amz-copy-source" {
+        return value.to_owned();
+    }
+    let path = value.split_once('?').map_or(value, |(p, _)| p);
+    let path = path.strip_prefix('/').unwrap_or(path);
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+impl Policy {
+    /// True when a statement tests the object's tags (`s3:ExistingObjectTag/...`): only then
+    /// are they looked up for a decision.
+    pub fn reads_object_tags(&self) -> bool {
+        self.statements.iter().any(|s| {
+            s.conditions
+                .iter()
+                .any(|c| matches!(c.key, ConditionKey::ExistingObjectTag(_)))
+        })
     }
 }
 
@@ -736,6 +824,65 @@ mod tests {
         assert_eq!(
             s.failed_condition(&inside).unwrap().key,
             ConditionKey::SourceIp
+        );
+    }
+
+    #[test]
+    fn object_tag_conditions_read_the_objects_tags_and_the_requests() {
+        let text = r#"{"Statement": {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::photos/*",
+            "Condition": {"StringEquals": {"s3:ExistingObjectTag/security": "public"}}}}"#;
+        let p = Policy::parse(text, "photos").unwrap();
+        assert!(p.reads_object_tags());
+        let s = &p.statements[0];
+        let public: BTreeMap<String, String> = [("security".into(), "public".into())].into();
+        let private: BTreeMap<String, String> = [("security".into(), "private".into())].into();
+        let with = |tags| Facts {
+            object_tags: tags,
+            ..Facts::default()
+        };
+        assert!(s.failed_condition(&with(Some(&public))).is_none());
+        assert!(s.failed_condition(&with(Some(&private))).is_some());
+        assert!(
+            s.failed_condition(&with(None)).is_some(),
+            "no object, no tag"
+        );
+        let text = r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::photos/*",
+            "Condition": {"StringEquals": {"s3:RequestObjectTag/Project": "x y"}}}}"#;
+        let p = Policy::parse(text, "photos").unwrap();
+        assert!(!p.reads_object_tags());
+        let tagged = Facts {
+            request_tags: Some("Team=a&Project=x%20y"),
+            ..Facts::default()
+        };
+        assert!(p.statements[0].failed_condition(&tagged).is_none());
+    }
+
+    #[test]
+    fn header_conditions_compare_the_copy_source_as_bucket_and_key() {
+        let text = r#"{"Statement": {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::photos/*",
+            "Condition": {"StringLike": {"s3:x-amz-copy-source": "src/public/*"},
+                          "StringNotLike": {"s3:x-amz-acl": "public*"}}}}"#;
+        let p = Policy::parse(text, "photos").unwrap();
+        let s = &p.statements[0];
+        let copy = |source, acl| {
+            let headers = [("x-amz-copy-source", source), ("x-amz-acl", acl)];
+            s.failed_condition(&Facts {
+                headers: &headers,
+                ..Facts::default()
+            })
+            .map(|c| c.key.name())
+        };
+        assert_eq!(copy("/src/public/a%20b.txt", "private"), None);
+        assert_eq!(
+            copy("src/private/a", "private").as_deref(),
+            Some("s3:x-amz-copy-source")
+        );
+        assert_eq!(
+            copy("src/public/a", "public-read").as_deref(),
+            Some("s3:x-amz-acl")
         );
     }
 }

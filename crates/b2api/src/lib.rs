@@ -181,6 +181,7 @@ impl Call<'_> {
             secure_transport: false,
             referer: header(header::REFERER),
             user_agent: header(header::USER_AGENT),
+            headers: None,
         }
     }
 }

@@ -36,6 +36,9 @@ pub struct RequestFacts<'a> {
     pub referer: Option<&'a str>,
     /// `User-Agent`.
     pub user_agent: Option<&'a str>,
+    /// The request's headers (for `s3:x-amz-*` and `s3:RequestObjectTag/...` conditions);
+    /// `None` where the API has none to offer (B2 calls, form uploads).
+    pub headers: Option<&'a http::HeaderMap>,
 }
 
 /// The client address of a connection, put in each request's extensions by the HTTP front.
@@ -203,6 +206,28 @@ impl Access {
             }),
             (None, None) => None,
         };
+        // What conditions may test beyond the request line: its x-amz headers, and the tags
+        // of the object it is about (looked up only when a statement tests them).
+        let header = |name: &str| {
+            facts
+                .headers
+                .and_then(|h| h.get(name))
+                .and_then(|v| v.to_str().ok())
+        };
+        let headers: Vec<(&'static str, &str)> = pier_access::policy::CONDITION_HEADERS
+            .into_iter()
+            .filter_map(|name| header(name).map(|v| (name, v)))
+            .collect();
+        let object_tags = match (&bucket, &policy, ask.key) {
+            (Some(b), Some(p), Some(key)) if p.reads_object_tags() => {
+                match self.store.object(&b.id, key) {
+                    Ok(o) => Some(o.meta.tags),
+                    Err(pier_store::StoreError::NoSuchKey) => None,
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => None,
+        };
         let request = Request {
             principal: key.map_or(Principal::Anonymous, Principal::Key),
             action: ask.action,
@@ -217,6 +242,9 @@ impl Access {
                 referer: facts.referer,
                 user_agent: facts.user_agent,
                 prefix: None,
+                object_tags: object_tags.as_ref(),
+                request_tags: header("x-amz-tagging"),
+                headers: &headers,
             },
             // IgnorePublicAcls ignores objects' ACLs as it ignores the bucket's.
             object_grant: if block & pier_store::PublicBlock::IGNORE_PUBLIC_ACLS != 0 {

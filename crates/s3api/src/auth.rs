@@ -102,6 +102,7 @@ fn facts<'a>(headers: &'a http::HeaderMap, extensions: &http::Extensions) -> Req
         secure_transport: false,
         referer: header(http::header::REFERER),
         user_agent: header(http::header::USER_AGENT),
+        headers: Some(headers),
     }
 }
 
@@ -184,43 +185,17 @@ impl S3Access for PierAccess {
             facts,
         );
         if let Err(refused) = asked {
-            // An object's own ACL may open it to readers outside the owner's account (looked
-            // up only when everything else refused, so no other request pays for it).
             let reads = matches!(action, Action::GetObject | Action::GetObjectVersion);
             let (Some(b), Some(k), true) = (&bucket, &object, reads) else {
                 return Err(refused);
             };
             let query = pier_edge::Query::parse(cx.uri().query());
-            let decision = match self.object_grant(b, k, query.get("versionId")) {
-                // A missing object is 404 to whoever may list the bucket there, as in S3
-                // (403 to anyone else, so a refusal does not reveal what exists).
-                None => self.access.decide(
-                    key.as_ref(),
-                    Ask {
-                        action: Action::ListBucket,
-                        bucket: Some(b),
-                        key: None,
-                        prefix: Some(k),
-                    },
-                    facts,
-                ),
-                Some(ObjectGrant::None) => return Err(refused),
-                Some(grant) => self.access.decide_object_read(
-                    key.as_ref(),
-                    Ask {
-                        action,
-                        bucket: Some(b),
-                        key: Some(k),
-                        prefix: None,
-                    },
-                    facts,
-                    grant,
-                ),
-            }
-            .map_err(s3_error)?;
-            if !decision.allowed {
-                return Err(refused);
-            }
+            self.read_past_refusal(
+                refused,
+                key.as_ref(),
+                (action, b, k, query.get("versionId")),
+                facts,
+            )?;
         }
         // Bypassing governance retention is a permission of its own, on top of the operation's.
         if bypass {
@@ -313,6 +288,50 @@ fn bypasses_governance(headers: &http::HeaderMap) -> bool {
 }
 
 impl PierAccess {
+    /// A read of one object the plain decision `refused`, decided again with what S3 adds for
+    /// reads: the object's own ACL may open it to readers outside the owner's account, and a
+    /// missing object is 404 (not 403) to whoever may list the bucket there. Looked up only
+    /// after a refusal, so no other request pays for it.
+    fn read_past_refusal(
+        &self,
+        refused: S3Error,
+        key: Option<&KeyScope>,
+        (action, b, k, version_id): (Action, &str, &str, Option<&str>),
+        facts: RequestFacts<'_>,
+    ) -> S3Result<()> {
+        let decision = match self.object_grant(b, k, version_id) {
+            // A missing object is 404 to whoever may list the bucket there, as in S3
+            // (403 to anyone else, so a refusal does not reveal what exists).
+            None => self.access.decide(
+                key,
+                Ask {
+                    action: Action::ListBucket,
+                    bucket: Some(b),
+                    key: None,
+                    prefix: Some(k),
+                },
+                facts,
+            ),
+            Some(ObjectGrant::None) => return Err(refused),
+            Some(grant) => self.access.decide_object_read(
+                key,
+                Ask {
+                    action,
+                    bucket: Some(b),
+                    key: Some(k),
+                    prefix: None,
+                },
+                facts,
+                grant,
+            ),
+        }
+        .map_err(s3_error)?;
+        if !decision.allowed {
+            return Err(refused);
+        }
+        Ok(())
+    }
+
     /// What the object's own ACL (current version, or the one named) grants outside the
     /// owner's account (the access engine applies the bucket's public access block); `None`
     /// when the key has no current version (missing, or hidden by a delete marker).
@@ -355,19 +374,30 @@ impl PierAccess {
     ) -> S3Result<()> {
         let (bucket, key_name, version) = crate::objects::copy_source(source)?;
         let key = self.scope(credentials.map(|c| c.access_key.as_str()))?;
-        self.ask(
+        let action = if version.is_some() {
+            Action::GetObjectVersion
+        } else {
+            Action::GetObject
+        };
+        let facts = facts(headers, extensions);
+        let asked = self.ask(
             key.as_ref(),
             Ask {
-                action: if version.is_some() {
-                    Action::GetObjectVersion
-                } else {
-                    Action::GetObject
-                },
+                action,
                 bucket: Some(&bucket),
                 key: Some(&key_name),
                 prefix: None,
             },
-            facts(headers, extensions),
-        )
+            facts,
+        );
+        match asked {
+            Ok(()) => Ok(()),
+            Err(refused) => self.read_past_refusal(
+                refused,
+                key.as_ref(),
+                (action, &bucket, &key_name, version.as_deref()),
+                facts,
+            ),
+        }
     }
 }

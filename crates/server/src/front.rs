@@ -355,6 +355,7 @@ impl Front {
             secure_transport: false,
             referer: header(header::REFERER),
             user_agent: header(header::USER_AGENT),
+            headers: None,
         };
         let stream = http_body_util::BodyDataStream::new(body);
         let posted = pier_s3::post_form::post(
