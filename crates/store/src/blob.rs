@@ -4,6 +4,7 @@
 //! S3-compatible cluster ([`S3Blobs`]). Above them, [`BlobWriter`] computes a new blob's digests
 //! on the way in and [`SegmentReader`] reads an object's byte range across its blobs.
 
+mod direct;
 mod files;
 mod s3;
 

@@ -1,7 +1,9 @@
 //! Blobs as files in the data directory, the default backend. A blob's bytes go to `tmp/<id>`,
 //! are fsynced, renamed to `blobs/<id[..2]>/<id>`, and the directory is fsynced, all before
-//! [`BlobSink::finish`] returns. Reads send memory-mapped windows of the file.
+//! [`BlobSink::finish`] returns. Past its first 512 KiB a blob is written with `O_DIRECT`
+//! ([`super::direct`]). Reads send memory-mapped windows of the file.
 
+use super::direct::{Aligned, DirectFile};
 use super::{BlobSink, BlobSource, BlobStore, StoredBlob};
 use crate::error::Result;
 use crate::stats::StoreStats;
@@ -61,6 +63,7 @@ impl BlobStore for FileBlobs {
             final_path: self.path(id),
             blobs_dir: self.root.join("blobs"),
             file: Some(file),
+            bytes: Bytes::Buffering(Aligned::new()),
             stats: Arc::clone(&self.stats),
         }))
     }
@@ -110,6 +113,17 @@ impl BlobStore for FileBlobs {
     }
 }
 
+/// Where a blob file's bytes are on their way to.
+#[derive(Debug)]
+enum Bytes {
+    /// The first buffer's worth, held until it is known whether the blob is large.
+    Buffering(Aligned),
+    /// A large blob, past the page cache.
+    Direct(DirectFile),
+    /// A large blob on a file system without `O_DIRECT`: written as they come.
+    Plain,
+}
+
 /// A blob file being written; dropped unfinished, its temporary file is removed.
 #[derive(Debug)]
 struct FileSink {
@@ -117,20 +131,42 @@ struct FileSink {
     final_path: PathBuf,
     blobs_dir: PathBuf,
     file: Option<File>,
+    bytes: Bytes,
     stats: Arc<StoreStats>,
 }
 
 impl BlobSink for FileSink {
-    fn write(&mut self, data: &[u8], _shared: Option<&bytes::Bytes>) -> Result<()> {
+    fn write(&mut self, mut data: &[u8], _shared: Option<&bytes::Bytes>) -> Result<()> {
         let file = self.file.as_mut().expect("the sink is open until finish");
-        file.write_all(data)?;
+        if let Bytes::Buffering(first) = &mut self.bytes {
+            data = &data[first.push(data)..];
+            if !first.is_full() {
+                return Ok(());
+            }
+            let Bytes::Buffering(first) = std::mem::replace(&mut self.bytes, Bytes::Plain) else {
+                unreachable!("matched above")
+            };
+            match DirectFile::start(&self.tmp_path, first)? {
+                Ok(direct) => self.bytes = Bytes::Direct(direct),
+                Err(first) => file.write_all(first.data())?,
+            }
+        }
+        match &mut self.bytes {
+            Bytes::Direct(direct) => direct.write(data)?,
+            _ => file.write_all(data)?,
+        }
         Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
         let started = std::time::Instant::now();
-        let file = self.file.take().expect("the sink is open until finish");
-        let synced = file.sync_data();
+        let mut file = self.file.take().expect("the sink is open until finish");
+        let written = match std::mem::replace(&mut self.bytes, Bytes::Plain) {
+            Bytes::Buffering(first) => file.write_all(first.data()),
+            Bytes::Direct(direct) => direct.finish().map(|f| file = f),
+            Bytes::Plain => Ok(()),
+        };
+        let synced = written.and_then(|()| file.sync_data());
         drop(file);
         if let Err(e) = synced {
             let _ = fs::remove_file(&self.tmp_path);
