@@ -142,7 +142,9 @@ impl DirectFile {
         let len = full.len as u64;
         let writer = match &mut self.writer {
             Some(w) => w,
-            None => self.writer.insert(spawn_writer(self.file.try_clone()?)?),
+            None => self
+                .writer
+                .insert(spawn_writer(self.file.try_clone()?, self.path.clone())?),
         };
         if writer.full.send((full, self.offset)).is_err() {
             return Err(self.writer_error());
@@ -203,7 +205,7 @@ impl DirectFile {
                 return Err(io::Error::other("the blob writer stopped"));
             }
         } else if aligned > 0 {
-            self.file.write_all_at(self.current.data(), self.offset)?;
+            write_at(&mut self.file, &self.path, self.current.data(), self.offset)?;
         }
         self.offset += aligned as u64;
         if tail.is_empty() {
@@ -237,14 +239,27 @@ impl Drop for DirectFile {
     }
 }
 
-fn spawn_writer(file: File) -> io::Result<Writer> {
+/// Writes `data` at `at` through `file`; a device that refuses the direct write's alignment
+/// (`EINVAL`) gets it, and every later write, through an ordinary handle instead.
+fn write_at(file: &mut File, path: &Path, data: &[u8], at: u64) -> io::Result<()> {
+    match file.write_all_at(data, at) {
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+            tracing::warn!(error = %e, "direct write refused; writing through the page cache");
+            *file = OpenOptions::new().write(true).open(path)?;
+            file.write_all_at(data, at)
+        }
+        other => other,
+    }
+}
+
+fn spawn_writer(mut file: File, path: PathBuf) -> io::Result<Writer> {
     let (full, full_rx) = sync_channel::<(Aligned, u64)>(POOL);
     let (empty_tx, empty) = sync_channel::<Aligned>(POOL);
     let done = std::thread::Builder::new()
         .name("pier-blob-writer".into())
         .spawn(move || {
             for (buf, at) in full_rx {
-                file.write_all_at(buf.data(), at)?;
+                write_at(&mut file, &path, buf.data(), at)?;
                 // The caller may be gone (finishing); a buffer nobody takes is freed.
                 let _ = empty_tx.try_send(buf);
             }
