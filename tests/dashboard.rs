@@ -363,3 +363,80 @@ fn a_prefix_limited_key_starts_at_its_prefix_and_sees_nothing_else() {
     );
     assert_eq!(elsewhere.status, 403);
 }
+
+#[test]
+fn another_accounts_key_sees_only_its_own_account_in_the_dashboard() {
+    let server = Server::start();
+    server.aws_ok(&["s3api", "create-bucket", "--bucket", "admins-bucket"]);
+    server.aws_ok(&[
+        "s3api",
+        "put-bucket-acl",
+        "--bucket",
+        "admins-bucket",
+        "--acl",
+        "public-read",
+    ]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args(["key", "create", "--data-dir"])
+        .arg(server.dir.path().join("data"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (id, secret, account) = (
+        field("access key id:"),
+        field("secret access key:"),
+        field("account:"),
+    );
+    let r = post(
+        &server,
+        "/login",
+        &format!("access_key={id}&secret={secret}"),
+        &[],
+    );
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let home = raw(&server.dashboard, "GET", "/", &[("Cookie", &cookie)]);
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body.contains(&format!("account {account}")),
+        "the page names the account: {}",
+        home.body
+    );
+    assert!(
+        !home.body.contains("admins-bucket"),
+        "another account's bucket is not listed: {}",
+        home.body
+    );
+    // The admin's public-read bucket may be listed by anyone, and shows as what it is.
+    let page = raw(
+        &server.dashboard,
+        "GET",
+        "/b/admins-bucket",
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("public listing (S3 public-read)"),
+        "{}",
+        page.body
+    );
+    let admin = sign_in(&server);
+    let keys = raw(&server.dashboard, "GET", "/keys", &[("Cookie", &admin)]);
+    assert!(
+        keys.body.contains("account pier") && !keys.body.contains(&id),
+        "the admin's key page lists its own account's keys only: {}",
+        keys.body
+    );
+}

@@ -16,16 +16,21 @@ use serde::Deserialize;
 pub(crate) fn nav(d: &Dashboard, who: &Signed) -> Nav {
     Nav {
         key_id: who.session.key_id.clone(),
+        account: who.scope.account.clone(),
         csrf: who.session.csrf.clone(),
         keys: who.may(d, Action::ListKeys, None),
     }
 }
 
+/// How the dashboard names a bucket's visibility: `private` and `public` (objects readable,
+/// B2's `allPublic`) are the two it sets; the S3 ACL kinds are shown as they are.
 pub(crate) fn visibility_name(v: Visibility) -> &'static str {
-    if v.is_public() {
-        "public"
-    } else {
-        "private"
+    match v {
+        Visibility::Private => "private",
+        Visibility::PublicObjects => "public",
+        Visibility::PublicListing => "public listing (S3 public-read)",
+        Visibility::PublicReadWrite => "public listing and writing (S3 public-read-write)",
+        Visibility::AuthenticatedListing => "listing by any key (S3 authenticated-read)",
     }
 }
 
@@ -145,10 +150,12 @@ pub(crate) async fn settings(
     let current = d.store().bucket(&bucket).map_err(Page::store)?;
     let public = match form.visibility.as_str() {
         "public" => Visibility::PublicObjects,
-        _ => Visibility::Private,
+        "private" => Visibility::Private,
+        // An S3 ACL's visibility, shown as it is: kept.
+        _ => current.public,
     };
     let mut update = BucketUpdate::default();
-    if public.is_public() != current.public.is_public() {
+    if public != current.public {
         who.allow(&d, Action::PutBucketAcl, Some(&bucket), None, None)?;
         update.public = Some(public);
     }

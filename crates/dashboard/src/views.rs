@@ -25,6 +25,8 @@ pub fn render(t: &impl Template) -> Response {
 pub struct Nav {
     /// The key signed in.
     pub key_id: String,
+    /// Its account.
+    pub account: String,
     /// The session's CSRF token, for forms.
     pub csrf: String,
     /// The key may list keys (the Keys link is shown).
