@@ -21,6 +21,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -108,10 +109,11 @@ def main():
         sb.request(host, port, "PUT", sb.presign(hp, "PUT"))
         sb.request(host, port, "PUT", sb.presign(hp, "PUT", "", {"cors": ""}), body=cors_xml().encode())
         sb.request(host, port, "PUT", sb.presign(hp, "PUT", "small.bin"), body=os.urandom(1024))
-        # Public read, via the canned ACL.
-        c = http.client.HTTPConnection(host, port)
-        c.request("PUT", sb.presign(hp, "PUT", "", {"acl": ""}), headers={"x-amz-acl": "public-read"})
-        r = c.getresponse(); r.read(); assert r.status == 200, r.status
+        # Public read, as B2's allPublic (`pier bucket public B on`): a bucket's S3 public-read
+        # ACL only opens its listing, as in AWS.
+        subprocess.run([pier, "bucket", "public", "--data-dir", os.path.join(work, "data"), sb.BUCKET, "on"],
+                       check=True, capture_output=True)
+        time.sleep(1.2)  # the server's bucket cache (one second) sees the change
         pre = os.path.join(work, "preflight.lua")
         with open(pre, "w") as f:
             f.write(PREFLIGHT_LUA)

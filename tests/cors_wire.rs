@@ -281,8 +281,17 @@ fn public_read_buckets_allow_anonymous_listing_and_object_acls_reads() {
         "--acl",
         "public-read",
     ]);
+    let logged = s.log().len();
+    assert!(
+        s.log().contains("access refused"),
+        "the refused reads above were logged"
+    );
     assert_eq!(raw(&s.endpoint, "GET", "/site/obj.txt", &[]).status, 200);
     assert_eq!(raw(&s.endpoint, "HEAD", "/site/obj.txt", &[]).status, 200);
+    assert!(
+        !s.log()[logged..].contains("access refused"),
+        "a read the object's ACL allows is not logged as refused"
+    );
     assert_eq!(
         raw(&s.endpoint, "PUT", "/site/new", &[("Content-Length", "0")]).status,
         403,

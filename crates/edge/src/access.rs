@@ -135,11 +135,22 @@ impl Access {
         ask: Ask<'_>,
         facts: RequestFacts<'_>,
     ) -> Result<Decision> {
-        self.run(key, ask, facts, ObjectGrant::None, false)
+        self.run(key, ask, facts, ObjectGrant::None, Trace::OnRefusal)
     }
 
-    /// [`Access::decide`] for reading one object whose own ACL grants `grant` (S3 object
-    /// ACLs, looked up by the caller only when the plain decision refused).
+    /// [`Access::decide`] without any trace, for a decision that may still be overturned (a
+    /// read an object's ACL may allow): the caller explains the refusal it finally logs.
+    pub fn decide_untraced(
+        &self,
+        key: Option<&KeyScope>,
+        ask: Ask<'_>,
+        facts: RequestFacts<'_>,
+    ) -> Result<Decision> {
+        self.run(key, ask, facts, ObjectGrant::None, Trace::Never)
+    }
+
+    /// [`Access::decide_untraced`] for reading one object whose own ACL grants `grant` (S3
+    /// object ACLs, looked up by the caller only when the plain decision refused).
     pub fn decide_object_read(
         &self,
         key: Option<&KeyScope>,
@@ -147,7 +158,7 @@ impl Access {
         facts: RequestFacts<'_>,
         grant: ObjectGrant,
     ) -> Result<Decision> {
-        self.run(key, ask, facts, grant, false)
+        self.run(key, ask, facts, grant, Trace::Never)
     }
 
     /// [`Access::decide`], with the full trace whatever the verdict (`access-explain`).
@@ -157,7 +168,7 @@ impl Access {
         ask: Ask<'_>,
         facts: RequestFacts<'_>,
     ) -> Result<Decision> {
-        self.run(key, ask, facts, ObjectGrant::None, true)
+        self.run(key, ask, facts, ObjectGrant::None, Trace::Always)
     }
 
     fn run(
@@ -166,7 +177,7 @@ impl Access {
         ask: Ask<'_>,
         facts: RequestFacts<'_>,
         object_grant: ObjectGrant,
-        always_trace: bool,
+        trace: Trace,
     ) -> Result<Decision> {
         let bucket = match ask.bucket {
             Some(name) => match self.store.bucket(name) {
@@ -253,17 +264,27 @@ impl Access {
                 object_grant
             },
         };
-        let decision = if always_trace {
-            pier_access::explain(&request)
-        } else {
-            decide(&request)
-        };
-        Ok(if decision.allowed || always_trace {
-            decision
-        } else {
-            pier_access::explain(&request)
+        Ok(match trace {
+            Trace::Always => pier_access::explain(&request),
+            Trace::Never => decide(&request),
+            Trace::OnRefusal => {
+                let decision = decide(&request);
+                if decision.allowed {
+                    decision
+                } else {
+                    pier_access::explain(&request)
+                }
+            }
         })
     }
+}
+
+/// When a decision records its trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Trace {
+    Never,
+    OnRefusal,
+    Always,
 }
 
 /// The engine's public access of a bucket's visibility.

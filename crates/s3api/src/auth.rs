@@ -73,17 +73,48 @@ impl PierAccess {
         if decision.allowed {
             return Ok(());
         }
-        tracing::info!(
-            key = key.map_or("anonymous", |k| k.id.as_str()),
-            action = ask.action.iam_name(),
-            bucket = ask.bucket.unwrap_or(""),
-            object = ask.key.unwrap_or(""),
-            reason = %decision.reason,
-            trace = ?decision.trace,
-            "access refused"
-        );
-        Err(refusal(&decision.reason))
+        Err(refused(key, ask, &decision))
     }
+
+    /// [`PierAccess::ask`] for reading one object (`ask.bucket` and `ask.key` set), where S3
+    /// adds what [`PierAccess::read_past_refusal`] says. Only a final refusal is explained
+    /// and logged.
+    fn ask_read(
+        &self,
+        key: Option<&KeyScope>,
+        ask: Ask<'_>,
+        version_id: Option<&str>,
+        facts: RequestFacts<'_>,
+    ) -> S3Result<()> {
+        let decision = self
+            .access
+            .decide_untraced(key, ask, facts)
+            .map_err(s3_error)?;
+        if decision.allowed {
+            return Ok(());
+        }
+        if let (Some(b), Some(k)) = (ask.bucket, ask.key) {
+            if self.read_past_refusal(key, (ask.action, b, k, version_id), facts)? {
+                return Ok(());
+            }
+        }
+        let explained = self.access.explain(key, ask, facts).map_err(s3_error)?;
+        Err(refused(key, ask, &explained))
+    }
+}
+
+/// Logs a refusal with its trace, and answers it as S3's `AccessDenied`.
+fn refused(key: Option<&KeyScope>, ask: Ask<'_>, decision: &pier_access::Decision) -> S3Error {
+    tracing::info!(
+        key = key.map_or("anonymous", |k| k.id.as_str()),
+        action = ask.action.iam_name(),
+        bucket = ask.bucket.unwrap_or(""),
+        object = ask.key.unwrap_or(""),
+        reason = %decision.reason,
+        trace = ?decision.trace,
+        "access refused"
+    );
+    refusal(&decision.reason)
 }
 
 /// S3's `AccessDenied`, saying which condition failed (the reason names only what the caller
@@ -174,28 +205,17 @@ impl S3Access for PierAccess {
         facts.source_ip = client.map(|c| c.0);
         let bypass = bypasses_governance(cx.headers());
         let bypass = bypass && matches!(cx.s3_op().name(), "DeleteObject" | "PutObjectRetention");
-        let asked = self.ask(
-            key.as_ref(),
-            Ask {
-                action,
-                bucket: bucket.as_deref(),
-                key: object.as_deref(),
-                prefix: prefix.as_deref(),
-            },
-            facts,
-        );
-        if let Err(refused) = asked {
-            let reads = matches!(action, Action::GetObject | Action::GetObjectVersion);
-            let (Some(b), Some(k), true) = (&bucket, &object, reads) else {
-                return Err(refused);
-            };
+        let ask = Ask {
+            action,
+            bucket: bucket.as_deref(),
+            key: object.as_deref(),
+            prefix: prefix.as_deref(),
+        };
+        if matches!(action, Action::GetObject | Action::GetObjectVersion) {
             let query = pier_edge::Query::parse(cx.uri().query());
-            self.read_past_refusal(
-                refused,
-                key.as_ref(),
-                (action, b, k, query.get("versionId")),
-                facts,
-            )?;
+            self.ask_read(key.as_ref(), ask, query.get("versionId"), facts)?;
+        } else {
+            self.ask(key.as_ref(), ask, facts)?;
         }
         // Bypassing governance retention is a permission of its own, on top of the operation's.
         if bypass {
@@ -288,17 +308,16 @@ fn bypasses_governance(headers: &http::HeaderMap) -> bool {
 }
 
 impl PierAccess {
-    /// A read of one object the plain decision `refused`, decided again with what S3 adds for
-    /// reads: the object's own ACL may open it to readers outside the owner's account, and a
-    /// missing object is 404 (not 403) to whoever may list the bucket there. Looked up only
+    /// True when a read of one object the plain decision refused is allowed by what S3 adds
+    /// for reads: the object's own ACL may open it to readers outside the owner's account, and
+    /// a missing object is 404 (not 403) to whoever may list the bucket there. Looked up only
     /// after a refusal, so no other request pays for it.
     fn read_past_refusal(
         &self,
-        refused: S3Error,
         key: Option<&KeyScope>,
         (action, b, k, version_id): (Action, &str, &str, Option<&str>),
         facts: RequestFacts<'_>,
-    ) -> S3Result<()> {
+    ) -> S3Result<bool> {
         let decision = match self.object_grant(b, k, version_id) {
             // A missing object is 404 to whoever may list the bucket there, as in S3
             // (403 to anyone else, so a refusal does not reveal what exists).
@@ -312,7 +331,7 @@ impl PierAccess {
                 },
                 facts,
             ),
-            Some(ObjectGrant::None) => return Err(refused),
+            Some(ObjectGrant::None) => return Ok(false),
             Some(grant) => self.access.decide_object_read(
                 key,
                 Ask {
@@ -326,10 +345,7 @@ impl PierAccess {
             ),
         }
         .map_err(s3_error)?;
-        if !decision.allowed {
-            return Err(refused);
-        }
-        Ok(())
+        Ok(decision.allowed)
     }
 
     /// What the object's own ACL (current version, or the one named) grants outside the
@@ -380,7 +396,7 @@ impl PierAccess {
             Action::GetObject
         };
         let facts = facts(headers, extensions);
-        let asked = self.ask(
+        self.ask_read(
             key.as_ref(),
             Ask {
                 action,
@@ -388,16 +404,8 @@ impl PierAccess {
                 key: Some(&key_name),
                 prefix: None,
             },
+            version.as_deref(),
             facts,
-        );
-        match asked {
-            Ok(()) => Ok(()),
-            Err(refused) => self.read_past_refusal(
-                refused,
-                key.as_ref(),
-                (action, &bucket, &key_name, version.as_deref()),
-                facts,
-            ),
-        }
+        )
     }
 }
