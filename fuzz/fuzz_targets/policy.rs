@@ -4,7 +4,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use pier_access::policy::Facts;
-use pier_access::{decide, Action, BucketGrants, Principal, PublicAccess, Request};
+use pier_access::{
+    decide, Action, BucketGrants, Capabilities, KeyScope, ObjectGrant, Principal, PublicAccess,
+    Request,
+};
+use std::collections::BTreeMap;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -13,23 +17,42 @@ fuzz_target!(|data: &[u8]| {
     let Ok(policy) = pier_access::Policy::parse(text, "photos") else {
         return;
     };
-    for action in [Action::GetObject, Action::ListBucket, Action::DeleteObject] {
-        let _ = decide(&Request {
-            principal: Principal::Anonymous,
-            action,
-            bucket: Some(BucketGrants {
-                id: "b1",
-                name: "photos",
-                policy: Some(&policy),
-                public: PublicAccess::Private,
-            }),
-            key: Some("public/a.txt"),
-            prefix: Some("public/"),
-            now: 0,
-            facts: Facts {
-                source_ip: Some("10.1.2.3".parse().unwrap()),
-                ..Facts::default()
-            },
-        });
+    // Another account's key, and the facts conditions read: the object's tags, the
+    // request's tags and headers.
+    let key = KeyScope {
+        id: "K2".into(),
+        account: "a2".into(),
+        capabilities: Capabilities::all(),
+        buckets: None,
+        name_prefix: None,
+        expires: None,
+    };
+    let tags: BTreeMap<String, String> = [("security".into(), "public".into())].into();
+    let headers = [("x-amz-copy-source", "/photos/public/b%20c.txt"), ("x-amz-acl", "private")];
+    for principal in [Principal::Anonymous, Principal::Key(&key)] {
+        for action in [Action::GetObject, Action::ListBucket, Action::DeleteObject] {
+            let _ = decide(&Request {
+                principal,
+                action,
+                bucket: Some(BucketGrants {
+                    id: "b1",
+                    name: "photos",
+                    owner: Some("pier"),
+                    policy: Some(&policy),
+                    public: PublicAccess::Private,
+                }),
+                key: Some("public/a.txt"),
+                prefix: Some("public/"),
+                now: 0,
+                facts: Facts {
+                    source_ip: Some("10.1.2.3".parse().unwrap()),
+                    object_tags: Some(&tags),
+                    request_tags: Some("security=public&x=%ZZ"),
+                    headers: &headers,
+                    ..Facts::default()
+                },
+                object_grant: ObjectGrant::None,
+            });
+        }
     }
 });
