@@ -506,6 +506,54 @@ fn keys_and_buckets_keep_their_account_across_reopening(db: &Db) {
     assert_eq!(updated.owner, "acct1");
 }
 
+/// A data directory written before accounts (with the first schema's columns only) opens with
+/// its keys and buckets in the default account, and nothing else changed.
+#[test]
+fn a_data_directory_from_before_accounts_opens_with_everything_in_the_default_account() {
+    let dir = TempDir::new().unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("meta.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE buckets (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+                 created_ms INTEGER NOT NULL, public INTEGER NOT NULL, cors TEXT, info TEXT,
+                 revision INTEGER NOT NULL) STRICT;
+             CREATE TABLE access_keys (access_key TEXT PRIMARY KEY, secret TEXT NOT NULL,
+                 created_ms INTEGER NOT NULL, description TEXT NOT NULL) STRICT;
+             INSERT INTO buckets VALUES ('old-bucket', 'b0001', 1, 1, NULL, '{\"a\":1}', 7);
+             INSERT INTO access_keys VALUES ('PIEROLDKEY', 'oldsecret', 1, 'from before');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let key = store.key("PIEROLDKEY").unwrap().unwrap();
+    assert_eq!(
+        (
+            key.account.as_str(),
+            key.secret.as_str(),
+            key.description.as_str()
+        ),
+        (pier_store::DEFAULT_ACCOUNT, "oldsecret", "from before")
+    );
+    assert_eq!(key.scope, pier_store::KeyRestrictions::default());
+    let bucket = store.bucket("old-bucket").unwrap();
+    assert_eq!(bucket.owner, pier_store::DEFAULT_ACCOUNT);
+    assert_eq!(
+        (
+            bucket.id.as_str(),
+            bucket.public,
+            bucket.info.as_deref(),
+            bucket.revision
+        ),
+        (
+            "b0001",
+            pier_store::Visibility::PublicObjects,
+            Some(r#"{"a":1}"#),
+            7
+        )
+    );
+    store.close().unwrap();
+}
+
 fn bucket_policies_and_visibility_are_stored(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
