@@ -8,7 +8,7 @@ mod common;
 fn tagging_listing_read_details_and_form_uploads_with_boto3() {
     let server = common::Server::start();
     let out = server.python_ok("conformance_boto3.py", &[]);
-    assert!(out.contains("23 passed, 0 failed"), "{out}");
+    assert!(out.contains("24 passed, 0 failed"), "{out}");
 }
 
 #[test]

@@ -350,4 +350,21 @@ def _():
     assert e["Error"]["Code"] == "AccessDenied", e
 
 
+
+@check("an object stored without a Content-Type reads as binary/octet-stream, as S3 serves it")
+def _():
+    import http.client
+    import urllib.parse
+    url = urllib.parse.urlsplit(s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "tags", "Key": "untyped"}, ExpiresIn=300))
+    c = http.client.HTTPConnection(url.hostname, url.port)
+    c.request("PUT", f"{url.path}?{url.query}", body=b"raw bytes")  # http.client adds no type
+    r = c.getresponse()
+    r.read()
+    assert r.status == 200, r.status
+    assert s3.head_object(Bucket="tags", Key="untyped")["ContentType"] == "binary/octet-stream"
+    got = s3.get_object(Bucket="tags", Key="untyped", ResponseContentType="text/plain")
+    assert got["ContentType"] == "text/plain", "response-content-type still overrides it"
+
+
 finish()

@@ -336,7 +336,10 @@ macro_rules! read_object {
             last_modified: Some(timestamp(o.created)),
             metadata: user_metadata(m),
             // `response-*` query parameters (presigned URLs) override the stored headers.
-            content_type: header_safe(input.response_content_type.or_else(|| m.content_type.clone())),
+            // An object stored without a type reads as S3 serves it: `binary/octet-stream`.
+            content_type: header_safe(input.response_content_type.or_else(|| {
+                Some(m.content_type.clone().unwrap_or_else(|| "binary/octet-stream".to_owned()))
+            })),
             content_disposition: header_safe(input.response_content_disposition.or_else(|| m.content_disposition.clone())),
             content_encoding: header_safe(input.response_content_encoding.or_else(|| m.content_encoding.clone())),
             content_language: header_safe(input.response_content_language.or_else(|| m.content_language.clone())),
