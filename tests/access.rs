@@ -4,44 +4,9 @@
 
 mod common;
 
-use common::{Server, ACCESS_KEY, SECRET_KEY};
+use common::{MadeKey, Server, ACCESS_KEY, SECRET_KEY};
 use std::process::Command;
 use std::time::Duration;
-
-/// A key `pier key create` made.
-struct MadeKey {
-    id: String,
-    secret: String,
-    account: String,
-}
-
-/// `pier key create` next to the running server.
-fn create_key(server: &Server, args: &[&str]) -> MadeKey {
-    let out = Command::new(env!("CARGO_BIN_EXE_pier"))
-        .args(["key", "create", "--data-dir"])
-        .arg(server.dir.path().join("data"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap()
-            .trim()
-            .to_owned()
-    };
-    MadeKey {
-        id: field("access key id:"),
-        secret: field("secret access key:"),
-        account: field("account:"),
-    }
-}
 
 fn pier(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_pier"))
@@ -61,22 +26,19 @@ fn scoped_keys_and_bucket_policies_with_boto3() {
         id: scoped,
         secret: scoped_secret,
         ..
-    } = create_key(
-        &server,
-        &[
-            "--capabilities",
-            "listBuckets,readFiles,listFiles,writeFiles",
-            "--bucket",
-            "photos",
-            "--prefix",
-            "public/",
-        ],
-    );
+    } = server.create_key(&[
+        "--capabilities",
+        "listBuckets,readFiles,listFiles,writeFiles",
+        "--bucket",
+        "photos",
+        "--prefix",
+        "public/",
+    ]);
     let MadeKey {
         id: full,
         secret: full_secret,
         account,
-    } = create_key(&server, &["--account", "pier", "--description", "full"]);
+    } = server.create_key(&["--account", "pier", "--description", "full"]);
     assert_eq!(account, "pier");
     let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
     server.client_env(&mut cmd);
@@ -142,12 +104,12 @@ fn scoped_keys_and_bucket_policies_with_boto3() {
 #[test]
 fn accounts_keep_their_buckets_and_keys_apart() {
     let server = Server::start();
-    let other = create_key(&server, &["--description", "another tenant"]);
+    let other = server.create_key(&["--description", "another tenant"]);
     assert_ne!(
         other.account, "pier",
         "a plain key create starts an account"
     );
-    let joined = create_key(&server, &["--account", &other.account]);
+    let joined = server.create_key(&["--account", &other.account]);
     assert_eq!(joined.account, other.account);
     let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
     server.client_env(&mut cmd);
@@ -166,10 +128,7 @@ fn accounts_keep_their_buckets_and_keys_apart() {
         server.log()
     );
     // A key restricted to a bucket joins the bucket owner's account; naming another is refused.
-    let reader = create_key(
-        &server,
-        &["--bucket", "acct-other", "--capabilities", "readFiles"],
-    );
+    let reader = server.create_key(&["--bucket", "acct-other", "--capabilities", "readFiles"]);
     assert_eq!(reader.account, other.account);
     let refused = Command::new(env!("CARGO_BIN_EXE_pier"))
         .args(["key", "create", "--data-dir"])

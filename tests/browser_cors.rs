@@ -35,12 +35,6 @@ fn chromium_b2_downloads_and_uploads_follow_b2_rules() {
         out.status.success() && stdout.contains(" passed, 0 failed"),
         "browser checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
         String::from_utf8_lossy(&out.stderr),
-        server
-            .log()
-            .lines()
-            .rev()
-            .take(30)
-            .collect::<Vec<_>>()
-            .join("\n")
+        server.log_tail(30)
     );
 }

@@ -33,12 +33,6 @@ fn chromium_uses_the_dashboard_as_a_person_would() {
         out.status.success() && stdout.contains("12 passed, 0 failed"),
         "dashboard checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
         String::from_utf8_lossy(&out.stderr),
-        server
-            .log()
-            .lines()
-            .rev()
-            .take(30)
-            .collect::<Vec<_>>()
-            .join("\n")
+        server.log_tail(30)
     );
 }

@@ -29,10 +29,15 @@ fn post(server: &Server, path: &str, form: &str, extra: &[(&str, &str)]) -> RawR
 
 /// Signs in as the root key; returns the session cookie (`pier_session=...`).
 fn sign_in(server: &Server) -> String {
+    sign_in_as(server, ACCESS_KEY, SECRET_KEY)
+}
+
+/// Signs in with the key `id`; returns the session cookie.
+fn sign_in_as(server: &Server, id: &str, secret: &str) -> String {
     let r = post(
         server,
         "/login",
-        &format!("access_key={ACCESS_KEY}&secret={SECRET_KEY}"),
+        &format!("access_key={id}&secret={secret}"),
         &[],
     );
     assert_eq!(r.status, 303, "{r:?}");
@@ -299,41 +304,15 @@ fn a_prefix_limited_key_starts_at_its_prefix_and_sees_nothing_else() {
             file.to_str().unwrap(),
         ]);
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pier"))
-        .args(["key", "create", "--data-dir"])
-        .arg(server.dir.path().join("data"))
-        .args([
-            "--capabilities",
-            "listBuckets,listFiles,readFiles",
-            "--bucket",
-            "shared",
-            "--prefix",
-            "public/",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap()
-            .trim()
-            .to_owned()
-    };
-    let (id, secret) = (field("access key id:"), field("secret access key:"));
-    let r = post(
-        &server,
-        "/login",
-        &format!("access_key={id}&secret={secret}"),
-        &[],
-    );
-    let cookie = r
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let key = server.create_key(&[
+        "--capabilities",
+        "listBuckets,listFiles,readFiles",
+        "--bucket",
+        "shared",
+        "--prefix",
+        "public/",
+    ]);
+    let cookie = sign_in_as(&server, &key.id, &key.secret);
     let root = raw(
         &server.dashboard,
         "GET",
@@ -376,37 +355,9 @@ fn another_accounts_key_sees_only_its_own_account_in_the_dashboard() {
         "--acl",
         "public-read",
     ]);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pier"))
-        .args(["key", "create", "--data-dir"])
-        .arg(server.dir.path().join("data"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap()
-            .trim()
-            .to_owned()
-    };
-    let (id, secret, account) = (
-        field("access key id:"),
-        field("secret access key:"),
-        field("account:"),
-    );
-    let r = post(
-        &server,
-        "/login",
-        &format!("access_key={id}&secret={secret}"),
-        &[],
-    );
-    let cookie = r
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let other = server.create_key(&[]);
+    let (id, account) = (other.id.as_str(), other.account.as_str());
+    let cookie = sign_in_as(&server, id, &other.secret);
     let home = raw(&server.dashboard, "GET", "/", &[("Cookie", &cookie)]);
     assert_eq!(home.status, 200);
     assert!(
@@ -435,7 +386,7 @@ fn another_accounts_key_sees_only_its_own_account_in_the_dashboard() {
     let admin = sign_in(&server);
     let keys = raw(&server.dashboard, "GET", "/keys", &[("Cookie", &admin)]);
     assert!(
-        keys.body.contains("account pier") && !keys.body.contains(&id),
+        keys.body.contains("account pier") && !keys.body.contains(id),
         "the admin's key page lists its own account's keys only: {}",
         keys.body
     );

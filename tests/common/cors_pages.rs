@@ -121,13 +121,7 @@ pub fn chromium_cors_scenarios(setup: &Server, endpoint: &str) {
         out.status.success() && stdout.contains(" passed, 0 failed"),
         "browser checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
         String::from_utf8_lossy(&out.stderr),
-        server
-            .log()
-            .lines()
-            .rev()
-            .take(30)
-            .collect::<Vec<_>>()
-            .join("\n")
+        server.log_tail(30)
     );
     // The object the page wrote is really there, with the content type the URL required.
     let head: serde_json::Value = serde_json::from_str(&server.aws_ok(&[

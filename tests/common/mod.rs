@@ -147,6 +147,40 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// The last `n` lines of the server's log (for failure messages).
+    pub fn log_tail(&self, n: usize) -> String {
+        tail(&self.log(), n)
+    }
+
+    /// `pier key create ARGS` on this server's data directory, next to the running server;
+    /// fails the test if the command fails.
+    pub fn create_key(&self, args: &[&str]) -> MadeKey {
+        let out = Command::new(env!("CARGO_BIN_EXE_pier"))
+            .args(["key", "create", "--data-dir"])
+            .arg(self.dir.path().join("data"))
+            .args(args)
+            .output()
+            .expect("run pier key create");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {text}"))
+                .trim()
+                .to_owned()
+        };
+        MadeKey {
+            id: field("access key id:"),
+            secret: field("secret access key:"),
+            account: field("account:"),
+        }
+    }
+
     /// Environment for the aws CLI, boto3 and the Python client scripts.
     pub fn client_env(&self, cmd: &mut Command) {
         cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
@@ -199,10 +233,20 @@ impl Server {
             out.status.success(),
             "{script} failed:\n{stdout}\n{}\nserver log (tail):\n{}",
             String::from_utf8_lossy(&out.stderr),
-            tail(&self.log(), 40)
+            self.log_tail(40)
         );
         stdout
     }
+}
+
+/// A key `pier key create` made.
+pub struct MadeKey {
+    /// The access key id.
+    pub id: String,
+    /// Its secret.
+    pub secret: String,
+    /// The account it belongs to.
+    pub account: String,
 }
 
 impl Drop for Server {

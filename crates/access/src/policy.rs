@@ -310,7 +310,7 @@ impl Condition {
                 .headers
                 .iter()
                 .find(|(n, _)| n == name)
-                .map(|(_, v)| copy_source_path(name, v)),
+                .map(|(_, v)| header_value(name, v)),
         };
         let any = |f: &dyn Fn(&str, &str) -> bool| {
             value
@@ -340,7 +340,7 @@ impl Condition {
 
 /// A header's value as conditions compare it: `x-amz-copy-source` without its leading slash
 /// and percent-decoded (`bucket/key`), as S3 evaluates it; other headers as sent.
-fn copy_source_path(name: &str, value: &str) -> String {
+fn header_value(name: &str, value: &str) -> String {
     if name != "x-amz-copy-source" {
         return value.to_owned();
     }

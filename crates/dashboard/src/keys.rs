@@ -102,13 +102,12 @@ pub(crate) async fn create(
         })?
     };
     let bucket = match field("bucket") {
-        Some(name) => Some(
-            d.store()
-                .bucket(&name)
-                .ok()
-                .filter(|b| b.owner == who.scope.account)
-                .ok_or_else(|| Page::store(pier_store::StoreError::NoSuchBucket))?,
-        ),
+        // Another account's bucket is answered as one that does not exist.
+        Some(name) => match d.store().bucket(&name) {
+            Ok(b) if b.owner == who.scope.account => Some(b),
+            Ok(_) => return Err(Page::store(pier_store::StoreError::NoSuchBucket)),
+            Err(e) => return Err(Page::store(e)),
+        },
         None => None,
     };
     let prefix = field("prefix");

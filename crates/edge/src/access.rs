@@ -138,20 +138,10 @@ impl Access {
         self.run(key, ask, facts, ObjectGrant::None, Trace::OnRefusal)
     }
 
-    /// [`Access::decide`] without any trace, for a decision that may still be overturned (a
-    /// read an object's ACL may allow): the caller explains the refusal it finally logs.
-    pub fn decide_untraced(
-        &self,
-        key: Option<&KeyScope>,
-        ask: Ask<'_>,
-        facts: RequestFacts<'_>,
-    ) -> Result<Decision> {
-        self.run(key, ask, facts, ObjectGrant::None, Trace::Never)
-    }
-
-    /// [`Access::decide_untraced`] for reading one object whose own ACL grants `grant` (S3
-    /// object ACLs, looked up by the caller only when the plain decision refused).
-    pub fn decide_object_read(
+    /// [`Access::decide`] without any trace, for a read that may still be decided again: with
+    /// `grant`, what the object's own ACL grants (S3 object ACLs; `ObjectGrant::None` until the
+    /// caller has looked it up). The caller explains the refusal it finally logs.
+    pub fn decide_read(
         &self,
         key: Option<&KeyScope>,
         ask: Ask<'_>,
@@ -225,10 +215,14 @@ impl Access {
                 .and_then(|h| h.get(name))
                 .and_then(|v| v.to_str().ok())
         };
-        let headers: Vec<(&'static str, &str)> = pier_access::policy::CONDITION_HEADERS
-            .into_iter()
-            .filter_map(|name| header(name).map(|v| (name, v)))
-            .collect();
+        // Only a policy reads them: a bucket without one costs no allocation here.
+        let headers: Vec<(&'static str, &str)> = match &policy {
+            Some(_) => pier_access::policy::CONDITION_HEADERS
+                .into_iter()
+                .filter_map(|name| header(name).map(|v| (name, v)))
+                .collect(),
+            None => Vec::new(),
+        };
         let object_tags = match (&bucket, &policy, ask.key) {
             (Some(b), Some(p), Some(key)) if p.reads_object_tags() => {
                 match self.store.object(&b.id, key) {

@@ -88,7 +88,7 @@ impl PierAccess {
     ) -> S3Result<()> {
         let decision = self
             .access
-            .decide_untraced(key, ask, facts)
+            .decide_read(key, ask, facts, ObjectGrant::None)
             .map_err(s3_error)?;
         if decision.allowed {
             return Ok(());
@@ -321,7 +321,7 @@ impl PierAccess {
         let decision = match self.object_grant(b, k, version_id) {
             // A missing object is 404 to whoever may list the bucket there, as in S3
             // (403 to anyone else, so a refusal does not reveal what exists).
-            None => self.access.decide(
+            None => self.access.decide_read(
                 key,
                 Ask {
                     action: Action::ListBucket,
@@ -330,9 +330,10 @@ impl PierAccess {
                     prefix: Some(k),
                 },
                 facts,
+                ObjectGrant::None,
             ),
             Some(ObjectGrant::None) => return Ok(false),
-            Some(grant) => self.access.decide_object_read(
+            Some(grant) => self.access.decide_read(
                 key,
                 Ask {
                     action,

@@ -506,54 +506,6 @@ fn keys_and_buckets_keep_their_account_across_reopening(db: &Db) {
     assert_eq!(updated.owner, "acct1");
 }
 
-/// A data directory written before accounts (with the first schema's columns only) opens with
-/// its keys and buckets in the default account, and nothing else changed.
-#[test]
-fn a_data_directory_from_before_accounts_opens_with_everything_in_the_default_account() {
-    let dir = TempDir::new().unwrap();
-    {
-        let conn = rusqlite::Connection::open(dir.path().join("meta.sqlite")).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE buckets (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
-                 created_ms INTEGER NOT NULL, public INTEGER NOT NULL, cors TEXT, info TEXT,
-                 revision INTEGER NOT NULL) STRICT;
-             CREATE TABLE access_keys (access_key TEXT PRIMARY KEY, secret TEXT NOT NULL,
-                 created_ms INTEGER NOT NULL, description TEXT NOT NULL) STRICT;
-             INSERT INTO buckets VALUES ('old-bucket', 'b0001', 1, 1, NULL, '{\"a\":1}', 7);
-             INSERT INTO access_keys VALUES ('PIEROLDKEY', 'oldsecret', 1, 'from before');",
-        )
-        .unwrap();
-    }
-    let store = Store::open(dir.path()).unwrap();
-    let key = store.key("PIEROLDKEY").unwrap().unwrap();
-    assert_eq!(
-        (
-            key.account.as_str(),
-            key.secret.as_str(),
-            key.description.as_str()
-        ),
-        (pier_store::DEFAULT_ACCOUNT, "oldsecret", "from before")
-    );
-    assert_eq!(key.scope, pier_store::KeyRestrictions::default());
-    let bucket = store.bucket("old-bucket").unwrap();
-    assert_eq!(bucket.owner, pier_store::DEFAULT_ACCOUNT);
-    assert_eq!(
-        (
-            bucket.id.as_str(),
-            bucket.public,
-            bucket.info.as_deref(),
-            bucket.revision
-        ),
-        (
-            "b0001",
-            pier_store::Visibility::PublicObjects,
-            Some(r#"{"a":1}"#),
-            7
-        )
-    );
-    store.close().unwrap();
-}
-
 fn bucket_policies_and_visibility_are_stored(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
@@ -672,8 +624,9 @@ fn a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing(db: &Db) {
     ));
 }
 
-/// A data directory written before keys had scopes and buckets had policies opens unchanged:
-/// the new columns are added, old keys may do everything, old public buckets stay readable.
+/// A data directory written before keys had scopes, buckets had policies and either had an
+/// account opens unchanged: the new columns are added, old keys may do everything, old public
+/// buckets stay readable, and both belong to the default account.
 #[test]
 fn data_directories_of_earlier_versions_open_and_keep_their_meaning() {
     let dir = TempDir::new().unwrap();
@@ -693,9 +646,22 @@ fn data_directories_of_earlier_versions_open_and_keep_their_meaning() {
     let store = Store::open(dir.path()).unwrap();
     let key = store.key("OLDKEY").unwrap().unwrap();
     assert_eq!(key.scope, pier_store::KeyRestrictions::default());
+    assert_eq!(
+        (
+            key.account.as_str(),
+            key.secret.as_str(),
+            key.description.as_str()
+        ),
+        (pier_store::DEFAULT_ACCOUNT, "secret", "before scopes")
+    );
     let bucket = store.bucket("old").unwrap();
     assert_eq!(bucket.public, pier_store::Visibility::PublicObjects);
     assert_eq!(bucket.policy, None);
+    assert_eq!(
+        (bucket.owner.as_str(), bucket.id.as_str(), bucket.revision),
+        (pier_store::DEFAULT_ACCOUNT, "id1", 1)
+    );
+    store.close().unwrap();
 }
 
 /// A bucket id names its bucket only: once the bucket is deleted and its name taken by a

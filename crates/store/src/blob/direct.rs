@@ -39,6 +39,15 @@ impl Aligned {
         Aligned { mem, start, len: 0 }
     }
 
+    /// A placeholder that holds no memory (taken out of a finished file).
+    fn new_empty() -> Aligned {
+        Aligned {
+            mem: Vec::new(),
+            start: 0,
+            len: 0,
+        }
+    }
+
     /// The filled bytes.
     pub(crate) fn data(&self) -> &[u8] {
         &self.mem[self.start..self.start + self.len]
@@ -214,17 +223,6 @@ impl DirectFile {
         let plain = OpenOptions::new().write(true).open(&self.path)?;
         plain.write_all_at(&tail, self.offset)?;
         Ok(plain)
-    }
-}
-
-impl Aligned {
-    /// A placeholder that holds no memory (taken out of a finished file).
-    fn new_empty() -> Aligned {
-        Aligned {
-            mem: Vec::new(),
-            start: 0,
-            len: 0,
-        }
     }
 }
 

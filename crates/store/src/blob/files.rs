@@ -63,7 +63,7 @@ impl BlobStore for FileBlobs {
             final_path: self.path(id),
             blobs_dir: self.root.join("blobs"),
             file: Some(file),
-            bytes: Bytes::Buffering(Aligned::new()),
+            mode: WriteMode::Buffering(Aligned::new()),
             stats: Arc::clone(&self.stats),
         }))
     }
@@ -113,9 +113,9 @@ impl BlobStore for FileBlobs {
     }
 }
 
-/// Where a blob file's bytes are on their way to.
+/// How a blob file's bytes are being written.
 #[derive(Debug)]
-enum Bytes {
+enum WriteMode {
     /// The first buffer's worth, held until it is known whether the blob is large.
     Buffering(Aligned),
     /// A large blob, past the page cache.
@@ -131,28 +131,29 @@ struct FileSink {
     final_path: PathBuf,
     blobs_dir: PathBuf,
     file: Option<File>,
-    bytes: Bytes,
+    mode: WriteMode,
     stats: Arc<StoreStats>,
 }
 
 impl BlobSink for FileSink {
     fn write(&mut self, mut data: &[u8], _shared: Option<&bytes::Bytes>) -> Result<()> {
         let file = self.file.as_mut().expect("the sink is open until finish");
-        if let Bytes::Buffering(first) = &mut self.bytes {
+        if let WriteMode::Buffering(first) = &mut self.mode {
             data = &data[first.push(data)..];
             if !first.is_full() {
                 return Ok(());
             }
-            let Bytes::Buffering(first) = std::mem::replace(&mut self.bytes, Bytes::Plain) else {
+            let WriteMode::Buffering(first) = std::mem::replace(&mut self.mode, WriteMode::Plain)
+            else {
                 unreachable!("matched above")
             };
             match DirectFile::start(&self.tmp_path, first)? {
-                Ok(direct) => self.bytes = Bytes::Direct(direct),
+                Ok(direct) => self.mode = WriteMode::Direct(direct),
                 Err(first) => file.write_all(first.data())?,
             }
         }
-        match &mut self.bytes {
-            Bytes::Direct(direct) => direct.write(data)?,
+        match &mut self.mode {
+            WriteMode::Direct(direct) => direct.write(data)?,
             _ => file.write_all(data)?,
         }
         Ok(())
@@ -161,10 +162,10 @@ impl BlobSink for FileSink {
     fn finish(mut self: Box<Self>) -> Result<()> {
         let started = std::time::Instant::now();
         let mut file = self.file.take().expect("the sink is open until finish");
-        let written = match std::mem::replace(&mut self.bytes, Bytes::Plain) {
-            Bytes::Buffering(first) => file.write_all(first.data()),
-            Bytes::Direct(direct) => direct.finish().map(|f| file = f),
-            Bytes::Plain => Ok(()),
+        let written = match std::mem::replace(&mut self.mode, WriteMode::Plain) {
+            WriteMode::Buffering(first) => file.write_all(first.data()),
+            WriteMode::Direct(direct) => direct.finish().map(|f| file = f),
+            WriteMode::Plain => Ok(()),
         };
         let synced = written.and_then(|()| file.sync_data());
         drop(file);
