@@ -71,7 +71,8 @@ pub struct AccessExplainArgs {
 /// win over the environment, which wins over the file).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML configuration file (keys: data_dir, metadata, blobs, orphan_age_secs, public_url,
+    /// A TOML configuration file (keys: data_dir, metadata, blobs, orphan_age_secs,
+    /// garbage_grace_secs, public_url,
     /// listen, domains, root_access_key,
     /// root_secret_key, access_log, lifecycle_interval_secs, dashboard_listen, dashboard_hosts,
     /// dashboard_secure_cookies, and a [limits] table: max_connections,
@@ -94,6 +95,11 @@ pub struct ServeArgs {
     /// [default: 3600].
     #[arg(long, env = "PIER_ORPHAN_AGE_SECS")]
     pub orphan_age_secs: Option<u64>,
+    /// Seconds a blob released by an overwrite or delete stays readable before it is removed,
+    /// so reads that began before the change finish (0: removed right after the commit)
+    /// [default: 900].
+    #[arg(long, env = "PIER_GARBAGE_GRACE_SECS")]
+    pub garbage_grace_secs: Option<u64>,
     /// The address clients reach pier at (e.g. https://storage.example.com behind a load
     /// balancer), for the URLs the B2 API hands out [default: the request's Host].
     #[arg(long, env = "PIER_PUBLIC_URL")]

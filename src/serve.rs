@@ -34,6 +34,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(s) = args.orphan_age_secs {
         config.orphan_age_secs = s;
     }
+    if let Some(s) = args.garbage_grace_secs {
+        config.garbage_grace_secs = s;
+    }
     if args.public_url.is_some() {
         config.public_url = args.public_url.clone();
     }
@@ -103,6 +106,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             )
             .map_err(anyhow::Error::msg)?,
             orphan_age: Duration::from_secs(config.orphan_age_secs),
+            garbage_grace: Duration::from_secs(config.garbage_grace_secs),
         };
         let store = Store::open_with(&config.data_dir, &backends).with_context(|| {
             format!(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{RawResponse, RoundRobin, Server, ACCESS_KEY};
+use common::{history, RawResponse, RoundRobin, Server, ACCESS_KEY};
 use pier_testkit::postgres::cluster;
 use std::process::Command;
 use std::sync::RwLock;
@@ -440,4 +440,143 @@ fn chromium_sees_each_buckets_cors_rules_through_a_round_robin_front() {
     let front = RoundRobin::start(&endpoints);
     // Rules are set through node A; the pages' preflights and requests reach all three.
     common::cors_pages::chromium_cors_scenarios(&nodes[0], &front.endpoint);
+}
+
+/// A history workload on `nodes` (each client on one of `endpoints`), with small and large
+/// bodies, every operation mixed.
+fn mixed_workload(endpoints: Vec<String>, bucket: &str, duration: Duration) -> history::Workload {
+    history::Workload {
+        endpoints,
+        bucket: bucket.into(),
+        keys: vec![
+            ("a".to_owned(), 1536),
+            ("b".to_owned(), 1536),
+            ("c".to_owned(), 200_000),
+            ("d".to_owned(), 200_000),
+        ],
+        writers: 0,
+        readers: 0,
+        mixed: 6,
+        duration,
+        credentials: (ACCESS_KEY.to_owned(), common::SECRET_KEY.to_owned()),
+    }
+}
+
+/// Fails with the keys the checker could not linearize.
+fn assert_no_anomalies(run: &history::Run, nodes: &[Server]) {
+    let anomalies = pier_testkit::history::check(&run.events);
+    let shown: Vec<String> = anomalies.iter().take(3).map(|a| a.to_string()).collect();
+    // What the nodes logged about each failed request (its id is in the answer).
+    let ids: Vec<&str> = run
+        .errors
+        .iter()
+        .filter_map(|e| e.split("<RequestId>").nth(1)?.split('<').next())
+        .collect();
+    let logs: Vec<String> = nodes
+        .iter()
+        .map(|n| {
+            let log = n.log();
+            let about: Vec<&str> = log
+                .lines()
+                .filter(|l| ids.iter().any(|id| l.contains(id)))
+                .collect();
+            format!("{}\n{}", about.join("\n"), n.log_tail(10))
+        })
+        .collect();
+    assert!(
+        anomalies.is_empty() && run.errors.is_empty(),
+        "{}\n{} keys not linearizable:\n{}\nerrors:\n{}\nnode logs:\n{}",
+        run.summary(),
+        anomalies.len(),
+        shown.join("\n"),
+        run.errors
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n"),
+        logs.join("\n---\n")
+    );
+}
+
+/// Issue 22: clients on three nodes over PostgreSQL and SeaweedFS see one register per key.
+/// A short garbage grace makes blobs go soon after an overwrite, while other nodes read them.
+#[test]
+fn histories_on_three_nodes_are_linearizable() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let nodes = three_nodes_with(&["--garbage-grace-secs", "1"]);
+    let credentials = (ACCESS_KEY.to_owned(), common::SECRET_KEY.to_owned());
+    history::create_bucket(&nodes[0].endpoint, &credentials, "linear");
+    let endpoints = nodes.iter().map(|n| n.endpoint.clone()).collect();
+    let run = history::run(&mixed_workload(endpoints, "linear", Duration::from_secs(8)));
+    eprintln!("{}", run.summary());
+    assert!(run.events.len() > 300, "{}", run.summary());
+    assert_eq!(run.unavailable, 0, "{}", run.summary());
+    assert_no_anomalies(&run, &nodes);
+}
+
+/// Issue 22, with faults: the same history checked while nodes are killed with -9 and
+/// restarted, paused past their maintenance lease and the garbage grace, PostgreSQL is
+/// restarted and a volume server is killed. Minutes long: `tests/tools/history-faults.sh`
+/// runs it (`PIER_HISTORY_SECS`, default 180).
+#[test]
+#[ignore = "minutes long; run by tests/tools/history-faults.sh"]
+fn histories_on_three_nodes_survive_faults() {
+    let _exclusive = SERVER.write().unwrap_or_else(|e| e.into_inner());
+    let secs: u64 = std::env::var("PIER_HISTORY_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(180);
+    let mut nodes = three_nodes_with(&["--garbage-grace-secs", "2", "--lifecycle-interval", "1"]);
+    // Each node behind a relay of its own, so a restarted node (a new port) keeps its address.
+    let relays: Vec<RoundRobin> = nodes
+        .iter()
+        .map(|n| RoundRobin::start(&[n.endpoint.as_str()]))
+        .collect();
+    let credentials = (ACCESS_KEY.to_owned(), common::SECRET_KEY.to_owned());
+    history::create_bucket(&nodes[0].endpoint, &credentials, "faults");
+    let workload = mixed_workload(
+        relays.iter().map(|r| r.endpoint.clone()).collect(),
+        "faults",
+        Duration::from_secs(secs),
+    );
+    let clients = std::thread::spawn(move || history::run(&workload));
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs.saturating_sub(10));
+    let mut faults = Vec::new();
+    for round in 0.. {
+        std::thread::sleep(Duration::from_secs(5));
+        if std::time::Instant::now() >= deadline {
+            break;
+        }
+        let n = round % nodes.len();
+        match round % 4 {
+            0 => {
+                nodes[n].restart();
+                relays[n].serve(&[nodes[n].endpoint.as_str()]);
+                faults.push(format!("node {n} killed with -9 and restarted"));
+            }
+            1 => {
+                let pid = nodes[n].pid().unwrap().to_string();
+                Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+                std::thread::sleep(Duration::from_secs(4));
+                Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+                faults.push(format!("node {n} paused 4 s"));
+            }
+            2 => {
+                cluster().restart();
+                faults.push("PostgreSQL restarted".into());
+            }
+            _ => {
+                let weed = pier_testkit::seaweedfs::cluster();
+                weed.kill_volume(n);
+                std::thread::sleep(Duration::from_secs(3));
+                weed.restart_volume(n);
+                faults.push(format!("volume server {n} killed and restarted"));
+            }
+        }
+    }
+    let run = clients.join().unwrap();
+    eprintln!("faults: {}\n{}", faults.join("; "), run.summary());
+    assert!(run.events.len() > 1000, "{}", run.summary());
+    assert_no_anomalies(&run, &nodes);
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses part of the harness
 
 pub mod cors_pages;
+pub mod history;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -94,6 +95,11 @@ impl Server {
             env,
             dashboard,
         }
+    }
+
+    /// The server process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// The port.
@@ -468,6 +474,10 @@ pub struct RoundRobin {
     /// `http://127.0.0.1:PORT` of the front.
     pub endpoint: String,
     listener: std::net::TcpListener,
+    /// The backends (`127.0.0.1:PORT`), replaced by [`RoundRobin::serve`].
+    backends: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Set once the accept thread runs.
+    serving: std::sync::Once,
 }
 
 impl RoundRobin {
@@ -475,7 +485,12 @@ impl RoundRobin {
     pub fn bind() -> RoundRobin {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        RoundRobin { endpoint, listener }
+        RoundRobin {
+            endpoint,
+            listener,
+            backends: Default::default(),
+            serving: std::sync::Once::new(),
+        }
     }
 
     /// Starts a front for `backends` (`http://127.0.0.1:PORT` each).
@@ -485,35 +500,45 @@ impl RoundRobin {
         front
     }
 
-    /// Serves `backends` (`http://127.0.0.1:PORT` each) from now on.
+    /// Serves `backends` (`http://127.0.0.1:PORT` each) from now on: new connections go to
+    /// them (a restarted node at its new port, say); open ones stay where they are.
     pub fn serve(&self, backends: &[&str]) {
-        let listener = self.listener.try_clone().unwrap();
-        let backends: Vec<String> = backends
+        *self.backends.lock().unwrap() = backends
             .iter()
             .map(|b| b.trim_start_matches("http://").to_owned())
             .collect();
-        std::thread::spawn(move || {
-            for (n, client) in listener.incoming().enumerate() {
-                let Ok(client) = client else { continue };
-                let backend = backends[n % backends.len()].clone();
-                std::thread::spawn(move || {
-                    let Ok(server) = std::net::TcpStream::connect(&backend) else {
-                        return;
+        self.serving.call_once(|| {
+            let listener = self.listener.try_clone().unwrap();
+            let backends = std::sync::Arc::clone(&self.backends);
+            std::thread::spawn(move || {
+                for (n, client) in listener.incoming().enumerate() {
+                    let Ok(client) = client else { continue };
+                    let backend = {
+                        let list = backends.lock().unwrap();
+                        list[n % list.len()].clone()
                     };
-                    let (mut c_read, mut s_write) =
-                        (client.try_clone().unwrap(), server.try_clone().unwrap());
-                    let up = std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut c_read, &mut s_write);
-                        let _ = s_write.shutdown(std::net::Shutdown::Write);
-                    });
-                    let (mut s_read, mut c_write) = (server, client);
-                    let _ = std::io::copy(&mut s_read, &mut c_write);
-                    let _ = c_write.shutdown(std::net::Shutdown::Write);
-                    let _ = up.join();
-                });
-            }
+                    std::thread::spawn(move || relay(client, &backend));
+                }
+            });
         });
     }
+}
+
+/// Copies bytes both ways between `client` and a new connection to `backend` until either
+/// side closes.
+fn relay(client: std::net::TcpStream, backend: &str) {
+    let Ok(server) = std::net::TcpStream::connect(backend) else {
+        return;
+    };
+    let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c_read, &mut s_write);
+        let _ = s_write.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut s_read, mut c_write) = (server, client);
+    let _ = std::io::copy(&mut s_read, &mut c_write);
+    let _ = c_write.shutdown(std::net::Shutdown::Write);
+    let _ = up.join();
 }
 
 /// Runs rclone's S3 backend (remote `pier:`) against `endpoint` with the test key; returns its

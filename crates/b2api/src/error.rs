@@ -181,7 +181,7 @@ impl From<StoreError> for B2Error {
             StoreError::BucketNotEmpty => {
                 B2Error::new(CannotDeleteNonEmptyBucket, "Cannot delete non-empty bucket")
             }
-            StoreError::NoSuchKey | StoreError::NoSuchVersion => {
+            StoreError::NoSuchKey | StoreError::NoSuchVersion | StoreError::Reclaimed => {
                 B2Error::new(NotFound, "File not present")
             }
             StoreError::InvalidVersioning => B2Error::bad_request(e.to_string()),

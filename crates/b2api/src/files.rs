@@ -11,8 +11,8 @@ use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
 use pier_access::Action;
 use pier_store::{
-    Bucket, ListQuery, Object, ObjectMeta, PayloadWriter, VersionQuery, VersionRef, VersionStart,
-    WriteCondition,
+    Bucket, ListQuery, Object, ObjectMeta, PayloadWriter, Readable, StoreError, VersionQuery,
+    VersionRef, VersionStart, WriteCondition,
 };
 use s3s::Body;
 use serde_json::{json, Value};
@@ -342,27 +342,59 @@ pub(crate) async fn download_by_name(
         )
     }))?;
     check_download(call, &bucket, name)?;
-    let object = call.store.object(&bucket.id, name).map_err(missing_as(|| {
-        B2Error::new(
-            B2ErrorKind::NotFound,
-            format!("File with such name does not exist: {name}"),
-        )
-    }))?;
-    serve(call, &object)
+    // The file and its bytes from one snapshot; read again if its bytes were reclaimed before
+    // they were opened (`docs/design.md`, "Reading").
+    let mut attempt = 1;
+    loop {
+        let entry = call
+            .store
+            .read_object(&bucket.id, name)
+            .map_err(missing_as(|| {
+                B2Error::new(
+                    B2ErrorKind::NotFound,
+                    format!("File with such name does not exist: {name}"),
+                )
+            }))?;
+        match serve(call, &entry) {
+            Err(Served::Reclaimed) if attempt < pier_store::READ_ATTEMPTS => attempt += 1,
+            Err(Served::Reclaimed) => return Err(StoreError::Reclaimed.into()),
+            Err(Served::Failed(e)) => return Err(e),
+            Ok(response) => return Ok(response),
+        }
+    }
 }
 
 pub(crate) async fn download_by_id(call: &Call<'_>, id: &str) -> B2Result<Response<Body>> {
     let not_found = || B2Error::new(B2ErrorKind::NotFound, format!("File not present: {id}"));
-    let object = call
+    let entry = call
         .store
-        .object_by_version(id)
+        .read_by_version(id)
         .map_err(missing_as(not_found))?;
-    if object.marker {
+    if entry.object.marker {
         return Err(not_found());
     }
-    let bucket = call.store.bucket_by_id(&object.bucket_id)?;
-    check_download(call, &bucket, &object.key)?;
-    serve(call, &object)
+    let bucket = call.store.bucket_by_id(&entry.object.bucket_id)?;
+    check_download(call, &bucket, &entry.object.key)?;
+    match serve(call, &entry) {
+        Ok(response) => Ok(response),
+        // That version is gone since it was read.
+        Err(Served::Reclaimed) => Err(not_found()),
+        Err(Served::Failed(e)) => Err(e),
+    }
+}
+
+/// Why a download could not be answered.
+enum Served {
+    /// The entry's bytes were reclaimed after it was read: read it again.
+    Reclaimed,
+    /// Any other failure, as B2 answers it.
+    Failed(B2Error),
+}
+
+impl From<B2Error> for Served {
+    fn from(e: B2Error) -> Served {
+        Served::Failed(e)
+    }
 }
 
 /// Parses a single `bytes=` range against `size`: `Ok(None)` without one.
@@ -403,7 +435,8 @@ fn range(call: &Call<'_>, size: u64) -> B2Result<Option<(u64, u64)>> {
     Ok(Some((start, end)))
 }
 
-fn serve(call: &Call<'_>, o: &Object) -> B2Result<Response<Body>> {
+fn serve(call: &Call<'_>, entry: &Readable) -> Result<Response<Body>, Served> {
+    let o = &entry.object;
     let range = range(call, o.size)?;
     let (start, len) = match range {
         Some((a, b)) => (a, b - a + 1),
@@ -448,12 +481,15 @@ fn serve(call: &Call<'_>, o: &Object) -> B2Result<Response<Body>> {
     let body = if *call.method == Method::HEAD {
         Body::empty()
     } else {
-        let stream = call.store.stream(o, start, len)?;
+        let stream = match call.store.stream(entry, start, len) {
+            Err(StoreError::Reclaimed) => return Err(Served::Reclaimed),
+            other => other.map_err(B2Error::from)?,
+        };
         Body::from(s3s::stream::DynByteStream::from(
             s3s::dto::StreamingBlob::wrap(stream),
         ))
     };
-    resp.body(body).map_err(B2Error::internal)
+    Ok(resp.body(body).map_err(B2Error::internal)?)
 }
 
 fn folder_json(bucket: &pier_store::Bucket, name: &str) -> Value {

@@ -271,7 +271,9 @@ pub(crate) fn list_unfinished(call: &Call<'_>, args: ListUnfinished) -> B2Result
 
 pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<Body>> {
     let me = call.account()?;
-    let source = call.store.object_by_version(&args.source_file_id)?;
+    // A ranged copy reads the source's bytes: the entry and its bytes from one snapshot.
+    let entry = call.store.read_by_version(&args.source_file_id)?;
+    let source = entry.object.clone();
     if source.marker {
         return Err(B2Error::bad_request("A hide marker cannot be copied"));
     }
@@ -331,7 +333,8 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
                 WriteCondition::None,
             )?);
         };
-        let blob = store.copy_bytes(&source, start, len)?;
+        // Reclaimed meanwhile: that version is gone, so the copy has no source.
+        let blob = store.copy_bytes(&entry, start, len)?;
         Ok(store.put_object(
             &bucket_id,
             &name,

@@ -13,7 +13,7 @@ use s3s::{s3_error, S3Result};
 /// The attributes asked for, read from one version (the current one unless `versionId`).
 pub fn get(store: &Store, input: GetObjectAttributesInput) -> S3Result<GetObjectAttributesOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let o = read_entry(store, &bucket, &input.key, input.version_id.as_deref())?;
+    let o = read_entry(store, &bucket, &input.key, input.version_id.as_deref())?.object;
     let mut wants = std::collections::HashSet::new();
     // The header is one comma-separated list (s3s 0.14.1 hands it over unsplit).
     let named = input

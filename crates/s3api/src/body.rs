@@ -3,7 +3,7 @@
 
 use crate::error::{blocking, s3_error};
 use futures::StreamExt;
-use pier_store::{Object, Payload, Store};
+use pier_store::{Payload, Readable, Store, StoreError};
 use s3s::checksum::ChecksumHasher;
 use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Error, S3Result};
@@ -73,8 +73,12 @@ fn body_error(e: s3s::StdError) -> S3Error {
     }
 }
 
-/// A body that streams `len` bytes of `object` from `start`.
-pub async fn send(store: &Store, object: &Object, start: u64, len: u64) -> S3Result<StreamingBlob> {
-    let stream = store.stream(object, start, len).map_err(s3_error)?;
-    Ok(StreamingBlob::wrap(stream))
+/// A body that streams `len` bytes of `entry` from `start` (`Reclaimed`: read the entry again).
+pub fn send(
+    store: &Store,
+    entry: &Readable,
+    start: u64,
+    len: u64,
+) -> Result<StreamingBlob, StoreError> {
+    Ok(StreamingBlob::wrap(store.stream(entry, start, len)?))
 }

@@ -63,6 +63,8 @@ pub fn s3_error(e: StoreError) -> S3Error {
             S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, why.to_string())
         }
         StoreError::Unavailable(why) => unavailable(&why),
+        // A read that lost every race with deletes of what it read: the client retries.
+        StoreError::Reclaimed => unavailable("the object changed under every read attempt"),
         other => {
             tracing::error!(error = %other, "storage failure: internal error");
             s3_error!(InternalError, "We encountered an internal error. Please try again.")

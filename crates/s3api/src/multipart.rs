@@ -5,7 +5,7 @@ use crate::checksum;
 use crate::convert::{timestamp, Announced};
 use crate::error::{blocking, blocking_map, complete_error, part_error, s3_error};
 use crate::objects::{check_preconditions, copy_bytes, copy_source, write_condition};
-use pier_store::{Store, S3_MIN_PART_SIZE};
+use pier_store::{Store, StoreError, S3_MIN_PART_SIZE};
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Result};
 
@@ -200,28 +200,39 @@ pub async fn upload_part_copy(
     let (upload, _) = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let (src_bucket, src_key, src_version) = copy_source(&input.copy_source)?;
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
-    let source = crate::objects::copy_source_object(
-        store,
-        &source_bucket,
-        &src_key,
-        src_version.as_deref(),
-    )?;
-    check_preconditions(
-        &source,
-        input.copy_source_if_match.as_ref(),
-        input.copy_source_if_none_match.as_ref(),
-        input.copy_source_if_modified_since.as_ref(),
-        input.copy_source_if_unmodified_since.as_ref(),
-        true,
-    )?;
-    let (start, len) = match &input.copy_source_range {
-        Some(r) => copy_range(r, source.size)?,
-        None => (0, source.size),
-    };
-    let blob = copy_bytes(store, &source, start, len).await?;
-    let part_sum = match upload.meta.checksum_algorithm.clone() {
-        Some(name) => Some(sum_of_bytes(store, &source, start, len, name).await?),
-        None => None,
+    // The source and its bytes from one snapshot; read again if they were reclaimed meanwhile.
+    let mut attempt = 1;
+    let (source, blob, part_sum) = loop {
+        let source = crate::objects::copy_source_object(
+            store,
+            &source_bucket,
+            &src_key,
+            src_version.as_deref(),
+        )?;
+        check_preconditions(
+            &source.object,
+            input.copy_source_if_match.as_ref(),
+            input.copy_source_if_none_match.as_ref(),
+            input.copy_source_if_modified_since.as_ref(),
+            input.copy_source_if_unmodified_since.as_ref(),
+            true,
+        )?;
+        let (start, len) = match &input.copy_source_range {
+            Some(r) => copy_range(r, source.object.size)?,
+            None => (0, source.object.size),
+        };
+        let copied = match copy_bytes(store, &source, start, len).await {
+            Err(StoreError::Reclaimed) if attempt < pier_store::READ_ATTEMPTS => {
+                attempt += 1;
+                continue;
+            }
+            other => other.map_err(s3_error)?,
+        };
+        let part_sum = match upload.meta.checksum_algorithm.clone() {
+            Some(name) => Some(sum_of_bytes(store, &source, start, len, name).await?),
+            None => None,
+        };
+        break (source.object, copied, part_sum);
     };
     let upload_id = input.upload_id;
     let store = store.clone();
@@ -241,18 +252,18 @@ pub async fn upload_part_copy(
     })
 }
 
-/// The checksum `name` of `len` bytes of `object` from `start` (an UploadPartCopy into an
+/// The checksum `name` of `len` bytes of `entry` from `start` (an UploadPartCopy into an
 /// upload with an algorithm).
 async fn sum_of_bytes(
     store: &Store,
-    object: &pier_store::Object,
+    entry: &pier_store::Readable,
     start: u64,
     len: u64,
     name: String,
 ) -> S3Result<String> {
-    let (store, object) = (store.clone(), object.clone());
+    let (store, entry) = (store.clone(), entry.clone());
     blocking(move || {
-        let mut reader = store.reader(&object, start, len)?;
+        let mut reader = store.reader(&entry, start, len);
         let mut h = checksum::hasher_for(&name);
         loop {
             let chunk = reader.next_chunk(1024 * 1024)?;

@@ -6,7 +6,9 @@ use crate::convert::{
 };
 use crate::error::{blocking, blocking_map, put_error, s3_error};
 pub use crate::versions::{parse_version, shown_version, written_version};
-use pier_store::{Bucket, Object, ObjectMeta, Store, StoreError, VersionRef, WriteCondition};
+use pier_store::{
+    Bucket, Object, ObjectMeta, Readable, Store, StoreError, VersionRef, WriteCondition,
+};
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
@@ -185,17 +187,17 @@ fn marker_headers(marker: &Object, shown: Option<String>) -> http::HeaderMap {
     headers
 }
 
-/// The entry a read names: the current version, or the version `version_id` names. A marker on
-/// top is S3's 404 `NoSuchKey` and a marker named by id its 405 `MethodNotAllowed`, both with
-/// `x-amz-delete-marker: true`.
+/// The entry a read names, with its bytes from the same snapshot: the current version, or the
+/// version `version_id` names. A marker on top is S3's 404 `NoSuchKey` and a marker named by id
+/// its 405 `MethodNotAllowed`, both with `x-amz-delete-marker: true`.
 pub fn read_entry(
     store: &Store,
     bucket: &Bucket,
     key: &str,
     version_id: Option<&str>,
-) -> S3Result<Object> {
+) -> S3Result<Readable> {
     match version_id {
-        None => match store.object(&bucket.id, key) {
+        None => match store.read_object(&bucket.id, key) {
             Ok(o) => Ok(o),
             Err(StoreError::NoSuchKey) => {
                 let mut e = s3_error(StoreError::NoSuchKey);
@@ -210,23 +212,27 @@ pub fn read_entry(
         },
         Some(v) => {
             let which = parse_version(v)?;
-            let o = store.version(&bucket.id, key, &which).map_err(s3_error)?;
+            let found = store
+                .read_version(&bucket.id, key, &which)
+                .map_err(s3_error)?;
+            let o = &found.object;
             if o.marker {
                 let mut e = s3_error!(
                     MethodNotAllowed,
                     "The specified method is not allowed against this resource."
                 );
-                e.set_headers(marker_headers(&o, shown_version(bucket, &o)));
+                e.set_headers(marker_headers(o, shown_version(bucket, o)));
                 return Err(e);
             }
-            Ok(o)
+            Ok(found)
         }
     }
 }
 
 /// What a GET or HEAD returns besides the body.
 struct ReadPlan {
-    object: Object,
+    /// The entry and its bytes, from one snapshot.
+    entry: Readable,
     version_id: Option<String>,
     start: u64,
     len: u64,
@@ -242,8 +248,9 @@ fn plan_read(
     part_number: Option<i32>,
 ) -> S3Result<ReadPlan> {
     let bucket = store.bucket(bucket).map_err(s3_error)?;
-    let object = read_entry(store, &bucket, key, version_id)?;
-    let shown = shown_version(&bucket, &object);
+    let entry = read_entry(store, &bucket, key, version_id)?;
+    let object = &entry.object;
+    let shown = shown_version(&bucket, object);
     let size = object.size;
     let (start, len, content_range) = match (range, part_number) {
         (Some(r), _) => {
@@ -276,7 +283,7 @@ fn plan_read(
         (None, None) => (0, size, None),
     };
     Ok(ReadPlan {
-        object,
+        entry,
         version_id: shown,
         start,
         len,
@@ -286,13 +293,20 @@ fn plan_read(
 
 /// GET and HEAD answer alike but for the body, and s3s gives them distinct input and output
 /// types with the same field names: this builds either from one definition, with the object's
-/// tag count beside it. `$plan` names the read plan for the caller's extra fields (the GET body).
+/// tag count and the read plan (for the GET body) beside it.
 macro_rules! read_object {
-    ($store:expr, $input:expr, $plan:ident => $Output:ident { $($extra:tt)* }) => {{
+    ($store:expr, $input:expr, $Output:ident) => {{
         let input = $input;
-        let $plan = plan_read($store, &input.bucket, &input.key, input.version_id.as_deref(), input.range.as_ref(), input.part_number)?;
+        let plan = plan_read(
+            $store,
+            &input.bucket,
+            &input.key,
+            input.version_id.as_deref(),
+            input.range.as_ref(),
+            input.part_number,
+        )?;
         check_preconditions(
-            &$plan.object,
+            &plan.entry.object,
             input.if_match.as_ref(),
             input.if_none_match.as_ref(),
             input.if_modified_since.as_ref(),
@@ -300,12 +314,12 @@ macro_rules! read_object {
             false,
         )?;
         // S3 returns stored checksums only when asked, and only for the whole object.
-        let checksums = $plan.content_range.is_none()
+        let checksums = plan.content_range.is_none()
             && input
                 .checksum_mode
                 .as_ref()
                 .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
-        let o = &$plan.object;
+        let o = &plan.entry.object;
         let m = &o.meta;
         // A part read by number answers with that part's own checksum.
         let part_sum = input
@@ -320,60 +334,105 @@ macro_rules! read_object {
         };
         let any_sum = crate::checksum::NAMES.iter().any(|n| sum(n).is_some());
         let checksum_type = any_sum.then(|| {
-            ChecksumType::from(m.checksum_type.clone().unwrap_or_else(|| ChecksumType::FULL_OBJECT.to_owned()))
+            ChecksumType::from(
+                m.checksum_type
+                    .clone()
+                    .unwrap_or_else(|| ChecksumType::FULL_OBJECT.to_owned()),
+            )
         });
-        let tags = $plan.object.meta.tags.len();
+        let tags = o.meta.tags.len();
         let (lock_mode, lock_until, legal_hold) = crate::object_lock::lock_headers(o);
-        ($Output {
-            object_lock_mode: lock_mode,
-            object_lock_retain_until_date: lock_until,
-            object_lock_legal_hold_status: legal_hold,
-            $($extra)*
-            accept_ranges: Some("bytes".into()),
-            content_length: Some($plan.len as i64),
-            content_range: $plan.content_range.clone(),
-            e_tag: Some(ETag::Strong(o.etag.clone())),
-            last_modified: Some(timestamp(o.created)),
-            metadata: user_metadata(m),
-            // `response-*` query parameters (presigned URLs) override the stored headers.
-            // An object stored without a type reads as S3 serves it: `binary/octet-stream`.
-            content_type: header_safe(input.response_content_type.or_else(|| {
-                Some(m.content_type.clone().unwrap_or_else(|| "binary/octet-stream".to_owned()))
-            })),
-            content_disposition: header_safe(input.response_content_disposition.or_else(|| m.content_disposition.clone())),
-            content_encoding: header_safe(input.response_content_encoding.or_else(|| m.content_encoding.clone())),
-            content_language: header_safe(input.response_content_language.or_else(|| m.content_language.clone())),
-            cache_control: header_safe(input.response_cache_control.or_else(|| m.cache_control.clone())),
-            expires: input
-                .response_expires
-                .or_else(|| m.expires.as_deref().and_then(crate::convert::parse_http_date)),
-            checksum_crc32: sum("crc32"),
-            checksum_crc32c: sum("crc32c"),
-            checksum_sha1: sum("sha1"),
-            checksum_sha256: sum("sha256"),
-            checksum_crc64nvme: sum("crc64nvme"),
-            checksum_type,
-            // A multipart object (ETag `hex-N`) has N parts, even when N is 1.
-            parts_count: input.part_number.and_then(|_| {
-                o.etag.split_once('-').and_then(|(_, n)| n.parse().ok())
-            }),
-            version_id: $plan.version_id.clone(),
-            ..Default::default()
-        }, tags)
+        (
+            $Output {
+                object_lock_mode: lock_mode,
+                object_lock_retain_until_date: lock_until,
+                object_lock_legal_hold_status: legal_hold,
+                accept_ranges: Some("bytes".into()),
+                content_length: Some(plan.len as i64),
+                content_range: plan.content_range.clone(),
+                e_tag: Some(ETag::Strong(o.etag.clone())),
+                last_modified: Some(timestamp(o.created)),
+                metadata: user_metadata(m),
+                // `response-*` query parameters (presigned URLs) override the stored headers.
+                // An object stored without a type reads as S3 serves it: `binary/octet-stream`.
+                content_type: header_safe(input.response_content_type.or_else(|| {
+                    Some(
+                        m.content_type
+                            .clone()
+                            .unwrap_or_else(|| "binary/octet-stream".to_owned()),
+                    )
+                })),
+                content_disposition: header_safe(
+                    input
+                        .response_content_disposition
+                        .or_else(|| m.content_disposition.clone()),
+                ),
+                content_encoding: header_safe(
+                    input
+                        .response_content_encoding
+                        .or_else(|| m.content_encoding.clone()),
+                ),
+                content_language: header_safe(
+                    input
+                        .response_content_language
+                        .or_else(|| m.content_language.clone()),
+                ),
+                cache_control: header_safe(
+                    input
+                        .response_cache_control
+                        .or_else(|| m.cache_control.clone()),
+                ),
+                expires: input.response_expires.or_else(|| {
+                    m.expires
+                        .as_deref()
+                        .and_then(crate::convert::parse_http_date)
+                }),
+                checksum_crc32: sum("crc32"),
+                checksum_crc32c: sum("crc32c"),
+                checksum_sha1: sum("sha1"),
+                checksum_sha256: sum("sha256"),
+                checksum_crc64nvme: sum("crc64nvme"),
+                checksum_type,
+                // A multipart object (ETag `hex-N`) has N parts, even when N is 1.
+                parts_count: input
+                    .part_number
+                    .and_then(|_| o.etag.split_once('-').and_then(|(_, n)| n.parse().ok())),
+                version_id: plan.version_id.clone(),
+                ..Default::default()
+            },
+            tags,
+            plan,
+        )
     }};
 }
 
+/// GET: the entry and its bytes from one snapshot. A read whose bytes were reclaimed before it
+/// opened them (it took longer than the garbage grace period) reads the entry again.
 pub async fn get(store: &Store, input: GetObjectInput) -> S3Result<GetObjectOutput> {
-    let (mut out, tags) = read_object!(store, input, plan => GetObjectOutput {
-        body: Some(body::send(store, &plan.object, plan.start, plan.len).await?),
-    });
-    out.tag_count = (tags > 0).then_some(tags as i32);
-    Ok(out)
+    let mut attempt = 1;
+    loop {
+        let (mut out, tags, plan) = read_object!(store, input.clone(), GetObjectOutput);
+        match body::send(store, &plan.entry, plan.start, plan.len) {
+            Err(StoreError::Reclaimed) if attempt < pier_store::READ_ATTEMPTS => {
+                tracing::debug!(
+                    attempt,
+                    "the object changed under the read: reading it again"
+                );
+                attempt += 1;
+            }
+            Err(e) => return Err(s3_error(e)),
+            Ok(body) => {
+                out.body = Some(body);
+                out.tag_count = (tags > 0).then_some(tags as i32);
+                return Ok(out);
+            }
+        }
+    }
 }
 
 /// HEAD; s3s's HeadObjectOutput has no tag count, so `x-amz-tagging-count` rides as a header.
 pub fn head(store: &Store, input: HeadObjectInput) -> S3Result<S3Response<HeadObjectOutput>> {
-    let (out, tags) = read_object!(store, input, plan => HeadObjectOutput {});
+    let (out, tags, _) = read_object!(store, input, HeadObjectOutput);
     let mut response = S3Response::new(out);
     if tags > 0 {
         response
@@ -538,21 +597,21 @@ pub fn copy_source(source: &CopySource) -> S3Result<(String, String, Option<Stri
     }
 }
 
-/// The entry a copy reads: the current version, or the version named (a delete marker named
-/// by id is S3's 400 `InvalidRequest`).
+/// The entry a copy reads, with its bytes from the same snapshot: the current version, or the
+/// version named (a delete marker named by id is S3's 400 `InvalidRequest`).
 pub fn copy_source_object(
     store: &Store,
     bucket: &Bucket,
     key: &str,
     version_id: Option<&str>,
-) -> S3Result<Object> {
+) -> S3Result<Readable> {
     match version_id {
-        None => store.object(&bucket.id, key).map_err(s3_error),
+        None => store.read_object(&bucket.id, key).map_err(s3_error),
         Some(v) => {
             let o = store
-                .version(&bucket.id, key, &parse_version(v)?)
+                .read_version(&bucket.id, key, &parse_version(v)?)
                 .map_err(s3_error)?;
-            if o.marker {
+            if o.object.marker {
                 return Err(s3_error!(
                     InvalidRequest,
                     "The source of a copy request may not specifically refer to a delete marker by version id."
@@ -563,16 +622,19 @@ pub fn copy_source_object(
     }
 }
 
-/// Copies `len` bytes of `object` from `start` into a new durable blob.
+/// Copies `len` bytes of `entry` from `start` into a new durable blob; `Reclaimed` (read the
+/// entry again) when its bytes went with it.
 pub async fn copy_bytes(
     store: &Store,
-    object: &Object,
+    entry: &Readable,
     start: u64,
     len: u64,
-) -> S3Result<pier_store::WrittenBlob> {
+) -> Result<pier_store::WrittenBlob, StoreError> {
     let store = store.clone();
-    let object = object.clone();
-    blocking(move || store.copy_bytes(&object, start, len)).await
+    let entry = entry.clone();
+    tokio::task::spawn_blocking(move || store.copy_bytes(&entry, start, len))
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }
 
 pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectOutput> {
@@ -580,6 +642,8 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
     let target_bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let source = copy_source_object(store, &source_bucket, &src_key, src_version.as_deref())?;
+    // A whole-object copy shares the source's blobs; its bytes are not read.
+    let source = source.object;
     check_preconditions(
         &source,
         input.copy_source_if_match.as_ref(),

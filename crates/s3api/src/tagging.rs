@@ -135,7 +135,7 @@ pub async fn put_object(
 pub fn get_object(store: &Store, input: GetObjectTaggingInput) -> S3Result<GetObjectTaggingOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let entry =
-        crate::objects::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?;
+        crate::objects::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?.object;
     Ok(GetObjectTaggingOutput {
         tag_set: to_set(&entry.meta.tags),
         version_id: shown_version(&bucket, &entry),

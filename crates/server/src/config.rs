@@ -22,6 +22,10 @@ pub struct Config {
     /// it from a shared blob store (longer than any node takes between writing a blob and
     /// committing it).
     pub orphan_age_secs: u64,
+    /// Seconds a blob released by an overwrite or delete stays readable before the janitor
+    /// removes it, so that reads which began before the change can finish (`docs/design.md`,
+    /// "Reading"); 0 removes it right after the commit.
+    pub garbage_grace_secs: u64,
     /// Address to listen on.
     pub listen: String,
     /// The address clients reach pier at (`https://storage.example.com`), for the URLs the B2
@@ -60,6 +64,7 @@ impl Default for Config {
             metadata: "sqlite".into(),
             blobs: "files".into(),
             orphan_age_secs: 3600,
+            garbage_grace_secs: 900,
             listen: "127.0.0.1:9000".into(),
             public_url: None,
             domains: vec!["localhost".into()],

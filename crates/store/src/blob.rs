@@ -409,9 +409,9 @@ impl SegmentReader {
     }
 
     /// A reader of `len` bytes from `start` of an inline object's bytes.
-    pub(crate) fn from_memory(blobs: Blobs, data: Vec<u8>, start: u64, len: u64) -> Self {
+    pub(crate) fn from_memory(blobs: Blobs, data: bytes::Bytes, start: u64, len: u64) -> Self {
         let mut reader = SegmentReader::new(blobs, Vec::new(), start, len);
-        reader.memory = Some(bytes::Bytes::from(data));
+        reader.memory = Some(data);
         reader
     }
 

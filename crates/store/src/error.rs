@@ -60,6 +60,10 @@ pub enum StoreError {
     /// Another process (a running server) holds the data directory.
     #[error("the data directory {0} is in use by another pier server")]
     Locked(String),
+    /// The bytes a read's entry named were reclaimed after the entry was read (a read that
+    /// took longer than the garbage grace period to open them): read the metadata again.
+    #[error("the object changed while it was being read")]
+    Reclaimed,
     /// Reading the object's bytes failed (a blob file is missing or unreadable).
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -55,8 +55,8 @@ pub use stream::ObjectStream;
 pub use types::{is_account_id, new_account_id, DEFAULT_ACCOUNT};
 pub use types::{
     now_millis, AccessKey, Bucket, BucketUpdate, DashboardSession, KeyRestrictions, LifecycleRule,
-    Millis, Object, ObjectMeta, Part, PublicBlock, Segment, Upload, VersionRef, Versioning,
-    Visibility, WriteCondition, INLINE_BLOB,
+    Millis, Object, ObjectMeta, Part, PublicBlock, Readable, Segment, Upload, VersionRef,
+    Versioning, Visibility, WriteCondition, INLINE_BLOB,
 };
 
 use std::fs;
@@ -152,6 +152,10 @@ pub struct Backends {
     /// How old a blob no metadata references must be before a shared blob store's sweep
     /// removes it: longer than any node may take between writing a blob and committing it.
     pub orphan_age: std::time::Duration,
+    /// How long a blob a write released stays readable before the janitor removes it: longer
+    /// than a read may take between reading the metadata and opening its last segment
+    /// (`docs/design.md`, "Reading").
+    pub garbage_grace: std::time::Duration,
 }
 
 impl Default for Backends {
@@ -160,6 +164,7 @@ impl Default for Backends {
             meta: MetaBackend::default(),
             blobs: BlobBackend::default(),
             orphan_age: ORPHAN_AGE,
+            garbage_grace: GARBAGE_GRACE,
         }
     }
 }
@@ -167,6 +172,17 @@ impl Default for Backends {
 /// By default, a blob no metadata references is removed only once this old when blobs are
 /// shared with other nodes (one may still be about to commit it); see [`BlobStore::shared`].
 pub const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// By default, a blob a write released stays readable this long before it is removed; see
+/// [`Backends::garbage_grace`].
+pub const GARBAGE_GRACE: std::time::Duration = std::time::Duration::from_secs(900);
+
+/// The longest the janitor waits between looks for garbage past its grace period.
+const JANITOR_TICK_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How often a read whose bytes were reclaimed under it reads the metadata again before giving
+/// up (`StoreError::Reclaimed`); the API layers loop at most this many times.
+pub const READ_ATTEMPTS: usize = 3;
 
 /// PostgreSQL connections per store (one worker thread each).
 pub const POSTGRES_CONNECTIONS: usize = 16;
@@ -263,6 +279,30 @@ fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
+/// The newest release time whose garbage is past a grace period of `grace` now.
+fn grace_cutoff(grace: std::time::Duration) -> Millis {
+    now_millis().saturating_sub(i64::try_from(grace.as_millis()).unwrap_or(Millis::MAX))
+}
+
+/// Removes the blobs of every garbage row released at or before `released_by`, then forgets the
+/// rows, a thousand at a time; returns how many.
+fn sweep_garbage(meta: &dyn MetaStore, blobs: &Blobs, released_by: Millis) -> Result<usize> {
+    const BATCH: usize = 1000;
+    let mut removed = 0;
+    loop {
+        let batch = meta.garbage(released_by, BATCH)?;
+        if batch.is_empty() {
+            return Ok(removed);
+        }
+        blobs.remove(&batch)?;
+        meta.forget_garbage(&batch)?;
+        removed += batch.len();
+        if batch.len() < BATCH {
+            return Ok(removed);
+        }
+    }
+}
+
 /// How a put's metadata failure reads as a [`PutError`].
 fn put_error(e: StoreError) -> PutError {
     match e {
@@ -290,6 +330,11 @@ struct Inner {
     node: String,
     /// See [`Backends::orphan_age`].
     orphan_age: std::time::Duration,
+    /// See [`Backends::garbage_grace`].
+    garbage_grace: std::time::Duration,
+    /// True when other processes may read this metadata's blobs (a shared database): garbage
+    /// then waits out its grace period even at start.
+    shared_meta: bool,
     /// The server's exclusive lock on the data directory; `None` for admin handles.
     lock: Option<fs::File>,
     /// Written at a clean close, removed at open: its absence at open means the last run
@@ -303,8 +348,9 @@ struct Inner {
     bucket_names: cache::TtlCache<String, Option<String>>,
     /// Access keys by id, read on every signed request.
     keys: cache::TtlCache<String, Option<Arc<AccessKey>>>,
-    /// Hands garbage blobs to the janitor thread, off the request path.
-    janitor: Mutex<Option<mpsc::Sender<Vec<String>>>>,
+    /// Wakes the janitor thread (which removes garbage past its grace period, off the request
+    /// path) when a write released blobs.
+    janitor: Mutex<Option<mpsc::Sender<()>>>,
     janitor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Counters for the server's metrics, shared with the metadata writer and the blob files.
     stats: Arc<StoreStats>,
@@ -348,6 +394,8 @@ impl Store {
                 blobs,
                 node: node_id(root)?,
                 orphan_age: backends.orphan_age,
+                garbage_grace: backends.garbage_grace,
+                shared_meta: backends.meta != MetaBackend::Embedded,
                 lock: Some(lock),
                 clean_marker,
                 buckets: cache::TtlCache::new(),
@@ -386,6 +434,8 @@ impl Store {
             inner: Arc::new(Inner {
                 node: new_id(),
                 orphan_age: ORPHAN_AGE,
+                garbage_grace: GARBAGE_GRACE,
+                shared_meta: true,
                 meta,
                 blobs: BlobBackend::Files.open(root, &stats, false)?,
                 lock: None,
@@ -490,40 +540,44 @@ impl Store {
         Ok(())
     }
 
+    /// At start: removes the garbage no reader can still need: all of it with the embedded
+    /// metadata (nothing reads before the server listens), only what is past its grace period
+    /// when other nodes share the metadata.
     fn collect_garbage(&self) -> Result<()> {
-        loop {
-            let garbage = self.meta().garbage(1000)?;
-            if garbage.is_empty() {
-                return Ok(());
-            }
-            self.discard(garbage)?;
-        }
+        let released_by = if self.inner.shared_meta {
+            grace_cutoff(self.inner.garbage_grace)
+        } else {
+            Millis::MAX
+        };
+        sweep_garbage(self.meta(), &self.inner.blobs, released_by)?;
+        self.inner
+            .stats
+            .garbage_queued(self.meta().garbage_count()? as usize);
+        Ok(())
     }
 
-    /// Starts the thread that deletes garbage blobs and forgets them in batches, so a write
-    /// that made garbage is answered without waiting for that second commit.
+    /// Starts the thread that removes garbage blobs once past their grace period, and forgets
+    /// them, in batches: woken by writes that released blobs, and at least every tenth of the
+    /// grace period (at most [`JANITOR_TICK_MAX`]). A write is answered without waiting for it.
     fn start_janitor(&self) -> Result<()> {
-        let (tx, rx) = mpsc::channel::<Vec<String>>();
+        let (tx, rx) = mpsc::channel::<()>();
         let meta = Arc::clone(&self.inner.meta);
         let blobs = self.inner.blobs.clone();
         let stats = Arc::clone(&self.inner.stats);
+        let grace = self.inner.garbage_grace;
+        let tick = (grace / 10).clamp(std::time::Duration::from_millis(50), JANITOR_TICK_MAX);
         let handle = std::thread::Builder::new()
             .name("pier-janitor".into())
-            .spawn(move || {
-                while let Ok(mut batch) = rx.recv() {
-                    while let Ok(more) = rx.try_recv() {
-                        batch.extend(more);
-                    }
-                    // Failures leave the rows in `garbage`; the next start retries them.
-                    match blobs.remove(&batch) {
-                        Ok(()) => {
-                            if let Err(e) = meta.forget_garbage(&batch) {
-                                tracing::warn!(error = %e, "forgetting garbage failed");
-                            }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "deleting garbage blobs failed"),
-                    }
-                    stats.garbage_done(batch.len());
+            .spawn(move || loop {
+                match rx.recv_timeout(tick) {
+                    Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+                while rx.try_recv().is_ok() {}
+                // Failures leave the rows in `garbage`; the next look retries them.
+                match sweep_garbage(&*meta, &blobs, grace_cutoff(grace)) {
+                    Ok(n) => stats.garbage_done(n),
+                    Err(e) => tracing::warn!(error = %e, "removing garbage blobs failed"),
                 }
             })?;
         *self.inner.janitor.lock().expect("janitor lock") = Some(tx);
@@ -531,27 +585,26 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes blobs that a committed write made garbage, then forgets them: on the janitor
-    /// thread when one runs, else here.
+    /// Takes note of blobs a committed write recorded as garbage: the janitor removes them once
+    /// past the grace period. Without a janitor (an admin handle), a grace of zero removes them
+    /// here; otherwise the server's janitor (or the next start) does.
     fn discard(&self, blobs: Vec<String>) -> Result<()> {
         if blobs.is_empty() {
             return Ok(());
         }
-        let blobs = match &*self.inner.janitor.lock().expect("janitor lock") {
-            Some(janitor) => {
-                let n = blobs.len();
-                match janitor.send(blobs) {
-                    Ok(()) => {
-                        self.inner.stats.garbage_queued(n);
-                        return Ok(());
-                    }
-                    Err(mpsc::SendError(blobs)) => blobs,
-                }
+        self.inner.stats.garbage_queued(blobs.len());
+        if let Some(janitor) = &*self.inner.janitor.lock().expect("janitor lock") {
+            if self.inner.garbage_grace.is_zero() {
+                let _ = janitor.send(());
             }
-            None => blobs,
-        };
-        self.inner.blobs.remove(&blobs)?;
-        self.meta().forget_garbage(&blobs)
+            return Ok(());
+        }
+        if self.inner.garbage_grace.is_zero() {
+            self.inner.blobs.remove(&blobs)?;
+            self.meta().forget_garbage(&blobs)?;
+            self.inner.stats.garbage_done(blobs.len());
+        }
+        Ok(())
     }
 
     /// Every blob present in the blob store, referenced or not (for checks and administration).
@@ -931,34 +984,68 @@ impl Store {
             .ok_or(StoreError::NoSuchKey)
     }
 
-    /// A reader of `len` bytes of `object` from `start`.
-    pub fn reader(&self, object: &Object, start: u64, len: u64) -> Result<SegmentReader> {
-        if object.is_inline() {
-            let data = self
-                .meta()
-                .inline_data(&object.version_id)?
-                .ok_or(StoreError::NoSuchKey)?;
-            return Ok(SegmentReader::from_memory(
-                self.inner.blobs.clone(),
-                data,
-                start,
-                len,
-            ));
-        }
-        Ok(SegmentReader::new(
-            self.inner.blobs.clone(),
-            object.segments.clone(),
-            start,
-            len,
-        ))
+    /// The current version under `key`, ready to read (its inline bytes from the same
+    /// snapshot); `NoSuchKey` if absent (or a marker is on top).
+    pub fn read_object(&self, bucket_id: &str, key: &str) -> Result<Readable> {
+        self.meta()
+            .read(bucket_id, key, None)?
+            .ok_or(StoreError::NoSuchKey)
     }
 
-    /// Copies `len` bytes of `object` from `start` into a new durable blob (blocking).
-    pub fn copy_bytes(&self, object: &Object, start: u64, len: u64) -> Result<WrittenBlob> {
-        let mut reader = self.reader(object, start, len)?;
+    /// One entry of `key` by id or the null one, ready to read (a marker too: the caller
+    /// decides what reading one means); `NoSuchVersion` if absent.
+    pub fn read_version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Readable> {
+        self.meta()
+            .read(bucket_id, key, Some(which))?
+            .ok_or(StoreError::NoSuchVersion)
+    }
+
+    /// Any entry by version id (B2 `fileId`), ready to read; `NoSuchKey` if absent.
+    pub fn read_by_version(&self, version_id: &str) -> Result<Readable> {
+        self.meta()
+            .read_by_version(version_id)?
+            .ok_or(StoreError::NoSuchKey)
+    }
+
+    /// A reader of `len` bytes of `entry` from `start`, from what its snapshot named.
+    pub fn reader(&self, entry: &Readable, start: u64, len: u64) -> SegmentReader {
+        match &entry.inline {
+            Some(data) => {
+                SegmentReader::from_memory(self.inner.blobs.clone(), data.clone(), start, len)
+            }
+            None => SegmentReader::new(
+                self.inner.blobs.clone(),
+                entry.object.segments.clone(),
+                start,
+                len,
+            ),
+        }
+    }
+
+    /// What a failure to read `entry`'s bytes means: a blob missing because the entry is gone
+    /// since it was read (its bytes reclaimed after the grace period) is
+    /// [`StoreError::Reclaimed`], so the caller reads the metadata again; a blob missing while
+    /// its entry still exists is an error of the machine.
+    pub(crate) fn read_failure(&self, entry: &Readable, e: std::io::Error) -> StoreError {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            match self.meta().read_by_version(&entry.object.version_id) {
+                Ok(None) => return StoreError::Reclaimed,
+                Ok(Some(_)) => {}
+                Err(other) => return other,
+            }
+        }
+        StoreError::Io(e)
+    }
+
+    /// Copies `len` bytes of `entry` from `start` into a new durable blob (blocking).
+    /// `Reclaimed` when the entry went away and its bytes with it: read it again.
+    pub fn copy_bytes(&self, entry: &Readable, start: u64, len: u64) -> Result<WrittenBlob> {
+        let mut reader = self.reader(entry, start, len);
         let mut writer = self.new_blob()?;
         loop {
-            let chunk = reader.next_chunk(1024 * 1024)?;
+            let chunk = reader
+                .next_chunk(1024 * 1024)
+                .map_err(|e| self.read_failure(entry, e))?;
             if chunk.is_empty() {
                 break;
             }

@@ -5,7 +5,8 @@
 
 use crate::error::Result;
 use crate::types::{
-    AccessKey, Bucket, BucketUpdate, Millis, Object, Part, Upload, VersionRef, WriteCondition,
+    AccessKey, Bucket, BucketUpdate, Millis, Object, Part, Readable, Upload, VersionRef,
+    WriteCondition,
 };
 use std::collections::HashSet;
 
@@ -160,8 +161,17 @@ pub trait MetaStore: Send + Sync + 'static {
         which: Option<&VersionRef>,
         change: MetaChange,
     ) -> Result<Object>;
-    /// The bytes of an entry stored inline.
-    fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>>;
+    /// The entry a read names (the current version when `which` is `None`, never a marker
+    /// then; else the entry named, marker or not), with an inline object's bytes, from one
+    /// snapshot (`docs/design.md`, "Reading").
+    fn read(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+    ) -> Result<Option<Readable>>;
+    /// Any entry by version id, with an inline object's bytes, from one snapshot.
+    fn read_by_version(&self, version_id: &str) -> Result<Option<Readable>>;
     /// Deletes a key's current entry as the bucket's versioning state says; a marker added is
     /// named `marker_id` and dated `at`.
     fn delete_current(
@@ -246,8 +256,11 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Removes an access key; `NoSuchKeyId` if absent.
     fn delete_key(&self, access_key: &str) -> Result<()>;
 
-    /// Blobs recorded as garbage and not yet forgotten.
-    fn garbage(&self, limit: usize) -> Result<Vec<String>>;
+    /// Blobs recorded as garbage at or before `released_by` (oldest first) and not yet
+    /// forgotten.
+    fn garbage(&self, released_by: Millis, limit: usize) -> Result<Vec<String>>;
+    /// How many blobs are recorded as garbage.
+    fn garbage_count(&self) -> Result<u64>;
     /// Forgets garbage whose files were deleted.
     fn forget_garbage(&self, blobs: &[String]) -> Result<()>;
     /// Every blob referenced by an entry or a part.

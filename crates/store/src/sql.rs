@@ -159,9 +159,16 @@ impl Row {
 
     /// A byte-string column (text is taken as its UTF-8 bytes); `NULL` is an error.
     pub fn bytes(&mut self, i: usize) -> Result<Vec<u8>> {
+        self.opt_bytes(i)?
+            .ok_or_else(|| StoreError::Corrupt(format!("column {i} is NULL")))
+    }
+
+    /// A byte-string column that may be `NULL` (text is taken as its UTF-8 bytes).
+    pub fn opt_bytes(&mut self, i: usize) -> Result<Option<Vec<u8>>> {
         match self.take(i)? {
-            Value::Bytes(v) => Ok(v),
-            Value::Text(v) => Ok(v.into_bytes()),
+            Value::Null => Ok(None),
+            Value::Bytes(v) => Ok(Some(v)),
+            Value::Text(v) => Ok(Some(v.into_bytes())),
             other => Err(StoreError::Corrupt(format!(
                 "column {i} holds {other:?}, not bytes"
             ))),

@@ -2,7 +2,7 @@
 //! as memory-mapped windows produced by a blocking task through a two-slot channel (so a reader
 //! holds at most about three windows).
 
-use crate::{Object, Result, Store};
+use crate::{Readable, Result, Store};
 use bytes::Bytes;
 use std::io;
 use std::pin::Pin;
@@ -34,18 +34,30 @@ impl futures_core::Stream for ObjectStream {
 }
 
 impl Store {
-    /// Streams `len` bytes of `object` from `start`. A missing blob is reported here, before
-    /// any byte is sent. Must be called inside a Tokio runtime.
-    pub fn stream(&self, object: &Object, start: u64, len: u64) -> Result<ObjectStream> {
-        let mut reader = self.reader(object, start, len)?;
+    /// Streams `len` bytes of `entry` from `start`, from what its snapshot named. A missing
+    /// blob is reported here, before any byte is sent: `Reclaimed` when the entry is gone since
+    /// it was read (read it again), an error of the machine otherwise. Must be called inside a
+    /// Tokio runtime.
+    pub fn stream(&self, entry: &Readable, start: u64, len: u64) -> Result<ObjectStream> {
+        let mut reader = self.reader(entry, start, len);
         if len <= INLINE_READ {
             let mut data = Vec::with_capacity(len as usize);
             while reader.remaining() > 0 {
-                data.extend_from_slice(&reader.next_chunk(WINDOW)?);
+                let chunk = reader
+                    .next_mapped(WINDOW)
+                    .map_err(|e| self.read_failure(entry, e))?;
+                match chunk {
+                    // An inline object's whole range is one chunk: no copy.
+                    Some(chunk) if data.is_empty() && chunk.len() as u64 == len => {
+                        return Ok(ObjectStream(Inner::Once(Some(chunk))));
+                    }
+                    Some(chunk) => data.extend_from_slice(&chunk),
+                    None => break,
+                }
             }
             return Ok(ObjectStream(Inner::Once(Some(Bytes::from(data)))));
         }
-        reader.prepare()?;
+        reader.prepare().map_err(|e| self.read_failure(entry, e))?;
         let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(2);
         tokio::task::spawn_blocking(move || loop {
             match reader.next_mapped(WINDOW) {

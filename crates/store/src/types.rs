@@ -390,6 +390,35 @@ impl Object {
     }
 }
 
+/// An entry as a read found it, with the bytes its metadata holds (an inline object's), both
+/// from one snapshot: what a GET answers with and streams, without looking the entry up again
+/// (`docs/design.md`, "Reading").
+#[derive(Clone, Debug)]
+pub struct Readable {
+    /// The entry (a version, or a marker when the read names one).
+    pub object: Object,
+    /// The bytes of an inline object; `None` for any other entry.
+    pub(crate) inline: Option<bytes::Bytes>,
+}
+
+impl Readable {
+    /// Pairs an entry with its inline bytes, as a snapshot read them; an inline entry whose bytes
+    /// are missing is corrupt.
+    pub(crate) fn new(object: Object, inline: Option<Vec<u8>>) -> crate::Result<Readable> {
+        let inline = match (object.is_inline(), inline) {
+            (true, Some(data)) => Some(bytes::Bytes::from(data)),
+            (true, None) => {
+                return Err(crate::StoreError::Corrupt(format!(
+                    "inline object {} has no bytes",
+                    object.version_id
+                )))
+            }
+            (false, _) => None,
+        };
+        Ok(Readable { object, inline })
+    }
+}
+
 /// A condition on a write, checked atomically with it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum WriteCondition {

@@ -31,7 +31,7 @@ fn put(store: &Store, bucket_id: &str, key: &str, data: &[u8]) -> pier_store::Ob
 }
 
 fn read_all(store: &Store, object: &pier_store::Object) -> Vec<u8> {
-    let mut r = store.reader(object, 0, object.size).unwrap();
+    let mut r = common::reader(store, object, 0, object.size);
     let mut out = Vec::new();
     loop {
         let chunk = r.next_chunk(64 * 1024).unwrap();

@@ -99,7 +99,9 @@ impl Cluster {
                     format!("-port.grpc={}", free_port()),
                     format!("-dir={}", data.display()),
                     format!("-mserver={master}"),
-                    "-max=30".into(),
+                    // Each test bucket is a collection with volumes of its own (sparse files):
+                    // room for a few hundred test buckets.
+                    "-max=600".into(),
                     "-minFreeSpace=1".into(),
                 ],
             );

@@ -18,6 +18,51 @@ const VERSION_SELECT: &str = "bucket_id, key, version_id, size, etag, sha1, crea
 const OBJECT_INSERT: &str = "bucket_id, key, version_id, size, etag, sha1, created_ms, meta, \
      segments, seq, is_null";
 
+/// The current version with its inline bytes (NULL for a blob object) as a 14th column, in one
+/// statement: a read's one snapshot (`docs/design.md`, "Reading").
+fn current_read_sql() -> String {
+    format!(
+        "SELECT {OBJECT_SELECT},
+                (SELECT data FROM inline_data WHERE inline_data.version_id = objects.version_id)
+         FROM objects WHERE bucket_id = ?1 AND key = ?2"
+    )
+}
+
+/// The key's current version with its inline bytes, in one statement.
+pub(super) fn read_current(
+    conn: &dyn Sql,
+    bucket_id: &str,
+    key: &str,
+) -> Result<Option<crate::types::Readable>> {
+    let Some(mut row) = conn.first(&current_read_sql(), values![bucket_id, key.as_bytes()])? else {
+        return Ok(None);
+    };
+    let data = row.opt_bytes(13)?;
+    crate::types::Readable::new(entry_from_row(row)?, data).map(Some)
+}
+
+/// `found` with its inline bytes, read inside the caller's transaction (so from the snapshot
+/// that found it).
+pub(super) fn with_bytes(
+    conn: &dyn Sql,
+    found: Option<Object>,
+) -> Result<Option<crate::types::Readable>> {
+    let Some(object) = found else {
+        return Ok(None);
+    };
+    let data = if object.is_inline() {
+        conn.first(
+            "SELECT data FROM inline_data WHERE version_id = ?1",
+            values![&object.version_id],
+        )?
+        .map(|mut r| r.bytes(0))
+        .transpose()?
+    } else {
+        None
+    };
+    crate::types::Readable::new(object, data).map(Some)
+}
+
 /// Decodes an entry row (columns as [`OBJECT_SELECT`] and [`VERSION_SELECT`] name them); a
 /// row whose key, metadata or segments do not decode, or whose segments do not add up to its
 /// size, is `Corrupt`.
@@ -656,7 +701,8 @@ pub(super) fn scan_versions(
     Ok(out)
 }
 
-/// Every blob named by an entry's segments, in either table.
+/// Every blob named by an entry's segments, in either table, or waiting in `garbage` for its
+/// grace period to pass (the orphan sweep leaves those to the janitor).
 pub(super) fn referenced_blobs(
     conn: &dyn Sql,
     set: &mut std::collections::HashSet<String>,
@@ -665,6 +711,9 @@ pub(super) fn referenced_blobs(
         for mut row in conn.query(&format!("SELECT segments FROM {table}"), &[])? {
             set.extend(decode_segments(&row.text(0)?)?.into_iter().map(|s| s.blob));
         }
+    }
+    for mut row in conn.query("SELECT blob FROM garbage", &[])? {
+        set.insert(row.text(0)?);
     }
     Ok(())
 }

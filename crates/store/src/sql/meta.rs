@@ -7,7 +7,7 @@ use crate::error::{Result, StoreError};
 use crate::meta::{Completion, LifecycleAction, MetaStore, NewBytes, Removal, VersionCursor};
 use crate::types::{
     AccessKey, Bucket, BucketUpdate, KeyRestrictions, LifecycleRule, Millis, Object, ObjectMeta,
-    Part, Segment, Upload, VersionRef, Versioning, Visibility, WriteCondition,
+    Part, Readable, Segment, Upload, VersionRef, Versioning, Visibility, WriteCondition,
 };
 use md5::{Digest as _, Md5};
 use std::collections::HashSet;
@@ -187,11 +187,14 @@ fn key_from_row(mut r: Row) -> Result<AccessKey> {
     })
 }
 
+/// Records blobs the transaction released as garbage, dated now: the janitor removes them once
+/// the grace period has passed (`docs/design.md`, "Reading").
 pub(crate) fn add_garbage(conn: &dyn Sql, blobs: &[String]) -> Result<()> {
+    let now = crate::now_millis();
     for blob in blobs {
         conn.execute(
-            "INSERT INTO garbage (blob) VALUES (?1) ON CONFLICT (blob) DO NOTHING",
-            values![blob],
+            "INSERT INTO garbage (blob, since_ms) VALUES (?1, ?2) ON CONFLICT (blob) DO NOTHING",
+            values![blob, now],
         )?;
     }
     Ok(())
@@ -450,15 +453,32 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
-    fn inline_data(&self, version_id: &str) -> Result<Option<Vec<u8>>> {
+    fn read(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+    ) -> Result<Option<Readable>> {
+        let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
+        match which {
+            None => self
+                .engine
+                .read_one(move |conn| history::read_current(conn, &bucket_id, &key)),
+            Some(which) => {
+                let which = which.clone();
+                self.engine.read(move |conn| {
+                    let found = history::entry(conn, &bucket_id, &key, &which)?;
+                    history::with_bytes(conn, found)
+                })
+            }
+        }
+    }
+
+    fn read_by_version(&self, version_id: &str) -> Result<Option<Readable>> {
         let version_id = version_id.to_owned();
-        self.engine.read_one(move |conn| {
-            conn.first(
-                "SELECT data FROM inline_data WHERE version_id = ?1",
-                values![&version_id],
-            )?
-            .map(|mut r| r.bytes(0))
-            .transpose()
+        self.engine.read(move |conn| {
+            let found = history::by_id(conn, &version_id)?;
+            history::with_bytes(conn, found)
         })
     }
 
@@ -913,15 +933,24 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
-    fn garbage(&self, limit: usize) -> Result<Vec<String>> {
-        self.engine.read(move |conn| {
+    fn garbage(&self, released_by: Millis, limit: usize) -> Result<Vec<String>> {
+        self.engine.read_one(move |conn| {
             conn.query(
-                "SELECT blob FROM garbage ORDER BY blob LIMIT ?1",
-                values![limit as i64],
+                "SELECT blob FROM garbage WHERE since_ms <= ?1 ORDER BY since_ms, blob LIMIT ?2",
+                values![released_by, limit as i64],
             )?
             .into_iter()
             .map(|mut r| r.text(0))
             .collect()
+        })
+    }
+
+    fn garbage_count(&self) -> Result<u64> {
+        self.engine.read_one(|conn| {
+            let mut row = conn
+                .first("SELECT count(*) FROM garbage", &[])?
+                .ok_or_else(|| StoreError::Database("count(*) returned no row".into()))?;
+            Ok(row.int(0)? as u64)
         })
     }
 

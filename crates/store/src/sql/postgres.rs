@@ -27,7 +27,7 @@ use std::thread;
 use std::time::Duration;
 
 /// The schema, one migration per entry; `schema_version` records how many ran.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     "
 CREATE TABLE buckets (
     name TEXT COLLATE \"C\" PRIMARY KEY,
@@ -142,6 +142,12 @@ CREATE TABLE sessions (
     "
 ALTER TABLE access_keys ADD COLUMN account TEXT COLLATE \"C\" NOT NULL DEFAULT 'pier';
 ALTER TABLE buckets ADD COLUMN owner TEXT COLLATE \"C\" NOT NULL DEFAULT 'pier';
+",
+    // Garbage waits out a grace period before its blobs are removed (rows from before were
+    // released long ago: 0).
+    "
+ALTER TABLE garbage ADD COLUMN since_ms BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX garbage_by_age ON garbage (since_ms);
 ",
 ];
 

@@ -109,7 +109,7 @@ CREATE TABLE IF NOT EXISTS leases (
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 16] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 17] = [
     ("buckets", "policy", "TEXT"),
     ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "lifecycle", "TEXT"),
@@ -128,6 +128,8 @@ const ADDED_COLUMNS: [(&str, &str, &str); 16] = [
     // Keys and buckets made before accounts existed belong to the default account.
     ("access_keys", "account", "TEXT NOT NULL DEFAULT 'pier'"),
     ("buckets", "owner", "TEXT NOT NULL DEFAULT 'pier'"),
+    // Garbage waits out a grace period; rows from before were released long ago.
+    ("garbage", "since_ms", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 fn migrate(conn: &Connection) -> Result<()> {
@@ -143,6 +145,8 @@ fn migrate(conn: &Connection) -> Result<()> {
             ))?;
         }
     }
+    // Indexes on added columns, made once the columns exist.
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS garbage_by_age ON garbage (since_ms)")?;
     Ok(())
 }
 

@@ -4,6 +4,8 @@
 //! The PostgreSQL server and the SeaweedFS cluster start once per test binary; each test gets a
 //! fresh database and a fresh bucket.
 
+#![allow(dead_code)] // each test binary uses part of the helpers
+
 use pier_store::{Backends, BlobBackend, MetaBackend, S3Location, Store};
 use std::path::Path;
 
@@ -31,8 +33,17 @@ impl Db {
         )
     }
 
-    /// The backends, as `Store::open_with` takes them.
+    /// The backends, as `Store::open_with` takes them; released blobs are removed right
+    /// after their commit (no grace period), so tests see removal at once.
     pub fn backends(&self) -> Backends {
+        Backends {
+            garbage_grace: std::time::Duration::ZERO,
+            ..self.backends_with_grace()
+        }
+    }
+
+    /// The backends with the default garbage grace period.
+    pub fn backends_with_grace(&self) -> Backends {
         match self {
             Db::Sqlite => Backends::default(),
             Db::Postgres(url) => Backends {
@@ -55,6 +66,26 @@ impl Db {
     pub fn open(&self, dir: &Path) -> Store {
         Store::open_with(dir, &self.backends()).unwrap()
     }
+
+    /// Opens the store with released blobs kept readable for `grace`.
+    pub fn open_with_grace(&self, dir: &Path, grace: std::time::Duration) -> Store {
+        let backends = Backends {
+            garbage_grace: grace,
+            ..self.backends_with_grace()
+        };
+        Store::open_with(dir, &backends).unwrap()
+    }
+}
+
+/// A reader of `len` bytes of `object` from `start`, from a fresh read of its version.
+pub fn reader(
+    store: &Store,
+    object: &pier_store::Object,
+    start: u64,
+    len: u64,
+) -> pier_store::SegmentReader {
+    let entry = store.read_by_version(&object.version_id).unwrap();
+    store.reader(&entry, start, len)
 }
 
 /// Makes a `#[test]` per backend of each `fn name(db: &Db)` listed.
