@@ -117,7 +117,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
         ensure_root_key(&store, &config)?;
-        let listener = tokio::net::TcpListener::bind(&config.listen)
+        let listener = pier_edge::listen::bind(&config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
@@ -135,8 +135,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let cors_watch = pier_edge::cors_watch::CorsWatch::default();
-        let dashboard_port =
-            start_dashboard(&store, &config, addr.port(), cors_watch.clone(), stop_rx).await?;
+        let dashboard_port = start_dashboard(
+            &store,
+            &config,
+            addr.port(),
+            nofile,
+            cors_watch.clone(),
+            stop_rx,
+        )
+        .await?;
         println!("{listening}");
         let front = Front::new(
             store.clone(),
@@ -172,6 +179,7 @@ async fn start_dashboard(
     store: &Store,
     config: &Config,
     api_port: u16,
+    nofile: u64,
     cors_watch: pier_edge::cors_watch::CorsWatch,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Option<u16>> {
@@ -182,7 +190,7 @@ async fn start_dashboard(
     if wanted == "off" {
         return Ok(None);
     }
-    let listener = match tokio::net::TcpListener::bind(wanted).await {
+    let listener = match pier_edge::listen::bind(wanted).await {
         Ok(l) => l,
         Err(e) if config.dashboard_listen.is_none() => {
             tracing::warn!(error = %e, address = DEFAULT_DASHBOARD, "the dashboard's default port is busy; serving without a dashboard (set --dashboard-listen)");
@@ -207,15 +215,14 @@ async fn start_dashboard(
             secure_cookies: config.dashboard_secure_cookies,
         },
     );
+    let limits = config.limits.dashboard(nofile);
     tokio::spawn(async move {
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = pier_dashboard::serve(listener, dashboard, stopped).await {
-            tracing::error!(error = %e, "the dashboard stopped");
-        }
+        pier_dashboard::serve(listener, dashboard, limits, stopped, SHUTDOWN_GRACE).await;
     });
-    tracing::info!(%addr, "dashboard serving");
+    tracing::info!(%addr, max_connections = limits.cap, "dashboard serving");
     println!("pier dashboard on http://{addr}");
     Ok(Some(addr.port()))
 }

@@ -662,3 +662,78 @@ fn hostile_document_bodies_are_client_errors_not_500s() {
         server.log()
     );
 }
+
+/// Issue 23: connections that never send a byte are closed when the head timeout, counted from
+/// their accept, runs out, on the API's listener and on the dashboard's, while a normal client
+/// keeps being served. (hyper-util's protocol detection read the first bytes with no timer, so
+/// such a connection used to stay open for good, and ten thousand of them filled the cap.)
+#[test]
+fn connections_that_never_send_a_byte_are_closed_after_the_head_timeout() {
+    let (soft, hard) = rlimit::Resource::NOFILE.get().unwrap();
+    if soft < 8192 {
+        rlimit::Resource::NOFILE.set(hard.min(16384), hard).unwrap();
+    }
+    let silent_per_listener = 2000.min(rlimit::Resource::NOFILE.get().unwrap().0 as usize / 4);
+    let server = Server::start_with(
+        tempfile::TempDir::new().unwrap(),
+        &["--header-timeout", "3"],
+    );
+    let timeout = Duration::from_secs(3);
+    let api = server.endpoint.trim_start_matches("http://").to_owned();
+    let dashboard = server.dashboard.trim_start_matches("http://").to_owned();
+    // A normal client, every 100 ms, while the attack runs: health and a signed request.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signed = presigned_path(&server, "GET", "normal", "", Vec::new());
+    let normal = {
+        let (stop, endpoint) = (std::sync::Arc::clone(&stop), server.endpoint.clone());
+        std::thread::spawn(move || {
+            let mut served = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                let health = common::raw(&endpoint, "GET", "/_pier/health", &[]);
+                assert_eq!(health.status, 200, "{health:?}");
+                let listed = common::raw(&endpoint, "GET", &signed, &[]);
+                assert_eq!(listed.status, 404, "a signed request: {listed:?}");
+                assert!(
+                    started.elapsed() < Duration::from_secs(2),
+                    "a normal client waited {:?}",
+                    started.elapsed()
+                );
+                served += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            served
+        })
+    };
+    let mut silent = Vec::new();
+    for host in [&api, &dashboard] {
+        for _ in 0..silent_per_listener {
+            let s = TcpStream::connect(host).unwrap();
+            s.set_read_timeout(Some(timeout * 4)).unwrap();
+            silent.push((Instant::now(), s));
+        }
+    }
+    for (opened, mut s) in silent {
+        let mut buf = [0u8; 512];
+        // Closed (EOF, or a reset) without an answer, or with the over-cap 503.
+        let n = s.read(&mut buf).unwrap_or(0);
+        if n > 0 {
+            assert!(
+                String::from_utf8_lossy(&buf[..n]).contains(" 503 "),
+                "{}",
+                String::from_utf8_lossy(&buf[..n])
+            );
+        }
+        let open_for = opened.elapsed();
+        assert!(
+            open_for < timeout + Duration::from_secs(1),
+            "a silent connection stayed open {open_for:?}"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let served = normal.join().unwrap();
+    assert!(served >= 10, "the normal client was served {served} times");
+    // The dashboard is free again for its users.
+    let page = common::raw(&server.dashboard, "GET", "/login", &[]);
+    assert_eq!(page.status, 200, "{page:?}");
+}

@@ -149,16 +149,68 @@ impl Dashboard {
     }
 }
 
-/// Serves the dashboard on `listener` until `shutdown` completes.
+/// Serves the dashboard on `listener` until `shutdown` completes, under `limits` (the same
+/// rules as the API's listener: a cap of its own, a head timeout from accept, backed-off
+/// `accept` failures), then lets open connections finish for up to `grace`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     dashboard: Dashboard,
+    limits: pier_edge::listen::ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = dashboard
-        .router()
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    grace: std::time::Duration,
+) {
+    let site = Site {
+        router: dashboard.router(),
+    };
+    pier_edge::listen::serve(listener, site, limits, shutdown, async {}, grace).await;
+}
+
+/// The dashboard's listener: every connection gets the router, with its peer's address as
+/// axum's `ConnectInfo`.
+struct Site {
+    router: Router,
+}
+
+impl pier_edge::listen::Site for Site {
+    type Service = WithPeer;
+    type Body = axum::body::Body;
+    type Open = ();
+
+    fn service(&self, peer: std::net::SocketAddr) -> WithPeer {
+        WithPeer {
+            router: self.router.clone(),
+            peer,
+        }
+    }
+
+    fn over_cap(&self, _: &http::Request<hyper::body::Incoming>) -> http::Response<Self::Body> {
+        http::Response::builder()
+            .status(http::StatusCode::SERVICE_UNAVAILABLE)
+            .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(axum::body::Body::from(
+                "The dashboard is serving as many connections as it may; retry in a moment.\n",
+            ))
+            .expect("static response parts are valid")
+    }
+
+    fn opened(&self) {}
+}
+
+/// The router, for one connection from `peer`.
+struct WithPeer {
+    router: Router,
+    peer: std::net::SocketAddr,
+}
+
+impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithPeer {
+    type Response = http::Response<axum::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = tower::util::Oneshot<Router, http::Request<hyper::body::Incoming>>;
+
+    fn call(&self, mut req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        use tower::ServiceExt as _;
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
+        self.router.clone().oneshot(req)
+    }
 }

@@ -1,5 +1,7 @@
 //! Helpers shared by pier's API edges (S3, B2, the HTTP front, the CLI), so each exists once.
 //!
+//! - [`listen`]: serving a listener (the API's, the dashboard's) under a connection cap and a
+//!   head timeout that runs from accept, with `accept` failures backed off.
 //! - [`access`]: the access engine's door for both APIs ([`access::Access`]).
 //! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
 //!   set, S3's `encoding-type=url`, B2's file names), strict or lossy about UTF-8.
@@ -11,6 +13,7 @@
 
 pub mod access;
 pub mod cors_watch;
+pub mod listen;
 pub mod percent;
 pub mod query;
 

@@ -28,6 +28,10 @@ pub struct Limits {
     pub body_stall_secs: u64,
     /// Most concurrent streams one HTTP/2 connection may open.
     pub http2_max_streams: u32,
+    /// Most connections the dashboard's listener serves at once; `0` derives it from the
+    /// open-file limit (an eighth of what is left after the reserve, at most 1,024), so the two
+    /// listeners together stay within the process's file descriptors.
+    pub dashboard_max_connections: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +41,7 @@ impl Default for Limits {
             header_timeout_secs: 30,
             body_stall_secs: 60,
             http2_max_streams: 64,
+            dashboard_max_connections: 0,
         }
     }
 }
@@ -45,6 +50,8 @@ impl Default for Limits {
 const FD_RESERVE: u64 = 256;
 /// The default connection cap's ceiling.
 const DEFAULT_MAX_CONNECTIONS: u64 = 10_000;
+/// The default dashboard connection cap's ceiling.
+const DEFAULT_DASHBOARD_CONNECTIONS: u64 = 1_024;
 
 impl Limits {
     /// The connection cap to apply given the open-file limit `nofile`.
@@ -53,6 +60,23 @@ impl Limits {
             return self.max_connections;
         }
         (nofile.saturating_sub(FD_RESERVE) / 2).clamp(16, DEFAULT_MAX_CONNECTIONS) as usize
+    }
+
+    /// The dashboard listener's connection cap given the open-file limit `nofile`.
+    pub fn dashboard_connection_cap(&self, nofile: u64) -> usize {
+        if self.dashboard_max_connections > 0 {
+            return self.dashboard_max_connections;
+        }
+        (nofile.saturating_sub(FD_RESERVE) / 8).clamp(16, DEFAULT_DASHBOARD_CONNECTIONS) as usize
+    }
+
+    /// The listener limits of the dashboard, given the open-file limit `nofile`.
+    pub fn dashboard(&self, nofile: u64) -> pier_edge::listen::ConnLimits {
+        pier_edge::listen::ConnLimits {
+            cap: self.dashboard_connection_cap(nofile),
+            head_timeout: self.header_timeout(),
+            http2_max_streams: self.http2_max_streams,
+        }
     }
 
     /// The head deadline.
