@@ -75,6 +75,7 @@ pub struct ServeArgs {
     /// garbage_grace_secs, public_url,
     /// listen, domains, root_access_key,
     /// root_secret_key, access_log, lifecycle_interval_secs, dashboard_listen, dashboard_hosts,
+    /// metrics_token, metrics_public,
     /// dashboard_secure_cookies, and a [limits] table: max_connections,
     /// header_timeout_secs, body_stall_secs, http2_max_streams).
     #[arg(long, env = "PIER_CONFIG")]
@@ -137,6 +138,13 @@ pub struct ServeArgs {
     /// Where the web dashboard listens, or `off` [default: 127.0.0.1:9001].
     #[arg(long, env = "PIER_DASHBOARD_LISTEN")]
     pub dashboard_listen: Option<String>,
+    /// Serve `/_pier/metrics` to requests with `Authorization: Bearer TOKEN` (the metrics name
+    /// every account's buckets, so they are not served to anyone by default).
+    #[arg(long, env = "PIER_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve `/_pier/metrics` to anyone (a listener only a monitoring network reaches).
+    #[arg(long, env = "PIER_METRICS_PUBLIC")]
+    pub metrics_public: bool,
     /// Test aid: judge lifecycle rules as if this many days had passed.
     #[arg(long, hide = true)]
     pub lifecycle_clock_offset_days: Option<i64>,

@@ -70,6 +70,12 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if args.dashboard_listen.is_some() {
         config.dashboard_listen = args.dashboard_listen.clone();
     }
+    if args.metrics_token.is_some() {
+        config.metrics_token = args.metrics_token.clone();
+    }
+    if args.metrics_public {
+        config.metrics_public = true;
+    }
     if let Some(d) = args.lifecycle_clock_offset_days {
         config.lifecycle_clock_offset_days = d;
     }
@@ -154,6 +160,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 dashboard_port,
                 cors_watch,
                 public_url: config.public_url.clone(),
+                metrics: match (&config.metrics_token, config.metrics_public) {
+                    (_, true) => pier_server::MetricsAccess::Public,
+                    (Some(token), false) => pier_server::MetricsAccess::Token(token.clone()),
+                    (None, false) => pier_server::MetricsAccess::Closed,
+                },
             },
         );
         let lifecycle = pier_server::lifecycle::spawn(

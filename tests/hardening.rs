@@ -583,14 +583,22 @@ fn b2_upload_part_after_cancel_is_a_b2_error_not_a_server_error() {
 
 #[test]
 fn metrics_count_requests_connections_and_cors_verdicts() {
-    let server = Server::start();
+    let server = Server::start_with(
+        tempfile::TempDir::new().unwrap(),
+        &["--metrics-token", "scrape-token"],
+    );
     let token = b2_auth(&server);
     b2_create_bucket(&server, &token, "counted", json!([]));
     preflight(&server, "/counted/x", "https://a.example", "GET");
     // The earlier connections close asynchronously: read until only this one is open.
     let deadline = Instant::now() + Duration::from_secs(5);
     let metrics = loop {
-        let metrics = common::raw(&server.endpoint, "GET", "/_pier/metrics", &[]);
+        let metrics = common::raw(
+            &server.endpoint,
+            "GET",
+            "/_pier/metrics",
+            &[("Authorization", "Bearer scrape-token")],
+        );
         assert_eq!(metrics.status, 200);
         if metrics.body.contains("pier_open_connections 1\n") || Instant::now() > deadline {
             break metrics;

@@ -296,6 +296,15 @@ impl Action {
         }
     }
 
+    /// True for the actions that list names (objects, versions, uploads): a key restricted to
+    /// a name prefix may do them only with a listing prefix under its own.
+    pub fn lists_names(self) -> bool {
+        matches!(
+            self,
+            Action::ListBucket | Action::ListBucketVersions | Action::ListBucketMultipartUploads
+        )
+    }
+
     /// What it applies to.
     pub fn level(self) -> Level {
         use Action::*;

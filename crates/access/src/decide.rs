@@ -367,12 +367,7 @@ fn decide_key(
                 }
                 t.step(|| format!("{key:?} is under the key's namePrefix {prefix:?}"));
             }
-            Level::Bucket
-                if matches!(
-                    action,
-                    Action::ListBucket | Action::ListBucketMultipartUploads
-                ) && req.prefix.is_some() =>
-            {
+            Level::Bucket if action.lists_names() && req.prefix.is_some() => {
                 let asked = req.prefix.unwrap_or("");
                 if !asked.starts_with(prefix.as_str()) {
                     return t.done(

@@ -143,6 +143,28 @@ proptest! {
     }
 
     #[test]
+    fn a_prefixed_key_never_lists_outside_its_prefix(
+        caps in capabilities(), policy in policy(), public in public(),
+        action in proptest::sample::select(
+            Action::ALL.iter().copied().filter(|a| a.lists_names()).collect::<Vec<_>>(),
+        ),
+        listing in proptest::sample::select(vec!["", "d", "docs", "docs/", "docs/a", "img/", "public/"]),
+        own in proptest::sample::select(vec!["docs/", "public/", "img/b"]),
+    ) {
+        // Issue 23: a listing returns only names under its prefix, so a key whose namePrefix
+        // that prefix does not start with must be refused, whatever grants the bucket makes.
+        let caps: Capabilities = caps.iter().chain([action.capability()]).collect();
+        let k = KeyScope { id: "K1".into(), account: "A1".into(), capabilities: caps, buckets: None, name_prefix: Some(own.into()), expires: None };
+        let mut req = request(Principal::Key(&k), action, policy.as_ref(), public, "");
+        req.key = None;
+        req.prefix = Some(listing);
+        let d = decide(&req);
+        if d.allowed {
+            prop_assert!(listing.starts_with(own), "{action:?} with prefix {listing:?}: {d}");
+        }
+    }
+
+    #[test]
     fn anonymous_never_writes_without_a_statement_or_public_read_write(action in action(), public in public(), key in object_key()) {
         let d = decide(&request(Principal::Anonymous, action, None, public, &key));
         if d.allowed && public != PublicAccess::ListAndWrite {

@@ -6,7 +6,7 @@
 use crate::error::{blocking_err, B2Error, B2ErrorKind, B2Result};
 use crate::{json, Call};
 use http::Response;
-use pier_access::Action;
+use pier_access::{Action, KeyScope};
 use pier_store::{
     Bucket, DefaultRetention, LockMode, LockPeriod, Object, ObjectLock, Retention, StoreError,
 };
@@ -247,8 +247,15 @@ fn parse_default(v: &Value) -> B2Result<Option<DefaultRetention>> {
     Ok(Some(DefaultRetention { mode, period }))
 }
 
-/// The version a `b2_update_file_*` call names (its `fileId` and `fileName` must agree).
-fn named_version(call: &Call<'_>, args: &Value) -> B2Result<(Object, std::sync::Arc<Bucket>)> {
+/// The version a `b2_update_file_*` call names (its `fileId` and `fileName` must agree), once
+/// `me` may `action` on it: access is decided before the name is compared, and a refusal on
+/// another account's bucket reads as the same "not present" as an unknown id.
+fn named_version(
+    call: &Call<'_>,
+    args: &Value,
+    me: &KeyScope,
+    action: Action,
+) -> B2Result<(Object, std::sync::Arc<Bucket>)> {
     let text = |name: &str| {
         args.get(name)
             .and_then(Value::as_str)
@@ -265,17 +272,18 @@ fn named_version(call: &Call<'_>, args: &Value) -> B2Result<(Object, std::sync::
         Err(StoreError::NoSuchKey) => return Err(not_present()),
         other => other?,
     };
+    let bucket = call.store.bucket_by_id(&o.bucket_id)?;
+    call.allow_by_id(me, action, &bucket, &o.key, not_present)?;
     if o.key != name || o.marker {
         return Err(not_present());
     }
-    let bucket = call.store.bucket_by_id(&o.bucket_id)?;
     Ok((o, bucket))
 }
 
 /// `b2_update_file_retention`.
 pub(crate) async fn update_retention(call: &Call<'_>, args: Value) -> B2Result<Response<Body>> {
     let me = call.account()?;
-    let (o, bucket) = named_version(call, &args)?;
+    let (o, bucket) = named_version(call, &args, &me, Action::PutObjectRetention)?;
     let retention = match args.get("fileRetention") {
         Some(v) if v.is_object() => parse_retention(v)?,
         _ => {
@@ -285,7 +293,6 @@ pub(crate) async fn update_retention(call: &Call<'_>, args: Value) -> B2Result<R
         }
     };
     let bypass = args.get("bypassGovernance").and_then(Value::as_bool) == Some(true);
-    call.allow_object(&me, Action::PutObjectRetention, &bucket.name, &o.key)?;
     if bypass {
         call.allow_object(&me, Action::BypassGovernanceRetention, &bucket.name, &o.key)?;
     }
@@ -309,12 +316,11 @@ pub(crate) async fn update_retention(call: &Call<'_>, args: Value) -> B2Result<R
 /// `b2_update_file_legal_hold`.
 pub(crate) async fn update_legal_hold(call: &Call<'_>, args: Value) -> B2Result<Response<Body>> {
     let me = call.account()?;
-    let (o, bucket) = named_version(call, &args)?;
+    let (o, _) = named_version(call, &args, &me, Action::PutObjectLegalHold)?;
     let on = match args.get("legalHold") {
         Some(Value::String(s)) => parse_legal_hold(s)?,
         _ => return Err(B2Error::bad_request("required field legalHold is missing")),
     };
-    call.allow_object(&me, Action::PutObjectLegalHold, &bucket.name, &o.key)?;
     let store = call.store.clone();
     let which = pier_store::VersionRef::Id(o.version_id.clone());
     let (bucket_id, key) = (o.bucket_id.clone(), o.key.clone());

@@ -374,7 +374,17 @@ pub(crate) async fn download_by_id(call: &Call<'_>, id: &str) -> B2Result<Respon
         return Err(not_found());
     }
     let bucket = call.store.bucket_by_id(&entry.object.bucket_id)?;
-    check_download(call, &bucket, &entry.object.key)?;
+    // A refusal names the bucket: only a caller of the bucket's own account hears it; anyone
+    // else is told what a missing id gets.
+    if let Err(e) = check_download(call, &bucket, &entry.object.key) {
+        let own = call
+            .auth_header()
+            .or_else(|| call.query("Authorization"))
+            .and_then(|t| token::verify(call.store, t).ok())
+            .and_then(|(key, _)| call.store.key(&key).ok().flatten())
+            .is_some_and(|k| k.account == bucket.owner);
+        return Err(if own { e } else { not_found() });
+    }
     match serve(call, &entry) {
         Ok(response) => Ok(response),
         // That version is gone since it was read.
@@ -608,7 +618,9 @@ pub(crate) fn get_file_info(call: &Call<'_>, args: ByFile) -> B2Result<Response<
     let me = call.account()?;
     let o = call.store.object_by_version(&args.file_id)?;
     let bucket = call.store.bucket_by_id(&o.bucket_id)?;
-    call.allow_object(&me, Action::GetObject, &bucket.name, &o.key)?;
+    call.allow_by_id(&me, Action::GetObject, &bucket, &o.key, || {
+        StoreError::NoSuchKey.into()
+    })?;
     Ok(json(file_json(&o, &bucket.owner)))
 }
 
@@ -628,11 +640,18 @@ pub(crate) async fn delete_file_version(
         .store
         .object_by_version(&id)
         .map_err(missing_as(not_present))?;
+    // Access first: whether the name matches says something about the file.
+    let bucket = call.store.bucket_by_id(&o.bucket_id)?;
+    call.allow_by_id(
+        &me,
+        Action::DeleteObjectVersion,
+        &bucket,
+        &o.key,
+        not_present,
+    )?;
     if o.key != name {
         return Err(not_present());
     }
-    let bucket = call.store.bucket_by_id(&o.bucket_id)?;
-    call.allow_object(&me, Action::DeleteObjectVersion, &bucket.name, &o.key)?;
     let bypass = args.bypass_governance;
     if bypass {
         call.allow_object(&me, Action::BypassGovernanceRetention, &bucket.name, &o.key)?;
@@ -661,6 +680,12 @@ pub(crate) async fn hide_file(call: &Call<'_>, args: HideFile) -> B2Result<Respo
     let name = args.file_name;
     // Hiding writes a marker: B2 asks for writeFiles.
     call.allow_object(&me, Action::PutObject, &bucket.name, &name)?;
+    // In a bucket that does not keep every version (one S3 made, or suspended), hiding removes
+    // the file's bytes (or its null version): that is a delete, decided as one (deleteFiles, and
+    // a policy's Deny of s3:DeleteObject applies).
+    if bucket.versioning != pier_store::Versioning::Enabled {
+        call.allow_object(&me, Action::DeleteObject, &bucket.name, &name)?;
+    }
     match call.store.top(&bucket.id, &name)? {
         None => {
             return Err(B2Error::new(

@@ -11,6 +11,7 @@ use crate::token::{self, Scope};
 use crate::{json, Call};
 use http::Response;
 use pier_access::{Action, KeyScope};
+use pier_store::StoreError;
 use pier_store::{Payload, Upload, WriteCondition};
 use s3s::Body;
 use serde_json::{json, Value};
@@ -41,10 +42,13 @@ fn upload(call: &Call<'_>, file_id: &str) -> B2Result<Upload> {
     }))
 }
 
-/// Asks the engine whether `me` may `action` on the large file `up` (its bucket and name).
+/// Asks the engine whether `me` may `action` on the large file `up` (its bucket and name); to
+/// another account's key, a refusal reads as an unknown file id.
 fn allow_on(call: &Call<'_>, me: &KeyScope, action: Action, up: &Upload) -> B2Result<()> {
     let bucket = call.store.bucket_by_id(&up.bucket_id)?;
-    call.allow_object(me, action, &bucket.name, &up.key)
+    call.allow_by_id(me, action, &bucket, &up.key, || {
+        B2Error::bad_request(format!("No active upload for: {}", up.upload_id))
+    })
 }
 
 pub(crate) async fn start(call: &Call<'_>, args: StartLargeFile) -> B2Result<Response<Body>> {
@@ -280,7 +284,9 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
     let name = args.file_name;
     crate::files::check_file_name(&name)?;
     let source_bucket = call.store.bucket_by_id(&source.bucket_id)?;
-    call.allow_object(&me, Action::GetObject, &source_bucket.name, &source.key)?;
+    call.allow_by_id(&me, Action::GetObject, &source_bucket, &source.key, || {
+        StoreError::NoSuchKey.into()
+    })?;
     let destination = match &args.destination_bucket_id {
         Some(id) => call.store.bucket_by_id(id)?,
         None => source_bucket,

@@ -174,6 +174,25 @@ impl Call<'_> {
         self.allow(Some(me), action, Some(bucket), Some(name), None)
     }
 
+    /// [`Call::allow_object`] for a call that names the object by its id (a `fileId`): a
+    /// refusal on a bucket of another account is answered `missing()`, what an id that does not
+    /// exist gets, so an id reveals neither its bucket nor that it exists.
+    pub fn allow_by_id(
+        &self,
+        me: &KeyScope,
+        action: Action,
+        bucket: &pier_store::Bucket,
+        name: &str,
+        missing: impl FnOnce() -> B2Error,
+    ) -> B2Result<()> {
+        match self.allow_object(me, action, &bucket.name, name) {
+            Err(e) if e.kind == B2ErrorKind::Unauthorized && bucket.owner != me.account => {
+                Err(missing())
+            }
+            other => other,
+        }
+    }
+
     fn facts(&self) -> RequestFacts<'_> {
         let header = |n: header::HeaderName| self.headers.get(n).and_then(|v| v.to_str().ok());
         RequestFacts {
@@ -273,6 +292,16 @@ impl B2Api {
             B2Call::Json(op) => *op,
         };
         let args = read_json(body, call.method, call.query).await?;
+        // A call that names an account must name the caller's own: B2 refuses another's
+        // (`unauthorized`) rather than answering for the caller's.
+        if let Some(named) = args.get("accountId").and_then(Value::as_str) {
+            if named != call.account()?.account {
+                return Err(B2Error::new(
+                    B2ErrorKind::Unauthorized,
+                    "accountId does not match the account of the authorization token",
+                ));
+            }
+        }
         use args::parse;
         match op {
             JsonCall::CreateBucket => buckets::create(&call, args).await,

@@ -179,12 +179,12 @@ impl S3Access for PierAccess {
         };
         // A bucket that does not exist has nothing to protect: the operation answers
         // NoSuchBucket (404), as S3 does for anyone, instead of AccessDenied.
+        let mut owner = None;
         if action != Action::CreateBucket {
             if let Some(name) = bucket.as_deref() {
                 match self.store.bucket(name) {
                     Err(pier_store::StoreError::NoSuchBucket) => return Ok(()),
-                    // `x-amz-expected-bucket-owner`: a bucket of another account is refused.
-                    Ok(b) => check_expected_owner(cx.headers(), &b.owner)?,
+                    Ok(b) => owner = Some(b.owner.clone()),
                     Err(_) => {}
                 }
             }
@@ -229,6 +229,11 @@ impl S3Access for PierAccess {
                 },
                 facts,
             )?;
+        }
+        // `x-amz-expected-bucket-owner`, checked only once the request is allowed: a caller
+        // refused anyway gets the same refusal whatever owner it guesses (no ownership oracle).
+        if let Some(owner) = owner {
+            check_expected_owner(cx.headers(), &owner)?;
         }
         Ok(())
     }

@@ -52,6 +52,11 @@ pub struct Config {
     pub dashboard_hosts: Vec<String>,
     /// The dashboard's session cookie carries `Secure` (set when a TLS proxy serves it).
     pub dashboard_secure_cookies: bool,
+    /// The bearer token `/_pier/metrics` asks for; with neither it nor `metrics_public`, the
+    /// metrics are not served (their labels name every account's buckets).
+    pub metrics_token: Option<String>,
+    /// Serve `/_pier/metrics` to anyone.
+    pub metrics_public: bool,
     /// Days added to the clock lifecycle rules are judged by: a test aid (hidden flag), so a
     /// test can see a 30-day rule act without waiting 30 days.
     pub lifecycle_clock_offset_days: i64,
@@ -65,6 +70,8 @@ impl Default for Config {
             blobs: "files".into(),
             orphan_age_secs: 3600,
             garbage_grace_secs: 900,
+            metrics_token: None,
+            metrics_public: false,
             listen: "127.0.0.1:9000".into(),
             public_url: None,
             domains: vec!["localhost".into()],

@@ -57,6 +57,11 @@ struct Inner {
     metrics: Arc<Metrics>,
     access_log: Option<AccessLog>,
     dashboard_port: Option<u16>,
+    /// Host names the `/` redirect to the dashboard may name (the server's own): a `Host`
+    /// header is never reflected into a `Location` otherwise.
+    own_names: Vec<String>,
+    /// Who may read `/_pier/metrics`.
+    metrics_access: MetricsAccess,
     /// Detached request handlers; shutdown waits for them before the store closes.
     tasks: TaskTracker,
     /// Request ids: a per-process prefix (start time) and a counter.
@@ -85,11 +90,37 @@ pub struct FrontOptions {
     /// The address clients reach the server at, for the URLs B2 hands out; `None`: the
     /// request's `Host`.
     pub public_url: Option<String>,
+    /// Who may read `/_pier/metrics` (bucket names are labels there).
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/_pier/metrics`, whose labels name every account's buckets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Nobody, until the operator chooses (answered 403 with how to choose).
+    #[default]
+    Closed,
+    /// Requests with `Authorization: Bearer TOKEN` (a Prometheus scrape job's
+    /// `authorization` / `bearer_token`).
+    Token(String),
+    /// Anyone (a listener only a monitoring network reaches).
+    Public,
 }
 
 impl Front {
     /// Serves `store` over S3 (virtual-host style under `domains`) and B2.
     pub fn new(store: Store, domains: Vec<String>, options: FrontOptions) -> Front {
+        let mut own_names: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(domains.iter().cloned())
+            .collect();
+        if let Some(url) = &options.public_url {
+            let host = url.split("://").nth(1).unwrap_or(url).split('/').next();
+            if let Some(host) = host {
+                own_names.push(strip_port(host).to_owned());
+            }
+        }
         let hosts = VirtualHosts::new(domains);
         // One access engine door for both APIs: one cache of parsed bucket policies.
         let access = pier_edge::access::Access::new(store.clone());
@@ -112,6 +143,8 @@ impl Front {
                 metrics: Arc::new(Metrics::new()),
                 access_log: options.access_log,
                 dashboard_port: options.dashboard_port,
+                own_names,
+                metrics_access: options.metrics,
                 tasks: TaskTracker::new(),
                 id_prefix,
                 next_id: AtomicU64::new(1),
@@ -389,6 +422,28 @@ impl Front {
 
     /// A browser opening `/` with no credentials (S3 clients always sign, and never ask for
     /// HTML) while a dashboard is served.
+    /// Why `req` may not read the metrics, if it may not.
+    fn metrics_refusal<B>(&self, req: &Request<B>) -> Option<&'static str> {
+        match &self.inner.metrics_access {
+            MetricsAccess::Public => None,
+            MetricsAccess::Closed => Some(
+                "metrics are off: start pier with --metrics-token TOKEN (then send \
+                 Authorization: Bearer TOKEN) or --metrics-public",
+            ),
+            MetricsAccess::Token(token) => {
+                let sent = req
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "));
+                match sent {
+                    Some(s) if pier_edge::secret_eq(s.trim().as_bytes(), token.as_bytes()) => None,
+                    _ => Some("metrics need Authorization: Bearer with the metrics token"),
+                }
+            }
+        }
+    }
+
     fn is_browser_at_root<B>(&self, req: &Request<B>) -> bool {
         self.inner.dashboard_port.is_some()
             && req.method() == Method::GET
@@ -420,7 +475,18 @@ impl Front {
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or("127.0.0.1");
-            let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+            // Only a name of the server's own: never a Host reflected into a redirect.
+            let name = strip_port(host);
+            let name = if self
+                .inner
+                .own_names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name))
+            {
+                name
+            } else {
+                "127.0.0.1"
+            };
             return Response::builder()
                 .status(StatusCode::FOUND)
                 .header(header::LOCATION, format!("http://{name}:{port}/"))
@@ -430,10 +496,17 @@ impl Front {
         }
         match (req.method(), req.uri().path()) {
             (&Method::GET | &Method::HEAD, "/_pier/health") => text("ok\n".into(), "text/plain"),
-            (&Method::GET, "/_pier/metrics") => text(
-                self.inner.metrics.render(&self.inner.store.stats()),
-                "text/plain; version=0.0.4",
-            ),
+            (&Method::GET, "/_pier/metrics") => match self.metrics_refusal(req) {
+                None => text(
+                    self.inner.metrics.render(&self.inner.store.stats()),
+                    "text/plain; version=0.0.4",
+                ),
+                Some(why) => {
+                    let mut resp = text(format!("{why}\n"), "text/plain");
+                    *resp.status_mut() = StatusCode::FORBIDDEN;
+                    resp
+                }
+            },
             _ => xml_error(StatusCode::NOT_FOUND, "NotFound", "No such pier endpoint."),
         }
     }
@@ -460,5 +533,19 @@ impl hyper::service::Service<Request<Incoming>> for Front {
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let this = self.clone();
         Box::pin(async move { Ok(this.handle(req).await) })
+    }
+}
+
+/// `host` without its `:port` (an IPv6 literal keeps its brackets).
+fn strip_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return match rest.find(']') {
+            Some(i) => &host[..i + 2],
+            None => host,
+        };
+    }
+    match host.rsplit_once(':') {
+        Some((name, _)) if !name.contains(':') => name,
+        _ => host,
     }
 }

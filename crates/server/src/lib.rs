@@ -21,7 +21,7 @@ pub mod metrics;
 pub mod operation;
 
 pub use config::Config;
-pub use front::{Front, FrontOptions};
+pub use front::{Front, FrontOptions, MetricsAccess};
 pub use limits::Limits;
 
 use bytes::Bytes;
