@@ -391,3 +391,113 @@ fn another_accounts_key_sees_only_its_own_account_in_the_dashboard() {
         keys.body
     );
 }
+
+/// A dashboard upload of `body` to `bucket`/`key` (percent-encoded by the caller).
+fn dashboard_put(
+    server: &Server,
+    cookie: &str,
+    bucket: &str,
+    key: &str,
+    body: &str,
+) -> RawResponse {
+    let host = host_of(&server.dashboard);
+    let token = csrf(server, cookie);
+    raw_bytes(
+        &server.dashboard,
+        format!(
+            "PUT /api/b/{bucket}/object?key={key} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nCookie: {cookie}\r\nx-csrf-token: {token}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+}
+
+#[test]
+fn the_settings_form_keeps_the_public_access_block() {
+    // Issue 23: with BlockPublicAcls and BlockPublicPolicy on, S3 refuses to make the bucket
+    // public; the dashboard's form must refuse too, or an anonymous GET reads a private object.
+    let server = Server::start();
+    server.aws_ok(&["s3api", "create-bucket", "--bucket", "blocked"]);
+    server.aws_ok(&[
+        "s3api",
+        "put-public-access-block",
+        "--bucket",
+        "blocked",
+        "--public-access-block-configuration",
+        "BlockPublicAcls=true,BlockPublicPolicy=true",
+    ]);
+    let file = server.dir.path().join("secret.txt");
+    std::fs::write(&file, "private").unwrap();
+    server.aws_ok(&[
+        "s3",
+        "cp",
+        file.to_str().unwrap(),
+        "s3://blocked/secret.txt",
+    ]);
+    let cookie = sign_in(&server);
+    let token = csrf(&server, &cookie);
+    let origin = server.dashboard.clone();
+    let public = post(
+        &server,
+        "/b/blocked/settings",
+        &format!("csrf={token}&visibility=public&policy="),
+        &[("Cookie", &cookie), ("Origin", &origin)],
+    );
+    assert_eq!(public.status, 403, "{public:?}");
+    assert!(public.body.contains("BlockPublicAcls"), "{}", public.body);
+    let policy = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::blocked/*"}]}"#;
+    let encoded = pier_edge::percent::encode(policy, pier_edge::percent::UNRESERVED);
+    let public_policy = post(
+        &server,
+        "/b/blocked/settings",
+        &format!("csrf={token}&visibility=private&policy={encoded}"),
+        &[("Cookie", &cookie), ("Origin", &origin)],
+    );
+    assert_eq!(public_policy.status, 403, "{public_policy:?}");
+    assert!(
+        public_policy.body.contains("BlockPublicPolicy"),
+        "{}",
+        public_policy.body
+    );
+    let anonymous = raw(&server.endpoint, "GET", "/blocked/secret.txt", &[]);
+    assert_eq!(anonymous.status, 403, "{anonymous:?}");
+}
+
+#[test]
+fn dashboard_actions_meet_the_policys_conditions_on_the_client() {
+    // Issue 23: a policy denying uploads from 127.0.0.1 binds dashboard uploads too (they were
+    // decided without the request's address).
+    let server = Server::start();
+    server.aws_ok(&["s3api", "create-bucket", "--bucket", "fenced"]);
+    let policy = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::fenced/*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}"#;
+    server.aws_ok(&[
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        "fenced",
+        "--policy",
+        policy,
+    ]);
+    let cookie = sign_in(&server);
+    let r = dashboard_put(&server, &cookie, "fenced", "a.txt", "hi");
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.body.contains("denies s3:PutObject"), "{}", r.body);
+}
+
+#[test]
+fn dashboard_uploads_keep_to_the_names_both_apis_carry() {
+    let server = Server::start();
+    server.aws_ok(&["s3api", "create-bucket", "--bucket", "named"]);
+    let cookie = sign_in(&server);
+    for bad in ["a%01b", "a%2F%2Fb", "trailing%2F", "%2Flead"] {
+        let r = dashboard_put(&server, &cookie, "named", bad, "x");
+        assert_eq!(r.status, 400, "{bad}: {r:?}");
+    }
+    assert_eq!(
+        dashboard_put(&server, &cookie, "named", "fine%2Fname.txt", "x").status,
+        200
+    );
+    let listed = server.aws_ok(&["s3api", "list-objects-v2", "--bucket", "named"]);
+    assert!(listed.contains("fine/name.txt"), "{listed}");
+    assert_eq!(listed.matches("\"Key\"").count(), 1, "{listed}");
+}

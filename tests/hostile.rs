@@ -13,13 +13,12 @@ type Key<'a> = (&'a str, &'a str);
 
 const ROOT: Key<'static> = (ACCESS_KEY, SECRET_KEY);
 
-/// A request presigned with `key`, sent with `headers` and `body`.
+/// A request presigned with `key` for `(bucket, object)`, sent with `headers` and `body`.
 fn s3(
     server: &Server,
     key: Key<'_>,
     method: &str,
-    bucket: &str,
-    object: &str,
+    (bucket, object): (&str, &str),
     query: &[(&str, &str)],
     headers: &[(&str, &str)],
     body: &[u8],
@@ -90,7 +89,7 @@ fn b2(server: &Server, token: &str, call: &str, args: Value) -> (u16, Value) {
 
 /// Puts `object` with `body` as the root key; checks it worked.
 fn put(server: &Server, bucket: &str, object: &str, body: &[u8]) {
-    let r = s3(server, ROOT, "PUT", bucket, object, &[], &[], body);
+    let r = s3(server, ROOT, "PUT", (bucket, object), &[], &[], body);
     assert_eq!(r.status, 200, "{r:?}");
 }
 
@@ -105,15 +104,14 @@ fn keys_of(xml: &str) -> Vec<String> {
 
 /// A bucket `bkt` with `docs/a.txt` and `secret/b.txt`, versioned, and a key limited to `docs/`.
 fn bucket_and_prefixed_key(server: &Server) -> common::MadeKey {
-    let r = s3(server, ROOT, "PUT", "bkt", "", &[], &[], b"");
+    let r = s3(server, ROOT, "PUT", ("bkt", ""), &[], &[], b"");
     assert_eq!(r.status, 200, "{r:?}");
     let versioning = b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
     let r = s3(
         server,
         ROOT,
         "PUT",
-        "bkt",
-        "",
+        ("bkt", ""),
         &[("versioning", "")],
         &[],
         versioning,
@@ -143,7 +141,7 @@ fn a_prefix_restricted_key_lists_only_versions_under_its_prefix() {
         vec![("versions", "")],
         vec![("versions", ""), ("prefix", "secret/")],
     ] {
-        let r = s3(&server, key, "GET", "bkt", "", &query, &[], b"");
+        let r = s3(&server, key, "GET", ("bkt", ""), &query, &[], b"");
         assert_eq!(r.status, 403, "{query:?}: {r:?}");
         assert!(!r.body.contains("secret/b.txt"), "{}", r.body);
     }
@@ -151,8 +149,7 @@ fn a_prefix_restricted_key_lists_only_versions_under_its_prefix() {
         &server,
         key,
         "GET",
-        "bkt",
-        "",
+        ("bkt", ""),
         &[("versions", ""), ("prefix", "docs/")],
         &[],
         b"",
@@ -215,7 +212,7 @@ fn hiding_a_file_that_a_hide_would_delete_is_decided_as_a_delete() {
     let server = Server::start();
     // A bucket S3 made (unversioned): hiding a file there deletes it.
     assert_eq!(
-        s3(&server, ROOT, "PUT", "plain", "", &[], &[], b"").status,
+        s3(&server, ROOT, "PUT", ("plain", ""), &[], &[], b"").status,
         200
     );
     put(&server, "plain", "keep.txt", b"precious");
@@ -246,8 +243,7 @@ fn hiding_a_file_that_a_hide_would_delete_is_decided_as_a_delete() {
         &server,
         ROOT,
         "PUT",
-        "plain",
-        "",
+        ("plain", ""),
         &[("policy", "")],
         &[],
         policy.to_string().as_bytes(),
@@ -261,7 +257,7 @@ fn hiding_a_file_that_a_hide_would_delete_is_decided_as_a_delete() {
         json!({"bucketId": bucket_id, "fileName": "keep.txt"}),
     );
     assert_eq!(status, 401, "{answer}");
-    let r = s3(&server, ROOT, "GET", "plain", "keep.txt", &[], &[], b"");
+    let r = s3(&server, ROOT, "GET", ("plain", "keep.txt"), &[], &[], b"");
     assert_eq!((r.status, r.body.as_str()), (200, "precious"));
     // In a bucket that keeps every version, hiding adds a marker: writeFiles is enough.
     let (status, made) = b2(
@@ -298,7 +294,7 @@ fn without_request_id(r: &RawResponse) -> (u16, String) {
 fn the_expected_bucket_owner_header_tells_a_stranger_nothing() {
     let server = Server::start();
     assert_eq!(
-        s3(&server, ROOT, "PUT", "owned", "", &[], &[], b"").status,
+        s3(&server, ROOT, "PUT", ("owned", ""), &[], &[], b"").status,
         200
     );
     let stranger = server.create_key(&["--account", "stranger"]);
@@ -308,8 +304,7 @@ fn the_expected_bucket_owner_header_tells_a_stranger_nothing() {
             &server,
             key,
             "GET",
-            "owned",
-            "",
+            ("owned", ""),
             &[],
             &[("x-amz-expected-bucket-owner", owner)],
             b"",
@@ -326,8 +321,7 @@ fn the_expected_bucket_owner_header_tells_a_stranger_nothing() {
         &server,
         ROOT,
         "GET",
-        "owned",
-        "",
+        ("owned", ""),
         &[],
         &[("x-amz-expected-bucket-owner", "someone-else")],
         b"",
@@ -337,8 +331,7 @@ fn the_expected_bucket_owner_header_tells_a_stranger_nothing() {
         &server,
         ROOT,
         "GET",
-        "owned",
-        "",
+        ("owned", ""),
         &[],
         &[("x-amz-expected-bucket-owner", "pier")],
         b"",
@@ -447,7 +440,7 @@ fn metrics_are_served_only_with_the_operators_token() {
         &["--metrics-token", "scrape-me"],
     );
     assert_eq!(
-        s3(&server, ROOT, "PUT", "hidden-name", "", &[], &[], b"").status,
+        s3(&server, ROOT, "PUT", ("hidden-name", ""), &[], &[], b"").status,
         200
     );
     for auth in [None, Some("Bearer wrong"), Some("scrape-me")] {

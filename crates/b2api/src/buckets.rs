@@ -262,13 +262,11 @@ pub(crate) async fn update(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
     if update.cors.is_some() {
         actions.push(Action::PutBucketCors);
     }
-    if update.public.is_some_and(|v| v.is_public())
-        && bucket.public_block & pier_store::PublicBlock::BLOCK_PUBLIC_ACLS != 0
+    if let Some(why) = update
+        .public
+        .and_then(|v| pier_edge::public_block::refuses_visibility(&bucket, v))
     {
-        return Err(B2Error::new(
-            B2ErrorKind::AccessDenied,
-            "The bucket's public access block (set through S3) refuses making it public",
-        ));
+        return Err(B2Error::new(B2ErrorKind::AccessDenied, why));
     }
     if update.lifecycle.is_some() {
         actions.push(Action::PutLifecycleConfiguration);

@@ -114,24 +114,12 @@ pub(crate) fn get_upload_url(call: &Call<'_>, args: ByBucket) -> B2Result<Respon
 
 /// B2's file-name rules (as b2sdk checks them).
 pub(crate) fn check_file_name(name: &str) -> B2Result<()> {
-    let bad = |why: &str| {
-        Err(B2Error::bad_request(format!(
+    match pier_edge::names::b2_name_refusal(name) {
+        Some(why) => Err(B2Error::bad_request(format!(
             "Invalid file name {name:?}: {why}"
-        )))
-    };
-    if name.is_empty() || name.len() > 1024 {
-        return bad("it must be 1 to 1024 bytes of UTF-8");
+        ))),
+        None => Ok(()),
     }
-    if name.chars().any(|c| (c as u32) < 32 || c == '\u{7f}') {
-        return bad("it contains a control character");
-    }
-    if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
-        return bad("it must not start or end with '/' or contain '//'");
-    }
-    if name.split('/').any(|seg| seg.len() > 250) {
-        return bad("a '/'-separated part is longer than 250 bytes");
-    }
-    Ok(())
 }
 
 /// A Content-Type for `b2/x-auto`, from the extension.

@@ -98,6 +98,17 @@ pub struct Signed {
     pub session: Session,
     /// What the key may do.
     pub scope: KeyScope,
+    /// The request's facts policy conditions test (`aws:SourceIp`, `aws:Referer`,
+    /// `aws:UserAgent`), so a dashboard action is decided as the same action through the API.
+    facts: Facts,
+}
+
+/// What the dashboard knows of a request for policy conditions.
+#[derive(Clone, Debug, Default)]
+struct Facts {
+    source_ip: Option<std::net::IpAddr>,
+    referer: Option<String>,
+    user_agent: Option<String>,
 }
 
 /// The session cookie's value, if the request carries one.
@@ -132,7 +143,26 @@ impl FromRequestParts<Dashboard> for Signed {
             d.sessions().end(id).map_err(Page::store)?;
             return Err(Page::sign_in());
         }
-        Ok(Signed { session, scope })
+        let header = |name: header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let facts = Facts {
+            source_ip: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+            referer: header(header::REFERER),
+            user_agent: header(header::USER_AGENT),
+        };
+        Ok(Signed {
+            session,
+            scope,
+            facts,
+        })
     }
 }
 
@@ -157,7 +187,13 @@ impl Signed {
                     key,
                     prefix,
                 },
-                RequestFacts::default(),
+                RequestFacts {
+                    source_ip: self.facts.source_ip,
+                    secure_transport: false,
+                    referer: self.facts.referer.as_deref(),
+                    user_agent: self.facts.user_agent.as_deref(),
+                    headers: None,
+                },
             )
             .map_err(Page::store)?;
         if decision.allowed {
@@ -213,9 +249,12 @@ pub(crate) async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let ip = addr.ip();
-    if !d.limiter().may_try(ip) {
+    let tried = form.access_key.trim();
+    if !d.limiter().may_try(ip, tried) {
         let page = render(&LoginPage {
-            error: Some("Too many failed sign-ins from your address; wait a minute."),
+            error: Some(
+                "Too many failed sign-ins from your address or for this key; wait a minute.",
+            ),
         });
         return (StatusCode::TOO_MANY_REQUESTS, page).into_response();
     }
@@ -228,7 +267,7 @@ pub(crate) async fn login(
             && k.scope.expires.is_none_or(|t| t > pier_store::now_millis())
     });
     let Some(key) = key.filter(|_| good) else {
-        d.limiter().failed(ip);
+        d.limiter().failed(ip, tried);
         let page = render(&LoginPage {
             error: Some("That access key id and secret do not match a key here."),
         });

@@ -155,8 +155,17 @@ pub(crate) async fn settings(
         _ => current.public,
     };
     let mut update = BucketUpdate::default();
+    let refused = |why: &str| {
+        Page::new(
+            StatusCode::FORBIDDEN,
+            format!("The settings were not saved: {why}."),
+        )
+    };
     if public != current.public {
         who.allow(&d, Action::PutBucketAcl, Some(&bucket), None, None)?;
+        if let Some(why) = pier_edge::public_block::refuses_visibility(&current, public) {
+            return Err(refused(why));
+        }
         update.public = Some(public);
     }
     let policy = form.policy.trim();
@@ -168,12 +177,15 @@ pub(crate) async fn settings(
         };
         who.allow(&d, action, Some(&bucket), None, None)?;
         if !policy.is_empty() {
-            pier_access::Policy::parse(policy, &bucket).map_err(|e| {
+            let parsed = pier_access::Policy::parse(policy, &bucket).map_err(|e| {
                 Page::new(
                     StatusCode::BAD_REQUEST,
                     format!("The policy was not saved: {e}"),
                 )
             })?;
+            if let Some(why) = pier_edge::public_block::refuses_policy(&current, &parsed) {
+                return Err(refused(why));
+            }
         }
         update.policy = Some((!policy.is_empty()).then(|| policy.to_owned()));
     }

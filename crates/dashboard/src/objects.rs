@@ -341,6 +341,18 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Refuses a name B2 would not create (the dashboard serves buckets of both APIs, so it makes
+/// only names both carry).
+fn check_name(name: &str) -> Result<(), Page> {
+    match pier_edge::names::b2_name_refusal(name) {
+        Some(why) => Err(Page::new(
+            StatusCode::BAD_REQUEST,
+            format!("The name {name:?} cannot be used: {why}."),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `PUT /api/b/{bucket}/object?key=`: one request, the body streamed to the store.
 pub(crate) async fn upload(
     State(d): State<Dashboard>,
@@ -353,6 +365,7 @@ pub(crate) async fn upload(
     let result: Result<String, Page> = async {
         who.check_csrf(header_token(&headers))?;
         who.allow(&d, Action::PutObject, Some(&bucket), Some(&q.key), None)?;
+        check_name(&q.key)?;
         let b = d.store().bucket(&bucket).map_err(Page::store)?;
         let declared = headers
             .get(header::CONTENT_LENGTH)
@@ -392,6 +405,7 @@ pub(crate) async fn start_upload(
     let result: Result<String, Page> = async {
         who.check_csrf(header_token(&headers))?;
         who.allow(&d, Action::PutObject, Some(&bucket), Some(&q.key), None)?;
+        check_name(&q.key)?;
         let b = d.store().bucket(&bucket).map_err(Page::store)?;
         let meta = ObjectMeta {
             content_type: content_type(&headers),

@@ -14,7 +14,7 @@ pub const COOKIE: &str = "pier_session";
 pub const IDLE: Duration = Duration::from_secs(30 * 60);
 /// A session ends this long after sign-in, however busy.
 pub const ABSOLUTE: Duration = Duration::from_secs(12 * 60 * 60);
-/// Failed sign-ins allowed per client address per [`LOGIN_WINDOW`].
+/// Failed sign-ins allowed per client address (an IPv6 /64) per [`LOGIN_WINDOW`].
 pub const LOGIN_ATTEMPTS: usize = 5;
 /// The window failed sign-ins are counted in.
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
@@ -112,29 +112,77 @@ impl Sessions {
     }
 }
 
-/// Counts failed sign-ins per client address.
+/// Failed sign-ins allowed per access key id per [`LOGIN_WINDOW`], from any address (a guesser
+/// spread over many addresses or behind a shared proxy still meets this one).
+pub const LOGIN_ATTEMPTS_PER_KEY: usize = 20;
+
+/// What failed sign-ins are counted by.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+enum Source {
+    /// An IPv4 address.
+    V4(std::net::Ipv4Addr),
+    /// An IPv6 /64: one host usually holds a whole /64, so its addresses count as one.
+    V6Net(u64),
+    /// The access key id tried.
+    Key(String),
+}
+
+impl Source {
+    fn of(addr: IpAddr) -> Source {
+        match addr {
+            IpAddr::V4(a) => Source::V4(a),
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                Some(v4) => Source::V4(v4),
+                None => Source::V6Net((u128::from(a) >> 64) as u64),
+            },
+        }
+    }
+
+    /// A key id as tried (bounded: a form field may be long).
+    fn key(id: &str) -> Source {
+        Source::Key(id.chars().take(64).collect())
+    }
+
+    fn limit(&self) -> usize {
+        match self {
+            Source::Key(_) => LOGIN_ATTEMPTS_PER_KEY,
+            _ => LOGIN_ATTEMPTS,
+        }
+    }
+}
+
+/// Counts failed sign-ins per client address (an IPv6 /64 as one) and per access key id tried.
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    failures: Mutex<HashMap<Source, Vec<Instant>>>,
 }
 
 impl LoginLimiter {
-    /// False when `addr` failed [`LOGIN_ATTEMPTS`] times within the window.
-    pub fn may_try(&self, addr: IpAddr) -> bool {
+    /// False when `addr` (its /64 for IPv6) failed [`LOGIN_ATTEMPTS`] times within the window,
+    /// or `key_id` was tried and failed [`LOGIN_ATTEMPTS_PER_KEY`] times.
+    pub fn may_try(&self, addr: IpAddr, key_id: &str) -> bool {
         let now = Instant::now();
         let mut map = self.failures.lock().expect("limiter lock");
-        let list = map.entry(addr).or_default();
-        list.retain(|t| now.duration_since(*t) < LOGIN_WINDOW);
-        list.len() < LOGIN_ATTEMPTS
+        [Source::of(addr), Source::key(key_id)]
+            .into_iter()
+            .all(|source| {
+                let limit = source.limit();
+                let list = map.entry(source).or_default();
+                list.retain(|t| now.duration_since(*t) < LOGIN_WINDOW);
+                list.len() < limit
+            })
     }
 
-    /// Records a failed sign-in.
-    pub fn failed(&self, addr: IpAddr) {
+    /// Records a failed sign-in from `addr` with `key_id`.
+    pub fn failed(&self, addr: IpAddr, key_id: &str) {
         let mut map = self.failures.lock().expect("limiter lock");
         if map.len() > 100_000 {
             map.clear();
         }
-        map.entry(addr).or_default().push(Instant::now());
+        let now = Instant::now();
+        for source in [Source::of(addr), Source::key(key_id)] {
+            map.entry(source).or_default().push(now);
+        }
     }
 }
 
@@ -169,11 +217,34 @@ mod tests {
     fn the_limiter_stops_the_sixth_failure() {
         let l = LoginLimiter::default();
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        for _ in 0..LOGIN_ATTEMPTS {
-            assert!(l.may_try(ip));
-            l.failed(ip);
+        for n in 0..LOGIN_ATTEMPTS {
+            assert!(l.may_try(ip, &format!("K{n}")));
+            l.failed(ip, &format!("K{n}"));
         }
-        assert!(!l.may_try(ip));
-        assert!(l.may_try("127.0.0.2".parse().unwrap()));
+        assert!(!l.may_try(ip, "K9"));
+        assert!(l.may_try("127.0.0.2".parse().unwrap(), "K9"));
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_counts_as_one_address() {
+        let l = LoginLimiter::default();
+        for n in 0..LOGIN_ATTEMPTS {
+            let ip: IpAddr = format!("2001:db8:1:2::{n:x}").parse().unwrap();
+            l.failed(ip, &format!("K{n}"));
+        }
+        assert!(!l.may_try("2001:db8:1:2:ffff::1".parse().unwrap(), "K9"));
+        assert!(l.may_try("2001:db8:1:3::1".parse().unwrap(), "K9"));
+    }
+
+    #[test]
+    fn a_key_guessed_from_many_addresses_is_limited_too() {
+        let l = LoginLimiter::default();
+        for n in 0..LOGIN_ATTEMPTS_PER_KEY {
+            let ip: IpAddr = format!("10.0.{}.{}", n / 200, n % 200).parse().unwrap();
+            assert!(l.may_try(ip, "PIERKEY"));
+            l.failed(ip, "PIERKEY");
+        }
+        assert!(!l.may_try("10.9.9.9".parse().unwrap(), "PIERKEY"));
+        assert!(l.may_try("10.9.9.9".parse().unwrap(), "OTHERKEY"));
     }
 }

@@ -3,6 +3,9 @@
 //! - [`listen`]: serving a listener (the API's, the dashboard's) under a connection cap and a
 //!   head timeout that runs from accept, with `accept` failures backed off.
 //! - [`access`]: the access engine's door for both APIs ([`access::Access`]).
+//! - [`names`]: the object-name rules B2 applies, for every door that creates names B2's way.
+//! - [`public_block`]: a bucket's public access block, as every edge that can make a bucket
+//!   public applies it.
 //! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
 //!   set, S3's `encoding-type=url`, B2's file names), strict or lossy about UTF-8.
 //! - [`query`]: a request's query string as decoded pairs.
@@ -14,7 +17,9 @@
 pub mod access;
 pub mod cors_watch;
 pub mod listen;
+pub mod names;
 pub mod percent;
+pub mod public_block;
 pub mod query;
 
 pub use query::{Query, RawQuery};

@@ -8,7 +8,7 @@
 use crate::error::{custom_error, s3_error};
 use pier_store::{BucketUpdate, PublicBlock, Store};
 use s3s::dto::*;
-use s3s::{s3_error, S3Result};
+use s3s::S3Result;
 
 fn on(setting: Option<bool>) -> bool {
     setting == Some(true)
@@ -86,11 +86,11 @@ pub async fn delete(
 
 /// Refuses a public policy while the bucket's block says so.
 pub fn check_policy(bucket: &pier_store::Bucket, policy: &pier_access::Policy) -> S3Result<()> {
-    if bucket.public_block & PublicBlock::BLOCK_PUBLIC_POLICY != 0 && policy.is_public() {
-        return Err(s3_error!(
-            AccessDenied,
-            "Access Denied: the bucket's public access block refuses public policies"
-        ));
+    match pier_edge::public_block::refuses_policy(bucket, policy) {
+        Some(why) => Err(s3s::S3Error::with_message(
+            s3s::S3ErrorCode::AccessDenied,
+            format!("Access Denied: {why}"),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -194,7 +194,7 @@ impl VersionRef {
 }
 
 /// A bucket and its settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bucket {
     /// The bucket's globally unique name.
     pub name: String,
