@@ -486,3 +486,39 @@ fn the_redirect_to_the_dashboard_never_reflects_the_host_header() {
         Some(format!("http://localhost:{port}/").as_str())
     );
 }
+
+#[test]
+fn control_characters_in_keys_are_written_as_references_in_xml_listings() {
+    let server = Server::start();
+    assert_eq!(
+        s3(&server, ROOT, "PUT", ("ctl", ""), &[], &[], b"").status,
+        200
+    );
+    put(&server, "ctl", "a\u{1}b\rc", b"x");
+    let r = s3(
+        &server,
+        ROOT,
+        "GET",
+        ("ctl", ""),
+        &[("list-type", "2")],
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("<Key>a&#x1;b&#xD;c</Key>"), "{}", r.body);
+    assert!(
+        !r.body.bytes().any(|b| b < 0x20 && b != b'\n' && b != b'\t'),
+        "{:?}",
+        r.body
+    );
+    let r = s3(
+        &server,
+        ROOT,
+        "GET",
+        ("ctl", ""),
+        &[("list-type", "2"), ("encoding-type", "url")],
+        &[],
+        b"",
+    );
+    assert!(r.body.contains("<Key>a%01b%0Dc</Key>"), "{}", r.body);
+}

@@ -103,6 +103,41 @@ pub fn attributes_etag(operation: &str, resp: Response<Body>) -> Response<Body> 
     Response::from_parts(parts, Body::from(bytes::Bytes::from(fixed)))
 }
 
+/// Control characters in an S3 XML document (an object key with `\x01` in a listing), written
+/// as character references, as AWS writes them: s3s 0.14.1 writes them raw, which no XML parser
+/// reads (a raw `\r` even changes the key: parsers turn it into `\n`). Tab and line feed stay
+/// as they are. Object bodies (GetObject) are never touched: they are streams, not documents.
+pub fn xml_control_chars(resp: Response<Body>) -> Response<Body> {
+    let is_xml = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/xml"));
+    if !is_xml {
+        return resp;
+    }
+    let Some(body) = resp.body().bytes() else {
+        return resp;
+    };
+    let control = |b: &u8| *b < 0x20 && *b != b'\t' && *b != b'\n';
+    if !body.iter().any(control) {
+        return resp;
+    }
+    let mut fixed = Vec::with_capacity(body.len() + 16);
+    for b in body.iter() {
+        if control(b) {
+            fixed.extend_from_slice(format!("&#x{b:X};").as_bytes());
+        } else {
+            fixed.push(*b);
+        }
+    }
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(fixed.len()),
+    );
+    Response::from_parts(parts, Body::from(Bytes::from(fixed)))
+}
+
 /// An empty `Content-MD5` on an upload is S3's 400 `InvalidDigest` (s3s 0.14.1 drops the empty
 /// header and would store the object unchecked).
 pub fn check_empty_md5(operation: &str, headers: &http::HeaderMap) -> Option<Response<Body>> {
@@ -469,5 +504,29 @@ mod v2_date_tests {
             HeaderValue::from_static("AWS4-HMAC-SHA256 Credential=x"),
         );
         assert!(check_v2_date(&v4).is_none());
+    }
+}
+
+#[cfg(test)]
+mod xml_tests {
+    use super::*;
+
+    fn xml(body: &'static [u8]) -> Response<Body> {
+        Response::builder()
+            .header(header::CONTENT_TYPE, "application/xml")
+            .body(Body::from(Bytes::from_static(body)))
+            .unwrap()
+    }
+
+    #[test]
+    fn control_characters_in_xml_become_references() {
+        let fixed = xml_control_chars(xml(b"<Key>a\x01b\rc\td\ne</Key>"));
+        assert_eq!(
+            fixed.body().bytes().unwrap().as_ref(),
+            b"<Key>a&#x1;b&#xD;c\td\ne</Key>"
+        );
+        assert_eq!(fixed.headers()[header::CONTENT_LENGTH], "28");
+        let plain = xml_control_chars(xml(b"<Key>abc</Key>"));
+        assert!(plain.headers().get(header::CONTENT_LENGTH).is_none());
     }
 }

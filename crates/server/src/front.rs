@@ -287,6 +287,7 @@ impl Front {
 
         // 6. accounting
         if api == "s3" {
+            resp = crate::fixes::xml_control_chars(resp);
             resp = crate::fixes::error_request_id(resp, &request_id);
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 resp.headers_mut().insert("x-amz-request-id", v);
