@@ -745,3 +745,53 @@ fn connections_that_never_send_a_byte_are_closed_after_the_head_timeout() {
     let page = common::raw(&server.dashboard, "GET", "/login", &[]);
     assert_eq!(page.status, 200, "{page:?}");
 }
+
+/// Issue 23: a PUT dripping a byte every half second never trips the stall timeout, but it holds
+/// a socket and a temp file: below the minimum body rate it fails like a stalled one.
+#[test]
+fn an_upload_that_drips_below_the_minimum_rate_fails_and_leaves_no_temp_file() {
+    let server = Server::start_with(
+        tempfile::TempDir::new().unwrap(),
+        &["--body-stall-timeout", "2"],
+    );
+    let token = b2_auth(&server);
+    b2_create_bucket(&server, &token, "drip-drip", json!([]));
+    let path = presigned_path(&server, "PUT", "drip-drip", "slow.bin", vec![]);
+    let host = server.endpoint.trim_start_matches("http://");
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    // Past the inline size, so the body goes to a temp file.
+    s.write_all(
+        format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1000000\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    while started.elapsed() < Duration::from_secs(10) {
+        if s.write_all(b"x").is_err() {
+            break;
+        }
+        let mut chunk = [0u8; 1024];
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                break;
+            }
+            Err(_) => {} // nothing yet: drip on
+        }
+    }
+    let waited = started.elapsed();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = s.read_to_end(&mut buf);
+    let (status, text) = parse(&buf);
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("<Code>RequestTimeout</Code>"), "{text}");
+    assert!(
+        waited < Duration::from_secs(5),
+        "the drip was cut after {waited:?}"
+    );
+    assert_eq!(blob_files(&server, "tmp"), 0, "the temp file is gone");
+}

@@ -48,18 +48,26 @@ pub fn bucket_cors(bucket: &Bucket) -> Option<CorsConfig> {
     }
 }
 
-/// The error a request body ends with when its client stopped sending for the given time (the
-/// HTTP front's stall guard raises it; the APIs answer it as a request timeout).
+/// The error a request body ends with when its client stopped sending for the given time, or
+/// sent no more than the given bytes in it, below the minimum rate (the HTTP front's stall guard
+/// raises it; the APIs answer it as a request timeout).
 #[derive(Debug)]
-pub struct BodyStalled(pub std::time::Duration);
+pub struct BodyStalled(pub std::time::Duration, pub u64);
 
 impl std::fmt::Display for BodyStalled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the request body sent nothing for {} s",
-            self.0.as_secs()
-        )
+        match self.1 {
+            0 => write!(
+                f,
+                "the request body sent nothing for {} s",
+                self.0.as_secs()
+            ),
+            n => write!(
+                f,
+                "the request body sent only {n} bytes in {} s, below the minimum rate",
+                self.0.as_secs()
+            ),
+        }
     }
 }
 

@@ -259,7 +259,8 @@ impl Front {
                     .await
             } else {
                 let stall = inner.limits.body_stall();
-                let req = req.map(|b| Body::http_body(StallGuard::new(b, stall)));
+                let min_rate = inner.limits.min_body_bytes_per_sec;
+                let req = req.map(|b| Body::http_body(StallGuard::new(b, stall, min_rate)));
                 let this = self.clone();
                 let handled = inner
                     .tasks

@@ -26,6 +26,9 @@ pub struct Limits {
     /// Seconds a request body may go without delivering a byte before the request fails
     /// (`408`/`RequestTimeout`) and what it had sent is discarded.
     pub body_stall_secs: u64,
+    /// The least a request body must deliver, in bytes per second averaged over each stall
+    /// window: a client dripping a byte now and then fails like a silent one (0: no minimum).
+    pub min_body_bytes_per_sec: u64,
     /// Most concurrent streams one HTTP/2 connection may open.
     pub http2_max_streams: u32,
     /// Most connections the dashboard's listener serves at once; `0` derives it from the
@@ -40,6 +43,7 @@ impl Default for Limits {
             max_connections: 0,
             header_timeout_secs: 30,
             body_stall_secs: 60,
+            min_body_bytes_per_sec: 1024,
             http2_max_streams: 64,
             dashboard_max_connections: 0,
         }
@@ -107,24 +111,34 @@ pub use pier_edge::BodyStalled;
 
 pin_project_lite::pin_project! {
     /// A request body that fails with [`BodyStalled`] when no frame arrives within its stall
-    /// deadline (restarted by every frame), so a client that stops mid-upload cannot pin the
-    /// upload's temp file and task forever.
+    /// deadline (restarted by every frame), or when a whole stall window delivers less than the
+    /// minimum rate, so a client that stops mid-upload, or drips it, cannot pin the upload's
+    /// temp file and task for long.
     pub struct StallGuard<B> {
         #[pin]
         inner: B,
         #[pin]
         deadline: Sleep,
         stall: Duration,
+        // Bytes per second a window must average (0: any).
+        min_rate: u64,
+        // When the current window began, and what it has delivered.
+        window_start: Instant,
+        window_bytes: u64,
     }
 }
 
 impl<B> StallGuard<B> {
-    /// Guards `inner` with a stall deadline of `stall`.
-    pub fn new(inner: B, stall: Duration) -> Self {
+    /// Guards `inner` with a stall deadline of `stall` and a minimum rate of `min_rate` bytes
+    /// per second over each window of `stall`.
+    pub fn new(inner: B, stall: Duration, min_rate: u64) -> Self {
         StallGuard {
             inner,
             deadline: tokio::time::sleep(stall),
             stall,
+            min_rate,
+            window_start: Instant::now(),
+            window_bytes: 0,
         }
     }
 }
@@ -142,14 +156,27 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let mut this = self.project();
-        match this.inner.poll_frame(cx) {
+        match this.inner.as_mut().poll_frame(cx) {
             Poll::Ready(frame) => {
                 let stall = *this.stall;
-                this.deadline.as_mut().reset(Instant::now() + stall);
+                let now = Instant::now();
+                this.deadline.as_mut().reset(now + stall);
+                if let Some(Ok(f)) = &frame {
+                    *this.window_bytes += f.data_ref().map_or(0, |d| d.len() as u64);
+                }
+                if now.duration_since(*this.window_start) >= stall {
+                    let needed = this.min_rate.saturating_mul(stall.as_secs());
+                    if *this.window_bytes < needed && !this.inner.is_end_stream() {
+                        let sent = (*this.window_bytes).max(1);
+                        return Poll::Ready(Some(Err(Box::new(BodyStalled(stall, sent)))));
+                    }
+                    *this.window_start = now;
+                    *this.window_bytes = 0;
+                }
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))
             }
             Poll::Pending => match this.deadline.poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyStalled(*this.stall))))),
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyStalled(*this.stall, 0))))),
                 Poll::Pending => Poll::Pending,
             },
         }
@@ -191,7 +218,7 @@ mod tests {
             .await
             .unwrap();
         let body = StreamBody::new(rx.map(|x| x));
-        let mut guarded = std::pin::pin!(StallGuard::new(body, Duration::from_secs(5)));
+        let mut guarded = std::pin::pin!(StallGuard::new(body, Duration::from_secs(5), 0));
         let first = guarded.frame().await.unwrap().unwrap();
         assert_eq!(first.into_data().unwrap(), "abc");
         // The sender stays open but sends nothing: the guard gives up after 5 s.
@@ -200,12 +227,62 @@ mod tests {
         drop(tx);
     }
 
+    /// Sends `chunks` one-byte frames, one every `every`, then closes.
+    fn drip(
+        chunks: usize,
+        every: Duration,
+    ) -> StreamBody<futures::channel::mpsc::Receiver<Result<Frame<Bytes>, std::io::Error>>> {
+        let (mut tx, rx) =
+            futures::channel::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(1);
+        tokio::spawn(async move {
+            for _ in 0..chunks {
+                tokio::time::sleep(every).await;
+                let frame = Ok(Frame::data(Bytes::from_static(b"x")));
+                if futures::SinkExt::send(&mut tx, frame).await.is_err() {
+                    return;
+                }
+            }
+        });
+        StreamBody::new(rx)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dripping_body_fails_at_its_first_window_below_the_minimum_rate() {
+        // One byte a second never trips the 5-s stall deadline, but 5 bytes per 5-s window is
+        // below a minimum of 10 bytes a second.
+        let body = drip(100, Duration::from_secs(1));
+        let mut guarded = std::pin::pin!(StallGuard::new(body, Duration::from_secs(5), 10));
+        let started = Instant::now();
+        let err = loop {
+            match guarded.frame().await.unwrap() {
+                Ok(_) => continue,
+                Err(e) => break e,
+            }
+        };
+        let stalled = err.downcast_ref::<BodyStalled>().expect("a BodyStalled");
+        assert!(stalled.1 > 0, "{err}");
+        assert!(err.to_string().contains("minimum rate"), "{err}");
+        assert!(started.elapsed() <= Duration::from_secs(6));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_at_the_minimum_rate_is_read_to_its_end() {
+        let body = drip(30, Duration::from_millis(100));
+        let mut guarded = std::pin::pin!(StallGuard::new(body, Duration::from_secs(1), 10));
+        let mut n = 0;
+        while let Some(frame) = guarded.frame().await {
+            frame.unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 30);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_body_that_keeps_sending_never_stalls() {
         let (mut tx, rx) =
             futures::channel::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(1);
         let body = StreamBody::new(rx);
-        let mut guarded = std::pin::pin!(StallGuard::new(body, Duration::from_secs(5)));
+        let mut guarded = std::pin::pin!(StallGuard::new(body, Duration::from_secs(5), 0));
         tokio::spawn(async move {
             for _ in 0..10 {
                 tokio::time::sleep(Duration::from_secs(4)).await;
