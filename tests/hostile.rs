@@ -522,3 +522,68 @@ fn control_characters_in_keys_are_written_as_references_in_xml_listings() {
     );
     assert!(r.body.contains("<Key>a%01b%0Dc</Key>"), "{}", r.body);
 }
+
+#[test]
+fn several_ranges_are_answered_with_the_whole_object_on_both_apis() {
+    let server = Server::start();
+    let other = server.create_key(&["--account", "other"]);
+    let mut cmd = std::process::Command::new(common::repo().join(".venv/bin/python"));
+    common::ensure_tools();
+    server.client_env(&mut cmd);
+    let out = cmd
+        .arg(common::repo().join("tests/clients/multi_range.py"))
+        .env("OTHER_ID", &other.id)
+        .env("OTHER_SECRET", &other.secret)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("6 passed, 0 failed"),
+        "{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log_tail(20)
+    );
+    // curl-style: an anonymous read of a public object, with CORS as any answer.
+    let (token, _) = b2_authorize(&server, ROOT);
+    let (status, made) = b2(
+        &server,
+        &token,
+        "b2_create_bucket",
+        json!({"accountId": "pier", "bucketName": "public-ranges", "bucketType": "allPublic",
+               "corsRules": [{"corsRuleName": "everyone", "allowedOrigins": ["*"],
+                              "allowedOperations": ["s3_get", "b2_download_file_by_name"],
+                              "allowedHeaders": ["range"], "maxAgeSeconds": 60}]}),
+    );
+    assert_eq!(status, 200, "{made}");
+    put(&server, "public-ranges", "p.txt", b"0123456789");
+    let headers = [
+        ("Range", "bytes=0-1, 4-5"),
+        ("Origin", "https://app.example"),
+    ];
+    let s3_read = common::raw(&server.endpoint, "GET", "/public-ranges/p.txt", &headers);
+    assert_eq!(
+        (s3_read.status, s3_read.body.as_str()),
+        (200, "0123456789"),
+        "{s3_read:?}"
+    );
+    assert_eq!(s3_read.header("access-control-allow-origin"), Some("*"));
+    let b2_read = common::raw(
+        &server.endpoint,
+        "GET",
+        "/file/public-ranges/p.txt",
+        &headers,
+    );
+    assert_eq!(
+        (b2_read.status, b2_read.body.as_str()),
+        (200, "0123456789"),
+        "{b2_read:?}"
+    );
+    assert_eq!(b2_read.header("access-control-allow-origin"), Some("*"));
+    let one = common::raw(
+        &server.endpoint,
+        "GET",
+        "/file/public-ranges/p.txt",
+        &[("Range", "bytes=2-3")],
+    );
+    assert_eq!((one.status, one.body.as_str()), (206, "23"));
+}

@@ -395,7 +395,8 @@ impl From<B2Error> for Served {
     }
 }
 
-/// Parses a single `bytes=` range against `size`: `Ok(None)` without one.
+/// Parses a single `bytes=` range against `size`: `Ok(None)` without one, or with several (the
+/// whole file is sent).
 fn range(call: &Call<'_>, size: u64) -> B2Result<Option<(u64, u64)>> {
     let Some(spec) = header(call, "range") else {
         return Ok(None);
@@ -407,6 +408,10 @@ fn range(call: &Call<'_>, size: u64) -> B2Result<Option<(u64, u64)>> {
         )
     };
     let r = spec.strip_prefix("bytes=").ok_or_else(unsatisfiable)?;
+    // Several ranges: the whole file, as S3 answers them (and clients fall back on a 200).
+    if r.contains(',') {
+        return Ok(None);
+    }
     let (a, b) = r.split_once('-').ok_or_else(unsatisfiable)?;
     let (start, end) = match (a.trim(), b.trim()) {
         ("", n) => {

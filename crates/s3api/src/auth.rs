@@ -11,23 +11,78 @@ use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Request, S3Result};
 
+/// A key only the HTTP front signs with, made at start and never stored. Once s3s has verified
+/// a request's own signature and access, the front may send that request again, changed (a
+/// `Range` of several ranges, served whole as S3 serves it), signed with this key and carrying
+/// [`OnBehalfOf`]: it is then decided as the original caller, for GetObject and HeadObject only.
+#[derive(Clone)]
+pub struct FrontKey {
+    /// The key id (`PIERFRONT` and 16 random hex digits).
+    pub id: String,
+    secret: String,
+}
+
+impl FrontKey {
+    /// A fresh key for this process.
+    pub fn new() -> FrontKey {
+        let hex = |n: usize| -> String {
+            let mut bytes = vec![0u8; n];
+            getrandom::fill(&mut bytes).expect("the system's random source works");
+            hex::encode_upper(bytes)
+        };
+        FrontKey {
+            id: format!("PIERFRONT{}", hex(8)),
+            secret: hex(32),
+        }
+    }
+
+    /// Its secret.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl Default for FrontKey {
+    fn default() -> FrontKey {
+        FrontKey::new()
+    }
+}
+
+impl std::fmt::Debug for FrontKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrontKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The caller a request signed with the [`FrontKey`] acts for (its access key id; `None`:
+/// anonymous). Only the HTTP front puts it in a request's extensions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnBehalfOf(pub Option<String>);
+
 /// Looks up secrets in the store's access keys (cached: a key deleted by another process
-/// stops working within the store's cache TTL). Expired keys are unknown keys.
+/// stops working within the store's cache TTL), and the front's own key. Expired keys are
+/// unknown keys.
 #[derive(Clone, Debug)]
 pub struct StoreAuth {
     store: Store,
+    front: FrontKey,
 }
 
 impl StoreAuth {
-    /// Authenticates against `store`'s keys.
-    pub fn new(store: Store) -> Self {
-        StoreAuth { store }
+    /// Authenticates against `store`'s keys and the front's key.
+    pub fn new(store: Store, front: FrontKey) -> Self {
+        StoreAuth { store, front }
     }
 }
 
 #[async_trait::async_trait]
 impl S3Auth for StoreAuth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        if access_key == self.front.id {
+            return Ok(SecretKey::from(self.front.secret.clone()));
+        }
         match self.store.key(access_key).map_err(s3_error)? {
             Some(key) => Ok(SecretKey::from(key.secret.clone())),
             None => Err(s3_error!(
@@ -46,12 +101,19 @@ impl S3Auth for StoreAuth {
 pub struct PierAccess {
     store: Store,
     access: Access,
+    /// The id of the [`FrontKey`]: requests it signs are decided as their [`OnBehalfOf`].
+    front_id: String,
 }
 
 impl PierAccess {
-    /// Access decisions over `store`'s keys and buckets.
-    pub fn new(store: Store, access: Access) -> Self {
-        PierAccess { store, access }
+    /// Access decisions over `store`'s keys and buckets; requests signed with the front's key
+    /// `front_id` are decided as the caller they act for.
+    pub fn new(store: Store, access: Access, front_id: String) -> Self {
+        PierAccess {
+            store,
+            access,
+            front_id,
+        }
     }
 
     /// The engine's scope of the signing key, if the request is signed.
@@ -140,8 +202,19 @@ fn facts<'a>(headers: &'a http::HeaderMap, extensions: &http::Extensions) -> Req
 #[async_trait::async_trait]
 impl S3Access for PierAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let mut access_key = cx.credentials().map(|c| c.access_key.clone());
+        if access_key.as_deref() == Some(self.front_id.as_str()) {
+            // A request the front sent again, in its original caller's name (see FrontKey).
+            let acting = cx.extensions_mut().get::<OnBehalfOf>().cloned();
+            let read = matches!(cx.s3_op().name(), "GetObject" | "HeadObject");
+            match acting {
+                Some(OnBehalfOf(original)) if read => {
+                    access_key = original;
+                }
+                _ => return Err(refusal("the front's key acts only for a caller it names")),
+            }
+        }
         let op = cx.s3_op().name();
-        let access_key = cx.credentials().map(|c| c.access_key.clone());
         let Some(action) = Action::of_s3_operation(op) else {
             // An operation with no action is one pier does not serve (s3s answers
             // NotImplemented). Only an unrestricted key gets that far, so that an operation

@@ -79,33 +79,77 @@ pub fn presign_url(p: &Presign<'_>) -> Result<String, String> {
             ))
         }
     };
-    let now = time::OffsetDateTime::from(p.now);
+    let path = if p.key.is_empty() {
+        format!("/{}", encode(p.bucket, false))
+    } else {
+        format!("/{}/{}", encode(p.bucket, false), encode(p.key, true))
+    };
+    let query = sign_query(&QueryAuth {
+        method: p.method,
+        host,
+        raw_path: &path,
+        query: &p.query,
+        content_type: p.content_type,
+        expires: p.expires,
+        access_key: p.access_key,
+        secret_key: p.secret_key,
+        region: p.region,
+        now: p.now,
+    })?;
+    Ok(format!("{scheme_host}{path}?{query}"))
+}
+
+/// What [`sign_query`] signs: a request as it will be sent (its `Host` and its path, already
+/// percent-encoded as on the wire).
+#[derive(Clone, Debug)]
+pub struct QueryAuth<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// The `Host` header.
+    pub host: &'a str,
+    /// The path as sent, percent-encoded.
+    pub raw_path: &'a str,
+    /// Query parameters besides the signature's, decoded.
+    pub query: &'a [(String, String)],
+    /// A `Content-Type` the request must carry (signed), if any.
+    pub content_type: Option<&'a str>,
+    /// Validity in seconds.
+    pub expires: u64,
+    /// Access key id.
+    pub access_key: &'a str,
+    /// Its secret.
+    pub secret_key: &'a str,
+    /// Region of the credential scope.
+    pub region: &'a str,
+    /// Signing time.
+    pub now: SystemTime,
+}
+
+/// The query string (every parameter, and `X-Amz-Signature` last) that authenticates `a` with
+/// SigV4 query authentication (`UNSIGNED-PAYLOAD`).
+pub fn sign_query(a: &QueryAuth<'_>) -> Result<String, String> {
+    let now = time::OffsetDateTime::from(a.now);
     let amz_date = now
         .format(time::macros::format_description!(
             "[year][month][day]T[hour][minute][second]Z"
         ))
         .map_err(|e| e.to_string())?;
     let day = &amz_date[..8];
-    let scope = format!("{day}/{}/s3/aws4_request", p.region);
-    let path = if p.key.is_empty() {
-        format!("/{}", encode(p.bucket, false))
-    } else {
-        format!("/{}/{}", encode(p.bucket, false), encode(p.key, true))
-    };
-    let signed_headers = if p.content_type.is_some() {
+    let scope = format!("{day}/{}/s3/aws4_request", a.region);
+    let signed_headers = if a.content_type.is_some() {
         "content-type;host"
     } else {
         "host"
     };
-    let mut params: Vec<(String, String)> = p.query.clone();
+    let mut params: Vec<(String, String)> = a.query.to_vec();
     params.extend([
         ("X-Amz-Algorithm".into(), "AWS4-HMAC-SHA256".into()),
         (
             "X-Amz-Credential".into(),
-            format!("{}/{scope}", p.access_key),
+            format!("{}/{scope}", a.access_key),
         ),
         ("X-Amz-Date".into(), amz_date.clone()),
-        ("X-Amz-Expires".into(), p.expires.to_string()),
+        ("X-Amz-Expires".into(), a.expires.to_string()),
         ("X-Amz-SignedHeaders".into(), signed_headers.into()),
     ]);
     let mut encoded: Vec<(String, String)> = params
@@ -118,22 +162,20 @@ pub fn presign_url(p: &Presign<'_>) -> Result<String, String> {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&");
-    let canonical_headers = match p.content_type {
-        Some(ct) => format!("content-type:{}\nhost:{host}\n", ct.trim()),
-        None => format!("host:{host}\n"),
+    let canonical_headers = match a.content_type {
+        Some(ct) => format!("content-type:{}\nhost:{}\n", ct.trim(), a.host),
+        None => format!("host:{}\n", a.host),
     };
     let canonical = format!(
-        "{}\n{path}\n{query}\n{canonical_headers}\n{signed_headers}\nUNSIGNED-PAYLOAD",
-        p.method
+        "{}\n{}\n{query}\n{canonical_headers}\n{signed_headers}\nUNSIGNED-PAYLOAD",
+        a.method, a.raw_path
     );
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    let signature = sigv4_signature(p.secret_key, day, p.region, "s3", &to_sign);
-    Ok(format!(
-        "{scheme_host}{path}?{query}&X-Amz-Signature={signature}"
-    ))
+    let signature = sigv4_signature(a.secret_key, day, a.region, "s3", &to_sign);
+    Ok(format!("{query}&X-Amz-Signature={signature}"))
 }
 
 /// Parses a duration like `3600`, `90s`, `15m`, `1h`, `7d` into seconds.

@@ -62,6 +62,7 @@ pub fn build(
     hosts: VirtualHosts,
     access: pier_edge::access::Access,
     watch: pier_edge::cors_watch::CorsWatch,
+    front: crate::auth::FrontKey,
 ) -> S3Service {
     let mut builder = S3ServiceBuilder::new(PierS3::new(store.clone(), access.clone()));
     let mut config = s3s::config::S3Config::default();
@@ -70,8 +71,9 @@ pub fn build(
     builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(
         std::sync::Arc::new(config),
     )));
-    builder.set_auth(StoreAuth::new(store.clone()));
-    builder.set_access(PierAccess::new(store.clone(), access.clone()));
+    let front_id = front.id.clone();
+    builder.set_auth(StoreAuth::new(store.clone(), front));
+    builder.set_access(PierAccess::new(store.clone(), access.clone(), front_id));
     builder.set_route(crate::explain_route::ExplainRoute::new(
         store.clone(),
         hosts.clone(),

@@ -62,6 +62,8 @@ struct Inner {
     own_names: Vec<String>,
     /// Who may read `/_pier/metrics`.
     metrics_access: MetricsAccess,
+    /// The key the front signs requests it sends s3s again with (`multi_range`).
+    front_key: pier_s3::auth::FrontKey,
     /// Detached request handlers; shutdown waits for them before the store closes.
     tasks: TaskTracker,
     /// Request ids: a per-process prefix (start time) and a counter.
@@ -124,11 +126,13 @@ impl Front {
         let hosts = VirtualHosts::new(domains);
         // One access engine door for both APIs: one cache of parsed bucket policies.
         let access = pier_edge::access::Access::new(store.clone());
+        let front_key = pier_s3::auth::FrontKey::new();
         let s3 = pier_s3::service::build(
             store.clone(),
             hosts.clone(),
             access.clone(),
             options.cors_watch.clone(),
+            front_key.clone(),
         );
         let id_prefix = (pier_store::now_millis() / 1000) as u32;
         Front {
@@ -145,6 +149,7 @@ impl Front {
                 dashboard_port: options.dashboard_port,
                 own_names,
                 metrics_access: options.metrics,
+                front_key,
                 tasks: TaskTracker::new(),
                 id_prefix,
                 next_id: AtomicU64::new(1),
@@ -365,15 +370,40 @@ impl Front {
                         Err(refusal) => return refusal,
                     };
                 }
-                match inner.s3.call(req).await {
-                    Ok(resp) => resp,
-                    Err(e) => {
-                        tracing::error!(error = ?e, "s3 service failed");
-                        internal_error("s3")
+                // Several ranges are served whole, as S3 serves them (see `multi_range`).
+                let mut retry = None;
+                if matches!(operation, "GetObject" | "HeadObject")
+                    && crate::multi_range::is_multi(req.headers())
+                {
+                    if crate::multi_range::range_is_signed(&req) {
+                        retry = crate::multi_range::Retry::of(&req);
+                    } else {
+                        req.headers_mut().remove(header::RANGE);
                     }
+                }
+                let resp = self.call_s3(req).await;
+                match retry {
+                    Some(r) if crate::multi_range::Retry::refused_range(&resp) => {
+                        match r.request(&inner.front_key) {
+                            Some(again) => self.call_s3(again).await,
+                            None => resp,
+                        }
+                    }
+                    _ => resp,
                 }
             }
             Target::Pier => xml_error(StatusCode::NOT_FOUND, "NotFound", "No such pier endpoint."),
+        }
+    }
+
+    /// Hands a request to s3s; a failure of the service itself is a logged 500.
+    async fn call_s3(&self, req: Request<Body>) -> Response<Body> {
+        match self.inner.s3.call(req).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                tracing::error!(error = ?e, "s3 service failed");
+                internal_error("s3")
+            }
         }
     }
 

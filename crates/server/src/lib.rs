@@ -6,7 +6,8 @@
 //! - [`front`]: the sequence every request goes through (route, preflight, detached dispatch,
 //!   edge fixes, CORS decoration, accounting).
 //! - [`limits`]: the connection cap and the head, body-stall and HTTP/2 stream limits.
-//! - [`cors`]: the CORS layer; [`fixes`]: corrections around s3s 0.14.1 and clients.
+//! - [`cors`]: the CORS layer; [`fixes`]: corrections around s3s 0.14.1 and clients;
+//!   [`multi_range`]: several ranges served whole, as S3 serves them.
 //! - [`metrics`] (`/_pier/metrics`) and [`access_log`] (JSON lines); [`operation`] names
 //!   what each request does for both.
 
@@ -18,6 +19,7 @@ pub mod front;
 pub mod lifecycle;
 pub mod limits;
 pub mod metrics;
+pub mod multi_range;
 pub mod operation;
 
 pub use config::Config;
