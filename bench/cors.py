@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """pier's CORS benchmark: preflight throughput against a bucket of 100 rules where only the last
-one matches, next to anonymous GETs of a 1 KiB object in a public bucket; wrk with 64
-connections sharing this machine with the server. Prints medians of several runs (req/s, p99).
+one matches, refused preflights (an origin no rule names) against the same rules, and anonymous
+GETs of a 1 KiB object in a public bucket; wrk with 64 connections sharing this machine with the
+server. Prints medians of several runs (req/s, p99), the server's CPU time per request (from
+/proc, user + system), and how many lines the server logged (at its default level, info) per
+run: a refusal must cost about what an answer costs, and never a log line each.
 
 With a dashboard (builds that have one), it then stages the same 100 rules as report-only rules
 through the dashboard and measures the preflights again: the CORS layer then records every
@@ -39,6 +42,21 @@ wrk.headers["Access-Control-Request-Headers"] = "content-type,x-amz-date"
 """
 
 
+REFUSED_LUA = r"""
+wrk.method = "OPTIONS"
+wrk.headers["Origin"] = "https://evil.example.net"
+wrk.headers["Access-Control-Request-Method"] = "PUT"
+wrk.headers["Access-Control-Request-Headers"] = "content-type,x-amz-date"
+"""
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cors_xml():
     rules = "".join(
         f"<CORSRule><ID>rule-{i}</ID><AllowedOrigin>https://app{i}.example.com</AllowedOrigin>"
@@ -49,16 +67,35 @@ def cors_xml():
     return f"<CORSConfiguration>{rules}</CORSConfiguration>"
 
 
-def run_wrk(url, script, seconds):
+def run_wrk(url, script, seconds, pid, refused=False):
+    """One wrk run: (req/s, p99 ms, server CPU microseconds per request). With `refused`, every
+    answer must be a refusal; otherwise none may be."""
+    before = cpu_seconds(pid)
     out = subprocess.run(["wrk", f"-t{WRK_THREADS}", "-c64", f"-d{seconds}s", "--latency", "-s", script, url],
                          capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    if bad:
-        raise RuntimeError(f"{url}: {bad.group(0)}")
-    return rps, p99_ms
+    bad = int(bad.group(1)) if bad else 0
+    if (bad != total) if refused else bad:
+        raise RuntimeError(f"{url}: {bad} of {total} answers were refusals")
+    return rps, p99_ms, cpu * 1e6 / max(total, 1)
+
+
+def summary(what, results, log, lines_before):
+    """One line: medians of `results`, and the log lines written since `lines_before`."""
+    lines = log_lines(log) - lines_before
+    return (f"{what}: {statistics.median(r[0] for r in results):,.0f} req/s, "
+            f"p99 {statistics.median(r[1] for r in results):.2f} ms, "
+            f"server CPU {statistics.median(r[2] for r in results):.1f} us/request, {lines} log lines")
+
+
+def log_lines(path):
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)
 
 
 def stage(dashboard, rules):
@@ -93,11 +130,12 @@ def main():
         pier = os.path.join(ROOT, "target/release/pier")
     work = tempfile.mkdtemp(prefix="pier-cors-bench-", dir=os.path.join(ROOT, "target"))
     try:
-        env = dict(os.environ, PIER_ROOT_ACCESS_KEY=sb.ACCESS, PIER_ROOT_SECRET_KEY=sb.SECRET, PIER_LOG="warn",
-               PIER_DASHBOARD_LISTEN="127.0.0.1:0")
+        env = dict(os.environ, PIER_ROOT_ACCESS_KEY=sb.ACCESS, PIER_ROOT_SECRET_KEY=sb.SECRET, PIER_LOG="info",
+                   PIER_DASHBOARD_LISTEN="127.0.0.1:0")
+        log = os.path.join(work, "server.log")
         server = subprocess.Popen(
             [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            env=env, stdout=subprocess.PIPE, stderr=open(log, "w"), text=True)
         line = server.stdout.readline()
         dashboard = None
         if line.startswith("pier dashboard on "):
@@ -120,10 +158,19 @@ def main():
         empty = os.path.join(work, "get.lua")
         with open(empty, "w") as f:
             f.write("")
+        refused = os.path.join(work, "refused.lua")
+        with open(refused, "w") as f:
+            f.write(REFUSED_LUA)
         rss = sb.RssSampler(server.pid)
-        results = [run_wrk(f"http://{hp}/{sb.BUCKET}/photo.jpg", pre, args.seconds) for _ in range(args.runs)]
-        print(f"preflight, 100 rules, last matches: {statistics.median(r[0] for r in results):,.0f} req/s, "
-              f"p99 {statistics.median(r[1] for r in results):.2f} ms, peak RSS {rss.peak():.1f} MiB")
+        url = f"http://{hp}/{sb.BUCKET}/photo.jpg"
+        lines = log_lines(log)
+        allowed = [run_wrk(url, pre, args.seconds, server.pid) for _ in range(args.runs)]
+        print(summary("preflight, 100 rules, last matches", allowed, log, lines) + f", peak RSS {rss.peak():.1f} MiB")
+        lines = log_lines(log)
+        denied = [run_wrk(url, refused, args.seconds, server.pid, refused=True) for _ in range(args.runs)]
+        print(summary("preflight refused, 100 rules, none matches", denied, log, lines))
+        ratio = statistics.median(r[0] for r in denied) / statistics.median(r[0] for r in allowed)
+        print(f"refused preflights at {ratio:.0%} of the allowed rate")
         try:
             staged = bool(dashboard) and stage(dashboard, cors_xml())
         except (AssertionError, AttributeError):
@@ -131,13 +178,15 @@ def main():
             print("(this build cannot stage report-only rules)")
         if staged:
             rss.reset()
-            results = [run_wrk(f"http://{hp}/{sb.BUCKET}/photo.jpg", pre, args.seconds) for _ in range(args.runs)]
-            print(f"preflight, with the same 100 rules staged report-only: {statistics.median(r[0] for r in results):,.0f} req/s, "
-                  f"p99 {statistics.median(r[1] for r in results):.2f} ms, peak RSS {rss.peak():.1f} MiB")
+            lines = log_lines(log)
+            results = [run_wrk(url, pre, args.seconds, server.pid) for _ in range(args.runs)]
+            print(summary("preflight, with the same 100 rules staged report-only", results, log, lines)
+                  + f", peak RSS {rss.peak():.1f} MiB")
         rss.reset()
-        results = [run_wrk(f"http://{hp}/{sb.BUCKET}/small.bin", empty, args.seconds) for _ in range(args.runs)]
-        print(f"anonymous GET of a 1 KiB public object: {statistics.median(r[0] for r in results):,.0f} req/s, "
-              f"p99 {statistics.median(r[1] for r in results):.2f} ms, peak RSS {rss.peak():.1f} MiB")
+        lines = log_lines(log)
+        results = [run_wrk(f"http://{hp}/{sb.BUCKET}/small.bin", empty, args.seconds, server.pid)
+                   for _ in range(args.runs)]
+        print(summary("anonymous GET of a 1 KiB public object", results, log, lines) + f", peak RSS {rss.peak():.1f} MiB")
         rss.stop = True
         server.terminate()
         server.wait(timeout=60)

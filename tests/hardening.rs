@@ -795,3 +795,35 @@ fn an_upload_that_drips_below_the_minimum_rate_fails_and_leaves_no_temp_file() {
     );
     assert_eq!(blob_files(&server, "tmp"), 0, "the temp file is gone");
 }
+
+/// Issue 23: a flood of refused requests is counted, not logged a line each (and not
+/// explained each, which made a refused preflight cost six times an allowed one).
+#[test]
+fn repeated_refusals_are_logged_once() {
+    let server = Server::start();
+    let token = b2_auth(&server);
+    b2_create_bucket(
+        &server,
+        &token,
+        "refusing",
+        json!([{"corsRuleName": "one-origin", "allowedOrigins": ["https://app.example"],
+                "allowedOperations": ["s3_get"], "maxAgeSeconds": 60}]),
+    );
+    for _ in 0..200 {
+        assert_eq!(
+            preflight(&server, "/refusing/x", "https://evil.example", "GET"),
+            403
+        );
+        let r = common::raw(&server.endpoint, "GET", "/refusing/secret.txt", &[]);
+        assert_eq!(r.status, 403, "{r:?}");
+    }
+    let log = server.log();
+    assert_eq!(log.matches("preflight refused").count(), 1, "{log}");
+    assert_eq!(log.matches("access refused").count(), 1, "{log}");
+    // Another origin is another refusal: explained and logged once too.
+    assert_eq!(
+        preflight(&server, "/refusing/x", "https://other.example", "GET"),
+        403
+    );
+    assert_eq!(server.log().matches("preflight refused").count(), 2);
+}

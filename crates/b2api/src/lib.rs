@@ -151,15 +151,23 @@ impl Call<'_> {
         if d.allowed {
             return Ok(());
         }
-        tracing::info!(
-            key = who.map_or("anonymous", |k| k.id.as_str()),
-            action = action.iam_name(),
-            bucket = bucket.unwrap_or(""),
-            name = name.unwrap_or(""),
-            reason = %d.reason,
-            trace = ?d.trace,
-            "access refused"
-        );
+        let id = who.map(|k| k.id.as_str());
+        // Explained and logged the first time it is seen (within a budget); else counted.
+        if self.access.should_explain(id, &ask, &d.reason) {
+            let trace = match self.access.explain(who, ask, self.facts()) {
+                Ok(explained) => explained.trace,
+                Err(e) => vec![format!("no trace: {e}")],
+            };
+            tracing::info!(
+                key = id.unwrap_or("anonymous"),
+                action = action.iam_name(),
+                bucket = bucket.unwrap_or(""),
+                name = name.unwrap_or(""),
+                reason = %d.reason,
+                trace = ?trace,
+                "access refused (repeats are counted, not logged)"
+            );
+        }
         Err(B2Error::new(B2ErrorKind::Unauthorized, d.reason))
     }
 

@@ -23,6 +23,8 @@ const MAX_CACHED: usize = 4096;
 pub struct Access {
     store: Store,
     policies: Arc<RwLock<Policies>>,
+    /// Which refusals are explained and logged: each distinct one once (within a budget).
+    refusals: Arc<crate::refusals::RefusalLog>,
 }
 
 /// Facts about the request itself that policies may test.
@@ -64,7 +66,22 @@ impl Access {
         Access {
             store,
             policies: Arc::new(RwLock::new(HashMap::new())),
+            refusals: Arc::new(crate::refusals::RefusalLog::new("access")),
         }
+    }
+
+    /// Whether to explain and log a refusal of `key` (`None`: anonymous) doing `ask` for
+    /// `reason` in full: the first time it is seen, within the log's budget. Every door asks
+    /// before it explains and logs, so refused floods cost a counter, not a trace and a line
+    /// each.
+    pub fn should_explain(&self, key: Option<&str>, ask: &Ask<'_>, reason: &str) -> bool {
+        let fingerprint = crate::refusals::RefusalLog::fingerprint((
+            key,
+            ask.action.iam_name(),
+            ask.bucket,
+            reason,
+        ));
+        self.refusals.should_explain(fingerprint)
     }
 
     /// The engine's view of `key`: its capabilities, its buckets as `(id, name)` (a bucket

@@ -51,6 +51,8 @@ pub struct Seen {
     pub endpoint: Endpoint,
     /// The last decision.
     pub allowed: bool,
+    /// The bucket's rules revision it was decided under.
+    pub revision: i64,
     /// Why it was refused (the engine's summary); empty when allowed.
     pub reason: String,
     /// How many times it was seen.
@@ -141,6 +143,7 @@ impl CorsWatch {
     pub fn record(
         &self,
         bucket_id: &str,
+        revision: i64,
         request: &CorsRequest<'_>,
         was_allowed: bool,
         reason: impl FnOnce() -> String,
@@ -165,8 +168,9 @@ impl CorsWatch {
                 Some(s) => {
                     s.count += 1;
                     s.last_seen = now;
-                    if s.allowed != was_allowed {
+                    if s.allowed != was_allowed || s.revision != revision {
                         s.allowed = was_allowed;
+                        s.revision = revision;
                         s.reason = if was_allowed { String::new() } else { reason() };
                     }
                 }
@@ -188,6 +192,7 @@ impl CorsWatch {
                         preflight: request.preflight,
                         endpoint: request.endpoint,
                         allowed: was_allowed,
+                        revision,
                         reason: if was_allowed { String::new() } else { reason() },
                         count: 1,
                         last_seen: now,
@@ -221,6 +226,7 @@ impl CorsWatch {
                         preflight: request.preflight,
                         endpoint: request.endpoint,
                         allowed: candidate,
+                        revision,
                         reason: String::new(),
                         count: 1,
                         last_seen: now,
@@ -326,9 +332,13 @@ mod tests {
     fn repeats_are_counted_and_memory_is_bounded() {
         let w = CorsWatch::default();
         for _ in 0..3 {
-            w.record("b", &preflight("https://a.example", "PUT"), false, || {
-                "no rule".into()
-            });
+            w.record(
+                "b",
+                1,
+                &preflight("https://a.example", "PUT"),
+                false,
+                || "no rule".into(),
+            );
         }
         let refused = w.refused("b");
         assert_eq!(refused.len(), 1);
@@ -338,12 +348,12 @@ mod tests {
         );
         for i in 0..(MAX_SEEN + 10) {
             let origin = format!("https://{i}.example");
-            w.record("b", &preflight(&origin, "GET"), true, String::new);
+            w.record("b", 1, &preflight(&origin, "GET"), true, String::new);
         }
         assert_eq!(w.seen("b").len(), MAX_SEEN);
         let huge = format!("https://{}.example", "é".repeat(1000));
-        w.record("c", &preflight(&huge, "GET"), false, || "no".into());
-        w.record("c", &preflight(&huge, "GET"), false, || "no".into());
+        w.record("c", 1, &preflight(&huge, "GET"), false, || "no".into());
+        w.record("c", 1, &preflight(&huge, "GET"), false, || "no".into());
         let kept = w.seen("c");
         assert_eq!((kept.len(), kept[0].count), (1, 2));
         assert!(kept[0].origin.len() <= MAX_FIELD);
@@ -353,15 +363,27 @@ mod tests {
     fn staged_rules_count_what_they_would_change() {
         let w = CorsWatch::default();
         w.stage("b", rules("https://a.example", "s3_put"), "text".into());
-        w.record("b", &preflight("https://a.example", "PUT"), false, || {
-            "no".into()
-        });
-        w.record("b", &preflight("https://a.example", "PUT"), false, || {
-            "no".into()
-        });
-        w.record("b", &preflight("https://z.example", "PUT"), false, || {
-            "no".into()
-        });
+        w.record(
+            "b",
+            1,
+            &preflight("https://a.example", "PUT"),
+            false,
+            || "no".into(),
+        );
+        w.record(
+            "b",
+            1,
+            &preflight("https://a.example", "PUT"),
+            false,
+            || "no".into(),
+        );
+        w.record(
+            "b",
+            1,
+            &preflight("https://z.example", "PUT"),
+            false,
+            || "no".into(),
+        );
         let report = w.staged("b").unwrap().report();
         assert_eq!(
             (report.newly_allowed, report.same, report.newly_refused),
@@ -374,12 +396,20 @@ mod tests {
     #[test]
     fn flips_name_the_seen_requests_new_rules_would_change() {
         let w = CorsWatch::default();
-        w.record("b", &preflight("https://a.example", "GET"), false, || {
-            "no".into()
-        });
-        w.record("b", &preflight("https://z.example", "GET"), false, || {
-            "no".into()
-        });
+        w.record(
+            "b",
+            1,
+            &preflight("https://a.example", "GET"),
+            false,
+            || "no".into(),
+        );
+        w.record(
+            "b",
+            1,
+            &preflight("https://z.example", "GET"),
+            false,
+            || "no".into(),
+        );
         let flips = w.flips("b", Some(&rules("https://a.example", "s3_get")));
         assert_eq!(flips.len(), 1);
         assert_eq!(

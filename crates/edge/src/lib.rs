@@ -6,6 +6,7 @@
 //! - [`names`]: the object-name rules B2 applies, for every door that creates names B2's way.
 //! - [`public_block`]: a bucket's public access block, as every edge that can make a bucket
 //!   public applies it.
+//! - [`refusals`]: refusals logged once each (within a budget) and otherwise counted.
 //! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
 //!   set, S3's `encoding-type=url`, B2's file names), strict or lossy about UTF-8.
 //! - [`query`]: a request's query string as decoded pairs.
@@ -21,6 +22,7 @@ pub mod names;
 pub mod percent;
 pub mod public_block;
 pub mod query;
+pub mod refusals;
 
 pub use query::{Query, RawQuery};
 

@@ -135,12 +135,11 @@ impl PierAccess {
         if decision.allowed {
             return Ok(());
         }
-        Err(refused(key, ask, &decision))
+        Err(self.refused(key, ask, facts, &decision))
     }
 
     /// [`PierAccess::ask`] for reading one object (`ask.bucket` and `ask.key` set), where S3
-    /// adds what [`PierAccess::read_past_refusal`] says. Only a final refusal is explained
-    /// and logged.
+    /// adds what [`PierAccess::read_past_refusal`] says.
     fn ask_read(
         &self,
         key: Option<&KeyScope>,
@@ -160,23 +159,36 @@ impl PierAccess {
                 return Ok(());
             }
         }
-        let explained = self.access.explain(key, ask, facts).map_err(s3_error)?;
-        Err(refused(key, ask, &explained))
+        Err(self.refused(key, ask, facts, &decision))
     }
-}
 
-/// Logs a refusal with its trace, and answers it as S3's `AccessDenied`.
-fn refused(key: Option<&KeyScope>, ask: Ask<'_>, decision: &pier_access::Decision) -> S3Error {
-    tracing::info!(
-        key = key.map_or("anonymous", |k| k.id.as_str()),
-        action = ask.action.iam_name(),
-        bucket = ask.bucket.unwrap_or(""),
-        object = ask.key.unwrap_or(""),
-        reason = %decision.reason,
-        trace = ?decision.trace,
-        "access refused"
-    );
-    refusal(&decision.reason)
+    /// A final refusal, as S3's `AccessDenied`; explained (its trace) and logged the first
+    /// time it is seen, within the log's budget, and only counted otherwise.
+    fn refused(
+        &self,
+        key: Option<&KeyScope>,
+        ask: Ask<'_>,
+        facts: RequestFacts<'_>,
+        decision: &pier_access::Decision,
+    ) -> S3Error {
+        let id = key.map(|k| k.id.as_str());
+        if self.access.should_explain(id, &ask, &decision.reason) {
+            let trace = match self.access.explain(key, ask, facts) {
+                Ok(explained) => explained.trace,
+                Err(e) => vec![format!("no trace: {e}")],
+            };
+            tracing::info!(
+                key = id.unwrap_or("anonymous"),
+                action = ask.action.iam_name(),
+                bucket = ask.bucket.unwrap_or(""),
+                object = ask.key.unwrap_or(""),
+                reason = %decision.reason,
+                trace = ?trace,
+                "access refused (repeats are counted, not logged)"
+            );
+        }
+        refusal(&decision.reason)
+    }
 }
 
 /// S3's `AccessDenied`, saying which condition failed (the reason names only what the caller

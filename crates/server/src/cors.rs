@@ -82,6 +82,8 @@ pub struct CorsLayer {
     compiled: RwLock<CompiledRules>,
     /// What was decided, for people (recently refused, report-only rules).
     watch: CorsWatch,
+    /// Which refusals are explained and logged: each distinct one once (within a budget).
+    refusals: pier_edge::refusals::RefusalLog,
 }
 
 impl CorsLayer {
@@ -93,7 +95,24 @@ impl CorsLayer {
             hosts,
             compiled: RwLock::new(HashMap::new()),
             watch,
+            refusals: pier_edge::refusals::RefusalLog::new("CORS"),
         }
+    }
+
+    /// Whether to explain a refusal of `request` on `bucket` in full: the first time this
+    /// request is refused under these rules, within the log's budget (counted otherwise).
+    fn explains(&self, bucket: &pier_store::Bucket, request: &CorsRequest<'_>) -> bool {
+        let fingerprint = pier_edge::refusals::RefusalLog::fingerprint((
+            &bucket.id,
+            bucket.revision,
+            request.origin,
+            request.method,
+            request.request_method,
+            request.request_headers,
+            request.preflight,
+            request.endpoint as u8,
+        ));
+        self.refusals.should_explain(fingerprint)
     }
 
     /// The facts of an S3 request: its CORS headers and which bucket (and whether a key) it
@@ -229,18 +248,26 @@ impl CorsLayer {
             preflight: true,
         };
         let Some(rules) = self.rules(&bucket) else {
-            self.watch.record(&bucket.id, &request, false, || {
-                Refusal::NotEnabled.message()
-            });
+            self.watch
+                .record(&bucket.id, bucket.revision, &request, false, || {
+                    Refusal::NotEnabled.message()
+                });
             return deny(StatusCode::FORBIDDEN, &Refusal::NotEnabled.message());
         };
         let decision = rules.evaluate(&request);
         let allowed = matches!(decision, Decision::Allowed { .. });
-        // A refusal is explained once, for the log and the memory of refusals alike.
-        let reason = (!allowed).then(|| rules.explain(&request).summary());
-        self.watch.record(&bucket.id, &request, allowed, || {
-            reason.clone().unwrap_or_default()
-        });
+        // A refusal is explained (for the log and the memory of refusals alike) the first time
+        // it is seen, within the log's budget; repeats and floods are only counted.
+        let reason = (!allowed && self.explains(&bucket, &request))
+            .then(|| rules.explain(&request).summary());
+        self.watch
+            .record(&bucket.id, bucket.revision, &request, allowed, || {
+                match (&reason, &decision) {
+                    (Some(reason), _) => reason.clone(),
+                    (None, Decision::Refused(refusal)) => refusal.message(),
+                    (None, _) => String::new(),
+                }
+            });
         match decision {
             Decision::Allowed { headers, .. } => {
                 let mut resp = Response::new(Body::empty());
@@ -250,14 +277,16 @@ impl CorsLayer {
                 resp
             }
             Decision::Refused(refusal) => {
-                tracing::info!(
-                    bucket = %bucket.name,
-                    origin,
-                    method,
-                    headers = facts.request_headers.as_deref().unwrap_or(""),
-                    reason = reason.as_deref().unwrap_or(""),
-                    "preflight refused"
-                );
+                if let Some(reason) = &reason {
+                    tracing::info!(
+                        bucket = %bucket.name,
+                        origin,
+                        method,
+                        headers = facts.request_headers.as_deref().unwrap_or(""),
+                        reason = reason.as_str(),
+                        "preflight refused (repeats are counted, not logged)"
+                    );
+                }
                 let status = if refusal.is_bad_request() {
                     StatusCode::BAD_REQUEST
                 } else {
@@ -303,7 +332,9 @@ impl CorsLayer {
         let Some(rules) = self.rules(&bucket) else {
             if let Some(request) = &request {
                 self.watch
-                    .record(&bucket.id, request, false, || Refusal::NotEnabled.message());
+                    .record(&bucket.id, bucket.revision, request, false, || {
+                        Refusal::NotEnabled.message()
+                    });
             }
             return cors; // no rules: the answer never depends on Origin
         };
@@ -312,11 +343,18 @@ impl CorsLayer {
             return cors;
         };
         let decision = rules.evaluate(&request);
+        let allowed = matches!(decision, Decision::Allowed { .. });
         self.watch.record(
             &bucket.id,
+            bucket.revision,
             &request,
-            matches!(decision, Decision::Allowed { .. }),
-            || rules.explain(&request).summary(),
+            allowed,
+            || match &decision {
+                Decision::Refused(refusal) if !self.explains(&bucket, &request) => {
+                    refusal.message()
+                }
+                _ => rules.explain(&request).summary(),
+            },
         );
         match decision {
             Decision::Allowed { headers, .. } => {
