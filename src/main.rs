@@ -9,6 +9,18 @@ use clap::Parser;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc instead of glibc's allocator: a request makes many small, short-lived allocations
+/// on several worker threads, where glibc's arenas spend time in locks and consolidation
+/// (measured in `bench/run.py` and `bench/cors.py`, issue 23).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's configuration, read when it starts: freed memory goes back to the system within
+/// a second, by a background thread rather than on the request path.
+#[allow(non_upper_case_globals)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -242,6 +242,11 @@ impl S3Access for PierAccess {
             };
         };
         let raw = pier_edge::RawQuery::new(cx.uri().query());
+        // Only `versionId` of the query is needed below: decoded alone, not the whole
+        // (presigned) query.
+        let version: Option<String> = raw
+            .raw("versionId")
+            .map(|v| pier_edge::percent::decode_lossy(v).into_owned());
         // One version of an object is its own IAM action (s3:GetObjectVersion, ...).
         let action = if raw.has("versionId") {
             action.on_version()
@@ -297,8 +302,7 @@ impl S3Access for PierAccess {
             prefix: prefix.as_deref(),
         };
         if matches!(action, Action::GetObject | Action::GetObjectVersion) {
-            let query = pier_edge::Query::parse(cx.uri().query());
-            self.ask_read(key.as_ref(), ask, query.get("versionId"), facts)?;
+            self.ask_read(key.as_ref(), ask, version.as_deref(), facts)?;
         } else {
             self.ask(key.as_ref(), ask, facts)?;
         }
