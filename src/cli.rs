@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage access keys (works next to a running server).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -72,7 +72,7 @@ pub struct AccessExplainArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// A TOML configuration file (keys: data_dir, metadata, blobs, orphan_age_secs,
-    /// garbage_grace_secs, public_url,
+    /// garbage_grace_secs, region, public_url,
     /// listen, domains, root_access_key,
     /// root_secret_key, access_log, lifecycle_interval_secs, dashboard_listen, dashboard_hosts,
     /// metrics_token, metrics_public,
@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// balancer), for the URLs the B2 API hands out [default: the request's Host].
     #[arg(long, env = "PIER_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The region S3 clients sign for (a request naming another is told which, as AWS tells
+    /// it) [default: us-east-1].
+    #[arg(long, env = "PIER_REGION")]
+    pub region: Option<String>,
     /// Address to listen on [default: 127.0.0.1:9000]; port 0 picks a free port.
     #[arg(long, env = "PIER_LISTEN")]
     pub listen: Option<String>,
@@ -145,6 +149,10 @@ pub struct ServeArgs {
     /// Serve `/_pier/metrics` to anyone (a listener only a monitoring network reaches).
     #[arg(long, env = "PIER_METRICS_PUBLIC")]
     pub metrics_public: bool,
+    /// Test aid (off by default): a lifecycle rule's "day" lasts this many seconds, and passes
+    /// run every half of it, as RGW's rgw_lc_debug_interval (ceph's s3-tests use 10).
+    #[arg(long, env = "PIER_LIFECYCLE_DAY_SECS")]
+    pub lifecycle_day_secs: Option<u64>,
     /// Test aid: judge lifecycle rules as if this many days had passed.
     #[arg(long, hide = true)]
     pub lifecycle_clock_offset_days: Option<i64>,

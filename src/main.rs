@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Cors(cmd) => cors_cmd::run(cmd),
-        cli::Command::Serve(args) => serve::serve(args).map_err(Failure::Runtime),
+        cli::Command::Serve(args) => serve::serve(*args).map_err(Failure::Runtime),
         cli::Command::Key(cmd) => serve::key(cmd).map_err(Failure::Runtime),
         cli::Command::Bucket(cmd) => remote::bucket(cmd).map_err(Failure::Runtime),
         cli::Command::Presign(args) => remote::presign(args).map_err(Failure::Usage),

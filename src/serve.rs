@@ -40,6 +40,20 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if args.public_url.is_some() {
         config.public_url = args.public_url.clone();
     }
+    if let Some(r) = &args.region {
+        config.region = r.clone();
+    }
+    let region_ok = !config.region.is_empty()
+        && config
+            .region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !region_ok {
+        anyhow::bail!(
+            "the region must be lower-case letters, digits and '-', not {:?}",
+            config.region
+        );
+    }
     if let Some(l) = &args.listen {
         config.listen = l.clone();
     }
@@ -75,6 +89,12 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if args.metrics_public {
         config.metrics_public = true;
+    }
+    if args.lifecycle_day_secs.is_some() {
+        config.lifecycle_day_secs = args.lifecycle_day_secs;
+    }
+    if config.lifecycle_day_secs == Some(0) {
+        anyhow::bail!("a lifecycle day must last at least one second");
     }
     if let Some(d) = args.lifecycle_clock_offset_days {
         config.lifecycle_clock_offset_days = d;
@@ -160,6 +180,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 dashboard_port,
                 cors_watch,
                 public_url: config.public_url.clone(),
+                region: config.region.clone(),
                 metrics: match (&config.metrics_token, config.metrics_public) {
                     (_, true) => pier_server::MetricsAccess::Public,
                     (Some(token), false) => pier_server::MetricsAccess::Token(token.clone()),
@@ -171,6 +192,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             store.clone(),
             Duration::from_secs(config.lifecycle_interval_secs),
             config.lifecycle_clock_offset_days,
+            config.lifecycle_day_secs.map(Duration::from_secs),
         );
         let shutdown = async move {
             shutdown_signal().await;
@@ -224,6 +246,7 @@ async fn start_dashboard(
             hosts,
             api_port,
             secure_cookies: config.dashboard_secure_cookies,
+            region: config.region.clone(),
         },
     );
     let limits = config.limits.dashboard(nofile);

@@ -33,6 +33,7 @@ pub fn ensure_tools() {
                 .exists()
             && Path::new("/usr/bin/chromium").exists()
             && Command::new("rclone").arg("version").output().is_ok()
+            && Command::new("s3cmd").arg("--version").output().is_ok()
             && repo().join(".venv/bin/weed").exists();
         if ready {
             return;

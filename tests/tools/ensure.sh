@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real clients the end-to-end tests drive, if missing: Debian packages (rclone,
-# chromium, postgresql), playwright-core from npm, and the aws CLI and boto3 in a venv at .venv. Idempotent; the test harness calls it on demand
+# s3cmd, chromium, postgresql), playwright-core from npm, and the aws CLI and boto3 in a venv at .venv. Idempotent; the test harness calls it on demand
 # and .ci/run calls it up front.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 apt_missing=()
 command -v rclone >/dev/null 2>&1 || apt_missing+=(rclone)
+command -v s3cmd >/dev/null 2>&1 || apt_missing+=(s3cmd)
 [ -x /usr/bin/chromium ] || apt_missing+=(chromium)
 command -v node >/dev/null 2>&1 || apt_missing+=(nodejs npm)
 command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-venv)

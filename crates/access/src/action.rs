@@ -117,6 +117,26 @@ pub enum Action {
     GetBucketOwnershipControls,
     /// `s3:PutBucketOwnershipControls` (Put and DeleteBucketOwnershipControls): `writeBuckets`.
     PutBucketOwnershipControls,
+    /// `s3:GetBucketRequestPayment` (GetBucketRequestPayment: answered as for a bucket without that configuration): `readBuckets`.
+    GetBucketRequestPayment,
+    /// `s3:GetAccelerateConfiguration` (GetBucketAccelerateConfiguration: answered as for a bucket without that configuration): `readBuckets`.
+    GetAccelerateConfiguration,
+    /// `s3:GetBucketLogging` (GetBucketLogging: answered as for a bucket without that configuration): `readBuckets`.
+    GetBucketLogging,
+    /// `s3:GetBucketNotification` (GetBucketNotificationConfiguration: answered as for a bucket without that configuration): `readBuckets`.
+    GetBucketNotification,
+    /// `s3:GetAnalyticsConfiguration` (GetBucketAnalyticsConfiguration, ListBucketAnalyticsConfigurations: answered as for a bucket without that configuration): `readBuckets`.
+    GetAnalyticsConfiguration,
+    /// `s3:GetMetricsConfiguration` (GetBucketMetricsConfiguration, ListBucketMetricsConfigurations: answered as for a bucket without that configuration): `readBuckets`.
+    GetMetricsConfiguration,
+    /// `s3:GetIntelligentTieringConfiguration` (GetBucketIntelligentTieringConfiguration, ListBucketIntelligentTieringConfigurations: answered as for a bucket without that configuration): `readBuckets`.
+    GetIntelligentTieringConfiguration,
+    /// `s3:GetInventoryConfiguration` (GetBucketInventoryConfiguration, ListBucketInventoryConfigurations: answered as for a bucket without that configuration): `readBuckets`.
+    GetInventoryConfiguration,
+    /// `s3:GetReplicationConfiguration` (GetBucketReplication: answered as for a bucket without that configuration): `readBuckets`.
+    GetReplicationConfiguration,
+    /// `s3:GetBucketWebsite` (GetBucketWebsite: answered as for a bucket without that configuration): `readBuckets`.
+    GetBucketWebsite,
 }
 
 /// What an action applies to.
@@ -132,7 +152,7 @@ pub enum Level {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 51] = [
+    pub const ALL: [Action; 61] = [
         Action::ListAllMyBuckets,
         Action::CreateBucket,
         Action::DeleteBucket,
@@ -184,6 +204,16 @@ impl Action {
         Action::PutObjectAcl,
         Action::GetBucketOwnershipControls,
         Action::PutBucketOwnershipControls,
+        Action::GetBucketRequestPayment,
+        Action::GetAccelerateConfiguration,
+        Action::GetBucketLogging,
+        Action::GetBucketNotification,
+        Action::GetAnalyticsConfiguration,
+        Action::GetMetricsConfiguration,
+        Action::GetIntelligentTieringConfiguration,
+        Action::GetInventoryConfiguration,
+        Action::GetReplicationConfiguration,
+        Action::GetBucketWebsite,
     ];
 
     /// The name a policy's `Action` matches (`s3:GetObject`; `b2:...` for B2-only actions).
@@ -241,6 +271,16 @@ impl Action {
             PutObjectAcl => "s3:PutObjectAcl",
             GetBucketOwnershipControls => "s3:GetBucketOwnershipControls",
             PutBucketOwnershipControls => "s3:PutBucketOwnershipControls",
+            GetBucketRequestPayment => "s3:GetBucketRequestPayment",
+            GetAccelerateConfiguration => "s3:GetAccelerateConfiguration",
+            GetBucketLogging => "s3:GetBucketLogging",
+            GetBucketNotification => "s3:GetBucketNotification",
+            GetAnalyticsConfiguration => "s3:GetAnalyticsConfiguration",
+            GetMetricsConfiguration => "s3:GetMetricsConfiguration",
+            GetIntelligentTieringConfiguration => "s3:GetIntelligentTieringConfiguration",
+            GetInventoryConfiguration => "s3:GetInventoryConfiguration",
+            GetReplicationConfiguration => "s3:GetReplicationConfiguration",
+            GetBucketWebsite => "s3:GetBucketWebsite",
         }
     }
 
@@ -293,6 +333,16 @@ impl Action {
             PutObjectAcl => Capability::WriteFiles,
             GetBucketOwnershipControls => Capability::ReadBuckets,
             PutBucketOwnershipControls => Capability::WriteBuckets,
+            GetBucketRequestPayment
+            | GetAccelerateConfiguration
+            | GetBucketLogging
+            | GetBucketNotification
+            | GetAnalyticsConfiguration
+            | GetMetricsConfiguration
+            | GetIntelligentTieringConfiguration
+            | GetInventoryConfiguration
+            | GetReplicationConfiguration
+            | GetBucketWebsite => Capability::ReadBuckets,
         }
     }
 
@@ -402,6 +452,24 @@ impl Action {
             "PutBucketOwnershipControls" | "DeleteBucketOwnershipControls" => {
                 PutBucketOwnershipControls
             }
+            "GetBucketRequestPayment" => GetBucketRequestPayment,
+            "GetBucketAccelerateConfiguration" => GetAccelerateConfiguration,
+            "GetBucketLogging" => GetBucketLogging,
+            "GetBucketNotificationConfiguration" => GetBucketNotification,
+            "GetBucketAnalyticsConfiguration" | "ListBucketAnalyticsConfigurations" => {
+                GetAnalyticsConfiguration
+            }
+            "GetBucketMetricsConfiguration" | "ListBucketMetricsConfigurations" => {
+                GetMetricsConfiguration
+            }
+            "GetBucketIntelligentTieringConfiguration"
+            | "ListBucketIntelligentTieringConfigurations" => GetIntelligentTieringConfiguration,
+            "GetBucketInventoryConfiguration" | "ListBucketInventoryConfigurations" => {
+                GetInventoryConfiguration
+            }
+            "GetBucketReplication" => GetReplicationConfiguration,
+            "GetBucketWebsite" => GetBucketWebsite,
+
             _ => return None,
         })
     }
@@ -541,14 +609,51 @@ mod tests {
                 "s3:PutObjectLegalHold",
                 "writeFileLegalHolds",
             ),
+            // Configurations pier answers as for a bucket that has none (issue 30).
+            (
+                "GetBucketRequestPayment",
+                "s3:GetBucketRequestPayment",
+                "readBuckets",
+            ),
+            (
+                "GetBucketAccelerateConfiguration",
+                "s3:GetAccelerateConfiguration",
+                "readBuckets",
+            ),
+            ("GetBucketLogging", "s3:GetBucketLogging", "readBuckets"),
+            (
+                "GetBucketNotificationConfiguration",
+                "s3:GetBucketNotification",
+                "readBuckets",
+            ),
+            (
+                "ListBucketAnalyticsConfigurations",
+                "s3:GetAnalyticsConfiguration",
+                "readBuckets",
+            ),
+            (
+                "GetBucketMetricsConfiguration",
+                "s3:GetMetricsConfiguration",
+                "readBuckets",
+            ),
+            (
+                "ListBucketInventoryConfigurations",
+                "s3:GetInventoryConfiguration",
+                "readBuckets",
+            ),
+            (
+                "GetBucketReplication",
+                "s3:GetReplicationConfiguration",
+                "readBuckets",
+            ),
+            ("GetBucketWebsite", "s3:GetBucketWebsite", "readBuckets"),
         ];
         for (op, iam, cap) in table {
             let a = Action::of_s3_operation(op).unwrap_or_else(|| panic!("{op}"));
             assert_eq!((a.iam_name(), a.capability().name()), (iam, cap), "{op}");
         }
-        assert_eq!(
-            Action::of_s3_operation("GetBucketAnalyticsConfiguration"),
-            None
-        );
+        // An operation pier does not serve has no action (only an unrestricted key reaches
+        // s3s's NotImplemented).
+        assert_eq!(Action::of_s3_operation("SelectObjectContent"), None);
     }
 }

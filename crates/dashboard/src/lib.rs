@@ -39,6 +39,8 @@ pub struct DashboardConfig {
     pub api_port: u16,
     /// Cookies carry `Secure` (the dashboard is served over TLS by a proxy in front).
     pub secure_cookies: bool,
+    /// The region share links are signed for (the API's).
+    pub region: String,
 }
 
 /// The dashboard's shared state.

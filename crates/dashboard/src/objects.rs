@@ -226,7 +226,7 @@ pub(crate) async fn share(
         expires: form.expires,
         access_key: &key.access_key,
         secret_key: &key.secret,
-        region: "us-east-1",
+        region: &d.config().region,
         now: std::time::SystemTime::now(),
     })
     .map_err(|e| Page::new(StatusCode::BAD_REQUEST, e))?;

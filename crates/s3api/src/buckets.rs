@@ -12,6 +12,7 @@ use s3s::{s3_error, S3Result};
 pub async fn create(
     store: &Store,
     account: &str,
+    region: &str,
     input: CreateBucketInput,
 ) -> S3Result<CreateBucketOutput> {
     if RESERVED_BUCKET_NAMES.contains(&input.bucket.as_str()) {
@@ -19,6 +20,23 @@ pub async fn create(
             InvalidBucketName,
             "The bucket name {} is reserved by this server for the B2 API.",
             input.bucket
+        ));
+    }
+    // A location constraint names the server's own region, or it is refused as AWS refuses a
+    // bucket for another region at a regional endpoint.
+    let constraint = input
+        .create_bucket_configuration
+        .as_ref()
+        .and_then(|c| c.location_constraint.as_ref())
+        .map(|c| c.as_str().to_owned())
+        .filter(|c| !c.is_empty());
+    if let Some(c) = constraint.filter(|c| c != region) {
+        return Err(crate::error::custom_error(
+            "IllegalLocationConstraintException",
+            400,
+            format!(
+                "The {c} location constraint is incompatible for the region specific endpoint this request was sent to."
+            ),
         ));
     }
     let public = crate::acl::bucket_visibility(
@@ -159,9 +177,17 @@ pub fn list(
     })
 }
 
-pub fn location(store: &Store, input: GetBucketLocationInput) -> S3Result<GetBucketLocationOutput> {
+/// GetBucketLocation: the server's region, which S3 shows as no constraint for `us-east-1`.
+pub fn location(
+    store: &Store,
+    region: &str,
+    input: GetBucketLocationInput,
+) -> S3Result<GetBucketLocationOutput> {
     store.bucket(&input.bucket).map_err(s3_error)?;
-    Ok(GetBucketLocationOutput::default())
+    Ok(GetBucketLocationOutput {
+        location_constraint: (region != "us-east-1")
+            .then(|| BucketLocationConstraint::from(region.to_owned())),
+    })
 }
 
 /// How S3 shows `account` as an owner: its id is both the canonical id and the display name.

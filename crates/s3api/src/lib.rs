@@ -29,6 +29,7 @@ pub mod presign;
 mod public_block;
 pub mod service;
 mod tagging;
+mod unconfigured;
 mod versions;
 
 pub use error::s3_error;
@@ -46,12 +47,18 @@ pub struct PierS3 {
     store: Store,
     /// Filters ListBuckets to the buckets the caller's key reaches.
     access: pier_edge::access::Access,
+    /// The server's region (GetBucketLocation, CreateBucket's location constraint).
+    region: String,
 }
 
 impl PierS3 {
-    /// Serves `store`, with access decided by `access`.
-    pub fn new(store: Store, access: pier_edge::access::Access) -> Self {
-        PierS3 { store, access }
+    /// Serves `store` in `region`, with access decided by `access`.
+    pub fn new(store: Store, access: pier_edge::access::Access, region: String) -> Self {
+        PierS3 {
+            store,
+            access,
+            region,
+        }
     }
 
     /// The account of the key that signed `req`; an unsigned request has none
@@ -73,7 +80,7 @@ impl S3 for PierS3 {
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let account = self.account(&req)?;
-        buckets::create(&self.store, &account, req.input)
+        buckets::create(&self.store, &account, &self.region, req.input)
             .await
             .map(S3Response::new)
     }
@@ -106,11 +113,139 @@ impl S3 for PierS3 {
         buckets::list(&self.store, scope.as_ref(), &req.input).map(S3Response::new)
     }
 
+    async fn get_bucket_request_payment(
+        &self,
+        req: S3Request<GetBucketRequestPaymentInput>,
+    ) -> S3Result<S3Response<GetBucketRequestPaymentOutput>> {
+        unconfigured::request_payment(&self.store, &req.input.bucket).map(S3Response::new)
+    }
+
+    async fn get_bucket_accelerate_configuration(
+        &self,
+        req: S3Request<GetBucketAccelerateConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketAccelerateConfigurationOutput>> {
+        unconfigured::accelerate(&self.store, &req.input.bucket).map(S3Response::new)
+    }
+
+    async fn get_bucket_logging(
+        &self,
+        req: S3Request<GetBucketLoggingInput>,
+    ) -> S3Result<S3Response<GetBucketLoggingOutput>> {
+        unconfigured::logging(&self.store, &req.input.bucket).map(S3Response::new)
+    }
+
+    async fn get_bucket_notification_configuration(
+        &self,
+        req: S3Request<GetBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
+        unconfigured::notification(&self.store, &req.input.bucket).map(S3Response::new)
+    }
+
+    async fn list_bucket_analytics_configurations(
+        &self,
+        req: S3Request<ListBucketAnalyticsConfigurationsInput>,
+    ) -> S3Result<S3Response<ListBucketAnalyticsConfigurationsOutput>> {
+        unconfigured::empty_list(&self.store, &req.input.bucket)?;
+        Ok(S3Response::new(ListBucketAnalyticsConfigurationsOutput {
+            is_truncated: Some(false),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_bucket_analytics_configuration(
+        &self,
+        req: S3Request<GetBucketAnalyticsConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketAnalyticsConfigurationOutput>> {
+        unconfigured::no_configuration(&self.store, &req.input.bucket)?;
+        Ok(S3Response::new(
+            GetBucketAnalyticsConfigurationOutput::default(),
+        ))
+    }
+
+    async fn list_bucket_metrics_configurations(
+        &self,
+        req: S3Request<ListBucketMetricsConfigurationsInput>,
+    ) -> S3Result<S3Response<ListBucketMetricsConfigurationsOutput>> {
+        unconfigured::empty_list(&self.store, &req.input.bucket)?;
+        Ok(S3Response::new(ListBucketMetricsConfigurationsOutput {
+            is_truncated: Some(false),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_bucket_metrics_configuration(
+        &self,
+        req: S3Request<GetBucketMetricsConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketMetricsConfigurationOutput>> {
+        unconfigured::no_configuration(&self.store, &req.input.bucket)?;
+        Ok(S3Response::new(
+            GetBucketMetricsConfigurationOutput::default(),
+        ))
+    }
+
+    async fn list_bucket_intelligent_tiering_configurations(
+        &self,
+        req: S3Request<ListBucketIntelligentTieringConfigurationsInput>,
+    ) -> S3Result<S3Response<ListBucketIntelligentTieringConfigurationsOutput>> {
+        unconfigured::empty_list(&self.store, &req.input.bucket)?;
+        Ok(S3Response::new(
+            ListBucketIntelligentTieringConfigurationsOutput {
+                is_truncated: Some(false),
+                ..Default::default()
+            },
+        ))
+    }
+
+    async fn get_bucket_intelligent_tiering_configuration(
+        &self,
+        req: S3Request<GetBucketIntelligentTieringConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketIntelligentTieringConfigurationOutput>> {
+        unconfigured::no_configuration(&self.store, &req.input.bucket)?;
+        Ok(S3Response::new(
+            GetBucketIntelligentTieringConfigurationOutput::default(),
+        ))
+    }
+
+    async fn list_bucket_inventory_configurations(
+        &self,
+        req: S3Request<ListBucketInventoryConfigurationsInput>,
+    ) -> S3Result<S3Response<ListBucketInventoryConfigurationsOutput>> {
+        unconfigured::empty_list(&self.store, &req.input.bucket)?;
+        Ok(S3Response::new(ListBucketInventoryConfigurationsOutput {
+            is_truncated: Some(false),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_bucket_inventory_configuration(
+        &self,
+        req: S3Request<GetBucketInventoryConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketInventoryConfigurationOutput>> {
+        unconfigured::no_configuration(&self.store, &req.input.bucket)?;
+        Ok(S3Response::new(
+            GetBucketInventoryConfigurationOutput::default(),
+        ))
+    }
+
+    async fn get_bucket_replication(
+        &self,
+        req: S3Request<GetBucketReplicationInput>,
+    ) -> S3Result<S3Response<GetBucketReplicationOutput>> {
+        unconfigured::replication(&self.store, &req.input.bucket).map(S3Response::new)
+    }
+
+    async fn get_bucket_website(
+        &self,
+        req: S3Request<GetBucketWebsiteInput>,
+    ) -> S3Result<S3Response<GetBucketWebsiteOutput>> {
+        unconfigured::website(&self.store, &req.input.bucket).map(S3Response::new)
+    }
+
     async fn get_bucket_location(
         &self,
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-        buckets::location(&self.store, req.input).map(S3Response::new)
+        buckets::location(&self.store, &self.region, req.input).map(S3Response::new)
     }
 
     async fn put_object(

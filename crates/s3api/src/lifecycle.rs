@@ -158,8 +158,10 @@ fn rule_of(rule: &s3s::dto::LifecycleRule) -> S3Result<LifecycleRule> {
     }
     let selection = selection_of(rule)?;
     let mut out = LifecycleRule {
-        id: rule.id.clone(),
+        // A rule without an ID gets one, as S3 gives it, kept so that it reads the same later.
+        id: Some(rule.id.clone().unwrap_or_else(new_rule_id)),
         enabled,
+        prefix_outside_filter: rule.filter.is_none() && rule.prefix.is_some(),
         prefix: selection.prefix,
         tags: selection.tags,
         size_greater_than: selection.greater_than,
@@ -343,7 +345,7 @@ fn view(rule: &LifecycleRule) -> s3s::dto::LifecycleRule {
         } else {
             ExpirationStatus::DISABLED
         }),
-        filter: Some(filter_view(rule)),
+        filter: (!rule.prefix_outside_filter).then(|| filter_view(rule)),
         expiration,
         noncurrent_version_expiration: rule.noncurrent_days.map(|d| NoncurrentVersionExpiration {
             noncurrent_days: Some(d as i32),
@@ -355,9 +357,17 @@ fn view(rule: &LifecycleRule) -> s3s::dto::LifecycleRule {
             }
         }),
         noncurrent_version_transitions: None,
-        prefix: None,
+        prefix: rule.prefix_outside_filter.then(|| rule.prefix.clone()),
         transitions: None,
     }
+}
+
+/// An ID for a rule given without one: 20 characters, like S3's.
+fn new_rule_id() -> String {
+    let mut bytes = [0u8; 15];
+    getrandom::fill(&mut bytes).expect("the system's random source works");
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 pub async fn put(
@@ -413,4 +423,26 @@ pub async fn delete(
     )
     .await?;
     Ok(DeleteBucketLifecycleOutput::default())
+}
+
+/// S3's `x-amz-expiration` for `object` in `bucket`: when the earliest enabled rule that takes it
+/// expires it, and that rule's ID (`expiry-date="Fri, 23 Dec 2012 00:00:00 GMT",
+/// rule-id="logs"`). Only for the key's current version; `None` when no rule expires it.
+pub fn expiration_header(
+    bucket: &pier_store::Bucket,
+    object: &pier_store::Object,
+) -> Option<String> {
+    if !object.is_current() {
+        return None;
+    }
+    let (at, rule) = bucket
+        .lifecycle
+        .iter()
+        .filter_map(|r| r.expires(object).map(|at| (at, r)))
+        .min_by_key(|(at, _)| *at)?;
+    let date = crate::convert::http_date(&crate::convert::timestamp(at))?;
+    Some(format!(
+        "expiry-date=\"{date}\", rule-id=\"{}\"",
+        rule.id.as_deref().unwrap_or("")
+    ))
 }

@@ -96,6 +96,7 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     )
     .await?;
     Ok(PutObjectOutput {
+        expiration: crate::lifecycle::expiration_header(&bucket, &object),
         version_id: written_version(&object),
         e_tag: Some(ETag::Strong(object.etag.clone())),
         checksum_crc32: computed.checksum_crc32,
@@ -233,6 +234,8 @@ pub fn read_entry(
 struct ReadPlan {
     /// The entry and its bytes, from one snapshot.
     entry: Readable,
+    /// `x-amz-expiration`, when a lifecycle rule will expire the entry.
+    expiration: Option<String>,
     version_id: Option<String>,
     start: u64,
     len: u64,
@@ -282,7 +285,9 @@ fn plan_read(
         }
         (None, None) => (0, size, None),
     };
+    let expiration = crate::lifecycle::expiration_header(&bucket, object);
     Ok(ReadPlan {
+        expiration,
         entry,
         version_id: shown,
         start,
@@ -398,6 +403,7 @@ macro_rules! read_object {
                     .part_number
                     .and_then(|_| o.etag.split_once('-').and_then(|(_, n)| n.parse().ok())),
                 version_id: plan.version_id.clone(),
+                expiration: plan.expiration.clone(),
                 ..Default::default()
             },
             tags,

@@ -63,8 +63,9 @@ pub fn build(
     access: pier_edge::access::Access,
     watch: pier_edge::cors_watch::CorsWatch,
     front: crate::auth::FrontKey,
+    region: String,
 ) -> S3Service {
-    let mut builder = S3ServiceBuilder::new(PierS3::new(store.clone(), access.clone()));
+    let mut builder = S3ServiceBuilder::new(PierS3::new(store.clone(), access.clone(), region));
     let mut config = s3s::config::S3Config::default();
     // The HTTP front reads documents first, with the same bound and proper errors.
     config.xml_max_body_size = 4 * 1024 * 1024;

@@ -26,6 +26,9 @@ pub struct Config {
     /// removes it, so that reads which began before the change can finish (`docs/design.md`,
     /// "Reading"); 0 removes it right after the commit.
     pub garbage_grace_secs: u64,
+    /// The region SigV4 requests must name in their credential scope, and GetBucketLocation
+    /// shows (`us-east-1`, as AWS's default, shows as no constraint).
+    pub region: String,
     /// Address to listen on.
     pub listen: String,
     /// The address clients reach pier at (`https://storage.example.com`), for the URLs the B2
@@ -57,6 +60,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Serve `/_pier/metrics` to anyone.
     pub metrics_public: bool,
+    /// A test aid, off by default: a lifecycle rule's "day" lasts this many seconds, and passes
+    /// run every half of it (as RGW's `rgw_lc_debug_interval`; ceph's s3-tests use 10).
+    pub lifecycle_day_secs: Option<u64>,
     /// Days added to the clock lifecycle rules are judged by: a test aid (hidden flag), so a
     /// test can see a 30-day rule act without waiting 30 days.
     pub lifecycle_clock_offset_days: i64,
@@ -70,8 +76,10 @@ impl Default for Config {
             blobs: "files".into(),
             orphan_age_secs: 3600,
             garbage_grace_secs: 900,
+            lifecycle_day_secs: None,
             metrics_token: None,
             metrics_public: false,
+            region: "us-east-1".into(),
             listen: "127.0.0.1:9000".into(),
             public_url: None,
             domains: vec!["localhost".into()],

@@ -287,8 +287,10 @@ pub fn check_v2_date(headers: &http::HeaderMap) -> Option<Response<Body>> {
     })
 }
 
-/// `Www, DD Mon YYYY HH:MM:SS GMT` without checking the weekday (AWS does not; httpdate
-/// does), for years 1970 to 9999.
+/// `Www, DD Mon YYYY HH:MM:SS ZONE` without checking the weekday (AWS does not; httpdate does),
+/// for years 1970 to 9999, where ZONE is `GMT`, `UTC`, `UT`, `Z` or a numeric offset such as
+/// `+0000` or `-0700` (RFC 1123 as RFC 2822 writes it; s3cmd sends `+0000`, and so do AWS's own
+/// SigV2 examples).
 fn lenient_imf_date(text: &str) -> Option<std::time::SystemTime> {
     let rest = text.split_once(", ").map_or(text, |(_, r)| r);
     let mut parts = rest.split_whitespace();
@@ -303,7 +305,11 @@ fn lenient_imf_date(text: &str) -> Option<std::time::SystemTime> {
     let year: i64 = parts.next()?.parse().ok()?;
     let mut hms = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
     let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next()? != "GMT" || !(1970..=9999).contains(&year) || !(1..=31).contains(&day) {
+    let offset = zone_offset_secs(parts.next()?)?;
+    if parts.next().is_some() || !(1970..=9999).contains(&year) || !(1..=31).contains(&day) {
+        return None;
+    }
+    if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..=60).contains(&sec) {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -314,8 +320,26 @@ fn lenient_imf_date(text: &str) -> Option<std::time::SystemTime> {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
+    let secs = days * 86_400 + h * 3600 + m * 60 + sec - offset;
     Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+/// Seconds east of UTC a date's zone names: `GMT`, `UTC`, `UT` and `Z` are 0, `+HHMM` and
+/// `-HHMM` what they say.
+fn zone_offset_secs(zone: &str) -> Option<i64> {
+    if matches!(zone, "GMT" | "UTC" | "UT" | "Z") {
+        return Some(0);
+    }
+    let (sign, digits) = match zone.as_bytes().first()? {
+        b'+' => (1, &zone[1..]),
+        b'-' => (-1, &zone[1..]),
+        _ => return None,
+    };
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (hh, mm): (i64, i64) = (digits[..2].parse().ok()?, digits[2..].parse().ok()?);
+    (hh <= 23 && mm <= 59).then_some(sign * (hh * 3600 + mm * 60))
 }
 
 /// The largest XML (or JSON) request document read. AWS's largest documents (1000 keys to
@@ -486,6 +510,64 @@ mod v2_date_tests {
                 "{d}"
             );
         }
+    }
+
+    #[test]
+    fn dates_with_numeric_zones_and_the_other_http_forms_are_read() {
+        let utc = super::lenient_imf_date("Tue, 07 Jul 2010 21:53:04 GMT").unwrap();
+        for same in [
+            "Tue, 07 Jul 2010 21:53:04 +0000",
+            "Tue, 07 Jul 2010 21:53:04 UTC",
+            "Tue, 07 Jul 2010 23:53:04 +0200",
+            "Tue, 07 Jul 2010 14:53:04 -0700",
+        ] {
+            assert_eq!(super::lenient_imf_date(same), Some(utc), "{same}");
+        }
+        for bad in [
+            "Tue, 07 Jul 2010 21:53:04 +00",
+            "Tue, 07 Jul 2010 21:53:04 EST5",
+            "Tue, 07 Jul 2010 25:53:04 GMT",
+        ] {
+            assert_eq!(super::lenient_imf_date(bad), None, "{bad}");
+        }
+        // RFC 850 and asctime, as HTTP allows them (httpdate reads those).
+        let now = std::time::SystemTime::now();
+        let imf = httpdate::fmt_http_date(now);
+        let t = httpdate::parse_http_date(&imf).unwrap();
+        let rfc850 = {
+            let d = time_parts(t);
+            format!("{}, {:02}-{}-{:02} {} GMT", d.0, d.1, d.2, d.3 % 100, d.4)
+        };
+        let asctime = {
+            let d = time_parts(t);
+            format!("{} {} {:>2} {} {}", &d.0[..3], d.2, d.1, d.4, d.3)
+        };
+        for form in [rfc850, asctime] {
+            let h = signed(Some(&form));
+            assert!(check_v2_date(&h).is_none(), "{form}");
+        }
+    }
+
+    /// Weekday name, day, month, year and `HH:MM:SS` of `t` (from its IMF-fixdate).
+    fn time_parts(t: std::time::SystemTime) -> (String, u32, String, u32, String) {
+        let imf = httpdate::fmt_http_date(t);
+        let p: Vec<&str> = imf.split_whitespace().collect();
+        let weekday = match p[0].trim_end_matches(',') {
+            "Mon" => "Monday",
+            "Tue" => "Tuesday",
+            "Wed" => "Wednesday",
+            "Thu" => "Thursday",
+            "Fri" => "Friday",
+            "Sat" => "Saturday",
+            _ => "Sunday",
+        };
+        (
+            weekday.to_owned(),
+            p[1].parse().unwrap(),
+            p[2].to_owned(),
+            p[3].parse().unwrap(),
+            p[4].to_owned(),
+        )
     }
 
     #[test]

@@ -64,6 +64,8 @@ struct Inner {
     metrics_access: MetricsAccess,
     /// The key the front signs requests it sends s3s again with (`multi_range`).
     front_key: pier_s3::auth::FrontKey,
+    /// The region SigV4 requests must name.
+    region: String,
     /// Detached request handlers; shutdown waits for them before the store closes.
     tasks: TaskTracker,
     /// Request ids: a per-process prefix (start time) and a counter.
@@ -94,6 +96,8 @@ pub struct FrontOptions {
     pub public_url: Option<String>,
     /// Who may read `/_pier/metrics` (bucket names are labels there).
     pub metrics: MetricsAccess,
+    /// The region SigV4 requests must name (empty: `us-east-1`).
+    pub region: String,
 }
 
 /// Who may read `/_pier/metrics`, whose labels name every account's buckets.
@@ -127,12 +131,17 @@ impl Front {
         // One access engine door for both APIs: one cache of parsed bucket policies.
         let access = pier_edge::access::Access::new(store.clone());
         let front_key = pier_s3::auth::FrontKey::new();
+        let region = match options.region.as_str() {
+            "" => "us-east-1".to_owned(),
+            r => r.to_owned(),
+        };
         let s3 = pier_s3::service::build(
             store.clone(),
             hosts.clone(),
             access.clone(),
             options.cors_watch.clone(),
             front_key.clone(),
+            region.clone(),
         );
         let id_prefix = (pier_store::now_millis() / 1000) as u32;
         Front {
@@ -150,6 +159,7 @@ impl Front {
                 own_names,
                 metrics_access: options.metrics,
                 front_key,
+                region,
                 tasks: TaskTracker::new(),
                 id_prefix,
                 next_id: AtomicU64::new(1),
@@ -349,6 +359,9 @@ impl Front {
                 inner.b2.handle(parsed, req).await
             }
             Target::S3 => {
+                if let Some(refusal) = crate::region::refusal(&req, &inner.region) {
+                    return refusal;
+                }
                 if let Some(refusal) = check_presigned_expiry(req.uri().query()) {
                     return refusal;
                 }
@@ -384,7 +397,7 @@ impl Front {
                 let resp = self.call_s3(req).await;
                 match retry {
                     Some(r) if crate::multi_range::Retry::refused_range(&resp) => {
-                        match r.request(&inner.front_key) {
+                        match r.request(&inner.front_key, &inner.region) {
                             Some(again) => self.call_s3(again).await,
                             None => resp,
                         }

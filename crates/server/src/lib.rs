@@ -7,7 +7,8 @@
 //!   edge fixes, CORS decoration, accounting).
 //! - [`limits`]: the connection cap and the head, body-stall and HTTP/2 stream limits.
 //! - [`cors`]: the CORS layer; [`fixes`]: corrections around s3s 0.14.1 and clients;
-//!   [`multi_range`]: several ranges served whole, as S3 serves them.
+//!   [`multi_range`]: several ranges served whole, as S3 serves them; [`region`]: the region
+//!   SigV4 requests must name.
 //! - [`metrics`] (`/_pier/metrics`) and [`access_log`] (JSON lines); [`operation`] names
 //!   what each request does for both.
 
@@ -21,6 +22,7 @@ pub mod limits;
 pub mod metrics;
 pub mod multi_range;
 pub mod operation;
+pub mod region;
 
 pub use config::Config;
 pub use front::{Front, FrontOptions, MetricsAccess};

@@ -4,7 +4,7 @@
 //! write batch; see `docs/design.md`, "Lifecycle", and `docs/scale.md`).
 
 use pier_store::lifecycle::DAY;
-use pier_store::Store;
+use pier_store::{LifecycleClock, Store};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -14,14 +14,29 @@ pub struct LifecycleTask {
     handle: tokio::task::JoinHandle<()>,
 }
 
-/// Starts the task. `clock_offset_days` is added to the clock rules are judged by (a test aid).
-pub fn spawn(store: Store, interval: Duration, clock_offset_days: i64) -> LifecycleTask {
+/// Starts the task. Two test aids: `clock_offset_days` is added to the clock rules are judged
+/// by, and `day` (when given) is how long a rule's day is, with a pass every half day (as
+/// RGW's `rgw_lc_debug_interval`, which ceph's s3-tests expect).
+pub fn spawn(
+    store: Store,
+    interval: Duration,
+    clock_offset_days: i64,
+    day: Option<Duration>,
+) -> LifecycleTask {
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
+    let day_ms = day.map_or(DAY, |d| i64::try_from(d.as_millis()).unwrap_or(DAY).max(1));
+    let interval = match day {
+        Some(d) => interval.min((d / 2).max(Duration::from_millis(500))),
+        None => interval,
+    };
     let handle = tokio::spawn(async move {
         loop {
             let pass_store = store.clone();
-            let now = pier_store::now_millis() + clock_offset_days.saturating_mul(DAY);
+            let now = LifecycleClock {
+                now: pier_store::now_millis() + clock_offset_days.saturating_mul(day_ms),
+                day: day_ms,
+            };
             // The lease outlasts two intervals, so the node holding it keeps it while it runs,
             // and another takes over within two intervals if it stops.
             let lease = interval.saturating_mul(2);

@@ -114,8 +114,9 @@ impl Retry {
             })
     }
 
-    /// The request again, without its `Range`, presigned with `front` in the caller's name.
-    pub fn request(self, front: &FrontKey) -> Option<Request<Body>> {
+    /// The request again, without its `Range`, presigned for `region` with `front` in the
+    /// caller's name.
+    pub fn request(self, front: &FrontKey, region: &str) -> Option<Request<Body>> {
         let query = pier_s3::presign::sign_query(&pier_s3::presign::QueryAuth {
             method: self.method.as_str(),
             host: &self.host,
@@ -125,7 +126,7 @@ impl Retry {
             expires: 60,
             access_key: &front.id,
             secret_key: front.secret(),
-            region: "us-east-1",
+            region,
             now: std::time::SystemTime::now(),
         })
         .ok()?;
@@ -181,7 +182,7 @@ mod tests {
         let signed = "AWS4-HMAC-SHA256 Credential=PIERK/20261206/us-east-1/s3/aws4_request, SignedHeaders=host;range, Signature=ab";
         let retry = Retry::of(&req("bytes=0-1,3-4", Some(signed), "?versionId=v1")).unwrap();
         let front = FrontKey::new();
-        let again = retry.request(&front).unwrap();
+        let again = retry.request(&front, "us-east-1").unwrap();
         assert!(again.headers().get(header::RANGE).is_none());
         assert!(again.headers().get(header::AUTHORIZATION).is_none());
         let query = again.uri().query().unwrap();

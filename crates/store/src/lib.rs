@@ -42,7 +42,7 @@ pub use blob::{
 };
 pub use cache::TTL as CACHE_TTL;
 pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
-pub use lifecycle::LifecycleReport;
+pub use lifecycle::{LifecycleClock, LifecycleReport};
 pub use list::{prefix_end, ListPage, ListQuery, VersionPage, VersionQuery, VersionStart};
 pub use lock::{DefaultRetention, LockMode, LockPeriod, LockRefusal, ObjectLock, Retention};
 pub use meta::{

@@ -33,8 +33,28 @@ pub struct LifecycleReport {
     pub orphans: usize,
 }
 
-fn after(start: Millis, days: u32) -> Millis {
-    start.saturating_add(Millis::from(days).saturating_mul(DAY))
+/// The clock a pass judges rules by: the time, and how long a rule's "day" is (a real day,
+/// except as a test aid: ceph's s3-tests and RGW's `rgw_lc_debug_interval` make it seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LifecycleClock {
+    /// The time rules are judged at.
+    pub now: Millis,
+    /// The length of a rule's day, in milliseconds.
+    pub day: Millis,
+}
+
+impl From<Millis> for LifecycleClock {
+    /// `now`, with real days.
+    fn from(now: Millis) -> LifecycleClock {
+        LifecycleClock { now, day: DAY }
+    }
+}
+
+impl LifecycleClock {
+    /// When `days` rule days after `start` is.
+    fn after(self, start: Millis, days: u32) -> Millis {
+        start.saturating_add(Millis::from(days).saturating_mul(self.day))
+    }
 }
 
 /// Collects actions and applies them a batch at a time.
@@ -76,16 +96,14 @@ impl Batcher<'_> {
 }
 
 impl Store {
-    /// Applies every bucket's enabled lifecycle rules as of `now` (the caller's clock, which
-    /// tests advance) and reports what changed.
     /// The shared maintenance pass, run by at most one node at a time: if this store's node
     /// takes (or renews) the `maintenance` lease for `lease` from now, applies every bucket's
-    /// lifecycle rules as of `now` and, when blobs are shared with other nodes, removes blobs
+    /// lifecycle rules by `clock` and, when blobs are shared with other nodes, removes blobs
     /// no metadata references that are older than the store's orphan age. `None` when another
     /// node holds the lease.
     pub fn run_maintenance(
         &self,
-        now: Millis,
+        clock: impl Into<LifecycleClock>,
         lease: std::time::Duration,
     ) -> Result<Option<LifecycleReport>> {
         let real_now = crate::now_millis();
@@ -96,19 +114,21 @@ impl Store {
         {
             return Ok(None);
         }
-        let mut report = self.run_lifecycle(now)?;
+        let mut report = self.run_lifecycle(clock)?;
         if self.blobs_shared() {
             report.orphans = self.sweep_orphans(self.orphan_age())?;
         }
         Ok(Some(report))
     }
 
-    /// Applies every bucket's lifecycle rules as of `now` (whatever other nodes do).
-    pub fn run_lifecycle(&self, now: Millis) -> Result<LifecycleReport> {
+    /// Applies every bucket's enabled lifecycle rules by `clock` (a time, which tests advance,
+    /// and the length of a rule's day), whatever other nodes do, and reports what changed.
+    pub fn run_lifecycle(&self, clock: impl Into<LifecycleClock>) -> Result<LifecycleReport> {
+        let clock = clock.into();
         let mut total = LifecycleReport::default();
         for bucket in self.buckets()? {
             if bucket.lifecycle.iter().any(|r| r.enabled) {
-                let r = self.run_bucket_lifecycle(&bucket, now)?;
+                let r = self.run_bucket_lifecycle(&bucket, clock)?;
                 total.expired += r.expired;
                 total.deleted += r.deleted;
                 total.markers += r.markers;
@@ -118,7 +138,11 @@ impl Store {
         Ok(total)
     }
 
-    fn run_bucket_lifecycle(&self, bucket: &Bucket, now: Millis) -> Result<LifecycleReport> {
+    fn run_bucket_lifecycle(
+        &self,
+        bucket: &Bucket,
+        clock: LifecycleClock,
+    ) -> Result<LifecycleReport> {
         let mut batcher = Batcher {
             store: self,
             bucket_id: &bucket.id,
@@ -127,14 +151,14 @@ impl Store {
         };
         for rule in bucket.lifecycle.iter().filter(|r| r.enabled) {
             if let Some(days) = rule.abort_uploads_days {
-                self.due_uploads(&mut batcher, bucket, rule, days, now)?;
+                self.due_uploads(&mut batcher, bucket, rule, days, clock)?;
             }
             let touches_versions = rule.expire_days.is_some()
                 || rule.expire_at.is_some()
                 || rule.expired_markers
                 || rule.noncurrent_days.is_some();
             if touches_versions {
-                self.due_versions(&mut batcher, bucket, rule, now)?;
+                self.due_versions(&mut batcher, bucket, rule, clock)?;
             }
         }
         batcher.flush()?;
@@ -147,7 +171,7 @@ impl Store {
         bucket: &Bucket,
         rule: &LifecycleRule,
         days: u32,
-        now: Millis,
+        clock: LifecycleClock,
     ) -> Result<()> {
         let (mut key, mut id) = (String::new(), String::new());
         loop {
@@ -158,7 +182,7 @@ impl Store {
             (key, id) = (last.key.clone(), last.upload_id.clone());
             let full = uploads.len() == PAGE;
             for upload in uploads {
-                if after(upload.created, days) <= now {
+                if clock.after(upload.created, days) <= clock.now {
                     batcher.push(LifecycleAction::AbortUpload {
                         upload_id: upload.upload_id,
                     })?;
@@ -175,8 +199,9 @@ impl Store {
         batcher: &mut Batcher<'_>,
         bucket: &Bucket,
         rule: &LifecycleRule,
-        now: Millis,
+        clock: LifecycleClock,
     ) -> Result<()> {
+        let now = clock.now;
         let end = if rule.prefix.is_empty() {
             None
         } else {
@@ -207,7 +232,13 @@ impl Store {
                 };
                 if entry.is_current() {
                     if entry.marker {
-                        if rule.expired_markers && rule.takes(&entry) {
+                        // A marker with nothing behind it is removed by a rule asking for it,
+                        // and by an `Expiration: Days` rule once that old, as S3 does (the
+                        // removal re-checks that it is still alone).
+                        let by_days = rule
+                            .expire_days
+                            .is_some_and(|d| clock.after(entry.created, d) <= now);
+                        if (rule.expired_markers || by_days) && rule.takes(&entry) {
                             batcher.push(LifecycleAction::RemoveLoneMarker {
                                 key: entry.key,
                                 version_id: entry.version_id,
@@ -217,7 +248,7 @@ impl Store {
                     }
                     let by_days = rule
                         .expire_days
-                        .is_some_and(|d| after(entry.created, d) <= now);
+                        .is_some_and(|d| clock.after(entry.created, d) <= now);
                     let by_date = rule.expire_at.is_some_and(|at| at <= now);
                     if (by_days || by_date) && rule.takes(&entry) {
                         batcher.push(LifecycleAction::ExpireCurrent {
@@ -238,7 +269,7 @@ impl Store {
                 };
                 let kept = rule.keep_noncurrent.is_some_and(|k| noncurrent_seen <= k);
                 let since = entry.superseded.unwrap_or(entry.created);
-                if !kept && after(since, days) <= now {
+                if !kept && clock.after(since, days) <= now {
                     batcher.push(LifecycleAction::DeleteNoncurrent {
                         key: entry.key,
                         version_id: entry.version_id,

@@ -112,6 +112,10 @@ pub struct LifecycleRule {
     /// Keys the rule applies to.
     #[serde(default)]
     pub prefix: String,
+    /// The rule named its prefix with S3's rule-level `Prefix` (the form before `Filter`):
+    /// shown back the same way, as S3 does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prefix_outside_filter: bool,
     /// Expire (delete, or hide in a versioned bucket) current versions this many days after
     /// upload: S3 `Expiration/Days`, B2 `daysFromUploadingToHiding`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +166,29 @@ impl LifecycleRule {
             .all(|(k, v)| version.meta.tags.get(k) == Some(v))
             && self.size_greater_than.is_none_or(|n| version.size > n)
             && self.size_less_than.is_none_or(|n| version.size < n)
+    }
+
+    /// When this rule expires `version` (the key's current version), if it does: `Days` after
+    /// upload rounded up to the next midnight UTC, as S3 counts them, or its `Date`. `None` for
+    /// a disabled rule, a marker, or a version the rule does not take.
+    pub fn expires(&self, version: &Object) -> Option<Millis> {
+        if !self.enabled || version.marker || !version.key.starts_with(&self.prefix) {
+            return None;
+        }
+        if !self.takes(version) {
+            return None;
+        }
+        match (self.expire_days, self.expire_at) {
+            (Some(days), _) => {
+                let day = crate::lifecycle::DAY;
+                let due = version
+                    .created
+                    .saturating_add(Millis::from(days).saturating_mul(day));
+                Some(due.saturating_add(day - 1) / day * day)
+            }
+            (None, Some(at)) => Some(at),
+            (None, None) => None,
+        }
     }
 }
 
@@ -528,4 +555,47 @@ pub struct DashboardSession {
     pub created: Millis,
     /// When it was last used.
     pub last_seen: Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(key: &str, created: Millis) -> Object {
+        Object {
+            key: key.into(),
+            created,
+            ..Object::default()
+        }
+    }
+
+    #[test]
+    fn a_rule_expires_days_after_upload_at_the_next_midnight_utc() {
+        let rule = LifecycleRule {
+            id: Some("logs".into()),
+            enabled: true,
+            prefix: "logs/".into(),
+            expire_days: Some(1),
+            ..LifecycleRule::default()
+        };
+        let day = crate::lifecycle::DAY;
+        // Uploaded at 10:00 on day 100: one day later is 10:00 on day 101, due at midnight.
+        let created = 100 * day + 10 * 3_600_000;
+        assert_eq!(rule.expires(&version("logs/a", created)), Some(102 * day));
+        assert_eq!(rule.expires(&version("other/a", created)), None);
+        let mut marker = version("logs/a", created);
+        marker.marker = true;
+        assert_eq!(rule.expires(&marker), None);
+        let disabled = LifecycleRule {
+            enabled: false,
+            ..rule.clone()
+        };
+        assert_eq!(disabled.expires(&version("logs/a", created)), None);
+        let dated = LifecycleRule {
+            expire_days: None,
+            expire_at: Some(7 * day),
+            ..rule
+        };
+        assert_eq!(dated.expires(&version("logs/a", created)), Some(7 * day));
+    }
 }
