@@ -2,6 +2,7 @@
 //! [`PierAccess`] whether an (authenticated or anonymous) request may proceed. Every decision
 //! is the access engine's ([`pier_edge::access`]); nothing here decides on its own.
 
+use crate::endpoint::{S3Endpoint, S3Operation};
 use crate::error::s3_error;
 use pier_access::{Action, KeyScope, ObjectGrant};
 use pier_edge::access::{Access, Ask, ClientAddr, RequestFacts};
@@ -214,20 +215,29 @@ fn facts<'a>(headers: &'a http::HeaderMap, extensions: &http::Extensions) -> Req
 #[async_trait::async_trait]
 impl S3Access for PierAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        // What runs is what s3s routed; the front's parse of the same request must agree (it
+        // named the operation for metrics, CORS and the fixes).
+        let op = S3Operation::from_name(cx.s3_op().name()).unwrap_or(S3Operation::Unknown);
+        let parsed = cx.extensions_mut().get::<S3Endpoint>().map(|e| e.op);
+        if parsed.is_some_and(|p| p != op) {
+            tracing::warn!(
+                s3s = op.name(),
+                front = parsed.map_or("", S3Operation::name),
+                "the front and s3s name a request's operation differently; deciding s3s's"
+            );
+        }
         let mut access_key = cx.credentials().map(|c| c.access_key.clone());
         if access_key.as_deref() == Some(self.front_id.as_str()) {
             // A request the front sent again, in its original caller's name (see FrontKey).
             let acting = cx.extensions_mut().get::<OnBehalfOf>().cloned();
-            let read = matches!(cx.s3_op().name(), "GetObject" | "HeadObject");
             match acting {
-                Some(OnBehalfOf(original)) if read => {
+                Some(OnBehalfOf(original)) if op.reads_object() => {
                     access_key = original;
                 }
                 _ => return Err(refusal("the front's key acts only for a caller it names")),
             }
         }
-        let op = cx.s3_op().name();
-        let Some(action) = Action::of_s3_operation(op) else {
+        let Some(action) = op.action() else {
             // An operation with no action is one pier does not serve (s3s answers
             // NotImplemented). Only an unrestricted key gets that far, so that an operation
             // added later without its action can never widen a restricted key.
@@ -235,7 +245,8 @@ impl S3Access for PierAccess {
             return match key {
                 Some(k) if k == KeyScope::admin(&k.id, &k.account) => Ok(()),
                 Some(k) => Err(refusal(&format!(
-                    "{op} is not available to the restricted key {}",
+                    "{} is not available to the restricted key {}",
+                    cx.s3_op().name(),
                     k.id
                 ))),
                 None => Err(refusal("no statement allows anonymous access")),
@@ -280,11 +291,7 @@ impl S3Access for PierAccess {
             }
         }
         // Listings name what they list; HeadBucket (also s3:ListBucket) lists nothing.
-        let prefix = matches!(
-            op,
-            "ListObjects" | "ListObjectsV2" | "ListObjectVersions" | "ListMultipartUploads"
-        )
-        .then(|| {
+        let prefix = op.lists_names().then(|| {
             pier_edge::Query::parse(cx.uri().query())
                 .get("prefix")
                 .unwrap_or("")
@@ -294,7 +301,7 @@ impl S3Access for PierAccess {
         let mut facts = facts(cx.headers(), &http::Extensions::new());
         facts.source_ip = client.map(|c| c.0);
         let bypass = bypasses_governance(cx.headers());
-        let bypass = bypass && matches!(cx.s3_op().name(), "DeleteObject" | "PutObjectRetention");
+        let bypass = bypass && op.may_bypass_governance();
         let ask = Ask {
             action,
             bucket: bucket.as_deref(),

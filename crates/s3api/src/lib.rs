@@ -17,6 +17,7 @@ pub mod bucket_settings;
 mod buckets;
 mod checksum;
 pub mod convert;
+pub mod endpoint;
 mod error;
 pub mod explain_route;
 mod lifecycle;

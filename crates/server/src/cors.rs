@@ -8,7 +8,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use pier_cors::{CorsConfig, CorsHeaders, CorsRequest, Decision, Endpoint, Refusal, VARY};
 use pier_edge::cors_watch::CorsWatch;
-use pier_s3::service::VirtualHosts;
+use pier_s3::endpoint::S3Endpoint;
 use pier_store::{Bucket, Store};
 use s3s::Body;
 use std::collections::HashMap;
@@ -77,7 +77,6 @@ const MAX_COMPILED: usize = 4096;
 /// Evaluates bucket CORS rules for S3 and B2 requests.
 pub struct CorsLayer {
     store: Store,
-    hosts: VirtualHosts,
     /// Rules are compiled once per bucket (id) and revision, not per request.
     compiled: RwLock<CompiledRules>,
     /// What was decided, for people (recently refused, report-only rules).
@@ -87,12 +86,11 @@ pub struct CorsLayer {
 }
 
 impl CorsLayer {
-    /// A layer over `store`'s buckets, addressed path-style or under `hosts`, recording its
-    /// decisions of cross-origin requests in `watch`.
-    pub fn new(store: Store, hosts: VirtualHosts, watch: CorsWatch) -> Self {
+    /// A layer over `store`'s buckets, recording its decisions of cross-origin requests in
+    /// `watch`.
+    pub fn new(store: Store, watch: CorsWatch) -> Self {
         CorsLayer {
             store,
-            hosts,
             compiled: RwLock::new(HashMap::new()),
             watch,
             refusals: pier_edge::refusals::RefusalLog::new("CORS"),
@@ -115,22 +113,13 @@ impl CorsLayer {
         self.refusals.should_explain(fingerprint)
     }
 
-    /// The facts of an S3 request: its CORS headers and which bucket (and whether a key) it
-    /// addresses.
-    pub fn s3_facts<B>(&self, req: &Request<B>) -> CorsFacts {
-        let path = req.uri().path().trim_start_matches('/');
-        let host = header_str(req, header::HOST).unwrap_or_default();
-        let (bucket, has_key) = match self.hosts.bucket_of(host) {
-            Some(b) => (Some(b.to_owned()), !path.is_empty()),
-            None => match path.split_once('/') {
-                Some((b, rest)) => (Some(b.to_owned()), !rest.is_empty()),
-                None => ((!path.is_empty()).then(|| path.to_owned()), false),
-            },
-        };
+    /// The facts of an S3 request, parsed once at the front: its CORS headers, and the bucket
+    /// (and whether a key) its endpoint addresses.
+    pub fn s3_facts<B>(&self, req: &Request<B>, endpoint: &S3Endpoint) -> CorsFacts {
         CorsFacts {
             endpoint: Some(Endpoint::S3),
-            bucket,
-            has_key,
+            bucket: endpoint.bucket.clone(),
+            has_key: endpoint.key.is_some(),
             ..Self::headers_of(req)
         }
     }

@@ -80,9 +80,9 @@ pub fn error_request_id(resp: Response<Body>, request_id: &str) -> Response<Body
 }
 
 /// GetObjectAttributes names the ETag without quotes (unlike every other S3 document); s3s
-/// 0.14.1 writes every ETag quoted.
-pub fn attributes_etag(operation: &str, resp: Response<Body>) -> Response<Body> {
-    if operation != "GetObjectAttributes" || !resp.status().is_success() {
+/// 0.14.1 writes every ETag quoted. For a GetObjectAttributes answer.
+pub fn attributes_etag(resp: Response<Body>) -> Response<Body> {
+    if !resp.status().is_success() {
         return resp;
     }
     let Some(body) = resp.body().bytes() else {
@@ -140,10 +140,8 @@ pub fn xml_control_chars(resp: Response<Body>) -> Response<Body> {
 
 /// An empty `Content-MD5` on an upload is S3's 400 `InvalidDigest` (s3s 0.14.1 drops the empty
 /// header and would store the object unchecked).
-pub fn check_empty_md5(operation: &str, headers: &http::HeaderMap) -> Option<Response<Body>> {
-    if !matches!(operation, "PutObject" | "UploadPart") {
-        return None;
-    }
+/// For an upload whose `Content-MD5` checks its bytes (PutObject, UploadPart).
+pub fn check_empty_md5(headers: &http::HeaderMap) -> Option<Response<Body>> {
     let value = headers.get("content-md5")?;
     value
         .as_bytes()
@@ -350,14 +348,6 @@ pub const MAX_XML_BODY: usize = 4 * 1024 * 1024;
 /// is bounded here (16 × 4 MiB), not by the number of connections.
 static DOCUMENT_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
 
-/// True for S3 operations whose body is a document s3s reads whole (not object bytes).
-pub fn has_document_body(operation: &str) -> bool {
-    !matches!(
-        operation,
-        "PutObject" | "UploadPart" | "UploadPartCopy" | "CopyObject" | "PostObject"
-    )
-}
-
 /// Reads the document body of an XML-bodied S3 request before s3s does, because s3s 0.14.1
 /// answers a body over its limit, or one that does not match its signed
 /// `x-amz-content-sha256`, with a bare 500. Here they are the client errors AWS gives
@@ -429,14 +419,13 @@ mod tests {
     fn an_empty_content_md5_on_an_upload_is_invalid_digest() {
         let mut h = HeaderMap::new();
         h.insert("content-md5", HeaderValue::from_static(""));
-        let resp = check_empty_md5("PutObject", &h).expect("refused");
+        let resp = check_empty_md5(&h).expect("refused");
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-        assert!(check_empty_md5("GetObject", &h).is_none());
         h.insert(
             "content-md5",
             HeaderValue::from_static("1B2M2Y8AsgTpgAmY7PhCfg=="),
         );
-        assert!(check_empty_md5("PutObject", &h).is_none());
+        assert!(check_empty_md5(&h).is_none());
     }
 
     #[test]

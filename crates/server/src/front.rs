@@ -22,7 +22,7 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body as _;
 use hyper::body::Incoming;
 use pier_b2::{B2Error, B2Request};
-use pier_edge::RawQuery;
+use pier_s3::endpoint::{S3Endpoint, S3Operation};
 use pier_s3::service::VirtualHosts;
 use pier_store::Store;
 use s3s::service::S3Service;
@@ -62,6 +62,8 @@ struct Inner {
     own_names: Vec<String>,
     /// Who may read `/_pier/metrics`.
     metrics_access: MetricsAccess,
+    /// Domains whose subdomains name buckets (virtual-host style), for parsing S3 requests.
+    hosts: VirtualHosts,
     /// The key the front signs requests it sends s3s again with (`multi_range`).
     front_key: pier_s3::auth::FrontKey,
     /// The region SigV4 requests must name.
@@ -73,11 +75,39 @@ struct Inner {
     next_id: AtomicU64,
 }
 
-/// Which API a request is for, decided once.
+/// Which API a request is for, and what it asks of it: decided once, at the front.
 enum Target {
     Pier,
     B2(Result<B2Request, B2Error>),
+    S3(S3Endpoint),
+}
+
+/// Which API answered, for metrics, the access log and the format of a 500.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Api {
+    Pier,
     S3,
+    B2,
+}
+
+impl Api {
+    fn name(self) -> &'static str {
+        match self {
+            Api::Pier => "pier",
+            Api::S3 => "s3",
+            Api::B2 => "b2",
+        }
+    }
+}
+
+impl Target {
+    fn api(&self) -> Api {
+        match self {
+            Target::Pier => Api::Pier,
+            Target::B2(_) => Api::B2,
+            Target::S3(_) => Api::S3,
+        }
+    }
 }
 
 /// Options of the front beyond the store and domains.
@@ -150,7 +180,7 @@ impl Front {
                 b2: pier_b2::B2Api::new(store.clone(), access.clone())
                     .with_public_url(options.public_url),
                 access,
-                cors: CorsLayer::new(store.clone(), hosts, options.cors_watch),
+                cors: CorsLayer::new(store.clone(), options.cors_watch),
                 store,
                 limits: options.limits,
                 metrics: Arc::new(Metrics::new()),
@@ -158,6 +188,7 @@ impl Front {
                 dashboard_port: options.dashboard_port,
                 own_names,
                 metrics_access: options.metrics,
+                hosts: hosts.clone(),
                 front_key,
                 region,
                 tasks: TaskTracker::new(),
@@ -214,32 +245,29 @@ impl Front {
         } else if pier_b2::is_b2_path(path) {
             Target::B2(B2Request::parse(req.method(), req.uri()))
         } else {
-            Target::S3
+            Target::S3(S3Endpoint::parse(&req, &inner.hosts))
         };
         let facts = match &target {
             Target::Pier => CorsFacts::default(),
             Target::B2(parsed) => inner.cors.b2_facts(&req, parsed.as_ref().ok()),
-            Target::S3 => inner.cors.s3_facts(&req),
+            Target::S3(endpoint) => inner.cors.s3_facts(&req, endpoint),
         };
-        if matches!(target, Target::S3) {
-            req = crate::fixes::sigv2_bucket_path(req, facts.has_key());
+        if let Target::S3(endpoint) = &target {
+            req = crate::fixes::sigv2_bucket_path(req, endpoint.key.is_some());
+            // The access check reads the parse from here, once.
+            req.extensions_mut().insert(endpoint.clone());
         }
-        let (api, operation) = match &target {
-            Target::Pier => ("pier", "Pier"),
-            Target::B2(parsed) => (
-                "b2",
-                crate::operation::b2_operation(parsed.as_ref().ok().map(|r| &r.call)),
-            ),
-            Target::S3 => (
-                "s3",
-                crate::operation::s3_operation(
-                    req.method(),
-                    facts.bucket().is_some(),
-                    facts.has_key(),
-                    RawQuery::new(req.uri().query()),
-                    req.headers(),
-                ),
-            ),
+        let api = target.api();
+        let s3_op = match &target {
+            Target::S3(endpoint) => Some(endpoint.op),
+            _ => None,
+        };
+        let operation = match &target {
+            Target::Pier => "Pier",
+            Target::B2(parsed) => {
+                crate::operation::b2_operation(parsed.as_ref().ok().map(|r| &r.call))
+            }
+            Target::S3(endpoint) => endpoint.op.name(),
         };
 
         let expect = crate::fixes::expects_continue(req.headers());
@@ -269,7 +297,7 @@ impl Front {
             let resp = if req.body().is_end_stream() {
                 let req = req.map(Body::from);
                 self.clone()
-                    .dispatch(target, operation, bucket, req)
+                    .dispatch(target, bucket, req)
                     .instrument(span)
                     .await
             } else {
@@ -279,10 +307,7 @@ impl Front {
                 let this = self.clone();
                 let handled = inner
                     .tasks
-                    .spawn(
-                        async move { this.dispatch(target, operation, bucket, req).await }
-                            .instrument(span),
-                    )
+                    .spawn(async move { this.dispatch(target, bucket, req).await }.instrument(span))
                     .await;
                 handled.unwrap_or_else(|e| {
                     tracing::error!(request_id, error = %e, "request handler panicked");
@@ -290,7 +315,11 @@ impl Front {
                 })
             };
             // 4. edge fixes
-            let mut resp = crate::fixes::attributes_etag(operation, resp);
+            let mut resp = if s3_op == Some(S3Operation::GetObjectAttributes) {
+                crate::fixes::attributes_etag(resp)
+            } else {
+                resp
+            };
             // 5. CORS decoration, once
             let verdict = inner.cors.decorate(&facts, &mut resp);
             (resp, verdict)
@@ -302,7 +331,7 @@ impl Front {
         }
 
         // 6. accounting
-        if api == "s3" {
+        if api == Api::S3 {
             resp = crate::fixes::xml_control_chars(resp);
             resp = crate::fixes::error_request_id(resp, &request_id);
             if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -312,18 +341,24 @@ impl Front {
         let status = resp.status().as_u16();
         if status == 503 {
             // Passing (the storage is out of reach; its cause was logged): clients retry.
-            tracing::warn!(request_id, api, operation, status, "answered unavailable");
+            tracing::warn!(
+                request_id,
+                api = api.name(),
+                operation,
+                status,
+                "answered unavailable"
+            );
         } else if status >= 500 {
             tracing::error!(
                 request_id,
-                api,
+                api = api.name(),
                 operation,
                 status,
                 "answered with a server error"
             );
         }
         let exchange = Exchange {
-            api,
+            api: api.name(),
             operation,
             bucket: facts.bucket(),
             status,
@@ -348,7 +383,6 @@ impl Front {
     async fn dispatch(
         self,
         target: Target,
-        operation: &'static str,
         bucket: Option<String>,
         req: Request<Body>,
     ) -> Response<Body> {
@@ -358,7 +392,8 @@ impl Front {
                 // B2 requests carry B2 tokens, which s3s would reject: they never reach it.
                 inner.b2.handle(parsed, req).await
             }
-            Target::S3 => {
+            Target::S3(endpoint) => {
+                let op = endpoint.op;
                 if let Some(refusal) = crate::region::refusal(&req, &inner.region) {
                     return refusal;
                 }
@@ -368,16 +403,16 @@ impl Front {
                 if let Some(refusal) = crate::fixes::check_v2_date(req.headers()) {
                     return refusal;
                 }
-                if let Some(refusal) = crate::fixes::check_empty_md5(operation, req.headers()) {
-                    return refusal;
+                if op.checks_content_md5() {
+                    if let Some(refusal) = crate::fixes::check_empty_md5(req.headers()) {
+                        return refusal;
+                    }
                 }
-                if let ("PostObject", Some(bucket)) = (operation, bucket.as_deref()) {
+                if let (S3Operation::PostObject, Some(bucket)) = (op, bucket.as_deref()) {
                     return self.post_form(bucket, req).await;
                 }
                 let mut req = req;
-                if crate::fixes::has_document_body(operation)
-                    && matches!(*req.method(), Method::PUT | Method::POST)
-                {
+                if !op.streams_body() && matches!(*req.method(), Method::PUT | Method::POST) {
                     req = match crate::fixes::read_document_body(req).await {
                         Ok(req) => req,
                         Err(refusal) => return refusal,
@@ -385,9 +420,7 @@ impl Front {
                 }
                 // Several ranges are served whole, as S3 serves them (see `multi_range`).
                 let mut retry = None;
-                if matches!(operation, "GetObject" | "HeadObject")
-                    && crate::multi_range::is_multi(req.headers())
-                {
+                if op.reads_object() && crate::multi_range::is_multi(req.headers()) {
                     if crate::multi_range::range_is_signed(&req) {
                         retry = crate::multi_range::Retry::of(&req);
                     } else {
@@ -398,7 +431,10 @@ impl Front {
                 match retry {
                     Some(r) if crate::multi_range::Retry::refused_range(&resp) => {
                         match r.request(&inner.front_key, &inner.region) {
-                            Some(again) => self.call_s3(again).await,
+                            Some(mut again) => {
+                                again.extensions_mut().insert(endpoint.clone());
+                                self.call_s3(again).await
+                            }
                             None => resp,
                         }
                     }
@@ -415,7 +451,7 @@ impl Front {
             Ok(resp) => resp,
             Err(e) => {
                 tracing::error!(error = ?e, "s3 service failed");
-                internal_error("s3")
+                internal_error(Api::S3)
             }
         }
     }
@@ -453,7 +489,7 @@ impl Front {
                     resp = resp.header(name, value);
                 }
                 resp.body(Body::from(Bytes::from(p.body)))
-                    .unwrap_or_else(|_| internal_error("s3"))
+                    .unwrap_or_else(|_| internal_error(Api::S3))
             }
             Err(e) => {
                 let status = e.status_code().unwrap_or(StatusCode::BAD_REQUEST);
@@ -558,8 +594,8 @@ impl Front {
 }
 
 /// A 500 in the API's own format (the cause is logged by the caller).
-fn internal_error(api: &str) -> Response<Body> {
-    if api == "b2" {
+fn internal_error(api: Api) -> Response<Body> {
+    if api == Api::B2 {
         pier_b2::B2Error::new(pier_b2::B2ErrorKind::InternalError, "internal error").into_response()
     } else {
         xml_error(
