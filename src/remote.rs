@@ -4,7 +4,7 @@
 use crate::cli::{AccessExplainArgs, BucketCommand, ExplainArgs, PresignArgs, ServerArgs};
 use anyhow::{bail, Context};
 use pier_cors::presets::{self, Audience, Sharing};
-use pier_s3::presign::{parse_duration, presign_url, Presign};
+use pier_edge::presign::{parse_duration, presign_url, Presign};
 use pier_store::BucketUpdate;
 use std::io::{Read, Write};
 use std::process::ExitCode;

@@ -384,7 +384,7 @@ fn key_scope(
     };
     let expires = match expires {
         Some(text) => {
-            let secs = pier_s3::presign::parse_duration(&text).map_err(anyhow::Error::msg)?;
+            let secs = pier_edge::presign::parse_duration(&text).map_err(anyhow::Error::msg)?;
             let millis = i64::try_from(secs)
                 .ok()
                 .and_then(|s| s.checked_mul(1000))

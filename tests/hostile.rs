@@ -23,7 +23,7 @@ fn s3(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> RawResponse {
-    let url = pier_s3::presign::presign_url(&pier_s3::presign::Presign {
+    let url = pier_edge::presign::presign_url(&pier_edge::presign::Presign {
         endpoint: &server.endpoint,
         method,
         bucket,

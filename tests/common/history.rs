@@ -261,7 +261,7 @@ fn presigned(
     bucket: &str,
     key: &str,
 ) -> String {
-    let url = pier_s3::presign::presign_url(&pier_s3::presign::Presign {
+    let url = pier_edge::presign::presign_url(&pier_edge::presign::Presign {
         endpoint,
         method,
         bucket,

@@ -430,7 +430,7 @@ pub fn presigned_path(
     key: &str,
     query: Vec<(String, String)>,
 ) -> String {
-    let url = pier_s3::presign::presign_url(&pier_s3::presign::Presign {
+    let url = pier_edge::presign::presign_url(&pier_edge::presign::Presign {
         endpoint: &server.endpoint,
         method,
         bucket,

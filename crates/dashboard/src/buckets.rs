@@ -94,7 +94,7 @@ fn check_name(name: &str) -> Result<(), Page> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && !pier_s3::RESERVED_BUCKET_NAMES.contains(&name);
+        && !pier_edge::names::RESERVED_BUCKET_NAMES.contains(&name);
     if ok {
         Ok(())
     } else {

@@ -216,7 +216,7 @@ pub(crate) async fn share(
         .map_err(Page::store)?
         .ok_or_else(|| Page::new(StatusCode::UNAUTHORIZED, "Your key was deleted."))?;
     let endpoint = api_endpoint(&d, &headers);
-    let url = pier_s3::presign::presign_url(&pier_s3::presign::Presign {
+    let url = pier_edge::presign::presign_url(&pier_edge::presign::Presign {
         endpoint: &endpoint,
         method: "GET",
         bucket: &bucket,

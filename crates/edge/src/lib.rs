@@ -7,6 +7,7 @@
 //! - [`public_block`]: a bucket's public access block, as every edge that can make a bucket
 //!   public applies it.
 //! - [`refusals`]: refusals logged once each (within a budget) and otherwise counted.
+//! - [`presign`]: SigV4 presigned URLs and signatures.
 //! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
 //!   set, S3's `encoding-type=url`, B2's file names), strict or lossy about UTF-8.
 //! - [`query`]: a request's query string as decoded pairs.
@@ -20,6 +21,7 @@ pub mod cors_watch;
 pub mod listen;
 pub mod names;
 pub mod percent;
+pub mod presign;
 pub mod public_block;
 pub mod query;
 pub mod refusals;

@@ -2,6 +2,10 @@
 //! and tool can carry: the B2 API and the dashboard both create names under them (S3 keeps its
 //! own, wider rules, as AWS does).
 
+/// Bucket names S3 may not create: path-style S3 URLs of these would be the B2 API's paths
+/// (`/b2api/...`, `/file/...`) on the same port.
+pub const RESERVED_BUCKET_NAMES: [&str; 2] = ["b2api", "file"];
+
 /// Why `name` is not a name B2 would create, if it is not: empty or over 1,024 bytes, a control
 /// character, a leading or trailing `/` or a `//`, or a `/`-separated part over 250 bytes.
 pub fn b2_name_refusal(name: &str) -> Option<&'static str> {

@@ -2,7 +2,7 @@
 
 use crate::convert::timestamp;
 use crate::error::{blocking, s3_error};
-use crate::RESERVED_BUCKET_NAMES;
+use pier_edge::names::RESERVED_BUCKET_NAMES;
 use pier_store::{Store, Visibility};
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};

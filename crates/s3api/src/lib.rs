@@ -26,7 +26,6 @@ mod multipart;
 mod object_lock;
 mod objects;
 pub mod post_form;
-pub mod presign;
 mod public_block;
 pub mod service;
 mod tagging;
@@ -38,9 +37,6 @@ pub use error::s3_error;
 use pier_store::Store;
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, S3};
-
-/// Bucket names the HTTP front keeps for other APIs (B2's `/b2api/...` and `/file/...`).
-pub const RESERVED_BUCKET_NAMES: [&str; 2] = ["b2api", "file"];
 
 /// The S3 operations over a store.
 #[derive(Clone, Debug)]

@@ -375,7 +375,8 @@ fn verify_signature(
             ));
         };
         let key = lookup(id)?;
-        let expected = crate::presign::sigv4_signature(&key.secret, date, region, service, policy);
+        let expected =
+            pier_edge::presign::sigv4_signature(&key.secret, date, region, service, policy);
         if !pier_edge::secret_eq(
             expected.as_bytes(),
             signature.to_ascii_lowercase().as_bytes(),

@@ -117,7 +117,7 @@ impl Retry {
     /// The request again, without its `Range`, presigned for `region` with `front` in the
     /// caller's name.
     pub fn request(self, front: &FrontKey, region: &str) -> Option<Request<Body>> {
-        let query = pier_s3::presign::sign_query(&pier_s3::presign::QueryAuth {
+        let query = pier_edge::presign::sign_query(&pier_edge::presign::QueryAuth {
             method: self.method.as_str(),
             host: &self.host,
             raw_path: &self.raw_path,

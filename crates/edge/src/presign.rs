@@ -1,5 +1,7 @@
-//! SigV4 presigned URLs (query authentication), as `pier presign` and `pier cors explain
-//! --bucket` produce them: the same algorithm the AWS SDKs use, checked by s3s on the way in.
+//! SigV4 presigned URLs (query authentication), as `pier presign`, the dashboard's share links
+//! and `pier cors explain --bucket` produce them, and the SigV4 signature browser form policies
+//! are checked with: the same algorithm the AWS SDKs use, checked by s3s on the way in. Here,
+//! below both edges, so the binary and the dashboard sign without reaching into the S3 adapter.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -37,8 +39,8 @@ pub struct Presign<'a> {
 
 /// RFC 3986 encoding as SigV4 wants it (`/` kept when `keep_slash`).
 fn encode(s: &str, keep_slash: bool) -> String {
-    use pier_edge::percent::{PATH, UNRESERVED};
-    pier_edge::percent::encode(s, if keep_slash { PATH } else { UNRESERVED })
+    use crate::percent::{PATH, UNRESERVED};
+    crate::percent::encode(s, if keep_slash { PATH } else { UNRESERVED })
 }
 
 fn hmac(key: &[u8], data: &str) -> Vec<u8> {
@@ -49,7 +51,7 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
 
 /// The SigV4 signature (hex) of `to_sign` under `secret`'s signing key for `day` (YYYYMMDD),
 /// `region` and `service`: what presigned URLs carry and browser form policies are signed with.
-pub(crate) fn sigv4_signature(
+pub fn sigv4_signature(
     secret: &str,
     day: &str,
     region: &str,
