@@ -11,8 +11,8 @@
 //! pier keeps no per-account grants, and a bucket policy naming the account does that job.
 //! Object ownership controls are stored, and `BucketOwnerEnforced` turns ACLs off as S3 does.
 
-use crate::buckets::owner;
-use crate::error::{blocking, custom_error, s3_error};
+use crate::convert::owner;
+use crate::error::{blocking, s3_error};
 use crate::versions::parse_version;
 use pier_store::{BucketUpdate, PublicBlock, Store};
 use s3s::dto::*;
@@ -63,13 +63,9 @@ fn resolve(id: Option<&str>, uri: Option<&str>, email: Option<&str>, owner: &str
         };
     }
     if let Some(email) = email {
-        return Err(custom_error(
-            "UnresolvableGrantByEmailAddress",
-            400,
-            format!(
+        return Err(crate::fault::S3Fault::new(crate::fault::S3ErrorKind::UnresolvableGrantByEmailAddress, format!(
                 "The e-mail address {email} does not match any account here (accounts have no e-mail addresses)."
-            ),
-        ));
+            )).into_s3s());
     }
     match id {
         Some(id) if id == owner => Ok(Who::Owner),
@@ -297,7 +293,7 @@ pub async fn put_bucket(store: &Store, input: PutBucketAclInput) -> S3Result<Put
     )?;
     check_allowed(&bucket, Some(&acl))?;
     let visibility = visibility_of(&acl);
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {
@@ -328,11 +324,11 @@ pub fn check_allowed(bucket: &pier_store::Bucket, acl: Option<&str>) -> S3Result
     let Some(acl) = acl else { return Ok(()) };
     let enforced = bucket.ownership.as_deref() == Some(ObjectOwnership::BUCKET_OWNER_ENFORCED);
     if enforced && !matches!(acl, "bucket-owner-full-control" | "private") {
-        return Err(custom_error(
-            "AccessControlListNotSupported",
-            400,
+        return Err(crate::fault::S3Fault::new(
+            crate::fault::S3ErrorKind::AccessControlListNotSupported,
             "The bucket does not allow ACLs",
-        ));
+        )
+        .into_s3s());
     }
     let public = is_public(acl) || acl == "authenticated-read";
     if public && bucket.public_block & PublicBlock::BLOCK_PUBLIC_ACLS != 0 {
@@ -406,7 +402,7 @@ pub async fn put_object(store: &Store, input: PutObjectAclInput) -> S3Result<Put
 pub fn get_object(store: &Store, input: GetObjectAclInput) -> S3Result<GetObjectAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let o =
-        crate::objects::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?.object;
+        crate::entry::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?.object;
     Ok(GetObjectAclOutput {
         grants: Some(grants_of(
             o.meta.acl.as_deref().unwrap_or("private"),
@@ -470,13 +466,13 @@ pub async fn put_ownership(
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let ownership = ownership_of(&input.ownership_controls)?;
     if ownership == ObjectOwnership::BUCKET_OWNER_ENFORCED && bucket.public.is_public() {
-        return Err(custom_error(
-            "InvalidBucketAclWithObjectOwnership",
-            400,
+        return Err(crate::fault::S3Fault::new(
+            crate::fault::S3ErrorKind::InvalidBucketAclWithObjectOwnership,
             "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
-        ));
+        )
+        .into_s3s());
     }
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {
@@ -494,11 +490,11 @@ pub fn get_ownership(
 ) -> S3Result<GetBucketOwnershipControlsOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let Some(o) = bucket.ownership.clone() else {
-        return Err(custom_error(
-            "OwnershipControlsNotFoundError",
-            404,
+        return Err(crate::fault::S3Fault::new(
+            crate::fault::S3ErrorKind::OwnershipControlsNotFoundError,
             "The bucket ownership controls were not found",
-        ));
+        )
+        .into_s3s());
     };
     Ok(GetBucketOwnershipControlsOutput {
         ownership_controls: Some(OwnershipControls {
@@ -513,7 +509,7 @@ pub async fn delete_ownership(
     store: &Store,
     input: DeleteBucketOwnershipControlsInput,
 ) -> S3Result<DeleteBucketOwnershipControlsOutput> {
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {

@@ -4,8 +4,9 @@
 
 use crate::checksum;
 use crate::convert::timestamp;
+use crate::entry::read_entry;
 use crate::error::s3_error;
-use crate::objects::{read_entry, shown_version};
+use crate::versions::shown_version;
 use pier_store::Store;
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};

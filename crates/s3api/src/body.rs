@@ -57,11 +57,11 @@ fn body_error(e: s3s::StdError) -> S3Error {
     }
     let text = e.to_string();
     if text.contains("Sha256Mismatch") {
-        crate::error::custom_error(
-            "XAmzContentSHA256Mismatch",
-            400,
+        crate::fault::S3Fault::new(
+            crate::fault::S3ErrorKind::XAmzContentSHA256Mismatch,
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
         )
+        .into_s3s()
     } else if text.contains("SignatureMismatch") {
         s3_error!(
             SignatureDoesNotMatch,

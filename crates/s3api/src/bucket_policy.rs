@@ -15,7 +15,7 @@ pub(crate) async fn put(
     let policy = Policy::parse(&input.policy, &bucket.name)
         .map_err(|e| S3Error::with_message(S3ErrorCode::MalformedPolicy, e.to_string()))?;
     crate::public_block::check_policy(&bucket, &policy)?;
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {
@@ -45,7 +45,7 @@ pub(crate) async fn delete(
     input: DeleteBucketPolicyInput,
 ) -> S3Result<DeleteBucketPolicyOutput> {
     store.bucket(&input.bucket).map_err(s3_error)?;
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {

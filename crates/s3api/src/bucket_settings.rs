@@ -54,7 +54,7 @@ pub(crate) async fn put_cors(
     }
     let stored = config.to_stored();
     let name = input.bucket;
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &name,
         BucketUpdate {
@@ -114,7 +114,7 @@ pub(crate) async fn delete_cors(
         })
         .filter(|c| c.is_enabled())
         .map(|c| c.to_stored());
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {

@@ -31,13 +31,9 @@ pub async fn create(
         .map(|c| c.as_str().to_owned())
         .filter(|c| !c.is_empty());
     if let Some(c) = constraint.filter(|c| c != region) {
-        return Err(crate::error::custom_error(
-            "IllegalLocationConstraintException",
-            400,
-            format!(
+        return Err(crate::fault::S3Fault::new(crate::fault::S3ErrorKind::IllegalLocationConstraintException, format!(
                 "The {c} location constraint is incompatible for the region specific endpoint this request was sent to."
-            ),
-        ));
+            )).into_s3s());
     }
     let public = crate::acl::bucket_visibility(
         input.acl.as_ref().map(|a| a.as_str()),
@@ -54,11 +50,11 @@ pub async fn create(
     .unwrap_or(Visibility::Private);
     let ownership = crate::acl::requested_ownership(input.object_ownership.as_ref())?;
     if ownership.as_deref() == Some(ObjectOwnership::BUCKET_OWNER_ENFORCED) && public.is_public() {
-        return Err(crate::error::custom_error(
-            "InvalidBucketAclWithObjectOwnership",
-            400,
+        return Err(crate::fault::S3Fault::new(
+            crate::fault::S3ErrorKind::InvalidBucketAclWithObjectOwnership,
             "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
-        ));
+        )
+        .into_s3s());
     }
     let locked = input.object_lock_enabled_for_bucket == Some(true);
     let store = store.clone();
@@ -101,13 +97,6 @@ pub async fn create(
 pub fn head(store: &Store, input: HeadBucketInput) -> S3Result<HeadBucketOutput> {
     store.bucket(&input.bucket).map_err(s3_error)?;
     Ok(HeadBucketOutput::default())
-}
-
-/// Changes a bucket's settings off the async runtime (the store writes synchronously).
-pub async fn update(store: &Store, name: &str, update: pier_store::BucketUpdate) -> S3Result<()> {
-    let (store, name) = (store.clone(), name.to_owned());
-    blocking(move || store.update_bucket(&name, update)).await?;
-    Ok(())
 }
 
 pub async fn delete(store: &Store, input: DeleteBucketInput) -> S3Result<DeleteBucketOutput> {
@@ -173,7 +162,7 @@ pub fn list(
             .flatten(),
         prefix: input.prefix.clone(),
         buckets: Some(buckets),
-        owner: key.map(|k| owner(&k.account)),
+        owner: key.map(|k| crate::convert::owner(&k.account)),
     })
 }
 
@@ -188,12 +177,4 @@ pub fn location(
         location_constraint: (region != "us-east-1")
             .then(|| BucketLocationConstraint::from(region.to_owned())),
     })
-}
-
-/// How S3 shows `account` as an owner: its id is both the canonical id and the display name.
-pub fn owner(account: &str) -> Owner {
-    Owner {
-        display_name: Some(account.into()),
-        id: Some(account.into()),
-    }
 }

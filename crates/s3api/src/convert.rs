@@ -224,3 +224,11 @@ impl Announced {
         Ok(keep)
     }
 }
+
+/// How S3 shows `account` as an owner: its id is both the canonical id and the display name.
+pub fn owner(account: &str) -> s3s::dto::Owner {
+    s3s::dto::Owner {
+        display_name: Some(account.into()),
+        id: Some(account.into()),
+    }
+}

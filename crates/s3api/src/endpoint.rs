@@ -10,7 +10,7 @@
 //! request again; the access check compares the two ([`S3Operation::from_name`] reads s3s's
 //! name) and decides by s3s's, which is what runs.
 
-use crate::service::VirtualHosts;
+use crate::hosts::VirtualHosts;
 use http::{header, HeaderMap, Method, Request};
 use pier_access::Action;
 use pier_edge::RawQuery;

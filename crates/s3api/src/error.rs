@@ -162,9 +162,13 @@ pub async fn blocking_map<T: Send + 'static, E: Send + 'static>(
     }
 }
 
-/// An S3 error whose code s3s does not know, with its HTTP status.
-pub fn custom_error(code: &'static str, status: u16, message: impl Into<String>) -> S3Error {
-    let mut e = S3Error::with_message(s3s::S3ErrorCode::Custom(code.into()), message.into());
-    e.set_status_code(http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST));
-    e
+/// Changes a bucket's settings off the async runtime (the store writes synchronously).
+pub async fn update_bucket(
+    store: &pier_store::Store,
+    name: &str,
+    update: pier_store::BucketUpdate,
+) -> s3s::S3Result<()> {
+    let (store, name) = (store.clone(), name.to_owned());
+    blocking(move || store.update_bucket(&name, update)).await?;
+    Ok(())
 }

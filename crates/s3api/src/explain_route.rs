@@ -12,7 +12,7 @@
 //!   both need `s3:GetBucketCORS`.
 
 use crate::error::s3_error;
-use crate::service::VirtualHosts;
+use crate::hosts::VirtualHosts;
 use http::{Extensions, HeaderMap, HeaderValue, Method, Uri};
 use pier_access::Action;
 use pier_cors::{CorsConfig, CorsRequest, Decision, Endpoint, Operation};

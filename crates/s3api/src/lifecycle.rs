@@ -379,7 +379,7 @@ pub async fn put(
         .ok_or_else(|| s3_error!(MalformedXML, "The lifecycle configuration is missing."))?;
     let rules = rules_of(&config)?;
     let bucket = input.bucket;
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &bucket,
         BucketUpdate {
@@ -413,7 +413,7 @@ pub async fn delete(
     input: DeleteBucketLifecycleInput,
 ) -> S3Result<DeleteBucketLifecycleOutput> {
     let bucket = input.bucket;
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &bucket,
         BucketUpdate {

@@ -29,7 +29,7 @@ impl Encoder {
 fn page(store: &Store, bucket: &str, query: &ListQuery) -> S3Result<(ListPage, Owner)> {
     let bucket = store.bucket(bucket).map_err(s3_error)?;
     let page = store.list(&bucket.id, query).map_err(s3_error)?;
-    Ok((page, crate::buckets::owner(&bucket.owner)))
+    Ok((page, crate::convert::owner(&bucket.owner)))
 }
 
 /// Objects and common prefixes of a page; `Owner` on each object when `owner` (ListObjects

@@ -459,7 +459,7 @@ pub fn list_parts(store: &Store, input: ListPartsInput) -> S3Result<ListPartsOut
         part_number_marker: input.part_number_marker,
         next_part_number_marker: if truncated { next } else { None },
         is_truncated: Some(truncated),
-        owner: Some(crate::buckets::owner(&owner)),
+        owner: Some(crate::convert::owner(&owner)),
         initiator: Some(initiator(&owner)),
         storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
         checksum_algorithm: name.as_deref().map(checksum::algorithm),
@@ -524,7 +524,7 @@ pub fn list_uploads(
                     upload_id: Some(u.upload_id),
                     initiated: Some(timestamp(u.created)),
                     storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
-                    owner: Some(crate::buckets::owner(&bucket.owner)),
+                    owner: Some(crate::convert::owner(&bucket.owner)),
                     initiator: Some(initiator(&bucket.owner)),
                     ..Default::default()
                 })

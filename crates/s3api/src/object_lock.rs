@@ -179,7 +179,7 @@ pub async fn put_configuration(
         .object_lock_configuration
         .ok_or_else(|| s3_error!(MalformedXML, "An ObjectLockConfiguration is required."))?;
     let lock = parse_configuration(config)?;
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {

@@ -4,8 +4,10 @@ use crate::body;
 use crate::convert::{
     header_safe, seconds, timestamp, timestamp_seconds, user_metadata, Announced,
 };
+use crate::entry::read_entry;
 use crate::error::{blocking, blocking_map, put_error, s3_error};
-pub use crate::versions::{parse_version, shown_version, written_version};
+use crate::versions::parse_version;
+pub use crate::versions::{shown_version, written_version};
 use pier_store::{
     Bucket, Object, ObjectMeta, Readable, Store, StoreError, VersionRef, WriteCondition,
 };
@@ -38,54 +40,40 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
         sha256: input.checksum_sha256.clone(),
         crc64nvme: input.checksum_crc64nvme.clone(),
     };
+    // Every header that needs no body is checked before the body is read and stored.
+    let mut meta = crate::convert::meta_fields!(input).into_meta();
+    meta.acl = acl;
+    meta.tags = crate::tagging::from_header(input.tagging.as_deref())?;
+    (meta.retention, meta.legal_hold) = crate::object_lock::upload_lock(
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )?;
+    let expected_md5 = match &input.content_md5 {
+        Some(md5) => Some(base64_to_hex(md5).ok_or_else(|| {
+            s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid.")
+        })?),
+        None => None,
+    };
     let mut hasher = announced.hasher(input.checksum_algorithm.as_ref());
     let declared = input.content_length;
     let blob = body::receive(store, input.body, declared, true, &mut hasher).await?;
-    if let Some(md5) = &input.content_md5 {
-        let expected = base64_to_hex(md5).ok_or_else(|| {
-            s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid.")
-        })?;
-        if expected != blob.md5() {
-            store.discard_payload(blob).map_err(s3_error)?;
-            return Err(s3_error!(
-                BadDigest,
-                "The Content-MD5 you specified did not match what we received."
-            ));
-        }
+    if expected_md5.is_some_and(|expected| expected != blob.md5()) {
+        store.discard_payload(blob).map_err(s3_error)?;
+        return Err(s3_error!(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received."
+        ));
     }
     announced.add_trailers(req.trailing_headers.and_then(|t| t.take()));
     let computed = hasher.finalize();
-    let checksums = match announced.verify(&computed) {
-        Ok(c) => c,
+    meta.checksums = match announced.verify(&computed) {
+        Ok(c) => c.into_iter().collect(),
         Err(message) => {
             store.discard_payload(blob).map_err(s3_error)?;
             return Err(s3_error!(BadDigest, "{message}"));
         }
     };
-    let mut meta = crate::convert::meta_fields!(input).into_meta();
-    meta.checksums = checksums.into_iter().collect();
-    meta.acl = acl;
-    meta.tags = match crate::tagging::from_header(input.tagging.as_deref()) {
-        Ok(tags) => tags,
-        Err(e) => {
-            store.discard_payload(blob).map_err(s3_error)?;
-            return Err(e);
-        }
-    };
-    match crate::object_lock::upload_lock(
-        input.object_lock_mode.as_ref(),
-        input.object_lock_retain_until_date.as_ref(),
-        input.object_lock_legal_hold_status.as_ref(),
-    ) {
-        Ok((retention, hold)) => {
-            meta.retention = retention;
-            meta.legal_hold = hold;
-        }
-        Err(e) => {
-            store.discard_payload(blob).map_err(s3_error)?;
-            return Err(e);
-        }
-    }
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref());
     let key = input.key;
     let store2 = store.clone();
@@ -170,66 +158,6 @@ pub fn check_preconditions(
     Ok(())
 }
 
-/// The headers S3 sends with an answer about a delete marker.
-fn marker_headers(marker: &Object, shown: Option<String>) -> http::HeaderMap {
-    let mut headers = http::HeaderMap::new();
-    headers.insert(
-        "x-amz-delete-marker",
-        http::HeaderValue::from_static("true"),
-    );
-    if let Some(v) = shown.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
-        headers.insert("x-amz-version-id", v);
-    }
-    if let Ok(v) = http::HeaderValue::from_str(
-        &crate::convert::http_date(&timestamp(marker.created)).unwrap_or_default(),
-    ) {
-        headers.insert(http::header::LAST_MODIFIED, v);
-    }
-    headers
-}
-
-/// The entry a read names, with its bytes from the same snapshot: the current version, or the
-/// version `version_id` names. A marker on top is S3's 404 `NoSuchKey` and a marker named by id
-/// its 405 `MethodNotAllowed`, both with `x-amz-delete-marker: true`.
-pub fn read_entry(
-    store: &Store,
-    bucket: &Bucket,
-    key: &str,
-    version_id: Option<&str>,
-) -> S3Result<Readable> {
-    match version_id {
-        None => match store.read_object(&bucket.id, key) {
-            Ok(o) => Ok(o),
-            Err(StoreError::NoSuchKey) => {
-                let mut e = s3_error(StoreError::NoSuchKey);
-                if let Some(top) = store.top(&bucket.id, key).map_err(s3_error)? {
-                    if top.marker {
-                        e.set_headers(marker_headers(&top, shown_version(bucket, &top)));
-                    }
-                }
-                Err(e)
-            }
-            Err(other) => Err(s3_error(other)),
-        },
-        Some(v) => {
-            let which = parse_version(v)?;
-            let found = store
-                .read_version(&bucket.id, key, &which)
-                .map_err(s3_error)?;
-            let o = &found.object;
-            if o.marker {
-                let mut e = s3_error!(
-                    MethodNotAllowed,
-                    "The specified method is not allowed against this resource."
-                );
-                e.set_headers(marker_headers(o, shown_version(bucket, o)));
-                return Err(e);
-            }
-            Ok(found)
-        }
-    }
-}
-
 /// What a GET or HEAD returns besides the body.
 struct ReadPlan {
     /// The entry and its bytes, from one snapshot.
@@ -264,11 +192,11 @@ fn plan_read(
         (None, Some(n)) => {
             let idx = usize::try_from(n).ok().filter(|n| *n >= 1).map(|n| n - 1);
             let seg = idx.and_then(|i| object.segments.get(i)).ok_or_else(|| {
-                crate::error::custom_error(
-                    "InvalidPartNumber",
-                    416,
+                crate::fault::S3Fault::new(
+                    crate::fault::S3ErrorKind::InvalidPartNumber,
                     "The requested partnumber is not satisfiable",
                 )
+                .into_s3s()
             })?;
             let start: u64 = object.segments[..idx.unwrap_or(0)]
                 .iter()

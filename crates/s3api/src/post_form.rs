@@ -67,11 +67,11 @@ pub fn boundary(content_type: Option<&str>) -> S3Result<String> {
 }
 
 fn too_much_before_file() -> S3Error {
-    crate::error::custom_error(
-        "MaxPostPreDataLengthExceeded",
-        400,
+    crate::fault::S3Fault::new(
+        crate::fault::S3ErrorKind::MaxPostPreDataLengthExceeded,
         "Your POST request fields preceeding the upload file were too large.",
     )
+    .into_s3s()
 }
 
 fn malformed(e: multer::Error) -> S3Error {

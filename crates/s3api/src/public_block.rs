@@ -5,7 +5,7 @@
 //! public access, and `RestrictPublicBuckets` ignores a public policy for callers without a key
 //! (the last two in the access engine's door, `pier_edge::access`).
 
-use crate::error::{custom_error, s3_error};
+use crate::error::s3_error;
 use pier_store::{BucketUpdate, PublicBlock, Store};
 use s3s::dto::*;
 use s3s::S3Result;
@@ -33,7 +33,7 @@ pub async fn put(
             bits |= bit;
         }
     }
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {
@@ -51,11 +51,11 @@ pub fn get(
 ) -> S3Result<GetPublicAccessBlockOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     if bucket.public_block == 0 {
-        return Err(custom_error(
-            "NoSuchPublicAccessBlockConfiguration",
-            404,
+        return Err(crate::fault::S3Fault::new(
+            crate::fault::S3ErrorKind::NoSuchPublicAccessBlockConfiguration,
             "The public access block configuration was not found",
-        ));
+        )
+        .into_s3s());
     }
     let has = |bit: u8| Some(bucket.public_block & bit != 0);
     Ok(GetPublicAccessBlockOutput {
@@ -72,7 +72,7 @@ pub async fn delete(
     store: &Store,
     input: DeletePublicAccessBlockInput,
 ) -> S3Result<DeletePublicAccessBlockOutput> {
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {

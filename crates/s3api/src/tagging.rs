@@ -135,7 +135,7 @@ pub async fn put_object(
 pub fn get_object(store: &Store, input: GetObjectTaggingInput) -> S3Result<GetObjectTaggingOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let entry =
-        crate::objects::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?.object;
+        crate::entry::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?.object;
     Ok(GetObjectTaggingOutput {
         tag_set: to_set(&entry.meta.tags),
         version_id: shown_version(&bucket, &entry),
@@ -163,7 +163,7 @@ pub async fn put_bucket(
     input: PutBucketTaggingInput,
 ) -> S3Result<PutBucketTaggingOutput> {
     let tags = from_set(input.tagging.tag_set, MAX_BUCKET_TAGS)?;
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {
@@ -189,7 +189,7 @@ pub async fn delete_bucket(
     store: &Store,
     input: DeleteBucketTaggingInput,
 ) -> S3Result<DeleteBucketTaggingOutput> {
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &input.bucket,
         BucketUpdate {

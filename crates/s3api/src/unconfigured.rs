@@ -52,11 +52,11 @@ pub fn empty_list(store: &Store, bucket: &str) -> S3Result<()> {
 /// The same with an `id`: S3's 404 `NoSuchConfiguration`.
 pub fn no_configuration(store: &Store, bucket: &str) -> S3Result<()> {
     exists(store, bucket)?;
-    Err(crate::error::custom_error(
-        "NoSuchConfiguration",
-        404,
+    Err(crate::fault::S3Fault::new(
+        crate::fault::S3ErrorKind::NoSuchConfiguration,
         "The specified configuration does not exist.",
-    ))
+    )
+    .into_s3s())
 }
 
 /// `GET ?replication`: S3's 404 `ReplicationConfigurationNotFoundError`.

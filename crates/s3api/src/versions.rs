@@ -61,7 +61,7 @@ pub async fn put_versioning(
         }
     };
     let bucket = input.bucket;
-    crate::buckets::update(
+    crate::error::update_bucket(
         store,
         &bucket,
         BucketUpdate {
@@ -135,7 +135,7 @@ pub fn list_versions(
         max_keys,
     };
     let page = store.list_versions(&bucket.id, &query).map_err(s3_error)?;
-    let owner = crate::buckets::owner(&bucket.owner);
+    let owner = crate::convert::owner(&bucket.owner);
     let mut versions = Vec::new();
     let mut markers = Vec::new();
     for e in &page.entries {

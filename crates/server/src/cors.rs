@@ -3,12 +3,12 @@
 //! carrying `Origin` gets the matched rule's headers, errors included, so a page can read the
 //! real status. Caches never mix origins: `Vary` is set wherever the answer depends on them.
 
-use crate::fixes::xml_response;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use pier_cors::{CorsConfig, CorsHeaders, CorsRequest, Decision, Endpoint, Refusal, VARY};
 use pier_edge::cors_watch::CorsWatch;
 use pier_s3::endpoint::S3Endpoint;
+use pier_s3::fault::{S3ErrorKind, S3Fault};
 use pier_store::{Bucket, Store};
 use s3s::Body;
 use std::collections::HashMap;
@@ -198,10 +198,7 @@ impl CorsLayer {
                 add_vary(&mut resp, VARY);
                 resp
             } else if status == StatusCode::BAD_REQUEST {
-                with_vary(xml_response(
-                    status,
-                    &[("Code", "BadRequest"), ("Message", message)],
-                ))
+                with_vary(S3Fault::new(S3ErrorKind::BadRequest, message).into_response())
             } else {
                 refuse(method, resource, message)
             }
@@ -359,15 +356,12 @@ impl CorsLayer {
 }
 
 fn refuse(method: &str, resource: &str, message: &str) -> Response<Body> {
-    with_vary(xml_response(
-        StatusCode::FORBIDDEN,
-        &[
-            ("Code", "AccessForbidden"),
-            ("Message", message),
-            ("Method", method),
-            ("ResourceType", resource),
-        ],
-    ))
+    with_vary(
+        S3Fault::new(S3ErrorKind::AccessForbidden, message)
+            .with("Method", method)
+            .with("ResourceType", resource)
+            .into_response(),
+    )
 }
 
 fn with_vary(mut resp: Response<Body>) -> Response<Body> {

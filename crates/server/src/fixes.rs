@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use http::{header, Method, Response, StatusCode};
+use pier_s3::fault::{S3ErrorKind, S3Fault};
 use s3s::Body;
 
 /// The longest validity of a presigned URL (seven days), as S3 enforces.
@@ -68,7 +69,7 @@ pub fn error_request_id(resp: Response<Body>, request_id: &str) -> Response<Body
     let fixed = format!(
         "{}<RequestId>{}</RequestId>{}",
         &text[..end],
-        escape(request_id),
+        pier_s3::fault::escape(request_id),
         &text[end..]
     );
     let (mut parts, _) = resp.into_parts();
@@ -118,7 +119,7 @@ pub fn xml_control_chars(resp: Response<Body>) -> Response<Body> {
     let Some(body) = resp.body().bytes() else {
         return resp;
     };
-    let control = |b: &u8| *b < 0x20 && *b != b'\t' && *b != b'\n';
+    let control = |b: &u8| pier_s3::fault::is_control(*b);
     if !body.iter().any(control) {
         return resp;
     }
@@ -148,37 +149,12 @@ pub fn check_empty_md5(headers: &http::HeaderMap) -> Option<Response<Body>> {
         .iter()
         .all(u8::is_ascii_whitespace)
         .then(|| {
-            xml_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidDigest",
+            S3Fault::new(
+                S3ErrorKind::InvalidDigest,
                 "The Content-MD5 you specified is not valid.",
             )
+            .into_response()
         })
-}
-
-/// S3's XML error document.
-pub fn xml_error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
-    xml_response(status, &[("Code", code), ("Message", message)])
-}
-
-/// An S3 `<Error>` document with the given elements, in order.
-pub fn xml_response(status: StatusCode, elements: &[(&str, &str)]) -> Response<Body> {
-    let mut body = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
-    for (name, value) in elements {
-        body.push_str(&format!("<{name}>{}</{name}>", escape(value)));
-    }
-    body.push_str("</Error>");
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/xml")
-        .body(Body::from(Bytes::from(body)))
-        .expect("static response parts are valid")
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// Refuses a presigned URL valid for more than seven days (s3s 0.14.1 accepts any expiry).
@@ -192,11 +168,11 @@ pub fn check_presigned_expiry(query: Option<&str>) -> Option<Response<Body>> {
         Err(_) => true,
     };
     too_long.then(|| {
-        xml_error(
-            StatusCode::BAD_REQUEST,
-            "AuthorizationQueryParametersError",
+        S3Fault::new(
+            S3ErrorKind::AuthorizationQueryParametersError,
             "X-Amz-Expires must be less than a week (in seconds) that is; 604800",
         )
+        .into_response()
     })
 }
 
@@ -265,11 +241,13 @@ pub fn check_v2_date(headers: &http::HeaderMap) -> Option<Response<Body>> {
                 .or_else(|| lenient_imf_date(d))
         });
     let Some(date) = date else {
-        return Some(xml_error(
-            StatusCode::FORBIDDEN,
-            "AccessDenied",
-            "AWS authentication requires a valid Date or x-amz-date header",
-        ));
+        return Some(
+            S3Fault::new(
+                S3ErrorKind::AccessDenied,
+                "AWS authentication requires a valid Date or x-amz-date header",
+            )
+            .into_response(),
+        );
     };
     let now = std::time::SystemTime::now();
     let skew = now
@@ -277,11 +255,11 @@ pub fn check_v2_date(headers: &http::HeaderMap) -> Option<Response<Body>> {
         .or_else(|_| date.duration_since(now))
         .unwrap_or_default();
     (skew > V2_MAX_SKEW).then(|| {
-        xml_error(
-            StatusCode::FORBIDDEN,
-            "RequestTimeTooSkewed",
+        S3Fault::new(
+            S3ErrorKind::RequestTimeTooSkewed,
             "The difference between the request time and the current time is too large.",
         )
+        .into_response()
     })
 }
 
@@ -373,25 +351,13 @@ pub async fn read_document_body(
     let bytes = match http_body_util::Limited::new(body, MAX_XML_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(xml_error(
-                StatusCode::BAD_REQUEST,
-                "MaxMessageLengthExceeded",
-                "Your request was too big.",
-            ))
+            return Err(S3Fault::new(S3ErrorKind::MaxMessageLengthExceeded, "Your request was too big.").into_response())
         }
         Err(e) if pier_edge::is_body_stall(&*e) => {
-            return Err(xml_error(
-                StatusCode::BAD_REQUEST,
-                "RequestTimeout",
-                "Your socket connection to the server was not read from or written to within the timeout period.",
-            ))
+            return Err(S3Fault::new(S3ErrorKind::RequestTimeout, "Your socket connection to the server was not read from or written to within the timeout period.").into_response())
         }
         Err(_) => {
-            return Err(xml_error(
-                StatusCode::BAD_REQUEST,
-                "IncompleteBody",
-                "The request body terminated unexpectedly",
-            ))
+            return Err(S3Fault::new(S3ErrorKind::IncompleteBody, "The request body terminated unexpectedly").into_response())
         }
     };
     if let Some(expected) =
@@ -400,11 +366,11 @@ pub async fn read_document_body(
         use sha2::Digest as _;
         let actual = hex::encode(sha2::Sha256::digest(&bytes));
         if actual != expected {
-            return Err(xml_error(
-                StatusCode::BAD_REQUEST,
-                "XAmzContentSHA256Mismatch",
+            return Err(S3Fault::new(
+                S3ErrorKind::XAmzContentSHA256Mismatch,
                 "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ));
+            )
+            .into_response());
         }
     }
     Ok(http::Request::from_parts(parts, Body::from(bytes)))
@@ -438,7 +404,7 @@ mod tests {
 
     #[test]
     fn head_errors_lose_their_body() {
-        let resp = xml_error(StatusCode::NOT_FOUND, "NoSuchKey", "x");
+        let resp = S3Fault::new(S3ErrorKind::NotFound, "x").into_response();
         let resp = strip_forbidden_body(&Method::HEAD, resp);
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
         assert!(resp.headers().get(header::CONTENT_TYPE).is_none());

@@ -13,7 +13,7 @@
 
 use crate::access_log::{claimed_key, AccessLog, AccessRecord};
 use crate::cors::{CorsFacts, CorsLayer, CorsVerdict};
-use crate::fixes::{check_presigned_expiry, strip_forbidden_body, xml_error};
+use crate::fixes::{check_presigned_expiry, strip_forbidden_body};
 use crate::limits::{Limits, StallGuard};
 use crate::metrics::{Exchange, Metrics};
 use bytes::Bytes;
@@ -23,6 +23,7 @@ use http_body::Body as _;
 use hyper::body::Incoming;
 use pier_b2::{B2Error, B2Request};
 use pier_s3::endpoint::{S3Endpoint, S3Operation};
+use pier_s3::fault::{S3ErrorKind, S3Fault};
 use pier_s3::service::VirtualHosts;
 use pier_store::Store;
 use s3s::service::S3Service;
@@ -441,7 +442,9 @@ impl Front {
                     _ => resp,
                 }
             }
-            Target::Pier => xml_error(StatusCode::NOT_FOUND, "NotFound", "No such pier endpoint."),
+            Target::Pier => {
+                S3Fault::new(S3ErrorKind::NotFound, "No such pier endpoint.").into_response()
+            }
         }
     }
 
@@ -496,7 +499,7 @@ impl Front {
                 if status.is_server_error() {
                     tracing::error!(error = ?e, "form upload failed");
                 }
-                xml_error(status, e.code().as_str(), e.message().unwrap_or_default())
+                pier_s3::fault::s3s_error_response(&e)
             }
         }
     }
@@ -588,7 +591,7 @@ impl Front {
                     resp
                 }
             },
-            _ => xml_error(StatusCode::NOT_FOUND, "NotFound", "No such pier endpoint."),
+            _ => S3Fault::new(S3ErrorKind::NotFound, "No such pier endpoint.").into_response(),
         }
     }
 }
@@ -598,11 +601,11 @@ fn internal_error(api: Api) -> Response<Body> {
     if api == Api::B2 {
         pier_b2::B2Error::new(pier_b2::B2ErrorKind::InternalError, "internal error").into_response()
     } else {
-        xml_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalError",
+        S3Fault::new(
+            S3ErrorKind::InternalError,
             "We encountered an internal error. Please try again.",
         )
+        .into_response()
     }
 }
 

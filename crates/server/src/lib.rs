@@ -29,9 +29,10 @@ pub use front::{Front, FrontOptions, MetricsAccess};
 pub use limits::Limits;
 
 use bytes::Bytes;
-use http::{header, Request, Response, StatusCode};
+use http::{header, Request, Response};
 use hyper::body::Incoming;
 use pier_edge::listen::ConnLimits;
+use pier_s3::fault::{S3ErrorKind, S3Fault};
 use s3s::Body;
 use std::future::Future;
 use std::time::Duration;
@@ -97,11 +98,7 @@ impl pier_edge::listen::Site for ApiSite {
             )
             .into_response()
         } else {
-            fixes::xml_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "SlowDown",
-                "Please reduce your request rate.",
-            )
+            S3Fault::new(S3ErrorKind::SlowDown, "Please reduce your request rate.").into_response()
         }
     }
 

@@ -5,7 +5,8 @@
 //! `<Region>` element saying which one to use, which clients read to sign again: s3cmd's
 //! default configuration signs for `US` and relies on it.
 
-use http::{header, Request, Response, StatusCode};
+use http::{header, Request, Response};
+use pier_s3::fault::{S3ErrorKind, S3Fault};
 use s3s::Body;
 
 /// The region a SigV4 request's credential scope names, and whether it came in a presigned
@@ -35,25 +36,26 @@ pub fn refusal<B>(req: &Request<B>, region: &str) -> Option<Response<Body>> {
     if named == region {
         return None;
     }
-    let (code, message) = if presigned {
+    let (kind, message) = if presigned {
         (
-            "AuthorizationQueryParametersError",
+            S3ErrorKind::AuthorizationQueryParametersError,
             format!(
                 "Error parsing the X-Amz-Credential parameter; the region '{named}' is wrong; expecting '{region}'"
             ),
         )
     } else {
         (
-            "AuthorizationHeaderMalformed",
+            S3ErrorKind::AuthorizationHeaderMalformed,
             format!(
                 "The authorization header is malformed; the region '{named}' is wrong; expecting '{region}'"
             ),
         )
     };
-    Some(crate::fixes::xml_response(
-        StatusCode::BAD_REQUEST,
-        &[("Code", code), ("Message", &message), ("Region", region)],
-    ))
+    Some(
+        S3Fault::new(kind, message)
+            .with("Region", region)
+            .into_response(),
+    )
 }
 
 #[cfg(test)]
@@ -75,7 +77,7 @@ mod tests {
     fn another_region_is_refused_as_aws_refuses_it() {
         assert!(refusal(&signed("us-east-1"), "us-east-1").is_none());
         let r = refusal(&signed("US"), "us-east-1").unwrap();
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(r.status(), http::StatusCode::BAD_REQUEST);
         let body = String::from_utf8(r.body().bytes().unwrap().to_vec()).unwrap();
         assert!(
             body.contains("<Code>AuthorizationHeaderMalformed</Code>"),

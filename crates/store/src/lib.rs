@@ -31,9 +31,11 @@ pub mod lifecycle;
 mod list;
 pub mod lock;
 pub mod meta;
+mod read;
 pub mod sql;
 mod stats;
 mod stream;
+mod time;
 mod types;
 
 pub use blob::{
@@ -44,19 +46,22 @@ pub use cache::TTL as CACHE_TTL;
 pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
 pub use lifecycle::{LifecycleClock, LifecycleReport};
 pub use list::{prefix_end, ListPage, ListQuery, VersionPage, VersionQuery, VersionStart};
-pub use lock::{DefaultRetention, LockMode, LockPeriod, LockRefusal, ObjectLock, Retention};
+pub use lock::{
+    DefaultRetention, LockMode, LockPeriod, LockRefusal, ObjectLock, Retention, VersionLock,
+};
 pub use meta::{
     Completion, LifecycleAction, MetaChange, MetaStore, NewBytes, PartsChecksum, Removal,
     VersionCursor,
 };
+pub use read::Readable;
 pub use sql::meta::{multipart_etag, SqlMeta};
 pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;
 pub use types::{is_account_id, new_account_id, DEFAULT_ACCOUNT};
 pub use types::{
     now_millis, AccessKey, Bucket, BucketUpdate, DashboardSession, KeyRestrictions, LifecycleRule,
-    Millis, Object, ObjectMeta, Part, PublicBlock, Readable, Segment, Upload, VersionRef,
-    Versioning, Visibility, WriteCondition, INLINE_BLOB,
+    Millis, Object, ObjectMeta, Part, PublicBlock, Segment, Upload, VersionRef, Versioning,
+    Visibility, WriteCondition, INLINE_BLOB,
 };
 
 use std::fs;

@@ -11,8 +11,7 @@ use crate::meta::{LifecycleAction, VersionCursor};
 use crate::types::{Bucket, LifecycleRule, Millis};
 use crate::Store;
 
-/// One day in milliseconds.
-pub const DAY: Millis = 86_400_000;
+pub use crate::time::DAY;
 /// Entries read per page.
 const PAGE: usize = 1000;
 /// Changes written per transaction.

@@ -3,8 +3,7 @@
 //! The rules live here as pure functions over the stored state, so the metadata backends apply
 //! them inside their transactions and every API (S3, B2, lifecycle) gets the same answers.
 
-use crate::lifecycle::DAY;
-use crate::types::{Millis, ObjectMeta};
+use crate::time::{Millis, DAY};
 use serde::{Deserialize, Serialize};
 
 /// How strictly a retention holds.
@@ -65,16 +64,25 @@ pub struct ObjectLock {
 }
 
 impl ObjectLock {
-    /// Fills in the default retention of a version created at `created` whose upload named
-    /// none.
-    pub fn apply_default(&self, meta: &mut ObjectMeta, created: Millis) {
-        if let (None, Some(d)) = (meta.retention, self.default) {
-            meta.retention = Some(Retention {
+    /// The retention of a version created at `created` whose upload named `named`: what it
+    /// named, else the default retention, if any.
+    pub fn with_default(&self, named: Option<Retention>, created: Millis) -> Option<Retention> {
+        named.or_else(|| {
+            self.default.map(|d| Retention {
                 mode: d.mode,
                 until: created.saturating_add(d.period.millis()),
-            });
-        }
+            })
+        })
     }
+}
+
+/// What holds one version: its retention and legal hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VersionLock {
+    /// The retention, if any.
+    pub retention: Option<Retention>,
+    /// The legal hold is on.
+    pub legal_hold: bool,
 }
 
 /// Why a version may not be deleted or its retention changed.
@@ -91,12 +99,12 @@ pub enum LockRefusal {
     Governance(Millis),
 }
 
-/// Whether a version with `meta` may be deleted at `now`: `Err` names what holds it.
-pub fn check_delete(meta: &ObjectMeta, now: Millis, bypass: bool) -> Result<(), LockRefusal> {
-    if meta.legal_hold {
+/// Whether a version held by `lock` may be deleted at `now`: `Err` names what holds it.
+pub fn check_delete(lock: VersionLock, now: Millis, bypass: bool) -> Result<(), LockRefusal> {
+    if lock.legal_hold {
         return Err(LockRefusal::LegalHold);
     }
-    match meta.retention {
+    match lock.retention {
         Some(r) if r.until > now => match r.mode {
             LockMode::Compliance => Err(LockRefusal::Compliance(r.until)),
             LockMode::Governance if !bypass => Err(LockRefusal::Governance(r.until)),
@@ -133,11 +141,10 @@ pub fn check_retention_change(
 mod tests {
     use super::*;
 
-    fn meta(retention: Option<Retention>, legal_hold: bool) -> ObjectMeta {
-        ObjectMeta {
+    fn meta(retention: Option<Retention>, legal_hold: bool) -> VersionLock {
+        VersionLock {
             retention,
             legal_hold,
-            ..ObjectMeta::default()
         }
     }
 
@@ -153,7 +160,7 @@ mod tests {
     #[test]
     fn legal_hold_refuses_delete_even_with_bypass() {
         assert_eq!(
-            check_delete(&meta(None, true), 0, true),
+            check_delete(meta(None, true), 0, true),
             Err(LockRefusal::LegalHold)
         );
     }
@@ -162,20 +169,20 @@ mod tests {
     fn governance_refuses_delete_unless_bypassed() {
         let m = meta(Some(GOV), false);
         assert_eq!(
-            check_delete(&m, 0, false),
+            check_delete(m, 0, false),
             Err(LockRefusal::Governance(1_000))
         );
-        assert_eq!(check_delete(&m, 0, true), Ok(()));
+        assert_eq!(check_delete(m, 0, true), Ok(()));
     }
 
     #[test]
     fn compliance_refuses_delete_until_it_ends() {
         let m = meta(Some(COMP), false);
         assert_eq!(
-            check_delete(&m, 999, true),
+            check_delete(m, 999, true),
             Err(LockRefusal::Compliance(1_000))
         );
-        assert_eq!(check_delete(&m, 1_000, false), Ok(()));
+        assert_eq!(check_delete(m, 1_000, false), Ok(()));
     }
 
     #[test]
@@ -232,11 +239,8 @@ mod tests {
                 period: LockPeriod::Days(2),
             }),
         };
-        let mut m = ObjectMeta::default();
-        lock.apply_default(&mut m, 10);
-        assert_eq!(m.retention.map(|r| r.until), Some(10 + 2 * DAY));
-        let mut named = meta(Some(COMP), false);
-        lock.apply_default(&mut named, 10);
-        assert_eq!(named.retention, Some(COMP));
+        let given = lock.with_default(None, 10);
+        assert_eq!(given.map(|r| r.until), Some(10 + 2 * DAY));
+        assert_eq!(lock.with_default(Some(COMP), 10), Some(COMP));
     }
 }

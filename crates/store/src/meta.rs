@@ -4,9 +4,9 @@
 //! transaction and return them, so the caller can delete the files after the commit.
 
 use crate::error::Result;
+use crate::read::Readable;
 use crate::types::{
-    AccessKey, Bucket, BucketUpdate, Millis, Object, Part, Readable, Upload, VersionRef,
-    WriteCondition,
+    AccessKey, Bucket, BucketUpdate, Millis, Object, Part, Upload, VersionRef, WriteCondition,
 };
 use std::collections::HashSet;
 

@@ -10,6 +10,7 @@
 pub(crate) mod history;
 pub(crate) mod meta;
 pub mod postgres;
+pub(crate) mod rows;
 pub mod sqlite;
 
 use crate::error::{Result, StoreError};

@@ -1,17 +1,8 @@
 //! The store's own data types, independent of any HTTP API.
 
+pub use crate::time::{now_millis, Millis};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Milliseconds since the Unix epoch.
-pub type Millis = i64;
-
-/// The current time in milliseconds since the Unix epoch.
-pub fn now_millis() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// What a bucket grants to callers outside its owner's account.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -180,7 +171,7 @@ impl LifecycleRule {
         }
         match (self.expire_days, self.expire_at) {
             (Some(days), _) => {
-                let day = crate::lifecycle::DAY;
+                let day = crate::time::DAY;
                 let due = version
                     .created
                     .saturating_add(Millis::from(days).saturating_mul(day));
@@ -352,6 +343,16 @@ pub struct ObjectMeta {
     pub acl: Option<String>,
 }
 
+impl ObjectMeta {
+    /// What object lock holds this version by: its retention and legal hold.
+    pub fn lock(&self) -> crate::lock::VersionLock {
+        crate::lock::VersionLock {
+            retention: self.retention,
+            legal_hold: self.legal_hold,
+        }
+    }
+}
+
 /// The segment name of an object whose bytes are stored inline in the metadata database.
 pub const INLINE_BLOB: &str = "inline";
 
@@ -414,35 +415,6 @@ impl Object {
     /// True when the bytes are stored inline in the metadata database.
     pub fn is_inline(&self) -> bool {
         self.segments.first().is_some_and(|s| s.blob == INLINE_BLOB)
-    }
-}
-
-/// An entry as a read found it, with the bytes its metadata holds (an inline object's), both
-/// from one snapshot: what a GET answers with and streams, without looking the entry up again
-/// (`docs/design.md`, "Reading").
-#[derive(Clone, Debug)]
-pub struct Readable {
-    /// The entry (a version, or a marker when the read names one).
-    pub object: Object,
-    /// The bytes of an inline object; `None` for any other entry.
-    pub(crate) inline: Option<bytes::Bytes>,
-}
-
-impl Readable {
-    /// Pairs an entry with its inline bytes, as a snapshot read them; an inline entry whose bytes
-    /// are missing is corrupt.
-    pub(crate) fn new(object: Object, inline: Option<Vec<u8>>) -> crate::Result<Readable> {
-        let inline = match (object.is_inline(), inline) {
-            (true, Some(data)) => Some(bytes::Bytes::from(data)),
-            (true, None) => {
-                return Err(crate::StoreError::Corrupt(format!(
-                    "inline object {} has no bytes",
-                    object.version_id
-                )))
-            }
-            (false, _) => None,
-        };
-        Ok(Readable { object, inline })
     }
 }
 
@@ -578,7 +550,7 @@ mod tests {
             expire_days: Some(1),
             ..LifecycleRule::default()
         };
-        let day = crate::lifecycle::DAY;
+        let day = crate::time::DAY;
         // Uploaded at 10:00 on day 100: one day later is 10:00 on day 101, due at midnight.
         let created = 100 * day + 10 * 3_600_000;
         assert_eq!(rule.expires(&version("logs/a", created)), Some(102 * day));

@@ -2,7 +2,7 @@
 //! versions, markers) in `versions`, and the writes that move entries between them
 //! (`docs/design.md`, "Versions"). Every function runs inside the caller's transaction.
 
-use super::meta::{add_garbage, decode_segments, encode_segments, meta_json, parse_meta};
+use super::rows::{add_garbage, decode_segments, encode_segments, meta_json, parse_meta};
 use super::{values, Row, Sql};
 use crate::error::{Result, StoreError};
 use crate::lock::{check_delete, ObjectLock};
@@ -33,12 +33,12 @@ pub(super) fn read_current(
     conn: &dyn Sql,
     bucket_id: &str,
     key: &str,
-) -> Result<Option<crate::types::Readable>> {
+) -> Result<Option<crate::read::Readable>> {
     let Some(mut row) = conn.first(&current_read_sql(), values![bucket_id, key.as_bytes()])? else {
         return Ok(None);
     };
     let data = row.opt_bytes(13)?;
-    crate::types::Readable::new(entry_from_row(row)?, data).map(Some)
+    crate::read::Readable::new(entry_from_row(row)?, data).map(Some)
 }
 
 /// `found` with its inline bytes, read inside the caller's transaction (so from the snapshot
@@ -46,7 +46,7 @@ pub(super) fn read_current(
 pub(super) fn with_bytes(
     conn: &dyn Sql,
     found: Option<Object>,
-) -> Result<Option<crate::types::Readable>> {
+) -> Result<Option<crate::read::Readable>> {
     let Some(object) = found else {
         return Ok(None);
     };
@@ -60,7 +60,7 @@ pub(super) fn with_bytes(
     } else {
         None
     };
-    crate::types::Readable::new(object, data).map(Some)
+    crate::read::Readable::new(object, data).map(Some)
 }
 
 /// Decodes an entry row (columns as [`OBJECT_SELECT`] and [`VERSION_SELECT`] name them); a
@@ -487,7 +487,9 @@ pub(super) fn put(
         lock,
     } = write_state(conn, &object.bucket_id)?;
     match &lock {
-        Some(lock) => lock.apply_default(&mut object.meta, object.created),
+        Some(lock) => {
+            object.meta.retention = lock.with_default(object.meta.retention, object.created)
+        }
         None if object.meta.retention.is_some() || object.meta.legal_hold => {
             return Err(StoreError::LockNotEnabled)
         }
@@ -598,7 +600,7 @@ pub(super) fn delete_version(
     let Some(found) = entry(conn, bucket_id, key, which)? else {
         return Ok((None, Vec::new()));
     };
-    check_delete(&found.meta, now, bypass).map_err(StoreError::ObjectLocked)?;
+    check_delete(found.meta.lock(), now, bypass).map_err(StoreError::ObjectLocked)?;
     let garbage = remove(conn, &found)?;
     if found.is_current() {
         promote(conn, bucket_id, key)?;

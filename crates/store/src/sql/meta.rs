@@ -2,12 +2,14 @@
 //! the queries every engine shares (`docs/design.md`, "On disk" and "Metadata backends").
 
 use super::history::{self, OBJECT_SELECT};
+use super::rows::{add_garbage, meta_json, parse_meta};
 use super::{values, Engine, Row, Sql};
 use crate::error::{Result, StoreError};
 use crate::meta::{Completion, LifecycleAction, MetaStore, NewBytes, Removal, VersionCursor};
+use crate::read::Readable;
 use crate::types::{
-    AccessKey, Bucket, BucketUpdate, KeyRestrictions, LifecycleRule, Millis, Object, ObjectMeta,
-    Part, Readable, Segment, Upload, VersionRef, Versioning, Visibility, WriteCondition,
+    AccessKey, Bucket, BucketUpdate, KeyRestrictions, LifecycleRule, Millis, Object, Part, Segment,
+    Upload, VersionRef, Versioning, Visibility, WriteCondition,
 };
 use md5::{Digest as _, Md5};
 use std::collections::HashSet;
@@ -27,43 +29,6 @@ impl<E: Engine> SqlMeta<E> {
     pub fn engine(&self) -> &E {
         &self.engine
     }
-}
-
-pub(crate) fn encode_segments(segments: &[Segment]) -> String {
-    segments
-        .iter()
-        .map(|s| format!("{}:{}", s.blob, s.size))
-        .collect::<Vec<_>>()
-        .join(";")
-}
-
-/// Decodes a stored segment list; a list that does not decode is corruption, never a shorter
-/// object.
-pub(crate) fn decode_segments(text: &str) -> Result<Vec<Segment>> {
-    text.split(';')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            let (blob, size) = s
-                .split_once(':')
-                .filter(|(blob, _)| !blob.is_empty())
-                .ok_or_else(|| StoreError::Corrupt(format!("segment {s:?} has no size")))?;
-            let size = size
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("segment {s:?} has a bad size")))?;
-            Ok(Segment {
-                blob: blob.to_owned(),
-                size,
-            })
-        })
-        .collect()
-}
-
-pub(crate) fn meta_json(meta: &ObjectMeta) -> String {
-    serde_json::to_string(meta).expect("object metadata serializes")
-}
-
-pub(crate) fn parse_meta(text: &str) -> Result<ObjectMeta> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("object metadata: {e}")))
 }
 
 fn corrupt_json(what: &str, e: serde_json::Error) -> StoreError {
@@ -185,19 +150,6 @@ fn key_from_row(mut r: Row) -> Result<AccessKey> {
         account: r.text(8)?,
         access_key,
     })
-}
-
-/// Records blobs the transaction released as garbage, dated now: the janitor removes them once
-/// the grace period has passed (`docs/design.md`, "Reading").
-pub(crate) fn add_garbage(conn: &dyn Sql, blobs: &[String]) -> Result<()> {
-    let now = crate::now_millis();
-    for blob in blobs {
-        conn.execute(
-            "INSERT INTO garbage (blob, since_ms) VALUES (?1, ?2) ON CONFLICT (blob) DO NOTHING",
-            values![blob, now],
-        )?;
-    }
-    Ok(())
 }
 
 const PART_COLUMNS: &str = "part_number, size, etag, sha1, blob, created_ms, checksum";
@@ -558,7 +510,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                         let now = crate::now_millis();
                         let due = found.is_some_and(|e| {
                             !e.is_current()
-                                && crate::lock::check_delete(&e.meta, now, false).is_ok()
+                                && crate::lock::check_delete(e.meta.lock(), now, false).is_ok()
                         });
                         if due {
                             let (_, g) =
