@@ -3,10 +3,10 @@
 
 use crate::cli::{AccessExplainArgs, BucketCommand, ExplainArgs, PresignArgs, ServerArgs};
 use anyhow::{bail, Context};
+use http_body_util::BodyExt;
 use pier_cors::presets::{self, Audience, Sharing};
 use pier_edge::presign::{parse_duration, presign_url, Presign};
 use pier_store::BucketUpdate;
-use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
@@ -280,49 +280,34 @@ pub fn explain_access(args: &AccessExplainArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A plain HTTP/1.1 GET (the server speaks plain HTTP).
+/// One GET over HTTP/1.1 with hyper's client: the status and the whole body as text (the
+/// explain extensions answer small JSON documents).
 fn http_get(url: &str) -> anyhow::Result<(u16, String)> {
-    let rest = url
-        .strip_prefix("http://")
-        .with_context(|| format!("{url}: only http:// endpoints are supported"))?;
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream =
-        std::net::TcpStream::connect(host).with_context(|| format!("connecting to {host}"))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .context("malformed HTTP answer")?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("malformed HTTP status line")?;
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
+    let uri: http::Uri = url.parse().with_context(|| format!("{url} is not a URL"))?;
+    if uri.scheme_str() != Some("http") {
+        bail!("{url}: only http:// endpoints are supported");
     }
-    out
+    let authority = uri
+        .authority()
+        .with_context(|| format!("{url} names no host"))?
+        .clone();
+    let port = authority.port_u16().unwrap_or(80);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let stream = tokio::net::TcpStream::connect((authority.host(), port))
+            .await
+            .with_context(|| format!("connecting to {authority}"))?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        let request = http::Request::get(uri)
+            .header(http::header::HOST, authority.as_str())
+            .body(http_body_util::Empty::<bytes::Bytes>::new())?;
+        let response = sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    })
 }

@@ -450,6 +450,27 @@ fn cors_explain_shows_the_trace_to_signed_callers() {
 }
 
 #[test]
+fn the_cli_prints_an_explanation_of_many_kilobytes_and_multibyte_text_whole() {
+    let s = setup();
+    let origin = format!("https://{}.example", "ü".repeat(6000));
+    let out = Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args(["cors", "explain", "--bucket", "site", "--origin", &origin])
+        .args(["--method", "GET", "--endpoint", &s.endpoint])
+        .args(["--access-key", common::ACCESS_KEY])
+        .args(["--secret-key", common::SECRET_KEY])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "origin \"{origin}\" matches none of AllowedOrigin"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
 fn b2_quick_choices_and_how_s3_sees_b2_rules() {
     let s = setup();
     let data = s.dir.path().join("data");

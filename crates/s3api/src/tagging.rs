@@ -57,34 +57,20 @@ pub fn validate(
 }
 
 /// The tags of a `Tagging` document (`<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag>
-/// ...`) as a browser form's `tagging` field carries it; `MalformedXML` if it is not one.
+/// ...`) as a browser form's `tagging` field carries it, read by s3s's XML reader as the
+/// PutObjectTagging body is; `MalformedXML` if it is not one.
 pub fn from_xml(doc: &str) -> S3Result<BTreeMap<String, String>> {
-    fn inner<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-        let open = format!("<{name}>");
-        let close = format!("</{name}>");
-        let start = text.find(&open)? + open.len();
-        let end = start + text[start..].find(&close)?;
-        Some(&text[start..end])
-    }
-    fn unescape(s: &str) -> String {
-        s.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'")
-            .replace("&amp;", "&")
-    }
-    let malformed = || s3_error!(MalformedXML, "The tagging field is not a Tagging document.");
-    let set = inner(doc, "TagSet").ok_or_else(malformed)?;
-    let mut pairs = Vec::new();
-    let mut rest = set;
-    while let Some(at) = rest.find("<Tag>") {
-        let tag = inner(&rest[at..], "Tag").ok_or_else(malformed)?;
-        let key = inner(tag, "Key").ok_or_else(malformed)?;
-        let value = inner(tag, "Value").unwrap_or_default();
-        pairs.push((unescape(key), unescape(value)));
-        rest = &rest[at + "<Tag>".len() + tag.len()..];
-    }
-    validate(pairs, MAX_OBJECT_TAGS)
+    use s3s::xml::Deserialize;
+    let mut reader = s3s::xml::Deserializer::new(doc.as_bytes());
+    let tagging = Tagging::deserialize(&mut reader)
+        .and_then(|t| reader.expect_eof().map(|()| t))
+        .map_err(|e| {
+            s3_error!(
+                MalformedXML,
+                "The tagging field is not a Tagging document: {e}"
+            )
+        })?;
+    from_set(tagging.tag_set, MAX_OBJECT_TAGS)
 }
 
 /// The tags of an `x-amz-tagging` header (`k1=v1&k2=v2`, URL-encoded).
@@ -223,5 +209,37 @@ mod tests {
             let e = validate(bad, MAX_OBJECT_TAGS).unwrap_err();
             assert_eq!(e.code().as_str(), "InvalidTag");
         }
+    }
+
+    #[test]
+    fn a_form_tagging_document_is_read_with_its_escapes() {
+        let tags = from_xml(
+            "<Tagging><TagSet><Tag><Key>a&amp;b</Key><Value>&lt;1&gt;</Value></Tag>\
+             <Tag><Key>c</Key><Value></Value></Tag></TagSet></Tagging>",
+        )
+        .unwrap();
+        assert_eq!(tags["a&b"], "<1>");
+        assert_eq!(tags["c"], "");
+    }
+
+    #[test]
+    fn a_form_tagging_field_that_is_not_a_tagging_document_is_malformed() {
+        for doc in [
+            "<TagSet></TagSet>",
+            "<Tagging><TagSet><Tag><Key>k</Key>",
+            "nonsense",
+        ] {
+            let e = from_xml(doc).unwrap_err();
+            assert_eq!(e.code(), &s3s::S3ErrorCode::MalformedXML, "{doc}");
+        }
+    }
+
+    #[test]
+    fn a_form_tagging_document_obeys_the_object_limits() {
+        let many: String = (0..11)
+            .map(|i| format!("<Tag><Key>k{i}</Key><Value>v</Value></Tag>"))
+            .collect();
+        let e = from_xml(&format!("<Tagging><TagSet>{many}</TagSet></Tagging>")).unwrap_err();
+        assert_eq!(e.code(), &s3s::S3ErrorCode::InvalidTag);
     }
 }
