@@ -32,3 +32,7 @@ impl Readable {
         Ok(Readable { object, inline })
     }
 }
+
+/// How often a read whose bytes were reclaimed under it reads the metadata again before giving
+/// up (`StoreError::Reclaimed`); the API layers loop at most this many times.
+pub const READ_ATTEMPTS: usize = 3;

@@ -1,0 +1,6 @@
+//! [`Store`](crate::Store)'s operations, one file per kind of thing stored.
+
+mod buckets;
+mod keys;
+mod objects;
+mod uploads;

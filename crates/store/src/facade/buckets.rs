@@ -1,0 +1,112 @@
+//! The store's bucket operations: create (plain or with object lock), look up by name or id
+//! through the caches, list, update and delete.
+
+use crate::{
+    new_id, now_millis, Bucket, BucketUpdate, ObjectLock, Result, Store, StoreError, Versioning,
+    Visibility,
+};
+use std::sync::Arc;
+
+impl Store {
+    /// Creates a bucket owned by account `owner` (S3 buckets start unversioned, B2 buckets
+    /// enabled). A name taken by any account is `BucketExists`.
+    pub fn create_bucket(
+        &self,
+        name: &str,
+        owner: &str,
+        public: Visibility,
+        versioning: Versioning,
+    ) -> Result<Bucket> {
+        self.new_bucket(name, owner, public, versioning, None)
+    }
+
+    /// Creates a bucket owned by account `owner` with object lock on (and so versioning
+    /// enabled).
+    pub fn create_locked_bucket(
+        &self,
+        name: &str,
+        owner: &str,
+        public: Visibility,
+        lock: ObjectLock,
+    ) -> Result<Bucket> {
+        self.new_bucket(name, owner, public, Versioning::Enabled, Some(lock))
+    }
+
+    fn new_bucket(
+        &self,
+        name: &str,
+        owner: &str,
+        public: Visibility,
+        versioning: Versioning,
+        object_lock: Option<ObjectLock>,
+    ) -> Result<Bucket> {
+        self.inner.buckets.invalidate(&name.to_owned());
+        self.meta().create_bucket(Bucket {
+            name: name.to_owned(),
+            id: new_id(),
+            owner: owner.to_owned(),
+            created: now_millis(),
+            public,
+            cors: None,
+            info: None,
+            revision: 1,
+            policy: None,
+            versioning,
+            lifecycle: Vec::new(),
+            tags: Default::default(),
+            public_block: 0,
+            object_lock,
+            ownership: None,
+        })
+    }
+
+    /// A bucket by name; `NoSuchBucket` if absent. Served from a cache at most
+    /// [`cache::TTL`] old for changes made by other processes.
+    pub fn bucket(&self, name: &str) -> Result<Arc<Bucket>> {
+        self.inner
+            .buckets
+            .get_or_load(&name.to_owned(), || {
+                self.meta().bucket(name).map(|b| b.map(Arc::new))
+            })?
+            .ok_or(StoreError::NoSuchBucket)
+    }
+
+    /// A bucket by id (B2's `bucketId`); `NoSuchBucket` if absent. Served from the caches
+    /// like [`Store::bucket`].
+    pub fn bucket_by_id(&self, id: &str) -> Result<Arc<Bucket>> {
+        let name = self
+            .inner
+            .bucket_names
+            .get_or_load(&id.to_owned(), || {
+                self.meta().bucket_by_id(id).map(|b| b.map(|b| b.name))
+            })?
+            .ok_or(StoreError::NoSuchBucket)?;
+        let bucket = self.bucket(&name)?;
+        if bucket.id != id {
+            // The bucket was deleted and its name taken by a newer one.
+            return Err(StoreError::NoSuchBucket);
+        }
+        Ok(bucket)
+    }
+
+    /// All buckets.
+    pub fn buckets(&self) -> Result<Vec<Bucket>> {
+        self.meta().buckets()
+    }
+
+    /// Changes a bucket's settings.
+    pub fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket> {
+        let result = self.meta().update_bucket(name, update);
+        self.inner.buckets.invalidate(&name.to_owned());
+        result
+    }
+
+    /// Deletes a bucket with no versions or markers left, aborting its unfinished uploads.
+    pub fn delete_bucket(&self, name: &str) -> Result<Bucket> {
+        let result = self.meta().delete_bucket(name);
+        self.inner.buckets.invalidate(&name.to_owned());
+        let (bucket, garbage) = result?;
+        self.discard(garbage)?;
+        Ok(bucket)
+    }
+}

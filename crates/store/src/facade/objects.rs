@@ -1,0 +1,395 @@
+//! The store's object operations: collecting bytes, put and copy under write conditions, reads
+//! (one snapshot each), per-version settings, deletes and listings.
+
+use crate::{
+    check_key, list, lock, new_id, now_millis, ListPage, ListQuery, MetaChange, NewBytes, Object,
+    ObjectMeta, Part, Payload, PayloadWriter, PutError, Readable, Removal, Result, Retention,
+    Segment, SegmentReader, StorageError, Store, StoreError, VersionPage, VersionQuery, VersionRef,
+    WriteCondition, WrittenBlob, INLINE_BLOB,
+};
+
+/// How a put's metadata failure reads as a [`PutError`].
+fn put_error(e: StoreError) -> PutError {
+    match e {
+        StoreError::PreconditionFailed => PutError::PreconditionFailed,
+        StoreError::NoSuchKey => PutError::NoSuchKey,
+        StoreError::NoSuchBucket => PutError::NoSuchBucket,
+        StoreError::LockNotEnabled => PutError::LockNotEnabled,
+        other => PutError::Storage(StorageError::of(other)),
+    }
+}
+
+impl Store {
+    /// Starts collecting an object's bytes; `expected` (the declared length) decides whether
+    /// they are kept inline.
+    pub fn new_payload(&self, expected: Option<u64>) -> Result<PayloadWriter> {
+        PayloadWriter::new(&self.inner.blobs, expected)
+    }
+
+    /// Starts writing an S3 part: a blob with its MD5 (the part's ETag) but no SHA-1, which only
+    /// B2 asks for ([`Store::part_sha1`] computes it then).
+    pub fn new_part_payload(&self) -> Result<PayloadWriter> {
+        Ok(PayloadWriter::Blob(Box::new(
+            self.inner.blobs.create_hashing(false)?,
+        )))
+    }
+
+    /// A part's SHA-1: as stored, or read back and computed for a part written without one
+    /// (an S3 part listed or finished through B2).
+    pub fn part_sha1(&self, part: &Part) -> Result<String> {
+        if let Some(sha1) = &part.sha1 {
+            return Ok(sha1.clone());
+        }
+        use sha1::Digest as _;
+        let mut source = self.inner.blobs.open(&part.blob, 0, part.size)?;
+        let mut h = sha1::Sha1::new();
+        while let Some(chunk) = source.next(1024 * 1024)? {
+            h.update(&chunk);
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
+    /// Makes `payload` the object under `key` (if `condition` holds).
+    pub fn put_object(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        payload: Payload,
+        meta: ObjectMeta,
+        condition: WriteCondition,
+    ) -> std::result::Result<Object, PutError> {
+        let storage = |e: StoreError| PutError::Storage(StorageError::of(e));
+        if let Err(e) = check_key(key) {
+            self.discard_payload(payload).map_err(storage)?;
+            return Err(match e {
+                StoreError::InvalidName(n) => PutError::InvalidName(n),
+                other => storage(other),
+            });
+        }
+        let (segment, inline, blob) = match payload {
+            Payload::Inline { data, md5, sha1 } => (
+                Segment {
+                    blob: INLINE_BLOB.to_owned(),
+                    size: data.len() as u64,
+                },
+                Some((data, md5, sha1)),
+                None,
+            ),
+            Payload::Blob(b) => (
+                Segment {
+                    blob: b.blob.clone(),
+                    size: b.size,
+                },
+                None,
+                Some(b),
+            ),
+        };
+        let (md5, sha1) = match (&inline, &blob) {
+            (Some((_, md5, sha1)), _) => (md5.clone(), Some(sha1.clone())),
+            (_, Some(b)) => (b.md5.clone(), b.sha1.clone()),
+            _ => unreachable!("a payload is inline or a blob"),
+        };
+        let object = Object {
+            bucket_id: bucket_id.to_owned(),
+            key: key.to_owned(),
+            version_id: new_id(),
+            size: segment.size,
+            etag: md5,
+            sha1,
+            created: now_millis(),
+            meta,
+            segments: vec![segment],
+            ..Object::default()
+        };
+        let bytes = match inline {
+            Some((data, _, _)) => NewBytes::Inline(data),
+            None => NewBytes::Blob,
+        };
+        match self.meta().put_object(object, condition, bytes) {
+            Ok((object, garbage)) => {
+                self.discard(garbage).map_err(storage)?;
+                Ok(object)
+            }
+            Err(e) => {
+                if let Some(b) = blob {
+                    self.inner.blobs.remove(&[b.blob]).map_err(storage)?;
+                }
+                Err(put_error(e))
+            }
+        }
+    }
+
+    /// Makes a new version of `key` with the bytes of `source` (any version of any key),
+    /// sharing its blobs rather than copying them.
+    pub fn copy_object(
+        &self,
+        source: &Object,
+        bucket_id: &str,
+        key: &str,
+        meta: ObjectMeta,
+        condition: WriteCondition,
+    ) -> std::result::Result<Object, PutError> {
+        let storage = |e: StoreError| PutError::Storage(StorageError::of(e));
+        check_key(key).map_err(|e| match e {
+            StoreError::InvalidName(n) => PutError::InvalidName(n),
+            other => storage(other),
+        })?;
+        if source.marker {
+            return Err(PutError::SourceGone);
+        }
+        let object = Object {
+            bucket_id: bucket_id.to_owned(),
+            key: key.to_owned(),
+            version_id: new_id(),
+            size: source.size,
+            etag: source.etag.clone(),
+            sha1: source.sha1.clone(),
+            created: now_millis(),
+            meta,
+            segments: source.segments.clone(),
+            ..Object::default()
+        };
+        let (object, garbage) = self
+            .meta()
+            .put_object(
+                object,
+                condition,
+                NewBytes::SharedWith(source.version_id.clone()),
+            )
+            .map_err(|e| match e {
+                StoreError::NoSuchKey => PutError::SourceGone,
+                other => put_error(other),
+            })?;
+        self.discard(garbage).map_err(storage)?;
+        Ok(object)
+    }
+
+    /// Discards a payload that will not be used (a failed checksum, say).
+    pub fn discard_payload(&self, payload: Payload) -> Result<()> {
+        match payload {
+            Payload::Blob(b) => self.inner.blobs.remove(&[b.blob]),
+            Payload::Inline { .. } => Ok(()),
+        }
+    }
+
+    /// The current version under `key`; `NoSuchKey` if absent (or a marker is on top).
+    pub fn object(&self, bucket_id: &str, key: &str) -> Result<Object> {
+        self.meta()
+            .object(bucket_id, key)?
+            .ok_or(StoreError::NoSuchKey)
+    }
+
+    /// The key's current entry, version or marker; `None` if it has no history.
+    pub fn top(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
+        self.meta().top(bucket_id, key)
+    }
+
+    /// One entry of `key` by id or the null one; `NoSuchVersion` if absent.
+    pub fn version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Object> {
+        self.meta()
+            .version(bucket_id, key, which)?
+            .ok_or(StoreError::NoSuchVersion)
+    }
+
+    /// Replaces the tags of the current version of `key`, or of the version named; returns the
+    /// entry as it was found (its version id). A marker has no tags: `NoSuchKey` for the
+    /// current one, `NoSuchVersion` for one named.
+    pub fn set_tags(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        tags: std::collections::BTreeMap<String, String>,
+    ) -> Result<Object> {
+        let change: MetaChange = Box::new(move |entry, _| {
+            let mut meta = entry.meta.clone();
+            meta.tags = tags.clone();
+            Ok(meta)
+        });
+        self.meta().update_meta(bucket_id, key, which, change)
+    }
+
+    /// Replaces the canned ACL of the current version of `key`, or of the version named;
+    /// returns the entry as it was found (markers as for [`Store::set_tags`]).
+    pub fn set_acl(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        acl: Option<String>,
+    ) -> Result<Object> {
+        let change: MetaChange = Box::new(move |entry, _| {
+            let mut meta = entry.meta.clone();
+            meta.acl = acl.clone();
+            Ok(meta)
+        });
+        self.meta().update_meta(bucket_id, key, which, change)
+    }
+
+    /// Sets (or with `None` removes) the retention of the current version of `key`, or of the
+    /// version named, as object lock allows at this moment ([`lock::check_retention_change`]):
+    /// `ObjectLocked` when it does not, `LockNotEnabled` for a bucket without lock. Returns the
+    /// entry as it was found.
+    pub fn set_retention(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        retention: Option<Retention>,
+        bypass_governance: bool,
+    ) -> Result<Object> {
+        let change: MetaChange = Box::new(move |entry, lock| {
+            if lock.is_none() {
+                return Err(StoreError::LockNotEnabled);
+            }
+            let old = entry.meta.retention;
+            lock::check_retention_change(old, retention, now_millis(), bypass_governance)
+                .map_err(StoreError::ObjectLocked)?;
+            let mut meta = entry.meta.clone();
+            meta.retention = retention;
+            Ok(meta)
+        });
+        self.meta().update_meta(bucket_id, key, which, change)
+    }
+
+    /// Turns the legal hold of the current version of `key`, or of the version named, on or
+    /// off; `LockNotEnabled` for a bucket without lock. Returns the entry as it was found.
+    pub fn set_legal_hold(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        on: bool,
+    ) -> Result<Object> {
+        let change: MetaChange = Box::new(move |entry, lock| {
+            if lock.is_none() {
+                return Err(StoreError::LockNotEnabled);
+            }
+            let mut meta = entry.meta.clone();
+            meta.legal_hold = on;
+            Ok(meta)
+        });
+        self.meta().update_meta(bucket_id, key, which, change)
+    }
+
+    /// Any entry by version id (B2 `fileId`); `NoSuchKey` if absent.
+    pub fn object_by_version(&self, version_id: &str) -> Result<Object> {
+        self.meta()
+            .object_by_version(version_id)?
+            .ok_or(StoreError::NoSuchKey)
+    }
+
+    /// The current version under `key`, ready to read (its inline bytes from the same
+    /// snapshot); `NoSuchKey` if absent (or a marker is on top).
+    pub fn read_object(&self, bucket_id: &str, key: &str) -> Result<Readable> {
+        self.meta()
+            .read(bucket_id, key, None)?
+            .ok_or(StoreError::NoSuchKey)
+    }
+
+    /// One entry of `key` by id or the null one, ready to read (a marker too: the caller
+    /// decides what reading one means); `NoSuchVersion` if absent.
+    pub fn read_version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Readable> {
+        self.meta()
+            .read(bucket_id, key, Some(which))?
+            .ok_or(StoreError::NoSuchVersion)
+    }
+
+    /// Any entry by version id (B2 `fileId`), ready to read; `NoSuchKey` if absent.
+    pub fn read_by_version(&self, version_id: &str) -> Result<Readable> {
+        self.meta()
+            .read_by_version(version_id)?
+            .ok_or(StoreError::NoSuchKey)
+    }
+
+    /// A reader of `len` bytes of `entry` from `start`, from what its snapshot named.
+    pub fn reader(&self, entry: &Readable, start: u64, len: u64) -> SegmentReader {
+        match &entry.inline {
+            Some(data) => {
+                SegmentReader::from_memory(self.inner.blobs.clone(), data.clone(), start, len)
+            }
+            None => SegmentReader::new(
+                self.inner.blobs.clone(),
+                entry.object.segments.clone(),
+                start,
+                len,
+            ),
+        }
+    }
+
+    /// What a failure to read `entry`'s bytes means: a blob missing because the entry is gone
+    /// since it was read (its bytes reclaimed after the grace period) is
+    /// [`StoreError::Reclaimed`], so the caller reads the metadata again; a blob missing while
+    /// its entry still exists is an error of the machine.
+    pub(crate) fn read_failure(&self, entry: &Readable, e: std::io::Error) -> StoreError {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            match self.meta().read_by_version(&entry.object.version_id) {
+                Ok(None) => return StoreError::Reclaimed,
+                Ok(Some(_)) => {}
+                Err(other) => return other,
+            }
+        }
+        StoreError::Io(e)
+    }
+
+    /// Copies `len` bytes of `entry` from `start` into a new durable blob (blocking).
+    /// `Reclaimed` when the entry went away and its bytes with it: read it again.
+    pub fn copy_bytes(&self, entry: &Readable, start: u64, len: u64) -> Result<WrittenBlob> {
+        let mut reader = self.reader(entry, start, len);
+        let mut writer = self.new_blob()?;
+        loop {
+            let chunk = reader
+                .next_chunk(1024 * 1024)
+                .map_err(|e| self.read_failure(entry, e))?;
+            if chunk.is_empty() {
+                break;
+            }
+            writer.write(&chunk)?;
+        }
+        writer.finish()
+    }
+
+    /// Deletes the current entry of `key` as the bucket's versioning state says (S3 DELETE
+    /// without a version id, B2 hide): removed for good when unversioned, a marker on top
+    /// otherwise.
+    pub fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Removal> {
+        let (removal, garbage) =
+            self.meta()
+                .delete_current(bucket_id, key, new_id(), now_millis())?;
+        self.discard(garbage)?;
+        Ok(removal)
+    }
+
+    /// Deletes one entry of `key` for good; returns it if it existed. If it was current, the
+    /// newest remaining entry becomes current. `ObjectLocked` while its retention or legal hold
+    /// holds (a governance retention yields to `bypass_governance`).
+    pub fn delete_version(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: VersionRef,
+        bypass_governance: bool,
+    ) -> Result<Option<Object>> {
+        let (removed, garbage) =
+            self.meta()
+                .delete_version(bucket_id, key, which, bypass_governance)?;
+        self.discard(garbage)?;
+        Ok(removed)
+    }
+
+    /// One page of a version listing (every entry, markers too).
+    pub fn list_versions(&self, bucket_id: &str, query: &VersionQuery) -> Result<VersionPage> {
+        list::list_versions(self.meta(), bucket_id, query)
+    }
+
+    /// How many current objects a bucket holds and their total size (one pass over its
+    /// current versions; for dashboards, not hot paths).
+    pub fn usage(&self, bucket_id: &str) -> Result<(u64, u64)> {
+        self.meta().usage(bucket_id)
+    }
+
+    /// One page of a listing.
+    pub fn list(&self, bucket_id: &str, query: &ListQuery) -> Result<ListPage> {
+        list::list(self.meta(), bucket_id, query)
+    }
+}
