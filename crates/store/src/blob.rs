@@ -8,7 +8,7 @@ mod direct;
 mod files;
 mod s3;
 
-pub use files::FileBlobs;
+pub use files::{Disk, FileBlobs, SystemDisk};
 pub use s3::{S3Blobs, S3Location, PARTS_IN_FLIGHT, PART_SIZE};
 
 use crate::error::Result;

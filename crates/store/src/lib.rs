@@ -179,6 +179,24 @@ impl Store {
     /// Opens (creating) a store whose blobs are in `root` and whose metadata is in `backend`,
     /// recovering from an unclean stop if needed.
     pub fn open_with(root: &Path, backends: &Backends) -> Result<Store> {
+        Store::open_parts(root, backends, None)
+    }
+
+    /// [`Store::open_with`] with the blobs in `blobs` instead of `backends.blobs` (an embedder's
+    /// own blob store, or a test's that injects faults or records what a crash would leave).
+    pub fn open_with_blob_store(
+        root: &Path,
+        backends: &Backends,
+        blobs: Arc<dyn BlobStore>,
+    ) -> Result<Store> {
+        Store::open_parts(root, backends, Some(blobs))
+    }
+
+    fn open_parts(
+        root: &Path,
+        backends: &Backends,
+        blobs: Option<Arc<dyn BlobStore>>,
+    ) -> Result<Store> {
         fs::create_dir_all(root)?;
         // A shared database may hold metadata already: sweep orphans there at every start.
         let existed = backends.meta != MetaBackend::Embedded || root.join("meta.sqlite").exists();
@@ -193,7 +211,10 @@ impl Store {
             return Err(StoreError::Locked(root.display().to_string()));
         }
         let stats = Arc::new(StoreStats::default());
-        let blobs = backends.blobs.open(root, &stats, true)?;
+        let blobs = match blobs {
+            Some(blobs) => Blobs::new(blobs),
+            None => backends.blobs.open(root, &stats, true)?,
+        };
         let meta = backends.meta.open(root, &stats)?;
         let store = Store {
             inner: Arc::new(Inner {

@@ -1,7 +1,8 @@
 //! Blobs as files in the data directory, the default backend. A blob's bytes go to `tmp/<id>`,
 //! are fsynced, renamed to `blobs/<id[..2]>/<id>`, and the directory is fsynced, all before
 //! [`BlobSink::finish`] returns. Past its first 512 KiB a blob is written with `O_DIRECT`
-//! ([`super::direct`]). Reads send memory-mapped windows of the file.
+//! ([`super::direct`]). Reads send memory-mapped windows of the file. The steps that make a blob
+//! durable go through a [`Disk`], the system's calls unless a test records them.
 
 use super::direct::{Aligned, DirectFile};
 use super::{BlobSink, BlobSource, BlobStore, StoredBlob};
@@ -15,25 +16,66 @@ use std::sync::Arc;
 /// Reads up to this size are copied out with one `pread`; larger ones are mapped.
 const SMALL_READ: u64 = 256 * 1024;
 
+/// The steps that make a blob file durable, each one call: [`FileBlobs`] takes them in the
+/// order `docs/design.md` gives (sync the data, rename into the shard, sync the shard directory).
+/// Every method defaults to the system's call; a test implements them to fail one, or to record
+/// what a crash at each would leave.
+pub trait Disk: Send + Sync + std::fmt::Debug {
+    /// `fdatasync` of a blob file whose bytes are all written (`path` names it).
+    fn sync_data(&self, file: &File, path: &Path) -> io::Result<()> {
+        let _ = path;
+        file.sync_data()
+    }
+    /// Renames `from` to `to` (a temporary file into its shard).
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+    /// Creates a directory and its parents (a shard the first time a blob goes there).
+    fn create_dir(&self, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)
+    }
+    /// `fsync` of a directory: the entries renamed or created in it become durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
+}
+
+/// The operating system's calls, as they are.
+#[derive(Debug, Default)]
+pub struct SystemDisk;
+
+impl Disk for SystemDisk {}
+
 /// The `blobs/` and `tmp/` directories of a data directory.
 #[derive(Debug)]
 pub struct FileBlobs {
     root: PathBuf,
     /// Where blob fsyncs are counted.
     stats: Arc<StoreStats>,
+    /// How the durable steps are taken.
+    disk: Arc<dyn Disk>,
 }
 
 impl FileBlobs {
     /// Opens (creating) `root/blobs` and `root/tmp`, emptying `tmp` (partial writes of a previous
     /// run are never visible, so they can go).
     pub fn open(root: &Path, stats: Arc<StoreStats>) -> Result<FileBlobs> {
+        FileBlobs::open_on(root, stats, Arc::new(SystemDisk))
+    }
+
+    /// [`FileBlobs::open`] with the durable steps taken through `disk`.
+    pub fn open_on(root: &Path, stats: Arc<StoreStats>, disk: Arc<dyn Disk>) -> Result<FileBlobs> {
         fs::create_dir_all(root.join("blobs"))?;
         let tmp = root.join("tmp");
         if tmp.exists() {
             fs::remove_dir_all(&tmp)?;
         }
         fs::create_dir_all(&tmp)?;
-        Ok(FileBlobs::at(root, stats))
+        Ok(FileBlobs {
+            root: root.to_owned(),
+            stats,
+            disk,
+        })
     }
 
     /// The blob directories of `root` as they are, without preparing them (admin handles).
@@ -41,6 +83,7 @@ impl FileBlobs {
         FileBlobs {
             root: root.to_owned(),
             stats,
+            disk: Arc::new(SystemDisk),
         }
     }
 
@@ -65,6 +108,7 @@ impl BlobStore for FileBlobs {
             file: Some(file),
             mode: WriteMode::Buffering(Aligned::new()),
             stats: Arc::clone(&self.stats),
+            disk: Arc::clone(&self.disk),
         }))
     }
 
@@ -133,6 +177,7 @@ struct FileSink {
     file: Option<File>,
     mode: WriteMode,
     stats: Arc<StoreStats>,
+    disk: Arc<dyn Disk>,
 }
 
 impl BlobSink for FileSink {
@@ -167,7 +212,7 @@ impl BlobSink for FileSink {
             WriteMode::Direct(direct) => direct.finish().map(|f| file = f),
             WriteMode::Plain => Ok(()),
         };
-        let synced = written.and_then(|()| file.sync_data());
+        let synced = written.and_then(|()| self.disk.sync_data(&file, &self.tmp_path));
         drop(file);
         if let Err(e) = synced {
             let _ = fs::remove_file(&self.tmp_path);
@@ -177,15 +222,15 @@ impl BlobSink for FileSink {
             .final_path
             .parent()
             .expect("blob paths have a shard directory");
-        if let Err(e) = fs::rename(&self.tmp_path, &self.final_path) {
+        if let Err(e) = self.disk.rename(&self.tmp_path, &self.final_path) {
             if e.kind() != io::ErrorKind::NotFound {
                 return Err(e.into());
             }
-            fs::create_dir_all(parent)?;
-            File::open(&self.blobs_dir)?.sync_all()?;
-            fs::rename(&self.tmp_path, &self.final_path)?;
+            self.disk.create_dir(parent)?;
+            self.disk.sync_dir(&self.blobs_dir)?;
+            self.disk.rename(&self.tmp_path, &self.final_path)?;
         }
-        File::open(parent)?.sync_all()?;
+        self.disk.sync_dir(parent)?;
         self.stats.blob_sync(started.elapsed());
         Ok(())
     }
