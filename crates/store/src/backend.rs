@@ -160,14 +160,14 @@ impl MetaBackend {
 
     pub(crate) fn open(&self, root: &Path, stats: &Arc<StoreStats>) -> Result<Arc<dyn MetaStore>> {
         Ok(match self {
-            MetaBackend::Embedded => Arc::new(SqlMeta::new(sql::sqlite::Sqlite::open(
+            MetaBackend::Embedded => Arc::new(SqlMeta::open(sql::sqlite::Sqlite::open(
                 &root.join("meta.sqlite"),
                 Arc::clone(stats),
-            )?)),
-            MetaBackend::Postgres(url) => Arc::new(SqlMeta::new(sql::postgres::Postgres::open(
+            )?)?),
+            MetaBackend::Postgres(url) => Arc::new(SqlMeta::open(sql::postgres::Postgres::open(
                 url,
                 POSTGRES_CONNECTIONS,
-            )?)),
+            )?)?),
         })
     }
 }

@@ -356,8 +356,9 @@ impl ObjectMeta {
 /// The segment name of an object whose bytes are stored inline in the metadata database.
 pub const INLINE_BLOB: &str = "inline";
 
-/// One stretch of an object's bytes: a blob file and its length.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One stretch of an object's bytes: a blob file and its length. Stored as JSON
+/// (`{"blob":"…","size":N}`, a list per entry).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {
     /// Blob id (file name).
     pub blob: String,

@@ -939,7 +939,87 @@ fn garbage_at_start_waits_only_where_other_nodes_read(db: &Db) {
     );
 }
 
+/// Runs `sql` on a test's metadata database directly (what an earlier pier left, or damage);
+/// returns the first column of the first row it returns, if any.
+fn raw_sql(db: &Db, dir: &std::path::Path, sql: &str) -> Option<i64> {
+    match db {
+        Db::Sqlite => {
+            let conn = rusqlite::Connection::open(dir.join("meta.sqlite")).unwrap();
+            let mut stmt = conn.prepare(sql).unwrap();
+            let mut rows = stmt.query([]).unwrap();
+            rows.next().unwrap().map(|row| row.get(0).unwrap())
+        }
+        Db::Postgres(url) | Db::PostgresS3(url, _) => {
+            let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+            client
+                .query(sql, &[])
+                .unwrap()
+                .first()
+                .map(|row| row.get(0))
+        }
+    }
+}
+
+/// Segment lists written as `blob:size;…` text by earlier versions are rewritten as JSON when
+/// the store opens, and every object, version and marker reads as before.
+fn legacy_segment_lists_are_rewritten_as_json_at_open(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let store = db.open(dir.path());
+    let bucket = store
+        .create_bucket(
+            "legacy",
+            pier_store::DEFAULT_ACCOUNT,
+            pier_store::Visibility::Private,
+            pier_store::Versioning::Enabled,
+        )
+        .unwrap();
+    let big = vec![7u8; INLINE_MAX as usize + 10];
+    let old = put(&store, &bucket.id, "k", &big);
+    let new = put_declared(&store, &bucket.id, "k", b"small", 5);
+    let gone = put(&store, &bucket.id, "gone", b"bytes in a file");
+    store.delete_object(&bucket.id, "gone").unwrap();
+    store.close().unwrap();
+    let legacy = |table: &str| {
+        format!(
+            "UPDATE {table} SET segments = COALESCE((SELECT {agg} FROM {each}), '')",
+            agg = match db {
+                Db::Sqlite => "group_concat(json_extract(value, '$.blob') || ':' || json_extract(value, '$.size'), ';')",
+                _ => "string_agg((e->>'blob') || ':' || (e->>'size'), ';')",
+            },
+            each = match db {
+                Db::Sqlite => "json_each(segments)",
+                _ => "jsonb_array_elements(segments::jsonb) AS e",
+            },
+        )
+    };
+    for table in ["objects", "versions"] {
+        raw_sql(db, dir.path(), &legacy(table));
+    }
+    let count_legacy = "SELECT (SELECT count(*) FROM objects WHERE segments NOT LIKE '[%') \
+                        + (SELECT count(*) FROM versions WHERE segments NOT LIKE '[%')";
+    assert_eq!(raw_sql(db, dir.path(), count_legacy), Some(4));
+
+    let store = db.open(dir.path());
+    assert_eq!(raw_sql(db, dir.path(), count_legacy), Some(0));
+    assert_eq!(read_all(&store, &old), big);
+    assert_eq!(read_all(&store, &new), b"small");
+    assert_eq!(read_all(&store, &gone), b"bytes in a file");
+    let versions = store
+        .list_versions(
+            &bucket.id,
+            &pier_store::VersionQuery {
+                max_keys: 100,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(versions.entries.len(), 4);
+    assert!(versions.entries[0].marker && versions.entries[0].segments.is_empty());
+    store.close().unwrap();
+}
+
 on_both_backends!(
+    legacy_segment_lists_are_rewritten_as_json_at_open,
     a_read_keeps_its_bytes_through_an_overwrite,
     released_blobs_outlive_the_grace_period_and_no_longer,
     garbage_at_start_waits_only_where_other_nodes_read,

@@ -25,6 +25,29 @@ impl<E: Engine> SqlMeta<E> {
         SqlMeta { engine }
     }
 
+    /// The store over `engine`, with rows written by earlier versions brought to today's form
+    /// first (segment lists as JSON), a thousand rows per transaction.
+    pub fn open(engine: E) -> Result<SqlMeta<E>> {
+        let meta = SqlMeta { engine };
+        for table in super::rows::SEGMENT_TABLES {
+            let mut after = String::new();
+            loop {
+                let from = after.clone();
+                let last = meta
+                    .engine
+                    .write(move |conn| super::rows::upgrade_segments(conn, table, &from, 1000))?;
+                match last {
+                    Some(last) => after = last,
+                    None => break,
+                }
+            }
+            if !after.is_empty() {
+                tracing::info!(table, "segment lists rewritten as JSON");
+            }
+        }
+        Ok(meta)
+    }
+
     /// The engine underneath.
     pub fn engine(&self) -> &E {
         &self.engine
