@@ -41,13 +41,48 @@ fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn s3_versions_with_boto3_the_aws_cli_and_an_advanced_lifecycle_clock() {
-    let mut server = Server::start();
-    let out = server.python_ok("versions_boto3.py", &[]);
-    assert!(out.contains("15 passed, 0 failed"), "{out}");
+/// `tests/clients/versions_boto3.py`: versions as a boto3 user drives them.
+mod s3_with_boto3 {
+    crate::client_checks!("versions_boto3.py";
+        a_new_bucket_is_unversioned_no_status_no_version_ids => "a new bucket is unversioned: no status, no version ids",
+        with_versioning_enabled_every_put_is_a_new_version_listed_newest_first => "with versioning enabled every put is a new version, listed newest first",
+        get_and_head_by_version_id_nosuchversion_a_malformed_id_is => "GET and HEAD by version id; NoSuchVersion; a malformed id is InvalidArgument",
+        delete_adds_a_delete_marker_get_is_404_and_get_of_the_marker_405_both => "DELETE adds a delete marker: GET is 404 and GET of the marker 405, both marked",
+        deleting_the_marker_by_version_id_brings_the_object_back => "deleting the marker by version id brings the object back",
+        deleting_a_version_for_good_promotes_the_one_before_it => "deleting a version for good promotes the one before it",
+        listobjectversions_pages_with_key_and_version_id_markers_and_rolls_up => "ListObjectVersions pages with key and version-id markers, and rolls up prefixes",
+        null_versions_suspended_puts_replace_the_null_version_and_keep_the => "null versions: suspended puts replace the null version and keep the others",
+        deleteobjects_deletes_named_versions_and_adds_markers_for_the_rest => "DeleteObjects deletes named versions and adds markers for the rest",
+        copyobject_and_uploadpartcopy_read_an_old_version => "CopyObject and UploadPartCopy read an old version",
+        deletebucket_aborts_unfinished_uploads_but_refuses_while_versions_or => "DeleteBucket aborts unfinished uploads but refuses while versions or markers remain",
+        conditional_writes_if_match_on_no_current_version_is_404_a_wrong_etag => "conditional writes: If-Match on no current version is 404, a wrong ETag 412",
+        a_lifecycle_configuration_round_trips => "a lifecycle configuration round-trips",
+        invalid_lifecycle_rules_are_refused_with_the_reason => "invalid lifecycle rules are refused with the reason",
+    );
+}
 
-    // The aws CLI: versioning, paged listing (one entry per request), GET by version.
+/// `tests/clients/versions_b2.py`: the same history through b2sdk.
+mod b2_with_b2sdk {
+    crate::client_checks!("versions_b2.py";
+        every_upload_is_a_new_version_listed_newest_first => "every upload is a new version, listed newest first",
+        b2_hide_file_adds_a_hide_marker_and_keeps_the_versions => "b2_hide_file adds a hide marker and keeps the versions",
+        hiding_a_hidden_file_is_already_hidden_hiding_a_missing_one_no_such_file => "hiding a hidden file is already_hidden; hiding a missing one no_such_file",
+        a_hide_marker_is_an_s3_delete_marker_with_the_same_id => "a hide marker is an S3 delete marker with the same id",
+        deleting_the_hide_marker_unhides_the_file => "deleting the hide marker unhides the file",
+        b2_download_file_by_id_and_b2_get_file_info_reach_an_old_version => "b2_download_file_by_id and b2_get_file_info reach an old version",
+        b2_copy_file_copies_an_old_version => "b2_copy_file copies an old version",
+        b2_delete_file_version_deletes_one_version_the_others_stay => "b2_delete_file_version deletes one version; the others stay",
+        b2_list_file_versions_pages_with_startfilename_and_startfileid => "b2_list_file_versions pages with startFileName and startFileId",
+        lifecycle_rules_are_set_and_read_back => "lifecycle rules are set and read back",
+        invalid_lifecycle_rules_are_refused_as_b2_refuses_them => "invalid lifecycle rules are refused as B2 refuses them",
+        an_s3_only_lifecycle_rule_is_hidden_from_b2_and_b2_cannot_silently => "an S3-only lifecycle rule is hidden from B2 and B2 cannot silently replace it",
+    );
+}
+
+/// The aws CLI: versioning, paged listing (one entry per request), GET by version.
+#[test]
+fn the_aws_cli_lists_versions_a_page_at_a_time_and_gets_an_old_one() {
+    let server = Server::start();
     server.aws_ok(&["s3api", "create-bucket", "--bucket", "cli-vers"]);
     server.aws_ok(&[
         "s3api",
@@ -102,11 +137,16 @@ fn s3_versions_with_boto3_the_aws_cli_and_an_advanced_lifecycle_clock() {
         old.to_str().unwrap(),
     ]);
     assert_eq!(std::fs::read_to_string(&old).unwrap(), "version 0");
+}
 
-    // Lifecycle rules act when their days have passed: 40 days on, the noncurrent log versions
-    // and the expired tmp/ object are gone (their bytes reclaimed), the abandoned upload is
-    // aborted, tag- and size-filtered rules take only what matches, and what no rule names is
-    // kept.
+/// Lifecycle rules act when their days have passed: 40 days on, the noncurrent log versions
+/// and the expired tmp/ object are gone (their bytes reclaimed), the abandoned upload is
+/// aborted, tag- and size-filtered rules take only what matches, and what no rule names is
+/// kept.
+#[test]
+fn lifecycle_rules_act_once_the_clock_is_forty_days_on() {
+    let mut server = Server::start();
+    server.python_ok("lifecycle_setup.py", &[]);
     let before = blob_files(server.dir.path());
     // No garbage grace: the blobs expiry releases go from disk right after the pass.
     server.restart_clean_with(&[
@@ -162,11 +202,10 @@ fn s3_versions_with_boto3_the_aws_cli_and_an_advanced_lifecycle_clock() {
     );
 }
 
+/// The b2 CLI and rclone's `--s3-versions` and `--b2-versions` over one history.
 #[test]
-fn b2_versions_with_b2sdk_the_b2_cli_and_rclone() {
+fn b2_versions_with_the_b2_cli_and_rclone() {
     let server = Server::start();
-    let out = server.python_ok("versions_b2.py", &[]);
-    assert!(out.contains("12 passed, 0 failed"), "{out}");
 
     // The b2 CLI: every upload a version, hide, ls --versions, download by id, rm --versions,
     // lifecycle rules set and read back.

@@ -1,8 +1,7 @@
 """Object versions and lifecycle configuration through boto3, as an S3 user drives them.
 
 Environment: PIER_ENDPOINT and AWS_* (the admin key). Prints one line per check and a summary;
-exits non-zero on failure. Leaves bucket `aging` with a lifecycle configuration and history for
-the test that advances the lifecycle clock.
+exits non-zero on failure.
 """
 
 import os
@@ -277,31 +276,5 @@ def _():
         "InvalidArgument", "ObjectSizeGreaterThan")
     refused({"ID": "g", "Status": "Enabled", "Filter": {"Prefix": ""},
              "Transitions": [{"Days": 1, "StorageClass": "GLACIER"}]}, "InvalidRequest", "storage class")
-
-
-@check("the bucket for the lifecycle clock test is ready")
-def _():
-    s3.create_bucket(Bucket="aging")
-    enable("aging")
-    for n in range(3):
-        s3.put_object(Bucket="aging", Key="logs/app.log", Body=os.urandom(200_000) + bytes([n]))
-    s3.put_object(Bucket="aging", Key="tmp/scratch", Body=b"scratch")
-    s3.put_object(Bucket="aging", Key="keep/forever", Body=b"forever")
-    s3.create_multipart_upload(Bucket="aging", Key="tmp/abandoned")
-    s3.put_bucket_lifecycle_configuration(Bucket="aging", LifecycleConfiguration={"Rules": [
-        {"ID": "logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"},
-         "NoncurrentVersionExpiration": {"NoncurrentDays": 30}},
-        {"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
-         "Expiration": {"Days": 7}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3}},
-        {"ID": "tagged", "Status": "Enabled", "Filter": {"And": {
-            "Prefix": "tagged/", "Tags": [{"Key": "class", "Value": "temp"}]}}, "Expiration": {"Days": 7}},
-        {"ID": "big", "Status": "Enabled", "Filter": {"And": {
-            "Prefix": "sized/", "ObjectSizeGreaterThan": 1000}}, "Expiration": {"Days": 7}},
-    ]})
-    s3.put_object(Bucket="aging", Key="tagged/temp", Body=b"t", Tagging="class=temp")
-    s3.put_object(Bucket="aging", Key="tagged/kept", Body=b"k", Tagging="class=gold")
-    s3.put_object(Bucket="aging", Key="sized/big", Body=b"b" * 5000)
-    s3.put_object(Bucket="aging", Key="sized/small", Body=b"s" * 10)
-
 
 finish()

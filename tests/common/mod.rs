@@ -5,6 +5,7 @@
 
 pub mod cors_pages;
 pub mod history;
+pub mod script_checks;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
