@@ -5,17 +5,16 @@ both APIs). Prints one line per check and a summary."""
 import hashlib
 import io
 import os
-import sys
 import urllib.error
 import urllib.request
 
 from b2sdk.v2 import B2Api, InMemoryAccountInfo
 from b2sdk.v2.exception import B2Error, FileNotPresent, NonExistentBucket
+from checks import check, finish
 
 ENDPOINT = os.environ["PIER_ENDPOINT"]
 api = B2Api(InMemoryAccountInfo())
 api.authorize_account(realm=ENDPOINT, application_key_id=os.environ["AWS_ACCESS_KEY_ID"], application_key=os.environ["AWS_SECRET_ACCESS_KEY"])
-results = []
 
 SEED_RULE = {
     "corsRuleName": "downloadFromAnyOrigin",
@@ -27,18 +26,6 @@ SEED_RULE = {
 }
 
 
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            results.append((name, None))
-            print("ok  ", name)
-        except Exception as e:
-            results.append((name, e))
-            print("FAIL", name, "->", type(e).__name__, e)
-            __import__("traceback").print_exc(file=sys.stdout)
-        return fn
-    return wrap
 
 
 state = {}
@@ -305,6 +292,4 @@ def _():
     assert st == 403 and "only downloads and uploads" in body["message"], body
 
 
-failed = [n for n, e in results if e]
-print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+finish()

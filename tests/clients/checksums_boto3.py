@@ -11,14 +11,10 @@ import hashlib
 import os
 import zlib
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-from checks import check, finish
+from checks import check, error_status as error, finish, s3_client
 
 ENDPOINT = os.environ["PIER_ENDPOINT"]
-s3 = boto3.client("s3", endpoint_url=ENDPOINT,
-                  config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+s3 = s3_client()
 B = "sums"
 s3.create_bucket(Bucket=B)
 MIB = 1024 * 1024
@@ -35,14 +31,6 @@ def sha256(data):
 
 def crc32(data):
     return b64(zlib.crc32(data).to_bytes(4, "big"))
-
-
-def error(f, **kw):
-    try:
-        f(**kw)
-    except ClientError as e:
-        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
-    raise AssertionError("no error")
 
 
 def upload(key, algorithm, kind=None):

@@ -7,11 +7,9 @@ Environment: PIER_ENDPOINT and AWS_* (the admin key).
 
 import os
 
-import boto3
-from botocore.config import Config
+from checks import s3_client
 
-s3 = boto3.client("s3", endpoint_url=os.environ["PIER_ENDPOINT"],
-                  config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+s3 = s3_client()
 
 
 def enable(bucket, status="Enabled"):

@@ -10,18 +10,14 @@ import datetime
 import io
 import os
 
-import boto3
 from b2sdk.v2 import B2Api, InMemoryAccountInfo
 from b2sdk.v2 import (BucketRetentionSetting, FileRetentionSetting, LegalHold, RetentionMode,
                       RetentionPeriod)
 from b2sdk.v2.exception import AccessDenied, B2Error
-from botocore.config import Config
-from botocore.exceptions import ClientError
-from checks import check, finish
+from checks import check, error_status as error, finish, s3_client
 
 ENDPOINT = os.environ["PIER_ENDPOINT"]
-s3 = boto3.client("s3", endpoint_url=ENDPOINT,
-                  config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+s3 = s3_client()
 api = B2Api(InMemoryAccountInfo())
 api.authorize_account(realm=ENDPOINT, application_key_id=os.environ["AWS_ACCESS_KEY_ID"],
                       application_key=os.environ["AWS_SECRET_ACCESS_KEY"])
@@ -30,14 +26,6 @@ UTC = datetime.timezone.utc
 FAR = datetime.datetime(2090, 1, 1, tzinfo=UTC)
 NEARER = datetime.datetime(2089, 1, 1, tzinfo=UTC)
 state = {}
-
-
-def error(f, **kw):
-    try:
-        f(**kw)
-    except ClientError as e:
-        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
-    raise AssertionError("no error")
 
 
 @check("a bucket created with object lock has versioning on and cannot suspend it")

@@ -6,7 +6,6 @@ Environment: PIER_ENDPOINT and AWS_* credentials. Prints one line per check and 
 import hashlib
 import os
 import socket
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -15,23 +14,12 @@ import urllib.request
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from checks import check, finish
 
 ENDPOINT = os.environ["PIER_ENDPOINT"]
 s3 = boto3.client("s3", endpoint_url=ENDPOINT, config=Config(retries={"max_attempts": 1}))
-results = []
 
 
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            results.append((name, None))
-            print("ok  ", name)
-        except Exception as e:  # report and go on
-            results.append((name, e))
-            print("FAIL", name, "->", type(e).__name__, e)
-        return fn
-    return wrap
 
 
 def error_code(fn):
@@ -321,6 +309,4 @@ def _():
     assert get(B, "uploads/named.txt") == b"named"
 
 
-failed = [n for n, e in results if e]
-print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+finish()

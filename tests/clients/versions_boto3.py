@@ -6,21 +6,10 @@ exits non-zero on failure.
 
 import os
 
-import boto3
-from botocore.config import Config
-from checks import check, finish
+from checks import check, error_response as error_of, finish, s3_client
 
 ENDPOINT = os.environ["PIER_ENDPOINT"]
-s3 = boto3.client("s3", endpoint_url=ENDPOINT,
-                  config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
-
-
-def error_of(call):
-    try:
-        call()
-    except s3.exceptions.ClientError as e:
-        return e.response
-    raise AssertionError("the call succeeded")
+s3 = s3_client()
 
 
 def enable(bucket, status="Enabled"):

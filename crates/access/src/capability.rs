@@ -187,6 +187,11 @@ impl Capabilities {
         self.iter().map(Capability::name).collect()
     }
 
+    /// The names as a key's restrictions keep them (owned, in B2's order).
+    pub fn owned_names(self) -> Vec<String> {
+        self.iter().map(|c| c.name().to_owned()).collect()
+    }
+
     /// Parses names; an unknown name is returned as the error.
     pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Capabilities, String> {
         names

@@ -106,13 +106,7 @@ pub(crate) async fn create(
         ));
     }
     let restrictions = KeyRestrictions {
-        capabilities: Some(
-            capabilities
-                .names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        ),
+        capabilities: Some(capabilities.owned_names()),
         buckets: wanted
             .buckets
             .as_ref()

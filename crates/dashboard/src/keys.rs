@@ -146,13 +146,7 @@ pub(crate) async fn create(
         ));
     }
     let restrictions = KeyRestrictions {
-        capabilities: Some(
-            capabilities
-                .names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        ),
+        capabilities: Some(capabilities.owned_names()),
         buckets: bucket.map(|b| vec![b.id.clone()]),
         name_prefix: prefix,
         expires,

@@ -353,6 +353,21 @@ fn check_name(name: &str) -> Result<(), Page> {
     }
 }
 
+/// The bucket an upload of `key` goes to, once the request's form token, the caller's right to
+/// put `key` there and the name itself are checked.
+fn upload_target(
+    d: &Dashboard,
+    who: &Signed,
+    bucket: &str,
+    key: &str,
+    headers: &HeaderMap,
+) -> Result<std::sync::Arc<pier_store::Bucket>, Page> {
+    who.check_csrf(header_token(headers))?;
+    who.allow(d, Action::PutObject, Some(bucket), Some(key), None)?;
+    check_name(key)?;
+    d.store().bucket(bucket).map_err(Page::store)
+}
+
 /// `PUT /api/b/{bucket}/object?key=`: one request, the body streamed to the store.
 pub(crate) async fn upload(
     State(d): State<Dashboard>,
@@ -363,10 +378,7 @@ pub(crate) async fn upload(
     body: Body,
 ) -> Response {
     let result: Result<String, Page> = async {
-        who.check_csrf(header_token(&headers))?;
-        who.allow(&d, Action::PutObject, Some(&bucket), Some(&q.key), None)?;
-        check_name(&q.key)?;
-        let b = d.store().bucket(&bucket).map_err(Page::store)?;
+        let b = upload_target(&d, &who, &bucket, &q.key, &headers)?;
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse().ok());
@@ -403,10 +415,7 @@ pub(crate) async fn start_upload(
     headers: HeaderMap,
 ) -> Response {
     let result: Result<String, Page> = async {
-        who.check_csrf(header_token(&headers))?;
-        who.allow(&d, Action::PutObject, Some(&bucket), Some(&q.key), None)?;
-        check_name(&q.key)?;
-        let b = d.store().bucket(&bucket).map_err(Page::store)?;
+        let b = upload_target(&d, &who, &bucket, &q.key, &headers)?;
         let meta = ObjectMeta {
             content_type: content_type(&headers),
             ..Default::default()

@@ -214,6 +214,25 @@ pub fn requested(
     }
 }
 
+/// The canned ACL and the five grant headers (full control, read, read ACP, write, write ACP)
+/// of an S3 input that carries them (s3s gives each the same field names).
+macro_rules! acl_headers {
+    ($input:expr) => {{
+        let input = &$input;
+        (
+            input.acl.as_ref().map(|a| a.as_str()),
+            [
+                input.grant_full_control.as_ref(),
+                input.grant_read.as_ref(),
+                input.grant_read_acp.as_ref(),
+                input.grant_write.as_ref(),
+                input.grant_write_acp.as_ref(),
+            ],
+        )
+    }};
+}
+pub(crate) use acl_headers;
+
 /// The ACL an upload (PUT, copy, CreateMultipartUpload: s3s gives each the same field names)
 /// asks for, checked against the bucket; `private` and none are stored as none.
 macro_rules! upload_acl {
@@ -279,15 +298,10 @@ pub fn bucket_visibility(
 /// ([`check_allowed`]), then kept as the bucket's visibility.
 pub async fn put_bucket(store: &Store, input: PutBucketAclInput) -> S3Result<PutBucketAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let (canned, grants) = acl_headers!(input);
     let acl = required(
-        input.acl.as_ref().map(|a| a.as_str()),
-        [
-            input.grant_full_control.as_ref(),
-            input.grant_read.as_ref(),
-            input.grant_read_acp.as_ref(),
-            input.grant_write.as_ref(),
-            input.grant_write_acp.as_ref(),
-        ],
+        canned,
+        grants,
         input.access_control_policy.as_ref(),
         &bucket.owner,
     )?;
@@ -378,15 +392,10 @@ pub fn grants_of(canned: &str, account: &str) -> Vec<Grant> {
 
 pub async fn put_object(store: &Store, input: PutObjectAclInput) -> S3Result<PutObjectAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let (canned, grants) = acl_headers!(input);
     let acl = required(
-        input.acl.as_ref().map(|a| a.as_str()),
-        [
-            input.grant_full_control.as_ref(),
-            input.grant_read.as_ref(),
-            input.grant_read_acp.as_ref(),
-            input.grant_write.as_ref(),
-            input.grant_write_acp.as_ref(),
-        ],
+        canned,
+        grants,
         input.access_control_policy.as_ref(),
         &bucket.owner,
     )?;

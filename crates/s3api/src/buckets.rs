@@ -35,19 +35,9 @@ pub async fn create(
                 "The {c} location constraint is incompatible for the region specific endpoint this request was sent to."
             )).into_s3s());
     }
-    let public = crate::acl::bucket_visibility(
-        input.acl.as_ref().map(|a| a.as_str()),
-        [
-            input.grant_full_control.as_ref(),
-            input.grant_read.as_ref(),
-            input.grant_read_acp.as_ref(),
-            input.grant_write.as_ref(),
-            input.grant_write_acp.as_ref(),
-        ],
-        None,
-        account,
-    )?
-    .unwrap_or(Visibility::Private);
+    let (canned, grants) = crate::acl::acl_headers!(input);
+    let public = crate::acl::bucket_visibility(canned, grants, None, account)?
+        .unwrap_or(Visibility::Private);
     let ownership = crate::acl::requested_ownership(input.object_ownership.as_ref())?;
     if ownership.as_deref() == Some(ObjectOwnership::BUCKET_OWNER_ENFORCED) && public.is_public() {
         return Err(crate::fault::S3Fault::new(

@@ -68,6 +68,27 @@ macro_rules! meta_fields {
 }
 pub(crate) use meta_fields;
 
+/// The metadata a new object (PUT or CreateMultipartUpload: s3s names their fields alike) is
+/// stored with: its content headers and user metadata, its ACL (checked against `bucket`), its
+/// `x-amz-tagging` and its object lock headers, all checked before any byte is stored.
+macro_rules! upload_meta {
+    ($bucket:expr, $input:expr) => {{
+        let acl = $crate::acl::upload_acl!($bucket, $input);
+        let tags = $crate::tagging::from_header($input.tagging.as_deref())?;
+        let lock = $crate::object_lock::upload_lock(
+            $input.object_lock_mode.as_ref(),
+            $input.object_lock_retain_until_date.as_ref(),
+            $input.object_lock_legal_hold_status.as_ref(),
+        )?;
+        let mut meta = $crate::convert::meta_fields!($input).into_meta();
+        meta.acl = acl;
+        meta.tags = tags;
+        (meta.retention, meta.legal_hold) = lock;
+        meta
+    }};
+}
+pub(crate) use upload_meta;
+
 impl MetaFields {
     /// The store's metadata record.
     pub fn into_meta(self) -> ObjectMeta {

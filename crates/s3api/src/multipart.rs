@@ -9,6 +9,21 @@ use pier_store::{Store, StoreError, S3_MIN_PART_SIZE};
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Result};
 
+/// The checksums an s3s value names in its `checksum_*` fields (a part, a completion), as one
+/// [`Checksum`].
+macro_rules! checksums_of {
+    ($x:expr) => {
+        Checksum {
+            checksum_crc32: $x.checksum_crc32.clone(),
+            checksum_crc32c: $x.checksum_crc32c.clone(),
+            checksum_crc64nvme: $x.checksum_crc64nvme.clone(),
+            checksum_sha1: $x.checksum_sha1.clone(),
+            checksum_sha256: $x.checksum_sha256.clone(),
+            checksum_type: None,
+        }
+    };
+}
+
 /// Loads an upload and checks it belongs to `bucket`/`key`; with the bucket's owner.
 fn upload_for(
     store: &Store,
@@ -49,15 +64,7 @@ pub async fn create(
 ) -> S3Result<CreateMultipartUploadOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     crate::convert::check_user_metadata(input.metadata.as_ref())?;
-    let acl = crate::acl::upload_acl!(&bucket, input);
-    let mut meta = crate::convert::meta_fields!(input).into_meta();
-    meta.acl = acl;
-    meta.tags = crate::tagging::from_header(input.tagging.as_deref())?;
-    (meta.retention, meta.legal_hold) = crate::object_lock::upload_lock(
-        input.object_lock_mode.as_ref(),
-        input.object_lock_retain_until_date.as_ref(),
-        input.object_lock_legal_hold_status.as_ref(),
-    )?;
+    let mut meta = crate::convert::upload_meta!(&bucket, input);
     // Checked now rather than at completion, as S3 does (object lock never goes off again).
     if bucket.object_lock.is_none() && (meta.retention.is_some() || meta.legal_hold) {
         return Err(s3_error(pier_store::StoreError::LockNotEnabled));
@@ -331,17 +338,7 @@ fn completion_checksum(
                 name.to_ascii_uppercase()
             ));
         };
-        let given = checksum::value_of(
-            &Checksum {
-                checksum_crc32: p.checksum_crc32.clone(),
-                checksum_crc32c: p.checksum_crc32c.clone(),
-                checksum_crc64nvme: p.checksum_crc64nvme.clone(),
-                checksum_sha1: p.checksum_sha1.clone(),
-                checksum_sha256: p.checksum_sha256.clone(),
-                checksum_type: None,
-            },
-            name,
-        );
+        let given = checksum::value_of(&checksums_of!(p), name);
         if given.is_some_and(|g| g != sum) {
             return Err(s3_error!(
                 InvalidPart,
@@ -353,17 +350,7 @@ fn completion_checksum(
     }
     let value = checksum::combine(name, kind, &parts)
         .ok_or_else(|| s3_error!(InvalidPart, "A part's stored checksum does not decode."))?;
-    let announced = checksum::value_of(
-        &Checksum {
-            checksum_crc32: input.checksum_crc32.clone(),
-            checksum_crc32c: input.checksum_crc32c.clone(),
-            checksum_crc64nvme: input.checksum_crc64nvme.clone(),
-            checksum_sha1: input.checksum_sha1.clone(),
-            checksum_sha256: input.checksum_sha256.clone(),
-            checksum_type: None,
-        },
-        name,
-    );
+    let announced = checksum::value_of(&checksums_of!(input), name);
     if announced.is_some_and(|a| a != value) {
         return Err(s3_error!(
             BadDigest,

@@ -32,7 +32,6 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     let input = req.input;
     crate::convert::check_user_metadata(input.metadata.as_ref())?;
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let acl = crate::acl::upload_acl!(&bucket, input);
     let mut announced = Announced {
         crc32: input.checksum_crc32.clone(),
         crc32c: input.checksum_crc32c.clone(),
@@ -41,14 +40,7 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
         crc64nvme: input.checksum_crc64nvme.clone(),
     };
     // Every header that needs no body is checked before the body is read and stored.
-    let mut meta = crate::convert::meta_fields!(input).into_meta();
-    meta.acl = acl;
-    meta.tags = crate::tagging::from_header(input.tagging.as_deref())?;
-    (meta.retention, meta.legal_hold) = crate::object_lock::upload_lock(
-        input.object_lock_mode.as_ref(),
-        input.object_lock_retain_until_date.as_ref(),
-        input.object_lock_legal_hold_status.as_ref(),
-    )?;
+    let mut meta = crate::convert::upload_meta!(&bucket, input);
     let expected_md5 = match &input.content_md5 {
         Some(md5) => Some(base64_to_hex(md5).ok_or_else(|| {
             s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid.")

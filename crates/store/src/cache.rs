@@ -18,6 +18,12 @@ pub(crate) struct TtlCache<K, V> {
     entries: RwLock<HashMap<K, (Instant, V)>>,
 }
 
+impl<K: Hash + Eq + Clone, V: Clone> Default for TtlCache<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
     pub(crate) fn new() -> Self {
         TtlCache {

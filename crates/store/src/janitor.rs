@@ -113,8 +113,8 @@ impl Store {
                     Err(e) => tracing::warn!(error = %e, "removing garbage blobs failed"),
                 }
             })?;
-        *self.inner.janitor.lock().expect("janitor lock") = Some(tx);
-        *self.inner.janitor_thread.lock().expect("janitor lock") = Some(handle);
+        *self.inner.janitor.wake.lock().expect("janitor lock") = Some(tx);
+        *self.inner.janitor.thread.lock().expect("janitor lock") = Some(handle);
         Ok(())
     }
 
@@ -126,7 +126,7 @@ impl Store {
             return Ok(());
         }
         self.inner.stats.garbage_queued(blobs.len());
-        if let Some(janitor) = &*self.inner.janitor.lock().expect("janitor lock") {
+        if let Some(janitor) = &*self.inner.janitor.wake.lock().expect("janitor lock") {
             if self.inner.garbage_grace.is_zero() {
                 let _ = janitor.send(());
             }

@@ -147,6 +147,18 @@ struct Inner {
     /// Written at a clean close, removed at open: its absence at open means the last run
     /// stopped uncleanly and orphaned blobs may exist.
     clean_marker: PathBuf,
+    /// What is read on every request, kept in front of the metadata for [`CACHE_TTL`].
+    caches: Caches,
+    /// The janitor thread (which removes garbage past its grace period, off the request path)
+    /// and what wakes it when a write released blobs.
+    janitor: JanitorHandle,
+    /// Counters for the server's metrics, shared with the metadata writer and the blob files.
+    stats: Arc<StoreStats>,
+}
+
+/// The caches in front of the metadata.
+#[derive(Default)]
+struct Caches {
     /// Buckets by name, read on every request (shared, not cloned: a bucket carries its CORS
     /// rules).
     buckets: cache::TtlCache<String, Option<Arc<Bucket>>>,
@@ -155,12 +167,13 @@ struct Inner {
     bucket_names: cache::TtlCache<String, Option<String>>,
     /// Access keys by id, read on every signed request.
     keys: cache::TtlCache<String, Option<Arc<AccessKey>>>,
-    /// Wakes the janitor thread (which removes garbage past its grace period, off the request
-    /// path) when a write released blobs.
-    janitor: Mutex<Option<mpsc::Sender<()>>>,
-    janitor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Counters for the server's metrics, shared with the metadata writer and the blob files.
-    stats: Arc<StoreStats>,
+}
+
+/// The janitor thread, once started, and its wake-up channel.
+#[derive(Default)]
+struct JanitorHandle {
+    wake: Mutex<Option<mpsc::Sender<()>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -226,11 +239,8 @@ impl Store {
                 shared_meta: backends.meta != MetaBackend::Embedded,
                 lock: Some(lock),
                 clean_marker,
-                buckets: cache::TtlCache::new(),
-                bucket_names: cache::TtlCache::new(),
-                keys: cache::TtlCache::new(),
-                janitor: Mutex::new(None),
-                janitor_thread: Mutex::new(None),
+                caches: Caches::default(),
+                janitor: JanitorHandle::default(),
                 stats,
             }),
         };
@@ -268,11 +278,8 @@ impl Store {
                 blobs: BlobBackend::Files.open(root, &stats, false)?,
                 lock: None,
                 clean_marker: root.join("CLEAN"),
-                buckets: cache::TtlCache::new(),
-                bucket_names: cache::TtlCache::new(),
-                keys: cache::TtlCache::new(),
-                janitor: Mutex::new(None),
-                janitor_thread: Mutex::new(None),
+                caches: Caches::default(),
+                janitor: JanitorHandle::default(),
                 stats,
             }),
         })
@@ -281,10 +288,11 @@ impl Store {
     /// Stops the metadata writer after queued writes and, for a server's handle, marks the stop
     /// as clean and releases the lock.
     pub fn close(&self) -> Result<()> {
-        self.inner.janitor.lock().expect("janitor lock").take();
+        self.inner.janitor.wake.lock().expect("janitor lock").take();
         if let Some(handle) = self
             .inner
-            .janitor_thread
+            .janitor
+            .thread
             .lock()
             .expect("janitor lock")
             .take()

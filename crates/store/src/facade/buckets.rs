@@ -40,7 +40,7 @@ impl Store {
         versioning: Versioning,
         object_lock: Option<ObjectLock>,
     ) -> Result<Bucket> {
-        self.inner.buckets.invalidate(&name.to_owned());
+        self.inner.caches.buckets.invalidate(&name.to_owned());
         self.meta().create_bucket(Bucket {
             name: name.to_owned(),
             id: new_id(),
@@ -64,6 +64,7 @@ impl Store {
     /// [`cache::TTL`] old for changes made by other processes.
     pub fn bucket(&self, name: &str) -> Result<Arc<Bucket>> {
         self.inner
+            .caches
             .buckets
             .get_or_load(&name.to_owned(), || {
                 self.meta().bucket(name).map(|b| b.map(Arc::new))
@@ -76,6 +77,7 @@ impl Store {
     pub fn bucket_by_id(&self, id: &str) -> Result<Arc<Bucket>> {
         let name = self
             .inner
+            .caches
             .bucket_names
             .get_or_load(&id.to_owned(), || {
                 self.meta().bucket_by_id(id).map(|b| b.map(|b| b.name))
@@ -97,14 +99,14 @@ impl Store {
     /// Changes a bucket's settings.
     pub fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket> {
         let result = self.meta().update_bucket(name, update);
-        self.inner.buckets.invalidate(&name.to_owned());
+        self.inner.caches.buckets.invalidate(&name.to_owned());
         result
     }
 
     /// Deletes a bucket with no versions or markers left, aborting its unfinished uploads.
     pub fn delete_bucket(&self, name: &str) -> Result<Bucket> {
         let result = self.meta().delete_bucket(name);
-        self.inner.buckets.invalidate(&name.to_owned());
+        self.inner.caches.buckets.invalidate(&name.to_owned());
         let (bucket, garbage) = result?;
         self.discard(garbage)?;
         Ok(bucket)

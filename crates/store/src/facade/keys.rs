@@ -26,7 +26,7 @@ impl Store {
             scope,
         };
         self.meta().create_key(key.clone())?;
-        self.inner.keys.invalidate(&key.access_key);
+        self.inner.caches.keys.invalidate(&key.access_key);
         Ok(key)
     }
 
@@ -47,16 +47,19 @@ impl Store {
             scope: KeyRestrictions::default(),
         };
         self.meta().create_key(key.clone())?;
-        self.inner.keys.invalidate(&access_key.to_owned());
+        self.inner.caches.keys.invalidate(&access_key.to_owned());
         Ok(key)
     }
 
     /// An access key by id (cached like buckets: a key deleted by another process stops
     /// working within [`cache::TTL`]).
     pub fn key(&self, access_key: &str) -> Result<Option<Arc<AccessKey>>> {
-        self.inner.keys.get_or_load(&access_key.to_owned(), || {
-            self.meta().key(access_key).map(|k| k.map(Arc::new))
-        })
+        self.inner
+            .caches
+            .keys
+            .get_or_load(&access_key.to_owned(), || {
+                self.meta().key(access_key).map(|k| k.map(Arc::new))
+            })
     }
 
     /// All access keys.
@@ -67,7 +70,7 @@ impl Store {
     /// Deletes an access key.
     pub fn delete_key(&self, access_key: &str) -> Result<()> {
         let result = self.meta().delete_key(access_key);
-        self.inner.keys.invalidate(&access_key.to_owned());
+        self.inner.caches.keys.invalidate(&access_key.to_owned());
         result
     }
 }

@@ -3,7 +3,7 @@
 //! (`docs/design.md`, "Versions"). Every function runs inside the caller's transaction.
 
 use super::rows::{add_garbage, decode_segments, encode_segments, meta_json, parse_meta};
-use super::{values, Row, Sql};
+use super::{values, Row, Sql, Value};
 use crate::error::{Result, StoreError};
 use crate::lock::{check_delete, ObjectLock};
 use crate::meta::{NewBytes, Removal, VersionCursor};
@@ -275,27 +275,33 @@ fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Resu
     }
 }
 
+/// The columns an `objects` row and a `versions` row share, in `OBJECT_INSERT`'s order.
+fn entry_values(o: &Object) -> Vec<Value> {
+    values![
+        &o.bucket_id,
+        o.key.as_bytes(),
+        &o.version_id,
+        o.size as i64,
+        &o.etag,
+        &o.sha1,
+        o.created,
+        meta_json(&o.meta),
+        encode_segments(&o.segments),
+        o.seq,
+        o.null_version,
+    ]
+    .to_vec()
+}
+
 fn insert_version_row(conn: &dyn Sql, o: &Object) -> Result<()> {
+    let mut values = entry_values(o);
+    values.extend_from_slice(values![o.marker, o.superseded]);
     conn.execute(
         &format!(
             "INSERT INTO versions ({VERSION_SELECT}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
              ?10, ?11, ?12, ?13)"
         ),
-        values![
-            &o.bucket_id,
-            o.key.as_bytes(),
-            &o.version_id,
-            o.size as i64,
-            &o.etag,
-            &o.sha1,
-            o.created,
-            meta_json(&o.meta),
-            encode_segments(&o.segments),
-            o.seq,
-            o.null_version,
-            o.marker,
-            o.superseded,
-        ],
+        &values,
     )?;
     Ok(())
 }
@@ -306,19 +312,7 @@ fn insert_object_row(conn: &dyn Sql, o: &Object) -> Result<()> {
             "INSERT INTO objects ({OBJECT_INSERT})
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ),
-        values![
-            &o.bucket_id,
-            o.key.as_bytes(),
-            &o.version_id,
-            o.size as i64,
-            &o.etag,
-            &o.sha1,
-            o.created,
-            meta_json(&o.meta),
-            encode_segments(&o.segments),
-            o.seq,
-            o.null_version,
-        ],
+        &entry_values(o),
     )?;
     Ok(())
 }
