@@ -13,22 +13,7 @@ fn credentials() -> (String, String) {
 
 /// Fails with the anomalies the checker found, and the errors the clients saw.
 fn assert_linearizable(run: &history::Run, server: &Server) {
-    let anomalies = pier_testkit::history::check(&run.events);
-    let shown: Vec<String> = anomalies.iter().take(3).map(|a| a.to_string()).collect();
-    assert!(
-        anomalies.is_empty() && run.errors.is_empty() && run.unavailable == 0,
-        "{}\n{} keys not linearizable:\n{}\nerrors:\n{}\nserver log:\n{}",
-        run.summary(),
-        anomalies.len(),
-        shown.join("\n"),
-        run.errors
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n"),
-        server.log_tail(30)
-    );
+    run.assert_linearizable(false, &server.log_tail(30));
 }
 
 #[test]

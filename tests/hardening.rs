@@ -21,16 +21,8 @@ fn http(
     let host = server.endpoint.trim_start_matches("http://");
     let mut s = TcpStream::connect(host).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
+    let request = common::request_bytes(&server.endpoint, method, path, headers, body);
+    s.write_all(&request).unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).unwrap();
     parse(&buf)

@@ -41,18 +41,8 @@ fn s3(
     })
     .unwrap();
     let path = url.trim_start_matches(&server.endpoint);
-    let host = server.endpoint.trim_start_matches("http://");
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
-    bytes.extend_from_slice(body);
-    common::raw_bytes(&server.endpoint, &bytes)
+    let request = common::request_bytes(&server.endpoint, method, path, headers, body);
+    common::raw_bytes(&server.endpoint, &request)
 }
 
 /// B2's account authorization for `key`: (token, accountId).
@@ -317,26 +307,18 @@ fn the_expected_bucket_owner_header_tells_a_stranger_nothing() {
         "the answer must not depend on the guessed owner"
     );
     // The owner's own key still has the header checked.
-    let mine = s3(
-        &server,
-        ROOT,
-        "GET",
-        ("owned", ""),
-        &[],
-        &[("x-amz-expected-bucket-owner", "someone-else")],
-        b"",
-    );
-    assert_eq!(mine.status, 403, "{mine:?}");
-    let mine = s3(
-        &server,
-        ROOT,
-        "GET",
-        ("owned", ""),
-        &[],
-        &[("x-amz-expected-bucket-owner", "pier")],
-        b"",
-    );
-    assert_eq!(mine.status, 200, "{mine:?}");
+    for (owner, status) in [("someone-else", 403), ("pier", 200)] {
+        let mine = s3(
+            &server,
+            ROOT,
+            "GET",
+            ("owned", ""),
+            &[],
+            &[("x-amz-expected-bucket-owner", owner)],
+            b"",
+        );
+        assert_eq!(mine.status, status, "{owner}: {mine:?}");
+    }
 }
 
 #[test]

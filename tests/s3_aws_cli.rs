@@ -92,40 +92,22 @@ fn sync_up_and_back_down_is_byte_identical() {
     let down = work.path().join("down");
     write_tree(&up, 100);
     server.aws_ok(&["s3", "mb", "s3://sync-test"]);
-    server.aws_ok(&[
-        "s3",
-        "sync",
-        "--only-show-errors",
-        up.to_str().unwrap(),
-        "s3://sync-test/site",
-    ]);
-    server.aws_ok(&[
-        "s3",
-        "sync",
-        "--only-show-errors",
-        "s3://sync-test/site",
-        down.to_str().unwrap(),
-    ]);
+    let remote = "s3://sync-test/site";
+    let sync = |flags: &[&str], from: &str, to: &str| {
+        let mut args = vec!["s3", "sync", "--only-show-errors"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&[from, to]);
+        server.aws_ok(&args);
+    };
+    let (up_dir, down_dir) = (up.to_str().unwrap(), down.to_str().unwrap());
+    sync(&[], up_dir, remote);
+    sync(&[], remote, down_dir);
     assert_eq!(common::tree(&up), common::tree(&down));
     // Change one file, remove another, sync with --delete both ways.
     std::fs::write(up.join("d0/sub0/f0.dat"), b"changed").unwrap();
     std::fs::remove_file(up.join("d1/sub1/f1.dat")).unwrap();
-    server.aws_ok(&[
-        "s3",
-        "sync",
-        "--only-show-errors",
-        "--delete",
-        up.to_str().unwrap(),
-        "s3://sync-test/site",
-    ]);
-    server.aws_ok(&[
-        "s3",
-        "sync",
-        "--only-show-errors",
-        "--delete",
-        "s3://sync-test/site",
-        down.to_str().unwrap(),
-    ]);
+    sync(&["--delete"], up_dir, remote);
+    sync(&["--delete"], remote, down_dir);
     assert_eq!(common::tree(&up), common::tree(&down));
 }
 

@@ -464,8 +464,6 @@ fn mixed_workload(endpoints: Vec<String>, bucket: &str, duration: Duration) -> h
 
 /// Fails with the keys the checker could not linearize.
 fn assert_no_anomalies(run: &history::Run, nodes: &[Server]) {
-    let anomalies = pier_testkit::history::check(&run.events);
-    let shown: Vec<String> = anomalies.iter().take(3).map(|a| a.to_string()).collect();
     // What the nodes logged about each failed request (its id is in the answer).
     let ids: Vec<&str> = run
         .errors
@@ -483,20 +481,7 @@ fn assert_no_anomalies(run: &history::Run, nodes: &[Server]) {
             format!("{}\n{}", about.join("\n"), n.log_tail(10))
         })
         .collect();
-    assert!(
-        anomalies.is_empty() && run.errors.is_empty(),
-        "{}\n{} keys not linearizable:\n{}\nerrors:\n{}\nnode logs:\n{}",
-        run.summary(),
-        anomalies.len(),
-        shown.join("\n"),
-        run.errors
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n"),
-        logs.join("\n---\n")
-    );
+    run.assert_linearizable(true, &logs.join("\n---\n"));
 }
 
 /// Issue 22: clients on three nodes over PostgreSQL and SeaweedFS see one register per key.

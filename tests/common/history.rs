@@ -62,6 +62,24 @@ impl Run {
         found
     }
 
+    /// Panics, saying what the checker found, what the clients saw and `logs`, unless every key
+    /// is linearizable, no answer was an error and (when `allow_unavailable` is false) none a 503.
+    pub fn assert_linearizable(&self, allow_unavailable: bool, logs: &str) {
+        let anomalies = pier_testkit::history::check(&self.events);
+        let shown: Vec<String> = anomalies.iter().take(3).map(|a| a.to_string()).collect();
+        let errors: Vec<&str> = self.errors.iter().take(10).map(String::as_str).collect();
+        assert!(
+            anomalies.is_empty()
+                && self.errors.is_empty()
+                && (allow_unavailable || self.unavailable == 0),
+            "{}\n{} keys not linearizable:\n{}\nerrors:\n{}\nlogs:\n{logs}",
+            self.summary(),
+            anomalies.len(),
+            shown.join("\n"),
+            errors.join("\n"),
+        );
+    }
+
     /// A one-line summary.
     pub fn summary(&self) -> String {
         let count = |f: &dyn Fn(&Event) -> bool| self.events.iter().filter(|e| f(e)).count();

@@ -392,6 +392,29 @@ pub fn raw(endpoint: &str, method: &str, path: &str, headers: &[(&str, &str)]) -
     raw_bytes(endpoint, req.as_bytes())
 }
 
+/// A whole HTTP/1.1 request to `endpoint` (`Connection: close`, `Content-Length` of `body`),
+/// head and body, as bytes.
+pub fn request_bytes(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
+    let host = endpoint.trim_start_matches("http://");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
 /// Sends `request` (a whole HTTP/1.1 request, head and body, as given) over a new connection to
 /// `endpoint` and reads the whole answer.
 pub fn raw_bytes(endpoint: &str, request: &[u8]) -> RawResponse {

@@ -27,39 +27,10 @@ fn put(store: &Store, bucket_id: &str, key: &str, data: &[u8]) -> pier_store::Ob
         .unwrap()
 }
 
-/// Puts `data` the way the APIs do: inline when declared small.
-fn put_declared(
-    store: &Store,
-    bucket_id: &str,
-    key: &str,
-    data: &[u8],
-    declared: u64,
-) -> pier_store::Object {
-    let mut w = store.new_payload(Some(declared)).unwrap();
-    for chunk in data.chunks(1000) {
-        w.write(chunk).unwrap();
-    }
-    store
-        .put_object(
-            bucket_id,
-            key,
-            w.finish().unwrap(),
-            ObjectMeta::default(),
-            WriteCondition::None,
-        )
-        .unwrap()
-}
+use common::put_declared;
 
 fn read_all(store: &Store, object: &pier_store::Object) -> Vec<u8> {
-    let mut r = common::reader(store, object, 0, object.size);
-    let mut out = Vec::new();
-    loop {
-        let chunk = r.next_chunk(7).unwrap();
-        if chunk.is_empty() {
-            return out;
-        }
-        out.extend(chunk);
-    }
+    common::read_all(store, object, 7)
 }
 
 fn blob_files(dir: &TempDir) -> usize {

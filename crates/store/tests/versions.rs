@@ -17,29 +17,11 @@ const DAY: i64 = pier_store::lifecycle::DAY;
 
 /// Puts `data` the way the APIs do (inline when small, else a blob file).
 fn put(store: &Store, bucket_id: &str, key: &str, data: &[u8]) -> pier_store::Object {
-    let mut w = store.new_payload(Some(data.len() as u64)).unwrap();
-    w.write(data).unwrap();
-    store
-        .put_object(
-            bucket_id,
-            key,
-            w.finish().unwrap(),
-            ObjectMeta::default(),
-            WriteCondition::None,
-        )
-        .unwrap()
+    common::put_declared(store, bucket_id, key, data, data.len() as u64)
 }
 
 fn read_all(store: &Store, object: &pier_store::Object) -> Vec<u8> {
-    let mut r = common::reader(store, object, 0, object.size);
-    let mut out = Vec::new();
-    loop {
-        let chunk = r.next_chunk(64 * 1024).unwrap();
-        if chunk.is_empty() {
-            return out;
-        }
-        out.extend(chunk);
-    }
+    common::read_all(store, object, 64 * 1024)
 }
 
 fn all_versions(store: &Store, bucket_id: &str, prefix: &str) -> Vec<pier_store::Object> {
@@ -54,6 +36,25 @@ fn all_versions(store: &Store, bucket_id: &str, prefix: &str) -> Vec<pier_store:
         )
         .unwrap()
         .entries
+}
+
+/// One page of a bucket's versions from `start`, at most `max_keys` entries.
+fn version_page(
+    store: &Store,
+    bucket_id: &str,
+    start: &VersionStart,
+    max_keys: usize,
+) -> pier_store::VersionPage {
+    store
+        .list_versions(
+            bucket_id,
+            &VersionQuery {
+                start: start.clone(),
+                max_keys,
+                ..Default::default()
+            },
+        )
+        .unwrap()
 }
 
 /// The invariants of `docs/design.md` over a whole bucket, seen through the listing: per key,
@@ -352,16 +353,7 @@ fn version_pages_cover_the_history_exactly_once(db: &Db) {
         let mut seen = Vec::new();
         let mut start = VersionStart::Beginning;
         loop {
-            let page = store
-                .list_versions(
-                    &b,
-                    &VersionQuery {
-                        start: start.clone(),
-                        max_keys: size,
-                        ..Default::default()
-                    },
-                )
-                .unwrap();
+            let page = version_page(&store, &b, &start, size);
             seen.extend(page.entries.iter().map(|o| o.version_id.clone()));
             if !page.truncated {
                 break;
@@ -375,16 +367,7 @@ fn version_pages_cover_the_history_exactly_once(db: &Db) {
         let mut seen = Vec::new();
         let mut start = VersionStart::Beginning;
         loop {
-            let page = store
-                .list_versions(
-                    &b,
-                    &VersionQuery {
-                        start: start.clone(),
-                        max_keys: size,
-                        ..Default::default()
-                    },
-                )
-                .unwrap();
+            let page = version_page(&store, &b, &start, size);
             seen.extend(page.entries.iter().map(|o| o.version_id.clone()));
             let Some(next) = page.next else { break };
             start = VersionStart::FromVersion(next.key, next.version_id);

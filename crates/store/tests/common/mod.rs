@@ -77,6 +77,43 @@ impl Db {
     }
 }
 
+/// Puts `data` the way the APIs do: inline when `declared` small, written a thousand bytes at
+/// a time.
+pub fn put_declared(
+    store: &Store,
+    bucket_id: &str,
+    key: &str,
+    data: &[u8],
+    declared: u64,
+) -> pier_store::Object {
+    let mut w = store.new_payload(Some(declared)).unwrap();
+    for chunk in data.chunks(1000) {
+        w.write(chunk).unwrap();
+    }
+    store
+        .put_object(
+            bucket_id,
+            key,
+            w.finish().unwrap(),
+            pier_store::ObjectMeta::default(),
+            pier_store::WriteCondition::None,
+        )
+        .unwrap()
+}
+
+/// All of `object`'s bytes, from a fresh read, `chunk` bytes at a time.
+pub fn read_all(store: &Store, object: &pier_store::Object, chunk: usize) -> Vec<u8> {
+    let mut r = reader(store, object, 0, object.size);
+    let mut out = Vec::new();
+    loop {
+        let next = r.next_chunk(chunk).unwrap();
+        if next.is_empty() {
+            return out;
+        }
+        out.extend(next);
+    }
+}
+
 /// A reader of `len` bytes of `object` from `start`, from a fresh read of its version.
 pub fn reader(
     store: &Store,
