@@ -156,6 +156,14 @@ pub struct ServeArgs {
     /// Test aid: judge lifecycle rules as if this many days had passed.
     #[arg(long, hide = true)]
     pub lifecycle_clock_offset_days: Option<i64>,
+    /// Let event notification webhooks use plain http and loopback or private addresses (the
+    /// cloud metadata address stays refused).
+    #[arg(long, env = "PIER_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+    /// Hours an undelivered event is retried before it is dropped and its rule suspended
+    /// [default: 24].
+    #[arg(long, env = "PIER_EVENT_RETRY_HOURS")]
+    pub event_retry_hours: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

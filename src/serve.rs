@@ -99,6 +99,15 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(d) = args.lifecycle_clock_offset_days {
         config.lifecycle_clock_offset_days = d;
     }
+    if args.webhook_allow_private {
+        config.webhook_allow_private = true;
+    }
+    if let Some(h) = args.event_retry_hours {
+        config.event_retry_hours = h;
+    }
+    if config.event_retry_hours == 0 {
+        anyhow::bail!("events must be retried for at least one hour");
+    }
     if config.lifecycle_interval_secs == 0 {
         anyhow::bail!("the lifecycle interval must be at least one second");
     }
@@ -160,6 +169,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             None => None,
         };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_rx_for_events = stop_rx.clone();
         let cors_watch = pier_edge::cors_watch::CorsWatch::default();
         let dashboard_port = start_dashboard(
             &store,
@@ -171,6 +181,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )
         .await?;
         println!("{listening}");
+        let dispatcher = pier_events::Dispatcher::new(
+            std::sync::Arc::new(store.clone()),
+            pier_events::DispatchConfig {
+                allow_private: config.webhook_allow_private,
+                retry_window: Duration::from_secs(config.event_retry_hours * 3600),
+                ..Default::default()
+            },
+        );
+        let event_stats = dispatcher.stats();
+        let mut dispatcher_stop = stop_rx_for_events.clone();
+        let events = tokio::spawn(dispatcher.run(async move {
+            let _ = dispatcher_stop.wait_for(|stop| *stop).await;
+        }));
         let front = Front::new(
             store.clone(),
             config.domains.clone(),
@@ -181,6 +204,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 cors_watch,
                 public_url: config.public_url.clone(),
                 region: config.region.clone(),
+                webhook_allow_private: config.webhook_allow_private,
+                events: Some(event_stats),
                 metrics: match (&config.metrics_token, config.metrics_public) {
                     (_, true) => pier_server::MetricsAccess::Public,
                     (Some(token), false) => pier_server::MetricsAccess::Token(token.clone()),
@@ -201,6 +226,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         pier_server::run(listener, front, cap, shutdown, SHUTDOWN_GRACE).await?;
         tracing::info!("stopped accepting; in-flight requests finished");
         lifecycle.stop().await;
+        let _ = events.await;
         store.close()?;
         Ok(ExitCode::SUCCESS)
     })

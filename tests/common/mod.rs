@@ -6,6 +6,7 @@
 pub mod cors_pages;
 pub mod history;
 pub mod script_checks;
+pub mod webhook;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -123,8 +123,12 @@ pub enum Action {
     GetAccelerateConfiguration,
     /// `s3:GetBucketLogging` (GetBucketLogging: answered as for a bucket without that configuration): `readBuckets`.
     GetBucketLogging,
-    /// `s3:GetBucketNotification` (GetBucketNotificationConfiguration: answered as for a bucket without that configuration): `readBuckets`.
+    /// `s3:GetBucketNotification` (GetBucketNotificationConfiguration,
+    /// `b2_get_bucket_notification_rules`): `readBucketNotifications`.
     GetBucketNotification,
+    /// `s3:PutBucketNotification` (`b2_set_bucket_notification_rules`):
+    /// `writeBucketNotifications`.
+    PutBucketNotification,
     /// `s3:GetAnalyticsConfiguration` (GetBucketAnalyticsConfiguration, ListBucketAnalyticsConfigurations: answered as for a bucket without that configuration): `readBuckets`.
     GetAnalyticsConfiguration,
     /// `s3:GetMetricsConfiguration` (GetBucketMetricsConfiguration, ListBucketMetricsConfigurations: answered as for a bucket without that configuration): `readBuckets`.
@@ -152,7 +156,7 @@ pub enum Level {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 61] = [
+    pub const ALL: [Action; 62] = [
         Action::ListAllMyBuckets,
         Action::CreateBucket,
         Action::DeleteBucket,
@@ -208,6 +212,7 @@ impl Action {
         Action::GetAccelerateConfiguration,
         Action::GetBucketLogging,
         Action::GetBucketNotification,
+        Action::PutBucketNotification,
         Action::GetAnalyticsConfiguration,
         Action::GetMetricsConfiguration,
         Action::GetIntelligentTieringConfiguration,
@@ -275,6 +280,7 @@ impl Action {
             GetAccelerateConfiguration => "s3:GetAccelerateConfiguration",
             GetBucketLogging => "s3:GetBucketLogging",
             GetBucketNotification => "s3:GetBucketNotification",
+            PutBucketNotification => "s3:PutBucketNotification",
             GetAnalyticsConfiguration => "s3:GetAnalyticsConfiguration",
             GetMetricsConfiguration => "s3:GetMetricsConfiguration",
             GetIntelligentTieringConfiguration => "s3:GetIntelligentTieringConfiguration",
@@ -331,12 +337,13 @@ impl Action {
             BypassGovernanceRetention => Capability::BypassGovernance,
             GetObjectAcl => Capability::ReadFiles,
             PutObjectAcl => Capability::WriteFiles,
+            GetBucketNotification => Capability::ReadBucketNotifications,
+            PutBucketNotification => Capability::WriteBucketNotifications,
             GetBucketOwnershipControls => Capability::ReadBuckets,
             PutBucketOwnershipControls => Capability::WriteBuckets,
             GetBucketRequestPayment
             | GetAccelerateConfiguration
             | GetBucketLogging
-            | GetBucketNotification
             | GetAnalyticsConfiguration
             | GetMetricsConfiguration
             | GetIntelligentTieringConfiguration

@@ -171,6 +171,7 @@ pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
         public_block: None,
         object_lock: None,
         ownership: None,
+        notifications: None,
         versioning: None,
         lifecycle: match args.get("lifecycleRules") {
             None | Some(Value::Null) => None,

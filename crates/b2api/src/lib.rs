@@ -22,6 +22,7 @@ mod files;
 mod keys;
 mod large;
 pub mod lifecycle;
+mod notifications;
 pub mod request;
 pub mod token;
 
@@ -53,6 +54,8 @@ pub struct B2Api {
     /// The address clients reach the server at (behind a load balancer or TLS proxy); `None`:
     /// the request's own `Host`, over plain HTTP.
     public_url: Option<String>,
+    /// Webhook targets may be plain `http` or private addresses (`--webhook-allow-private`).
+    webhook_allow_private: bool,
 }
 
 /// What a handler sees of the request besides its body.
@@ -67,6 +70,8 @@ pub(crate) struct Call<'a> {
     pub access: &'a Access,
     /// The client's address, for bucket policy conditions.
     pub client: Option<std::net::IpAddr>,
+    /// Webhook targets may be plain `http` or private addresses.
+    pub webhook_allow_private: bool,
 }
 
 impl Call<'_> {
@@ -241,7 +246,15 @@ impl B2Api {
             store,
             access,
             public_url: None,
+            webhook_allow_private: false,
         }
+    }
+
+    /// Lets notification rules name plain `http` targets and loopback or private addresses
+    /// (`--webhook-allow-private`; the cloud metadata address stays refused).
+    pub fn with_webhook_allow_private(mut self, allow: bool) -> Self {
+        self.webhook_allow_private = allow;
+        self
     }
 
     /// Hands out URLs (`apiUrl`, `downloadUrl`, upload URLs) under `url` instead of the
@@ -284,6 +297,7 @@ impl B2Api {
             query: &request.query,
             access: &self.access,
             client: parts.extensions.get::<ClientAddr>().map(|c| c.0),
+            webhook_allow_private: self.webhook_allow_private,
         };
         let op = match &request.call {
             B2Call::DownloadByName { bucket, name } => {
@@ -314,6 +328,8 @@ impl B2Api {
         match op {
             JsonCall::CreateBucket => buckets::create(&call, args).await,
             JsonCall::UpdateBucket => buckets::update(&call, args).await,
+            JsonCall::SetBucketNotificationRules => notifications::set(&call, args).await,
+            JsonCall::GetBucketNotificationRules => notifications::get(&call, parse(args)?),
             JsonCall::ListBuckets => buckets::list(&call, parse(args)?),
             JsonCall::DeleteBucket => buckets::delete(&call, parse(args)?).await,
             JsonCall::GetUploadUrl => files::get_upload_url(&call, parse(args)?),

@@ -60,10 +60,14 @@ pub enum JsonCall {
     ListKeys,
     /// `b2_delete_key`.
     DeleteKey,
+    /// `b2_set_bucket_notification_rules`.
+    SetBucketNotificationRules,
+    /// `b2_get_bucket_notification_rules`.
+    GetBucketNotificationRules,
 }
 
 /// Every JSON call and its name: the one table both directions read.
-const CALL_NAMES: [(&str, JsonCall); 24] = [
+const CALL_NAMES: [(&str, JsonCall); 26] = [
     ("b2_create_bucket", JsonCall::CreateBucket),
     ("b2_update_bucket", JsonCall::UpdateBucket),
     ("b2_list_buckets", JsonCall::ListBuckets),
@@ -94,6 +98,14 @@ const CALL_NAMES: [(&str, JsonCall); 24] = [
     ("b2_create_key", JsonCall::CreateKey),
     ("b2_list_keys", JsonCall::ListKeys),
     ("b2_delete_key", JsonCall::DeleteKey),
+    (
+        "b2_set_bucket_notification_rules",
+        JsonCall::SetBucketNotificationRules,
+    ),
+    (
+        "b2_get_bucket_notification_rules",
+        JsonCall::GetBucketNotificationRules,
+    ),
 ];
 
 impl JsonCall {

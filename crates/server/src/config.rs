@@ -66,6 +66,11 @@ pub struct Config {
     /// Days added to the clock lifecycle rules are judged by: a test aid (hidden flag), so a
     /// test can see a 30-day rule act without waiting 30 days.
     pub lifecycle_clock_offset_days: i64,
+    /// Webhook targets may be plain `http` and loopback or private addresses (never the cloud
+    /// metadata address).
+    pub webhook_allow_private: bool,
+    /// Hours an event is retried before it is dropped and its rule suspended.
+    pub event_retry_hours: u64,
 }
 
 impl Default for Config {
@@ -92,6 +97,8 @@ impl Default for Config {
             dashboard_hosts: Vec::new(),
             dashboard_secure_cookies: false,
             lifecycle_clock_offset_days: 0,
+            webhook_allow_private: false,
+            event_retry_hours: 24,
         }
     }
 }

@@ -63,6 +63,8 @@ struct Inner {
     own_names: Vec<String>,
     /// Who may read `/_pier/metrics`.
     metrics_access: MetricsAccess,
+    /// The event dispatcher's counters, for the metrics.
+    events: Option<Arc<pier_events::DispatchStats>>,
     /// Domains whose subdomains name buckets (virtual-host style), for parsing S3 requests.
     hosts: VirtualHosts,
     /// The key the front signs requests it sends s3s again with (`multi_range`).
@@ -129,6 +131,10 @@ pub struct FrontOptions {
     pub metrics: MetricsAccess,
     /// The region SigV4 requests must name (empty: `us-east-1`).
     pub region: String,
+    /// Event notification rules may name plain `http` and private-address webhooks.
+    pub webhook_allow_private: bool,
+    /// The event dispatcher's counters, shown in `/_pier/metrics`.
+    pub events: Option<std::sync::Arc<pier_events::DispatchStats>>,
 }
 
 /// Who may read `/_pier/metrics`, whose labels name every account's buckets.
@@ -179,7 +185,8 @@ impl Front {
             inner: Arc::new(Inner {
                 s3,
                 b2: pier_b2::B2Api::new(store.clone(), access.clone())
-                    .with_public_url(options.public_url),
+                    .with_public_url(options.public_url)
+                    .with_webhook_allow_private(options.webhook_allow_private),
                 access,
                 cors: CorsLayer::new(store.clone(), options.cors_watch),
                 store,
@@ -189,6 +196,7 @@ impl Front {
                 dashboard_port: options.dashboard_port,
                 own_names,
                 metrics_access: options.metrics,
+                events: options.events,
                 hosts: hosts.clone(),
                 front_key,
                 region,
@@ -582,7 +590,9 @@ impl Front {
             (&Method::GET | &Method::HEAD, "/_pier/health") => text("ok\n".into(), "text/plain"),
             (&Method::GET, "/_pier/metrics") => match self.metrics_refusal(req) {
                 None => text(
-                    self.inner.metrics.render(&self.inner.store.stats()),
+                    self.inner
+                        .metrics
+                        .render(&self.inner.store.stats(), self.inner.events.as_deref()),
                     "text/plain; version=0.0.4",
                 ),
                 Some(why) => {

@@ -52,6 +52,11 @@ struct StoreGauges {
     blob_syncs: Gauge,
     blob_sync_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     janitor_backlog: Gauge,
+    events_delivered: Gauge,
+    events_retried: Gauge,
+    events_dropped: Gauge,
+    events_backlog: Gauge,
+    events_oldest_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 /// One finished request, as the metrics and the access log see it.
@@ -155,6 +160,35 @@ impl Metrics {
             "Garbage blobs waiting for deletion",
             store.janitor_backlog.clone(),
         );
+        for (name, help, gauge) in [
+            (
+                "events_delivered",
+                "Events a webhook acknowledged",
+                &store.events_delivered,
+            ),
+            (
+                "events_retried",
+                "Event deliveries that failed and were postponed",
+                &store.events_retried,
+            ),
+            (
+                "events_dropped",
+                "Events dropped unsent (retry window passed, rule removed, target refused)",
+                &store.events_dropped,
+            ),
+            (
+                "events_backlog",
+                "Events due for delivery at the last pass",
+                &store.events_backlog,
+            ),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
+        registry.register(
+            "events_oldest_age_seconds",
+            "Age of the oldest event due at the last pass",
+            store.events_oldest_seconds.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -206,8 +240,12 @@ impl Metrics {
         self.refused_connections.inc();
     }
 
-    /// The text exposition, with the store's counters as of now.
-    pub fn render(&self, store: &pier_store::StatsSnapshot) -> String {
+    /// The text exposition, with the store's and the event dispatcher's counters as of now.
+    pub fn render(
+        &self,
+        store: &pier_store::StatsSnapshot,
+        events: Option<&pier_events::DispatchStats>,
+    ) -> String {
         let g = &self.store;
         g.commits.set(store.commits as i64);
         g.committed_jobs.set(store.committed_jobs as i64);
@@ -215,6 +253,16 @@ impl Metrics {
         g.blob_syncs.set(store.blob_syncs as i64);
         g.blob_sync_seconds.set(store.blob_sync_micros as f64 / 1e6);
         g.janitor_backlog.set(store.janitor_backlog as i64);
+        if let Some(e) = events {
+            let read = |c: &std::sync::atomic::AtomicU64| {
+                c.load(std::sync::atomic::Ordering::Relaxed) as i64
+            };
+            g.events_delivered.set(read(&e.delivered));
+            g.events_retried.set(read(&e.retried));
+            g.events_dropped.set(read(&e.dropped));
+            g.events_backlog.set(read(&e.backlog));
+            g.events_oldest_seconds.set(read(&e.oldest_ms) as f64 / 1e3);
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
@@ -254,11 +302,19 @@ mod tests {
             cors: CorsVerdict::Refused,
         });
         let _c = m.connection();
-        let text = m.render(&pier_store::StatsSnapshot {
-            commits: 2,
-            committed_jobs: 5,
-            ..Default::default()
-        });
+        let events = pier_events::DispatchStats::default();
+        events
+            .delivered
+            .store(7, std::sync::atomic::Ordering::Relaxed);
+        let text = m.render(
+            &pier_store::StatsSnapshot {
+                commits: 2,
+                committed_jobs: 5,
+                ..Default::default()
+            },
+            Some(&events),
+        );
+        assert!(text.contains("pier_events_delivered 7"), "{text}");
         assert!(
             text.contains(r#"pier_requests_total{api="s3",operation="GetObject",status="200"} 1"#),
             "{text}"

@@ -1,6 +1,7 @@
 //! [`Store`](crate::Store)'s operations, one file per kind of thing stored.
 
 mod buckets;
+mod events;
 mod keys;
 mod objects;
 mod uploads;

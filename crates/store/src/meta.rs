@@ -271,6 +271,28 @@ pub trait MetaStore: Send + Sync + 'static {
     /// metadata use it so that one of them does shared work (lifecycle, orphan sweeps) at a time.
     fn claim_lease(&self, name: &str, holder: &str, now: Millis, until: Millis) -> Result<bool>;
 
+    /// Up to `limit` outbox events due at `now`, in the order they were recorded, each with its
+    /// attempts so far (`docs/design.md`, "Events").
+    fn events_due(&self, now: Millis, limit: usize) -> Result<Vec<(pier_events::Event, u32)>>;
+    /// Forgets outbox events (delivered or dropped).
+    fn events_remove(&self, ids: &[String]) -> Result<()>;
+    /// Counts a failed attempt on `ids`, records `error`, and makes every pending event of the
+    /// rule wait until `next`.
+    fn events_postpone(
+        &self,
+        bucket_id: &str,
+        rule: &str,
+        ids: &[String],
+        next: Millis,
+        error: &str,
+    ) -> Result<()>;
+    /// Drops the events recorded before `cutoff`, reporting them per rule.
+    fn events_expire(&self, cutoff: Millis) -> Result<Vec<pier_events::Expired>>;
+    /// How many events wait, and when the oldest was recorded.
+    fn events_backlog(&self) -> Result<(u64, Option<Millis>)>;
+    /// Marks a bucket's notification rule suspended, with the reason its readers see.
+    fn suspend_rule(&self, bucket_id: &str, rule: &str, reason: &str) -> Result<()>;
+
     /// Records a dashboard session (replacing one with the same id).
     fn put_session(&self, session: crate::types::DashboardSession) -> Result<()>;
     /// The session with this id, if recorded and not ended.

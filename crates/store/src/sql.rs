@@ -9,6 +9,7 @@
 
 pub(crate) mod history;
 pub(crate) mod meta;
+pub(crate) mod outbox;
 pub mod postgres;
 pub(crate) mod rows;
 pub mod sqlite;

@@ -245,6 +245,9 @@ pub struct Bucket {
     /// S3's object ownership setting (`BucketOwnerEnforced`, ...), validated by the API layer;
     /// `None` when unset.
     pub ownership: Option<String>,
+    /// Event notification rules (B2's form); changes they select are recorded in the outbox
+    /// with the change.
+    pub notifications: Vec<pier_events::NotificationRule>,
 }
 
 /// The bits of a bucket's public access block (S3 `PublicAccessBlockConfiguration`).
@@ -285,6 +288,9 @@ pub struct BucketUpdate {
     pub object_lock: Option<crate::lock::ObjectLock>,
     /// New object ownership setting (`Some(None)` removes it).
     pub ownership: Option<Option<String>>,
+    /// New event notification rules, already validated (`pier_events::rule::validate`): each
+    /// rule saved new or changed is sent a test event, and saving resumes a suspended rule.
+    pub notifications: Option<Vec<pier_events::NotificationRule>>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }

@@ -57,6 +57,7 @@ impl Store {
             public_block: 0,
             object_lock,
             ownership: None,
+            notifications: Vec::new(),
         })
     }
 

@@ -2,6 +2,7 @@
 //! the queries every engine shares (`docs/design.md`, "On disk" and "Metadata backends").
 
 use super::history::{self, OBJECT_SELECT};
+use super::outbox;
 use super::rows::{add_garbage, meta_json, parse_meta};
 use super::{values, Engine, Row, Sql};
 use crate::error::{Result, StoreError};
@@ -12,6 +13,7 @@ use crate::types::{
     Upload, VersionRef, Versioning, Visibility, WriteCondition,
 };
 use md5::{Digest as _, Md5};
+use pier_events::EventKind;
 use std::collections::HashSet;
 
 /// The metadata store over one engine.
@@ -54,6 +56,22 @@ impl<E: Engine> SqlMeta<E> {
     }
 }
 
+/// Records what deleting a key's current entry did: the marker added (a hide), or else the
+/// version removed for good; by a lifecycle rule when `lifecycle`.
+fn record_removal(conn: &dyn Sql, removal: &Removal, lifecycle: bool) -> Result<()> {
+    let (hide, delete) = if lifecycle {
+        (EventKind::LifecycleHide, EventKind::LifecycleDelete)
+    } else {
+        (EventKind::Hide, EventKind::Delete)
+    };
+    if let Some(marker) = &removal.marker {
+        outbox::record(conn, hide, marker)?;
+    } else if let Some(removed) = &removal.removed {
+        outbox::record(conn, delete, removed)?;
+    }
+    Ok(())
+}
+
 fn corrupt_json(what: &str, e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
@@ -94,12 +112,17 @@ fn bucket_from_row(mut row: Row) -> Result<Bucket> {
         },
         ownership: row.opt_text(13)?,
         owner: row.text(14)?,
+        notifications: match row.opt_text(15)? {
+            None => Vec::new(),
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| corrupt_json("bucket notification rules", e))?,
+        },
     })
 }
 
 const BUCKET_COLUMNS: &str =
     "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags, \
-     public_block, object_lock, ownership, owner";
+     public_block, object_lock, ownership, owner, notifications";
 
 /// The stored text of a bucket's tags (`NULL` when none).
 fn tags_json(tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
@@ -117,7 +140,7 @@ fn lifecycle_json(rules: &[LifecycleRule]) -> Option<String> {
 }
 
 /// A bucket's columns, in `BUCKET_COLUMNS` order.
-fn bucket_values(bucket: &Bucket) -> [super::Value; 15] {
+fn bucket_values(bucket: &Bucket) -> [super::Value; 16] {
     [
         (&bucket.name).into(),
         (&bucket.id).into(),
@@ -134,6 +157,7 @@ fn bucket_values(bucket: &Bucket) -> [super::Value; 15] {
         lock_json(bucket.object_lock.as_ref()).into(),
         (&bucket.ownership).into(),
         (&bucket.owner).into(),
+        super::outbox::rules_json(&bucket.notifications).into(),
     ]
 }
 
@@ -257,7 +281,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             conn.execute(
                 &format!(
                     "INSERT INTO buckets ({BUCKET_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                             ?16)"
                 ),
                 &bucket_values(&bucket),
             )?;
@@ -342,12 +367,22 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             if let Some(ownership) = update.ownership {
                 bucket.ownership = ownership;
             }
+            if let Some(rules) = update.notifications {
+                let saved = pier_events::rule::saved_over(rules, &bucket.notifications);
+                for rule in saved.iter().filter(|r| r.is_enabled) {
+                    if !bucket.notifications.contains(rule) {
+                        super::outbox::record_test(conn, &bucket.id, &rule.name)?;
+                    }
+                }
+                bucket.notifications = saved;
+            }
             bucket.revision += 1;
             // Every column in BUCKET_COLUMNS order; the name, id and owner never change.
             conn.execute(
                 "UPDATE buckets SET id = ?2, created_ms = ?3, public = ?4, cors = ?5, info = ?6,
                    revision = ?7, policy = ?8, versioning = ?9, lifecycle = ?10, tags = ?11,
-                   public_block = ?12, object_lock = ?13, ownership = ?14, owner = ?15
+                   public_block = ?12, object_lock = ?13, ownership = ?14, owner = ?15,
+                   notifications = ?16
                  WHERE name = ?1",
                 &bucket_values(&bucket),
             )?;
@@ -411,8 +446,15 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         condition: WriteCondition,
         bytes: NewBytes,
     ) -> Result<(Object, Vec<String>)> {
-        self.engine
-            .write(move |conn| history::put(conn, object.clone(), &condition, &bytes))
+        self.engine.write(move |conn| {
+            let kind = match bytes {
+                NewBytes::SharedWith(_) => EventKind::Copy,
+                NewBytes::Blob | NewBytes::Inline(_) => EventKind::Upload,
+            };
+            let (made, garbage) = history::put(conn, object.clone(), &condition, &bytes)?;
+            outbox::record(conn, kind, &made)?;
+            Ok((made, garbage))
+        })
     }
 
     fn update_meta(
@@ -465,8 +507,12 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         at: Millis,
     ) -> Result<(Removal, Vec<String>)> {
         let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
-        self.engine
-            .write(move |conn| history::delete_current(conn, &bucket_id, &key, &marker_id, at))
+        self.engine.write(move |conn| {
+            let (removal, garbage) =
+                history::delete_current(conn, &bucket_id, &key, &marker_id, at)?;
+            record_removal(conn, &removal, false)?;
+            Ok((removal, garbage))
+        })
     }
 
     fn delete_version(
@@ -479,7 +525,12 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
         self.engine.write(move |conn| {
             let now = crate::now_millis();
-            history::delete_version(conn, &bucket_id, &key, &which, now, bypass_governance)
+            let (removed, garbage) =
+                history::delete_version(conn, &bucket_id, &key, &which, now, bypass_governance)?;
+            if let Some(entry) = &removed {
+                outbox::record(conn, EventKind::Delete, entry)?;
+            }
+            Ok((removed, garbage))
         })
     }
 
@@ -520,8 +571,9 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                             .is_some_and(|c| &c.version_id == version_id);
                         if still {
                             let at = crate::now_millis();
-                            let (_, g) =
+                            let (removal, g) =
                                 history::delete_current(conn, &bucket_id, key, marker_id, at)?;
+                            record_removal(conn, &removal, true)?;
                             garbage.extend(g);
                         }
                         still
@@ -536,14 +588,29 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                                 && crate::lock::check_delete(e.meta.lock(), now, false).is_ok()
                         });
                         if due {
-                            let (_, g) =
+                            let (removed, g) =
                                 history::delete_version(conn, &bucket_id, key, &which, now, false)?;
+                            if let Some(entry) = &removed {
+                                outbox::record(conn, EventKind::LifecycleDelete, entry)?;
+                            }
                             garbage.extend(g);
                         }
                         due
                     }
                     LifecycleAction::RemoveLoneMarker { key, version_id } => {
-                        history::remove_lone_marker(conn, &bucket_id, key, version_id)?
+                        let removed =
+                            history::remove_lone_marker(conn, &bucket_id, key, version_id)?;
+                        if removed {
+                            let marker = Object {
+                                bucket_id: bucket_id.clone(),
+                                key: key.clone(),
+                                version_id: version_id.clone(),
+                                marker: true,
+                                ..Object::default()
+                            };
+                            outbox::record(conn, EventKind::LifecycleDelete, &marker)?;
+                        }
+                        removed
                     }
                     LifecycleAction::AbortUpload { upload_id } => {
                         let exists = query_upload(conn, upload_id)?.is_some();
@@ -782,6 +849,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             };
             let (object, mut garbage) =
                 history::put(conn, object, &completion.condition, &NewBytes::Blob)?;
+            outbox::record(conn, EventKind::MultipartUpload, &object)?;
             let unused: Vec<String> = parts
                 .iter()
                 .filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number))
@@ -977,6 +1045,47 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             }
             Ok(true)
         })
+    }
+
+    fn events_due(&self, now: Millis, limit: usize) -> Result<Vec<(pier_events::Event, u32)>> {
+        self.engine.read(move |conn| outbox::due(conn, now, limit))
+    }
+
+    fn events_remove(&self, ids: &[String]) -> Result<()> {
+        let ids = ids.to_vec();
+        self.engine.write(move |conn| outbox::remove(conn, &ids))
+    }
+
+    fn events_postpone(
+        &self,
+        bucket_id: &str,
+        rule: &str,
+        ids: &[String],
+        next: Millis,
+        error: &str,
+    ) -> Result<()> {
+        let (bucket_id, rule, ids, error) = (
+            bucket_id.to_owned(),
+            rule.to_owned(),
+            ids.to_vec(),
+            error.to_owned(),
+        );
+        self.engine
+            .write(move |conn| outbox::postpone(conn, &bucket_id, &rule, &ids, next, &error))
+    }
+
+    fn events_expire(&self, cutoff: Millis) -> Result<Vec<pier_events::Expired>> {
+        self.engine.write(move |conn| outbox::expire(conn, cutoff))
+    }
+
+    fn events_backlog(&self) -> Result<(u64, Option<Millis>)> {
+        self.engine.read(outbox::backlog)
+    }
+
+    fn suspend_rule(&self, bucket_id: &str, rule: &str, reason: &str) -> Result<()> {
+        let (bucket_id, rule, reason) = (bucket_id.to_owned(), rule.to_owned(), reason.to_owned());
+        self.engine
+            .write(move |conn| outbox::suspend(conn, &bucket_id, &rule, &reason))
     }
 
     fn put_session(&self, session: crate::types::DashboardSession) -> Result<()> {

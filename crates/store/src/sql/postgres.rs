@@ -27,7 +27,7 @@ use std::thread;
 use std::time::Duration;
 
 /// The schema, one migration per entry; `schema_version` records how many ran.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     "
 CREATE TABLE buckets (
     name TEXT COLLATE \"C\" PRIMARY KEY,
@@ -148,6 +148,26 @@ ALTER TABLE buckets ADD COLUMN owner TEXT COLLATE \"C\" NOT NULL DEFAULT 'pier';
     "
 ALTER TABLE garbage ADD COLUMN since_ms BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX garbage_by_age ON garbage (since_ms);
+",
+    // Event notifications: rules on the bucket, the outbox beside the history.
+    "
+ALTER TABLE buckets ADD COLUMN notifications TEXT;
+CREATE TABLE events (
+    n BIGSERIAL PRIMARY KEY,
+    id TEXT COLLATE \"C\" NOT NULL UNIQUE,
+    rule TEXT COLLATE \"C\" NOT NULL,
+    bucket_id TEXT COLLATE \"C\" NOT NULL,
+    key TEXT COLLATE \"C\" NOT NULL,
+    version_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    sequencer BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    attempts BIGINT NOT NULL,
+    next_ms BIGINT NOT NULL,
+    error TEXT NOT NULL
+);
+CREATE INDEX events_by_rule ON events (bucket_id, rule, n);
 ",
 ];
 

@@ -105,11 +105,27 @@ CREATE TABLE IF NOT EXISTS leases (
     holder TEXT NOT NULL,
     until_ms INTEGER NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS events (
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    rule TEXT NOT NULL,
+    bucket_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sequencer INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_ms INTEGER NOT NULL,
+    error TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS events_by_rule ON events (bucket_id, rule, n);
 ";
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 17] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 18] = [
     ("buckets", "policy", "TEXT"),
     ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "lifecycle", "TEXT"),
@@ -130,6 +146,7 @@ const ADDED_COLUMNS: [(&str, &str, &str); 17] = [
     ("buckets", "owner", "TEXT NOT NULL DEFAULT 'pier'"),
     // Garbage waits out a grace period; rows from before were released long ago.
     ("garbage", "since_ms", "INTEGER NOT NULL DEFAULT 0"),
+    ("buckets", "notifications", "TEXT"),
 ];
 
 fn migrate(conn: &Connection) -> Result<()> {

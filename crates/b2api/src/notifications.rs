@@ -1,0 +1,85 @@
+//! `b2_set_bucket_notification_rules` and `b2_get_bucket_notification_rules`: a bucket's event
+//! notification rules, in B2's form, validated as B2 validates them (`pier_events::rule`).
+
+use crate::args::ByBucket;
+use crate::error::{blocking_err, B2Error, B2Result};
+use crate::{json, Call};
+use http::Response;
+use pier_access::Action;
+use pier_events::NotificationRule;
+use pier_store::{Bucket, BucketUpdate};
+use s3s::Body;
+use serde_json::{json, Value};
+
+/// The answer both calls give: the bucket's id and its rules, sorted by name as B2 lists them.
+fn rules_json(bucket: &Bucket) -> Value {
+    let mut rules = bucket.notifications.clone();
+    rules.sort_by(|a, b| a.name.cmp(&b.name));
+    json!({ "bucketId": bucket.id, "eventNotificationRules": rules })
+}
+
+/// `b2_get_bucket_notification_rules?bucketId=`.
+pub(crate) fn get(call: &Call<'_>, args: ByBucket) -> B2Result<Response<Body>> {
+    let me = call.account()?;
+    let bucket = call.store.bucket_by_id(&args.bucket_id)?;
+    call.allow(
+        Some(&me),
+        Action::GetBucketNotification,
+        Some(&bucket.name),
+        None,
+        None,
+    )?;
+    Ok(json(rules_json(&bucket)))
+}
+
+/// The rules of a `b2_set_bucket_notification_rules` body: each one B2's shape (a missing or
+/// mistyped field names itself), the set valid as B2 requires.
+fn parse_rules(args: &Value, allow_private: bool) -> B2Result<Vec<NotificationRule>> {
+    let Some(list) = args.get("eventNotificationRules") else {
+        return Err(B2Error::bad_request("eventNotificationRules is required"));
+    };
+    let rules: Vec<NotificationRule> = serde_path_to_error::deserialize(list).map_err(|e| {
+        B2Error::bad_request(format!(
+            "eventNotificationRules.{}: {}",
+            e.path(),
+            e.inner()
+        ))
+    })?;
+    pier_events::rule::validate(&rules).map_err(|e| B2Error::bad_request(e.to_string()))?;
+    for (i, rule) in rules.iter().enumerate() {
+        let (https, _, _) = pier_events::target::parse_url(&rule.target_configuration.url)
+            .map_err(B2Error::bad_request)?;
+        if !https && !allow_private {
+            return Err(B2Error::bad_request(format!(
+                "eventNotificationRules[{i}].targetConfiguration.url: the webhook must use https"
+            )));
+        }
+    }
+    Ok(rules)
+}
+
+/// `b2_set_bucket_notification_rules`: replaces the bucket's rules (a rule saved again is
+/// resumed; a secret left out is kept) and queues a test event for each rule new or changed.
+pub(crate) async fn set(call: &Call<'_>, args: Value) -> B2Result<Response<Body>> {
+    let me = call.account()?;
+    let by: ByBucket = crate::args::parse(args.clone())?;
+    let bucket = call.store.bucket_by_id(&by.bucket_id)?;
+    call.allow(
+        Some(&me),
+        Action::PutBucketNotification,
+        Some(&bucket.name),
+        None,
+        None,
+    )?;
+    let rules = parse_rules(&args, call.webhook_allow_private)?;
+    let store = call.store.clone();
+    let name = bucket.name.clone();
+    let update = BucketUpdate {
+        notifications: Some(rules),
+        ..Default::default()
+    };
+    let bucket = tokio::task::spawn_blocking(move || store.update_bucket(&name, update))
+        .await
+        .map_err(blocking_err)??;
+    Ok(json(rules_json(&bucket)))
+}

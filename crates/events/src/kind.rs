@@ -1,0 +1,140 @@
+//! What happened to an object: one kind per change the store makes, with its B2 name and its S3
+//! name (`docs/design.md`, "Events").
+
+use std::fmt;
+
+/// A change to a bucket's objects that notification rules can select.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A version written by a single upload (S3 PUT or POST form, B2 upload, the dashboard).
+    Upload,
+    /// A version written by completing a multipart (large file) upload.
+    MultipartUpload,
+    /// A version written by copying a whole object.
+    Copy,
+    /// A version (or a marker) deleted for good by a client.
+    Delete,
+    /// A version or a lone marker deleted by a lifecycle rule.
+    LifecycleDelete,
+    /// A delete (hide) marker added by a client.
+    Hide,
+    /// A delete (hide) marker added by a lifecycle rule.
+    LifecycleHide,
+    /// The event sent when a rule is saved, to show its target works.
+    Test,
+}
+
+/// Every kind, in B2's documentation order.
+pub const ALL: [EventKind; 8] = [
+    EventKind::Upload,
+    EventKind::MultipartUpload,
+    EventKind::Copy,
+    EventKind::Delete,
+    EventKind::LifecycleDelete,
+    EventKind::Hide,
+    EventKind::LifecycleHide,
+    EventKind::Test,
+];
+
+/// B2 event types a rule may name besides the exact ones: its wildcards, and the replication
+/// kinds pier never emits (accepted, as B2 accepts them, and never matched).
+const B2_ACCEPTED: [&str; 5] = [
+    "b2:ObjectCreated:*",
+    "b2:ObjectDeleted:*",
+    "b2:HideMarkerCreated:*",
+    "b2:ObjectCreated:Replica",
+    "b2:ObjectCreated:MultipartReplica",
+];
+
+impl EventKind {
+    /// B2's name (`b2:ObjectCreated:Upload`, ...).
+    pub fn b2_name(self) -> &'static str {
+        match self {
+            EventKind::Upload => "b2:ObjectCreated:Upload",
+            EventKind::MultipartUpload => "b2:ObjectCreated:MultipartUpload",
+            EventKind::Copy => "b2:ObjectCreated:Copy",
+            EventKind::Delete => "b2:ObjectDeleted:Delete",
+            EventKind::LifecycleDelete => "b2:ObjectDeleted:LifecycleRule",
+            EventKind::Hide => "b2:HideMarkerCreated:Hide",
+            EventKind::LifecycleHide => "b2:HideMarkerCreated:LifecycleRule",
+            EventKind::Test => "b2:TestEvent",
+        }
+    }
+
+    /// S3's name (`s3:ObjectCreated:Put`, ...), as AWS writes it in `eventName` without the
+    /// `s3:` prefix and in notification configurations with it.
+    pub fn s3_name(self) -> &'static str {
+        match self {
+            EventKind::Upload => "s3:ObjectCreated:Put",
+            EventKind::MultipartUpload => "s3:ObjectCreated:CompleteMultipartUpload",
+            EventKind::Copy => "s3:ObjectCreated:Copy",
+            EventKind::Delete => "s3:ObjectRemoved:Delete",
+            EventKind::LifecycleDelete => "s3:LifecycleExpiration:Delete",
+            EventKind::Hide => "s3:ObjectRemoved:DeleteMarkerCreated",
+            EventKind::LifecycleHide => "s3:LifecycleExpiration:DeleteMarkerCreated",
+            EventKind::Test => "s3:TestEvent",
+        }
+    }
+
+    /// The kind of a B2 name; `None` for anything else (wildcards included).
+    pub fn from_b2_name(name: &str) -> Option<EventKind> {
+        ALL.into_iter().find(|k| k.b2_name() == name)
+    }
+
+    /// True when a rule naming `pattern` (an exact B2 type or a `…:*` wildcard) selects this
+    /// kind. The test event is never selected by a pattern: it goes to the rule being saved.
+    pub fn matches(self, pattern: &str) -> bool {
+        if self == EventKind::Test {
+            return false;
+        }
+        match pattern.strip_suffix('*') {
+            Some(family) => self.b2_name().starts_with(family),
+            None => self.b2_name() == pattern,
+        }
+    }
+
+    /// True when `pattern` is an event type a B2 rule may name.
+    pub fn is_b2_pattern(pattern: &str) -> bool {
+        B2_ACCEPTED.contains(&pattern)
+            || Self::from_b2_name(pattern).is_some_and(|k| k != EventKind::Test)
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.b2_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for kind in ALL {
+            assert_eq!(EventKind::from_b2_name(kind.b2_name()), Some(kind));
+            assert!(kind.s3_name().starts_with("s3:"));
+        }
+    }
+
+    #[test]
+    fn wildcards_select_their_family_only() {
+        assert!(EventKind::Upload.matches("b2:ObjectCreated:*"));
+        assert!(EventKind::Copy.matches("b2:ObjectCreated:*"));
+        assert!(!EventKind::Hide.matches("b2:ObjectCreated:*"));
+        assert!(EventKind::LifecycleHide.matches("b2:HideMarkerCreated:*"));
+        assert!(EventKind::LifecycleDelete.matches("b2:ObjectDeleted:LifecycleRule"));
+        assert!(!EventKind::Delete.matches("b2:ObjectDeleted:LifecycleRule"));
+        assert!(!EventKind::Test.matches("b2:TestEvent"));
+    }
+
+    #[test]
+    fn b2_patterns_are_the_documented_ones() {
+        assert!(EventKind::is_b2_pattern("b2:ObjectCreated:Replica"));
+        assert!(EventKind::is_b2_pattern("b2:HideMarkerCreated:*"));
+        assert!(!EventKind::is_b2_pattern("b2:*"));
+        assert!(!EventKind::is_b2_pattern("b2:TestEvent"));
+        assert!(!EventKind::is_b2_pattern("s3:ObjectCreated:Put"));
+    }
+}
