@@ -30,6 +30,8 @@ pub struct Expired {
     pub count: u64,
     /// The last delivery error recorded for them.
     pub last_error: String,
+    /// The rule no longer exists (its events had nowhere to go): nothing to suspend.
+    pub rule_gone: bool,
 }
 
 /// What the dispatcher needs of the store. Every method may block (the dispatcher calls them
@@ -111,12 +113,22 @@ pub struct Dispatcher {
     client: reqwest::Client,
     config: DispatchConfig,
     stats: Arc<DispatchStats>,
+    /// When the outbox last said whether this process delivers, and what it said.
+    lease: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
+    /// When expired events were last looked for.
+    last_expiry: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// The longest a failing rule waits between attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// Most events read from the outbox per pass.
 const PASS_LIMIT: usize = 5000;
+/// How often the dispatcher asks whether it may deliver (the outbox's lease outlasts this).
+pub const LEASE_CHECK: Duration = Duration::from_secs(2);
+/// How often events past the retry window are looked for.
+const EXPIRY_CHECK: Duration = Duration::from_secs(30);
+/// The pause after a pass that found fewer events than it could take.
+const GATHER: Duration = Duration::from_millis(20);
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -149,6 +161,8 @@ impl Dispatcher {
             client,
             config,
             stats: Arc::default(),
+            lease: tokio::sync::Mutex::new(None),
+            last_expiry: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -161,17 +175,15 @@ impl Dispatcher {
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            let sent = match self.pass().await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "event delivery pass failed");
-                    0
-                }
-            };
-            let pause = if sent > 0 {
-                Duration::ZERO
-            } else {
-                self.config.poll
+            if let Err(e) = self.pass().await {
+                tracing::warn!(error = %e, "event delivery pass failed");
+            }
+            // A full pass goes on at once; a partial one lets events gather into batches (fewer
+            // outbox transactions beside the writes); an empty one waits for the poll.
+            let pause = match self.stats.backlog.load(Ordering::Relaxed) as usize {
+                0 => self.config.poll,
+                n if n >= PASS_LIMIT => Duration::ZERO,
+                _ => GATHER,
             };
             tokio::select! {
                 _ = &mut stop => return,
@@ -190,15 +202,44 @@ impl Dispatcher {
             .map_err(|e| format!("outbox task failed: {e}"))?
     }
 
+    /// Whether this process delivers, asking the outbox at most once per [`LEASE_CHECK`].
+    async fn may_deliver(&self) -> Result<bool, OutboxError> {
+        let mut last = self.lease.lock().await;
+        if let Some((at, answer)) = *last {
+            if at.elapsed() < LEASE_CHECK {
+                return Ok(answer);
+            }
+        }
+        let answer = self.blocking(|o| o.may_deliver()).await?;
+        *last = Some((std::time::Instant::now(), answer));
+        Ok(answer)
+    }
+
     /// One pass over the outbox; returns how many events were delivered.
     pub async fn pass(&self) -> Result<usize, OutboxError> {
-        if !self.blocking(|o| o.may_deliver()).await? {
+        if !self.may_deliver().await? {
             return Ok(0);
         }
         let now = now_ms();
         let cutoff = now - self.config.retry_window.as_millis() as i64;
-        for gone in self.blocking(move |o| o.expire(cutoff)).await? {
+        let expire_now = {
+            let mut last = self.last_expiry.lock().await;
+            let due = last.is_none_or(|at| at.elapsed() >= EXPIRY_CHECK);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        let expired = if expire_now {
+            self.blocking(move |o| o.expire(cutoff)).await?
+        } else {
+            Vec::new()
+        };
+        for gone in expired {
             self.stats.dropped.fetch_add(gone.count, Ordering::Relaxed);
+            if gone.rule_gone {
+                continue;
+            }
             let reason = format!(
                 "{} events could not be delivered within the retry window; last error: {}",
                 gone.count, gone.last_error

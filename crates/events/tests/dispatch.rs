@@ -199,6 +199,7 @@ impl Outbox for Memory {
                     rule: r.event.rule.clone(),
                     count: 1,
                     last_error: r.error.clone(),
+                    rule_gone: false,
                 }),
             }
         }

@@ -43,8 +43,8 @@ fn insert(
     let now = crate::now_millis();
     conn.execute(
         "INSERT INTO events (id, rule, bucket_id, key, version_id, kind, size, sequencer, at_ms,
-                             attempts, next_ms, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?9, '')",
+                             attempts, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, '')",
         values![
             crate::new_id(),
             rule,
@@ -104,27 +104,64 @@ fn event_from_row(mut row: Row) -> Result<(Event, u32)> {
     Ok((event, u32::try_from(row.int(9)?).unwrap_or(u32::MAX)))
 }
 
-/// Up to `limit` events due at `now`, in the order they were recorded.
-pub(crate) fn due(conn: &dyn Sql, now: i64, limit: usize) -> Result<Vec<(Event, u32)>> {
-    conn.query(
-        "SELECT id, rule, bucket_id, key, version_id, kind, size, sequencer, at_ms, attempts
-         FROM events WHERE next_ms <= ?1 ORDER BY n LIMIT ?2",
-        values![now, limit as i64],
-    )?
-    .into_iter()
-    .map(event_from_row)
-    .collect()
+/// Every rule of every bucket that has rules, as (bucket id, rule name).
+fn all_rules(conn: &dyn Sql) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for mut row in conn.query(
+        "SELECT id, notifications FROM buckets WHERE notifications IS NOT NULL",
+        &[],
+    )? {
+        let id = row.text(0)?;
+        let rules: Vec<NotificationRule> = serde_json::from_str(&row.text(1)?)
+            .map_err(|e| StoreError::Corrupt(format!("bucket notification rules: {e}")))?;
+        out.extend(rules.into_iter().map(|r| (id.clone(), r.name)));
+    }
+    Ok(out)
 }
 
-/// Forgets events.
+/// Up to `limit` events due at `now`: for each rule not paused by a failed delivery, its oldest
+/// events in the order they were recorded (one index range per rule; a paused rule's backlog
+/// is never read).
+pub(crate) fn due(conn: &dyn Sql, now: i64, limit: usize) -> Result<Vec<(Event, u32)>> {
+    let paused: Vec<(String, String)> = conn
+        .query(
+            "SELECT bucket_id, rule FROM event_pauses WHERE until_ms > ?1",
+            values![now],
+        )?
+        .into_iter()
+        .map(|mut row| Ok((row.text(0)?, row.text(1)?)))
+        .collect::<Result<_>>()?;
+    let mut out = Vec::new();
+    for (bucket_id, rule) in all_rules(conn)? {
+        if out.len() >= limit || paused.contains(&(bucket_id.clone(), rule.clone())) {
+            continue;
+        }
+        let rows = conn.query(
+            "SELECT id, rule, bucket_id, key, version_id, kind, size, sequencer, at_ms, attempts
+             FROM events WHERE bucket_id = ?1 AND rule = ?2 ORDER BY n LIMIT ?3",
+            values![&bucket_id, &rule, (limit - out.len()) as i64],
+        )?;
+        for row in rows {
+            out.push(event_from_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Forgets events, up to a hundred per statement.
 pub(crate) fn remove(conn: &dyn Sql, ids: &[String]) -> Result<()> {
-    for id in ids {
-        conn.execute("DELETE FROM events WHERE id = ?1", values![id])?;
+    for chunk in ids.chunks(100) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let params: Vec<super::Value> = chunk.iter().map(super::Value::from).collect();
+        conn.execute(
+            &format!("DELETE FROM events WHERE id IN ({})", marks.join(", ")),
+            &params,
+        )?;
     }
     Ok(())
 }
 
-/// Counts a failed attempt on `ids` and makes the rule's every pending event wait for `next`.
+/// Counts a failed attempt on `ids` and pauses the rule (all its events) until `next`.
 pub(crate) fn postpone(
     conn: &dyn Sql,
     bucket_id: &str,
@@ -140,32 +177,56 @@ pub(crate) fn postpone(
         )?;
     }
     conn.execute(
-        "UPDATE events SET next_ms = ?3 WHERE bucket_id = ?1 AND rule = ?2 AND next_ms < ?3",
+        "INSERT INTO event_pauses (bucket_id, rule, until_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (bucket_id, rule) DO UPDATE SET until_ms = ?3",
         values![bucket_id, rule, next],
     )?;
     Ok(())
 }
 
-/// Drops the events recorded before `cutoff`; how many per rule, with the last error.
+/// Drops the events recorded before `cutoff`, those of rules that no longer exist, and pauses
+/// that ended before `cutoff`; how many events per rule, with the last error.
 pub(crate) fn expire(conn: &dyn Sql, cutoff: i64) -> Result<Vec<Expired>> {
-    let gone = conn
-        .query(
-            "SELECT bucket_id, rule, count(*), max(error) FROM events WHERE at_ms < ?1
-             GROUP BY bucket_id, rule",
-            values![cutoff],
-        )?
-        .into_iter()
-        .map(|mut row| {
-            Ok(Expired {
-                bucket_id: row.text(0)?,
-                rule: row.text(1)?,
-                count: u64::try_from(row.int(2)?).unwrap_or(0),
-                last_error: row.opt_text(3)?.unwrap_or_default(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    if !gone.is_empty() {
-        conn.execute("DELETE FROM events WHERE at_ms < ?1", values![cutoff])?;
+    conn.execute(
+        "DELETE FROM event_pauses WHERE until_ms < ?1",
+        values![cutoff],
+    )?;
+    let rules = all_rules(conn)?;
+    let mut gone = Vec::new();
+    for mut row in conn.query(
+        "SELECT bucket_id, rule, count(*), max(error), min(at_ms) FROM events
+         GROUP BY bucket_id, rule",
+        &[],
+    )? {
+        let (bucket_id, rule) = (row.text(0)?, row.text(1)?);
+        let count = u64::try_from(row.int(2)?).unwrap_or(0);
+        let last_error = row.opt_text(3)?.unwrap_or_default();
+        let oldest = row.int(4)?;
+        if !rules.contains(&(bucket_id.clone(), rule.clone())) {
+            conn.execute(
+                "DELETE FROM events WHERE bucket_id = ?1 AND rule = ?2",
+                values![&bucket_id, &rule],
+            )?;
+            gone.push(Expired {
+                bucket_id,
+                rule,
+                count,
+                last_error: "the rule was removed".into(),
+                rule_gone: true,
+            });
+        } else if oldest < cutoff {
+            let dropped = conn.execute(
+                "DELETE FROM events WHERE bucket_id = ?1 AND rule = ?2 AND at_ms < ?3",
+                values![&bucket_id, &rule, cutoff],
+            )?;
+            gone.push(Expired {
+                bucket_id,
+                rule,
+                count: dropped,
+                last_error,
+                rule_gone: false,
+            });
+        }
     }
     Ok(gone)
 }

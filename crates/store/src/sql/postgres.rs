@@ -164,10 +164,15 @@ CREATE TABLE events (
     sequencer BIGINT NOT NULL,
     at_ms BIGINT NOT NULL,
     attempts BIGINT NOT NULL,
-    next_ms BIGINT NOT NULL,
     error TEXT NOT NULL
 );
 CREATE INDEX events_by_rule ON events (bucket_id, rule, n);
+CREATE TABLE event_pauses (
+    bucket_id TEXT COLLATE \"C\" NOT NULL,
+    rule TEXT COLLATE \"C\" NOT NULL,
+    until_ms BIGINT NOT NULL,
+    PRIMARY KEY (bucket_id, rule)
+);
 ",
 ];
 

@@ -117,10 +117,15 @@ CREATE TABLE IF NOT EXISTS events (
     sequencer INTEGER NOT NULL,
     at_ms INTEGER NOT NULL,
     attempts INTEGER NOT NULL,
-    next_ms INTEGER NOT NULL,
     error TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS events_by_rule ON events (bucket_id, rule, n);
+CREATE TABLE IF NOT EXISTS event_pauses (
+    bucket_id TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    until_ms INTEGER NOT NULL,
+    PRIMARY KEY (bucket_id, rule)
+) STRICT, WITHOUT ROWID;
 ";
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
