@@ -186,6 +186,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             pier_events::DispatchConfig {
                 allow_private: config.webhook_allow_private,
                 retry_window: Duration::from_secs(config.event_retry_hours * 3600),
+                region: config.region.clone(),
                 ..Default::default()
             },
         );

@@ -195,3 +195,115 @@ fn events_acknowledged_while_the_receiver_is_down_arrive_after_a_kill_9() {
         );
     }
 }
+
+/// S3's records, grouped by key: each key's `eventName`s in order.
+fn s3_names(records: &[Value]) -> BTreeMap<String, Vec<String>> {
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in records {
+        by_key
+            .entry(r["s3"]["object"]["key"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(r["eventName"].as_str().unwrap().to_owned());
+    }
+    by_key
+}
+
+#[test]
+fn s3_notifications_set_with_boto3_publish_s3_records_to_the_topic() {
+    let receiver = Receiver::start();
+    let server = start();
+    let arn = server
+        .python_ok("events_s3.py", &["topic", "uploads", &receiver.url])
+        .trim()
+        .to_owned();
+    server.python_ok("events_s3.py", &["configure", "events-s3", &arn]);
+    let made = server.python_ok("events_s3.py", &["changes", "events-s3"]);
+
+    // Four objects created under in/ ("uploads"), one removal anywhere ("removals"); the
+    // object outside in/ is selected only by its removal. No test event (Ceph sends none).
+    receiver.wait_for(Duration::from_secs(20), |e| e.len() >= 5);
+    std::thread::sleep(Duration::from_millis(300)); // nothing more should come
+    let records = receiver.events();
+    let expected: BTreeMap<String, Vec<String>> = [
+        ("in/a+b.txt", "ObjectCreated:Put"),
+        ("in/presigned.txt", "ObjectCreated:Put"),
+        ("in/multi.bin", "ObjectCreated:CompleteMultipartUpload"),
+        ("in/copy.txt", "ObjectCreated:Copy"),
+        ("out/ignored.txt", "ObjectRemoved:Delete"),
+    ]
+    .into_iter()
+    .map(|(k, n)| (k.to_owned(), vec![n.to_owned()]))
+    .collect();
+    assert_eq!(s3_names(&records), expected, "{records:#?}");
+    assert!(
+        receiver.deliveries().iter().all(|d| d.events().len() == 1),
+        "one record per message, as S3 publishes them"
+    );
+    for r in &records {
+        assert_eq!(r["eventSource"], "aws:s3");
+        assert_eq!(r["eventVersion"], "2.2");
+        assert_eq!(r["awsRegion"], "us-east-1");
+        assert_eq!(r["s3"]["bucket"]["name"], "events-s3");
+        assert_eq!(r["s3"]["bucket"]["arn"], "arn:aws:s3:::events-s3");
+        assert!(r["eventTime"].as_str().unwrap().ends_with('Z'));
+        assert!(r["s3"]["object"]["sequencer"].as_str().unwrap().len() >= 16);
+        let config = if r["s3"]["object"]["key"] == "out/ignored.txt" {
+            "removals"
+        } else {
+            "uploads"
+        };
+        assert_eq!(r["s3"]["configurationId"], config);
+    }
+    // The ETags boto3 was given are the ones the records carry, and the sizes are right.
+    for line in made.lines() {
+        let (name, etag) = line.rsplit_once(' ').unwrap();
+        let key = name.replace(' ', "+");
+        let record = records
+            .iter()
+            .find(|r| r["s3"]["object"]["key"] == key.as_str())
+            .unwrap_or_else(|| panic!("{name} has no record"));
+        assert_eq!(record["s3"]["object"]["eTag"], etag, "{name}");
+    }
+    let multi = records
+        .iter()
+        .find(|r| r["s3"]["object"]["key"] == "in/multi.bin")
+        .unwrap();
+    assert_eq!(multi["s3"]["object"]["size"], 6 * 1024 * 1024);
+
+    // A bucket's B2 rules and S3 configurations are kept apart: b2sdk sees no rule.
+    let b2_rules = server.python_ok("events_b2.py", &["list", "events-s3"]);
+    assert_eq!(b2_rules.trim(), "[]");
+
+    // With its topic deleted, a configuration's events are dropped, not delivered.
+    server.python_ok("events_s3.py", &["drop-topic", &arn]);
+    let before = receiver.events().len();
+    server.aws_ok(&["s3", "rm", "s3://events-s3/in/copy.txt"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(receiver.events().len(), before, "{:#?}", receiver.events());
+}
+
+#[test]
+fn the_topic_api_refuses_bad_signatures_unknown_keys_missing_capabilities_and_actions() {
+    let server = start();
+    server.python_ok("events_s3.py", &["refusals"]);
+}
+
+#[test]
+fn an_unsigned_topic_request_is_refused_in_snss_format() {
+    let server = start();
+    let request = common::request_bytes(
+        &server.endpoint,
+        "POST",
+        "/",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        b"Action=ListTopics",
+    );
+    let resp = common::raw_bytes(&server.endpoint, &request);
+    assert_eq!(resp.status, 403);
+    let body = &resp.body;
+    assert!(
+        body.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{body}"
+    );
+    assert!(body.contains("<ErrorResponse"), "{body}");
+}

@@ -5,6 +5,7 @@ for every object event to URL, signed with SECRET, reads it back, and checks B2'
 bad rules; prints the bucket's id.
 `events_b2.py changes BUCKET`: uploads, copies, hides and deletes a version through b2sdk;
 prints the version ids it made, one per line, as `kind name id`.
+`events_b2.py list BUCKET`: prints the bucket's rules as b2sdk reads them (JSON).
 
 Environment: PIER_ENDPOINT and AWS_* (the admin key, which works for both APIs).
 """
@@ -79,5 +80,8 @@ def changes(name):
 
 if sys.argv[1] == "rules":
     set_rules(sys.argv[2], sys.argv[3], sys.argv[4])
+elif sys.argv[1] == "list":
+    import json
+    print(json.dumps(api.get_bucket_by_name(sys.argv[2]).get_notification_rules()))
 else:
     changes(sys.argv[2])

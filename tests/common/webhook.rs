@@ -25,10 +25,15 @@ impl Delivery {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The body's `events`.
+    /// The body's `events` (B2's payload) or `Records` (S3's).
     pub fn events(&self) -> Vec<serde_json::Value> {
         let v: serde_json::Value = serde_json::from_slice(&self.body).expect("a JSON body");
-        v["events"].as_array().cloned().unwrap_or_default()
+        let list = if v.get("Records").is_some() {
+            &v["Records"]
+        } else {
+            &v["events"]
+        };
+        list.as_array().cloned().unwrap_or_default()
     }
 }
 

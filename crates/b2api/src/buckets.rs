@@ -172,6 +172,7 @@ pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
         object_lock: None,
         ownership: None,
         notifications: None,
+        s3_notifications: None,
         versioning: None,
         lifecycle: match args.get("lifecycleRules") {
             None | Some(Value::Null) => None,

@@ -11,9 +11,14 @@ use pier_store::{Bucket, BucketUpdate};
 use s3s::Body;
 use serde_json::{json, Value};
 
-/// The answer both calls give: the bucket's id and its rules, sorted by name as B2 lists them.
+/// The answer both calls give: the bucket's id and its rules, sorted by name as B2 lists them
+/// (those made through S3 are S3's to show).
 fn rules_json(bucket: &Bucket) -> Value {
-    let mut rules = bucket.notifications.clone();
+    let mut rules: Vec<&NotificationRule> = bucket
+        .notifications
+        .iter()
+        .filter(|r| r.s3.is_none())
+        .collect();
     rules.sort_by(|a, b| a.name.cmp(&b.name));
     json!({ "bucketId": bucket.id, "eventNotificationRules": rules })
 }
@@ -38,13 +43,16 @@ fn parse_rules(args: &Value, allow_private: bool) -> B2Result<Vec<NotificationRu
     let Some(list) = args.get("eventNotificationRules") else {
         return Err(B2Error::bad_request("eventNotificationRules is required"));
     };
-    let rules: Vec<NotificationRule> = serde_path_to_error::deserialize(list).map_err(|e| {
+    let mut rules: Vec<NotificationRule> = serde_path_to_error::deserialize(list).map_err(|e| {
         B2Error::bad_request(format!(
             "eventNotificationRules.{}: {}",
             e.path(),
             e.inner()
         ))
     })?;
+    for rule in &mut rules {
+        rule.s3 = None; // S3's part of a rule is S3's to set
+    }
     pier_events::rule::validate(&rules).map_err(|e| B2Error::bad_request(e.to_string()))?;
     for (i, rule) in rules.iter().enumerate() {
         let (https, _, _) = pier_events::target::parse_url(&rule.target_configuration.url)
@@ -58,8 +66,9 @@ fn parse_rules(args: &Value, allow_private: bool) -> B2Result<Vec<NotificationRu
     Ok(rules)
 }
 
-/// `b2_set_bucket_notification_rules`: replaces the bucket's rules (a rule saved again is
-/// resumed; a secret left out is kept) and queues a test event for each rule new or changed.
+/// `b2_set_bucket_notification_rules`: replaces the bucket's B2 rules (a rule saved again is
+/// resumed; a secret left out is kept; rules made through S3 stay) and queues a test event for
+/// each rule new or changed.
 pub(crate) async fn set(call: &Call<'_>, args: Value) -> B2Result<Response<Body>> {
     let me = call.account()?;
     let by: ByBucket = crate::args::parse(args.clone())?;

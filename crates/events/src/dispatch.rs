@@ -3,7 +3,7 @@
 //! delivery postpones every pending event of its rule, so a rule's events arrive in order; what
 //! outlives the retry window is dropped, counted, and its rule suspended.
 
-use crate::payload::{b2_body, signature, BucketFacts, Event, SIGNATURE_HEADER};
+use crate::payload::{b2_body, s3_body, signature, BucketFacts, Event, SIGNATURE_HEADER};
 use crate::rule::NotificationRule;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,6 +78,8 @@ pub struct DispatchConfig {
     pub concurrency: usize,
     /// How often the outbox is read when there was nothing to do.
     pub poll: Duration,
+    /// The region S3 event records name (`awsRegion`).
+    pub region: String,
 }
 
 impl Default for DispatchConfig {
@@ -88,6 +90,7 @@ impl Default for DispatchConfig {
             timeout: Duration::from_secs(10),
             concurrency: 16,
             poll: Duration::from_millis(100),
+            region: "us-east-1".into(),
         }
     }
 }
@@ -288,6 +291,7 @@ impl Dispatcher {
                 client: self.client.clone(),
                 stats: Arc::clone(&self.stats),
                 allow_private: self.config.allow_private,
+                region: self.config.region.clone(),
                 bucket_id,
                 rule_name,
                 events,
@@ -320,6 +324,7 @@ struct Group {
     client: reqwest::Client,
     stats: Arc<DispatchStats>,
     allow_private: bool,
+    region: String,
     bucket_id: String,
     rule_name: String,
     events: Vec<(Event, u32)>,
@@ -373,7 +378,10 @@ impl Group {
         let mut sent = 0;
         for batch in self.events.chunks(rule.batch_size()) {
             let events: Vec<Event> = batch.iter().map(|(e, _)| e.clone()).collect();
-            let body = b2_body(&facts, &events);
+            let body = match rule.s3 {
+                Some(_) => s3_body(&facts, &self.region, &events),
+                None => b2_body(&facts, &events),
+            };
             let mut request = self
                 .client
                 .post(&target.url)

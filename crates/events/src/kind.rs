@@ -81,16 +81,48 @@ impl EventKind {
         ALL.into_iter().find(|k| k.b2_name() == name)
     }
 
-    /// True when a rule naming `pattern` (an exact B2 type or a `…:*` wildcard) selects this
-    /// kind. The test event is never selected by a pattern: it goes to the rule being saved.
+    /// True when a rule naming `pattern` (an exact type or a `…:*` wildcard, in B2's names or,
+    /// starting `s3:`, in S3's) selects this kind. The test event is never selected by a
+    /// pattern: it goes to the rule being saved.
     pub fn matches(self, pattern: &str) -> bool {
         if self == EventKind::Test {
             return false;
         }
+        let name = if pattern.starts_with("s3:") {
+            self.s3_name()
+        } else {
+            self.b2_name()
+        };
         match pattern.strip_suffix('*') {
-            Some(family) => self.b2_name().starts_with(family),
-            None => self.b2_name() == pattern,
+            Some(family) => name.starts_with(family),
+            None => name == pattern,
         }
+    }
+
+    /// True when `pattern` is an event type an S3 notification configuration may name: an exact
+    /// S3 name, a family wildcard (`s3:ObjectCreated:*`), or one S3 defines that pier never
+    /// emits (accepted, as AWS accepts them, and never matched).
+    pub fn is_s3_pattern(pattern: &str) -> bool {
+        const S3_ACCEPTED: [&str; 9] = [
+            "s3:ObjectCreated:*",
+            "s3:ObjectCreated:Post",
+            "s3:ObjectRemoved:*",
+            "s3:LifecycleExpiration:*",
+            "s3:ObjectRestore:*",
+            "s3:ObjectTagging:*",
+            "s3:ObjectAcl:Put",
+            "s3:Replication:*",
+            "s3:ReducedRedundancyLostObject",
+        ];
+        S3_ACCEPTED.contains(&pattern)
+            || ALL
+                .into_iter()
+                .any(|k| k != EventKind::Test && k.s3_name() == pattern)
+    }
+
+    /// S3's `eventName` in a delivered record: the S3 name without its `s3:` prefix.
+    pub fn s3_event_name(self) -> &'static str {
+        &self.s3_name()[3..]
     }
 
     /// True when `pattern` is an event type a B2 rule may name.
@@ -109,6 +141,21 @@ impl fmt::Display for EventKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_patterns_select_by_s3_names() {
+        assert!(EventKind::Upload.matches("s3:ObjectCreated:*"));
+        assert!(EventKind::Upload.matches("s3:ObjectCreated:Put"));
+        assert!(!EventKind::Upload.matches("s3:ObjectCreated:Copy"));
+        assert!(EventKind::Hide.matches("s3:ObjectRemoved:*"));
+        assert!(EventKind::Delete.matches("s3:ObjectRemoved:Delete"));
+        assert!(!EventKind::LifecycleDelete.matches("s3:ObjectRemoved:*"));
+        assert!(EventKind::LifecycleHide.matches("s3:LifecycleExpiration:*"));
+        assert!(EventKind::is_s3_pattern("s3:ObjectCreated:Post"));
+        assert!(!EventKind::is_s3_pattern("b2:ObjectCreated:*"));
+        assert!(!EventKind::is_s3_pattern("s3:TestEvent"));
+        assert_eq!(EventKind::Copy.s3_event_name(), "ObjectCreated:Copy");
+    }
 
     #[test]
     fn names_round_trip() {

@@ -1,4 +1,5 @@
-//! What a delivery carries: B2's `{"events": [...]}` body and its HMAC-SHA256 signature.
+//! What a delivery carries: B2's `{"events": [...]}` body and its HMAC-SHA256 signature, or
+//! S3's event message (`{"Records": [...]}`) for rules made through the S3 API.
 
 use crate::kind::EventKind;
 use hmac::{Hmac, Mac};
@@ -25,6 +26,8 @@ pub struct Event {
     pub kind: EventKind,
     /// The version's size (0 for markers).
     pub size: u64,
+    /// The version's ETag, without quotes (empty for markers and removals).
+    pub etag: String,
     /// Increases with every change of the key (its history's sequence number).
     pub sequencer: i64,
     /// When it happened, in Unix milliseconds.
@@ -90,6 +93,125 @@ pub fn b2_body(bucket: &BucketFacts, events: &[Event]) -> Vec<u8> {
     serde_json::to_vec(&body).expect("events serialize")
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct S3Record<'a> {
+    event_version: &'static str,
+    event_source: &'static str,
+    aws_region: &'a str,
+    event_time: String,
+    event_name: &'static str,
+    user_identity: Principal<'a>,
+    request_parameters: serde_json::Value,
+    response_elements: serde_json::Value,
+    s3: S3Entity<'a>,
+    /// Ceph's addition: the receiver's de-duplication key.
+    event_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Principal<'a> {
+    principal_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct S3Entity<'a> {
+    s3_schema_version: &'static str,
+    configuration_id: &'a str,
+    bucket: S3Bucket<'a>,
+    object: S3Object<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct S3Bucket<'a> {
+    name: &'a str,
+    owner_identity: Principal<'a>,
+    arn: String,
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct S3Object<'a> {
+    key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    e_tag: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_id: Option<&'a str>,
+    sequencer: String,
+}
+
+/// A time as S3's records write it: `2026-12-06T07:00:00.123Z`.
+fn s3_time(at_ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    at.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .unwrap_or_default()
+}
+
+/// An object's key as S3's records carry it: URL-encoded as a form value (a space is `+`),
+/// with `/` kept, as AWS writes `photos/red+flower.jpg`.
+pub fn s3_key(key: &str) -> String {
+    key.split('/')
+        .map(|part| form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The JSON body of one delivery of `events` (all of one bucket and rule) in S3's event message
+/// format, as published in `region`.
+pub fn s3_body(bucket: &BucketFacts, region: &str, events: &[Event]) -> Vec<u8> {
+    let records: Vec<S3Record<'_>> = events
+        .iter()
+        .map(|e| {
+            let created = matches!(
+                e.kind,
+                EventKind::Upload | EventKind::MultipartUpload | EventKind::Copy
+            );
+            S3Record {
+                event_version: "2.2",
+                event_source: "aws:s3",
+                aws_region: region,
+                event_time: s3_time(e.at_ms),
+                event_name: e.kind.s3_event_name(),
+                user_identity: Principal {
+                    principal_id: &bucket.account_id,
+                },
+                request_parameters: serde_json::json!({ "sourceIPAddress": "" }),
+                response_elements: serde_json::json!({ "x-amz-request-id": "", "x-amz-id-2": "" }),
+                s3: S3Entity {
+                    s3_schema_version: "1.0",
+                    configuration_id: &e.rule,
+                    bucket: S3Bucket {
+                        name: &bucket.name,
+                        owner_identity: Principal {
+                            principal_id: &bucket.account_id,
+                        },
+                        arn: format!("arn:aws:s3:::{}", bucket.name),
+                        id: &e.bucket_id,
+                    },
+                    object: S3Object {
+                        key: s3_key(&e.key),
+                        size: created.then_some(e.size),
+                        e_tag: (created && !e.etag.is_empty()).then_some(e.etag.as_str()),
+                        version_id: (!e.version_id.is_empty()).then_some(e.version_id.as_str()),
+                        sequencer: format!("{:016X}", e.sequencer),
+                    },
+                },
+                event_id: &e.id,
+            }
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "Records": records })).expect("records serialize")
+}
+
 /// The signature header's value for `body` under `secret`: `v1=` and the hex HMAC-SHA256.
 pub fn signature(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
@@ -110,6 +232,7 @@ mod tests {
             version_id: "v1".into(),
             kind,
             size: 42,
+            etag: "9b2cf535f27731c974343645a3985328".into(),
             sequencer: 3,
             at_ms: 1_700_000_000_000,
         }
@@ -135,6 +258,51 @@ mod tests {
             v["events"][1].get("objectSize").is_none(),
             "markers have no size"
         );
+    }
+
+    #[test]
+    fn the_s3_record_has_awss_fields() {
+        let bucket = BucketFacts {
+            name: "photos".into(),
+            account_id: "acct".into(),
+        };
+        let mut upload = event(EventKind::Upload);
+        upload.key = "a b/ü+.jpg".into();
+        let body = s3_body(&bucket, "us-east-1", &[upload]);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let r = &v["Records"][0];
+        assert_eq!(r["eventVersion"], "2.2");
+        assert_eq!(r["eventSource"], "aws:s3");
+        assert_eq!(r["awsRegion"], "us-east-1");
+        assert_eq!(r["eventName"], "ObjectCreated:Put");
+        assert_eq!(r["eventTime"], "2023-11-14T22:13:20.000Z");
+        assert_eq!(r["s3"]["configurationId"], "uploads");
+        assert_eq!(r["s3"]["bucket"]["name"], "photos");
+        assert_eq!(r["s3"]["bucket"]["arn"], "arn:aws:s3:::photos");
+        assert_eq!(r["s3"]["object"]["key"], "a+b/%C3%BC%2B.jpg");
+        assert_eq!(r["s3"]["object"]["size"], 42);
+        assert_eq!(
+            r["s3"]["object"]["eTag"],
+            "9b2cf535f27731c974343645a3985328"
+        );
+        assert_eq!(r["s3"]["object"]["versionId"], "v1");
+        assert_eq!(r["s3"]["object"]["sequencer"], "0000000000000003");
+    }
+
+    #[test]
+    fn an_s3_removal_has_no_size_or_etag() {
+        let bucket = BucketFacts {
+            name: "photos".into(),
+            account_id: "acct".into(),
+        };
+        let body = s3_body(&bucket, "us-east-1", &[event(EventKind::Hide)]);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let object = &v["Records"][0]["s3"]["object"];
+        assert_eq!(
+            v["Records"][0]["eventName"],
+            "ObjectRemoved:DeleteMarkerCreated"
+        );
+        assert!(object.get("size").is_none() && object.get("eTag").is_none());
     }
 
     #[test]

@@ -30,8 +30,24 @@ pub struct NotificationRule {
     /// Why it was suspended (empty when it is not).
     #[serde(default)]
     pub suspension_reason: String,
-    /// Where its events go.
+    /// Where its events go (for an S3 rule, its topic's push endpoint, read at delivery).
     pub target_configuration: Target,
+    /// Set on a rule made by S3's `PutBucketNotificationConfiguration`: its `event_types` are S3
+    /// names, its events go to a topic and are delivered in S3's format. B2's calls neither show
+    /// nor replace such rules, and S3's show and replace only them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Origin>,
+}
+
+/// What an S3 notification configuration adds to a rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Origin {
+    /// The topic its events are published to (`crate::topic`).
+    pub topic_arn: String,
+    /// Only objects whose names end with this.
+    #[serde(default)]
+    pub suffix: String,
 }
 
 /// A webhook target.
@@ -51,6 +67,19 @@ pub struct Target {
     /// Most events in one delivery, 1 to 50 (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_events_per_batch: Option<u32>,
+}
+
+impl Target {
+    /// A webhook at `url`: no custom headers, no signing secret, B2's default batch size.
+    pub fn webhook(url: impl Into<String>) -> Target {
+        Target {
+            target_type: "webhook".into(),
+            url: url.into(),
+            custom_headers: None,
+            hmac_sha256_signing_secret: None,
+            max_events_per_batch: None,
+        }
+    }
 }
 
 /// A custom header.
@@ -82,6 +111,7 @@ impl NotificationRule {
     /// and not suspended to be recorded: [`NotificationRule::is_active`]).
     pub fn selects(&self, kind: EventKind, key: &str) -> bool {
         key.starts_with(&self.object_name_prefix)
+            && self.s3.as_ref().is_none_or(|s3| key.ends_with(&s3.suffix))
             && self.event_types.iter().any(|t| kind.matches(t))
     }
 
@@ -92,6 +122,9 @@ impl NotificationRule {
 
     /// How many events one delivery may carry.
     pub fn batch_size(&self) -> usize {
+        if self.s3.is_some() {
+            return 1; // one record per message, as S3 and Ceph publish them
+        }
         self.target_configuration
             .max_events_per_batch
             .unwrap_or(1)
@@ -255,13 +288,8 @@ mod tests {
             is_enabled: true,
             is_suspended: false,
             suspension_reason: String::new(),
-            target_configuration: Target {
-                target_type: "webhook".into(),
-                url: "https://hooks.example.com/in".into(),
-                custom_headers: None,
-                hmac_sha256_signing_secret: None,
-                max_events_per_batch: None,
-            },
+            target_configuration: Target::webhook("https://hooks.example.com/in"),
+            s3: None,
         }
     }
 

@@ -241,6 +241,7 @@ fn rule(name: &str, url: &str, batch: u32) -> NotificationRule {
             hmac_sha256_signing_secret: Some("0123456789abcdefABCDEF0123456789".into()),
             max_events_per_batch: Some(batch),
         },
+        s3: None,
     }
 }
 
@@ -257,6 +258,7 @@ fn outbox(rules: Vec<NotificationRule>, events: usize, rule_name: &str, at_ms: i
                 version_id: format!("v{i}"),
                 kind: EventKind::Upload,
                 size: i as u64,
+                etag: format!("etag{i}"),
                 sequencer: i as i64,
                 at_ms,
             },

@@ -124,8 +124,10 @@ operations! {
     GetBucketAccelerateConfiguration => Some(Action::GetAccelerateConfiguration),
     /// GET `?logging` (answered as for a bucket without it).
     GetBucketLogging => Some(Action::GetBucketLogging),
-    /// GET `?notification` (answered as for a bucket without it).
+    /// GET `?notification`.
     GetBucketNotificationConfiguration => Some(Action::GetBucketNotification),
+    /// PUT `?notification`.
+    PutBucketNotificationConfiguration => Some(Action::PutBucketNotification),
     /// GET `?replication` (answered as for a bucket without it).
     GetBucketReplication => Some(Action::GetReplicationConfiguration),
     /// GET `?website` (answered as for a bucket without it).
@@ -353,6 +355,7 @@ fn operation(
             _ if q("lifecycle") => PutBucketLifecycleConfiguration,
             _ if q("object-lock") => PutObjectLockConfiguration,
             _ if q("ownershipControls") => PutBucketOwnershipControls,
+            _ if q("notification") => PutBucketNotificationConfiguration,
             _ if q("encryption") => PutBucketEncryption,
             _ => CreateBucket,
         },

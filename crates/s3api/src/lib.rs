@@ -26,12 +26,14 @@ pub mod hosts;
 mod lifecycle;
 mod list;
 mod multipart;
+mod notifications;
 mod object_lock;
 mod objects;
 pub mod post_form;
 mod public_block;
 pub mod service;
 mod tagging;
+pub mod topics;
 mod unconfigured;
 mod versions;
 
@@ -138,7 +140,16 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<GetBucketNotificationConfigurationInput>,
     ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
-        unconfigured::notification(&self.store, &req.input.bucket).map(S3Response::new)
+        notifications::get(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn put_bucket_notification_configuration(
+        &self,
+        req: S3Request<PutBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
+        notifications::put(&self.store, req.input)
+            .await
+            .map(S3Response::new)
     }
 
     async fn list_bucket_analytics_configurations(

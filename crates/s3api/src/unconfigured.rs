@@ -1,7 +1,7 @@
 //! Bucket configurations pier does not keep, answered as AWS answers for a bucket that has none
 //! of them: tools read them to describe a bucket (s3cmd `info`, Terraform's bucket resource) and
-//! stop at a `501`. Requester-pays is never on (`BucketOwner` pays); acceleration, logging and
-//! notifications are empty documents; analytics, metrics, intelligent-tiering and inventory
+//! stop at a `501`. Requester-pays is never on (`BucketOwner` pays); acceleration and logging
+//! are empty documents; analytics, metrics, intelligent-tiering and inventory
 //! list nothing and have no configuration by id; replication and websites are S3's 404s.
 
 use crate::error::s3_error;
@@ -32,15 +32,6 @@ pub fn accelerate(store: &Store, bucket: &str) -> S3Result<GetBucketAccelerateCo
 pub fn logging(store: &Store, bucket: &str) -> S3Result<GetBucketLoggingOutput> {
     exists(store, bucket)?;
     Ok(GetBucketLoggingOutput::default())
-}
-
-/// `GET ?notification`: no notifications.
-pub fn notification(
-    store: &Store,
-    bucket: &str,
-) -> S3Result<GetBucketNotificationConfigurationOutput> {
-    exists(store, bucket)?;
-    Ok(GetBucketNotificationConfigurationOutput::default())
 }
 
 /// `GET ?analytics`, `?metrics`, `?intelligent-tiering`, `?inventory` without an id: an empty,

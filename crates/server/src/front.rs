@@ -71,6 +71,8 @@ struct Inner {
     front_key: pier_s3::auth::FrontKey,
     /// The region SigV4 requests must name.
     region: String,
+    /// The topic API.
+    topics: pier_s3::topics::Topics,
     /// Detached request handlers; shutdown waits for them before the store closes.
     tasks: TaskTracker,
     /// Request ids: a per-process prefix (start time) and a counter.
@@ -83,6 +85,8 @@ enum Target {
     Pier,
     B2(Result<B2Request, B2Error>),
     S3(S3Endpoint),
+    /// The SNS-compatible topic API (`pier_s3::topics`), on the S3 endpoint.
+    Topics,
 }
 
 /// Which API answered, for metrics, the access log and the format of a 500.
@@ -91,6 +95,7 @@ enum Api {
     Pier,
     S3,
     B2,
+    Sns,
 }
 
 impl Api {
@@ -99,6 +104,7 @@ impl Api {
             Api::Pier => "pier",
             Api::S3 => "s3",
             Api::B2 => "b2",
+            Api::Sns => "sns",
         }
     }
 }
@@ -109,6 +115,7 @@ impl Target {
             Target::Pier => Api::Pier,
             Target::B2(_) => Api::B2,
             Target::S3(_) => Api::S3,
+            Target::Topics => Api::Sns,
         }
     }
 }
@@ -180,6 +187,11 @@ impl Front {
             front_key.clone(),
             region.clone(),
         );
+        let topics = pier_s3::topics::Topics::new(
+            store.clone(),
+            region.clone(),
+            options.webhook_allow_private,
+        );
         let id_prefix = (pier_store::now_millis() / 1000) as u32;
         Front {
             inner: Arc::new(Inner {
@@ -199,6 +211,7 @@ impl Front {
                 events: options.events,
                 hosts: hosts.clone(),
                 front_key,
+                topics,
                 region,
                 tasks: TaskTracker::new(),
                 id_prefix,
@@ -254,10 +267,16 @@ impl Front {
         } else if pier_b2::is_b2_path(path) {
             Target::B2(B2Request::parse(req.method(), req.uri()))
         } else {
-            Target::S3(S3Endpoint::parse(&req, &inner.hosts))
+            let endpoint = S3Endpoint::parse(&req, &inner.hosts);
+            let bucket = endpoint.bucket.is_some();
+            if pier_s3::topics::is_topic_request(req.method(), path, req.headers(), bucket) {
+                Target::Topics
+            } else {
+                Target::S3(endpoint)
+            }
         };
         let facts = match &target {
-            Target::Pier => CorsFacts::default(),
+            Target::Pier | Target::Topics => CorsFacts::default(),
             Target::B2(parsed) => inner.cors.b2_facts(&req, parsed.as_ref().ok()),
             Target::S3(endpoint) => inner.cors.s3_facts(&req, endpoint),
         };
@@ -277,6 +296,7 @@ impl Front {
                 crate::operation::b2_operation(parsed.as_ref().ok().map(|r| &r.call))
             }
             Target::S3(endpoint) => endpoint.op.name(),
+            Target::Topics => "Topics",
         };
 
         let expect = crate::fixes::expects_continue(req.headers());
@@ -306,7 +326,7 @@ impl Front {
             let resp = if req.body().is_end_stream() {
                 let req = req.map(Body::from);
                 self.clone()
-                    .dispatch(target, bucket, req)
+                    .dispatch(target, bucket, req, &request_id)
                     .instrument(span)
                     .await
             } else {
@@ -314,9 +334,13 @@ impl Front {
                 let min_rate = inner.limits.min_body_bytes_per_sec;
                 let req = req.map(|b| Body::http_body(StallGuard::new(b, stall, min_rate)));
                 let this = self.clone();
+                let id = request_id.clone();
                 let handled = inner
                     .tasks
-                    .spawn(async move { this.dispatch(target, bucket, req).await }.instrument(span))
+                    .spawn(
+                        async move { this.dispatch(target, bucket, req, &id).await }
+                            .instrument(span),
+                    )
                     .await;
                 handled.unwrap_or_else(|e| {
                     tracing::error!(request_id, error = %e, "request handler panicked");
@@ -394,6 +418,7 @@ impl Front {
         target: Target,
         bucket: Option<String>,
         req: Request<Body>,
+        request_id: &str,
     ) -> Response<Body> {
         let inner = &self.inner;
         match target {
@@ -450,6 +475,7 @@ impl Front {
                     _ => resp,
                 }
             }
+            Target::Topics => inner.topics.handle(req, request_id).await,
             Target::Pier => {
                 S3Fault::new(S3ErrorKind::NotFound, "No such pier endpoint.").into_response()
             }

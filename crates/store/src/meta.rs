@@ -293,6 +293,15 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Marks a bucket's notification rule suspended, with the reason its readers see.
     fn suspend_rule(&self, bucket_id: &str, rule: &str, reason: &str) -> Result<()>;
 
+    /// Creates a topic, or replaces the attributes of the account's topic of that name.
+    fn put_topic(&self, topic: &pier_events::Topic) -> Result<()>;
+    /// The account's topic of that name, if any.
+    fn topic(&self, account: &str, name: &str) -> Result<Option<pier_events::Topic>>;
+    /// The account's topics, by name.
+    fn topics(&self, account: &str) -> Result<Vec<pier_events::Topic>>;
+    /// Deletes the account's topic of that name; true if it existed.
+    fn delete_topic(&self, account: &str, name: &str) -> Result<bool>;
+
     /// Records a dashboard session (replacing one with the same id).
     fn put_session(&self, session: crate::types::DashboardSession) -> Result<()>;
     /// The session with this id, if recorded and not ended.

@@ -13,6 +13,7 @@ pub(crate) mod outbox;
 pub mod postgres;
 pub(crate) mod rows;
 pub mod sqlite;
+pub(crate) mod topics;
 
 use crate::error::{Result, StoreError};
 

@@ -245,8 +245,8 @@ pub struct Bucket {
     /// S3's object ownership setting (`BucketOwnerEnforced`, ...), validated by the API layer;
     /// `None` when unset.
     pub ownership: Option<String>,
-    /// Event notification rules (B2's form); changes they select are recorded in the outbox
-    /// with the change.
+    /// Event notification rules (B2's form; those made through S3 carry `s3`); changes they
+    /// select are recorded in the outbox with the change.
     pub notifications: Vec<pier_events::NotificationRule>,
 }
 
@@ -288,9 +288,13 @@ pub struct BucketUpdate {
     pub object_lock: Option<crate::lock::ObjectLock>,
     /// New object ownership setting (`Some(None)` removes it).
     pub ownership: Option<Option<String>>,
-    /// New event notification rules, already validated (`pier_events::rule::validate`): each
-    /// rule saved new or changed is sent a test event, and saving resumes a suspended rule.
+    /// New B2 event notification rules, already validated (`pier_events::rule::validate`),
+    /// replacing the B2 ones (the S3 ones stay): each rule saved new or changed is sent a test
+    /// event, and saving resumes a suspended rule. A name an S3 rule has is refused.
     pub notifications: Option<Vec<pier_events::NotificationRule>>,
+    /// New S3 notification rules (each with `s3` set), replacing the S3 ones (the B2 ones
+    /// stay). No test event is sent (Ceph sends none). A name a B2 rule has is refused.
+    pub s3_notifications: Option<Vec<pier_events::NotificationRule>>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }

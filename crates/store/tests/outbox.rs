@@ -5,11 +5,12 @@
 
 use pier_events::dispatch::Outbox;
 use pier_events::rule::Target;
-use pier_events::{EventKind, NotificationRule};
+use pier_events::{EventKind, NotificationRule, S3Origin, Topic};
 use pier_store::{
     BucketUpdate, ObjectMeta, Store, StoreError, VersionRef, Versioning, Visibility,
     WriteCondition, S3_MIN_PART_SIZE,
 };
+use std::collections::BTreeMap;
 use tempfile::TempDir;
 
 mod common;
@@ -24,12 +25,10 @@ fn rule(name: &str, types: &[&str], prefix: &str) -> NotificationRule {
         is_suspended: false,
         suspension_reason: String::new(),
         target_configuration: Target {
-            target_type: "webhook".into(),
-            url: "https://hooks.example.com/in".into(),
-            custom_headers: None,
             hmac_sha256_signing_secret: Some("s".repeat(32)),
-            max_events_per_batch: None,
+            ..Target::webhook("https://hooks.example.com/in")
         },
+        s3: None,
     }
 }
 
@@ -272,7 +271,132 @@ fn the_dispatchers_view_postpones_and_expires(db: &Db) {
     assert!(store.may_deliver().unwrap());
 }
 
+fn s3_rule(name: &str, types: &[&str], prefix: &str, suffix: &str, arn: &str) -> NotificationRule {
+    let mut r = rule(name, types, prefix);
+    r.target_configuration.url = String::new();
+    r.s3 = Some(S3Origin {
+        topic_arn: arn.into(),
+        suffix: suffix.into(),
+    });
+    r
+}
+
+fn topics_are_kept_per_account(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let store = db.open(dir.path());
+    let mut attributes = BTreeMap::new();
+    attributes.insert(
+        "push-endpoint".to_owned(),
+        "https://hooks.example.com/a".to_owned(),
+    );
+    let topic = Topic {
+        account_id: "acct".into(),
+        name: "uploads".into(),
+        attributes,
+    };
+    store.put_topic(&topic).unwrap();
+    assert_eq!(store.topic("acct", "uploads").unwrap(), Some(topic.clone()));
+    assert_eq!(store.topic("other", "uploads").unwrap(), None);
+    let mut changed = topic.clone();
+    changed
+        .attributes
+        .insert("push-endpoint".into(), "https://hooks.example.com/b".into());
+    store.put_topic(&changed).unwrap();
+    assert_eq!(store.topics("acct").unwrap(), vec![changed]);
+    assert!(store.topics("other").unwrap().is_empty());
+    assert!(store.delete_topic("acct", "uploads").unwrap());
+    assert!(!store.delete_topic("acct", "uploads").unwrap());
+    assert!(store.topics("acct").unwrap().is_empty());
+}
+
+fn s3_and_b2_rules_are_kept_apart(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let store = db.open(dir.path());
+    let arn = "arn:aws:sns:us-east-1:acct:hooks";
+    let mut attributes = BTreeMap::new();
+    attributes.insert(
+        "push-endpoint".to_owned(),
+        "https://hooks.example.com/s3".to_owned(),
+    );
+    store
+        .put_topic(&Topic {
+            account_id: "acct".into(),
+            name: "hooks".into(),
+            attributes,
+        })
+        .unwrap();
+    let b = bucket_with(&store, vec![rule("b2-side", &["b2:ObjectCreated:*"], "")]);
+    let s3_rules = vec![s3_rule(
+        "jpegs",
+        &["s3:ObjectCreated:Put"],
+        "img/",
+        ".jpg",
+        arn,
+    )];
+    store
+        .update_bucket(
+            "ev",
+            BucketUpdate {
+                s3_notifications: Some(s3_rules),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(kinds(&store).is_empty(), "no test event for an S3 rule");
+    // Saving B2's rules again keeps S3's; each API's names are the other's to keep.
+    store
+        .update_bucket(
+            "ev",
+            BucketUpdate {
+                notifications: Some(vec![rule("b2-again", &["b2:ObjectCreated:*"], "")]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let names: Vec<String> = store
+        .bucket("ev")
+        .unwrap()
+        .notifications
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(names, ["jpegs", "b2-again"]);
+    let clash = store.update_bucket(
+        "ev",
+        BucketUpdate {
+            notifications: Some(vec![rule("jpegs", &["b2:ObjectCreated:*"], "")]),
+            ..Default::default()
+        },
+    );
+    assert!(
+        matches!(clash, Err(StoreError::InvalidBucketState(_))),
+        "{clash:?}"
+    );
+    kinds(&store);
+    // The S3 rule selects by its suffix too, and records the version's ETag.
+    let made = put(&store, &b.id, "img/cat.jpg", b"meow");
+    put(&store, &b.id, "img/cat.png", b"meow");
+    let due = store.due(i64::MAX, 100).unwrap();
+    let s3_events: Vec<_> = due.iter().filter(|(e, _)| e.rule == "jpegs").collect();
+    assert_eq!(s3_events.len(), 1, "{due:?}");
+    assert_eq!(s3_events[0].0.key, "img/cat.jpg");
+    assert_eq!(s3_events[0].0.etag, made.etag);
+    // The dispatcher sees the S3 rule aimed at its topic's endpoint, and not at all once the
+    // topic is gone.
+    let (_, rules) = Outbox::bucket(&store, &b.id).unwrap().unwrap();
+    let jpegs = rules.iter().find(|r| r.name == "jpegs").unwrap();
+    assert_eq!(
+        jpegs.target_configuration.url,
+        "https://hooks.example.com/s3"
+    );
+    store.delete_topic("acct", "hooks").unwrap();
+    let (_, rules) = Outbox::bucket(&store, &b.id).unwrap().unwrap();
+    assert!(rules.iter().all(|r| r.name != "jpegs"));
+}
+
 on_both_backends!(
+    topics_are_kept_per_account,
+    s3_and_b2_rules_are_kept_apart,
     every_change_records_its_event_with_it,
     a_change_that_does_not_happen_records_nothing,
     rules_select_by_type_and_prefix_and_only_while_active,

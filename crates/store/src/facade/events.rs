@@ -1,10 +1,10 @@
 //! The store as the dispatcher's outbox (`pier_events::Outbox`): due events, their buckets'
 //! rules, and what delivery did to them. With a shared database one node delivers at a time,
-//! the holder of the `events` lease.
+//! the holder of the `events` lease. Also the topics S3 notification rules publish to.
 
 use crate::{now_millis, Store};
 use pier_events::dispatch::{Expired, Outbox, OutboxError};
-use pier_events::{BucketFacts, Event, NotificationRule};
+use pier_events::{BucketFacts, Event, NotificationRule, Topic};
 
 /// The lease the delivering node holds, and for how long a claim lasts unrenewed.
 const EVENTS_LEASE: &str = "events";
@@ -18,6 +18,51 @@ impl Store {
     /// How many events wait for delivery, and when the oldest was recorded.
     pub fn event_backlog(&self) -> crate::Result<(u64, Option<crate::Millis>)> {
         self.meta().events_backlog()
+    }
+
+    /// Creates a topic, or replaces the attributes of the account's topic of that name (the
+    /// caller has checked them: `pier_events::topic::check_attributes`).
+    pub fn put_topic(&self, topic: &Topic) -> crate::Result<()> {
+        self.meta().put_topic(topic)
+    }
+
+    /// The account's topic of that name, if any.
+    pub fn topic(&self, account: &str, name: &str) -> crate::Result<Option<Topic>> {
+        self.meta().topic(account, name)
+    }
+
+    /// The account's topics, by name.
+    pub fn topics(&self, account: &str) -> crate::Result<Vec<Topic>> {
+        self.meta().topics(account)
+    }
+
+    /// Deletes the account's topic of that name; true if it existed. Rules publishing to it
+    /// stay, and their events are dropped when they come due, as S3 drops them.
+    pub fn delete_topic(&self, account: &str, name: &str) -> crate::Result<bool> {
+        self.meta().delete_topic(account, name)
+    }
+
+    /// A bucket's rules as the dispatcher delivers them: an S3 rule's target is its topic's
+    /// push endpoint now, and an S3 rule whose topic is gone (or has no endpoint) is left out,
+    /// so its events are dropped.
+    fn deliverable(&self, rules: Vec<NotificationRule>) -> crate::Result<Vec<NotificationRule>> {
+        let mut out = Vec::with_capacity(rules.len());
+        for mut rule in rules {
+            if let Some(s3) = &rule.s3 {
+                let Some((account, name)) = pier_events::topic::parse_arn(&s3.topic_arn) else {
+                    continue;
+                };
+                let Some(topic) = self.meta().topic(account, name)? else {
+                    continue;
+                };
+                let Some(url) = topic.push_endpoint() else {
+                    continue;
+                };
+                rule.target_configuration.url = url.to_owned();
+            }
+            out.push(rule);
+        }
+        Ok(out)
     }
 }
 
@@ -43,7 +88,7 @@ impl Outbox for Store {
                     name: b.name,
                     account_id: b.owner,
                 },
-                b.notifications,
+                self.deliverable(b.notifications).map_err(text)?,
             ))),
             Ok(None) => Ok(None),
             Err(e) => Err(text(e)),

@@ -139,6 +139,28 @@ fn lifecycle_json(rules: &[LifecycleRule]) -> Option<String> {
     (!rules.is_empty()).then(|| serde_json::to_string(rules).expect("rules serialize"))
 }
 
+/// `current` with the rules of one API replaced by `new` (S3's when `s3`, B2's otherwise),
+/// refusing a name the other API's rules already use: the outbox knows a rule by its name.
+fn replace_rules(
+    current: &[pier_events::NotificationRule],
+    new: Vec<pier_events::NotificationRule>,
+    s3: bool,
+) -> Result<Vec<pier_events::NotificationRule>> {
+    let kept: Vec<_> = current
+        .iter()
+        .filter(|r| r.s3.is_some() != s3)
+        .cloned()
+        .collect();
+    if let Some(clash) = new.iter().find(|r| kept.iter().any(|k| k.name == r.name)) {
+        return Err(StoreError::InvalidBucketState(format!(
+            "a notification rule named {:?} was made through the {} API",
+            clash.name,
+            if s3 { "B2" } else { "S3" }
+        )));
+    }
+    Ok(kept.into_iter().chain(new).collect())
+}
+
 /// A bucket's columns, in `BUCKET_COLUMNS` order.
 fn bucket_values(bucket: &Bucket) -> [super::Value; 16] {
     [
@@ -374,7 +396,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                         super::outbox::record_test(conn, &bucket.id, &rule.name)?;
                     }
                 }
-                bucket.notifications = saved;
+                bucket.notifications = replace_rules(&bucket.notifications, saved, false)?;
+            }
+            if let Some(rules) = update.s3_notifications {
+                bucket.notifications = replace_rules(&bucket.notifications, rules, true)?;
             }
             bucket.revision += 1;
             // Every column in BUCKET_COLUMNS order; the name, id and owner never change.
@@ -1086,6 +1111,30 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         let (bucket_id, rule, reason) = (bucket_id.to_owned(), rule.to_owned(), reason.to_owned());
         self.engine
             .write(move |conn| outbox::suspend(conn, &bucket_id, &rule, &reason))
+    }
+
+    fn put_topic(&self, topic: &pier_events::Topic) -> Result<()> {
+        let topic = topic.clone();
+        self.engine
+            .write(move |conn| super::topics::put(conn, &topic))
+    }
+
+    fn topic(&self, account: &str, name: &str) -> Result<Option<pier_events::Topic>> {
+        let (account, name) = (account.to_owned(), name.to_owned());
+        self.engine
+            .read(move |conn| super::topics::get(conn, &account, &name))
+    }
+
+    fn topics(&self, account: &str) -> Result<Vec<pier_events::Topic>> {
+        let account = account.to_owned();
+        self.engine
+            .read(move |conn| super::topics::list(conn, &account))
+    }
+
+    fn delete_topic(&self, account: &str, name: &str) -> Result<bool> {
+        let (account, name) = (account.to_owned(), name.to_owned());
+        self.engine
+            .write(move |conn| super::topics::delete(conn, &account, &name))
     }
 
     fn put_session(&self, session: crate::types::DashboardSession) -> Result<()> {

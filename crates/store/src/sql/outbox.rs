@@ -38,13 +38,14 @@ fn insert(
     version_id: &str,
     kind: EventKind,
     size: u64,
+    etag: &str,
     sequencer: i64,
 ) -> Result<()> {
     let now = crate::now_millis();
     conn.execute(
-        "INSERT INTO events (id, rule, bucket_id, key, version_id, kind, size, sequencer, at_ms,
-                             attempts, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, '')",
+        "INSERT INTO events (id, rule, bucket_id, key, version_id, kind, size, etag, sequencer,
+                             at_ms, attempts, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, '')",
         values![
             crate::new_id(),
             rule,
@@ -53,6 +54,7 @@ fn insert(
             version_id,
             kind.b2_name(),
             size as i64,
+            etag,
             sequencer,
             now
         ],
@@ -75,6 +77,7 @@ pub(crate) fn record(conn: &dyn Sql, kind: EventKind, entry: &Object) -> Result<
             &entry.version_id,
             kind,
             if entry.marker { 0 } else { entry.size },
+            if entry.marker { "" } else { &entry.etag },
             entry.seq,
         )?;
     }
@@ -83,7 +86,7 @@ pub(crate) fn record(conn: &dyn Sql, kind: EventKind, entry: &Object) -> Result<
 
 /// Queues the test event for a rule just saved.
 pub(crate) fn record_test(conn: &dyn Sql, bucket_id: &str, rule: &str) -> Result<()> {
-    insert(conn, rule, bucket_id, "", "", EventKind::Test, 0, 0)
+    insert(conn, rule, bucket_id, "", "", EventKind::Test, 0, "", 0)
 }
 
 fn event_from_row(mut row: Row) -> Result<(Event, u32)> {
@@ -98,10 +101,11 @@ fn event_from_row(mut row: Row) -> Result<(Event, u32)> {
         version_id: row.text(4)?,
         kind,
         size: u64::try_from(row.int(6)?).unwrap_or(0),
-        sequencer: row.int(7)?,
-        at_ms: row.int(8)?,
+        etag: row.text(7)?,
+        sequencer: row.int(8)?,
+        at_ms: row.int(9)?,
     };
-    Ok((event, u32::try_from(row.int(9)?).unwrap_or(u32::MAX)))
+    Ok((event, u32::try_from(row.int(10)?).unwrap_or(u32::MAX)))
 }
 
 /// Every rule of every bucket that has rules, as (bucket id, rule name).
@@ -137,7 +141,8 @@ pub(crate) fn due(conn: &dyn Sql, now: i64, limit: usize) -> Result<Vec<(Event, 
             continue;
         }
         let rows = conn.query(
-            "SELECT id, rule, bucket_id, key, version_id, kind, size, sequencer, at_ms, attempts
+            "SELECT id, rule, bucket_id, key, version_id, kind, size, etag, sequencer, at_ms,
+                    attempts
              FROM events WHERE bucket_id = ?1 AND rule = ?2 ORDER BY n LIMIT ?3",
             values![&bucket_id, &rule, (limit - out.len()) as i64],
         )?;

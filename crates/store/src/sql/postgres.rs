@@ -161,6 +161,7 @@ CREATE TABLE events (
     version_id TEXT NOT NULL,
     kind TEXT NOT NULL,
     size BIGINT NOT NULL,
+    etag TEXT NOT NULL,
     sequencer BIGINT NOT NULL,
     at_ms BIGINT NOT NULL,
     attempts BIGINT NOT NULL,
@@ -172,6 +173,12 @@ CREATE TABLE event_pauses (
     rule TEXT COLLATE \"C\" NOT NULL,
     until_ms BIGINT NOT NULL,
     PRIMARY KEY (bucket_id, rule)
+);
+CREATE TABLE topics (
+    account_id TEXT COLLATE \"C\" NOT NULL,
+    name TEXT COLLATE \"C\" NOT NULL,
+    attributes TEXT NOT NULL,
+    PRIMARY KEY (account_id, name)
 );
 ",
 ];

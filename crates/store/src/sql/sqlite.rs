@@ -114,6 +114,7 @@ CREATE TABLE IF NOT EXISTS events (
     version_id TEXT NOT NULL,
     kind TEXT NOT NULL,
     size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
     sequencer INTEGER NOT NULL,
     at_ms INTEGER NOT NULL,
     attempts INTEGER NOT NULL,
@@ -125,6 +126,12 @@ CREATE TABLE IF NOT EXISTS event_pauses (
     rule TEXT NOT NULL,
     until_ms INTEGER NOT NULL,
     PRIMARY KEY (bucket_id, rule)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topics (
+    account_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    PRIMARY KEY (account_id, name)
 ) STRICT, WITHOUT ROWID;
 ";
 
