@@ -231,6 +231,28 @@ pub enum BucketCommand {
         #[arg(long, group = "choice", value_name = "FILE")]
         rules: Option<PathBuf>,
     },
+    /// Show a bucket's event notification rules (with no option), set its B2 rules from a file,
+    /// remove them, or send one of them a test event.
+    Events {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// The bucket.
+        bucket: String,
+        /// B2 rules from a file: the `eventNotificationRules` list of
+        /// `b2_set_bucket_notification_rules` (JSON), replacing the bucket's B2 rules.
+        #[arg(long, group = "choice", value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// Remove the bucket's B2 rules (those made through S3 stay).
+        #[arg(long, group = "choice")]
+        none: bool,
+        /// Queue a test event for this rule.
+        #[arg(long, group = "choice", value_name = "RULE")]
+        test: Option<String>,
+        /// Allow webhooks on plain http and private addresses (as the server's
+        /// --webhook-allow-private).
+        #[arg(long, env = "PIER_WEBHOOK_ALLOW_PRIVATE")]
+        webhook_allow_private: bool,
+    },
     /// Make a bucket's objects readable anonymously (GET, HEAD), or private again.
     Public {
         #[command(flatten)]

@@ -1,5 +1,6 @@
 //! Commands that reach a server: `pier presign`, `pier cors explain --bucket`, and
-//! `pier bucket public` (which edits the data directory, safe next to a running server).
+//! `pier bucket public|cors|events` (which edit the data directory, safe next to a running
+//! server).
 
 use crate::cli::{AccessExplainArgs, BucketCommand, ExplainArgs, PresignArgs, ServerArgs};
 use anyhow::{bail, Context};
@@ -110,6 +111,14 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        BucketCommand::Events {
+            data,
+            bucket,
+            rules,
+            none,
+            test,
+            webhook_allow_private,
+        } => bucket_events(data, &bucket, (rules, none, test), webhook_allow_private),
         BucketCommand::Public {
             data,
             bucket,
@@ -310,4 +319,64 @@ fn http_get(url: &str) -> anyhow::Result<(u16, String)> {
         let body = response.into_body().collect().await?.to_bytes();
         Ok((status, String::from_utf8_lossy(&body).into_owned()))
     })
+}
+
+/// `pier bucket events`: shows the rules, or sets, removes or tests B2's.
+fn bucket_events(
+    data: crate::cli::DataDirArg,
+    bucket: &str,
+    (rules, none, test): (Option<std::path::PathBuf>, bool, Option<String>),
+    allow_private: bool,
+) -> anyhow::Result<ExitCode> {
+    let store = data.open_admin()?;
+    let found = store
+        .bucket(bucket)
+        .with_context(|| format!("bucket {bucket}"))?;
+    let new_rules = match (rules, none, test) {
+        (Some(path), _, _) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let rules: Vec<pier_events::NotificationRule> = serde_json::from_str(&text)
+                .with_context(|| {
+                    format!("{} is not a list of B2 notification rules", path.display())
+                })?;
+            let rules: Vec<_> = rules
+                .into_iter()
+                .map(|r| pier_events::NotificationRule { s3: None, ..r })
+                .collect();
+            if let Err(e) = pier_events::rule::validate_for_saving(&rules, allow_private) {
+                eprintln!("invalid rules: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+            Some(rules)
+        }
+        (_, true, _) => Some(Vec::new()),
+        (_, _, Some(rule)) => {
+            if !store.send_test_event(&found.id, &rule)? {
+                eprintln!("bucket {bucket} has no active rule named {rule:?}");
+                return Ok(ExitCode::FAILURE);
+            }
+            store.close()?;
+            println!("bucket {bucket}: a test event is queued for rule {rule}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => None,
+    };
+    let shown = match new_rules {
+        Some(rules) => store
+            .update_bucket(
+                bucket,
+                BucketUpdate {
+                    notifications: Some(rules),
+                    ..Default::default()
+                },
+            )
+            .with_context(|| format!("bucket {bucket}"))?
+            .notifications
+            .clone(),
+        None => found.notifications.clone(),
+    };
+    store.close()?;
+    println!("{}", serde_json::to_string_pretty(&shown)?);
+    Ok(ExitCode::SUCCESS)
 }

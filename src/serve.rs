@@ -171,16 +171,6 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stop_rx_for_events = stop_rx.clone();
         let cors_watch = pier_edge::cors_watch::CorsWatch::default();
-        let dashboard_port = start_dashboard(
-            &store,
-            &config,
-            addr.port(),
-            nofile,
-            cors_watch.clone(),
-            stop_rx,
-        )
-        .await?;
-        println!("{listening}");
         let dispatcher = pier_events::Dispatcher::new(
             std::sync::Arc::new(store.clone()),
             pier_events::DispatchConfig {
@@ -191,6 +181,16 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
         );
         let event_stats = dispatcher.stats();
+        let dashboard_port = start_dashboard(
+            &store,
+            &config,
+            addr.port(),
+            nofile,
+            (cors_watch.clone(), event_stats.clone()),
+            stop_rx,
+        )
+        .await?;
+        println!("{listening}");
         let mut dispatcher_stop = stop_rx_for_events.clone();
         let events = tokio::spawn(dispatcher.run(async move {
             let _ = dispatcher_stop.wait_for(|stop| *stop).await;
@@ -240,7 +240,10 @@ async fn start_dashboard(
     config: &Config,
     api_port: u16,
     nofile: u64,
-    cors_watch: pier_edge::cors_watch::CorsWatch,
+    (cors_watch, deliveries): (
+        pier_edge::cors_watch::CorsWatch,
+        std::sync::Arc<pier_events::DispatchStats>,
+    ),
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Option<u16>> {
     let wanted = config
@@ -274,6 +277,8 @@ async fn start_dashboard(
             api_port,
             secure_cookies: config.dashboard_secure_cookies,
             region: config.region.clone(),
+            webhook_allow_private: config.webhook_allow_private,
+            deliveries: Some(deliveries),
         },
     );
     let limits = config.limits.dashboard(nofile);

@@ -3,7 +3,8 @@
 //! its progress bar seen moving), browse a prefix, share a link and fetch it, set CORS by a
 //! quick choice and prove it from another site's page, see a refused request listed, make a
 //! rule for it, stage it report-only and watch it counted, promote it, see a bad rule's error at
-//! its rule, use the simulator, see a bad policy refused, create a restricted key and sign in with it. The
+//! its rule, use the simulator, see a bad policy refused, save a webhook rule and see its signed
+//! test events arrive and its deliveries listed, create a restricted key and sign in with it. The
 //! screenshots it takes are the ones in `docs/`.
 
 mod common;
@@ -12,7 +13,11 @@ use std::process::Command;
 
 #[test]
 fn chromium_uses_the_dashboard_as_a_person_would() {
-    let server = common::Server::start();
+    // Webhooks to loopback are allowed for the events page's check (its receiver is local).
+    let server = common::Server::start_with(
+        tempfile::TempDir::new().unwrap(),
+        &["--webhook-allow-private"],
+    );
     common::ensure_tools();
     let shots = common::repo().join("docs/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -30,7 +35,7 @@ fn chromium_uses_the_dashboard_as_a_person_would() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}");
     assert!(
-        out.status.success() && stdout.contains("12 passed, 0 failed"),
+        out.status.success() && stdout.contains("13 passed, 0 failed"),
         "dashboard checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
         String::from_utf8_lossy(&out.stderr),
         server.log_tail(30)

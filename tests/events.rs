@@ -307,3 +307,62 @@ fn an_unsigned_topic_request_is_refused_in_snss_format() {
     );
     assert!(body.contains("<ErrorResponse"), "{body}");
 }
+
+/// `pier bucket events ARGS` on the server's data directory; (success, stdout + stderr).
+fn pier_events(server: &Server, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args(["bucket", "events", "--data-dir"])
+        .arg(server.dir.path().join("data"))
+        .args(args)
+        .output()
+        .expect("run pier bucket events");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_cli_sets_shows_tests_and_removes_rules_next_to_a_running_server() {
+    let receiver = Receiver::start();
+    let server = start();
+    server.aws_ok(&["s3", "mb", "s3://events-cli"]);
+    let file = server.dir.path().join("rules.json");
+    let rules = serde_json::json!([{
+        "name": "from-the-cli",
+        "eventTypes": ["b2:ObjectCreated:*"],
+        "isEnabled": true,
+        "targetConfiguration": {"targetType": "webhook", "url": receiver.url, "hmacSha256SigningSecret": SECRET},
+    }]);
+    std::fs::write(&file, rules.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+    let (ok, text) = pier_events(&server, &["events-cli", "--rules", file]);
+    assert!(
+        !ok && text.contains("https"),
+        "plain http needs the operator's leave: {text}"
+    );
+    let (ok, text) = pier_events(
+        &server,
+        &["events-cli", "--rules", file, "--webhook-allow-private"],
+    );
+    assert!(ok && text.contains("from-the-cli"), "{text}");
+    let (ok, text) = pier_events(&server, &["events-cli", "--test", "from-the-cli"]);
+    assert!(ok, "{text}");
+    // The running server delivers both test events (saving, then the command), signed.
+    receiver.wait_for(Duration::from_secs(20), |e| e.len() >= 2);
+    assert_eq!(types(&receiver.events()), ["b2:TestEvent", "b2:TestEvent"]);
+    for d in receiver.deliveries() {
+        assert_eq!(
+            d.header("x-bz-event-notification-signature"),
+            Some(signature(&d.body).as_str())
+        );
+    }
+    let (ok, text) = pier_events(&server, &["events-cli"]);
+    assert!(ok && text.contains("\"name\": \"from-the-cli\""), "{text}");
+    let (ok, text) = pier_events(&server, &["events-cli", "--test", "no-such-rule"]);
+    assert!(!ok && text.contains("no active rule"), "{text}");
+    let (ok, text) = pier_events(&server, &["events-cli", "--none"]);
+    assert!(ok && text.trim() == "[]", "{text}");
+}

@@ -2,6 +2,7 @@
 // tests/browser_dashboard.rs, which passes in the environment:
 //   DASHBOARD (its URL), PIER_ENDPOINT (the API), ACCESS_KEY, SECRET_KEY, ORIGIN_PORT (a free
 //   port for "another site's" page), SHOTS (where to write screenshots, optional).
+import crypto from "node:crypto";
 import http from "node:http";
 import { chromium } from "playwright-core";
 
@@ -225,6 +226,55 @@ await check("a bad bucket policy is refused with the engine's message", async ()
   expect(message.includes("not saved") && message.includes("Resource"), message);
 });
 
+// A webhook receiver, as the backend of someone whose users upload from the browser.
+const SECRET = "0123456789abcdefABCDEF0123456789";
+const hooks = [];
+const receiver = http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks);
+    const signed = "v1=" + crypto.createHmac("sha256", SECRET).update(body).digest("hex");
+    for (const e of JSON.parse(body).events) hooks.push({ ...e, signed: signed === req.headers["x-bz-event-notification-signature"] });
+    res.writeHead(200).end();
+  });
+}).listen(0, "127.0.0.1");
+await new Promise((r) => receiver.once("listening", r));
+const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+async function until(cond, what) {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(cond(), what);
+}
+
+await check("a webhook rule is saved, tested on demand, and its signed deliveries listed", async () => {
+  await page.goto(dash + "/b/dash-photos");
+  await page.click('a[href="/b/dash-photos/events"]');
+  await page.waitForSelector("#no-rules");
+  await page.fill('#rule-form input[name="name"]', "thumbnails");
+  await page.fill('#rule-form input[name="url"]', hookUrl);
+  await page.fill('#rule-form input[name="secret"]', SECRET);
+  await page.click("#rule-form button");
+  await page.waitForSelector('tr.rule[data-name="thumbnails"]');
+  const tests = () => hooks.filter((e) => e.eventType === "b2:TestEvent");
+  await until(() => tests().length === 1, "saving sends a test event: " + JSON.stringify(hooks));
+  await page.click('tr.rule[data-name="thumbnails"] button.send-test');
+  await until(() => tests().length === 2, "the button sends another");
+  expect(hooks.every((e) => e.signed && e.matchedRuleName === "thumbnails"), "signed: " + JSON.stringify(hooks));
+  let delivered = 0;
+  for (let i = 0; i < 50 && delivered < 2; i++) {
+    await page.reload();
+    delivered = (await page.$$("#deliveries tr.ok")).length;
+  }
+  expect(delivered === 2, `two deliveries listed, saw ${delivered}`);
+  expect((await page.textContent("#deliveries tr.ok .status")).trim() === "200", "with their status");
+  await shot("events");
+  await page.fill('#rule-form input[name="name"]', "no");
+  await page.fill('#rule-form input[name="url"]', hookUrl);
+  await page.click("#rule-form button");
+  const message = await page.textContent("#error-message");
+  expect(message.includes("not saved") && message.includes("name"), message);
+});
+
 let restricted;
 await check("create a restricted key; its secret is shown once", async () => {
   await page.goto(dash + "/keys");
@@ -253,4 +303,5 @@ await check("signed in with the restricted key, only its bucket is seen", async 
 console.log(`${passed} passed, ${failed} failed`);
 await browser.close();
 site.close();
+receiver.close();
 process.exit(failed === 0 ? 0 : 1);

@@ -53,16 +53,8 @@ fn parse_rules(args: &Value, allow_private: bool) -> B2Result<Vec<NotificationRu
     for rule in &mut rules {
         rule.s3 = None; // S3's part of a rule is S3's to set
     }
-    pier_events::rule::validate(&rules).map_err(|e| B2Error::bad_request(e.to_string()))?;
-    for (i, rule) in rules.iter().enumerate() {
-        let (https, _, _) = pier_events::target::parse_url(&rule.target_configuration.url)
-            .map_err(B2Error::bad_request)?;
-        if !https && !allow_private {
-            return Err(B2Error::bad_request(format!(
-                "eventNotificationRules[{i}].targetConfiguration.url: the webhook must use https"
-            )));
-        }
-    }
+    pier_events::rule::validate_for_saving(&rules, allow_private)
+        .map_err(|e| B2Error::bad_request(e.to_string()))?;
     Ok(rules)
 }
 

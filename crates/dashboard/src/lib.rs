@@ -17,6 +17,7 @@
 pub mod auth;
 mod buckets;
 mod cors;
+mod events;
 pub mod guard;
 mod keys;
 mod objects;
@@ -41,6 +42,10 @@ pub struct DashboardConfig {
     pub secure_cookies: bool,
     /// The region share links are signed for (the API's).
     pub region: String,
+    /// Webhooks may use plain `http` and private addresses (`--webhook-allow-private`).
+    pub webhook_allow_private: bool,
+    /// The event dispatcher's record of its recent deliveries, shown on a bucket's events page.
+    pub deliveries: Option<Arc<pier_events::DispatchStats>>,
 }
 
 /// The dashboard's shared state.
@@ -141,6 +146,9 @@ impl Dashboard {
             .route("/b/{bucket}/cors/simulate", get(cors::simulate))
             .route("/b/{bucket}/cors/stage", post(cors::stage))
             .route("/b/{bucket}/cors/staged", post(cors::staged_action))
+            .route("/b/{bucket}/events", get(events::page))
+            .route("/b/{bucket}/events/save", post(events::save))
+            .route("/b/{bucket}/events/rule", post(events::rule_action))
             .route("/assets/app.js", get(views::script))
             .route("/assets/app.css", get(views::style))
             .layer(axum::middleware::from_fn_with_state(

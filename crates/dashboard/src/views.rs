@@ -63,6 +63,43 @@ pub struct BucketsPage {
     pub can_create: bool,
 }
 
+/// A notification rule on a bucket's events page.
+pub struct RuleRow {
+    pub name: String,
+    /// `B2` or `S3`: which API made it (only B2's are edited here).
+    pub api: &'static str,
+    pub types: String,
+    /// The key prefix (and S3 suffix) it selects.
+    pub filter: String,
+    /// Its webhook, or for an S3 rule its topic.
+    pub target: String,
+    pub signed: bool,
+    pub suspended: bool,
+    /// `active`, `disabled` or `suspended: <reason>`.
+    pub state: String,
+}
+
+/// A delivery attempt on a bucket's events page.
+pub struct DeliveryRow {
+    pub at: String,
+    pub rule: String,
+    pub events: usize,
+    pub status: String,
+    pub ok: bool,
+    pub latency: String,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "events.html")]
+pub struct EventsPage {
+    pub nav: Nav,
+    pub bucket: String,
+    pub rules: Vec<RuleRow>,
+    pub deliveries: Vec<DeliveryRow>,
+    pub can_write: bool,
+}
+
 /// An object in a listing.
 pub struct ObjectRow {
     pub key: String,

@@ -108,6 +108,47 @@ pub struct DispatchStats {
     pub backlog: AtomicU64,
     /// Age in milliseconds of the oldest event due when the last pass began.
     pub oldest_ms: AtomicU64,
+    /// The last [`RECENT_DELIVERIES`] delivery attempts, oldest first.
+    recent: std::sync::Mutex<std::collections::VecDeque<DeliveryRecord>>,
+}
+
+/// How many delivery attempts [`DispatchStats::recent`] keeps.
+pub const RECENT_DELIVERIES: usize = 100;
+
+/// One delivery attempt (one POST), as the dashboard lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    /// When it was sent, in Unix milliseconds.
+    pub at_ms: i64,
+    /// The bucket's id.
+    pub bucket_id: String,
+    /// The rule.
+    pub rule: String,
+    /// How many events it carried.
+    pub events: usize,
+    /// The target's HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// Why it failed (empty when the target answered 2xx).
+    pub error: String,
+    /// How long the target took, in milliseconds.
+    pub latency_ms: u64,
+}
+
+impl DispatchStats {
+    /// The delivery attempts this process made most recently (at most [`RECENT_DELIVERIES`]),
+    /// newest first.
+    pub fn recent(&self) -> Vec<DeliveryRecord> {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.iter().rev().cloned().collect()
+    }
+
+    fn record(&self, delivery: DeliveryRecord) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() == RECENT_DELIVERIES {
+            recent.pop_front();
+        }
+        recent.push_back(delivery);
+    }
 }
 
 /// Delivers the outbox's events.
@@ -392,11 +433,24 @@ impl Group {
             if let Some(secret) = &target.hmac_sha256_signing_secret {
                 request = request.header(SIGNATURE_HEADER, signature(secret, &body));
             }
-            let outcome = match request.body(body).send().await {
-                Ok(resp) if resp.status().is_success() => Ok(()),
-                Ok(resp) => Err(format!("the target answered {}", resp.status())),
-                Err(e) => Err(format!("the target could not be reached: {e}")),
+            let sent_at = std::time::Instant::now();
+            let (status, outcome) = match request.body(body).send().await {
+                Ok(resp) if resp.status().is_success() => (Some(resp.status().as_u16()), Ok(())),
+                Ok(resp) => (
+                    Some(resp.status().as_u16()),
+                    Err(format!("the target answered {}", resp.status())),
+                ),
+                Err(e) => (None, Err(format!("the target could not be reached: {e}"))),
             };
+            self.stats.record(DeliveryRecord {
+                at_ms: now_ms(),
+                bucket_id: self.bucket_id.clone(),
+                rule: self.rule_name.clone(),
+                events: batch.len(),
+                status,
+                error: outcome.clone().err().unwrap_or_default(),
+                latency_ms: sent_at.elapsed().as_millis() as u64,
+            });
             let ids = Self::ids(batch);
             match outcome {
                 Ok(()) => {

@@ -250,6 +250,31 @@ pub fn validate(rules: &[NotificationRule]) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// [`validate`], and each target `https` unless the operator allows plain `http` and private
+/// addresses (`allow_private`): what every edge that saves B2 rules checks.
+pub fn validate_for_saving(
+    rules: &[NotificationRule],
+    allow_private: bool,
+) -> Result<(), RuleError> {
+    validate(rules)?;
+    for (i, rule) in rules.iter().enumerate() {
+        let (https, _, _) =
+            crate::target::parse_url(&rule.target_configuration.url).map_err(|message| {
+                RuleError {
+                    field: format!("eventNotificationRules[{i}].targetConfiguration.url"),
+                    message,
+                }
+            })?;
+        if !https && !allow_private {
+            return Err(RuleError {
+                field: format!("eventNotificationRules[{i}].targetConfiguration.url"),
+                message: "the webhook must use https".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The rules as saved over `old`: suspension is the server's to set (a rule saved again is
 /// resumed), and a target that names no signing secret keeps the one its rule had (the secret
 /// need not be sent back to keep it).

@@ -312,6 +312,26 @@ async fn events_arrive_in_order_in_batches_signed_with_the_rules_headers() {
 }
 
 #[tokio::test]
+async fn each_attempt_is_listed_newest_first_with_its_status_or_error() {
+    let (_receiver, url) = Receiver::start(&[503]).await;
+    let memory = outbox(vec![rule("uploads", &url, 4)], 6, "uploads", now_ms());
+    let d = dispatcher(&memory, true);
+    d.pass().await.unwrap();
+    for r in memory.rows.lock().unwrap().iter_mut() {
+        r.next_ms = 0;
+    }
+    d.pass().await.unwrap();
+    let recent = d.stats().recent();
+    let statuses: Vec<(Option<u16>, usize)> = recent.iter().map(|r| (r.status, r.events)).collect();
+    assert_eq!(statuses, [(Some(200), 2), (Some(200), 4), (Some(503), 4)]);
+    assert!(recent[2].error.contains("503"), "{:?}", recent[2]);
+    assert!(recent[0].error.is_empty());
+    assert!(recent
+        .iter()
+        .all(|r| r.rule == "uploads" && r.bucket_id == "b1"));
+}
+
+#[tokio::test]
 async fn a_failing_target_holds_back_the_whole_rule_and_keeps_every_event() {
     let (receiver, url) = Receiver::start(&[503]).await;
     let memory = outbox(vec![rule("uploads", &url, 2)], 6, "uploads", now_ms());

@@ -293,6 +293,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Marks a bucket's notification rule suspended, with the reason its readers see.
     fn suspend_rule(&self, bucket_id: &str, rule: &str, reason: &str) -> Result<()>;
 
+    /// Queues a test event for the bucket's rule `rule`; false if it has no such rule.
+    fn queue_test_event(&self, bucket_id: &str, rule: &str) -> Result<bool>;
+
     /// Creates a topic, or replaces the attributes of the account's topic of that name.
     fn put_topic(&self, topic: &pier_events::Topic) -> Result<()>;
     /// The account's topic of that name, if any.

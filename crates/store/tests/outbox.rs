@@ -206,6 +206,13 @@ fn saving_a_rule_queues_its_test_event_and_resumes_it(db: &Db) {
         kinds(&store),
         vec![(EventKind::Test, "uploads".into(), String::new())]
     );
+    // A test event on request (the dashboard's button), only for a rule that exists.
+    assert!(store.send_test_event(&b.id, "uploads").unwrap());
+    assert!(!store.send_test_event(&b.id, "no-such-rule").unwrap());
+    assert_eq!(
+        kinds(&store),
+        vec![(EventKind::Test, "uploads".into(), String::new())]
+    );
     // The dispatcher suspends it; saving it again, unchanged, resumes it without a new test.
     store.suspend(&b.id, "uploads", "target failing").unwrap();
     let suspended = store.bucket("ev").unwrap();

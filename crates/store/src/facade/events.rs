@@ -20,6 +20,12 @@ impl Store {
         self.meta().events_backlog()
     }
 
+    /// Queues a test event for the bucket's rule `rule` (the dashboard's "send a test event");
+    /// false if the bucket has no such rule, or it is disabled or suspended.
+    pub fn send_test_event(&self, bucket_id: &str, rule: &str) -> crate::Result<bool> {
+        self.meta().queue_test_event(bucket_id, rule)
+    }
+
     /// Creates a topic, or replaces the attributes of the account's topic of that name (the
     /// caller has checked them: `pier_events::topic::check_attributes`).
     pub fn put_topic(&self, topic: &Topic) -> crate::Result<()> {

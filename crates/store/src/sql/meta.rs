@@ -1113,6 +1113,12 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             .write(move |conn| outbox::suspend(conn, &bucket_id, &rule, &reason))
     }
 
+    fn queue_test_event(&self, bucket_id: &str, rule: &str) -> Result<bool> {
+        let (bucket_id, rule) = (bucket_id.to_owned(), rule.to_owned());
+        self.engine
+            .write(move |conn| outbox::queue_test(conn, &bucket_id, &rule))
+    }
+
     fn put_topic(&self, topic: &pier_events::Topic) -> Result<()> {
         let topic = topic.clone();
         self.engine

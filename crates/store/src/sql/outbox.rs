@@ -89,6 +89,17 @@ pub(crate) fn record_test(conn: &dyn Sql, bucket_id: &str, rule: &str) -> Result
     insert(conn, rule, bucket_id, "", "", EventKind::Test, 0, "", 0)
 }
 
+/// Queues a test event for the bucket's rule `rule`, if it has one (true) and it is active.
+pub(crate) fn queue_test(conn: &dyn Sql, bucket_id: &str, rule: &str) -> Result<bool> {
+    let found = rules_of(conn, bucket_id)?
+        .into_iter()
+        .any(|r| r.name == rule && r.is_active());
+    if found {
+        record_test(conn, bucket_id, rule)?;
+    }
+    Ok(found)
+}
+
 fn event_from_row(mut row: Row) -> Result<(Event, u32)> {
     let kind_name = row.text(5)?;
     let kind = EventKind::from_b2_name(&kind_name)
