@@ -565,3 +565,67 @@ fn histories_on_three_nodes_survive_faults() {
     assert!(run.events.len() > 1000, "{}", run.summary());
     assert_no_anomalies(&run, &nodes);
 }
+
+/// How many events a node says it delivered (`pier_events_delivered`).
+fn delivered_by(node: &Server) -> u64 {
+    let metrics = common::raw(&node.endpoint, "GET", "/_pier/metrics", &[]);
+    metrics
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix("pier_events_delivered "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn three_nodes_deliver_every_event_once_leased_and_a_killed_deliverer_loses_none() {
+    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let receiver = common::webhook::Receiver::start();
+    let mut nodes = three_nodes_with(&["--webhook-allow-private", "--metrics-public"]);
+    nodes[1].python_ok(
+        "events_b2.py",
+        &[
+            "rules",
+            "events-scale",
+            &receiver.url,
+            "0123456789abcdefABCDEF0123456789",
+        ],
+    );
+    nodes[0].python_ok("events_s3.py", &["puts", "events-scale", "a", "20"]);
+    nodes[1].python_ok("events_s3.py", &["puts", "events-scale", "b", "20"]);
+    let keys = |e: &[serde_json::Value]| -> std::collections::BTreeSet<String> {
+        e.iter()
+            .filter_map(|e| e["objectName"].as_str())
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    receiver.wait_for(Duration::from_secs(30), |e| keys(e).len() == 40);
+    // One node holds the events lease and delivers; the others deliver nothing.
+    let counts: Vec<u64> = nodes.iter().map(delivered_by).collect();
+    let deliverers: Vec<usize> = (0..3).filter(|&i| counts[i] > 0).collect();
+    assert_eq!(deliverers.len(), 1, "one deliverer: {counts:?}");
+    // Killed with its lease, it loses nothing: another node takes the lease when it lapses
+    // and delivers what the survivors accept meanwhile.
+    let dead = deliverers[0];
+    nodes[dead].kill9();
+    let alive: Vec<usize> = (0..3).filter(|&i| i != dead).collect();
+    nodes[alive[0]].python_ok("events_s3.py", &["puts", "events-scale", "c", "10"]);
+    nodes[alive[1]].python_ok("events_s3.py", &["puts", "events-scale", "d", "10"]);
+    receiver.wait_for(Duration::from_secs(60), |e| keys(e).len() == 60);
+    let got = keys(&receiver.events());
+    for prefix in ["a", "b", "c", "d"] {
+        let n = if "ab".contains(prefix) { 20 } else { 10 };
+        for i in 0..n {
+            assert!(
+                got.contains(&format!("{prefix}{i}")),
+                "{prefix}{i} never arrived"
+            );
+        }
+    }
+    let after: u64 = alive.iter().map(|&i| delivered_by(&nodes[i])).sum();
+    assert!(
+        after >= 20,
+        "a surviving node delivered after the kill: {after}"
+    );
+}

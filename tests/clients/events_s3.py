@@ -10,6 +10,7 @@ topic, an unknown event and overlapping configurations; nothing half-saved.
 copy, a PUT outside `in/` (selected by no configuration) and a delete; prints `name etag` of
 what it made under `in/`.
 `events_s3.py drop-topic ARN`: deletes the topic, twice (the second is no error).
+`events_s3.py puts BUCKET PREFIX N`: PUTs N small objects PREFIX0..PREFIX{N-1}, one after another.
 `events_s3.py refusals`: the topic API refuses a wrong secret (SignatureDoesNotMatch), an
 unknown key (InvalidClientTokenId), a key without writeBucketNotifications (AuthorizationError)
 and an unknown action (InvalidAction), each in SNS's error format.
@@ -138,8 +139,14 @@ def refusals():
             "InvalidAction")
 
 
+def puts(bucket, prefix, n):
+    for i in range(int(n)):
+        s3.put_object(Bucket=bucket, Key=f"{prefix}{i}", Body=b"event")
+
+
 {"topic": lambda: topic(sys.argv[2], sys.argv[3]),
  "configure": lambda: configure(sys.argv[2], sys.argv[3]),
  "changes": lambda: changes(sys.argv[2]),
  "drop-topic": lambda: drop_topic(sys.argv[2]),
+ "puts": lambda: puts(sys.argv[2], sys.argv[3], sys.argv[4]),
  "refusals": refusals}[sys.argv[1]]()

@@ -197,6 +197,9 @@ impl Dispatcher {
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(crate::target::CheckedResolver {
+                allow_private: config.allow_private,
+            }))
             .user_agent(concat!("pier/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client builds");

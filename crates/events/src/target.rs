@@ -90,6 +90,35 @@ pub async fn check(url: &str, allow_private: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The dispatcher's name resolution: every address a target's host resolves to is checked
+/// ([`check_address`]) at the moment of connecting, so a name that resolved to a public
+/// address when [`check`] ran cannot be re-pointed at a private one for the connection itself
+/// (DNS rebinding). URLs naming an address directly are never resolved; [`check`] covers them.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckedResolver {
+    /// Loopback and private addresses are allowed (`--webhook-allow-private`).
+    pub allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            for addr in &addrs {
+                check_address(addr.ip(), allow_private).map_err(|why| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!("{} resolves to a refused address: {why}", name.as_str()),
+                    )
+                })?;
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +170,22 @@ mod tests {
             );
         }
         assert!(check_address("93.184.216.34".parse().unwrap(), false).is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_connections_own_resolution_refuses_private_addresses() {
+        use reqwest::dns::Resolve;
+        let name = || "localhost".parse::<reqwest::dns::Name>().unwrap();
+        let refused = CheckedResolver {
+            allow_private: false,
+        };
+        let err = refused.resolve(name()).await.err().expect("refused");
+        assert!(err.to_string().contains("refused address"), "{err}");
+        let allowed = CheckedResolver {
+            allow_private: true,
+        };
+        let addrs: Vec<_> = allowed.resolve(name()).await.unwrap().collect();
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()) && !addrs.is_empty());
     }
 
     #[tokio::test]
