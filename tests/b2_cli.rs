@@ -169,3 +169,86 @@ fn b2_cli_end_to_end() {
     b2.run(&["rm", "--no-progress", "b2://cli-test-bucket/docs/large.bin"]);
     assert_eq!(b2.run(&["ls", "-r", "b2://cli-test-bucket/"]).trim(), "");
 }
+
+#[test]
+fn b2_cli_manages_notification_rules() {
+    let receiver = common::webhook::Receiver::start();
+    // The receiver is on loopback, which only the operator's leave allows.
+    let server = common::Server::start_with(
+        tempfile::TempDir::new().unwrap(),
+        &["--webhook-allow-private"],
+    );
+    let work = tempfile::TempDir::new().unwrap();
+    let b2 = B2 {
+        server: &server,
+        account_info: work.path().join("account_info.sqlite"),
+    };
+    b2.run(&[
+        "account",
+        "authorize",
+        common::ACCESS_KEY,
+        common::SECRET_KEY,
+    ]);
+    b2.run(&["bucket", "create", "cli-events", "allPrivate"]);
+    let rules = |b2: &B2| -> serde_json::Value {
+        serde_json::from_str(&b2.run(&[
+            "bucket",
+            "notification-rule",
+            "list",
+            "b2://cli-events",
+            "--json",
+        ]))
+        .unwrap()
+    };
+    b2.run(&[
+        "bucket",
+        "notification-rule",
+        "create",
+        "b2://cli-events/uploads/",
+        "on-upload",
+        "--event-type",
+        "b2:ObjectCreated:*",
+        "--webhook-url",
+        &receiver.url,
+        "--sign-secret",
+        "0123456789abcdefABCDEF0123456789",
+        "--custom-header",
+        "X-Team=media",
+    ]);
+    let listed = rules(&b2);
+    assert_eq!(listed[0]["name"], "on-upload", "{listed}");
+    assert_eq!(listed[0]["objectNamePrefix"], "uploads/");
+    assert_eq!(listed[0]["isEnabled"], true);
+    assert_eq!(
+        listed[0]["targetConfiguration"]["url"],
+        receiver.url.as_str()
+    );
+    receiver.wait_for(std::time::Duration::from_secs(10), |e| !e.is_empty());
+    assert_eq!(receiver.events()[0]["eventType"], "b2:TestEvent");
+    assert_eq!(receiver.deliveries()[0].header("x-team"), Some("media"));
+
+    b2.run(&[
+        "bucket",
+        "notification-rule",
+        "disable",
+        "b2://cli-events",
+        "on-upload",
+    ]);
+    assert_eq!(rules(&b2)[0]["isEnabled"], false);
+    b2.run(&[
+        "bucket",
+        "notification-rule",
+        "enable",
+        "b2://cli-events",
+        "on-upload",
+    ]);
+    assert_eq!(rules(&b2)[0]["isEnabled"], true);
+    b2.run(&[
+        "bucket",
+        "notification-rule",
+        "delete",
+        "b2://cli-events",
+        "on-upload",
+    ]);
+    assert_eq!(rules(&b2), serde_json::json!([]));
+}

@@ -58,8 +58,13 @@ pub struct Target {
     pub target_type: String,
     /// The URL events are POSTed to.
     pub url: String,
-    /// Headers sent with every delivery.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Headers sent with every delivery. Read as B2 documents them (a list of `name`/`value`
+    /// objects) or as the `b2` CLI 5 sends them (an object of names to values); written as a list.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "headers_list_or_map"
+    )]
     pub custom_headers: Option<Vec<Header>>,
     /// The HMAC-SHA256 key deliveries are signed with (32 letters and digits), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +94,27 @@ pub struct Header {
     pub name: String,
     /// Its value.
     pub value: String,
+}
+
+/// Custom headers in either form clients send them (see [`Target::custom_headers`]).
+fn headers_list_or_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<Header>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<Header>),
+        Map(std::collections::BTreeMap<String, String>),
+    }
+    Ok(match Option::<Form>::deserialize(d)? {
+        None => None,
+        Some(Form::List(list)) => Some(list),
+        Some(Form::Map(map)) => Some(
+            map.into_iter()
+                .map(|(name, value)| Header { name, value })
+                .collect(),
+        ),
+    })
 }
 
 /// Why a rule set was refused: the field (as B2 names it) and what is wrong.
@@ -304,6 +330,28 @@ pub fn saved_over(new: Vec<NotificationRule>, old: &[NotificationRule]) -> Vec<N
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn custom_headers_read_as_a_list_or_as_the_b2_clis_map() {
+        let list: Target = serde_json::from_str(
+            r#"{"targetType":"webhook","url":"https://h.example/","customHeaders":[{"name":"X-A","value":"1"}]}"#,
+        )
+        .unwrap();
+        let map: Target = serde_json::from_str(
+            r#"{"targetType":"webhook","url":"https://h.example/","customHeaders":{"X-A":"1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(list, map);
+        assert_eq!(
+            serde_json::to_value(&map).unwrap()["customHeaders"],
+            serde_json::json!([{"name": "X-A", "value": "1"}])
+        );
+        let none: Target = serde_json::from_str(
+            r#"{"targetType":"webhook","url":"https://h.example/","customHeaders":null}"#,
+        )
+        .unwrap();
+        assert_eq!(none.custom_headers, None);
+    }
 
     fn rule(name: &str, types: &[&str], prefix: &str) -> NotificationRule {
         NotificationRule {
