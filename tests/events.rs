@@ -219,14 +219,15 @@ fn s3_notifications_set_with_boto3_publish_s3_records_to_the_topic() {
     server.python_ok("events_s3.py", &["configure", "events-s3", &arn]);
     let made = server.python_ok("events_s3.py", &["changes", "events-s3"]);
 
-    // Four objects created under in/ ("uploads"), one removal anywhere ("removals"); the
+    // Five objects created under in/ ("uploads"), one removal anywhere ("removals"); the
     // object outside in/ is selected only by its removal. No test event (Ceph sends none).
-    receiver.wait_for(Duration::from_secs(20), |e| e.len() >= 5);
+    receiver.wait_for(Duration::from_secs(20), |e| e.len() >= 6);
     std::thread::sleep(Duration::from_millis(300)); // nothing more should come
     let records = receiver.events();
     let expected: BTreeMap<String, Vec<String>> = [
         ("in/a+b.txt", "ObjectCreated:Put"),
         ("in/presigned.txt", "ObjectCreated:Put"),
+        ("in/posted.txt", "ObjectCreated:Post"),
         ("in/multi.bin", "ObjectCreated:CompleteMultipartUpload"),
         ("in/copy.txt", "ObjectCreated:Copy"),
         ("out/ignored.txt", "ObjectRemoved:Delete"),

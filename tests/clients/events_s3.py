@@ -6,8 +6,8 @@ GetTopicAttributes), checks the refusals of a bad name and a bad endpoint; print
 `events_s3.py configure BUCKET ARN`: creates BUCKET and sets two topic configurations (objects
 created under `in/`, and every removal), reads them back, and checks S3's refusals of an unknown
 topic, an unknown event and overlapping configurations; nothing half-saved.
-`events_s3.py changes BUCKET`: a PUT (a key with a space), a presigned PUT, a multipart upload, a
-copy, a PUT outside `in/` (selected by no configuration) and a delete; prints `name etag` of
+`events_s3.py changes BUCKET`: a PUT (a key with a space), a presigned PUT, a browser form POST, a
+multipart upload, a copy, a PUT outside `in/` (selected by no configuration) and a delete; prints `name etag` of
 what it made under `in/`.
 `events_s3.py drop-topic ARN`: deletes the topic, twice (the second is no error).
 `events_s3.py puts BUCKET PREFIX N`: PUTs N small objects PREFIX0..PREFIX{N-1}, one after another.
@@ -100,6 +100,20 @@ def changes(bucket):
     r = conn.getresponse()
     assert r.status == 200, (r.status, r.read())
     print("in/presigned.txt", r.headers["ETag"].strip('"'))
+    post = s3.generate_presigned_post(bucket, "in/posted.txt")
+    boundary = "pierformboundary"
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in post["fields"].items()
+    ) + (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.txt"\r\n'
+         f'Content-Type: text/plain\r\n\r\nposted\r\n--{boundary}--\r\n').encode()
+    parts = urllib.parse.urlsplit(post["url"])
+    conn = http.client.HTTPConnection(parts.netloc)
+    conn.request("POST", parts.path, body=body,
+                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = conn.getresponse()
+    assert r.status in (200, 204), (r.status, r.read())
+    print("in/posted.txt", s3.head_object(Bucket=bucket, Key="in/posted.txt")["ETag"].strip('"'))
     from boto3.s3.transfer import TransferConfig
     s3.upload_fileobj(io.BytesIO(b"m" * (6 * 1024 * 1024)), bucket, "in/multi.bin",
                       Config=TransferConfig(multipart_threshold=5 * 1024 * 1024,

@@ -6,8 +6,10 @@ use std::fmt;
 /// A change to a bucket's objects that notification rules can select.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventKind {
-    /// A version written by a single upload (S3 PUT or POST form, B2 upload, the dashboard).
+    /// A version written by a single upload (S3 PUT, B2 upload, the dashboard).
     Upload,
+    /// A version written by a browser form upload (S3 POST Object); B2 names it an upload.
+    Post,
     /// A version written by completing a multipart (large file) upload.
     MultipartUpload,
     /// A version written by copying a whole object.
@@ -24,9 +26,11 @@ pub enum EventKind {
     Test,
 }
 
-/// Every kind, in B2's documentation order.
-pub const ALL: [EventKind; 8] = [
+/// Every kind, in B2's documentation order (an upload before a form upload, which shares its
+/// B2 name).
+pub const ALL: [EventKind; 9] = [
     EventKind::Upload,
+    EventKind::Post,
     EventKind::MultipartUpload,
     EventKind::Copy,
     EventKind::Delete,
@@ -50,7 +54,7 @@ impl EventKind {
     /// B2's name (`b2:ObjectCreated:Upload`, ...).
     pub fn b2_name(self) -> &'static str {
         match self {
-            EventKind::Upload => "b2:ObjectCreated:Upload",
+            EventKind::Upload | EventKind::Post => "b2:ObjectCreated:Upload",
             EventKind::MultipartUpload => "b2:ObjectCreated:MultipartUpload",
             EventKind::Copy => "b2:ObjectCreated:Copy",
             EventKind::Delete => "b2:ObjectDeleted:Delete",
@@ -66,6 +70,7 @@ impl EventKind {
     pub fn s3_name(self) -> &'static str {
         match self {
             EventKind::Upload => "s3:ObjectCreated:Put",
+            EventKind::Post => "s3:ObjectCreated:Post",
             EventKind::MultipartUpload => "s3:ObjectCreated:CompleteMultipartUpload",
             EventKind::Copy => "s3:ObjectCreated:Copy",
             EventKind::Delete => "s3:ObjectRemoved:Delete",
@@ -76,9 +81,16 @@ impl EventKind {
         }
     }
 
-    /// The kind of a B2 name; `None` for anything else (wildcards included).
+    /// The kind of a B2 name (an upload for `b2:ObjectCreated:Upload`); `None` for anything
+    /// else (wildcards included).
     pub fn from_b2_name(name: &str) -> Option<EventKind> {
         ALL.into_iter().find(|k| k.b2_name() == name)
+    }
+
+    /// The kind of an S3 name, which names each kind apart (the outbox stores kinds by it);
+    /// `None` for anything else.
+    pub fn from_s3_name(name: &str) -> Option<EventKind> {
+        ALL.into_iter().find(|k| k.s3_name() == name)
     }
 
     /// True when a rule naming `pattern` (an exact type or a `…:*` wildcard, in B2's names or,
@@ -103,9 +115,8 @@ impl EventKind {
     /// S3 name, a family wildcard (`s3:ObjectCreated:*`), or one S3 defines that pier never
     /// emits (accepted, as AWS accepts them, and never matched).
     pub fn is_s3_pattern(pattern: &str) -> bool {
-        const S3_ACCEPTED: [&str; 9] = [
+        const S3_ACCEPTED: [&str; 8] = [
             "s3:ObjectCreated:*",
-            "s3:ObjectCreated:Post",
             "s3:ObjectRemoved:*",
             "s3:LifecycleExpiration:*",
             "s3:ObjectRestore:*",
@@ -160,7 +171,9 @@ mod tests {
     #[test]
     fn names_round_trip() {
         for kind in ALL {
-            assert_eq!(EventKind::from_b2_name(kind.b2_name()), Some(kind));
+            assert_eq!(EventKind::from_s3_name(kind.s3_name()), Some(kind));
+            let b2 = EventKind::from_b2_name(kind.b2_name()).unwrap();
+            assert_eq!(b2.b2_name(), kind.b2_name());
             assert!(kind.s3_name().starts_with("s3:"));
         }
     }

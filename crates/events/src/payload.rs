@@ -83,7 +83,10 @@ pub fn b2_body(bucket: &BucketFacts, events: &[Event]) -> Vec<u8> {
                 object_name: &e.key,
                 object_size: matches!(
                     e.kind,
-                    EventKind::Upload | EventKind::MultipartUpload | EventKind::Copy
+                    EventKind::Upload
+                        | EventKind::Post
+                        | EventKind::MultipartUpload
+                        | EventKind::Copy
                 )
                 .then_some(e.size),
                 object_version_id: (!e.version_id.is_empty()).then_some(e.version_id.as_str()),
@@ -173,7 +176,7 @@ pub fn s3_body(bucket: &BucketFacts, region: &str, events: &[Event]) -> Vec<u8> 
         .map(|e| {
             let created = matches!(
                 e.kind,
-                EventKind::Upload | EventKind::MultipartUpload | EventKind::Copy
+                EventKind::Upload | EventKind::Post | EventKind::MultipartUpload | EventKind::Copy
             );
             S3Record {
                 event_version: "2.2",

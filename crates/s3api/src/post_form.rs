@@ -16,7 +16,7 @@ use futures::Stream;
 use hmac::{Hmac, Mac};
 use pier_access::Action;
 use pier_edge::access::{Access, Ask, RequestFacts};
-use pier_store::{Store, WriteCondition};
+use pier_store::Store;
 use s3s::dto::{Metadata, Timestamp};
 use s3s::{s3_error, S3Error, S3Result};
 use serde_json::Value;
@@ -236,7 +236,7 @@ where
     };
     let (store2, bucket_id, key2) = (store.clone(), bucket.id.clone(), key.clone());
     let object = blocking_map(
-        move || store2.put_object(&bucket_id, &key2, payload, meta, WriteCondition::None),
+        move || store2.put_posted_object(&bucket_id, &key2, payload, meta),
         put_error,
     )
     .await?;

@@ -144,11 +144,13 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Writes a new version as the bucket's versioning state says (`docs/design.md`), if
     /// `condition` holds against the current version; returns it as stored (seq, null flag) and
     /// the blobs that became garbage. `NoSuchBucket` if the bucket is gone.
+    /// The event recorded with it is `kind`'s.
     fn put_object(
         &self,
         object: Object,
         condition: WriteCondition,
         bytes: NewBytes,
+        kind: pier_events::EventKind,
     ) -> Result<(Object, Vec<String>)>;
     /// Changes the metadata of one version (the current one when `which` is `None`; its tags or
     /// lock, say) to what `change` makes of it, inside one transaction that also reads the

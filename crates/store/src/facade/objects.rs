@@ -7,6 +7,7 @@ use crate::{
     Segment, SegmentReader, StorageError, Store, StoreError, VersionPage, VersionQuery, VersionRef,
     WriteCondition, WrittenBlob, INLINE_BLOB,
 };
+use pier_events::EventKind;
 
 /// How a put's metadata failure reads as a [`PutError`].
 fn put_error(e: StoreError) -> PutError {
@@ -49,9 +50,40 @@ impl Store {
         Ok(hex::encode(h.finalize()))
     }
 
-    /// Makes `payload` the object under `key` (if `condition` holds).
+    /// Makes `payload` the object under `key` (if `condition` holds); its event is an upload.
     pub fn put_object(
         &self,
+        bucket_id: &str,
+        key: &str,
+        payload: Payload,
+        meta: ObjectMeta,
+        condition: WriteCondition,
+    ) -> std::result::Result<Object, PutError> {
+        self.put_new(EventKind::Upload, bucket_id, key, payload, meta, condition)
+    }
+
+    /// [`Store::put_object`] for a browser form upload (S3 POST Object): its event is S3's
+    /// `ObjectCreated:Post` (B2's upload).
+    pub fn put_posted_object(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        payload: Payload,
+        meta: ObjectMeta,
+    ) -> std::result::Result<Object, PutError> {
+        self.put_new(
+            EventKind::Post,
+            bucket_id,
+            key,
+            payload,
+            meta,
+            WriteCondition::None,
+        )
+    }
+
+    fn put_new(
+        &self,
+        kind: EventKind,
         bucket_id: &str,
         key: &str,
         payload: Payload,
@@ -105,7 +137,7 @@ impl Store {
             Some((data, _, _)) => NewBytes::Inline(data),
             None => NewBytes::Blob,
         };
-        match self.meta().put_object(object, condition, bytes) {
+        match self.meta().put_object(object, condition, bytes, kind) {
             Ok((object, garbage)) => {
                 self.discard(garbage).map_err(storage)?;
                 Ok(object)
@@ -155,6 +187,7 @@ impl Store {
                 object,
                 condition,
                 NewBytes::SharedWith(source.version_id.clone()),
+                EventKind::Copy,
             )
             .map_err(|e| match e {
                 StoreError::NoSuchKey => PutError::SourceGone,

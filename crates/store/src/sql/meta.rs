@@ -470,12 +470,9 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         object: Object,
         condition: WriteCondition,
         bytes: NewBytes,
+        kind: EventKind,
     ) -> Result<(Object, Vec<String>)> {
         self.engine.write(move |conn| {
-            let kind = match bytes {
-                NewBytes::SharedWith(_) => EventKind::Copy,
-                NewBytes::Blob | NewBytes::Inline(_) => EventKind::Upload,
-            };
             let (made, garbage) = history::put(conn, object.clone(), &condition, &bytes)?;
             outbox::record(conn, kind, &made)?;
             Ok((made, garbage))

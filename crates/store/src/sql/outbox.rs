@@ -52,7 +52,7 @@ fn insert(
             bucket_id,
             key,
             version_id,
-            kind.b2_name(),
+            kind.s3_name(),
             size as i64,
             etag,
             sequencer,
@@ -102,7 +102,7 @@ pub(crate) fn queue_test(conn: &dyn Sql, bucket_id: &str, rule: &str) -> Result<
 
 fn event_from_row(mut row: Row) -> Result<(Event, u32)> {
     let kind_name = row.text(5)?;
-    let kind = EventKind::from_b2_name(&kind_name)
+    let kind = EventKind::from_s3_name(&kind_name)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind_name:?}")))?;
     let event = Event {
         id: row.text(0)?,
