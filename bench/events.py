@@ -7,7 +7,9 @@
   (with the rule, it includes delivering the event; the receiver runs on the same cores);
 - delivery: events delivered per second while the PUT load runs and until the backlog is empty
   (rule batches of 50), and the lag from an event's commit (its eventTimestamp) to its arrival
-  at the receiver, median and p99.
+  at the receiver, median and p99;
+- backlog drain: the receiver refuses (503) while a PUT run piles events up, then accepts: the
+  events per second from its first accepted delivery to the last (the dispatcher's capacity).
 
 With --unreachable the rule's target is a closed port, so nothing is delivered: the PUT rates
 then compare the write path alone (recording the event, and a failing rule's growing backlog).
@@ -42,8 +44,15 @@ class Receiver(http.server.BaseHTTPRequestHandler):
     lock = threading.Lock()
     first = last = None
 
+    refuse = False  # answer 503 (the backlog-drain phase's outage)
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        if Receiver.refuse:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         now = time.time() * 1000
         events = json.loads(body)["events"]
         with Receiver.lock:
@@ -153,6 +162,19 @@ def main():
         print(f"delivery: {run.median([d[0] for d in delivery]):,.0f} events/s; lag from commit to "
               f"arrival: median {run.median([d[1] for d in delivery]):,.0f} ms, "
               f"p99 {run.median([d[2] for d in delivery]):,.0f} ms")
+        # Backlog drain: the receiver refuses while PUTs pile events up, then accepts; the rate
+        # from its first accepted delivery to the last is the dispatcher's own capacity.
+        Receiver.refuse = True
+        rps, _, _ = run.wrk(endpoint, paths["rule"], "put", args.seconds, pid=server.pid)
+        backlog = int(rps * args.seconds * 0.98)
+        Receiver.lags, Receiver.first = [], None
+        Receiver.refuse = False
+        deadline = time.time() + 900
+        while len(Receiver.lags) < backlog and time.time() < deadline:
+            time.sleep(0.05)
+        n = len(Receiver.lags)
+        print(f"backlog drain: {n:,} events after an outage, {n / ((Receiver.last - Receiver.first) / 1000):,.0f} "
+              f"events/s (batches of 50)")
     finally:
         server.terminate()
         server.wait()

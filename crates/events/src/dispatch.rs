@@ -171,6 +171,8 @@ const PASS_LIMIT: usize = 5000;
 pub const LEASE_CHECK: Duration = Duration::from_secs(2);
 /// How often events past the retry window are looked for.
 const EXPIRY_CHECK: Duration = Duration::from_secs(30);
+/// How many delivered events are forgotten in one outbox transaction.
+const REMOVE_EVERY: usize = 500;
 /// The pause after a pass that found fewer events than it could take.
 const GATHER: Duration = Duration::from_millis(20);
 
@@ -420,6 +422,9 @@ impl Group {
             return Ok(0);
         }
         let mut sent = 0;
+        // Delivered events are forgotten a few batches at a time, not one transaction per
+        // batch (at-least-once either way: a crash before the removal sends them again).
+        let mut delivered: Vec<String> = Vec::new();
         for batch in self.events.chunks(rule.batch_size()) {
             let events: Vec<Event> = batch.iter().map(|(e, _)| e.clone()).collect();
             let body = match rule.s3 {
@@ -461,9 +466,17 @@ impl Group {
                         .delivered
                         .fetch_add(ids.len() as u64, Ordering::Relaxed);
                     sent += ids.len();
-                    self.outbox(move |o| o.remove(&ids)).await?;
+                    delivered.extend(ids);
+                    if delivered.len() >= REMOVE_EVERY {
+                        let ids = std::mem::take(&mut delivered);
+                        self.outbox(move |o| o.remove(&ids)).await?;
+                    }
                 }
                 Err(error) => {
+                    if !delivered.is_empty() {
+                        let ids = std::mem::take(&mut delivered);
+                        self.outbox(move |o| o.remove(&ids)).await?;
+                    }
                     self.stats
                         .retried
                         .fetch_add(ids.len() as u64, Ordering::Relaxed);
@@ -476,6 +489,9 @@ impl Group {
                     break;
                 }
             }
+        }
+        if !delivered.is_empty() {
+            self.outbox(move |o| o.remove(&delivered)).await?;
         }
         Ok(sent)
     }
