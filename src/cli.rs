@@ -109,8 +109,9 @@ pub struct ServeArgs {
     /// it) [default: us-east-1].
     #[arg(long, env = "PIER_REGION")]
     pub region: Option<String>,
-    /// Address to listen on [default: 127.0.0.1:9000]; port 0 picks a free port.
-    #[arg(long, env = "PIER_LISTEN")]
+    /// Address to listen on for plain HTTP [default: 127.0.0.1:9000]; port 0 picks a free
+    /// port; `off` for none (then give --tls-listen). Given twice, the last one counts.
+    #[arg(long, env = "PIER_LISTEN", overrides_with = "listen")]
     pub listen: Option<String>,
     /// A domain whose subdomains name buckets (virtual-host style); repeatable
     /// [default: localhost].
@@ -164,6 +165,22 @@ pub struct ServeArgs {
     /// [default: 24].
     #[arg(long, env = "PIER_EVENT_RETRY_HOURS")]
     pub event_retry_hours: Option<u64>,
+    /// Also serve the API over HTTPS here (`host:port`); with `--listen off`, only here.
+    #[arg(long, env = "PIER_TLS_LISTEN")]
+    pub tls_listen: Option<String>,
+    /// The certificate (PEM: the certificate, then its chain); reloaded on SIGHUP and when
+    /// the file changes.
+    #[arg(long, env = "PIER_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "PIER_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// The dashboard's certificate [default: the API's, when it has one].
+    #[arg(long, env = "PIER_DASHBOARD_TLS_CERT")]
+    pub dashboard_tls_cert: Option<PathBuf>,
+    /// The dashboard certificate's private key [default: the API's].
+    #[arg(long, env = "PIER_DASHBOARD_TLS_KEY")]
+    pub dashboard_tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -105,6 +105,30 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(h) = args.event_retry_hours {
         config.event_retry_hours = h;
     }
+    for (flag, slot) in [
+        (&args.tls_cert, &mut config.tls_cert),
+        (&args.tls_key, &mut config.tls_key),
+        (&args.dashboard_tls_cert, &mut config.dashboard_tls_cert),
+        (&args.dashboard_tls_key, &mut config.dashboard_tls_key),
+    ] {
+        if let Some(path) = flag {
+            *slot = Some(path.clone());
+        }
+    }
+    if let Some(addr) = &args.tls_listen {
+        config.tls_listen = Some(addr.clone());
+    }
+    if config.tls_cert.is_some() != config.tls_key.is_some()
+        || config.dashboard_tls_cert.is_some() != config.dashboard_tls_key.is_some()
+    {
+        anyhow::bail!("give a TLS certificate and its key together, or neither");
+    }
+    if config.tls_listen.is_some() && config.tls_cert.is_none() {
+        anyhow::bail!("--tls-listen needs --tls-cert and --tls-key");
+    }
+    if config.listen == "off" && config.tls_listen.is_none() {
+        anyhow::bail!("with --listen off, give --tls-listen (the API must listen somewhere)");
+    }
     if config.event_retry_hours == 0 {
         anyhow::bail!("events must be retried for at least one hour");
     }
@@ -152,15 +176,40 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
         ensure_root_key(&store, &config)?;
-        let listener = pier_edge::listen::bind(&config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
-        let addr = listener.local_addr()?;
+        let certs = Certificates::load(&config)?;
+        let plain = match config.listen.as_str() {
+            "off" => None,
+            listen => Some(
+                pier_edge::listen::bind(listen)
+                    .await
+                    .with_context(|| format!("listening on {listen}"))?,
+            ),
+        };
+        let secure = match &config.tls_listen {
+            Some(listen) => Some(
+                pier_edge::listen::bind(listen)
+                    .await
+                    .with_context(|| format!("listening for HTTPS on {listen}"))?,
+            ),
+            None => None,
+        };
+        let secure_addr = secure.as_ref().map(|l| l.local_addr()).transpose()?;
+        let addr = match &plain {
+            Some(l) => l.local_addr()?,
+            None => secure_addr.expect("checked at load: some listener is on"),
+        };
         let nofile = pier_server::limits::raise_fd_limit();
         let cap = config.limits.connection_cap(nofile);
         tracing::info!(%addr, data_dir = %config.data_dir.display(), metadata = %backends.meta.redacted(), blobs = %backends.blobs.describe(), max_connections = cap, open_file_limit = nofile, "pier is serving S3 and B2");
         // Printed after the dashboard's line (tests read the two in this order).
-        let listening = format!("pier listening on http://{addr}");
+        let listening = [
+            plain.as_ref().map(|_| format!("pier listening on http://{addr}")),
+            secure_addr.map(|a| format!("pier listening on https://{a}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
         let access_log = match &config.access_log {
             Some(path) => Some(
                 pier_server::access_log::AccessLog::open(path)
@@ -187,7 +236,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             addr.port(),
             nofile,
             (cors_watch.clone(), event_stats.clone()),
-            stop_rx,
+            (stop_rx.clone(), certs.dashboard.clone()),
         )
         .await?;
         println!("{listening}");
@@ -220,11 +269,37 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             config.lifecycle_clock_offset_days,
             config.lifecycle_day_secs.map(Duration::from_secs),
         );
-        let shutdown = async move {
+        certs.reload_on_change(stop_rx.clone());
+        tokio::spawn(async move {
             shutdown_signal().await;
             let _ = stop_tx.send(true);
+        });
+        let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stop.wait_for(|s| *s).await;
         };
-        pier_server::run(listener, front, cap, shutdown, SHUTDOWN_GRACE).await?;
+        let plain_served = async {
+            match plain {
+                Some(l) => {
+                    pier_server::run(l, front.clone(), cap, stopped(stop_rx.clone()), SHUTDOWN_GRACE).await
+                }
+                None => Ok(()),
+            }
+        };
+        let secure_served = async {
+            match (secure, &certs.api) {
+                (Some(tcp), Some(cert)) => {
+                    let listening = pier_edge::listen::Listening {
+                        tcp,
+                        tls: Some(cert.acceptor().map_err(std::io::Error::other)?),
+                    };
+                    pier_server::run(listening, front.clone(), cap, stopped(stop_rx.clone()), SHUTDOWN_GRACE).await
+                }
+                _ => Ok(()),
+            }
+        };
+        let (a, b) = tokio::join!(plain_served, secure_served);
+        a?;
+        b?;
         tracing::info!("stopped accepting; in-flight requests finished");
         lifecycle.stop().await;
         let _ = events.await;
@@ -244,7 +319,10 @@ async fn start_dashboard(
         pier_edge::cors_watch::CorsWatch,
         std::sync::Arc<pier_events::DispatchStats>,
     ),
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    (mut stop, cert): (
+        tokio::sync::watch::Receiver<bool>,
+        Option<std::sync::Arc<pier_edge::tls::Certificate>>,
+    ),
 ) -> anyhow::Result<Option<u16>> {
     let wanted = config
         .dashboard_listen
@@ -282,15 +360,99 @@ async fn start_dashboard(
         },
     );
     let limits = config.limits.dashboard(nofile);
+    let tls = match &cert {
+        Some(cert) => Some(cert.acceptor().map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let listening = pier_edge::listen::Listening { tcp: listener, tls };
     tokio::spawn(async move {
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        pier_dashboard::serve(listener, dashboard, limits, stopped, SHUTDOWN_GRACE).await;
+        pier_dashboard::serve(listening, dashboard, limits, stopped, SHUTDOWN_GRACE).await;
     });
     tracing::info!(%addr, max_connections = limits.cap, "dashboard serving");
-    println!("pier dashboard on http://{addr}");
+    println!("pier dashboard on {scheme}://{addr}");
     Ok(Some(addr.port()))
+}
+
+/// The certificates the listeners serve: the API's, and the dashboard's (its own, or the
+/// API's).
+struct Certificates {
+    api: Option<std::sync::Arc<pier_edge::tls::Certificate>>,
+    dashboard: Option<std::sync::Arc<pier_edge::tls::Certificate>>,
+}
+
+impl Certificates {
+    /// Loads what the configuration names; a file that is not PEM, or a key that is not its
+    /// certificate's, stops the start with the reason.
+    fn load(config: &Config) -> anyhow::Result<Certificates> {
+        let load =
+            |cert: &Option<std::path::PathBuf>, key: &Option<std::path::PathBuf>| match (cert, key)
+            {
+                (Some(c), Some(k)) => pier_edge::tls::Certificate::load(c, k)
+                    .map(Some)
+                    .map_err(|e| anyhow::anyhow!("the TLS certificate cannot be served: {e}")),
+                _ => Ok(None),
+            };
+        let api = load(&config.tls_cert, &config.tls_key)?;
+        let dashboard =
+            load(&config.dashboard_tls_cert, &config.dashboard_tls_key)?.or_else(|| api.clone());
+        Ok(Certificates { api, dashboard })
+    }
+
+    /// Reloads the certificates on SIGHUP, and when their files change (looked at every two
+    /// seconds), until `stop`; a reload that fails keeps the certificate served and logs why.
+    fn reload_on_change(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut certs: Vec<_> = self
+            .api
+            .iter()
+            .chain(self.dashboard.iter())
+            .cloned()
+            .collect();
+        certs.dedup_by(|a, b| std::sync::Arc::ptr_eq(a, b));
+        if certs.is_empty() {
+            return;
+        }
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            let mut hup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                #[cfg(unix)]
+                let hangup = async {
+                    match hup.as_mut() {
+                        Some(s) => {
+                            s.recv().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let hangup = std::future::pending::<()>();
+                let forced = tokio::select! {
+                    _ = stop.wait_for(|s| *s) => return,
+                    () = hangup => true,
+                    _ = tick.tick() => false,
+                };
+                for cert in &certs {
+                    if !forced && !cert.files_changed() {
+                        continue;
+                    }
+                    match cert.reload() {
+                        Ok(()) => {
+                            tracing::info!(files = %cert.describe(), "TLS certificate reloaded")
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "TLS certificate not reloaded; serving the previous one")
+                        }
+                    }
+                }
+            }
+        });
+    }
 }
 
 /// Where the dashboard listens unless configured.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real clients the end-to-end tests drive, if missing: Debian packages (rclone,
-# s3cmd, chromium, postgresql), playwright-core from npm, and the aws CLI and boto3 in a venv at .venv. Idempotent; the test harness calls it on demand
+# s3cmd, chromium, postgresql, openssl), playwright-core from npm, and the aws CLI and boto3 in a venv at .venv. Idempotent; the test harness calls it on demand
 # and .ci/run calls it up front.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,6 +11,9 @@ command -v s3cmd >/dev/null 2>&1 || apt_missing+=(s3cmd)
 [ -x /usr/bin/chromium ] || apt_missing+=(chromium)
 command -v node >/dev/null 2>&1 || apt_missing+=(nodejs npm)
 command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-venv)
+# openssl makes the TLS tests' certificates; curl reads the dashboard's answers over TLS.
+command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
+command -v curl >/dev/null 2>&1 || apt_missing+=(curl)
 # PostgreSQL for the scale-out tests (the tests start their own server from its binaries).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
   || apt_missing+=(postgresql)

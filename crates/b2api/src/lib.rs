@@ -61,7 +61,7 @@ pub struct B2Api {
 /// What a handler sees of the request besides its body.
 pub(crate) struct Call<'a> {
     pub store: &'a Store,
-    /// `http://host:port` as the client addressed us; URLs we hand out point back here.
+    /// `http(s)://host:port` as the client addressed us; URLs we hand out point back here.
     pub base: String,
     pub method: &'a Method,
     pub headers: &'a http::HeaderMap,
@@ -283,11 +283,21 @@ impl B2Api {
             .headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
             .unwrap_or("127.0.0.1")
             .to_owned();
+        let scheme = if parts
+            .extensions
+            .get::<pier_edge::listen::OverTls>()
+            .is_some()
+        {
+            "https"
+        } else {
+            "http"
+        };
         let base = match &self.public_url {
             Some(url) => url.clone(),
-            None => format!("http://{host}"),
+            None => format!("{scheme}://{host}"),
         };
         let call = Call {
             store: &self.store,

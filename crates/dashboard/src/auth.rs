@@ -246,6 +246,7 @@ pub(crate) struct LoginForm {
 pub(crate) async fn login(
     State(d): State<Dashboard>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    tls: Option<axum::Extension<pier_edge::listen::OverTls>>,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let ip = addr.ip();
@@ -277,7 +278,7 @@ pub(crate) async fn login(
         Ok(id) => id,
         Err(e) => return Page::store(e).into_response(),
     };
-    let secure = if d.config().secure_cookies {
+    let secure = if d.config().secure_cookies || tls.is_some() {
         "; Secure"
     } else {
         ""

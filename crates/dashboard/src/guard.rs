@@ -22,10 +22,16 @@ fn own_origins(host: &str) -> [String; 2] {
 
 /// The guard, as axum middleware.
 pub async fn guard(State(d): State<Dashboard>, req: Request, next: Next) -> Response {
+    let over_tls = req
+        .extensions()
+        .get::<pier_edge::listen::OverTls>()
+        .is_some();
+    // HTTP/2 carries the host in the URI (`:authority`), HTTP/1.1 in `Host`.
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .unwrap_or("")
         .to_owned();
     let mut response = if !d
@@ -61,6 +67,12 @@ pub async fn guard(State(d): State<Dashboard>, req: Request, next: Next) -> Resp
         next.run(req).await
     };
     let headers = response.headers_mut();
+    if over_tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     let stale: Vec<_> = headers
         .keys()
         .filter(|k| k.as_str().starts_with("access-control-"))

@@ -163,7 +163,7 @@ impl Dashboard {
 /// rules as the API's listener: a cap of its own, a head timeout from accept, backed-off
 /// `accept` failures), then lets open connections finish for up to `grace`.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: impl Into<pier_edge::listen::Listening>,
     dashboard: Dashboard,
     limits: pier_edge::listen::ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -186,10 +186,11 @@ impl pier_edge::listen::Site for Site {
     type Body = axum::body::Body;
     type Open = ();
 
-    fn service(&self, peer: std::net::SocketAddr) -> WithPeer {
+    fn service(&self, peer: std::net::SocketAddr, secure: bool) -> WithPeer {
         WithPeer {
             router: self.router.clone(),
             peer,
+            secure,
         }
     }
 
@@ -210,6 +211,8 @@ impl pier_edge::listen::Site for Site {
 struct WithPeer {
     router: Router,
     peer: std::net::SocketAddr,
+    /// The connection came over TLS (cookies get `Secure`, answers HSTS).
+    secure: bool,
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithPeer {
@@ -221,6 +224,9 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithPeer 
         use tower::ServiceExt as _;
         req.extensions_mut()
             .insert(axum::extract::ConnectInfo(self.peer));
+        if self.secure {
+            req.extensions_mut().insert(pier_edge::listen::OverTls);
+        }
         self.router.clone().oneshot(req)
     }
 }

@@ -8,6 +8,7 @@
 //!   public applies it.
 //! - [`refusals`]: refusals logged once each (within a budget) and otherwise counted.
 //! - [`presign`]: SigV4 presigned URLs and signatures.
+//! - [`tls`]: the listeners' certificate from PEM files, checked and reloadable.
 //! - [`sigv4`]: SigV4 header authentication for the requests s3s does not check (the topic API).
 //! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
 //!   set, S3's `encoding-type=url`, B2's file names), strict or lossy about UTF-8.
@@ -27,6 +28,7 @@ pub mod public_block;
 pub mod query;
 pub mod refusals;
 pub mod sigv4;
+pub mod tls;
 
 pub use query::{Query, RawQuery};
 

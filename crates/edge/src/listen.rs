@@ -10,6 +10,8 @@
 //!   closed when it expires (hyper-util's protocol detection reads the first bytes with no timer
 //!   of its own, hyperium/hyper#3756), and after its first request hyper's own head timeout
 //!   bounds each next head and the idle time between requests.
+//! - Over TLS ([`Listening::tls`]), the handshake is part of the head: it must complete within
+//!   what is left of the head timeout.
 //! - A failing `accept` (out of file descriptors, say) backs off, doubling its pause up to a
 //!   second, and is logged at most once a second with how many failed meanwhile.
 
@@ -92,8 +94,8 @@ pub trait Site: Send + Sync + 'static {
     /// A value held while a connection is open (a gauge's guard, say).
     type Open: Send + 'static;
 
-    /// The service for a connection from `peer`.
-    fn service(&self, peer: SocketAddr) -> Self::Service;
+    /// The service for a connection from `peer`; `secure` when it came over TLS.
+    fn service(&self, peer: SocketAddr, secure: bool) -> Self::Service;
     /// The one answer a connection over the cap gets (it is closed after it).
     fn over_cap(&self, request: &Request<Incoming>) -> Response<Self::Body>;
     /// Called when a connection is served; what it returns is dropped when it closes.
@@ -105,17 +107,37 @@ pub trait Site: Send + Sync + 'static {
 /// Any error a body may end with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Put in a request's extensions by the edges when its connection came over TLS: URLs handed
+/// out say `https`, cookies are `Secure`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OverTls;
+
+/// A bound listener, and the TLS it speaks, if any.
+pub struct Listening {
+    /// The socket.
+    pub tcp: TcpListener,
+    /// Its TLS (a handshake before the first request), or plain HTTP.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl From<TcpListener> for Listening {
+    fn from(tcp: TcpListener) -> Listening {
+        Listening { tcp, tls: None }
+    }
+}
+
 /// Serves `site` on `listener` until `shutdown` resolves; then stops accepting and waits, up to
 /// `grace`, for open connections to finish and then for `drain` (work the site runs beyond its
 /// connections).
 pub async fn serve<T: Site>(
-    listener: TcpListener,
+    listener: impl Into<Listening>,
     site: T,
     limits: ConnLimits,
     shutdown: impl Future<Output = ()>,
     drain: impl Future<Output = ()>,
     grace: Duration,
 ) {
+    let Listening { tcp: listener, tls } = listener.into();
     let site = Arc::new(site);
     let mut builder = ConnBuilder::new(TokioExecutor::new());
     builder
@@ -156,8 +178,18 @@ pub async fn serve<T: Site>(
             site.refused();
             if let Ok(permit) = Arc::clone(&overflow).try_acquire_owned() {
                 let site = Arc::clone(&site);
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    answer_over_cap(stream, &*site).await;
+                    match tls {
+                        None => answer_over_cap(stream, &*site).await,
+                        Some(tls) => {
+                            let shake =
+                                tokio::time::timeout(OVERFLOW_HEAD_TIMEOUT, tls.accept(stream));
+                            if let Ok(Ok(stream)) = shake.await {
+                                answer_over_cap(stream, &*site).await;
+                            }
+                        }
+                    }
                     drop(permit);
                 });
             }
@@ -169,16 +201,48 @@ pub async fn serve<T: Site>(
             Arc::clone(&graceful),
         );
         let head_timeout = limits.head_timeout;
+        let tls = tls.clone();
         tokio::spawn(async move {
+            let accepted = Instant::now();
             if !first_byte_within(&stream, head_timeout).await {
                 drop(permit);
                 return;
             }
             let open = site.opened();
-            let conn = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), site.service(peer))
-                .into_owned();
-            if let Err(e) = graceful.watch(conn).await {
+            let ended = match tls {
+                None => {
+                    let conn = builder
+                        .serve_connection_with_upgrades(
+                            TokioIo::new(stream),
+                            site.service(peer, false),
+                        )
+                        .into_owned();
+                    graceful.watch(conn).await
+                }
+                Some(tls) => {
+                    let left = head_timeout.saturating_sub(accepted.elapsed());
+                    match tokio::time::timeout(left, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            let conn = builder
+                                .serve_connection_with_upgrades(
+                                    TokioIo::new(stream),
+                                    site.service(peer, true),
+                                )
+                                .into_owned();
+                            graceful.watch(conn).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake not done within the head timeout");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             drop(open);
@@ -207,7 +271,10 @@ async fn first_byte_within(stream: &TcpStream, timeout: Duration) -> bool {
 
 /// Serves one request on a connection over the cap with the site's `over_cap` answer; then the
 /// connection closes.
-async fn answer_over_cap<T: Site>(stream: TcpStream, site: &T) {
+async fn answer_over_cap<T: Site, S>(stream: S, site: &T)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(|req: Request<Incoming>| {
         let mut resp = site.over_cap(&req);
         resp.headers_mut().insert(

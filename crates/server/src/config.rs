@@ -71,6 +71,17 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// Hours an event is retried before it is dropped and its rule suspended.
     pub event_retry_hours: u64,
+    /// Where the API also listens for HTTPS (`host:port`), if anywhere.
+    pub tls_listen: Option<String>,
+    /// The API's certificate (PEM: the certificate, then its chain).
+    pub tls_cert: Option<PathBuf>,
+    /// The key of [`Config::tls_cert`] (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// The dashboard's certificate; with a TLS certificate for the API and none of its own,
+    /// the dashboard serves the API's.
+    pub dashboard_tls_cert: Option<PathBuf>,
+    /// The key of [`Config::dashboard_tls_cert`].
+    pub dashboard_tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -99,6 +110,11 @@ impl Default for Config {
             lifecycle_clock_offset_days: 0,
             webhook_allow_private: false,
             event_retry_hours: 24,
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            dashboard_tls_cert: None,
+            dashboard_tls_key: None,
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct Front {
     /// The address of the client this copy serves (one copy per connection), which bucket
     /// policies may test (`aws:SourceIp`).
     client: Option<std::net::IpAddr>,
+    /// Its connection came over TLS.
+    secure: bool,
 }
 
 struct Inner {
@@ -218,14 +220,16 @@ impl Front {
                 next_id: AtomicU64::new(1),
             }),
             client: None,
+            secure: false,
         }
     }
 
     /// This front, serving a connection from `client`.
-    pub fn for_client(&self, client: std::net::IpAddr) -> Front {
+    pub fn for_client(&self, client: std::net::IpAddr, secure: bool) -> Front {
         Front {
             inner: Arc::clone(&self.inner),
             client: Some(client),
+            secure,
         }
     }
 
@@ -320,6 +324,9 @@ impl Front {
             if let Some(ip) = self.client {
                 req.extensions_mut()
                     .insert(pier_edge::access::ClientAddr(ip));
+            }
+            if self.secure {
+                req.extensions_mut().insert(pier_edge::listen::OverTls);
             }
             let span = tracing::info_span!("request", id = %request_id);
             let bucket = facts.bucket().map(str::to_owned);
@@ -592,6 +599,7 @@ impl Front {
                 .headers()
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
+                .or_else(|| req.uri().authority().map(|a| a.as_str()))
                 .unwrap_or("127.0.0.1");
             // Only a name of the server's own: never a Host reflected into a redirect.
             let name = strip_port(host);

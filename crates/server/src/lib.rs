@@ -36,7 +36,6 @@ use pier_s3::fault::{S3ErrorKind, S3Fault};
 use s3s::Body;
 use std::future::Future;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// Serves `front` on `listener` until `shutdown` resolves; then stops accepting and waits (up to
 /// `grace`) for in-flight requests, including detached handlers, to finish.
@@ -46,7 +45,7 @@ use tokio::net::TcpListener;
 /// that and [`pier_edge::listen::OVERFLOW_SLOTS`] more it is closed at once. A connection that
 /// sends nothing is closed when the head timeout, counted from its accept, runs out.
 pub async fn run(
-    listener: TcpListener,
+    listener: impl Into<pier_edge::listen::Listening>,
     front: Front,
     connection_cap: usize,
     shutdown: impl Future<Output = ()>,
@@ -78,8 +77,8 @@ impl pier_edge::listen::Site for ApiSite {
     type Body = Body;
     type Open = metrics::ConnectionGuard;
 
-    fn service(&self, peer: std::net::SocketAddr) -> Self::Service {
-        self.0.for_client(peer.ip())
+    fn service(&self, peer: std::net::SocketAddr, secure: bool) -> Self::Service {
+        self.0.for_client(peer.ip(), secure)
     }
 
     /// Health checks are answered; everything else is told to retry (S3 `SlowDown`, B2

@@ -1,0 +1,363 @@
+//! Native HTTPS end to end (issue 27): certificates made with `openssl` for this test (a CA and
+//! server certificates for 127.0.0.1), a real `pier serve` with `--tls-listen`, and real
+//! clients trusting only that CA: the aws CLI, boto3 and b2sdk (whose URLs say https), TLS 1.2
+//! and 1.3 only with ALPN h2, the dashboard over TLS (HSTS, `Secure` cookie), a certificate
+//! swapped on SIGHUP while an open connection keeps working, a handshake bounded by the head
+//! timeout, and a key that is not the certificate's refused at start.
+
+mod common;
+
+use common::Server;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// A CA, two server certificates it signed (for 127.0.0.1 and localhost), and a stray key.
+struct Pki {
+    dir: TempDir,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    common::ensure_tools();
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = TempDir::new().unwrap();
+        let d = dir.path();
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=pier test CA",
+            ],
+        );
+        std::fs::write(
+            d.join("san.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        )
+        .unwrap();
+        for name in ["one", "two"] {
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-nodes",
+                    "-keyout",
+                    &format!("{name}.key"),
+                    "-out",
+                    &format!("{name}.csr"),
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+            );
+            openssl(
+                d,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &format!("{name}.csr"),
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    &format!("{name}.pem"),
+                    "-days",
+                    "2",
+                    "-extfile",
+                    "san.ext",
+                ],
+            );
+        }
+        openssl(
+            d,
+            &[
+                "genpkey",
+                "-algorithm",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                "stray.key",
+            ],
+        );
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The serial of a certificate file, as Python's ssl module prints it (upper-case hex).
+    fn serial(&self, name: &str) -> String {
+        let out = Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(self.path(name))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .trim_start_matches("serial=")
+            .to_uppercase()
+    }
+}
+
+/// A server on HTTPS only, serving the certificate files `cert.pem` / `cert.key` (copies of
+/// `one`), so a test can swap them.
+fn https_server(pki: &Pki, extra: &[&str]) -> Server {
+    std::fs::copy(pki.path("one.pem"), pki.path("cert.pem")).unwrap();
+    std::fs::copy(pki.path("one.key"), pki.path("cert.key")).unwrap();
+    let (cert, key) = (pki.path("cert.pem"), pki.path("cert.key"));
+    let flags = [
+        &["--listen", "off", "--tls-listen", "127.0.0.1:0"][..],
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+        extra,
+    ]
+    .concat();
+    let server = Server::start_with(TempDir::new().unwrap(), &flags);
+    assert!(
+        server.endpoint.starts_with("https://"),
+        "{}",
+        server.endpoint
+    );
+    server
+}
+
+fn host_port(endpoint: &str) -> (String, String) {
+    let (host, port) = endpoint
+        .trim_start_matches("https://")
+        .rsplit_once(':')
+        .unwrap();
+    (host.to_owned(), port.to_owned())
+}
+
+fn python(server: &Server, pki: &Pki, args: &[&str]) -> String {
+    common::ensure_tools();
+    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
+    server.client_env(&mut cmd);
+    let out = cmd
+        .env("CA_BUNDLE", pki.path("ca.pem"))
+        .arg(common::repo().join("tests/clients/tls_check.py"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "tls_check.py {args:?}: {text}{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log_tail(20)
+    );
+    text
+}
+
+#[test]
+fn the_aws_cli_boto3_and_b2sdk_work_over_https_with_the_servers_ca() {
+    let pki = Pki::new();
+    let server = https_server(&pki, &[]);
+    assert_eq!(python(&server, &pki, &["clients"]).trim(), "ok");
+    let mut cmd = Command::new(common::repo().join(".venv/bin/aws"));
+    server.client_env(&mut cmd);
+    let out = cmd
+        .env("AWS_CA_BUNDLE", pki.path("ca.pem"))
+        .arg("--endpoint-url")
+        .arg(&server.endpoint)
+        .args(["s3", "ls", "s3://tls-bucket/"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && listed.contains("secret.txt") && listed.contains("b2.txt"),
+        "{listed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn only_tls_12_and_13_are_spoken_and_alpn_chooses_h2() {
+    let pki = Pki::new();
+    let server = https_server(&pki, &[]);
+    assert_eq!(python(&server, &pki, &["protocols"]).trim(), "ok");
+}
+
+#[test]
+fn the_dashboard_over_tls_sends_hsts_and_a_secure_cookie() {
+    let pki = Pki::new();
+    let server = https_server(&pki, &[]);
+    assert!(
+        server.dashboard.starts_with("https://"),
+        "{}",
+        server.dashboard
+    );
+    let mut cmd = Command::new("curl");
+    let out = cmd
+        .args(["-sS", "-i", "--cacert"])
+        .arg(pki.path("ca.pem"))
+        .args([
+            "--data",
+            &format!(
+                "access_key={}&secret={}",
+                common::ACCESS_KEY,
+                common::SECRET_KEY
+            ),
+        ])
+        .arg(format!("{}/login", server.dashboard))
+        .output()
+        .expect("run curl");
+    let head = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(
+        head.contains("strict-transport-security: max-age="),
+        "{head}"
+    );
+    let cookie = head
+        .lines()
+        .find(|l| l.starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {head}"));
+    assert!(cookie.contains("; secure"), "{cookie}");
+}
+
+#[test]
+fn a_new_certificate_is_served_after_sighup_and_open_connections_keep_working() {
+    let pki = Pki::new();
+    let server = https_server(&pki, &[]);
+    let (host, port) = host_port(&server.endpoint);
+    let serial = |s: &Server| python(s, &pki, &["serial", &host, &port]).trim().to_owned();
+    assert_eq!(serial(&server), pki.serial("one.pem"));
+    // A keep-alive connection made with the first certificate.
+    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
+    server.client_env(&mut cmd);
+    let mut open = cmd
+        .env("CA_BUNDLE", pki.path("ca.pem"))
+        .arg(common::repo().join("tests/clients/tls_check.py"))
+        .args(["keepalive", &host, &port])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(open.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "200");
+    std::fs::copy(pki.path("two.pem"), pki.path("cert.pem")).unwrap();
+    std::fs::copy(pki.path("two.key"), pki.path("cert.key")).unwrap();
+    let pid = server.pid().unwrap().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while serial(&server) != pki.serial("two.pem") {
+        assert!(
+            Instant::now() < deadline,
+            "still the old certificate:\n{}",
+            server.log_tail(20)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    open.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "200",
+        "the open connection kept working"
+    );
+    assert!(open.wait().unwrap().success());
+    // A broken pair is not served: the last good certificate stays.
+    std::fs::copy(pki.path("stray.key"), pki.path("cert.key")).unwrap();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(serial(&server), pki.serial("two.pem"));
+    assert!(
+        server.log().contains("TLS certificate not reloaded"),
+        "{}",
+        server.log_tail(10)
+    );
+}
+
+#[test]
+fn a_handshake_that_stalls_is_closed_at_the_head_timeout() {
+    let pki = Pki::new();
+    let server = https_server(&pki, &["--header-timeout", "2"]);
+    let (host, port) = host_port(&server.endpoint);
+    let mut stream = std::net::TcpStream::connect(format!("{host}:{port}")).unwrap();
+    // The first byte of a TLS record, and then nothing.
+    stream.write_all(&[0x16]).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_key_that_is_not_the_certificates_is_refused_at_start() {
+    let pki = Pki::new();
+    let data = TempDir::new().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--dashboard-listen",
+            "off",
+            "--tls-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--tls-cert")
+        .arg(pki.path("one.pem"))
+        .arg("--tls-key")
+        .arg(pki.path("stray.key"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("is not the key of the certificate"), "{err}");
+}
