@@ -361,3 +361,65 @@ fn a_key_that_is_not_the_certificates_is_refused_at_start() {
     assert!(!out.status.success());
     assert!(err.contains("is not the key of the certificate"), "{err}");
 }
+
+#[test]
+fn a_policy_can_allow_anonymous_reads_over_tls_only() {
+    let pki = Pki::new();
+    let (cert, key) = (pki.path("one.pem"), pki.path("one.key"));
+    let server = Server::start_with(
+        TempDir::new().unwrap(),
+        &[
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    // The log's colour codes taken out, the HTTPS address read from its line.
+    let mut log = String::new();
+    let mut in_escape = false;
+    for c in server.log().chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (false, c) => log.push(c),
+            _ => {}
+        }
+    }
+    let https = log
+        .lines()
+        .find(|l| l.contains("serving HTTPS"))
+        .and_then(|l| l.split("addr=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no HTTPS line in the log:\n{log}"))
+        .to_owned();
+    server.aws_ok(&["s3", "mb", "s3://tls-only"]);
+    let file = pki.path("page.txt");
+    std::fs::write(&file, b"secure page").unwrap();
+    server.aws_ok(&["s3", "cp", file.to_str().unwrap(), "s3://tls-only/page.txt"]);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::tls-only/*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#;
+    server.aws_ok(&[
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        "tls-only",
+        "--policy",
+        policy,
+    ]);
+    let plain = common::raw(&server.endpoint, "GET", "/tls-only/page.txt", &[]);
+    assert_eq!(plain.status, 403, "plain HTTP is refused by the condition");
+    let out = Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(pki.path("ca.pem"))
+        .arg(format!("https://{https}/tls-only/page.txt"))
+        .output()
+        .expect("run curl");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "secure page",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

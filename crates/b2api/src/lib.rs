@@ -70,6 +70,8 @@ pub(crate) struct Call<'a> {
     pub access: &'a Access,
     /// The client's address, for bucket policy conditions.
     pub client: Option<std::net::IpAddr>,
+    /// The request came over TLS (`aws:SecureTransport`).
+    pub secure: bool,
     /// Webhook targets may be plain `http` or private addresses.
     pub webhook_allow_private: bool,
 }
@@ -210,7 +212,7 @@ impl Call<'_> {
         let header = |n: header::HeaderName| self.headers.get(n).and_then(|v| v.to_str().ok());
         RequestFacts {
             source_ip: self.client,
-            secure_transport: false,
+            secure_transport: self.secure,
             referer: header(header::REFERER),
             user_agent: header(header::USER_AGENT),
             headers: None,
@@ -307,6 +309,10 @@ impl B2Api {
             query: &request.query,
             access: &self.access,
             client: parts.extensions.get::<ClientAddr>().map(|c| c.0),
+            secure: parts
+                .extensions
+                .get::<pier_edge::listen::OverTls>()
+                .is_some(),
             webhook_allow_private: self.webhook_allow_private,
         };
         let op = match &request.call {

@@ -205,7 +205,7 @@ fn facts<'a>(headers: &'a http::HeaderMap, extensions: &http::Extensions) -> Req
     let header = |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     RequestFacts {
         source_ip: extensions.get::<ClientAddr>().map(|c| c.0),
-        secure_transport: false,
+        secure_transport: extensions.get::<pier_edge::listen::OverTls>().is_some(),
         referer: header(http::header::REFERER),
         user_agent: header(http::header::USER_AGENT),
         headers: Some(headers),
@@ -298,8 +298,13 @@ impl S3Access for PierAccess {
                 .to_owned()
         });
         let client = cx.extensions_mut().get::<ClientAddr>().copied();
+        let over_tls = cx
+            .extensions_mut()
+            .get::<pier_edge::listen::OverTls>()
+            .is_some();
         let mut facts = facts(cx.headers(), &http::Extensions::new());
         facts.source_ip = client.map(|c| c.0);
+        facts.secure_transport = over_tls;
         let bypass = bypasses_governance(cx.headers());
         let bypass = bypass && op.may_bypass_governance();
         let ask = Ask {

@@ -510,7 +510,10 @@ impl Front {
                 .extensions
                 .get::<pier_edge::access::ClientAddr>()
                 .map(|c| c.0),
-            secure_transport: false,
+            secure_transport: parts
+                .extensions
+                .get::<pier_edge::listen::OverTls>()
+                .is_some(),
             referer: header(header::REFERER),
             user_agent: header(header::USER_AGENT),
             headers: None,
