@@ -239,6 +239,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             (stop_rx.clone(), certs.dashboard.clone()),
         )
         .await?;
+        if let (Some(a), Some(cert)) = (secure_addr, &certs.api) {
+            tracing::info!(addr = %a, certificate = %cert.describe(), "serving HTTPS");
+        }
         println!("{listening}");
         let mut dispatcher_stop = stop_rx_for_events.clone();
         let events = tokio::spawn(dispatcher.run(async move {
@@ -269,9 +272,6 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             config.lifecycle_clock_offset_days,
             config.lifecycle_day_secs.map(Duration::from_secs),
         );
-        if let (Some(a), Some(cert)) = (secure_addr, &certs.api) {
-            tracing::info!(addr = %a, certificate = %cert.describe(), "serving HTTPS");
-        }
         certs.reload_on_change(stop_rx.clone());
         tokio::spawn(async move {
             shutdown_signal().await;

@@ -3,7 +3,9 @@
 //! clients trusting only that CA: the aws CLI, boto3 and b2sdk (whose URLs say https), TLS 1.2
 //! and 1.3 only with ALPN h2, the dashboard over TLS (HSTS, `Secure` cookie), a certificate
 //! swapped on SIGHUP while an open connection keeps working, a handshake bounded by the head
-//! timeout, and a key that is not the certificate's refused at start.
+//! timeout, a key that is not the certificate's refused at start, `aws:SecureTransport` in a
+//! bucket policy, and Chromium on an https:// page reading from the HTTPS listener while the
+//! plain one is blocked as mixed content.
 
 mod common;
 
@@ -362,6 +364,26 @@ fn a_key_that_is_not_the_certificates_is_refused_at_start() {
     assert!(err.contains("is not the key of the certificate"), "{err}");
 }
 
+/// The HTTPS listener's `host:port`, from its line in the server's log (colour codes out).
+fn https_address(server: &Server) -> String {
+    let mut log = String::new();
+    let mut in_escape = false;
+    for c in server.log().chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (false, c) => log.push(c),
+            _ => {}
+        }
+    }
+    log.lines()
+        .find(|l| l.contains("serving HTTPS"))
+        .and_then(|l| l.split("addr=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no HTTPS line in the log:\n{log}"))
+        .to_owned()
+}
+
 #[test]
 fn a_policy_can_allow_anonymous_reads_over_tls_only() {
     let pki = Pki::new();
@@ -377,24 +399,7 @@ fn a_policy_can_allow_anonymous_reads_over_tls_only() {
             key.to_str().unwrap(),
         ],
     );
-    // The log's colour codes taken out, the HTTPS address read from its line.
-    let mut log = String::new();
-    let mut in_escape = false;
-    for c in server.log().chars() {
-        match (in_escape, c) {
-            (false, '\u{1b}') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (false, c) => log.push(c),
-            _ => {}
-        }
-    }
-    let https = log
-        .lines()
-        .find(|l| l.contains("serving HTTPS"))
-        .and_then(|l| l.split("addr=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no HTTPS line in the log:\n{log}"))
-        .to_owned();
+    let https = https_address(&server);
     server.aws_ok(&["s3", "mb", "s3://tls-only"]);
     let file = pki.path("page.txt");
     std::fs::write(&file, b"secure page").unwrap();
@@ -421,5 +426,77 @@ fn a_policy_can_allow_anonymous_reads_over_tls_only() {
         "secure page",
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The base64 SHA-256 of a certificate's public key (what Chromium's SPKI allowlist takes).
+fn spki_hash(cert: &Path) -> String {
+    let script = format!(
+        "openssl x509 -pubkey -noout -in {} | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
+        cert.display()
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn chromium_on_an_https_page_uses_the_https_listener_and_cannot_use_plain_http() {
+    let pki = Pki::new();
+    let (cert, key) = (pki.path("one.pem"), pki.path("one.key"));
+    let server = Server::start_with(
+        TempDir::new().unwrap(),
+        &[
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let https = https_address(&server);
+    let port = common::free_port();
+    let origin = format!("https://127.0.0.1:{port}");
+    server.aws_ok(&["s3", "mb", "s3://web-app"]);
+    let file = pki.path("data.txt");
+    std::fs::write(&file, b"from an https page").unwrap();
+    server.aws_ok(&["s3", "cp", file.to_str().unwrap(), "s3://web-app/data.txt"]);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::web-app/*"}]}"#;
+    server.aws_ok(&[
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        "web-app",
+        "--policy",
+        policy,
+    ]);
+    let cors =
+        format!(r#"{{"CORSRules":[{{"AllowedOrigins":["{origin}"],"AllowedMethods":["GET"]}}]}}"#);
+    server.aws_ok(&[
+        "s3api",
+        "put-bucket-cors",
+        "--bucket",
+        "web-app",
+        "--cors-configuration",
+        &cors,
+    ]);
+    let out = Command::new("node")
+        .arg(common::repo().join("tests/browser/https.mjs"))
+        .current_dir(common::repo().join("tests/browser"))
+        .env("HTTPS_API", format!("https://{https}"))
+        .env("HTTP_API", &server.endpoint)
+        .env("ORIGIN_PORT", port.to_string())
+        .env("CERT", &cert)
+        .env("KEY", &key)
+        .env("SPKI", spki_hash(&cert))
+        .env("OBJECT", "web-app/data.txt")
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("2 passed, 0 failed"),
+        "{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log_tail(20)
     );
 }
