@@ -165,6 +165,14 @@ pub struct ServeArgs {
     /// [default: 24].
     #[arg(long, env = "PIER_EVENT_RETRY_HOURS")]
     pub event_retry_hours: Option<u64>,
+    /// A domain whose subdomains serve buckets' static websites (`BUCKET.DOMAIN`, on the API's
+    /// listeners); repeatable.
+    #[arg(
+        long = "website-domain",
+        env = "PIER_WEBSITE_DOMAINS",
+        value_delimiter = ','
+    )]
+    pub website_domains: Vec<String>,
     /// Also serve the API over HTTPS here (`host:port`); with `--listen off`, only here.
     #[arg(long, env = "PIER_TLS_LISTEN")]
     pub tls_listen: Option<String>,

@@ -115,6 +115,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
             *slot = Some(path.clone());
         }
     }
+    if !args.website_domains.is_empty() {
+        config.website_domains = args.website_domains.clone();
+    }
     if let Some(addr) = &args.tls_listen {
         config.tls_listen = Some(addr.clone());
     }
@@ -258,6 +261,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 public_url: config.public_url.clone(),
                 region: config.region.clone(),
                 webhook_allow_private: config.webhook_allow_private,
+                website_domains: config.website_domains.clone(),
                 events: Some(event_stats),
                 metrics: match (&config.metrics_token, config.metrics_public) {
                     (_, true) => pier_server::MetricsAccess::Public,

@@ -139,8 +139,10 @@ pub enum Action {
     GetInventoryConfiguration,
     /// `s3:GetReplicationConfiguration` (GetBucketReplication: answered as for a bucket without that configuration): `readBuckets`.
     GetReplicationConfiguration,
-    /// `s3:GetBucketWebsite` (GetBucketWebsite: answered as for a bucket without that configuration): `readBuckets`.
+    /// `s3:GetBucketWebsite` (GetBucketWebsite): `readBuckets`.
     GetBucketWebsite,
+    /// `s3:PutBucketWebsite` (PutBucketWebsite, DeleteBucketWebsite): `writeBuckets`.
+    PutBucketWebsite,
 }
 
 /// What an action applies to.
@@ -156,7 +158,7 @@ pub enum Level {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 62] = [
+    pub const ALL: [Action; 63] = [
         Action::ListAllMyBuckets,
         Action::CreateBucket,
         Action::DeleteBucket,
@@ -219,6 +221,7 @@ impl Action {
         Action::GetInventoryConfiguration,
         Action::GetReplicationConfiguration,
         Action::GetBucketWebsite,
+        Action::PutBucketWebsite,
     ];
 
     /// The name a policy's `Action` matches (`s3:GetObject`; `b2:...` for B2-only actions).
@@ -287,6 +290,7 @@ impl Action {
             GetInventoryConfiguration => "s3:GetInventoryConfiguration",
             GetReplicationConfiguration => "s3:GetReplicationConfiguration",
             GetBucketWebsite => "s3:GetBucketWebsite",
+            PutBucketWebsite => "s3:PutBucketWebsite",
         }
     }
 
@@ -350,6 +354,7 @@ impl Action {
             | GetInventoryConfiguration
             | GetReplicationConfiguration
             | GetBucketWebsite => Capability::ReadBuckets,
+            PutBucketWebsite => Capability::WriteBuckets,
         }
     }
 

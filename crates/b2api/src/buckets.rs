@@ -173,6 +173,7 @@ pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
         ownership: None,
         notifications: None,
         s3_notifications: None,
+        website: None,
         versioning: None,
         lifecycle: match args.get("lifecycleRules") {
             None | Some(Value::Null) => None,

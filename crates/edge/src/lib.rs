@@ -8,6 +8,7 @@
 //!   public applies it.
 //! - [`refusals`]: refusals logged once each (within a budget) and otherwise counted.
 //! - [`presign`]: SigV4 presigned URLs and signatures.
+//! - [`website`]: a bucket's static website configuration and the routing it does.
 //! - [`tls`]: the listeners' certificate from PEM files, checked and reloadable.
 //! - [`sigv4`]: SigV4 header authentication for the requests s3s does not check (the topic API).
 //! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
@@ -29,6 +30,7 @@ pub mod query;
 pub mod refusals;
 pub mod sigv4;
 pub mod tls;
+pub mod website;
 
 pub use query::{Query, RawQuery};
 

@@ -132,6 +132,10 @@ operations! {
     GetBucketReplication => Some(Action::GetReplicationConfiguration),
     /// GET `?website` (answered as for a bucket without it).
     GetBucketWebsite => Some(Action::GetBucketWebsite),
+    /// PUT `?website`.
+    PutBucketWebsite => Some(Action::PutBucketWebsite),
+    /// DELETE `?website`.
+    DeleteBucketWebsite => Some(Action::PutBucketWebsite),
     /// GET `?analytics&id=` (answered as for a bucket without it).
     GetBucketAnalyticsConfiguration => Some(Action::GetAnalyticsConfiguration),
     /// GET `?analytics` (answered as for a bucket without it).
@@ -356,6 +360,7 @@ fn operation(
             _ if q("object-lock") => PutObjectLockConfiguration,
             _ if q("ownershipControls") => PutBucketOwnershipControls,
             _ if q("notification") => PutBucketNotificationConfiguration,
+            _ if q("website") => PutBucketWebsite,
             _ if q("encryption") => PutBucketEncryption,
             _ => CreateBucket,
         },
@@ -366,6 +371,7 @@ fn operation(
             _ if q("tagging") => DeleteBucketTagging,
             _ if q("publicAccessBlock") => DeletePublicAccessBlock,
             _ if q("ownershipControls") => DeleteBucketOwnershipControls,
+            _ if q("website") => DeleteBucketWebsite,
             _ if q("encryption") => DeleteBucketEncryption,
             _ => DeleteBucket,
         },

@@ -36,6 +36,7 @@ mod tagging;
 pub mod topics;
 mod unconfigured;
 mod versions;
+mod website;
 
 pub use error::s3_error;
 
@@ -249,7 +250,25 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<GetBucketWebsiteInput>,
     ) -> S3Result<S3Response<GetBucketWebsiteOutput>> {
-        unconfigured::website(&self.store, &req.input.bucket).map(S3Response::new)
+        website::get(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn put_bucket_website(
+        &self,
+        req: S3Request<PutBucketWebsiteInput>,
+    ) -> S3Result<S3Response<PutBucketWebsiteOutput>> {
+        website::put(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn delete_bucket_website(
+        &self,
+        req: S3Request<DeleteBucketWebsiteInput>,
+    ) -> S3Result<S3Response<DeleteBucketWebsiteOutput>> {
+        website::delete(&self.store, req.input)
+            .await
+            .map(S3Response::new)
     }
 
     async fn get_bucket_location(

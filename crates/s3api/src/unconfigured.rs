@@ -2,7 +2,7 @@
 //! of them: tools read them to describe a bucket (s3cmd `info`, Terraform's bucket resource) and
 //! stop at a `501`. Requester-pays is never on (`BucketOwner` pays); acceleration and logging
 //! are empty documents; analytics, metrics, intelligent-tiering and inventory
-//! list nothing and have no configuration by id; replication and websites are S3's 404s.
+//! list nothing and have no configuration by id; replication is S3's 404.
 
 use crate::error::s3_error;
 use pier_store::Store;
@@ -56,14 +56,5 @@ pub fn replication(store: &Store, bucket: &str) -> S3Result<GetBucketReplication
     Err(s3_error!(
         ReplicationConfigurationNotFoundError,
         "The replication configuration was not found"
-    ))
-}
-
-/// `GET ?website`: S3's 404 `NoSuchWebsiteConfiguration`.
-pub fn website(store: &Store, bucket: &str) -> S3Result<GetBucketWebsiteOutput> {
-    exists(store, bucket)?;
-    Err(s3_error!(
-        NoSuchWebsiteConfiguration,
-        "The specified bucket does not have a website configuration"
     ))
 }

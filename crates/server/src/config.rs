@@ -71,6 +71,8 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// Hours an event is retried before it is dropped and its rule suspended.
     pub event_retry_hours: u64,
+    /// Domains whose subdomains serve buckets' static websites (`BUCKET.DOMAIN`).
+    pub website_domains: Vec<String>,
     /// Where the API also listens for HTTPS (`host:port`), if anywhere.
     pub tls_listen: Option<String>,
     /// The API's certificate (PEM: the certificate, then its chain).
@@ -110,6 +112,7 @@ impl Default for Config {
             lifecycle_clock_offset_days: 0,
             webhook_allow_private: false,
             event_retry_hours: 24,
+            website_domains: Vec::new(),
             tls_listen: None,
             tls_cert: None,
             tls_key: None,

@@ -75,6 +75,8 @@ struct Inner {
     region: String,
     /// The topic API.
     topics: pier_s3::topics::Topics,
+    /// Domains whose subdomains serve static websites.
+    website_domains: Vec<String>,
     /// Detached request handlers; shutdown waits for them before the store closes.
     tasks: TaskTracker,
     /// Request ids: a per-process prefix (start time) and a counter.
@@ -89,6 +91,8 @@ enum Target {
     S3(S3Endpoint),
     /// The SNS-compatible topic API (`pier_s3::topics`), on the S3 endpoint.
     Topics,
+    /// A bucket's static website, on a website host (`crate::website`).
+    Website(String),
 }
 
 /// Which API answered, for metrics, the access log and the format of a 500.
@@ -98,6 +102,7 @@ enum Api {
     S3,
     B2,
     Sns,
+    Website,
 }
 
 impl Api {
@@ -107,6 +112,7 @@ impl Api {
             Api::S3 => "s3",
             Api::B2 => "b2",
             Api::Sns => "sns",
+            Api::Website => "website",
         }
     }
 }
@@ -118,6 +124,7 @@ impl Target {
             Target::B2(_) => Api::B2,
             Target::S3(_) => Api::S3,
             Target::Topics => Api::Sns,
+            Target::Website(_) => Api::Website,
         }
     }
 }
@@ -142,6 +149,8 @@ pub struct FrontOptions {
     pub region: String,
     /// Event notification rules may name plain `http` and private-address webhooks.
     pub webhook_allow_private: bool,
+    /// Domains whose subdomains serve buckets' static websites.
+    pub website_domains: Vec<String>,
     /// The event dispatcher's counters, shown in `/_pier/metrics`.
     pub events: Option<std::sync::Arc<pier_events::DispatchStats>>,
 }
@@ -214,6 +223,7 @@ impl Front {
                 hosts: hosts.clone(),
                 front_key,
                 topics,
+                website_domains: options.website_domains,
                 region,
                 tasks: TaskTracker::new(),
                 id_prefix,
@@ -266,7 +276,19 @@ impl Front {
 
         // 1. route
         let path = req.uri().path();
-        let target = if path.starts_with(PIER_PREFIX) || self.is_browser_at_root(&req) {
+        let website = (!inner.website_domains.is_empty())
+            .then(|| {
+                let host = req
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .or_else(|| req.uri().authority().map(|a| a.as_str()))?;
+                crate::website::bucket_of(host, &inner.website_domains)
+            })
+            .flatten();
+        let target = if let Some(bucket) = website {
+            Target::Website(bucket)
+        } else if path.starts_with(PIER_PREFIX) || self.is_browser_at_root(&req) {
             Target::Pier
         } else if pier_b2::is_b2_path(path) {
             Target::B2(B2Request::parse(req.method(), req.uri()))
@@ -280,7 +302,7 @@ impl Front {
             }
         };
         let facts = match &target {
-            Target::Pier | Target::Topics => CorsFacts::default(),
+            Target::Pier | Target::Topics | Target::Website(_) => CorsFacts::default(),
             Target::B2(parsed) => inner.cors.b2_facts(&req, parsed.as_ref().ok()),
             Target::S3(endpoint) => inner.cors.s3_facts(&req, endpoint),
         };
@@ -301,6 +323,7 @@ impl Front {
             }
             Target::S3(endpoint) => endpoint.op.name(),
             Target::Topics => "Topics",
+            Target::Website(_) => "Website",
         };
 
         let expect = crate::fixes::expects_continue(req.headers());
@@ -483,6 +506,9 @@ impl Front {
                 }
             }
             Target::Topics => inner.topics.handle(req, request_id).await,
+            Target::Website(bucket) => {
+                crate::website::serve(&inner.store, &inner.access, &bucket, req, self.secure).await
+            }
             Target::Pier => {
                 S3Fault::new(S3ErrorKind::NotFound, "No such pier endpoint.").into_response()
             }

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod multi_range;
 pub mod operation;
 pub mod region;
+pub mod website;
 
 pub use config::Config;
 pub use front::{Front, FrontOptions, MetricsAccess};

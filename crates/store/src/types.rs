@@ -248,6 +248,8 @@ pub struct Bucket {
     /// Event notification rules (B2's form; those made through S3 carry `s3`); changes they
     /// select are recorded in the outbox with the change.
     pub notifications: Vec<pier_events::NotificationRule>,
+    /// Its static website configuration (JSON, `pier_edge::website::Website`), if it has one.
+    pub website: Option<String>,
 }
 
 /// The bits of a bucket's public access block (S3 `PublicAccessBlockConfiguration`).
@@ -295,6 +297,8 @@ pub struct BucketUpdate {
     /// New S3 notification rules (each with `s3` set), replacing the S3 ones (the B2 ones
     /// stay). No test event is sent (Ceph sends none). A name a B2 rule has is refused.
     pub s3_notifications: Option<Vec<pier_events::NotificationRule>>,
+    /// New static website configuration (`Some(None)` removes it).
+    pub website: Option<Option<String>>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }

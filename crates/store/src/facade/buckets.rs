@@ -58,6 +58,7 @@ impl Store {
             object_lock,
             ownership: None,
             notifications: Vec::new(),
+            website: None,
         })
     }
 

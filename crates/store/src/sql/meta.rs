@@ -117,12 +117,13 @@ fn bucket_from_row(mut row: Row) -> Result<Bucket> {
             Some(text) => serde_json::from_str(&text)
                 .map_err(|e| corrupt_json("bucket notification rules", e))?,
         },
+        website: row.opt_text(16)?,
     })
 }
 
 const BUCKET_COLUMNS: &str =
     "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags, \
-     public_block, object_lock, ownership, owner, notifications";
+     public_block, object_lock, ownership, owner, notifications, website";
 
 /// The stored text of a bucket's tags (`NULL` when none).
 fn tags_json(tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
@@ -162,7 +163,7 @@ fn replace_rules(
 }
 
 /// A bucket's columns, in `BUCKET_COLUMNS` order.
-fn bucket_values(bucket: &Bucket) -> [super::Value; 16] {
+fn bucket_values(bucket: &Bucket) -> [super::Value; 17] {
     [
         (&bucket.name).into(),
         (&bucket.id).into(),
@@ -180,6 +181,7 @@ fn bucket_values(bucket: &Bucket) -> [super::Value; 16] {
         (&bucket.ownership).into(),
         (&bucket.owner).into(),
         super::outbox::rules_json(&bucket.notifications).into(),
+        (&bucket.website).into(),
     ]
 }
 
@@ -304,7 +306,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                 &format!(
                     "INSERT INTO buckets ({BUCKET_COLUMNS})
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                             ?16)"
+                             ?16, ?17)"
                 ),
                 &bucket_values(&bucket),
             )?;
@@ -389,6 +391,9 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             if let Some(ownership) = update.ownership {
                 bucket.ownership = ownership;
             }
+            if let Some(website) = update.website {
+                bucket.website = website;
+            }
             if let Some(rules) = update.notifications {
                 let saved = pier_events::rule::saved_over(rules, &bucket.notifications);
                 for rule in saved.iter().filter(|r| r.is_enabled) {
@@ -407,7 +412,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                 "UPDATE buckets SET id = ?2, created_ms = ?3, public = ?4, cors = ?5, info = ?6,
                    revision = ?7, policy = ?8, versioning = ?9, lifecycle = ?10, tags = ?11,
                    public_block = ?12, object_lock = ?13, ownership = ?14, owner = ?15,
-                   notifications = ?16
+                   notifications = ?16, website = ?17
                  WHERE name = ?1",
                 &bucket_values(&bucket),
             )?;

@@ -27,7 +27,7 @@ use std::thread;
 use std::time::Duration;
 
 /// The schema, one migration per entry; `schema_version` records how many ran.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     "
 CREATE TABLE buckets (
     name TEXT COLLATE \"C\" PRIMARY KEY,
@@ -181,6 +181,8 @@ CREATE TABLE topics (
     PRIMARY KEY (account_id, name)
 );
 ",
+    // Static websites: a bucket's website configuration.
+    "ALTER TABLE buckets ADD COLUMN website TEXT;",
 ];
 
 /// How often a write is tried before a serialization failure is reported.

@@ -137,7 +137,7 @@ CREATE TABLE IF NOT EXISTS topics (
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 18] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 19] = [
     ("buckets", "policy", "TEXT"),
     ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "lifecycle", "TEXT"),
@@ -158,6 +158,7 @@ const ADDED_COLUMNS: [(&str, &str, &str); 18] = [
     ("buckets", "owner", "TEXT NOT NULL DEFAULT 'pier'"),
     // Garbage waits out a grace period; rows from before were released long ago.
     ("garbage", "since_ms", "INTEGER NOT NULL DEFAULT 0"),
+    ("buckets", "website", "TEXT"),
     ("buckets", "notifications", "TEXT"),
 ];
 

@@ -1,0 +1,284 @@
+//! Static websites on the website hosts (`--website-domain`): `GET`/`HEAD` of
+//! `http(s)://BUCKET.DOMAIN/PATH` serve the bucket's objects as S3's website endpoints do, for
+//! buckets with a website configuration (`pier_edge::website`): a folder's index document,
+//! `RedirectAllRequestsTo`, routing rules on a prefix (before reading) or an error code (after),
+//! a folder asked for without its slash sent to it (302), the error document with status 404.
+//! Only what anyone may read is served: an object the access engine would not give an
+//! anonymous GET is 403, as on S3. Answers that are not objects are small HTML pages.
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use pier_access::Action;
+use pier_access::ObjectGrant;
+use pier_edge::access::{Access, Ask, RequestFacts};
+use pier_edge::website::{Origin, Route, Website};
+use pier_store::{Readable, Store, StoreError};
+use s3s::Body;
+
+/// The bucket a website host names, if `host` (port ignored) is `BUCKET.DOMAIN` for one of
+/// `domains`.
+pub fn bucket_of(host: &str, domains: &[String]) -> Option<String> {
+    let name = host.rsplit_once(':').map_or(host, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    let name = name.to_ascii_lowercase();
+    domains.iter().find_map(|d| {
+        name.strip_suffix(&d.to_ascii_lowercase())
+            .and_then(|rest| rest.strip_suffix('.'))
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned)
+    })
+}
+
+fn page(status: StatusCode, code: &str, message: &str) -> Response<Body> {
+    let title = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    let body = format!(
+        "<html>\n<head><title>{title}</title></head>\n<body>\n<h1>{title}</h1>\n<ul>\n\
+         <li>Code: {code}</li>\n<li>Message: {}</li>\n</ul>\n</body>\n</html>\n",
+        message.replace('&', "&amp;").replace('<', "&lt;")
+    );
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .body(Body::from(Bytes::from(body)))
+        .expect("static parts are valid")
+}
+
+fn redirect(location: &str, code: u16) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::MOVED_PERMANENTLY))
+        .header(header::LOCATION, location)
+        .body(Body::empty())
+        .unwrap_or_else(|_| {
+            page(
+                StatusCode::BAD_REQUEST,
+                "InvalidRedirectLocation",
+                "The redirect location is not a valid header.",
+            )
+        })
+}
+
+fn failed(e: impl std::fmt::Display) -> Response<Body> {
+    tracing::error!(error = %e, "website: the store failed");
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        "The server failed; the cause is in its log.",
+    )
+}
+
+/// What reading a key gave.
+enum Found {
+    Object(Box<Readable>),
+    Missing,
+    Denied,
+}
+
+/// Serves one request for `bucket`'s website.
+pub async fn serve(
+    store: &Store,
+    access: &Access,
+    bucket: &str,
+    req: Request<Body>,
+    secure: bool,
+) -> Response<Body> {
+    let method = req.method().clone();
+    if method != Method::GET && method != Method::HEAD {
+        return page(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "A website answers GET and HEAD.",
+        );
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("")
+        .to_owned();
+    let Ok(key) = pier_edge::percent::decode_utf8(req.uri().path().trim_start_matches('/')) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "InvalidURI",
+            "The path is not UTF-8.",
+        );
+    };
+    let key = key.into_owned();
+    let found = match store.bucket(bucket) {
+        Ok(b) => b,
+        Err(StoreError::NoSuchBucket) => {
+            return page(
+                StatusCode::NOT_FOUND,
+                "NoSuchBucket",
+                "The specified bucket does not exist.",
+            )
+        }
+        Err(e) => return failed(e),
+    };
+    let website: Website = match found.website.as_deref().map(serde_json::from_str) {
+        Some(Ok(w)) => w,
+        Some(Err(e)) => return failed(format!("bucket {bucket}: website configuration: {e}")),
+        None => {
+            return page(
+                StatusCode::NOT_FOUND,
+                "NoSuchWebsiteConfiguration",
+                "The specified bucket does not have a website configuration.",
+            )
+        }
+    };
+    let origin = Origin {
+        scheme: if secure { "https" } else { "http" },
+        host: &host,
+    };
+    let object_key = match website.route(&key, origin) {
+        Route::Redirect(location, code) => return redirect(&location, code),
+        Route::Object(k) => k,
+    };
+    let read = |k: String| {
+        let (store, access, bucket_id, bucket) = (
+            store.clone(),
+            access.clone(),
+            found.id.clone(),
+            bucket.to_owned(),
+        );
+        async move {
+            tokio::task::spawn_blocking(move || -> Result<Found, StoreError> {
+                let ask = Ask {
+                    action: Action::GetObject,
+                    bucket: Some(&bucket),
+                    key: Some(&k),
+                    prefix: None,
+                };
+                let decision = access.decide_read(
+                    None,
+                    ask,
+                    RequestFacts {
+                        secure_transport: secure,
+                        ..Default::default()
+                    },
+                    ObjectGrant::None,
+                )?;
+                if !decision.allowed {
+                    return Ok(Found::Denied);
+                }
+                match store.read_object(&bucket_id, &k) {
+                    Ok(entry) => Ok(Found::Object(Box::new(entry))),
+                    Err(StoreError::NoSuchKey) => Ok(Found::Missing),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .map_err(|e| StoreError::Database(format!("website read task: {e}")))?
+        }
+    };
+    match read(object_key.clone()).await {
+        Ok(Found::Object(entry)) => return object(store, &entry, StatusCode::OK, &method),
+        Ok(Found::Denied) => {
+            if let Some(Route::Redirect(location, code)) = website.on_error(&key, 403, origin) {
+                return redirect(&location, code);
+            }
+            return page(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied");
+        }
+        Ok(Found::Missing) => {}
+        Err(e) => return failed(e),
+    }
+    // A folder asked for without its slash: sent to it when it has an index document.
+    if let Some(index) = &website.index_suffix {
+        if !key.is_empty() && !key.ends_with('/') {
+            if let Ok(Found::Object(_)) = read(format!("{key}/{index}")).await {
+                return redirect(&format!("/{key}/"), 302);
+            }
+        }
+    }
+    if let Some(Route::Redirect(location, code)) = website.on_error(&key, 404, origin) {
+        return redirect(&location, code);
+    }
+    if let Some(error_key) = &website.error_key {
+        if let Ok(Found::Object(entry)) = read(error_key.clone()).await {
+            return object(store, &entry, StatusCode::NOT_FOUND, &method);
+        }
+    }
+    page(
+        StatusCode::NOT_FOUND,
+        "NoSuchKey",
+        "The specified key does not exist.",
+    )
+}
+
+/// An object's bytes (none for HEAD) with its content headers, under `status`.
+fn object(store: &Store, entry: &Readable, status: StatusCode, method: &Method) -> Response<Body> {
+    let o = &entry.object;
+    let mut resp = Response::builder()
+        .status(status)
+        .header(header::CONTENT_LENGTH, o.size)
+        .header(header::ETAG, format!("\"{}\"", o.etag))
+        .header(
+            header::LAST_MODIFIED,
+            httpdate::fmt_http_date(
+                std::time::UNIX_EPOCH + std::time::Duration::from_millis(o.created.max(0) as u64),
+            ),
+        )
+        .header(
+            header::CONTENT_TYPE,
+            o.meta
+                .content_type
+                .as_deref()
+                .unwrap_or("binary/octet-stream"),
+        );
+    for (name, value) in [
+        (header::CACHE_CONTROL, &o.meta.cache_control),
+        (header::CONTENT_ENCODING, &o.meta.content_encoding),
+        (header::CONTENT_LANGUAGE, &o.meta.content_language),
+    ] {
+        if let Some(v) = value
+            .as_deref()
+            .and_then(|v| http::HeaderValue::from_str(v).ok())
+        {
+            resp = resp.header(name, v);
+        }
+    }
+    let body = if *method == Method::HEAD {
+        Body::empty()
+    } else {
+        match store.stream(entry, 0, o.size) {
+            Ok(stream) => Body::from(s3s::stream::DynByteStream::from(
+                s3s::dto::StreamingBlob::wrap(stream),
+            )),
+            Err(e) => return failed(e),
+        }
+    };
+    resp.body(body).unwrap_or_else(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn website_hosts_name_their_bucket() {
+        let domains = vec!["web.example".to_owned()];
+        assert_eq!(
+            bucket_of("blog.web.example", &domains).as_deref(),
+            Some("blog")
+        );
+        assert_eq!(
+            bucket_of("Blog.Web.Example:9000", &domains).as_deref(),
+            Some("blog")
+        );
+        assert_eq!(
+            bucket_of("a.b.web.example", &domains).as_deref(),
+            Some("a.b")
+        );
+        assert_eq!(bucket_of("web.example", &domains), None);
+        assert_eq!(bucket_of("blog.other.example", &domains), None);
+    }
+}
