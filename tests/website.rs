@@ -103,6 +103,19 @@ fn websites_are_served_on_their_hosts_as_s3_serves_them() {
     let (status, _, body) = curl(&server, "GET", "nope", "");
     assert_eq!(status, 404);
     assert!(body.contains("NoSuchBucket"), "{body}");
-    // The API itself is unchanged for the same bucket.
+    // The API itself is unchanged for the same bucket, and the aws CLI's website command
+    // configures one.
     server.aws_ok(&["s3", "ls", "s3://site/"]);
+    server.aws_ok(&[
+        "s3",
+        "website",
+        "s3://plain/",
+        "--index-document",
+        "home.html",
+    ]);
+    let got = server.aws_ok(&["s3api", "get-bucket-website", "--bucket", "plain"]);
+    assert!(got.contains("home.html"), "{got}");
+    let (status, _, body) = curl(&server, "GET", "plain", "");
+    assert_eq!(status, 404, "configured, but no home.html yet");
+    assert!(body.contains("NoSuchKey"), "{body}");
 }

@@ -168,6 +168,24 @@ impl Access {
         self.run(key, ask, facts, grant, Trace::Never)
     }
 
+    /// Whether anyone, unsigned, may read `key` of `bucket` (over TLS when `secure`): what a
+    /// website serves. No trace.
+    pub fn anyone_may_read(&self, bucket: &str, key: &str, secure: bool) -> Result<bool> {
+        let ask = Ask {
+            action: Action::GetObject,
+            bucket: Some(bucket),
+            key: Some(key),
+            prefix: None,
+        };
+        let facts = RequestFacts {
+            secure_transport: secure,
+            ..Default::default()
+        };
+        Ok(self
+            .decide_read(None, ask, facts, ObjectGrant::None)?
+            .allowed)
+    }
+
     /// [`Access::decide`], with the full trace whatever the verdict (`access-explain`).
     pub fn explain(
         &self,

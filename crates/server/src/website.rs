@@ -8,9 +8,7 @@
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
-use pier_access::Action;
-use pier_access::ObjectGrant;
-use pier_edge::access::{Access, Ask, RequestFacts};
+use pier_edge::access::Access;
 use pier_edge::website::{Origin, Route, Website};
 use pier_store::{Readable, Store, StoreError};
 use s3s::Body;
@@ -152,22 +150,7 @@ pub async fn serve(
         );
         async move {
             tokio::task::spawn_blocking(move || -> Result<Found, StoreError> {
-                let ask = Ask {
-                    action: Action::GetObject,
-                    bucket: Some(&bucket),
-                    key: Some(&k),
-                    prefix: None,
-                };
-                let decision = access.decide_read(
-                    None,
-                    ask,
-                    RequestFacts {
-                        secure_transport: secure,
-                        ..Default::default()
-                    },
-                    ObjectGrant::None,
-                )?;
-                if !decision.allowed {
+                if !access.anyone_may_read(&bucket, &k, secure)? {
                     return Ok(Found::Denied);
                 }
                 match store.read_object(&bucket_id, &k) {
