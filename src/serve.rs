@@ -360,6 +360,7 @@ async fn start_dashboard(
         pier_dashboard::DashboardConfig {
             hosts,
             api_port,
+            api_tls: config.listen == "off",
             secure_cookies: config.dashboard_secure_cookies,
             region: config.region.clone(),
             webhook_allow_private: config.webhook_allow_private,

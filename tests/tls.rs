@@ -255,6 +255,100 @@ fn the_dashboard_over_tls_sends_hsts_and_a_secure_cookie() {
     assert!(cookie.contains("; secure"), "{cookie}");
 }
 
+/// Text with the HTML escapes the dashboard's templates write (`&amp;`, `&#x2f;`, ...) undone.
+fn html_unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let end = tail.find(';').unwrap_or(0);
+        let entity = &tail[1..end.max(1)];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match decoded {
+            Some(c) if end > 0 => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_dashboards_share_links_say_https_when_the_api_speaks_only_https() {
+    let pki = Pki::new();
+    let server = https_server(&pki, &[]);
+    assert_eq!(python(&server, &pki, &["clients"]).trim(), "ok");
+    let jar = pki.path("cookies.txt");
+    let curl = |args: &[&str]| -> String {
+        let out = Command::new("curl")
+            .args(["-sS", "--cacert"])
+            .arg(pki.path("ca.pem"))
+            .arg("-b")
+            .arg(&jar)
+            .arg("-c")
+            .arg(&jar)
+            .args(args)
+            .output()
+            .expect("run curl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let login = format!(
+        "access_key={}&secret={}",
+        common::ACCESS_KEY,
+        common::SECRET_KEY
+    );
+    curl(&["--data", &login, &format!("{}/login", server.dashboard)]);
+    let page = curl(&[&format!("{}/b/tls-bucket", server.dashboard)]);
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF token in {page}"))
+        .to_owned();
+    let shared = curl(&[
+        "-H",
+        &format!("Origin: {}", server.dashboard),
+        "--data",
+        &format!("csrf={csrf}&key=secret.txt&expires=3600"),
+        &format!("{}/b/tls-bucket/share", server.dashboard),
+    ]);
+    let url = shared
+        .split("id=\"share-url\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no share link in {shared}"));
+    let url = html_unescape(url);
+    assert!(
+        url.starts_with(&server.endpoint),
+        "{url} is not on {}",
+        server.endpoint
+    );
+    let got = Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(pki.path("ca.pem"))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout), "over tls");
+}
+
 #[test]
 fn a_new_certificate_is_served_after_sighup_and_open_connections_keep_working() {
     let pki = Pki::new();

@@ -619,7 +619,11 @@ pub(crate) async fn simulate(
     } else {
         &q.key
     };
-    let host = format!("http://127.0.0.1:{}", d.config().api_port);
+    let host = format!(
+        "{}://127.0.0.1:{}",
+        d.config().api_scheme(),
+        d.config().api_port
+    );
     let mut curl = format!(
         "curl -i -X OPTIONS '{host}/{bucket}/{key}' -H 'Origin: {origin}' -H 'Access-Control-Request-Method: {method}'"
     );

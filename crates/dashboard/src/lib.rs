@@ -38,6 +38,8 @@ pub struct DashboardConfig {
     pub hosts: Vec<String>,
     /// The API port, for presigned links (same host name as the dashboard's).
     pub api_port: u16,
+    /// That port speaks HTTPS (the API listens on HTTPS only).
+    pub api_tls: bool,
     /// Cookies carry `Secure` (the dashboard is served over TLS by a proxy in front).
     pub secure_cookies: bool,
     /// The region share links are signed for (the API's).
@@ -46,6 +48,17 @@ pub struct DashboardConfig {
     pub webhook_allow_private: bool,
     /// The event dispatcher's record of its recent deliveries, shown on a bucket's events page.
     pub deliveries: Option<Arc<pier_events::DispatchStats>>,
+}
+
+impl DashboardConfig {
+    /// `https` when the API port speaks TLS, else `http`.
+    pub fn api_scheme(&self) -> &'static str {
+        if self.api_tls {
+            "https"
+        } else {
+            "http"
+        }
+    }
 }
 
 /// The dashboard's shared state.

@@ -188,23 +188,30 @@ pub(crate) struct ShareForm {
     expires: u64,
 }
 
-/// `http://HOST:API_PORT` for the host name the browser used to reach the dashboard.
-fn api_endpoint(d: &Dashboard, headers: &HeaderMap) -> String {
+/// `http(s)://HOST:API_PORT` for the host name the browser used to reach the dashboard
+/// (`Host`, or HTTP/2's `:authority`).
+fn api_endpoint(d: &Dashboard, headers: &HeaderMap, uri: &http::Uri) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
         .unwrap_or("127.0.0.1");
     let name = match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     };
-    format!("http://{name}:{}", d.config().api_port)
+    format!(
+        "{}://{name}:{}",
+        d.config().api_scheme(),
+        d.config().api_port
+    )
 }
 
 pub(crate) async fn share(
     State(d): State<Dashboard>,
     who: Signed,
     headers: HeaderMap,
+    uri: http::Uri,
     Path(bucket): Path<String>,
     Form(form): Form<ShareForm>,
 ) -> Result<Response, Page> {
@@ -215,7 +222,7 @@ pub(crate) async fn share(
         .key(&who.session.key_id)
         .map_err(Page::store)?
         .ok_or_else(|| Page::new(StatusCode::UNAUTHORIZED, "Your key was deleted."))?;
-    let endpoint = api_endpoint(&d, &headers);
+    let endpoint = api_endpoint(&d, &headers, &uri);
     let url = pier_edge::presign::presign_url(&pier_edge::presign::Presign {
         endpoint: &endpoint,
         method: "GET",
