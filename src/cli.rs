@@ -173,6 +173,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub website_domains: Vec<String>,
+    /// Also listen here for websites only: the `Host` names the bucket (a custom domain such
+    /// as www.example.com pointed at pier serves bucket www.example.com).
+    #[arg(long, env = "PIER_WEBSITE_LISTEN")]
+    pub website_listen: Option<String>,
     /// Also serve the API over HTTPS here (`host:port`); with `--listen off`, only here.
     #[arg(long, env = "PIER_TLS_LISTEN")]
     pub tls_listen: Option<String>,

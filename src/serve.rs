@@ -118,6 +118,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if !args.website_domains.is_empty() {
         config.website_domains = args.website_domains.clone();
     }
+    if let Some(addr) = &args.website_listen {
+        config.website_listen = Some(addr.clone());
+    }
     if let Some(addr) = &args.tls_listen {
         config.tls_listen = Some(addr.clone());
     }
@@ -197,6 +200,17 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             None => None,
         };
         let secure_addr = secure.as_ref().map(|l| l.local_addr()).transpose()?;
+        let websites = match &config.website_listen {
+            Some(listen) => Some(
+                pier_edge::listen::bind(listen)
+                    .await
+                    .with_context(|| format!("listening for websites on {listen}"))?,
+            ),
+            None => None,
+        };
+        if let Some(l) = &websites {
+            tracing::info!(addr = %l.local_addr()?, "serving websites (the Host names the bucket)");
+        }
         let addr = match &plain {
             Some(l) => l.local_addr()?,
             None => secure_addr.expect("checked at load: some listener is on"),
@@ -304,9 +318,25 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 _ => Ok(()),
             }
         };
-        let (a, b) = tokio::join!(plain_served, secure_served);
+        let websites_served = async {
+            match websites {
+                Some(l) => {
+                    pier_server::run(
+                        l,
+                        front.websites_only(),
+                        cap,
+                        stopped(stop_rx.clone()),
+                        SHUTDOWN_GRACE,
+                    )
+                    .await
+                }
+                None => Ok(()),
+            }
+        };
+        let (a, b, c) = tokio::join!(plain_served, secure_served, websites_served);
         a?;
         b?;
+        c?;
         tracing::info!("stopped accepting; in-flight requests finished");
         lifecycle.stop().await;
         let _ = events.await;

@@ -119,3 +119,84 @@ fn websites_are_served_on_their_hosts_as_s3_serves_them() {
     assert_eq!(status, 404, "configured, but no home.html yet");
     assert!(body.contains("NoSuchKey"), "{body}");
 }
+
+/// The `host:port` of the website listener, from its line in the server's log.
+fn website_listener(server: &Server) -> String {
+    let mut log = String::new();
+    let mut in_escape = false;
+    for c in server.log().chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (false, c) => log.push(c),
+            _ => {}
+        }
+    }
+    log.lines()
+        .find(|l| l.contains("serving websites"))
+        .and_then(|l| l.split("addr=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no website listener in the log:\n{log}"))
+        .to_owned()
+}
+
+#[test]
+fn a_custom_domain_on_the_website_listener_and_the_s3_website_host_serve_the_same_site() {
+    let server = Server::start_with(
+        tempfile::TempDir::new().unwrap(),
+        &["--website-listen", "127.0.0.1:0"],
+    );
+    let bucket = "www.example.test";
+    let work = tempfile::TempDir::new().unwrap();
+    let index = work.path().join("index.html");
+    std::fs::write(&index, "<h1>custom domain</h1>").unwrap();
+    server.aws_ok(&["s3", "mb", &format!("s3://{bucket}")]);
+    server.aws_ok(&[
+        "s3",
+        "cp",
+        index.to_str().unwrap(),
+        &format!("s3://{bucket}/index.html"),
+        "--content-type",
+        "text/html",
+    ]);
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    );
+    server.aws_ok(&[
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        bucket,
+        "--policy",
+        &policy,
+    ]);
+    server.aws_ok(&[
+        "s3",
+        "website",
+        &format!("s3://{bucket}/"),
+        "--index-document",
+        "index.html",
+    ]);
+    let get = |name: &str, addr: &str| -> String {
+        let port = addr.rsplit(':').next().unwrap();
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "10", "--resolve"])
+            .arg(format!("{name}:{port}:127.0.0.1"))
+            .arg(format!("http://{name}:{port}/"))
+            .output()
+            .expect("run curl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The custom domain: the Host is the bucket.
+    let listener = website_listener(&server);
+    assert_eq!(get(bucket, &listener), "<h1>custom domain</h1>");
+    // BUCKET.s3-website.DOMAIN for the S3 domain (localhost by default), on the API's port.
+    let api = server.endpoint.trim_start_matches("http://").to_owned();
+    assert_eq!(
+        get(&format!("{bucket}.s3-website.localhost"), &api),
+        "<h1>custom domain</h1>"
+    );
+    // The website listener serves nothing but websites.
+    let other = get("not-a-bucket.example", &listener);
+    assert!(other.contains("NoSuchBucket"), "{other}");
+}

@@ -71,8 +71,12 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// Hours an event is retried before it is dropped and its rule suspended.
     pub event_retry_hours: u64,
-    /// Domains whose subdomains serve buckets' static websites (`BUCKET.DOMAIN`).
+    /// Domains whose subdomains serve buckets' static websites (`BUCKET.DOMAIN`), besides
+    /// `BUCKET.s3-website.D` for each of [`Config::domains`].
     pub website_domains: Vec<String>,
+    /// A listener where every request is for the website of the bucket its `Host` names (a
+    /// custom domain pointed at pier).
+    pub website_listen: Option<String>,
     /// Where the API also listens for HTTPS (`host:port`), if anywhere.
     pub tls_listen: Option<String>,
     /// The API's certificate (PEM: the certificate, then its chain).
@@ -113,6 +117,7 @@ impl Default for Config {
             webhook_allow_private: false,
             event_retry_hours: 24,
             website_domains: Vec::new(),
+            website_listen: None,
             tls_listen: None,
             tls_cert: None,
             tls_key: None,

@@ -47,6 +47,8 @@ pub struct Front {
     client: Option<std::net::IpAddr>,
     /// Its connection came over TLS.
     secure: bool,
+    /// Every request is for a website whose bucket the `Host` names (`--website-listen`).
+    website_only: bool,
 }
 
 struct Inner {
@@ -171,6 +173,13 @@ pub enum MetricsAccess {
 impl Front {
     /// Serves `store` over S3 (virtual-host style under `domains`) and B2.
     pub fn new(store: Store, domains: Vec<String>, options: FrontOptions) -> Front {
+        // BUCKET.s3-website.DOMAIN for each S3 domain, as AWS names website endpoints.
+        let website_domains: Vec<String> = options
+            .website_domains
+            .iter()
+            .cloned()
+            .chain(domains.iter().map(|d| format!("s3-website.{d}")))
+            .collect();
         let mut own_names: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
             .iter()
             .map(|s| s.to_string())
@@ -223,7 +232,7 @@ impl Front {
                 hosts: hosts.clone(),
                 front_key,
                 topics,
-                website_domains: options.website_domains,
+                website_domains,
                 region,
                 tasks: TaskTracker::new(),
                 id_prefix,
@@ -231,6 +240,7 @@ impl Front {
             }),
             client: None,
             secure: false,
+            website_only: false,
         }
     }
 
@@ -240,6 +250,16 @@ impl Front {
             inner: Arc::clone(&self.inner),
             client: Some(client),
             secure,
+            website_only: self.website_only,
+        }
+    }
+
+    /// This front for a website listener: every request is for the static website of the
+    /// bucket its `Host` names (a custom domain pointed at pier, `--website-listen`).
+    pub fn websites_only(&self) -> Front {
+        Front {
+            website_only: true,
+            ..self.clone()
         }
     }
 
@@ -276,16 +296,16 @@ impl Front {
 
         // 1. route
         let path = req.uri().path();
-        let website = (!inner.website_domains.is_empty())
-            .then(|| {
-                let host = req
-                    .headers()
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .or_else(|| req.uri().authority().map(|a| a.as_str()))?;
-                crate::website::bucket_of(host, &inner.website_domains)
-            })
-            .flatten();
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        let website = match host {
+            Some(host) if self.website_only => Some(crate::website::bucket_named(host)),
+            Some(host) => crate::website::bucket_of(host, &inner.website_domains),
+            None => None,
+        };
         let target = if let Some(bucket) = website {
             Target::Website(bucket)
         } else if path.starts_with(PIER_PREFIX) || self.is_browser_at_root(&req) {

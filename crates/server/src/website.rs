@@ -13,9 +13,9 @@ use pier_edge::website::{Origin, Route, Website};
 use pier_store::{Readable, Store, StoreError};
 use s3s::Body;
 
-/// The bucket a website host names, if `host` (port ignored) is `BUCKET.DOMAIN` for one of
-/// `domains`.
-pub fn bucket_of(host: &str, domains: &[String]) -> Option<String> {
+/// The bucket a custom domain's `Host` names on a website listener: the host itself, port
+/// dropped, lower-case (`www.example.com` serves bucket `www.example.com`, as on S3).
+pub fn bucket_named(host: &str) -> String {
     let name = host.rsplit_once(':').map_or(host, |(h, p)| {
         if p.bytes().all(|b| b.is_ascii_digit()) {
             h
@@ -23,7 +23,13 @@ pub fn bucket_of(host: &str, domains: &[String]) -> Option<String> {
             host
         }
     });
-    let name = name.to_ascii_lowercase();
+    name.to_ascii_lowercase()
+}
+
+/// The bucket a website host names, if `host` (port ignored) is `BUCKET.DOMAIN` for one of
+/// `domains`.
+pub fn bucket_of(host: &str, domains: &[String]) -> Option<String> {
+    let name = bucket_named(host);
     domains.iter().find_map(|d| {
         name.strip_suffix(&d.to_ascii_lowercase())
             .and_then(|rest| rest.strip_suffix('.'))
@@ -263,5 +269,11 @@ mod tests {
         );
         assert_eq!(bucket_of("web.example", &domains), None);
         assert_eq!(bucket_of("blog.other.example", &domains), None);
+    }
+
+    #[test]
+    fn a_custom_domain_is_its_bucket() {
+        assert_eq!(bucket_named("WWW.Example.com:8080"), "www.example.com");
+        assert_eq!(bucket_named("www.example.com"), "www.example.com");
     }
 }
