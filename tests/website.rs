@@ -12,11 +12,25 @@ use std::process::Command;
 /// What curl got for `method` on `http://HOST.web.test:PORT/PATH`: status, headers
 /// (lower-case names), body.
 fn curl(server: &Server, method: &str, host: &str, path: &str) -> (u16, String, String) {
+    curl_with(server, method, host, path, &[])
+}
+
+/// [`curl`] with request headers.
+fn curl_with(
+    server: &Server,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[&str],
+) -> (u16, String, String) {
     let port = server.endpoint.rsplit(':').next().unwrap();
     let name = format!("{host}.web.test");
     let mut cmd = Command::new("curl");
     cmd.args(["-sS", "-i", "--max-time", "10", "--resolve"])
         .arg(format!("{name}:{port}:127.0.0.1"));
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
     if method == "HEAD" {
         cmd.arg("--head");
     } else {
@@ -87,6 +101,52 @@ fn websites_are_served_on_their_hosts_as_s3_serves_them() {
     assert_eq!(header(&head, "content-length"), Some("13"));
     let (status, _, _) = curl(&server, "POST", "site", "");
     assert_eq!(status, 405);
+    // Browsers' caches and media players: conditional GETs and one range.
+    let etag = header(&head, "etag").unwrap().to_owned();
+    let (status, _, body) = curl_with(
+        &server,
+        "GET",
+        "site",
+        "",
+        &[&format!("If-None-Match: {etag}")],
+    );
+    assert_eq!((status, body.as_str()), (304, ""));
+    let (status, head, body) = curl_with(&server, "GET", "site", "", &["Range: bytes=4-7"]);
+    assert_eq!((status, body.as_str()), (206, "home"), "{head}");
+    assert_eq!(header(&head, "content-range"), Some("bytes 4-7/13"));
+    let (status, _, _) = curl_with(&server, "GET", "site", "", &["Range: bytes=50-"]);
+    assert_eq!(status, 416);
+    // The bucket's CORS rules apply to its website as to its objects.
+    let cors =
+        r#"{"CORSRules":[{"AllowedOrigins":["https://app.example"],"AllowedMethods":["GET"]}]}"#;
+    server.aws_ok(&[
+        "s3api",
+        "put-bucket-cors",
+        "--bucket",
+        "site",
+        "--cors-configuration",
+        cors,
+    ]);
+    let (_, head, _) = curl_with(
+        &server,
+        "GET",
+        "site",
+        "style.css",
+        &["Origin: https://app.example"],
+    );
+    assert_eq!(
+        header(&head, "access-control-allow-origin"),
+        Some("https://app.example"),
+        "{head}"
+    );
+    let (_, head, _) = curl_with(
+        &server,
+        "GET",
+        "site",
+        "style.css",
+        &["Origin: https://evil.example"],
+    );
+    assert_eq!(header(&head, "access-control-allow-origin"), None, "{head}");
 
     let (status, head, _) = curl(&server, "GET", "moved", "a/b.html");
     assert_eq!(status, 301);

@@ -322,7 +322,21 @@ impl Front {
             }
         };
         let facts = match &target {
-            Target::Pier | Target::Topics | Target::Website(_) => CorsFacts::default(),
+            Target::Pier | Target::Topics => CorsFacts::default(),
+            // A website's pages and assets follow the bucket's CORS rules as its objects do.
+            Target::Website(bucket) => {
+                let key = pier_edge::percent::decode_lossy(path.trim_start_matches('/'));
+                let endpoint = S3Endpoint {
+                    op: if method == Method::HEAD {
+                        S3Operation::HeadObject
+                    } else {
+                        S3Operation::GetObject
+                    },
+                    bucket: Some(bucket.clone()),
+                    key: Some(key.into_owned()),
+                };
+                inner.cors.s3_facts(&req, &endpoint)
+            }
             Target::B2(parsed) => inner.cors.b2_facts(&req, parsed.as_ref().ok()),
             Target::S3(endpoint) => inner.cors.s3_facts(&req, endpoint),
         };

@@ -95,6 +95,7 @@ pub async fn serve(
     secure: bool,
 ) -> Response<Body> {
     let method = req.method().clone();
+    let headers = req.headers().clone();
     if method != Method::GET && method != Method::HEAD {
         return page(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -170,7 +171,9 @@ pub async fn serve(
         }
     };
     match read(object_key.clone()).await {
-        Ok(Found::Object(entry)) => return object(store, &entry, StatusCode::OK, &method),
+        Ok(Found::Object(entry)) => {
+            return object(store, &entry, StatusCode::OK, &method, Some(&headers))
+        }
         Ok(Found::Denied) => {
             if let Some(Route::Redirect(location, code)) = website.on_error(&key, 403, origin) {
                 return redirect(&location, code);
@@ -193,7 +196,7 @@ pub async fn serve(
     }
     if let Some(error_key) = &website.error_key {
         if let Ok(Found::Object(entry)) = read(error_key.clone()).await {
-            return object(store, &entry, StatusCode::NOT_FOUND, &method);
+            return object(store, &entry, StatusCode::NOT_FOUND, &method, None);
         }
     }
     page(
@@ -203,19 +206,102 @@ pub async fn serve(
     )
 }
 
-/// An object's bytes (none for HEAD) with its content headers, under `status`.
-fn object(store: &Store, entry: &Readable, status: StatusCode, method: &Method) -> Response<Body> {
+/// The one range a `Range` header asks of `size` bytes, as (first, last); `Err` when it
+/// cannot be satisfied. Several ranges, or a header that is not a byte range, ask the whole.
+fn range_of(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let range = match (a.parse::<u64>().ok(), b.parse::<u64>().ok()) {
+        (Some(first), Some(last)) if first <= last => {
+            Some((first, last.min(size.saturating_sub(1))))
+        }
+        (Some(first), None) if b.is_empty() => Some((first, size.saturating_sub(1))),
+        (None, Some(n)) if a.is_empty() && n > 0 => {
+            Some((size.saturating_sub(n), size.saturating_sub(1)))
+        }
+        _ => return Ok(None),
+    };
+    match range {
+        Some((first, _)) if first >= size => Err(()),
+        other => Ok(other),
+    }
+}
+
+/// True when the client's copy is current (`If-None-Match` names the ETag, or without it,
+/// `If-Modified-Since` is not before the last change).
+fn not_modified(headers: &http::HeaderMap, etag: &str, modified: std::time::SystemTime) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(tags) = text(header::IF_NONE_MATCH) {
+        return tags.split(',').any(|t| {
+            t.trim() == "*" || t.trim().trim_start_matches("W/").trim_matches('"') == etag
+        });
+    }
+    match text(header::IF_MODIFIED_SINCE).and_then(|d| httpdate::parse_http_date(d).ok()) {
+        Some(since) => {
+            let whole_seconds = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| std::time::UNIX_EPOCH + std::time::Duration::from_secs(d.as_secs()))
+                .unwrap_or(modified);
+            whole_seconds <= since
+        }
+        None => false,
+    }
+}
+
+/// An object's bytes (none for HEAD) with its content headers, under `status`; with the
+/// request's `headers` (for a 200), answers `304` to a current copy and `206` to one range.
+fn object(
+    store: &Store,
+    entry: &Readable,
+    status: StatusCode,
+    method: &Method,
+    headers: Option<&http::HeaderMap>,
+) -> Response<Body> {
     let o = &entry.object;
+    let modified =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(o.created.max(0) as u64);
+    let etag = format!("\"{}\"", o.etag);
+    if headers.is_some_and(|h| not_modified(h, &o.etag, modified)) {
+        return Response::builder()
+            .status(StatusCode::NOT_MODIFIED)
+            .header(header::ETAG, etag)
+            .header(header::LAST_MODIFIED, httpdate::fmt_http_date(modified))
+            .body(Body::empty())
+            .unwrap_or_else(failed);
+    }
+    let range = match headers
+        .and_then(|h| h.get(header::RANGE))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| range_of(v, o.size))
+    {
+        Some(Err(())) => {
+            return Response::builder()
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{}", o.size))
+                .body(Body::empty())
+                .unwrap_or_else(failed)
+        }
+        Some(Ok(r)) => r,
+        None => None,
+    };
+    let (start, len, status) = match range {
+        Some((first, last)) => (first, last - first + 1, StatusCode::PARTIAL_CONTENT),
+        None => (0, o.size, status),
+    };
     let mut resp = Response::builder()
         .status(status)
-        .header(header::CONTENT_LENGTH, o.size)
-        .header(header::ETAG, format!("\"{}\"", o.etag))
-        .header(
-            header::LAST_MODIFIED,
-            httpdate::fmt_http_date(
-                std::time::UNIX_EPOCH + std::time::Duration::from_millis(o.created.max(0) as u64),
-            ),
-        )
+        .header(header::CONTENT_LENGTH, len)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, etag)
+        .header(header::LAST_MODIFIED, httpdate::fmt_http_date(modified))
         .header(
             header::CONTENT_TYPE,
             o.meta
@@ -235,10 +321,16 @@ fn object(store: &Store, entry: &Readable, status: StatusCode, method: &Method) 
             resp = resp.header(name, v);
         }
     }
+    if let Some((first, last)) = range {
+        resp = resp.header(
+            header::CONTENT_RANGE,
+            format!("bytes {first}-{last}/{}", o.size),
+        );
+    }
     let body = if *method == Method::HEAD {
         Body::empty()
     } else {
-        match store.stream(entry, 0, o.size) {
+        match store.stream(entry, start, len) {
             Ok(stream) => Body::from(s3s::stream::DynByteStream::from(
                 s3s::dto::StreamingBlob::wrap(stream),
             )),
@@ -269,6 +361,17 @@ mod tests {
         );
         assert_eq!(bucket_of("web.example", &domains), None);
         assert_eq!(bucket_of("blog.other.example", &domains), None);
+    }
+
+    #[test]
+    fn one_byte_range_is_served_and_others_ask_the_whole() {
+        assert_eq!(range_of("bytes=0-9", 100), Ok(Some((0, 9))));
+        assert_eq!(range_of("bytes=90-", 100), Ok(Some((90, 99))));
+        assert_eq!(range_of("bytes=-10", 100), Ok(Some((90, 99))));
+        assert_eq!(range_of("bytes=50-500", 100), Ok(Some((50, 99))));
+        assert_eq!(range_of("bytes=100-", 100), Err(()));
+        assert_eq!(range_of("bytes=0-1,5-6", 100), Ok(None));
+        assert_eq!(range_of("items=0-1", 100), Ok(None));
     }
 
     #[test]
