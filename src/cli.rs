@@ -282,6 +282,25 @@ pub enum BucketCommand {
         #[arg(long, env = "PIER_WEBHOOK_ALLOW_PRIVATE")]
         webhook_allow_private: bool,
     },
+    /// Show a bucket's static website configuration (with no option), set one, or remove it.
+    Website {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// The bucket.
+        bucket: String,
+        /// Serve this object for a folder (`index.html`).
+        #[arg(long, value_name = "SUFFIX", conflicts_with_all = ["redirect_all", "none"])]
+        index_document: Option<String>,
+        /// Serve this object, with 404, when the one asked for is missing.
+        #[arg(long, value_name = "KEY", requires = "index_document")]
+        error_document: Option<String>,
+        /// Redirect every request to this host (`https://` prefix for https).
+        #[arg(long, value_name = "HOST", conflicts_with = "none")]
+        redirect_all: Option<String>,
+        /// Remove the website configuration.
+        #[arg(long)]
+        none: bool,
+    },
     /// Make a bucket's objects readable anonymously (GET, HEAD), or private again.
     Public {
         #[command(flatten)]

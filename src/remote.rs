@@ -119,6 +119,19 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
             test,
             webhook_allow_private,
         } => bucket_events(data, &bucket, (rules, none, test), webhook_allow_private),
+        BucketCommand::Website {
+            data,
+            bucket,
+            index_document,
+            error_document,
+            redirect_all,
+            none,
+        } => bucket_website(
+            data,
+            &bucket,
+            (index_document, error_document, redirect_all),
+            none,
+        ),
         BucketCommand::Public {
             data,
             bucket,
@@ -378,5 +391,70 @@ fn bucket_events(
     };
     store.close()?;
     println!("{}", serde_json::to_string_pretty(&shown)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pier bucket website`: shows a bucket's website configuration, or sets or removes it.
+fn bucket_website(
+    data: crate::cli::DataDirArg,
+    bucket: &str,
+    (index, error, redirect_all): (Option<String>, Option<String>, Option<String>),
+    none: bool,
+) -> anyhow::Result<ExitCode> {
+    use pier_edge::website::{RedirectAll, Website};
+    let new = match (&index, &redirect_all, none) {
+        (_, _, true) => Some(None),
+        (Some(_), _, _) | (_, Some(_), _) => {
+            let website = Website {
+                index_suffix: index,
+                error_key: error,
+                redirect_all: redirect_all.map(|host| match host.split_once("://") {
+                    Some((scheme, host)) => RedirectAll {
+                        host_name: host.trim_end_matches('/').to_owned(),
+                        protocol: Some(scheme.to_owned()),
+                    },
+                    None => RedirectAll {
+                        host_name: host,
+                        protocol: None,
+                    },
+                }),
+                rules: Vec::new(),
+            };
+            if let Err(why) = website.check() {
+                eprintln!("invalid website configuration: {why}");
+                return Ok(ExitCode::FAILURE);
+            }
+            Some(Some(serde_json::to_string(&website)?))
+        }
+        _ => None,
+    };
+    let store = data.open_admin()?;
+    let shown = match new {
+        Some(website) => store
+            .update_bucket(
+                bucket,
+                BucketUpdate {
+                    website: Some(website),
+                    ..Default::default()
+                },
+            )
+            .with_context(|| format!("bucket {bucket}"))?
+            .website
+            .clone(),
+        None => store
+            .bucket(bucket)
+            .with_context(|| format!("bucket {bucket}"))?
+            .website
+            .clone(),
+    };
+    store.close()?;
+    match shown {
+        Some(json) => {
+            let website: serde_json::Value = serde_json::from_str(&json)?;
+            println!("{}", serde_json::to_string_pretty(&website)?);
+            println!("served at http://{bucket}.s3-website.DOMAIN/ for each --domain, and on --website-listen as host {bucket}");
+        }
+        None => println!("bucket {bucket} has no website configuration"),
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -260,3 +260,59 @@ fn a_custom_domain_on_the_website_listener_and_the_s3_website_host_serve_the_sam
     let other = get("not-a-bucket.example", &listener);
     assert!(other.contains("NoSuchBucket"), "{other}");
 }
+
+/// `pier bucket website ARGS` on the server's data directory: (success, output).
+fn pier_website(server: &Server, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args(["bucket", "website", "--data-dir"])
+        .arg(server.dir.path().join("data"))
+        .args(args)
+        .output()
+        .expect("run pier bucket website");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_cli_sets_shows_and_removes_a_website_next_to_a_running_server() {
+    let server = Server::start_with(
+        tempfile::TempDir::new().unwrap(),
+        &["--website-domain", "web.test"],
+    );
+    server.aws_ok(&["s3", "mb", "s3://cli-site"]);
+    let (ok, text) = pier_website(&server, &["cli-site", "--index-document", "a/b.html"]);
+    assert!(
+        !ok && text.contains("Suffix"),
+        "refused as S3 refuses it: {text}"
+    );
+    let (ok, text) = pier_website(
+        &server,
+        &["cli-site", "--redirect-all", "https://example.org"],
+    );
+    assert!(ok && text.contains("example.org"), "{text}");
+    // The running server serves what the command set (once its bucket cache, 1 s, lapses).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let (status, head) = loop {
+        let (status, head, _) = curl(&server, "GET", "cli-site", "x");
+        if status == 301 || std::time::Instant::now() > deadline {
+            break (status, head);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(status, 301);
+    assert_eq!(header(&head, "location"), Some("https://example.org/x"));
+    let got = server.aws_ok(&["s3api", "get-bucket-website", "--bucket", "cli-site"]);
+    assert!(got.contains("example.org"), "{got}");
+    let (ok, text) = pier_website(&server, &["cli-site", "--none"]);
+    assert!(ok && text.contains("no website configuration"), "{text}");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (status, _, body) = curl(&server, "GET", "cli-site", "x");
+    assert_eq!(status, 404);
+    assert!(body.contains("NoSuchWebsiteConfiguration"), "{body}");
+}
