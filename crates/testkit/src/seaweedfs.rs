@@ -128,20 +128,27 @@ impl Cluster {
             ),
         )
         .unwrap();
-        let s3_port = free_port();
-        spawn(
-            "s3",
-            vec![
-                "s3".into(),
-                "-ip.bind=127.0.0.1".into(),
-                format!("-port={s3_port}"),
-                format!("-port.grpc={}", free_port()),
-                "-port.iceberg=0".into(),
-                "-port.lance=0".into(),
-                format!("-filer=127.0.0.1:{filer_port}.{filer_grpc}"),
-                format!("-config={}", config.display()),
-            ],
-        );
+        // The gateway's port is picked free and then bound by weed: another socket may take it
+        // in between (weed then exits at once). Start it again on another port until it holds.
+        let s3_port = loop {
+            let port = free_port();
+            let pid = spawn(
+                "s3",
+                vec![
+                    "s3".into(),
+                    "-ip.bind=127.0.0.1".into(),
+                    format!("-port={port}"),
+                    format!("-port.grpc={}", free_port()),
+                    "-port.iceberg=0".into(),
+                    "-port.lance=0".into(),
+                    format!("-filer=127.0.0.1:{filer_port}.{filer_grpc}"),
+                    format!("-config={}", config.display()),
+                ],
+            );
+            if holds_its_port(pid, port) {
+                break port;
+            }
+        };
         let cluster = Cluster {
             weed,
             master,
@@ -273,6 +280,25 @@ impl Cluster {
 
 /// Runs a shell `line` that starts a server in the background and prints its pid; records the
 /// pid in `dir/pids` (the watchdog kills every pid listed there) and returns it.
+/// True once process `pid` is still running three seconds after something accepts
+/// connections on `port` (a gateway that lost its port to another socket exits on its bind
+/// failure); false as soon as it has exited.
+fn holds_its_port(pid: u32, port: u16) -> bool {
+    let alive = || Path::new(&format!("/proc/{pid}")).exists();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if !alive() {
+            return false;
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            std::thread::sleep(Duration::from_secs(3));
+            return alive();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
 fn start(dir: &Path, line: &str) -> u32 {
     let out = Command::new("sh").args(["-c", line]).output().unwrap();
     let pid: u32 = String::from_utf8_lossy(&out.stdout)
