@@ -187,6 +187,10 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, env = "PIER_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Serve a self-signed certificate for localhost and 127.0.0.1, made at first start in the
+    /// data directory (tls/self-signed.pem, which clients may trust): for development.
+    #[arg(long, env = "PIER_TLS_SELF_SIGNED", conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls_self_signed: bool,
     /// The dashboard's certificate [default: the API's, when it has one].
     #[arg(long, env = "PIER_DASHBOARD_TLS_CERT")]
     pub dashboard_tls_cert: Option<PathBuf>,

@@ -129,8 +129,15 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     {
         anyhow::bail!("give a TLS certificate and its key together, or neither");
     }
+    if args.tls_self_signed {
+        let (cert, key) = pier_edge::tls::self_signed(&config.data_dir.join("tls"))
+            .map_err(anyhow::Error::msg)?;
+        tracing::warn!(certificate = %cert.display(), "serving a self-signed certificate (for development; clients must trust this file)");
+        config.tls_cert = Some(cert);
+        config.tls_key = Some(key);
+    }
     if config.tls_listen.is_some() && config.tls_cert.is_none() {
-        anyhow::bail!("--tls-listen needs --tls-cert and --tls-key");
+        anyhow::bail!("--tls-listen needs --tls-cert and --tls-key (or --tls-self-signed)");
     }
     if config.listen == "off" && config.tls_listen.is_none() {
         anyhow::bail!("with --listen off, give --tls-listen (the API must listen somewhere)");

@@ -594,3 +594,55 @@ fn chromium_on_an_https_page_uses_the_https_listener_and_cannot_use_plain_http()
         server.log_tail(20)
     );
 }
+
+#[test]
+fn a_self_signed_certificate_is_made_once_and_trusted_by_clients_that_take_it() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start_with(
+        dir,
+        &[
+            "--listen",
+            "off",
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-self-signed",
+        ],
+    );
+    let cert = data.join("tls/self-signed.pem");
+    let key = data.join("tls/self-signed.key");
+    assert!(cert.exists() && key.exists(), "made in the data directory");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // boto3 and b2sdk trusting that file as their CA.
+    common::ensure_tools();
+    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
+    server.client_env(&mut cmd);
+    let out = cmd
+        .env("CA_BUNDLE", &cert)
+        .arg(common::repo().join("tests/clients/tls_check.py"))
+        .arg("clients")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ok",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        server.log().contains("self-signed certificate"),
+        "{}",
+        server.log_tail(10)
+    );
+    // Started again, it serves the same certificate: clients that trust it keep working.
+    let first = std::fs::read(&cert).unwrap();
+    server.restart_clean();
+    assert_eq!(std::fs::read(&cert).unwrap(), first);
+}

@@ -108,6 +108,38 @@ impl Certificate {
     }
 }
 
+/// Makes (once) a self-signed certificate for `localhost` and `127.0.0.1` in `dir`, for
+/// development (`--tls-self-signed`): `self-signed.pem` (which clients may trust as their CA)
+/// and `self-signed.key` (mode 0600). An existing pair is kept. Returns the two paths.
+pub fn self_signed(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let cert = dir.join("self-signed.pem");
+    let key = dir.join("self-signed.key");
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .map_err(|e| format!("making a self-signed certificate: {e}"))?;
+    let write = |path: &Path, text: String, mode: u32| -> Result<(), String> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        let _ = mode;
+        let mut file = options
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    write(&key, made.key_pair.serialize_pem(), 0o600)?;
+    write(&cert, made.cert.pem(), 0o644)?;
+    Ok((cert, key))
+}
+
 impl ResolvesServerCert for Certificate {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         Some(Arc::clone(
