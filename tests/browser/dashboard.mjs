@@ -253,17 +253,19 @@ await check("a webhook rule is saved, tested on demand, and its signed deliverie
   await page.fill('#rule-form input[name="name"]', "thumbnails");
   await page.fill('#rule-form input[name="url"]', hookUrl);
   await page.fill('#rule-form input[name="secret"]', SECRET);
-  await page.click("#rule-form button");
+  await Promise.all([page.waitForNavigation(), page.click("#rule-form button")]);
   await page.waitForSelector('tr.rule[data-name="thumbnails"]');
   const tests = () => hooks.filter((e) => e.eventType === "b2:TestEvent");
   await until(() => tests().length === 1, "saving sends a test event: " + JSON.stringify(hooks));
-  await page.click('tr.rule[data-name="thumbnails"] button.send-test');
+  // The button posts a form and the page comes back: wait for that navigation to finish.
+  await Promise.all([page.waitForNavigation(), page.click('tr.rule[data-name="thumbnails"] button.send-test')]);
   await until(() => tests().length === 2, "the button sends another");
   expect(hooks.every((e) => e.signed && e.matchedRuleName === "thumbnails"), "signed: " + JSON.stringify(hooks));
   let delivered = 0;
   for (let i = 0; i < 50 && delivered < 2; i++) {
-    await page.reload();
+    await page.goto(dash + "/b/dash-photos/events");
     delivered = (await page.$$("#deliveries tr.ok")).length;
+    if (delivered < 2) await new Promise((r) => setTimeout(r, 100));
   }
   expect(delivered === 2, `two deliveries listed, saw ${delivered}`);
   expect((await page.textContent("#deliveries tr.ok .status")).trim() === "200", "with their status");
