@@ -458,31 +458,11 @@ fn a_key_that_is_not_the_certificates_is_refused_at_start() {
     assert!(err.contains("is not the key of the certificate"), "{err}");
 }
 
-/// The HTTPS listener's `host:port`, from its line in the server's log (colour codes out).
-fn https_address(server: &Server) -> String {
-    let mut log = String::new();
-    let mut in_escape = false;
-    for c in server.log().chars() {
-        match (in_escape, c) {
-            (false, '\u{1b}') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (false, c) => log.push(c),
-            _ => {}
-        }
-    }
-    log.lines()
-        .find(|l| l.contains("serving HTTPS"))
-        .and_then(|l| l.split("addr=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no HTTPS line in the log:\n{log}"))
-        .to_owned()
-}
-
-#[test]
-fn a_policy_can_allow_anonymous_reads_over_tls_only() {
-    let pki = Pki::new();
+/// A server on plain HTTP (its endpoint) and on HTTPS with certificate `one`
+/// (`logged_addr("serving HTTPS")`).
+fn both_listeners(pki: &Pki) -> Server {
     let (cert, key) = (pki.path("one.pem"), pki.path("one.key"));
-    let server = Server::start_with(
+    Server::start_with(
         TempDir::new().unwrap(),
         &[
             "--tls-listen",
@@ -492,8 +472,14 @@ fn a_policy_can_allow_anonymous_reads_over_tls_only() {
             "--tls-key",
             key.to_str().unwrap(),
         ],
-    );
-    let https = https_address(&server);
+    )
+}
+
+#[test]
+fn a_policy_can_allow_anonymous_reads_over_tls_only() {
+    let pki = Pki::new();
+    let server = both_listeners(&pki);
+    let https = server.logged_addr("serving HTTPS");
     server.aws_ok(&["s3", "mb", "s3://tls-only"]);
     let file = pki.path("page.txt");
     std::fs::write(&file, b"secure page").unwrap();
@@ -537,18 +523,8 @@ fn spki_hash(cert: &Path) -> String {
 fn chromium_on_an_https_page_uses_the_https_listener_and_cannot_use_plain_http() {
     let pki = Pki::new();
     let (cert, key) = (pki.path("one.pem"), pki.path("one.key"));
-    let server = Server::start_with(
-        TempDir::new().unwrap(),
-        &[
-            "--tls-listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
-    let https = https_address(&server);
+    let server = both_listeners(&pki);
+    let https = server.logged_addr("serving HTTPS");
     let port = common::free_port();
     let origin = format!("https://127.0.0.1:{port}");
     server.aws_ok(&["s3", "mb", "s3://web-app"]);

@@ -180,26 +180,6 @@ fn websites_are_served_on_their_hosts_as_s3_serves_them() {
     assert!(body.contains("NoSuchKey"), "{body}");
 }
 
-/// The `host:port` of the website listener, from its line in the server's log.
-fn website_listener(server: &Server) -> String {
-    let mut log = String::new();
-    let mut in_escape = false;
-    for c in server.log().chars() {
-        match (in_escape, c) {
-            (false, '\u{1b}') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (false, c) => log.push(c),
-            _ => {}
-        }
-    }
-    log.lines()
-        .find(|l| l.contains("serving websites"))
-        .and_then(|l| l.split("addr=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no website listener in the log:\n{log}"))
-        .to_owned()
-}
-
 #[test]
 fn a_custom_domain_on_the_website_listener_and_the_s3_website_host_serve_the_same_site() {
     let server = Server::start_with(
@@ -248,7 +228,7 @@ fn a_custom_domain_on_the_website_listener_and_the_s3_website_host_serve_the_sam
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     // The custom domain: the Host is the bucket.
-    let listener = website_listener(&server);
+    let listener = server.logged_addr("serving websites");
     assert_eq!(get(bucket, &listener), "<h1>custom domain</h1>");
     // BUCKET.s3-website.DOMAIN for the S3 domain (localhost by default), on the API's port.
     let api = server.endpoint.trim_start_matches("http://").to_owned();

@@ -156,6 +156,27 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// The `addr=` of the first log line containing `marker` (colour codes taken out): where a
+    /// listener the harness does not report (HTTPS, websites) listens.
+    pub fn logged_addr(&self, marker: &str) -> String {
+        let mut log = String::new();
+        let mut in_escape = false;
+        for c in self.log().chars() {
+            match (in_escape, c) {
+                (false, '\u{1b}') => in_escape = true,
+                (true, 'm') => in_escape = false,
+                (false, c) => log.push(c),
+                _ => {}
+            }
+        }
+        log.lines()
+            .find(|l| l.contains(marker))
+            .and_then(|l| l.split("addr=").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no {marker:?} line in the log:\n{log}"))
+            .to_owned()
+    }
+
     /// The last `n` lines of the server's log (for failure messages).
     pub fn log_tail(&self, n: usize) -> String {
         tail(&self.log(), n)

@@ -176,6 +176,17 @@ const REMOVE_EVERY: usize = 500;
 /// The pause after a pass that found fewer events than it could take.
 const GATHER: Duration = Duration::from_millis(20);
 
+/// Runs `f` on the outbox off the async runtime's workers (outbox calls may block).
+async fn off_runtime<T: Send + 'static>(
+    outbox: &Arc<dyn Outbox>,
+    f: impl FnOnce(&dyn Outbox) -> Result<T, OutboxError> + Send + 'static,
+) -> Result<T, OutboxError> {
+    let outbox = Arc::clone(outbox);
+    tokio::task::spawn_blocking(move || f(outbox.as_ref()))
+        .await
+        .map_err(|e| format!("outbox task failed: {e}"))?
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -245,10 +256,7 @@ impl Dispatcher {
         &self,
         f: impl FnOnce(&dyn Outbox) -> Result<T, OutboxError> + Send + 'static,
     ) -> Result<T, OutboxError> {
-        let outbox = Arc::clone(&self.outbox);
-        tokio::task::spawn_blocking(move || f(outbox.as_ref()))
-            .await
-            .map_err(|e| format!("outbox task failed: {e}"))?
+        off_runtime(&self.outbox, f).await
     }
 
     /// Whether this process delivers, asking the outbox at most once per [`LEASE_CHECK`].
@@ -381,10 +389,7 @@ impl Group {
         &self,
         f: impl FnOnce(&dyn Outbox) -> Result<T, OutboxError> + Send + 'static,
     ) -> Result<T, OutboxError> {
-        let outbox = Arc::clone(&self.outbox);
-        tokio::task::spawn_blocking(move || f(outbox.as_ref()))
-            .await
-            .map_err(|e| format!("outbox task failed: {e}"))?
+        off_runtime(&self.outbox, f).await
     }
 
     fn ids(events: &[(Event, u32)]) -> Vec<String> {

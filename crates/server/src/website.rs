@@ -13,28 +13,32 @@ use pier_edge::website::{Origin, Route, Website};
 use pier_store::{Readable, Store, StoreError};
 use s3s::Body;
 
+/// `host` without its `:port`.
+fn without_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
 /// The bucket a custom domain's `Host` names on a website listener: the host itself, port
 /// dropped, lower-case (`www.example.com` serves bucket `www.example.com`, as on S3).
 pub fn bucket_named(host: &str) -> String {
-    let name = host.rsplit_once(':').map_or(host, |(h, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) {
-            h
-        } else {
-            host
-        }
-    });
-    name.to_ascii_lowercase()
+    without_port(host).to_ascii_lowercase()
 }
 
 /// The bucket a website host names, if `host` (port ignored) is `BUCKET.DOMAIN` for one of
-/// `domains`.
+/// `domains`. Runs for every API request: it allocates only for a match.
 pub fn bucket_of(host: &str, domains: &[String]) -> Option<String> {
-    let name = bucket_named(host);
+    let name = without_port(host);
     domains.iter().find_map(|d| {
-        name.strip_suffix(&d.to_ascii_lowercase())
-            .and_then(|rest| rest.strip_suffix('.'))
-            .filter(|b| !b.is_empty())
-            .map(str::to_owned)
+        let split = name.len().checked_sub(d.len() + 1)?;
+        // A Host that is not ASCII never names a bucket (and must not split inside a char).
+        let (bucket, dot_domain) = name.split_at_checked(split)?;
+        (!bucket.is_empty()
+            && dot_domain.starts_with('.')
+            && dot_domain[1..].eq_ignore_ascii_case(d))
+        .then(|| bucket.to_ascii_lowercase())
     })
 }
 
@@ -95,7 +99,6 @@ pub async fn serve(
     secure: bool,
 ) -> Response<Body> {
     let method = req.method().clone();
-    let headers = req.headers().clone();
     if method != Method::GET && method != Method::HEAD {
         return page(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -172,7 +175,7 @@ pub async fn serve(
     };
     match read(object_key.clone()).await {
         Ok(Found::Object(entry)) => {
-            return object(store, &entry, StatusCode::OK, &method, Some(&headers))
+            return object(store, &entry, StatusCode::OK, &method, Some(req.headers()))
         }
         Ok(Found::Denied) => {
             if let Some(Route::Redirect(location, code)) = website.on_error(&key, 403, origin) {
@@ -361,6 +364,8 @@ mod tests {
         );
         assert_eq!(bucket_of("web.example", &domains), None);
         assert_eq!(bucket_of("blog.other.example", &domains), None);
+        assert_eq!(bucket_of("é.web.example", &domains).as_deref(), Some("é"));
+        assert_eq!(bucket_of("ééééééééééééé", &domains), None);
     }
 
     #[test]
