@@ -296,3 +296,108 @@ fn the_cli_sets_shows_and_removes_a_website_next_to_a_running_server() {
     assert_eq!(status, 404);
     assert!(body.contains("NoSuchWebsiteConfiguration"), "{body}");
 }
+
+#[test]
+fn an_object_with_a_website_redirect_location_is_a_redirect_on_the_website() {
+    let server = Server::start_with(
+        tempfile::TempDir::new().unwrap(),
+        &["--website-domain", "web.test"],
+    );
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::old/*"}]}"#;
+    server.aws_ok(&["s3api", "create-bucket", "--bucket", "old"]);
+    server.aws_ok(&[
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        "old",
+        "--policy",
+        policy,
+    ]);
+    server.aws_ok(&[
+        "s3",
+        "website",
+        "s3://old/",
+        "--index-document",
+        "index.html",
+    ]);
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("page.html");
+    std::fs::write(&file, b"old page").unwrap();
+    let file = file.to_str().unwrap();
+    for (key, location) in [
+        ("page.html", "/new/page.html"),
+        ("away.html", "https://example.com/elsewhere"),
+    ] {
+        server.aws_ok(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "old",
+            "--key",
+            key,
+            "--body",
+            file,
+            "--website-redirect-location",
+            location,
+        ]);
+    }
+    let head = server.aws_ok(&[
+        "s3api",
+        "head-object",
+        "--bucket",
+        "old",
+        "--key",
+        "page.html",
+    ]);
+    assert!(
+        head.contains("\"WebsiteRedirectLocation\": \"/new/page.html\""),
+        "{head}"
+    );
+
+    let (status, head, body) = curl(&server, "GET", "old", "page.html");
+    assert_eq!((status, body.as_str()), (301, ""), "{head}");
+    assert_eq!(header(&head, "location"), Some("/new/page.html"));
+    let (status, head, _) = curl(&server, "GET", "old", "away.html");
+    assert_eq!(status, 301, "{head}");
+    assert_eq!(
+        header(&head, "location"),
+        Some("https://example.com/elsewhere")
+    );
+
+    // The API still serves the object's bytes; a copy keeps no redirect unless it names one.
+    let got = server.aws_ok(&["s3", "cp", "s3://old/page.html", "-"]);
+    assert_eq!(got, "old page");
+    server.aws_ok(&[
+        "s3api",
+        "copy-object",
+        "--bucket",
+        "old",
+        "--key",
+        "copy.html",
+        "--copy-source",
+        "old/page.html",
+    ]);
+    let (status, _, body) = curl(&server, "GET", "old", "copy.html");
+    assert_eq!((status, body.as_str()), (200, "old page"));
+
+    // S3 refuses a location that is neither a path nor an http(s) URL.
+    let out = server.aws(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        "old",
+        "--key",
+        "bad.html",
+        "--body",
+        file,
+        "--website-redirect-location",
+        "ftp://example.com/x",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("InvalidRedirectLocation"),
+        "{err}"
+    );
+    let listed = server.aws_ok(&["s3", "ls", "s3://old/"]);
+    assert!(!listed.contains("bad.html"), "nothing stored: {listed}");
+}

@@ -81,6 +81,8 @@ macro_rules! upload_meta {
             $input.object_lock_legal_hold_status.as_ref(),
         )?;
         let mut meta = $crate::convert::meta_fields!($input).into_meta();
+        meta.website_redirect =
+            $crate::convert::website_redirect($input.website_redirect_location)?;
         meta.acl = acl;
         meta.tags = tags;
         (meta.retention, meta.legal_hold) = lock;
@@ -117,6 +119,29 @@ impl MetaFields {
             ..ObjectMeta::default()
         }
     }
+}
+
+/// The longest `x-amz-website-redirect-location` S3 takes, in bytes.
+pub const MAX_WEBSITE_REDIRECT: usize = 2048;
+
+/// An `x-amz-website-redirect-location` as stored: a path starting with `/` or an `http://` or
+/// `https://` URL of at most [`MAX_WEBSITE_REDIRECT`] bytes, as S3 requires (400
+/// `InvalidRedirectLocation` otherwise).
+pub fn website_redirect(location: Option<String>) -> s3s::S3Result<Option<String>> {
+    let Some(location) = location else {
+        return Ok(None);
+    };
+    let lower = location.to_ascii_lowercase();
+    let shaped =
+        location.starts_with('/') || lower.starts_with("http://") || lower.starts_with("https://");
+    if !shaped || location.len() > MAX_WEBSITE_REDIRECT {
+        return Err(crate::fault::S3Fault::new(
+            crate::fault::S3ErrorKind::InvalidRedirectLocation,
+            "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.",
+        )
+        .into_s3s());
+    }
+    Ok(Some(location))
 }
 
 /// S3's limit on user metadata: keys and values of `x-amz-meta-*` together, in bytes.

@@ -34,6 +34,8 @@ pub enum S3ErrorKind {
     InvalidBucketAclWithObjectOwnership,
     /// 400: a `Content-MD5` that is not an MD5.
     InvalidDigest,
+    /// 400: an `x-amz-website-redirect-location` that is not a path or an http(s) URL.
+    InvalidRedirectLocation,
     /// 416: a `partNumber` the object does not have.
     InvalidPartNumber,
     /// 400: a request document over the size limit.
@@ -76,6 +78,7 @@ impl S3ErrorKind {
             InternalError => "InternalError",
             InvalidBucketAclWithObjectOwnership => "InvalidBucketAclWithObjectOwnership",
             InvalidDigest => "InvalidDigest",
+            InvalidRedirectLocation => "InvalidRedirectLocation",
             InvalidPartNumber => "InvalidPartNumber",
             MaxMessageLengthExceeded => "MaxMessageLengthExceeded",
             MaxPostPreDataLengthExceeded => "MaxPostPreDataLengthExceeded",
@@ -111,6 +114,7 @@ impl S3ErrorKind {
             | IncompleteBody
             | InvalidBucketAclWithObjectOwnership
             | InvalidDigest
+            | InvalidRedirectLocation
             | MaxMessageLengthExceeded
             | MaxPostPreDataLengthExceeded
             | RequestTimeout

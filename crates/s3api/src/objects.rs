@@ -324,6 +324,7 @@ macro_rules! read_object {
                     .and_then(|_| o.etag.split_once('-').and_then(|(_, n)| n.parse().ok())),
                 version_id: plan.version_id.clone(),
                 expiration: plan.expiration.clone(),
+                website_redirect_location: header_safe(m.website_redirect.clone()),
                 ..Default::default()
             },
             tags,
@@ -582,7 +583,12 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
         .metadata_directive
         .as_ref()
         .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-    if !replace && src_version.is_none() && src_bucket == input.bucket && src_key == input.key {
+    if !replace
+        && input.website_redirect_location.is_none()
+        && src_version.is_none()
+        && src_bucket == input.bucket
+        && src_key == input.key
+    {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -592,6 +598,9 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
         crate::convert::check_user_metadata(input.metadata.as_ref())?;
     }
     let acl = crate::acl::upload_acl!(&target_bucket, input);
+    // S3 never copies a website redirect: a copy has the one its request names, if any.
+    let website_redirect =
+        crate::convert::website_redirect(input.website_redirect_location.clone())?;
     let mut meta: ObjectMeta = if replace {
         crate::convert::meta_fields!(input).into_meta()
     } else {
@@ -609,6 +618,7 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
     // A copy's ACL and lock are its own (the request's headers, or the bucket's default), never
     // the source's.
     meta.acl = acl;
+    meta.website_redirect = website_redirect;
     (meta.retention, meta.legal_hold) = crate::object_lock::upload_lock(
         input.object_lock_mode.as_ref(),
         input.object_lock_retain_until_date.as_ref(),

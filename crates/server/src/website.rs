@@ -2,7 +2,8 @@
 //! `http(s)://BUCKET.DOMAIN/PATH` serve the bucket's objects as S3's website endpoints do, for
 //! buckets with a website configuration (`pier_edge::website`): a folder's index document,
 //! `RedirectAllRequestsTo`, routing rules on a prefix (before reading) or an error code (after),
-//! a folder asked for without its slash sent to it (302), the error document with status 404.
+//! a folder asked for without its slash sent to it (302), an object uploaded with
+//! `x-amz-website-redirect-location` sent there (301), the error document with status 404.
 //! Only what anyone may read is served: an object the access engine would not give an
 //! anonymous GET is 403, as on S3. Answers that are not objects are small HTML pages.
 
@@ -175,7 +176,11 @@ pub async fn serve(
     };
     match read(object_key.clone()).await {
         Ok(Found::Object(entry)) => {
-            return object(store, &entry, StatusCode::OK, &method, Some(req.headers()))
+            // An object uploaded with `x-amz-website-redirect-location` is a redirect (301).
+            if let Some(location) = &entry.object.meta.website_redirect {
+                return redirect(location, 301);
+            }
+            return object(store, &entry, StatusCode::OK, &method, Some(req.headers()));
         }
         Ok(Found::Denied) => {
             if let Some(Route::Redirect(location, code)) = website.on_error(&key, 403, origin) {

@@ -355,6 +355,11 @@ pub struct ObjectMeta {
     /// layer; `None` is S3's default, `private`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl: Option<String>,
+    /// S3 `x-amz-website-redirect-location`: where a website endpoint redirects a request for
+    /// this object (a path in the bucket starting with `/`, or an `http(s)://` URL), validated by
+    /// the API layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website_redirect: Option<String>,
 }
 
 impl ObjectMeta {
