@@ -301,6 +301,10 @@ pub enum BucketCommand {
         /// Redirect every request to this host (`https://` prefix for https).
         #[arg(long, value_name = "HOST", conflicts_with = "none")]
         redirect_all: Option<String>,
+        /// Routing rules in S3's JSON shape (`[{"Condition": {"KeyPrefixEquals": "docs/"},
+        /// "Redirect": {"ReplaceKeyPrefixWith": "documents/"}}]`).
+        #[arg(long, value_name = "JSON", requires = "index_document")]
+        routing_rules: Option<String>,
         /// Remove the website configuration.
         #[arg(long)]
         none: bool,

@@ -125,11 +125,13 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
             index_document,
             error_document,
             redirect_all,
+            routing_rules,
             none,
         } => bucket_website(
             data,
             &bucket,
             (index_document, error_document, redirect_all),
+            routing_rules.as_deref(),
             none,
         ),
         BucketCommand::Public {
@@ -399,6 +401,7 @@ fn bucket_website(
     data: crate::cli::DataDirArg,
     bucket: &str,
     (index, error, redirect_all): (Option<String>, Option<String>, Option<String>),
+    routing_rules: Option<&str>,
     none: bool,
 ) -> anyhow::Result<ExitCode> {
     use pier_edge::website::{RedirectAll, Website};
@@ -418,7 +421,13 @@ fn bucket_website(
                         protocol: None,
                     },
                 }),
-                rules: Vec::new(),
+                rules: match pier_edge::website::s3_json::parse(routing_rules.unwrap_or("")) {
+                    Ok(rules) => rules,
+                    Err(why) => {
+                        eprintln!("--routing-rules is not S3's JSON for routing rules: {why}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                },
             };
             if let Err(why) = website.check() {
                 eprintln!("invalid website configuration: {why}");

@@ -254,10 +254,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
         );
         let event_stats = dispatcher.stats();
+        let websites_at = websites.as_ref().map(|l| l.local_addr()).transpose()?;
         let dashboard_port = start_dashboard(
             &store,
             &config,
-            addr.port(),
+            (addr.port(), websites_at),
             nofile,
             (cors_watch.clone(), event_stats.clone()),
             (stop_rx.clone(), certs.dashboard.clone()),
@@ -357,7 +358,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 async fn start_dashboard(
     store: &Store,
     config: &Config,
-    api_port: u16,
+    (api_port, websites_at): (u16, Option<std::net::SocketAddr>),
     nofile: u64,
     (cors_watch, deliveries): (
         pier_edge::cors_watch::CorsWatch,
@@ -402,6 +403,11 @@ async fn start_dashboard(
             region: config.region.clone(),
             webhook_allow_private: config.webhook_allow_private,
             deliveries: Some(deliveries),
+            website_domains: pier_server::website::hosting_domains(
+                &config.domains,
+                &config.website_domains,
+            ),
+            website_listen: websites_at.map(|a| a.to_string()),
         },
     );
     let limits = config.limits.dashboard(nofile);

@@ -289,6 +289,36 @@ fn the_cli_sets_shows_and_removes_a_website_next_to_a_running_server() {
     assert_eq!(header(&head, "location"), Some("https://example.org/x"));
     let got = server.aws_ok(&["s3api", "get-bucket-website", "--bucket", "cli-site"]);
     assert!(got.contains("example.org"), "{got}");
+    // Routing rules in S3's JSON shape, checked as PutBucketWebsite checks them.
+    let rules = r#"[{"Condition":{"KeyPrefixEquals":"docs/"},"Redirect":{"ReplaceKeyPrefixWith":"documents/","HttpRedirectCode":"302"}}]"#;
+    let (ok, text) = pier_website(
+        &server,
+        &[
+            "cli-site",
+            "--index-document",
+            "index.html",
+            "--routing-rules",
+            rules,
+        ],
+    );
+    assert!(ok && text.contains("documents/"), "{text}");
+    let got = server.aws_ok(&["s3api", "get-bucket-website", "--bucket", "cli-site"]);
+    assert!(
+        got.contains("\"ReplaceKeyPrefixWith\": \"documents/\""),
+        "{got}"
+    );
+    let bad = r#"[{"Redirect":{"HttpRedirectCode":"200"}}]"#;
+    let (ok, text) = pier_website(
+        &server,
+        &[
+            "cli-site",
+            "--index-document",
+            "index.html",
+            "--routing-rules",
+            bad,
+        ],
+    );
+    assert!(!ok && text.contains("3xx"), "{text}");
     let (ok, text) = pier_website(&server, &["cli-site", "--none"]);
     assert!(ok && text.contains("no website configuration"), "{text}");
     std::thread::sleep(std::time::Duration::from_millis(1500));

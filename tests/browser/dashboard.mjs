@@ -277,6 +277,59 @@ await check("a webhook rule is saved, tested on demand, and its signed deliverie
   expect(message.includes("not saved") && message.includes("name"), message);
 });
 
+// Reads `url` in its own tab until `ok(status, text)` holds (the server caches a bucket's
+// settings for a second), returning the last status, text and final URL.
+async function visitUntil(url, ok) {
+  const p = await context.newPage();
+  try {
+    let got;
+    for (let i = 0; i < 30; i++) {
+      const r = await p.goto(url);
+      got = { status: r.status(), text: await p.content(), url: p.url() };
+      if (ok(got.status, got.text)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return got;
+  } finally {
+    await p.close();
+  }
+}
+
+await check("a bucket becomes a website: settings checked at their fields, its address serves it once public", async () => {
+  await page.goto(dash + "/b/dash-photos");
+  await page.click('a[href="/b/dash-photos/website"]');
+  expect((await page.textContent("#website-state")).includes("not a website"), "not yet");
+  await page.fill('#website-form input[name="index"]', "pages/index.html");
+  await page.click("#website-form button");
+  expect((await page.textContent("#index-error")).includes("slash"), "the index document refused at its field");
+  await page.fill('#website-form input[name="index"]', "hello.txt");
+  await page.fill('#website-form textarea[name="rules"]', '[{"Condition": {"KeyPrefixEquals": "old/"}, "Redirect": {"ReplaceKeyPrefixWith": "albums/", "HttpRedirectCode": "200"}}]');
+  await page.click("#website-form button");
+  expect((await page.textContent("#rules-error")).includes("3xx"), "a rule refused at its field");
+  expect((await page.inputValue('#website-form input[name="index"]')) === "hello.txt", "what was typed is kept");
+  await page.fill('#website-form textarea[name="rules"]', '[{"Condition": {"KeyPrefixEquals": "old/"}, "Redirect": {"ReplaceKeyPrefixWith": "albums/"}}]');
+  await Promise.all([page.waitForNavigation(), page.click("#website-form button")]);
+  const address = (await page.textContent("#website-addresses a")).trim();
+  expect(address.startsWith("http://dash-photos.s3-website.localhost:"), address);
+  expect(await page.$("#not-public"), "warned that nothing is public yet");
+  await shot("website");
+  let got = await visitUntil(address, (status) => status !== 404);
+  expect(got.status === 403, `private objects are not served: ${got.status}`);
+  await page.goto(dash + "/b/dash-photos");
+  await page.selectOption('#settings select[name="visibility"]', "public");
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  got = await visitUntil(address, (status) => status === 200);
+  expect(got.text.includes("hello from the dashboard"), "the index document: " + got.text);
+  got = await visitUntil(address + "old/2026/", (_, text) => true);
+  expect(got.url.endsWith("/albums/2026/"), "the routing rule redirected: " + got.url);
+  await page.goto(dash + "/b/dash-photos");
+  await page.selectOption('#settings select[name="visibility"]', "private");
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  await page.goto(dash + "/b/dash-photos/website");
+  await Promise.all([page.waitForNavigation(), page.click("#website-remove button")]);
+  expect((await page.textContent("#website-state")).includes("not a website"), "removed");
+});
+
 let restricted;
 await check("create a restricted key; its secret is shown once", async () => {
   await page.goto(dash + "/keys");

@@ -23,6 +23,7 @@ mod keys;
 mod objects;
 pub mod session;
 mod views;
+mod website;
 
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -48,6 +49,12 @@ pub struct DashboardConfig {
     pub webhook_allow_private: bool,
     /// The event dispatcher's record of its recent deliveries, shown on a bucket's events page.
     pub deliveries: Option<Arc<pier_events::DispatchStats>>,
+    /// Domains whose `BUCKET.DOMAIN` serves a bucket's website on the API port (the
+    /// `--website-domain`s and `s3-website.D` for each S3 domain), shown on a website page.
+    pub website_domains: Vec<String>,
+    /// The website listener (`--website-listen`), where a custom domain named as the bucket
+    /// serves its site.
+    pub website_listen: Option<String>,
 }
 
 impl DashboardConfig {
@@ -162,6 +169,11 @@ impl Dashboard {
             .route("/b/{bucket}/events", get(events::page))
             .route("/b/{bucket}/events/save", post(events::save))
             .route("/b/{bucket}/events/rule", post(events::rule_action))
+            .route(
+                "/b/{bucket}/website",
+                get(website::page).post(website::save),
+            )
+            .route("/b/{bucket}/website/remove", post(website::remove))
             .route("/assets/app.js", get(views::script))
             .route("/assets/app.css", get(views::style))
             .layer(axum::middleware::from_fn_with_state(

@@ -100,6 +100,29 @@ pub struct EventsPage {
     pub can_write: bool,
 }
 
+#[derive(Template)]
+#[template(path = "website.html")]
+pub struct WebsitePage {
+    pub nav: Nav,
+    pub bucket: String,
+    pub can_write: bool,
+    /// The bucket has a website configuration.
+    pub configured: bool,
+    /// Anyone may read the index document: the site is visible.
+    pub public: bool,
+    /// Where the site is served.
+    pub addresses: Vec<String>,
+    pub index: String,
+    pub error: String,
+    pub redirect_all: String,
+    pub rules: String,
+    /// The form was refused; the reason is at its field.
+    pub refused: bool,
+    pub index_error: String,
+    pub redirect_error: String,
+    pub rules_error: String,
+}
+
 /// An object in a listing.
 pub struct ObjectRow {
     pub key: String,

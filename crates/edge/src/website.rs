@@ -87,53 +87,102 @@ fn protocol_ok(p: &Option<String>) -> bool {
     p.as_deref().is_none_or(|p| p == "http" || p == "https")
 }
 
+/// The part of a website configuration a refusal is about, so a form can show it at its field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebsiteField {
+    /// `IndexDocument`.
+    IndexDocument,
+    /// `RedirectAllRequestsTo`.
+    RedirectAll,
+    /// `RoutingRules`.
+    RoutingRules,
+}
+
+/// Why S3 would refuse a website configuration: the field and S3's reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebsiteInvalid {
+    /// The field at fault.
+    pub field: WebsiteField,
+    /// The reason, as the API says it.
+    pub message: String,
+}
+
+impl std::fmt::Display for WebsiteInvalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for WebsiteInvalid {}
+
+fn invalid(field: WebsiteField, message: &str) -> Result<(), WebsiteInvalid> {
+    Err(WebsiteInvalid {
+        field,
+        message: message.to_owned(),
+    })
+}
+
 impl Website {
     /// Why S3 would refuse this configuration, if it would.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), WebsiteInvalid> {
+        use WebsiteField::*;
         if let Some(all) = &self.redirect_all {
             if self.index_suffix.is_some() || self.error_key.is_some() || !self.rules.is_empty() {
-                return Err("RedirectAllRequestsTo cannot be given with any other element".into());
+                return invalid(
+                    RedirectAll,
+                    "RedirectAllRequestsTo cannot be given with any other element",
+                );
             }
             if all.host_name.is_empty() {
-                return Err("RedirectAllRequestsTo needs a HostName".into());
+                return invalid(RedirectAll, "RedirectAllRequestsTo needs a HostName");
             }
             if !protocol_ok(&all.protocol) {
-                return Err("Protocol must be http or https".into());
+                return invalid(RedirectAll, "Protocol must be http or https");
             }
             return Ok(());
         }
         match self.index_suffix.as_deref() {
-            None => return Err("an IndexDocument (or RedirectAllRequestsTo) is required".into()),
+            None => {
+                return invalid(
+                    IndexDocument,
+                    "an IndexDocument (or RedirectAllRequestsTo) is required",
+                )
+            }
             Some(s) if s.is_empty() || s.contains('/') => {
-                return Err(
-                    "the IndexDocument Suffix must be non-empty and contain no slash".into(),
+                return invalid(
+                    IndexDocument,
+                    "the IndexDocument Suffix must be non-empty and contain no slash",
                 )
             }
             Some(_) => {}
         }
         if self.rules.len() > 50 {
-            return Err("a website has at most 50 routing rules".into());
+            return invalid(RoutingRules, "a website has at most 50 routing rules");
         }
         for rule in &self.rules {
             let r = &rule.redirect;
             if r.replace_key_prefix_with.is_some() && r.replace_key_with.is_some() {
-                return Err(
-                    "a Redirect has ReplaceKeyPrefixWith or ReplaceKeyWith, not both".into(),
+                return invalid(
+                    RoutingRules,
+                    "a Redirect has ReplaceKeyPrefixWith or ReplaceKeyWith, not both",
                 );
             }
             if !protocol_ok(&r.protocol) {
-                return Err("Protocol must be http or https".into());
+                return invalid(RoutingRules, "Protocol must be http or https");
             }
             if r.http_redirect_code
                 .is_some_and(|c| !(300..400).contains(&c))
             {
-                return Err("HttpRedirectCode must be a 3xx code".into());
+                return invalid(RoutingRules, "HttpRedirectCode must be a 3xx code");
             }
             if rule
                 .http_error_code_returned_equals
                 .is_some_and(|c| !(400..600).contains(&c))
             {
-                return Err("HttpErrorCodeReturnedEquals must be a 4xx or 5xx code".into());
+                return invalid(
+                    RoutingRules,
+                    "HttpErrorCodeReturnedEquals must be a 4xx or 5xx code",
+                );
             }
         }
         Ok(())
@@ -195,6 +244,129 @@ fn redirect(rule: &RoutingRule, key: &str, origin: Origin<'_>) -> Route {
         format!("{scheme}://{host}/{path}"),
         r.http_redirect_code.unwrap_or(301),
     )
+}
+
+/// Routing rules as the S3 API writes them in JSON (the aws CLI's and AWS's console shape:
+/// `[{"Condition": {"KeyPrefixEquals": "docs/"}, "Redirect": {"ReplaceKeyPrefixWith":
+/// "documents/"}}]`), for forms and the command line.
+pub mod s3_json {
+    use super::{Redirect, RoutingRule};
+    use serde::{Deserialize, Serialize};
+
+    /// A status code written as a number or, as S3 writes it, a string.
+    #[derive(Deserialize, Serialize)]
+    #[serde(untagged)]
+    enum Code {
+        Number(u16),
+        Text(String),
+    }
+
+    fn code(c: Option<Code>, what: &str) -> Result<Option<u16>, String> {
+        match c {
+            None => Ok(None),
+            Some(Code::Number(n)) => Ok(Some(n)),
+            Some(Code::Text(t)) => t
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("{what} must be a number, not {t:?}")),
+        }
+    }
+
+    #[derive(Deserialize, Serialize, Default)]
+    #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+    struct ConditionJson {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_prefix_equals: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        http_error_code_returned_equals: Option<Code>,
+    }
+
+    #[derive(Deserialize, Serialize, Default)]
+    #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+    struct RedirectJson {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        protocol: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replace_key_prefix_with: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replace_key_with: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        http_redirect_code: Option<Code>,
+    }
+
+    #[derive(Deserialize, Serialize)]
+    #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+    struct RuleJson {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        condition: Option<ConditionJson>,
+        redirect: RedirectJson,
+    }
+
+    /// The rules `text` writes (an empty text is no rules), or why it is not S3's shape. The
+    /// rules are not checked here: [`super::Website::check`] does that.
+    pub fn parse(text: &str) -> Result<Vec<RoutingRule>, String> {
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let rules: Vec<RuleJson> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        rules
+            .into_iter()
+            .map(|r| {
+                let condition = r.condition.unwrap_or_default();
+                Ok(RoutingRule {
+                    key_prefix_equals: condition.key_prefix_equals,
+                    http_error_code_returned_equals: code(
+                        condition.http_error_code_returned_equals,
+                        "HttpErrorCodeReturnedEquals",
+                    )?,
+                    redirect: Redirect {
+                        host_name: r.redirect.host_name,
+                        protocol: r.redirect.protocol,
+                        replace_key_prefix_with: r.redirect.replace_key_prefix_with,
+                        replace_key_with: r.redirect.replace_key_with,
+                        http_redirect_code: code(
+                            r.redirect.http_redirect_code,
+                            "HttpRedirectCode",
+                        )?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// `rules` in S3's JSON shape, indented (empty for no rules); [`parse`] reads it back.
+    pub fn write(rules: &[RoutingRule]) -> String {
+        if rules.is_empty() {
+            return String::new();
+        }
+        let out: Vec<RuleJson> = rules
+            .iter()
+            .map(|r| RuleJson {
+                condition: (r.key_prefix_equals.is_some()
+                    || r.http_error_code_returned_equals.is_some())
+                .then(|| ConditionJson {
+                    key_prefix_equals: r.key_prefix_equals.clone(),
+                    http_error_code_returned_equals: r
+                        .http_error_code_returned_equals
+                        .map(|c| Code::Text(c.to_string())),
+                }),
+                redirect: RedirectJson {
+                    host_name: r.redirect.host_name.clone(),
+                    protocol: r.redirect.protocol.clone(),
+                    replace_key_prefix_with: r.redirect.replace_key_prefix_with.clone(),
+                    replace_key_with: r.redirect.replace_key_with.clone(),
+                    http_redirect_code: r
+                        .redirect
+                        .http_redirect_code
+                        .map(|c| Code::Text(c.to_string())),
+                },
+            })
+            .collect();
+        serde_json::to_string_pretty(&out).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -295,5 +467,35 @@ mod tests {
         code.rules[0].redirect.http_redirect_code = Some(200);
         assert!(code.check().is_err());
         assert!(site().check().is_ok());
+    }
+
+    #[test]
+    fn routing_rules_read_and_write_s3s_json_shape() {
+        let rules = site().rules;
+        let text = s3_json::write(&rules);
+        assert!(text.contains("\"KeyPrefixEquals\": \"docs/\""), "{text}");
+        assert!(text.contains("\"HttpRedirectCode\": \"302\""), "{text}");
+        assert_eq!(s3_json::parse(&text).unwrap(), rules);
+        let numbers = r#"[{"Condition":{"HttpErrorCodeReturnedEquals":404},"Redirect":{"HttpRedirectCode":307}}]"#;
+        let parsed = s3_json::parse(numbers).unwrap();
+        assert_eq!(parsed[0].http_error_code_returned_equals, Some(404));
+        assert_eq!(parsed[0].redirect.http_redirect_code, Some(307));
+        assert!(s3_json::parse("").unwrap().is_empty());
+        assert!(
+            s3_json::parse(r#"[{"Redirect":{"HostNme":"x"}}]"#).is_err(),
+            "a misspelt field"
+        );
+        assert!(s3_json::parse(r#"[{"Redirect":{"HttpRedirectCode":"soon"}}]"#).is_err());
+    }
+
+    #[test]
+    fn a_refusal_names_its_field() {
+        let mut code = site();
+        code.rules[0].redirect.http_redirect_code = Some(200);
+        assert_eq!(code.check().unwrap_err().field, WebsiteField::RoutingRules);
+        assert_eq!(
+            Website::default().check().unwrap_err().field,
+            WebsiteField::IndexDocument
+        );
     }
 }

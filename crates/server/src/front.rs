@@ -173,13 +173,7 @@ pub enum MetricsAccess {
 impl Front {
     /// Serves `store` over S3 (virtual-host style under `domains`) and B2.
     pub fn new(store: Store, domains: Vec<String>, options: FrontOptions) -> Front {
-        // BUCKET.s3-website.DOMAIN for each S3 domain, as AWS names website endpoints.
-        let website_domains: Vec<String> = options
-            .website_domains
-            .iter()
-            .cloned()
-            .chain(domains.iter().map(|d| format!("s3-website.{d}")))
-            .collect();
+        let website_domains = crate::website::hosting_domains(&domains, &options.website_domains);
         let mut own_names: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
             .iter()
             .map(|s| s.to_string())

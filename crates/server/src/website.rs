@@ -14,6 +14,16 @@ use pier_edge::website::{Origin, Route, Website};
 use pier_store::{Readable, Store, StoreError};
 use s3s::Body;
 
+/// Every domain whose `BUCKET.DOMAIN` is a website host: the `--website-domain`s, and
+/// `s3-website.D` for each S3 domain `D`, as AWS names its website endpoints.
+pub fn hosting_domains(domains: &[String], website_domains: &[String]) -> Vec<String> {
+    website_domains
+        .iter()
+        .cloned()
+        .chain(domains.iter().map(|d| format!("s3-website.{d}")))
+        .collect()
+}
+
 /// `host` without its `:port`.
 fn without_port(host: &str) -> &str {
     match host.rsplit_once(':') {
