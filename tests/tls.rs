@@ -4,8 +4,10 @@
 //! and 1.3 only with ALPN h2, the dashboard over TLS (HSTS, `Secure` cookie), a certificate
 //! swapped on SIGHUP while an open connection keeps working, a handshake bounded by the head
 //! timeout, a key that is not the certificate's refused at start, `aws:SecureTransport` in a
-//! bucket policy, and Chromium on an https:// page reading from the HTTPS listener while the
-//! plain one is blocked as mixed content.
+//! bucket policy, Chromium on an https:// page reading from the HTTPS listener while the
+//! plain one is blocked as mixed content, rclone copying and checking a folder over HTTPS, a
+//! certificate rotated during a long download (which finishes), and a single-page app served
+//! from a website bucket over HTTPS uploading 20 files at once over HTTP/2 to another origin.
 
 mod common;
 
@@ -61,7 +63,7 @@ impl Pki {
         );
         std::fs::write(
             d.join("san.ext"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:*.s3-website.localhost\n",
         )
         .unwrap();
         for name in ["one", "two"] {
@@ -459,11 +461,10 @@ fn a_key_that_is_not_the_certificates_is_refused_at_start() {
 }
 
 /// A server on plain HTTP (its endpoint) and on HTTPS with certificate `one`
-/// (`logged_addr("serving HTTPS")`).
-fn both_listeners(pki: &Pki) -> Server {
+/// (`logged_addr("serving HTTPS")`), started with `extra` flags too.
+fn both_listeners(pki: &Pki, extra: &[&str]) -> Server {
     let (cert, key) = (pki.path("one.pem"), pki.path("one.key"));
-    Server::start_with(
-        TempDir::new().unwrap(),
+    let flags = [
         &[
             "--tls-listen",
             "127.0.0.1:0",
@@ -471,14 +472,17 @@ fn both_listeners(pki: &Pki) -> Server {
             cert.to_str().unwrap(),
             "--tls-key",
             key.to_str().unwrap(),
-        ],
-    )
+        ][..],
+        extra,
+    ]
+    .concat();
+    Server::start_with(TempDir::new().unwrap(), &flags)
 }
 
 #[test]
 fn a_policy_can_allow_anonymous_reads_over_tls_only() {
     let pki = Pki::new();
-    let server = both_listeners(&pki);
+    let server = both_listeners(&pki, &[]);
     let https = server.logged_addr("serving HTTPS");
     server.aws_ok(&["s3", "mb", "s3://tls-only"]);
     let file = pki.path("page.txt");
@@ -523,7 +527,7 @@ fn spki_hash(cert: &Path) -> String {
 fn chromium_on_an_https_page_uses_the_https_listener_and_cannot_use_plain_http() {
     let pki = Pki::new();
     let (cert, key) = (pki.path("one.pem"), pki.path("one.key"));
-    let server = both_listeners(&pki);
+    let server = both_listeners(&pki, &[]);
     let https = server.logged_addr("serving HTTPS");
     let port = common::free_port();
     let origin = format!("https://127.0.0.1:{port}");
@@ -621,4 +625,240 @@ fn a_self_signed_certificate_is_made_once_and_trusted_by_clients_that_take_it() 
     let first = std::fs::read(&cert).unwrap();
     server.restart_clean();
     assert_eq!(std::fs::read(&cert).unwrap(), first);
+}
+
+#[test]
+fn a_single_page_app_on_an_https_website_uploads_20_files_at_once_over_http2_to_another_origin() {
+    let pki = Pki::new();
+    let dir = TempDir::new().unwrap();
+    let log = dir.path().join("access.log");
+    let server = both_listeners(&pki, &["--access-log", log.to_str().unwrap()]);
+    let https = server.logged_addr("serving HTTPS");
+    let port = https.rsplit(':').next().unwrap().to_owned();
+    let site = format!("https://spa.s3-website.localhost:{port}");
+    common::ensure_tools();
+    let mut setup = Command::new(common::repo().join(".venv/bin/python"));
+    server.client_env(&mut setup);
+    let out = setup
+        .env("HTTPS_API", format!("https://{https}"))
+        .env("SITE_ORIGIN", &site)
+        .arg(common::repo().join("tests/clients/spa_setup.py"))
+        .output()
+        .unwrap();
+    let urls = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success() && urls.starts_with('['),
+        "{urls}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new("node")
+        .arg(common::repo().join("tests/browser/spa.mjs"))
+        .current_dir(common::repo().join("tests/browser"))
+        .env("SITE", &site)
+        .env("URLS", &urls)
+        .env("SPKI", spki_hash(&pki.path("one.pem")))
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("5 passed, 0 failed"),
+        "{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log_tail(20)
+    );
+    // Every file arrived, with what the page sent.
+    let listed = server.aws_ok(&["s3", "ls", "s3://uploads/"]);
+    assert_eq!(listed.lines().count(), 20, "{listed}");
+    let got = server.aws_ok(&["s3", "cp", "s3://uploads/file-7.txt", "-"]);
+    assert_eq!(got, "file 7");
+    // The uploads came over HTTP/2, and the site's pages are logged as the website API.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let lines = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let puts: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["operation"] == "PutObject" && v["bucket"] == "uploads")
+            .collect();
+        if puts.len() >= 20 || Instant::now() > deadline {
+            break (puts, text);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (puts, text) = lines;
+    assert_eq!(puts.len(), 20, "{text}");
+    assert!(
+        puts.iter()
+            .all(|v| v["protocol"] == "HTTP/2.0" && v["status"] == 200),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains(r#""api":"website""#) && l.contains(r#""status":404"#)),
+        "the error document's answer is logged as the website API: {text}"
+    );
+}
+
+/// Writes `len` bytes that differ from offset to offset (so a misplaced chunk shows).
+fn patterned_file(path: &Path, len: usize) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut block = vec![0u8; 1 << 16];
+    let mut written = 0usize;
+    while written < len {
+        for (i, b) in block.iter_mut().enumerate() {
+            *b = ((written + i) / 7 % 251) as u8;
+        }
+        let n = block.len().min(len - written);
+        f.write_all(&block[..n]).unwrap();
+        written += n;
+    }
+    f.flush().unwrap();
+}
+
+#[test]
+fn rclone_copies_and_checks_a_folder_over_https_trusting_only_the_test_ca() {
+    let pki = Pki::new();
+    let server = https_server(&pki, &[]);
+    let ca = pki.path("ca.pem");
+    let ca = ca.to_str().unwrap();
+    let up = pki.path("up");
+    std::fs::create_dir_all(up.join("sub")).unwrap();
+    for i in 0..5 {
+        std::fs::write(up.join(format!("sub/small-{i}.txt")), format!("small {i}")).unwrap();
+    }
+    // Above rclone's cutoff below: a multipart upload in 5 MiB parts.
+    patterned_file(&up.join("large.bin"), 12 << 20);
+    let up = up.to_str().unwrap();
+    let endpoint = &server.endpoint;
+    // Without the CA, rclone refuses the certificate: the connection is really verified.
+    let out = common::rclone_s3_output(
+        endpoint,
+        &[
+            "--retries",
+            "1",
+            "--low-level-retries",
+            "1",
+            "mkdir",
+            "pier:rclone-tls",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("certificate"),
+        "{err}"
+    );
+    let with_ca = |args: &[&str]| {
+        let all = [&["--ca-cert", ca][..], args].concat();
+        common::rclone_s3(endpoint, &all)
+    };
+    with_ca(&["mkdir", "pier:rclone-tls"]);
+    with_ca(&[
+        "copy",
+        "--s3-upload-cutoff",
+        "1M",
+        "--s3-chunk-size",
+        "5M",
+        up,
+        "pier:rclone-tls/data",
+    ]);
+    with_ca(&["check", up, "pier:rclone-tls/data"]);
+    let down = pki.path("down");
+    with_ca(&["copy", "pier:rclone-tls/data", down.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(pki.path("up/large.bin")).unwrap(),
+        std::fs::read(down.join("large.bin")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(down.join("sub/small-3.txt")).unwrap(),
+        "small 3"
+    );
+}
+
+#[test]
+fn a_certificate_rotated_during_a_long_download_lets_it_finish_and_new_connections_get_the_new_one()
+{
+    let pki = Pki::new();
+    let server = https_server(&pki, &[]);
+    let (host, port) = host_port(&server.endpoint);
+    let ca = pki.path("ca.pem");
+    let big = pki.path("big.bin");
+    patterned_file(&big, 48 << 20);
+    common::rclone_s3(
+        &server.endpoint,
+        &[
+            "--ca-cert",
+            ca.to_str().unwrap(),
+            "copyto",
+            big.to_str().unwrap(),
+            "pier:rotate/big.bin",
+        ],
+    );
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::rotate/*"}]}"#;
+    let mut put_policy = Command::new(common::repo().join(".venv/bin/aws"));
+    server.client_env(&mut put_policy);
+    let out = put_policy
+        .env("AWS_CA_BUNDLE", &ca)
+        .args(["--endpoint-url", &server.endpoint])
+        .args([
+            "s3api",
+            "put-bucket-policy",
+            "--bucket",
+            "rotate",
+            "--policy",
+            policy,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 48 MiB at 12 MiB/s: about four seconds on one connection.
+    let got = pki.path("got.bin");
+    let mut download = Command::new("curl")
+        .args(["-sS", "--fail", "--limit-rate", "12M", "--cacert"])
+        .arg(&ca)
+        .arg("-o")
+        .arg(&got)
+        .arg(format!("{}/rotate/big.bin", server.endpoint))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    std::fs::copy(pki.path("two.pem"), pki.path("cert.pem")).unwrap();
+    std::fs::copy(pki.path("two.key"), pki.path("cert.key")).unwrap();
+    let pid = server.pid().unwrap().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let serial = || {
+        python(&server, &pki, &["serial", &host, &port])
+            .trim()
+            .to_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while serial() != pki.serial("two.pem") {
+        assert!(Instant::now() < deadline, "{}", server.log_tail(20));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        download.try_wait().unwrap().is_none(),
+        "the download was still running when new connections got the new certificate"
+    );
+    let status = download.wait().unwrap();
+    let mut err = String::new();
+    download
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "the download finished: {err}");
+    assert!(
+        std::fs::read(&big).unwrap() == std::fs::read(&got).unwrap(),
+        "every byte arrived"
+    );
 }

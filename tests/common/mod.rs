@@ -591,8 +591,21 @@ fn relay(client: std::net::TcpStream, backend: &str) {
 /// Runs rclone's S3 backend (remote `pier:`) against `endpoint` with the test key; returns its
 /// output after checking it succeeded.
 pub fn rclone_s3(endpoint: &str, args: &[&str]) -> String {
+    let out = rclone_s3_output(endpoint, args);
+    assert!(
+        out.status.success(),
+        "rclone {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs rclone with the remote `pier:` (its S3 backend on `endpoint`, the test key) and
+/// returns what it did, failed or not.
+pub fn rclone_s3_output(endpoint: &str, args: &[&str]) -> Output {
     ensure_tools();
-    let out = Command::new("rclone")
+    Command::new("rclone")
         .env("RCLONE_CONFIG", "/dev/null")
         .env_remove("AWS_CA_BUNDLE")
         .env("RCLONE_CONFIG_PIER_TYPE", "s3")
@@ -603,12 +616,5 @@ pub fn rclone_s3(endpoint: &str, args: &[&str]) -> String {
         .env("RCLONE_CONFIG_PIER_REGION", "us-east-1")
         .args(args)
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "rclone {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        .unwrap()
 }

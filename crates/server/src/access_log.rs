@@ -22,12 +22,14 @@ pub struct AccessRecord<'a> {
     /// The access key the request claims (its signature or token); whether it verified shows
     /// in the status.
     pub key_id: Option<&'a str>,
-    /// `s3`, `b2` or `pier`.
+    /// `s3`, `b2`, `website` or `pier`.
     pub api: &'static str,
     /// The operation.
     pub operation: &'static str,
     /// The HTTP method.
     pub method: &'a str,
+    /// The HTTP version the request came in (`HTTP/1.1`, `HTTP/2.0`).
+    pub protocol: &'static str,
     /// The bucket, when named.
     pub bucket: Option<&'a str>,
     /// The HTTP status.
@@ -43,12 +45,12 @@ pub struct AccessRecord<'a> {
 }
 
 impl<'a> AccessRecord<'a> {
-    /// The record of `x`.
+    /// The record of `x`, a request with this method and HTTP version.
     pub fn new(
         x: &Exchange<'a>,
         request_id: &'a str,
         key_id: Option<&'a str>,
-        method: &'a str,
+        (method, version): (&'a str, http::Version),
     ) -> Self {
         AccessRecord {
             time_ms: pier_store::now_millis(),
@@ -57,6 +59,7 @@ impl<'a> AccessRecord<'a> {
             api: x.api,
             operation: x.operation,
             method,
+            protocol: protocol_name(version),
             bucket: x.bucket,
             status: x.status,
             bytes_in: x.bytes_in,
@@ -64,6 +67,18 @@ impl<'a> AccessRecord<'a> {
             duration_ms: x.duration.as_secs_f64() * 1000.0,
             cors: x.cors.as_str(),
         }
+    }
+}
+
+/// How the access log names an HTTP version.
+fn protocol_name(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_11 => "HTTP/1.1",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "other",
     }
 }
 

@@ -282,6 +282,7 @@ impl Front {
             inner.next_id.fetch_add(1, Ordering::Relaxed)
         );
         let method = req.method().clone();
+        let version = req.version();
         let key_id = inner
             .access_log
             .as_ref()
@@ -464,7 +465,7 @@ impl Front {
                 &exchange,
                 &request_id,
                 key_id.as_deref(),
-                method.as_str(),
+                (method.as_str(), version),
             ));
         }
         resp
