@@ -174,6 +174,7 @@ pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
         notifications: None,
         s3_notifications: None,
         website: None,
+        encryption: None,
         versioning: None,
         lifecycle: match args.get("lifecycleRules") {
             None | Some(Value::Null) => None,

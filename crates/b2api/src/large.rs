@@ -340,7 +340,9 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
             )?);
         };
         // Reclaimed meanwhile: that version is gone, so the copy has no source.
-        let blob = store.copy_bytes(&entry, start, len)?;
+        let blob = store.copy_bytes(&entry, start, len, None)?;
+        let mut meta = meta;
+        meta.encryption = None;
         Ok(store.put_object(
             &bucket_id,
             &name,

@@ -228,7 +228,7 @@ pub async fn upload_part_copy(
             Some(r) => copy_range(r, source.object.size)?,
             None => (0, source.object.size),
         };
-        let copied = match copy_bytes(store, &source, start, len).await {
+        let copied = match copy_bytes(store, &source, (start, len), None).await {
             Err(StoreError::Reclaimed) if attempt < pier_store::READ_ATTEMPTS => {
                 attempt += 1;
                 continue;

@@ -549,17 +549,18 @@ pub fn copy_source_object(
     }
 }
 
-/// Copies `len` bytes of `entry` from `start` into a new durable blob; `Reclaimed` (read the
-/// entry again) when its bytes went with it.
+/// Copies `len` bytes of `entry` from `start` into a new durable blob (sealed under `into`,
+/// a part of an encrypted upload); `Reclaimed` (read the entry again) when its bytes went
+/// with it.
 pub async fn copy_bytes(
     store: &Store,
     entry: &Readable,
-    start: u64,
-    len: u64,
+    (start, len): (u64, u64),
+    into: Option<pier_crypto::DataKey>,
 ) -> Result<pier_store::WrittenBlob, StoreError> {
     let store = store.clone();
     let entry = entry.clone();
-    tokio::task::spawn_blocking(move || store.copy_bytes(&entry, start, len))
+    tokio::task::spawn_blocking(move || store.copy_bytes(&entry, start, len, into.as_ref()))
         .await
         .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }

@@ -81,9 +81,20 @@ impl Blobs {
     /// Starts writing a new blob, computing its MD5, and its SHA-1 only when `sha1` (B2 needs
     /// it; an S3 part does not, and skipping it saves a sixth of a part's CPU).
     pub fn create_hashing(&self, sha1: bool) -> Result<BlobWriter> {
+        self.create_with(sha1, None)
+    }
+
+    /// [`Blobs::create_hashing`] for a blob stored sealed under `key` (its plaintext is
+    /// hashed; `docs/design.md`, "Encryption at rest").
+    pub fn create_sealed(&self, sha1: bool, key: &pier_crypto::DataKey) -> Result<BlobWriter> {
+        self.create_with(sha1, Some(key))
+    }
+
+    fn create_with(&self, sha1: bool, key: Option<&pier_crypto::DataKey>) -> Result<BlobWriter> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let sink = self.0.create(&id)?;
         Ok(BlobWriter {
+            sealer: key.map(|k| pier_crypto::Sealer::new(k, &id)),
             id,
             sink: Some(sink),
             md5: Md5State::InLine(Md5::new()),
@@ -188,12 +199,15 @@ impl Md5State {
     }
 }
 
-/// A blob being written. Hashes (MD5 for S3 ETags, SHA-1 for B2) are computed on the way.
+/// A blob being written. Hashes (MD5 for S3 ETags, SHA-1 for B2) are computed on the way, of
+/// the plaintext; a sealed blob's bytes are stored in sealed chunks.
 /// Dropping it without [`BlobWriter::finish`] discards the blob.
 #[derive(Debug)]
 pub struct BlobWriter {
     id: String,
     sink: Option<Box<dyn BlobSink>>,
+    /// Seals the bytes before they reach the sink, for an encrypted object.
+    sealer: Option<pier_crypto::Sealer>,
     md5: Md5State,
     sha1: Option<Sha1>,
     size: u64,
@@ -229,7 +243,13 @@ impl BlobWriter {
         let sink = self.sink.as_mut().expect("writer is open until finish");
         let len = data.len() as u64;
         self.md5.update(data, shared, self.size)?;
-        sink.write(data, shared)?;
+        match &mut self.sealer {
+            Some(sealer) => sealer.push(data, |chunk| {
+                let chunk = bytes::Bytes::from(chunk);
+                sink.write(&chunk, Some(&chunk))
+            })?,
+            None => sink.write(data, shared)?,
+        }
         if let Some(h) = &mut self.sha1 {
             h.update(data);
         }
@@ -244,7 +264,11 @@ impl BlobWriter {
 
     /// Makes the blob durable (the digests are complete first) and returns what was written.
     pub fn finish(mut self) -> Result<WrittenBlob> {
-        let sink = self.sink.take().expect("writer is open until finish");
+        let mut sink = self.sink.take().expect("writer is open until finish");
+        if let Some(last) = self.sealer.take().and_then(pier_crypto::Sealer::finish) {
+            let last = bytes::Bytes::from(last);
+            sink.write(&last, Some(&last))?;
+        }
         // An MD5 failure drops the sink unfinished, which discards the blob.
         let md5 = std::mem::replace(&mut self.md5, Md5State::Moved).finish()?;
         sink.finish()?;
@@ -266,8 +290,10 @@ pub const INLINE_MAX: u64 = 64 * 1024;
 pub enum Payload {
     /// Small: the bytes themselves, stored with the metadata.
     Inline {
-        /// The bytes.
+        /// The bytes as stored (sealed, for an encrypted object).
         data: Vec<u8>,
+        /// The object's length.
+        size: u64,
         /// Hex MD5.
         md5: String,
         /// Hex SHA-1.
@@ -281,7 +307,7 @@ impl Payload {
     /// Bytes.
     pub fn size(&self) -> u64 {
         match self {
-            Payload::Inline { data, .. } => data.len() as u64,
+            Payload::Inline { size, .. } => *size,
             Payload::Blob(b) => b.size,
         }
     }
@@ -313,19 +339,27 @@ pub enum PayloadWriter {
         dir: Blobs,
         /// The bytes so far.
         data: Vec<u8>,
+        /// The key the bytes are sealed with when finished, for an encrypted object.
+        key: Option<pier_crypto::DataKey>,
     },
     /// Into a blob file (boxed: the hashers' state is large).
     Blob(Box<BlobWriter>),
 }
 
 impl PayloadWriter {
-    pub(crate) fn new(dir: &Blobs, expected: Option<u64>) -> Result<PayloadWriter> {
-        Ok(match expected {
-            Some(n) if n <= INLINE_MAX => PayloadWriter::Inline {
+    pub(crate) fn new(
+        dir: &Blobs,
+        expected: Option<u64>,
+        key: Option<&pier_crypto::DataKey>,
+    ) -> Result<PayloadWriter> {
+        Ok(match (expected, key) {
+            (Some(n), key) if n <= INLINE_MAX => PayloadWriter::Inline {
                 dir: dir.clone(),
                 data: Vec::with_capacity(n as usize),
+                key: key.cloned(),
             },
-            _ => PayloadWriter::Blob(Box::new(dir.create()?)),
+            (_, Some(key)) => PayloadWriter::Blob(Box::new(dir.create_sealed(true, key)?)),
+            (_, None) => PayloadWriter::Blob(Box::new(dir.create()?)),
         })
     }
 
@@ -339,12 +373,15 @@ impl PayloadWriter {
 
     /// Appends bytes.
     pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
-        if let PayloadWriter::Inline { dir, data } = self {
+        if let PayloadWriter::Inline { dir, data, key } = self {
             if data.len() as u64 + chunk.len() as u64 <= INLINE_MAX {
                 data.extend_from_slice(chunk);
                 return Ok(());
             }
-            let mut blob = dir.create()?;
+            let mut blob = match key {
+                Some(key) => dir.create_sealed(true, key)?,
+                None => dir.create()?,
+            };
             blob.write(data)?;
             *self = PayloadWriter::Blob(Box::new(blob));
         }
@@ -365,22 +402,43 @@ impl PayloadWriter {
     /// The finished payload (a blob is made durable first).
     pub fn finish(self) -> Result<Payload> {
         match self {
-            PayloadWriter::Inline { data, .. } => Ok(Payload::Inline {
+            PayloadWriter::Inline { data, key, .. } => Ok(Payload::Inline {
                 md5: hex::encode(Md5::digest(&data)),
                 sha1: hex::encode(Sha1::digest(&data)),
-                data,
+                size: data.len() as u64,
+                data: match key {
+                    Some(key) => crate::sealed::seal_inline(&key, &data),
+                    None => data,
+                },
             }),
             PayloadWriter::Blob(w) => Ok(Payload::Blob((*w).finish()?)),
         }
     }
 }
 
-/// Reads a byte range of an object, across its segments, in chunks.
+/// How a reader gets at sealed bytes.
+#[derive(Clone, Debug)]
+pub(crate) enum Sealing {
+    /// The bytes are stored as sent.
+    Plain,
+    /// The bytes are sealed under this key.
+    Key(pier_crypto::DataKey),
+    /// The bytes are sealed and the key was not given: every read fails.
+    Locked,
+}
+
+/// Reads a byte range of an object, across its segments, in chunks (opening sealed ones).
 #[derive(Debug)]
 pub struct SegmentReader {
     blobs: Blobs,
-    /// The bytes of an inline object (`segments` is then empty).
+    /// How the bytes are stored.
+    sealing: Sealing,
+    /// The bytes of an inline object (`segments` is then empty), and whether they are still
+    /// sealed (opened at the first read).
     memory: Option<bytes::Bytes>,
+    memory_sealed: bool,
+    /// The object's length (an inline object's plaintext length).
+    size: u64,
     segments: Vec<crate::Segment>,
     /// Index of the next segment to open.
     index: usize,
@@ -395,10 +453,19 @@ pub struct SegmentReader {
 
 impl SegmentReader {
     /// A reader of `len` bytes from `start` of the object made of `segments`.
-    pub(crate) fn new(blobs: Blobs, segments: Vec<crate::Segment>, start: u64, len: u64) -> Self {
+    pub(crate) fn new(
+        blobs: Blobs,
+        sealing: Sealing,
+        segments: Vec<crate::Segment>,
+        start: u64,
+        len: u64,
+    ) -> Self {
         SegmentReader {
             blobs,
+            sealing,
             memory: None,
+            memory_sealed: false,
+            size: 0,
             segments,
             index: 0,
             source: None,
@@ -408,15 +475,34 @@ impl SegmentReader {
         }
     }
 
-    /// A reader of `len` bytes from `start` of an inline object's bytes.
-    pub(crate) fn from_memory(blobs: Blobs, data: bytes::Bytes, start: u64, len: u64) -> Self {
-        let mut reader = SegmentReader::new(blobs, Vec::new(), start, len);
+    /// A reader of `len` bytes from `start` of an inline object's bytes (`size` of them once
+    /// opened).
+    pub(crate) fn from_memory(
+        blobs: Blobs,
+        sealing: Sealing,
+        data: bytes::Bytes,
+        size: u64,
+        (start, len): (u64, u64),
+    ) -> Self {
+        let mut reader = SegmentReader::new(blobs, sealing, Vec::new(), start, len);
+        reader.memory_sealed = !matches!(reader.sealing, Sealing::Plain);
         reader.memory = Some(data);
+        reader.size = size;
         reader
+    }
+
+    fn locked() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "the object is encrypted and its key was not given",
+        )
     }
 
     /// Opens the first segment now, so a missing blob is reported before any byte is sent.
     pub fn prepare(&mut self) -> io::Result<()> {
+        if self.left > 0 && matches!(self.sealing, Sealing::Locked) {
+            return Err(Self::locked());
+        }
         if self.left > 0 && self.source.is_none() && self.memory.is_none() {
             self.open_next()?;
         }
@@ -432,7 +518,18 @@ impl SegmentReader {
                 continue;
             }
             let len = (seg.size - self.skip).min(self.left);
-            self.source = Some(self.blobs.open(&seg.blob, self.skip, len)?);
+            self.source = Some(match &self.sealing {
+                Sealing::Plain => self.blobs.open(&seg.blob, self.skip, len)?,
+                Sealing::Key(key) => crate::sealed::open_range(
+                    &self.blobs,
+                    key,
+                    &seg.blob,
+                    seg.size,
+                    self.skip,
+                    len,
+                )?,
+                Sealing::Locked => return Err(Self::locked()),
+            });
             self.left_in_segment = len;
             self.skip = 0;
             return Ok(());
@@ -458,6 +555,18 @@ impl SegmentReader {
     fn next_bytes(&mut self, max: usize) -> io::Result<Option<bytes::Bytes>> {
         if self.left == 0 {
             return Ok(None);
+        }
+        if self.memory_sealed {
+            let key = match &self.sealing {
+                Sealing::Key(key) => key,
+                _ => return Err(Self::locked()),
+            };
+            let sealed = self
+                .memory
+                .as_ref()
+                .expect("an inline reader has its bytes");
+            self.memory = Some(crate::sealed::open_inline(key, sealed, self.size)?);
+            self.memory_sealed = false;
         }
         if let Some(data) = &self.memory {
             let start = self.skip as usize;

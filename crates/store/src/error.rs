@@ -64,6 +64,21 @@ pub enum StoreError {
     /// took longer than the garbage grace period to open them): read the metadata again.
     #[error("the object changed while it was being read")]
     Reclaimed,
+    /// The object is encrypted with a customer's key (SSE-C) and the request gave none.
+    #[error("the object is encrypted with a customer's key, which the request did not give")]
+    KeyRequired,
+    /// The customer's key given is not the one the object was encrypted with.
+    #[error("the key given is not the key the object was encrypted with")]
+    WrongKey,
+    /// A customer's key was given for an object not encrypted with one.
+    #[error("the object is not encrypted with a customer's key")]
+    NotCustomerEncrypted,
+    /// Encryption was asked for and the server has no master key.
+    #[error("the server has no master key for server-side encryption")]
+    NoMasterKey,
+    /// The master key given is not the one the stored objects need.
+    #[error("{0}")]
+    MasterKey(String),
     /// Reading the object's bytes failed (a blob file is missing or unreadable).
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -1,6 +1,8 @@
 //! [`Store`](crate::Store)'s operations, one file per kind of thing stored.
 
 mod buckets;
+mod encryption;
+pub use encryption::Encrypt;
 mod events;
 mod keys;
 mod objects;

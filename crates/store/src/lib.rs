@@ -35,6 +35,7 @@ mod list;
 pub mod lock;
 pub mod meta;
 mod read;
+mod sealed;
 pub mod sql;
 mod stats;
 mod stream;
@@ -50,6 +51,7 @@ pub use blob::{
 };
 pub use cache::TTL as CACHE_TTL;
 pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
+pub use facade::Encrypt;
 pub use lifecycle::{LifecycleClock, LifecycleReport};
 pub use list::{prefix_end, ListPage, ListQuery, VersionPage, VersionQuery, VersionStart};
 pub use lock::{
@@ -154,6 +156,10 @@ struct Inner {
     janitor: JanitorHandle,
     /// Counters for the server's metrics, shared with the metadata writer and the blob files.
     stats: Arc<StoreStats>,
+    /// The master key SSE-S3 data keys are wrapped with (`Store::set_master_key`).
+    master: std::sync::OnceLock<pier_crypto::MasterKey>,
+    /// The master key's id is recorded in the metadata (done by the first SSE-S3 write).
+    master_recorded: std::sync::atomic::AtomicBool,
 }
 
 /// The caches in front of the metadata.
@@ -242,6 +248,8 @@ impl Store {
                 caches: Caches::default(),
                 janitor: JanitorHandle::default(),
                 stats,
+                master: Default::default(),
+                master_recorded: Default::default(),
             }),
         };
         if was_clean {
@@ -281,6 +289,8 @@ impl Store {
                 caches: Caches::default(),
                 janitor: JanitorHandle::default(),
                 stats,
+                master: Default::default(),
+                master_recorded: Default::default(),
             }),
         })
     }

@@ -273,6 +273,11 @@ pub trait MetaStore: Send + Sync + 'static {
     /// metadata use it so that one of them does shared work (lifecycle, orphan sweeps) at a time.
     fn claim_lease(&self, name: &str, holder: &str, now: Millis, until: Millis) -> Result<bool>;
 
+    /// The ids of every master key recorded as having wrapped a data key.
+    fn master_keys(&self) -> Result<Vec<String>>;
+    /// Records that the master key `id` wraps data keys (idempotent).
+    fn record_master_key(&self, id: &str, now: Millis) -> Result<()>;
+
     /// Up to `limit` outbox events due at `now`, in the order they were recorded, each with its
     /// attempts so far (`docs/design.md`, "Events").
     fn events_due(&self, now: Millis, limit: usize) -> Result<Vec<(pier_events::Event, u32)>>;

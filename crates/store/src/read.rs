@@ -13,6 +13,9 @@ pub struct Readable {
     pub object: Object,
     /// The bytes of an inline object; `None` for any other entry.
     pub(crate) inline: Option<bytes::Bytes>,
+    /// The data key of an encrypted entry, once unwrapped: with the master key when the entry
+    /// is read (SSE-S3), with the customer's key by [`Readable::unlock`] (SSE-C).
+    pub(crate) key: Option<pier_crypto::DataKey>,
 }
 
 impl Readable {
@@ -29,7 +32,50 @@ impl Readable {
             }
             (false, _) => None,
         };
-        Ok(Readable { object, inline })
+        Ok(Readable {
+            object,
+            inline,
+            key: None,
+        })
+    }
+
+    /// How the entry's bytes are encrypted, if they are.
+    pub fn encryption(&self) -> Option<&pier_crypto::Envelope> {
+        self.object.meta.encryption.as_ref()
+    }
+
+    /// Whether the entry's bytes can be read: stored as sent, or their key is unwrapped.
+    pub fn is_unlocked(&self) -> bool {
+        self.encryption().is_none() || self.key.is_some()
+    }
+
+    /// Unwraps an SSE-C entry's data key with the customer's key: `KeyRequired` when the entry
+    /// is not encrypted with a customer's key, `WrongKey` when this is not its key.
+    pub fn unlock(&mut self, customer: &pier_crypto::CustomerKey) -> Result<()> {
+        match self.encryption() {
+            Some(envelope) if envelope.mode == pier_crypto::Mode::SseC => {
+                let key = envelope
+                    .open_with_customer(customer)
+                    .map_err(|_| StoreError::WrongKey)?;
+                self.key = Some(key);
+                Ok(())
+            }
+            _ => Err(StoreError::NotCustomerEncrypted),
+        }
+    }
+
+    /// The data key, for an encrypted entry whose key is unwrapped (to copy its bytes).
+    pub fn data_key(&self) -> Option<&pier_crypto::DataKey> {
+        self.key.as_ref()
+    }
+
+    /// How a reader gets at this entry's bytes.
+    pub(crate) fn sealing(&self) -> crate::blob::Sealing {
+        match (self.encryption(), &self.key) {
+            (None, _) => crate::blob::Sealing::Plain,
+            (Some(_), Some(key)) => crate::blob::Sealing::Key(key.clone()),
+            (Some(_), None) => crate::blob::Sealing::Locked,
+        }
     }
 }
 

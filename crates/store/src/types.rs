@@ -250,6 +250,9 @@ pub struct Bucket {
     pub notifications: Vec<pier_events::NotificationRule>,
     /// Its static website configuration (JSON, `pier_edge::website::Website`), if it has one.
     pub website: Option<String>,
+    /// Its default encryption: a put that names none is encrypted so (S3 bucket encryption,
+    /// B2 `defaultServerSideEncryption`); `None` stores objects as sent.
+    pub encryption: Option<pier_crypto::Mode>,
 }
 
 /// The bits of a bucket's public access block (S3 `PublicAccessBlockConfiguration`).
@@ -299,6 +302,8 @@ pub struct BucketUpdate {
     pub s3_notifications: Option<Vec<pier_events::NotificationRule>>,
     /// New static website configuration (`Some(None)` removes it).
     pub website: Option<Option<String>>,
+    /// New default encryption (`Some(None)` removes it).
+    pub encryption: Option<Option<pier_crypto::Mode>>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }
@@ -360,6 +365,10 @@ pub struct ObjectMeta {
     /// the API layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website_redirect: Option<String>,
+    /// How the bytes are encrypted at rest, with the wrapped data key; `None` when they are
+    /// stored as sent (`docs/design.md`, "Encryption at rest").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<pier_crypto::Envelope>,
 }
 
 impl ObjectMeta {

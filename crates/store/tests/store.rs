@@ -862,7 +862,7 @@ fn released_blobs_outlive_the_grace_period_and_no_longer(db: &Db) {
     expect_blobs(&store, 1);
     assert!(!store.blob_ids().unwrap().contains(&first.segments[0].blob));
     assert!(matches!(
-        store.copy_bytes(&held, 0, 10),
+        store.copy_bytes(&held, 0, 10, None),
         Err(StoreError::Reclaimed)
     ));
     // A blob missing while its entry still names it is not a race: it is corruption.
@@ -875,7 +875,7 @@ fn released_blobs_outlive_the_grace_period_and_no_longer(db: &Db) {
     if file.exists() {
         std::fs::remove_file(&file).unwrap();
         assert!(matches!(
-            store.copy_bytes(&current, 0, 10),
+            store.copy_bytes(&current, 0, 10, None),
             Err(StoreError::Io(_))
         ));
     }

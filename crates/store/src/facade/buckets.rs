@@ -59,6 +59,7 @@ impl Store {
             ownership: None,
             notifications: Vec::new(),
             website: None,
+            encryption: None,
         })
     }
 

@@ -24,7 +24,25 @@ impl Store {
     /// Starts collecting an object's bytes; `expected` (the declared length) decides whether
     /// they are kept inline.
     pub fn new_payload(&self, expected: Option<u64>) -> Result<PayloadWriter> {
-        PayloadWriter::new(&self.inner.blobs, expected)
+        PayloadWriter::new(&self.inner.blobs, expected, None)
+    }
+
+    /// [`Store::new_payload`] for an encrypted object: its bytes are stored sealed under `key`
+    /// (from [`Store::new_data_key`]), its digests are of the plaintext.
+    pub fn new_sealed_payload(
+        &self,
+        expected: Option<u64>,
+        key: &pier_crypto::DataKey,
+    ) -> Result<PayloadWriter> {
+        PayloadWriter::new(&self.inner.blobs, expected, Some(key))
+    }
+
+    /// [`Store::new_part_payload`] for a part of an encrypted upload (its SHA-1 is computed
+    /// here, as a sealed part cannot be hashed from its blob later).
+    pub fn new_sealed_part_payload(&self, key: &pier_crypto::DataKey) -> Result<PayloadWriter> {
+        Ok(PayloadWriter::Blob(Box::new(
+            self.inner.blobs.create_sealed(true, key)?,
+        )))
     }
 
     /// Starts writing an S3 part: a blob with its MD5 (the part's ETag) but no SHA-1, which only
@@ -99,10 +117,15 @@ impl Store {
             });
         }
         let (segment, inline, blob) = match payload {
-            Payload::Inline { data, md5, sha1 } => (
+            Payload::Inline {
+                data,
+                size,
+                md5,
+                sha1,
+            } => (
                 Segment {
                     blob: INLINE_BLOB.to_owned(),
-                    size: data.len() as u64,
+                    size,
                 },
                 Some((data, md5, sha1)),
                 None,
@@ -126,7 +149,11 @@ impl Store {
             key: key.to_owned(),
             version_id: new_id(),
             size: segment.size,
-            etag: md5,
+            // An SSE-C object's ETag is not its MD5 (as on AWS).
+            etag: match &meta.encryption {
+                Some(envelope) => envelope.etag(&md5),
+                None => md5,
+            },
             sha1,
             created: now_millis(),
             meta,
@@ -152,15 +179,17 @@ impl Store {
     }
 
     /// Makes a new version of `key` with the bytes of `source` (any version of any key),
-    /// sharing its blobs rather than copying them.
+    /// sharing its blobs rather than copying them, and so its encryption (whatever `meta`
+    /// says of it); [`Store::copy_object_rewritten`] copies into another encryption.
     pub fn copy_object(
         &self,
         source: &Object,
         bucket_id: &str,
         key: &str,
-        meta: ObjectMeta,
+        mut meta: ObjectMeta,
         condition: WriteCondition,
     ) -> std::result::Result<Object, PutError> {
+        meta.encryption = source.meta.encryption.clone();
         let storage = |e: StoreError| PutError::Storage(StorageError::of(e));
         check_key(key).map_err(|e| match e {
             StoreError::InvalidName(n) => PutError::InvalidName(n),
@@ -315,34 +344,47 @@ impl Store {
     /// The current version under `key`, ready to read (its inline bytes from the same
     /// snapshot); `NoSuchKey` if absent (or a marker is on top).
     pub fn read_object(&self, bucket_id: &str, key: &str) -> Result<Readable> {
-        self.meta()
+        let entry = self
+            .meta()
             .read(bucket_id, key, None)?
-            .ok_or(StoreError::NoSuchKey)
+            .ok_or(StoreError::NoSuchKey)?;
+        self.unlocked(entry)
     }
 
     /// One entry of `key` by id or the null one, ready to read (a marker too: the caller
     /// decides what reading one means); `NoSuchVersion` if absent.
     pub fn read_version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Readable> {
-        self.meta()
+        let entry = self
+            .meta()
             .read(bucket_id, key, Some(which))?
-            .ok_or(StoreError::NoSuchVersion)
+            .ok_or(StoreError::NoSuchVersion)?;
+        self.unlocked(entry)
     }
 
     /// Any entry by version id (B2 `fileId`), ready to read; `NoSuchKey` if absent.
     pub fn read_by_version(&self, version_id: &str) -> Result<Readable> {
-        self.meta()
+        let entry = self
+            .meta()
             .read_by_version(version_id)?
-            .ok_or(StoreError::NoSuchKey)
+            .ok_or(StoreError::NoSuchKey)?;
+        self.unlocked(entry)
     }
 
     /// A reader of `len` bytes of `entry` from `start`, from what its snapshot named.
+    /// An encrypted entry's bytes are opened with its data key; without it (an SSE-C entry not
+    /// unlocked) every read fails.
     pub fn reader(&self, entry: &Readable, start: u64, len: u64) -> SegmentReader {
         match &entry.inline {
-            Some(data) => {
-                SegmentReader::from_memory(self.inner.blobs.clone(), data.clone(), start, len)
-            }
+            Some(data) => SegmentReader::from_memory(
+                self.inner.blobs.clone(),
+                entry.sealing(),
+                data.clone(),
+                entry.object.size,
+                (start, len),
+            ),
             None => SegmentReader::new(
                 self.inner.blobs.clone(),
+                entry.sealing(),
                 entry.object.segments.clone(),
                 start,
                 len,
@@ -365,11 +407,63 @@ impl Store {
         StoreError::Io(e)
     }
 
-    /// Copies `len` bytes of `entry` from `start` into a new durable blob (blocking).
+    /// Makes a new version of `key` with the bytes of `source` (unlocked, if encrypted) read and
+    /// written again: sealed under `into` (a new data key and its envelope), or stored as sent
+    /// when `None`. Blocking; for a copy whose encryption differs from its source's. Its event
+    /// is a copy.
+    pub fn copy_object_rewritten(
+        &self,
+        source: &Readable,
+        bucket_id: &str,
+        key: &str,
+        mut meta: ObjectMeta,
+        condition: WriteCondition,
+        into: Option<(pier_crypto::Envelope, pier_crypto::DataKey)>,
+    ) -> std::result::Result<Object, PutError> {
+        let storage = |e: StoreError| PutError::Storage(StorageError::of(e));
+        if source.object.marker {
+            return Err(PutError::SourceGone);
+        }
+        let size = source.object.size;
+        let mut writer = match &into {
+            Some((_, data_key)) => self.new_sealed_payload(Some(size), data_key),
+            None => self.new_payload(Some(size)),
+        }
+        .map_err(storage)?;
+        let mut reader = self.reader(source, 0, size);
+        loop {
+            let chunk =
+                reader
+                    .next_chunk(1024 * 1024)
+                    .map_err(|e| match self.read_failure(source, e) {
+                        StoreError::Reclaimed => PutError::SourceGone,
+                        other => storage(other),
+                    })?;
+            if chunk.is_empty() {
+                break;
+            }
+            writer.write(&chunk).map_err(storage)?;
+        }
+        let payload = writer.finish().map_err(storage)?;
+        meta.encryption = into.map(|(envelope, _)| envelope);
+        self.put_new(EventKind::Copy, bucket_id, key, payload, meta, condition)
+    }
+
+    /// Copies `len` bytes of `entry` (unlocked, if encrypted) from `start` into a new durable
+    /// blob (blocking), sealed under `into` when given (a part of an encrypted upload).
     /// `Reclaimed` when the entry went away and its bytes with it: read it again.
-    pub fn copy_bytes(&self, entry: &Readable, start: u64, len: u64) -> Result<WrittenBlob> {
+    pub fn copy_bytes(
+        &self,
+        entry: &Readable,
+        start: u64,
+        len: u64,
+        into: Option<&pier_crypto::DataKey>,
+    ) -> Result<WrittenBlob> {
         let mut reader = self.reader(entry, start, len);
-        let mut writer = self.new_blob()?;
+        let mut writer = match into {
+            Some(key) => self.inner.blobs.create_sealed(true, key)?,
+            None => self.new_blob()?,
+        };
         loop {
             let chunk = reader
                 .next_chunk(1024 * 1024)

@@ -118,12 +118,29 @@ fn bucket_from_row(mut row: Row) -> Result<Bucket> {
                 .map_err(|e| corrupt_json("bucket notification rules", e))?,
         },
         website: row.opt_text(16)?,
+        encryption: match row.opt_text(17)? {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_str(&format!("\"{text}\""))
+                    .map_err(|e| corrupt_json("bucket default encryption", e))?,
+            ),
+        },
     })
 }
 
 const BUCKET_COLUMNS: &str =
     "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags, \
-     public_block, object_lock, ownership, owner, notifications, website";
+     public_block, object_lock, ownership, owner, notifications, website, encryption";
+
+/// The stored text of a bucket's default encryption (`NULL` when none): the mode's name.
+fn encryption_text(mode: Option<pier_crypto::Mode>) -> Option<String> {
+    mode.map(|m| {
+        serde_json::to_string(&m)
+            .expect("a mode serializes")
+            .trim_matches('"')
+            .to_owned()
+    })
+}
 
 /// The stored text of a bucket's tags (`NULL` when none).
 fn tags_json(tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
@@ -163,7 +180,7 @@ fn replace_rules(
 }
 
 /// A bucket's columns, in `BUCKET_COLUMNS` order.
-fn bucket_values(bucket: &Bucket) -> [super::Value; 17] {
+fn bucket_values(bucket: &Bucket) -> [super::Value; 18] {
     [
         (&bucket.name).into(),
         (&bucket.id).into(),
@@ -182,6 +199,7 @@ fn bucket_values(bucket: &Bucket) -> [super::Value; 17] {
         (&bucket.owner).into(),
         super::outbox::rules_json(&bucket.notifications).into(),
         (&bucket.website).into(),
+        encryption_text(bucket.encryption).into(),
     ]
 }
 
@@ -306,7 +324,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                 &format!(
                     "INSERT INTO buckets ({BUCKET_COLUMNS})
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                             ?16, ?17)"
+                             ?16, ?17, ?18)"
                 ),
                 &bucket_values(&bucket),
             )?;
@@ -394,6 +412,9 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             if let Some(website) = update.website {
                 bucket.website = website;
             }
+            if let Some(encryption) = update.encryption {
+                bucket.encryption = encryption;
+            }
             if let Some(rules) = update.notifications {
                 let saved = pier_events::rule::saved_over(rules, &bucket.notifications);
                 for rule in saved.iter().filter(|r| r.is_enabled) {
@@ -412,7 +433,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                 "UPDATE buckets SET id = ?2, created_ms = ?3, public = ?4, cors = ?5, info = ?6,
                    revision = ?7, policy = ?8, versioning = ?9, lifecycle = ?10, tags = ?11,
                    public_block = ?12, object_lock = ?13, ownership = ?14, owner = ?15,
-                   notifications = ?16, website = ?17
+                   notifications = ?16, website = ?17, encryption = ?18
                  WHERE name = ?1",
                 &bucket_values(&bucket),
             )?;
@@ -1071,6 +1092,31 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                 }
             }
             Ok(true)
+        })
+    }
+
+    fn master_keys(&self) -> Result<Vec<String>> {
+        self.engine.read(|conn| {
+            conn.query("SELECT id FROM master_keys ORDER BY since_ms", &[])?
+                .into_iter()
+                .map(|mut row| row.text(0))
+                .collect()
+        })
+    }
+
+    fn record_master_key(&self, id: &str, now: Millis) -> Result<()> {
+        let id = id.to_owned();
+        self.engine.write(move |conn| {
+            if conn
+                .first("SELECT 1 FROM master_keys WHERE id = ?1", values![&id])?
+                .is_none()
+            {
+                conn.execute(
+                    "INSERT INTO master_keys (id, since_ms) VALUES (?1, ?2)",
+                    values![&id, now],
+                )?;
+            }
+            Ok(())
         })
     }
 

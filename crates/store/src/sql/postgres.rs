@@ -27,7 +27,7 @@ use std::thread;
 use std::time::Duration;
 
 /// The schema, one migration per entry; `schema_version` records how many ran.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     "
 CREATE TABLE buckets (
     name TEXT COLLATE \"C\" PRIMARY KEY,
@@ -183,6 +183,12 @@ CREATE TABLE topics (
 ",
     // Static websites: a bucket's website configuration.
     "ALTER TABLE buckets ADD COLUMN website TEXT;",
+    // Encryption at rest: a bucket's default, and the master keys that wrapped data keys.
+    "ALTER TABLE buckets ADD COLUMN encryption TEXT;
+CREATE TABLE master_keys (
+    id TEXT COLLATE \"C\" PRIMARY KEY,
+    since_ms BIGINT NOT NULL
+);",
 ];
 
 /// How often a write is tried before a serialization failure is reported.

@@ -133,11 +133,15 @@ CREATE TABLE IF NOT EXISTS topics (
     attributes TEXT NOT NULL,
     PRIMARY KEY (account_id, name)
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS master_keys (
+    id TEXT PRIMARY KEY,
+    since_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 ";
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
 /// missing, so data directories of every earlier version open unchanged.
-const ADDED_COLUMNS: [(&str, &str, &str); 19] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 20] = [
     ("buckets", "policy", "TEXT"),
     ("buckets", "versioning", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "lifecycle", "TEXT"),
@@ -160,6 +164,7 @@ const ADDED_COLUMNS: [(&str, &str, &str); 19] = [
     ("garbage", "since_ms", "INTEGER NOT NULL DEFAULT 0"),
     ("buckets", "website", "TEXT"),
     ("buckets", "notifications", "TEXT"),
+    ("buckets", "encryption", "TEXT"),
 ];
 
 fn migrate(conn: &Connection) -> Result<()> {
