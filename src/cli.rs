@@ -191,6 +191,14 @@ pub struct ServeArgs {
     /// data directory (tls/self-signed.pem, which clients may trust): for development.
     #[arg(long, env = "PIER_TLS_SELF_SIGNED", conflicts_with_all = ["tls_cert", "tls_key"])]
     pub tls_self_signed: bool,
+    /// The master key that wraps server-side encrypted objects' keys (a file of 64 hex digits)
+    /// [default: DATA_DIR/master.key, made at first start].
+    #[arg(long, env = "PIER_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Take customer encryption keys (SSE-C) over plain HTTP too, not only over HTTPS (for
+    /// tests, or behind a TLS proxy).
+    #[arg(long, env = "PIER_ALLOW_SSE_C_OVER_HTTP")]
+    pub allow_sse_c_over_http: bool,
     /// The dashboard's certificate [default: the API's, when it has one].
     #[arg(long, env = "PIER_DASHBOARD_TLS_CERT")]
     pub dashboard_tls_cert: Option<PathBuf>,

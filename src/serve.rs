@@ -102,6 +102,12 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if args.webhook_allow_private {
         config.webhook_allow_private = true;
     }
+    if args.allow_sse_c_over_http {
+        config.allow_sse_c_over_http = true;
+    }
+    if args.master_key_file.is_some() {
+        config.master_key_file = args.master_key_file.clone();
+    }
     if let Some(h) = args.event_retry_hours {
         config.event_retry_hours = h;
     }
@@ -189,6 +195,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
         ensure_root_key(&store, &config)?;
+        let master = master_key(&config)?;
+        store.set_master_key(Some(master)).with_context(|| {
+            format!(
+                "the master key does not open the objects in {}",
+                config.data_dir.display()
+            )
+        })?;
         let certs = Certificates::load(&config)?;
         let plain = match config.listen.as_str() {
             "off" => None,
@@ -283,6 +296,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 public_url: config.public_url.clone(),
                 region: config.region.clone(),
                 webhook_allow_private: config.webhook_allow_private,
+                allow_sse_c_over_http: config.allow_sse_c_over_http,
                 website_domains: config.website_domains.clone(),
                 events: Some(event_stats),
                 metrics: match (&config.metrics_token, config.metrics_public) {
@@ -511,6 +525,30 @@ const DEFAULT_DASHBOARD: &str = "127.0.0.1:9001";
 
 /// Makes sure someone can sign requests: the configured root key, or on first start a new key
 /// printed once.
+/// The master key: the configured file's, or `master.key` in the data directory, made (mode
+/// 0600) at first start with a warning to back it up.
+fn master_key(config: &Config) -> anyhow::Result<pier_crypto::MasterKey> {
+    if let Some(path) = &config.master_key_file {
+        return pier_crypto::MasterKey::load(path)
+            .with_context(|| format!("reading the master key file {}", path.display()));
+    }
+    let path = config.data_dir.join("master.key");
+    match pier_crypto::MasterKey::load(&path) {
+        Ok(key) => Ok(key),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = pier_crypto::MasterKey::create(&path)
+                .with_context(|| format!("creating the master key {}", path.display()))?;
+            tracing::warn!(
+                path = %path.display(),
+                id = key.id(),
+                "made a master key for server-side encryption: back it up, objects encrypted under it cannot be read without it"
+            );
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading the master key {}", path.display())),
+    }
+}
+
 fn ensure_root_key(store: &Store, config: &Config) -> anyhow::Result<()> {
     match (&config.root_access_key, &config.root_secret_key) {
         (Some(id), Some(secret)) => match store.key(id)? {

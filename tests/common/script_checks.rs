@@ -18,7 +18,12 @@ pub struct ScriptRun {
 impl ScriptRun {
     /// Starts a server, runs `script` (in `tests/clients`) against it, stops the server.
     pub fn start(script: &'static str) -> ScriptRun {
-        let server = Server::start();
+        ScriptRun::start_with(script, &[])
+    }
+
+    /// [`ScriptRun::start`] with the server started with `flags`.
+    pub fn start_with(script: &'static str, flags: &[&str]) -> ScriptRun {
+        let server = Server::start_with(tempfile::TempDir::new().unwrap(), flags);
         let out = server.python(script, &[]);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let mut outcomes = BTreeMap::new();
@@ -90,10 +95,15 @@ impl ScriptRun {
 #[macro_export]
 macro_rules! client_checks {
     ($script:literal; $($test:ident => $name:literal),* $(,)?) => {
+        $crate::client_checks!($script, []; $($test => $name),*);
+    };
+    ($script:literal, [$($flag:literal),*]; $($test:ident => $name:literal),* $(,)?) => {
         fn script_run() -> &'static $crate::common::script_checks::ScriptRun {
             static RUN: std::sync::OnceLock<$crate::common::script_checks::ScriptRun> =
                 std::sync::OnceLock::new();
-            RUN.get_or_init(|| $crate::common::script_checks::ScriptRun::start($script))
+            RUN.get_or_init(|| {
+                $crate::common::script_checks::ScriptRun::start_with($script, &[$($flag),*])
+            })
         }
 
         $(

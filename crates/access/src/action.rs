@@ -143,6 +143,11 @@ pub enum Action {
     GetBucketWebsite,
     /// `s3:PutBucketWebsite` (PutBucketWebsite, DeleteBucketWebsite): `writeBuckets`.
     PutBucketWebsite,
+    /// `s3:GetEncryptionConfiguration` (GetBucketEncryption): `readBuckets`.
+    GetEncryptionConfiguration,
+    /// `s3:PutEncryptionConfiguration` (PutBucketEncryption, DeleteBucketEncryption):
+    /// `writeBuckets`.
+    PutEncryptionConfiguration,
 }
 
 /// What an action applies to.
@@ -158,7 +163,7 @@ pub enum Level {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 63] = [
+    pub const ALL: [Action; 65] = [
         Action::ListAllMyBuckets,
         Action::CreateBucket,
         Action::DeleteBucket,
@@ -222,6 +227,8 @@ impl Action {
         Action::GetReplicationConfiguration,
         Action::GetBucketWebsite,
         Action::PutBucketWebsite,
+        Action::GetEncryptionConfiguration,
+        Action::PutEncryptionConfiguration,
     ];
 
     /// The name a policy's `Action` matches (`s3:GetObject`; `b2:...` for B2-only actions).
@@ -291,6 +298,8 @@ impl Action {
             GetReplicationConfiguration => "s3:GetReplicationConfiguration",
             GetBucketWebsite => "s3:GetBucketWebsite",
             PutBucketWebsite => "s3:PutBucketWebsite",
+            GetEncryptionConfiguration => "s3:GetEncryptionConfiguration",
+            PutEncryptionConfiguration => "s3:PutEncryptionConfiguration",
         }
     }
 
@@ -353,8 +362,9 @@ impl Action {
             | GetIntelligentTieringConfiguration
             | GetInventoryConfiguration
             | GetReplicationConfiguration
-            | GetBucketWebsite => Capability::ReadBuckets,
-            PutBucketWebsite => Capability::WriteBuckets,
+            | GetBucketWebsite
+            | GetEncryptionConfiguration => Capability::ReadBuckets,
+            PutBucketWebsite | PutEncryptionConfiguration => Capability::WriteBuckets,
         }
     }
 

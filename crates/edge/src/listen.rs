@@ -112,6 +112,12 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OverTls;
 
+/// Put in a request's extensions by the HTTP front when the request may carry a customer's
+/// encryption key (SSE-C): it came over TLS, or the operator allowed keys over plain HTTP
+/// (`--allow-sse-c-over-http`). Without it both APIs refuse SSE-C headers, as AWS does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CustomerKeysAllowed;
+
 /// A bound listener, and the TLS it speaks, if any.
 pub struct Listening {
     /// The socket.

@@ -198,12 +198,12 @@ operations! {
     AbortMultipartUpload => Some(Action::AbortMultipartUpload),
     /// GET `?uploadId`.
     ListParts => Some(Action::ListMultipartUploadParts),
-    /// GET `?encryption` (not served yet: s3s answers `NotImplemented`).
-    GetBucketEncryption => None,
-    /// PUT `?encryption` (not served yet).
-    PutBucketEncryption => None,
-    /// DELETE `?encryption` (not served yet).
-    DeleteBucketEncryption => None,
+    /// GET `?encryption`.
+    GetBucketEncryption => Some(Action::GetEncryptionConfiguration),
+    /// PUT `?encryption`.
+    PutBucketEncryption => Some(Action::PutEncryptionConfiguration),
+    /// DELETE `?encryption`.
+    DeleteBucketEncryption => Some(Action::PutEncryptionConfiguration),
     /// OPTIONS: a CORS preflight, answered by the front's CORS layer.
     Preflight => None,
     /// Anything else (s3s answers it, usually `NotImplemented`).
@@ -506,14 +506,7 @@ mod tests {
     fn every_name_reads_back_and_every_served_operation_has_an_action() {
         for op in S3Operation::ALL {
             assert_eq!(S3Operation::from_name(op.name()), Some(*op));
-            let unserved = matches!(
-                op,
-                S3Operation::Preflight
-                    | S3Operation::Unknown
-                    | S3Operation::GetBucketEncryption
-                    | S3Operation::PutBucketEncryption
-                    | S3Operation::DeleteBucketEncryption
-            );
+            let unserved = matches!(op, S3Operation::Preflight | S3Operation::Unknown);
             assert_eq!(op.action().is_none(), unserved, "{}", op.name());
         }
         assert_eq!(S3Operation::from_name("SelectObjectContent"), None);

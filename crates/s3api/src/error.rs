@@ -62,6 +62,15 @@ pub fn s3_error(e: StoreError) -> S3Error {
         StoreError::InvalidName(why) => {
             S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, why.to_string())
         }
+        StoreError::KeyRequired => s3_error!(
+            InvalidRequest,
+            "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
+        ),
+        StoreError::WrongKey => s3_error!(AccessDenied, "Access Denied"),
+        StoreError::NotCustomerEncrypted => s3_error!(
+            InvalidRequest,
+            "The encryption parameters are not applicable to this object."
+        ),
         StoreError::Unavailable(why) => unavailable(&why),
         // A read that lost every race with deletes of what it read: the client retries.
         StoreError::Reclaimed => unavailable("the object changed under every read attempt"),

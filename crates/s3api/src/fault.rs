@@ -50,6 +50,8 @@ pub enum S3ErrorKind {
     NotFound,
     /// 404: a bucket without ownership controls.
     OwnershipControlsNotFoundError,
+    /// 404: a bucket without default encryption (s3s 0.14.1 gives this code 400; AWS 404).
+    ServerSideEncryptionConfigurationNotFoundError,
     /// 403: a SigV2 date too far from the server's clock.
     RequestTimeTooSkewed,
     /// 400: a body that stalled below the minimum rate.
@@ -87,6 +89,9 @@ impl S3ErrorKind {
             NotFound => "NotFound",
             OwnershipControlsNotFoundError => "OwnershipControlsNotFoundError",
             RequestTimeTooSkewed => "RequestTimeTooSkewed",
+            ServerSideEncryptionConfigurationNotFoundError => {
+                "ServerSideEncryptionConfigurationNotFoundError"
+            }
             RequestTimeout => "RequestTimeout",
             SlowDown => "SlowDown",
             UnresolvableGrantByEmailAddress => "UnresolvableGrantByEmailAddress",
@@ -102,7 +107,8 @@ impl S3ErrorKind {
             NoSuchConfiguration
             | NoSuchPublicAccessBlockConfiguration
             | NotFound
-            | OwnershipControlsNotFoundError => StatusCode::NOT_FOUND,
+            | OwnershipControlsNotFoundError
+            | ServerSideEncryptionConfigurationNotFoundError => StatusCode::NOT_FOUND,
             InvalidPartNumber => StatusCode::RANGE_NOT_SATISFIABLE,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             SlowDown => StatusCode::SERVICE_UNAVAILABLE,

@@ -12,6 +12,7 @@ mod acl;
 mod attributes;
 pub mod auth;
 mod body;
+mod bucket_encryption;
 mod bucket_policy;
 pub mod bucket_settings;
 mod buckets;
@@ -32,6 +33,7 @@ mod objects;
 pub mod post_form;
 mod public_block;
 pub mod service;
+pub mod sse;
 mod tagging;
 pub mod topics;
 mod unconfigured;
@@ -246,6 +248,31 @@ impl S3 for PierS3 {
         unconfigured::replication(&self.store, &req.input.bucket).map(S3Response::new)
     }
 
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+        bucket_encryption::get(&self.store, req.input).map(S3Response::new)
+    }
+
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
+        bucket_encryption::put(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
+        bucket_encryption::delete(&self.store, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
     async fn get_bucket_website(
         &self,
         req: S3Request<GetBucketWebsiteInput>,
@@ -289,7 +316,8 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
-        objects::get(&self.store, req.input)
+        let keys_allowed = sse::keys_allowed(&req.extensions);
+        objects::get(&self.store, req.input, keys_allowed)
             .await
             .map(S3Response::new)
     }
@@ -298,7 +326,8 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        objects::head(&self.store, req.input)
+        let keys_allowed = sse::keys_allowed(&req.extensions);
+        objects::head(&self.store, req.input, keys_allowed)
     }
 
     async fn delete_object(
@@ -323,7 +352,8 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
-        objects::copy(&self.store, req.input)
+        let keys_allowed = sse::keys_allowed(&req.extensions);
+        objects::copy(&self.store, req.input, keys_allowed)
             .await
             .map(S3Response::new)
     }
@@ -346,7 +376,8 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        multipart::create(&self.store, req.input)
+        let keys_allowed = sse::keys_allowed(&req.extensions);
+        multipart::create(&self.store, req.input, keys_allowed)
             .await
             .map(S3Response::new)
     }
@@ -364,7 +395,8 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-        multipart::upload_part_copy(&self.store, req.input)
+        let keys_allowed = sse::keys_allowed(&req.extensions);
+        multipart::upload_part_copy(&self.store, req.input, keys_allowed)
             .await
             .map(S3Response::new)
     }

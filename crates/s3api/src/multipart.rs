@@ -61,10 +61,19 @@ fn part_number(n: i32) -> S3Result<u32> {
 pub async fn create(
     store: &Store,
     input: CreateMultipartUploadInput,
+    keys_allowed: bool,
 ) -> S3Result<CreateMultipartUploadOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     crate::convert::check_user_metadata(input.metadata.as_ref())?;
+    let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
+    let encrypt = crate::sse::requested(&bucket, input.server_side_encryption.as_ref(), customer)?;
     let mut meta = crate::convert::upload_meta!(&bucket, input);
+    // The upload's data key is made now; every part is sealed under it.
+    meta.encryption = match &encrypt {
+        Some(how) => Some(store.new_data_key(how).map_err(s3_error)?.0),
+        None => None,
+    };
+    let shown = crate::sse::shown(meta.encryption.as_ref());
     // Checked now rather than at completion, as S3 does (object lock never goes off again).
     if bucket.object_lock.is_none() && (meta.retention.is_some() || meta.legal_hold) {
         return Err(s3_error(pier_store::StoreError::LockNotEnabled));
@@ -95,6 +104,9 @@ pub async fn create(
         upload_id: Some(upload.upload_id),
         checksum_algorithm: algorithm,
         checksum_type: kind,
+        server_side_encryption: shown.sse,
+        sse_customer_algorithm: shown.algorithm,
+        sse_customer_key_md5: shown.key_md5,
         ..Default::default()
     })
 }
@@ -103,9 +115,14 @@ pub async fn upload_part(
     store: &Store,
     req: S3Request<UploadPartInput>,
 ) -> S3Result<UploadPartOutput> {
+    let keys_allowed = crate::sse::keys_allowed(&req.extensions);
     let input = req.input;
     let number = part_number(input.part_number)?;
     let (upload, _) = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
+    let sealing = crate::sse::upload_key(store, upload.meta.encryption.as_ref(), customer.as_ref())
+        .map_err(s3_error)?;
+    let shown = crate::sse::shown(upload.meta.encryption.as_ref());
     let mut announced = Announced {
         crc32: input.checksum_crc32.clone(),
         crc32c: input.checksum_crc32c.clone(),
@@ -132,11 +149,18 @@ pub async fn upload_part(
             ));
         }
     }
-    let blob =
-        match body::receive(store, input.body, input.content_length, false, &mut hasher).await? {
-            pier_store::Payload::Blob(b) => b,
-            pier_store::Payload::Inline { .. } => unreachable!("parts are never inline"),
-        };
+    let blob = match body::receive(
+        store,
+        input.body,
+        input.content_length,
+        (false, sealing.as_ref()),
+        &mut hasher,
+    )
+    .await?
+    {
+        pier_store::Payload::Blob(b) => b,
+        pier_store::Payload::Inline { .. } => unreachable!("parts are never inline"),
+    };
     announced.add_trailers(req.trailing_headers.and_then(|t| t.take()));
     let computed = hasher.finalize();
     if let Err(message) = announced.verify(&computed) {
@@ -171,6 +195,9 @@ pub async fn upload_part(
     )
     .await?;
     Ok(UploadPartOutput {
+        server_side_encryption: shown.sse,
+        sse_customer_algorithm: shown.algorithm,
+        sse_customer_key_md5: shown.key_md5,
         e_tag: Some(ETag::Strong(part.etag)),
         checksum_crc32: computed.checksum_crc32,
         checksum_crc32c: computed.checksum_crc32c,
@@ -202,20 +229,34 @@ fn copy_range(range: &str, size: u64) -> S3Result<(u64, u64)> {
 pub async fn upload_part_copy(
     store: &Store,
     input: UploadPartCopyInput,
+    keys_allowed: bool,
 ) -> S3Result<UploadPartCopyOutput> {
     let number = part_number(input.part_number)?;
     let (upload, _) = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
+    let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
+    let source_customer = crate::sse::customer_key(
+        crate::sse::CustomerHeaders {
+            algorithm: input.copy_source_sse_customer_algorithm.as_ref(),
+            key: input.copy_source_sse_customer_key.as_ref(),
+            md5: input.copy_source_sse_customer_key_md5.as_ref(),
+        },
+        keys_allowed,
+    )?;
+    let sealing = crate::sse::upload_key(store, upload.meta.encryption.as_ref(), customer.as_ref())
+        .map_err(s3_error)?;
+    let shown = crate::sse::shown(upload.meta.encryption.as_ref());
     let (src_bucket, src_key, src_version) = copy_source(&input.copy_source)?;
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
     // The source and its bytes from one snapshot; read again if they were reclaimed meanwhile.
     let mut attempt = 1;
     let (source, blob, part_sum) = loop {
-        let source = crate::objects::copy_source_object(
+        let mut source = crate::objects::copy_source_object(
             store,
             &source_bucket,
             &src_key,
             src_version.as_deref(),
         )?;
+        crate::sse::unlock(&mut source, source_customer.as_ref()).map_err(s3_error)?;
         check_preconditions(
             &source.object,
             input.copy_source_if_match.as_ref(),
@@ -228,7 +269,7 @@ pub async fn upload_part_copy(
             Some(r) => copy_range(r, source.object.size)?,
             None => (0, source.object.size),
         };
-        let copied = match copy_bytes(store, &source, (start, len), None).await {
+        let copied = match copy_bytes(store, &source, (start, len), sealing.clone()).await {
             Err(StoreError::Reclaimed) if attempt < pier_store::READ_ATTEMPTS => {
                 attempt += 1;
                 continue;
@@ -249,6 +290,9 @@ pub async fn upload_part_copy(
     )
     .await?;
     Ok(UploadPartCopyOutput {
+        server_side_encryption: shown.sse,
+        sse_customer_algorithm: shown.algorithm,
+        sse_customer_key_md5: shown.key_md5,
         copy_source_version_id: crate::objects::shown_version(&source_bucket, &source),
         copy_part_result: Some(CopyPartResult {
             e_tag: Some(ETag::Strong(part.etag)),
@@ -293,7 +337,9 @@ fn completed(
         Some(name) => checksum::only(name, object.meta.checksums.get(name).cloned()),
         None => Checksum::default(),
     };
+    let shown = crate::sse::shown(object.meta.encryption.as_ref());
     CompleteMultipartUploadOutput {
+        server_side_encryption: shown.sse,
         bucket: Some(input.bucket.clone()),
         key: Some(input.key.clone()),
         version_id: crate::objects::written_version(&object),

@@ -29,9 +29,19 @@ pub fn write_condition(
 }
 
 pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutObjectOutput> {
+    let keys_allowed = crate::sse::keys_allowed(&req.extensions);
     let input = req.input;
     crate::convert::check_user_metadata(input.metadata.as_ref())?;
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
+    let customer = crate::sse::customer_key(
+        crate::sse::CustomerHeaders {
+            algorithm: input.sse_customer_algorithm.as_ref(),
+            key: input.sse_customer_key.as_ref(),
+            md5: input.sse_customer_key_md5.as_ref(),
+        },
+        keys_allowed,
+    )?;
+    let encrypt = crate::sse::requested(&bucket, input.server_side_encryption.as_ref(), customer)?;
     let mut announced = Announced {
         crc32: input.checksum_crc32.clone(),
         crc32c: input.checksum_crc32c.clone(),
@@ -49,7 +59,19 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     };
     let mut hasher = announced.hasher(input.checksum_algorithm.as_ref());
     let declared = input.content_length;
-    let blob = body::receive(store, input.body, declared, true, &mut hasher).await?;
+    let sealing = match &encrypt {
+        Some(how) => Some(store.new_data_key(how).map_err(s3_error)?),
+        None => None,
+    };
+    let blob = body::receive(
+        store,
+        input.body,
+        declared,
+        (true, sealing.as_ref().map(|(_, key)| key)),
+        &mut hasher,
+    )
+    .await?;
+    meta.encryption = sealing.map(|(envelope, _)| envelope);
     if expected_md5.is_some_and(|expected| expected != blob.md5()) {
         store.discard_payload(blob).map_err(s3_error)?;
         return Err(s3_error!(
@@ -75,7 +97,11 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
         put_error,
     )
     .await?;
+    let shown = crate::sse::shown(object.meta.encryption.as_ref());
     Ok(PutObjectOutput {
+        server_side_encryption: shown.sse,
+        sse_customer_algorithm: shown.algorithm,
+        sse_customer_key_md5: shown.key_md5,
         expiration: crate::lifecycle::expiration_header(&bucket, &object),
         version_id: written_version(&object),
         e_tag: Some(ETag::Strong(object.etag.clone())),
@@ -220,9 +246,17 @@ fn plan_read(
 /// types with the same field names: this builds either from one definition, with the object's
 /// tag count and the read plan (for the GET body) beside it.
 macro_rules! read_object {
-    ($store:expr, $input:expr, $Output:ident) => {{
+    ($store:expr, $input:expr, $keys_allowed:expr, $Output:ident) => {{
         let input = $input;
-        let plan = plan_read(
+        let customer = crate::sse::customer_key(
+            crate::sse::CustomerHeaders {
+                algorithm: input.sse_customer_algorithm.as_ref(),
+                key: input.sse_customer_key.as_ref(),
+                md5: input.sse_customer_key_md5.as_ref(),
+            },
+            $keys_allowed,
+        )?;
+        let mut plan = plan_read(
             $store,
             &input.bucket,
             &input.key,
@@ -230,6 +264,8 @@ macro_rules! read_object {
             input.range.as_ref(),
             input.part_number,
         )?;
+        crate::sse::unlock(&mut plan.entry, customer.as_ref()).map_err(s3_error)?;
+        let encryption = crate::sse::shown(plan.entry.encryption());
         check_preconditions(
             &plan.entry.object,
             input.if_match.as_ref(),
@@ -325,6 +361,9 @@ macro_rules! read_object {
                 version_id: plan.version_id.clone(),
                 expiration: plan.expiration.clone(),
                 website_redirect_location: header_safe(m.website_redirect.clone()),
+                server_side_encryption: encryption.sse,
+                sse_customer_algorithm: encryption.algorithm,
+                sse_customer_key_md5: encryption.key_md5,
                 ..Default::default()
             },
             tags,
@@ -335,10 +374,15 @@ macro_rules! read_object {
 
 /// GET: the entry and its bytes from one snapshot. A read whose bytes were reclaimed before it
 /// opened them (it took longer than the garbage grace period) reads the entry again.
-pub async fn get(store: &Store, input: GetObjectInput) -> S3Result<GetObjectOutput> {
+pub async fn get(
+    store: &Store,
+    input: GetObjectInput,
+    keys_allowed: bool,
+) -> S3Result<GetObjectOutput> {
     let mut attempt = 1;
     loop {
-        let (mut out, tags, plan) = read_object!(store, input.clone(), GetObjectOutput);
+        let (mut out, tags, plan) =
+            read_object!(store, input.clone(), keys_allowed, GetObjectOutput);
         match body::send(store, &plan.entry, plan.start, plan.len) {
             Err(StoreError::Reclaimed) if attempt < pier_store::READ_ATTEMPTS => {
                 tracing::debug!(
@@ -358,8 +402,12 @@ pub async fn get(store: &Store, input: GetObjectInput) -> S3Result<GetObjectOutp
 }
 
 /// HEAD; s3s's HeadObjectOutput has no tag count, so `x-amz-tagging-count` rides as a header.
-pub fn head(store: &Store, input: HeadObjectInput) -> S3Result<S3Response<HeadObjectOutput>> {
-    let (out, tags, _) = read_object!(store, input, HeadObjectOutput);
+pub fn head(
+    store: &Store,
+    input: HeadObjectInput,
+    keys_allowed: bool,
+) -> S3Result<S3Response<HeadObjectOutput>> {
+    let (out, tags, _) = read_object!(store, input, keys_allowed, HeadObjectOutput);
     let mut response = S3Response::new(out);
     if tags > 0 {
         response
@@ -565,13 +613,35 @@ pub async fn copy_bytes(
         .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }
 
-pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectOutput> {
+pub async fn copy(
+    store: &Store,
+    input: CopyObjectInput,
+    keys_allowed: bool,
+) -> S3Result<CopyObjectOutput> {
     let (src_bucket, src_key, src_version) = copy_source(&input.copy_source)?;
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
     let target_bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let source = copy_source_object(store, &source_bucket, &src_key, src_version.as_deref())?;
-    // A whole-object copy shares the source's blobs; its bytes are not read.
-    let source = source.object;
+    let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
+    let source_customer = crate::sse::customer_key(
+        crate::sse::CustomerHeaders {
+            algorithm: input.copy_source_sse_customer_algorithm.as_ref(),
+            key: input.copy_source_sse_customer_key.as_ref(),
+            md5: input.copy_source_sse_customer_key_md5.as_ref(),
+        },
+        keys_allowed,
+    )?;
+    let encryption_named = input.server_side_encryption.is_some() || customer.is_some();
+    let encrypt = crate::sse::requested(
+        &target_bucket,
+        input.server_side_encryption.as_ref(),
+        customer,
+    )?;
+    let mut entry = copy_source_object(store, &source_bucket, &src_key, src_version.as_deref())?;
+    crate::sse::unlock(&mut entry, source_customer.as_ref()).map_err(s3_error)?;
+    // A whole-object copy encrypted as its source shares the source's blobs (its bytes are not
+    // read); into another encryption it is written again.
+    let shares = crate::sse::same_encryption(entry.encryption(), encrypt.as_ref());
+    let source = entry.object.clone();
     check_preconditions(
         &source,
         input.copy_source_if_match.as_ref(),
@@ -586,6 +656,7 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
         .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
     if !replace
         && input.website_redirect_location.is_none()
+        && !encryption_named
         && src_version.is_none()
         && src_bucket == input.bucket
         && src_key == input.key
@@ -627,15 +698,40 @@ pub async fn copy(store: &Store, input: CopyObjectInput) -> S3Result<CopyObjectO
     )?;
     let key = input.key;
     let store2 = store.clone();
-    let shared = source.clone();
     let target_id = target_bucket.id.clone();
-    // The copy shares the source's bytes (docs/design.md, "Shared bytes").
-    let object = blocking_map(
-        move || store2.copy_object(&shared, &target_id, &key, meta, WriteCondition::None),
-        put_error,
-    )
-    .await?;
+    let object = if shares {
+        // The copy shares the source's bytes (docs/design.md, "Shared bytes").
+        let shared = source.clone();
+        blocking_map(
+            move || store2.copy_object(&shared, &target_id, &key, meta, WriteCondition::None),
+            put_error,
+        )
+        .await?
+    } else {
+        let into = match &encrypt {
+            Some(how) => Some(store.new_data_key(how).map_err(s3_error)?),
+            None => None,
+        };
+        blocking_map(
+            move || {
+                store2.copy_object_rewritten(
+                    &entry,
+                    &target_id,
+                    &key,
+                    meta,
+                    WriteCondition::None,
+                    into,
+                )
+            },
+            put_error,
+        )
+        .await?
+    };
+    let shown = crate::sse::shown(object.meta.encryption.as_ref());
     Ok(CopyObjectOutput {
+        server_side_encryption: shown.sse,
+        sse_customer_algorithm: shown.algorithm,
+        sse_customer_key_md5: shown.key_md5,
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(ETag::Strong(object.etag.clone())),
             last_modified: Some(timestamp(object.created)),

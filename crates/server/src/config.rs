@@ -77,6 +77,11 @@ pub struct Config {
     /// A listener where every request is for the website of the bucket its `Host` names (a
     /// custom domain pointed at pier).
     pub website_listen: Option<String>,
+    /// The master key file (`docs/design.md`, "Encryption at rest"); `None`: `master.key` in
+    /// the data directory, made at first start.
+    pub master_key_file: Option<PathBuf>,
+    /// Customer keys (SSE-C) are taken over plain HTTP too.
+    pub allow_sse_c_over_http: bool,
     /// Where the API also listens for HTTPS (`host:port`), if anywhere.
     pub tls_listen: Option<String>,
     /// The API's certificate (PEM: the certificate, then its chain).
@@ -118,6 +123,8 @@ impl Default for Config {
             event_retry_hours: 24,
             website_domains: Vec::new(),
             website_listen: None,
+            master_key_file: None,
+            allow_sse_c_over_http: false,
             tls_listen: None,
             tls_cert: None,
             tls_key: None,

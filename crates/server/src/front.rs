@@ -67,6 +67,8 @@ struct Inner {
     own_names: Vec<String>,
     /// Who may read `/_pier/metrics`.
     metrics_access: MetricsAccess,
+    /// See [`FrontOptions::allow_sse_c_over_http`].
+    allow_sse_c_over_http: bool,
     /// The event dispatcher's counters, for the metrics.
     events: Option<Arc<pier_events::DispatchStats>>,
     /// Domains whose subdomains name buckets (virtual-host style), for parsing S3 requests.
@@ -151,6 +153,8 @@ pub struct FrontOptions {
     pub region: String,
     /// Event notification rules may name plain `http` and private-address webhooks.
     pub webhook_allow_private: bool,
+    /// Customer keys (SSE-C) are taken over plain HTTP too (`--allow-sse-c-over-http`).
+    pub allow_sse_c_over_http: bool,
     /// Domains whose subdomains serve buckets' static websites.
     pub website_domains: Vec<String>,
     /// The event dispatcher's counters, shown in `/_pier/metrics`.
@@ -222,6 +226,7 @@ impl Front {
                 dashboard_port: options.dashboard_port,
                 own_names,
                 metrics_access: options.metrics,
+                allow_sse_c_over_http: options.allow_sse_c_over_http,
                 events: options.events,
                 hosts: hosts.clone(),
                 front_key,
@@ -379,6 +384,10 @@ impl Front {
             }
             if self.secure {
                 req.extensions_mut().insert(pier_edge::listen::OverTls);
+            }
+            if self.secure || inner.allow_sse_c_over_http {
+                req.extensions_mut()
+                    .insert(pier_edge::listen::CustomerKeysAllowed);
             }
             let span = tracing::info_span!("request", id = %request_id);
             let bucket = facts.bucket().map(str::to_owned);

@@ -1,0 +1,202 @@
+//! Encryption at rest end to end (issue 26): boto3 drives SSE-S3, bucket default encryption and
+//! SSE-C through every S3 path (`tests/clients/sse_boto3.py`); the aws CLI's `--sse` and
+//! `--sse-c`; SSE-C refused over plain HTTP unless the operator allows it; known plaintext
+//! uploaded through every path never found in the data directory; a data directory that
+//! refuses to start under another master key.
+
+mod common;
+
+use common::Server;
+use std::process::Command;
+use tempfile::TempDir;
+
+/// `tests/clients/sse_boto3.py`: server-side encryption as a boto3 user drives it.
+mod s3_with_boto3 {
+    crate::client_checks!("sse_boto3.py", ["--allow-sse-c-over-http"];
+        sse_s3_put_is_stored_encrypted_get_and_head_say_so => "SSE-S3: PUT with AES256 is stored encrypted, GET and HEAD say so, the ETag is the MD5",
+        a_buckets_default_encryption_applies_and_round_trips => "a bucket's default encryption applies to puts that name none, and round-trips",
+        sse_c_put_get_head_and_ranges_with_the_key => "SSE-C: PUT, GET, HEAD and ranges with the key; its MD5 is echoed",
+        sse_c_a_read_without_the_key_is_400_with_another_403 => "SSE-C: a read without the key is 400, with another key 403",
+        sse_c_multipart_with_the_key_on_every_part => "SSE-C: a multipart upload with the key on every part reads back whole and by range",
+        copy_object_between_sse_c_sse_s3_and_plain => "CopyObject between SSE-C, SSE-S3 and plain, with the copy-source key",
+        upload_part_copy_from_sse_c_into_sse_s3 => "UploadPartCopy from an SSE-C source into an SSE-S3 upload",
+        aws_kms_is_refused => "aws:kms is refused: no key management service is offered",
+        bad_sse_c_headers_are_refused => "bad SSE-C headers are refused: a short key, a key that is not its MD5",
+    );
+}
+
+/// A 32-byte key file for the aws CLI's `--sse-c-key fileb://`.
+fn key_file(dir: &std::path::Path, byte: u8) -> String {
+    let path = dir.join(format!("key-{byte}"));
+    std::fs::write(&path, [byte; 32]).unwrap();
+    format!("fileb://{}", path.display())
+}
+
+#[test]
+fn the_aws_cli_uploads_and_downloads_with_sse_and_sse_c() {
+    let server = Server::start_with(TempDir::new().unwrap(), &["--allow-sse-c-over-http"]);
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("up.bin");
+    let body: Vec<u8> = (0..9_000_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &body).unwrap();
+    let file = file.to_str().unwrap();
+    let key = key_file(dir.path(), 7);
+    server.aws_ok(&["s3", "mb", "s3://cli-sse"]);
+    server.aws_ok(&["s3", "cp", file, "s3://cli-sse/s3.bin", "--sse", "AES256"]);
+    let head = server.aws_ok(&[
+        "s3api",
+        "head-object",
+        "--bucket",
+        "cli-sse",
+        "--key",
+        "s3.bin",
+    ]);
+    assert!(
+        head.contains("\"ServerSideEncryption\": \"AES256\""),
+        "{head}"
+    );
+    // 9 MB: the CLI sends it in parts, each with the key.
+    server.aws_ok(&[
+        "s3",
+        "cp",
+        file,
+        "s3://cli-sse/c.bin",
+        "--sse-c",
+        "AES256",
+        "--sse-c-key",
+        &key,
+    ]);
+    for (name, extra) in [
+        ("s3.bin", vec![]),
+        (
+            "c.bin",
+            vec!["--sse-c", "AES256", "--sse-c-key", key.as_str()],
+        ),
+    ] {
+        let out = dir.path().join(format!("down-{name}"));
+        let mut args = vec!["s3", "cp", &*format!("s3://cli-sse/{name}")]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        args.push(out.to_str().unwrap().to_owned());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        server.aws_ok(&args);
+        assert!(std::fs::read(&out).unwrap() == body, "{name} read back");
+    }
+    let other = key_file(dir.path(), 8);
+    let out = server.aws(&[
+        "s3",
+        "cp",
+        "s3://cli-sse/c.bin",
+        "-",
+        "--sse-c",
+        "AES256",
+        "--sse-c-key",
+        &other,
+    ]);
+    assert!(!out.status.success(), "another key is refused");
+}
+
+#[test]
+fn sse_c_over_plain_http_is_refused_unless_allowed() {
+    let server = Server::start();
+    server.aws_ok(&["s3", "mb", "s3://plain-http"]);
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("x");
+    std::fs::write(&file, b"x").unwrap();
+    let key = key_file(dir.path(), 9);
+    let out = server.aws(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        "plain-http",
+        "--key",
+        "x",
+        "--body",
+        file.to_str().unwrap(),
+        "--sse-customer-algorithm",
+        "AES256",
+        "--sse-customer-key",
+        &key,
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("secure connection"),
+        "{err}"
+    );
+    let listed = server.aws_ok(&["s3", "ls", "s3://plain-http/"]);
+    assert!(listed.is_empty(), "nothing stored: {listed}");
+}
+
+#[test]
+fn known_plaintext_uploaded_through_every_path_is_never_on_disk() {
+    let dir = TempDir::new().unwrap();
+    let data_dir = dir.path().join("data");
+    let server = Server::start_with(dir, &["--allow-sse-c-over-http"]);
+    let out = server.python("sse_plaintext.py", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim().ends_with("ok"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let marker = b"PIER-KNOWN-PLAINTEXT";
+    let mut hits = Vec::new();
+    let mut stack = vec![data_dir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p).is_ok_and(|b| b.windows(marker.len()).any(|w| w == marker))
+            {
+                hits.push(p.display().to_string());
+            }
+        }
+    }
+    assert!(hits.is_empty(), "plaintext found in {hits:?}");
+}
+
+#[test]
+fn a_data_directory_with_encrypted_objects_refuses_another_master_key() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start_in(dir);
+    server.aws_ok(&["s3", "mb", "s3://keyed"]);
+    let file = data.join("..").join("f");
+    std::fs::write(&file, b"encrypted").unwrap();
+    server.aws_ok(&[
+        "s3",
+        "cp",
+        file.to_str().unwrap(),
+        "s3://keyed/f",
+        "--sse",
+        "AES256",
+    ]);
+    assert!(
+        std::fs::metadata(data.join("master.key")).is_ok(),
+        "made at first start"
+    );
+    server.terminate();
+    let other = data.join("..").join("other.key");
+    std::fs::write(&other, "cd".repeat(32)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args([
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--dashboard-listen",
+            "off",
+        ])
+        .args(["--master-key-file", other.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("not under the key given"),
+        "{err}"
+    );
+}
