@@ -200,3 +200,15 @@ fn a_data_directory_with_encrypted_objects_refuses_another_master_key() {
         "{err}"
     );
 }
+
+/// `tests/clients/sse_b2.py`: server-side encryption as a b2sdk user drives it.
+mod b2_with_b2sdk {
+    crate::client_checks!("sse_b2.py", ["--allow-sse-c-over-http"];
+        sse_b2_an_upload_is_encrypted_and_says_so => "SSE-B2: an upload is encrypted, its file info and download say so",
+        sse_c_upload_and_download_with_the_key => "SSE-C: upload and download with the key",
+        sse_c_a_download_without_the_key_or_with_another_is_refused => "SSE-C: a download without the key, or with another, is refused",
+        sse_c_a_large_files_parts_carry_the_key => "SSE-C: a large file's parts carry the key; it reads back whole",
+        copies_between_sse_c_sse_b2_and_plain => "copies between SSE-C, SSE-B2 and plain",
+        a_buckets_default_encryption_is_set_shown_and_applied => "a bucket's default encryption is set, shown, and applied to uploads that name none",
+    );
+}

@@ -1,6 +1,7 @@
 """Uploads known plaintext (`PIER-KNOWN-PLAINTEXT`) encrypted through every S3 path: SSE-S3
 small (inline) and large, a bucket's default, SSE-C, multipart SSE-S3 and SSE-C, CopyObject
-between encryptions and UploadPartCopy; reads each back; prints `ok`. The Rust test then
+between encryptions and UploadPartCopy, and through B2 (b2sdk): SSE-B2, SSE-C and an SSE-C
+large file; reads each back over S3; prints `ok`. The Rust test then
 searches the data directory for the plaintext.
 
 Environment: PIER_ENDPOINT and AWS_* (the admin key); SSE-C allowed over plain HTTP.
@@ -57,6 +58,33 @@ r = s3.upload_part_copy(Bucket="enc-p", Key="part-copied", UploadId=up["UploadId
 s3.complete_multipart_upload(Bucket="enc-p", Key="part-copied", UploadId=up["UploadId"], MultipartUpload={
     "Parts": [{"PartNumber": 1, "ETag": r["CopyPartResult"]["ETag"]}]})
 expected[("enc-p", "part-copied")] = (plain(2_000_000), {})
+# The same through B2: SSE-B2 and SSE-C uploads, an SSE-C large file.
+from b2sdk.v2 import (B2Api, EncryptionAlgorithm, EncryptionKey, EncryptionMode,  # noqa: E402
+                      EncryptionSetting, InMemoryAccountInfo)
+
+b2 = B2Api(InMemoryAccountInfo())
+b2.authorize_account(realm=os.environ["PIER_ENDPOINT"], application_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                     application_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+b2_bucket = b2.get_bucket_by_name("enc-p")
+B2_C = EncryptionSetting(mode=EncryptionMode.SSE_C, algorithm=EncryptionAlgorithm.AES256,
+                         key=EncryptionKey(secret=KEY, key_id="k"))
+b2_bucket.upload_bytes(plain(300_000), "b2-sse-b2", encryption=EncryptionSetting(
+    mode=EncryptionMode.SSE_B2, algorithm=EncryptionAlgorithm.AES256))
+b2_bucket.upload_bytes(plain(300_000), "b2-sse-c", encryption=B2_C)
+session = b2.session
+start = session.start_large_file(b2_bucket.id_, "b2-large", "b2/x-auto", {}, server_side_encryption=B2_C)
+sha1s = []
+for n in (1, 2):
+    part = plain(5_000_000)
+    url = session.get_upload_part_url(start["fileId"])
+    session.raw_api.upload_part(url["uploadUrl"], url["authorizationToken"], n, len(part),
+                                hashlib.sha1(part).hexdigest(), __import__("io").BytesIO(part),
+                                server_side_encryption=B2_C)
+    sha1s.append(hashlib.sha1(part).hexdigest())
+session.finish_large_file(start["fileId"], sha1s)
+expected[("enc-p", "b2-sse-b2")] = (plain(300_000), {})
+expected[("enc-p", "b2-sse-c")] = (plain(300_000), C)
+expected[("enc-p", "b2-large")] = (plain(5_000_000) * 2, C)
 for (bucket, key), (body, extra) in expected.items():
     got = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
     assert got == body, (bucket, key)

@@ -157,6 +157,8 @@ pub struct StartLargeFile {
     pub file_retention: Option<serde_json::Value>,
     /// `legalHold` (`on` / `off`), for a bucket with file lock.
     pub legal_hold: Option<String>,
+    /// `serverSideEncryption` (`{"mode": "SSE-B2" | "SSE-C", ...}`).
+    pub server_side_encryption: Option<serde_json::Value>,
 }
 
 /// `b2_list_parts`.
@@ -218,6 +220,10 @@ pub struct CopyFile {
     pub file_retention: Option<serde_json::Value>,
     /// The copy's `legalHold`.
     pub legal_hold: Option<String>,
+    /// How the source is encrypted (its customer key, for SSE-C).
+    pub source_server_side_encryption: Option<serde_json::Value>,
+    /// How the copy is to be encrypted.
+    pub destination_server_side_encryption: Option<serde_json::Value>,
 }
 
 /// `b2_create_key`.

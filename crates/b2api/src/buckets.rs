@@ -124,7 +124,7 @@ pub(crate) fn bucket_json(bucket: &Bucket) -> B2Result<Value> {
         "lifecycleRules": crate::lifecycle::view(&bucket.lifecycle),
         "options": ["s3"],
         "revision": bucket.revision,
-        "defaultServerSideEncryption": {"isClientAuthorizedToRead": true, "value": {"mode": "none"}},
+        "defaultServerSideEncryption": crate::sse::bucket_json(bucket),
         "fileLockConfiguration": crate::file_lock::bucket_lock_json(bucket),
         "replicationConfiguration": null,
     }))
@@ -174,7 +174,7 @@ pub fn bucket_settings(args: &Value) -> B2Result<BucketUpdate> {
         notifications: None,
         s3_notifications: None,
         website: None,
-        encryption: None,
+        encryption: crate::sse::bucket_default(args)?,
         versioning: None,
         lifecycle: match args.get("lifecycleRules") {
             None | Some(Value::Null) => None,
@@ -227,7 +227,12 @@ pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
     let public = settings
         .public
         .ok_or_else(|| B2Error::bad_request("required field bucketType is missing"))?;
-    let (cors, info, lifecycle) = (settings.cors, settings.info, settings.lifecycle);
+    let (cors, info, lifecycle, encryption) = (
+        settings.cors,
+        settings.info,
+        settings.lifecycle,
+        settings.encryption,
+    );
     let store = call.store.clone();
     let owner = me.account.clone();
     let bucket = tokio::task::spawn_blocking(move || -> B2Result<Bucket> {
@@ -242,6 +247,7 @@ pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
                 cors,
                 info,
                 lifecycle,
+                encryption,
                 ..Default::default()
             },
         )?)

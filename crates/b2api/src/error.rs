@@ -193,6 +193,14 @@ impl From<StoreError> for B2Error {
                 B2Error::bad_request("file lock is not enabled on this bucket")
             }
             StoreError::ObjectLocked(why) => B2Error::new(AccessDenied, why.to_string()),
+            // As B2 answers a read of an SSE-C file without its key, or with another.
+            StoreError::KeyRequired | StoreError::WrongKey => B2Error::new(
+                AccessDenied,
+                "The file is encrypted with SSE-C: the customer key it was written with is needed",
+            ),
+            StoreError::NotCustomerEncrypted => {
+                B2Error::bad_request("The file is not encrypted with SSE-C: give no customer key")
+            }
             StoreError::Unavailable(why) => B2Error::unavailable(why),
             other => B2Error::internal(other),
         }

@@ -72,7 +72,7 @@ pub(crate) fn file_json(o: &Object, account: &str) -> Value {
             "replicationStatus": null,
         });
     }
-    json!({
+    let mut file = json!({
         "accountId": account,
         "action": "upload",
         "bucketId": o.bucket_id,
@@ -89,7 +89,11 @@ pub(crate) fn file_json(o: &Object, account: &str) -> Value {
         "fileRetention": crate::file_lock::retention_json(o),
         "legalHold": crate::file_lock::legal_hold_json(o),
         "replicationStatus": null,
-    })
+    });
+    if let Some(sse) = crate::sse::file_json(o.meta.encryption.as_ref()) {
+        file["serverSideEncryption"] = sse;
+    }
+    file
 }
 
 pub(crate) fn get_upload_url(call: &Call<'_>, args: ByBucket) -> B2Result<Response<Body>> {
@@ -222,7 +226,14 @@ pub(crate) async fn upload_file(
     if sha1_header == "do_not_verify" {
         meta.checksums.insert(UNVERIFIED.into(), "true".into());
     }
-    let writer = call.store.new_payload(Some(data_len))?;
+    let writer = match crate::sse::upload_from_headers(call, &bucket)? {
+        Some(how) => {
+            let (envelope, key) = call.store.new_data_key(&how)?;
+            meta.encryption = Some(envelope);
+            call.store.new_sealed_payload(Some(data_len), &key)?
+        }
+        None => call.store.new_payload(Some(data_len))?,
+    };
     let (writer, tail) = receive_body(&mut body, writer, length, digits_at_end).await?;
     let store = call.store.clone();
     let payload = tokio::task::spawn_blocking(move || writer.finish())
@@ -330,11 +341,12 @@ pub(crate) async fn download_by_name(
         )
     }))?;
     check_download(call, &bucket, name)?;
+    let key = crate::sse::customer_from_headers(call)?;
     // The file and its bytes from one snapshot; read again if its bytes were reclaimed before
     // they were opened (`docs/design.md`, "Reading").
     let mut attempt = 1;
     loop {
-        let entry = call
+        let mut entry = call
             .store
             .read_object(&bucket.id, name)
             .map_err(missing_as(|| {
@@ -343,6 +355,7 @@ pub(crate) async fn download_by_name(
                     format!("File with such name does not exist: {name}"),
                 )
             }))?;
+        crate::sse::unlock(&mut entry, key.as_ref())?;
         match serve(call, &entry) {
             Err(Served::Reclaimed) if attempt < pier_store::READ_ATTEMPTS => attempt += 1,
             Err(Served::Reclaimed) => return Err(StoreError::Reclaimed.into()),
@@ -354,7 +367,8 @@ pub(crate) async fn download_by_name(
 
 pub(crate) async fn download_by_id(call: &Call<'_>, id: &str) -> B2Result<Response<Body>> {
     let not_found = || B2Error::new(B2ErrorKind::NotFound, format!("File not present: {id}"));
-    let entry = call
+    let key = crate::sse::customer_from_headers(call)?;
+    let mut entry = call
         .store
         .read_by_version(id)
         .map_err(missing_as(not_found))?;
@@ -373,6 +387,7 @@ pub(crate) async fn download_by_id(call: &Call<'_>, id: &str) -> B2Result<Respon
             .is_some_and(|k| k.account == bucket.owner);
         return Err(if own { e } else { not_found() });
     }
+    crate::sse::unlock(&mut entry, key.as_ref())?;
     match serve(call, &entry) {
         Ok(response) => Ok(response),
         // That version is gone since it was read.
@@ -480,6 +495,9 @@ fn serve(call: &Call<'_>, entry: &Readable) -> Result<Response<Body>, Served> {
     }
     for (k, v) in &o.meta.user {
         resp = resp.header(format!("x-bz-info-{k}"), percent_encode(v));
+    }
+    for (name, value) in crate::sse::download_headers(o.meta.encryption.as_ref()) {
+        resp = resp.header(name, value);
     }
     let body = if *call.method == Method::HEAD {
         Body::empty()

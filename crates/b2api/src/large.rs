@@ -66,6 +66,15 @@ pub(crate) async fn start(call: &Call<'_>, args: StartLargeFile) -> B2Result<Res
         return Err(pier_store::StoreError::LockNotEnabled.into());
     }
     (meta.retention, meta.legal_hold) = lock;
+    let asked = crate::sse::from_json(
+        call,
+        args.server_side_encryption.as_ref(),
+        "serverSideEncryption",
+    )?;
+    // The large file's data key is made now; every part is sealed under it.
+    if let Some(how) = crate::sse::new_file(&bucket, asked) {
+        meta.encryption = Some(call.store.new_data_key(&how)?.0);
+    }
     let store = call.store.clone();
     let bucket_id = bucket.id.clone();
     let up = tokio::task::spawn_blocking(move || store.create_upload(&bucket_id, &name, meta))
@@ -124,7 +133,18 @@ pub(crate) async fn upload_part(
         .ok_or_else(|| B2Error::bad_request("Missing header: X-Bz-Content-Sha1"))?
         .to_ascii_lowercase();
     let digits_at_end = sha1 == "hex_digits_at_end";
-    let writer = call.store.new_payload(None)?;
+    let key = crate::sse::customer_from_headers(call)?;
+    let writer = match &up.meta.encryption {
+        Some(envelope) => {
+            if envelope.mode != pier_crypto::Mode::SseC && key.is_some() {
+                return Err(StoreError::NotCustomerEncrypted.into());
+            }
+            let data_key = call.store.open_envelope(envelope, key.as_ref())?;
+            call.store.new_sealed_part_payload(&data_key)?
+        }
+        None if key.is_some() => return Err(StoreError::NotCustomerEncrypted.into()),
+        None => call.store.new_payload(None)?,
+    };
     let (writer, tail) =
         crate::files::receive_body(&mut body, writer, length, digits_at_end).await?;
     let Payload::Blob(blob) = tokio::task::spawn_blocking(move || writer.finish())
@@ -275,8 +295,19 @@ pub(crate) fn list_unfinished(call: &Call<'_>, args: ListUnfinished) -> B2Result
 
 pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<Body>> {
     let me = call.account()?;
+    let source_key = crate::sse::asked_key(crate::sse::from_json(
+        call,
+        args.source_server_side_encryption.as_ref(),
+        "sourceServerSideEncryption",
+    )?);
+    let asked = crate::sse::from_json(
+        call,
+        args.destination_server_side_encryption.as_ref(),
+        "destinationServerSideEncryption",
+    )?;
     // A ranged copy reads the source's bytes: the entry and its bytes from one snapshot.
-    let entry = call.store.read_by_version(&args.source_file_id)?;
+    let mut entry = call.store.read_by_version(&args.source_file_id)?;
+    crate::sse::unlock(&mut entry, source_key.as_ref())?;
     let source = entry.object.clone();
     if source.marker {
         return Err(B2Error::bad_request("A hide marker cannot be copied"));
@@ -327,22 +358,39 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
     };
     // A copy's lock is its own, never the source's.
     (meta.retention, meta.legal_hold) = lock;
+    let encrypt = crate::sse::new_file(&destination, asked);
+    let into = match &encrypt {
+        Some(how) => Some(call.store.new_data_key(how)?),
+        None => None,
+    };
+    let shares =
+        range.is_none() && pier_store::same_encryption(entry.encryption(), encrypt.as_ref());
     let store = call.store.clone();
     let object = tokio::task::spawn_blocking(move || -> B2Result<pier_store::Object> {
         let Some((start, len)) = range else {
-            // The whole file: the copy shares the source's bytes.
-            return Ok(store.copy_object(
-                &source,
+            if shares {
+                // The whole file, encrypted as its source: the copy shares its bytes.
+                return Ok(store.copy_object(
+                    &source,
+                    &bucket_id,
+                    &name,
+                    meta,
+                    WriteCondition::None,
+                )?);
+            }
+            return Ok(store.copy_object_rewritten(
+                &entry,
                 &bucket_id,
                 &name,
                 meta,
                 WriteCondition::None,
+                into,
             )?);
         };
         // Reclaimed meanwhile: that version is gone, so the copy has no source.
-        let blob = store.copy_bytes(&entry, start, len, None)?;
+        let blob = store.copy_bytes(&entry, start, len, into.as_ref().map(|(_, k)| k))?;
         let mut meta = meta;
-        meta.encryption = None;
+        meta.encryption = into.map(|(envelope, _)| envelope);
         Ok(store.put_object(
             &bucket_id,
             &name,

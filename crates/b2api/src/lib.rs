@@ -24,6 +24,7 @@ mod large;
 pub mod lifecycle;
 mod notifications;
 pub mod request;
+mod sse;
 pub mod token;
 
 pub use error::{B2Error, B2ErrorKind, B2Result};
@@ -74,6 +75,8 @@ pub(crate) struct Call<'a> {
     pub secure: bool,
     /// Webhook targets may be plain `http` or private addresses.
     pub webhook_allow_private: bool,
+    /// The request may carry a customer's encryption key (TLS, or allowed by the operator).
+    pub customer_keys_allowed: bool,
 }
 
 impl Call<'_> {
@@ -314,6 +317,10 @@ impl B2Api {
                 .get::<pier_edge::listen::OverTls>()
                 .is_some(),
             webhook_allow_private: self.webhook_allow_private,
+            customer_keys_allowed: parts
+                .extensions
+                .get::<pier_edge::listen::CustomerKeysAllowed>()
+                .is_some(),
         };
         let op = match &request.call {
             B2Call::DownloadByName { bucket, name } => {

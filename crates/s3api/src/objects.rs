@@ -640,7 +640,7 @@ pub async fn copy(
     crate::sse::unlock(&mut entry, source_customer.as_ref()).map_err(s3_error)?;
     // A whole-object copy encrypted as its source shares the source's blobs (its bytes are not
     // read); into another encryption it is written again.
-    let shares = crate::sse::same_encryption(entry.encryption(), encrypt.as_ref());
+    let shares = pier_store::same_encryption(entry.encryption(), encrypt.as_ref());
     let source = entry.object.clone();
     check_preconditions(
         &source,

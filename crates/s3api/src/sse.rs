@@ -102,17 +102,6 @@ pub fn unlock(entry: &mut Readable, customer: Option<&CustomerKey>) -> Result<()
     }
 }
 
-/// Whether a copy asked to be encrypted as `target` is encrypted as its source (`source`): both
-/// plain, both SSE-S3, or SSE-C with the same key. Only then can it share the source's bytes.
-pub fn same_encryption(source: Option<&Envelope>, target: Option<&Encrypt>) -> bool {
-    match (source, target) {
-        (None, None) => true,
-        (Some(s), Some(Encrypt::SseS3)) => s.mode == Mode::SseS3,
-        (Some(s), Some(Encrypt::SseC(key))) => s.mode == Mode::SseC && s.key_id == key.md5(),
-        _ => false,
-    }
-}
-
 /// The data key parts of an upload encrypted as `envelope` are sealed under: SSE-C parts need
 /// the upload's customer key (400 without, 403 with another); a key given for an upload not
 /// encrypted with one is refused (400).

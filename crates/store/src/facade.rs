@@ -2,7 +2,7 @@
 
 mod buckets;
 mod encryption;
-pub use encryption::Encrypt;
+pub use encryption::{same_encryption, Encrypt};
 mod events;
 mod keys;
 mod objects;

@@ -51,7 +51,7 @@ pub use blob::{
 };
 pub use cache::TTL as CACHE_TTL;
 pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
-pub use facade::Encrypt;
+pub use facade::{same_encryption, Encrypt};
 pub use lifecycle::{LifecycleClock, LifecycleReport};
 pub use list::{prefix_end, ListPage, ListQuery, VersionPage, VersionQuery, VersionStart};
 pub use lock::{

@@ -26,6 +26,18 @@ impl Encrypt {
     }
 }
 
+/// Whether a copy to be encrypted as `target` is encrypted as its source (`source`): both
+/// plain, both SSE-S3, or SSE-C with the same key. Only then may it share the source's bytes
+/// ([`Store::copy_object`]); otherwise it is written again ([`Store::copy_object_rewritten`]).
+pub fn same_encryption(source: Option<&Envelope>, target: Option<&Encrypt>) -> bool {
+    match (source, target) {
+        (None, None) => true,
+        (Some(s), Some(Encrypt::SseS3)) => s.mode == Mode::SseS3,
+        (Some(s), Some(Encrypt::SseC(key))) => s.mode == Mode::SseC && s.key_id == key.md5(),
+        _ => false,
+    }
+}
+
 impl Store {
     /// Makes `master` the key SSE-S3 data keys are wrapped with (`None`: the server has none).
     /// Refused when the metadata records data keys wrapped by another master key, or by any
