@@ -22,6 +22,7 @@ mod s3_with_boto3 {
         upload_part_copy_from_sse_c_into_sse_s3 => "UploadPartCopy from an SSE-C source into an SSE-S3 upload",
         aws_kms_is_refused => "aws:kms is refused: no key management service is offered",
         bad_sse_c_headers_are_refused => "bad SSE-C headers are refused: a short key, a key that is not its MD5",
+        form_uploads_are_encrypted_as_asked_or_by_default => "a browser form upload (POST) asking AES256 is encrypted, and so is one into a default-encrypted bucket",
     );
 }
 

@@ -177,4 +177,21 @@ def _():
     assert error_status(s3.head_object, Bucket="sse", Key="bad")[0] == 404, "nothing stored"
 
 
+@check("a browser form upload (POST) asking AES256 is encrypted, and so is one into a default-encrypted bucket")
+def _():
+    import urllib3
+    for bucket, fields in [("sse", {"x-amz-server-side-encryption": "AES256"}), ("sse-default", {})]:
+        if bucket == "sse-default":
+            s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+        conditions = [{k: v} for k, v in fields.items()]
+        post = s3.generate_presigned_post(Bucket=bucket, Key="form.txt", Fields=fields, Conditions=conditions)
+        r = urllib3.request("POST", post["url"], fields={**post["fields"], "file": ("form.txt", b"posted")})
+        assert r.status == 204, (r.status, r.data)
+        head = s3.head_object(Bucket=bucket, Key="form.txt")
+        assert head.get("ServerSideEncryption") == "AES256", (bucket, head)
+        assert s3.get_object(Bucket=bucket, Key="form.txt")["Body"].read() == b"posted"
+    s3.delete_bucket_encryption(Bucket="sse-default")
+
+
 finish()

@@ -152,6 +152,19 @@ pub(crate) async fn details(
             meta.push((name.into(), v.clone()));
         }
     }
+    meta.push((
+        "Encryption at rest".into(),
+        match &m.encryption {
+            Some(e) if e.mode == pier_crypto::Mode::SseS3 => {
+                "SSE-S3 / SSE-B2 (AES-256, server-managed key)".into()
+            }
+            Some(e) => format!(
+                "SSE-C (AES-256, the customer's key, MD5 {}): only requests that send that key can read it, so a share link cannot",
+                e.key_id
+            ),
+            None => "none (stored as sent)".into(),
+        },
+    ));
     let versions = history
         .entries
         .iter()
@@ -389,11 +402,18 @@ pub(crate) async fn upload(
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse().ok());
-        let mut writer = d.store().new_payload(declared).map_err(Page::store)?;
+        // A bucket with default encryption gets its uploads encrypted, as over the APIs.
+        let sealing = default_sealing(&d, &b)?;
+        let mut writer = match &sealing {
+            Some((_, key)) => d.store().new_sealed_payload(declared, key),
+            None => d.store().new_payload(declared),
+        }
+        .map_err(Page::store)?;
         receive(body, |c| writer.write_bytes(c)).await?;
         let payload = tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?;
         let meta = ObjectMeta {
             content_type: content_type(&headers),
+            encryption: sealing.map(|(envelope, _)| envelope),
             ..Default::default()
         };
         let store = d.store().clone();
@@ -425,6 +445,7 @@ pub(crate) async fn start_upload(
         let b = upload_target(&d, &who, &bucket, &q.key, &headers)?;
         let meta = ObjectMeta {
             content_type: content_type(&headers),
+            encryption: default_sealing(&d, &b)?.map(|(envelope, _)| envelope),
             ..Default::default()
         };
         let store = d.store().clone();
@@ -440,14 +461,35 @@ pub(crate) async fn start_upload(
     }
 }
 
+/// A new data key and its envelope when `bucket` has default encryption.
+fn default_sealing(
+    d: &Dashboard,
+    bucket: &pier_store::Bucket,
+) -> Result<Option<(pier_crypto::Envelope, pier_crypto::DataKey)>, Page> {
+    match bucket.encryption {
+        Some(_) => d
+            .store()
+            .new_data_key(&pier_store::Encrypt::SseS3)
+            .map(Some)
+            .map_err(Page::store),
+        None => Ok(None),
+    }
+}
+
 /// The upload `id` of `bucket`, checked against the caller's access to its key.
-fn upload_of(d: &Dashboard, who: &Signed, bucket: &str, id: &str) -> Result<(), Page> {
+fn upload_of(
+    d: &Dashboard,
+    who: &Signed,
+    bucket: &str,
+    id: &str,
+) -> Result<pier_store::Upload, Page> {
     let b = d.store().bucket(bucket).map_err(Page::store)?;
     let upload = d.store().upload(id).map_err(Page::store)?;
     if upload.bucket_id != b.id {
         return Err(Page::new(StatusCode::NOT_FOUND, "No such upload."));
     }
-    who.allow(d, Action::PutObject, Some(bucket), Some(&upload.key), None)
+    who.allow(d, Action::PutObject, Some(bucket), Some(&upload.key), None)?;
+    Ok(upload)
 }
 
 /// `PUT /api/b/{bucket}/uploads/{upload}/{part}`: one part, streamed.
@@ -466,10 +508,28 @@ pub(crate) async fn upload_part(
                 "Part numbers run from 1 to 10000.",
             ));
         }
-        upload_of(&d, &who, &bucket, &upload)?;
-        let mut writer = d.store().new_blob().map_err(Page::store)?;
+        let started = upload_of(&d, &who, &bucket, &upload)?;
+        // A part of an encrypted upload is sealed under the upload's key.
+        let mut writer = match &started.meta.encryption {
+            Some(envelope) => {
+                let key = d
+                    .store()
+                    .open_envelope(envelope, None)
+                    .map_err(Page::store)?;
+                d.store().new_sealed_part_payload(&key)
+            }
+            None => d.store().new_part_payload(),
+        }
+        .map_err(Page::store)?;
         receive(body, |c| writer.write_bytes(c)).await?;
-        let blob = tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?;
+        let pier_store::Payload::Blob(blob) =
+            tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?
+        else {
+            return Err(Page::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "A part was kept inline.",
+            ));
+        };
         let store = d.store().clone();
         let part = blocking(move || {
             store.put_part(&upload, part, blob, None).map_err(|e| {

@@ -99,9 +99,9 @@ pub async fn post<S>(
     store: &Store,
     access: &Access,
     bucket_name: &str,
-    content_type: Option<&str>,
-    body: S,
+    (content_type, body): (Option<&str>, S),
     facts: RequestFacts<'_>,
+    keys_allowed: bool,
 ) -> S3Result<Posted>
 where
     S: Stream<Item = Result<Bytes, s3s::StdError>> + Send + 'static,
@@ -204,7 +204,37 @@ where
         .get("x-amz-checksum-algorithm")
         .map(|a| checksum::algorithm(&a.to_ascii_lowercase()));
     let mut hasher = announced.hasher(algorithm.as_ref());
-    let mut writer = store.new_payload(None).map_err(s3_error)?;
+    // Encryption as the form's fields ask (as PUT's headers), else the bucket's default.
+    let customer = crate::sse::customer_key(
+        crate::sse::CustomerHeaders {
+            algorithm: fields
+                .get("x-amz-server-side-encryption-customer-algorithm")
+                .map(str::to_owned)
+                .as_ref(),
+            key: fields
+                .get("x-amz-server-side-encryption-customer-key")
+                .map(str::to_owned)
+                .as_ref(),
+            md5: fields
+                .get("x-amz-server-side-encryption-customer-key-md5")
+                .map(str::to_owned)
+                .as_ref(),
+        },
+        keys_allowed,
+    )?;
+    let sse = fields
+        .get("x-amz-server-side-encryption")
+        .map(|s| s3s::dto::ServerSideEncryption::from(s.to_owned()));
+    let sealing = match crate::sse::requested(&bucket, sse.as_ref(), customer)? {
+        Some(how) => Some(store.new_data_key(&how).map_err(s3_error)?),
+        None => None,
+    };
+    let mut writer = match &sealing {
+        Some((_, key)) => store.new_sealed_payload(None, key),
+        None => store.new_payload(None),
+    }
+    .map_err(s3_error)?;
+    meta.encryption = sealing.map(|(envelope, _)| envelope);
     while let Some(chunk) = file.chunk().await.map_err(malformed)? {
         if let Some((_, max)) = range {
             if writer.size() + chunk.len() as u64 > max {

@@ -582,14 +582,18 @@ impl Front {
             user_agent: header(header::USER_AGENT),
             headers: None,
         };
+        let keys_allowed = parts
+            .extensions
+            .get::<pier_edge::listen::CustomerKeysAllowed>()
+            .is_some();
         let stream = http_body_util::BodyDataStream::new(body);
         let posted = pier_s3::post_form::post(
             &self.inner.store,
             &self.inner.access,
             bucket,
-            header(header::CONTENT_TYPE),
-            stream,
+            (header(header::CONTENT_TYPE), stream),
             facts,
+            keys_allowed,
         )
         .await;
         match posted {

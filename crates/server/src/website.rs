@@ -190,6 +190,14 @@ pub async fn serve(
             if let Some(location) = &entry.object.meta.website_redirect {
                 return redirect(location, 301);
             }
+            // An SSE-C object needs its customer's key, which no website request carries.
+            if !entry.is_unlocked() {
+                return page(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequest",
+                    "The object was stored using a form of Server Side Encryption and cannot be served by a website.",
+                );
+            }
             return object(store, &entry, StatusCode::OK, &method, Some(req.headers()));
         }
         Ok(Found::Denied) => {
