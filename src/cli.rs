@@ -75,8 +75,9 @@ pub struct ServeArgs {
     /// garbage_grace_secs, region, public_url,
     /// listen, domains, root_access_key,
     /// root_secret_key, access_log, lifecycle_interval_secs, dashboard_listen, dashboard_hosts,
-    /// metrics_token, metrics_public,
-    /// dashboard_secure_cookies, and a [limits] table: max_connections,
+    /// metrics_token, metrics_public, dashboard_secure_cookies, webhook_allow_private,
+    /// website_domains, website_listen, tls_listen, tls_cert, tls_key, master_key_file,
+    /// allow_sse_c_over_http, and a [limits] table: max_connections,
     /// header_timeout_secs, body_stall_secs, http2_max_streams).
     #[arg(long, env = "PIER_CONFIG")]
     pub config: Option<PathBuf>,

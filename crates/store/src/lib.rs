@@ -34,8 +34,10 @@ pub mod lifecycle;
 mod list;
 pub mod lock;
 pub mod meta;
+mod payload;
 mod read;
 mod sealed;
+mod segments;
 pub mod sql;
 mod stats;
 mod stream;
@@ -46,8 +48,8 @@ pub use backend::{
     Backends, BlobBackend, MetaBackend, GARBAGE_GRACE, ORPHAN_AGE, POSTGRES_CONNECTIONS,
 };
 pub use blob::{
-    BlobSink, BlobSource, BlobStore, BlobWriter, Blobs, FileBlobs, Payload, PayloadWriter, S3Blobs,
-    S3Location, SegmentReader, StoredBlob, WrittenBlob, INLINE_MAX,
+    BlobSink, BlobSource, BlobStore, BlobWriter, Blobs, FileBlobs, S3Blobs, S3Location, StoredBlob,
+    WrittenBlob,
 };
 pub use cache::TTL as CACHE_TTL;
 pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
@@ -61,7 +63,9 @@ pub use meta::{
     Completion, LifecycleAction, MetaChange, MetaStore, NewBytes, PartsChecksum, Removal,
     VersionCursor,
 };
+pub use payload::{Payload, PayloadWriter, INLINE_MAX};
 pub use read::{Readable, READ_ATTEMPTS};
+pub use segments::SegmentReader;
 pub use sql::meta::{multipart_etag, SqlMeta};
 pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;

@@ -70,11 +70,11 @@ impl Readable {
     }
 
     /// How a reader gets at this entry's bytes.
-    pub(crate) fn sealing(&self) -> crate::blob::Sealing {
+    pub(crate) fn sealing(&self) -> crate::segments::Sealing {
         match (self.encryption(), &self.key) {
-            (None, _) => crate::blob::Sealing::Plain,
-            (Some(_), Some(key)) => crate::blob::Sealing::Key(key.clone()),
-            (Some(_), None) => crate::blob::Sealing::Locked,
+            (None, _) => crate::segments::Sealing::Plain,
+            (Some(_), Some(key)) => crate::segments::Sealing::Key(key.clone()),
+            (Some(_), None) => crate::segments::Sealing::Locked,
         }
     }
 }
