@@ -149,7 +149,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PIER_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
     /// Serve `/_pier/metrics` to anyone (a listener only a monitoring network reaches).
-    #[arg(long, env = "PIER_METRICS_PUBLIC")]
+    #[arg(long, env = "PIER_METRICS_PUBLIC", value_parser = clap::builder::FalseyValueParser::new())]
     pub metrics_public: bool,
     /// Test aid (off by default): a lifecycle rule's "day" lasts this many seconds, and passes
     /// run every half of it, as RGW's rgw_lc_debug_interval (ceph's s3-tests use 10).
@@ -160,7 +160,7 @@ pub struct ServeArgs {
     pub lifecycle_clock_offset_days: Option<i64>,
     /// Let event notification webhooks use plain http and loopback or private addresses (the
     /// cloud metadata address stays refused).
-    #[arg(long, env = "PIER_WEBHOOK_ALLOW_PRIVATE")]
+    #[arg(long, env = "PIER_WEBHOOK_ALLOW_PRIVATE", value_parser = clap::builder::FalseyValueParser::new())]
     pub webhook_allow_private: bool,
     /// Hours an undelivered event is retried before it is dropped and its rule suspended
     /// [default: 24].
@@ -190,7 +190,7 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
     /// Serve a self-signed certificate for localhost and 127.0.0.1, made at first start in the
     /// data directory (tls/self-signed.pem, which clients may trust): for development.
-    #[arg(long, env = "PIER_TLS_SELF_SIGNED", conflicts_with_all = ["tls_cert", "tls_key"])]
+    #[arg(long, env = "PIER_TLS_SELF_SIGNED", value_parser = clap::builder::FalseyValueParser::new(), conflicts_with_all = ["tls_cert", "tls_key"])]
     pub tls_self_signed: bool,
     /// The master key that wraps server-side encrypted objects' keys (a file of 64 hex digits)
     /// [default: DATA_DIR/master.key, made at first start].
@@ -198,7 +198,7 @@ pub struct ServeArgs {
     pub master_key_file: Option<PathBuf>,
     /// Take customer encryption keys (SSE-C) over plain HTTP too, not only over HTTPS (for
     /// tests, or behind a TLS proxy).
-    #[arg(long, env = "PIER_ALLOW_SSE_C_OVER_HTTP")]
+    #[arg(long, env = "PIER_ALLOW_SSE_C_OVER_HTTP", value_parser = clap::builder::FalseyValueParser::new())]
     pub allow_sse_c_over_http: bool,
     /// The dashboard's certificate [default: the API's, when it has one].
     #[arg(long, env = "PIER_DASHBOARD_TLS_CERT")]
@@ -292,7 +292,7 @@ pub enum BucketCommand {
         test: Option<String>,
         /// Allow webhooks on plain http and private addresses (as the server's
         /// --webhook-allow-private).
-        #[arg(long, env = "PIER_WEBHOOK_ALLOW_PRIVATE")]
+        #[arg(long, env = "PIER_WEBHOOK_ALLOW_PRIVATE", value_parser = clap::builder::FalseyValueParser::new())]
         webhook_allow_private: bool,
     },
     /// Show a bucket's static website configuration (with no option), set one, or remove it.

@@ -128,6 +128,27 @@ fn sse_c_over_plain_http_is_refused_unless_allowed() {
     );
     let listed = server.aws_ok(&["s3", "ls", "s3://plain-http/"]);
     assert!(listed.is_empty(), "nothing stored: {listed}");
+    // The operator's permission, as the environment gives it.
+    let allowed = Server::start_with_env(
+        TempDir::new().unwrap(),
+        &[],
+        &[("PIER_ALLOW_SSE_C_OVER_HTTP", "1")],
+    );
+    allowed.aws_ok(&["s3", "mb", "s3://plain-http"]);
+    allowed.aws_ok(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        "plain-http",
+        "--key",
+        "x",
+        "--body",
+        file.to_str().unwrap(),
+        "--sse-customer-algorithm",
+        "AES256",
+        "--sse-customer-key",
+        &key,
+    ]);
 }
 
 #[test]
