@@ -5,7 +5,7 @@
 //! Supported: `Version` (`2012-10-17` or `2008-10-17`), `Statement` (object or list) with
 //! `Sid`, `Effect`, `Principal` (`"*"`, `{"AWS": "*"}`, `{"AWS": [key ids or ARNs ending in
 //! /KEYID]}`), `Action` / `NotAction` (with `*` and `?`), `Resource` (ARNs of this bucket,
-//! with `*` and `?`), and `Condition` with `StringEquals`, `StringNotEquals`, `StringLike`,
+//! with `*` and `?`), and `Condition` with `Null`, `StringEquals`, `StringNotEquals`, `StringLike`,
 //! `StringNotLike`, `IpAddress`, `NotIpAddress` and `Bool` over `aws:SourceIp`,
 //! `aws:SecureTransport`, `aws:Referer`, `aws:UserAgent`, `aws:userid` and `s3:prefix`.
 
@@ -66,7 +66,7 @@ pub enum Principals {
 }
 
 /// The S3 request headers policies may test (`s3:x-amz-acl`, ...), as the header names.
-pub const CONDITION_HEADERS: [&str; 9] = [
+pub const CONDITION_HEADERS: [&str; 12] = [
     "x-amz-acl",
     "x-amz-copy-source",
     "x-amz-metadata-directive",
@@ -76,6 +76,9 @@ pub const CONDITION_HEADERS: [&str; 9] = [
     "x-amz-grant-write-acp",
     "x-amz-grant-full-control",
     "x-amz-storage-class",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-server-side-encryption-aws-kms-key-id",
 ];
 
 /// A condition key pier can evaluate.
@@ -167,6 +170,8 @@ pub enum Operator {
     NotIpAddress,
     /// `Bool`.
     Bool,
+    /// `Null`: `"true"` holds when the key has no value in the request, `"false"` when it has.
+    Null,
 }
 
 impl Operator {
@@ -179,6 +184,7 @@ impl Operator {
             "IpAddress" => Operator::IpAddress,
             "NotIpAddress" => Operator::NotIpAddress,
             "Bool" => Operator::Bool,
+            "Null" => Operator::Null,
             _ => return None,
         })
     }
@@ -323,6 +329,10 @@ impl Condition {
             Operator::StringLike => any(&wildcard_match),
             Operator::StringNotLike => !any(&wildcard_match),
             Operator::Bool => any(&|p, v| p.eq_ignore_ascii_case(v)),
+            Operator::Null => self
+                .values
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case("true") == value.is_none()),
             Operator::IpAddress => facts
                 .source_ip
                 .is_some_and(|ip| self.values.iter().any(|c| cidr_contains(c, ip))),
@@ -884,5 +894,29 @@ mod tests {
             copy("src/public/a", "public-read").as_deref(),
             Some("s3:x-amz-acl")
         );
+    }
+
+    #[test]
+    fn null_holds_when_a_header_is_absent_as_an_encryption_policy_needs() {
+        // Deny uploads that do not ask for server-side encryption.
+        let text = r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::photos/*",
+            "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}}}}"#;
+        let p = Policy::parse(text, "photos").unwrap();
+        let s = &p.statements[0];
+        let none: [(&str, &str); 0] = [];
+        let applies = |facts: Facts| s.failed_condition(&facts).is_none();
+        assert!(
+            applies(Facts {
+                headers: &none,
+                ..Facts::default()
+            }),
+            "no header: the deny applies"
+        );
+        let sealed = [("x-amz-server-side-encryption", "AES256")];
+        assert!(!applies(Facts {
+            headers: &sealed,
+            ..Facts::default()
+        }));
     }
 }

@@ -34,6 +34,11 @@ fn customer(
             "SSE-C algorithm must be AES256, not {algorithm:?}"
         )));
     }
+    if md5.is_none() {
+        return Err(B2Error::bad_request(
+            "SSE-C needs the MD5 of the customer key (customerKeyMd5)",
+        ));
+    }
     if !call.customer_keys_allowed {
         return Err(B2Error::bad_request(
             "SSE-C customer keys are accepted only over HTTPS",

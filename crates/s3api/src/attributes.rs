@@ -12,9 +12,17 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Result};
 
 /// The attributes asked for, read from one version (the current one unless `versionId`).
-pub fn get(store: &Store, input: GetObjectAttributesInput) -> S3Result<GetObjectAttributesOutput> {
+pub fn get(
+    store: &Store,
+    input: GetObjectAttributesInput,
+    keys_allowed: bool,
+) -> S3Result<GetObjectAttributesOutput> {
+    let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let o = read_entry(store, &bucket, &input.key, input.version_id.as_deref())?.object;
+    let mut entry = read_entry(store, &bucket, &input.key, input.version_id.as_deref())?;
+    // An SSE-C object's attributes need its key, as its bytes do.
+    crate::sse::unlock(&mut entry, customer.as_ref()).map_err(crate::error::s3_error)?;
+    let o = entry.object;
     let mut wants = std::collections::HashSet::new();
     // The header is one comma-separated list (s3s 0.14.1 hands it over unsplit).
     let named = input

@@ -317,6 +317,7 @@ impl S3 for PierS3 {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let keys_allowed = sse::keys_allowed(&req.extensions);
+        sse::no_encryption_on_reads(&req.headers)?;
         objects::get(&self.store, req.input, keys_allowed)
             .await
             .map(S3Response::new)
@@ -327,6 +328,7 @@ impl S3 for PierS3 {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let keys_allowed = sse::keys_allowed(&req.extensions);
+        sse::no_encryption_on_reads(&req.headers)?;
         objects::head(&self.store, req.input, keys_allowed)
     }
 
@@ -667,7 +669,8 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<GetObjectAttributesInput>,
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
-        attributes::get(&self.store, req.input).map(S3Response::new)
+        let keys_allowed = sse::keys_allowed(&req.extensions);
+        attributes::get(&self.store, req.input, keys_allowed).map(S3Response::new)
     }
 
     async fn put_object_lock_configuration(

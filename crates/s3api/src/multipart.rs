@@ -121,7 +121,7 @@ pub async fn upload_part(
     let (upload, _) = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
     let sealing = crate::sse::upload_key(store, upload.meta.encryption.as_ref(), customer.as_ref())
-        .map_err(s3_error)?;
+        .map_err(crate::sse::part_key_error)?;
     let shown = crate::sse::shown(upload.meta.encryption.as_ref());
     let mut announced = Announced {
         crc32: input.checksum_crc32.clone(),
@@ -243,7 +243,7 @@ pub async fn upload_part_copy(
         keys_allowed,
     )?;
     let sealing = crate::sse::upload_key(store, upload.meta.encryption.as_ref(), customer.as_ref())
-        .map_err(s3_error)?;
+        .map_err(crate::sse::part_key_error)?;
     let shown = crate::sse::shown(upload.meta.encryption.as_ref());
     let (src_bucket, src_key, src_version) = copy_source(&input.copy_source)?;
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;

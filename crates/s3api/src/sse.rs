@@ -51,6 +51,12 @@ pub fn customer_key(headers: CustomerHeaders<'_>, allowed: bool) -> S3Result<Opt
             "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection."
         ));
     }
+    if headers.md5.is_none() {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key."
+        ));
+    }
     CustomerKey::parse(key, headers.md5.map(|m| m.as_str()))
         .map(Some)
         .map_err(|e| s3s::S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, e.to_string()))
@@ -161,6 +167,30 @@ pub fn shown(envelope: Option<&Envelope>) -> Shown {
             algorithm: None,
             key_md5: None,
         },
+    }
+}
+
+/// Refuses `x-amz-server-side-encryption` on a GET or HEAD, as S3 does (400): a read names no
+/// server-side encryption (an object's is known).
+pub fn no_encryption_on_reads(headers: &http::HeaderMap) -> S3Result<()> {
+    if headers.contains_key("x-amz-server-side-encryption") {
+        return Err(s3_error!(
+            InvalidArgument,
+            "The x-amz-server-side-encryption header is not supported for this operation."
+        ));
+    }
+    Ok(())
+}
+
+/// The error a part answers when it names another customer key than its upload's (400, as S3:
+/// a part must carry the upload's own encryption parameters).
+pub fn part_key_error(e: StoreError) -> s3s::S3Error {
+    match e {
+        StoreError::WrongKey => s3_error!(
+            InvalidRequest,
+            "The provided encryption parameters did not match the ones used originally."
+        ),
+        other => crate::error::s3_error(other),
     }
 }
 
