@@ -113,7 +113,7 @@ def _():
         parts.append({"PartNumber": n, "ETag": r["ETag"]})
     status, code = error_status(s3.upload_part, Bucket="sse", Key="mp", UploadId=up["UploadId"],
                                 PartNumber=3, Body=b"x", **sse_c(OTHER))
-    assert (status, code) == (403, "AccessDenied"), (status, code)
+    assert (status, code) == (400, "InvalidRequest"), (status, code)
     s3.complete_multipart_upload(Bucket="sse", Key="mp", UploadId=up["UploadId"],
                                  MultipartUpload={"Parts": parts})
     whole = b"".join(parts_data)
