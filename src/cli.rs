@@ -24,6 +24,9 @@ pub enum Command {
     /// Bucket settings that have no S3 call of their own.
     #[command(subcommand)]
     Bucket(BucketCommand),
+    /// The local key ring SSE-KMS encrypts with (works next to a running server).
+    #[command(subcommand)]
+    Kms(KmsCommand),
     /// Print a presigned URL a browser (or curl) can use directly.
     Presign(PresignArgs),
     /// Check, convert, explain and lint CORS rules (B2, S3 or R2 dialect) offline.
@@ -196,6 +199,10 @@ pub struct ServeArgs {
     /// [default: DATA_DIR/master.key, made at first start].
     #[arg(long, env = "PIER_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+    /// Make sure the key ring (SSE-KMS) has these keys, made at start when missing
+    /// (repeatable; comma-separated in the environment).
+    #[arg(long = "kms-key", env = "PIER_KMS_KEYS", value_delimiter = ',')]
+    pub kms_keys: Vec<String>,
     /// Take customer encryption keys (SSE-C) over plain HTTP too, not only over HTTPS (for
     /// tests, or behind a TLS proxy).
     #[arg(long, env = "PIER_ALLOW_SSE_C_OVER_HTTP", value_parser = clap::builder::FalseyValueParser::new())]
@@ -249,6 +256,25 @@ pub enum KeyCommand {
         data: DataDirArg,
         /// The access key id.
         access_key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KmsCommand {
+    /// Add a key to the ring, wrapped by the master key; a running server uses it at once.
+    CreateKey {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// The master key file [default: DATA_DIR/master.key].
+        #[arg(long, env = "PIER_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+        /// The key's id (what `x-amz-server-side-encryption-aws-kms-key-id` names).
+        id: String,
+    },
+    /// List the ring's keys.
+    List {
+        #[command(flatten)]
+        data: DataDirArg,
     },
 }
 

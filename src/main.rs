@@ -2,6 +2,7 @@
 
 mod cli;
 mod cors_cmd;
+mod encryption;
 mod remote;
 mod serve;
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Serve(args) => serve::serve(*args).map_err(Failure::Runtime),
         cli::Command::Key(cmd) => serve::key(cmd).map_err(Failure::Runtime),
         cli::Command::Bucket(cmd) => remote::bucket(cmd).map_err(Failure::Runtime),
+        cli::Command::Kms(cmd) => encryption::kms(cmd).map_err(Failure::Runtime),
         cli::Command::Presign(args) => remote::presign(args).map_err(Failure::Usage),
         cli::Command::Access(cli::AccessCommand::Explain(args)) => {
             remote::explain_access(&args).map_err(Failure::Runtime)

@@ -108,6 +108,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if args.master_key_file.is_some() {
         config.master_key_file = args.master_key_file.clone();
     }
+    if !args.kms_keys.is_empty() {
+        config.kms_keys = args.kms_keys.clone();
+    }
     if let Some(h) = args.event_retry_hours {
         config.event_retry_hours = h;
     }
@@ -195,13 +198,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
         ensure_root_key(&store, &config)?;
-        let master = master_key(&config)?;
+        let master =
+            crate::encryption::master_key(&config.data_dir, config.master_key_file.as_deref())?;
         store.set_master_key(Some(master)).with_context(|| {
             format!(
                 "the master key does not open the objects in {}",
                 config.data_dir.display()
             )
         })?;
+        for id in &config.kms_keys {
+            store
+                .ensure_kms_key(id)
+                .with_context(|| format!("adding {id} to the key ring"))?;
+        }
         let certs = Certificates::load(&config)?;
         let plain = match config.listen.as_str() {
             "off" => None,
@@ -525,30 +534,6 @@ const DEFAULT_DASHBOARD: &str = "127.0.0.1:9001";
 
 /// Makes sure someone can sign requests: the configured root key, or on first start a new key
 /// printed once.
-/// The master key: the configured file's, or `master.key` in the data directory, made (mode
-/// 0600) at first start with a warning to back it up.
-fn master_key(config: &Config) -> anyhow::Result<pier_crypto::MasterKey> {
-    if let Some(path) = &config.master_key_file {
-        return pier_crypto::MasterKey::load(path)
-            .with_context(|| format!("reading the master key file {}", path.display()));
-    }
-    let path = config.data_dir.join("master.key");
-    match pier_crypto::MasterKey::load(&path) {
-        Ok(key) => Ok(key),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = pier_crypto::MasterKey::create(&path)
-                .with_context(|| format!("creating the master key {}", path.display()))?;
-            tracing::warn!(
-                path = %path.display(),
-                id = key.id(),
-                "made a master key for server-side encryption: back it up, objects encrypted under it cannot be read without it"
-            );
-            Ok(key)
-        }
-        Err(e) => Err(e).with_context(|| format!("reading the master key {}", path.display())),
-    }
-}
-
 fn ensure_root_key(store: &Store, config: &Config) -> anyhow::Result<()> {
     match (&config.root_access_key, &config.root_secret_key) {
         (Some(id), Some(secret)) => match store.key(id)? {

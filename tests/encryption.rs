@@ -12,7 +12,7 @@ use tempfile::TempDir;
 
 /// `tests/clients/sse_boto3.py`: server-side encryption as a boto3 user drives it.
 mod s3_with_boto3 {
-    crate::client_checks!("sse_boto3.py", ["--allow-sse-c-over-http"];
+    crate::client_checks!("sse_boto3.py", ["--allow-sse-c-over-http", "--kms-key", "testkey-1,testkey-2"];
         sse_s3_put_is_stored_encrypted_get_and_head_say_so => "SSE-S3: PUT with AES256 is stored encrypted, GET and HEAD say so, the ETag is the MD5",
         a_buckets_default_encryption_applies_and_round_trips => "a bucket's default encryption applies to puts that name none, and round-trips",
         sse_c_put_get_head_and_ranges_with_the_key => "SSE-C: PUT, GET, HEAD and ranges with the key; its MD5 is echoed",
@@ -20,7 +20,9 @@ mod s3_with_boto3 {
         sse_c_multipart_with_the_key_on_every_part => "SSE-C: a multipart upload with the key on every part reads back whole and by range",
         copy_object_between_sse_c_sse_s3_and_plain => "CopyObject between SSE-C, SSE-S3 and plain, with the copy-source key",
         upload_part_copy_from_sse_c_into_sse_s3 => "UploadPartCopy from an SSE-C source into an SSE-S3 upload",
-        aws_kms_is_refused => "aws:kms is refused: no key management service is offered",
+        sse_kms_put_get_head_with_a_key_of_the_ring => "SSE-KMS: PUT with a key of the ring; GET and HEAD show aws:kms and the key id; the ETag is not the MD5",
+        sse_kms_a_missing_key_is_refused_and_none_is_aws_s3 => "SSE-KMS: a key the ring lacks is 400 KMS.NotFoundException; without a key id, aws/s3",
+        sse_kms_bucket_default_multipart_and_copy => "SSE-KMS: a bucket default with a KMSMasterKeyID, multipart, and a copy into SSE-S3",
         bad_sse_c_headers_are_refused => "bad SSE-C headers are refused: a short key, a key that is not its MD5",
         form_uploads_are_encrypted_as_asked_or_by_default => "a browser form upload (POST) asking AES256 is encrypted, and so is one into a default-encrypted bucket",
     );
@@ -233,4 +235,53 @@ mod b2_with_b2sdk {
         copies_between_sse_c_sse_b2_and_plain => "copies between SSE-C, SSE-B2 and plain",
         a_buckets_default_encryption_is_set_shown_and_applied => "a bucket's default encryption is set, shown, and applied to uploads that name none",
     );
+}
+
+#[test]
+fn a_key_made_with_pier_kms_next_to_a_running_server_is_usable_at_once() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start_in(dir);
+    server.aws_ok(&["s3", "mb", "s3://ring"]);
+    let file = data.join("..").join("f");
+    std::fs::write(&file, b"ring").unwrap();
+    let put = |key_id: &str| {
+        server.aws(&[
+            "s3",
+            "cp",
+            file.to_str().unwrap(),
+            "s3://ring/f",
+            "--sse",
+            "aws:kms",
+            "--sse-kms-key-id",
+            key_id,
+        ])
+    };
+    assert!(!put("team-a").status.success(), "not in the ring yet");
+    let pier = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pier"))
+            .args(args)
+            .args(["--data-dir", data.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let made = pier(&["kms", "create-key", "team-a"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let again = pier(&["kms", "create-key", "team-a"]);
+    assert!(!again.status.success(), "a key id is made once");
+    let listed = String::from_utf8_lossy(&pier(&["kms", "list"]).stdout).into_owned();
+    assert!(listed.contains("team-a"), "{listed}");
+    let out = put("team-a");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let head = server.aws_ok(&["s3api", "head-object", "--bucket", "ring", "--key", "f"]);
+    assert!(head.contains("\"SSEKMSKeyId\": \"team-a\""), "{head}");
+    assert_eq!(server.aws_ok(&["s3", "cp", "s3://ring/f", "-"]), "ring");
 }

@@ -159,10 +159,50 @@ def _():
     assert got["ServerSideEncryption"] == "AES256" and got["Body"].read() == body
 
 
-@check("aws:kms is refused: no key management service is offered")
+@check("SSE-KMS: PUT with a key of the ring; GET and HEAD show aws:kms and the key id; the ETag is not the MD5")
 def _():
-    status, code = error_status(s3.put_object, Bucket="sse", Key="kms", Body=b"x", ServerSideEncryption="aws:kms")
-    assert (status, code) == (501, "NotImplemented"), (status, code)
+    body = data(200_000, b"kms ")
+    put = s3.put_object(Bucket="sse", Key="kms.bin", Body=body, ServerSideEncryption="aws:kms",
+                        SSEKMSKeyId="testkey-1")
+    assert put["ServerSideEncryption"] == "aws:kms" and put["SSEKMSKeyId"] == "testkey-1", put
+    assert put["ETag"].strip('"') != hashlib.md5(body).hexdigest()
+    got = s3.get_object(Bucket="sse", Key="kms.bin", Range="bytes=100-199")
+    assert got["ServerSideEncryption"] == "aws:kms" and got["SSEKMSKeyId"] == "testkey-1", got
+    assert got["Body"].read() == body[100:200]
+    head = s3.head_object(Bucket="sse", Key="kms.bin")
+    assert head["SSEKMSKeyId"] == "testkey-1", head
+
+
+@check("SSE-KMS: a key the ring lacks is 400 KMS.NotFoundException; without a key id, aws/s3")
+def _():
+    assert error_status(s3.put_object, Bucket="sse", Key="kms-missing", Body=b"x",
+                        ServerSideEncryption="aws:kms", SSEKMSKeyId="no-such-key") == (400, "KMS.NotFoundException")
+    put = s3.put_object(Bucket="sse", Key="kms-default", Body=b"x", ServerSideEncryption="aws:kms")
+    assert put["SSEKMSKeyId"] == "aws/s3", put
+    assert s3.get_object(Bucket="sse", Key="kms-default")["Body"].read() == b"x"
+
+
+@check("SSE-KMS: a bucket default with a KMSMasterKeyID, multipart, and a copy into SSE-S3")
+def _():
+    s3.create_bucket(Bucket="sse-kms-default")
+    s3.put_bucket_encryption(Bucket="sse-kms-default", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "testkey-2"}}]})
+    got = s3.get_bucket_encryption(Bucket="sse-kms-default")["ServerSideEncryptionConfiguration"]
+    assert got["Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == "testkey-2", got
+    up = s3.create_multipart_upload(Bucket="sse-kms-default", Key="mp")
+    assert up["SSEKMSKeyId"] == "testkey-2", up
+    chunks = [data(5 * 1024 * 1024, b"kms part "), data(100, b"tail ")]
+    parts = []
+    for n, chunk in enumerate(chunks, start=1):
+        r = s3.upload_part(Bucket="sse-kms-default", Key="mp", UploadId=up["UploadId"], PartNumber=n, Body=chunk)
+        parts.append({"PartNumber": n, "ETag": r["ETag"]})
+    s3.complete_multipart_upload(Bucket="sse-kms-default", Key="mp", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": parts})
+    assert s3.get_object(Bucket="sse-kms-default", Key="mp")["Body"].read() == b"".join(chunks)
+    r = s3.copy_object(Bucket="sse", Key="from-kms", CopySource={"Bucket": "sse-kms-default", "Key": "mp"},
+                       ServerSideEncryption="AES256")
+    assert r["ServerSideEncryption"] == "AES256", r
+    assert s3.get_object(Bucket="sse", Key="from-kms")["Body"].read() == b"".join(chunks)
 
 
 @check("bad SSE-C headers are refused: a short key, a key that is not its MD5")

@@ -1,5 +1,5 @@
 """Uploads known plaintext (`PIER-KNOWN-PLAINTEXT`) encrypted through every S3 path: SSE-S3
-small (inline) and large, a bucket's default, SSE-C, multipart SSE-S3 and SSE-C, CopyObject
+small (inline) and large, SSE-KMS, a bucket's default, SSE-C, multipart SSE-S3 and SSE-C, CopyObject
 between encryptions and UploadPartCopy, and through B2 (b2sdk): SSE-B2, SSE-C and an SSE-C
 large file; reads each back over S3; prints `ok`. The Rust test then
 searches the data directory for the plaintext.
@@ -37,6 +37,8 @@ for key, size, extra in [("small", 1000, {"ServerSideEncryption": "AES256"}),
                          ("c-small", 1000, C), ("c-large", 2_000_000, C)]:
     s3.put_object(Bucket="enc-p", Key=key, Body=plain(size), **extra)
     expected[("enc-p", key)] = (plain(size), extra if extra is C else {})
+s3.put_object(Bucket="enc-p", Key="kms", Body=plain(100_000), ServerSideEncryption="aws:kms")
+expected[("enc-p", "kms")] = (plain(100_000), {})
 s3.put_object(Bucket="p-default", Key="default", Body=plain(100_000))
 expected[("p-default", "default")] = (plain(100_000), {})
 for key, extra in [("mp-s3", {"ServerSideEncryption": "AES256"}), ("mp-c", C)]:

@@ -198,6 +198,9 @@ impl From<StoreError> for B2Error {
                 AccessDenied,
                 "The file is encrypted with SSE-C: the customer key it was written with is needed",
             ),
+            StoreError::NoSuchKmsKey(_) | StoreError::InvalidKmsKeyId(_) => {
+                B2Error::bad_request(e.to_string())
+            }
             StoreError::NotCustomerEncrypted => {
                 B2Error::bad_request("The file is not encrypted with SSE-C: give no customer key")
             }

@@ -7,7 +7,7 @@
 use crate::error::{B2Error, B2ErrorKind, B2Result};
 use crate::Call;
 use pier_crypto::{CustomerKey, Envelope, Mode};
-use pier_store::{Bucket, Encrypt, Readable};
+use pier_store::{Bucket, DefaultEncryption, Encrypt, Readable};
 use serde_json::{json, Value};
 
 fn header<'a>(call: &'a Call<'_>, name: &str) -> Option<&'a str> {
@@ -84,10 +84,7 @@ fn requested(
                 "SSE-B2 algorithm must be AES256, not {other:?}"
             ))),
         },
-        (false, None) => Ok(match bucket.encryption {
-            Some(Mode::SseS3) => Some(Encrypt::SseS3),
-            _ => None,
-        }),
+        (false, None) => Ok(bucket.encryption.as_ref().map(|d| d.encrypt())),
     }
 }
 
@@ -147,10 +144,7 @@ pub(crate) fn new_file(bucket: &Bucket, asked: Option<Asked>) -> Option<Encrypt>
     match asked {
         Some(Asked::SseB2) => Some(Encrypt::SseS3),
         Some(Asked::SseC(key)) => Some(Encrypt::SseC(key)),
-        None => match bucket.encryption {
-            Some(Mode::SseS3) => Some(Encrypt::SseS3),
-            _ => None,
-        },
+        None => bucket.encryption.as_ref().map(|d| d.encrypt()),
     }
 }
 
@@ -176,7 +170,8 @@ pub(crate) fn unlock(entry: &mut Readable, key: Option<&CustomerKey>) -> B2Resul
 /// A file's `serverSideEncryption` as B2 shows it (absent for a file stored as sent).
 pub(crate) fn file_json(envelope: Option<&Envelope>) -> Option<Value> {
     envelope.map(|e| match e.mode {
-        Mode::SseS3 => json!({"algorithm": "AES256", "mode": "SSE-B2"}),
+        // B2 has no KMS: a file under the server's key ring reads as server-managed.
+        Mode::SseS3 | Mode::SseKms => json!({"algorithm": "AES256", "mode": "SSE-B2"}),
         Mode::SseC => json!({"algorithm": "AES256", "mode": "SSE-C", "customerKeyMd5": e.key_id}),
     })
 }
@@ -184,15 +179,15 @@ pub(crate) fn file_json(envelope: Option<&Envelope>) -> Option<Value> {
 /// A bucket's `defaultServerSideEncryption` as B2 shows it.
 pub(crate) fn bucket_json(bucket: &Bucket) -> Value {
     let value = match bucket.encryption {
-        Some(Mode::SseS3) => json!({"algorithm": "AES256", "mode": "SSE-B2"}),
-        _ => json!({"mode": "none"}),
+        Some(_) => json!({"algorithm": "AES256", "mode": "SSE-B2"}),
+        None => json!({"mode": "none"}),
     };
     json!({"isClientAuthorizedToRead": true, "isClientAuthorizedToWrite": true, "value": value})
 }
 
 /// A bucket's new default from `defaultServerSideEncryption` in a create or update call:
 /// `Some(None)` turns it off, `None` leaves it.
-pub(crate) fn bucket_default(args: &Value) -> B2Result<Option<Option<Mode>>> {
+pub(crate) fn bucket_default(args: &Value) -> B2Result<Option<Option<DefaultEncryption>>> {
     if !args.is_object() {
         return Ok(None);
     }
@@ -205,7 +200,7 @@ pub(crate) fn bucket_default(args: &Value) -> B2Result<Option<Option<Mode>>> {
     match value.get("mode").and_then(Value::as_str) {
         None | Some("none") => Ok(Some(None)),
         Some("SSE-B2") => match value.get("algorithm").and_then(Value::as_str) {
-            Some("AES256") | None => Ok(Some(Some(Mode::SseS3))),
+            Some("AES256") | None => Ok(Some(Some(DefaultEncryption::sse_s3()))),
             Some(other) => Err(B2Error::bad_request(format!(
                 "defaultServerSideEncryption.algorithm must be AES256, not {other:?}"
             ))),
@@ -220,7 +215,7 @@ pub(crate) fn bucket_default(args: &Value) -> B2Result<Option<Option<Mode>>> {
 /// The download headers of a file encrypted as `envelope`.
 pub(crate) fn download_headers(envelope: Option<&Envelope>) -> Vec<(&'static str, String)> {
     match envelope {
-        Some(e) if e.mode == Mode::SseS3 => {
+        Some(e) if e.mode != Mode::SseC => {
             vec![("x-bz-server-side-encryption", "AES256".to_owned())]
         }
         Some(e) => vec![

@@ -17,6 +17,10 @@ pub enum Mode {
     /// The customer's key (S3 and B2 `SSE-C`), sent with every request and never stored.
     #[serde(rename = "sse-c")]
     SseC,
+    /// A key of the server's local key ring (S3 `aws:kms` with a key id), itself stored
+    /// wrapped by the master key.
+    #[serde(rename = "sse-kms")]
+    SseKms,
 }
 
 impl Mode {
@@ -24,6 +28,7 @@ impl Mode {
         match self {
             Mode::SseS3 => "sse-s3",
             Mode::SseC => "sse-c",
+            Mode::SseKms => "sse-kms",
         }
     }
 }
@@ -33,14 +38,23 @@ impl Mode {
 pub struct Envelope {
     /// The mode.
     pub mode: Mode,
-    /// The id of the key that wrapped the data key: the master key's, or for SSE-C the
-    /// customer key's MD5 (base64, as S3 and B2 echo it).
+    /// The id of the key that wrapped the data key: the master key's, the key ring's key id
+    /// (SSE-KMS), or for SSE-C the customer key's MD5 (base64, as S3 and B2 echo it).
     pub key_id: String,
     /// `base64(nonce || sealed data key)`.
     pub wrapped: String,
-    /// Hex salt of the ETag of an SSE-C object (its ETag is not the data's MD5, as on AWS).
+    /// Hex salt of the ETag of an SSE-C or SSE-KMS object (its ETag is not the data's MD5, as
+    /// on AWS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag_salt: Option<String>,
+}
+
+fn random_salt() -> String {
+    let mut salt = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut salt)
+        .expect("the system's random source works");
+    hex::encode(salt)
 }
 
 fn aad(mode: Mode, key_id: &str) -> Vec<u8> {
@@ -53,21 +67,50 @@ fn aad(mode: Mode, key_id: &str) -> Vec<u8> {
     .concat()
 }
 
-fn wrap(wrapping: &[u8; 32], key: &DataKey, mode: Mode, key_id: &str) -> String {
+/// `base64(nonce || AES-256-GCM(wrapping, secret, aad))`.
+pub(crate) fn wrap_bytes(wrapping: &[u8; 32], secret: &[u8; 32], aad: &[u8]) -> String {
     let sealing = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, wrapping).expect("32 bytes"));
     let mut nonce = [0u8; NONCE_LEN];
     SystemRandom::new()
         .fill(&mut nonce)
         .expect("the system's random source works");
-    let mut buf = key.bytes().to_vec();
+    let mut buf = secret.to_vec();
     sealing
         .seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad(mode, key_id)),
+            Aad::from(aad),
             &mut buf,
         )
-        .expect("a 32-byte key seals");
+        .expect("a 32-byte secret seals");
     base64::engine::general_purpose::STANDARD.encode([nonce.as_slice(), &buf].concat())
+}
+
+/// The secret [`wrap_bytes`] wrapped; `WrongKey` when `wrapping` or `aad` is not what it was.
+pub(crate) fn unwrap_bytes(
+    wrapping: &[u8; 32],
+    wrapped: &str,
+    aad: &[u8],
+) -> Result<[u8; 32], CryptoError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(wrapped)
+        .map_err(|_| CryptoError::Integrity("a wrapped key is not base64".into()))?;
+    if bytes.len() != NONCE_LEN + 32 + 16 {
+        return Err(CryptoError::Integrity(
+            "a wrapped key has the wrong length".into(),
+        ));
+    }
+    let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+    let opening = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, wrapping).expect("32 bytes"));
+    let mut buf = sealed.to_vec();
+    let nonce = Nonce::try_assume_unique_for_key(nonce).expect("12 bytes");
+    let plain = opening
+        .open_in_place(nonce, Aad::from(aad), &mut buf)
+        .map_err(|_| CryptoError::WrongKey)?;
+    Ok(plain.try_into().expect("32 bytes were sealed"))
+}
+
+fn wrap(wrapping: &[u8; 32], key: &DataKey, mode: Mode, key_id: &str) -> String {
+    wrap_bytes(wrapping, key.bytes(), &aad(mode, key_id))
 }
 
 fn unwrap(
@@ -76,23 +119,7 @@ fn unwrap(
     mode: Mode,
     key_id: &str,
 ) -> Result<DataKey, CryptoError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(wrapped)
-        .map_err(|_| CryptoError::Integrity("a wrapped data key is not base64".into()))?;
-    if bytes.len() != NONCE_LEN + 32 + 16 {
-        return Err(CryptoError::Integrity(
-            "a wrapped data key has the wrong length".into(),
-        ));
-    }
-    let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-    let opening = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, wrapping).expect("32 bytes"));
-    let mut buf = sealed.to_vec();
-    let nonce = Nonce::try_assume_unique_for_key(nonce).expect("12 bytes");
-    let plain = opening
-        .open_in_place(nonce, Aad::from(aad(mode, key_id)), &mut buf)
-        .map_err(|_| CryptoError::WrongKey)?;
-    let key: [u8; 32] = plain.try_into().expect("32 bytes were sealed");
-    Ok(DataKey::from_bytes(key))
+    unwrap_bytes(wrapping, wrapped, &aad(mode, key_id)).map(DataKey::from_bytes)
 }
 
 impl Envelope {
@@ -111,17 +138,33 @@ impl Envelope {
     /// A new data key for an SSE-C object, and its envelope under the customer's key.
     pub fn sse_c(customer: &CustomerKey) -> (Envelope, DataKey) {
         let key = DataKey::generate();
-        let mut salt = [0u8; 16];
-        SystemRandom::new()
-            .fill(&mut salt)
-            .expect("the system's random source works");
         let envelope = Envelope {
             mode: Mode::SseC,
             key_id: customer.md5().to_owned(),
             wrapped: wrap(customer.bytes(), &key, Mode::SseC, customer.md5()),
-            etag_salt: Some(hex::encode(salt)),
+            etag_salt: Some(random_salt()),
         };
         (envelope, key)
+    }
+
+    /// A new data key for an SSE-KMS object, and its envelope under the key ring's `key`.
+    pub fn sse_kms(key: &crate::KmsKey) -> (Envelope, DataKey) {
+        let data = DataKey::generate();
+        let envelope = Envelope {
+            mode: Mode::SseKms,
+            key_id: key.id().to_owned(),
+            wrapped: wrap(key.bytes(), &data, Mode::SseKms, key.id()),
+            etag_salt: Some(random_salt()),
+        };
+        (envelope, data)
+    }
+
+    /// The data key of an SSE-KMS envelope, unwrapped with the key ring's key it names.
+    pub fn open_with_kms(&self, key: &crate::KmsKey) -> Result<DataKey, CryptoError> {
+        if self.mode != Mode::SseKms || self.key_id != key.id() {
+            return Err(CryptoError::WrongKey);
+        }
+        unwrap(key.bytes(), &self.wrapped, self.mode, &self.key_id)
     }
 
     /// The data key of an SSE-S3 envelope, unwrapped with `master` (`WrongKey` when `master` is
@@ -172,7 +215,7 @@ impl Envelope {
     }
 
     /// The ETag of the object whose plaintext has this hex MD5: the MD5 itself for SSE-S3; for
-    /// SSE-C, 32 hex digits of a salted hash of it (not the data's MD5, as on AWS).
+    /// SSE-C and SSE-KMS, 32 hex digits of a salted hash of it (not the data's MD5, as on AWS).
     pub fn etag(&self, md5_hex: &str) -> String {
         match &self.etag_salt {
             Some(salt) => {
@@ -256,5 +299,22 @@ mod tests {
         assert_ne!(c.etag(md5), md5);
         assert_eq!(c.etag(md5).len(), 32);
         assert_eq!(c.etag(md5), c.etag(md5), "the same object, the same ETag");
+    }
+
+    #[test]
+    fn an_sse_kms_data_key_opens_only_with_its_ring_key() {
+        let key = crate::KmsKey::generate("testkey-1");
+        let (envelope, data) = Envelope::sse_kms(&key);
+        assert_eq!(envelope.key_id, "testkey-1");
+        assert_eq!(envelope.open_with_kms(&key).unwrap().bytes(), data.bytes());
+        let other = crate::KmsKey::generate("testkey-1");
+        assert_eq!(
+            envelope.open_with_kms(&other).unwrap_err(),
+            CryptoError::WrongKey
+        );
+        assert_ne!(
+            envelope.etag("0123456789abcdef0123456789abcdef"),
+            "0123456789abcdef0123456789abcdef"
+        );
     }
 }

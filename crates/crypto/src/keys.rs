@@ -171,6 +171,63 @@ impl DataKey {
     }
 }
 
+/// A key of the server's local key ring (SSE-KMS): a name and 256 bits, stored wrapped by
+/// the master key (so the metadata alone never holds it).
+#[derive(Clone)]
+pub struct KmsKey {
+    id: String,
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for KmsKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KmsKey").field("id", &self.id).finish()
+    }
+}
+
+fn kms_aad(id: &str, master: &MasterKey) -> Vec<u8> {
+    [
+        b"pier kms key v1|".as_slice(),
+        id.as_bytes(),
+        b"|",
+        master.id().as_bytes(),
+    ]
+    .concat()
+}
+
+impl KmsKey {
+    /// A new random key named `id`.
+    pub fn generate(id: &str) -> KmsKey {
+        KmsKey {
+            id: id.to_owned(),
+            key: random32(),
+        }
+    }
+
+    /// The key's name (S3's `x-amz-server-side-encryption-aws-kms-key-id`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The key wrapped by `master`, bound to its name and the master key's id.
+    pub fn wrap(&self, master: &MasterKey) -> String {
+        crate::envelope::wrap_bytes(master.bytes(), &self.key, &kms_aad(&self.id, master))
+    }
+
+    /// The key `id` from its wrapped form (`WrongKey` under another master key or name).
+    pub fn unwrap(id: &str, wrapped: &str, master: &MasterKey) -> Result<KmsKey, CryptoError> {
+        let key = crate::envelope::unwrap_bytes(master.bytes(), wrapped, &kms_aad(id, master))?;
+        Ok(KmsKey {
+            id: id.to_owned(),
+            key,
+        })
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.key
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +283,16 @@ mod tests {
         let short = engine.encode([1u8; 16]);
         assert!(CustomerKey::parse(&short, None).is_err());
         assert!(CustomerKey::parse("***", None).is_err());
+    }
+
+    #[test]
+    fn a_kms_key_unwraps_only_under_its_master_key_and_name() {
+        let (master, other) = (MasterKey::generate(), MasterKey::generate());
+        let key = KmsKey::generate("testkey-1");
+        let wrapped = key.wrap(&master);
+        let back = KmsKey::unwrap("testkey-1", &wrapped, &master).unwrap();
+        assert_eq!(back.bytes(), key.bytes());
+        assert!(KmsKey::unwrap("testkey-1", &wrapped, &other).is_err());
+        assert!(KmsKey::unwrap("testkey-2", &wrapped, &master).is_err());
     }
 }

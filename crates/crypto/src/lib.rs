@@ -10,7 +10,7 @@ mod keys;
 
 pub use chunks::{chunk_span, sealed_len, ChunkSpan, Sealer, SegmentKey, CHUNK, TAG};
 pub use envelope::{Envelope, Mode};
-pub use keys::{CustomerKey, DataKey, MasterKey};
+pub use keys::{CustomerKey, DataKey, KmsKey, MasterKey};
 
 /// What can go wrong with keys and sealed bytes.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

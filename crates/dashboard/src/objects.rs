@@ -158,6 +158,9 @@ pub(crate) async fn details(
             Some(e) if e.mode == pier_crypto::Mode::SseS3 => {
                 "SSE-S3 / SSE-B2 (AES-256, server-managed key)".into()
             }
+            Some(e) if e.mode == pier_crypto::Mode::SseKms => {
+                format!("SSE-KMS (AES-256, the key ring's key {})", e.key_id)
+            }
             Some(e) => format!(
                 "SSE-C (AES-256, the customer's key, MD5 {}): only requests that send that key can read it, so a share link cannot",
                 e.key_id
@@ -466,10 +469,10 @@ fn default_sealing(
     d: &Dashboard,
     bucket: &pier_store::Bucket,
 ) -> Result<Option<(pier_crypto::Envelope, pier_crypto::DataKey)>, Page> {
-    match bucket.encryption {
-        Some(_) => d
+    match &bucket.encryption {
+        Some(default) => d
             .store()
-            .new_data_key(&pier_store::Encrypt::SseS3)
+            .new_data_key(&default.encrypt())
             .map(Some)
             .map_err(Page::store),
         None => Ok(None),

@@ -1,10 +1,10 @@
 //! `PutBucketEncryption`, `GetBucketEncryption`, `DeleteBucketEncryption`: a bucket's default
-//! encryption, the same setting B2 shows as `defaultServerSideEncryption`. `AES256` (SSE-S3) is
-//! offered; `aws:kms` is refused as no key management service is.
+//! encryption, the same setting B2 shows as `defaultServerSideEncryption`: `AES256` (SSE-S3),
+//! or `aws:kms` with a key of the server's key ring (`KMSMasterKeyID`; `aws/s3` when none).
 
 use crate::error::s3_error;
 use pier_crypto::Mode;
-use pier_store::{BucketUpdate, Store};
+use pier_store::{BucketUpdate, DefaultEncryption, Store};
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
 
@@ -29,54 +29,54 @@ pub async fn put(
                 "The rule must name ApplyServerSideEncryptionByDefault."
             )
         })?;
-    match by_default.sse_algorithm.as_str() {
-        "AES256" => {}
-        "aws:kms" | "aws:kms:dsse" => {
+    let default = match by_default.sse_algorithm.as_str() {
+        "AES256" if by_default.kms_master_key_id.is_some() => {
             return Err(s3_error!(
-                NotImplemented,
-                "SSE-KMS is not offered by this server; use AES256 (SSE-S3)."
+                InvalidArgument,
+                "a KMSMasterKeyID is allowed only with aws:kms"
             ))
         }
+        "AES256" => DefaultEncryption::sse_s3(),
+        "aws:kms" | "aws:kms:dsse" => DefaultEncryption {
+            mode: Mode::SseKms,
+            kms_key_id: by_default.kms_master_key_id.clone(),
+        },
         other => {
             return Err(s3_error!(
                 MalformedXML,
                 "The SSEAlgorithm {other} is not supported."
             ))
         }
-    }
-    if by_default.kms_master_key_id.is_some() {
-        return Err(s3_error!(
-            InvalidArgument,
-            "a KMSMasterKeyID is allowed only with aws:kms"
-        ));
-    }
-    update(store, &input.bucket, Some(Mode::SseS3)).await?;
+    };
+    update(store, &input.bucket, Some(default)).await?;
     Ok(PutBucketEncryptionOutput::default())
 }
 
 /// `GET ?encryption`: 404 `ServerSideEncryptionConfigurationNotFoundError` without a default.
 pub fn get(store: &Store, input: GetBucketEncryptionInput) -> S3Result<GetBucketEncryptionOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    match bucket.encryption {
-        Some(Mode::SseS3) => Ok(GetBucketEncryptionOutput {
-            server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {
-                rules: vec![ServerSideEncryptionRule {
-                    apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
-                        sse_algorithm: ServerSideEncryption::from_static(
-                            ServerSideEncryption::AES256,
-                        ),
-                        kms_master_key_id: None,
-                    }),
-                    bucket_key_enabled: Some(false),
-                }],
-            }),
-        }),
-        _ => Err(crate::fault::S3Fault::new(
+    let Some(default) = &bucket.encryption else {
+        return Err(crate::fault::S3Fault::new(
             crate::fault::S3ErrorKind::ServerSideEncryptionConfigurationNotFoundError,
             "The server side encryption configuration was not found",
         )
-        .into_s3s()),
-    }
+        .into_s3s());
+    };
+    let algorithm = match default.mode {
+        Mode::SseKms => ServerSideEncryption::AWS_KMS,
+        _ => ServerSideEncryption::AES256,
+    };
+    Ok(GetBucketEncryptionOutput {
+        server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {
+            rules: vec![ServerSideEncryptionRule {
+                apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
+                    sse_algorithm: ServerSideEncryption::from_static(algorithm),
+                    kms_master_key_id: default.kms_key_id.clone(),
+                }),
+                bucket_key_enabled: Some(false),
+            }],
+        }),
+    })
 }
 
 /// `DELETE ?encryption`.
@@ -88,12 +88,12 @@ pub async fn delete(
     Ok(DeleteBucketEncryptionOutput::default())
 }
 
-async fn update(store: &Store, bucket: &str, mode: Option<Mode>) -> S3Result<()> {
+async fn update(store: &Store, bucket: &str, default: Option<DefaultEncryption>) -> S3Result<()> {
     crate::error::update_bucket(
         store,
         bucket,
         BucketUpdate {
-            encryption: Some(mode),
+            encryption: Some(default),
             ..Default::default()
         },
     )

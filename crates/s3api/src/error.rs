@@ -67,6 +67,14 @@ pub fn s3_error(e: StoreError) -> S3Error {
             "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
         ),
         StoreError::WrongKey => s3_error!(AccessDenied, "Access Denied"),
+        StoreError::NoSuchKmsKey(id) => crate::fault::S3Fault::new(
+            crate::fault::S3ErrorKind::KmsNotFound,
+            format!("Invalid keyId {id}"),
+        )
+        .into_s3s(),
+        StoreError::InvalidKmsKeyId(_) => {
+            S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, e.to_string())
+        }
         StoreError::NotCustomerEncrypted => s3_error!(
             InvalidRequest,
             "The encryption parameters are not applicable to this object."

@@ -34,6 +34,8 @@ pub enum S3ErrorKind {
     InvalidBucketAclWithObjectOwnership,
     /// 400: a `Content-MD5` that is not an MD5.
     InvalidDigest,
+    /// 400: an SSE-KMS key id the key ring does not have (`KMS.NotFoundException`).
+    KmsNotFound,
     /// 400: an `x-amz-website-redirect-location` that is not a path or an http(s) URL.
     InvalidRedirectLocation,
     /// 416: a `partNumber` the object does not have.
@@ -80,6 +82,7 @@ impl S3ErrorKind {
             InternalError => "InternalError",
             InvalidBucketAclWithObjectOwnership => "InvalidBucketAclWithObjectOwnership",
             InvalidDigest => "InvalidDigest",
+            KmsNotFound => "KMS.NotFoundException",
             InvalidRedirectLocation => "InvalidRedirectLocation",
             InvalidPartNumber => "InvalidPartNumber",
             MaxMessageLengthExceeded => "MaxMessageLengthExceeded",
@@ -120,6 +123,7 @@ impl S3ErrorKind {
             | IncompleteBody
             | InvalidBucketAclWithObjectOwnership
             | InvalidDigest
+            | KmsNotFound
             | InvalidRedirectLocation
             | MaxMessageLengthExceeded
             | MaxPostPreDataLengthExceeded

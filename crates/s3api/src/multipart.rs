@@ -66,7 +66,14 @@ pub async fn create(
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     crate::convert::check_user_metadata(input.metadata.as_ref())?;
     let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
-    let encrypt = crate::sse::requested(&bucket, input.server_side_encryption.as_ref(), customer)?;
+    let encrypt = crate::sse::requested(
+        &bucket,
+        (
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_deref(),
+        ),
+        customer,
+    )?;
     let mut meta = crate::convert::upload_meta!(&bucket, input);
     // The upload's data key is made now; every part is sealed under it.
     meta.encryption = match &encrypt {
@@ -107,6 +114,7 @@ pub async fn create(
         server_side_encryption: shown.sse,
         sse_customer_algorithm: shown.algorithm,
         sse_customer_key_md5: shown.key_md5,
+        ssekms_key_id: shown.kms_key_id,
         ..Default::default()
     })
 }
@@ -198,6 +206,7 @@ pub async fn upload_part(
         server_side_encryption: shown.sse,
         sse_customer_algorithm: shown.algorithm,
         sse_customer_key_md5: shown.key_md5,
+        ssekms_key_id: shown.kms_key_id,
         e_tag: Some(ETag::Strong(part.etag)),
         checksum_crc32: computed.checksum_crc32,
         checksum_crc32c: computed.checksum_crc32c,
@@ -293,6 +302,7 @@ pub async fn upload_part_copy(
         server_side_encryption: shown.sse,
         sse_customer_algorithm: shown.algorithm,
         sse_customer_key_md5: shown.key_md5,
+        ssekms_key_id: shown.kms_key_id,
         copy_source_version_id: crate::objects::shown_version(&source_bucket, &source),
         copy_part_result: Some(CopyPartResult {
             e_tag: Some(ETag::Strong(part.etag)),
@@ -340,6 +350,7 @@ fn completed(
     let shown = crate::sse::shown(object.meta.encryption.as_ref());
     CompleteMultipartUploadOutput {
         server_side_encryption: shown.sse,
+        ssekms_key_id: shown.kms_key_id,
         bucket: Some(input.bucket.clone()),
         key: Some(input.key.clone()),
         version_id: crate::objects::written_version(&object),

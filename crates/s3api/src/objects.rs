@@ -41,7 +41,14 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
         },
         keys_allowed,
     )?;
-    let encrypt = crate::sse::requested(&bucket, input.server_side_encryption.as_ref(), customer)?;
+    let encrypt = crate::sse::requested(
+        &bucket,
+        (
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_deref(),
+        ),
+        customer,
+    )?;
     let mut announced = Announced {
         crc32: input.checksum_crc32.clone(),
         crc32c: input.checksum_crc32c.clone(),
@@ -102,6 +109,7 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
         server_side_encryption: shown.sse,
         sse_customer_algorithm: shown.algorithm,
         sse_customer_key_md5: shown.key_md5,
+        ssekms_key_id: shown.kms_key_id,
         expiration: crate::lifecycle::expiration_header(&bucket, &object),
         version_id: written_version(&object),
         e_tag: Some(ETag::Strong(object.etag.clone())),
@@ -364,6 +372,7 @@ macro_rules! read_object {
                 server_side_encryption: encryption.sse,
                 sse_customer_algorithm: encryption.algorithm,
                 sse_customer_key_md5: encryption.key_md5,
+                ssekms_key_id: encryption.kms_key_id,
                 ..Default::default()
             },
             tags,
@@ -633,7 +642,10 @@ pub async fn copy(
     let encryption_named = input.server_side_encryption.is_some() || customer.is_some();
     let encrypt = crate::sse::requested(
         &target_bucket,
-        input.server_side_encryption.as_ref(),
+        (
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_deref(),
+        ),
         customer,
     )?;
     let mut entry = copy_source_object(store, &source_bucket, &src_key, src_version.as_deref())?;
@@ -732,6 +744,7 @@ pub async fn copy(
         server_side_encryption: shown.sse,
         sse_customer_algorithm: shown.algorithm,
         sse_customer_key_md5: shown.key_md5,
+        ssekms_key_id: shown.kms_key_id,
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(ETag::Strong(object.etag.clone())),
             last_modified: Some(timestamp(object.created)),

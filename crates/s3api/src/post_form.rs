@@ -225,7 +225,8 @@ where
     let sse = fields
         .get("x-amz-server-side-encryption")
         .map(|s| s3s::dto::ServerSideEncryption::from(s.to_owned()));
-    let sealing = match crate::sse::requested(&bucket, sse.as_ref(), customer)? {
+    let kms_key_id = fields.get("x-amz-server-side-encryption-aws-kms-key-id");
+    let sealing = match crate::sse::requested(&bucket, (sse.as_ref(), kms_key_id), customer)? {
         Some(how) => Some(store.new_data_key(&how).map_err(s3_error)?),
         None => None,
     };

@@ -63,13 +63,20 @@ pub fn customer_key(headers: CustomerHeaders<'_>, allowed: bool) -> S3Result<Opt
 }
 
 /// How a new object is to be encrypted: SSE-C when the request gives a customer's key,
-/// SSE-S3 when it asks `AES256`, else the bucket's default. `aws:kms` is refused (no key
-/// management service is offered).
+/// SSE-S3 when it asks `AES256`, SSE-KMS with `aws:kms` (the key ring's key it names, else the
+/// bucket default's, else `aws/s3`), else the bucket's default.
 pub fn requested(
     bucket: &Bucket,
-    sse: Option<&ServerSideEncryption>,
+    (sse, kms_key_id): (Option<&ServerSideEncryption>, Option<&str>),
     customer: Option<CustomerKey>,
 ) -> S3Result<Option<Encrypt>> {
+    let kms = sse.is_some_and(|s| s.as_str() == "aws:kms" || s.as_str() == "aws:kms:dsse");
+    if kms_key_id.is_some() && !kms {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms"
+        ));
+    }
     if let Some(key) = customer {
         if sse.is_some() {
             return Err(s3_error!(
@@ -81,18 +88,24 @@ pub fn requested(
     }
     match sse.map(|s| s.as_str()) {
         Some("AES256") => Ok(Some(Encrypt::SseS3)),
-        Some("aws:kms") | Some("aws:kms:dsse") => Err(s3_error!(
-            NotImplemented,
-            "SSE-KMS is not offered by this server; use AES256 (SSE-S3) or a customer key (SSE-C)."
-        )),
+        Some(_) if kms => {
+            let bucket_key = bucket
+                .encryption
+                .as_ref()
+                .filter(|d| d.mode == Mode::SseKms)
+                .and_then(|d| d.kms_key_id.clone());
+            Ok(Some(Encrypt::SseKms(
+                kms_key_id
+                    .map(str::to_owned)
+                    .or(bucket_key)
+                    .unwrap_or_else(|| pier_store::DEFAULT_KMS_KEY.to_owned()),
+            )))
+        }
         Some(other) => Err(s3_error!(
             InvalidArgument,
             "The encryption method specified is not supported: {other}"
         )),
-        None => Ok(match bucket.encryption {
-            Some(Mode::SseS3) => Some(Encrypt::SseS3),
-            _ => None,
-        }),
+        None => Ok(bucket.encryption.as_ref().map(|d| d.encrypt())),
     }
 }
 
@@ -145,28 +158,38 @@ pub struct Shown {
     pub algorithm: Option<SSECustomerAlgorithm>,
     /// `…-customer-key-MD5`.
     pub key_md5: Option<SSECustomerKeyMD5>,
+    /// `x-amz-server-side-encryption-aws-kms-key-id`.
+    pub kms_key_id: Option<String>,
 }
 
 /// What a response shows of `envelope`.
 pub fn shown(envelope: Option<&Envelope>) -> Shown {
+    let none = Shown {
+        sse: None,
+        algorithm: None,
+        key_md5: None,
+        kms_key_id: None,
+    };
     match envelope {
         Some(e) if e.mode == Mode::SseS3 => Shown {
             sse: Some(ServerSideEncryption::from_static(
                 ServerSideEncryption::AES256,
             )),
-            algorithm: None,
-            key_md5: None,
+            ..none
+        },
+        Some(e) if e.mode == Mode::SseKms => Shown {
+            sse: Some(ServerSideEncryption::from_static(
+                ServerSideEncryption::AWS_KMS,
+            )),
+            kms_key_id: Some(e.key_id.clone()),
+            ..none
         },
         Some(e) => Shown {
-            sse: None,
             algorithm: Some("AES256".to_owned()),
             key_md5: Some(e.key_id.clone()),
+            ..none
         },
-        None => Shown {
-            sse: None,
-            algorithm: None,
-            key_md5: None,
-        },
+        None => none,
     }
 }
 

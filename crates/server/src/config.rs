@@ -82,6 +82,8 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// Customer keys (SSE-C) are taken over plain HTTP too.
     pub allow_sse_c_over_http: bool,
+    /// Keys the key ring (SSE-KMS) is given at start when it lacks them.
+    pub kms_keys: Vec<String>,
     /// Where the API also listens for HTTPS (`host:port`), if anywhere.
     pub tls_listen: Option<String>,
     /// The API's certificate (PEM: the certificate, then its chain).
@@ -125,6 +127,7 @@ impl Default for Config {
             website_listen: None,
             master_key_file: None,
             allow_sse_c_over_http: false,
+            kms_keys: Vec::new(),
             tls_listen: None,
             tls_cert: None,
             tls_key: None,

@@ -79,6 +79,16 @@ pub enum StoreError {
     /// The master key given is not the one the stored objects need.
     #[error("{0}")]
     MasterKey(String),
+    /// The key ring has no key of this id.
+    #[error("the key ring has no key {0:?}")]
+    NoSuchKmsKey(String),
+    /// The key ring has a key of this id already.
+    #[error("the key ring has a key {0:?} already")]
+    KmsKeyExists(String),
+    /// A key ring id that is empty, too long or has characters outside letters, digits and
+    /// `-_/:.`.
+    #[error("a key id is 1 to 256 letters, digits and -_/:. characters, not {0:?}")]
+    InvalidKmsKeyId(String),
     /// Reading the object's bytes failed (a blob file is missing or unreadable).
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

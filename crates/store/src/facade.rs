@@ -2,7 +2,7 @@
 
 mod buckets;
 mod encryption;
-pub use encryption::{same_encryption, Encrypt};
+pub use encryption::{same_encryption, Encrypt, DEFAULT_KMS_KEY};
 mod events;
 mod keys;
 mod objects;

@@ -53,7 +53,7 @@ pub use blob::{
 };
 pub use cache::TTL as CACHE_TTL;
 pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
-pub use facade::{same_encryption, Encrypt};
+pub use facade::{same_encryption, Encrypt, DEFAULT_KMS_KEY};
 pub use lifecycle::{LifecycleClock, LifecycleReport};
 pub use list::{prefix_end, ListPage, ListQuery, VersionPage, VersionQuery, VersionStart};
 pub use lock::{
@@ -71,9 +71,9 @@ pub use stats::{StatsSnapshot, StoreStats};
 pub use stream::ObjectStream;
 pub use types::{is_account_id, new_account_id, DEFAULT_ACCOUNT};
 pub use types::{
-    now_millis, AccessKey, Bucket, BucketUpdate, DashboardSession, KeyRestrictions, LifecycleRule,
-    Millis, Object, ObjectMeta, Part, PublicBlock, Segment, Upload, VersionRef, Versioning,
-    Visibility, WriteCondition, INLINE_BLOB,
+    now_millis, AccessKey, Bucket, BucketUpdate, DashboardSession, DefaultEncryption,
+    KeyRestrictions, LifecycleRule, Millis, Object, ObjectMeta, Part, PublicBlock, Segment, Upload,
+    VersionRef, Versioning, Visibility, WriteCondition, INLINE_BLOB,
 };
 
 use std::fs;

@@ -278,6 +278,12 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Records that the master key `id` wraps data keys (idempotent).
     fn record_master_key(&self, id: &str, now: Millis) -> Result<()>;
 
+    /// Every key of the local key ring (SSE-KMS), by id: (id, wrapped key, master key id,
+    /// created).
+    fn kms_keys(&self) -> Result<Vec<(String, String, String, Millis)>>;
+    /// Adds a key to the ring; `false` when one of that id exists (nothing changes).
+    fn create_kms_key(&self, id: &str, wrapped: &str, master: &str, now: Millis) -> Result<bool>;
+
     /// Up to `limit` outbox events due at `now`, in the order they were recorded, each with its
     /// attempts so far (`docs/design.md`, "Events").
     fn events_due(&self, now: Millis, limit: usize) -> Result<Vec<(pier_events::Event, u32)>>;

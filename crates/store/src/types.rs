@@ -252,7 +252,7 @@ pub struct Bucket {
     pub website: Option<String>,
     /// Its default encryption: a put that names none is encrypted so (S3 bucket encryption,
     /// B2 `defaultServerSideEncryption`); `None` stores objects as sent.
-    pub encryption: Option<pier_crypto::Mode>,
+    pub encryption: Option<DefaultEncryption>,
 }
 
 /// The bits of a bucket's public access block (S3 `PublicAccessBlockConfiguration`).
@@ -303,7 +303,7 @@ pub struct BucketUpdate {
     /// New static website configuration (`Some(None)` removes it).
     pub website: Option<Option<String>>,
     /// New default encryption (`Some(None)` removes it).
-    pub encryption: Option<Option<pier_crypto::Mode>>,
+    pub encryption: Option<Option<DefaultEncryption>>,
     /// Apply only if the bucket's revision is this one.
     pub if_revision: Option<i64>,
 }
@@ -377,6 +377,51 @@ impl ObjectMeta {
         crate::lock::VersionLock {
             retention: self.retention,
             legal_hold: self.legal_hold,
+        }
+    }
+}
+
+/// A bucket's default encryption: a mode of the server's (SSE-S3, or SSE-KMS with the key
+/// ring's key it names), never SSE-C, which needs a key no default can hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefaultEncryption {
+    /// `SseS3` or `SseKms`.
+    pub mode: pier_crypto::Mode,
+    /// The key ring's key, for `SseKms` (`None`: the server's default KMS key).
+    pub kms_key_id: Option<String>,
+}
+
+impl DefaultEncryption {
+    /// SSE-S3.
+    pub fn sse_s3() -> DefaultEncryption {
+        DefaultEncryption {
+            mode: pier_crypto::Mode::SseS3,
+            kms_key_id: None,
+        }
+    }
+
+    /// How the store keeps it: `sse-s3`, `sse-kms` or `sse-kms:KEYID`.
+    pub fn to_text(&self) -> String {
+        match (&self.mode, &self.kms_key_id) {
+            (pier_crypto::Mode::SseKms, Some(id)) => format!("sse-kms:{id}"),
+            (pier_crypto::Mode::SseKms, None) => "sse-kms".into(),
+            _ => "sse-s3".into(),
+        }
+    }
+
+    /// What [`DefaultEncryption::to_text`] wrote, or `None` for text it never writes.
+    pub fn from_text(text: &str) -> Option<DefaultEncryption> {
+        match text.split_once(':') {
+            Some(("sse-kms", id)) => Some(DefaultEncryption {
+                mode: pier_crypto::Mode::SseKms,
+                kms_key_id: Some(id.to_owned()),
+            }),
+            None if text == "sse-kms" => Some(DefaultEncryption {
+                mode: pier_crypto::Mode::SseKms,
+                kms_key_id: None,
+            }),
+            None if text == "sse-s3" => Some(DefaultEncryption::sse_s3()),
+            _ => None,
         }
     }
 }

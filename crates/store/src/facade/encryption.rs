@@ -5,7 +5,11 @@
 use crate::error::{Result, StoreError};
 use crate::read::Readable;
 use crate::Store;
-use pier_crypto::{CustomerKey, DataKey, Envelope, MasterKey, Mode};
+use pier_crypto::{CustomerKey, DataKey, Envelope, KmsKey, MasterKey, Mode};
+
+/// The key ring's key an SSE-KMS request names when it names none (AWS's `aws/s3`), made on
+/// first use.
+pub const DEFAULT_KMS_KEY: &str = "aws/s3";
 
 /// How a write asks its bytes to be encrypted.
 #[derive(Clone, Debug)]
@@ -14,6 +18,22 @@ pub enum Encrypt {
     SseS3,
     /// With a data key wrapped by the customer's key (SSE-C).
     SseC(CustomerKey),
+    /// With a data key wrapped by this key of the local key ring (SSE-KMS).
+    SseKms(String),
+}
+
+impl crate::types::DefaultEncryption {
+    /// What a put into a bucket with this default asks.
+    pub fn encrypt(&self) -> Encrypt {
+        match self.mode {
+            Mode::SseKms => Encrypt::SseKms(
+                self.kms_key_id
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_KMS_KEY.to_owned()),
+            ),
+            _ => Encrypt::SseS3,
+        }
+    }
 }
 
 impl Encrypt {
@@ -22,6 +42,7 @@ impl Encrypt {
         match self {
             Encrypt::SseS3 => Mode::SseS3,
             Encrypt::SseC(_) => Mode::SseC,
+            Encrypt::SseKms(_) => Mode::SseKms,
         }
     }
 }
@@ -34,6 +55,7 @@ pub fn same_encryption(source: Option<&Envelope>, target: Option<&Encrypt>) -> b
         (None, None) => true,
         (Some(s), Some(Encrypt::SseS3)) => s.mode == Mode::SseS3,
         (Some(s), Some(Encrypt::SseC(key))) => s.mode == Mode::SseC && s.key_id == key.md5(),
+        (Some(s), Some(Encrypt::SseKms(id))) => s.mode == Mode::SseKms && &s.key_id == id,
         _ => false,
     }
 }
@@ -97,7 +119,65 @@ impl Store {
                 Ok(Envelope::sse_s3(master))
             }
             Encrypt::SseC(customer) => Ok(Envelope::sse_c(customer)),
+            Encrypt::SseKms(id) => Ok(Envelope::sse_kms(&self.kms_key(id)?)),
         }
+    }
+
+    /// Adds the key `id` to the local key ring (SSE-KMS), wrapped by the master key;
+    /// `KmsKeyExists` when the ring has it. Usable at once, on every node.
+    pub fn create_kms_key(&self, id: &str) -> Result<()> {
+        check_kms_key_id(id)?;
+        let master = self.master_key().ok_or(StoreError::NoMasterKey)?;
+        let key = KmsKey::generate(id);
+        if !self
+            .meta()
+            .create_kms_key(id, &key.wrap(master), master.id(), crate::now_millis())?
+        {
+            return Err(StoreError::KmsKeyExists(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Adds the key `id` to the ring unless it has it.
+    pub fn ensure_kms_key(&self, id: &str) -> Result<()> {
+        match self.create_kms_key(id) {
+            Ok(()) | Err(StoreError::KmsKeyExists(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The ids of the ring's keys, with when each was made.
+    pub fn kms_keys(&self) -> Result<Vec<(String, crate::Millis)>> {
+        Ok(self
+            .meta()
+            .kms_keys()?
+            .into_iter()
+            .map(|(id, _, _, created)| (id, created))
+            .collect())
+    }
+
+    /// The ring's key `id`, unwrapped with the master key (`NoSuchKmsKey` when the ring has
+    /// none of that id). The default key (`aws/s3`) is made on first use.
+    fn kms_key(&self, id: &str) -> Result<KmsKey> {
+        let master = self.master_key().ok_or(StoreError::NoMasterKey)?;
+        let row = self.meta().kms_keys()?.into_iter().find(|(k, ..)| k == id);
+        let (_, wrapped, wrapped_by, _) = match row {
+            Some(row) => row,
+            None if id == DEFAULT_KMS_KEY => {
+                self.ensure_kms_key(id)?;
+                return self.kms_key(id);
+            }
+            None => return Err(StoreError::NoSuchKmsKey(id.to_owned())),
+        };
+        if wrapped_by != master.id() {
+            return Err(StoreError::MasterKey(format!(
+                "the key ring's key {id} is wrapped by master key {wrapped_by}, not by this one ({})",
+                master.id()
+            )));
+        }
+        KmsKey::unwrap(id, &wrapped, master).map_err(|e| {
+            StoreError::Corrupt(format!("the key ring's key {id} does not unwrap: {e}"))
+        })
     }
 
     /// The data key of `envelope`: unwrapped with the master key (SSE-S3) or with `customer`
@@ -122,17 +202,39 @@ impl Store {
                     .open_with_customer(customer)
                     .map_err(|_| StoreError::WrongKey)
             }
+            Mode::SseKms => {
+                let key = self.kms_key(&envelope.key_id)?;
+                envelope.open_with_kms(&key).map_err(|e| {
+                    StoreError::Corrupt(format!(
+                        "a data key does not open with the key ring's key {}: {e}",
+                        envelope.key_id
+                    ))
+                })
+            }
         }
     }
 
-    /// `entry` with its SSE-S3 data key unwrapped, so its bytes read as any object's (an SSE-C
-    /// entry waits for [`Readable::unlock`]).
+    /// `entry` with its server-side (SSE-S3, SSE-KMS) data key unwrapped, so its bytes read as
+    /// any object's (an SSE-C entry waits for [`Readable::unlock`]).
     pub(crate) fn unlocked(&self, mut entry: Readable) -> Result<Readable> {
         if let Some(envelope) = entry.encryption() {
-            if envelope.mode == Mode::SseS3 {
+            if envelope.mode != Mode::SseC {
                 entry.key = Some(self.open_envelope(envelope, None)?);
             }
         }
         Ok(entry)
+    }
+}
+
+/// Key ring ids: 1 to 256 letters, digits and `-_/:.` (AWS's key ids, aliases and ARNs fit).
+fn check_kms_key_id(id: &str) -> Result<()> {
+    let ok = (1..=256).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_/:.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidKmsKeyId(id.to_owned()))
     }
 }

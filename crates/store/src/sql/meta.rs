@@ -121,8 +121,9 @@ fn bucket_from_row(mut row: Row) -> Result<Bucket> {
         encryption: match row.opt_text(17)? {
             None => None,
             Some(text) => Some(
-                serde_json::from_str(&format!("\"{text}\""))
-                    .map_err(|e| corrupt_json("bucket default encryption", e))?,
+                crate::types::DefaultEncryption::from_text(&text).ok_or_else(|| {
+                    StoreError::Corrupt(format!("bucket default encryption {text:?}"))
+                })?,
             ),
         },
     })
@@ -132,14 +133,9 @@ const BUCKET_COLUMNS: &str =
     "name, id, created_ms, public, cors, info, revision, policy, versioning, lifecycle, tags, \
      public_block, object_lock, ownership, owner, notifications, website, encryption";
 
-/// The stored text of a bucket's default encryption (`NULL` when none): the mode's name.
-fn encryption_text(mode: Option<pier_crypto::Mode>) -> Option<String> {
-    mode.map(|m| {
-        serde_json::to_string(&m)
-            .expect("a mode serializes")
-            .trim_matches('"')
-            .to_owned()
-    })
+/// The stored text of a bucket's default encryption (`NULL` when none).
+fn encryption_text(default: Option<&crate::types::DefaultEncryption>) -> Option<String> {
+    default.map(crate::types::DefaultEncryption::to_text)
 }
 
 /// The stored text of a bucket's tags (`NULL` when none).
@@ -199,7 +195,7 @@ fn bucket_values(bucket: &Bucket) -> [super::Value; 18] {
         (&bucket.owner).into(),
         super::outbox::rules_json(&bucket.notifications).into(),
         (&bucket.website).into(),
-        encryption_text(bucket.encryption).into(),
+        encryption_text(bucket.encryption.as_ref()).into(),
     ]
 }
 
@@ -1117,6 +1113,35 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                 )?;
             }
             Ok(())
+        })
+    }
+
+    fn kms_keys(&self) -> Result<Vec<(String, String, String, Millis)>> {
+        self.engine.read(|conn| {
+            conn.query(
+                "SELECT id, wrapped, master_key, created_ms FROM kms_keys ORDER BY id",
+                &[],
+            )?
+            .into_iter()
+            .map(|mut row| Ok((row.text(0)?, row.text(1)?, row.text(2)?, row.int(3)?)))
+            .collect()
+        })
+    }
+
+    fn create_kms_key(&self, id: &str, wrapped: &str, master: &str, now: Millis) -> Result<bool> {
+        let (id, wrapped, master) = (id.to_owned(), wrapped.to_owned(), master.to_owned());
+        self.engine.write(move |conn| {
+            if conn
+                .first("SELECT 1 FROM kms_keys WHERE id = ?1", values![&id])?
+                .is_some()
+            {
+                return Ok(false);
+            }
+            conn.execute(
+                "INSERT INTO kms_keys (id, wrapped, master_key, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                values![&id, &wrapped, &master, now],
+            )?;
+            Ok(true)
         })
     }
 

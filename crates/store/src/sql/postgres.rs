@@ -188,6 +188,12 @@ CREATE TABLE topics (
 CREATE TABLE master_keys (
     id TEXT COLLATE \"C\" PRIMARY KEY,
     since_ms BIGINT NOT NULL
+);
+CREATE TABLE kms_keys (
+    id TEXT COLLATE \"C\" PRIMARY KEY,
+    wrapped TEXT NOT NULL,
+    master_key TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
 );",
 ];
 

@@ -137,6 +137,12 @@ CREATE TABLE IF NOT EXISTS master_keys (
     id TEXT PRIMARY KEY,
     since_ms INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kms_keys (
+    id TEXT PRIMARY KEY,
+    wrapped TEXT NOT NULL,
+    master_key TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 ";
 
 /// Columns added after the first schema, as `(table, column, definition)`: added at open where
