@@ -5,7 +5,8 @@
 //! rule for it, stage it report-only and watch it counted, promote it, see a bad rule's error at
 //! its rule, use the simulator, see a bad policy refused, save a webhook rule and see its signed
 //! test events arrive and its deliveries listed, make the bucket a website (a refused setting shown
-//! at its field, its address serving it only once public, a routing rule redirecting), create a restricted key and sign in with it. The
+//! at its field, its address serving it only once public, a routing rule redirecting), set a
+//! bucket's default encryption and see an upload encrypted, create a restricted key and sign in with it. The
 //! screenshots it takes are the ones in `docs/`.
 
 mod common;
@@ -36,7 +37,7 @@ fn chromium_uses_the_dashboard_as_a_person_would() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}");
     assert!(
-        out.status.success() && stdout.contains("14 passed, 0 failed"),
+        out.status.success() && stdout.contains("15 passed, 0 failed"),
         "dashboard checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
         String::from_utf8_lossy(&out.stderr),
         server.log_tail(30)

@@ -330,6 +330,24 @@ await check("a bucket becomes a website: settings checked at their fields, its a
   expect((await page.textContent("#website-state")).includes("not a website"), "removed");
 });
 
+await check("a bucket's default encryption is set in its settings; an upload is then encrypted and says so", async () => {
+  await page.goto(dash + "/b/dash-other");
+  await page.selectOption('#settings select[name="encryption"]', "sse-s3");
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  expect((await page.inputValue('#settings select[name="encryption"]')) === "sse-s3", "saved");
+  await page.setInputFiles("#files", [{ name: "sealed.txt", mimeType: "text/plain", buffer: Buffer.from("sealed at rest") }]);
+  await page.waitForSelector('#progress[data-state="done"]');
+  await page.goto(dash + "/b/dash-other/object?key=sealed.txt");
+  const details = await page.textContent("dl.details");
+  expect(details.includes("SSE-S3"), "the object page shows its encryption: " + details);
+  await page.goto(dash + "/b/dash-other");
+  await page.selectOption('#settings select[name="encryption"]', "sse-kms");
+  await page.fill('#settings input[name="kms_key"]', "no-such-key");
+  await page.click('#settings form[action$="/settings"] button');
+  const message = await page.textContent("#error-message");
+  expect(message.includes("key ring has no key"), message);
+});
+
 let restricted;
 await check("create a restricted key; its secret is shown once", async () => {
   await page.goto(dash + "/keys");

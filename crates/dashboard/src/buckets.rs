@@ -138,6 +138,12 @@ pub(crate) struct SettingsForm {
     csrf: Option<String>,
     visibility: String,
     policy: String,
+    /// `none`, `sse-s3` or `sse-kms`; absent: unchanged.
+    #[serde(default)]
+    encryption: Option<String>,
+    /// The ring's key for `sse-kms` (empty: `aws/s3`).
+    #[serde(default)]
+    kms_key: String,
 }
 
 pub(crate) async fn settings(
@@ -188,6 +194,39 @@ pub(crate) async fn settings(
             }
         }
         update.policy = Some((!policy.is_empty()).then(|| policy.to_owned()));
+    }
+    if let Some(asked) = form.encryption.as_deref() {
+        let kms_key = form.kms_key.trim();
+        let default = match asked {
+            "none" => None,
+            "sse-s3" => Some(pier_store::DefaultEncryption::sse_s3()),
+            "sse-kms" => {
+                let id = (!kms_key.is_empty()).then(|| kms_key.to_owned());
+                if let Some(id) = &id {
+                    let ring = d.store().kms_keys().map_err(Page::store)?;
+                    if !ring.iter().any(|(k, _)| k == id) {
+                        return Err(Page::new(
+                            StatusCode::BAD_REQUEST,
+                            format!("The settings were not saved: the key ring has no key {id:?} (pier kms create-key)."),
+                        ));
+                    }
+                }
+                Some(pier_store::DefaultEncryption {
+                    mode: pier_crypto::Mode::SseKms,
+                    kms_key_id: id,
+                })
+            }
+            other => {
+                return Err(Page::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("The settings were not saved: no encryption {other:?}."),
+                ))
+            }
+        };
+        if default != current.encryption {
+            who.allow(&d, Action::PutEncryptionConfiguration, Some(&bucket), None, None)?;
+            update.encryption = Some(default);
+        }
     }
     let store = d.store().clone();
     let name = bucket.clone();

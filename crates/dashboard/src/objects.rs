@@ -98,6 +98,16 @@ pub(crate) async fn browse(
         visibility: visibility_name(b.public),
         versioning: versioning_name(b.versioning),
         policy: b.policy.clone().unwrap_or_default(),
+        encryption: match b.encryption.as_ref().map(|e| e.mode) {
+            None => "none",
+            Some(pier_crypto::Mode::SseKms) => "sse-kms",
+            Some(_) => "sse-s3",
+        },
+        kms_key: b
+            .encryption
+            .as_ref()
+            .and_then(|e| e.kms_key_id.clone())
+            .unwrap_or_default(),
         prefix: q.prefix,
         next: page.next.filter(|_| page.truncated),
         bucket,

@@ -150,6 +150,9 @@ pub struct ObjectsPage {
     pub visibility: &'static str,
     pub versioning: &'static str,
     pub policy: String,
+    /// The default encryption: `none`, `sse-s3` or `sse-kms`, and the ring's key for the last.
+    pub encryption: &'static str,
+    pub kms_key: String,
     pub can_write: bool,
     pub can_settings: bool,
 }
