@@ -49,7 +49,8 @@ for key, extra in [("mp-s3", {"ServerSideEncryption": "AES256"}), ("mp-c", C)]:
         r = s3.upload_part(Bucket="enc-p", Key=key, UploadId=up["UploadId"], PartNumber=n,
                            Body=plain(5 * 1024 * 1024), **part_extra)
         parts.append({"PartNumber": n, "ETag": r["ETag"]})
-    s3.complete_multipart_upload(Bucket="enc-p", Key=key, UploadId=up["UploadId"], MultipartUpload={"Parts": parts})
+    s3.complete_multipart_upload(Bucket="enc-p", Key=key, UploadId=up["UploadId"], MultipartUpload={"Parts": parts},
+                                 **part_extra)
     expected[("enc-p", key)] = (plain(5 * 1024 * 1024) * 2, part_extra)
 s3.copy_object(Bucket="enc-p", Key="copied", CopySource={"Bucket": "enc-p", "Key": "c-large"},
                ServerSideEncryption="AES256", **SRC_C)

@@ -407,7 +407,8 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        multipart::complete(&self.store, req.input)
+        let keys_allowed = sse::keys_allowed(&req.extensions);
+        multipart::complete(&self.store, req.input, keys_allowed)
             .await
             .map(S3Response::new)
     }

@@ -425,6 +425,7 @@ fn completion_checksum(
 pub async fn complete(
     store: &Store,
     input: CompleteMultipartUploadInput,
+    keys_allowed: bool,
 ) -> S3Result<CompleteMultipartUploadOutput> {
     let upload = match upload_for(store, &input.bucket, &input.key, &input.upload_id) {
         Ok((u, _)) => u,
@@ -440,6 +441,18 @@ pub async fn complete(
             };
         }
     };
+    // An SSE-C upload is completed with its key, as S3 requires (400 without, or with another).
+    if upload
+        .meta
+        .encryption
+        .as_ref()
+        .is_some_and(|e| e.mode == pier_crypto::Mode::SseC)
+    {
+        let customer =
+            crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
+        crate::sse::upload_key(store, upload.meta.encryption.as_ref(), customer.as_ref())
+            .map_err(crate::sse::part_key_error)?;
+    }
     let listed = input
         .multipart_upload
         .as_ref()
