@@ -408,9 +408,7 @@ impl S3 for PierS3 {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let keys_allowed = sse::keys_allowed(&req.extensions);
-        multipart::complete(&self.store, req.input, keys_allowed)
-            .await
-            .map(S3Response::new)
+        multipart::complete(&self.store, req.input, keys_allowed).await
     }
 
     async fn abort_multipart_upload(

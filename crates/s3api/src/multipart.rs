@@ -7,7 +7,7 @@ use crate::error::{blocking, blocking_map, complete_error, part_error, s3_error}
 use crate::objects::{check_preconditions, copy_bytes, copy_source, write_condition};
 use pier_store::{Store, StoreError, S3_MIN_PART_SIZE};
 use s3s::dto::*;
-use s3s::{s3_error, S3Request, S3Result};
+use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 /// The checksums an s3s value names in its `checksum_*` fields (a part, a completion), as one
 /// [`Checksum`].
@@ -339,7 +339,25 @@ async fn sum_of_bytes(
 }
 
 /// A completion's answer about the object it made (also for a retried completion).
+/// s3s's output has no SSE-C fields: they ride as headers, as S3 sends them.
 fn completed(
+    input: &CompleteMultipartUploadInput,
+    object: pier_store::Object,
+) -> S3Response<CompleteMultipartUploadOutput> {
+    let customer = crate::sse::shown(object.meta.encryption.as_ref());
+    let mut response = S3Response::new(completed_output(input, object));
+    for (name, value) in [
+        ("x-amz-server-side-encryption-customer-algorithm", customer.algorithm),
+        ("x-amz-server-side-encryption-customer-key-md5", customer.key_md5),
+    ] {
+        if let Some(v) = value.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+            response.headers.insert(name, v);
+        }
+    }
+    response
+}
+
+fn completed_output(
     input: &CompleteMultipartUploadInput,
     object: pier_store::Object,
 ) -> CompleteMultipartUploadOutput {
@@ -426,7 +444,7 @@ pub async fn complete(
     store: &Store,
     input: CompleteMultipartUploadInput,
     keys_allowed: bool,
-) -> S3Result<CompleteMultipartUploadOutput> {
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let upload = match upload_for(store, &input.bucket, &input.key, &input.upload_id) {
         Ok((u, _)) => u,
         Err(e) => {
