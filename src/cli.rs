@@ -276,6 +276,20 @@ pub enum KmsCommand {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Move every encrypted object and ring key to a new master key without rewriting any
+    /// object (their keys are rewrapped). Stop the server first; run again to finish an
+    /// interrupted rotation. With the default key file, DATA_DIR/master.key then holds the new
+    /// key and the old one is kept beside it.
+    RotateMaster {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// The current master key file [default: DATA_DIR/master.key].
+        #[arg(long, env = "PIER_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+        /// The new master key file (64 hex digits; `openssl rand -hex 32`).
+        #[arg(long)]
+        new_master_key_file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -49,6 +49,59 @@ pub fn kms(cmd: KmsCommand) -> anyhow::Result<ExitCode> {
             store.close()?;
             println!("created key {id} in the key ring");
         }
+        KmsCommand::RotateMaster {
+            data,
+            master_key_file,
+            new_master_key_file,
+        } => {
+            // The running server holds the old key: refuse while it holds the directory.
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(data.data_dir.join("LOCK"))?;
+            if lock.try_lock().is_err() {
+                anyhow::bail!(
+                    "a server is running on {}: stop it (and every node sharing its metadata) first",
+                    data.data_dir.display()
+                );
+            }
+            let store = data.open_admin()?;
+            let old = master_key(&data.data_dir, master_key_file.as_deref())?;
+            let new = MasterKey::load(&new_master_key_file).with_context(|| {
+                format!(
+                    "reading the new master key {}",
+                    new_master_key_file.display()
+                )
+            })?;
+            store
+                .set_master_key(Some(old.clone()))
+                .context("the current master key does not open this data directory's objects")?;
+            let (envelopes, ring) = store.rotate_master_key(&new)?;
+            store.close()?;
+            if master_key_file.is_none() {
+                let path = data.data_dir.join("master.key");
+                let kept = data
+                    .data_dir
+                    .join(format!("master.key.retired-{}", old.id()));
+                std::fs::rename(&path, &kept)?;
+                std::fs::copy(&new_master_key_file, &path)?;
+                #[cfg(unix)]
+                std::fs::set_permissions(
+                    &path,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )?;
+                println!(
+                    "DATA_DIR/master.key now holds the new key; the old one is {}",
+                    kept.display()
+                );
+            }
+            println!(
+                "rewrapped {envelopes} object keys and {ring} key ring keys under master key {}",
+                new.id()
+            );
+            drop(lock);
+        }
         KmsCommand::List { data } => {
             let store = data.open_admin()?;
             let keys = store.kms_keys()?;

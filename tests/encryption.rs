@@ -285,3 +285,56 @@ fn a_key_made_with_pier_kms_next_to_a_running_server_is_usable_at_once() {
     assert!(head.contains("\"SSEKMSKeyId\": \"team-a\""), "{head}");
     assert_eq!(server.aws_ok(&["s3", "cp", "s3://ring/f", "-"]), "ring");
 }
+
+#[test]
+fn the_master_key_is_rotated_with_the_server_stopped_and_objects_still_read() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start_in(dir);
+    server.aws_ok(&["s3", "mb", "s3://rotated"]);
+    let file = data.join("..").join("f");
+    std::fs::write(&file, b"before the rotation").unwrap();
+    server.aws_ok(&[
+        "s3",
+        "cp",
+        file.to_str().unwrap(),
+        "s3://rotated/f",
+        "--sse",
+        "AES256",
+    ]);
+    let new = data.join("..").join("new.key");
+    std::fs::write(&new, "12".repeat(32)).unwrap();
+    let rotate = || {
+        Command::new(env!("CARGO_BIN_EXE_pier"))
+            .args(["kms", "rotate-master", "--data-dir", data.to_str().unwrap()])
+            .args(["--new-master-key-file", new.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let out = rotate();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("stop it"),
+        "refused while running: {err}"
+    );
+    server.terminate();
+    let out = rotate();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("rewrapped 1 object keys"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(data.join("master.key"))
+            .unwrap()
+            .trim(),
+        "12".repeat(32)
+    );
+    server.restart();
+    assert_eq!(
+        server.aws_ok(&["s3", "cp", "s3://rotated/f", "-"]),
+        "before the rotation"
+    );
+}

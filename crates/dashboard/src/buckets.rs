@@ -224,7 +224,13 @@ pub(crate) async fn settings(
             }
         };
         if default != current.encryption {
-            who.allow(&d, Action::PutEncryptionConfiguration, Some(&bucket), None, None)?;
+            who.allow(
+                &d,
+                Action::PutEncryptionConfiguration,
+                Some(&bucket),
+                None,
+                None,
+            )?;
             update.encryption = Some(default);
         }
     }

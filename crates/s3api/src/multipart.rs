@@ -347,8 +347,14 @@ fn completed(
     let customer = crate::sse::shown(object.meta.encryption.as_ref());
     let mut response = S3Response::new(completed_output(input, object));
     for (name, value) in [
-        ("x-amz-server-side-encryption-customer-algorithm", customer.algorithm),
-        ("x-amz-server-side-encryption-customer-key-md5", customer.key_md5),
+        (
+            "x-amz-server-side-encryption-customer-algorithm",
+            customer.algorithm,
+        ),
+        (
+            "x-amz-server-side-encryption-customer-key-md5",
+            customer.key_md5,
+        ),
     ] {
         if let Some(v) = value.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
             response.headers.insert(name, v);

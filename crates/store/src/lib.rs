@@ -60,8 +60,8 @@ pub use lock::{
     DefaultRetention, LockMode, LockPeriod, LockRefusal, ObjectLock, Retention, VersionLock,
 };
 pub use meta::{
-    Completion, LifecycleAction, MetaChange, MetaStore, NewBytes, PartsChecksum, Removal,
-    VersionCursor,
+    Completion, LifecycleAction, MetaChange, MetaRewrite, MetaStore, NewBytes, PartsChecksum,
+    Removal, VersionCursor,
 };
 pub use payload::{Payload, PayloadWriter, INLINE_MAX};
 pub use read::{Readable, READ_ATTEMPTS};

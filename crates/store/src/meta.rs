@@ -107,6 +107,12 @@ pub enum LifecycleAction {
     },
 }
 
+/// A change to an entry's or upload's metadata, applied by [`MetaStore::rewrite_encrypted`]:
+/// `true` when it changed the metadata (which is then written back). A backend may call it more
+/// than once (a retried transaction), so it must not have effects.
+pub type MetaRewrite =
+    std::sync::Arc<dyn Fn(&mut crate::types::ObjectMeta) -> Result<bool> + Send + Sync>;
+
 /// A change of one version's metadata: given the version as stored and the bucket's object lock,
 /// the new metadata, or why not.
 /// A backend may call it more than once (a retried transaction), so it must not have effects.
@@ -277,6 +283,14 @@ pub trait MetaStore: Send + Sync + 'static {
     fn master_keys(&self) -> Result<Vec<String>>;
     /// Records that the master key `id` wraps data keys (idempotent).
     fn record_master_key(&self, id: &str, now: Millis) -> Result<()>;
+
+    /// Applies `change` to the metadata of every encrypted version, marker and upload, in
+    /// transactions of at most 500 rows; returns how many it changed.
+    fn rewrite_encrypted(&self, change: MetaRewrite) -> Result<u64>;
+    /// Replaces a key ring key's wrapped form and the master key that wrapped it.
+    fn rewrap_kms_key(&self, id: &str, wrapped: &str, master: &str) -> Result<()>;
+    /// Forgets that the master key `id` wraps data keys (after a rotation away from it).
+    fn forget_master_key(&self, id: &str) -> Result<()>;
 
     /// Every key of the local key ring (SSE-KMS), by id: (id, wrapped key, master key id,
     /// created).

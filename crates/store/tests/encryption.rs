@@ -328,7 +328,60 @@ fn a_data_directory_refuses_a_missing_or_different_master_key() {
     );
 }
 
+fn a_master_key_rotation_rewraps_every_key_and_the_old_key_no_longer_opens(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let new = MasterKey::parse(&"ef".repeat(32)).unwrap();
+    {
+        let store = open(db, dir.path());
+        let b = bucket(&store);
+        put(&store, &b, "inline", b"small", &Encrypt::SseS3);
+        put(&store, &b, "blob", &secret(300_000), &Encrypt::SseS3);
+        store.create_kms_key("ring-1").unwrap();
+        put(
+            &store,
+            &b,
+            "kms",
+            &secret(1000),
+            &Encrypt::SseKms("ring-1".into()),
+        );
+        let (envelope, _) = store.new_data_key(&Encrypt::SseS3).unwrap();
+        let meta = ObjectMeta {
+            encryption: Some(envelope),
+            ..ObjectMeta::default()
+        };
+        store.create_upload(&b, "pending", meta).unwrap();
+        let (rewrapped, ring) = store.rotate_master_key(&new).unwrap();
+        assert_eq!(
+            (rewrapped, ring),
+            (3, 1),
+            "two objects and an upload; one ring key"
+        );
+        assert_eq!(
+            store.rotate_master_key(&new).unwrap(),
+            (0, 0),
+            "nothing left"
+        );
+        store.close().unwrap();
+    }
+    let store = db.open(dir.path());
+    assert!(store
+        .set_master_key(Some(MasterKey::parse(&"ab".repeat(32)).unwrap()))
+        .is_err());
+    store.set_master_key(Some(new)).unwrap();
+    let b = store.bucket("enc").unwrap().id.clone();
+    assert_eq!(read(&store, &b, "inline", (0, 5), None).unwrap(), b"small");
+    assert_eq!(
+        read(&store, &b, "blob", (0, 300_000), None).unwrap(),
+        secret(300_000)
+    );
+    assert_eq!(
+        read(&store, &b, "kms", (0, 1000), None).unwrap(),
+        secret(1000)
+    );
+}
+
 on_both_backends!(
+    a_master_key_rotation_rewraps_every_key_and_the_old_key_no_longer_opens,
     sse_s3_objects_read_whole_and_by_range,
     sse_c_objects_need_their_key,
     multipart_parts_are_sealed_under_the_uploads_key,

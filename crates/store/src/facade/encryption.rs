@@ -123,6 +123,54 @@ impl Store {
         }
     }
 
+    /// Moves every data key and key ring key from the current master key to `new`, without
+    /// rewriting any object's bytes: SSE-S3 envelopes and the ring's keys are unwrapped with
+    /// the old key and wrapped with the new one, in batches. Run with the server stopped (a
+    /// running server holds the old key); running it again after an interruption finishes the
+    /// work. Afterwards the data directory starts only with `new`. Returns how many envelopes
+    /// and ring keys were rewrapped.
+    pub fn rotate_master_key(&self, new: &MasterKey) -> Result<(u64, u64)> {
+        let old = self.master_key().ok_or(StoreError::NoMasterKey)?.clone();
+        if old.id() == new.id() {
+            return Ok((0, 0));
+        }
+        // Both keys are recorded while envelopes move: an interrupted rotation starts again
+        // with the old key and finishes.
+        self.meta()
+            .record_master_key(new.id(), crate::now_millis())?;
+        let mut ring = 0;
+        for (id, wrapped, by, _) in self.meta().kms_keys()? {
+            if by == new.id() {
+                continue;
+            }
+            let key = KmsKey::unwrap(&id, &wrapped, &old).map_err(|e| {
+                StoreError::Corrupt(format!("the key ring's key {id} does not unwrap: {e}"))
+            })?;
+            self.meta().rewrap_kms_key(&id, &key.wrap(new), new.id())?;
+            ring += 1;
+        }
+        let (from, to) = (old.clone(), new.clone());
+        let envelopes = self
+            .meta()
+            .rewrite_encrypted(std::sync::Arc::new(move |meta| {
+                let Some(envelope) = &meta.encryption else {
+                    return Ok(false);
+                };
+                if envelope.mode != Mode::SseS3 || envelope.key_id == to.id() {
+                    return Ok(false);
+                }
+                let moved = envelope.rewrap(&from, &to).map_err(|e| {
+                    StoreError::Corrupt(format!(
+                        "a data key does not open with the master key: {e}"
+                    ))
+                })?;
+                meta.encryption = moved;
+                Ok(true)
+            }))?;
+        self.meta().forget_master_key(old.id())?;
+        Ok((envelopes, ring))
+    }
+
     /// Adds the key `id` to the local key ring (SSE-KMS), wrapped by the master key;
     /// `KmsKeyExists` when the ring has it. Usable at once, on every node.
     pub fn create_kms_key(&self, id: &str) -> Result<()> {

@@ -1116,6 +1116,63 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
+    fn rewrite_encrypted(&self, change: crate::meta::MetaRewrite) -> Result<u64> {
+        let mut changed = 0;
+        for (table, id) in [
+            ("objects", "version_id"),
+            ("versions", "version_id"),
+            ("uploads", "upload_id"),
+        ] {
+            let mut after = String::new();
+            loop {
+                let (from, change) = (after.clone(), change.clone());
+                let select = format!(
+                    "SELECT {id}, meta FROM {table} WHERE {id} > ?1 AND meta LIKE '%\"encryption\"%'
+                     ORDER BY {id} LIMIT 500"
+                );
+                let update = format!("UPDATE {table} SET meta = ?2 WHERE {id} = ?1");
+                let (n, last) = self.engine.write(move |conn| {
+                    let (mut n, mut last) = (0u64, None);
+                    for mut row in conn.query(&select, values![&from])? {
+                        let row_id = row.text(0)?;
+                        let mut meta = parse_meta(&row.text(1)?)?;
+                        if change(&mut meta)? {
+                            conn.execute(&update, values![&row_id, meta_json(&meta)])?;
+                            n += 1;
+                        }
+                        last = Some(row_id);
+                    }
+                    Ok((n, last))
+                })?;
+                changed += n;
+                match last {
+                    Some(l) => after = l,
+                    None => break,
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    fn rewrap_kms_key(&self, id: &str, wrapped: &str, master: &str) -> Result<()> {
+        let (id, wrapped, master) = (id.to_owned(), wrapped.to_owned(), master.to_owned());
+        self.engine.write(move |conn| {
+            conn.execute(
+                "UPDATE kms_keys SET wrapped = ?2, master_key = ?3 WHERE id = ?1",
+                values![&id, &wrapped, &master],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn forget_master_key(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.engine.write(move |conn| {
+            conn.execute("DELETE FROM master_keys WHERE id = ?1", values![&id])?;
+            Ok(())
+        })
+    }
+
     fn kms_keys(&self) -> Result<Vec<(String, String, String, Millis)>> {
         self.engine.read(|conn| {
             conn.query(
