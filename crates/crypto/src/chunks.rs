@@ -99,6 +99,28 @@ impl SegmentKey {
         }
     }
 
+    /// Opens chunk `index` whose sealed bytes start at `from` in `buf`, writing its plaintext
+    /// at the start of `buf` (ring moves it down); returns the plaintext length. So chunks read
+    /// back to back are opened into one contiguous plaintext without another copy.
+    pub fn open_chunk_within(
+        &self,
+        index: u64,
+        buf: &mut [u8],
+        from: usize,
+    ) -> Result<usize, CryptoError> {
+        let last = index + 1 == self.chunks;
+        if index >= self.chunks {
+            return Err(CryptoError::Integrity(format!(
+                "chunk {index} is past the segment's {} chunks",
+                self.chunks
+            )));
+        }
+        self.key
+            .open_within(nonce(index), Aad::from(aad(index, last)), buf, from..)
+            .map(|plain| plain.len())
+            .map_err(|_| CryptoError::Integrity(format!("chunk {index} fails authentication")))
+    }
+
     /// Opens chunk `index` in place (`sealed`: its bytes and tag); returns the plaintext
     /// length. Fails when the chunk was changed, moved, cut, or is another segment's.
     pub fn open_chunk(&self, index: u64, sealed: &mut [u8]) -> Result<usize, CryptoError> {

@@ -52,6 +52,23 @@ pub trait BlobSink: Send + std::fmt::Debug {
 pub trait BlobSource: Send + std::fmt::Debug {
     /// The next chunk (at most `max` bytes); `None` at the end of the range.
     fn next(&mut self, max: usize) -> io::Result<Option<bytes::Bytes>>;
+
+    /// Appends the next `want` bytes of the range to `buf` (fewer only where the range ends),
+    /// for a reader that changes the bytes anyway (sealed chunks): a store may copy them
+    /// straight in. Returns how many it appended.
+    fn read_into(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+        let mut got = 0;
+        while got < want {
+            match self.next(want - got)? {
+                Some(piece) => {
+                    got += piece.len();
+                    buf.extend_from_slice(&piece);
+                }
+                None => break,
+            }
+        }
+        Ok(got)
+    }
 }
 
 /// A blob as a [`BlobStore`] lists it.

@@ -53,8 +53,12 @@ pub(crate) fn open_inline(key: &DataKey, sealed: &[u8], size: u64) -> io::Result
     Ok(Bytes::from(out))
 }
 
-/// `len` plaintext bytes from `start` of a sealed blob of `size` plaintext bytes: opens the
-/// sealed range of the chunks they lie in and decrypts chunk by chunk.
+/// Chunks opened per read of a sealed blob: about 1 MiB, as plain reads' windows.
+const CHUNKS_PER_READ: u64 = 16;
+
+/// `len` plaintext bytes from `start` of a sealed blob of `size` plaintext bytes: reads the
+/// sealed range of the chunks they lie in, about 1 MiB at a time, and opens those chunks into
+/// one plaintext buffer.
 pub(crate) fn open_range(
     blobs: &crate::Blobs,
     key: &DataKey,
@@ -70,9 +74,9 @@ pub(crate) fn open_range(
         key: SegmentKey::new(key, blob, size),
         blob: blob.to_owned(),
         index: span.first,
+        end: span.first + span.count,
         skip: span.skip as usize,
         left: len,
-        sealed: Vec::with_capacity(CHUNK + TAG),
         plain: Bytes::new(),
         last_index: size.div_ceil(CHUNK as u64).saturating_sub(1),
         size,
@@ -84,14 +88,13 @@ struct Opened {
     source: Box<dyn BlobSource>,
     key: SegmentKey,
     blob: String,
-    /// The next chunk to open.
+    /// The next chunk to open, and one past the last the range needs.
     index: u64,
+    end: u64,
     /// Plaintext to drop from the next chunk opened (the range's start within its chunk).
     skip: usize,
     /// Plaintext bytes still to return.
     left: u64,
-    /// The sealed bytes of the next chunk, gathered.
-    sealed: Vec<u8>,
     /// Opened plaintext not yet returned.
     plain: Bytes,
     last_index: u64,
@@ -118,33 +121,48 @@ impl Opened {
         }
     }
 
+    /// Reads the next chunks (up to [`CHUNKS_PER_READ`]) and opens them into `plain`.
     fn open_next(&mut self) -> io::Result<()> {
-        let want = self.sealed_len(self.index);
-        while self.sealed.len() < want {
-            let piece = self.source.next(want - self.sealed.len())?.ok_or_else(|| {
-                integrity(
-                    &format!("blob {}", self.blob),
-                    pier_crypto::CryptoError::Integrity(format!(
-                        "chunk {} is cut short",
-                        self.index
-                    )),
-                )
-            })?;
-            self.sealed.extend_from_slice(&piece);
+        let count = (self.end - self.index).min(CHUNKS_PER_READ);
+        if count == 0 {
+            return Err(integrity(
+                &format!("blob {}", self.blob),
+                pier_crypto::CryptoError::Integrity("the range ends before its bytes".into()),
+            ));
         }
-        let n = self
-            .key
-            .open_chunk(self.index, &mut self.sealed)
-            .map_err(|e| integrity(&format!("blob {}", self.blob), e))?;
-        self.sealed.truncate(n);
-        let mut plain = Bytes::from(std::mem::replace(
-            &mut self.sealed,
-            Vec::with_capacity(CHUNK + TAG),
-        ));
+        let want: usize = (self.index..self.index + count)
+            .map(|i| self.sealed_len(i))
+            .sum();
+        let mut buf = Vec::with_capacity(want);
+        if self.source.read_into(&mut buf, want)? < want {
+            return Err(integrity(
+                &format!("blob {}", self.blob),
+                pier_crypto::CryptoError::Integrity(format!("chunk {} is cut short", self.index)),
+            ));
+        }
+        // Chunk k of this read is sealed at `sealed_at` and opens to `plain_at`, so the
+        // plaintext ends up contiguous at the front of `buf`.
+        let (mut sealed_at, mut plain_at) = (0usize, 0usize);
+        for k in 0..count {
+            let index = self.index + k;
+            let sealed = self.sealed_len(index);
+            let n = self
+                .key
+                .open_chunk_within(
+                    index,
+                    &mut buf[plain_at..sealed_at + sealed],
+                    sealed_at - plain_at,
+                )
+                .map_err(|e| integrity(&format!("blob {}", self.blob), e))?;
+            sealed_at += sealed;
+            plain_at += n;
+        }
+        buf.truncate(plain_at);
+        let mut plain = Bytes::from(buf);
         let skip = std::mem::take(&mut self.skip).min(plain.len());
         let _ = plain.split_to(skip);
         self.plain = plain;
-        self.index += 1;
+        self.index += count;
         Ok(())
     }
 }

@@ -285,4 +285,27 @@ impl BlobSource for FileSource {
         self.left -= want;
         Ok(Some(bytes::Bytes::from_owner(map)))
     }
+
+    /// One `pread` into `buf`: no mapping to fault in and copy out again.
+    fn read_into(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+        let want = (want as u64).min(self.left) as usize;
+        let at = buf.len();
+        buf.resize(at + want, 0);
+        if let Err(e) =
+            std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut buf[at..], self.pos)
+        {
+            buf.truncate(at);
+            return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "a blob is shorter than its metadata says",
+                )
+            } else {
+                e
+            });
+        }
+        self.pos += want as u64;
+        self.left -= want as u64;
+        Ok(want)
+    }
 }
