@@ -86,10 +86,12 @@ def _():
 @check("operations pier does not serve: NotImplemented for the admin, refused for a restricted key")
 def _():
     try:
-        admin.get_bucket_encryption(Bucket="photos")
+        admin.get_object_torrent(Bucket="photos", Key="public/a.txt")
+        raise AssertionError("a torrent was served")
     except admin.exceptions.ClientError as e:
         assert e.response["Error"]["Code"] == "NotImplemented", e.response
-    refused(lambda: scoped.get_bucket_encryption(Bucket="photos"), "not available to the restricted key")
+    refused(lambda: scoped.get_object_torrent(Bucket="photos", Key="public/a.txt"),
+            "not available to the restricted key")
 
 
 @check("ListBuckets shows only the key's bucket")
