@@ -302,7 +302,15 @@ fn the_cli_sets_shows_and_removes_a_website_next_to_a_running_server() {
         ],
     );
     assert!(ok && text.contains("documents/"), "{text}");
-    let got = server.aws_ok(&["s3api", "get-bucket-website", "--bucket", "cli-site"]);
+    // The running server sees it once its bucket cache (1 s) lapses.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let got = loop {
+        let got = server.aws_ok(&["s3api", "get-bucket-website", "--bucket", "cli-site"]);
+        if got.contains("ReplaceKeyPrefixWith") || std::time::Instant::now() > deadline {
+            break got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     assert!(
         got.contains("\"ReplaceKeyPrefixWith\": \"documents/\""),
         "{got}"

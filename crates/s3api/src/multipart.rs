@@ -465,15 +465,15 @@ pub async fn complete(
             };
         }
     };
-    // An SSE-C upload is completed with its key, as S3 requires (400 without, or with another).
-    if upload
+    // A completion of an SSE-C upload may name the key (AWS asks for it only with a checksum
+    // algorithm or a policy; rclone sends none): a key named must be the upload's (400).
+    let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
+    let sse_c = upload
         .meta
         .encryption
         .as_ref()
-        .is_some_and(|e| e.mode == pier_crypto::Mode::SseC)
-    {
-        let customer =
-            crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
+        .is_some_and(|e| e.mode == pier_crypto::Mode::SseC);
+    if customer.is_some() || (sse_c && upload.meta.checksum_algorithm.is_some()) {
         crate::sse::upload_key(store, upload.meta.encryption.as_ref(), customer.as_ref())
             .map_err(crate::sse::part_key_error)?;
     }
