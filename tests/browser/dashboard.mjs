@@ -348,6 +348,51 @@ await check("a bucket's default encryption is set in its settings; an upload is 
   expect(message.includes("key ring has no key"), message);
 });
 
+await check("an object's versions: download one, restore it, delete one, and undelete the key", async () => {
+  await page.goto(dash + "/");
+  await page.fill('#create-bucket input[name="name"]', "dash-versions");
+  await page.selectOption('#create-bucket select[name="flavour"]', "b2");
+  await Promise.all([page.waitForURL("**/b/dash-versions"), page.click("#create-bucket button")]);
+  for (const text of ["first draft", "second draft"]) {
+    await page.goto(dash + "/b/dash-versions");
+    await page.setInputFiles("#files", [{ name: "doc.txt", mimeType: "text/plain", buffer: Buffer.from(text) }]);
+    await page.waitForSelector('#progress[data-state="done"]');
+  }
+  const open = () => page.goto(dash + "/b/dash-versions/object?key=doc.txt");
+  const rows = async () => page.$$eval("#versions tr.version", (trs) => trs.map((tr) => tr.textContent));
+  const body = async (row) => {
+    // The download button's form answers with a redirect to a presigned link to that version:
+    // post the row's form as the page would, and follow the link.
+    const form = `#versions tr.version:nth-child(${row}) form`;
+    const fields = {};
+    for (const name of ["csrf", "key", "version"]) fields[name] = await page.getAttribute(`${form} input[name="${name}"]`, "value");
+    const answer = await page.request.post(dash + "/b/dash-versions/version", { form: { ...fields, action: "download" }, maxRedirects: 0 });
+    expect(answer.status() === 303, `a redirect, not ${answer.status()}`);
+    return (await page.request.get(answer.headers()["location"])).text();
+  };
+  await open();
+  expect((await rows()).length === 2, "two versions");
+  expect((await body(2)) === "first draft", "the older version downloads");
+  await open();
+  await Promise.all([page.waitForNavigation(), page.click("#versions tr.version:nth-child(2) button.restore")]);
+  let r = await rows();
+  expect(r.length === 3 && r[0].includes("(current)"), "a third version on top: " + JSON.stringify(r));
+  expect((await body(1)) === "first draft", "the restored version is current");
+  await open();
+  await Promise.all([page.waitForNavigation(), page.click("#versions tr.version:nth-child(1) button.delete-version")]);
+  expect((await rows()).length === 2, "deleted for good");
+  expect((await body(1)) === "second draft", "the one before is current again");
+  // Deleting the key in a versioned bucket adds a marker; removing it brings the key back.
+  await page.goto(dash + "/b/dash-versions");
+  await Promise.all([page.waitForNavigation(), page.click('#objects form[action$="/delete-objects"] button')]);
+  await open();
+  expect(await page.$("#deleted"), "the page says the key is deleted");
+  await Promise.all([page.waitForNavigation(), page.click("#versions button.undelete")]);
+  expect(!(await page.$("#deleted")), "the key is back");
+  expect((await rows()).length === 2, "the marker is gone");
+  await shot("versions");
+});
+
 let restricted;
 await check("create a restricted key; its secret is shown once", async () => {
   await page.goto(dash + "/keys");

@@ -22,6 +22,7 @@ pub mod guard;
 mod keys;
 mod objects;
 pub mod session;
+mod versions;
 mod views;
 mod website;
 
@@ -147,6 +148,7 @@ impl Dashboard {
             .route("/b/{bucket}/delete", post(buckets::delete))
             .route("/b/{bucket}/object", get(objects::details))
             .route("/b/{bucket}/share", post(objects::share))
+            .route("/b/{bucket}/version", post(versions::action))
             .route("/b/{bucket}/delete-objects", post(objects::delete))
             .route("/api/b/{bucket}/object", put(objects::upload))
             .route("/api/b/{bucket}/uploads", post(objects::start_upload))

@@ -133,7 +133,12 @@ pub(crate) async fn details(
     let store = d.store().clone();
     let (id, key) = (b.id.clone(), q.key.clone());
     let (object, history) = blocking(move || {
-        let object = store.object(&id, &key).map_err(Page::store)?;
+        // A key whose current entry is a delete marker still has a page: its versions.
+        let object = match store.object(&id, &key) {
+            Ok(o) => Some(o),
+            Err(pier_store::StoreError::NoSuchKey) => None,
+            Err(e) => return Err(Page::store(e)),
+        };
         let history = store
             .list_versions(
                 &id,
@@ -147,6 +152,16 @@ pub(crate) async fn details(
         Ok((object, history))
     })
     .await?;
+    let deleted = object.is_none();
+    let Some(object) = object.or_else(|| {
+        history
+            .entries
+            .iter()
+            .find(|e| e.key == q.key && !e.marker)
+            .cloned()
+    }) else {
+        return Err(Page::store(pier_store::StoreError::NoSuchKey));
+    };
     let m = &object.meta;
     let mut meta: Vec<(String, String)> = m
         .user
@@ -188,10 +203,12 @@ pub(crate) async fn details(
             current: e.is_current(),
             size: size(e.size),
             modified: time(e.created),
+            lock: crate::versions::lock_state(&e.meta),
         })
         .collect();
     Ok(render(&ObjectPage {
         nav: nav(&d, &who),
+        deleted,
         size: size(object.size),
         etag: object.etag.clone(),
         sha1: object.sha1.clone().unwrap_or_else(|| "—".into()),
@@ -216,7 +233,7 @@ pub(crate) struct ShareForm {
 
 /// `http(s)://HOST:API_PORT` for the host name the browser used to reach the dashboard
 /// (`Host`, or HTTP/2's `:authority`).
-fn api_endpoint(d: &Dashboard, headers: &HeaderMap, uri: &http::Uri) -> String {
+pub(crate) fn api_endpoint(d: &Dashboard, headers: &HeaderMap, uri: &http::Uri) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

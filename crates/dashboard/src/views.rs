@@ -164,6 +164,8 @@ pub struct VersionRow {
     pub current: bool,
     pub size: String,
     pub modified: String,
+    /// Its object lock: retention and legal hold, or empty.
+    pub lock: String,
 }
 
 #[derive(Template)]
@@ -179,6 +181,8 @@ pub struct ObjectPage {
     pub modified: String,
     pub meta: Vec<(String, String)>,
     pub versions: Vec<VersionRow>,
+    /// A delete marker is the key's current entry (the details are the newest version's).
+    pub deleted: bool,
 }
 
 #[derive(Template)]

@@ -1,0 +1,133 @@
+//! An object's versions in the browser: each version's lock state, and per version a
+//! download (a presigned link to that version), a restore (a copy of it made current), a
+//! delete (for good, refused by object lock with the engine's message); a delete marker's
+//! removal brings the key back.
+
+use crate::auth::{Page, Signed};
+use crate::buckets::blocking;
+use crate::Dashboard;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use http::{HeaderMap, StatusCode};
+use pier_access::Action;
+use pier_store::{LockMode, ObjectMeta, VersionRef, WriteCondition};
+use serde::Deserialize;
+
+/// A version's object lock, as the page shows it: its retention and legal hold, or empty.
+pub(crate) fn lock_state(meta: &ObjectMeta) -> String {
+    let mut parts = Vec::new();
+    if let Some(r) = &meta.retention {
+        let mode = match r.mode {
+            LockMode::Governance => "governance",
+            LockMode::Compliance => "compliance",
+        };
+        parts.push(format!("{mode} until {}", crate::views::time(r.until)));
+    }
+    if meta.legal_hold {
+        parts.push("legal hold".into());
+    }
+    parts.join(", ")
+}
+
+#[derive(Deserialize)]
+pub(crate) struct VersionForm {
+    csrf: Option<String>,
+    key: String,
+    version: String,
+    action: String,
+}
+
+/// `download`, `restore` or `delete` one version of a key.
+pub(crate) async fn action(
+    State(d): State<Dashboard>,
+    who: Signed,
+    headers: HeaderMap,
+    uri: http::Uri,
+    Path(bucket): Path<String>,
+    Form(form): Form<VersionForm>,
+) -> Result<Response, Page> {
+    who.check_csrf(form.csrf.as_deref())?;
+    let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    let which = VersionRef::parse(&form.version);
+    let back = format!(
+        "/b/{bucket}/object?key={}",
+        pier_edge::percent::encode(&form.key, pier_edge::percent::UNRESERVED)
+    );
+    match form.action.as_str() {
+        "download" => {
+            who.allow(&d, Action::GetObjectVersion, Some(&bucket), Some(&form.key), None)?;
+            let key = d
+                .store()
+                .key(&who.session.key_id)
+                .map_err(Page::store)?
+                .ok_or_else(|| Page::new(StatusCode::UNAUTHORIZED, "Your key was deleted."))?;
+            let endpoint = crate::objects::api_endpoint(&d, &headers, &uri);
+            let url = pier_edge::presign::presign_url(&pier_edge::presign::Presign {
+                endpoint: &endpoint,
+                method: "GET",
+                bucket: &bucket,
+                key: &form.key,
+                query: vec![("versionId".into(), form.version.clone())],
+                content_type: None,
+                expires: 300,
+                access_key: &key.access_key,
+                secret_key: &key.secret,
+                region: &d.config().region,
+                now: std::time::SystemTime::now(),
+            })
+            .map_err(|e| Page::new(StatusCode::BAD_REQUEST, e))?;
+            Ok(Redirect::to(&url).into_response())
+        }
+        "restore" => {
+            who.allow(&d, Action::GetObjectVersion, Some(&bucket), Some(&form.key), None)?;
+            who.allow(&d, Action::PutObject, Some(&bucket), Some(&form.key), None)?;
+            let (store, id, key) = (d.store().clone(), b.id.clone(), form.key.clone());
+            blocking(move || {
+                let source = store.read_version(&id, &key, &which).map_err(Page::store)?;
+                if source.object.marker {
+                    return Err(Page::new(
+                        StatusCode::BAD_REQUEST,
+                        "A delete marker has no bytes to restore.",
+                    ));
+                }
+                // The copy shares the version's bytes, its metadata and its encryption; it
+                // takes no lock of its own but the bucket's default.
+                let mut meta = source.object.meta.clone();
+                (meta.retention, meta.legal_hold) = (None, false);
+                store
+                    .copy_object(&source.object, &id, &key, meta, WriteCondition::None)
+                    .map_err(|e| Page::store(e.into()))
+            })
+            .await?;
+            Ok(Redirect::to(&back).into_response())
+        }
+        "delete" => {
+            who.allow(
+                &d,
+                Action::DeleteObjectVersion,
+                Some(&bucket),
+                Some(&form.key),
+                None,
+            )?;
+            let (store, id, key) = (d.store().clone(), b.id.clone(), form.key.clone());
+            blocking(move || {
+                store
+                    .delete_version(&id, &key, which, false)
+                    .map_err(|e| match e {
+                        pier_store::StoreError::ObjectLocked(why) => Page::new(
+                            StatusCode::FORBIDDEN,
+                            format!("The version was not deleted: {why}."),
+                        ),
+                        other => Page::store(other),
+                    })
+            })
+            .await?;
+            Ok(Redirect::to(&back).into_response())
+        }
+        other => Err(Page::new(
+            StatusCode::BAD_REQUEST,
+            format!("No such action: {other:?}."),
+        )),
+    }
+}
