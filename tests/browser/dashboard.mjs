@@ -348,6 +348,19 @@ await check("a bucket's default encryption is set in its settings; an upload is 
   expect(message.includes("key ring has no key"), message);
 });
 
+await check("versioning is turned on and suspended in a bucket's settings, and never back off", async () => {
+  await page.goto(dash + "/b/dash-other");
+  expect((await page.inputValue('#settings select[name="versioning"]')) === "off", "a new S3 bucket keeps no versions");
+  await page.selectOption('#settings select[name="versioning"]', "on");
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  expect((await page.textContent("p.meta")).includes("versions on"), await page.textContent("p.meta"));
+  const offered = await page.$$eval('#settings select[name="versioning"] option', (os) => os.map((o) => o.value));
+  expect(!offered.includes("off"), "off is no longer offered: " + offered);
+  await page.selectOption('#settings select[name="versioning"]', "suspended");
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  expect((await page.textContent("p.meta")).includes("versions suspended"), await page.textContent("p.meta"));
+});
+
 await check("an object's versions: download one, restore it, delete one, and undelete the key", async () => {
   await page.goto(dash + "/");
   await page.fill('#create-bucket input[name="name"]', "dash-versions");

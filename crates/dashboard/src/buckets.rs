@@ -144,6 +144,9 @@ pub(crate) struct SettingsForm {
     /// The ring's key for `sse-kms` (empty: `aws/s3`).
     #[serde(default)]
     kms_key: String,
+    /// `on` or `suspended` (`off` only while it was never on); absent: unchanged.
+    #[serde(default)]
+    versioning: Option<String>,
 }
 
 pub(crate) async fn settings(
@@ -195,6 +198,23 @@ pub(crate) async fn settings(
         }
         update.policy = Some((!policy.is_empty()).then(|| policy.to_owned()));
     }
+    if let Some(asked) = form.versioning.as_deref() {
+        let state = match asked {
+            "on" => Versioning::Enabled,
+            "suspended" => Versioning::Suspended,
+            "off" => Versioning::Unversioned,
+            other => {
+                return Err(Page::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("The settings were not saved: no versioning {other:?}."),
+                ))
+            }
+        };
+        if state != current.versioning {
+            who.allow(&d, Action::PutBucketVersioning, Some(&bucket), None, None)?;
+            update.versioning = Some(state);
+        }
+    }
     if let Some(asked) = form.encryption.as_deref() {
         let kms_key = form.kms_key.trim();
         let default = match asked {
@@ -236,7 +256,18 @@ pub(crate) async fn settings(
     }
     let store = d.store().clone();
     let name = bucket.clone();
-    blocking(move || store.update_bucket(&name, update).map_err(Page::store)).await?;
+    blocking(move || {
+        store.update_bucket(&name, update).map_err(|e| match e {
+            // The store's own words: versioning never goes back off, object lock keeps it on.
+            pier_store::StoreError::InvalidVersioning
+            | pier_store::StoreError::InvalidBucketState(_) => Page::new(
+                StatusCode::BAD_REQUEST,
+                format!("The settings were not saved: {e}."),
+            ),
+            other => Page::store(other),
+        })
+    })
+    .await?;
     Ok(Redirect::to(&format!("/b/{bucket}")).into_response())
 }
 

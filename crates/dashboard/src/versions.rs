@@ -56,7 +56,13 @@ pub(crate) async fn action(
     );
     match form.action.as_str() {
         "download" => {
-            who.allow(&d, Action::GetObjectVersion, Some(&bucket), Some(&form.key), None)?;
+            who.allow(
+                &d,
+                Action::GetObjectVersion,
+                Some(&bucket),
+                Some(&form.key),
+                None,
+            )?;
             let key = d
                 .store()
                 .key(&who.session.key_id)
@@ -80,7 +86,13 @@ pub(crate) async fn action(
             Ok(Redirect::to(&url).into_response())
         }
         "restore" => {
-            who.allow(&d, Action::GetObjectVersion, Some(&bucket), Some(&form.key), None)?;
+            who.allow(
+                &d,
+                Action::GetObjectVersion,
+                Some(&bucket),
+                Some(&form.key),
+                None,
+            )?;
             who.allow(&d, Action::PutObject, Some(&bucket), Some(&form.key), None)?;
             let (store, id, key) = (d.store().clone(), b.id.clone(), form.key.clone());
             blocking(move || {
