@@ -7,7 +7,8 @@
 //! test events arrive and its deliveries listed, make the bucket a website (a refused setting shown
 //! at its field, its address serving it only once public, a routing rule redirecting), set a
 //! bucket's default encryption and see an upload encrypted, turn versioning on and suspend it, download, restore and delete an
-//! object's versions and undelete it, create a restricted key and sign in with it. The
+//! object's versions and undelete it, turn object lock on with a default retention and see a
+//! locked version's delete refused with the reason, create a restricted key and sign in with it. The
 //! screenshots it takes are the ones in `docs/`.
 
 mod common;
@@ -38,7 +39,7 @@ fn chromium_uses_the_dashboard_as_a_person_would() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}");
     assert!(
-        out.status.success() && stdout.contains("17 passed, 0 failed"),
+        out.status.success() && stdout.contains("18 passed, 0 failed"),
         "dashboard checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
         String::from_utf8_lossy(&out.stderr),
         server.log_tail(30)

@@ -406,6 +406,23 @@ await check("an object's versions: download one, restore it, delete one, and und
   await shot("versions");
 });
 
+await check("object lock with a default retention is turned on in the settings; a locked version's delete shows why not", async () => {
+  await page.goto(dash + "/b/dash-versions");
+  await page.check('#object-lock input[name="object_lock"]');
+  await page.selectOption('#object-lock select[name="retention_mode"]', "governance");
+  await page.fill('#object-lock input[name="retention_period"]', "1");
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  expect((await page.textContent("#object-lock")).includes("On:"), await page.textContent("#object-lock"));
+  expect((await page.inputValue('#object-lock select[name="retention_mode"]')) === "governance", "the default is shown");
+  await page.setInputFiles("#files", [{ name: "kept.txt", mimeType: "text/plain", buffer: Buffer.from("kept for a day") }]);
+  await page.waitForSelector('#progress[data-state="done"]');
+  await page.goto(dash + "/b/dash-versions/object?key=kept.txt");
+  expect((await page.textContent("#versions tr.version .lock")).includes("governance until"), await page.textContent("#versions"));
+  await page.click("#versions tr.version button.delete-version");
+  const message = await page.textContent("#error-message");
+  expect(message.includes("not deleted") && message.includes("retention"), message);
+});
+
 let restricted;
 await check("create a restricted key; its secret is shown once", async () => {
   await page.goto(dash + "/keys");

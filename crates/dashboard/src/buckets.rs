@@ -147,6 +147,63 @@ pub(crate) struct SettingsForm {
     /// `on` or `suspended` (`off` only while it was never on); absent: unchanged.
     #[serde(default)]
     versioning: Option<String>,
+    /// `on` turns object lock on (it never goes off); absent or `off`: unchanged.
+    #[serde(default)]
+    object_lock: Option<String>,
+    /// The default retention's mode: empty (none), `governance` or `compliance`.
+    #[serde(default)]
+    retention_mode: String,
+    /// The default retention's length, in `retention_unit`s.
+    #[serde(default)]
+    retention_period: String,
+    /// `days` or `years`.
+    #[serde(default)]
+    retention_unit: String,
+}
+
+/// The object lock a settings form asks for: `None` when it asks for none (lock stays as it is,
+/// off or on with its default), else lock on with the default retention named.
+fn asked_lock(
+    form: &SettingsForm,
+    current: &pier_store::Bucket,
+) -> Result<Option<pier_store::ObjectLock>, Page> {
+    let on = form.object_lock.as_deref() == Some("on") || current.object_lock.is_some();
+    if !on {
+        return Ok(None);
+    }
+    let bad = |why: String| {
+        Page::new(
+            StatusCode::BAD_REQUEST,
+            format!("The settings were not saved: {why}."),
+        )
+    };
+    let mode = match form.retention_mode.as_str() {
+        "" => return Ok(Some(pier_store::ObjectLock { default: None })),
+        "governance" => pier_store::LockMode::Governance,
+        "compliance" => pier_store::LockMode::Compliance,
+        other => return Err(bad(format!("no retention mode {other:?}"))),
+    };
+    let n: u32 = form
+        .retention_period
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            bad(format!(
+                "the default retention needs a period of at least 1, not {:?}",
+                form.retention_period
+            ))
+        })?;
+    let period = match form.retention_unit.as_str() {
+        "years" if n <= 100 => pier_store::LockPeriod::Years(n),
+        "days" if n <= 36_500 => pier_store::LockPeriod::Days(n),
+        "years" | "days" => return Err(bad("a default retention is at most 100 years".into())),
+        other => return Err(bad(format!("no retention unit {other:?}"))),
+    };
+    Ok(Some(pier_store::ObjectLock {
+        default: Some(pier_store::DefaultRetention { mode, period }),
+    }))
 }
 
 pub(crate) async fn settings(
@@ -213,6 +270,20 @@ pub(crate) async fn settings(
         if state != current.versioning {
             who.allow(&d, Action::PutBucketVersioning, Some(&bucket), None, None)?;
             update.versioning = Some(state);
+        }
+    }
+    if form.object_lock.is_some() {
+        if let Some(lock) = asked_lock(&form, &current)? {
+            if Some(lock) != current.object_lock {
+                who.allow(
+                    &d,
+                    Action::PutBucketObjectLockConfiguration,
+                    Some(&bucket),
+                    None,
+                    None,
+                )?;
+                update.object_lock = Some(lock);
+            }
         }
     }
     if let Some(asked) = form.encryption.as_deref() {

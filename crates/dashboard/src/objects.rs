@@ -98,6 +98,22 @@ pub(crate) async fn browse(
         visibility: visibility_name(b.public),
         versioning: versioning_name(b.versioning),
         policy: b.policy.clone().unwrap_or_default(),
+        lock_on: b.object_lock.is_some(),
+        retention_mode: match b.object_lock.and_then(|l| l.default).map(|r| r.mode) {
+            Some(pier_store::LockMode::Governance) => "governance",
+            Some(pier_store::LockMode::Compliance) => "compliance",
+            None => "",
+        },
+        retention_period: match b.object_lock.and_then(|l| l.default).map(|r| r.period) {
+            Some(pier_store::LockPeriod::Days(n) | pier_store::LockPeriod::Years(n)) => {
+                n.to_string()
+            }
+            None => String::new(),
+        },
+        retention_unit: match b.object_lock.and_then(|l| l.default).map(|r| r.period) {
+            Some(pier_store::LockPeriod::Years(_)) => "years",
+            _ => "days",
+        },
         encryption: match b.encryption.as_ref().map(|e| e.mode) {
             None => "none",
             Some(pier_crypto::Mode::SseKms) => "sse-kms",

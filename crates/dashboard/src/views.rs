@@ -150,6 +150,11 @@ pub struct ObjectsPage {
     pub visibility: &'static str,
     pub versioning: &'static str,
     pub policy: String,
+    /// Object lock is on, and its default retention: mode (empty: none), period and unit.
+    pub lock_on: bool,
+    pub retention_mode: &'static str,
+    pub retention_period: String,
+    pub retention_unit: &'static str,
     /// The default encryption: `none`, `sse-s3` or `sse-kms`, and the ring's key for the last.
     pub encryption: &'static str,
     pub kms_key: String,
