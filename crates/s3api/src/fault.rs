@@ -280,4 +280,19 @@ mod tests {
         assert_eq!(e.code().as_str(), "NoSuchConfiguration");
         assert_eq!(e.status_code(), Some(StatusCode::NOT_FOUND));
     }
+
+    /// Canary: s3s 0.14.1 answers a bucket without default encryption with 400, AWS with 404,
+    /// so [`S3ErrorKind::ServerSideEncryptionConfigurationNotFoundError`] carries its own
+    /// status. When s3s agrees with AWS this fails: the kind can then go.
+    #[test]
+    fn s3s_still_gives_missing_bucket_encryption_400() {
+        assert_eq!(
+            s3s::S3ErrorCode::ServerSideEncryptionConfigurationNotFoundError.status_code(),
+            Some(StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(
+            S3ErrorKind::ServerSideEncryptionConfigurationNotFoundError.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
 }
