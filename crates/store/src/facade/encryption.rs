@@ -176,6 +176,10 @@ impl Store {
     pub fn create_kms_key(&self, id: &str) -> Result<()> {
         check_kms_key_id(id)?;
         let master = self.master_key().ok_or(StoreError::NoMasterKey)?;
+        // The ring's keys need this master key as SSE-S3 objects do: a start without it is
+        // refused.
+        self.meta()
+            .record_master_key(master.id(), crate::now_millis())?;
         let key = KmsKey::generate(id);
         if !self
             .meta()
