@@ -361,7 +361,7 @@ await check("versioning is turned on and suspended in a bucket's settings, and n
   expect((await page.textContent("p.meta")).includes("versions suspended"), await page.textContent("p.meta"));
 });
 
-await check("an object's versions: download one, restore it, delete one, and undelete the key", async () => {
+await check("an object's versions: download one, restore it, delete one, find the deleted key in the listing, and undelete it", async () => {
   await page.goto(dash + "/");
   await page.fill('#create-bucket input[name="name"]', "dash-versions");
   await page.selectOption('#create-bucket select[name="flavour"]', "b2");
@@ -398,7 +398,11 @@ await check("an object's versions: download one, restore it, delete one, and und
   // Deleting the key in a versioned bucket adds a marker; removing it brings the key back.
   await page.goto(dash + "/b/dash-versions");
   await Promise.all([page.waitForNavigation(), page.click('#objects form[action$="/delete-objects"] button')]);
-  await open();
+  // The listing shows deleted files on request, and leads to the key's page.
+  await page.click("#show-deleted");
+  await page.waitForSelector("#hidden");
+  expect((await page.textContent("#hidden")).includes("doc.txt"), await page.textContent("#hidden"));
+  await Promise.all([page.waitForNavigation(), page.click("#hidden a")]);
   expect(await page.$("#deleted"), "the page says the key is deleted");
   await Promise.all([page.waitForNavigation(), page.click("#versions button.undelete")]);
   expect(!(await page.$("#deleted")), "the key is back");

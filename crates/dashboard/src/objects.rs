@@ -27,6 +27,9 @@ pub(crate) struct BrowseQuery {
     #[serde(default)]
     prefix: String,
     after: Option<String>,
+    /// Also list the keys here whose current entry is a delete marker (B2's hidden files).
+    #[serde(default)]
+    hidden: Option<String>,
 }
 
 pub(crate) async fn browse(
@@ -47,6 +50,35 @@ pub(crate) async fn browse(
     }
     who.allow(&d, Action::ListBucket, Some(&bucket), None, Some(&q.prefix))?;
     let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    let show_hidden = q.hidden.as_deref() == Some("1");
+    let hidden: Vec<Crumb> = if show_hidden {
+        let (store, id, prefix) = (d.store().clone(), b.id.clone(), q.prefix.clone());
+        let versions = blocking(move || {
+            store
+                .list_versions(
+                    &id,
+                    &VersionQuery {
+                        prefix,
+                        delimiter: Some("/".into()),
+                        max_keys: 1000,
+                        ..Default::default()
+                    },
+                )
+                .map_err(Page::store)
+        })
+        .await?;
+        versions
+            .entries
+            .iter()
+            .filter(|e| e.marker && e.is_current())
+            .map(|e| Crumb {
+                label: e.key[q.prefix.len()..].to_owned(),
+                prefix: e.key.clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let store = d.store().clone();
     let (id, prefix, after) = (b.id.clone(), q.prefix.clone(), q.after.clone());
     let page = blocking(move || {
@@ -124,6 +156,8 @@ pub(crate) async fn browse(
             .as_ref()
             .and_then(|e| e.kms_key_id.clone())
             .unwrap_or_default(),
+        show_hidden,
+        hidden,
         prefix: q.prefix,
         next: page.next.filter(|_| page.truncated),
         bucket,

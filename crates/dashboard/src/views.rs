@@ -150,6 +150,9 @@ pub struct ObjectsPage {
     pub visibility: &'static str,
     pub versioning: &'static str,
     pub policy: String,
+    /// Deleted keys are listed too, and they (each a [`Crumb`]: name here, whole key).
+    pub show_hidden: bool,
+    pub hidden: Vec<Crumb>,
     /// Object lock is on, and its default retention: mode (empty: none), period and unit.
     pub lock_on: bool,
     pub retention_mode: &'static str,
