@@ -253,7 +253,7 @@ pub(crate) async fn details(
             current: e.is_current(),
             size: size(e.size),
             modified: time(e.created),
-            lock: crate::versions::lock_state(&e.meta),
+            lock: crate::views::lock_state(&e.meta),
         })
         .collect();
     Ok(render(&ObjectPage {

@@ -1,4 +1,4 @@
-//! An object's versions in the browser: each version's lock state, and per version a
+//! An object's versions in the browser (their lock state is `views::lock_state`): per version a
 //! download (a presigned link to that version), a restore (a copy of it made current), a
 //! delete (for good, refused by object lock with the engine's message); a delete marker's
 //! removal brings the key back.
@@ -11,24 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use http::{HeaderMap, StatusCode};
 use pier_access::Action;
-use pier_store::{LockMode, ObjectMeta, VersionRef, WriteCondition};
+use pier_store::{VersionRef, WriteCondition};
 use serde::Deserialize;
-
-/// A version's object lock, as the page shows it: its retention and legal hold, or empty.
-pub(crate) fn lock_state(meta: &ObjectMeta) -> String {
-    let mut parts = Vec::new();
-    if let Some(r) = &meta.retention {
-        let mode = match r.mode {
-            LockMode::Governance => "governance",
-            LockMode::Compliance => "compliance",
-        };
-        parts.push(format!("{mode} until {}", crate::views::time(r.until)));
-    }
-    if meta.legal_hold {
-        parts.push("legal hold".into());
-    }
-    parts.join(", ")
-}
 
 #[derive(Deserialize)]
 pub(crate) struct VersionForm {

@@ -362,6 +362,22 @@ pub fn time(ms: i64) -> String {
     )
 }
 
+/// A version's object lock, as the page shows it: its retention and legal hold, or empty.
+pub(crate) fn lock_state(meta: &pier_store::ObjectMeta) -> String {
+    let mut parts = Vec::new();
+    if let Some(r) = &meta.retention {
+        let mode = match r.mode {
+            pier_store::LockMode::Governance => "governance",
+            pier_store::LockMode::Compliance => "compliance",
+        };
+        parts.push(format!("{mode} until {}", time(r.until)));
+    }
+    if meta.legal_hold {
+        parts.push("legal hold".into());
+    }
+    parts.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
