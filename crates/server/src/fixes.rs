@@ -567,3 +567,42 @@ mod xml_tests {
         assert!(plain.headers().get(header::CONTENT_LENGTH).is_none());
     }
 }
+
+/// Canaries: each shows that s3s 0.14.1 still has the limitation a fix here corrects. When
+/// one fails after an s3s upgrade, its fix can go.
+#[cfg(test)]
+mod s3s_canaries {
+    use s3s::dto::{ETag, GetObjectAttributesOutput, ListObjectsV2Output, Object};
+    use s3s::xml::{Serialize, Serializer};
+
+    fn xml(value: &impl Serialize) -> String {
+        let mut out = Vec::new();
+        value
+            .serialize(&mut Serializer::new(&mut out))
+            .expect("serializes");
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// [`super::attributes_etag`]: s3s quotes GetObjectAttributes' ETag; S3 does not.
+    #[test]
+    fn s3s_still_quotes_the_etag_of_get_object_attributes() {
+        let out = GetObjectAttributesOutput {
+            e_tag: Some(ETag::Strong("abc".into())),
+            ..Default::default()
+        };
+        assert!(xml(&out).contains("<ETag>\"abc\"</ETag>"), "{}", xml(&out));
+    }
+
+    /// [`super::xml_control_chars`]: s3s writes control characters of a key raw.
+    #[test]
+    fn s3s_still_writes_control_characters_raw() {
+        let out = ListObjectsV2Output {
+            contents: Some(vec![Object {
+                key: Some("a\u{1}b".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert!(xml(&out).contains("<Key>a\u{1}b</Key>"), "{}", xml(&out));
+    }
+}
