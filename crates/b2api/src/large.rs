@@ -359,12 +359,14 @@ pub(crate) async fn copy(call: &Call<'_>, args: CopyFile) -> B2Result<Response<B
     // A copy's lock is its own, never the source's.
     (meta.retention, meta.legal_hold) = lock;
     let encrypt = crate::sse::new_file(&destination, asked);
-    let into = match &encrypt {
-        Some(how) => Some(call.store.new_data_key(how)?),
-        None => None,
-    };
     let shares =
         range.is_none() && pier_store::same_encryption(entry.encryption(), encrypt.as_ref());
+    // A copy that shares the source's bytes keeps their data key; only bytes written again
+    // need a new one.
+    let into = match &encrypt {
+        Some(how) if !shares => Some(call.store.new_data_key(how)?),
+        _ => None,
+    };
     let store = call.store.clone();
     let object = tokio::task::spawn_blocking(move || -> B2Result<pier_store::Object> {
         let Some((start, len)) = range else {

@@ -105,6 +105,9 @@ pub(crate) fn from_json(
     let Some(value) = value.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
+    if !value.is_object() {
+        return Err(B2Error::bad_request(format!("{field} must be an object")));
+    }
     let text = |name: &str| -> B2Result<Option<&str>> {
         match value.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -197,6 +200,11 @@ pub(crate) fn bucket_default(args: &Value) -> B2Result<Option<Option<DefaultEncr
     if value.is_null() {
         return Ok(None);
     }
+    if !value.is_object() {
+        return Err(B2Error::bad_request(
+            "defaultServerSideEncryption must be an object",
+        ));
+    }
     match value.get("mode").and_then(Value::as_str) {
         None | Some("none") => Ok(Some(None)),
         Some("SSE-B2") => match value.get("algorithm").and_then(Value::as_str) {
@@ -229,5 +237,25 @@ pub(crate) fn download_headers(envelope: Option<&Envelope>) -> Vec<(&'static str
             ),
         ],
         None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_default_encryption_that_is_not_an_object_is_refused_not_read_as_none() {
+        let refused = bucket_default(&json!({"defaultServerSideEncryption": "SSE-B2"}));
+        assert!(refused.is_err());
+        assert_eq!(
+            bucket_default(&json!({"defaultServerSideEncryption": {"mode": "SSE-B2"}})).unwrap(),
+            Some(Some(DefaultEncryption::sse_s3()))
+        );
+        assert_eq!(
+            bucket_default(&json!({"defaultServerSideEncryption": {"mode": "none"}})).unwrap(),
+            Some(None)
+        );
+        assert_eq!(bucket_default(&json!({})).unwrap(), None);
     }
 }

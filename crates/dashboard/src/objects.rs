@@ -283,7 +283,7 @@ pub(crate) struct ShareForm {
 
 /// `http(s)://HOST:API_PORT` for the host name the browser used to reach the dashboard
 /// (`Host`, or HTTP/2's `:authority`).
-pub(crate) fn api_endpoint(d: &Dashboard, headers: &HeaderMap, uri: &http::Uri) -> String {
+fn api_endpoint(d: &Dashboard, headers: &HeaderMap, uri: &http::Uri) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -300,6 +300,38 @@ pub(crate) fn api_endpoint(d: &Dashboard, headers: &HeaderMap, uri: &http::Uri) 
     )
 }
 
+/// A GET of `bucket`/`key` (with `query`, a version say) presigned with the signed-in key, on
+/// the API's address as the browser reaches the dashboard, valid `expires` seconds.
+pub(crate) fn presigned_get(
+    d: &Dashboard,
+    who: &Signed,
+    (headers, uri): (&HeaderMap, &http::Uri),
+    (bucket, key): (&str, &str),
+    query: Vec<(String, String)>,
+    expires: u64,
+) -> Result<String, Page> {
+    let signer = d
+        .store()
+        .key(&who.session.key_id)
+        .map_err(Page::store)?
+        .ok_or_else(|| Page::new(StatusCode::UNAUTHORIZED, "Your key was deleted."))?;
+    let endpoint = api_endpoint(d, headers, uri);
+    pier_edge::presign::presign_url(&pier_edge::presign::Presign {
+        endpoint: &endpoint,
+        method: "GET",
+        bucket,
+        key,
+        query,
+        content_type: None,
+        expires,
+        access_key: &signer.access_key,
+        secret_key: &signer.secret,
+        region: &d.config().region,
+        now: std::time::SystemTime::now(),
+    })
+    .map_err(|e| Page::new(StatusCode::BAD_REQUEST, e))
+}
+
 pub(crate) async fn share(
     State(d): State<Dashboard>,
     who: Signed,
@@ -310,26 +342,14 @@ pub(crate) async fn share(
 ) -> Result<Response, Page> {
     who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::GetObject, Some(&bucket), Some(&form.key), None)?;
-    let key = d
-        .store()
-        .key(&who.session.key_id)
-        .map_err(Page::store)?
-        .ok_or_else(|| Page::new(StatusCode::UNAUTHORIZED, "Your key was deleted."))?;
-    let endpoint = api_endpoint(&d, &headers, &uri);
-    let url = pier_edge::presign::presign_url(&pier_edge::presign::Presign {
-        endpoint: &endpoint,
-        method: "GET",
-        bucket: &bucket,
-        key: &form.key,
-        query: vec![],
-        content_type: None,
-        expires: form.expires,
-        access_key: &key.access_key,
-        secret_key: &key.secret,
-        region: &d.config().region,
-        now: std::time::SystemTime::now(),
-    })
-    .map_err(|e| Page::new(StatusCode::BAD_REQUEST, e))?;
+    let url = presigned_get(
+        &d,
+        &who,
+        (&headers, &uri),
+        (&bucket, &form.key),
+        vec![],
+        form.expires,
+    )?;
     Ok(render(&SharePage {
         nav: nav(&d, &who),
         url,

@@ -47,26 +47,14 @@ pub(crate) async fn action(
                 Some(&form.key),
                 None,
             )?;
-            let key = d
-                .store()
-                .key(&who.session.key_id)
-                .map_err(Page::store)?
-                .ok_or_else(|| Page::new(StatusCode::UNAUTHORIZED, "Your key was deleted."))?;
-            let endpoint = crate::objects::api_endpoint(&d, &headers, &uri);
-            let url = pier_edge::presign::presign_url(&pier_edge::presign::Presign {
-                endpoint: &endpoint,
-                method: "GET",
-                bucket: &bucket,
-                key: &form.key,
-                query: vec![("versionId".into(), form.version.clone())],
-                content_type: None,
-                expires: 300,
-                access_key: &key.access_key,
-                secret_key: &key.secret,
-                region: &d.config().region,
-                now: std::time::SystemTime::now(),
-            })
-            .map_err(|e| Page::new(StatusCode::BAD_REQUEST, e))?;
+            let url = crate::objects::presigned_get(
+                &d,
+                &who,
+                (&headers, &uri),
+                (&bucket, &form.key),
+                vec![("versionId".into(), form.version.clone())],
+                300,
+            )?;
             Ok(Redirect::to(&url).into_response())
         }
         "restore" => {

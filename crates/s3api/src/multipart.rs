@@ -243,14 +243,8 @@ pub async fn upload_part_copy(
     let number = part_number(input.part_number)?;
     let (upload, _) = upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
-    let source_customer = crate::sse::customer_key(
-        crate::sse::CustomerHeaders {
-            algorithm: input.copy_source_sse_customer_algorithm.as_ref(),
-            key: input.copy_source_sse_customer_key.as_ref(),
-            md5: input.copy_source_sse_customer_key_md5.as_ref(),
-        },
-        keys_allowed,
-    )?;
+    let source_customer =
+        crate::sse::customer_key(crate::sse::copy_source_headers!(input), keys_allowed)?;
     let sealing = crate::sse::upload_key(store, upload.meta.encryption.as_ref(), customer.as_ref())
         .map_err(crate::sse::part_key_error)?;
     let shown = crate::sse::shown(upload.meta.encryption.as_ref());

@@ -631,14 +631,8 @@ pub async fn copy(
     let source_bucket = store.bucket(&src_bucket).map_err(s3_error)?;
     let target_bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
-    let source_customer = crate::sse::customer_key(
-        crate::sse::CustomerHeaders {
-            algorithm: input.copy_source_sse_customer_algorithm.as_ref(),
-            key: input.copy_source_sse_customer_key.as_ref(),
-            md5: input.copy_source_sse_customer_key_md5.as_ref(),
-        },
-        keys_allowed,
-    )?;
+    let source_customer =
+        crate::sse::customer_key(crate::sse::copy_source_headers!(input), keys_allowed)?;
     let encryption_named = input.server_side_encryption.is_some() || customer.is_some();
     let encrypt = crate::sse::requested(
         &target_bucket,

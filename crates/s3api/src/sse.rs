@@ -149,6 +149,18 @@ macro_rules! customer_headers {
 }
 pub(crate) use customer_headers;
 
+/// The `x-amz-copy-source-server-side-encryption-customer-*` headers of an s3s copy input.
+macro_rules! copy_source_headers {
+    ($input:expr) => {
+        $crate::sse::CustomerHeaders {
+            algorithm: $input.copy_source_sse_customer_algorithm.as_ref(),
+            key: $input.copy_source_sse_customer_key.as_ref(),
+            md5: $input.copy_source_sse_customer_key_md5.as_ref(),
+        }
+    };
+}
+pub(crate) use copy_source_headers;
+
 /// The response headers for an object encrypted as `envelope`: `x-amz-server-side-encryption`
 /// for SSE-S3, the customer algorithm and key MD5 for SSE-C.
 pub struct Shown {
