@@ -295,6 +295,8 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Every key of the local key ring (SSE-KMS), by id: (id, wrapped key, master key id,
     /// created).
     fn kms_keys(&self) -> Result<Vec<(String, String, String, Millis)>>;
+    /// One key of the ring: (wrapped key, master key id), if it has it.
+    fn kms_key(&self, id: &str) -> Result<Option<(String, String)>>;
     /// Adds a key to the ring; `false` when one of that id exists (nothing changes).
     fn create_kms_key(&self, id: &str, wrapped: &str, master: &str, now: Millis) -> Result<bool>;
 

@@ -212,8 +212,8 @@ impl Store {
     /// none of that id). The default key (`aws/s3`) is made on first use.
     fn kms_key(&self, id: &str) -> Result<KmsKey> {
         let master = self.master_key().ok_or(StoreError::NoMasterKey)?;
-        let row = self.meta().kms_keys()?.into_iter().find(|(k, ..)| k == id);
-        let (_, wrapped, wrapped_by, _) = match row {
+        // One indexed read per use: a key made on another node works here at once.
+        let (wrapped, wrapped_by) = match self.meta().kms_key(id)? {
             Some(row) => row,
             None if id == DEFAULT_KMS_KEY => {
                 self.ensure_kms_key(id)?;

@@ -1185,6 +1185,18 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
+    fn kms_key(&self, id: &str) -> Result<Option<(String, String)>> {
+        let id = id.to_owned();
+        self.engine.read(move |conn| {
+            conn.first(
+                "SELECT wrapped, master_key FROM kms_keys WHERE id = ?1",
+                values![&id],
+            )?
+            .map(|mut row| Ok((row.text(0)?, row.text(1)?)))
+            .transpose()
+        })
+    }
+
     fn create_kms_key(&self, id: &str, wrapped: &str, master: &str, now: Millis) -> Result<bool> {
         let (id, wrapped, master) = (id.to_owned(), wrapped.to_owned(), master.to_owned());
         self.engine.write(move |conn| {
