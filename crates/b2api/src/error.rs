@@ -170,6 +170,32 @@ impl B2Error {
     }
 }
 
+/// Each store operation's error answers as the [`StoreError`] it folds into.
+macro_rules! b2_error_from_operation_errors {
+    ($($operation_error:ty),* $(,)?) => {$(
+        impl From<$operation_error> for B2Error {
+            fn from(e: $operation_error) -> Self {
+                StoreError::from(e).into()
+            }
+        }
+    )*};
+}
+
+b2_error_from_operation_errors!(
+    pier_store::BucketError,
+    pier_store::ChangeError,
+    pier_store::CreateBucketError,
+    pier_store::DeleteBucketError,
+    pier_store::DeleteError,
+    pier_store::FindError,
+    pier_store::KeyError,
+    pier_store::KmsError,
+    pier_store::NewUploadError,
+    pier_store::ReadError,
+    pier_store::UpdateBucketError,
+    pier_store::UploadError,
+);
+
 impl From<StoreError> for B2Error {
     fn from(e: StoreError) -> Self {
         use B2ErrorKind::*;
@@ -281,8 +307,10 @@ impl From<CompleteError> for B2Error {
 
 /// Maps the store's "not there" errors (no such bucket, file or upload) to `missing`, and every
 /// other failure as usual: a storage failure is never reported as a missing file.
-pub(crate) fn missing_as(missing: impl FnOnce() -> B2Error) -> impl FnOnce(StoreError) -> B2Error {
-    move |e| match e {
+pub(crate) fn missing_as<E: Into<StoreError>>(
+    missing: impl FnOnce() -> B2Error,
+) -> impl FnOnce(E) -> B2Error {
+    move |e| match e.into() {
         StoreError::NoSuchBucket | StoreError::NoSuchKey | StoreError::NoSuchUpload => missing(),
         other => B2Error::from(other),
     }

@@ -7,9 +7,7 @@ use crate::error::{blocking_err, B2Error, B2ErrorKind, B2Result};
 use crate::{json, Call};
 use http::Response;
 use pier_access::{Action, KeyScope};
-use pier_store::{
-    Bucket, DefaultRetention, LockMode, LockPeriod, Object, ObjectLock, Retention, StoreError,
-};
+use pier_store::{Bucket, DefaultRetention, LockMode, LockPeriod, Object, ObjectLock, Retention};
 use s3s::Body;
 use serde_json::{json, Value};
 
@@ -269,7 +267,7 @@ fn named_version(
         )
     };
     let o = match call.store.object_by_version(id) {
-        Err(StoreError::NoSuchKey) => return Err(not_present()),
+        Err(pier_store::FindError::NoSuchKey) => return Err(not_present()),
         other => other?,
     };
     let bucket = call.store.bucket_by_id(&o.bucket_id)?;

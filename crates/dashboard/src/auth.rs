@@ -46,9 +46,9 @@ impl Page {
     }
 
     /// A store error in the user's words.
-    pub fn store(e: pier_store::StoreError) -> Page {
+    pub fn store(e: impl Into<pier_store::StoreError>) -> Page {
         use pier_store::StoreError as E;
-        match e {
+        match e.into() {
             E::NoSuchBucket => Page::new(StatusCode::NOT_FOUND, "No such bucket."),
             E::NoSuchKey | E::NoSuchVersion => Page::new(StatusCode::NOT_FOUND, "No such object."),
             E::BucketExists => Page::new(StatusCode::CONFLICT, "That bucket name is taken."),

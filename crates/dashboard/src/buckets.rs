@@ -330,8 +330,8 @@ pub(crate) async fn settings(
     blocking(move || {
         store.update_bucket(&name, update).map_err(|e| match e {
             // The store's own words: versioning never goes back off, object lock keeps it on.
-            pier_store::StoreError::InvalidVersioning
-            | pier_store::StoreError::InvalidBucketState(_) => Page::new(
+            pier_store::UpdateBucketError::InvalidVersioning
+            | pier_store::UpdateBucketError::InvalidBucketState(_) => Page::new(
                 StatusCode::BAD_REQUEST,
                 format!("The settings were not saved: {e}."),
             ),

@@ -186,7 +186,7 @@ pub(crate) async fn details(
         // A key whose current entry is a delete marker still has a page: its versions.
         let object = match store.object(&id, &key) {
             Ok(o) => Some(o),
-            Err(pier_store::StoreError::NoSuchKey) => None,
+            Err(pier_store::FindError::NoSuchKey) => None,
             Err(e) => return Err(Page::store(e)),
         };
         let history = store
@@ -521,7 +521,7 @@ pub(crate) async fn upload(
         let object = blocking(move || {
             store
                 .put_object(&b.id, &key, payload, meta, WriteCondition::None)
-                .map_err(|e| Page::store(e.into()))
+                .map_err(Page::store)
         })
         .await?;
         Ok(object.etag)
@@ -677,7 +677,7 @@ pub(crate) async fn complete_upload(
                     None,
                 )
                 .map_err(|e| match e {
-                    pier_store::CompleteError::Storage(s) => Page::store(s.into()),
+                    pier_store::CompleteError::Storage(s) => Page::store(s),
                     other => Page::new(StatusCode::BAD_REQUEST, other.to_string()),
                 })
         })

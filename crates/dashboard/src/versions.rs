@@ -81,7 +81,7 @@ pub(crate) async fn action(
                 (meta.retention, meta.legal_hold) = (None, false);
                 store
                     .copy_object(&source.object, &id, &key, meta, WriteCondition::None)
-                    .map_err(|e| Page::store(e.into()))
+                    .map_err(Page::store)
             })
             .await?;
             Ok(Redirect::to(&back).into_response())
@@ -99,7 +99,7 @@ pub(crate) async fn action(
                 store
                     .delete_version(&id, &key, which, false)
                     .map_err(|e| match e {
-                        pier_store::StoreError::ObjectLocked(why) => Page::new(
+                        pier_store::DeleteError::ObjectLocked(why) => Page::new(
                             StatusCode::FORBIDDEN,
                             format!("The version was not deleted: {why}."),
                         ),

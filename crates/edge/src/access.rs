@@ -207,8 +207,8 @@ impl Access {
         let bucket = match ask.bucket {
             Some(name) => match self.store.bucket(name) {
                 Ok(b) => Some(b),
-                Err(pier_store::StoreError::NoSuchBucket) => None,
-                Err(e) => return Err(e),
+                Err(pier_store::BucketError::NoSuchBucket) => None,
+                Err(e) => return Err(e.into()),
             },
             None => None,
         };
@@ -262,8 +262,8 @@ impl Access {
             (Some(b), Some(p), Some(key)) if p.reads_object_tags() => {
                 match self.store.object(&b.id, key) {
                     Ok(o) => Some(o.meta.tags),
-                    Err(pier_store::StoreError::NoSuchKey) => None,
-                    Err(e) => return Err(e),
+                    Err(pier_store::FindError::NoSuchKey) => None,
+                    Err(e) => return Err(e.into()),
                 }
             }
             _ => None,

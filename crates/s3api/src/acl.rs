@@ -404,7 +404,7 @@ pub async fn put_object(store: &Store, input: PutObjectAclInput) -> S3Result<Put
     let (store, key) = (store.clone(), input.key);
     // `private` is S3's default: stored as none.
     let stored = (acl != "private").then_some(acl);
-    blocking(move || store.set_acl(&bucket.id, &key, which.as_ref(), stored)).await?;
+    blocking(move || Ok(store.set_acl(&bucket.id, &key, which.as_ref(), stored)?)).await?;
     Ok(PutObjectAclOutput::default())
 }
 

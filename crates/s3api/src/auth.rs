@@ -284,7 +284,7 @@ impl S3Access for PierAccess {
         if action != Action::CreateBucket {
             if let Some(name) = bucket.as_deref() {
                 match self.store.bucket(name) {
-                    Err(pier_store::StoreError::NoSuchBucket) => return Ok(()),
+                    Err(pier_store::BucketError::NoSuchBucket) => return Ok(()),
                     Ok(b) => owner = Some(b.owner.clone()),
                     Err(_) => {}
                 }
@@ -476,7 +476,7 @@ impl PierAccess {
         };
         let acl = match entry {
             Ok(o) => o.meta.acl.clone(),
-            Err(pier_store::StoreError::NoSuchKey) if version_id.is_none() => return None,
+            Err(pier_store::FindError::NoSuchKey) if version_id.is_none() => return None,
             Err(_) => None,
         };
         Some(match acl.as_deref() {

@@ -59,18 +59,18 @@ pub async fn create(
         match made {
             // pier answers as S3 in us-east-1: creating a bucket you already own is 200 and
             // changes nothing (elsewhere: 409 BucketAlreadyOwnedByYou).
-            Err(pier_store::StoreError::BucketExists) => match store.bucket(&name) {
+            Err(pier_store::CreateBucketError::BucketExists) => match store.bucket(&name) {
                 Ok(b) if b.owner == owner => Ok(false),
                 Ok(_) => Err(pier_store::StoreError::BucketExists),
-                Err(e) => Err(e),
+                Err(e) => Err(e.into()),
             },
-            Err(other) => Err(other),
+            Err(other) => Err(other.into()),
             Ok(_) if ownership.is_some() => {
                 let update = pier_store::BucketUpdate {
                     ownership: Some(ownership),
                     ..Default::default()
                 };
-                store.update_bucket(&name, update).map(|_| true)
+                Ok(store.update_bucket(&name, update).map(|_| true)?)
             }
             Ok(_) => Ok(true),
         }
@@ -91,7 +91,7 @@ pub fn head(store: &Store, input: HeadBucketInput) -> S3Result<HeadBucketOutput>
 
 pub async fn delete(store: &Store, input: DeleteBucketInput) -> S3Result<DeleteBucketOutput> {
     let store = store.clone();
-    blocking(move || store.delete_bucket(&input.bucket)).await?;
+    blocking(move || Ok(store.delete_bucket(&input.bucket)?)).await?;
     Ok(DeleteBucketOutput::default())
 }
 

@@ -37,7 +37,7 @@ pub fn read_entry(
     match version_id {
         None => match store.read_object(&bucket.id, key) {
             Ok(o) => Ok(o),
-            Err(StoreError::NoSuchKey) => {
+            Err(pier_store::ReadError::NoSuchKey) => {
                 let mut e = s3_error(StoreError::NoSuchKey);
                 if let Some(top) = store.top(&bucket.id, key).map_err(s3_error)? {
                     if top.marker {

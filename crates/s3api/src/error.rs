@@ -3,8 +3,10 @@
 use pier_store::{CompleteError, NameError, PartError, PutError, StorageError, StoreError};
 use s3s::{s3_error, S3Error};
 
-/// Maps a store error to the S3 error a client expects.
-pub fn s3_error(e: StoreError) -> S3Error {
+/// Maps a store error (or an operation's error, which folds into one) to the S3 error a client
+/// expects.
+pub fn s3_error(e: impl Into<StoreError>) -> S3Error {
+    let e = e.into();
     match e {
         StoreError::NoSuchBucket => s3_error!(NoSuchBucket, "The specified bucket does not exist"),
         // Creating a bucket the caller owns already is answered before this (200).
@@ -120,8 +122,8 @@ pub fn put_error(e: PutError) -> S3Error {
         PutError::SourceGone | PutError::NoSuchKey => s3_error(StoreError::NoSuchKey),
         PutError::LockNotEnabled => s3_error(StoreError::LockNotEnabled),
         PutError::Storage(s) => storage_error(s),
-        other => storage_error(StorageError::Database(format!(
-            "unexpected outcome: {other}"
+        other => storage_error(StorageError::Corrupt(format!(
+            "an outcome the S3 edge does not know: {other:?}"
         ))),
     }
 }
@@ -131,8 +133,8 @@ pub fn part_error(e: PartError) -> S3Error {
     match e {
         PartError::NoSuchUpload => s3_error(StoreError::NoSuchUpload),
         PartError::Storage(s) => storage_error(s),
-        other => storage_error(StorageError::Database(format!(
-            "unexpected outcome: {other}"
+        other => storage_error(StorageError::Corrupt(format!(
+            "an outcome the S3 edge does not know: {other:?}"
         ))),
     }
 }
@@ -148,8 +150,8 @@ pub fn complete_error(e: CompleteError) -> S3Error {
         CompleteError::NoSuchKey => StoreError::NoSuchKey,
         CompleteError::Storage(s) => return storage_error(s),
         other => {
-            return storage_error(StorageError::Database(format!(
-                "unexpected outcome: {other}"
+            return storage_error(StorageError::Corrupt(format!(
+                "an outcome the S3 edge does not know: {other:?}"
             )))
         }
     })
@@ -186,6 +188,6 @@ pub async fn update_bucket(
     update: pier_store::BucketUpdate,
 ) -> s3s::S3Result<()> {
     let (store, name) = (store.clone(), name.to_owned());
-    blocking(move || store.update_bucket(&name, update)).await?;
+    blocking(move || Ok(store.update_bucket(&name, update)?)).await?;
     Ok(())
 }

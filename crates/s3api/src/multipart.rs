@@ -104,7 +104,7 @@ pub async fn create(
     let kind = meta.checksum_type.clone().map(ChecksumType::from);
     let key = input.key.clone();
     let store = store.clone();
-    let upload = blocking(move || store.create_upload(&bucket.id, &key, meta)).await?;
+    let upload = blocking(move || Ok(store.create_upload(&bucket.id, &key, meta)?)).await?;
     Ok(CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
@@ -511,7 +511,7 @@ pub async fn abort(
 ) -> S3Result<AbortMultipartUploadOutput> {
     upload_for(store, &input.bucket, &input.key, &input.upload_id)?;
     let store = store.clone();
-    blocking(move || store.abort_upload(&input.upload_id)).await?;
+    blocking(move || Ok(store.abort_upload(&input.upload_id)?)).await?;
     Ok(AbortMultipartUploadOutput::default())
 }
 

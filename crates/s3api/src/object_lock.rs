@@ -279,8 +279,10 @@ pub async fn put_retention(
     let which = version_of(input.version_id.as_deref())?;
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let (store, key) = (store.clone(), input.key);
-    blocking(move || store.set_retention(&bucket.id, &key, which.as_ref(), retention, bypass))
-        .await?;
+    blocking(move || {
+        Ok(store.set_retention(&bucket.id, &key, which.as_ref(), retention, bypass)?)
+    })
+    .await?;
     Ok(PutObjectRetentionOutput::default())
 }
 
@@ -320,7 +322,7 @@ pub async fn put_legal_hold(
     let which = version_of(input.version_id.as_deref())?;
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let (store, key) = (store.clone(), input.key);
-    blocking(move || store.set_legal_hold(&bucket.id, &key, which.as_ref(), on)).await?;
+    blocking(move || Ok(store.set_legal_hold(&bucket.id, &key, which.as_ref(), on)?)).await?;
     Ok(PutObjectLegalHoldOutput::default())
 }
 

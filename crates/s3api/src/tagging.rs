@@ -112,7 +112,8 @@ pub async fn put_object(
     let store = store.clone();
     let (id, key) = (bucket.id.clone(), input.key);
     let entry =
-        crate::error::blocking(move || store.set_tags(&id, &key, which.as_ref(), tags)).await?;
+        crate::error::blocking(move || Ok(store.set_tags(&id, &key, which.as_ref(), tags)?))
+            .await?;
     Ok(PutObjectTaggingOutput {
         version_id: shown_version(&bucket, &entry),
     })
@@ -136,9 +137,10 @@ pub async fn delete_object(
     let which = input.version_id.as_deref().map(parse_version).transpose()?;
     let store = store.clone();
     let (id, key) = (bucket.id.clone(), input.key);
-    let entry =
-        crate::error::blocking(move || store.set_tags(&id, &key, which.as_ref(), BTreeMap::new()))
-            .await?;
+    let entry = crate::error::blocking(move || {
+        Ok(store.set_tags(&id, &key, which.as_ref(), BTreeMap::new())?)
+    })
+    .await?;
     Ok(DeleteObjectTaggingOutput {
         version_id: shown_version(&bucket, &entry),
     })

@@ -95,7 +95,8 @@ impl TopicError {
     }
 }
 
-fn store_failed(e: pier_store::StoreError) -> TopicError {
+fn store_failed(e: impl Into<pier_store::StoreError>) -> TopicError {
+    let e = e.into();
     tracing::error!(error = %e, "topic API: the store failed");
     TopicError::Internal
 }

@@ -134,7 +134,7 @@ pub async fn serve(
     let key = key.into_owned();
     let found = match store.bucket(bucket) {
         Ok(b) => b,
-        Err(StoreError::NoSuchBucket) => {
+        Err(pier_store::BucketError::NoSuchBucket) => {
             return page(
                 StatusCode::NOT_FOUND,
                 "NoSuchBucket",
@@ -176,8 +176,8 @@ pub async fn serve(
                 }
                 match store.read_object(&bucket_id, &k) {
                     Ok(entry) => Ok(Found::Object(Box::new(entry))),
-                    Err(StoreError::NoSuchKey) => Ok(Found::Missing),
-                    Err(e) => Err(e),
+                    Err(pier_store::ReadError::NoSuchKey) => Ok(Found::Missing),
+                    Err(e) => Err(e.into()),
                 }
             })
             .await

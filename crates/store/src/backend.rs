@@ -1,7 +1,7 @@
 //! Where a store keeps its metadata and its bytes: the backends named by configuration
 //! ([`MetaBackend`], [`BlobBackend`]) and the tunables they are opened with ([`Backends`]).
 
-use crate::{sql, Blobs, FileBlobs, MetaStore, Result, S3Blobs, S3Location, SqlMeta, StoreStats};
+use crate::{sql, Blobs, FileBlobs, MetaStore, Result, S3Location, SqlMeta, StoreStats};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -46,6 +46,9 @@ impl BlobBackend {
             return Ok(BlobBackend::Files);
         }
         let location = S3Location::parse(text)?;
+        if !cfg!(feature = "s3-blobs") {
+            return Err(NO_S3_BLOBS.into());
+        }
         match (access_key, secret_key) {
             (Some(access_key), Some(secret_key)) => Ok(BlobBackend::S3 {
                 location,
@@ -80,11 +83,16 @@ impl BlobBackend {
         Ok(Blobs::new(match self {
             BlobBackend::Files if prepare => Arc::new(FileBlobs::open(root, Arc::clone(stats))?),
             BlobBackend::Files => Arc::new(FileBlobs::at(root, Arc::clone(stats))),
+            #[cfg(feature = "s3-blobs")]
             BlobBackend::S3 {
                 location,
                 access_key,
                 secret_key,
-            } => Arc::new(S3Blobs::open(location, access_key, secret_key)?),
+            } => Arc::new(crate::blob::S3Blobs::open(
+                location, access_key, secret_key,
+            )?),
+            #[cfg(not(feature = "s3-blobs"))]
+            BlobBackend::S3 { .. } => return Err(crate::StoreError::Database(NO_S3_BLOBS.into())),
         }))
     }
 }
@@ -124,6 +132,14 @@ pub const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600)
 /// [`Backends::garbage_grace`].
 pub const GARBAGE_GRACE: std::time::Duration = std::time::Duration::from_secs(900);
 
+/// Why a PostgreSQL address is refused by a build without the `postgres` feature.
+const NO_POSTGRES: &str =
+    "this build of pier has no PostgreSQL backend (the pier-store feature \"postgres\")";
+
+/// Why an `s3://` blob location is refused by a build without the `s3-blobs` feature.
+const NO_S3_BLOBS: &str =
+    "this build of pier has no S3 blob backend (the pier-store feature \"s3-blobs\")";
+
 /// PostgreSQL connections per store (one worker thread each).
 pub const POSTGRES_CONNECTIONS: usize = 16;
 
@@ -135,6 +151,9 @@ impl MetaBackend {
         if text.is_empty() || text == "sqlite" {
             Ok(MetaBackend::Embedded)
         } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            if !cfg!(feature = "postgres") {
+                return Err(NO_POSTGRES.into());
+            }
             Ok(MetaBackend::Postgres(text.to_owned()))
         } else {
             Err(format!(
@@ -164,10 +183,15 @@ impl MetaBackend {
                 &root.join("meta.sqlite"),
                 Arc::clone(stats),
             )?)?),
+            #[cfg(feature = "postgres")]
             MetaBackend::Postgres(url) => Arc::new(SqlMeta::open(sql::postgres::Postgres::open(
                 url,
                 POSTGRES_CONNECTIONS,
             )?)?),
+            #[cfg(not(feature = "postgres"))]
+            MetaBackend::Postgres(_) => {
+                return Err(crate::StoreError::Database(NO_POSTGRES.into()))
+            }
         })
     }
 }

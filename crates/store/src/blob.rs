@@ -6,10 +6,14 @@
 
 mod direct;
 mod files;
+mod location;
+#[cfg(feature = "s3-blobs")]
 mod s3;
 
 pub use files::{Disk, FileBlobs, SystemDisk};
-pub use s3::{S3Blobs, S3Location, PARTS_IN_FLIGHT, PART_SIZE};
+pub use location::S3Location;
+#[cfg(feature = "s3-blobs")]
+pub use s3::{S3Blobs, PARTS_IN_FLIGHT, PART_SIZE};
 
 use crate::error::Result;
 use md5::{Digest as _, Md5};

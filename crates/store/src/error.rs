@@ -131,14 +131,271 @@ pub enum StorageError {
 
 impl StorageError {
     /// The storage failure of `e`; any other error where only storage failures can happen is
-    /// itself one (a broken invariant), never passed on as a request's fault.
+    /// a broken invariant, [`StorageError::Corrupt`] naming what was found, never passed on as
+    /// a request's fault.
     pub fn of(e: StoreError) -> StorageError {
         match e {
             StoreError::Io(e) => StorageError::Io(e),
             StoreError::Database(m) => StorageError::Database(m),
             StoreError::Corrupt(m) => StorageError::Corrupt(m),
             StoreError::Unavailable(m) => StorageError::Unavailable(m),
-            other => StorageError::Database(format!("unexpected outcome: {other}")),
+            other => {
+                StorageError::Corrupt(format!("an outcome the operation cannot have: {other:?}"))
+            }
+        }
+    }
+}
+
+/// Declares the error of one kind of store operation: the request's faults it can end in
+/// (each a [`StoreError`] variant of the same name: unit variants in `faults`, variants with a
+/// value in `faults_with`) and `Storage`, a failure of the machine. The enum folds into
+/// [`StoreError`] (`From`), and [`StoreError`]s from below narrow into it (`narrow`): any
+/// outcome not listed is a broken invariant and becomes [`StorageError::Corrupt`] naming it.
+macro_rules! operation_error {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            faults { $( $(#[$umeta:meta])* $unit:ident ),* $(,)? }
+            faults_with { $( $(#[$wmeta:meta])* $with:ident($ty:ty) ),* $(,)? }
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$umeta])* $unit, )*
+            $( $(#[$wmeta])* $with($ty), )*
+            /// A failure of the machine (the disk, the database, a row that does not decode).
+            Storage(StorageError),
+        }
+
+        impl $name {
+            /// The operation's reading of an error from below; an outcome it cannot have is
+            /// [`StorageError::Corrupt`].
+            pub(crate) fn narrow(e: StoreError) -> $name {
+                match e {
+                    $( StoreError::$unit => $name::$unit, )*
+                    $( StoreError::$with(v) => $name::$with(v), )*
+                    other => $name::Storage(StorageError::of(other)),
+                }
+            }
+        }
+
+        impl From<$name> for StoreError {
+            fn from(e: $name) -> StoreError {
+                match e {
+                    $( $name::$unit => StoreError::$unit, )*
+                    $( $name::$with(v) => StoreError::$with(v), )*
+                    $name::Storage(s) => s.into(),
+                }
+            }
+        }
+
+        impl From<StorageError> for $name {
+            fn from(e: StorageError) -> $name {
+                $name::Storage(e)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    $( $name::$unit => StoreError::$unit.fmt(f), )*
+                    $( $name::$with(v) => StoreError::$with(v.clone()).fmt(f), )*
+                    $name::Storage(s) => s.fmt(f),
+                }
+            }
+        }
+
+        impl std::error::Error for $name {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                match self {
+                    $name::Storage(s) => Some(s),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+operation_error! {
+    /// Why looking a bucket up (by name or id) failed.
+    pub enum BucketError {
+        faults {
+            /// No bucket of that name or id.
+            NoSuchBucket,
+        }
+        faults_with {}
+    }
+}
+
+operation_error! {
+    /// Why creating a bucket failed.
+    pub enum CreateBucketError {
+        faults {
+            /// The name is taken (by any account).
+            BucketExists,
+        }
+        faults_with {}
+    }
+}
+
+operation_error! {
+    /// Why changing a bucket's settings failed.
+    pub enum UpdateBucketError {
+        faults {
+            /// No bucket of that name.
+            NoSuchBucket,
+            /// The revision the change was based on is not the bucket's any more.
+            PreconditionFailed,
+            /// Versioning cannot go back to unversioned.
+            InvalidVersioning,
+        }
+        faults_with {
+            /// The bucket's state forbids the change (what and why).
+            InvalidBucketState(String),
+        }
+    }
+}
+
+operation_error! {
+    /// Why deleting a bucket failed.
+    pub enum DeleteBucketError {
+        faults {
+            /// No bucket of that name.
+            NoSuchBucket,
+            /// It still holds versions or markers.
+            BucketNotEmpty,
+        }
+        faults_with {}
+    }
+}
+
+operation_error! {
+    /// Why finding an entry (the current version, a version by id, a B2 file id) failed.
+    pub enum FindError {
+        faults {
+            /// No current version under the key (or no entry of that file id).
+            NoSuchKey,
+            /// The key has no version of that id.
+            NoSuchVersion,
+        }
+        faults_with {}
+    }
+}
+
+operation_error! {
+    /// Why opening an entry to read it failed.
+    pub enum ReadError {
+        faults {
+            /// No current version under the key (or no entry of that file id).
+            NoSuchKey,
+            /// The key has no version of that id.
+            NoSuchVersion,
+            /// The entry is encrypted and the server has no master key.
+            NoMasterKey,
+        }
+        faults_with {
+            /// The entry's key ring key is gone.
+            NoSuchKmsKey(String),
+            /// The master key is not the one the entry needs.
+            MasterKey(String),
+        }
+    }
+}
+
+operation_error! {
+    /// Why changing one version's settings (tags, ACL, retention, legal hold) failed.
+    pub enum ChangeError {
+        faults {
+            /// The bucket is gone.
+            NoSuchBucket,
+            /// No current version under the key.
+            NoSuchKey,
+            /// The key has no version of that id, or it is a marker.
+            NoSuchVersion,
+            /// Retention or legal hold for a bucket without object lock.
+            LockNotEnabled,
+        }
+        faults_with {
+            /// Object lock refuses the retention change.
+            ObjectLocked(crate::lock::LockRefusal),
+        }
+    }
+}
+
+operation_error! {
+    /// Why deleting an entry (making a marker, or removing a version) failed.
+    pub enum DeleteError {
+        faults {
+            /// The bucket is gone.
+            NoSuchBucket,
+            /// No entry under the key.
+            NoSuchKey,
+            /// The key has no version of that id.
+            NoSuchVersion,
+            /// Object lock named for a bucket without it.
+            LockNotEnabled,
+        }
+        faults_with {
+            /// Object lock refuses the deletion.
+            ObjectLocked(crate::lock::LockRefusal),
+        }
+    }
+}
+
+operation_error! {
+    /// Why starting a multipart upload failed.
+    pub enum NewUploadError {
+        faults {
+            /// The bucket is gone.
+            NoSuchBucket,
+        }
+        faults_with {
+            /// The key is one the store never keeps.
+            InvalidName(NameError),
+        }
+    }
+}
+
+operation_error! {
+    /// Why an operation on one multipart upload (find, list parts, abort) failed.
+    pub enum UploadError {
+        faults {
+            /// The upload is gone (completed or aborted) or never existed.
+            NoSuchUpload,
+        }
+        faults_with {}
+    }
+}
+
+operation_error! {
+    /// Why deleting an access key failed.
+    pub enum KeyError {
+        faults {
+            /// No access key with that id.
+            NoSuchKeyId,
+        }
+        faults_with {}
+    }
+}
+
+operation_error! {
+    /// Why a key ring or data key operation failed.
+    pub enum KmsError {
+        faults {
+            /// The server has no master key.
+            NoMasterKey,
+        }
+        faults_with {
+            /// The key ring has no key of this id.
+            NoSuchKmsKey(String),
+            /// The key ring has a key of this id already.
+            KmsKeyExists(String),
+            /// Not a key ring id.
+            InvalidKmsKeyId(String),
+            /// The master key is not the one the key ring needs.
+            MasterKey(String),
         }
     }
 }
@@ -251,3 +508,47 @@ pub enum NameError {
 
 /// Shorthand for results of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_keeps_the_faults_it_lists() {
+        assert!(matches!(
+            DeleteBucketError::narrow(StoreError::BucketNotEmpty),
+            DeleteBucketError::BucketNotEmpty
+        ));
+        assert!(matches!(
+            UpdateBucketError::narrow(StoreError::InvalidBucketState("why".into())),
+            UpdateBucketError::InvalidBucketState(why) if why == "why"
+        ));
+    }
+
+    #[test]
+    fn an_outcome_an_operation_cannot_have_is_corrupt_and_named() {
+        match FindError::narrow(StoreError::BucketNotEmpty) {
+            FindError::Storage(StorageError::Corrupt(found)) => {
+                assert!(found.contains("BucketNotEmpty"), "{found}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_storage_failure_stays_one_through_an_operation() {
+        let e = ReadError::narrow(StoreError::Unavailable("failing over".into()));
+        assert!(matches!(
+            StoreError::from(e),
+            StoreError::Unavailable(why) if why == "failing over"
+        ));
+    }
+
+    #[test]
+    fn an_operation_error_reads_as_the_store_error_it_folds_into() {
+        assert_eq!(
+            ChangeError::LockNotEnabled.to_string(),
+            StoreError::LockNotEnabled.to_string()
+        );
+    }
+}

@@ -48,11 +48,15 @@ pub use backend::{
     Backends, BlobBackend, MetaBackend, GARBAGE_GRACE, ORPHAN_AGE, POSTGRES_CONNECTIONS,
 };
 pub use blob::{
-    BlobSink, BlobSource, BlobStore, BlobWriter, Blobs, FileBlobs, S3Blobs, S3Location, StoredBlob,
+    BlobSink, BlobSource, BlobStore, BlobWriter, Blobs, FileBlobs, S3Location, StoredBlob,
     WrittenBlob,
 };
 pub use cache::TTL as CACHE_TTL;
-pub use error::{CompleteError, NameError, PartError, PutError, Result, StorageError, StoreError};
+pub use error::{
+    BucketError, ChangeError, CompleteError, CreateBucketError, DeleteBucketError, DeleteError,
+    FindError, KeyError, KmsError, NameError, NewUploadError, PartError, PutError, ReadError,
+    Result, StorageError, StoreError, UpdateBucketError, UploadError,
+};
 pub use facade::{same_encryption, Encrypt, DEFAULT_KMS_KEY};
 pub use lifecycle::{LifecycleClock, LifecycleReport};
 pub use list::{prefix_end, ListPage, ListQuery, VersionPage, VersionQuery, VersionStart};

@@ -10,6 +10,7 @@
 pub(crate) mod history;
 pub(crate) mod meta;
 pub(crate) mod outbox;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub(crate) mod rows;
 pub mod sqlite;

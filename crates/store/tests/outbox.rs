@@ -7,8 +7,8 @@ use pier_events::dispatch::Outbox;
 use pier_events::rule::Target;
 use pier_events::{EventKind, NotificationRule, S3Origin, Topic};
 use pier_store::{
-    BucketUpdate, ObjectMeta, Store, StoreError, VersionRef, Versioning, Visibility,
-    WriteCondition, S3_MIN_PART_SIZE,
+    BucketUpdate, ObjectMeta, Store, VersionRef, Versioning, Visibility, WriteCondition,
+    S3_MIN_PART_SIZE,
 };
 use std::collections::BTreeMap;
 use tempfile::TempDir;
@@ -150,7 +150,7 @@ fn a_change_that_does_not_happen_records_nothing(db: &Db) {
     assert!(
         matches!(
             store.delete_version(&b.id, "k", VersionRef::Id("nope".into()), false),
-            Ok(None) | Err(StoreError::NoSuchVersion)
+            Ok(None) | Err(pier_store::DeleteError::NoSuchVersion)
         ),
         "nothing deleted"
     );
@@ -376,7 +376,10 @@ fn s3_and_b2_rules_are_kept_apart(db: &Db) {
         },
     );
     assert!(
-        matches!(clash, Err(StoreError::InvalidBucketState(_))),
+        matches!(
+            clash,
+            Err(pier_store::UpdateBucketError::InvalidBucketState(_))
+        ),
         "{clash:?}"
     );
     kinds(&store);

@@ -90,7 +90,7 @@ fn put_get_overwrite_delete(db: &Db) {
             pier_store::Visibility::Private,
             pier_store::Versioning::Unversioned
         ),
-        Err(StoreError::BucketExists)
+        Err(pier_store::CreateBucketError::BucketExists)
     ));
     let o = put(&store, &b.id, "cat.jpg", b"meow");
     assert_eq!(o.etag, format!("{:x}", md5_of(b"meow")));
@@ -112,7 +112,7 @@ fn put_get_overwrite_delete(db: &Db) {
     );
     assert!(matches!(
         store.delete_bucket("photos"),
-        Err(StoreError::BucketNotEmpty)
+        Err(pier_store::DeleteBucketError::BucketNotEmpty)
     ));
     assert!(store
         .delete_object(&b.id, "cat.jpg")
@@ -122,7 +122,7 @@ fn put_get_overwrite_delete(db: &Db) {
     expect_blobs(&store, 0);
     assert!(matches!(
         store.object(&b.id, "cat.jpg"),
-        Err(StoreError::NoSuchKey)
+        Err(pier_store::FindError::NoSuchKey)
     ));
     store.delete_bucket("photos").unwrap();
 }
@@ -270,7 +270,7 @@ fn multipart_completes_without_copying_and_checks_parts(db: &Db) {
     assert_eq!(mapped, b"\x07\x07TAIL");
     assert!(matches!(
         store.upload(&up.upload_id),
-        Err(StoreError::NoSuchUpload)
+        Err(pier_store::UploadError::NoSuchUpload)
     ));
     // Abort removes parts.
     let up2 = store
@@ -357,7 +357,7 @@ fn small_objects_live_inline_and_large_ones_in_files(db: &Db) {
     let again = put_declared(&store, &b.id, "small", b"other", 5);
     assert!(matches!(
         store.read_by_version(&small.version_id),
-        Err(StoreError::NoSuchKey)
+        Err(pier_store::ReadError::NoSuchKey)
     ));
     assert_eq!(read_all(&store, &again), b"other");
     // Declared small but sent large: spills into a file.
@@ -373,7 +373,7 @@ fn small_objects_live_inline_and_large_ones_in_files(db: &Db) {
     store.delete_object(&b.id, "small").unwrap();
     assert!(matches!(
         store.read_by_version(&again.version_id),
-        Err(StoreError::NoSuchKey)
+        Err(pier_store::ReadError::NoSuchKey)
     ));
 }
 
@@ -393,7 +393,7 @@ fn access_keys(db: &Db) {
     store.delete_key(&k.access_key).unwrap();
     assert!(matches!(
         store.delete_key(&k.access_key),
-        Err(StoreError::NoSuchKeyId)
+        Err(pier_store::KeyError::NoSuchKeyId)
     ));
 }
 
@@ -445,7 +445,7 @@ fn keys_and_buckets_keep_their_account_across_reopening(db: &Db) {
                 pier_store::Visibility::Private,
                 pier_store::Versioning::Unversioned,
             ),
-            Err(StoreError::BucketExists)
+            Err(pier_store::CreateBucketError::BucketExists)
         ));
         store.close().unwrap();
         (key.access_key, other.access_key)
@@ -654,7 +654,7 @@ fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name(db: &Db) {
         .unwrap();
     assert!(matches!(
         store.bucket_by_id(&old.id),
-        Err(StoreError::NoSuchBucket)
+        Err(pier_store::BucketError::NoSuchBucket)
     ));
     assert_eq!(store.bucket_by_id(&new.id).unwrap().id, new.id);
 }
@@ -827,7 +827,7 @@ fn a_read_keeps_its_bytes_through_an_overwrite(db: &Db) {
     assert_eq!(drain(&store.read_object(&b.id, "large").unwrap()), b"new");
     assert!(matches!(
         store.read_object(&b.id, "small"),
-        Err(StoreError::NoSuchKey)
+        Err(pier_store::ReadError::NoSuchKey)
     ));
 }
 

@@ -3,8 +3,8 @@
 //! crash image taken with kill -9 while versions of one key are written concurrently.
 
 use pier_store::{
-    LifecycleRule, ObjectMeta, Store, StoreError, VersionQuery, VersionRef, VersionStart,
-    Versioning, Visibility, WriteCondition,
+    LifecycleRule, ObjectMeta, Store, VersionQuery, VersionRef, VersionStart, Versioning,
+    Visibility, WriteCondition,
 };
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -88,7 +88,7 @@ fn check_invariants(store: &Store, bucket_id: &str) {
                 assert_eq!(o.version_id, history[0].version_id);
                 assert!(!history[0].marker);
             }
-            Err(StoreError::NoSuchKey) => {
+            Err(pier_store::FindError::NoSuchKey) => {
                 assert!(history[0].marker, "{key}: absent only under a marker")
             }
             Err(e) => panic!("{e}"),
@@ -141,7 +141,10 @@ fn a_marker_hides_and_deleting_it_unhides(db: &Db) {
     let removal = store.delete_object(&b, "k").unwrap();
     let marker = removal.marker.expect("a marker on top");
     assert!(removal.removed.is_none(), "nothing is lost");
-    assert!(matches!(store.object(&b, "k"), Err(StoreError::NoSuchKey)));
+    assert!(matches!(
+        store.object(&b, "k"),
+        Err(pier_store::FindError::NoSuchKey)
+    ));
     let top = store.top(&b, "k").unwrap().unwrap();
     assert!(top.marker && top.version_id == marker.version_id);
     assert!(store
@@ -238,7 +241,7 @@ fn suspended_writes_replace_only_the_null_version(db: &Db) {
     );
     assert!(matches!(
         store.version(&b, "k", &VersionRef::Id(n1.version_id)),
-        Err(StoreError::NoSuchVersion)
+        Err(pier_store::FindError::NoSuchVersion)
     ));
     // A suspended delete: a null marker replaces the null version.
     let removal = store.delete_object(&b, "k").unwrap();
@@ -263,7 +266,7 @@ fn suspended_writes_replace_only_the_null_version(db: &Db) {
                 ..Default::default()
             },
         ),
-        Err(StoreError::InvalidVersioning)
+        Err(pier_store::UpdateBucketError::InvalidVersioning)
     ));
 }
 
@@ -401,7 +404,7 @@ fn bucket_delete_refuses_history_and_aborts_uploads(db: &Db) {
     assert!(
         matches!(
             store.delete_bucket("history"),
-            Err(StoreError::BucketNotEmpty)
+            Err(pier_store::DeleteBucketError::BucketNotEmpty)
         ),
         "a lone marker keeps the bucket"
     );
@@ -420,7 +423,7 @@ fn bucket_delete_refuses_history_and_aborts_uploads(db: &Db) {
     store.delete_bucket("history").unwrap();
     assert!(matches!(
         store.upload(&upload.upload_id),
-        Err(StoreError::NoSuchUpload)
+        Err(pier_store::UploadError::NoSuchUpload)
     ));
 }
 
@@ -772,7 +775,7 @@ fn object_lock_holds_versions_against_deletion_and_lifecycle(db: &Db) {
     let id = || VersionRef::Id(held.version_id.clone());
     assert!(matches!(
         store.delete_version(&b, "k", id(), false),
-        Err(StoreError::ObjectLocked(_))
+        Err(pier_store::DeleteError::ObjectLocked(_))
     ));
     set_rules(
         &store,
@@ -801,7 +804,7 @@ fn object_lock_never_goes_off_and_keeps_versioning_on(db: &Db) {
     };
     assert!(matches!(
         store.update_bucket("locked", suspend),
-        Err(StoreError::InvalidBucketState(_))
+        Err(pier_store::UpdateBucketError::InvalidBucketState(_))
     ));
     bucket(&store, "plain", Versioning::Unversioned);
     let lock = pier_store::BucketUpdate {
@@ -810,7 +813,7 @@ fn object_lock_never_goes_off_and_keeps_versioning_on(db: &Db) {
     };
     assert!(matches!(
         store.update_bucket("plain", lock),
-        Err(StoreError::InvalidBucketState(_))
+        Err(pier_store::UpdateBucketError::InvalidBucketState(_))
     ));
     let plain = store.bucket("plain").unwrap().id.clone();
     let mut w = store.new_payload(Some(1)).unwrap();

@@ -2,8 +2,8 @@
 //! through the caches, list, update and delete.
 
 use crate::{
-    new_id, now_millis, Bucket, BucketUpdate, ObjectLock, Result, Store, StoreError, Versioning,
-    Visibility,
+    new_id, now_millis, Bucket, BucketError, BucketUpdate, CreateBucketError, DeleteBucketError,
+    ObjectLock, Result, StorageError, Store, UpdateBucketError, Versioning, Visibility,
 };
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ impl Store {
         owner: &str,
         public: Visibility,
         versioning: Versioning,
-    ) -> Result<Bucket> {
+    ) -> Result<Bucket, CreateBucketError> {
         self.new_bucket(name, owner, public, versioning, None)
     }
 
@@ -28,7 +28,7 @@ impl Store {
         owner: &str,
         public: Visibility,
         lock: ObjectLock,
-    ) -> Result<Bucket> {
+    ) -> Result<Bucket, CreateBucketError> {
         self.new_bucket(name, owner, public, Versioning::Enabled, Some(lock))
     }
 
@@ -39,79 +39,90 @@ impl Store {
         public: Visibility,
         versioning: Versioning,
         object_lock: Option<ObjectLock>,
-    ) -> Result<Bucket> {
+    ) -> Result<Bucket, CreateBucketError> {
         self.inner.caches.buckets.invalidate(&name.to_owned());
-        self.meta().create_bucket(Bucket {
-            name: name.to_owned(),
-            id: new_id(),
-            owner: owner.to_owned(),
-            created: now_millis(),
-            public,
-            cors: None,
-            info: None,
-            revision: 1,
-            policy: None,
-            versioning,
-            lifecycle: Vec::new(),
-            tags: Default::default(),
-            public_block: 0,
-            object_lock,
-            ownership: None,
-            notifications: Vec::new(),
-            website: None,
-            encryption: None,
-        })
+        self.meta()
+            .create_bucket(Bucket {
+                name: name.to_owned(),
+                id: new_id(),
+                owner: owner.to_owned(),
+                created: now_millis(),
+                public,
+                cors: None,
+                info: None,
+                revision: 1,
+                policy: None,
+                versioning,
+                lifecycle: Vec::new(),
+                tags: Default::default(),
+                public_block: 0,
+                object_lock,
+                ownership: None,
+                notifications: Vec::new(),
+                website: None,
+                encryption: None,
+            })
+            .map_err(CreateBucketError::narrow)
     }
 
     /// A bucket by name; `NoSuchBucket` if absent. Served from a cache at most
     /// [`cache::TTL`] old for changes made by other processes.
-    pub fn bucket(&self, name: &str) -> Result<Arc<Bucket>> {
+    pub fn bucket(&self, name: &str) -> Result<Arc<Bucket>, BucketError> {
         self.inner
             .caches
             .buckets
             .get_or_load(&name.to_owned(), || {
                 self.meta().bucket(name).map(|b| b.map(Arc::new))
-            })?
-            .ok_or(StoreError::NoSuchBucket)
+            })
+            .map_err(BucketError::narrow)?
+            .ok_or(BucketError::NoSuchBucket)
     }
 
     /// A bucket by id (B2's `bucketId`); `NoSuchBucket` if absent. Served from the caches
     /// like [`Store::bucket`].
-    pub fn bucket_by_id(&self, id: &str) -> Result<Arc<Bucket>> {
+    pub fn bucket_by_id(&self, id: &str) -> Result<Arc<Bucket>, BucketError> {
         let name = self
             .inner
             .caches
             .bucket_names
             .get_or_load(&id.to_owned(), || {
                 self.meta().bucket_by_id(id).map(|b| b.map(|b| b.name))
-            })?
-            .ok_or(StoreError::NoSuchBucket)?;
+            })
+            .map_err(BucketError::narrow)?
+            .ok_or(BucketError::NoSuchBucket)?;
         let bucket = self.bucket(&name)?;
         if bucket.id != id {
             // The bucket was deleted and its name taken by a newer one.
-            return Err(StoreError::NoSuchBucket);
+            return Err(BucketError::NoSuchBucket);
         }
         Ok(bucket)
     }
 
     /// All buckets.
-    pub fn buckets(&self) -> Result<Vec<Bucket>> {
-        self.meta().buckets()
+    pub fn buckets(&self) -> Result<Vec<Bucket>, StorageError> {
+        self.meta().buckets().map_err(StorageError::of)
     }
 
     /// Changes a bucket's settings.
-    pub fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket> {
-        let result = self.meta().update_bucket(name, update);
+    pub fn update_bucket(
+        &self,
+        name: &str,
+        update: BucketUpdate,
+    ) -> Result<Bucket, UpdateBucketError> {
+        let result = self
+            .meta()
+            .update_bucket(name, update)
+            .map_err(UpdateBucketError::narrow);
         self.inner.caches.buckets.invalidate(&name.to_owned());
         result
     }
 
     /// Deletes a bucket with no versions or markers left, aborting its unfinished uploads.
-    pub fn delete_bucket(&self, name: &str) -> Result<Bucket> {
+    pub fn delete_bucket(&self, name: &str) -> Result<Bucket, DeleteBucketError> {
         let result = self.meta().delete_bucket(name);
         self.inner.caches.buckets.invalidate(&name.to_owned());
-        let (bucket, garbage) = result?;
-        self.discard(garbage)?;
+        let (bucket, garbage) = result.map_err(DeleteBucketError::narrow)?;
+        self.discard(garbage).map_err(DeleteBucketError::narrow)?;
         Ok(bucket)
     }
 }

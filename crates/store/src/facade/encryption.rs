@@ -2,7 +2,7 @@
 //! server's master key (checked against the ones the metadata records), new data keys for
 //! writes, and the data keys of stored envelopes.
 
-use crate::error::{Result, StoreError};
+use crate::error::{KmsError, Result, StorageError, StoreError};
 use crate::read::Readable;
 use crate::Store;
 use pier_crypto::{CustomerKey, DataKey, Envelope, KmsKey, MasterKey, Mode};
@@ -101,7 +101,11 @@ impl Store {
 
     /// A new data key, and the envelope to store in the object's metadata, for a write that
     /// asks `how`. The first SSE-S3 key records the master key's id in the metadata.
-    pub fn new_data_key(&self, how: &Encrypt) -> Result<(Envelope, DataKey)> {
+    pub fn new_data_key(&self, how: &Encrypt) -> Result<(Envelope, DataKey), KmsError> {
+        self.data_key_for(how).map_err(KmsError::narrow)
+    }
+
+    fn data_key_for(&self, how: &Encrypt) -> Result<(Envelope, DataKey)> {
         match how {
             Encrypt::SseS3 => {
                 let master = self.master_key().ok_or(StoreError::NoMasterKey)?;
@@ -173,7 +177,11 @@ impl Store {
 
     /// Adds the key `id` to the local key ring (SSE-KMS), wrapped by the master key;
     /// `KmsKeyExists` when the ring has it. Usable at once, on every node.
-    pub fn create_kms_key(&self, id: &str) -> Result<()> {
+    pub fn create_kms_key(&self, id: &str) -> Result<(), KmsError> {
+        self.add_kms_key(id).map_err(KmsError::narrow)
+    }
+
+    fn add_kms_key(&self, id: &str) -> Result<()> {
         check_kms_key_id(id)?;
         let master = self.master_key().ok_or(StoreError::NoMasterKey)?;
         // The ring's keys need this master key as SSE-S3 objects do: a start without it is
@@ -191,18 +199,19 @@ impl Store {
     }
 
     /// Adds the key `id` to the ring unless it has it.
-    pub fn ensure_kms_key(&self, id: &str) -> Result<()> {
+    pub fn ensure_kms_key(&self, id: &str) -> Result<(), KmsError> {
         match self.create_kms_key(id) {
-            Ok(()) | Err(StoreError::KmsKeyExists(_)) => Ok(()),
+            Ok(()) | Err(KmsError::KmsKeyExists(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
     /// The ids of the ring's keys, with when each was made.
-    pub fn kms_keys(&self) -> Result<Vec<(String, crate::Millis)>> {
+    pub fn kms_keys(&self) -> Result<Vec<(String, crate::Millis)>, StorageError> {
         Ok(self
             .meta()
-            .kms_keys()?
+            .kms_keys()
+            .map_err(StorageError::of)?
             .into_iter()
             .map(|(id, _, _, created)| (id, created))
             .collect())

@@ -16,36 +16,60 @@ fn text(e: crate::StoreError) -> OutboxError {
 
 impl Store {
     /// How many events wait for delivery, and when the oldest was recorded.
-    pub fn event_backlog(&self) -> crate::Result<(u64, Option<crate::Millis>)> {
-        self.meta().events_backlog()
+    pub fn event_backlog(
+        &self,
+    ) -> crate::Result<(u64, Option<crate::Millis>), crate::StorageError> {
+        self.meta()
+            .events_backlog()
+            .map_err(crate::StorageError::of)
     }
 
     /// Queues a test event for the bucket's rule `rule` (the dashboard's "send a test event");
     /// false if the bucket has no such rule, or it is disabled or suspended.
-    pub fn send_test_event(&self, bucket_id: &str, rule: &str) -> crate::Result<bool> {
-        self.meta().queue_test_event(bucket_id, rule)
+    pub fn send_test_event(
+        &self,
+        bucket_id: &str,
+        rule: &str,
+    ) -> crate::Result<bool, crate::StorageError> {
+        self.meta()
+            .queue_test_event(bucket_id, rule)
+            .map_err(crate::StorageError::of)
     }
 
     /// Creates a topic, or replaces the attributes of the account's topic of that name (the
     /// caller has checked them: `pier_events::topic::check_attributes`).
-    pub fn put_topic(&self, topic: &Topic) -> crate::Result<()> {
-        self.meta().put_topic(topic)
+    pub fn put_topic(&self, topic: &Topic) -> crate::Result<(), crate::StorageError> {
+        self.meta()
+            .put_topic(topic)
+            .map_err(crate::StorageError::of)
     }
 
     /// The account's topic of that name, if any.
-    pub fn topic(&self, account: &str, name: &str) -> crate::Result<Option<Topic>> {
-        self.meta().topic(account, name)
+    pub fn topic(
+        &self,
+        account: &str,
+        name: &str,
+    ) -> crate::Result<Option<Topic>, crate::StorageError> {
+        self.meta()
+            .topic(account, name)
+            .map_err(crate::StorageError::of)
     }
 
     /// The account's topics, by name.
-    pub fn topics(&self, account: &str) -> crate::Result<Vec<Topic>> {
-        self.meta().topics(account)
+    pub fn topics(&self, account: &str) -> crate::Result<Vec<Topic>, crate::StorageError> {
+        self.meta().topics(account).map_err(crate::StorageError::of)
     }
 
     /// Deletes the account's topic of that name; true if it existed. Rules publishing to it
     /// stay, and their events are dropped when they come due, as S3 drops them.
-    pub fn delete_topic(&self, account: &str, name: &str) -> crate::Result<bool> {
-        self.meta().delete_topic(account, name)
+    pub fn delete_topic(
+        &self,
+        account: &str,
+        name: &str,
+    ) -> crate::Result<bool, crate::StorageError> {
+        self.meta()
+            .delete_topic(account, name)
+            .map_err(crate::StorageError::of)
     }
 
     /// A bucket's rules as the dispatcher delivers them: an S3 rule's target is its topic's

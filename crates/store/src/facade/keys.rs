@@ -1,6 +1,8 @@
 //! The store's access keys: create, import, look up through the cache, list and delete.
 
-use crate::{now_millis, AccessKey, KeyRestrictions, Result, Store, DEFAULT_ACCOUNT};
+use crate::{
+    now_millis, AccessKey, KeyError, KeyRestrictions, Result, StorageError, Store, DEFAULT_ACCOUNT,
+};
 use std::sync::Arc;
 
 impl Store {
@@ -53,24 +55,25 @@ impl Store {
 
     /// An access key by id (cached like buckets: a key deleted by another process stops
     /// working within [`cache::TTL`]).
-    pub fn key(&self, access_key: &str) -> Result<Option<Arc<AccessKey>>> {
+    pub fn key(&self, access_key: &str) -> Result<Option<Arc<AccessKey>>, StorageError> {
         self.inner
             .caches
             .keys
             .get_or_load(&access_key.to_owned(), || {
                 self.meta().key(access_key).map(|k| k.map(Arc::new))
             })
+            .map_err(StorageError::of)
     }
 
     /// All access keys.
-    pub fn keys(&self) -> Result<Vec<AccessKey>> {
-        self.meta().keys()
+    pub fn keys(&self) -> Result<Vec<AccessKey>, StorageError> {
+        self.meta().keys().map_err(StorageError::of)
     }
 
     /// Deletes an access key.
-    pub fn delete_key(&self, access_key: &str) -> Result<()> {
+    pub fn delete_key(&self, access_key: &str) -> Result<(), KeyError> {
         let result = self.meta().delete_key(access_key);
         self.inner.caches.keys.invalidate(&access_key.to_owned());
-        result
+        result.map_err(KeyError::narrow)
     }
 }

@@ -2,10 +2,10 @@
 //! (one snapshot each), per-version settings, deletes and listings.
 
 use crate::{
-    check_key, list, lock, new_id, now_millis, ListPage, ListQuery, MetaChange, NewBytes, Object,
-    ObjectMeta, Part, Payload, PayloadWriter, PutError, Readable, Removal, Result, Retention,
-    Segment, SegmentReader, StorageError, Store, StoreError, VersionPage, VersionQuery, VersionRef,
-    WriteCondition, WrittenBlob, INLINE_BLOB,
+    check_key, list, lock, new_id, now_millis, ChangeError, DeleteError, FindError, ListPage,
+    ListQuery, MetaChange, NewBytes, Object, ObjectMeta, Part, Payload, PayloadWriter, PutError,
+    ReadError, Readable, Removal, Result, Retention, Segment, SegmentReader, StorageError, Store,
+    StoreError, VersionPage, VersionQuery, VersionRef, WriteCondition, WrittenBlob, INLINE_BLOB,
 };
 use pier_events::EventKind;
 
@@ -23,8 +23,8 @@ fn put_error(e: StoreError) -> PutError {
 impl Store {
     /// Starts collecting an object's bytes; `expected` (the declared length) decides whether
     /// they are kept inline.
-    pub fn new_payload(&self, expected: Option<u64>) -> Result<PayloadWriter> {
-        PayloadWriter::new(&self.inner.blobs, expected, None)
+    pub fn new_payload(&self, expected: Option<u64>) -> Result<PayloadWriter, StorageError> {
+        PayloadWriter::new(&self.inner.blobs, expected, None).map_err(StorageError::of)
     }
 
     /// [`Store::new_payload`] for an encrypted object: its bytes are stored sealed under `key`
@@ -33,23 +33,32 @@ impl Store {
         &self,
         expected: Option<u64>,
         key: &pier_crypto::DataKey,
-    ) -> Result<PayloadWriter> {
-        PayloadWriter::new(&self.inner.blobs, expected, Some(key))
+    ) -> Result<PayloadWriter, StorageError> {
+        PayloadWriter::new(&self.inner.blobs, expected, Some(key)).map_err(StorageError::of)
     }
 
     /// [`Store::new_part_payload`] for a part of an encrypted upload (its SHA-1 is computed
     /// here, as a sealed part cannot be hashed from its blob later).
-    pub fn new_sealed_part_payload(&self, key: &pier_crypto::DataKey) -> Result<PayloadWriter> {
+    pub fn new_sealed_part_payload(
+        &self,
+        key: &pier_crypto::DataKey,
+    ) -> Result<PayloadWriter, StorageError> {
         Ok(PayloadWriter::Blob(Box::new(
-            self.inner.blobs.create_sealed(true, key)?,
+            self.inner
+                .blobs
+                .create_sealed(true, key)
+                .map_err(StorageError::of)?,
         )))
     }
 
     /// Starts writing an S3 part: a blob with its MD5 (the part's ETag) but no SHA-1, which only
     /// B2 asks for ([`Store::part_sha1`] computes it then).
-    pub fn new_part_payload(&self) -> Result<PayloadWriter> {
+    pub fn new_part_payload(&self) -> Result<PayloadWriter, StorageError> {
         Ok(PayloadWriter::Blob(Box::new(
-            self.inner.blobs.create_hashing(false)?,
+            self.inner
+                .blobs
+                .create_hashing(false)
+                .map_err(StorageError::of)?,
         )))
     }
 
@@ -110,7 +119,7 @@ impl Store {
     ) -> std::result::Result<Object, PutError> {
         let storage = |e: StoreError| PutError::Storage(StorageError::of(e));
         if let Err(e) = check_key(key) {
-            self.discard_payload(payload).map_err(storage)?;
+            self.discard_payload(payload)?;
             return Err(match e {
                 StoreError::InvalidName(n) => PutError::InvalidName(n),
                 other => storage(other),
@@ -227,30 +236,37 @@ impl Store {
     }
 
     /// Discards a payload that will not be used (a failed checksum, say).
-    pub fn discard_payload(&self, payload: Payload) -> Result<()> {
+    pub fn discard_payload(&self, payload: Payload) -> Result<(), StorageError> {
         match payload {
-            Payload::Blob(b) => self.inner.blobs.remove(&[b.blob]),
+            Payload::Blob(b) => self.inner.blobs.remove(&[b.blob]).map_err(StorageError::of),
             Payload::Inline { .. } => Ok(()),
         }
     }
 
     /// The current version under `key`; `NoSuchKey` if absent (or a marker is on top).
-    pub fn object(&self, bucket_id: &str, key: &str) -> Result<Object> {
+    pub fn object(&self, bucket_id: &str, key: &str) -> Result<Object, FindError> {
         self.meta()
-            .object(bucket_id, key)?
-            .ok_or(StoreError::NoSuchKey)
+            .object(bucket_id, key)
+            .map_err(FindError::narrow)?
+            .ok_or(FindError::NoSuchKey)
     }
 
     /// The key's current entry, version or marker; `None` if it has no history.
-    pub fn top(&self, bucket_id: &str, key: &str) -> Result<Option<Object>> {
-        self.meta().top(bucket_id, key)
+    pub fn top(&self, bucket_id: &str, key: &str) -> Result<Option<Object>, StorageError> {
+        self.meta().top(bucket_id, key).map_err(StorageError::of)
     }
 
     /// One entry of `key` by id or the null one; `NoSuchVersion` if absent.
-    pub fn version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Object> {
+    pub fn version(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: &VersionRef,
+    ) -> Result<Object, FindError> {
         self.meta()
-            .version(bucket_id, key, which)?
-            .ok_or(StoreError::NoSuchVersion)
+            .version(bucket_id, key, which)
+            .map_err(FindError::narrow)?
+            .ok_or(FindError::NoSuchVersion)
     }
 
     /// Replaces the tags of the current version of `key`, or of the version named; returns the
@@ -262,13 +278,15 @@ impl Store {
         key: &str,
         which: Option<&VersionRef>,
         tags: std::collections::BTreeMap<String, String>,
-    ) -> Result<Object> {
+    ) -> Result<Object, ChangeError> {
         let change: MetaChange = Box::new(move |entry, _| {
             let mut meta = entry.meta.clone();
             meta.tags = tags.clone();
             Ok(meta)
         });
-        self.meta().update_meta(bucket_id, key, which, change)
+        self.meta()
+            .update_meta(bucket_id, key, which, change)
+            .map_err(ChangeError::narrow)
     }
 
     /// Replaces the canned ACL of the current version of `key`, or of the version named;
@@ -279,13 +297,15 @@ impl Store {
         key: &str,
         which: Option<&VersionRef>,
         acl: Option<String>,
-    ) -> Result<Object> {
+    ) -> Result<Object, ChangeError> {
         let change: MetaChange = Box::new(move |entry, _| {
             let mut meta = entry.meta.clone();
             meta.acl = acl.clone();
             Ok(meta)
         });
-        self.meta().update_meta(bucket_id, key, which, change)
+        self.meta()
+            .update_meta(bucket_id, key, which, change)
+            .map_err(ChangeError::narrow)
     }
 
     /// Sets (or with `None` removes) the retention of the current version of `key`, or of the
@@ -299,7 +319,7 @@ impl Store {
         which: Option<&VersionRef>,
         retention: Option<Retention>,
         bypass_governance: bool,
-    ) -> Result<Object> {
+    ) -> Result<Object, ChangeError> {
         let change: MetaChange = Box::new(move |entry, lock| {
             if lock.is_none() {
                 return Err(StoreError::LockNotEnabled);
@@ -311,7 +331,9 @@ impl Store {
             meta.retention = retention;
             Ok(meta)
         });
-        self.meta().update_meta(bucket_id, key, which, change)
+        self.meta()
+            .update_meta(bucket_id, key, which, change)
+            .map_err(ChangeError::narrow)
     }
 
     /// Turns the legal hold of the current version of `key`, or of the version named, on or
@@ -322,7 +344,7 @@ impl Store {
         key: &str,
         which: Option<&VersionRef>,
         on: bool,
-    ) -> Result<Object> {
+    ) -> Result<Object, ChangeError> {
         let change: MetaChange = Box::new(move |entry, lock| {
             if lock.is_none() {
                 return Err(StoreError::LockNotEnabled);
@@ -331,43 +353,54 @@ impl Store {
             meta.legal_hold = on;
             Ok(meta)
         });
-        self.meta().update_meta(bucket_id, key, which, change)
+        self.meta()
+            .update_meta(bucket_id, key, which, change)
+            .map_err(ChangeError::narrow)
     }
 
     /// Any entry by version id (B2 `fileId`); `NoSuchKey` if absent.
-    pub fn object_by_version(&self, version_id: &str) -> Result<Object> {
+    pub fn object_by_version(&self, version_id: &str) -> Result<Object, FindError> {
         self.meta()
-            .object_by_version(version_id)?
-            .ok_or(StoreError::NoSuchKey)
+            .object_by_version(version_id)
+            .map_err(FindError::narrow)?
+            .ok_or(FindError::NoSuchKey)
     }
 
     /// The current version under `key`, ready to read (its inline bytes from the same
     /// snapshot); `NoSuchKey` if absent (or a marker is on top).
-    pub fn read_object(&self, bucket_id: &str, key: &str) -> Result<Readable> {
+    pub fn read_object(&self, bucket_id: &str, key: &str) -> Result<Readable, ReadError> {
         let entry = self
             .meta()
-            .read(bucket_id, key, None)?
-            .ok_or(StoreError::NoSuchKey)?;
-        self.unlocked(entry)
+            .read(bucket_id, key, None)
+            .map_err(ReadError::narrow)?
+            .ok_or(ReadError::NoSuchKey)?;
+        self.unlocked(entry).map_err(ReadError::narrow)
     }
 
     /// One entry of `key` by id or the null one, ready to read (a marker too: the caller
     /// decides what reading one means); `NoSuchVersion` if absent.
-    pub fn read_version(&self, bucket_id: &str, key: &str, which: &VersionRef) -> Result<Readable> {
+    pub fn read_version(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: &VersionRef,
+    ) -> Result<Readable, ReadError> {
         let entry = self
             .meta()
-            .read(bucket_id, key, Some(which))?
-            .ok_or(StoreError::NoSuchVersion)?;
-        self.unlocked(entry)
+            .read(bucket_id, key, Some(which))
+            .map_err(ReadError::narrow)?
+            .ok_or(ReadError::NoSuchVersion)?;
+        self.unlocked(entry).map_err(ReadError::narrow)
     }
 
     /// Any entry by version id (B2 `fileId`), ready to read; `NoSuchKey` if absent.
-    pub fn read_by_version(&self, version_id: &str) -> Result<Readable> {
+    pub fn read_by_version(&self, version_id: &str) -> Result<Readable, ReadError> {
         let entry = self
             .meta()
-            .read_by_version(version_id)?
-            .ok_or(StoreError::NoSuchKey)?;
-        self.unlocked(entry)
+            .read_by_version(version_id)
+            .map_err(ReadError::narrow)?
+            .ok_or(ReadError::NoSuchKey)?;
+        self.unlocked(entry).map_err(ReadError::narrow)
     }
 
     /// A reader of `len` bytes of `entry` from `start`, from what its snapshot named.
@@ -428,8 +461,7 @@ impl Store {
         let mut writer = match &into {
             Some((_, data_key)) => self.new_sealed_payload(Some(size), data_key),
             None => self.new_payload(Some(size)),
-        }
-        .map_err(storage)?;
+        }?;
         let mut reader = self.reader(source, 0, size);
         loop {
             let chunk =
@@ -479,11 +511,12 @@ impl Store {
     /// Deletes the current entry of `key` as the bucket's versioning state says (S3 DELETE
     /// without a version id, B2 hide): removed for good when unversioned, a marker on top
     /// otherwise.
-    pub fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Removal> {
-        let (removal, garbage) =
-            self.meta()
-                .delete_current(bucket_id, key, new_id(), now_millis())?;
-        self.discard(garbage)?;
+    pub fn delete_object(&self, bucket_id: &str, key: &str) -> Result<Removal, DeleteError> {
+        let (removal, garbage) = self
+            .meta()
+            .delete_current(bucket_id, key, new_id(), now_millis())
+            .map_err(DeleteError::narrow)?;
+        self.discard(garbage).map_err(DeleteError::narrow)?;
         Ok(removal)
     }
 
@@ -496,27 +529,32 @@ impl Store {
         key: &str,
         which: VersionRef,
         bypass_governance: bool,
-    ) -> Result<Option<Object>> {
-        let (removed, garbage) =
-            self.meta()
-                .delete_version(bucket_id, key, which, bypass_governance)?;
-        self.discard(garbage)?;
+    ) -> Result<Option<Object>, DeleteError> {
+        let (removed, garbage) = self
+            .meta()
+            .delete_version(bucket_id, key, which, bypass_governance)
+            .map_err(DeleteError::narrow)?;
+        self.discard(garbage).map_err(DeleteError::narrow)?;
         Ok(removed)
     }
 
     /// One page of a version listing (every entry, markers too).
-    pub fn list_versions(&self, bucket_id: &str, query: &VersionQuery) -> Result<VersionPage> {
-        list::list_versions(self.meta(), bucket_id, query)
+    pub fn list_versions(
+        &self,
+        bucket_id: &str,
+        query: &VersionQuery,
+    ) -> Result<VersionPage, StorageError> {
+        list::list_versions(self.meta(), bucket_id, query).map_err(StorageError::of)
     }
 
     /// How many current objects a bucket holds and their total size (one pass over its
     /// current versions; for dashboards, not hot paths).
-    pub fn usage(&self, bucket_id: &str) -> Result<(u64, u64)> {
-        self.meta().usage(bucket_id)
+    pub fn usage(&self, bucket_id: &str) -> Result<(u64, u64), StorageError> {
+        self.meta().usage(bucket_id).map_err(StorageError::of)
     }
 
     /// One page of a listing.
-    pub fn list(&self, bucket_id: &str, query: &ListQuery) -> Result<ListPage> {
-        list::list(self.meta(), bucket_id, query)
+    pub fn list(&self, bucket_id: &str, query: &ListQuery) -> Result<ListPage, StorageError> {
+        list::list(self.meta(), bucket_id, query).map_err(StorageError::of)
     }
 }

@@ -1,14 +1,20 @@
 //! The store's multipart uploads: create, parts, listing, completion and abort.
 
 use crate::{
-    check_key, new_id, now_millis, CompleteError, Completion, Object, ObjectMeta, Part, PartError,
-    PartsChecksum, Result, StorageError, Store, StoreError, Upload, WriteCondition, WrittenBlob,
+    check_key, new_id, now_millis, CompleteError, Completion, NewUploadError, Object, ObjectMeta,
+    Part, PartError, PartsChecksum, Result, StorageError, Store, StoreError, Upload, UploadError,
+    WriteCondition, WrittenBlob,
 };
 
 impl Store {
     /// Starts a multipart upload.
-    pub fn create_upload(&self, bucket_id: &str, key: &str, meta: ObjectMeta) -> Result<Upload> {
-        check_key(key)?;
+    pub fn create_upload(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        meta: ObjectMeta,
+    ) -> Result<Upload, NewUploadError> {
+        check_key(key).map_err(NewUploadError::narrow)?;
         let upload = Upload {
             upload_id: new_id(),
             bucket_id: bucket_id.to_owned(),
@@ -16,15 +22,18 @@ impl Store {
             created: now_millis(),
             meta,
         };
-        self.meta().create_upload(upload.clone())?;
+        self.meta()
+            .create_upload(upload.clone())
+            .map_err(NewUploadError::narrow)?;
         Ok(upload)
     }
 
     /// An upload by id; `NoSuchUpload` if absent.
-    pub fn upload(&self, upload_id: &str) -> Result<Upload> {
+    pub fn upload(&self, upload_id: &str) -> Result<Upload, UploadError> {
         self.meta()
-            .upload(upload_id)?
-            .ok_or(StoreError::NoSuchUpload)
+            .upload(upload_id)
+            .map_err(UploadError::narrow)?
+            .ok_or(UploadError::NoSuchUpload)
     }
 
     /// Records a written blob as part `part_number` of an upload.
@@ -61,8 +70,15 @@ impl Store {
     }
 
     /// Parts of an upload numbered above `after`.
-    pub fn parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<Part>> {
-        self.meta().parts(upload_id, after, limit)
+    pub fn parts(
+        &self,
+        upload_id: &str,
+        after: u32,
+        limit: usize,
+    ) -> Result<Vec<Part>, StorageError> {
+        self.meta()
+            .parts(upload_id, after, limit)
+            .map_err(StorageError::of)
     }
 
     /// Uploads in progress in a bucket.
@@ -72,17 +88,20 @@ impl Store {
         prefix: &str,
         after: (&str, &str),
         limit: usize,
-    ) -> Result<Vec<Upload>> {
-        self.meta().uploads(bucket_id, prefix, after, limit)
+    ) -> Result<Vec<Upload>, StorageError> {
+        self.meta()
+            .uploads(bucket_id, prefix, after, limit)
+            .map_err(StorageError::of)
     }
 
     /// The version an upload completed into, if it completed within the last day (a client
     /// completing again gets the same answer).
-    pub fn completed_upload(&self, upload_id: &str) -> Result<Option<Object>> {
-        match self.meta().completed_upload(upload_id)? {
-            Some(id) => Ok(self.meta().object_by_version(&id)?),
-            None => Ok(None),
-        }
+    pub fn completed_upload(&self, upload_id: &str) -> Result<Option<Object>, StorageError> {
+        let found = match self.meta().completed_upload(upload_id) {
+            Ok(Some(id)) => self.meta().object_by_version(&id),
+            other => other.map(|_| None),
+        };
+        found.map_err(StorageError::of)
     }
 
     /// Completes an upload from the listed `(part number, ETag)` pairs; an upload completed
@@ -110,7 +129,7 @@ impl Store {
         let (object, garbage) = match completed {
             Err(StoreError::NoSuchUpload) => {
                 // Completed already (a client retrying): answer with what it made, as S3 does.
-                return match self.completed_upload(upload_id).map_err(storage)? {
+                return match self.completed_upload(upload_id)? {
                     Some(object) => Ok(object),
                     None => Err(CompleteError::NoSuchUpload),
                 };
@@ -131,8 +150,11 @@ impl Store {
     }
 
     /// Abandons an upload and its parts.
-    pub fn abort_upload(&self, upload_id: &str) -> Result<()> {
-        let garbage = self.meta().abort_upload(upload_id)?;
-        self.discard(garbage)
+    pub fn abort_upload(&self, upload_id: &str) -> Result<(), UploadError> {
+        let garbage = self
+            .meta()
+            .abort_upload(upload_id)
+            .map_err(UploadError::narrow)?;
+        self.discard(garbage).map_err(UploadError::narrow)
     }
 }
