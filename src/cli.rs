@@ -27,6 +27,10 @@ pub enum Command {
     /// The local key ring SSE-KMS encrypts with (works next to a running server).
     #[command(subcommand)]
     Kms(KmsCommand),
+    /// Storage, object and daily transaction caps per account or bucket, and what each holds
+    /// (works next to a running server).
+    #[command(subcommand)]
+    Caps(CapsCommand),
     /// Print a presigned URL a browser (or curl) can use directly.
     Presign(PresignArgs),
     /// Check, convert, explain and lint CORS rules (B2, S3 or R2 dialect) offline.
@@ -290,6 +294,57 @@ pub enum KmsCommand {
         #[arg(long)]
         new_master_key_file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CapsCommand {
+    /// Set the caps of an account or a bucket; `none` removes one, a cap not named is kept.
+    /// A write over a storage or object cap is refused (S3 403 StorageCapExceeded /
+    /// ObjectCapExceeded, B2 403 storage_cap_exceeded); a request over the transaction cap
+    /// too (TransactionCapExceeded, transaction_cap_exceeded).
+    Set {
+        #[command(flatten)]
+        data: DataDirArg,
+        #[command(flatten)]
+        scope: CapScopeArgs,
+        /// Most bytes stored, every version and unfinished upload counted (`10GiB`, `500MB`,
+        /// a number of bytes, or `none`).
+        #[arg(long)]
+        storage: Option<String>,
+        /// Most versions stored (or `none`).
+        #[arg(long)]
+        objects: Option<String>,
+        /// Most requests per UTC day (or `none`).
+        #[arg(long)]
+        transactions_per_day: Option<String>,
+    },
+    /// Show every account and bucket with caps, or one: caps, usage, today's requests.
+    Show {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// Only this account.
+        #[arg(long, conflicts_with = "bucket")]
+        account: Option<String>,
+        /// Only this bucket (by name).
+        #[arg(long)]
+        bucket: Option<String>,
+        /// Also count each bucket's usage afresh from its rows and say whether the counters
+        /// agree.
+        #[arg(long)]
+        recount: bool,
+    },
+}
+
+/// Which account or bucket a cap is for.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct CapScopeArgs {
+    /// The account's id.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The bucket's name.
+    #[arg(long)]
+    pub bucket: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! The `pier` binary: argument parsing and wiring only; the work lives in the library crates.
 
+mod caps;
 mod cli;
 mod cors_cmd;
 mod encryption;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         cli::Command::Key(cmd) => serve::key(cmd).map_err(Failure::Runtime),
         cli::Command::Bucket(cmd) => remote::bucket(cmd).map_err(Failure::Runtime),
         cli::Command::Kms(cmd) => encryption::kms(cmd).map_err(Failure::Runtime),
+        cli::Command::Caps(cmd) => caps::caps(cmd).map_err(Failure::Runtime),
         cli::Command::Presign(args) => remote::presign(args).map_err(Failure::Usage),
         cli::Command::Access(cli::AccessCommand::Explain(args)) => {
             remote::explain_access(&args).map_err(Failure::Runtime)

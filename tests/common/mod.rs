@@ -219,6 +219,9 @@ impl Server {
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("PIER_ENDPOINT", &self.endpoint)
+            // The pier CLI, for scripts that change what only it changes (caps, keys).
+            .env("PIER_BIN", env!("CARGO_BIN_EXE_pier"))
+            .env("PIER_DATA_DIR", self.dir.path().join("data"))
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_CA_BUNDLE");
     }

@@ -42,6 +42,10 @@ pub enum B2ErrorKind {
     Unauthorized,
     /// 403 `access_denied`: refused by policy (a preflight no CORS rule allows, say).
     AccessDenied,
+    /// 403 `storage_cap_exceeded`: an upload over a storage (or object) cap.
+    StorageCapExceeded,
+    /// 403 `transaction_cap_exceeded`: a call over a daily transaction cap.
+    TransactionCapExceeded,
     /// 404 `not_found`: no such file, large file or endpoint.
     NotFound,
     /// 408 `request_timeout`: the upload body stalled.
@@ -74,7 +78,7 @@ impl B2ErrorKind {
             | AlreadyHidden
             | FileLockConflict => 400,
             BadAuthToken | ExpiredAuthToken | Unauthorized => 401,
-            AccessDenied => 403,
+            AccessDenied | StorageCapExceeded | TransactionCapExceeded => 403,
             NotFound => 404,
             RequestTimeout => 408,
             Conflict => 409,
@@ -104,6 +108,8 @@ impl B2ErrorKind {
             ExpiredAuthToken => "expired_auth_token",
             Unauthorized => "unauthorized",
             AccessDenied => "access_denied",
+            StorageCapExceeded => "storage_cap_exceeded",
+            TransactionCapExceeded => "transaction_cap_exceeded",
             NotFound => "not_found",
             RequestTimeout => "request_timeout",
             Conflict => "conflict",
@@ -192,9 +198,24 @@ b2_error_from_operation_errors!(
     pier_store::KmsError,
     pier_store::NewUploadError,
     pier_store::ReadError,
+    pier_store::RequestError,
     pier_store::UpdateBucketError,
     pier_store::UploadError,
 );
+
+impl B2Error {
+    /// A call over a cap, as B2 answers it: `storage_cap_exceeded` for storage and object
+    /// caps, `transaction_cap_exceeded` for a transaction cap; the message names the cap.
+    pub fn cap_exceeded(cap: &pier_store::CapExceeded) -> B2Error {
+        let kind = match cap.kind {
+            pier_store::CapKind::Transactions => B2ErrorKind::TransactionCapExceeded,
+            pier_store::CapKind::Storage | pier_store::CapKind::Objects => {
+                B2ErrorKind::StorageCapExceeded
+            }
+        };
+        B2Error::new(kind, format!("Cap exceeded: {cap}"))
+    }
+}
 
 impl From<StoreError> for B2Error {
     fn from(e: StoreError) -> Self {
@@ -219,6 +240,7 @@ impl From<StoreError> for B2Error {
                 B2Error::bad_request("file lock is not enabled on this bucket")
             }
             StoreError::ObjectLocked(why) => B2Error::new(AccessDenied, why.to_string()),
+            StoreError::CapExceeded(cap) => B2Error::cap_exceeded(&cap),
             // As B2 answers a read of an SSE-C file without its key, or with another.
             StoreError::KeyRequired | StoreError::WrongKey => B2Error::new(
                 AccessDenied,
@@ -259,6 +281,7 @@ impl From<PutError> for B2Error {
                 B2Error::new(B2ErrorKind::NotFound, "File not present")
             }
             PutError::LockNotEnabled => StoreError::LockNotEnabled.into(),
+            PutError::CapExceeded(cap) => B2Error::cap_exceeded(&cap),
             PutError::Storage(s) => s.into(),
             other => B2Error::internal(other),
         }
@@ -273,6 +296,7 @@ impl From<PartError> for B2Error {
             PartError::NoSuchUpload => {
                 B2Error::new(B2ErrorKind::NotFound, "Large file not present")
             }
+            PartError::CapExceeded(cap) => B2Error::cap_exceeded(&cap),
             PartError::Storage(s) => s.into(),
             other => B2Error::internal(other),
         }
@@ -285,6 +309,7 @@ impl From<CompleteError> for B2Error {
             CompleteError::NoSuchUpload => {
                 B2Error::new(B2ErrorKind::NotFound, "Large file not present")
             }
+            CompleteError::CapExceeded(cap) => B2Error::cap_exceeded(&cap),
             CompleteError::InvalidPart(n) => B2Error::new(
                 B2ErrorKind::MissingPart,
                 format!("Part number {n} has not been uploaded"),

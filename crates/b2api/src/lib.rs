@@ -159,7 +159,7 @@ impl Call<'_> {
         };
         let d = self.access.decide(who, ask, self.facts())?;
         if d.allowed {
-            return Ok(());
+            return Ok(self.access.count_request(bucket)?);
         }
         let id = who.map(|k| k.id.as_str());
         // Explained and logged the first time it is seen (within a budget); else counted.

@@ -54,20 +54,34 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub(crate) async fn list(State(d): State<Dashboard>, who: Signed) -> Result<Response, Page> {
     who.allow(&d, Action::ListAllMyBuckets, None, None, None)?;
     let store = d.store().clone();
-    let all = blocking(move || store.buckets().map_err(Page::store)).await?;
+    // One read of every bucket's counters and caps, not one per bucket.
+    let (all, usage, caps) = blocking(move || {
+        Ok((
+            store.buckets().map_err(Page::store)?,
+            store.all_usage().map_err(Page::store)?,
+            store.all_caps().map_err(Page::store)?,
+        ))
+    })
+    .await?;
+    let usage: std::collections::HashMap<String, pier_store::Usage> = usage.into_iter().collect();
     let mut rows = Vec::new();
     let mine =
         |b: &pier_store::Bucket| b.owner == who.scope.account && who.scope.reaches_bucket(&b.id);
     for b in all.into_iter().filter(mine) {
-        let store = d.store().clone();
-        let id = b.id.clone();
-        let (objects, bytes) = blocking(move || store.usage(&id).map_err(Page::store)).await?;
+        let used = usage.get(&b.id).copied().unwrap_or_default();
+        let cap = caps
+            .iter()
+            .find(|(scope, _)| *scope == pier_store::CapScope::Bucket(b.id.clone()))
+            .and_then(|(_, caps)| caps.storage)
+            .map(size);
         rows.push(BucketRow {
             visibility: visibility_name(b.public),
             versioning: versioning_name(b.versioning),
             name: b.name,
-            objects,
-            size: size(bytes),
+            objects: used.objects,
+            size: size(used.bytes),
+            stored: size(used.storage()),
+            cap,
         });
     }
     Ok(render(&BucketsPage {

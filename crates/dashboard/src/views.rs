@@ -53,6 +53,10 @@ pub struct BucketRow {
     pub versioning: &'static str,
     pub objects: u64,
     pub size: String,
+    /// Every stored version's bytes and unfinished uploads' parts: what a storage cap counts.
+    pub stored: String,
+    /// The bucket's storage cap, if it has one.
+    pub cap: Option<String>,
 }
 
 #[derive(Template)]

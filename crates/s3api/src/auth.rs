@@ -134,7 +134,7 @@ impl PierAccess {
     fn ask(&self, key: Option<&KeyScope>, ask: Ask<'_>, facts: RequestFacts<'_>) -> S3Result<()> {
         let decision = self.access.decide(key, ask, facts).map_err(s3_error)?;
         if decision.allowed {
-            return Ok(());
+            return self.access.count_request(ask.bucket).map_err(s3_error);
         }
         Err(self.refused(key, ask, facts, &decision))
     }
@@ -153,11 +153,11 @@ impl PierAccess {
             .decide_read(key, ask, facts, ObjectGrant::None)
             .map_err(s3_error)?;
         if decision.allowed {
-            return Ok(());
+            return self.access.count_request(ask.bucket).map_err(s3_error);
         }
         if let (Some(b), Some(k)) = (ask.bucket, ask.key) {
             if self.read_past_refusal(key, (ask.action, b, k, version_id), facts)? {
-                return Ok(());
+                return self.access.count_request(ask.bucket).map_err(s3_error);
             }
         }
         Err(self.refused(key, ask, facts, &decision))

@@ -69,6 +69,7 @@ pub fn s3_error(e: impl Into<StoreError>) -> S3Error {
             "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
         ),
         StoreError::WrongKey => s3_error!(AccessDenied, "Access Denied"),
+        StoreError::CapExceeded(cap) => cap_exceeded(&cap),
         StoreError::NoSuchKmsKey(id) => crate::fault::S3Fault::new(
             crate::fault::S3ErrorKind::KmsNotFound,
             format!("Invalid keyId {id}"),
@@ -113,6 +114,22 @@ pub fn storage_error(e: StorageError) -> S3Error {
     )
 }
 
+/// A write or request over a cap: 403 with a code naming the cap and a message naming its
+/// scope and limit.
+pub fn cap_exceeded(cap: &pier_store::CapExceeded) -> S3Error {
+    use crate::fault::S3ErrorKind;
+    let kind = match cap.kind {
+        pier_store::CapKind::Storage => S3ErrorKind::StorageCapExceeded,
+        pier_store::CapKind::Objects => S3ErrorKind::ObjectCapExceeded,
+        pier_store::CapKind::Transactions => S3ErrorKind::TransactionCapExceeded,
+    };
+    let mut message = cap.to_string();
+    if let Some(first) = message.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    crate::fault::S3Fault::new(kind, format!("{message}.")).into_s3s()
+}
+
 /// A failed object write in S3's words.
 pub fn put_error(e: PutError) -> S3Error {
     match e {
@@ -121,6 +138,7 @@ pub fn put_error(e: PutError) -> S3Error {
         PutError::NoSuchBucket => s3_error(StoreError::NoSuchBucket),
         PutError::SourceGone | PutError::NoSuchKey => s3_error(StoreError::NoSuchKey),
         PutError::LockNotEnabled => s3_error(StoreError::LockNotEnabled),
+        PutError::CapExceeded(cap) => cap_exceeded(&cap),
         PutError::Storage(s) => storage_error(s),
         other => storage_error(StorageError::Corrupt(format!(
             "an outcome the S3 edge does not know: {other:?}"
@@ -132,6 +150,7 @@ pub fn put_error(e: PutError) -> S3Error {
 pub fn part_error(e: PartError) -> S3Error {
     match e {
         PartError::NoSuchUpload => s3_error(StoreError::NoSuchUpload),
+        PartError::CapExceeded(cap) => cap_exceeded(&cap),
         PartError::Storage(s) => storage_error(s),
         other => storage_error(StorageError::Corrupt(format!(
             "an outcome the S3 edge does not know: {other:?}"
@@ -148,6 +167,7 @@ pub fn complete_error(e: CompleteError) -> S3Error {
         CompleteError::EntityTooSmall(n) => StoreError::EntityTooSmall(n),
         CompleteError::PreconditionFailed => StoreError::PreconditionFailed,
         CompleteError::NoSuchKey => StoreError::NoSuchKey,
+        CompleteError::CapExceeded(cap) => StoreError::CapExceeded(cap),
         CompleteError::Storage(s) => return storage_error(s),
         other => {
             return storage_error(StorageError::Corrupt(format!(

@@ -60,6 +60,13 @@ pub enum S3ErrorKind {
     RequestTimeout,
     /// 503: the connection cap is reached.
     SlowDown,
+    /// 403: a write over a storage cap (pier's own code; B2 answers `storage_cap_exceeded`).
+    StorageCapExceeded,
+    /// 403: a write over an object cap (pier's own code).
+    ObjectCapExceeded,
+    /// 403: a request over a daily transaction cap (pier's own code; B2 answers
+    /// `transaction_cap_exceeded`).
+    TransactionCapExceeded,
     /// 400: an ACL grant by e-mail address (accounts have none).
     UnresolvableGrantByEmailAddress,
     /// 400: a body whose SHA-256 is not the signed `x-amz-content-sha256`.
@@ -97,6 +104,9 @@ impl S3ErrorKind {
             }
             RequestTimeout => "RequestTimeout",
             SlowDown => "SlowDown",
+            StorageCapExceeded => "StorageCapExceeded",
+            ObjectCapExceeded => "ObjectCapExceeded",
+            TransactionCapExceeded => "TransactionCapExceeded",
             UnresolvableGrantByEmailAddress => "UnresolvableGrantByEmailAddress",
             XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
         }
@@ -106,7 +116,12 @@ impl S3ErrorKind {
     pub fn status(self) -> StatusCode {
         use S3ErrorKind::*;
         match self {
-            AccessForbidden | AccessDenied | RequestTimeTooSkewed => StatusCode::FORBIDDEN,
+            AccessForbidden
+            | AccessDenied
+            | RequestTimeTooSkewed
+            | StorageCapExceeded
+            | ObjectCapExceeded
+            | TransactionCapExceeded => StatusCode::FORBIDDEN,
             NoSuchConfiguration
             | NoSuchPublicAccessBlockConfiguration
             | NotFound

@@ -353,7 +353,7 @@ fn allow(
     };
     let decision = access.decide(key, ask, facts).map_err(s3_error)?;
     if decision.allowed {
-        return Ok(());
+        return access.count_request(Some(bucket)).map_err(s3_error);
     }
     tracing::info!(
         key = key.map_or("anonymous", |k| k.id.as_str()),

@@ -89,6 +89,9 @@ pub enum StoreError {
     /// `-_/:.`.
     #[error("a key id is 1 to 256 letters, digits and -_/:. characters, not {0:?}")]
     InvalidKmsKeyId(String),
+    /// The write would pass a storage or object cap, or the request a transaction cap.
+    #[error("{0}")]
+    CapExceeded(crate::usage::CapExceeded),
     /// Reading the object's bytes failed (a blob file is missing or unreadable).
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
@@ -370,6 +373,17 @@ operation_error! {
 }
 
 operation_error! {
+    /// Why a request may not go on: a daily transaction cap is reached.
+    pub enum RequestError {
+        faults {}
+        faults_with {
+            /// The cap reached.
+            CapExceeded(crate::usage::CapExceeded),
+        }
+    }
+}
+
+operation_error! {
     /// Why deleting an access key failed.
     pub enum KeyError {
         faults {
@@ -423,6 +437,9 @@ pub enum PutError {
     /// Retention or legal hold named for a bucket without object lock.
     #[error("the bucket does not have object lock enabled")]
     LockNotEnabled,
+    /// The write would pass a storage or object cap.
+    #[error("{0}")]
+    CapExceeded(crate::usage::CapExceeded),
     /// A storage failure.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -435,6 +452,9 @@ pub enum PartError {
     /// The upload is gone (completed or aborted meanwhile) or never existed.
     #[error("the multipart upload does not exist")]
     NoSuchUpload,
+    /// The part would pass a storage cap.
+    #[error("{0}")]
+    CapExceeded(crate::usage::CapExceeded),
     /// A storage failure.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -462,6 +482,9 @@ pub enum CompleteError {
     /// `If-Match` named a key that has no current version.
     #[error("the object does not exist")]
     NoSuchKey,
+    /// The completed object would pass a storage or object cap.
+    #[error("{0}")]
+    CapExceeded(crate::usage::CapExceeded),
     /// A storage failure.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -476,6 +499,7 @@ impl From<PutError> for StoreError {
             PutError::NoSuchBucket => StoreError::NoSuchBucket,
             PutError::SourceGone => StoreError::NoSuchKey,
             PutError::LockNotEnabled => StoreError::LockNotEnabled,
+            PutError::CapExceeded(c) => StoreError::CapExceeded(c),
             PutError::Storage(s) => s.into(),
         }
     }

@@ -7,3 +7,4 @@ mod events;
 mod keys;
 mod objects;
 mod uploads;
+mod usage;

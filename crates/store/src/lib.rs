@@ -43,6 +43,7 @@ mod stats;
 mod stream;
 mod time;
 mod types;
+mod usage;
 
 pub use backend::{
     Backends, BlobBackend, MetaBackend, GARBAGE_GRACE, ORPHAN_AGE, POSTGRES_CONNECTIONS,
@@ -55,7 +56,7 @@ pub use cache::TTL as CACHE_TTL;
 pub use error::{
     BucketError, ChangeError, CompleteError, CreateBucketError, DeleteBucketError, DeleteError,
     FindError, KeyError, KmsError, NameError, NewUploadError, PartError, PutError, ReadError,
-    Result, StorageError, StoreError, UpdateBucketError, UploadError,
+    RequestError, Result, StorageError, StoreError, UpdateBucketError, UploadError,
 };
 pub use facade::{same_encryption, Encrypt, DEFAULT_KMS_KEY};
 pub use lifecycle::{LifecycleClock, LifecycleReport};
@@ -79,6 +80,7 @@ pub use types::{
     KeyRestrictions, LifecycleRule, Millis, Object, ObjectMeta, Part, PublicBlock, Segment, Upload,
     VersionRef, Versioning, Visibility, WriteCondition, INLINE_BLOB,
 };
+pub use usage::{CapExceeded, CapKind, CapScope, Caps, Usage};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -181,6 +183,8 @@ struct Caches {
     bucket_names: cache::TtlCache<String, Option<String>>,
     /// Access keys by id, read on every signed request.
     keys: cache::TtlCache<String, Option<Arc<AccessKey>>>,
+    /// Caps by scope, read on every request to a bucket (to know whether to count it).
+    caps: cache::TtlCache<CapScope, Caps>,
 }
 
 /// The janitor thread, once started, and its wake-up channel.

@@ -215,8 +215,30 @@ pub trait MetaStore: Send + Sync + 'static {
         bucket_id: &str,
         actions: Vec<LifecycleAction>,
     ) -> Result<(Vec<bool>, Vec<String>)>;
-    /// How many current versions a bucket has and their total size in bytes.
-    fn usage(&self, bucket_id: &str) -> Result<(u64, u64)>;
+    /// A bucket's usage counters.
+    fn usage(&self, bucket_id: &str) -> Result<crate::usage::Usage>;
+    /// An account's usage counters (the sum over its buckets).
+    fn account_usage(&self, account: &str) -> Result<crate::usage::Usage>;
+    /// Every bucket's usage counters, by bucket id (buckets that never held anything may be
+    /// absent).
+    fn all_usage(&self) -> Result<Vec<(String, crate::usage::Usage)>>;
+    /// A bucket's usage counted from its rows, not its counters (for checks).
+    fn recount_usage(&self, bucket_id: &str) -> Result<crate::usage::Usage>;
+    /// The caps of one scope.
+    fn caps(&self, scope: &crate::usage::CapScope) -> Result<crate::usage::Caps>;
+    /// Sets a scope's caps (all `None` removes them).
+    fn set_caps(&self, scope: &crate::usage::CapScope, caps: crate::usage::Caps) -> Result<()>;
+    /// Every scope with caps.
+    fn all_caps(&self) -> Result<Vec<(crate::usage::CapScope, crate::usage::Caps)>>;
+    /// Counts one request of `day` against a daily cap of `limit`: false when it is reached.
+    fn count_transaction(
+        &self,
+        scope: &crate::usage::CapScope,
+        day: i64,
+        limit: u64,
+    ) -> Result<bool>;
+    /// Requests counted on `day` against a scope's transaction cap.
+    fn transactions(&self, scope: &crate::usage::CapScope, day: i64) -> Result<u64>;
     /// Current versions with `key > after` (or `>=` when `inclusive`) and `key < end`, in byte
     /// order.
     fn scan(

@@ -15,6 +15,7 @@ pub mod postgres;
 pub(crate) mod rows;
 pub mod sqlite;
 pub(crate) mod topics;
+pub(crate) mod usage;
 
 use crate::error::{Result, StoreError};
 

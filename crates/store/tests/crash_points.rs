@@ -8,8 +8,8 @@
 //! into `blobs/` is lost with its entries. The metadata is SQLite's own (WAL, `synchronous=FULL`):
 //! what it committed is in the image. Each image is then opened as a store and checked against
 //! the recovery invariants: it opens; every entry reads back whole, with the bytes written for
-//! it; every acknowledged write (and no acknowledged delete) is there; no blob is left that no
-//! entry references.
+//! it; every acknowledged write (and no acknowledged delete) is there; the usage counters equal
+//! a recount of the rows; no blob is left that no entry references.
 //!
 //! The same disk fails the Nth step instead, and a blob store wrapper fails the Nth write of a
 //! blob's bytes: the failed write is refused, everything acknowledged stays readable, and the
@@ -363,6 +363,13 @@ fn check(root: &Path, journal: &Journal, acknowledged: usize) -> Vec<String> {
                 expected.len()
             ));
         }
+    }
+    // The usage counters commit with the rows they count (`docs/design.md`, "Usage and caps").
+    match (store.usage(&bucket.id), store.recount_usage(&bucket.id)) {
+        (Ok(counted), Ok(fresh)) if counted == fresh => {}
+        (counted, fresh) => problems.push(format!(
+            "the usage counters {counted:?} disagree with a recount {fresh:?}"
+        )),
     }
     for (version, (key, _)) in journal.expected(acknowledged) {
         if !present.contains(&version) {

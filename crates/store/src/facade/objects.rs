@@ -16,6 +16,7 @@ fn put_error(e: StoreError) -> PutError {
         StoreError::NoSuchKey => PutError::NoSuchKey,
         StoreError::NoSuchBucket => PutError::NoSuchBucket,
         StoreError::LockNotEnabled => PutError::LockNotEnabled,
+        StoreError::CapExceeded(c) => PutError::CapExceeded(c),
         other => PutError::Storage(StorageError::of(other)),
     }
 }
@@ -545,12 +546,6 @@ impl Store {
         query: &VersionQuery,
     ) -> Result<VersionPage, StorageError> {
         list::list_versions(self.meta(), bucket_id, query).map_err(StorageError::of)
-    }
-
-    /// How many current objects a bucket holds and their total size (one pass over its
-    /// current versions; for dashboards, not hot paths).
-    pub fn usage(&self, bucket_id: &str) -> Result<(u64, u64), StorageError> {
-        self.meta().usage(bucket_id).map_err(StorageError::of)
     }
 
     /// One page of a listing.

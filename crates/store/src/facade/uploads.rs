@@ -63,6 +63,7 @@ impl Store {
                 self.inner.blobs.remove(&[blob.blob]).map_err(storage)?;
                 Err(match e {
                     StoreError::NoSuchUpload => PartError::NoSuchUpload,
+                    StoreError::CapExceeded(c) => PartError::CapExceeded(c),
                     other => storage(other),
                 })
             }
@@ -143,6 +144,7 @@ impl Store {
             StoreError::EntityTooSmall(n) => CompleteError::EntityTooSmall(n),
             StoreError::PreconditionFailed => CompleteError::PreconditionFailed,
             StoreError::NoSuchKey => CompleteError::NoSuchKey,
+            StoreError::CapExceeded(c) => CompleteError::CapExceeded(c),
             other => storage(other),
         })?;
         self.discard(garbage).map_err(storage)?;

@@ -2,8 +2,8 @@
 //! the queries every engine shares (`docs/design.md`, "On disk" and "Metadata backends").
 
 use super::history::{self, OBJECT_SELECT};
-use super::outbox;
 use super::rows::{add_garbage, meta_json, parse_meta};
+use super::{outbox, usage};
 use super::{values, Engine, Row, Sql};
 use crate::error::{Result, StoreError};
 use crate::meta::{Completion, LifecycleAction, MetaStore, NewBytes, Removal, VersionCursor};
@@ -12,6 +12,7 @@ use crate::types::{
     AccessKey, Bucket, BucketUpdate, KeyRestrictions, LifecycleRule, Millis, Object, Part, Segment,
     Upload, VersionRef, Versioning, Visibility, WriteCondition,
 };
+use crate::usage::{CapScope, Caps, Usage};
 use md5::{Digest as _, Md5};
 use pier_events::EventKind;
 use std::collections::HashSet;
@@ -459,6 +460,15 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                 garbage.extend(abort(conn, &row.text(0)?)?);
             }
             conn.execute("DELETE FROM buckets WHERE name = ?1", values![&name])?;
+            // Empty now, so its counters are all zero; its caps go with it.
+            conn.execute(
+                "DELETE FROM bucket_usage WHERE bucket_id = ?1",
+                values![&bucket.id],
+            )?;
+            conn.execute(
+                "DELETE FROM caps WHERE scope = ?1",
+                values![CapScope::Bucket(bucket.id.clone()).key()],
+            )?;
             Ok((bucket, garbage))
         })
     }
@@ -496,6 +506,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     ) -> Result<(Object, Vec<String>)> {
         self.engine.write(move |conn| {
             let (made, garbage) = history::put(conn, object.clone(), &condition, &bytes)?;
+            usage::check_storage(conn, &made.bucket_id)?;
             outbox::record(conn, kind, &made)?;
             Ok((made, garbage))
         })
@@ -670,19 +681,53 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
-    fn usage(&self, bucket_id: &str) -> Result<(u64, u64)> {
+    fn usage(&self, bucket_id: &str) -> Result<Usage> {
         let bucket_id = bucket_id.to_owned();
-        self.engine.read(move |conn| {
-            // The sum is cast: PostgreSQL's sum of BIGINT is NUMERIC.
-            let mut row = conn
-                .first(
-                    "SELECT count(*), CAST(coalesce(sum(size), 0) AS BIGINT) FROM objects
-                     WHERE bucket_id = ?1",
-                    values![&bucket_id],
-                )?
-                .ok_or_else(|| StoreError::Database("an aggregate returned no row".into()))?;
-            Ok((row.int(0)? as u64, row.int(1)? as u64))
-        })
+        self.engine
+            .read(move |conn| usage::of_bucket(conn, &bucket_id))
+    }
+
+    fn account_usage(&self, account: &str) -> Result<Usage> {
+        let account = account.to_owned();
+        self.engine
+            .read(move |conn| usage::of_account(conn, &account))
+    }
+
+    fn all_usage(&self) -> Result<Vec<(String, Usage)>> {
+        self.engine.read(|conn| usage::all(conn))
+    }
+
+    fn recount_usage(&self, bucket_id: &str) -> Result<Usage> {
+        let bucket_id = bucket_id.to_owned();
+        self.engine
+            .read(move |conn| usage::recount(conn, &bucket_id))
+    }
+
+    fn caps(&self, scope: &CapScope) -> Result<Caps> {
+        let scope = scope.clone();
+        self.engine.read(move |conn| usage::caps(conn, &scope))
+    }
+
+    fn set_caps(&self, scope: &CapScope, caps: Caps) -> Result<()> {
+        let scope = scope.clone();
+        self.engine
+            .write(move |conn| usage::set_caps(conn, &scope, caps))
+    }
+
+    fn all_caps(&self) -> Result<Vec<(CapScope, Caps)>> {
+        self.engine.read(|conn| usage::all_caps(conn))
+    }
+
+    fn count_transaction(&self, scope: &CapScope, day: i64, limit: u64) -> Result<bool> {
+        let scope = scope.clone();
+        self.engine
+            .write(move |conn| usage::count_transaction(conn, &scope, day, limit))
+    }
+
+    fn transactions(&self, scope: &CapScope, day: i64) -> Result<u64> {
+        let scope = scope.clone();
+        self.engine
+            .read(move |conn| usage::transactions(conn, &scope, day))
     }
 
     fn scan(
@@ -745,9 +790,9 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     fn put_part(&self, upload_id: &str, part: Part) -> Result<Vec<String>> {
         let upload_id = upload_id.to_owned();
         self.engine.write(move |conn| {
-            if query_upload(conn, &upload_id)?.is_none() {
+            let Some(upload) = query_upload(conn, &upload_id)? else {
                 return Err(StoreError::NoSuchUpload);
-            }
+            };
             let old = conn.first(
                 "SELECT blob FROM parts WHERE upload_id = ?1 AND part_number = ?2",
                 values![&upload_id, part.part_number],
@@ -776,6 +821,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                 None => Vec::new(),
             };
             add_garbage(conn, &garbage)?;
+            usage::check_storage(conn, &upload.bucket_id)?;
             Ok(garbage)
         })
     }
@@ -919,6 +965,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                  VALUES (?1, ?2, ?3)",
                 values![&upload_id, &object.version_id, completion.created],
             )?;
+            usage::check_storage(conn, &object.bucket_id)?;
             Ok((object, garbage))
         })
     }

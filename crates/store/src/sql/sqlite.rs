@@ -188,6 +188,198 @@ fn migrate(conn: &Connection) -> Result<()> {
     }
     // Indexes on added columns, made once the columns exist.
     conn.execute_batch("CREATE INDEX IF NOT EXISTS garbage_by_age ON garbage (since_ms)")?;
+    add_usage_counters(conn)
+}
+
+/// The shard of a row in `bucket_usage`, from the last two characters of `id`.
+fn usage_shard(id: &str) -> String {
+    format!("((unicode(substr({id}, -1)) + 16 * unicode(substr({id}, -2, 1))) % 64)")
+}
+
+/// One change to the counters: `deltas` are the six counters' increments, in `bucket_usage`'s
+/// column order.
+fn usage_change(bucket: &str, id: &str, deltas: [&str; 6], when: &str) -> String {
+    let [o, b, v, vb, u, pb] = deltas;
+    format!(
+        "INSERT INTO bucket_usage
+           (bucket_id, shard, objects, bytes, versions, version_bytes, uploads, part_bytes)
+         SELECT {bucket}, {shard}, {o}, {b}, {v}, {vb}, {u}, {pb} WHERE {when}
+         ON CONFLICT (bucket_id, shard) DO UPDATE SET
+           objects = objects + excluded.objects, bytes = bytes + excluded.bytes,
+           versions = versions + excluded.versions,
+           version_bytes = version_bytes + excluded.version_bytes,
+           uploads = uploads + excluded.uploads, part_bytes = part_bytes + excluded.part_bytes;",
+        shard = usage_shard(id),
+    )
+}
+
+/// `bucket_usage`, `caps` and `transaction_counts`, and the triggers that keep the counters
+/// (`docs/design.md`, "Usage and caps"). A data directory from before counters existed is
+/// counted once, in the transaction that creates them.
+fn add_usage_counters(conn: &Connection) -> Result<()> {
+    let exists = |conn: &Connection| -> Result<bool> {
+        Ok(conn
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bucket_usage'")?
+            .exists([])?)
+    };
+    if exists(conn)? {
+        return Ok(());
+    }
+    // Checked again under the write lock: another process may have counted meanwhile.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    if exists(conn)? {
+        conn.execute_batch("COMMIT")?;
+        return Ok(());
+    }
+    let part_bucket = "(SELECT bucket_id FROM uploads WHERE upload_id = {R}.upload_id)";
+    let part_known = "EXISTS (SELECT 1 FROM uploads WHERE upload_id = {R}.upload_id)";
+    let on = |r: &str, s: &str| s.replace("{R}", r);
+    let trigger = |name: &str, event: &str, table: &str, body: String| {
+        format!("CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body} END;\n")
+    };
+    let mut sql = String::from(
+        "CREATE TABLE bucket_usage (
+             bucket_id TEXT NOT NULL,
+             shard INTEGER NOT NULL,
+             objects INTEGER NOT NULL,
+             bytes INTEGER NOT NULL,
+             versions INTEGER NOT NULL,
+             version_bytes INTEGER NOT NULL,
+             uploads INTEGER NOT NULL,
+             part_bytes INTEGER NOT NULL,
+             PRIMARY KEY (bucket_id, shard)
+         ) STRICT, WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS caps (
+             scope TEXT PRIMARY KEY,
+             storage INTEGER,
+             objects INTEGER,
+             transactions INTEGER
+         ) STRICT, WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS transaction_counts (
+             scope TEXT NOT NULL,
+             day INTEGER NOT NULL,
+             n INTEGER NOT NULL,
+             PRIMARY KEY (scope, day)
+         ) STRICT, WITHOUT ROWID;\n",
+    );
+    let object_in = |r: &str| {
+        let size = format!("{r}.size");
+        let neg = format!("-{r}.size");
+        let (one, s) = if r == "NEW" {
+            ("1", size.as_str())
+        } else {
+            ("-1", neg.as_str())
+        };
+        usage_change(
+            &format!("{r}.bucket_id"),
+            &format!("{r}.version_id"),
+            [one, s, one, s, "0", "0"],
+            "1",
+        )
+    };
+    let version_in = |r: &str| {
+        let s = if r == "NEW" {
+            format!("{r}.size")
+        } else {
+            format!("-{r}.size")
+        };
+        let one = if r == "NEW" { "1" } else { "-1" };
+        usage_change(
+            &format!("{r}.bucket_id"),
+            &format!("{r}.version_id"),
+            ["0", "0", one, &s, "0", "0"],
+            &format!("{r}.marker = 0"),
+        )
+    };
+    let upload_in = |r: &str| {
+        let one = if r == "NEW" { "1" } else { "-1" };
+        usage_change(
+            &format!("{r}.bucket_id"),
+            &format!("{r}.upload_id"),
+            ["0", "0", "0", "0", one, "0"],
+            "1",
+        )
+    };
+    let part_in = |r: &str| {
+        let s = if r == "NEW" {
+            format!("{r}.size")
+        } else {
+            format!("-{r}.size")
+        };
+        usage_change(
+            &on(r, part_bucket),
+            &format!("{r}.upload_id"),
+            ["0", "0", "0", "0", "0", &s],
+            &on(r, part_known),
+        )
+    };
+    sql += &trigger(
+        "usage_objects_insert",
+        "INSERT",
+        "objects",
+        object_in("NEW"),
+    );
+    sql += &trigger(
+        "usage_objects_delete",
+        "DELETE",
+        "objects",
+        object_in("OLD"),
+    );
+    sql += &trigger(
+        "usage_objects_update",
+        "UPDATE OF bucket_id, version_id, size",
+        "objects",
+        object_in("OLD") + &object_in("NEW"),
+    );
+    sql += &trigger(
+        "usage_versions_insert",
+        "INSERT",
+        "versions",
+        version_in("NEW"),
+    );
+    sql += &trigger(
+        "usage_versions_delete",
+        "DELETE",
+        "versions",
+        version_in("OLD"),
+    );
+    sql += &trigger(
+        "usage_versions_update",
+        "UPDATE OF bucket_id, version_id, size, marker",
+        "versions",
+        version_in("OLD") + &version_in("NEW"),
+    );
+    sql += &trigger(
+        "usage_uploads_insert",
+        "INSERT",
+        "uploads",
+        upload_in("NEW"),
+    );
+    sql += &trigger(
+        "usage_uploads_delete",
+        "DELETE",
+        "uploads",
+        upload_in("OLD"),
+    );
+    sql += &trigger("usage_parts_insert", "INSERT", "parts", part_in("NEW"));
+    sql += &trigger("usage_parts_delete", "DELETE", "parts", part_in("OLD"));
+    sql += &trigger(
+        "usage_parts_update",
+        "UPDATE OF upload_id, size",
+        "parts",
+        part_in("OLD") + &part_in("NEW"),
+    );
+    sql += &format!(
+        "INSERT INTO bucket_usage
+           (bucket_id, shard, objects, bytes, versions, version_bytes, uploads, part_bytes)
+         {};
+         COMMIT;",
+        super::usage::recount_select(&usage_shard)
+    );
+    if let Err(e) = conn.execute_batch(&sql) {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e.into());
+    }
     Ok(())
 }
 

@@ -1,0 +1,93 @@
+//! The store's usage counters and caps (`docs/design.md`, "Usage and caps"): reading them,
+//! setting caps, and counting requests against a daily transaction cap.
+
+use crate::{
+    Bucket, CapExceeded, CapKind, CapScope, Caps, RequestError, StorageError, Store, Usage,
+};
+
+impl Store {
+    /// What a bucket holds, from its counters (no scan).
+    pub fn usage(&self, bucket_id: &str) -> Result<Usage, StorageError> {
+        self.meta().usage(bucket_id).map_err(StorageError::of)
+    }
+
+    /// What an account holds: the sum of its buckets' counters.
+    pub fn account_usage(&self, account: &str) -> Result<Usage, StorageError> {
+        self.meta().account_usage(account).map_err(StorageError::of)
+    }
+
+    /// Every bucket's counters, by bucket id (a bucket that never held anything may be absent:
+    /// it holds nothing).
+    pub fn all_usage(&self) -> Result<Vec<(String, Usage)>, StorageError> {
+        self.meta().all_usage().map_err(StorageError::of)
+    }
+
+    /// A bucket's usage counted afresh from its rows, without the counters: what the counters
+    /// must equal (tests and `pier caps show --recount` compare them).
+    pub fn recount_usage(&self, bucket_id: &str) -> Result<Usage, StorageError> {
+        self.meta()
+            .recount_usage(bucket_id)
+            .map_err(StorageError::of)
+    }
+
+    /// A scope's caps (all `None` when it has none).
+    pub fn caps(&self, scope: &CapScope) -> Result<Caps, StorageError> {
+        self.meta().caps(scope).map_err(StorageError::of)
+    }
+
+    /// Sets a scope's caps; all `None` removes them. Storage and object caps hold for the next
+    /// write on every node; a transaction cap within [`crate::CACHE_TTL`].
+    pub fn set_caps(&self, scope: &CapScope, caps: Caps) -> Result<(), StorageError> {
+        let result = self.meta().set_caps(scope, caps).map_err(StorageError::of);
+        self.inner.caches.caps.invalidate(scope);
+        result
+    }
+
+    /// Every scope with caps, in scope order.
+    pub fn all_caps(&self) -> Result<Vec<(CapScope, Caps)>, StorageError> {
+        self.meta().all_caps().map_err(StorageError::of)
+    }
+
+    /// Requests counted today (UTC) against a scope's transaction cap.
+    pub fn transactions_today(&self, scope: &CapScope) -> Result<u64, StorageError> {
+        self.meta()
+            .transactions(scope, today())
+            .map_err(StorageError::of)
+    }
+
+    /// Counts one request to `bucket` against the daily transaction caps of the bucket and of
+    /// its owner, when they have one: `CapExceeded` when a cap is reached (the request is
+    /// refused and not counted). Costs nothing beyond a cache read when neither has such a cap.
+    pub fn count_request(&self, bucket: &Bucket) -> Result<(), RequestError> {
+        for scope in [
+            CapScope::Bucket(bucket.id.clone()),
+            CapScope::Account(bucket.owner.clone()),
+        ] {
+            let caps = self
+                .inner
+                .caches
+                .caps
+                .get_or_load(&scope, || self.meta().caps(&scope))
+                .map_err(RequestError::narrow)?;
+            if let Some(limit) = caps.transactions_per_day {
+                let fits = self
+                    .meta()
+                    .count_transaction(&scope, today(), limit)
+                    .map_err(RequestError::narrow)?;
+                if !fits {
+                    return Err(RequestError::CapExceeded(CapExceeded {
+                        kind: CapKind::Transactions,
+                        scope,
+                        limit,
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Days since the epoch, UTC: the day a transaction cap counts in.
+fn today() -> i64 {
+    crate::now_millis().div_euclid(86_400_000)
+}

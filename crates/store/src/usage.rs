@@ -1,0 +1,168 @@
+//! What buckets and accounts hold, and the caps on it (`docs/design.md`, "Usage and caps").
+
+use std::fmt;
+
+/// What a bucket (or an account, summed over its buckets) holds, as the store's counters have it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Current versions.
+    pub objects: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Every stored version, current or not (markers are not counted).
+    pub versions: u64,
+    /// Their bytes.
+    pub version_bytes: u64,
+    /// Unfinished multipart uploads.
+    pub uploads: u64,
+    /// The bytes of their parts.
+    pub part_bytes: u64,
+}
+
+impl Usage {
+    /// The bytes a storage cap counts: every version's and every unfinished upload's parts'.
+    pub fn storage(&self) -> u64 {
+        self.version_bytes + self.part_bytes
+    }
+
+    /// The sum of two usages (an account's, from its buckets').
+    pub fn plus(self, other: Usage) -> Usage {
+        Usage {
+            objects: self.objects + other.objects,
+            bytes: self.bytes + other.bytes,
+            versions: self.versions + other.versions,
+            version_bytes: self.version_bytes + other.version_bytes,
+            uploads: self.uploads + other.uploads,
+            part_bytes: self.part_bytes + other.part_bytes,
+        }
+    }
+}
+
+/// What a cap applies to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CapScope {
+    /// Every bucket an account owns, by the account's id.
+    Account(String),
+    /// One bucket, by its id (a bucket of the same name made later has its own caps).
+    Bucket(String),
+}
+
+impl CapScope {
+    /// The scope as stored: `account:ID` or `bucket:ID`.
+    pub fn key(&self) -> String {
+        match self {
+            CapScope::Account(id) => format!("account:{id}"),
+            CapScope::Bucket(id) => format!("bucket:{id}"),
+        }
+    }
+
+    /// Reads a stored scope; `None` for one that is neither form.
+    pub fn parse(key: &str) -> Option<CapScope> {
+        if let Some(id) = key.strip_prefix("account:") {
+            Some(CapScope::Account(id.to_owned()))
+        } else {
+            key.strip_prefix("bucket:")
+                .map(|id| CapScope::Bucket(id.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for CapScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapScope::Account(id) => write!(f, "account {id}"),
+            CapScope::Bucket(id) => write!(f, "bucket {id}"),
+        }
+    }
+}
+
+/// The caps of one scope; `None` is no cap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// Most bytes stored ([`Usage::storage`]).
+    pub storage: Option<u64>,
+    /// Most versions stored ([`Usage::versions`]).
+    pub objects: Option<u64>,
+    /// Most requests per UTC day.
+    pub transactions_per_day: Option<u64>,
+}
+
+impl Caps {
+    /// True when no cap is set.
+    pub fn is_empty(&self) -> bool {
+        self.storage.is_none() && self.objects.is_none() && self.transactions_per_day.is_none()
+    }
+}
+
+/// Which cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapKind {
+    /// The storage cap (bytes).
+    Storage,
+    /// The object cap (versions).
+    Objects,
+    /// The daily transaction cap.
+    Transactions,
+}
+
+/// A write or request refused because it would pass a cap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CapExceeded {
+    /// Which cap.
+    pub kind: CapKind,
+    /// Whose.
+    pub scope: CapScope,
+    /// Its limit.
+    pub limit: u64,
+}
+
+impl fmt::Display for CapExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            CapKind::Storage => write!(
+                f,
+                "the storage cap of the {} ({} bytes) is reached",
+                self.scope, self.limit
+            ),
+            CapKind::Objects => write!(
+                f,
+                "the object cap of the {} ({} objects) is reached",
+                self.scope, self.limit
+            ),
+            CapKind::Transactions => write!(
+                f,
+                "the daily transaction cap of the {} ({} requests) is reached",
+                self.scope, self.limit
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CapExceeded {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_reads_back_as_stored() {
+        for scope in [
+            CapScope::Account("pier".into()),
+            CapScope::Bucket("0193".into()),
+        ] {
+            assert_eq!(CapScope::parse(&scope.key()), Some(scope));
+        }
+        assert_eq!(CapScope::parse("other:x"), None);
+    }
+
+    #[test]
+    fn storage_counts_every_version_and_the_parts() {
+        let u = Usage {
+            bytes: 1,
+            version_bytes: 10,
+            part_bytes: 5,
+            ..Usage::default()
+        };
+        assert_eq!(u.storage(), 15);
+    }
+}

@@ -1,0 +1,193 @@
+//! `pier caps`: storage, object and daily transaction caps per account or bucket, and what each
+//! holds (`docs/design.md`, "Usage and caps").
+
+use crate::cli::{CapScopeArgs, CapsCommand};
+use anyhow::Context as _;
+use pier_store::{CapScope, Caps, Store, Usage};
+use std::process::ExitCode;
+
+/// `pier caps ...`.
+pub fn caps(cmd: CapsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        CapsCommand::Set {
+            data,
+            scope,
+            storage,
+            objects,
+            transactions_per_day,
+        } => {
+            let store = data.open_admin()?;
+            let scope = resolve(&store, &scope)?;
+            let mut caps = store.caps(&scope)?;
+            if let Some(v) = storage {
+                caps.storage = parse_limit(&v, true).context("--storage")?;
+            }
+            if let Some(v) = objects {
+                caps.objects = parse_limit(&v, false).context("--objects")?;
+            }
+            if let Some(v) = transactions_per_day {
+                caps.transactions_per_day =
+                    parse_limit(&v, false).context("--transactions-per-day")?;
+            }
+            store.set_caps(&scope, caps)?;
+            println!("{}", describe(&store, &scope, caps, None)?);
+            store.close()?;
+        }
+        CapsCommand::Show {
+            data,
+            account,
+            bucket,
+            recount,
+        } => {
+            let store = data.open_admin()?;
+            let scopes = match (account, bucket) {
+                (Some(account), _) => vec![CapScope::Account(account)],
+                (_, Some(name)) => vec![CapScope::Bucket(store.bucket(&name)?.id.clone())],
+                (None, None) => {
+                    let mut all: Vec<CapScope> =
+                        store.all_caps()?.into_iter().map(|(s, _)| s).collect();
+                    if recount {
+                        for b in store.buckets()? {
+                            let scope = CapScope::Bucket(b.id);
+                            if !all.contains(&scope) {
+                                all.push(scope);
+                            }
+                        }
+                    }
+                    all
+                }
+            };
+            let mut disagree = false;
+            for scope in scopes {
+                let caps = store.caps(&scope)?;
+                let recounted = match (&scope, recount) {
+                    (CapScope::Bucket(id), true) => Some(store.recount_usage(id)?),
+                    _ => None,
+                };
+                println!("{}", describe(&store, &scope, caps, recounted)?);
+                if let (CapScope::Bucket(id), Some(fresh)) = (&scope, recounted) {
+                    disagree |= store.usage(id)? != fresh;
+                }
+            }
+            store.close()?;
+            if disagree {
+                eprintln!("the counters disagree with a recount of the rows");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The scope the arguments name; a bucket by its name, which must exist.
+fn resolve(store: &Store, args: &CapScopeArgs) -> anyhow::Result<CapScope> {
+    match (&args.account, &args.bucket) {
+        (Some(account), _) => Ok(CapScope::Account(account.clone())),
+        (_, Some(name)) => {
+            let bucket = store
+                .bucket(name)
+                .with_context(|| format!("bucket {name:?}"))?;
+            Ok(CapScope::Bucket(bucket.id.clone()))
+        }
+        (None, None) => anyhow::bail!("name --account or --bucket"),
+    }
+}
+
+/// One line: the scope (a bucket by name), its caps, its usage and today's requests.
+fn describe(
+    store: &Store,
+    scope: &CapScope,
+    caps: Caps,
+    recounted: Option<Usage>,
+) -> anyhow::Result<String> {
+    let (name, usage) = match scope {
+        CapScope::Account(id) => (format!("account {id}"), store.account_usage(id)?),
+        CapScope::Bucket(id) => {
+            let name = store
+                .bucket_by_id(id)
+                .map(|b| b.name.clone())
+                .unwrap_or_else(|_| format!("(deleted {id})"));
+            (format!("bucket {name}"), store.usage(id)?)
+        }
+    };
+    let limit = |v: Option<u64>| v.map_or("none".to_owned(), |v| v.to_string());
+    let mut line = format!(
+        "{name}: storage {} of {} bytes, objects {} of {}, requests today {} of {}; \
+         current {} objects / {} bytes, unfinished uploads {}",
+        usage.storage(),
+        limit(caps.storage),
+        usage.versions,
+        limit(caps.objects),
+        store.transactions_today(scope)?,
+        limit(caps.transactions_per_day),
+        usage.objects,
+        usage.bytes,
+        usage.uploads,
+    );
+    if let Some(fresh) = recounted {
+        line += if fresh == usage {
+            "; recount agrees"
+        } else {
+            "; RECOUNT DISAGREES"
+        };
+    }
+    Ok(line)
+}
+
+/// A cap from the command line: `none` (no cap), a number, or for sizes a number with a unit
+/// (`KB`, `MB`, `GB`, `TB` in powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024).
+fn parse_limit(text: &str, size: bool) -> anyhow::Result<Option<u64>> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .with_context(|| format!("{text:?} is not a number, a size or none"))?;
+    let factor: u64 = match (size, unit.trim().to_ascii_lowercase().as_str()) {
+        (_, "") => 1,
+        (true, "b") => 1,
+        (true, "kb") => 1000,
+        (true, "mb") => 1000u64.pow(2),
+        (true, "gb") => 1000u64.pow(3),
+        (true, "tb") => 1000u64.pow(4),
+        (true, "kib") => 1 << 10,
+        (true, "mib") => 1 << 20,
+        (true, "gib") => 1 << 30,
+        (true, "tib") => 1 << 40,
+        _ => anyhow::bail!("{text:?}: unknown unit {unit:?}"),
+    };
+    n.checked_mul(factor)
+        .map(Some)
+        .with_context(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_limit;
+
+    #[test]
+    fn a_size_reads_with_its_unit() {
+        assert_eq!(parse_limit("10GiB", true).unwrap(), Some(10 << 30));
+        assert_eq!(parse_limit("500MB", true).unwrap(), Some(500_000_000));
+        assert_eq!(parse_limit("1234", true).unwrap(), Some(1234));
+        assert_eq!(parse_limit("none", true).unwrap(), None);
+    }
+
+    #[test]
+    fn a_count_takes_no_unit() {
+        assert_eq!(parse_limit("100", false).unwrap(), Some(100));
+        assert!(parse_limit("100MB", false).is_err());
+    }
+
+    #[test]
+    fn nonsense_is_refused() {
+        assert!(parse_limit("lots", true).is_err());
+        assert!(parse_limit("5 parsecs", true).is_err());
+        assert!(parse_limit("99999999999TiB", true).is_err());
+    }
+}
