@@ -134,60 +134,7 @@ fn describe(
     Ok(line)
 }
 
-/// A cap from the command line: `none` (no cap), a number, or for sizes a number with a unit
-/// (`KB`, `MB`, `GB`, `TB` in powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024).
+/// A cap from the command line (`pier_edge::limits::parse_limit`).
 fn parse_limit(text: &str, size: bool) -> anyhow::Result<Option<u64>> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .with_context(|| format!("{text:?} is not a number, a size or none"))?;
-    let factor: u64 = match (size, unit.trim().to_ascii_lowercase().as_str()) {
-        (_, "") => 1,
-        (true, "b") => 1,
-        (true, "kb") => 1000,
-        (true, "mb") => 1000u64.pow(2),
-        (true, "gb") => 1000u64.pow(3),
-        (true, "tb") => 1000u64.pow(4),
-        (true, "kib") => 1 << 10,
-        (true, "mib") => 1 << 20,
-        (true, "gib") => 1 << 30,
-        (true, "tib") => 1 << 40,
-        _ => anyhow::bail!("{text:?}: unknown unit {unit:?}"),
-    };
-    n.checked_mul(factor)
-        .map(Some)
-        .with_context(|| format!("{text:?} is too large"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_limit;
-
-    #[test]
-    fn a_size_reads_with_its_unit() {
-        assert_eq!(parse_limit("10GiB", true).unwrap(), Some(10 << 30));
-        assert_eq!(parse_limit("500MB", true).unwrap(), Some(500_000_000));
-        assert_eq!(parse_limit("1234", true).unwrap(), Some(1234));
-        assert_eq!(parse_limit("none", true).unwrap(), None);
-    }
-
-    #[test]
-    fn a_count_takes_no_unit() {
-        assert_eq!(parse_limit("100", false).unwrap(), Some(100));
-        assert!(parse_limit("100MB", false).is_err());
-    }
-
-    #[test]
-    fn nonsense_is_refused() {
-        assert!(parse_limit("lots", true).is_err());
-        assert!(parse_limit("5 parsecs", true).is_err());
-        assert!(parse_limit("99999999999TiB", true).is_err());
-    }
+    pier_edge::limits::parse_limit(text, size).map_err(anyhow::Error::msg)
 }

@@ -2,6 +2,7 @@
 // tests/browser_dashboard.rs, which passes in the environment:
 //   DASHBOARD (its URL), PIER_ENDPOINT (the API), ACCESS_KEY, SECRET_KEY, ORIGIN_PORT (a free
 //   port for "another site's" page), SHOTS (where to write screenshots, optional).
+import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import http from "node:http";
 import { chromium } from "playwright-core";
@@ -425,6 +426,87 @@ await check("object lock with a default retention is turned on in the settings; 
   await page.click("#versions tr.version button.delete-version");
   const message = await page.textContent("#error-message");
   expect(message.includes("not deleted") && message.includes("retention"), message);
+});
+
+// boto3 (the test venv's), for checks that use a key the console made the way a user would.
+function boto3(script, env) {
+  const python = new URL("../../.venv/bin/python", import.meta.url).pathname;
+  return execFileSync(python, ["-c", script], {
+    env: { ...process.env, AWS_DEFAULT_REGION: "us-east-1", AWS_CONFIG_FILE: "/dev/null",
+      AWS_SHARED_CREDENTIALS_FILE: "/dev/null", ...env },
+    encoding: "utf8",
+  });
+}
+const S3 = `import boto3, os
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url=os.environ["PIER_ENDPOINT"],
+                  config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+`;
+
+let account;
+await check("an account is created in the console; its first key, shown once, works from boto3", async () => {
+  await page.goto(dash + "/accounts");
+  await page.fill('#create-account input[name="description"]', "tenant one");
+  await page.click("#create-account button");
+  await page.waitForSelector("#created-account");
+  account = {
+    id: (await page.textContent("#new-account-id")).trim(),
+    key: (await page.textContent("#new-account-key-id")).trim(),
+    secret: (await page.textContent("#new-account-secret")).trim(),
+  };
+  const out = boto3(S3 + `s3.create_bucket(Bucket="tenant-one")
+s3.put_object(Bucket="tenant-one", Key="a.txt", Body=b"a" * 3000)
+print(s3.list_buckets()["Owner"]["ID"])`, { AWS_ACCESS_KEY_ID: account.key, AWS_SECRET_ACCESS_KEY: account.secret });
+  expect(out.trim() === account.id, "boto3 acts in the new account: " + out);
+  await page.goto(dash + "/accounts");
+  expect(!(await page.content()).includes(account.secret), "the secret is shown only once");
+  const section = await page.textContent(`#account-${account.id}`);
+  expect(section.includes("tenant-one") && section.includes("1 objects") && section.includes(account.key), section);
+});
+
+await check("caps set in the console: a bad value is refused at its field, an upload over a bucket's cap is refused in the console and over S3", async () => {
+  await page.goto(dash + "/accounts");
+  await page.fill('#caps-bucket-dash-other input[name="storage"]', "lots");
+  await page.click("#caps-bucket-dash-other button");
+  const error = await page.textContent("#caps-error");
+  expect(error.includes("Storage cap of bucket dash-other"), error);
+  await page.goto(dash + "/accounts");
+  await page.fill('#caps-bucket-dash-other input[name="storage"]', "2KB");
+  await page.click("#caps-bucket-dash-other button");
+  await page.waitForURL("**/accounts#bucket-dash-other");
+  expect((await page.inputValue('#caps-bucket-dash-other input[name="storage"]')) === "2000", "the cap is kept");
+  await page.goto(dash + "/b/dash-other");
+  await page.setInputFiles("#files", [{ name: "big.txt", mimeType: "text/plain", buffer: Buffer.alloc(3000, 3) }]);
+  await page.waitForSelector('#progress li[data-state="error"]');
+  const refused = await page.textContent('#progress li[data-state="error"]');
+  expect(refused.includes("storage cap"), refused);
+  const out = boto3(S3 + `try:
+    s3.put_object(Bucket="dash-other", Key="over", Body=b"o" * 3000)
+    print("stored")
+except s3.exceptions.ClientError as e:
+    print(e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"])`,
+  { AWS_ACCESS_KEY_ID: process.env.ACCESS_KEY, AWS_SECRET_ACCESS_KEY: process.env.SECRET_KEY });
+  expect(out.trim() === "403 StorageCapExceeded", out);
+  await page.goto(dash + "/");
+  expect((await page.textContent("#buckets")).includes("of 2.0 KiB"), "the list shows the cap");
+  await page.goto(dash + "/accounts");
+  await shot("accounts");
+});
+
+await check("an account is deleted after a confirmation that says its buckets are kept; its key stops working", async () => {
+  await page.goto(dash + "/accounts");
+  const said = await page.getAttribute(`#delete-account-${account.id}`, "data-confirm");
+  expect(said.includes("KEPT") && said.includes("1 bucket(s)"), said);
+  await page.click(`#delete-account-${account.id} button`);
+  await page.waitForURL("**/accounts");
+  expect(!(await page.$(`#account-${account.id} #delete-account-${account.id}`)), "no longer deletable");
+  const out = boto3(S3 + `try:
+    s3.list_buckets()
+    print("allowed")
+except s3.exceptions.ClientError as e:
+    print(e.response["Error"]["Code"])`, { AWS_ACCESS_KEY_ID: account.key, AWS_SECRET_ACCESS_KEY: account.secret });
+  expect(out.trim() === "InvalidAccessKeyId", out);
+  expect((await page.textContent(`#account-${account.id}`)).includes("tenant-one"), "its bucket is kept");
 });
 
 let restricted;

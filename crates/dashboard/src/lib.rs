@@ -14,6 +14,7 @@
 //! - Object bytes never render on the dashboard's origin: downloads and share links are
 //!   presigned URLs on the API port.
 
+mod accounts;
 pub mod auth;
 mod buckets;
 mod cors;
@@ -161,6 +162,9 @@ impl Dashboard {
                 post(objects::complete_upload),
             )
             .route("/keys", get(keys::list).post(keys::create))
+            .route("/accounts", get(accounts::list).post(accounts::create))
+            .route("/accounts/caps", post(accounts::set_caps))
+            .route("/accounts/{id}/delete", post(accounts::delete))
             .route("/keys/{id}/delete", post(keys::delete))
             .route("/keys/explain", get(keys::explain))
             .route("/b/{bucket}/cors", get(cors::page).post(cors::preview))

@@ -31,6 +31,8 @@ pub struct Nav {
     pub csrf: String,
     /// The key may list keys (the Keys link is shown).
     pub keys: bool,
+    /// The key may manage accounts (the Accounts link is shown).
+    pub accounts: bool,
 }
 
 #[derive(Template)]
@@ -215,6 +217,59 @@ pub struct KeyRow {
     pub buckets: String,
     pub prefix: String,
     pub expires: String,
+}
+
+/// An account or bucket's caps as the caps form shows them (empty: no cap).
+pub struct CapsView {
+    pub storage: String,
+    pub objects: String,
+    pub transactions: String,
+    /// The storage cap in words, if there is one.
+    pub storage_cap: Option<String>,
+    /// Requests counted today against the transaction cap (0 without one).
+    pub today: u64,
+}
+
+/// A bucket of an account, with its usage and caps.
+pub struct BucketUsageRow {
+    pub name: String,
+    pub objects: u64,
+    pub size: String,
+    pub stored: String,
+    pub uploads: u64,
+    pub caps: CapsView,
+}
+
+/// One account: its keys, its buckets and what they hold, its caps.
+pub struct AccountView {
+    pub id: String,
+    /// The default account (never deleted).
+    pub default: bool,
+    /// The signed-in key's own account.
+    pub mine: bool,
+    pub keys: Vec<String>,
+    pub buckets: Vec<BucketUsageRow>,
+    pub objects: u64,
+    pub stored: String,
+    pub caps: CapsView,
+}
+
+/// A new account's first key, shown once.
+pub struct NewAccount {
+    pub account: String,
+    pub key_id: String,
+    pub secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "accounts.html")]
+pub struct AccountsPage {
+    pub nav: Nav,
+    pub accounts: Vec<AccountView>,
+    pub created: Option<NewAccount>,
+    /// A caps form's refusal, naming its field.
+    pub error: Option<String>,
+    pub can_write: bool,
 }
 
 #[derive(Template)]

@@ -6,6 +6,7 @@
 //! - [`names`]: the object-name rules B2 applies, for every door that creates names B2's way.
 //! - [`public_block`]: a bucket's public access block, as every edge that can make a bucket
 //!   public applies it.
+//! - [`limits`]: caps as people write them (`10GiB`, `none`), for the CLI and the console.
 //! - [`refusals`]: refusals logged once each (within a budget) and otherwise counted.
 //! - [`presign`]: SigV4 presigned URLs and signatures.
 //! - [`website`]: a bucket's static website configuration and the routing it does.
@@ -21,6 +22,7 @@
 
 pub mod access;
 pub mod cors_watch;
+pub mod limits;
 pub mod listen;
 pub mod names;
 pub mod percent;

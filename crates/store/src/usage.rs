@@ -112,29 +112,28 @@ pub struct CapExceeded {
     pub kind: CapKind,
     /// Whose.
     pub scope: CapScope,
+    /// The scope as people name it: the account's id, or the bucket's name.
+    pub name: String,
     /// Its limit.
     pub limit: u64,
 }
 
 impl fmt::Display for CapExceeded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            CapKind::Storage => write!(
-                f,
-                "the storage cap of the {} ({} bytes) is reached",
-                self.scope, self.limit
-            ),
-            CapKind::Objects => write!(
-                f,
-                "the object cap of the {} ({} objects) is reached",
-                self.scope, self.limit
-            ),
-            CapKind::Transactions => write!(
-                f,
-                "the daily transaction cap of the {} ({} requests) is reached",
-                self.scope, self.limit
-            ),
-        }
+        let whose = match self.scope {
+            CapScope::Account(_) => "account",
+            CapScope::Bucket(_) => "bucket",
+        };
+        let (cap, unit) = match self.kind {
+            CapKind::Storage => ("storage cap", "bytes"),
+            CapKind::Objects => ("object cap", "objects"),
+            CapKind::Transactions => ("daily transaction cap", "requests"),
+        };
+        write!(
+            f,
+            "the {cap} of {whose} {} ({} {unit}) is reached",
+            self.name, self.limit
+        )
     }
 }
 

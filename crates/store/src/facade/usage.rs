@@ -59,9 +59,9 @@ impl Store {
     /// its owner, when they have one: `CapExceeded` when a cap is reached (the request is
     /// refused and not counted). Costs nothing beyond a cache read when neither has such a cap.
     pub fn count_request(&self, bucket: &Bucket) -> Result<(), RequestError> {
-        for scope in [
-            CapScope::Bucket(bucket.id.clone()),
-            CapScope::Account(bucket.owner.clone()),
+        for (scope, name) in [
+            (CapScope::Bucket(bucket.id.clone()), &bucket.name),
+            (CapScope::Account(bucket.owner.clone()), &bucket.owner),
         ] {
             let caps = self
                 .inner
@@ -78,6 +78,7 @@ impl Store {
                     return Err(RequestError::CapExceeded(CapExceeded {
                         kind: CapKind::Transactions,
                         scope,
+                        name: name.clone(),
                         limit,
                     }));
                 }

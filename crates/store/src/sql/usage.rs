@@ -174,7 +174,7 @@ pub(crate) fn all_caps(conn: &dyn Sql) -> Result<Vec<(CapScope, Caps)>> {
 /// applies.
 pub(crate) fn check_storage(conn: &dyn Sql, bucket_id: &str) -> Result<()> {
     let rows = conn.query(
-        "SELECT scope, storage, objects FROM caps
+        "SELECT scope, storage, objects, (SELECT name FROM buckets WHERE id = ?2) FROM caps
          WHERE (storage IS NOT NULL OR objects IS NOT NULL)
            AND (scope = ?1 OR scope = (SELECT 'account:' || owner FROM buckets WHERE id = ?2))",
         values![CapScope::Bucket(bucket_id.to_owned()).key(), bucket_id],
@@ -184,14 +184,20 @@ pub(crate) fn check_storage(conn: &dyn Sql, bucket_id: &str) -> Result<()> {
             continue;
         };
         let (storage, objects) = (row.opt_int(1)?, row.opt_int(2)?);
+        let bucket_name = row.opt_text(3)?.unwrap_or_else(|| bucket_id.to_owned());
         let usage = match &scope {
             CapScope::Bucket(id) => of_bucket(conn, id)?,
             CapScope::Account(id) => of_account(conn, id)?,
+        };
+        let name = match &scope {
+            CapScope::Account(id) => id.clone(),
+            CapScope::Bucket(_) => bucket_name,
         };
         let over = |kind, limit: Option<i64>, used: u64| match limit {
             Some(limit) if used > limit.max(0) as u64 => Some(CapExceeded {
                 kind,
                 scope: scope.clone(),
+                name: name.clone(),
                 limit: limit.max(0) as u64,
             }),
             _ => None,
