@@ -1,7 +1,8 @@
 //! `pier caps`: storage, object and daily transaction caps per account or bucket, and what each
-//! holds (`docs/design.md`, "Usage and caps").
+//! holds (`docs/design.md`, "Usage and caps"); and `pier audit`, who changed them and every other
+//! setting ("Audit log").
 
-use crate::cli::{CapScopeArgs, CapsCommand};
+use crate::cli::{AuditArgs, CapScopeArgs, CapsCommand};
 use anyhow::Context as _;
 use pier_store::{CapScope, Caps, Store, Usage};
 use std::process::ExitCode;
@@ -29,7 +30,9 @@ pub fn caps(cmd: CapsCommand) -> anyhow::Result<ExitCode> {
                 caps.transactions_per_day =
                     parse_limit(&v, false).context("--transactions-per-day")?;
             }
-            store.set_caps(&scope, caps)?;
+            store
+                .acting(pier_store::Actor::new("cli:caps set"))
+                .set_caps(&scope, caps)?;
             println!("{}", describe(&store, &scope, caps, None)?);
             store.close()?;
         }
@@ -75,6 +78,32 @@ pub fn caps(cmd: CapsCommand) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pier audit`: the log as JSON lines, oldest first (read newest first, in pages).
+pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let store = args.data.open_admin()?;
+    let wanted = args.limit.unwrap_or(usize::MAX);
+    let mut entries = Vec::new();
+    let mut before = None;
+    while entries.len() < wanted {
+        let page = store.audit(&pier_store::AuditQuery {
+            bucket: args.bucket.clone(),
+            account: args.account.clone(),
+            before,
+            limit: (wanted - entries.len()).min(1000),
+        })?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        before = Some(last.n);
+        entries.extend(page);
+    }
+    store.close()?;
+    for entry in entries.iter().rev() {
+        println!("{}", pier_edge::audit::json_line(entry));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -31,6 +31,10 @@ pub enum Command {
     /// (works next to a running server).
     #[command(subcommand)]
     Caps(CapsCommand),
+    /// Print the audit log as JSON lines, oldest first: every change to keys, accounts, caps
+    /// and bucket settings, who made it (key, account, address), through what, before and
+    /// after (works next to a running server).
+    Audit(AuditArgs),
     /// Print a presigned URL a browser (or curl) can use directly.
     Presign(PresignArgs),
     /// Check, convert, explain and lint CORS rules (B2, S3 or R2 dialect) offline.
@@ -333,6 +337,22 @@ pub enum CapsCommand {
         #[arg(long)]
         recount: bool,
     },
+}
+
+/// `pier audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// Only changes to this bucket (by name).
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// Only changes made by this account, or to what it owns.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Only the newest N changes.
+    #[arg(long)]
+    pub limit: Option<usize>,
 }
 
 /// Which account or bucket a cap is for.

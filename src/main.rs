@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Bucket(cmd) => remote::bucket(cmd).map_err(Failure::Runtime),
         cli::Command::Kms(cmd) => encryption::kms(cmd).map_err(Failure::Runtime),
         cli::Command::Caps(cmd) => caps::caps(cmd).map_err(Failure::Runtime),
+        cli::Command::Audit(args) => caps::audit(args).map_err(Failure::Runtime),
         cli::Command::Presign(args) => remote::presign(args).map_err(Failure::Usage),
         cli::Command::Access(cli::AccessCommand::Explain(args)) => {
             remote::explain_access(&args).map_err(Failure::Runtime)

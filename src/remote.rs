@@ -92,6 +92,7 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
             };
             let store = data.open_admin()?;
             store
+                .acting(pier_store::Actor::new("cli:bucket cors"))
                 .update_bucket(
                     &bucket,
                     BucketUpdate {
@@ -141,6 +142,7 @@ pub fn bucket(cmd: BucketCommand) -> anyhow::Result<ExitCode> {
         } => {
             let store = data.open_admin()?;
             store
+                .acting(pier_store::Actor::new("cli:bucket public"))
                 .update_bucket(
                     &bucket,
                     BucketUpdate {
@@ -379,6 +381,7 @@ fn bucket_events(
     };
     let shown = match new_rules {
         Some(rules) => store
+            .acting(pier_store::Actor::new("cli:bucket notifications"))
             .update_bucket(
                 bucket,
                 BucketUpdate {
@@ -440,6 +443,7 @@ fn bucket_website(
     let store = data.open_admin()?;
     let shown = match new {
         Some(website) => store
+            .acting(pier_store::Actor::new("cli:bucket website"))
             .update_bucket(
                 bucket,
                 BucketUpdate {

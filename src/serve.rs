@@ -266,6 +266,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stop_rx_for_events = stop_rx.clone();
         let cors_watch = pier_edge::cors_watch::CorsWatch::default();
+        let traffic = std::sync::Arc::new(pier_edge::traffic::Traffic::new());
         let dispatcher = pier_events::Dispatcher::new(
             std::sync::Arc::new(store.clone()),
             pier_events::DispatchConfig {
@@ -282,7 +283,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             &config,
             (addr.port(), websites_at),
             nofile,
-            (cors_watch.clone(), event_stats.clone()),
+            (cors_watch.clone(), event_stats.clone(), traffic.clone()),
             (stop_rx.clone(), certs.dashboard.clone()),
         )
         .await?;
@@ -308,6 +309,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 allow_sse_c_over_http: config.allow_sse_c_over_http,
                 website_domains: config.website_domains.clone(),
                 events: Some(event_stats),
+                traffic: Some(traffic),
                 metrics: match (&config.metrics_token, config.metrics_public) {
                     (_, true) => pier_server::MetricsAccess::Public,
                     (Some(token), false) => pier_server::MetricsAccess::Token(token.clone()),
@@ -383,9 +385,10 @@ async fn start_dashboard(
     config: &Config,
     (api_port, websites_at): (u16, Option<std::net::SocketAddr>),
     nofile: u64,
-    (cors_watch, deliveries): (
+    (cors_watch, deliveries, traffic): (
         pier_edge::cors_watch::CorsWatch,
         std::sync::Arc<pier_events::DispatchStats>,
+        std::sync::Arc<pier_edge::traffic::Traffic>,
     ),
     (mut stop, cert): (
         tokio::sync::watch::Receiver<bool>,
@@ -426,6 +429,7 @@ async fn start_dashboard(
             region: config.region.clone(),
             webhook_allow_private: config.webhook_allow_private,
             deliveries: Some(deliveries),
+            traffic: Some(traffic),
             website_domains: pier_server::website::hosting_domains(
                 &config.domains,
                 &config.website_domains,
@@ -540,7 +544,10 @@ fn ensure_root_key(store: &Store, config: &Config) -> anyhow::Result<()> {
             Some(existing) if existing.secret == *secret => {}
             Some(_) => anyhow::bail!("access key {id} exists with a different secret"),
             None => {
-                if let Err(e) = store.import_key(id, secret, "root (from configuration)") {
+                if let Err(e) = store
+                    .acting(pier_store::Actor::new("serve: root key from configuration"))
+                    .import_key(id, secret, "root (from configuration)")
+                {
                     // Another node sharing the metadata may have imported it meanwhile.
                     match store.key(id)? {
                         Some(existing) if existing.secret == *secret => {}
@@ -550,11 +557,13 @@ fn ensure_root_key(store: &Store, config: &Config) -> anyhow::Result<()> {
             }
         },
         _ if store.keys()?.is_empty() => {
-            let key = store.create_key(
-                pier_store::DEFAULT_ACCOUNT,
-                "root (created at first start)",
-                pier_store::KeyRestrictions::default(),
-            )?;
+            let key = store
+                .acting(pier_store::Actor::new("serve: first start"))
+                .create_key(
+                    pier_store::DEFAULT_ACCOUNT,
+                    "root (created at first start)",
+                    pier_store::KeyRestrictions::default(),
+                )?;
             println!("created an admin access key (shown only now):");
             println!("  access key id:     {}", key.access_key);
             println!("  secret access key: {}", key.secret);
@@ -685,7 +694,9 @@ pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             let store = data.open_admin()?;
             let account = key_account(&store, account, &buckets)?;
             let scope = key_scope(&store, capabilities, buckets, prefix, expires)?;
-            let key = store.create_key(&account, &description, scope)?;
+            let key = store
+                .acting(pier_store::Actor::new("cli:key create"))
+                .create_key(&account, &description, scope)?;
             println!("access key id:     {}", key.access_key);
             println!("secret access key: {}", key.secret);
             println!("account:           {account}");
@@ -726,6 +737,7 @@ pub fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
         KeyCommand::Delete { data, access_key } => {
             let store = data.open_admin()?;
             store
+                .acting(pier_store::Actor::new("cli:key delete"))
                 .delete_key(&access_key)
                 .with_context(|| format!("deleting access key {access_key}"))?;
             println!("deleted {access_key}");

@@ -493,6 +493,46 @@ except s3.exceptions.ClientError as e:
   await shot("accounts");
 });
 
+await check("the audit log shows the console's and S3's changes to a bucket, and downloads them as JSON lines", async () => {
+  await page.goto(dash + "/b/dash-other");
+  await page.click("text=Audit log");
+  await page.waitForSelector("#audit");
+  const table = await page.textContent("#audit");
+  expect(table.includes("console:caps") && table.includes("console:create bucket"), table);
+  expect(table.includes(process.env.ACCESS_KEY) && table.includes('"storage":2000'), table);
+  await shot("audit");
+  const href = await page.getAttribute("#audit-download", "href");
+  const lines = await page.evaluate(async (href) => (await (await fetch(href)).text()).trim().split("\n"), href);
+  const changes = lines.map((l) => JSON.parse(l));
+  const caps = changes.find((c) => c.action === "console:caps");
+  expect(caps && caps.bucket === "dash-other" && caps.after.storage === 2000 && caps.before.storage === null
+    && /^\d{4}-\d\d-\d\dT/.test(caps.time) && caps.remote_addr === "127.0.0.1", JSON.stringify(changes));
+  expect(changes.every((c) => c.bucket === "dash-other"), "only the bucket's changes");
+});
+
+await check("traffic charts show the API's requests as SVG and as a table, overall and for a bucket, for the hour and the day", async () => {
+  // Traffic of our own: the share link twice, and an unsigned GET the bucket refuses.
+  for (let i = 0; i < 2; i++) expect((await fetch(shareUrl)).status === 200, "shared link");
+  expect((await fetch(api + "/dash-photos/hello.txt")).status === 403, "unsigned is refused");
+  await page.goto(dash + "/traffic");
+  const lines = await page.$$eval("#charts svg", (els) => els.map((e) => e.querySelectorAll("polyline").length));
+  expect(lines.length === 4 && lines.every((n) => n >= 1), "four charts with lines: " + JSON.stringify(lines));
+  const column = async (name) => page.$$eval("#traffic tr", (rows, name) => {
+    const i = [...rows[0].children].findIndex((th) => th.textContent === name);
+    return rows.slice(1).reduce((n, r) => n + (Number(r.children[i].textContent) || 0), 0);
+  }, name);
+  expect((await column("Requests")) >= 3 && (await column("4xx")) >= 1 && (await column("access refused")) >= 1,
+    `requests ${await column("Requests")}, 4xx ${await column("4xx")}`);
+  await shot("traffic");
+  await page.click("#windows >> text=Last day");
+  expect((await page.textContent("#charts")).includes("24 h ago") && (await column("Requests")) >= 3, "the day");
+  await page.goto(dash + "/b/dash-photos");
+  await page.click('.meta a[href="/traffic?bucket=dash-photos"]');
+  await page.waitForURL("**/traffic?bucket=dash-photos");
+  expect((await page.textContent("h1")).includes("dash-photos") && (await column("Requests")) >= 3
+    && (await column("4xx and 5xx")) >= 1, "the bucket's own: " + (await page.textContent("#traffic")));
+});
+
 await check("an account is deleted after a confirmation that says its buckets are kept; its key stops working", async () => {
   await page.goto(dash + "/accounts");
   const said = await page.getAttribute(`#delete-account-${account.id}`, "data-confirm");
@@ -507,6 +547,26 @@ except s3.exceptions.ClientError as e:
     print(e.response["Error"]["Code"])`, { AWS_ACCESS_KEY_ID: account.key, AWS_SECRET_ACCESS_KEY: account.secret });
   expect(out.trim() === "InvalidAccessKeyId", out);
   expect((await page.textContent(`#account-${account.id}`)).includes("tenant-one"), "its bucket is kept");
+});
+
+await check("at a phone's width (390 px) no page scrolls sideways and the header fits", async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    const wide = [];
+    for (const path of ["/", "/b/dash-photos", "/b/dash-photos/object?key=hello.txt", "/b/dash-photos/cors",
+      "/b/dash-photos/events", "/b/dash-photos/website", "/keys", "/accounts", "/audit", "/traffic"]) {
+      await page.goto(dash + path);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (width > 390) wide.push(`${path}: ${width}px`);
+    }
+    expect(wide.length === 0, "pages wider than the phone: " + wide.join(", "));
+    await page.goto(dash + "/");
+    const header = await page.evaluate(() => document.querySelector("header.top").getBoundingClientRect().right);
+    expect(header <= 390, "the header is " + header + "px wide");
+    await shot("phone");
+  } finally {
+    await page.setViewportSize({ width: 1200, height: 900 });
+  }
 });
 
 let restricted;

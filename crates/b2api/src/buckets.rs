@@ -235,7 +235,9 @@ pub(crate) async fn create(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
     );
     let store = call.store.clone();
     let owner = me.account.clone();
+    let actor = call.actor(&me, "b2_create_bucket");
     let bucket = tokio::task::spawn_blocking(move || -> B2Result<Bucket> {
+        let store = store.acting(actor);
         // B2 keeps every version: its buckets start with versioning enabled.
         match lock {
             Some(lock) => store.create_locked_bucket(&name, &owner, public, lock)?,
@@ -297,9 +299,11 @@ pub(crate) async fn update(call: &Call<'_>, args: Value) -> B2Result<Response<Bo
     }
     let store = call.store.clone();
     let name = bucket.name.clone();
-    let bucket = tokio::task::spawn_blocking(move || store.update_bucket(&name, update))
-        .await
-        .map_err(blocking_err)??;
+    let actor = call.actor(&me, "b2_update_bucket");
+    let bucket =
+        tokio::task::spawn_blocking(move || store.acting(actor).update_bucket(&name, update))
+            .await
+            .map_err(blocking_err)??;
     Ok(json(bucket_json(&bucket)?))
 }
 
@@ -335,7 +339,8 @@ pub(crate) async fn delete(call: &Call<'_>, args: ByBucket) -> B2Result<Response
     )?;
     let store = call.store.clone();
     let name = bucket.name.clone();
-    let deleted = tokio::task::spawn_blocking(move || store.delete_bucket(&name))
+    let actor = call.actor(&me, "b2_delete_bucket");
+    let deleted = tokio::task::spawn_blocking(move || store.acting(actor).delete_bucket(&name))
         .await
         .map_err(blocking_err)??;
     Ok(json(bucket_json(&deleted)?))

@@ -117,9 +117,14 @@ pub(crate) async fn create(
     let store = call.store.clone();
     let name = args.key_name.clone();
     let account = me.account.clone();
-    let key = tokio::task::spawn_blocking(move || store.create_key(&account, &name, restrictions))
-        .await
-        .map_err(blocking_err)??;
+    let actor = call.actor(&me, "b2_create_key");
+    let key = tokio::task::spawn_blocking(move || {
+        store
+            .acting(actor)
+            .create_key(&account, &name, restrictions)
+    })
+    .await
+    .map_err(blocking_err)??;
     let mut out = key_json(call, &key, version == "v4");
     out["applicationKey"] = json!(key.secret);
     Ok(json(out))
@@ -173,7 +178,8 @@ pub(crate) async fn delete(
     let out = key_json(call, &key, version == "v4");
     let store = call.store.clone();
     let id = key.access_key.clone();
-    tokio::task::spawn_blocking(move || store.delete_key(&id))
+    let actor = call.actor(&me, "b2_delete_key");
+    tokio::task::spawn_blocking(move || store.acting(actor).delete_key(&id))
         .await
         .map_err(blocking_err)??;
     Ok(json(out))

@@ -211,6 +211,14 @@ impl Call<'_> {
         }
     }
 
+    /// Who a call acts as, for the audit log: the signing key and its account, the B2 call,
+    /// the client's address.
+    pub(crate) fn actor(&self, me: &pier_access::KeyScope, call: &str) -> pier_store::Actor {
+        pier_store::Actor::new(call)
+            .by(me.id.clone(), me.account.clone())
+            .from_addr(self.client)
+    }
+
     fn facts(&self) -> RequestFacts<'_> {
         let header = |n: header::HeaderName| self.headers.get(n).and_then(|v| v.to_str().ok());
         RequestFacts {

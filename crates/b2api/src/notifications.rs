@@ -79,8 +79,10 @@ pub(crate) async fn set(call: &Call<'_>, args: Value) -> B2Result<Response<Body>
         notifications: Some(rules),
         ..Default::default()
     };
-    let bucket = tokio::task::spawn_blocking(move || store.update_bucket(&name, update))
-        .await
-        .map_err(blocking_err)??;
+    let actor = call.actor(&me, "b2_set_bucket_notification_rules");
+    let bucket =
+        tokio::task::spawn_blocking(move || store.acting(actor).update_bucket(&name, update))
+            .await
+            .map_err(blocking_err)??;
     Ok(json(rules_json(&bucket)))
 }

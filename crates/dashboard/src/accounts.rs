@@ -160,8 +160,10 @@ pub(crate) async fn create(
     } else {
         form.description.trim().to_owned()
     };
+    let actor = who.actor("create account");
     let key = blocking(move || {
         store
+            .acting(actor)
             .create_key(&made, &description, KeyRestrictions::default())
             .map_err(Page::store)
     })
@@ -232,7 +234,14 @@ pub(crate) async fn set_caps(
         }
     };
     let store = d.store().clone();
-    blocking(move || store.set_caps(&scope, caps).map_err(Page::store)).await?;
+    let actor = who.actor("caps");
+    blocking(move || {
+        store
+            .acting(actor)
+            .set_caps(&scope, caps)
+            .map_err(Page::store)
+    })
+    .await?;
     Ok(Redirect::to(&format!("/accounts#{}-{}", form.kind, form.id)).into_response())
 }
 
@@ -260,11 +269,15 @@ pub(crate) async fn delete(
     }
     let store = d.store().clone();
     let account = id.clone();
+    let actor = who.actor("delete account");
     let gone = blocking(move || {
         let mut gone = Vec::new();
         for key in store.keys().map_err(Page::store)? {
             if key.account == account {
-                store.delete_key(&key.access_key).map_err(Page::store)?;
+                store
+                    .acting(actor.clone())
+                    .delete_key(&key.access_key)
+                    .map_err(Page::store)?;
                 gone.push(key.access_key);
             }
         }

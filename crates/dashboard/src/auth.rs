@@ -212,6 +212,14 @@ impl Signed {
         self.allow(d, action, bucket, None, None).is_ok()
     }
 
+    /// Who a console action acts as, for the audit log: the signed-in key and its account, the
+    /// action (`console:ACTION`), the client's address.
+    pub fn actor(&self, action: &str) -> pier_store::Actor {
+        pier_store::Actor::new(format!("console:{action}"))
+            .by(self.session.key_id.clone(), self.scope.account.clone())
+            .from_addr(self.facts.source_ip)
+    }
+
     /// Checks the CSRF token of a state-changing request.
     pub fn check_csrf(&self, token: Option<&str>) -> Result<(), Page> {
         check_csrf(&self.session, token)

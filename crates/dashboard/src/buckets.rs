@@ -139,8 +139,10 @@ pub(crate) async fn create(
     let store = d.store().clone();
     let name = form.name.clone();
     let owner = who.scope.account.clone();
+    let actor = who.actor("create bucket");
     blocking(move || {
         store
+            .acting(actor)
             .create_bucket(&name, &owner, public, versioning)
             .map_err(Page::store)
     })
@@ -342,16 +344,20 @@ pub(crate) async fn settings(
     }
     let store = d.store().clone();
     let name = bucket.clone();
+    let actor = who.actor("bucket settings");
     blocking(move || {
-        store.update_bucket(&name, update).map_err(|e| match e {
-            // The store's own words: versioning never goes back off, object lock keeps it on.
-            pier_store::UpdateBucketError::InvalidVersioning
-            | pier_store::UpdateBucketError::InvalidBucketState(_) => Page::new(
-                StatusCode::BAD_REQUEST,
-                format!("The settings were not saved: {e}."),
-            ),
-            other => Page::store(other),
-        })
+        store
+            .acting(actor)
+            .update_bucket(&name, update)
+            .map_err(|e| match e {
+                // The store's own words: versioning never goes back off, object lock keeps it on.
+                pier_store::UpdateBucketError::InvalidVersioning
+                | pier_store::UpdateBucketError::InvalidBucketState(_) => Page::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("The settings were not saved: {e}."),
+                ),
+                other => Page::store(other),
+            })
     })
     .await?;
     Ok(Redirect::to(&format!("/b/{bucket}")).into_response())
@@ -378,6 +384,13 @@ pub(crate) async fn delete(
         ));
     }
     let store = d.store().clone();
-    blocking(move || store.delete_bucket(&bucket).map_err(Page::store)).await?;
+    let actor = who.actor("delete bucket");
+    blocking(move || {
+        store
+            .acting(actor)
+            .delete_bucket(&bucket)
+            .map_err(Page::store)
+    })
+    .await?;
     Ok(Redirect::to("/").into_response())
 }

@@ -358,7 +358,7 @@ pub(crate) async fn save(
         let config = parse_rules(text, "saved")?;
         config.is_enabled().then(|| config.to_stored())
     };
-    set_live(&d, &bucket, stored).await?;
+    set_live(&d, who.actor("cors"), &bucket, stored).await?;
     show(&d, &who, bucket, None, None, None, true)
 }
 
@@ -378,11 +378,17 @@ fn parse_rules(text: &str, done: &str) -> Result<CorsConfig, Page> {
 }
 
 /// Makes `stored` (or no rules) the bucket's live CORS rules.
-async fn set_live(d: &Dashboard, bucket: &str, stored: Option<String>) -> Result<(), Page> {
+async fn set_live(
+    d: &Dashboard,
+    actor: pier_store::Actor,
+    bucket: &str,
+    stored: Option<String>,
+) -> Result<(), Page> {
     let store = d.store().clone();
     let name = bucket.to_owned();
     blocking(move || {
         store
+            .acting(actor)
             .update_bucket(
                 &name,
                 BucketUpdate {
@@ -437,7 +443,7 @@ pub(crate) async fn staged_action(
         .config
         .is_enabled()
         .then(|| staged.config.to_stored());
-    set_live(&d, &bucket, stored).await?;
+    set_live(&d, who.actor("cors"), &bucket, stored).await?;
     show(&d, &who, bucket, None, None, None, true)
 }
 

@@ -102,7 +102,12 @@ pub(crate) struct RuleForm {
 }
 
 /// Saves the bucket's B2 rules as `rules`, validated as B2's call validates them.
-async fn save_rules(d: &Dashboard, bucket: &str, rules: Vec<NotificationRule>) -> Result<(), Page> {
+async fn save_rules(
+    d: &Dashboard,
+    actor: pier_store::Actor,
+    bucket: &str,
+    rules: Vec<NotificationRule>,
+) -> Result<(), Page> {
     pier_events::rule::validate_for_saving(&rules, d.config().webhook_allow_private).map_err(
         |e| {
             Page::new(
@@ -117,7 +122,13 @@ async fn save_rules(d: &Dashboard, bucket: &str, rules: Vec<NotificationRule>) -
         notifications: Some(rules),
         ..Default::default()
     };
-    blocking(move || store.update_bucket(&name, update).map_err(Page::store)).await?;
+    blocking(move || {
+        store
+            .acting(actor)
+            .update_bucket(&name, update)
+            .map_err(Page::store)
+    })
+    .await?;
     Ok(())
 }
 
@@ -172,7 +183,7 @@ pub(crate) async fn save(
     let mut rules = b2_rules(&b);
     rules.retain(|r| r.name != rule.name);
     rules.push(rule);
-    save_rules(&d, &bucket, rules).await?;
+    save_rules(&d, who.actor("notifications"), &bucket, rules).await?;
     Ok(Redirect::to(&format!("/b/{bucket}/events")).into_response())
 }
 
@@ -215,7 +226,7 @@ pub(crate) async fn rule_action(
             if !rules.iter().any(|r| r.name == form.name) {
                 return Err(missing());
             }
-            save_rules(&d, &bucket, rules).await?;
+            save_rules(&d, who.actor("notifications"), &bucket, rules).await?;
         }
         "delete" => {
             let before = rules.len();
@@ -223,7 +234,7 @@ pub(crate) async fn rule_action(
             if rules.len() == before {
                 return Err(missing());
             }
-            save_rules(&d, &bucket, rules).await?;
+            save_rules(&d, who.actor("notifications"), &bucket, rules).await?;
         }
         other => {
             return Err(Page::new(

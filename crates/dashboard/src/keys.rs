@@ -154,8 +154,10 @@ pub(crate) async fn create(
     let store = d.store().clone();
     let description = field("description").unwrap_or_else(|| "made in the dashboard".into());
     let account = who.scope.account.clone();
+    let actor = who.actor("create key");
     let key = blocking(move || {
         store
+            .acting(actor)
             .create_key(&account, &description, restrictions)
             .map_err(Page::store)
     })
@@ -189,7 +191,8 @@ pub(crate) async fn delete(
     }
     let store = d.store().clone();
     let gone = id.clone();
-    blocking(move || store.delete_key(&gone).map_err(Page::store)).await?;
+    let actor = who.actor("delete key");
+    blocking(move || store.acting(actor).delete_key(&gone).map_err(Page::store)).await?;
     d.sessions().end_key(&id).map_err(Page::store)?;
     Ok(Redirect::to("/keys").into_response())
 }

@@ -15,8 +15,10 @@
 //!   presigned URLs on the API port.
 
 mod accounts;
+mod audit;
 pub mod auth;
 mod buckets;
+mod charts;
 mod cors;
 mod events;
 pub mod guard;
@@ -49,6 +51,8 @@ pub struct DashboardConfig {
     pub region: String,
     /// Webhooks may use plain `http` and private addresses (`--webhook-allow-private`).
     pub webhook_allow_private: bool,
+    /// The API's traffic over the last hour and day, for the charts (`None`: no charts).
+    pub traffic: Option<Arc<pier_edge::traffic::Traffic>>,
     /// The event dispatcher's record of its recent deliveries, shown on a bucket's events page.
     pub deliveries: Option<Arc<pier_events::DispatchStats>>,
     /// Domains whose `BUCKET.DOMAIN` serves a bucket's website on the API port (the
@@ -164,6 +168,9 @@ impl Dashboard {
             .route("/keys", get(keys::list).post(keys::create))
             .route("/accounts", get(accounts::list).post(accounts::create))
             .route("/accounts/caps", post(accounts::set_caps))
+            .route("/audit", get(audit::page))
+            .route("/traffic", get(charts::page))
+            .route("/audit.jsonl", get(audit::download))
             .route("/accounts/{id}/delete", post(accounts::delete))
             .route("/keys/{id}/delete", post(keys::delete))
             .route("/keys/explain", get(keys::explain))

@@ -272,6 +272,52 @@ pub struct AccountsPage {
     pub can_write: bool,
 }
 
+/// One row of the traffic table: when it starts (HH:MM UTC), its requests, and the rest of its
+/// columns as text.
+pub struct TrafficRow {
+    pub start: String,
+    pub requests: u64,
+    pub detail: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "traffic.html")]
+pub struct TrafficPage {
+    pub nav: Nav,
+    /// The last day (else the last hour).
+    pub day: bool,
+    /// The bucket charted, or empty for the whole server.
+    pub bucket: String,
+    /// The charts, as SVG made by `charts::line_chart` (numbers and fixed text only).
+    pub charts: Vec<String>,
+    /// The table's columns after time and requests.
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<TrafficRow>,
+}
+
+/// One change on the audit page.
+pub struct AuditRow {
+    pub time: String,
+    pub key_id: String,
+    pub account: String,
+    pub action: String,
+    pub what: String,
+    pub before: String,
+    pub after: String,
+    pub remote_addr: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+pub struct AuditPage {
+    pub nav: Nav,
+    pub bucket: String,
+    pub account: String,
+    pub rows: Vec<AuditRow>,
+    /// The link to the same entries as JSON lines.
+    pub download: String,
+}
+
 #[derive(Template)]
 #[template(path = "keys.html")]
 pub struct KeysPage {

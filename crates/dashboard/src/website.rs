@@ -190,7 +190,7 @@ pub(crate) async fn save(
             format!("The configuration could not be written: {e}"),
         )
     })?;
-    update(&d, &bucket, Some(json)).await?;
+    update(&d, who.actor("website"), &bucket, Some(json)).await?;
     Ok(Redirect::to(&format!("/b/{bucket}/website")).into_response())
 }
 
@@ -208,17 +208,28 @@ pub(crate) async fn remove(
 ) -> Result<Response, Page> {
     who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::PutBucketWebsite, Some(&bucket), None, None)?;
-    update(&d, &bucket, None).await?;
+    update(&d, who.actor("remove website"), &bucket, None).await?;
     Ok(Redirect::to(&format!("/b/{bucket}/website")).into_response())
 }
 
-async fn update(d: &Dashboard, bucket: &str, website: Option<String>) -> Result<(), Page> {
+async fn update(
+    d: &Dashboard,
+    actor: pier_store::Actor,
+    bucket: &str,
+    website: Option<String>,
+) -> Result<(), Page> {
     let store = d.store().clone();
     let name = bucket.to_owned();
     let update = BucketUpdate {
         website: Some(website),
         ..Default::default()
     };
-    blocking(move || store.update_bucket(&name, update).map_err(Page::store)).await?;
+    blocking(move || {
+        store
+            .acting(actor)
+            .update_bucket(&name, update)
+            .map_err(Page::store)
+    })
+    .await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //!
 //! - [`listen`]: serving a listener (the API's, the dashboard's) under a connection cap and a
 //!   head timeout that runs from accept, with `accept` failures backed off.
+//! - [`audit`]: the audit log as it is exported (JSON lines, RFC 3339 times).
 //! - [`access`]: the access engine's door for both APIs ([`access::Access`]).
 //! - [`names`]: the object-name rules B2 applies, for every door that creates names B2's way.
 //! - [`public_block`]: a bucket's public access block, as every edge that can make a bucket
@@ -10,6 +11,8 @@
 //! - [`refusals`]: refusals logged once each (within a budget) and otherwise counted.
 //! - [`presign`]: SigV4 presigned URLs and signatures.
 //! - [`website`]: a bucket's static website configuration and the routing it does.
+//! - [`traffic`]: requests, bytes, refusals and latency over the last hour and day, in memory,
+//!   for the console's charts.
 //! - [`tls`]: the listeners' certificate from PEM files, checked and reloadable.
 //! - [`sigv4`]: SigV4 header authentication for the requests s3s does not check (the topic API).
 //! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
@@ -21,6 +24,7 @@
 //!   [`is_body_stall`] to recognise it through the layers that wrap it.
 
 pub mod access;
+pub mod audit;
 pub mod cors_watch;
 pub mod limits;
 pub mod listen;
@@ -32,6 +36,7 @@ pub mod query;
 pub mod refusals;
 pub mod sigv4;
 pub mod tls;
+pub mod traffic;
 pub mod website;
 
 pub use query::{Query, RawQuery};

@@ -296,7 +296,11 @@ pub fn bucket_visibility(
 
 /// PutBucketAcl: the ACL is checked against the bucket's settings as any ACL is
 /// ([`check_allowed`]), then kept as the bucket's visibility.
-pub async fn put_bucket(store: &Store, input: PutBucketAclInput) -> S3Result<PutBucketAclOutput> {
+pub async fn put_bucket(
+    store: &Store,
+    actor: pier_store::Actor,
+    input: PutBucketAclInput,
+) -> S3Result<PutBucketAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let (canned, grants) = acl_headers!(input);
     let acl = required(
@@ -309,6 +313,7 @@ pub async fn put_bucket(store: &Store, input: PutBucketAclInput) -> S3Result<Put
     let visibility = visibility_of(&acl);
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             public: Some(visibility),
@@ -470,6 +475,7 @@ pub fn requested_ownership(o: Option<&ObjectOwnership>) -> S3Result<Option<Strin
 
 pub async fn put_ownership(
     store: &Store,
+    actor: pier_store::Actor,
     input: PutBucketOwnershipControlsInput,
 ) -> S3Result<PutBucketOwnershipControlsOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
@@ -483,6 +489,7 @@ pub async fn put_ownership(
     }
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             ownership: Some(Some(ownership)),
@@ -516,10 +523,12 @@ pub fn get_ownership(
 
 pub async fn delete_ownership(
     store: &Store,
+    actor: pier_store::Actor,
     input: DeleteBucketOwnershipControlsInput,
 ) -> S3Result<DeleteBucketOwnershipControlsOutput> {
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             ownership: Some(None),

@@ -11,6 +11,7 @@ use s3s::{s3_error, S3Result};
 /// `PUT ?encryption`.
 pub async fn put(
     store: &Store,
+    actor: pier_store::Actor,
     input: PutBucketEncryptionInput,
 ) -> S3Result<PutBucketEncryptionOutput> {
     let rules = input.server_side_encryption_configuration.rules;
@@ -48,7 +49,7 @@ pub async fn put(
             ))
         }
     };
-    update(store, &input.bucket, Some(default)).await?;
+    update(store, actor, &input.bucket, Some(default)).await?;
     Ok(PutBucketEncryptionOutput::default())
 }
 
@@ -82,15 +83,22 @@ pub fn get(store: &Store, input: GetBucketEncryptionInput) -> S3Result<GetBucket
 /// `DELETE ?encryption`.
 pub async fn delete(
     store: &Store,
+    actor: pier_store::Actor,
     input: DeleteBucketEncryptionInput,
 ) -> S3Result<DeleteBucketEncryptionOutput> {
-    update(store, &input.bucket, None).await?;
+    update(store, actor, &input.bucket, None).await?;
     Ok(DeleteBucketEncryptionOutput::default())
 }
 
-async fn update(store: &Store, bucket: &str, default: Option<DefaultEncryption>) -> S3Result<()> {
+async fn update(
+    store: &Store,
+    actor: pier_store::Actor,
+    bucket: &str,
+    default: Option<DefaultEncryption>,
+) -> S3Result<()> {
     crate::error::update_bucket(
         store,
+        actor.clone(),
         bucket,
         BucketUpdate {
             encryption: Some(default),

@@ -9,6 +9,7 @@ use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 
 pub(crate) async fn put(
     store: &Store,
+    actor: pier_store::Actor,
     input: PutBucketPolicyInput,
 ) -> S3Result<PutBucketPolicyOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
@@ -17,6 +18,7 @@ pub(crate) async fn put(
     crate::public_block::check_policy(&bucket, &policy)?;
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             policy: Some(Some(input.policy)),
@@ -42,11 +44,13 @@ pub(crate) fn get(store: &Store, input: GetBucketPolicyInput) -> S3Result<GetBuc
 
 pub(crate) async fn delete(
     store: &Store,
+    actor: pier_store::Actor,
     input: DeleteBucketPolicyInput,
 ) -> S3Result<DeleteBucketPolicyOutput> {
     store.bucket(&input.bucket).map_err(s3_error)?;
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             policy: Some(None),

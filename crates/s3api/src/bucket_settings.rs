@@ -23,6 +23,7 @@ fn refusal(e: pier_cors::ConfigError) -> S3Error {
 
 pub(crate) async fn put_cors(
     store: &Store,
+    actor: pier_store::Actor,
     input: PutBucketCorsInput,
 ) -> S3Result<PutBucketCorsOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
@@ -56,6 +57,7 @@ pub(crate) async fn put_cors(
     let name = input.bucket;
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &name,
         BucketUpdate {
             cors: Some(Some(stored)),
@@ -99,6 +101,7 @@ pub(crate) fn get_cors(store: &Store, input: GetBucketCorsInput) -> S3Result<Get
 
 pub(crate) async fn delete_cors(
     store: &Store,
+    actor: pier_store::Actor,
     input: DeleteBucketCorsInput,
 ) -> S3Result<DeleteBucketCorsOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
@@ -116,6 +119,7 @@ pub(crate) async fn delete_cors(
         .map(|c| c.to_stored());
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             cors: Some(kept),

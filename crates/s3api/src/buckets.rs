@@ -11,6 +11,7 @@ use s3s::{s3_error, S3Result};
 /// account holds already answers 200 and changes nothing, as S3 does in us-east-1.
 pub async fn create(
     store: &Store,
+    actor: pier_store::Actor,
     account: &str,
     region: &str,
     input: CreateBucketInput,
@@ -52,9 +53,19 @@ pub async fn create(
     let owner = account.to_owned();
     let created = blocking(move || {
         let made = if locked {
-            store.create_locked_bucket(&name, &owner, public, pier_store::ObjectLock::default())
+            store.acting(actor.clone()).create_locked_bucket(
+                &name,
+                &owner,
+                public,
+                pier_store::ObjectLock::default(),
+            )
         } else {
-            store.create_bucket(&name, &owner, public, pier_store::Versioning::Unversioned)
+            store.acting(actor.clone()).create_bucket(
+                &name,
+                &owner,
+                public,
+                pier_store::Versioning::Unversioned,
+            )
         };
         match made {
             // pier answers as S3 in us-east-1: creating a bucket you already own is 200 and
@@ -70,7 +81,10 @@ pub async fn create(
                     ownership: Some(ownership),
                     ..Default::default()
                 };
-                Ok(store.update_bucket(&name, update).map(|_| true)?)
+                Ok(store
+                    .acting(actor.clone())
+                    .update_bucket(&name, update)
+                    .map(|_| true)?)
             }
             Ok(_) => Ok(true),
         }
@@ -89,9 +103,13 @@ pub fn head(store: &Store, input: HeadBucketInput) -> S3Result<HeadBucketOutput>
     Ok(HeadBucketOutput::default())
 }
 
-pub async fn delete(store: &Store, input: DeleteBucketInput) -> S3Result<DeleteBucketOutput> {
+pub async fn delete(
+    store: &Store,
+    actor: pier_store::Actor,
+    input: DeleteBucketInput,
+) -> S3Result<DeleteBucketOutput> {
     let store = store.clone();
-    blocking(move || Ok(store.delete_bucket(&input.bucket)?)).await?;
+    blocking(move || Ok(store.acting(actor).delete_bucket(&input.bucket)?)).await?;
     Ok(DeleteBucketOutput::default())
 }
 

@@ -201,13 +201,15 @@ pub async fn blocking_map<T: Send + 'static, E: Send + 'static>(
     }
 }
 
-/// Changes a bucket's settings off the async runtime (the store writes synchronously).
+/// Changes a bucket's settings as `actor` (recorded in the audit log) off the async runtime
+/// (the store writes synchronously).
 pub async fn update_bucket(
     store: &pier_store::Store,
+    actor: pier_store::Actor,
     name: &str,
     update: pier_store::BucketUpdate,
 ) -> s3s::S3Result<()> {
     let (store, name) = (store.clone(), name.to_owned());
-    blocking(move || Ok(store.update_bucket(&name, update)?)).await?;
+    blocking(move || Ok(store.acting(actor).update_bucket(&name, update)?)).await?;
     Ok(())
 }

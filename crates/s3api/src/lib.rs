@@ -78,6 +78,35 @@ impl PierS3 {
     }
 }
 
+impl PierS3 {
+    /// Who a request acts as, for the audit log: its key and account, the S3 operation the
+    /// front parsed, the client's address.
+    fn actor<T>(&self, req: &S3Request<T>) -> pier_store::Actor {
+        let op = req
+            .extensions
+            .get::<endpoint::S3Endpoint>()
+            .map_or("unknown", |e| e.op.name());
+        let addr = req
+            .extensions
+            .get::<pier_edge::access::ClientAddr>()
+            .map(|c| c.0);
+        let actor = pier_store::Actor::new(format!("s3:{op}")).from_addr(addr);
+        match &req.credentials {
+            Some(c) => {
+                let account = self
+                    .store
+                    .key(&c.access_key)
+                    .ok()
+                    .flatten()
+                    .map(|k| k.account.clone())
+                    .unwrap_or_default();
+                actor.by(c.access_key.clone(), account)
+            }
+            None => actor,
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl S3 for PierS3 {
     async fn create_bucket(
@@ -85,9 +114,15 @@ impl S3 for PierS3 {
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let account = self.account(&req)?;
-        buckets::create(&self.store, &account, &self.region, req.input)
-            .await
-            .map(S3Response::new)
+        buckets::create(
+            &self.store,
+            self.actor(&req),
+            &account,
+            &self.region,
+            req.input,
+        )
+        .await
+        .map(S3Response::new)
     }
 
     async fn head_bucket(
@@ -101,7 +136,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
-        buckets::delete(&self.store, req.input)
+        buckets::delete(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -150,7 +185,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketNotificationConfigurationInput>,
     ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
-        notifications::put(&self.store, req.input)
+        notifications::put(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -259,7 +294,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketEncryptionInput>,
     ) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
-        bucket_encryption::put(&self.store, req.input)
+        bucket_encryption::put(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -268,7 +303,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<DeleteBucketEncryptionInput>,
     ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
-        bucket_encryption::delete(&self.store, req.input)
+        bucket_encryption::delete(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -284,7 +319,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketWebsiteInput>,
     ) -> S3Result<S3Response<PutBucketWebsiteOutput>> {
-        website::put(&self.store, req.input)
+        website::put(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -293,7 +328,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<DeleteBucketWebsiteInput>,
     ) -> S3Result<S3Response<DeleteBucketWebsiteOutput>> {
-        website::delete(&self.store, req.input)
+        website::delete(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -431,7 +466,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketCorsInput>,
     ) -> S3Result<S3Response<PutBucketCorsOutput>> {
-        bucket_settings::put_cors(&self.store, req.input)
+        bucket_settings::put_cors(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -447,7 +482,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<DeleteBucketCorsInput>,
     ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
-        bucket_settings::delete_cors(&self.store, req.input)
+        bucket_settings::delete_cors(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -456,7 +491,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketAclInput>,
     ) -> S3Result<S3Response<PutBucketAclOutput>> {
-        acl::put_bucket(&self.store, req.input)
+        acl::put_bucket(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -465,7 +500,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketPolicyInput>,
     ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
-        bucket_policy::put(&self.store, req.input)
+        bucket_policy::put(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -481,7 +516,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<DeleteBucketPolicyInput>,
     ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
-        bucket_policy::delete(&self.store, req.input)
+        bucket_policy::delete(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -504,7 +539,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketVersioningInput>,
     ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
-        versions::put_versioning(&self.store, req.input)
+        versions::put_versioning(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -527,7 +562,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketLifecycleConfigurationInput>,
     ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
-        lifecycle::put(&self.store, req.input)
+        lifecycle::put(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -543,7 +578,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<DeleteBucketLifecycleInput>,
     ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
-        lifecycle::delete(&self.store, req.input)
+        lifecycle::delete(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -577,7 +612,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketTaggingInput>,
     ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
-        tagging::put_bucket(&self.store, req.input)
+        tagging::put_bucket(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -593,7 +628,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
-        tagging::delete_bucket(&self.store, req.input)
+        tagging::delete_bucket(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -602,7 +637,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutPublicAccessBlockInput>,
     ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
-        public_block::put(&self.store, req.input)
+        public_block::put(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -618,7 +653,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<DeletePublicAccessBlockInput>,
     ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
-        public_block::delete(&self.store, req.input)
+        public_block::delete(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -643,7 +678,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutBucketOwnershipControlsInput>,
     ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
-        acl::put_ownership(&self.store, req.input)
+        acl::put_ownership(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -659,7 +694,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<DeleteBucketOwnershipControlsInput>,
     ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
-        acl::delete_ownership(&self.store, req.input)
+        acl::delete_ownership(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }
@@ -676,7 +711,7 @@ impl S3 for PierS3 {
         &self,
         req: S3Request<PutObjectLockConfigurationInput>,
     ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
-        object_lock::put_configuration(&self.store, req.input)
+        object_lock::put_configuration(&self.store, self.actor(&req), req.input)
             .await
             .map(S3Response::new)
     }

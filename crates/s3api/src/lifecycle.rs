@@ -372,6 +372,7 @@ fn new_rule_id() -> String {
 
 pub async fn put(
     store: &Store,
+    actor: pier_store::Actor,
     input: PutBucketLifecycleConfigurationInput,
 ) -> S3Result<PutBucketLifecycleConfigurationOutput> {
     let config = input
@@ -381,6 +382,7 @@ pub async fn put(
     let bucket = input.bucket;
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &bucket,
         BucketUpdate {
             lifecycle: Some(rules),
@@ -410,11 +412,13 @@ pub fn get(
 
 pub async fn delete(
     store: &Store,
+    actor: pier_store::Actor,
     input: DeleteBucketLifecycleInput,
 ) -> S3Result<DeleteBucketLifecycleOutput> {
     let bucket = input.bucket;
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &bucket,
         BucketUpdate {
             lifecycle: Some(Vec::new()),

@@ -195,12 +195,14 @@ fn rules_of(
 /// removes them).
 pub async fn put(
     store: &Store,
+    actor: pier_store::Actor,
     input: PutBucketNotificationConfigurationInput,
 ) -> S3Result<PutBucketNotificationConfigurationOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let rules = rules_of(store, &bucket.owner, &input.notification_configuration)?;
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             s3_notifications: Some(rules),

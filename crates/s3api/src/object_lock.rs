@@ -173,6 +173,7 @@ fn parse_configuration(c: ObjectLockConfiguration) -> S3Result<ObjectLock> {
 
 pub async fn put_configuration(
     store: &Store,
+    actor: pier_store::Actor,
     input: PutObjectLockConfigurationInput,
 ) -> S3Result<PutObjectLockConfigurationOutput> {
     let config = input
@@ -181,6 +182,7 @@ pub async fn put_configuration(
     let lock = parse_configuration(config)?;
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             object_lock: Some(lock),

@@ -16,6 +16,7 @@ fn on(setting: Option<bool>) -> bool {
 
 pub async fn put(
     store: &Store,
+    actor: pier_store::Actor,
     input: PutPublicAccessBlockInput,
 ) -> S3Result<PutPublicAccessBlockOutput> {
     let c = input.public_access_block_configuration;
@@ -35,6 +36,7 @@ pub async fn put(
     }
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             public_block: Some(bits),
@@ -70,10 +72,12 @@ pub fn get(
 
 pub async fn delete(
     store: &Store,
+    actor: pier_store::Actor,
     input: DeletePublicAccessBlockInput,
 ) -> S3Result<DeletePublicAccessBlockOutput> {
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             public_block: Some(0),

@@ -148,11 +148,13 @@ pub async fn delete_object(
 
 pub async fn put_bucket(
     store: &Store,
+    actor: pier_store::Actor,
     input: PutBucketTaggingInput,
 ) -> S3Result<PutBucketTaggingOutput> {
     let tags = from_set(input.tagging.tag_set, MAX_BUCKET_TAGS)?;
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             tags: Some(tags),
@@ -175,10 +177,12 @@ pub fn get_bucket(store: &Store, input: GetBucketTaggingInput) -> S3Result<GetBu
 
 pub async fn delete_bucket(
     store: &Store,
+    actor: pier_store::Actor,
     input: DeleteBucketTaggingInput,
 ) -> S3Result<DeleteBucketTaggingOutput> {
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             tags: Some(BTreeMap::new()),

@@ -37,6 +37,7 @@ pub fn parse_version(text: &str) -> S3Result<VersionRef> {
 
 pub async fn put_versioning(
     store: &Store,
+    actor: pier_store::Actor,
     input: PutBucketVersioningInput,
 ) -> S3Result<PutBucketVersioningOutput> {
     let config = input.versioning_configuration;
@@ -63,6 +64,7 @@ pub async fn put_versioning(
     let bucket = input.bucket;
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &bucket,
         BucketUpdate {
             versioning: Some(state),

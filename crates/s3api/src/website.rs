@@ -56,11 +56,16 @@ fn model(config: WebsiteConfiguration) -> S3Result<Website> {
 }
 
 /// `PUT ?website`.
-pub async fn put(store: &Store, input: PutBucketWebsiteInput) -> S3Result<PutBucketWebsiteOutput> {
+pub async fn put(
+    store: &Store,
+    actor: pier_store::Actor,
+    input: PutBucketWebsiteInput,
+) -> S3Result<PutBucketWebsiteOutput> {
     let website = model(input.website_configuration)?;
     let json = serde_json::to_string(&website).expect("a website serializes");
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             website: Some(Some(json)),
@@ -74,10 +79,12 @@ pub async fn put(store: &Store, input: PutBucketWebsiteInput) -> S3Result<PutBuc
 /// `DELETE ?website`.
 pub async fn delete(
     store: &Store,
+    actor: pier_store::Actor,
     input: DeleteBucketWebsiteInput,
 ) -> S3Result<DeleteBucketWebsiteOutput> {
     crate::error::update_bucket(
         store,
+        actor.clone(),
         &input.bucket,
         BucketUpdate {
             website: Some(None),

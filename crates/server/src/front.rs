@@ -60,6 +60,8 @@ struct Inner {
     cors: CorsLayer,
     limits: Limits,
     metrics: Arc<Metrics>,
+    /// The console's charts, when there is a console.
+    traffic: Option<Arc<pier_edge::traffic::Traffic>>,
     access_log: Option<AccessLog>,
     dashboard_port: Option<u16>,
     /// Host names the `/` redirect to the dashboard may name (the server's own): a `Host`
@@ -159,6 +161,8 @@ pub struct FrontOptions {
     pub website_domains: Vec<String>,
     /// The event dispatcher's counters, shown in `/_pier/metrics`.
     pub events: Option<std::sync::Arc<pier_events::DispatchStats>>,
+    /// Where every answered request is counted for the console's charts.
+    pub traffic: Option<std::sync::Arc<pier_edge::traffic::Traffic>>,
 }
 
 /// Who may read `/_pier/metrics`, whose labels name every account's buckets.
@@ -222,6 +226,7 @@ impl Front {
                 store,
                 limits: options.limits,
                 metrics: Arc::new(Metrics::new()),
+                traffic: options.traffic,
                 access_log: options.access_log,
                 dashboard_port: options.dashboard_port,
                 own_names,
@@ -469,6 +474,17 @@ impl Front {
             cors,
         };
         inner.metrics.record(&exchange);
+        if let Some(traffic) = &inner.traffic {
+            traffic.record(&pier_edge::traffic::Request {
+                api: exchange.api,
+                bucket: exchange.bucket,
+                status,
+                bytes_in: exchange.bytes_in,
+                bytes_out: exchange.bytes_out,
+                duration: exchange.duration,
+                cors_refused: exchange.cors == crate::cors::CorsVerdict::Refused,
+            });
+        }
         if let Some(log) = &inner.access_log {
             log.write(&AccessRecord::new(
                 &exchange,

@@ -24,6 +24,7 @@
 //!
 //! See `docs/design.md` for the on-disk layout and the write protocol.
 
+mod audit;
 mod backend;
 pub mod blob;
 mod cache;
@@ -45,6 +46,7 @@ mod time;
 mod types;
 mod usage;
 
+pub use audit::{Actor, AuditEntry, AuditQuery};
 pub use backend::{
     Backends, BlobBackend, MetaBackend, GARBAGE_GRACE, ORPHAN_AGE, POSTGRES_CONNECTIONS,
 };
@@ -58,7 +60,7 @@ pub use error::{
     FindError, KeyError, KmsError, NameError, NewUploadError, PartError, PutError, ReadError,
     RequestError, Result, StorageError, StoreError, UpdateBucketError, UploadError,
 };
-pub use facade::{same_encryption, Encrypt, DEFAULT_KMS_KEY};
+pub use facade::{same_encryption, Acting, Encrypt, DEFAULT_KMS_KEY};
 pub use lifecycle::{LifecycleClock, LifecycleReport};
 pub use list::{prefix_end, ListPage, ListQuery, VersionPage, VersionQuery, VersionStart};
 pub use lock::{

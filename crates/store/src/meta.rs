@@ -125,8 +125,9 @@ pub type MetaChange = Box<
 /// The metadata operations pier needs. Implementations must make each call atomic and durable
 /// before returning.
 pub trait MetaStore: Send + Sync + 'static {
-    /// Creates a bucket; `BucketExists` if the name is taken.
-    fn create_bucket(&self, bucket: Bucket) -> Result<Bucket>;
+    /// Creates a bucket; `BucketExists` if the name is taken. Every change to buckets, keys and
+    /// caps records `actor` in the audit log, in its transaction.
+    fn create_bucket(&self, bucket: Bucket, actor: &crate::audit::Actor) -> Result<Bucket>;
     /// A bucket by name.
     fn bucket(&self, name: &str) -> Result<Option<Bucket>>;
     /// A bucket by id.
@@ -134,10 +135,19 @@ pub trait MetaStore: Send + Sync + 'static {
     /// All buckets, by name.
     fn buckets(&self) -> Result<Vec<Bucket>>;
     /// Changes settings (bumping the revision); `PreconditionFailed` on a revision mismatch.
-    fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket>;
+    fn update_bucket(
+        &self,
+        name: &str,
+        update: BucketUpdate,
+        actor: &crate::audit::Actor,
+    ) -> Result<Bucket>;
     /// Deletes a bucket with no versions or markers left, aborting its unfinished uploads;
     /// `BucketNotEmpty` otherwise. Returns it and the garbage blobs (the uploads' parts).
-    fn delete_bucket(&self, name: &str) -> Result<(Bucket, Vec<String>)>;
+    fn delete_bucket(
+        &self,
+        name: &str,
+        actor: &crate::audit::Actor,
+    ) -> Result<(Bucket, Vec<String>)>;
 
     /// The current version under a key (never a marker).
     fn object(&self, bucket_id: &str, key: &str) -> Result<Option<Object>>;
@@ -227,7 +237,12 @@ pub trait MetaStore: Send + Sync + 'static {
     /// The caps of one scope.
     fn caps(&self, scope: &crate::usage::CapScope) -> Result<crate::usage::Caps>;
     /// Sets a scope's caps (all `None` removes them).
-    fn set_caps(&self, scope: &crate::usage::CapScope, caps: crate::usage::Caps) -> Result<()>;
+    fn set_caps(
+        &self,
+        scope: &crate::usage::CapScope,
+        caps: crate::usage::Caps,
+        actor: &crate::audit::Actor,
+    ) -> Result<()>;
     /// Every scope with caps.
     fn all_caps(&self) -> Result<Vec<(crate::usage::CapScope, crate::usage::Caps)>>;
     /// Counts one request of `day` against a daily cap of `limit`: false when it is reached.
@@ -278,13 +293,15 @@ pub trait MetaStore: Send + Sync + 'static {
     fn abort_upload(&self, upload_id: &str) -> Result<Vec<String>>;
 
     /// Stores an access key.
-    fn create_key(&self, key: AccessKey) -> Result<()>;
+    fn create_key(&self, key: AccessKey, actor: &crate::audit::Actor) -> Result<()>;
     /// An access key by id.
     fn key(&self, access_key: &str) -> Result<Option<AccessKey>>;
     /// All access keys.
     fn keys(&self) -> Result<Vec<AccessKey>>;
     /// Removes an access key; `NoSuchKeyId` if absent.
-    fn delete_key(&self, access_key: &str) -> Result<()>;
+    fn delete_key(&self, access_key: &str, actor: &crate::audit::Actor) -> Result<()>;
+    /// Audit log entries, newest first.
+    fn audit(&self, query: &crate::audit::AuditQuery) -> Result<Vec<crate::audit::AuditEntry>>;
 
     /// Blobs recorded as garbage at or before `released_by` (oldest first) and not yet
     /// forgotten.

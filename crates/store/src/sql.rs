@@ -7,6 +7,7 @@
 //! either database lacks; the few divergences (column type names, the `versions` primary key's
 //! order) live in each engine's schema.
 
+pub(crate) mod audit;
 pub(crate) mod history;
 pub(crate) mod meta;
 pub(crate) mod outbox;

@@ -107,19 +107,25 @@ impl Cluster {
             );
             volumes.push((start(&dir, &start_line), start_line));
         }
-        let (filer_port, filer_grpc) = (free_port(), free_port());
         std::fs::create_dir_all(dir.join("filer")).unwrap();
-        spawn(
-            "filer",
-            vec![
-                "filer".into(),
-                "-ip=127.0.0.1".into(),
-                format!("-port={filer_port}"),
-                format!("-port.grpc={filer_grpc}"),
-                format!("-master={master}"),
-                format!("-defaultStoreDir={}", dir.join("filer").display()),
-            ],
-        );
+        // As the gateway below: started again on other ports until it holds its own.
+        let (filer_port, filer_grpc) = loop {
+            let (port, grpc) = (free_port(), free_port());
+            let pid = spawn(
+                "filer",
+                vec![
+                    "filer".into(),
+                    "-ip=127.0.0.1".into(),
+                    format!("-port={port}"),
+                    format!("-port.grpc={grpc}"),
+                    format!("-master={master}"),
+                    format!("-defaultStoreDir={}", dir.join("filer").display()),
+                ],
+            );
+            if holds_its_port(pid, port) {
+                break (port, grpc);
+            }
+        };
         let config = dir.join("s3.json");
         std::fs::write(
             &config,

@@ -1,15 +1,17 @@
 //! The store's bucket operations: create (plain or with object lock), look up by name or id
-//! through the caches, list, update and delete.
+//! through the caches, list, update and delete. Changes are made by an [`Acting`] store, which
+//! records who made them in the audit log; the [`Store`] methods of the same names record no one
+//! in particular (`store`).
 
 use crate::{
-    new_id, now_millis, Bucket, BucketError, BucketUpdate, CreateBucketError, DeleteBucketError,
-    ObjectLock, Result, StorageError, Store, UpdateBucketError, Versioning, Visibility,
+    new_id, now_millis, Acting, Actor, Bucket, BucketError, BucketUpdate, CreateBucketError,
+    DeleteBucketError, ObjectLock, Result, StorageError, Store, UpdateBucketError, Versioning,
+    Visibility,
 };
 use std::sync::Arc;
 
 impl Store {
-    /// Creates a bucket owned by account `owner` (S3 buckets start unversioned, B2 buckets
-    /// enabled). A name taken by any account is `BucketExists`.
+    /// [`Acting::create_bucket`], recorded as made by no one in particular.
     pub fn create_bucket(
         &self,
         name: &str,
@@ -17,11 +19,11 @@ impl Store {
         public: Visibility,
         versioning: Versioning,
     ) -> Result<Bucket, CreateBucketError> {
-        self.new_bucket(name, owner, public, versioning, None)
+        self.acting(Actor::unattributed())
+            .create_bucket(name, owner, public, versioning)
     }
 
-    /// Creates a bucket owned by account `owner` with object lock on (and so versioning
-    /// enabled).
+    /// [`Acting::create_locked_bucket`], recorded as made by no one in particular.
     pub fn create_locked_bucket(
         &self,
         name: &str,
@@ -29,40 +31,23 @@ impl Store {
         public: Visibility,
         lock: ObjectLock,
     ) -> Result<Bucket, CreateBucketError> {
-        self.new_bucket(name, owner, public, Versioning::Enabled, Some(lock))
+        self.acting(Actor::unattributed())
+            .create_locked_bucket(name, owner, public, lock)
     }
 
-    fn new_bucket(
+    /// [`Acting::update_bucket`], recorded as made by no one in particular.
+    pub fn update_bucket(
         &self,
         name: &str,
-        owner: &str,
-        public: Visibility,
-        versioning: Versioning,
-        object_lock: Option<ObjectLock>,
-    ) -> Result<Bucket, CreateBucketError> {
-        self.inner.caches.buckets.invalidate(&name.to_owned());
-        self.meta()
-            .create_bucket(Bucket {
-                name: name.to_owned(),
-                id: new_id(),
-                owner: owner.to_owned(),
-                created: now_millis(),
-                public,
-                cors: None,
-                info: None,
-                revision: 1,
-                policy: None,
-                versioning,
-                lifecycle: Vec::new(),
-                tags: Default::default(),
-                public_block: 0,
-                object_lock,
-                ownership: None,
-                notifications: Vec::new(),
-                website: None,
-                encryption: None,
-            })
-            .map_err(CreateBucketError::narrow)
+        update: BucketUpdate,
+    ) -> Result<Bucket, UpdateBucketError> {
+        self.acting(Actor::unattributed())
+            .update_bucket(name, update)
+    }
+
+    /// [`Acting::delete_bucket`], recorded as made by no one in particular.
+    pub fn delete_bucket(&self, name: &str) -> Result<Bucket, DeleteBucketError> {
+        self.acting(Actor::unattributed()).delete_bucket(name)
     }
 
     /// A bucket by name; `NoSuchBucket` if absent. Served from a cache at most
@@ -102,6 +87,67 @@ impl Store {
     pub fn buckets(&self) -> Result<Vec<Bucket>, StorageError> {
         self.meta().buckets().map_err(StorageError::of)
     }
+}
+
+impl Acting<'_> {
+    /// Creates a bucket owned by account `owner` (S3 buckets start unversioned, B2 buckets
+    /// enabled). A name taken by any account is `BucketExists`.
+    pub fn create_bucket(
+        &self,
+        name: &str,
+        owner: &str,
+        public: Visibility,
+        versioning: Versioning,
+    ) -> Result<Bucket, CreateBucketError> {
+        self.new_bucket(name, owner, public, versioning, None)
+    }
+
+    /// Creates a bucket owned by account `owner` with object lock on (and so versioning
+    /// enabled).
+    pub fn create_locked_bucket(
+        &self,
+        name: &str,
+        owner: &str,
+        public: Visibility,
+        lock: ObjectLock,
+    ) -> Result<Bucket, CreateBucketError> {
+        self.new_bucket(name, owner, public, Versioning::Enabled, Some(lock))
+    }
+
+    fn new_bucket(
+        &self,
+        name: &str,
+        owner: &str,
+        public: Visibility,
+        versioning: Versioning,
+        object_lock: Option<ObjectLock>,
+    ) -> Result<Bucket, CreateBucketError> {
+        self.store.inner.caches.buckets.invalidate(&name.to_owned());
+        let bucket = Bucket {
+            name: name.to_owned(),
+            id: new_id(),
+            owner: owner.to_owned(),
+            created: now_millis(),
+            public,
+            cors: None,
+            info: None,
+            revision: 1,
+            policy: None,
+            versioning,
+            lifecycle: Vec::new(),
+            tags: Default::default(),
+            public_block: 0,
+            object_lock,
+            ownership: None,
+            notifications: Vec::new(),
+            website: None,
+            encryption: None,
+        };
+        self.store
+            .meta()
+            .create_bucket(bucket, &self.actor)
+            .map_err(CreateBucketError::narrow)
+    }
 
     /// Changes a bucket's settings.
     pub fn update_bucket(
@@ -110,19 +156,22 @@ impl Store {
         update: BucketUpdate,
     ) -> Result<Bucket, UpdateBucketError> {
         let result = self
+            .store
             .meta()
-            .update_bucket(name, update)
+            .update_bucket(name, update, &self.actor)
             .map_err(UpdateBucketError::narrow);
-        self.inner.caches.buckets.invalidate(&name.to_owned());
+        self.store.inner.caches.buckets.invalidate(&name.to_owned());
         result
     }
 
     /// Deletes a bucket with no versions or markers left, aborting its unfinished uploads.
     pub fn delete_bucket(&self, name: &str) -> Result<Bucket, DeleteBucketError> {
-        let result = self.meta().delete_bucket(name);
-        self.inner.caches.buckets.invalidate(&name.to_owned());
+        let result = self.store.meta().delete_bucket(name, &self.actor);
+        self.store.inner.caches.buckets.invalidate(&name.to_owned());
         let (bucket, garbage) = result.map_err(DeleteBucketError::narrow)?;
-        self.discard(garbage).map_err(DeleteBucketError::narrow)?;
+        self.store
+            .discard(garbage)
+            .map_err(DeleteBucketError::narrow)?;
         Ok(bucket)
     }
 }

@@ -1,11 +1,60 @@
-//! The store's access keys: create, import, look up through the cache, list and delete.
+//! The store's access keys: create, import, look up through the cache, list and delete. Changes
+//! are made by an [`Acting`] store (recorded in the audit log with who made them); the [`Store`]
+//! methods of the same names record no one in particular.
 
 use crate::{
-    now_millis, AccessKey, KeyError, KeyRestrictions, Result, StorageError, Store, DEFAULT_ACCOUNT,
+    now_millis, AccessKey, Acting, Actor, KeyError, KeyRestrictions, Result, StorageError, Store,
+    DEFAULT_ACCOUNT,
 };
 use std::sync::Arc;
 
 impl Store {
+    /// [`Acting::create_key`], recorded as made by no one in particular.
+    pub fn create_key(
+        &self,
+        account: &str,
+        description: &str,
+        scope: KeyRestrictions,
+    ) -> Result<AccessKey> {
+        self.acting(Actor::unattributed())
+            .create_key(account, description, scope)
+    }
+
+    /// [`Acting::import_key`], recorded as made by no one in particular.
+    pub fn import_key(
+        &self,
+        access_key: &str,
+        secret: &str,
+        description: &str,
+    ) -> Result<AccessKey> {
+        self.acting(Actor::unattributed())
+            .import_key(access_key, secret, description)
+    }
+
+    /// [`Acting::delete_key`], recorded as made by no one in particular.
+    pub fn delete_key(&self, access_key: &str) -> Result<(), KeyError> {
+        self.acting(Actor::unattributed()).delete_key(access_key)
+    }
+
+    /// An access key by id (cached like buckets: a key deleted by another process stops
+    /// working within [`crate::CACHE_TTL`]).
+    pub fn key(&self, access_key: &str) -> Result<Option<Arc<AccessKey>>, StorageError> {
+        self.inner
+            .caches
+            .keys
+            .get_or_load(&access_key.to_owned(), || {
+                self.meta().key(access_key).map(|k| k.map(Arc::new))
+            })
+            .map_err(StorageError::of)
+    }
+
+    /// All access keys.
+    pub fn keys(&self) -> Result<Vec<AccessKey>, StorageError> {
+        self.meta().keys().map_err(StorageError::of)
+    }
+}
+
+impl Acting<'_> {
     /// Creates an access key pair of `account` with a random id and secret, limited by `scope`.
     pub fn create_key(
         &self,
@@ -27,8 +76,8 @@ impl Store {
             account: account.to_owned(),
             scope,
         };
-        self.meta().create_key(key.clone())?;
-        self.inner.caches.keys.invalidate(&key.access_key);
+        self.store.meta().create_key(key.clone(), &self.actor)?;
+        self.store.inner.caches.keys.invalidate(&key.access_key);
         Ok(key)
     }
 
@@ -48,32 +97,23 @@ impl Store {
             account: DEFAULT_ACCOUNT.to_owned(),
             scope: KeyRestrictions::default(),
         };
-        self.meta().create_key(key.clone())?;
-        self.inner.caches.keys.invalidate(&access_key.to_owned());
+        self.store.meta().create_key(key.clone(), &self.actor)?;
+        self.store
+            .inner
+            .caches
+            .keys
+            .invalidate(&access_key.to_owned());
         Ok(key)
     }
 
-    /// An access key by id (cached like buckets: a key deleted by another process stops
-    /// working within [`cache::TTL`]).
-    pub fn key(&self, access_key: &str) -> Result<Option<Arc<AccessKey>>, StorageError> {
-        self.inner
+    /// Deletes an access key; `NoSuchKeyId` when there is none of that id.
+    pub fn delete_key(&self, access_key: &str) -> Result<(), KeyError> {
+        let result = self.store.meta().delete_key(access_key, &self.actor);
+        self.store
+            .inner
             .caches
             .keys
-            .get_or_load(&access_key.to_owned(), || {
-                self.meta().key(access_key).map(|k| k.map(Arc::new))
-            })
-            .map_err(StorageError::of)
-    }
-
-    /// All access keys.
-    pub fn keys(&self) -> Result<Vec<AccessKey>, StorageError> {
-        self.meta().keys().map_err(StorageError::of)
-    }
-
-    /// Deletes an access key.
-    pub fn delete_key(&self, access_key: &str) -> Result<(), KeyError> {
-        let result = self.meta().delete_key(access_key);
-        self.inner.caches.keys.invalidate(&access_key.to_owned());
+            .invalidate(&access_key.to_owned());
         result.map_err(KeyError::narrow)
     }
 }

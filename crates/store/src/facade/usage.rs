@@ -2,7 +2,8 @@
 //! setting caps, and counting requests against a daily transaction cap.
 
 use crate::{
-    Bucket, CapExceeded, CapKind, CapScope, Caps, RequestError, StorageError, Store, Usage,
+    Acting, Actor, Bucket, CapExceeded, CapKind, CapScope, Caps, RequestError, StorageError, Store,
+    Usage,
 };
 
 impl Store {
@@ -35,12 +36,9 @@ impl Store {
         self.meta().caps(scope).map_err(StorageError::of)
     }
 
-    /// Sets a scope's caps; all `None` removes them. Storage and object caps hold for the next
-    /// write on every node; a transaction cap within [`crate::CACHE_TTL`].
+    /// [`Acting::set_caps`], recorded as made by no one in particular.
     pub fn set_caps(&self, scope: &CapScope, caps: Caps) -> Result<(), StorageError> {
-        let result = self.meta().set_caps(scope, caps).map_err(StorageError::of);
-        self.inner.caches.caps.invalidate(scope);
-        result
+        self.acting(Actor::unattributed()).set_caps(scope, caps)
     }
 
     /// Every scope with caps, in scope order.
@@ -85,6 +83,20 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+impl Acting<'_> {
+    /// Sets a scope's caps; all `None` removes them. Storage and object caps hold for the next
+    /// write on every node; a transaction cap within [`crate::CACHE_TTL`].
+    pub fn set_caps(&self, scope: &CapScope, caps: Caps) -> Result<(), StorageError> {
+        let result = self
+            .store
+            .meta()
+            .set_caps(scope, caps, &self.actor)
+            .map_err(StorageError::of);
+        self.store.inner.caches.caps.invalidate(scope);
+        result
     }
 }
 

@@ -3,8 +3,9 @@
 
 use super::history::{self, OBJECT_SELECT};
 use super::rows::{add_garbage, meta_json, parse_meta};
-use super::{outbox, usage};
+use super::{audit, outbox, usage};
 use super::{values, Engine, Row, Sql};
+use crate::audit::{Actor, AuditEntry, AuditQuery};
 use crate::error::{Result, StoreError};
 use crate::meta::{Completion, LifecycleAction, MetaStore, NewBytes, Removal, VersionCursor};
 use crate::read::Readable;
@@ -200,6 +201,53 @@ fn bucket_values(bucket: &Bucket) -> [super::Value; 18] {
     ]
 }
 
+/// A bucket's settings as the audit log shows them (every stored column but its name and id).
+fn bucket_json(bucket: &Bucket) -> serde_json::Value {
+    let mut json = audit::columns_json(BUCKET_COLUMNS, &bucket_values(bucket));
+    if let serde_json::Value::Object(map) = &mut json {
+        map.remove("name");
+        map.remove("id");
+    }
+    json
+}
+
+fn bucket_change(bucket: &Bucket) -> audit::Change<'_> {
+    audit::Change {
+        target: "bucket",
+        bucket: Some(&bucket.name),
+        owner: Some(&bucket.owner),
+    }
+}
+
+/// A key as the audit log shows it: never its secret.
+fn key_json(key: &AccessKey) -> serde_json::Value {
+    serde_json::json!({
+        "access_key": key.access_key,
+        "account": key.account,
+        "description": key.description,
+        "capabilities": key.scope.capabilities,
+        "buckets": key.scope.buckets,
+        "name_prefix": key.scope.name_prefix,
+        "expires_ms": key.scope.expires,
+    })
+}
+
+fn key_change(key: &AccessKey) -> audit::Change<'_> {
+    audit::Change {
+        target: "key",
+        bucket: None,
+        owner: Some(&key.account),
+    }
+}
+
+fn caps_json(caps: Caps) -> serde_json::Value {
+    serde_json::json!({
+        "storage": caps.storage,
+        "objects": caps.objects,
+        "transactions_per_day": caps.transactions_per_day,
+    })
+}
+
 fn query_bucket(conn: &dyn Sql, column: &str, value: &str) -> Result<Option<Bucket>> {
     conn.first(
         &format!("SELECT {BUCKET_COLUMNS} FROM buckets WHERE {column} = ?1"),
@@ -312,7 +360,8 @@ pub fn multipart_etag<'a>(part_etags: impl ExactSizeIterator<Item = &'a str>) ->
 }
 
 impl<E: Engine> MetaStore for SqlMeta<E> {
-    fn create_bucket(&self, bucket: Bucket) -> Result<Bucket> {
+    fn create_bucket(&self, bucket: Bucket, actor: &Actor) -> Result<Bucket> {
+        let actor = actor.clone();
         self.engine.write(move |conn| {
             if query_bucket(conn, "name", &bucket.name)?.is_some() {
                 return Err(StoreError::BucketExists);
@@ -324,6 +373,13 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                              ?16, ?17, ?18)"
                 ),
                 &bucket_values(&bucket),
+            )?;
+            audit::record(
+                conn,
+                &actor,
+                bucket_change(&bucket),
+                &serde_json::Value::Null,
+                &bucket_json(&bucket),
             )?;
             Ok(bucket.clone())
         })
@@ -353,11 +409,12 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
-    fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket> {
-        let name = name.to_owned();
+    fn update_bucket(&self, name: &str, update: BucketUpdate, actor: &Actor) -> Result<Bucket> {
+        let (name, actor) = (name.to_owned(), actor.clone());
         self.engine.write(move |conn| {
             let update = update.clone();
             let mut bucket = query_bucket(conn, "name", &name)?.ok_or(StoreError::NoSuchBucket)?;
+            let was = bucket_json(&bucket);
             if update.if_revision.is_some_and(|r| r != bucket.revision) {
                 return Err(StoreError::PreconditionFailed);
             }
@@ -434,12 +491,14 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                  WHERE name = ?1",
                 &bucket_values(&bucket),
             )?;
+            let (before, after) = audit::diff(&was, &bucket_json(&bucket), &["revision"]);
+            audit::record(conn, &actor, bucket_change(&bucket), &before, &after)?;
             Ok(bucket)
         })
     }
 
-    fn delete_bucket(&self, name: &str) -> Result<(Bucket, Vec<String>)> {
-        let name = name.to_owned();
+    fn delete_bucket(&self, name: &str, actor: &Actor) -> Result<(Bucket, Vec<String>)> {
+        let (name, actor) = (name.to_owned(), actor.clone());
         self.engine.write(move |conn| {
             let bucket = query_bucket(conn, "name", &name)?.ok_or(StoreError::NoSuchBucket)?;
             let busy = conn.first(
@@ -468,6 +527,13 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             conn.execute(
                 "DELETE FROM caps WHERE scope = ?1",
                 values![CapScope::Bucket(bucket.id.clone()).key()],
+            )?;
+            audit::record(
+                conn,
+                &actor,
+                bucket_change(&bucket),
+                &bucket_json(&bucket),
+                &serde_json::Value::Null,
             )?;
             Ok((bucket, garbage))
         })
@@ -708,10 +774,25 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.engine.read(move |conn| usage::caps(conn, &scope))
     }
 
-    fn set_caps(&self, scope: &CapScope, caps: Caps) -> Result<()> {
-        let scope = scope.clone();
-        self.engine
-            .write(move |conn| usage::set_caps(conn, &scope, caps))
+    fn set_caps(&self, scope: &CapScope, caps: Caps, actor: &Actor) -> Result<()> {
+        let (scope, actor) = (scope.clone(), actor.clone());
+        self.engine.write(move |conn| {
+            let was = usage::caps(conn, &scope)?;
+            usage::set_caps(conn, &scope, caps)?;
+            let (bucket, owner) = match &scope {
+                CapScope::Account(id) => (None, Some(id.clone())),
+                CapScope::Bucket(id) => match query_bucket(conn, "id", id)? {
+                    Some(b) => (Some(b.name), Some(b.owner)),
+                    None => (None, None),
+                },
+            };
+            let change = audit::Change {
+                target: "caps",
+                bucket: bucket.as_deref(),
+                owner: owner.as_deref(),
+            };
+            audit::record(conn, &actor, change, &caps_json(was), &caps_json(caps))
+        })
     }
 
     fn all_caps(&self) -> Result<Vec<(CapScope, Caps)>> {
@@ -992,7 +1073,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
-    fn create_key(&self, key: AccessKey) -> Result<()> {
+    fn create_key(&self, key: AccessKey, actor: &Actor) -> Result<()> {
+        let actor = actor.clone();
         self.engine.write(move |conn| {
             let taken = conn.first(
                 "SELECT 1 FROM access_keys WHERE access_key = ?1",
@@ -1025,6 +1107,13 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                     &key.account
                 ],
             )?;
+            audit::record(
+                conn,
+                &actor,
+                key_change(&key),
+                &serde_json::Value::Null,
+                &key_json(&key),
+            )?;
             Ok(())
         })
     }
@@ -1053,18 +1142,34 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
-    fn delete_key(&self, access_key: &str) -> Result<()> {
-        let access_key = access_key.to_owned();
+    fn delete_key(&self, access_key: &str, actor: &Actor) -> Result<()> {
+        let (access_key, actor) = (access_key.to_owned(), actor.clone());
         self.engine.write(move |conn| {
-            let n = conn.execute(
+            let key = conn
+                .first(
+                    &format!("SELECT {KEY_COLUMNS} FROM access_keys WHERE access_key = ?1"),
+                    values![&access_key],
+                )?
+                .map(key_from_row)
+                .transpose()?
+                .ok_or(StoreError::NoSuchKeyId)?;
+            conn.execute(
                 "DELETE FROM access_keys WHERE access_key = ?1",
                 values![&access_key],
             )?;
-            if n == 0 {
-                return Err(StoreError::NoSuchKeyId);
-            }
-            Ok(())
+            audit::record(
+                conn,
+                &actor,
+                key_change(&key),
+                &key_json(&key),
+                &serde_json::Value::Null,
+            )
         })
+    }
+
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let query = query.clone();
+        self.engine.read(move |conn| audit::list(conn, &query))
     }
 
     fn garbage(&self, released_by: Millis, limit: usize) -> Result<Vec<String>> {

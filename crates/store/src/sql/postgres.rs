@@ -616,10 +616,29 @@ INSERT INTO bucket_usage
     )
 }
 
+/// The audit log (`docs/design.md`, "Audit log").
+const AUDIT_MIGRATION: &str = "CREATE TABLE audit (
+    n BIGSERIAL PRIMARY KEY,
+    time_ms BIGINT NOT NULL,
+    key_id TEXT COLLATE \"C\",
+    account TEXT COLLATE \"C\",
+    action TEXT NOT NULL,
+    remote_addr TEXT,
+    target TEXT NOT NULL,
+    bucket TEXT COLLATE \"C\",
+    owner TEXT COLLATE \"C\",
+    before_json TEXT NOT NULL,
+    after_json TEXT NOT NULL
+);
+CREATE INDEX audit_by_bucket ON audit (bucket, n);
+CREATE INDEX audit_by_account ON audit (account, n);
+CREATE INDEX audit_by_owner ON audit (owner, n);";
+
 /// Every migration, in order.
 fn migrations() -> Vec<String> {
     let mut all: Vec<String> = MIGRATIONS.iter().map(|m| (*m).to_owned()).collect();
     all.push(usage_migration());
+    all.push(AUDIT_MIGRATION.to_owned());
     all
 }
 

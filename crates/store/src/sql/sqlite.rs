@@ -137,6 +137,22 @@ CREATE TABLE IF NOT EXISTS master_keys (
     id TEXT PRIMARY KEY,
     since_ms INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit (
+    n INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    key_id TEXT,
+    account TEXT,
+    action TEXT NOT NULL,
+    remote_addr TEXT,
+    target TEXT NOT NULL,
+    bucket TEXT,
+    owner TEXT,
+    before_json TEXT NOT NULL,
+    after_json TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_by_bucket ON audit (bucket, n);
+CREATE INDEX IF NOT EXISTS audit_by_account ON audit (account, n);
+CREATE INDEX IF NOT EXISTS audit_by_owner ON audit (owner, n);
 CREATE TABLE IF NOT EXISTS kms_keys (
     id TEXT PRIMARY KEY,
     wrapped TEXT NOT NULL,
