@@ -193,6 +193,7 @@ b2_error_from_operation_errors!(
     pier_store::CreateBucketError,
     pier_store::DeleteBucketError,
     pier_store::DeleteError,
+    pier_store::EnvelopeError,
     pier_store::FindError,
     pier_store::KeyError,
     pier_store::KmsError,

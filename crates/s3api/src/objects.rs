@@ -620,6 +620,7 @@ pub async fn copy_bytes(
     tokio::task::spawn_blocking(move || store.copy_bytes(&entry, start, len, into.as_ref()))
         .await
         .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+        .map_err(StoreError::from)
 }
 
 pub async fn copy(

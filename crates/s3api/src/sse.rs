@@ -130,9 +130,11 @@ pub fn upload_key(
     customer: Option<&CustomerKey>,
 ) -> Result<Option<pier_crypto::DataKey>, StoreError> {
     match (envelope, customer) {
-        (Some(e), customer) if e.mode == Mode::SseC => store.open_envelope(e, customer).map(Some),
+        (Some(e), customer) if e.mode == Mode::SseC => {
+            Ok(store.open_envelope(e, customer).map(Some)?)
+        }
         (_, Some(_)) => Err(StoreError::NotCustomerEncrypted),
-        (Some(e), None) => store.open_envelope(e, None).map(Some),
+        (Some(e), None) => Ok(store.open_envelope(e, None).map(Some)?),
         (None, None) => Ok(None),
     }
 }

@@ -297,11 +297,33 @@ operation_error! {
             NoSuchVersion,
             /// The entry is encrypted and the server has no master key.
             NoMasterKey,
+            /// The entry went away while its bytes were read (read it again).
+            Reclaimed,
         }
         faults_with {
             /// The entry's key ring key is gone.
             NoSuchKmsKey(String),
             /// The master key is not the one the entry needs.
+            MasterKey(String),
+        }
+    }
+}
+
+operation_error! {
+    /// Why an object's data key could not be unwrapped from its envelope.
+    pub enum EnvelopeError {
+        faults {
+            /// The object is encrypted with a customer's key and none was given.
+            KeyRequired,
+            /// The customer's key given is not the object's.
+            WrongKey,
+            /// The server has no master key.
+            NoMasterKey,
+        }
+        faults_with {
+            /// The key ring has no key of the envelope's id.
+            NoSuchKmsKey(String),
+            /// The master key is not the one the key ring's key needs.
             MasterKey(String),
         }
     }

@@ -57,8 +57,8 @@ pub use blob::{
 pub use cache::TTL as CACHE_TTL;
 pub use error::{
     BucketError, ChangeError, CompleteError, CreateBucketError, DeleteBucketError, DeleteError,
-    FindError, KeyError, KmsError, NameError, NewUploadError, PartError, PutError, ReadError,
-    RequestError, Result, StorageError, StoreError, UpdateBucketError, UploadError,
+    EnvelopeError, FindError, KeyError, KmsError, NameError, NewUploadError, PartError, PutError,
+    ReadError, RequestError, Result, StorageError, StoreError, UpdateBucketError, UploadError,
 };
 pub use facade::{same_encryption, Acting, Encrypt, DEFAULT_KMS_KEY};
 pub use lifecycle::{LifecycleClock, LifecycleReport};
@@ -362,12 +362,19 @@ impl Store {
     }
 
     /// Every blob present in the blob store, referenced or not (for checks and administration).
-    pub fn blob_ids(&self) -> Result<Vec<String>> {
-        Ok(self.inner.blobs.list()?.into_iter().map(|b| b.id).collect())
+    pub fn blob_ids(&self) -> Result<Vec<String>, StorageError> {
+        Ok(self
+            .inner
+            .blobs
+            .list()
+            .map_err(StorageError::of)?
+            .into_iter()
+            .map(|b| b.id)
+            .collect())
     }
 
     /// Starts writing a new blob (object or part bytes).
-    pub fn new_blob(&self) -> Result<BlobWriter> {
-        self.inner.blobs.create()
+    pub fn new_blob(&self) -> Result<BlobWriter, StorageError> {
+        self.inner.blobs.create().map_err(StorageError::of)
     }
 }

@@ -863,7 +863,7 @@ fn released_blobs_outlive_the_grace_period_and_no_longer(db: &Db) {
     assert!(!store.blob_ids().unwrap().contains(&first.segments[0].blob));
     assert!(matches!(
         store.copy_bytes(&held, 0, 10, None),
-        Err(StoreError::Reclaimed)
+        Err(pier_store::ReadError::Reclaimed)
     ));
     // A blob missing while its entry still names it is not a race: it is corruption.
     let current = store.read_object(&b.id, "k").unwrap();
@@ -876,7 +876,7 @@ fn released_blobs_outlive_the_grace_period_and_no_longer(db: &Db) {
         std::fs::remove_file(&file).unwrap();
         assert!(matches!(
             store.copy_bytes(&current, 0, 10, None),
-            Err(StoreError::Io(_))
+            Err(pier_store::ReadError::Storage(pier_store::StorageError::Io(_)))
         ));
     }
 }

@@ -2,7 +2,7 @@
 //! server's master key (checked against the ones the metadata records), new data keys for
 //! writes, and the data keys of stored envelopes.
 
-use crate::error::{KmsError, Result, StorageError, StoreError};
+use crate::error::{EnvelopeError, KmsError, Result, StorageError, StoreError};
 use crate::read::Readable;
 use crate::Store;
 use pier_crypto::{CustomerKey, DataKey, Envelope, KmsKey, MasterKey, Mode};
@@ -64,7 +64,11 @@ impl Store {
     /// Makes `master` the key SSE-S3 data keys are wrapped with (`None`: the server has none).
     /// Refused when the metadata records data keys wrapped by another master key, or by any
     /// when `master` is `None`: those objects would not read.
-    pub fn set_master_key(&self, master: Option<MasterKey>) -> Result<()> {
+    pub fn set_master_key(&self, master: Option<MasterKey>) -> Result<(), KmsError> {
+        self.use_master_key(master).map_err(KmsError::narrow)
+    }
+
+    fn use_master_key(&self, master: Option<MasterKey>) -> Result<()> {
         let recorded = self.meta().master_keys()?;
         match &master {
             None if !recorded.is_empty() => {
@@ -133,7 +137,11 @@ impl Store {
     /// running server holds the old key); running it again after an interruption finishes the
     /// work. Afterwards the data directory starts only with `new`. Returns how many envelopes
     /// and ring keys were rewrapped.
-    pub fn rotate_master_key(&self, new: &MasterKey) -> Result<(u64, u64)> {
+    pub fn rotate_master_key(&self, new: &MasterKey) -> Result<(u64, u64), KmsError> {
+        self.rotate_to(new).map_err(KmsError::narrow)
+    }
+
+    fn rotate_to(&self, new: &MasterKey) -> Result<(u64, u64)> {
         let old = self.master_key().ok_or(StoreError::NoMasterKey)?.clone();
         if old.id() == new.id() {
             return Ok((0, 0));
@@ -244,6 +252,15 @@ impl Store {
     /// The data key of `envelope`: unwrapped with the master key (SSE-S3) or with `customer`
     /// (SSE-C; `KeyRequired` without it, `WrongKey` when it is another key).
     pub fn open_envelope(
+        &self,
+        envelope: &Envelope,
+        customer: Option<&CustomerKey>,
+    ) -> Result<DataKey, EnvelopeError> {
+        self.unwrap_envelope(envelope, customer)
+            .map_err(EnvelopeError::narrow)
+    }
+
+    fn unwrap_envelope(
         &self,
         envelope: &Envelope,
         customer: Option<&CustomerKey>,

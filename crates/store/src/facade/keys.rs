@@ -15,7 +15,7 @@ impl Store {
         account: &str,
         description: &str,
         scope: KeyRestrictions,
-    ) -> Result<AccessKey> {
+    ) -> Result<AccessKey, StorageError> {
         self.acting(Actor::unattributed())
             .create_key(account, description, scope)
     }
@@ -26,7 +26,7 @@ impl Store {
         access_key: &str,
         secret: &str,
         description: &str,
-    ) -> Result<AccessKey> {
+    ) -> Result<AccessKey, StorageError> {
         self.acting(Actor::unattributed())
             .import_key(access_key, secret, description)
     }
@@ -61,7 +61,7 @@ impl Acting<'_> {
         account: &str,
         description: &str,
         scope: KeyRestrictions,
-    ) -> Result<AccessKey> {
+    ) -> Result<AccessKey, StorageError> {
         let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
         let secret = format!(
             "{}{}",
@@ -76,7 +76,10 @@ impl Acting<'_> {
             account: account.to_owned(),
             scope,
         };
-        self.store.meta().create_key(key.clone(), &self.actor)?;
+        self.store
+            .meta()
+            .create_key(key.clone(), &self.actor)
+            .map_err(StorageError::of)?;
         self.store.inner.caches.keys.invalidate(&key.access_key);
         Ok(key)
     }
@@ -88,7 +91,7 @@ impl Acting<'_> {
         access_key: &str,
         secret: &str,
         description: &str,
-    ) -> Result<AccessKey> {
+    ) -> Result<AccessKey, StorageError> {
         let key = AccessKey {
             access_key: access_key.to_owned(),
             secret: secret.to_owned(),
@@ -97,7 +100,10 @@ impl Acting<'_> {
             account: DEFAULT_ACCOUNT.to_owned(),
             scope: KeyRestrictions::default(),
         };
-        self.store.meta().create_key(key.clone(), &self.actor)?;
+        self.store
+            .meta()
+            .create_key(key.clone(), &self.actor)
+            .map_err(StorageError::of)?;
         self.store
             .inner
             .caches

@@ -65,10 +65,14 @@ impl Store {
 
     /// A part's SHA-1: as stored, or read back and computed for a part written without one
     /// (an S3 part listed or finished through B2).
-    pub fn part_sha1(&self, part: &Part) -> Result<String> {
+    pub fn part_sha1(&self, part: &Part) -> Result<String, StorageError> {
         if let Some(sha1) = &part.sha1 {
             return Ok(sha1.clone());
         }
+        self.hash_part(part).map_err(StorageError::of)
+    }
+
+    fn hash_part(&self, part: &Part) -> Result<String> {
         use sha1::Digest as _;
         let mut source = self.inner.blobs.open(&part.blob, 0, part.size)?;
         let mut h = sha1::Sha1::new();
@@ -486,6 +490,17 @@ impl Store {
     /// blob (blocking), sealed under `into` when given (a part of an encrypted upload).
     /// `Reclaimed` when the entry went away and its bytes with it: read it again.
     pub fn copy_bytes(
+        &self,
+        entry: &Readable,
+        start: u64,
+        len: u64,
+        into: Option<&pier_crypto::DataKey>,
+    ) -> Result<WrittenBlob, ReadError> {
+        self.copy_range(entry, start, len, into)
+            .map_err(ReadError::narrow)
+    }
+
+    fn copy_range(
         &self,
         entry: &Readable,
         start: u64,
