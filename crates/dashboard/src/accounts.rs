@@ -27,11 +27,6 @@ fn admin(d: &Dashboard, who: &Signed, action: Action) -> Result<(), Page> {
     Ok(())
 }
 
-/// True when the signed-in key may see the accounts page (for the header's link).
-pub(crate) fn may_manage(d: &Dashboard, who: &Signed) -> bool {
-    who.scope.account == DEFAULT_ACCOUNT && who.may(d, Action::ListKeys, None)
-}
-
 /// A cap as its form field shows it: empty for none, whole GiB or MiB when it is one.
 fn limit_text(v: Option<u64>, size: bool) -> String {
     match v {

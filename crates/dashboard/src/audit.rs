@@ -28,7 +28,7 @@ pub(crate) struct Filter {
 /// default account's key managers.
 fn query(d: &Dashboard, who: &Signed, filter: &Filter, limit: usize) -> AuditQuery {
     let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-    let account = if crate::accounts::may_manage(d, who) {
+    let account = if who.manages_accounts(d) {
         text(&filter.account)
     } else {
         Some(who.scope.account.clone())

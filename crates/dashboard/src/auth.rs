@@ -212,6 +212,12 @@ impl Signed {
         self.allow(d, action, bucket, None, None).is_ok()
     }
 
+    /// True when this key manages accounts: a key of the default account that may list keys
+    /// (the accounts page, the whole server's traffic and audit log).
+    pub fn manages_accounts(&self, d: &Dashboard) -> bool {
+        self.scope.account == pier_store::DEFAULT_ACCOUNT && self.may(d, Action::ListKeys, None)
+    }
+
     /// Who a console action acts as, for the audit log: the signed-in key and its account, the
     /// action (`console:ACTION`), the client's address.
     pub fn actor(&self, action: &str) -> pier_store::Actor {

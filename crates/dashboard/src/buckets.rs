@@ -19,7 +19,7 @@ pub(crate) fn nav(d: &Dashboard, who: &Signed) -> Nav {
         account: who.scope.account.clone(),
         csrf: who.session.csrf.clone(),
         keys: who.may(d, Action::ListKeys, None),
-        accounts: crate::accounts::may_manage(d, who),
+        accounts: who.manages_accounts(d),
     }
 }
 

@@ -34,7 +34,7 @@ pub(crate) async fn page(
     };
     let bucket = choice.bucket.trim().to_owned();
     if bucket.is_empty() {
-        if !crate::accounts::may_manage(&d, &who) {
+        if !who.manages_accounts(&d) {
             return Err(Page::new(
                 StatusCode::FORBIDDEN,
                 "Only keys of the default account that manage keys see the whole server's traffic; a bucket's is on its page.",

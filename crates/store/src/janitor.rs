@@ -112,6 +112,10 @@ impl Store {
                     Ok(n) => stats.garbage_done(n),
                     Err(e) => tracing::warn!(error = %e, "removing garbage blobs failed"),
                 }
+                // Counter changes folded into their totals; a failure leaves them to the next.
+                if let Err(e) = meta.compact_usage() {
+                    tracing::warn!(error = %e, "compacting the usage counters failed");
+                }
             })?;
         *self.inner.janitor.wake.lock().expect("janitor lock") = Some(tx);
         *self.inner.janitor.thread.lock().expect("janitor lock") = Some(handle);

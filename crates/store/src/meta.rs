@@ -232,6 +232,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Every bucket's usage counters, by bucket id (buckets that never held anything may be
     /// absent).
     fn all_usage(&self) -> Result<Vec<(String, crate::usage::Usage)>>;
+    /// Folds the counters' recorded changes into their totals (the janitor's work); returns
+    /// how many changes it folded.
+    fn compact_usage(&self) -> Result<u64>;
     /// A bucket's usage counted from its rows, not its counters (for checks).
     fn recount_usage(&self, bucket_id: &str) -> Result<crate::usage::Usage>;
     /// The caps of one scope.

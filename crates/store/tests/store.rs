@@ -876,7 +876,9 @@ fn released_blobs_outlive_the_grace_period_and_no_longer(db: &Db) {
         std::fs::remove_file(&file).unwrap();
         assert!(matches!(
             store.copy_bytes(&current, 0, 10, None),
-            Err(pier_store::ReadError::Storage(pier_store::StorageError::Io(_)))
+            Err(pier_store::ReadError::Storage(
+                pier_store::StorageError::Io(_)
+            ))
         ));
     }
 }

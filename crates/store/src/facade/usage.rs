@@ -23,6 +23,12 @@ impl Store {
         self.meta().all_usage().map_err(StorageError::of)
     }
 
+    /// Folds the counters' recorded changes into their totals now (the janitor does it every
+    /// round); returns how many it folded. Readings are the same before and after.
+    pub fn compact_usage(&self) -> Result<u64, StorageError> {
+        self.meta().compact_usage().map_err(StorageError::of)
+    }
+
     /// A bucket's usage counted afresh from its rows, without the counters: what the counters
     /// must equal (tests and `pier caps show --recount` compare them).
     pub fn recount_usage(&self, bucket_id: &str) -> Result<Usage, StorageError> {

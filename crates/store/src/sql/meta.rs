@@ -520,10 +520,12 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             }
             conn.execute("DELETE FROM buckets WHERE name = ?1", values![&name])?;
             // Empty now, so its counters are all zero; its caps go with it.
-            conn.execute(
-                "DELETE FROM bucket_usage WHERE bucket_id = ?1",
-                values![&bucket.id],
-            )?;
+            for table in ["bucket_usage", "usage_deltas"] {
+                conn.execute(
+                    &format!("DELETE FROM {table} WHERE bucket_id = ?1"),
+                    values![&bucket.id],
+                )?;
+            }
             conn.execute(
                 "DELETE FROM caps WHERE scope = ?1",
                 values![CapScope::Bucket(bucket.id.clone()).key()],
@@ -761,6 +763,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn all_usage(&self) -> Result<Vec<(String, Usage)>> {
         self.engine.read(|conn| usage::all(conn))
+    }
+
+    fn compact_usage(&self) -> Result<u64> {
+        self.engine.write(|conn| usage::compact(conn))
     }
 
     fn recount_usage(&self, bucket_id: &str) -> Result<Usage> {

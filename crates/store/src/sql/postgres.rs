@@ -514,16 +514,25 @@ fn roll_back(conn: &mut Conn) -> bool {
 fn usage_migration() -> String {
     format!(
         "CREATE TABLE bucket_usage (
-    bucket_id TEXT COLLATE \"C\" NOT NULL,
-    shard BIGINT NOT NULL,
+    bucket_id TEXT COLLATE \"C\" PRIMARY KEY,
     objects BIGINT NOT NULL,
     bytes BIGINT NOT NULL,
     versions BIGINT NOT NULL,
     version_bytes BIGINT NOT NULL,
     uploads BIGINT NOT NULL,
-    part_bytes BIGINT NOT NULL,
-    PRIMARY KEY (bucket_id, shard)
+    part_bytes BIGINT NOT NULL
 );
+CREATE TABLE usage_deltas (
+    n BIGSERIAL PRIMARY KEY,
+    bucket_id TEXT COLLATE \"C\" NOT NULL,
+    objects BIGINT NOT NULL,
+    bytes BIGINT NOT NULL,
+    versions BIGINT NOT NULL,
+    version_bytes BIGINT NOT NULL,
+    uploads BIGINT NOT NULL,
+    part_bytes BIGINT NOT NULL
+);
+CREATE INDEX usage_deltas_by_bucket ON usage_deltas (bucket_id);
 CREATE TABLE caps (
     scope TEXT COLLATE \"C\" PRIMARY KEY,
     storage BIGINT,
@@ -536,49 +545,38 @@ CREATE TABLE transaction_counts (
     n BIGINT NOT NULL,
     PRIMARY KEY (scope, day)
 );
-CREATE FUNCTION usage_shard(id TEXT) RETURNS BIGINT IMMUTABLE LANGUAGE sql
-    AS $$ SELECT {shard} $$;
-CREATE FUNCTION usage_change(b TEXT, s BIGINT, o BIGINT, ob BIGINT, v BIGINT, vb BIGINT,
-                             u BIGINT, pb BIGINT) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO bucket_usage AS c
-        (bucket_id, shard, objects, bytes, versions, version_bytes, uploads, part_bytes)
-    VALUES (b, s, o, ob, v, vb, u, pb)
-    ON CONFLICT (bucket_id, shard) DO UPDATE SET
-        objects = c.objects + EXCLUDED.objects, bytes = c.bytes + EXCLUDED.bytes,
-        versions = c.versions + EXCLUDED.versions,
-        version_bytes = c.version_bytes + EXCLUDED.version_bytes,
-        uploads = c.uploads + EXCLUDED.uploads, part_bytes = c.part_bytes + EXCLUDED.part_bytes
+CREATE FUNCTION usage_change(b TEXT, o BIGINT, ob BIGINT, v BIGINT, vb BIGINT, u BIGINT,
+                             pb BIGINT) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO usage_deltas (bucket_id, objects, bytes, versions, version_bytes, uploads,
+                              part_bytes)
+    VALUES (b, o, ob, v, vb, u, pb)
 $$;
 CREATE FUNCTION usage_of_objects() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        PERFORM usage_change(OLD.bucket_id, usage_shard(OLD.version_id),
-                             -1, -OLD.size, -1, -OLD.size, 0, 0);
+        PERFORM usage_change(OLD.bucket_id, -1, -OLD.size, -1, -OLD.size, 0, 0);
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        PERFORM usage_change(NEW.bucket_id, usage_shard(NEW.version_id),
-                             1, NEW.size, 1, NEW.size, 0, 0);
+        PERFORM usage_change(NEW.bucket_id, 1, NEW.size, 1, NEW.size, 0, 0);
     END IF;
     RETURN NULL;
 END $$;
 CREATE FUNCTION usage_of_versions() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' AND OLD.marker = 0 THEN
-        PERFORM usage_change(OLD.bucket_id, usage_shard(OLD.version_id),
-                             0, 0, -1, -OLD.size, 0, 0);
+        PERFORM usage_change(OLD.bucket_id, 0, 0, -1, -OLD.size, 0, 0);
     END IF;
     IF TG_OP <> 'DELETE' AND NEW.marker = 0 THEN
-        PERFORM usage_change(NEW.bucket_id, usage_shard(NEW.version_id),
-                             0, 0, 1, NEW.size, 0, 0);
+        PERFORM usage_change(NEW.bucket_id, 0, 0, 1, NEW.size, 0, 0);
     END IF;
     RETURN NULL;
 END $$;
 CREATE FUNCTION usage_of_uploads() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        PERFORM usage_change(OLD.bucket_id, usage_shard(OLD.upload_id), 0, 0, 0, 0, -1, 0);
+        PERFORM usage_change(OLD.bucket_id, 0, 0, 0, 0, -1, 0);
     ELSE
-        PERFORM usage_change(NEW.bucket_id, usage_shard(NEW.upload_id), 0, 0, 0, 0, 1, 0);
+        PERFORM usage_change(NEW.bucket_id, 0, 0, 0, 0, 1, 0);
     END IF;
     RETURN NULL;
 END $$;
@@ -588,31 +586,29 @@ BEGIN
     IF TG_OP <> 'INSERT' THEN
         SELECT bucket_id INTO b FROM uploads WHERE upload_id = OLD.upload_id;
         IF b IS NOT NULL THEN
-            PERFORM usage_change(b, usage_shard(OLD.upload_id), 0, 0, 0, 0, 0, -OLD.size);
+            PERFORM usage_change(b, 0, 0, 0, 0, 0, -OLD.size);
         END IF;
     END IF;
     IF TG_OP <> 'DELETE' THEN
         SELECT bucket_id INTO b FROM uploads WHERE upload_id = NEW.upload_id;
         IF b IS NOT NULL THEN
-            PERFORM usage_change(b, usage_shard(NEW.upload_id), 0, 0, 0, 0, 0, NEW.size);
+            PERFORM usage_change(b, 0, 0, 0, 0, 0, NEW.size);
         END IF;
     END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER usage_objects AFTER INSERT OR DELETE OR UPDATE OF bucket_id, version_id, size
+CREATE TRIGGER usage_objects AFTER INSERT OR DELETE OR UPDATE OF bucket_id, size
     ON objects FOR EACH ROW EXECUTE FUNCTION usage_of_objects();
-CREATE TRIGGER usage_versions
-    AFTER INSERT OR DELETE OR UPDATE OF bucket_id, version_id, size, marker
+CREATE TRIGGER usage_versions AFTER INSERT OR DELETE OR UPDATE OF bucket_id, size, marker
     ON versions FOR EACH ROW EXECUTE FUNCTION usage_of_versions();
 CREATE TRIGGER usage_uploads AFTER INSERT OR DELETE ON uploads
     FOR EACH ROW EXECUTE FUNCTION usage_of_uploads();
 CREATE TRIGGER usage_parts AFTER INSERT OR DELETE OR UPDATE OF upload_id, size ON parts
     FOR EACH ROW EXECUTE FUNCTION usage_of_parts();
 INSERT INTO bucket_usage
-    (bucket_id, shard, objects, bytes, versions, version_bytes, uploads, part_bytes)
+    (bucket_id, objects, bytes, versions, version_bytes, uploads, part_bytes)
 {fill};",
-        shard = "((ascii(right(id, 1)) + 16 * ascii(left(right(id, 2), 1))) % 64)",
-        fill = super::usage::recount_select(&|id| format!("usage_shard({id})")),
+        fill = super::usage::recount_select(),
     )
 }
 

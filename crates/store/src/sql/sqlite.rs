@@ -207,35 +207,24 @@ fn migrate(conn: &Connection) -> Result<()> {
     add_usage_counters(conn)
 }
 
-/// The shard of a row in `bucket_usage`, from the last two characters of `id`.
-fn usage_shard(id: &str) -> String {
-    format!("((unicode(substr({id}, -1)) + 16 * unicode(substr({id}, -2, 1))) % 64)")
-}
-
-/// One change to the counters: `deltas` are the six counters' increments, in `bucket_usage`'s
-/// column order.
-fn usage_change(bucket: &str, id: &str, deltas: [&str; 6], when: &str) -> String {
+/// One change to the counters, appended to `usage_deltas`: `deltas` are the six counters'
+/// increments, in their column order, for `bucket`, when `when` holds.
+fn usage_change(bucket: &str, deltas: [&str; 6], when: &str) -> String {
     let [o, b, v, vb, u, pb] = deltas;
     format!(
-        "INSERT INTO bucket_usage
-           (bucket_id, shard, objects, bytes, versions, version_bytes, uploads, part_bytes)
-         SELECT {bucket}, {shard}, {o}, {b}, {v}, {vb}, {u}, {pb} WHERE {when}
-         ON CONFLICT (bucket_id, shard) DO UPDATE SET
-           objects = objects + excluded.objects, bytes = bytes + excluded.bytes,
-           versions = versions + excluded.versions,
-           version_bytes = version_bytes + excluded.version_bytes,
-           uploads = uploads + excluded.uploads, part_bytes = part_bytes + excluded.part_bytes;",
-        shard = usage_shard(id),
+        "INSERT INTO usage_deltas
+           (bucket_id, objects, bytes, versions, version_bytes, uploads, part_bytes)
+         SELECT {bucket}, {o}, {b}, {v}, {vb}, {u}, {pb} WHERE {when};"
     )
 }
 
-/// `bucket_usage`, `caps` and `transaction_counts`, and the triggers that keep the counters
-/// (`docs/design.md`, "Usage and caps"). A data directory from before counters existed is
-/// counted once, in the transaction that creates them.
+/// `bucket_usage` (counters compacted), `usage_deltas` (changes since, appended by triggers),
+/// `caps` and `transaction_counts` (`docs/design.md`, "Usage and caps"). A data directory from
+/// before counters existed is counted once, in the transaction that creates them.
 fn add_usage_counters(conn: &Connection) -> Result<()> {
     let exists = |conn: &Connection| -> Result<bool> {
         Ok(conn
-            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bucket_usage'")?
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage_deltas'")?
             .exists([])?)
     };
     if exists(conn)? {
@@ -255,16 +244,25 @@ fn add_usage_counters(conn: &Connection) -> Result<()> {
     };
     let mut sql = String::from(
         "CREATE TABLE bucket_usage (
-             bucket_id TEXT NOT NULL,
-             shard INTEGER NOT NULL,
+             bucket_id TEXT PRIMARY KEY,
              objects INTEGER NOT NULL,
              bytes INTEGER NOT NULL,
              versions INTEGER NOT NULL,
              version_bytes INTEGER NOT NULL,
              uploads INTEGER NOT NULL,
-             part_bytes INTEGER NOT NULL,
-             PRIMARY KEY (bucket_id, shard)
+             part_bytes INTEGER NOT NULL
          ) STRICT, WITHOUT ROWID;
+         CREATE TABLE usage_deltas (
+             n INTEGER PRIMARY KEY,
+             bucket_id TEXT NOT NULL,
+             objects INTEGER NOT NULL,
+             bytes INTEGER NOT NULL,
+             versions INTEGER NOT NULL,
+             version_bytes INTEGER NOT NULL,
+             uploads INTEGER NOT NULL,
+             part_bytes INTEGER NOT NULL
+         ) STRICT;
+         CREATE INDEX usage_deltas_by_bucket ON usage_deltas (bucket_id);
          CREATE TABLE IF NOT EXISTS caps (
              scope TEXT PRIMARY KEY,
              storage INTEGER,
@@ -278,54 +276,40 @@ fn add_usage_counters(conn: &Connection) -> Result<()> {
              PRIMARY KEY (scope, day)
          ) STRICT, WITHOUT ROWID;\n",
     );
-    let object_in = |r: &str| {
-        let size = format!("{r}.size");
-        let neg = format!("-{r}.size");
-        let (one, s) = if r == "NEW" {
-            ("1", size.as_str())
+    let signed = |r: &str, what: &str| {
+        if r == "NEW" {
+            format!("{r}.{what}")
         } else {
-            ("-1", neg.as_str())
-        };
+            format!("-{r}.{what}")
+        }
+    };
+    let one = |r: &str| if r == "NEW" { "1" } else { "-1" };
+    let object_in = |r: &str| {
+        let s = signed(r, "size");
         usage_change(
             &format!("{r}.bucket_id"),
-            &format!("{r}.version_id"),
-            [one, s, one, s, "0", "0"],
+            [one(r), &s, one(r), &s, "0", "0"],
             "1",
         )
     };
     let version_in = |r: &str| {
-        let s = if r == "NEW" {
-            format!("{r}.size")
-        } else {
-            format!("-{r}.size")
-        };
-        let one = if r == "NEW" { "1" } else { "-1" };
         usage_change(
             &format!("{r}.bucket_id"),
-            &format!("{r}.version_id"),
-            ["0", "0", one, &s, "0", "0"],
+            ["0", "0", one(r), &signed(r, "size"), "0", "0"],
             &format!("{r}.marker = 0"),
         )
     };
     let upload_in = |r: &str| {
-        let one = if r == "NEW" { "1" } else { "-1" };
         usage_change(
             &format!("{r}.bucket_id"),
-            &format!("{r}.upload_id"),
-            ["0", "0", "0", "0", one, "0"],
+            ["0", "0", "0", "0", one(r), "0"],
             "1",
         )
     };
     let part_in = |r: &str| {
-        let s = if r == "NEW" {
-            format!("{r}.size")
-        } else {
-            format!("-{r}.size")
-        };
         usage_change(
             &on(r, part_bucket),
-            &format!("{r}.upload_id"),
-            ["0", "0", "0", "0", "0", &s],
+            ["0", "0", "0", "0", "0", &signed(r, "size")],
             &on(r, part_known),
         )
     };
@@ -343,7 +327,7 @@ fn add_usage_counters(conn: &Connection) -> Result<()> {
     );
     sql += &trigger(
         "usage_objects_update",
-        "UPDATE OF bucket_id, version_id, size",
+        "UPDATE OF bucket_id, size",
         "objects",
         object_in("OLD") + &object_in("NEW"),
     );
@@ -361,7 +345,7 @@ fn add_usage_counters(conn: &Connection) -> Result<()> {
     );
     sql += &trigger(
         "usage_versions_update",
-        "UPDATE OF bucket_id, version_id, size, marker",
+        "UPDATE OF bucket_id, size, marker",
         "versions",
         version_in("OLD") + &version_in("NEW"),
     );
@@ -387,10 +371,10 @@ fn add_usage_counters(conn: &Connection) -> Result<()> {
     );
     sql += &format!(
         "INSERT INTO bucket_usage
-           (bucket_id, shard, objects, bytes, versions, version_bytes, uploads, part_bytes)
+           (bucket_id, objects, bytes, versions, version_bytes, uploads, part_bytes)
          {};
          COMMIT;",
-        super::usage::recount_select(&usage_shard)
+        super::usage::recount_select()
     );
     if let Err(e) = conn.execute_batch(&sql) {
         let _ = conn.execute_batch("ROLLBACK");

@@ -12,26 +12,34 @@ const SUMS: &str =
      CAST(coalesce(sum(versions), 0) AS BIGINT), CAST(coalesce(sum(version_bytes), 0) AS BIGINT),
      CAST(coalesce(sum(uploads), 0) AS BIGINT), CAST(coalesce(sum(part_bytes), 0) AS BIGINT)";
 
-/// Every row's contribution to the counters, by bucket and shard, from the rows themselves:
-/// what the triggers keep, computed afresh. `{shard}` is the engine's shard expression, with
-/// `{id}` for the column it reads.
-pub(crate) fn recount_select(shard: &dyn Fn(&str) -> String) -> String {
+/// Every row's contribution to the counters, by bucket, from the rows themselves: what the
+/// triggers keep, computed afresh (an open's first count).
+pub(crate) fn recount_select() -> String {
     format!(
-        "SELECT bucket_id, shard, {SUMS} FROM (
-           SELECT bucket_id, {o} AS shard, 1 AS objects, size AS bytes, 1 AS versions,
+        "SELECT bucket_id, {SUMS} FROM (
+           SELECT bucket_id, 1 AS objects, size AS bytes, 1 AS versions,
                   size AS version_bytes, 0 AS uploads, 0 AS part_bytes FROM objects
            UNION ALL
-           SELECT bucket_id, {v}, 0, 0, 1, size, 0, 0 FROM versions WHERE marker = 0
+           SELECT bucket_id, 0, 0, 1, size, 0, 0 FROM versions WHERE marker = 0
            UNION ALL
-           SELECT bucket_id, {u}, 0, 0, 0, 0, 1, 0 FROM uploads
+           SELECT bucket_id, 0, 0, 0, 0, 1, 0 FROM uploads
            UNION ALL
-           SELECT uploads.bucket_id, {p}, 0, 0, 0, 0, 0, parts.size
+           SELECT uploads.bucket_id, 0, 0, 0, 0, 0, parts.size
              FROM parts JOIN uploads ON uploads.upload_id = parts.upload_id
-         ) AS counted GROUP BY bucket_id, shard",
-        o = shard("version_id"),
-        v = shard("version_id"),
-        u = shard("upload_id"),
-        p = shard("parts.upload_id"),
+         ) AS counted GROUP BY bucket_id"
+    )
+}
+
+/// The counters' columns, as both tables have them.
+const COUNTERS: &str = "objects, bytes, versions, version_bytes, uploads, part_bytes";
+
+/// The rows of the compacted counters and of the changes since, of the buckets `which` selects
+/// (a condition on `bucket_id`).
+fn counted(which: &str) -> String {
+    format!(
+        "(SELECT bucket_id, {COUNTERS} FROM bucket_usage WHERE {which}
+          UNION ALL
+          SELECT bucket_id, {COUNTERS} FROM usage_deltas WHERE {which}) AS counted"
     )
 }
 
@@ -58,7 +66,7 @@ fn one_usage(conn: &dyn Sql, sql: &str, param: &str) -> Result<Usage> {
 pub(crate) fn of_bucket(conn: &dyn Sql, bucket_id: &str) -> Result<Usage> {
     one_usage(
         conn,
-        &format!("SELECT {SUMS} FROM bucket_usage WHERE bucket_id = ?1"),
+        &format!("SELECT {SUMS} FROM {}", counted("bucket_id = ?1")),
         bucket_id,
     )
 }
@@ -68,8 +76,8 @@ pub(crate) fn of_account(conn: &dyn Sql, account: &str) -> Result<Usage> {
     one_usage(
         conn,
         &format!(
-            "SELECT {SUMS} FROM bucket_usage
-             WHERE bucket_id IN (SELECT id FROM buckets WHERE owner = ?1)"
+            "SELECT {SUMS} FROM {}",
+            counted("bucket_id IN (SELECT id FROM buckets WHERE owner = ?1)")
         ),
         account,
     )
@@ -78,7 +86,10 @@ pub(crate) fn of_account(conn: &dyn Sql, account: &str) -> Result<Usage> {
 /// Every bucket's counters, by bucket id (buckets holding nothing may be absent).
 pub(crate) fn all(conn: &dyn Sql) -> Result<Vec<(String, Usage)>> {
     conn.query(
-        &format!("SELECT bucket_id, {SUMS} FROM bucket_usage GROUP BY bucket_id"),
+        &format!(
+            "SELECT bucket_id, {SUMS} FROM {} GROUP BY bucket_id",
+            counted("1 = 1")
+        ),
         &[],
     )?
     .into_iter()
@@ -104,6 +115,33 @@ pub(crate) fn recount(conn: &dyn Sql, bucket_id: &str) -> Result<Usage> {
               WHERE uploads.bucket_id = ?1)",
         bucket_id,
     )
+}
+
+/// Folds the changes recorded so far into the compacted counters, in one transaction, so
+/// readings sum a few rows (the janitor does it at each round). Returns how many it folded.
+pub(crate) fn compact(conn: &dyn Sql) -> Result<u64> {
+    let Some(last) = conn
+        .first("SELECT max(n) FROM usage_deltas", &[])?
+        .map(|mut r| r.opt_int(0))
+        .transpose()?
+        .flatten()
+    else {
+        return Ok(0);
+    };
+    conn.execute(
+        &format!(
+            "INSERT INTO bucket_usage AS c (bucket_id, {COUNTERS})
+             SELECT bucket_id, {SUMS} FROM usage_deltas WHERE n <= ?1 GROUP BY bucket_id
+             ON CONFLICT (bucket_id) DO UPDATE SET
+               objects = c.objects + excluded.objects, bytes = c.bytes + excluded.bytes,
+               versions = c.versions + excluded.versions,
+               version_bytes = c.version_bytes + excluded.version_bytes,
+               uploads = c.uploads + excluded.uploads,
+               part_bytes = c.part_bytes + excluded.part_bytes"
+        ),
+        values![last],
+    )?;
+    conn.execute("DELETE FROM usage_deltas WHERE n <= ?1", values![last])
 }
 
 /// The caps of one scope (none set: all `None`).
