@@ -493,6 +493,21 @@ except s3.exceptions.ClientError as e:
   await shot("accounts");
 });
 
+await check("a bucket's tags are set in its settings, checked as S3 checks them, and boto3 reads them", async () => {
+  await page.goto(dash + "/b/dash-other");
+  await page.fill("#bucket-tags", "aws:team=blue");
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  const refused = await page.textContent("#error-message");
+  expect(refused.includes("Tag keys starting with aws: are reserved"), refused);
+  await page.goto(dash + "/b/dash-other");
+  await page.fill("#bucket-tags", "team=blue\ncost-centre=42");
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  expect((await page.inputValue("#bucket-tags")) === "cost-centre=42\nteam=blue", await page.inputValue("#bucket-tags"));
+  const out = boto3(S3 + `print(sorted((t["Key"], t["Value"]) for t in s3.get_bucket_tagging(Bucket="dash-other")["TagSet"]))`,
+    { AWS_ACCESS_KEY_ID: process.env.ACCESS_KEY, AWS_SECRET_ACCESS_KEY: process.env.SECRET_KEY });
+  expect(out.trim() === "[('cost-centre', '42'), ('team', 'blue')]", out);
+});
+
 await check("the audit log shows the console's and S3's changes to a bucket, and downloads them as JSON lines", async () => {
   await page.goto(dash + "/b/dash-other");
   await page.click("text=Audit log");

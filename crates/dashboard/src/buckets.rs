@@ -155,6 +155,9 @@ pub(crate) struct SettingsForm {
     csrf: Option<String>,
     visibility: String,
     policy: String,
+    /// The bucket's tags, one `key=value` a line; absent: unchanged.
+    #[serde(default)]
+    tags: Option<String>,
     /// `none`, `sse-s3` or `sse-kms`; absent: unchanged.
     #[serde(default)]
     encryption: Option<String>,
@@ -271,6 +274,19 @@ pub(crate) async fn settings(
             }
         }
         update.policy = Some((!policy.is_empty()).then(|| policy.to_owned()));
+    }
+    if let Some(text) = form.tags.as_deref() {
+        let tags = pier_edge::tags::from_lines(text).map_err(|why| {
+            Page::new(
+                StatusCode::BAD_REQUEST,
+                format!("The tags were not saved: {why}"),
+            )
+        })?;
+        if tags != current.tags {
+            // Removing tags is s3:PutBucketTagging too (IAM has no action of its own for it).
+            who.allow(&d, Action::PutBucketTagging, Some(&bucket), None, None)?;
+            update.tags = Some(tags);
+        }
     }
     if let Some(asked) = form.versioning.as_deref() {
         let state = match asked {

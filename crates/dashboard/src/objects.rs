@@ -130,6 +130,7 @@ pub(crate) async fn browse(
         visibility: visibility_name(b.public),
         versioning: versioning_name(b.versioning),
         policy: b.policy.clone().unwrap_or_default(),
+        tags: pier_edge::tags::to_lines(&b.tags),
         lock_on: b.object_lock.is_some(),
         retention_mode: match b.object_lock.and_then(|l| l.default).map(|r| r.mode) {
             Some(pier_store::LockMode::Governance) => "governance",

@@ -156,6 +156,8 @@ pub struct ObjectsPage {
     pub visibility: &'static str,
     pub versioning: &'static str,
     pub policy: String,
+    /// The bucket's tags, one `key=value` a line.
+    pub tags: String,
     /// Deleted keys are listed too, and they (each a [`Crumb`]: name here, whole key).
     pub show_hidden: bool,
     pub hidden: Vec<Crumb>,

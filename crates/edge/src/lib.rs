@@ -13,6 +13,7 @@
 //! - [`website`]: a bucket's static website configuration and the routing it does.
 //! - [`traffic`]: requests, bytes, refusals and latency over the last hour and day, in memory,
 //!   for the console's charts.
+//! - [`tags`]: tags as S3 limits them, for the S3 API and the console.
 //! - [`tls`]: the listeners' certificate from PEM files, checked and reloadable.
 //! - [`sigv4`]: SigV4 header authentication for the requests s3s does not check (the topic API).
 //! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
@@ -35,6 +36,7 @@ pub mod public_block;
 pub mod query;
 pub mod refusals;
 pub mod sigv4;
+pub mod tags;
 pub mod tls;
 pub mod traffic;
 pub mod website;

@@ -7,53 +7,19 @@ use crate::error::s3_error;
 use crate::versions::{parse_version, shown_version};
 use pier_store::{BucketUpdate, Store};
 use s3s::dto::*;
-use s3s::{s3_error, S3Result};
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use std::collections::BTreeMap;
 
-/// Most tags on an object.
-pub const MAX_OBJECT_TAGS: usize = 10;
-/// Most tags on a bucket.
-pub const MAX_BUCKET_TAGS: usize = 50;
+pub use pier_edge::tags::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS};
 
-/// Validates tags as S3 does, at most `max` of them.
+/// Validates tags as S3 does, at most `max` of them (`pier_edge::tags`, shared with the
+/// console): 400 `InvalidTag` otherwise.
 pub fn validate(
     pairs: impl IntoIterator<Item = (String, String)>,
     max: usize,
 ) -> S3Result<BTreeMap<String, String>> {
-    let mut tags = BTreeMap::new();
-    for (key, value) in pairs {
-        if key.is_empty() || key.chars().count() > 128 {
-            return Err(s3_error!(
-                InvalidTag,
-                "A tag key must be 1 to 128 characters long."
-            ));
-        }
-        if value.chars().count() > 256 {
-            return Err(s3_error!(
-                InvalidTag,
-                "A tag value must be at most 256 characters long."
-            ));
-        }
-        if key.starts_with("aws:") {
-            return Err(s3_error!(
-                InvalidTag,
-                "Tag keys starting with aws: are reserved."
-            ));
-        }
-        if tags.insert(key, value).is_some() {
-            return Err(s3_error!(
-                InvalidTag,
-                "Cannot provide multiple tags with the same key."
-            ));
-        }
-    }
-    if tags.len() > max {
-        return Err(s3_error!(
-            InvalidTag,
-            "Object tags cannot be greater than {max}"
-        ));
-    }
-    Ok(tags)
+    pier_edge::tags::validate(pairs, max)
+        .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidTag, e.to_string()))
 }
 
 /// The tags of a `Tagging` document (`<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag>
