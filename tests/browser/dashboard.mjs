@@ -508,6 +508,16 @@ await check("a bucket's tags are set in its settings, checked as S3 checks them,
   expect(out.trim() === "[('cost-centre', '42'), ('team', 'blue')]", out);
 });
 
+await check("beside a bucket's policy, 'who may do what here' explains a decision with the engine's trace", async () => {
+  await page.goto(dash + "/b/dash-photos");
+  await page.fill('#explain-here input[name="object"]', "hello.txt");
+  await Promise.all([page.waitForNavigation(), page.click("#explain-here button")]);
+  const verdict = await page.textContent("#verdict");
+  expect(verdict.startsWith("Allowed"), verdict);
+  expect((await page.$$("#trace li")).length > 0 && (await page.textContent("h1")).includes("s3:GetObject"), "a trace");
+  expect((await page.textContent("main")).includes("dash-photos / hello.txt"), "the object");
+});
+
 await check("the audit log shows the console's and S3's changes to a bucket, and downloads them as JSON lines", async () => {
   await page.goto(dash + "/b/dash-other");
   await page.click("text=Audit log");

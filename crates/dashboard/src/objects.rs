@@ -126,6 +126,8 @@ pub(crate) async fn browse(
     Ok(render(&ObjectsPage {
         can_write: who.may(&d, Action::PutObject, Some(&bucket)),
         can_settings: who.may(&d, Action::PutBucketAcl, Some(&bucket)),
+        can_explain: who.may(&d, Action::ListKeys, None),
+        actions: Action::ALL.iter().map(|a| a.iam_name()).collect(),
         nav: nav(&d, &who),
         visibility: visibility_name(b.public),
         versioning: versioning_name(b.versioning),

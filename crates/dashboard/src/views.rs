@@ -171,6 +171,10 @@ pub struct ObjectsPage {
     pub kms_key: String,
     pub can_write: bool,
     pub can_settings: bool,
+    /// The key may explain decisions (the "who may do what here" form beside the policy),
+    /// and the actions it offers.
+    pub can_explain: bool,
+    pub actions: Vec<&'static str>,
 }
 
 /// One version of an object.
