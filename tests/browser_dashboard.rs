@@ -11,7 +11,8 @@
 //! locked version's delete refused with the reason, create an account and use its first key from
 //! boto3, set caps (a bad value refused at its field, an upload over a bucket's cap refused in the
 //! console and over S3), set a bucket's tags (a reserved key refused, boto3 reading the rest),
-//! explain a decision from beside a bucket's policy, read a bucket's audit log and download it as JSON lines, see the traffic charts (overall and
+//! set lifecycle rules in B2's form (a rule that does nothing refused, boto3 reading the rest as S3
+//! rules), explain a decision from beside a bucket's policy, read a bucket's audit log and download it as JSON lines, see the traffic charts (overall and
 //! a bucket's, the hour and the day) count the requests made, see that at a phone's width no page
 //! scrolls sideways, delete an account after a confirmation that says its buckets are kept,
 //! create a restricted key and sign in with it. The
@@ -45,7 +46,7 @@ fn chromium_uses_the_dashboard_as_a_person_would() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}");
     assert!(
-        out.status.success() && stdout.contains("26 passed, 0 failed"),
+        out.status.success() && stdout.contains("27 passed, 0 failed"),
         "dashboard checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
         String::from_utf8_lossy(&out.stderr),
         server.log_tail(30)

@@ -508,6 +508,22 @@ await check("a bucket's tags are set in its settings, checked as S3 checks them,
   expect(out.trim() === "[('cost-centre', '42'), ('team', 'blue')]", out);
 });
 
+await check("a bucket's lifecycle rules are set in B2's form, refused with B2's message, and boto3 reads them as S3 rules", async () => {
+  await page.goto(dash + "/b/dash-other");
+  await page.fill("#bucket-lifecycle", '[{"fileNamePrefix": "logs/"}]');
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  const refused = await page.textContent("#error-message");
+  expect(refused.includes("does nothing"), refused);
+  await page.goto(dash + "/b/dash-other");
+  await page.fill("#bucket-lifecycle", '[{"fileNamePrefix": "logs/", "daysFromUploadingToHiding": 7, "daysFromHidingToDeleting": 30}]');
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  expect((await page.inputValue("#bucket-lifecycle")).includes('"daysFromHidingToDeleting": 30'), await page.inputValue("#bucket-lifecycle"));
+  const out = boto3(S3 + `r = s3.get_bucket_lifecycle_configuration(Bucket="dash-other")["Rules"][0]
+print(r.get("Filter", {}).get("Prefix", r.get("Prefix")), r["Expiration"]["Days"], r["NoncurrentVersionExpiration"]["NoncurrentDays"])`,
+  { AWS_ACCESS_KEY_ID: process.env.ACCESS_KEY, AWS_SECRET_ACCESS_KEY: process.env.SECRET_KEY });
+  expect(out.trim() === "logs/ 7 30", out);
+});
+
 await check("beside a bucket's policy, 'who may do what here' explains a decision with the engine's trace", async () => {
   await page.goto(dash + "/b/dash-photos");
   await page.fill('#explain-here input[name="object"]', "hello.txt");

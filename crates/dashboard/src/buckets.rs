@@ -158,6 +158,9 @@ pub(crate) struct SettingsForm {
     /// The bucket's tags, one `key=value` a line; absent: unchanged.
     #[serde(default)]
     tags: Option<String>,
+    /// The bucket's lifecycle rules as B2's `lifecycleRules` JSON; absent: unchanged.
+    #[serde(default)]
+    lifecycle: Option<String>,
     /// `none`, `sse-s3` or `sse-kms`; absent: unchanged.
     #[serde(default)]
     encryption: Option<String>,
@@ -286,6 +289,34 @@ pub(crate) async fn settings(
             // Removing tags is s3:PutBucketTagging too (IAM has no action of its own for it).
             who.allow(&d, Action::PutBucketTagging, Some(&bucket), None, None)?;
             update.tags = Some(tags);
+        }
+    }
+    if let Some(text) = form.lifecycle.as_deref() {
+        let not_saved = |why: String| {
+            Page::new(
+                StatusCode::BAD_REQUEST,
+                format!("The lifecycle rules were not saved: {why}"),
+            )
+        };
+        let value: serde_json::Value = match text.trim() {
+            "" => serde_json::Value::Array(Vec::new()),
+            text => serde_json::from_str(text).map_err(|e| not_saved(e.to_string()))?,
+        };
+        if value != pier_edge::b2_lifecycle::view(&current.lifecycle) {
+            // Replacing the list would drop rules set through S3 that B2's form cannot show.
+            let hidden = pier_edge::b2_lifecycle::refusals(&current.lifecycle);
+            if !hidden.is_empty() {
+                return Err(not_saved(hidden.join("; ")));
+            }
+            let rules = pier_edge::b2_lifecycle::parse(&value).map_err(not_saved)?;
+            who.allow(
+                &d,
+                Action::PutLifecycleConfiguration,
+                Some(&bucket),
+                None,
+                None,
+            )?;
+            update.lifecycle = Some(rules);
         }
     }
     if let Some(asked) = form.versioning.as_deref() {

@@ -133,6 +133,9 @@ pub(crate) async fn browse(
         versioning: versioning_name(b.versioning),
         policy: b.policy.clone().unwrap_or_default(),
         tags: pier_edge::tags::to_lines(&b.tags),
+        lifecycle: serde_json::to_string_pretty(&pier_edge::b2_lifecycle::view(&b.lifecycle))
+            .unwrap_or_default(),
+        lifecycle_hidden: pier_edge::b2_lifecycle::refusals(&b.lifecycle),
         lock_on: b.object_lock.is_some(),
         retention_mode: match b.object_lock.and_then(|l| l.default).map(|r| r.mode) {
             Some(pier_store::LockMode::Governance) => "governance",

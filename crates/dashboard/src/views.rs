@@ -158,6 +158,10 @@ pub struct ObjectsPage {
     pub policy: String,
     /// The bucket's tags, one `key=value` a line.
     pub tags: String,
+    /// The bucket's lifecycle rules as B2's `lifecycleRules` JSON (those B2 can express).
+    pub lifecycle: String,
+    /// Rules set through S3 that B2's form cannot show (the field is then read-only).
+    pub lifecycle_hidden: Vec<String>,
     /// Deleted keys are listed too, and they (each a [`Crumb`]: name here, whole key).
     pub show_hidden: bool,
     pub hidden: Vec<Crumb>,

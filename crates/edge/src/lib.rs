@@ -2,6 +2,7 @@
 //!
 //! - [`listen`]: serving a listener (the API's, the dashboard's) under a connection cap and a
 //!   head timeout that runs from accept, with `accept` failures backed off.
+//! - [`b2_lifecycle`]: B2's lifecycle rules, parsed, validated and shown (B2 API and console).
 //! - [`audit`]: the audit log as it is exported (JSON lines, RFC 3339 times).
 //! - [`access`]: the access engine's door for both APIs ([`access::Access`]).
 //! - [`names`]: the object-name rules B2 applies, for every door that creates names B2's way.
@@ -26,6 +27,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod b2_lifecycle;
 pub mod cors_watch;
 pub mod limits;
 pub mod listen;
