@@ -111,6 +111,9 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
 /// The scope the arguments name; a bucket by its name, which must exist.
 fn resolve(store: &Store, args: &CapScopeArgs) -> anyhow::Result<CapScope> {
     match (&args.account, &args.bucket) {
+        (Some(account), _) if !pier_store::is_account_id(account) => anyhow::bail!(
+            "{account:?} is not an account id (1 to 64 letters, digits, '.', '_' or '-')"
+        ),
         (Some(account), _) => Ok(CapScope::Account(account.clone())),
         (_, Some(name)) => {
             let bucket = store

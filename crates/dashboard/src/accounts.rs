@@ -200,7 +200,13 @@ pub(crate) async fn set_caps(
     who.check_csrf(form.csrf.as_deref())?;
     admin(&d, &who, Action::WriteKeys)?;
     let scope = match form.kind.as_str() {
-        "account" => CapScope::Account(form.id.clone()),
+        "account" if pier_store::is_account_id(&form.id) => CapScope::Account(form.id.clone()),
+        "account" => {
+            return Err(Page::new(
+                StatusCode::BAD_REQUEST,
+                format!("{:?} is not an account id", form.id),
+            ))
+        }
         "bucket" => CapScope::Bucket(d.store().bucket(&form.id).map_err(Page::store)?.id.clone()),
         other => {
             return Err(Page::new(

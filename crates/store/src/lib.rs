@@ -185,8 +185,9 @@ struct Caches {
     bucket_names: cache::TtlCache<String, Option<String>>,
     /// Access keys by id, read on every signed request.
     keys: cache::TtlCache<String, Option<Arc<AccessKey>>>,
-    /// Caps by scope, read on every request to a bucket (to know whether to count it).
-    caps: cache::TtlCache<CapScope, Caps>,
+    /// Every daily transaction cap, read on every request to a bucket (to know whether to
+    /// count it): one read of the caps a [`CACHE_TTL`], however many buckets are asked about.
+    transaction_caps: cache::TtlCache<(), Arc<usage::TransactionCaps>>,
 }
 
 /// The janitor thread, once started, and its wake-up channel.

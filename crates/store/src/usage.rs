@@ -94,6 +94,41 @@ impl Caps {
     }
 }
 
+/// The daily transaction caps in force, by account id and by bucket id (read together, so a
+/// request to a bucket without one costs a lookup, never an allocation or a metadata read).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TransactionCaps {
+    accounts: std::collections::HashMap<String, u64>,
+    buckets: std::collections::HashMap<String, u64>,
+}
+
+impl TransactionCaps {
+    /// The transaction caps among `all`.
+    pub(crate) fn of(all: Vec<(CapScope, Caps)>) -> TransactionCaps {
+        let mut caps = TransactionCaps::default();
+        for (scope, c) in all {
+            let Some(limit) = c.transactions_per_day else {
+                continue;
+            };
+            match scope {
+                CapScope::Account(id) => caps.accounts.insert(id, limit),
+                CapScope::Bucket(id) => caps.buckets.insert(id, limit),
+            };
+        }
+        caps
+    }
+
+    /// The bucket's own cap, if it has one.
+    pub(crate) fn bucket(&self, id: &str) -> Option<u64> {
+        self.buckets.get(id).copied()
+    }
+
+    /// The account's cap, if it has one.
+    pub(crate) fn account(&self, id: &str) -> Option<u64> {
+        self.accounts.get(id).copied()
+    }
+}
+
 /// Which cap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CapKind {

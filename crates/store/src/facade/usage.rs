@@ -1,10 +1,12 @@
 //! The store's usage counters and caps (`docs/design.md`, "Usage and caps"): reading them,
 //! setting caps, and counting requests against a daily transaction cap.
 
+use crate::usage::TransactionCaps;
 use crate::{
     Acting, Actor, Bucket, CapExceeded, CapKind, CapScope, Caps, RequestError, StorageError, Store,
     Usage,
 };
+use std::sync::Arc;
 
 impl Store {
     /// What a bucket holds, from its counters (no scan).
@@ -61,31 +63,42 @@ impl Store {
 
     /// Counts one request to `bucket` against the daily transaction caps of the bucket and of
     /// its owner, when they have one: `CapExceeded` when a cap is reached (the request is
-    /// refused and not counted). Costs nothing beyond a cache read when neither has such a cap.
+    /// refused and not counted). Without such a cap it costs two map lookups: the caps are read
+    /// at most once a [`crate::CACHE_TTL`], for every bucket at once.
     pub fn count_request(&self, bucket: &Bucket) -> Result<(), RequestError> {
-        for (scope, name) in [
-            (CapScope::Bucket(bucket.id.clone()), &bucket.name),
-            (CapScope::Account(bucket.owner.clone()), &bucket.owner),
-        ] {
-            let caps = self
-                .inner
-                .caches
-                .caps
-                .get_or_load(&scope, || self.meta().caps(&scope))
+        let caps = self
+            .inner
+            .caches
+            .transaction_caps
+            .get_or_load(&(), || {
+                self.meta()
+                    .all_caps()
+                    .map(|all| Arc::new(TransactionCaps::of(all)))
+            })
+            .map_err(RequestError::narrow)?;
+        let capped = [
+            caps.bucket(&bucket.id)
+                .map(|limit| (CapScope::Bucket(bucket.id.clone()), &bucket.name, limit)),
+            caps.account(&bucket.owner).map(|limit| {
+                (
+                    CapScope::Account(bucket.owner.clone()),
+                    &bucket.owner,
+                    limit,
+                )
+            }),
+        ];
+        for (scope, name, limit) in capped.into_iter().flatten() {
+            let fits = self
+                .meta()
+                .count_transaction(&scope, today(), limit)
                 .map_err(RequestError::narrow)?;
-            if let Some(limit) = caps.transactions_per_day {
-                let fits = self
-                    .meta()
-                    .count_transaction(&scope, today(), limit)
-                    .map_err(RequestError::narrow)?;
-                if !fits {
-                    return Err(RequestError::CapExceeded(CapExceeded {
-                        kind: CapKind::Transactions,
-                        scope,
-                        name: name.clone(),
-                        limit,
-                    }));
-                }
+            if !fits {
+                return Err(RequestError::CapExceeded(CapExceeded {
+                    kind: CapKind::Transactions,
+                    scope,
+                    name: name.clone(),
+                    limit,
+                }));
             }
         }
         Ok(())
@@ -101,7 +114,7 @@ impl Acting<'_> {
             .meta()
             .set_caps(scope, caps, &self.actor)
             .map_err(StorageError::of);
-        self.store.inner.caches.caps.invalidate(scope);
+        self.store.inner.caches.transaction_caps.invalidate(&());
         result
     }
 }

@@ -151,13 +151,15 @@ pub(crate) fn caps(conn: &dyn Sql, scope: &CapScope) -> Result<Caps> {
             "SELECT storage, objects, transactions FROM caps WHERE scope = ?1",
             values![scope.key()],
         )?
-        .map(caps_from_row)
+        .map(|row| caps_from_row(row, 0))
         .transpose()?
         .unwrap_or_default())
 }
 
-fn caps_from_row(mut row: Row) -> Result<Caps> {
-    let mut n = |i: usize| -> Result<Option<u64>> { Ok(row.opt_int(i)?.map(|v| v.max(0) as u64)) };
+/// The caps in columns `first..first + 3` of `row`.
+fn caps_from_row(mut row: Row, first: usize) -> Result<Caps> {
+    let mut n =
+        |i: usize| -> Result<Option<u64>> { Ok(row.opt_int(first + i)?.map(|v| v.max(0) as u64)) };
     Ok(Caps {
         storage: n(0)?,
         objects: n(1)?,
@@ -183,28 +185,18 @@ pub(crate) fn set_caps(conn: &dyn Sql, scope: &CapScope, caps: Caps) -> Result<(
     Ok(())
 }
 
-/// Every scope with caps.
+/// Every scope with caps (rows whose scope does not read are left out).
 pub(crate) fn all_caps(conn: &dyn Sql) -> Result<Vec<(CapScope, Caps)>> {
-    conn.query(
+    let mut out = Vec::new();
+    for mut row in conn.query(
         "SELECT scope, storage, objects, transactions FROM caps ORDER BY scope",
         &[],
-    )?
-    .into_iter()
-    .filter_map(|mut row| {
-        let scope = match row.text(0) {
-            Ok(s) => CapScope::parse(&s)?,
-            Err(e) => return Some(Err(e)),
-        };
-        let mut rest = Vec::with_capacity(3);
-        for i in 1..4 {
-            match row.opt_int(i) {
-                Ok(v) => rest.push(v.map_or(crate::sql::Value::Null, crate::sql::Value::Int)),
-                Err(e) => return Some(Err(e)),
-            }
+    )? {
+        if let Some(scope) = CapScope::parse(&row.text(0)?) {
+            out.push((scope, caps_from_row(row, 1)?));
         }
-        Some(caps_from_row(Row::new(rest)).map(|caps| (scope, caps)))
-    })
-    .collect()
+    }
+    Ok(out)
 }
 
 /// Inside a write that added bytes or an entry to `bucket_id`: refuses it (`CapExceeded`) when
