@@ -170,18 +170,14 @@ impl Access {
 
     /// Counts an allowed request to `bucket` against the daily transaction caps of the bucket
     /// and of its owner: `CapExceeded` when one is reached (refuse the request). Nothing is
-    /// counted for a service-level request, a bucket that does not exist, or one whose caps
-    /// have no transaction cap (then it costs a cache read).
+    /// counted for a service-level request, a bucket that does not exist, or one without such
+    /// a cap; while no transaction cap is set anywhere it costs one cache read
+    /// ([`Store::count_request_to`]).
     pub fn count_request(&self, bucket: Option<&str>) -> Result<()> {
-        let Some(name) = bucket else {
-            return Ok(());
-        };
-        let bucket = match self.store.bucket(name) {
-            Ok(bucket) => bucket,
-            Err(pier_store::BucketError::NoSuchBucket) => return Ok(()),
-            Err(e) => return Err(e.into()),
-        };
-        self.store.count_request(&bucket).map_err(Into::into)
+        match bucket {
+            Some(name) => self.store.count_request_to(name).map_err(Into::into),
+            None => Ok(()),
+        }
     }
 
     /// Whether anyone, unsigned, may read `key` of `bucket` (over TLS when `secure`): what a

@@ -118,6 +118,11 @@ impl TransactionCaps {
         caps
     }
 
+    /// True when no transaction cap is set anywhere.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.accounts.is_empty() && self.buckets.is_empty()
+    }
+
     /// The bucket's own cap, if it has one.
     pub(crate) fn bucket(&self, id: &str) -> Option<u64> {
         self.buckets.get(id).copied()

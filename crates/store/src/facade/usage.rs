@@ -66,8 +66,28 @@ impl Store {
     /// refused and not counted). Without such a cap it costs two map lookups: the caps are read
     /// at most once a [`crate::CACHE_TTL`], for every bucket at once.
     pub fn count_request(&self, bucket: &Bucket) -> Result<(), RequestError> {
-        let caps = self
-            .inner
+        let caps = self.transaction_caps()?;
+        self.count_against(&caps, bucket)
+    }
+
+    /// [`Store::count_request`] for a bucket by name; nothing is counted for a bucket that does
+    /// not exist. When no transaction cap is set anywhere (the usual case) the bucket is not
+    /// even looked up.
+    pub fn count_request_to(&self, bucket: &str) -> Result<(), RequestError> {
+        let caps = self.transaction_caps()?;
+        if caps.is_empty() {
+            return Ok(());
+        }
+        match self.bucket(bucket) {
+            Ok(bucket) => self.count_against(&caps, &bucket),
+            Err(crate::BucketError::NoSuchBucket) => Ok(()),
+            Err(e) => Err(RequestError::narrow(e.into())),
+        }
+    }
+
+    /// Every transaction cap, through the cache.
+    fn transaction_caps(&self) -> Result<Arc<TransactionCaps>, RequestError> {
+        self.inner
             .caches
             .transaction_caps
             .get_or_load(&(), || {
@@ -75,7 +95,10 @@ impl Store {
                     .all_caps()
                     .map(|all| Arc::new(TransactionCaps::of(all)))
             })
-            .map_err(RequestError::narrow)?;
+            .map_err(RequestError::narrow)
+    }
+
+    fn count_against(&self, caps: &TransactionCaps, bucket: &Bucket) -> Result<(), RequestError> {
         let capped = [
             caps.bucket(&bucket.id)
                 .map(|limit| (CapScope::Bucket(bucket.id.clone()), &bucket.name, limit)),
