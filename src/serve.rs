@@ -266,6 +266,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stop_rx_for_events = stop_rx.clone();
         let cors_watch = pier_edge::cors_watch::CorsWatch::default();
+        let access_watch = pier_edge::access_watch::AccessWatch::default();
         let traffic = std::sync::Arc::new(pier_edge::traffic::Traffic::new());
         let dispatcher = pier_events::Dispatcher::new(
             std::sync::Arc::new(store.clone()),
@@ -284,6 +285,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             (addr.port(), websites_at),
             nofile,
             (cors_watch.clone(), event_stats.clone(), traffic.clone()),
+            access_watch.clone(),
             (stop_rx.clone(), certs.dashboard.clone()),
         )
         .await?;
@@ -303,6 +305,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 access_log,
                 dashboard_port,
                 cors_watch,
+                access_watch,
                 public_url: config.public_url.clone(),
                 region: config.region.clone(),
                 webhook_allow_private: config.webhook_allow_private,
@@ -390,6 +393,7 @@ async fn start_dashboard(
         std::sync::Arc<pier_events::DispatchStats>,
         std::sync::Arc<pier_edge::traffic::Traffic>,
     ),
+    access_watch: pier_edge::access_watch::AccessWatch,
     (mut stop, cert): (
         tokio::sync::watch::Receiver<bool>,
         Option<std::sync::Arc<pier_edge::tls::Certificate>>,
@@ -419,7 +423,7 @@ async fn start_dashboard(
     hosts.extend(config.dashboard_hosts.iter().cloned());
     let dashboard = pier_dashboard::Dashboard::new(
         store.clone(),
-        pier_edge::access::Access::new(store.clone()),
+        pier_edge::access::Access::new(store.clone(), access_watch),
         cors_watch,
         pier_dashboard::DashboardConfig {
             hosts,

@@ -12,7 +12,9 @@
 //! boto3, set caps (a bad value refused at its field, an upload over a bucket's cap refused in the
 //! console and over S3), set a bucket's tags (a reserved key refused, boto3 reading the rest),
 //! set lifecycle rules in B2's form (a rule that does nothing refused, boto3 reading the rest as S3
-//! rules), explain a decision from beside a bucket's policy, read a bucket's audit log and download it as JSON lines, see the traffic charts (overall and
+//! rules), explain a decision from beside a bucket's policy, stage a policy and public access
+//! report-only and see exactly the requests whose verdict it would change listed (then promote it
+//! and see them answered so), read a bucket's audit log and download it as JSON lines, see the traffic charts (overall and
 //! a bucket's, the hour and the day) count the requests made, see that at a phone's width no page
 //! scrolls sideways, delete an account after a confirmation that says its buckets are kept,
 //! create a restricted key and sign in with it. The
@@ -46,7 +48,7 @@ fn chromium_uses_the_dashboard_as_a_person_would() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}");
     assert!(
-        out.status.success() && stdout.contains("27 passed, 0 failed"),
+        out.status.success() && stdout.contains("28 passed, 0 failed"),
         "dashboard checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
         String::from_utf8_lossy(&out.stderr),
         server.log_tail(30)

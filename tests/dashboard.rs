@@ -501,3 +501,109 @@ fn dashboard_uploads_keep_to_the_names_both_apis_carry() {
     assert!(listed.contains("fine/name.txt"), "{listed}");
     assert_eq!(listed.matches("\"Key\"").count(), 1, "{listed}");
 }
+
+#[test]
+fn report_only_access_forms_need_the_token_are_checked_as_saving_and_stay_with_the_owner() {
+    let server = Server::start();
+    server.aws_ok(&["s3api", "create-bucket", "--bucket", "staging"]);
+    server.aws_ok(&[
+        "s3api",
+        "put-public-access-block",
+        "--bucket",
+        "staging",
+        "--public-access-block-configuration",
+        "BlockPublicAcls=true",
+    ]);
+    let cookie = sign_in(&server);
+    let token = csrf(&server, &cookie);
+    let origin = server.dashboard.clone();
+    let ours = [("Cookie", cookie.as_str()), ("Origin", origin.as_str())];
+    let staged = || {
+        raw(
+            &server.dashboard,
+            "GET",
+            "/b/staging/access",
+            &[("Cookie", &cookie)],
+        )
+        .body
+    };
+    let policy = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::staging/*"}]}"#;
+    let encoded = pier_edge::percent::encode(policy, pier_edge::percent::UNRESERVED);
+    let form = |csrf: &str| format!("csrf={csrf}&visibility=private&policy={encoded}");
+    let no_token = post(&server, "/b/staging/access/stage", &form(""), &ours);
+    assert_eq!(no_token.status, 403, "{no_token:?}");
+    let foreign = post(
+        &server,
+        "/b/staging/access/stage",
+        &form(&token),
+        &[("Cookie", &cookie), ("Origin", "https://evil.example")],
+    );
+    assert_eq!(foreign.status, 403, "{foreign:?}");
+    assert!(staged().contains("Nothing is staged"), "{}", staged());
+    // Staging is checked as saving is: the public access block refuses a public setting.
+    let public = post(
+        &server,
+        "/b/staging/access/stage",
+        &format!("csrf={token}&visibility=public&policy="),
+        &ours,
+    );
+    assert_eq!(public.status, 403, "{public:?}");
+    assert!(public.body.contains("BlockPublicAcls"), "{}", public.body);
+    let bad = post(
+        &server,
+        "/b/staging/access/stage",
+        &format!("csrf={token}&visibility=private&policy=%7Bnot%20json"),
+        &ours,
+    );
+    assert_eq!(bad.status, 400, "{bad:?}");
+    let unchanged = post(
+        &server,
+        "/b/staging/access/stage",
+        &format!("csrf={token}&visibility=private&policy="),
+        &ours,
+    );
+    assert_eq!(unchanged.status, 400, "nothing to stage: {unchanged:?}");
+    // Another account's key may neither stage nor see what is staged.
+    let other = server.create_key(&[]);
+    let theirs = sign_in_as(&server, &other.id, &other.secret);
+    let their_token = csrf(&server, &theirs);
+    let intruder = post(
+        &server,
+        "/b/staging/access/stage",
+        &form(&their_token),
+        &[("Cookie", &theirs), ("Origin", &origin)],
+    );
+    assert_eq!(intruder.status, 403, "{intruder:?}");
+    let peek = raw(
+        &server.dashboard,
+        "GET",
+        "/b/staging/access",
+        &[("Cookie", &theirs)],
+    );
+    assert_eq!(peek.status, 403, "{peek:?}");
+    // The owner stages; the change takes no effect until promoted.
+    let good = post(&server, "/b/staging/access/stage", &form(&token), &ours);
+    assert_eq!(good.status, 303, "{good:?}");
+    assert!(staged().contains("Staged by"), "{}", staged());
+    let live = server.aws(&["s3api", "get-bucket-policy", "--bucket", "staging"]);
+    assert!(!live.status.success(), "no policy in effect yet");
+    let discard = |csrf: &str| format!("csrf={csrf}&action=discard");
+    let no_token = post(&server, "/b/staging/access/staged", &discard(""), &ours);
+    assert_eq!(no_token.status, 403, "{no_token:?}");
+    let intruder = post(
+        &server,
+        "/b/staging/access/staged",
+        &format!("csrf={their_token}&action=promote"),
+        &[("Cookie", &theirs), ("Origin", &origin)],
+    );
+    assert_eq!(intruder.status, 403, "{intruder:?}");
+    assert!(staged().contains("Staged by"), "still staged: {}", staged());
+    let discarded = post(&server, "/b/staging/access/staged", &discard(&token), &ours);
+    assert_eq!(discarded.status, 303, "{discarded:?}");
+    assert!(staged().contains("Nothing is staged"), "{}", staged());
+    let live = server.aws(&["s3api", "get-bucket-policy", "--bucket", "staging"]);
+    assert!(
+        !live.status.success(),
+        "a discarded change never took effect"
+    );
+}

@@ -220,7 +220,7 @@ await check("the simulator explains a refused upload and an allowed download", a
 });
 
 await check("a bad bucket policy is refused with the engine's message", async () => {
-  await page.goto(dash + "/b/dash-photos");
+  await page.goto(dash + "/b/dash-photos/settings");
   await page.fill('#settings textarea[name="policy"]', '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::elsewhere/*"}]}');
   await page.click('#settings form[action$="/settings"] button');
   const message = await page.textContent("#error-message");
@@ -316,14 +316,14 @@ await check("a bucket becomes a website: settings checked at their fields, its a
   await shot("website");
   let got = await visitUntil(address, (status) => status !== 404);
   expect(got.status === 403, `private objects are not served: ${got.status}`);
-  await page.goto(dash + "/b/dash-photos");
+  await page.goto(dash + "/b/dash-photos/settings");
   await page.selectOption('#settings select[name="visibility"]', "public");
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
   got = await visitUntil(address, (status) => status === 200);
   expect(got.text.includes("hello from the dashboard"), "the index document: " + got.text);
   got = await visitUntil(address + "old/2026/", (_, text) => true);
   expect(got.url.endsWith("/albums/2026/"), "the routing rule redirected: " + got.url);
-  await page.goto(dash + "/b/dash-photos");
+  await page.goto(dash + "/b/dash-photos/settings");
   await page.selectOption('#settings select[name="visibility"]', "private");
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
   await page.goto(dash + "/b/dash-photos/website");
@@ -332,16 +332,17 @@ await check("a bucket becomes a website: settings checked at their fields, its a
 });
 
 await check("a bucket's default encryption is set in its settings; an upload is then encrypted and says so", async () => {
-  await page.goto(dash + "/b/dash-other");
+  await page.goto(dash + "/b/dash-other/settings");
   await page.selectOption('#settings select[name="encryption"]', "sse-s3");
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
   expect((await page.inputValue('#settings select[name="encryption"]')) === "sse-s3", "saved");
+  await page.goto(dash + "/b/dash-other");
   await page.setInputFiles("#files", [{ name: "sealed.txt", mimeType: "text/plain", buffer: Buffer.from("sealed at rest") }]);
   await page.waitForSelector('#progress[data-state="done"]');
   await page.goto(dash + "/b/dash-other/object?key=sealed.txt");
   const details = await page.textContent("dl.details");
   expect(details.includes("SSE-S3"), "the object page shows its encryption: " + details);
-  await page.goto(dash + "/b/dash-other");
+  await page.goto(dash + "/b/dash-other/settings");
   await page.selectOption('#settings select[name="encryption"]', "sse-kms");
   await page.fill('#settings input[name="kms_key"]', "no-such-key");
   await page.click('#settings form[action$="/settings"] button');
@@ -350,15 +351,17 @@ await check("a bucket's default encryption is set in its settings; an upload is 
 });
 
 await check("versioning is turned on and suspended in a bucket's settings, and never back off", async () => {
-  await page.goto(dash + "/b/dash-other");
+  await page.goto(dash + "/b/dash-other/settings");
   expect((await page.inputValue('#settings select[name="versioning"]')) === "off", "a new S3 bucket keeps no versions");
   await page.selectOption('#settings select[name="versioning"]', "on");
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
-  expect((await page.textContent("p.meta")).includes("versions on"), await page.textContent("p.meta"));
+  expect((await page.inputValue('#settings select[name="versioning"]')) === "on", "saved on");
   const offered = await page.$$eval('#settings select[name="versioning"] option', (os) => os.map((o) => o.value));
   expect(!offered.includes("off"), "off is no longer offered: " + offered);
   await page.selectOption('#settings select[name="versioning"]', "suspended");
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  expect((await page.inputValue('#settings select[name="versioning"]')) === "suspended", "saved suspended");
+  await page.goto(dash + "/b/dash-other");
   expect((await page.textContent("p.meta")).includes("versions suspended"), await page.textContent("p.meta"));
 });
 
@@ -412,13 +415,14 @@ await check("an object's versions: download one, restore it, delete one, find th
 });
 
 await check("object lock with a default retention is turned on in the settings; a locked version's delete shows why not", async () => {
-  await page.goto(dash + "/b/dash-versions");
+  await page.goto(dash + "/b/dash-versions/settings");
   await page.check('#object-lock input[name="object_lock"]');
   await page.selectOption('#object-lock select[name="retention_mode"]', "governance");
   await page.fill('#object-lock input[name="retention_period"]', "1");
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
   expect((await page.textContent("#object-lock")).includes("On:"), await page.textContent("#object-lock"));
   expect((await page.inputValue('#object-lock select[name="retention_mode"]')) === "governance", "the default is shown");
+  await page.goto(dash + "/b/dash-versions");
   await page.setInputFiles("#files", [{ name: "kept.txt", mimeType: "text/plain", buffer: Buffer.from("kept for a day") }]);
   await page.waitForSelector('#progress[data-state="done"]');
   await page.goto(dash + "/b/dash-versions/object?key=kept.txt");
@@ -494,27 +498,28 @@ except s3.exceptions.ClientError as e:
 });
 
 await check("a bucket's tags are set in its settings, checked as S3 checks them, and boto3 reads them", async () => {
-  await page.goto(dash + "/b/dash-other");
+  await page.goto(dash + "/b/dash-other/settings");
   await page.fill("#bucket-tags", "aws:team=blue");
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
   const refused = await page.textContent("#error-message");
   expect(refused.includes("Tag keys starting with aws: are reserved"), refused);
-  await page.goto(dash + "/b/dash-other");
+  await page.goto(dash + "/b/dash-other/settings");
   await page.fill("#bucket-tags", "team=blue\ncost-centre=42");
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
   expect((await page.inputValue("#bucket-tags")) === "cost-centre=42\nteam=blue", await page.inputValue("#bucket-tags"));
+  await shot("settings");
   const out = boto3(S3 + `print(sorted((t["Key"], t["Value"]) for t in s3.get_bucket_tagging(Bucket="dash-other")["TagSet"]))`,
     { AWS_ACCESS_KEY_ID: process.env.ACCESS_KEY, AWS_SECRET_ACCESS_KEY: process.env.SECRET_KEY });
   expect(out.trim() === "[('cost-centre', '42'), ('team', 'blue')]", out);
 });
 
 await check("a bucket's lifecycle rules are set in B2's form, refused with B2's message, and boto3 reads them as S3 rules", async () => {
-  await page.goto(dash + "/b/dash-other");
+  await page.goto(dash + "/b/dash-other/settings");
   await page.fill("#bucket-lifecycle", '[{"fileNamePrefix": "logs/"}]');
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
   const refused = await page.textContent("#error-message");
   expect(refused.includes("does nothing"), refused);
-  await page.goto(dash + "/b/dash-other");
+  await page.goto(dash + "/b/dash-other/settings");
   await page.fill("#bucket-lifecycle", '[{"fileNamePrefix": "logs/", "daysFromUploadingToHiding": 7, "daysFromHidingToDeleting": 30}]');
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
   expect((await page.inputValue("#bucket-lifecycle")).includes('"daysFromHidingToDeleting": 30'), await page.inputValue("#bucket-lifecycle"));
@@ -525,13 +530,69 @@ print(r.get("Filter", {}).get("Prefix", r.get("Prefix")), r["Expiration"]["Days"
 });
 
 await check("beside a bucket's policy, 'who may do what here' explains a decision with the engine's trace", async () => {
-  await page.goto(dash + "/b/dash-photos");
+  await page.goto(dash + "/b/dash-photos/settings");
   await page.fill('#explain-here input[name="object"]', "hello.txt");
   await Promise.all([page.waitForNavigation(), page.click("#explain-here button")]);
   const verdict = await page.textContent("#verdict");
   expect(verdict.startsWith("Allowed"), verdict);
   expect((await page.$$("#trace li")).length > 0 && (await page.textContent("h1")).includes("s3:GetObject"), "a trace");
   expect((await page.textContent("main")).includes("dash-photos / hello.txt"), "the object");
+});
+
+await check("a staged policy and access are decided beside the live ones: the requests whose verdict would change are listed exactly, then promoted", async () => {
+  const admin = { AWS_ACCESS_KEY_ID: process.env.ACCESS_KEY, AWS_SECRET_ACCESS_KEY: process.env.SECRET_KEY };
+  boto3(S3 + `s3.put_object(Bucket="dash-photos", Key="keep/a.txt", Body=b"kept")
+s3.put_object(Bucket="dash-photos", Key="scratch/b.txt", Body=b"scratch")`, admin);
+  await page.goto(dash + "/b/dash-photos/settings");
+  await page.selectOption('#settings select[name="visibility"]', "public");
+  await page.fill("#bucket-policy", JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "KeepKept",
+    Effect: "Deny", Principal: "*", Action: "s3:DeleteObject", Resource: "arn:aws:s3:::dash-photos/keep/*" }] }));
+  await Promise.all([page.waitForNavigation(), page.click("#stage-access")]);
+  expect(page.url().endsWith("/b/dash-photos/access"), page.url());
+  expect((await page.textContent("#no-flips")).includes("No request"), "nothing counted yet");
+  expect((await page.textContent("#staged-visibility")).trim() === "public", "the staged access");
+  // Traffic as users make it: the live settings answer, the staged ones are only counted.
+  const anon = (key) => boto3(`import urllib.request, urllib.error, os
+try:
+    print(urllib.request.urlopen(os.environ["PIER_ENDPOINT"] + "/dash-photos/" + os.environ["OBJECT"]).status)
+except urllib.error.HTTPError as e:
+    print(e.code)`, { OBJECT: key });
+  expect(anon("keep/a.txt").trim() === "403", "private today: anonymous reads are refused");
+  const out = boto3(S3 + `s3.get_object(Bucket="dash-photos", Key="keep/a.txt")["Body"].read()
+s3.delete_object(Bucket="dash-photos", Key="scratch/b.txt")
+for _ in range(2):
+    s3.delete_object(Bucket="dash-photos", Key="keep/a.txt")
+print("deleted")`, admin);
+  expect(out.trim() === "deleted", "the live settings still allow the deletes: " + out);
+  await page.goto(dash + "/b/dash-photos/access");
+  await shot("access-report-only");
+  const rows = await page.$$eval("#access-flips tr.flip", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].slice(0, 5).map((td) => td.textContent.trim())));
+  const refusedRows = rows.filter((r) => r[3] === "refused");
+  expect(refusedRows.length === 1 && refusedRows[0][0] === process.env.ACCESS_KEY && refusedRows[0][1] === "s3:DeleteObject"
+    && refusedRows[0][2] === "keep/a.txt" && refusedRows[0][4] === "2", "exactly the deletes of keep/a.txt would be refused: " + JSON.stringify(rows));
+  const allowedRows = rows.filter((r) => r[3] === "allowed");
+  expect(allowedRows.length === 1 && allowedRows[0][0] === "anonymous" && allowedRows[0][1] === "s3:GetObject" && allowedRows[0][2] === "keep/a.txt",
+    "the anonymous read would be allowed: " + JSON.stringify(rows));
+  expect((await page.textContent("#access-flips")).includes("KeepKept"), "the staged trace names the statement");
+  expect((await page.textContent("#access-refused")).trim() === "2", await page.textContent("#access-counts"));
+  await Promise.all([page.waitForNavigation(), page.click("#promote-access button")]);
+  expect((await page.textContent("#nothing-staged")).includes("Nothing is staged"), "promoted");
+  const denied = boto3(S3 + `s3.put_object(Bucket="dash-photos", Key="keep/c.txt", Body=b"c")
+try:
+    s3.delete_object(Bucket="dash-photos", Key="keep/c.txt")
+    print("deleted")
+except s3.exceptions.ClientError as e:
+    print(e.response["Error"]["Code"])`, admin);
+  expect(denied.trim() === "AccessDenied", "promoted: the delete is refused now: " + denied);
+  expect(anon("keep/c.txt").trim() === "200", "promoted: anonymous reads are allowed now");
+  await page.goto(dash + "/audit?bucket=dash-photos");
+  expect((await page.textContent("#audit")).includes("console:promote report-only access"), "the promotion is in the audit log");
+  // Back to private, without a policy, for the checks after this one.
+  await page.goto(dash + "/b/dash-photos/settings");
+  await page.selectOption('#settings select[name="visibility"]', "private");
+  await page.fill("#bucket-policy", "");
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  expect(anon("keep/c.txt").trim() === "403", "private again");
 });
 
 await check("the audit log shows the console's and S3's changes to a bucket, and downloads them as JSON lines", async () => {
@@ -568,7 +629,7 @@ await check("traffic charts show the API's requests as SVG and as a table, overa
   await page.click("#windows >> text=Last day");
   expect((await page.textContent("#charts")).includes("24 h ago") && (await column("Requests")) >= 3, "the day");
   await page.goto(dash + "/b/dash-photos");
-  await page.click('.meta a[href="/traffic?bucket=dash-photos"]');
+  await page.click('nav.tabs a[href="/traffic?bucket=dash-photos"]');
   await page.waitForURL("**/traffic?bucket=dash-photos");
   expect((await page.textContent("h1")).includes("dash-photos") && (await column("Requests")) >= 3
     && (await column("4xx and 5xx")) >= 1, "the bucket's own: " + (await page.textContent("#traffic")));
@@ -594,7 +655,8 @@ await check("at a phone's width (390 px) no page scrolls sideways and the header
   await page.setViewportSize({ width: 390, height: 844 });
   try {
     const wide = [];
-    for (const path of ["/", "/b/dash-photos", "/b/dash-photos/object?key=hello.txt", "/b/dash-photos/cors",
+    for (const path of ["/", "/b/dash-photos", "/b/dash-photos/settings", "/b/dash-photos/access",
+      "/b/dash-photos/object?key=hello.txt", "/b/dash-photos/cors",
       "/b/dash-photos/events", "/b/dash-photos/website", "/keys", "/accounts", "/audit", "/traffic"]) {
       await page.goto(dash + path);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -33,7 +33,7 @@ pub use request::{B2Call, B2Request, CorsBucket, JsonCall};
 use bytes::Bytes;
 use http::{header, Method, Request, Response};
 use http_body_util::BodyExt;
-use pier_access::{Action, KeyScope};
+use pier_access::{Action, KeyScope, ObjectGrant};
 use pier_edge::access::{Access, Ask, ClientAddr, RequestFacts};
 use pier_store::Store;
 use s3s::Body;
@@ -158,6 +158,8 @@ impl Call<'_> {
             prefix,
         };
         let d = self.access.decide(who, ask, self.facts())?;
+        self.access
+            .report(who, ask, self.facts(), d.allowed, || ObjectGrant::None);
         if d.allowed {
             return Ok(self.access.count_request(bucket)?);
         }

@@ -13,7 +13,10 @@
 //!   script. Assets are embedded in the binary.
 //! - Object bytes never render on the dashboard's origin: downloads and share links are
 //!   presigned URLs on the API port.
+//! - A bucket's pages are tabs: objects, [`settings`], report-only access changes
+//!   ([`access_changes`]), CORS, events, website, and its audit log and traffic.
 
+mod access_changes;
 mod accounts;
 mod audit;
 pub mod auth;
@@ -25,6 +28,7 @@ pub mod guard;
 mod keys;
 mod objects;
 pub mod session;
+mod settings;
 mod versions;
 mod views;
 mod website;
@@ -149,7 +153,16 @@ impl Dashboard {
             .route("/logout", post(auth::logout))
             .route("/", get(buckets::list).post(buckets::create))
             .route("/b/{bucket}", get(objects::browse))
-            .route("/b/{bucket}/settings", post(buckets::settings))
+            .route(
+                "/b/{bucket}/settings",
+                get(settings::page).post(settings::save),
+            )
+            .route("/b/{bucket}/access", get(access_changes::page))
+            .route("/b/{bucket}/access/stage", post(access_changes::stage))
+            .route(
+                "/b/{bucket}/access/staged",
+                post(access_changes::staged_action),
+            )
             .route("/b/{bucket}/delete", post(buckets::delete))
             .route("/b/{bucket}/object", get(objects::details))
             .route("/b/{bucket}/share", post(objects::share))

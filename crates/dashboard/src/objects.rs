@@ -125,43 +125,9 @@ pub(crate) async fn browse(
         .collect();
     Ok(render(&ObjectsPage {
         can_write: who.may(&d, Action::PutObject, Some(&bucket)),
-        can_settings: who.may(&d, Action::PutBucketAcl, Some(&bucket)),
-        can_explain: who.may(&d, Action::ListKeys, None),
-        actions: Action::ALL.iter().map(|a| a.iam_name()).collect(),
         nav: nav(&d, &who),
         visibility: visibility_name(b.public),
         versioning: versioning_name(b.versioning),
-        policy: b.policy.clone().unwrap_or_default(),
-        tags: pier_edge::tags::to_lines(&b.tags),
-        lifecycle: serde_json::to_string_pretty(&pier_edge::b2_lifecycle::view(&b.lifecycle))
-            .unwrap_or_default(),
-        lifecycle_hidden: pier_edge::b2_lifecycle::refusals(&b.lifecycle),
-        lock_on: b.object_lock.is_some(),
-        retention_mode: match b.object_lock.and_then(|l| l.default).map(|r| r.mode) {
-            Some(pier_store::LockMode::Governance) => "governance",
-            Some(pier_store::LockMode::Compliance) => "compliance",
-            None => "",
-        },
-        retention_period: match b.object_lock.and_then(|l| l.default).map(|r| r.period) {
-            Some(pier_store::LockPeriod::Days(n) | pier_store::LockPeriod::Years(n)) => {
-                n.to_string()
-            }
-            None => String::new(),
-        },
-        retention_unit: match b.object_lock.and_then(|l| l.default).map(|r| r.period) {
-            Some(pier_store::LockPeriod::Years(_)) => "years",
-            _ => "days",
-        },
-        encryption: match b.encryption.as_ref().map(|e| e.mode) {
-            None => "none",
-            Some(pier_crypto::Mode::SseKms) => "sse-kms",
-            Some(_) => "sse-s3",
-        },
-        kms_key: b
-            .encryption
-            .as_ref()
-            .and_then(|e| e.kms_key_id.clone())
-            .unwrap_or_default(),
         show_hidden,
         hidden,
         prefix: q.prefix,

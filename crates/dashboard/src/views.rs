@@ -155,16 +155,29 @@ pub struct ObjectsPage {
     pub next: Option<String>,
     pub visibility: &'static str,
     pub versioning: &'static str,
+    /// Deleted keys are listed too, and they (each a [`Crumb`]: name here, whole key).
+    pub show_hidden: bool,
+    pub hidden: Vec<Crumb>,
+    pub can_write: bool,
+}
+
+/// A bucket's settings tab.
+#[derive(Template)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    pub nav: Nav,
+    pub bucket: String,
+    pub visibility: &'static str,
+    pub versioning: &'static str,
     pub policy: String,
+    /// A report-only access change is staged for the bucket.
+    pub staged: bool,
     /// The bucket's tags, one `key=value` a line.
     pub tags: String,
     /// The bucket's lifecycle rules as B2's `lifecycleRules` JSON (those B2 can express).
     pub lifecycle: String,
     /// Rules set through S3 that B2's form cannot show (the field is then read-only).
     pub lifecycle_hidden: Vec<String>,
-    /// Deleted keys are listed too, and they (each a [`Crumb`]: name here, whole key).
-    pub show_hidden: bool,
-    pub hidden: Vec<Crumb>,
     /// Object lock is on, and its default retention: mode (empty: none), period and unit.
     pub lock_on: bool,
     pub retention_mode: &'static str,
@@ -173,12 +186,50 @@ pub struct ObjectsPage {
     /// The default encryption: `none`, `sse-s3` or `sse-kms`, and the ring's key for the last.
     pub encryption: &'static str,
     pub kms_key: String,
-    pub can_write: bool,
     pub can_settings: bool,
+    pub can_delete: bool,
     /// The key may explain decisions (the "who may do what here" form beside the policy),
     /// and the actions it offers.
     pub can_explain: bool,
     pub actions: Vec<&'static str>,
+}
+
+/// One request a staged access change would decide differently.
+pub struct AccessFlipRow {
+    pub key: String,
+    pub action: &'static str,
+    pub object: String,
+    /// `refused` (allowed today) or `allowed` (refused today).
+    pub would_be: &'static str,
+    pub count: u64,
+    pub last_seen: String,
+    pub reason: String,
+    pub trace: Vec<String>,
+}
+
+/// A staged access change and its tally.
+pub struct StagedAccessView {
+    pub policy: String,
+    pub visibility: &'static str,
+    pub since: String,
+    pub staged_by: String,
+    pub same: u64,
+    pub newly_allowed: u64,
+    pub newly_refused: u64,
+    pub flips: Vec<AccessFlipRow>,
+}
+
+/// A bucket's report-only access change tab.
+#[derive(Template)]
+#[template(path = "access.html")]
+pub struct AccessChangePage {
+    pub nav: Nav,
+    pub bucket: String,
+    /// The settings in effect.
+    pub policy: String,
+    pub visibility: &'static str,
+    pub staged: Option<StagedAccessView>,
+    pub can_promote: bool,
 }
 
 /// One version of an object.

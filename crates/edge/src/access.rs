@@ -1,7 +1,10 @@
 //! The one door both APIs go through to ask the access engine ([`pier_access`]): it turns the
 //! store's keys and buckets into the engine's inputs (a key's bucket ids into names, a bucket's
-//! stored policy into a parsed [`Policy`], cached per bucket revision) and decides.
+//! stored policy into a parsed [`Policy`], cached per bucket revision) and decides. A bucket's
+//! report-only access change ([`crate::access_watch`]) is decided beside the live settings by
+//! [`Access::report`].
 
+use crate::access_watch::{AccessWatch, StagedSettings};
 use pier_access::policy::Facts;
 use pier_access::{
     decide, Action, BucketGrants, Capabilities, Decision, KeyScope, ObjectGrant, Policy, Principal,
@@ -25,6 +28,8 @@ pub struct Access {
     policies: Arc<RwLock<Policies>>,
     /// Which refusals are explained and logged: each distinct one once (within a budget).
     refusals: Arc<crate::refusals::RefusalLog>,
+    /// Report-only access changes (shared with the console).
+    watch: AccessWatch,
 }
 
 /// Facts about the request itself that policies may test.
@@ -61,13 +66,73 @@ pub struct Ask<'a> {
 }
 
 impl Access {
-    /// Decisions over `store`'s keys and buckets.
-    pub fn new(store: Store) -> Access {
+    /// Decisions over `store`'s keys and buckets, with the report-only changes staged in
+    /// `watch` decided beside them.
+    pub fn new(store: Store, watch: AccessWatch) -> Access {
         Access {
             store,
             policies: Arc::new(RwLock::new(HashMap::new())),
             refusals: Arc::new(crate::refusals::RefusalLog::new("access")),
+            watch,
         }
+    }
+
+    /// The report-only access changes this door decides beside the live settings.
+    pub fn watch(&self) -> &AccessWatch {
+        &self.watch
+    }
+
+    /// Decides `ask` again under the bucket's report-only access change, if one is staged, and
+    /// counts whether the verdict would differ from `live` (the request's final verdict
+    /// today). `grant` gives what the object's own ACL grants to this request (S3 reads of
+    /// one object; `ObjectGrant::None` for anything else), asked only when the staged settings
+    /// refuse the request without it. A request to a bucket with nothing staged costs
+    /// one atomic load; an error deciding is logged and the request is not counted (report-only
+    /// never changes an answer).
+    pub fn report(
+        &self,
+        key: Option<&KeyScope>,
+        ask: Ask<'_>,
+        facts: RequestFacts<'_>,
+        live: bool,
+        grant: impl FnOnce() -> ObjectGrant,
+    ) {
+        if self.watch.is_empty() {
+            return;
+        }
+        let Some(name) = ask.bucket else { return };
+        let Ok(bucket) = self.store.bucket(name) else {
+            return;
+        };
+        let Some(staged) = self.watch.staged(&bucket.id) else {
+            return;
+        };
+        let settings = Some(&staged.settings);
+        let mut decided = self.run_as(key, ask, facts, ObjectGrant::None, Trace::Never, settings);
+        let mut used = ObjectGrant::None;
+        if matches!(&decided, Ok(d) if !d.allowed) {
+            used = grant();
+            if used != ObjectGrant::None {
+                decided = self.run_as(key, ask, facts, used, Trace::Never, settings);
+            }
+        }
+        let staged_allows = match decided {
+            Ok(d) => d.allowed,
+            Err(e) => {
+                tracing::warn!(bucket = name, error = %e, "report-only access change not decided");
+                return;
+            }
+        };
+        let who = key.map(|k| k.id.as_str());
+        staged.count(
+            (who, ask.action.iam_name(), ask.key.or(ask.prefix)),
+            live,
+            staged_allows,
+            || match self.run_as(key, ask, facts, used, Trace::Always, settings) {
+                Ok(d) => (d.reason, d.trace),
+                Err(e) => (format!("not explained: {e}"), Vec::new()),
+            },
+        );
     }
 
     /// Whether to explain and log a refusal of `key` (`None`: anonymous) doing `ask` for
@@ -216,6 +281,19 @@ impl Access {
         object_grant: ObjectGrant,
         trace: Trace,
     ) -> Result<Decision> {
+        self.run_as(key, ask, facts, object_grant, trace, None)
+    }
+
+    /// [`Access::run`] with the bucket's policy and public setting replaced by `staged`'s.
+    fn run_as(
+        &self,
+        key: Option<&KeyScope>,
+        ask: Ask<'_>,
+        facts: RequestFacts<'_>,
+        object_grant: ObjectGrant,
+        trace: Trace,
+        staged: Option<&StagedSettings>,
+    ) -> Result<Decision> {
         let bucket = match ask.bucket {
             Some(name) => match self.store.bucket(name) {
                 Ok(b) => Some(b),
@@ -224,7 +302,11 @@ impl Access {
             },
             None => None,
         };
-        let policy = bucket.as_ref().and_then(|b| self.policy(b));
+        let policy = match staged {
+            Some(s) => s.policy.clone(),
+            None => bucket.as_ref().and_then(|b| self.policy(b)),
+        };
+        let visibility = |b: &Bucket| staged.map_or(b.public, |s| s.public);
         // S3's public access block: public ACLs (visibility) ignored, and a public policy
         // ignored for callers without a key.
         let block = bucket.as_ref().map_or(0, |b| b.public_block);
@@ -242,7 +324,7 @@ impl Access {
                 public: if block & pier_store::PublicBlock::IGNORE_PUBLIC_ACLS != 0 {
                     PublicAccess::Private
                 } else {
-                    public_access(b.public)
+                    public_access(visibility(b))
                 },
             }),
             (None, Some(name)) => Some(BucketGrants {

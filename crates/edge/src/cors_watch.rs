@@ -25,7 +25,7 @@ const MAX_FLIPS: usize = 16;
 pub const MAX_FIELD: usize = 256;
 
 /// `text` cut to at most [`MAX_FIELD`] bytes, at a character boundary.
-fn clip(text: &str) -> &str {
+pub(crate) fn clip(text: &str) -> &str {
     if text.len() <= MAX_FIELD {
         return text;
     }

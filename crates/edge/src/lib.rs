@@ -5,6 +5,8 @@
 //! - [`b2_lifecycle`]: B2's lifecycle rules, parsed, validated and shown (B2 API and console).
 //! - [`audit`]: the audit log as it is exported (JSON lines, RFC 3339 times).
 //! - [`access`]: the access engine's door for both APIs ([`access::Access`]).
+//! - [`access_watch`]: report-only access changes (a staged policy or public setting) and the
+//!   requests whose verdict they would change.
 //! - [`names`]: the object-name rules B2 applies, for every door that creates names B2's way.
 //! - [`public_block`]: a bucket's public access block, as every edge that can make a bucket
 //!   public applies it.
@@ -26,6 +28,7 @@
 //!   [`is_body_stall`] to recognise it through the layers that wrap it.
 
 pub mod access;
+pub mod access_watch;
 pub mod audit;
 pub mod b2_lifecycle;
 pub mod cors_watch;

@@ -133,6 +133,8 @@ impl PierAccess {
 
     fn ask(&self, key: Option<&KeyScope>, ask: Ask<'_>, facts: RequestFacts<'_>) -> S3Result<()> {
         let decision = self.access.decide(key, ask, facts).map_err(s3_error)?;
+        self.access
+            .report(key, ask, facts, decision.allowed, || ObjectGrant::None);
         if decision.allowed {
             return self.access.count_request(ask.bucket).map_err(s3_error);
         }
@@ -152,13 +154,23 @@ impl PierAccess {
             .access
             .decide_read(key, ask, facts, ObjectGrant::None)
             .map_err(s3_error)?;
-        if decision.allowed {
+        let allowed = decision.allowed
+            || match (ask.bucket, ask.key) {
+                (Some(b), Some(k)) => {
+                    self.read_past_refusal(key, (ask.action, b, k, version_id), facts)?
+                }
+                _ => false,
+            };
+        // The staged settings are given the object's own ACL as the live ones were.
+        let grant = || match (ask.bucket, ask.key) {
+            (Some(b), Some(k)) => self
+                .object_grant(b, k, version_id)
+                .unwrap_or(ObjectGrant::None),
+            _ => ObjectGrant::None,
+        };
+        self.access.report(key, ask, facts, allowed, grant);
+        if allowed {
             return self.access.count_request(ask.bucket).map_err(s3_error);
-        }
-        if let (Some(b), Some(k)) = (ask.bucket, ask.key) {
-            if self.read_past_refusal(key, (ask.action, b, k, version_id), facts)? {
-                return self.access.count_request(ask.bucket).map_err(s3_error);
-            }
         }
         Err(self.refused(key, ask, facts, &decision))
     }

@@ -14,7 +14,7 @@ use crate::error::{blocking_map, put_error, s3_error};
 use bytes::Bytes;
 use futures::Stream;
 use hmac::{Hmac, Mac};
-use pier_access::Action;
+use pier_access::{Action, ObjectGrant};
 use pier_edge::access::{Access, Ask, RequestFacts};
 use pier_store::Store;
 use s3s::dto::{Metadata, Timestamp};
@@ -352,6 +352,7 @@ fn allow(
         prefix: None,
     };
     let decision = access.decide(key, ask, facts).map_err(s3_error)?;
+    access.report(key, ask, facts, decision.allowed, || ObjectGrant::None);
     if decision.allowed {
         return access.count_request(Some(bucket)).map_err(s3_error);
     }

@@ -146,6 +146,9 @@ pub struct FrontOptions {
     pub dashboard_port: Option<u16>,
     /// Where the CORS layer records what it decides (shared with the dashboard).
     pub cors_watch: pier_edge::cors_watch::CorsWatch,
+    /// Report-only access changes the APIs decide beside the live settings (shared with the
+    /// dashboard).
+    pub access_watch: pier_edge::access_watch::AccessWatch,
     /// The address clients reach the server at, for the URLs B2 hands out; `None`: the
     /// request's `Host`.
     pub public_url: Option<String>,
@@ -195,7 +198,7 @@ impl Front {
         }
         let hosts = VirtualHosts::new(domains);
         // One access engine door for both APIs: one cache of parsed bucket policies.
-        let access = pier_edge::access::Access::new(store.clone());
+        let access = pier_edge::access::Access::new(store.clone(), options.access_watch.clone());
         let front_key = pier_s3::auth::FrontKey::new();
         let region = match options.region.as_str() {
             "" => "us-east-1".to_owned(),
