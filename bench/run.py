@@ -46,12 +46,13 @@ def quote(s):
     return urllib.parse.quote(s, safe="-_.~")
 
 
-def presign(host, method, key="", query=None, expires=7200):
-    """A SigV4 presigned path+query (UNSIGNED-PAYLOAD) for `method` on /BUCKET/key."""
+def presign(host, method, key="", query=None, expires=7200, bucket=None):
+    """A SigV4 presigned path+query (UNSIGNED-PAYLOAD) for `method` on /BUCKET/key (`bucket`:
+    another bucket than the benchmark's)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
     scope = f"{day}/us-east-1/s3/aws4_request"
-    path = f"/{BUCKET}" + (f"/{urllib.parse.quote(key, safe='/~')}" if key else "")
+    path = f"/{bucket or BUCKET}" + (f"/{urllib.parse.quote(key, safe='/~')}" if key else "")
     params = dict(query or {})
     params.update({
         "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
@@ -214,8 +215,9 @@ def request(host, port, method, path, body=None):
     return data
 
 
-def populate(host, port, keys, threads=32, prefix="list/", body=b""):
-    """Creates `keys` objects PREFIX/NNNNNN holding `body` (setup, not measured)."""
+def populate(host, port, keys, threads=32, prefix="list/", body=b"", path=None):
+    """Creates `keys` objects PREFIX/NNNNNN holding `body` (setup, not measured); with `path`,
+    PUTs `path(i)` (a presigned path) for each i instead."""
     todo = iter(range(keys))
     lock = threading.Lock()
 
@@ -226,7 +228,8 @@ def populate(host, port, keys, threads=32, prefix="list/", body=b""):
                 i = next(todo, None)
             if i is None:
                 return
-            c.request("PUT", presign(f"{host}:{port}", "PUT", f"{prefix}{i:06d}"), body=body)
+            target = path(i) if path else presign(f"{host}:{port}", "PUT", f"{prefix}{i:06d}")
+            c.request("PUT", target, body=body)
             r = c.getresponse()
             r.read()
             assert r.status == 200, r.status

@@ -4,7 +4,7 @@
 //! requests whose verdict would change (key, action, object, count, last seen, the staged
 //! version's trace); the change is then promoted (saved, through the audit log) or discarded.
 
-use crate::auth::{Page, Signed};
+use crate::auth::{ActionForm, Page, Signed};
 use crate::buckets::{blocking, nav, visibility_name};
 use crate::settings::{asked_access, asked_visibility};
 use crate::views::{render, time, AccessChangePage, AccessFlipRow, StagedAccessView};
@@ -106,21 +106,13 @@ pub(crate) async fn stage(
     Ok(Redirect::to(&format!("/b/{bucket}/access")).into_response())
 }
 
-/// Promote or discard the staged change.
-#[derive(Deserialize)]
-pub(crate) struct StagedForm {
-    csrf: Option<String>,
-    /// `promote` or `discard`.
-    action: String,
-}
-
 /// Promotes the staged change (saved as the bucket's settings, checked again as saving is,
 /// recorded in the audit log) or discards it.
 pub(crate) async fn staged_action(
     State(d): State<Dashboard>,
     who: Signed,
     Path(bucket): Path<String>,
-    Form(form): Form<StagedForm>,
+    Form(form): Form<ActionForm>,
 ) -> Result<Response, Page> {
     who.check_csrf(form.csrf.as_deref())?;
     let current = d.store().bucket(&bucket).map_err(Page::store)?;

@@ -2,7 +2,7 @@
 //! buckets, usage and caps; creating an account (its first key shown once); setting caps on an
 //! account or a bucket; deleting an account's keys (its buckets kept, and said so before).
 
-use crate::auth::{Page, Signed};
+use crate::auth::{CsrfForm, Page, Signed};
 use crate::buckets::{blocking, nav};
 use crate::views::{render, size, AccountView, AccountsPage, BucketUsageRow, CapsView, NewAccount};
 use crate::Dashboard;
@@ -246,11 +246,6 @@ pub(crate) async fn set_caps(
     Ok(Redirect::to(&format!("/accounts#{}-{}", form.kind, form.id)).into_response())
 }
 
-#[derive(Deserialize)]
-pub(crate) struct DeleteForm {
-    csrf: Option<String>,
-}
-
 /// Deletes an account's keys (and ends their sessions): the account is then gone. Its buckets
 /// are kept with everything in them, owned by it, and reachable by no key until a key of the
 /// account is made again (`pier key create --account ID`); the form says so before.
@@ -258,7 +253,7 @@ pub(crate) async fn delete(
     State(d): State<Dashboard>,
     who: Signed,
     Path(id): Path<String>,
-    Form(form): Form<DeleteForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Result<Response, Page> {
     who.check_csrf(form.csrf.as_deref())?;
     admin(&d, &who, Action::DeleteKeys)?;

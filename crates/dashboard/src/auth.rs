@@ -310,9 +310,17 @@ pub(crate) async fn login(
     response
 }
 
+/// A form that carries nothing but its CSRF token (a button).
 #[derive(Deserialize)]
 pub(crate) struct CsrfForm {
-    csrf: Option<String>,
+    pub(crate) csrf: Option<String>,
+}
+
+/// A form that names one action (`promote`, `discard`, ...) under its CSRF token.
+#[derive(Deserialize)]
+pub(crate) struct ActionForm {
+    pub(crate) csrf: Option<String>,
+    pub(crate) action: String,
 }
 
 pub(crate) async fn logout(

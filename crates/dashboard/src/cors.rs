@@ -5,7 +5,7 @@
 //! simulator, which takes a request (or a pasted console error, `curl` or `fetch()` snippet)
 //! and shows the verdict, the exact headers, the rule-by-rule trace and a `curl` preflight.
 
-use crate::auth::{Page, Signed};
+use crate::auth::{ActionForm, Page, Signed};
 use crate::buckets::{blocking, nav};
 use crate::views::{
     render, time, Converted, CorsPage, Preview, RefusedRow, Simulation, StagedView,
@@ -417,18 +417,12 @@ pub(crate) async fn stage(
     show(&d, &who, bucket, None, None, None, false)
 }
 
-#[derive(Deserialize)]
-pub(crate) struct StagedForm {
-    csrf: Option<String>,
-    action: String,
-}
-
 /// Promotes the staged rules to live, or discards them.
 pub(crate) async fn staged_action(
     State(d): State<Dashboard>,
     who: Signed,
     Path(bucket): Path<String>,
-    Form(form): Form<StagedForm>,
+    Form(form): Form<ActionForm>,
 ) -> Result<Response, Page> {
     who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::PutBucketCors, Some(&bucket), None, None)?;

@@ -2,7 +2,7 @@
 //! creating key has, the same rule as `b2_create_key`), deleting one, and "why was this key
 //! refused?" with the access engine's full explanation.
 
-use crate::auth::{Page, Signed};
+use crate::auth::{CsrfForm, Page, Signed};
 use crate::buckets::{blocking, nav};
 use crate::views::{render, time, ExplainPage, KeyRow, KeysPage};
 use crate::Dashboard;
@@ -163,11 +163,6 @@ pub(crate) async fn create(
     })
     .await?;
     page(&d, &who, Some((key.access_key, key.secret)))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct CsrfForm {
-    csrf: Option<String>,
 }
 
 pub(crate) async fn delete(

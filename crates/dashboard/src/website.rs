@@ -3,7 +3,7 @@
 //! with the refusal shown at its field, the addresses the site is served at, whether anyone can
 //! read it yet, and removal.
 
-use crate::auth::{Page, Signed};
+use crate::auth::{CsrfForm, Page, Signed};
 use crate::buckets::{blocking, nav};
 use crate::views::{render, WebsitePage};
 use crate::Dashboard;
@@ -194,17 +194,12 @@ pub(crate) async fn save(
     Ok(Redirect::to(&format!("/b/{bucket}/website")).into_response())
 }
 
-#[derive(Deserialize)]
-pub(crate) struct RemoveForm {
-    csrf: Option<String>,
-}
-
 /// Removes the bucket's website configuration (`DeleteBucketWebsite`).
 pub(crate) async fn remove(
     State(d): State<Dashboard>,
     who: Signed,
     Path(bucket): Path<String>,
-    Form(form): Form<RemoveForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Result<Response, Page> {
     who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::PutBucketWebsite, Some(&bucket), None, None)?;

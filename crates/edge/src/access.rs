@@ -108,12 +108,12 @@ impl Access {
             return;
         };
         let settings = Some(&staged.settings);
-        let mut decided = self.run_as(key, ask, facts, ObjectGrant::None, Trace::Never, settings);
+        let mut decided = self.run(key, ask, facts, ObjectGrant::None, Trace::Never, settings);
         let mut used = ObjectGrant::None;
         if matches!(&decided, Ok(d) if !d.allowed) {
             used = grant();
             if used != ObjectGrant::None {
-                decided = self.run_as(key, ask, facts, used, Trace::Never, settings);
+                decided = self.run(key, ask, facts, used, Trace::Never, settings);
             }
         }
         let staged_allows = match decided {
@@ -128,7 +128,7 @@ impl Access {
             (who, ask.action.iam_name(), ask.key.or(ask.prefix)),
             live,
             staged_allows,
-            || match self.run_as(key, ask, facts, used, Trace::Always, settings) {
+            || match self.run(key, ask, facts, used, Trace::Always, settings) {
                 Ok(d) => (d.reason, d.trace),
                 Err(e) => (format!("not explained: {e}"), Vec::new()),
             },
@@ -217,7 +217,7 @@ impl Access {
         ask: Ask<'_>,
         facts: RequestFacts<'_>,
     ) -> Result<Decision> {
-        self.run(key, ask, facts, ObjectGrant::None, Trace::OnRefusal)
+        self.run(key, ask, facts, ObjectGrant::None, Trace::OnRefusal, None)
     }
 
     /// [`Access::decide`] without any trace, for a read that may still be decided again: with
@@ -230,7 +230,7 @@ impl Access {
         facts: RequestFacts<'_>,
         grant: ObjectGrant,
     ) -> Result<Decision> {
-        self.run(key, ask, facts, grant, Trace::Never)
+        self.run(key, ask, facts, grant, Trace::Never, None)
     }
 
     /// Counts an allowed request to `bucket` against the daily transaction caps of the bucket
@@ -270,22 +270,12 @@ impl Access {
         ask: Ask<'_>,
         facts: RequestFacts<'_>,
     ) -> Result<Decision> {
-        self.run(key, ask, facts, ObjectGrant::None, Trace::Always)
+        self.run(key, ask, facts, ObjectGrant::None, Trace::Always, None)
     }
 
+    /// Decides `ask`, with the bucket's policy and public setting replaced by `staged`'s
+    /// when given (a report-only change).
     fn run(
-        &self,
-        key: Option<&KeyScope>,
-        ask: Ask<'_>,
-        facts: RequestFacts<'_>,
-        object_grant: ObjectGrant,
-        trace: Trace,
-    ) -> Result<Decision> {
-        self.run_as(key, ask, facts, object_grant, trace, None)
-    }
-
-    /// [`Access::run`] with the bucket's policy and public setting replaced by `staged`'s.
-    fn run_as(
         &self,
         key: Option<&KeyScope>,
         ask: Ask<'_>,

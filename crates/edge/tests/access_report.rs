@@ -28,7 +28,9 @@ fn door() -> (tempfile::TempDir, Store, Access) {
     (dir, store, access)
 }
 
-fn stage(store: &Store, access: &Access, policy: Option<&str>, public: Visibility) {
+/// [`door`] with `policy` and `public` staged report-only for `b`.
+fn staged(policy: Option<&str>, public: Visibility) -> (tempfile::TempDir, Store, Access) {
+    let (dir, store, access) = door();
     let bucket = store.bucket("b").unwrap();
     access.watch().stage(
         &bucket.id,
@@ -39,19 +41,14 @@ fn stage(store: &Store, access: &Access, policy: Option<&str>, public: Visibilit
         },
         "K",
     );
+    (dir, store, access)
 }
 
 const DENY_DELETES: &str = r#"{"Statement":[{"Sid":"NoDeletes","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*"}]}"#;
 
 #[test]
 fn only_requests_whose_verdict_would_change_are_listed() {
-    let (_dir, store, access) = door();
-    stage(
-        &store,
-        &access,
-        Some(DENY_DELETES),
-        Visibility::PublicObjects,
-    );
+    let (_dir, store, access) = staged(Some(DENY_DELETES), Visibility::PublicObjects);
     let owner = KeyScope::admin("K1", "acct");
     let facts = RequestFacts::default();
     for (key, action) in [
@@ -92,13 +89,7 @@ fn only_requests_whose_verdict_would_change_are_listed() {
 
 #[test]
 fn the_live_settings_still_decide() {
-    let (_dir, store, access) = door();
-    stage(
-        &store,
-        &access,
-        Some(DENY_DELETES),
-        Visibility::PublicObjects,
-    );
+    let (_dir, _store, access) = staged(Some(DENY_DELETES), Visibility::PublicObjects);
     let owner = KeyScope::admin("K1", "acct");
     let facts = RequestFacts::default();
     assert!(
@@ -117,7 +108,7 @@ fn the_live_settings_still_decide() {
 
 #[test]
 fn a_bucket_without_a_staged_change_counts_nothing() {
-    let (_dir, store, access) = door();
+    let (_dir, store, access) = staged(None, Visibility::PublicObjects);
     store
         .create_bucket(
             "other",
@@ -126,7 +117,6 @@ fn a_bucket_without_a_staged_change_counts_nothing() {
             Versioning::Unversioned,
         )
         .unwrap();
-    stage(&store, &access, None, Visibility::PublicObjects);
     let a = ask(Action::GetObject, "other", "x");
     access.report(None, a, RequestFacts::default(), false, || {
         panic!("no grant is looked up")
@@ -138,9 +128,8 @@ fn a_bucket_without_a_staged_change_counts_nothing() {
 
 #[test]
 fn an_objects_own_acl_is_given_to_the_staged_settings_too() {
-    let (_dir, store, access) = door();
     // Staged: the bucket stays private, with a policy that changes nothing for reads.
-    stage(&store, &access, Some(DENY_DELETES), Visibility::Private);
+    let (_dir, store, access) = staged(Some(DENY_DELETES), Visibility::Private);
     // Today a public-read object is read anonymously through its own ACL.
     let a = ask(Action::GetObject, "b", "public.txt");
     let mut looked_up = false;
