@@ -2,18 +2,14 @@
 // B2 corsRules, and a browser upload through b2_upload_file. Setup comes from
 // tests/clients/b2_browser_setup.py through the environment (SETUP: its JSON).
 import http from "node:http";
-import { chromium } from "playwright-core";
+import { check, expect, launch, tally } from "./harness.mjs";
 
 const endpoint = process.env.PIER_ENDPOINT;
 const setup = JSON.parse(process.env.SETUP);
 const port = Number(process.env.ORIGIN_A_PORT);
 const A = `http://127.0.0.1:${port}`;
 const server = http.createServer((req, res) => { res.writeHead(200, { "Content-Type": "text/html" }); res.end("<p>page</p>"); }).listen(port, "127.0.0.1");
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const page = await browser.newPage();
 await page.goto(A + "/");
 const run = (url, init = {}) => page.evaluate(async ({ url, init }) => {
@@ -25,11 +21,6 @@ const run = (url, init = {}) => page.evaluate(async ({ url, init }) => {
   }
 }, { url, init });
 
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try { await fn(); passed++; console.log(`ok   ${name}`); } catch (e) { failed++; console.log(`FAIL ${name}: ${e.message}`); }
-}
-const expect = (c, what) => { if (!c) throw new Error(what); };
 const file = (b) => `${endpoint}/file/${setup[b]}/bucket_info.txt`;
 
 await check("/file/ in a bucket without corsRules is blocked", async () => {
@@ -75,5 +66,5 @@ await check("a browser upload through b2_upload_file", async () => {
 
 await browser.close();
 server.close();
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+const code = tally();
+process.exit(code);

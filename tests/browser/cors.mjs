@@ -3,7 +3,7 @@
 // test (tests/browser_cors.rs), which passes everything in the environment:
 //   PIER_ENDPOINT, ORIGIN_A_PORT, ORIGIN_B_PORT, ORIGIN_C_PORT, PUT_URL, PUT_CHECK_URL
 import http from "node:http";
-import { chromium } from "playwright-core";
+import { check, expect, launch, tally } from "./harness.mjs";
 
 const endpoint = process.env.PIER_ENDPOINT;
 const ports = ["ORIGIN_A_PORT", "ORIGIN_B_PORT", "ORIGIN_C_PORT"].map((k) => Number(process.env[k]));
@@ -23,11 +23,7 @@ const servers = ports.map((port) =>
 // `localhost` must reach the B server too (it may resolve to ::1).
 servers.push(http.createServer((req, res) => { res.writeHead(200, { "Content-Type": "text/html" }); res.end("<p>b</p>"); }).listen(ports[1], "::1").on("error", () => {}));
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 
 async function fetchFrom(origin, url, init = {}) {
   const page = await browser.newPage();
@@ -46,20 +42,6 @@ async function fetchFrom(origin, url, init = {}) {
   }
 }
 
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
 const obj = (bucket, key = "bucket_info.txt") => `${endpoint}/${bucket}/${key}`;
 
 await check("a bucket without CORS rules: the browser blocks the read", async () => {
@@ -138,5 +120,5 @@ await check("a missing object: the page sees the 404", async () => {
 
 await browser.close();
 servers.forEach((s) => s.close());
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+const code = tally();
+process.exit(code);

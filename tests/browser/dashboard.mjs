@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import http from "node:http";
-import { chromium } from "playwright-core";
+import { check, expect, launch, tally } from "./harness.mjs";
 
 const dash = process.env.DASHBOARD;
 const api = process.env.PIER_ENDPOINT;
@@ -20,29 +20,11 @@ const site = http
   })
   .listen(Number(process.env.ORIGIN_PORT), "127.0.0.1");
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
 const page = await context.newPage();
 page.on("dialog", (d) => d.accept());
 
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.stack || e.message}`);
-  }
-}
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
 async function shot(name) {
   if (shots) await page.screenshot({ path: `${shots}/dashboard-${name}.png`, fullPage: true });
 }
@@ -697,8 +679,8 @@ await check("signed in with the restricted key, only its bucket is seen", async 
   expect((await page.textContent("#error-message")).includes("may not"), "refused elsewhere");
 });
 
-console.log(`${passed} passed, ${failed} failed`);
+const code = tally();
 await browser.close();
 site.close();
 receiver.close();
-process.exit(failed === 0 ? 0 : 1);
+process.exit(code);

@@ -6,7 +6,7 @@
 //   the only certificate Chromium is told to accept), OBJECT (bucket/key readable anonymously).
 import fs from "node:fs";
 import https from "node:https";
-import { chromium } from "playwright-core";
+import { check, expect, launch, tally } from "./harness.mjs";
 
 const origin = `https://127.0.0.1:${process.env.ORIGIN_PORT}`;
 const site = https
@@ -17,34 +17,17 @@ const site = https
   .listen(Number(process.env.ORIGIN_PORT), "127.0.0.1");
 await new Promise((r) => site.once("listening", r));
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    `--ignore-certificate-errors-spki-list=${process.env.SPKI}`,
-    // A name for the plain listener: Chromium lets pages reach loopback addresses over http
-    // (they are "potentially trustworthy"), but not a named host.
-    "--host-resolver-rules=MAP pier-plain.test 127.0.0.1"],
-});
+const browser = await launch([
+  `--ignore-certificate-errors-spki-list=${process.env.SPKI}`,
+  // A name for the plain listener: Chromium lets pages reach loopback addresses over http
+  // (they are "potentially trustworthy"), but not a named host.
+  "--host-resolver-rules=MAP pier-plain.test 127.0.0.1",
+]);
 const page = await browser.newPage();
 const consoleLines = [];
 page.on("console", (m) => consoleLines.push(m.text()));
 await page.goto(origin + "/");
 
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.stack || e.message}`);
-  }
-}
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
 const fetchFromPage = (url) => page.evaluate(async (url) => {
   try {
     const r = await fetch(url);
@@ -66,7 +49,7 @@ await check("the same page is blocked from pier's plain HTTP listener (mixed con
   expect(consoleLines.some((l) => l.includes("Mixed Content")), "as mixed content: " + JSON.stringify(consoleLines));
 });
 
-console.log(`${passed} passed, ${failed} failed`);
+const code = tally();
 await browser.close();
 site.close();
-process.exit(failed === 0 ? 0 : 1);
+process.exit(code);

@@ -4,32 +4,15 @@
 // another origin (pier's API, CORS) over HTTP/2. Started by tests/tls.rs, which passes in:
 //   SITE (https://spa.s3-website.localhost:PORT), URLS (JSON: presigned PUT URLs), SPKI (the
 //   base64 SHA-256 of the server certificate's public key, the only one Chromium accepts).
-import { chromium } from "playwright-core";
+import { check, expect, launch, tally } from "./harness.mjs";
 
 const site = process.env.SITE;
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    `--ignore-certificate-errors-spki-list=${process.env.SPKI}`,
-    "--host-resolver-rules=MAP spa.s3-website.localhost 127.0.0.1"],
-});
+const browser = await launch([
+  `--ignore-certificate-errors-spki-list=${process.env.SPKI}`,
+  "--host-resolver-rules=MAP spa.s3-website.localhost 127.0.0.1",
+]);
 const page = await browser.newPage();
 
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.stack || e.message}`);
-  }
-}
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
 
 await check("the app's index document is served over https, over HTTP/2", async () => {
   const r = await page.goto(site + "/");
@@ -69,6 +52,6 @@ await check("the app uploads 20 files at once through presigned URLs to another 
   expect(bad.length === 0, "every PUT succeeded with its ETag exposed: " + JSON.stringify(bad));
 });
 
-console.log(`${passed} passed, ${failed} failed`);
+const code = tally();
 await browser.close();
-process.exit(failed === 0 ? 0 : 1);
+process.exit(code);

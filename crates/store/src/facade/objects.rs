@@ -284,9 +284,28 @@ impl Store {
         which: Option<&VersionRef>,
         tags: std::collections::BTreeMap<String, String>,
     ) -> Result<Object, ChangeError> {
-        let change: MetaChange = Box::new(move |entry, _| {
-            let mut meta = entry.meta.clone();
+        self.change_meta(bucket_id, key, which, move |_, _, meta| {
             meta.tags = tags.clone();
+            Ok(())
+        })
+    }
+
+    /// Edits the metadata of the current version of `key`, or of the version named, with
+    /// `edit` (given the entry as found and the bucket's object lock; it may refuse), in one
+    /// transaction; returns the entry as it was found.
+    fn change_meta(
+        &self,
+        bucket_id: &str,
+        key: &str,
+        which: Option<&VersionRef>,
+        edit: impl Fn(&Object, Option<&lock::ObjectLock>, &mut ObjectMeta) -> Result<()>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<Object, ChangeError> {
+        let change: MetaChange = Box::new(move |entry, lock| {
+            let mut meta = entry.meta.clone();
+            edit(entry, lock, &mut meta)?;
             Ok(meta)
         });
         self.meta()
@@ -303,14 +322,10 @@ impl Store {
         which: Option<&VersionRef>,
         acl: Option<String>,
     ) -> Result<Object, ChangeError> {
-        let change: MetaChange = Box::new(move |entry, _| {
-            let mut meta = entry.meta.clone();
+        self.change_meta(bucket_id, key, which, move |_, _, meta| {
             meta.acl = acl.clone();
-            Ok(meta)
-        });
-        self.meta()
-            .update_meta(bucket_id, key, which, change)
-            .map_err(ChangeError::narrow)
+            Ok(())
+        })
     }
 
     /// Sets (or with `None` removes) the retention of the current version of `key`, or of the
@@ -325,20 +340,16 @@ impl Store {
         retention: Option<Retention>,
         bypass_governance: bool,
     ) -> Result<Object, ChangeError> {
-        let change: MetaChange = Box::new(move |entry, lock| {
+        self.change_meta(bucket_id, key, which, move |entry, lock, meta| {
             if lock.is_none() {
                 return Err(StoreError::LockNotEnabled);
             }
             let old = entry.meta.retention;
             lock::check_retention_change(old, retention, now_millis(), bypass_governance)
                 .map_err(StoreError::ObjectLocked)?;
-            let mut meta = entry.meta.clone();
             meta.retention = retention;
-            Ok(meta)
-        });
-        self.meta()
-            .update_meta(bucket_id, key, which, change)
-            .map_err(ChangeError::narrow)
+            Ok(())
+        })
     }
 
     /// Turns the legal hold of the current version of `key`, or of the version named, on or
@@ -350,17 +361,13 @@ impl Store {
         which: Option<&VersionRef>,
         on: bool,
     ) -> Result<Object, ChangeError> {
-        let change: MetaChange = Box::new(move |entry, lock| {
+        self.change_meta(bucket_id, key, which, move |_, lock, meta| {
             if lock.is_none() {
                 return Err(StoreError::LockNotEnabled);
             }
-            let mut meta = entry.meta.clone();
             meta.legal_hold = on;
-            Ok(meta)
-        });
-        self.meta()
-            .update_meta(bucket_id, key, which, change)
-            .map_err(ChangeError::narrow)
+            Ok(())
+        })
     }
 
     /// Any entry by version id (B2 `fileId`); `NoSuchKey` if absent.

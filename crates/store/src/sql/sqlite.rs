@@ -313,62 +313,37 @@ fn add_usage_counters(conn: &Connection) -> Result<()> {
             &on(r, part_known),
         )
     };
-    sql += &trigger(
-        "usage_objects_insert",
-        "INSERT",
-        "objects",
-        object_in("NEW"),
-    );
-    sql += &trigger(
-        "usage_objects_delete",
-        "DELETE",
-        "objects",
-        object_in("OLD"),
-    );
-    sql += &trigger(
-        "usage_objects_update",
-        "UPDATE OF bucket_id, size",
-        "objects",
-        object_in("OLD") + &object_in("NEW"),
-    );
-    sql += &trigger(
-        "usage_versions_insert",
-        "INSERT",
-        "versions",
-        version_in("NEW"),
-    );
-    sql += &trigger(
-        "usage_versions_delete",
-        "DELETE",
-        "versions",
-        version_in("OLD"),
-    );
-    sql += &trigger(
-        "usage_versions_update",
-        "UPDATE OF bucket_id, size, marker",
-        "versions",
-        version_in("OLD") + &version_in("NEW"),
-    );
-    sql += &trigger(
-        "usage_uploads_insert",
-        "INSERT",
-        "uploads",
-        upload_in("NEW"),
-    );
-    sql += &trigger(
-        "usage_uploads_delete",
-        "DELETE",
-        "uploads",
-        upload_in("OLD"),
-    );
-    sql += &trigger("usage_parts_insert", "INSERT", "parts", part_in("NEW"));
-    sql += &trigger("usage_parts_delete", "DELETE", "parts", part_in("OLD"));
-    sql += &trigger(
-        "usage_parts_update",
-        "UPDATE OF upload_id, size",
-        "parts",
-        part_in("OLD") + &part_in("NEW"),
-    );
+    // Each table's rows count on insert and delete, and on an update of the columns named
+    // (as the old row out and the new one in); uploads change none of theirs.
+    type RowIn<'a> = &'a dyn Fn(&str) -> String;
+    let counted: [(&str, Option<&str>, RowIn<'_>); 4] = [
+        ("objects", Some("bucket_id, size"), &object_in),
+        ("versions", Some("bucket_id, size, marker"), &version_in),
+        ("uploads", None, &upload_in),
+        ("parts", Some("upload_id, size"), &part_in),
+    ];
+    for (table, updated, row_in) in counted {
+        sql += &trigger(
+            &format!("usage_{table}_insert"),
+            "INSERT",
+            table,
+            row_in("NEW"),
+        );
+        sql += &trigger(
+            &format!("usage_{table}_delete"),
+            "DELETE",
+            table,
+            row_in("OLD"),
+        );
+        if let Some(columns) = updated {
+            sql += &trigger(
+                &format!("usage_{table}_update"),
+                &format!("UPDATE OF {columns}"),
+                table,
+                row_in("OLD") + &row_in("NEW"),
+            );
+        }
+    }
     sql += &format!(
         "INSERT INTO bucket_usage
            (bucket_id, objects, bytes, versions, version_bytes, uploads, part_bytes)
