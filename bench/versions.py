@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,26 +28,9 @@ import run as bench  # noqa: E402 - the shared helpers of bench/run.py
 def put_versions(host, port, bucket, keys, depth, threads=16):
     """PUTs `depth` versions of each of `keys` keys (setup, not measured)."""
     bench.BUCKET = bucket
-    todo = iter([(k, d) for d in range(depth) for k in range(keys)])
-    lock = threading.Lock()
     hostport = f"{host}:{port}"
-
-    def worker():
-        c = http.client.HTTPConnection(host, port, timeout=60)
-        while True:
-            with lock:
-                item = next(todo, None)
-                path = item and bench.presign(hostport, "PUT", f"key/{item[0]:06d}")
-            if item is None:
-                return
-            c.request("PUT", path, body=b"v" * 64)
-            r = c.getresponse()
-            r.read()
-            assert r.status == 200, r.status
-
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
-    [t.start() for t in ts]
-    [t.join() for t in ts]
+    bench.populate(host, port, keys * depth, threads=threads, body=b"v" * 64,
+                   path=lambda i: bench.presign(hostport, "PUT", f"key/{i % keys:06d}", bucket=bucket))
 
 
 def list_versions_all(host, port, bucket):
