@@ -70,7 +70,10 @@ def main():
          "--dashboard-listen", f"127.0.0.1:{dash_port}"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        addr = re.search(r"http://([\d.]+):(\d+)", server.stdout.readline())
+        line = server.stdout.readline()
+        while line and "pier listening on" not in line:  # the dashboard's line may come first
+            line = server.stdout.readline()
+        addr = re.search(r"http://([\d.]+):(\d+)", line)
         host, port = addr.group(1), int(addr.group(2))
         print(f"machine: {os.cpu_count()} cores; data in {work}")
         t0 = time.time()

@@ -107,6 +107,15 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+impl StoreError {
+    /// True when the write that failed so may still have been committed: the database could
+    /// not be reached or went away mid-commit. Its new bytes must then be left to the orphan
+    /// sweep, never removed at once (the committed row would name bytes that are gone).
+    pub(crate) fn may_have_committed(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Database(e.to_string())

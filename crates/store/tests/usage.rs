@@ -409,3 +409,51 @@ on_both_backends!(
     a_store_from_before_counters_is_counted_at_open,
     compaction_folds_changes_without_changing_a_reading,
 );
+
+/// A SQLite data directory whose triggers appended each change to `usage_deltas` (an older
+/// build's) gets triggers that add in place at open; what was appended is still counted.
+#[test]
+fn sqlite_appending_triggers_are_replaced_at_open() {
+    let dir = TempDir::new().unwrap();
+    let id = {
+        let store = Db::Sqlite.open(dir.path());
+        let b = store
+            .create_bucket("u", "acct", Visibility::Private, Versioning::Enabled)
+            .unwrap();
+        put(&store, &b.id, "a", 100);
+        store.close().unwrap();
+        b.id
+    };
+    {
+        // As the older build left it: one change appended, not yet folded, and a trigger that
+        // appends.
+        let conn = rusqlite::Connection::open(dir.path().join("meta.sqlite")).unwrap();
+        conn.execute_batch(&format!(
+            "DROP TRIGGER usage_objects_insert;
+             CREATE TRIGGER usage_objects_insert AFTER INSERT ON objects BEGIN
+               INSERT INTO usage_deltas
+                 (bucket_id, objects, bytes, versions, version_bytes, uploads, part_bytes)
+               VALUES (NEW.bucket_id, 1, NEW.size, 1, NEW.size, 0, 0);
+             END;
+             UPDATE bucket_usage SET objects = 0, bytes = 0, versions = 0, version_bytes = 0
+               WHERE bucket_id = '{id}';
+             INSERT INTO usage_deltas
+               (bucket_id, objects, bytes, versions, version_bytes, uploads, part_bytes)
+               VALUES ('{id}', 1, 100, 1, 100, 0, 0);"
+        ))
+        .unwrap();
+    }
+    let store = Db::Sqlite.open(dir.path());
+    assert_eq!(assert_counted(&store, &id).versions, 1);
+    put(&store, &id, "b", 10);
+    assert_eq!(assert_counted(&store, &id).versions, 2);
+    let conn = rusqlite::Connection::open(dir.path().join("meta.sqlite")).unwrap();
+    let appending: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%usage_deltas%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(appending, 0, "no trigger appends any more");
+}

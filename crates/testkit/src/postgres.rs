@@ -13,10 +13,129 @@ use std::sync::OnceLock;
 #[derive(Debug)]
 pub struct Cluster {
     port: u16,
-    bin: PathBuf,
+    tools: Tools,
     data: PathBuf,
-    as_postgres: bool,
     next: AtomicUsize,
+}
+
+/// Where the server's programs are, and whether they run as the `postgres` user.
+#[derive(Clone, Debug)]
+struct Tools {
+    bin: PathBuf,
+    as_postgres: bool,
+}
+
+impl Tools {
+    fn find() -> Tools {
+        Tools {
+            bin: bin_dir(),
+            as_postgres: is_root(),
+        }
+    }
+
+    /// A command running one of the server's programs, as the `postgres` user when needed.
+    fn tool(&self, name: &str) -> Command {
+        let path = self.bin.join(name);
+        if self.as_postgres {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(path);
+            cmd
+        } else {
+            Command::new(path)
+        }
+    }
+
+    /// A new temporary directory the server's programs may write in.
+    fn scratch(&self, prefix: &str) -> PathBuf {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .unwrap()
+            .keep();
+        if self.as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "could not hand {} to the postgres user", dir.display());
+        }
+        dir
+    }
+
+    /// `initdb` of a cluster in `data` with the trusted superuser `pier`.
+    fn initdb(&self, data: &Path) {
+        let init = self
+            .tool("initdb")
+            .args([
+                "-U",
+                "pier",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "-D",
+            ])
+            .arg(data)
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+    }
+
+    /// Starts the server of `data` on loopback `port` (its socket in `dir`, its log beside
+    /// `data` as `DATA.log`) with `extra` settings, and waits until it accepts connections.
+    /// A start that fails is tried again for a few seconds: the port may still be held by the
+    /// last processes of a server just killed there.
+    fn start(&self, data: &Path, dir: &Path, port: u16, extra: &str) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} \
+             -c max_connections=300 {extra}",
+            dir.display()
+        );
+        let log = data.with_extension("log");
+        for attempt in 0.. {
+            let started = self
+                .tool("pg_ctl")
+                .arg("-D")
+                .arg(data)
+                .arg("-l")
+                .arg(&log)
+                .args(["-o", &options, "-w", "start"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            if started.success() {
+                return;
+            }
+            assert!(
+                attempt < 20,
+                "PostgreSQL did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
+
+    /// The shell command that stops the server of `data` at once.
+    fn stop_command(&self, data: &Path) -> String {
+        let stop = format!(
+            "{} -D {} stop -m immediate",
+            self.bin.join("pg_ctl").display(),
+            data.display()
+        );
+        if self.as_postgres {
+            format!("runuser -u postgres -- {stop}")
+        } else {
+            stop
+        }
+    }
 }
 
 /// The binary's server, started on first use. Panics with what is missing when PostgreSQL is
@@ -68,102 +187,19 @@ fn is_root() -> bool {
 
 impl Cluster {
     fn start() -> Cluster {
-        let bin = bin_dir();
-        let as_postgres = is_root();
-        let dir = tempfile::Builder::new()
-            .prefix("pier-pg-")
-            .tempdir()
-            .unwrap()
-            .keep();
-        let data = dir.join("data");
-        if as_postgres {
-            let ok = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&dir)
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "could not hand {} to the postgres user", dir.display());
-        }
+        let tools = Tools::find();
+        let dir = tools.scratch("pier-pg-");
         let cluster = Cluster {
             port: free_port(),
-            bin,
-            data,
-            as_postgres,
+            data: dir.join("data"),
+            tools,
             next: AtomicUsize::new(0),
         };
-        let init = cluster
-            .tool("initdb")
-            .args([
-                "-U",
-                "pier",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "-D",
-            ])
-            .arg(&cluster.data)
-            .output()
-            .unwrap();
-        assert!(
-            init.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&init.stderr)
-        );
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} \
-             -c max_connections=300",
-            cluster.port,
-            dir.display()
-        );
-        let log = dir.join("server.log");
-        let started = cluster
-            .tool("pg_ctl")
-            .arg("-D")
-            .arg(&cluster.data)
-            .arg("-l")
-            .arg(&log)
-            .args(["-o", &options, "-w", "start"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(
-            started.success(),
-            "PostgreSQL did not start: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        cluster.watch(&dir);
+        cluster.tools.initdb(&cluster.data);
+        cluster.tools.start(&cluster.data, &dir, cluster.port, "");
+        let stop = cluster.tools.stop_command(&cluster.data);
+        crate::watchdog("PostgreSQL", &stop, &dir);
         cluster
-    }
-
-    /// A command running one of the server's tools, as the `postgres` user when needed.
-    fn tool(&self, name: &str) -> Command {
-        let path = self.bin.join(name);
-        if self.as_postgres {
-            let mut cmd = Command::new("runuser");
-            cmd.args(["-u", "postgres", "--"]).arg(path);
-            cmd
-        } else {
-            Command::new(path)
-        }
-    }
-
-    /// Starts the process that stops the server and removes `dir` once this one is gone.
-    fn watch(&self, dir: &Path) {
-        let stop = format!(
-            "{} -D {} stop -m immediate",
-            self.bin.join("pg_ctl").display(),
-            self.data.display()
-        );
-        let stop = if self.as_postgres {
-            format!("runuser -u postgres -- {stop}")
-        } else {
-            stop
-        };
-        crate::watchdog("PostgreSQL", &stop, dir);
     }
 
     /// The server's loopback port.
@@ -192,6 +228,7 @@ impl Cluster {
     /// port and data, waiting until it accepts connections.
     pub fn restart(&self) {
         let ok = self
+            .tools
             .tool("pg_ctl")
             .arg("-D")
             .arg(&self.data)
@@ -203,5 +240,189 @@ impl Cluster {
             .unwrap()
             .success();
         assert!(ok, "PostgreSQL did not restart");
+    }
+}
+
+/// A primary PostgreSQL server with a synchronous streaming standby (made with
+/// `pg_basebackup`), each on a loopback port of its own, for failover tests: a commit is
+/// acknowledged only once the standby has it. After a failover the standby is made again on the
+/// lost server's port, so the pair's address ([`Replicated::url`]) never changes. Every server
+/// is stopped when the test binary exits.
+#[derive(Debug)]
+pub struct Replicated {
+    tools: Tools,
+    dir: PathBuf,
+    ports: [u16; 2],
+    state: std::sync::Mutex<PairState>,
+}
+
+/// Which server is the primary, and each one's data directory.
+#[derive(Debug)]
+struct PairState {
+    primary: usize,
+    data: [PathBuf; 2],
+    made: usize,
+}
+
+/// The settings both servers run with (either may be the primary).
+const REPLICATION: &str = "-c wal_level=replica -c max_wal_senders=8 -c wal_keep_size=256MB";
+
+impl Replicated {
+    /// Starts the primary with database `name`, makes the standby from it and waits until it
+    /// replicates synchronously.
+    pub fn start(name: &str) -> Replicated {
+        let tools = Tools::find();
+        let dir = tools.scratch("pier-pg-pair-");
+        let first = dir.join("server-0");
+        tools.initdb(&first);
+        let ports = [free_port(), free_port()];
+        tools.start(&first, &dir, ports[0], REPLICATION);
+        let stop = format!(
+            "for d in {}/server-*; do {}; done",
+            dir.display(),
+            tools.stop_command(Path::new("$d"))
+        );
+        crate::watchdog("PostgreSQL pair", &stop, &dir);
+        let pair = Replicated {
+            tools,
+            dir,
+            ports,
+            state: std::sync::Mutex::new(PairState {
+                primary: 0,
+                data: [first, PathBuf::new()],
+                made: 1,
+            }),
+        };
+        pair.admin(ports[0])
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("creating the database");
+        pair.make_standby();
+        pair
+    }
+
+    fn admin(&self, port: u16) -> postgres::Client {
+        postgres::Client::connect(
+            &format!("postgres://pier@127.0.0.1:{port}/postgres"),
+            postgres::NoTls,
+        )
+        .expect("connecting to the test PostgreSQL")
+    }
+
+    /// The database's address naming both servers, as pier's `--metadata` takes it: clients
+    /// connect to whichever of them accepts writes.
+    pub fn url(&self, name: &str) -> String {
+        format!(
+            "postgres://pier@127.0.0.1:{},127.0.0.1:{}/{name}?target_session_attrs=read-write&connect_timeout=2",
+            self.ports[0], self.ports[1]
+        )
+    }
+
+    /// Sets which standbys the primary waits for at each commit (`*`: any; empty: none).
+    fn wait_for_standby(&self, primary: u16, names: &str) {
+        let mut admin = self.admin(primary);
+        admin
+            .batch_execute(&format!(
+                "ALTER SYSTEM SET synchronous_standby_names = '{names}'"
+            ))
+            .expect("setting synchronous_standby_names");
+        admin
+            .batch_execute("SELECT pg_reload_conf()")
+            .expect("reloading the settings");
+    }
+
+    /// Makes a new standby from the primary with `pg_basebackup` on the other server's port,
+    /// starts it, makes commits wait for it, and waits until it replicates synchronously.
+    pub fn make_standby(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (primary, standby) = (state.primary, 1 - state.primary);
+        let data = self.dir.join(format!("server-{}", state.made));
+        state.made += 1;
+        let copied = self
+            .tools
+            .tool("pg_basebackup")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "pier",
+                "-X",
+                "stream",
+                "-R",
+                "--checkpoint=fast",
+                "-p",
+            ])
+            .arg(self.ports[primary].to_string())
+            .arg("-D")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            copied.status.success(),
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&copied.stderr)
+        );
+        self.tools
+            .start(&data, &self.dir, self.ports[standby], REPLICATION);
+        state.data[standby] = data;
+        self.wait_for_standby(self.ports[primary], "*");
+        let mut admin = self.admin(self.ports[primary]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let state: Option<String> = admin
+                .query_opt("SELECT sync_state FROM pg_stat_replication", &[])
+                .unwrap()
+                .map(|row| row.get(0));
+            if state.as_deref() == Some("sync") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the standby never replicated synchronously ({state:?})"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Kills the primary's postmaster with `-9`, as if its machine were lost (its backends end
+    /// when they notice).
+    pub fn kill_primary(&self) {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let pid_file = std::fs::read_to_string(state.data[state.primary].join("postmaster.pid"))
+            .expect("the primary's postmaster.pid");
+        let pid = pid_file.lines().next().unwrap().trim().to_owned();
+        let ok = Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "could not kill the primary ({pid})");
+    }
+
+    /// Promotes the standby (`pg_ctl promote`) and waits until it accepts writes; commits
+    /// then wait for no standby until [`Replicated::make_standby`] makes one.
+    pub fn promote_standby(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let standby = 1 - state.primary;
+        let ok = self
+            .tools
+            .tool("pg_ctl")
+            .arg("-D")
+            .arg(&state.data[standby])
+            .args(["-w", "promote"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "the standby was not promoted");
+        state.primary = standby;
+        self.wait_for_standby(self.ports[standby], "");
+        let read_only: String = self
+            .admin(self.ports[standby])
+            .query_one("SHOW transaction_read_only", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(read_only, "off", "the promoted standby accepts writes");
     }
 }

@@ -184,7 +184,8 @@ impl Store {
                 Ok(object)
             }
             Err(e) => {
-                if let Some(b) = blob {
+                // A commit whose outcome is unknown may name the blob: the sweep decides.
+                if let Some(b) = blob.filter(|_| !e.may_have_committed()) {
                     self.inner.blobs.remove(&[b.blob]).map_err(storage)?;
                 }
                 Err(put_error(e))

@@ -60,7 +60,10 @@ impl Store {
                 Ok(part)
             }
             Err(e) => {
-                self.inner.blobs.remove(&[blob.blob]).map_err(storage)?;
+                // A commit whose outcome is unknown may name the blob: the sweep decides.
+                if !e.may_have_committed() {
+                    self.inner.blobs.remove(&[blob.blob]).map_err(storage)?;
+                }
                 Err(match e {
                     StoreError::NoSuchUpload => PartError::NoSuchUpload,
                     StoreError::CapExceeded(c) => PartError::CapExceeded(c),

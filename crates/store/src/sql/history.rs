@@ -317,6 +317,18 @@ fn insert_object_row(conn: &dyn Sql, o: &Object) -> Result<()> {
     Ok(())
 }
 
+/// Writes `o` over the key's row in `objects` in place (an overwrite of the current null
+/// version): one row changed, where a delete and an insert would change two and count both.
+fn replace_object_row(conn: &dyn Sql, o: &Object) -> Result<()> {
+    conn.execute(
+        "UPDATE objects SET version_id = ?3, size = ?4, etag = ?5, sha1 = ?6, created_ms = ?7,
+           meta = ?8, segments = ?9, seq = ?10, is_null = ?11
+         WHERE bucket_id = ?1 AND key = ?2",
+        &entry_values(o),
+    )?;
+    Ok(())
+}
+
 fn delete_row(conn: &dyn Sql, o: &Object, in_objects: bool) -> Result<()> {
     let sql = if in_objects {
         "DELETE FROM objects WHERE version_id = ?1"
@@ -509,19 +521,29 @@ pub(super) fn put(
     }
     let mut garbage = Vec::new();
     object.null_version = state != Versioning::Enabled;
-    if object.null_version {
-        garbage.extend(drop_null(conn, &mut b, &bucket_id, &key)?);
-    }
-    if let Some(c) = &b.current {
-        demote(conn, c, object.created)?;
-    }
-    if let Some(m) = &b.marker_on_top {
-        supersede_marker(conn, m, object.created)?;
-    }
     object.seq = b.next_seq;
     object.marker = false;
     object.superseded = None;
-    insert_object_row(conn, &object)?;
+    match b.current.take() {
+        // The new null version replaces the current null one: its row is written in place.
+        Some(c) if object.null_version && c.null_version => {
+            garbage.extend(release(conn, &c)?);
+            replace_object_row(conn, &object)?;
+        }
+        current => {
+            b.current = current;
+            if object.null_version {
+                garbage.extend(drop_null(conn, &mut b, &bucket_id, &key)?);
+            }
+            if let Some(c) = &b.current {
+                demote(conn, c, object.created)?;
+            }
+            if let Some(m) = &b.marker_on_top {
+                supersede_marker(conn, m, object.created)?;
+            }
+            insert_object_row(conn, &object)?;
+        }
+    }
     if let NewBytes::Inline(data) = bytes {
         conn.execute(
             "INSERT INTO inline_data (version_id, data) VALUES (?1, ?2)",

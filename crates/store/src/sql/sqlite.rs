@@ -207,18 +207,24 @@ fn migrate(conn: &Connection) -> Result<()> {
     add_usage_counters(conn)
 }
 
-/// One change to the counters, appended to `usage_deltas`: `deltas` are the six counters'
-/// increments, in their column order, for `bucket`, when `when` holds.
+/// One change to the counters, added to the bucket's `bucket_usage` row in place: `deltas` are
+/// the six counters' increments, in their column order, for `bucket`, when `when` holds.
 fn usage_change(bucket: &str, deltas: [&str; 6], when: &str) -> String {
     let [o, b, v, vb, u, pb] = deltas;
     format!(
-        "INSERT INTO usage_deltas
+        "INSERT INTO bucket_usage
            (bucket_id, objects, bytes, versions, version_bytes, uploads, part_bytes)
-         SELECT {bucket}, {o}, {b}, {v}, {vb}, {u}, {pb} WHERE {when};"
+         SELECT {bucket}, {o}, {b}, {v}, {vb}, {u}, {pb} WHERE {when}
+         ON CONFLICT (bucket_id) DO UPDATE SET
+           objects = objects + excluded.objects, bytes = bytes + excluded.bytes,
+           versions = versions + excluded.versions,
+           version_bytes = version_bytes + excluded.version_bytes,
+           uploads = uploads + excluded.uploads, part_bytes = part_bytes + excluded.part_bytes;"
     )
 }
 
-/// `bucket_usage` (counters compacted), `usage_deltas` (changes since, appended by triggers),
+/// `bucket_usage` (the counters, kept by [`usage_triggers`]), `usage_deltas` (changes appended by
+/// older builds' triggers, still folded),
 /// `caps` and `transaction_counts` (`docs/design.md`, "Usage and caps"). A data directory from
 /// before counters existed is counted once, in the transaction that creates them.
 fn add_usage_counters(conn: &Connection) -> Result<()> {
@@ -228,20 +234,14 @@ fn add_usage_counters(conn: &Connection) -> Result<()> {
             .exists([])?)
     };
     if exists(conn)? {
-        return Ok(());
+        return upgrade_usage_triggers(conn);
     }
     // Checked again under the write lock: another process may have counted meanwhile.
     conn.execute_batch("BEGIN IMMEDIATE")?;
     if exists(conn)? {
         conn.execute_batch("COMMIT")?;
-        return Ok(());
+        return upgrade_usage_triggers(conn);
     }
-    let part_bucket = "(SELECT bucket_id FROM uploads WHERE upload_id = {R}.upload_id)";
-    let part_known = "EXISTS (SELECT 1 FROM uploads WHERE upload_id = {R}.upload_id)";
-    let on = |r: &str, s: &str| s.replace("{R}", r);
-    let trigger = |name: &str, event: &str, table: &str, body: String| {
-        format!("CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body} END;\n")
-    };
     let mut sql = String::from(
         "CREATE TABLE bucket_usage (
              bucket_id TEXT PRIMARY KEY,
@@ -276,6 +276,41 @@ fn add_usage_counters(conn: &Connection) -> Result<()> {
              PRIMARY KEY (scope, day)
          ) STRICT, WITHOUT ROWID;\n",
     );
+    sql += &usage_triggers();
+    sql += &format!(
+        "INSERT INTO bucket_usage
+           (bucket_id, objects, bytes, versions, version_bytes, uploads, part_bytes)
+         {};
+         COMMIT;",
+        super::usage::recount_select()
+    );
+    if let Err(e) = conn.execute_batch(&sql) {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// The triggers that keep `bucket_usage` in each write's transaction (`docs/design.md`, "Usage
+/// and caps"): on insert and delete of `objects`, `versions`, `uploads` and `parts`, and on an
+/// update of the columns counted.
+fn usage_triggers() -> String {
+    let part_bucket = "(SELECT bucket_id FROM uploads WHERE upload_id = {R}.upload_id)";
+    let part_known = "EXISTS (SELECT 1 FROM uploads WHERE upload_id = {R}.upload_id)";
+    let on = |r: &str, s: &str| s.replace("{R}", r);
+    let trigger = |name: &str, event: &str, table: &str, body: String| {
+        format!("CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body} END;\n")
+    };
+    // An update counts only when a counted column changed (an overwrite in place of the same
+    // size changes no counter).
+    let changed = |columns: &str| {
+        columns
+            .split(", ")
+            .map(|c| format!("OLD.{c} IS NOT NEW.{c}"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    };
+    let mut sql = String::new();
     let signed = |r: &str, what: &str| {
         if r == "NEW" {
             format!("{r}.{what}")
@@ -339,23 +374,53 @@ fn add_usage_counters(conn: &Connection) -> Result<()> {
             sql += &trigger(
                 &format!("usage_{table}_update"),
                 &format!("UPDATE OF {columns}"),
-                table,
+                &format!("{table} WHEN {}", changed(columns)),
                 row_in("OLD") + &row_in("NEW"),
             );
         }
     }
-    sql += &format!(
-        "INSERT INTO bucket_usage
-           (bucket_id, objects, bytes, versions, version_bytes, uploads, part_bytes)
-         {};
-         COMMIT;",
-        super::usage::recount_select()
-    );
-    if let Err(e) = conn.execute_batch(&sql) {
-        let _ = conn.execute_batch("ROLLBACK");
-        return Err(e.into());
+    sql
+}
+
+/// Replaces the triggers of a data directory made by a build whose triggers appended each change
+/// to `usage_deltas` (what they appended is still folded by the janitor) with ones that add in
+/// place, in one transaction. Nothing to do once they do.
+fn upgrade_usage_triggers(conn: &Connection) -> Result<()> {
+    let appending = |conn: &Connection| -> Result<bool> {
+        Ok(conn
+            .prepare(
+                "SELECT 1 FROM sqlite_master WHERE type = 'trigger'
+                   AND name = 'usage_objects_insert' AND sql LIKE '%INSERT INTO usage_deltas%'",
+            )?
+            .exists([])?)
+    };
+    if !appending(conn)? {
+        return Ok(());
     }
-    Ok(())
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let replaced = (|| -> Result<()> {
+        if !appending(conn)? {
+            return Ok(());
+        }
+        let names: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name GLOB 'usage_*'",
+            )?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for name in names {
+            conn.execute_batch(&format!("DROP TRIGGER {name}"))?;
+        }
+        conn.execute_batch(&usage_triggers())?;
+        Ok(())
+    })();
+    match replaced {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 impl rusqlite::ToSql for Value {
