@@ -396,24 +396,6 @@ await check("an object's versions: download one, restore it, delete one, find th
   await shot("versions");
 });
 
-await check("object lock with a default retention is turned on in the settings; a locked version's delete shows why not", async () => {
-  await page.goto(dash + "/b/dash-versions/settings");
-  await page.check('#object-lock input[name="object_lock"]');
-  await page.selectOption('#object-lock select[name="retention_mode"]', "governance");
-  await page.fill('#object-lock input[name="retention_period"]', "1");
-  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
-  expect((await page.textContent("#object-lock")).includes("On:"), await page.textContent("#object-lock"));
-  expect((await page.inputValue('#object-lock select[name="retention_mode"]')) === "governance", "the default is shown");
-  await page.goto(dash + "/b/dash-versions");
-  await page.setInputFiles("#files", [{ name: "kept.txt", mimeType: "text/plain", buffer: Buffer.from("kept for a day") }]);
-  await page.waitForSelector('#progress[data-state="done"]');
-  await page.goto(dash + "/b/dash-versions/object?key=kept.txt");
-  expect((await page.textContent("#versions tr.version .lock")).includes("governance until"), await page.textContent("#versions"));
-  await page.click("#versions tr.version button.delete-version");
-  const message = await page.textContent("#error-message");
-  expect(message.includes("not deleted") && message.includes("retention"), message);
-});
-
 // boto3 (the test venv's), for checks that use a key the console made the way a user would.
 function boto3(script, env) {
   const python = new URL("../../.venv/bin/python", import.meta.url).pathname;
@@ -428,6 +410,47 @@ from botocore.config import Config
 s3 = boto3.client("s3", endpoint_url=os.environ["PIER_ENDPOINT"],
                   config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
 `;
+
+// B2's native API from Python's standard library, as the default key: bucket(NAME) is the
+// bucket as b2_list_buckets shows it.
+const B2 = `import base64, json, os, urllib.request
+def call(url, data=None, auth=None):
+    req = urllib.request.Request(url, data=None if data is None else json.dumps(data).encode())
+    req.add_header("Authorization", auth)
+    return json.load(urllib.request.urlopen(req))
+basic = base64.b64encode((os.environ["ACCESS_KEY"] + ":" + os.environ["SECRET_KEY"]).encode()).decode()
+session = call(os.environ["PIER_ENDPOINT"] + "/b2api/v2/b2_authorize_account", auth="Basic " + basic)
+def bucket(name):
+    found = call(session["apiUrl"] + "/b2api/v2/b2_list_buckets",
+                 {"accountId": session["accountId"], "bucketName": name}, session["authorizationToken"])
+    return found["buckets"][0]
+`;
+
+
+await check("object lock with a default retention is turned on in the settings, read back through S3 and B2; a locked version's delete shows why not", async () => {
+  await page.goto(dash + "/b/dash-versions/settings");
+  await page.check('#object-lock input[name="object_lock"]');
+  await page.selectOption('#object-lock select[name="retention_mode"]', "governance");
+  await page.fill('#object-lock input[name="retention_period"]', "1");
+  await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
+  expect((await page.textContent("#object-lock")).includes("On:"), await page.textContent("#object-lock"));
+  expect((await page.inputValue('#object-lock select[name="retention_mode"]')) === "governance", "the default is shown");
+  const admin = { AWS_ACCESS_KEY_ID: process.env.ACCESS_KEY, AWS_SECRET_ACCESS_KEY: process.env.SECRET_KEY };
+  const s3lock = boto3(S3 + `r = s3.get_object_lock_configuration(Bucket="dash-versions")["ObjectLockConfiguration"]
+print(r["ObjectLockEnabled"], r["Rule"]["DefaultRetention"]["Mode"], r["Rule"]["DefaultRetention"]["Days"])`, admin);
+  expect(s3lock.trim() === "Enabled GOVERNANCE 1", "S3 reads the default: " + s3lock);
+  const b2lock = boto3(B2 + `lock = bucket("dash-versions")["fileLockConfiguration"]["value"]
+print(lock["isFileLockEnabled"], json.dumps(lock["defaultRetention"], sort_keys=True))`, {});
+  expect(b2lock.trim() === 'True {"mode": "governance", "period": {"duration": 1, "unit": "days"}}', "B2 reads the default: " + b2lock);
+  await page.goto(dash + "/b/dash-versions");
+  await page.setInputFiles("#files", [{ name: "kept.txt", mimeType: "text/plain", buffer: Buffer.from("kept for a day") }]);
+  await page.waitForSelector('#progress[data-state="done"]');
+  await page.goto(dash + "/b/dash-versions/object?key=kept.txt");
+  expect((await page.textContent("#versions tr.version .lock")).includes("governance until"), await page.textContent("#versions"));
+  await page.click("#versions tr.version button.delete-version");
+  const message = await page.textContent("#error-message");
+  expect(message.includes("not deleted") && message.includes("retention"), message);
+});
 
 let account;
 await check("an account is created in the console; its first key, shown once, works from boto3", async () => {
@@ -495,7 +518,7 @@ await check("a bucket's tags are set in its settings, checked as S3 checks them,
   expect(out.trim() === "[('cost-centre', '42'), ('team', 'blue')]", out);
 });
 
-await check("a bucket's lifecycle rules are set in B2's form, refused with B2's message, and boto3 reads them as S3 rules", async () => {
+await check("a bucket's lifecycle rules are set in B2's form, refused with B2's message, and read back as S3 rules (boto3) and B2 rules (b2_list_buckets)", async () => {
   await page.goto(dash + "/b/dash-other/settings");
   await page.fill("#bucket-lifecycle", '[{"fileNamePrefix": "logs/"}]');
   await Promise.all([page.waitForNavigation(), page.click('#settings form[action$="/settings"] button')]);
@@ -509,6 +532,9 @@ await check("a bucket's lifecycle rules are set in B2's form, refused with B2's 
 print(r.get("Filter", {}).get("Prefix", r.get("Prefix")), r["Expiration"]["Days"], r["NoncurrentVersionExpiration"]["NoncurrentDays"])`,
   { AWS_ACCESS_KEY_ID: process.env.ACCESS_KEY, AWS_SECRET_ACCESS_KEY: process.env.SECRET_KEY });
   expect(out.trim() === "logs/ 7 30", out);
+  const b2rules = boto3(B2 + `print(json.dumps(bucket("dash-other")["lifecycleRules"], sort_keys=True))`, {});
+  expect(b2rules.trim() === '[{"daysFromHidingToDeleting": 30, "daysFromStartingToCancelingUnfinishedLargeFiles": null, "daysFromUploadingToHiding": 7, "fileNamePrefix": "logs/"}]',
+    "B2 reads the rule: " + b2rules);
 });
 
 await check("beside a bucket's policy, 'who may do what here' explains a decision with the engine's trace", async () => {
