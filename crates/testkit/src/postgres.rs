@@ -264,6 +264,22 @@ struct PairState {
     made: usize,
 }
 
+/// The ids of the processes whose parent is `pid` (from `/proc`).
+fn children_of(pid: &str) -> Vec<String> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: the name may hold spaces, so read after its `)`.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        if after.split_whitespace().nth(1) == Some(pid) {
+            children.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    children
+}
+
 /// The settings both servers run with (either may be the primary).
 const REPLICATION: &str = "-c wal_level=replica -c max_wal_senders=8 -c wal_keep_size=256MB";
 
@@ -380,6 +396,44 @@ impl Replicated {
                 "the standby never replicated synchronously ({state:?})"
             );
             std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) every process of the standby, so it falls
+    /// behind the primary: with synchronous commit the primary's commits wait for it.
+    pub fn pause_standby(&self, paused: bool) {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let pid_file =
+            std::fs::read_to_string(state.data[1 - state.primary].join("postmaster.pid"))
+                .expect("the standby's postmaster.pid");
+        let pid = pid_file.lines().next().unwrap().trim().to_owned();
+        let signal = if paused { "-STOP" } else { "-CONT" };
+        // The postmaster first when stopping (it starts no new child), last when resuming.
+        let mut pids = children_of(&pid);
+        if paused {
+            pids.insert(0, pid);
+        } else {
+            pids.push(pid);
+        }
+        for pid in pids {
+            Command::new("kill").args([signal, &pid]).status().unwrap();
+        }
+    }
+
+    /// Kills the standby's WAL receiver with `-9` (while it is paused: what the primary sent
+    /// it and it had not read yet is lost with its socket). The standby's postmaster then
+    /// restarts its processes and replays what it had.
+    pub fn kill_wal_receiver(&self) {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let pid_file =
+            std::fs::read_to_string(state.data[1 - state.primary].join("postmaster.pid"))
+                .expect("the standby's postmaster.pid");
+        let postmaster = pid_file.lines().next().unwrap().trim().to_owned();
+        for pid in children_of(&postmaster) {
+            let title = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if title.contains("walreceiver") {
+                Command::new("kill").args(["-9", &pid]).status().unwrap();
+            }
         }
     }
 
