@@ -44,16 +44,7 @@ fn the_metadata_survives_the_loss_of_its_primary() {
     let pair = Replicated::start("pier");
     let url = pair.url("pier");
     let blobs = pier_testkit::seaweedfs::cluster().fresh_location();
-    let credentials = [
-        (
-            "PIER_BLOBS_ACCESS_KEY_ID",
-            pier_testkit::seaweedfs::ACCESS_KEY,
-        ),
-        (
-            "PIER_BLOBS_SECRET_ACCESS_KEY",
-            pier_testkit::seaweedfs::SECRET_KEY,
-        ),
-    ];
+    let credentials = pier_testkit::seaweedfs::NODE_ENV;
     let nodes: Vec<Server> = (0..2)
         .map(|_| {
             Server::start_with_env(

@@ -42,16 +42,7 @@ fn three_nodes() -> Vec<Server> {
 fn three_nodes_with(flags: &[&str]) -> Vec<Server> {
     let url = cluster().fresh_database();
     let blobs = pier_testkit::seaweedfs::cluster().fresh_location();
-    let credentials = [
-        (
-            "PIER_BLOBS_ACCESS_KEY_ID",
-            pier_testkit::seaweedfs::ACCESS_KEY,
-        ),
-        (
-            "PIER_BLOBS_SECRET_ACCESS_KEY",
-            pier_testkit::seaweedfs::SECRET_KEY,
-        ),
-    ];
+    let credentials = pier_testkit::seaweedfs::NODE_ENV;
     (0..3)
         .map(|_| {
             Server::start_with_env(

@@ -399,14 +399,23 @@ impl Replicated {
         }
     }
 
+    /// The process id of the primary's postmaster (`primary`), or the standby's.
+    fn postmaster(&self, primary: bool) -> String {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let which = if primary {
+            state.primary
+        } else {
+            1 - state.primary
+        };
+        let pid_file = std::fs::read_to_string(state.data[which].join("postmaster.pid"))
+            .expect("the server's postmaster.pid");
+        pid_file.lines().next().unwrap().trim().to_owned()
+    }
+
     /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) every process of the standby, so it falls
     /// behind the primary: with synchronous commit the primary's commits wait for it.
     pub fn pause_standby(&self, paused: bool) {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let pid_file =
-            std::fs::read_to_string(state.data[1 - state.primary].join("postmaster.pid"))
-                .expect("the standby's postmaster.pid");
-        let pid = pid_file.lines().next().unwrap().trim().to_owned();
+        let pid = self.postmaster(false);
         let signal = if paused { "-STOP" } else { "-CONT" };
         // The postmaster first when stopping (it starts no new child), last when resuming.
         let mut pids = children_of(&pid);
@@ -424,12 +433,7 @@ impl Replicated {
     /// it and it had not read yet is lost with its socket). The standby's postmaster then
     /// restarts its processes and replays what it had.
     pub fn kill_wal_receiver(&self) {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let pid_file =
-            std::fs::read_to_string(state.data[1 - state.primary].join("postmaster.pid"))
-                .expect("the standby's postmaster.pid");
-        let postmaster = pid_file.lines().next().unwrap().trim().to_owned();
-        for pid in children_of(&postmaster) {
+        for pid in children_of(&self.postmaster(false)) {
             let title = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             if title.contains("walreceiver") {
                 Command::new("kill").args(["-9", &pid]).status().unwrap();
@@ -440,10 +444,7 @@ impl Replicated {
     /// Kills the primary's postmaster with `-9`, as if its machine were lost (its backends end
     /// when they notice).
     pub fn kill_primary(&self) {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let pid_file = std::fs::read_to_string(state.data[state.primary].join("postmaster.pid"))
-            .expect("the primary's postmaster.pid");
-        let pid = pid_file.lines().next().unwrap().trim().to_owned();
+        let pid = self.postmaster(true);
         let ok = Command::new("kill")
             .args(["-9", &pid])
             .status()

@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 pub const ACCESS_KEY: &str = "PIERBLOBSTESTKEY0001";
 /// Its secret.
 pub const SECRET_KEY: &str = "pier-blobs-test-secret-00000000000000000";
+/// The environment a pier node needs to reach the cluster with that key.
+pub const NODE_ENV: [(&str, &str); 2] = [
+    ("PIER_BLOBS_ACCESS_KEY_ID", ACCESS_KEY),
+    ("PIER_BLOBS_SECRET_ACCESS_KEY", SECRET_KEY),
+];
 
 /// How many volume servers hold the data.
 pub const VOLUME_SERVERS: usize = 3;
