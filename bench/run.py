@@ -18,6 +18,9 @@ Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000] [--set all|
        --set scale measures only what the scale-out comparison needs (4 KiB PUT/GET, 256 MiB
        PUT/GET, listing); --postgres keeps the metadata in a PostgreSQL server started for the
        run from Debian's binaries (default settings, so commits are as durable as SQLite's).
+       With --seaweedfs the same clients and sizes (4 KiB PUT and GET with wrk, 256 MiB PUT and
+       GET with curl) also go straight to the cluster's own S3 endpoint in the same run, and
+       pier's rates are printed as a percentage of those.
        PIER_BIN=path/to/pier python3 bench/run.py   (measure another build, for A/B runs)
 """
 import argparse
@@ -46,9 +49,10 @@ def quote(s):
     return urllib.parse.quote(s, safe="-_.~")
 
 
-def presign(host, method, key="", query=None, expires=7200, bucket=None):
+def presign(host, method, key="", query=None, expires=7200, bucket=None, creds=None):
     """A SigV4 presigned path+query (UNSIGNED-PAYLOAD) for `method` on /BUCKET/key (`bucket`:
-    another bucket than the benchmark's)."""
+    another bucket than the benchmark's; `creds`: another (access key, secret) than pier's)."""
+    access, secret = creds or (ACCESS, SECRET)
     now = datetime.datetime.now(datetime.timezone.utc)
     amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
     scope = f"{day}/us-east-1/s3/aws4_request"
@@ -56,7 +60,7 @@ def presign(host, method, key="", query=None, expires=7200, bucket=None):
     params = dict(query or {})
     params.update({
         "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-        "X-Amz-Credential": f"{ACCESS}/{scope}",
+        "X-Amz-Credential": f"{access}/{scope}",
         "X-Amz-Date": amz_date,
         "X-Amz-Expires": str(expires),
         "X-Amz-SignedHeaders": "host",
@@ -64,7 +68,7 @@ def presign(host, method, key="", query=None, expires=7200, bucket=None):
     qs = "&".join(f"{quote(k)}={quote(v)}" for k, v in sorted(params.items()))
     canonical = "\n".join([method, path, qs, f"host:{host}\n", "host", "UNSIGNED-PAYLOAD"])
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    k = ("AWS4" + SECRET).encode()
+    k = ("AWS4" + secret).encode()
     for part in (day, "us-east-1", "s3", "aws4_request"):
         k = hmac.new(k, part.encode(), hashlib.sha256).digest()
     sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
@@ -420,6 +424,7 @@ def main():
             f.writelines(presign(hostport, "PUT", f"small/{i}") + "\n" for i in range(20_000))
         runs = phase("4 KiB PUT", lambda: [wrk(endpoint, put_paths, "put", args.seconds, pid=server.pid)
                                             for _ in range(args.runs)])
+        mine = {"4 KiB PUT": median([r[0] for r in runs])}
         print(f"4 KiB PUT: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, "
               f"server CPU {median([r[2] for r in runs]):.1f} us/request, peak RSS {results['4 KiB PUT'][1]:.1f} MiB")
         if full:
@@ -433,6 +438,7 @@ def main():
                                             for _ in range(args.runs)])
         print(f"4 KiB GET: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, "
               f"server CPU {median([r[2] for r in runs]):.1f} us/request, peak RSS {results['4 KiB GET'][1]:.1f} MiB")
+        mine["4 KiB GET"] = median([r[0] for r in runs])
 
         def big_file(mib):
             path = os.path.join(work, f"big-{mib}.bin")
@@ -448,12 +454,14 @@ def main():
             urls = [endpoint + presign(hostport, "PUT", f"big/{mib}-{r}") for r in range(args.runs)]
             times = phase(name, lambda: [timed_curl(["-X", "PUT", "-T", big, u]) for u in urls])
             rate = mib / median(times)
+            mine[name] = rate
             print(f"{name}: {rate:,.0f} MiB/s ({100 * rate / disk:.0f}% of the disk's sequential write), "
                   f"peak RSS {results[name][1]:.1f} MiB")
             if mib == 256:
                 get_url = endpoint + presign(hostport, "GET", "big/256-0")
                 times = phase("256 MiB GET", lambda: [timed_curl([get_url]) for _ in range(args.runs)])
                 get_rate = 256 / median(times)
+                mine["256 MiB GET"] = get_rate
                 print(f"256 MiB GET: {get_rate:,.0f} MiB/s ({100 * get_rate / tcp:.0f}% of loopback copy), "
                       f"peak RSS {results['256 MiB GET'][1]:.1f} MiB")
             if mib == 1024:
@@ -471,6 +479,8 @@ def main():
         rss.stop = True
         server.terminate()
         server.wait(timeout=60)
+        if blobs != "files":
+            direct_blob_cluster(blobs, work, args, mine)
     finally:
         stop_postgres(work)
         stop_seaweedfs(work)
@@ -478,6 +488,42 @@ def main():
 
 
 WEED_KEY, WEED_SECRET = "PIERBENCHBLOBS000001", "pier-bench-blobs-secret-0000000000000000"
+
+
+def direct_blob_cluster(blobs, work, args, mine):
+    """The same requests, with the same clients (wrk, curl) and sizes, straight to the blob
+    cluster's own S3 endpoint, in the same run; prints its rates and pier's as a percentage."""
+    m = re.match(r"s3://([^/]+)/.*endpoint=http://([\d.]+):(\d+)", blobs)
+    bucket, host, port = m.group(1), m.group(2), int(m.group(3))
+    hostport, endpoint = f"{host}:{port}", f"http://{host}:{port}"
+    creds = (WEED_KEY, WEED_SECRET)
+    sign = lambda method, key: presign(hostport, method, key, bucket=bucket, creds=creds)  # noqa: E731
+    direct = {}
+    paths = os.path.join(work, "direct-put.txt")
+    with open(paths, "w") as f:
+        f.writelines(sign("PUT", f"direct/small/{i}") + "\n" for i in range(20_000))
+    direct["4 KiB PUT"] = median([wrk(endpoint, paths, "put", args.seconds)[0] for _ in range(args.runs)])
+    populate(host, port, 2_000, body=b"g" * 4096, path=lambda i: sign("PUT", f"direct/get/{i:06d}"))
+    paths = os.path.join(work, "direct-get.txt")
+    with open(paths, "w") as f:
+        f.writelines(sign("GET", f"direct/get/{i:06d}") + "\n" for i in range(2_000))
+    direct["4 KiB GET"] = median([wrk(endpoint, paths, "get", args.seconds)[0] for _ in range(args.runs)])
+    big = os.path.join(work, "direct-256.bin")
+    block = os.urandom(1 << 20)
+    with open(big, "wb") as f:
+        for _ in range(256):
+            f.write(block)
+    urls = [endpoint + sign("PUT", f"direct/big-{r}") for r in range(args.runs)]
+    direct["256 MiB PUT"] = 256 / median([timed_curl(["-X", "PUT", "-T", big, u]) for u in urls])
+    get_url = endpoint + sign("GET", "direct/big-0")
+    direct["256 MiB GET"] = 256 / median([timed_curl([get_url]) for _ in range(args.runs)])
+    os.remove(big)
+    print("the blob cluster's own S3 endpoint, same clients and sizes:")
+    for name, rate in direct.items():
+        unit = "ops/s" if "KiB" in name else "MiB/s"
+        ours = mine.get(name)
+        share = f"; pier {ours:,.0f} {unit} = {100 * ours / rate:.0f}% of it" if ours else ""
+        print(f"  direct {name}: {rate:,.0f} {unit}{share}")
 
 
 def free_port():
