@@ -5,7 +5,7 @@
 //! version's trace); the change is then promoted (saved, through the audit log) or discarded.
 
 use crate::auth::{ActionForm, Page, Signed};
-use crate::buckets::{blocking, nav, visibility_name};
+use crate::buckets::{nav, save_settings, visibility_name};
 use crate::settings::{asked_access, asked_visibility};
 use crate::views::{render, time, AccessChangePage, AccessFlipRow, StagedAccessView};
 use crate::Dashboard;
@@ -137,15 +137,7 @@ pub(crate) async fn staged_action(
                 policy: asked.policy,
                 ..Default::default()
             };
-            let store = d.store().clone();
-            let actor = who.actor("promote report-only access");
-            blocking(move || {
-                store
-                    .acting(actor)
-                    .update_bucket(&bucket, update)
-                    .map_err(Page::store)
-            })
-            .await?;
+            save_settings(&d, who.actor("promote report-only access"), &bucket, update).await?;
             watch.unstage(&current.id);
         }
         other => {

@@ -43,6 +43,34 @@ pub(crate) fn versioning_name(v: Versioning) -> &'static str {
     }
 }
 
+/// Saves `update` to `bucket` as `actor` (off the async runtime, recorded in the audit log). A
+/// change the store refuses in its own words (versioning never goes back off, object lock keeps
+/// it on) is a 400 saying so; any other failure is the store's page.
+pub(crate) async fn save_settings(
+    d: &Dashboard,
+    actor: pier_store::Actor,
+    bucket: &str,
+    update: pier_store::BucketUpdate,
+) -> Result<(), Page> {
+    let store = d.store().clone();
+    let name = bucket.to_owned();
+    blocking(move || {
+        store
+            .acting(actor)
+            .update_bucket(&name, update)
+            .map_err(|e| match e {
+                pier_store::UpdateBucketError::InvalidVersioning
+                | pier_store::UpdateBucketError::InvalidBucketState(_) => Page::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("The settings were not saved: {e}."),
+                ),
+                other => Page::store(other),
+            })
+    })
+    .await?;
+    Ok(())
+}
+
 /// Runs a blocking store call off the async runtime.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Page> + Send + 'static,

@@ -6,7 +6,7 @@
 //! and shows the verdict, the exact headers, the rule-by-rule trace and a `curl` preflight.
 
 use crate::auth::{ActionForm, Page, Signed};
-use crate::buckets::{blocking, nav};
+use crate::buckets::{nav, save_settings};
 use crate::views::{
     render, time, Converted, CorsPage, Preview, RefusedRow, Simulation, StagedView,
 };
@@ -384,22 +384,11 @@ async fn set_live(
     bucket: &str,
     stored: Option<String>,
 ) -> Result<(), Page> {
-    let store = d.store().clone();
-    let name = bucket.to_owned();
-    blocking(move || {
-        store
-            .acting(actor)
-            .update_bucket(
-                &name,
-                BucketUpdate {
-                    cors: Some(stored),
-                    ..Default::default()
-                },
-            )
-            .map_err(Page::store)
-    })
-    .await?;
-    Ok(())
+    let update = BucketUpdate {
+        cors: Some(stored),
+        ..Default::default()
+    };
+    save_settings(d, actor, bucket, update).await
 }
 
 /// Puts candidate rules on report-only duty beside the live ones.

@@ -4,7 +4,7 @@
 //! and the last deliveries this server made for the bucket, with status, latency and error.
 
 use crate::auth::{Page, Signed};
-use crate::buckets::{blocking, nav};
+use crate::buckets::{blocking, nav, save_settings};
 use crate::views::{render, time, DeliveryRow, EventsPage, RuleRow};
 use crate::Dashboard;
 use axum::extract::{Path, State};
@@ -116,20 +116,11 @@ async fn save_rules(
             )
         },
     )?;
-    let store = d.store().clone();
-    let name = bucket.to_owned();
     let update = BucketUpdate {
         notifications: Some(rules),
         ..Default::default()
     };
-    blocking(move || {
-        store
-            .acting(actor)
-            .update_bucket(&name, update)
-            .map_err(Page::store)
-    })
-    .await?;
-    Ok(())
+    save_settings(d, actor, bucket, update).await
 }
 
 fn b2_rules(b: &pier_store::Bucket) -> Vec<NotificationRule> {

@@ -3,7 +3,7 @@
 //! validated by the engine that owns it with its message; and "who may do what here".
 
 use crate::auth::{Page, Signed};
-use crate::buckets::{blocking, nav, versioning_name, visibility_name};
+use crate::buckets::{nav, save_settings, versioning_name, visibility_name};
 use crate::views::{render, SettingsPage};
 use crate::Dashboard;
 use axum::extract::{Path, State};
@@ -356,23 +356,6 @@ pub(crate) async fn save(
             update.encryption = Some(default);
         }
     }
-    let store = d.store().clone();
-    let name = bucket.clone();
-    let actor = who.actor("bucket settings");
-    blocking(move || {
-        store
-            .acting(actor)
-            .update_bucket(&name, update)
-            .map_err(|e| match e {
-                // The store's own words: versioning never goes back off, object lock keeps it on.
-                pier_store::UpdateBucketError::InvalidVersioning
-                | pier_store::UpdateBucketError::InvalidBucketState(_) => Page::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("The settings were not saved: {e}."),
-                ),
-                other => Page::store(other),
-            })
-    })
-    .await?;
+    save_settings(&d, who.actor("bucket settings"), &bucket, update).await?;
     Ok(Redirect::to(&format!("/b/{bucket}/settings")).into_response())
 }

@@ -4,7 +4,7 @@
 //! read it yet, and removal.
 
 use crate::auth::{CsrfForm, Page, Signed};
-use crate::buckets::{blocking, nav};
+use crate::buckets::{nav, save_settings};
 use crate::views::{render, WebsitePage};
 use crate::Dashboard;
 use axum::extract::{Path, State};
@@ -213,18 +213,9 @@ async fn update(
     bucket: &str,
     website: Option<String>,
 ) -> Result<(), Page> {
-    let store = d.store().clone();
-    let name = bucket.to_owned();
     let update = BucketUpdate {
         website: Some(website),
         ..Default::default()
     };
-    blocking(move || {
-        store
-            .acting(actor)
-            .update_bucket(&name, update)
-            .map_err(Page::store)
-    })
-    .await?;
-    Ok(())
+    save_settings(d, actor, bucket, update).await
 }

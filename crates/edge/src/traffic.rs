@@ -4,7 +4,8 @@
 //! busiest buckets. Nothing is stored: a restart starts the charts empty.
 //!
 //! Recording takes one short lock and a few additions; memory is fixed (about 320 KB overall,
-//! about 60 KB for each of at most [`MAX_BUCKETS`] buckets, the first ones seen).
+//! about 60 KB for each of at most [`MAX_BUCKETS`] buckets, the first ones seen that exist: a
+//! request naming a bucket that does not exist never takes one of their places).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -204,6 +205,13 @@ impl<T: Default + Copy> Rings<T> {
             Window::Day => &self.day,
         }
     }
+
+    /// Adds to the slot of each window that holds `now_ms`.
+    fn count(&mut self, now_ms: i64, add: impl Fn(&mut T)) {
+        for (window, ring) in [(Window::Hour, &mut self.hour), (Window::Day, &mut self.day)] {
+            add(ring.at(now_ms.div_euclid(window.slot_secs() * 1000)));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -247,8 +255,10 @@ impl Traffic {
         }
     }
 
-    /// Counts a request that finished at `now_ms`.
-    pub fn record_at(&self, now_ms: i64, r: &Request<'_>) {
+    /// Counts a request that finished at `now_ms`. Its bucket gets charts of its own (while
+    /// fewer than [`MAX_BUCKETS`] have them) only if `exists` says it is one: asked, without
+    /// the lock held, the first time a name is seen.
+    pub fn record_at(&self, now_ms: i64, r: &Request<'_>, exists: impl FnOnce(&str) -> bool) {
         let api = APIS.iter().position(|a| *a == r.api).unwrap_or(3);
         let class = match r.status {
             0..=299 => 0,
@@ -262,51 +272,51 @@ impl Traffic {
             .position(|&bound| ms <= bound)
             .unwrap_or(15);
         let refused = matches!(r.status, 401 | 403);
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        for window in [Window::Hour, Window::Day] {
-            let n = now_ms.div_euclid(window.slot_secs() * 1000);
-            let ring = match window {
-                Window::Hour => &mut state.overall.hour,
-                Window::Day => &mut state.overall.day,
-            };
-            let slot = ring.at(n);
-            slot.by_api[api] += 1;
-            slot.by_class[class] += 1;
-            slot.bytes_in += r.bytes_in;
-            slot.bytes_out += r.bytes_out;
-            slot.cors_refused += u64::from(r.cors_refused);
-            slot.access_refused += u64::from(refused);
-            slot.latency[latency] += 1;
-        }
-        let Some(bucket) = r.bucket else {
-            return;
-        };
-        if !state.buckets.contains_key(bucket) {
-            if state.buckets.len() >= MAX_BUCKETS {
-                return;
-            }
-            state.buckets.insert(bucket.to_owned(), Rings::new());
-        }
-        let Some(rings) = state.buckets.get_mut(bucket) else {
-            return;
-        };
-        for window in [Window::Hour, Window::Day] {
-            let n = now_ms.div_euclid(window.slot_secs() * 1000);
-            let ring = match window {
-                Window::Hour => &mut rings.hour,
-                Window::Day => &mut rings.day,
-            };
-            let slot = ring.at(n);
+        let in_bucket = |slot: &mut BucketSlot| {
             slot.requests += 1;
             slot.errors += u64::from(class >= 2);
             slot.bytes_in += r.bytes_in;
             slot.bytes_out += r.bytes_out;
+        };
+        {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.overall.count(now_ms, |slot| {
+                slot.by_api[api] += 1;
+                slot.by_class[class] += 1;
+                slot.bytes_in += r.bytes_in;
+                slot.bytes_out += r.bytes_out;
+                slot.cors_refused += u64::from(r.cors_refused);
+                slot.access_refused += u64::from(refused);
+                slot.latency[latency] += 1;
+            });
+            let Some(bucket) = r.bucket else {
+                return;
+            };
+            if let Some(rings) = state.buckets.get_mut(bucket) {
+                rings.count(now_ms, in_bucket);
+                return;
+            }
+            if state.buckets.len() >= MAX_BUCKETS {
+                return;
+            }
         }
+        let Some(bucket) = r.bucket.filter(|b| exists(b)) else {
+            return;
+        };
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !state.buckets.contains_key(bucket) && state.buckets.len() >= MAX_BUCKETS {
+            return;
+        }
+        state
+            .buckets
+            .entry(bucket.to_owned())
+            .or_insert_with(Rings::new)
+            .count(now_ms, in_bucket);
     }
 
-    /// Counts a request that finished now.
-    pub fn record(&self, r: &Request<'_>) {
-        self.record_at(now_ms(), r);
+    /// Counts a request that finished now ([`Traffic::record_at`]).
+    pub fn record(&self, r: &Request<'_>, exists: impl FnOnce(&str) -> bool) {
+        self.record_at(now_ms(), r, exists);
     }
 
     /// The overall series of `window` ending at `now_ms`.
@@ -371,10 +381,10 @@ mod tests {
     fn requests_land_in_their_slot_and_class() {
         let t = Traffic::new();
         let now = 1_000_000_000_000;
-        t.record_at(now, &request(200, 1, None));
-        t.record_at(now, &request(404, 1, None));
-        t.record_at(now - 10_000, &request(503, 1, None));
-        t.record_at(now, &request(403, 1, None));
+        t.record_at(now, &request(200, 1, None), |_| true);
+        t.record_at(now, &request(404, 1, None), |_| true);
+        t.record_at(now - 10_000, &request(503, 1, None), |_| true);
+        t.record_at(now, &request(403, 1, None), |_| true);
         let hour = t.overall_at(now, Window::Hour);
         assert_eq!(hour.slots.len(), 360);
         let last = hour.slots[359];
@@ -392,10 +402,10 @@ mod tests {
     fn old_slots_are_forgotten_when_their_place_comes_round() {
         let t = Traffic::new();
         let now = 1_000_000_000_000;
-        t.record_at(now - 3_600_000, &request(200, 1, None)); // an hour ago: out of the window
+        t.record_at(now - 3_600_000, &request(200, 1, None), |_| true); // an hour ago: out of the window
         let hour = t.overall_at(now, Window::Hour);
         assert_eq!(hour.slots.iter().map(Slot::requests).sum::<u64>(), 0);
-        t.record_at(now, &request(200, 1, None)); // the same place in the ring
+        t.record_at(now, &request(200, 1, None), |_| true); // the same place in the ring
         let hour = t.overall_at(now, Window::Hour);
         assert_eq!(hour.slots.iter().map(Slot::requests).sum::<u64>(), 1);
     }
@@ -405,10 +415,10 @@ mod tests {
         let t = Traffic::new();
         let now = 1_000_000_000_000;
         for _ in 0..98 {
-            t.record_at(now, &request(200, 1, None));
+            t.record_at(now, &request(200, 1, None), |_| true);
         }
-        t.record_at(now, &request(200, 300, None));
-        t.record_at(now, &request(200, 300, None));
+        t.record_at(now, &request(200, 300, None), |_| true);
+        t.record_at(now, &request(200, 300, None), |_| true);
         let slot = t.overall_at(now, Window::Hour).slots[359];
         assert_eq!(slot.latency_quantile(0.5), Some(1.0));
         assert_eq!(slot.latency_quantile(0.99), Some(512.0));
@@ -420,8 +430,10 @@ mod tests {
         let t = Traffic::new();
         let now = 1_000_000_000_000;
         let names: Vec<String> = (0..MAX_BUCKETS + 5).map(|i| format!("b{i}")).collect();
+        // Names that are no bucket never take a place.
+        t.record_at(now, &request(404, 1, Some("no-such-bucket")), |_| false);
         for name in &names {
-            t.record_at(now, &request(500, 1, Some(name)));
+            t.record_at(now, &request(500, 1, Some(name)), |_| true);
         }
         let first = t.bucket_at(now, Window::Hour, "b0").slots[359];
         assert_eq!((first.requests, first.errors), (1, 1));
@@ -429,10 +441,14 @@ mod tests {
             .bucket_at(now, Window::Hour, &names[MAX_BUCKETS + 1])
             .slots[359];
         assert_eq!(beyond.requests, 0);
+        assert_eq!(
+            t.bucket_at(now, Window::Hour, "no-such-bucket").slots[359].requests,
+            0
+        );
         // Overall counts them all.
         assert_eq!(
             t.overall_at(now, Window::Hour).slots[359].requests(),
-            names.len() as u64
+            names.len() as u64 + 1
         );
     }
 }

@@ -478,15 +478,18 @@ impl Front {
         };
         inner.metrics.record(&exchange);
         if let Some(traffic) = &inner.traffic {
-            traffic.record(&pier_edge::traffic::Request {
-                api: exchange.api,
-                bucket: exchange.bucket,
-                status,
-                bytes_in: exchange.bytes_in,
-                bytes_out: exchange.bytes_out,
-                duration: exchange.duration,
-                cors_refused: exchange.cors == crate::cors::CorsVerdict::Refused,
-            });
+            traffic.record(
+                &pier_edge::traffic::Request {
+                    api: exchange.api,
+                    bucket: exchange.bucket,
+                    status,
+                    bytes_in: exchange.bytes_in,
+                    bytes_out: exchange.bytes_out,
+                    duration: exchange.duration,
+                    cors_refused: exchange.cors == crate::cors::CorsVerdict::Refused,
+                },
+                |name| inner.store.bucket(name).is_ok(),
+            );
         }
         if let Some(log) = &inner.access_log {
             log.write(&AccessRecord::new(
