@@ -97,7 +97,8 @@ impl StagedAccess {
 
     /// Counts one request decided `live` today and `staged` under this change. A changed
     /// verdict is kept (within [`MAX_FLIPS`] distinct ones): `explain` gives the staged
-    /// decision's reason and trace, and is called only the first time one is seen.
+    /// decision's reason and trace, and is called (without the lock held) only while the
+    /// request is not listed yet.
     pub fn count(
         &self,
         (key, action, object): (Option<&str>, &'static str, Option<&str>),
@@ -118,35 +119,42 @@ impl StagedAccess {
         let key = key.map(clip);
         let object = clip(object.unwrap_or(""));
         let now = pier_store::now_millis();
-        let mut flips = self.flips.lock().expect("flips lock");
-        let full = flips.len() >= MAX_FLIPS;
-        let known = flips.iter_mut().find(|f| {
-            f.key.as_deref() == key
-                && f.action == action
-                && f.object == object
-                && f.newly_allowed == staged
-        });
-        match known {
-            Some(f) => {
+        // Counts a repeat; false when the request is not listed yet.
+        let repeat = |flips: &mut Vec<AccessFlip>| {
+            let known = flips.iter_mut().find(|f| {
+                f.key.as_deref() == key
+                    && f.action == action
+                    && f.object == object
+                    && f.newly_allowed == staged
+            });
+            known.map(|f| {
                 f.count += 1;
                 f.last_seen = now;
-            }
-            None if !full => {
-                let (reason, trace) = explain();
-                flips.push(AccessFlip {
-                    key: key.map(str::to_owned),
-                    action,
-                    object: object.to_owned(),
-                    newly_allowed: staged,
-                    count: 1,
-                    last_seen: now,
-                    reason,
-                    trace,
-                });
-            }
+            })
+        };
+        {
+            let mut flips = self.flips.lock().expect("flips lock");
             // Full: counted above, not listed.
-            None => {}
+            if repeat(&mut flips).is_some() || flips.len() >= MAX_FLIPS {
+                return;
+            }
         }
+        // Explaining may read the store (an object's tags): never with the lock held.
+        let (reason, trace) = explain();
+        let mut flips = self.flips.lock().expect("flips lock");
+        if repeat(&mut flips).is_some() || flips.len() >= MAX_FLIPS {
+            return;
+        }
+        flips.push(AccessFlip {
+            key: key.map(str::to_owned),
+            action,
+            object: object.to_owned(),
+            newly_allowed: staged,
+            count: 1,
+            last_seen: now,
+            reason,
+            trace,
+        });
     }
 }
 

@@ -45,6 +45,20 @@ impl Tools {
         }
     }
 
+    /// Runs `pg_ctl -D data ARGS` quietly; true when it succeeded.
+    fn pg_ctl(&self, data: &Path, args: &[&str]) -> bool {
+        self.tool("pg_ctl")
+            .arg("-D")
+            .arg(data)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    }
+
     /// A new temporary directory the server's programs may write in.
     fn scratch(&self, prefix: &str) -> PathBuf {
         let dir = tempfile::Builder::new()
@@ -99,19 +113,8 @@ impl Tools {
         );
         let log = data.with_extension("log");
         for attempt in 0.. {
-            let started = self
-                .tool("pg_ctl")
-                .arg("-D")
-                .arg(data)
-                .arg("-l")
-                .arg(&log)
-                .args(["-o", &options, "-w", "start"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .unwrap();
-            if started.success() {
+            let log_arg = log.to_string_lossy();
+            if self.pg_ctl(data, &["-l", &log_arg, "-o", &options, "-w", "start"]) {
                 return;
             }
             assert!(
@@ -229,16 +232,7 @@ impl Cluster {
     pub fn restart(&self) {
         let ok = self
             .tools
-            .tool("pg_ctl")
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-m", "fast", "-w", "restart"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success();
+            .pg_ctl(&self.data, &["-m", "fast", "-w", "restart"]);
         assert!(ok, "PostgreSQL did not restart");
     }
 }
@@ -458,18 +452,7 @@ impl Replicated {
     pub fn promote_standby(&self) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let standby = 1 - state.primary;
-        let ok = self
-            .tools
-            .tool("pg_ctl")
-            .arg("-D")
-            .arg(&state.data[standby])
-            .args(["-w", "promote"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success();
+        let ok = self.tools.pg_ctl(&state.data[standby], &["-w", "promote"]);
         assert!(ok, "the standby was not promoted");
         state.primary = standby;
         self.wait_for_standby(self.ports[standby], "");
