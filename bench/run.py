@@ -205,7 +205,7 @@ def wrk(endpoint, paths_file, mode, seconds, conns=32, pid=None):
     errors = re.search(r"Socket errors:.*", out)
     if bad or errors:
         print(f"  warning: {bad.group(0) if bad else ''} {errors.group(0) if errors else ''}".rstrip())
-    return rps, p99_ms, cpu * 1e6 / max(total, 1)
+    return rps, p99_ms, cpu * 1e6 / max(total, 1), total
 
 
 def request(host, port, method, path, body=None):
@@ -422,11 +422,13 @@ def main():
         put_paths = os.path.join(work, "put.txt")
         with open(put_paths, "w") as f:
             f.writelines(presign(hostport, "PUT", f"small/{i}") + "\n" for i in range(20_000))
-        runs = phase("4 KiB PUT", lambda: [wrk(endpoint, put_paths, "put", args.seconds, pid=server.pid)
-                                            for _ in range(args.runs)])
+        probe = PostgresProbe(work, metadata) if args.postgres else None
+        runs, pg = measured(probe, lambda: phase("4 KiB PUT", lambda: [
+            wrk(endpoint, put_paths, "put", args.seconds, pid=server.pid) for _ in range(args.runs)]))
         mine = {"4 KiB PUT": median([r[0] for r in runs])}
         print(f"4 KiB PUT: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, "
-              f"server CPU {median([r[2] for r in runs]):.1f} us/request, peak RSS {results['4 KiB PUT'][1]:.1f} MiB")
+              f"server CPU {median([r[2] for r in runs]):.1f} us/request, peak RSS {results['4 KiB PUT'][1]:.1f} MiB"
+              + pg)
         if full:
             put_tail(pier, env, work, args.seconds, args.runs)
 
@@ -434,10 +436,11 @@ def main():
         get_paths = os.path.join(work, "get.txt")
         with open(get_paths, "w") as f:
             f.writelines(presign(hostport, "GET", f"get/{i:06d}") + "\n" for i in range(5_000))
-        runs = phase("4 KiB GET", lambda: [wrk(endpoint, get_paths, "get", args.seconds, pid=server.pid)
-                                            for _ in range(args.runs)])
+        runs, pg = measured(probe, lambda: phase("4 KiB GET", lambda: [
+            wrk(endpoint, get_paths, "get", args.seconds, pid=server.pid) for _ in range(args.runs)]))
         print(f"4 KiB GET: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, "
-              f"server CPU {median([r[2] for r in runs]):.1f} us/request, peak RSS {results['4 KiB GET'][1]:.1f} MiB")
+              f"server CPU {median([r[2] for r in runs]):.1f} us/request, peak RSS {results['4 KiB GET'][1]:.1f} MiB"
+              + pg)
         mine["4 KiB GET"] = median([r[0] for r in runs])
 
         def big_file(mib):
@@ -701,10 +704,76 @@ def start_postgres(work):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    opts = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={pg}"
+    opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={pg} "
+            "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=top")
     subprocess.run(as_postgres([f"{bin_dir}/pg_ctl", "-D", f"{pg}/data", "-l", f"{pg}/log", "-o", opts,
                                 "-w", "start"]), check=True, stdout=subprocess.DEVNULL)
-    return f"postgres://pier@127.0.0.1:{port}/postgres"
+    url = f"postgres://pier@127.0.0.1:{port}/postgres"
+    psql(url, "CREATE EXTENSION pg_stat_statements")
+    return url
+
+
+def psql(url, sql):
+    """One statement through psql; its rows as lists of text fields."""
+    out = subprocess.run(["psql", "-qAtX", "-F", "\t", url, "-c", sql], check=True, capture_output=True,
+                         text=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def measured(probe, fn):
+    """`fn()`'s wrk runs, and with a PostgreSQL `probe` what the database did per request, as
+    text to print after pier's own figures."""
+    if probe is None:
+        return fn(), ""
+    runs, (statements, cpu, rolled_back) = probe.measure(fn)
+    return runs, (f"\n  PostgreSQL per request: {statements:.1f} statements (round trips), CPU {cpu:.0f} us; "
+                  f"{100 * rolled_back:.1f}% of transactions rolled back and retried")
+
+
+class PostgresProbe:
+    """What PostgreSQL did for a phase of load: the CPU of its processes, the statements it ran
+    (each one round trip: `pg_stat_statements`, BEGIN and COMMIT included) and the transactions
+    it rolled back (serialization failures pier retried)."""
+
+    def __init__(self, work, url):
+        with open(os.path.join(work, "pg", "data", "postmaster.pid")) as f:
+            self.postmaster = int(f.readline())
+        self.url = url
+
+    def cpu(self):
+        total = 0.0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(entry) == self.postmaster or int(fields[1]) == self.postmaster:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def snapshot(self):
+        calls = psql(self.url, "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements")[0][0]
+        tx = psql(self.url, "SELECT xact_commit, xact_rollback FROM pg_stat_database "
+                            "WHERE datname = current_database()")[0]
+        return self.cpu(), int(calls), int(tx[0]), int(tx[1])
+
+    def measure(self, fn):
+        """Runs `fn` (returning wrk's results, requests last) and adds PostgreSQL's work per
+        request: (statements, CPU microseconds, share of transactions rolled back)."""
+        psql(self.url, "SELECT pg_stat_statements_reset()")
+        before = self.snapshot()
+        result = fn()
+        time.sleep(1.5)  # PostgreSQL publishes a backend's transaction counts within a second
+        after = self.snapshot()
+        requests = max(sum(r[3] for r in result), 1)
+        # The probe's own statements (two per snapshot, and the reset) are not the load's.
+        statements = after[1] - before[1] - 2
+        commits, rollbacks = after[2] - before[2], after[3] - before[3]
+        return result, (statements / requests, (after[0] - before[0]) * 1e6 / requests,
+                        rollbacks / max(commits + rollbacks, 1))
 
 
 def stop_postgres(work):

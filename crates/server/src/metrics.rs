@@ -52,6 +52,7 @@ struct StoreGauges {
     blob_syncs: Gauge,
     blob_sync_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     janitor_backlog: Gauge,
+    write_retries: Gauge,
     events_delivered: Gauge,
     events_retried: Gauge,
     events_dropped: Gauge,
@@ -160,6 +161,11 @@ impl Metrics {
             "Garbage blobs waiting for deletion",
             store.janitor_backlog.clone(),
         );
+        registry.register(
+            "store_write_retries",
+            "Metadata writes rolled back after a conflict with another write and run again",
+            store.write_retries.clone(),
+        );
         for (name, help, gauge) in [
             (
                 "events_delivered",
@@ -253,6 +259,7 @@ impl Metrics {
         g.blob_syncs.set(store.blob_syncs as i64);
         g.blob_sync_seconds.set(store.blob_sync_micros as f64 / 1e6);
         g.janitor_backlog.set(store.janitor_backlog as i64);
+        g.write_retries.set(store.write_retries as i64);
         if let Some(e) = events {
             let read = |c: &std::sync::atomic::AtomicU64| {
                 c.load(std::sync::atomic::Ordering::Relaxed) as i64

@@ -140,8 +140,15 @@ const NO_POSTGRES: &str =
 const NO_S3_BLOBS: &str =
     "this build of pier has no S3 blob backend (the pier-store feature \"s3-blobs\")";
 
-/// PostgreSQL connections per store (one worker thread each).
-pub const POSTGRES_CONNECTIONS: usize = 16;
+/// PostgreSQL connections per store (one worker thread each) unless the address says
+/// otherwise (`pool_max_conns=N`, as pgx spells it): twice this machine's cores, from 4 to 16.
+/// More only add transactions that overlap, and at `SERIALIZABLE` every overlap widens the
+/// window in which two writes conflict and one is retried (`docs/scale.md`, "Work per
+/// request").
+pub(crate) fn postgres_connections() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (2 * cores).clamp(4, 16)
+}
 
 impl MetaBackend {
     /// Reads a backend from configuration: `sqlite` (or empty) for the embedded one, a
@@ -186,7 +193,8 @@ impl MetaBackend {
             #[cfg(feature = "postgres")]
             MetaBackend::Postgres(url) => Arc::new(SqlMeta::open(sql::postgres::Postgres::open(
                 url,
-                POSTGRES_CONNECTIONS,
+                postgres_connections(),
+                Arc::clone(stats),
             )?)?),
             #[cfg(not(feature = "postgres"))]
             MetaBackend::Postgres(_) => {

@@ -47,9 +47,7 @@ mod types;
 mod usage;
 
 pub use audit::{Actor, AuditEntry, AuditQuery};
-pub use backend::{
-    Backends, BlobBackend, MetaBackend, GARBAGE_GRACE, ORPHAN_AGE, POSTGRES_CONNECTIONS,
-};
+pub use backend::{Backends, BlobBackend, MetaBackend, GARBAGE_GRACE, ORPHAN_AGE};
 pub use blob::{
     BlobSink, BlobSource, BlobStore, BlobWriter, Blobs, FileBlobs, S3Location, StoredBlob,
     WrittenBlob,

@@ -17,6 +17,7 @@ pub(crate) mod rows;
 pub mod sqlite;
 pub(crate) mod topics;
 pub(crate) mod usage;
+pub(crate) mod write_state;
 
 use crate::error::{Result, StoreError};
 

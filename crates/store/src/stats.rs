@@ -1,5 +1,6 @@
 //! Counters the store keeps about its own work, for the server's metrics: group commits and
-//! their sizes and durations, blob fsyncs and their durations, and the janitor's backlog.
+//! their sizes and durations, blob fsyncs and their durations, the janitor's backlog, and the
+//! writes tried again after a conflict.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -14,6 +15,7 @@ pub struct StoreStats {
     blob_syncs: AtomicU64,
     blob_sync_micros: AtomicU64,
     janitor_backlog: AtomicU64,
+    write_retries: AtomicU64,
 }
 
 /// A snapshot of [`StoreStats`].
@@ -31,6 +33,9 @@ pub struct StatsSnapshot {
     pub blob_sync_micros: u64,
     /// Garbage blobs handed to the janitor and not yet deleted.
     pub janitor_backlog: u64,
+    /// Write transactions rolled back after a conflict with another write and run again
+    /// (PostgreSQL's serialization failures; SQLite's one writer never conflicts).
+    pub write_retries: u64,
 }
 
 impl StoreStats {
@@ -45,6 +50,10 @@ impl StoreStats {
         self.blob_syncs.fetch_add(1, Relaxed);
         self.blob_sync_micros
             .fetch_add(took.as_micros() as u64, Relaxed);
+    }
+
+    pub(crate) fn write_retried(&self) {
+        self.write_retries.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn garbage_queued(&self, n: usize) {
@@ -66,6 +75,7 @@ impl StoreStats {
             blob_syncs: self.blob_syncs.load(Relaxed),
             blob_sync_micros: self.blob_sync_micros.load(Relaxed),
             janitor_backlog: self.janitor_backlog.load(Relaxed),
+            write_retries: self.write_retries.load(Relaxed),
         }
     }
 }

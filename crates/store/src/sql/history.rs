@@ -3,9 +3,10 @@
 //! (`docs/design.md`, "Versions"). Every function runs inside the caller's transaction.
 
 use super::rows::{add_garbage, decode_segments, encode_segments, meta_json, parse_meta};
+use super::write_state::{self, WriteState};
 use super::{values, Row, Sql, Value};
 use crate::error::{Result, StoreError};
-use crate::lock::{check_delete, ObjectLock};
+use crate::lock::check_delete;
 use crate::meta::{NewBytes, Removal, VersionCursor};
 use crate::types::{Millis, Object, VersionRef, Versioning, WriteCondition, INLINE_BLOB};
 
@@ -224,36 +225,6 @@ fn only_entry(conn: &dyn Sql, bucket_id: &str, key: &str, except: &str) -> Resul
     Ok(other.is_none())
 }
 
-/// What a write needs to know of its bucket, read inside the write.
-pub(super) struct WriteState {
-    /// The versioning state.
-    pub(super) versioning: Versioning,
-    /// The object lock, when on.
-    pub(super) lock: Option<ObjectLock>,
-}
-
-/// The bucket's versioning state and object lock, read inside the write; `NoSuchBucket` if it
-/// is gone.
-pub(super) fn write_state(conn: &dyn Sql, bucket_id: &str) -> Result<WriteState> {
-    let mut row = conn
-        .first(
-            "SELECT versioning, object_lock FROM buckets WHERE id = ?1",
-            values![bucket_id],
-        )?
-        .ok_or(StoreError::NoSuchBucket)?;
-    let (code, lock) = (row.int(0)?, row.opt_text(1)?);
-    let versioning = Versioning::from_code(code)
-        .ok_or_else(|| StoreError::Corrupt(format!("bucket {bucket_id} versioning {code}")))?;
-    let lock = match lock {
-        None => None,
-        Some(text) => Some(
-            serde_json::from_str(&text)
-                .map_err(|e| StoreError::Corrupt(format!("bucket {bucket_id} object lock: {e}")))?,
-        ),
-    };
-    Ok(WriteState { versioning, lock })
-}
-
 /// Checks a write's condition against the current version: `If-Match` on a key with none is
 /// `NoSuchKey` (as S3 answers), any other miss `PreconditionFailed`.
 fn check_condition(current: Option<&Object>, condition: &WriteCondition) -> Result<()> {
@@ -315,6 +286,23 @@ fn insert_object_row(conn: &dyn Sql, o: &Object) -> Result<()> {
         &entry_values(o),
     )?;
     Ok(())
+}
+
+/// Inserts `o` as the key's current version unless the key has one; true when it was
+/// inserted. The uniqueness check reads no index page under the transaction's snapshot, so on
+/// PostgreSQL it takes no predicate lock: two writes of different new keys that share an index
+/// page do not conflict, as they would after reading that page for their keys
+/// (`docs/design.md`, "Writing a new key").
+fn insert_object_row_if_absent(conn: &dyn Sql, o: &Object) -> Result<bool> {
+    let inserted = conn.execute(
+        &format!(
+            "INSERT INTO objects ({OBJECT_INSERT})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (bucket_id, key) DO NOTHING"
+        ),
+        &entry_values(o),
+    )?;
+    Ok(inserted == 1)
 }
 
 /// Writes `o` over the key's row in `objects` in place (an overwrite of the current null
@@ -441,20 +429,47 @@ struct Before {
 }
 
 fn before(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<Before> {
-    let current = current(conn, bucket_id, key)?;
-    let newest = newest_other(conn, bucket_id, key)?;
-    let highest = current
-        .iter()
-        .chain(newest.iter())
-        .map(|o| o.seq)
-        .max()
-        .unwrap_or(0);
-    Ok(Before {
-        has_history: newest.is_some(),
-        marker_on_top: newest.filter(|o| o.is_current() && current.is_none()),
-        current,
-        next_seq: highest + 1,
-    })
+    // The `objects` row and the newest `versions` row in one statement (one round trip).
+    let rows = conn.query(
+        &format!(
+            "SELECT {OBJECT_SELECT}, 0 FROM objects WHERE bucket_id = ?1 AND key = ?2
+             UNION ALL
+             SELECT * FROM (SELECT {VERSION_SELECT}, 1 FROM versions
+                            WHERE bucket_id = ?1 AND key = ?2
+                            ORDER BY seq DESC LIMIT 1) AS newest"
+        ),
+        values![bucket_id, key.as_bytes()],
+    )?;
+    let (mut current, mut newest) = (None, None);
+    for mut row in rows {
+        // The 14th column says which table the row is from.
+        let from_versions = row.int(13)? != 0;
+        let entry = entry_from_row(row)?;
+        if from_versions {
+            newest = Some(entry);
+        } else {
+            current = Some(entry);
+        }
+    }
+    Ok(Before::of(current, newest))
+}
+
+impl Before {
+    /// The history from the key's `objects` row and its newest `versions` row.
+    fn of(current: Option<Object>, newest: Option<Object>) -> Before {
+        let highest = current
+            .iter()
+            .chain(newest.iter())
+            .map(|o| o.seq)
+            .max()
+            .unwrap_or(0);
+        Before {
+            has_history: newest.is_some(),
+            marker_on_top: newest.filter(|o| o.is_current() && current.is_none()),
+            current,
+            next_seq: highest + 1,
+        }
+    }
 }
 
 /// Removes the key's null entry (unversioned and suspended writes replace it), wherever it is in
@@ -484,15 +499,13 @@ fn drop_null(conn: &dyn Sql, b: &mut Before, bucket_id: &str, key: &str) -> Resu
 /// version as stored and the blobs that became garbage.
 pub(super) fn put(
     conn: &dyn Sql,
+    bucket: &WriteState,
     mut object: Object,
     condition: &WriteCondition,
     bytes: &NewBytes,
 ) -> Result<(Object, Vec<String>)> {
-    let WriteState {
-        versioning: state,
-        lock,
-    } = write_state(conn, &object.bucket_id)?;
-    match &lock {
+    let state = bucket.versioning;
+    match &bucket.lock {
         Some(lock) => {
             object.meta.retention = lock.with_default(object.meta.retention, object.created)
         }
@@ -502,8 +515,7 @@ pub(super) fn put(
         None => {}
     }
     let (bucket_id, key) = (object.bucket_id.clone(), object.key.clone());
-    let mut b = before(conn, &bucket_id, &key)?;
-    check_condition(b.current.as_ref(), condition)?;
+    // The source's bytes are taken before any row changes (a copy may replace its own source).
     if let NewBytes::SharedWith(source) = bytes {
         let source = by_id(conn, source)?.ok_or(StoreError::NoSuchKey)?;
         if source.marker {
@@ -519,29 +531,41 @@ pub(super) fn put(
             share(conn, &source)?;
         }
     }
-    let mut garbage = Vec::new();
     object.null_version = state != Versioning::Enabled;
-    object.seq = b.next_seq;
     object.marker = false;
     object.superseded = None;
-    match b.current.take() {
-        // The new null version replaces the current null one: its row is written in place.
-        Some(c) if object.null_version && c.null_version => {
-            garbage.extend(release(conn, &c)?);
-            replace_object_row(conn, &object)?;
-        }
-        current => {
-            b.current = current;
-            if object.null_version {
-                garbage.extend(drop_null(conn, &mut b, &bucket_id, &key)?);
+    let newest = newest_other(conn, &bucket_id, &key)?;
+    let mut garbage = Vec::new();
+    // A key with no history (the common case: a new key, or any key of a bucket never
+    // versioned) and a condition a missing key meets: insert first, and only if the key turns
+    // out to have a current version read it.
+    object.seq = 1;
+    let inserted = newest.is_none()
+        && !matches!(condition, WriteCondition::IfEtag(_))
+        && insert_object_row_if_absent(conn, &object)?;
+    if !inserted {
+        let mut b = Before::of(current(conn, &bucket_id, &key)?, newest);
+        check_condition(b.current.as_ref(), condition)?;
+        object.seq = b.next_seq;
+        match b.current.take() {
+            // The new null version replaces the current null one: its row is written in place.
+            Some(c) if object.null_version && c.null_version => {
+                garbage.extend(release(conn, &c)?);
+                replace_object_row(conn, &object)?;
             }
-            if let Some(c) = &b.current {
-                demote(conn, c, object.created)?;
+            current => {
+                b.current = current;
+                if object.null_version {
+                    garbage.extend(drop_null(conn, &mut b, &bucket_id, &key)?);
+                }
+                if let Some(c) = &b.current {
+                    demote(conn, c, object.created)?;
+                }
+                if let Some(m) = &b.marker_on_top {
+                    supersede_marker(conn, m, object.created)?;
+                }
+                insert_object_row(conn, &object)?;
             }
-            if let Some(m) = &b.marker_on_top {
-                supersede_marker(conn, m, object.created)?;
-            }
-            insert_object_row(conn, &object)?;
         }
     }
     if let NewBytes::Inline(data) = bytes {
@@ -562,7 +586,7 @@ pub(super) fn delete_current(
     marker_id: &str,
     at: Millis,
 ) -> Result<(Removal, Vec<String>)> {
-    let state = write_state(conn, bucket_id)?.versioning;
+    let state = write_state::read(conn, bucket_id)?.versioning;
     let mut b = before(conn, bucket_id, key)?;
     let mut removal = Removal::default();
     let mut garbage = Vec::new();
@@ -753,7 +777,7 @@ pub(super) fn update_meta(
     if found.marker {
         return Err(StoreError::NoSuchVersion);
     }
-    let lock = write_state(conn, bucket_id)?.lock;
+    let lock = write_state::read(conn, bucket_id)?.lock;
     let text = meta_json(&change(&found, lock.as_ref())?);
     let table = if found.is_current() {
         "objects"

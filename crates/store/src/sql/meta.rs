@@ -3,7 +3,7 @@
 
 use super::history::{self, OBJECT_SELECT};
 use super::rows::{add_garbage, meta_json, parse_meta};
-use super::{audit, outbox, usage};
+use super::{audit, outbox, usage, write_state};
 use super::{values, Engine, Row, Sql};
 use crate::audit::{Actor, AuditEntry, AuditQuery};
 use crate::error::{Result, StoreError};
@@ -573,9 +573,12 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         kind: EventKind,
     ) -> Result<(Object, Vec<String>)> {
         self.engine.write(move |conn| {
-            let (made, garbage) = history::put(conn, object.clone(), &condition, &bytes)?;
-            usage::check_storage(conn, &made.bucket_id)?;
-            outbox::record(conn, kind, &made)?;
+            let bucket = write_state::read(conn, &object.bucket_id)?;
+            let (made, garbage) = history::put(conn, &bucket, object.clone(), &condition, &bytes)?;
+            if bucket.capped {
+                usage::check_storage(conn, &made.bucket_id)?;
+            }
+            outbox::record_for(conn, &bucket.rules, kind, &made)?;
             Ok((made, garbage))
         })
     }
@@ -1024,9 +1027,15 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                     .collect(),
                 ..Object::default()
             };
-            let (object, mut garbage) =
-                history::put(conn, object, &completion.condition, &NewBytes::Blob)?;
-            outbox::record(conn, EventKind::MultipartUpload, &object)?;
+            let bucket = write_state::read(conn, &object.bucket_id)?;
+            let (object, mut garbage) = history::put(
+                conn,
+                &bucket,
+                object,
+                &completion.condition,
+                &NewBytes::Blob,
+            )?;
+            outbox::record_for(conn, &bucket.rules, EventKind::MultipartUpload, &object)?;
             let unused: Vec<String> = parts
                 .iter()
                 .filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number))
@@ -1052,7 +1061,9 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                  VALUES (?1, ?2, ?3)",
                 values![&upload_id, &object.version_id, completion.created],
             )?;
-            usage::check_storage(conn, &object.bucket_id)?;
+            if bucket.capped {
+                usage::check_storage(conn, &object.bucket_id)?;
+            }
             Ok((object, garbage))
         })
     }

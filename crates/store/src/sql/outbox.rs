@@ -65,7 +65,17 @@ fn insert(
 /// Records `kind` happening to `entry` (the version or marker made, or the entry removed) for
 /// every active rule of its bucket that selects it. Runs inside the change's transaction.
 pub(crate) fn record(conn: &dyn Sql, kind: EventKind, entry: &Object) -> Result<()> {
-    for rule in rules_of(conn, &entry.bucket_id)?
+    record_for(conn, &rules_of(conn, &entry.bucket_id)?, kind, entry)
+}
+
+/// As [`record`], with the bucket's rules already read (`write_state::read`).
+pub(crate) fn record_for(
+    conn: &dyn Sql,
+    rules: &[NotificationRule],
+    kind: EventKind,
+    entry: &Object,
+) -> Result<()> {
+    for rule in rules
         .iter()
         .filter(|r| r.is_active() && r.selects(kind, &entry.key))
     {

@@ -16,6 +16,7 @@
 
 use super::{Engine, Row, Sql, Value};
 use crate::error::{Result, StoreError};
+use crate::stats::StoreStats;
 use postgres::error::SqlState;
 use postgres::types::{IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
@@ -233,6 +234,36 @@ impl ToSql for Value {
     postgres::types::to_sql_checked!();
 }
 
+/// The address without pier's own `pool_max_conns=N` parameter (pgx's name for it; the
+/// PostgreSQL client refuses parameters it does not know), and N.
+fn pool_size(url: &str) -> Result<(String, Option<usize>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut pool = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.strip_prefix("pool_max_conns=") {
+            Some(n) => {
+                pool = Some(n.parse::<usize>().ok().filter(|n| (1..=1024).contains(n)).ok_or_else(
+                    || {
+                        StoreError::Database(format!(
+                            "the PostgreSQL address: pool_max_conns={n} is not a number from 1 to 1024"
+                        ))
+                    },
+                )?)
+            }
+            None => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, pool))
+}
+
 /// Rewrites `?N` placeholders as PostgreSQL's `$N` (pier's SQL has no `?` in literals).
 fn placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -377,6 +408,7 @@ type Job = Box<dyn FnOnce(&mut Option<Conn>, &postgres::Config) + Send>;
 pub struct Postgres {
     jobs: Mutex<Option<Sender<Job>>>,
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
+    stats: Arc<StoreStats>,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -397,9 +429,13 @@ fn connect(config: &postgres::Config) -> Result<Conn> {
 
 impl Postgres {
     /// Connects to the database at `url` (`postgres://USER:PASS@HOST:PORT/DB`), creates or
-    /// migrates the schema, and starts `connections` workers. Fails if the database cannot be
-    /// reached or its schema is newer than this build knows.
-    pub fn open(url: &str, connections: usize) -> Result<Postgres> {
+    /// migrates the schema, and starts `connections` workers, or as many as the address's
+    /// `pool_max_conns=N` says; commits and retries are counted in `stats`. Fails if the address
+    /// does not read, the database cannot be reached or its schema is newer than this build
+    /// knows.
+    pub fn open(url: &str, connections: usize, stats: Arc<StoreStats>) -> Result<Postgres> {
+        let (url, pool) = pool_size(url)?;
+        let connections = pool.unwrap_or(connections);
         let config: postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Database(format!("the PostgreSQL address: {e}")))?;
@@ -433,6 +469,7 @@ impl Postgres {
         Ok(Postgres {
             jobs: Mutex::new(Some(tx)),
             workers: Mutex::new(workers),
+            stats,
         })
     }
 
@@ -502,6 +539,12 @@ fn worker(mut conn: Option<Conn>, config: &postgres::Config, jobs: &Mutex<Receiv
         };
         job(&mut conn, config);
     }
+}
+
+/// `f`'s answer and how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = std::time::Instant::now();
+    (f(), start.elapsed())
 }
 
 /// Ends a transaction that failed; a connection that cannot even roll back is dropped.
@@ -746,6 +789,7 @@ impl Engine for Postgres {
         mut f: impl FnMut(&dyn Sql) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         const BEGIN: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+        let stats = Arc::clone(&self.stats);
         self.in_transaction(BEGIN, move |conn| {
             let mut attempt = 0;
             loop {
@@ -762,9 +806,12 @@ impl Engine for Postgres {
                 let result = f(&tx);
                 let mut conflict = tx.conflict.get();
                 let result = match result {
-                    Ok(v) => match conn.client.batch_execute("COMMIT") {
-                        Ok(()) => return Ok(v),
-                        Err(e) => {
+                    Ok(v) => match timed(|| conn.client.batch_execute("COMMIT")) {
+                        (Ok(()), took) => {
+                            stats.commit(1, took);
+                            return Ok(v);
+                        }
+                        (Err(e), _) => {
                             let tx = Tx {
                                 conn: RefCell::new(&mut *conn),
                                 conflict: Cell::new(false),
@@ -780,6 +827,7 @@ impl Engine for Postgres {
                     }
                 };
                 if conflict && attempt < MAX_ATTEMPTS {
+                    stats.write_retried();
                     // Back off a little, more each time, so racing writers spread out.
                     let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
                     thread::sleep(Duration::from_millis(1 + u64::from(attempt) * jitter));
@@ -814,7 +862,32 @@ impl Drop for Postgres {
 
 #[cfg(test)]
 mod tests {
-    use super::placeholders;
+    use super::{placeholders, pool_size};
+
+    #[test]
+    fn pool_max_conns_is_taken_out_of_the_address() {
+        let (url, pool) =
+            pool_size("postgres://u@h1,h2/db?target_session_attrs=read-write&pool_max_conns=6")
+                .unwrap();
+        assert_eq!(url, "postgres://u@h1,h2/db?target_session_attrs=read-write");
+        assert_eq!(pool, Some(6));
+        assert_eq!(
+            pool_size("postgres://u@h/db?pool_max_conns=2").unwrap(),
+            ("postgres://u@h/db".to_owned(), Some(2))
+        );
+        assert_eq!(
+            pool_size("postgres://u@h/db").unwrap(),
+            ("postgres://u@h/db".to_owned(), None)
+        );
+    }
+
+    #[test]
+    fn a_pool_size_that_is_not_a_count_is_refused() {
+        for bad in ["0", "many", "", "100000"] {
+            let url = format!("postgres://u@h/db?pool_max_conns={bad}");
+            assert!(pool_size(&url).is_err(), "{url}");
+        }
+    }
 
     #[test]
     fn placeholders_become_dollar_numbers() {

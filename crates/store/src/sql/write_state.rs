@@ -1,0 +1,59 @@
+//! What a write needs to know of its bucket, read in one statement inside the write: its
+//! versioning state, object lock, notification rules, and whether a storage cap applies. One
+//! round trip instead of three matters on PostgreSQL, where each statement is one
+//! (`docs/scale.md`, "Work per request").
+
+use super::{values, Sql};
+use crate::error::{Result, StoreError};
+use crate::lock::ObjectLock;
+use crate::types::Versioning;
+use crate::usage::CapScope;
+use pier_events::NotificationRule;
+
+/// A bucket as a write inside one transaction sees it.
+pub(super) struct WriteState {
+    /// The versioning state.
+    pub(super) versioning: Versioning,
+    /// The object lock, when on.
+    pub(super) lock: Option<ObjectLock>,
+    /// The bucket's event notification rules (active or not).
+    pub(super) rules: Vec<NotificationRule>,
+    /// A storage or object cap applies to the bucket or its owner: a write that adds bytes
+    /// must be checked against it (`usage::check_storage`).
+    pub(super) capped: bool,
+}
+
+/// The bucket's state for a write; `NoSuchBucket` if it is gone.
+pub(super) fn read(conn: &dyn Sql, bucket_id: &str) -> Result<WriteState> {
+    let mut row = conn
+        .first(
+            "SELECT versioning, object_lock, notifications,
+                    EXISTS (SELECT 1 FROM caps
+                            WHERE (storage IS NOT NULL OR objects IS NOT NULL)
+                              AND (scope = ?2 OR scope = 'account:' || buckets.owner))
+             FROM buckets WHERE id = ?1",
+            values![bucket_id, CapScope::Bucket(bucket_id.to_owned()).key()],
+        )?
+        .ok_or(StoreError::NoSuchBucket)?;
+    let code = row.int(0)?;
+    let versioning = Versioning::from_code(code)
+        .ok_or_else(|| StoreError::Corrupt(format!("bucket {bucket_id} versioning {code}")))?;
+    let lock = match row.opt_text(1)? {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("bucket {bucket_id} object lock: {e}")))?,
+        ),
+    };
+    let rules = match row.opt_text(2)? {
+        None => Vec::new(),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("bucket notification rules: {e}")))?,
+    };
+    Ok(WriteState {
+        versioning,
+        lock,
+        rules,
+        capped: row.int(3)? != 0,
+    })
+}
