@@ -429,6 +429,12 @@ def main():
         print(f"4 KiB PUT: {median([r[0] for r in runs]):,.0f} ops/s, p99 {median([r[1] for r in runs]):.2f} ms, "
               f"server CPU {median([r[2] for r in runs]):.1f} us/request, peak RSS {results['4 KiB PUT'][1]:.1f} MiB"
               + pg)
+        if probe:
+            replayed = median([replay_put(work, metadata, args.seconds, postgres_connections())
+                               for _ in range(args.runs)])
+            print(f"  PostgreSQL alone, pier's statements for a new key's 4 KiB PUT replayed with pgbench "
+                  f"({postgres_connections()} connections): {replayed:,.0f}/s; pier at "
+                  f"{100 * mine['4 KiB PUT'] / replayed:.0f}% of it")
         if full:
             put_tail(pier, env, work, args.seconds, args.runs)
 
@@ -633,10 +639,12 @@ def nodes_scale(pier, env, work, metadata, blobs, args):
         return path
 
     puts = [paths(i, h, p, "PUT", "small", 20_000) for i, (h, p) in enumerate(hosts)]
-    runs = [on_all(lambda i, h, p: wrk(f"http://{h}:{p}", puts[i], "put", args.seconds, conns=16))
-            for _ in range(args.runs)]
+    probe = PostgresProbe(work, metadata) if args.postgres else None
+    runs, pg = measured(probe, lambda: [
+        on_all(lambda i, h, p: wrk(f"http://{h}:{p}", puts[i], "put", args.seconds, conns=16))
+        for _ in range(args.runs)], requests=lambda runs: sum(r[3] for run in runs for r in run))
     print(f"4 KiB PUT over {args.nodes} nodes: {median([sum(r[0] for r in run) for run in runs]):,.0f} ops/s, "
-          f"p99 {median([max(r[1] for r in run) for run in runs]):.2f} ms")
+          f"p99 {median([max(r[1] for r in run) for run in runs]):.2f} ms" + pg)
     populate(host0, port0, 5_000, prefix="get/", body=b"g" * 4096)
     gets = []
     for i, (h, p) in enumerate(hosts):
@@ -713,6 +721,11 @@ def start_postgres(work):
     return url
 
 
+def postgres_connections():
+    """The connections a pier node opens by default (`pier_store`'s postgres_connections)."""
+    return min(max(2 * os.cpu_count(), 4), 16)
+
+
 def psql(url, sql):
     """One statement through psql; its rows as lists of text fields."""
     out = subprocess.run(["psql", "-qAtX", "-F", "\t", url, "-c", sql], check=True, capture_output=True,
@@ -720,12 +733,49 @@ def psql(url, sql):
     return [line.split("\t") for line in out.splitlines() if line]
 
 
-def measured(probe, fn):
-    """`fn()`'s wrk runs, and with a PostgreSQL `probe` what the database did per request, as
-    text to print after pier's own figures."""
+# pier's statements for a 4 KiB PUT of a new key on PostgreSQL (`docs/design.md`, "Writing a new
+# key"), as pgbench replays them: the same transaction, isolation and retries, nothing of pier's.
+REPLAY_PUT = r"""
+\set n random(1, 2000000000)
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT versioning, object_lock, notifications,
+       EXISTS (SELECT 1 FROM caps WHERE (storage IS NOT NULL OR objects IS NOT NULL)
+               AND (scope = 'bucket:' || buckets.id OR scope = 'account:' || buckets.owner))
+  FROM buckets WHERE id = :bucket;
+SELECT bucket_id, key, version_id, size, etag, sha1, created_ms, meta, segments, seq, is_null,
+       marker, superseded_ms
+  FROM versions WHERE bucket_id = :bucket AND key = convert_to('replay/' || :n || '-' || :client_id, 'UTF8')
+  ORDER BY seq DESC LIMIT 1;
+INSERT INTO objects (bucket_id, key, version_id, size, etag, sha1, created_ms, meta, segments, seq, is_null)
+  VALUES (:bucket, convert_to('replay/' || :n || '-' || :client_id, 'UTF8'),
+          md5(:n || '-' || :client_id || random()::text), 4096, md5(:n::text), NULL, 0, '{}', '[]', 1, 1)
+  ON CONFLICT (bucket_id, key) DO NOTHING;
+INSERT INTO inline_data (version_id, data)
+  VALUES (md5(random()::text || :client_id), decode(repeat('78', 4096), 'hex'));
+COMMIT;
+"""
+
+
+def replay_put(work, url, seconds, clients):
+    """PostgreSQL's own rate for pier's statements of a new-key 4 KiB PUT (pgbench, prepared
+    statements, serialization failures retried as pier retries them): transactions per second."""
+    script = os.path.join(work, "replay-put.sql")
+    with open(script, "w") as f:
+        f.write(REPLAY_PUT)
+    bucket = psql(url, f"SELECT id FROM buckets WHERE name = '{BUCKET}'")[0][0]
+    out = subprocess.run(
+        [os.path.join(postgres_bin(), "pgbench"), "-n", "-M", "prepared", "-c", str(clients), "-j", "2",
+         "-T", str(seconds), "--max-tries=20", "-D", f"bucket={bucket}", "-f", script, url],
+        capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+def measured(probe, fn, requests=lambda runs: sum(r[3] for r in runs)):
+    """`fn()`'s wrk runs, and with a PostgreSQL `probe` what the database did per request
+    (`requests(runs)` counts them), as text to print after pier's own figures."""
     if probe is None:
         return fn(), ""
-    runs, (statements, cpu, rolled_back) = probe.measure(fn)
+    runs, (statements, cpu, rolled_back) = probe.measure(fn, requests)
     return runs, (f"\n  PostgreSQL per request: {statements:.1f} statements (round trips), CPU {cpu:.0f} us; "
                   f"{100 * rolled_back:.1f}% of transactions rolled back and retried")
 
@@ -760,15 +810,16 @@ class PostgresProbe:
                             "WHERE datname = current_database()")[0]
         return self.cpu(), int(calls), int(tx[0]), int(tx[1])
 
-    def measure(self, fn):
-        """Runs `fn` (returning wrk's results, requests last) and adds PostgreSQL's work per
-        request: (statements, CPU microseconds, share of transactions rolled back)."""
+    def measure(self, fn, requests):
+        """Runs `fn` (returning wrk's results; `requests(results)` counts the requests) and
+        adds PostgreSQL's work per request: (statements, CPU microseconds, share of
+        transactions rolled back)."""
         psql(self.url, "SELECT pg_stat_statements_reset()")
         before = self.snapshot()
         result = fn()
         time.sleep(1.5)  # PostgreSQL publishes a backend's transaction counts within a second
         after = self.snapshot()
-        requests = max(sum(r[3] for r in result), 1)
+        requests = max(requests(result), 1)
         # The probe's own statements (two per snapshot, and the reset) are not the load's.
         statements = after[1] - before[1] - 2
         commits, rollbacks = after[2] - before[2], after[3] - before[3]
