@@ -614,6 +614,8 @@ fn metrics_count_requests_connections_and_cors_verdicts() {
     );
     assert!(m.contains("pier_open_connections 1"), "{m}");
     assert!(m.contains("pier_store_commits "), "{m}");
+    // One SQLite writer never conflicts: nothing was run again.
+    assert!(m.contains("pier_store_write_retries 0"), "{m}");
     assert!(m.contains("pier_request_duration_seconds_bucket"), "{m}");
 }
 
