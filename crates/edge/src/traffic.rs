@@ -257,7 +257,8 @@ impl Traffic {
 
     /// Counts a request that finished at `now_ms`. Its bucket gets charts of its own (while
     /// fewer than [`MAX_BUCKETS`] have them) only if `exists` says it is one: asked, without
-    /// the lock held, the first time a name is seen.
+    /// the lock held, for a name that has no charts yet while places are free (a name that is
+    /// no bucket is not remembered, so it is asked again each time).
     pub fn record_at(&self, now_ms: i64, r: &Request<'_>, exists: impl FnOnce(&str) -> bool) {
         let api = APIS.iter().position(|a| *a == r.api).unwrap_or(3);
         let class = match r.status {

@@ -581,12 +581,13 @@ pub(super) fn put(
 /// version id, B2 hide): `marker_id` names the marker if one is added.
 pub(super) fn delete_current(
     conn: &dyn Sql,
+    bucket: &WriteState,
     bucket_id: &str,
     key: &str,
     marker_id: &str,
     at: Millis,
 ) -> Result<(Removal, Vec<String>)> {
-    let state = write_state::read(conn, bucket_id)?.versioning;
+    let state = bucket.versioning;
     let mut b = before(conn, bucket_id, key)?;
     let mut removal = Removal::default();
     let mut garbage = Vec::new();

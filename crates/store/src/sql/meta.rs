@@ -59,17 +59,22 @@ impl<E: Engine> SqlMeta<E> {
 }
 
 /// Records what deleting a key's current entry did: the marker added (a hide), or else the
-/// version removed for good; by a lifecycle rule when `lifecycle`.
-fn record_removal(conn: &dyn Sql, removal: &Removal, lifecycle: bool) -> Result<()> {
+/// version removed for good; by a lifecycle rule when `lifecycle`. `rules` are the bucket's.
+fn record_removal(
+    conn: &dyn Sql,
+    rules: &[pier_events::NotificationRule],
+    removal: &Removal,
+    lifecycle: bool,
+) -> Result<()> {
     let (hide, delete) = if lifecycle {
         (EventKind::LifecycleHide, EventKind::LifecycleDelete)
     } else {
         (EventKind::Hide, EventKind::Delete)
     };
     if let Some(marker) = &removal.marker {
-        outbox::record(conn, hide, marker)?;
+        outbox::record_for(conn, rules, hide, marker)?;
     } else if let Some(removed) = &removal.removed {
-        outbox::record(conn, delete, removed)?;
+        outbox::record_for(conn, rules, delete, removed)?;
     }
     Ok(())
 }
@@ -634,9 +639,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     ) -> Result<(Removal, Vec<String>)> {
         let (bucket_id, key) = (bucket_id.to_owned(), key.to_owned());
         self.engine.write(move |conn| {
+            let bucket = write_state::read(conn, &bucket_id)?;
             let (removal, garbage) =
-                history::delete_current(conn, &bucket_id, &key, &marker_id, at)?;
-            record_removal(conn, &removal, false)?;
+                history::delete_current(conn, &bucket, &bucket_id, &key, &marker_id, at)?;
+            record_removal(conn, &bucket.rules, &removal, false)?;
             Ok((removal, garbage))
         })
     }
@@ -697,9 +703,11 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                             .is_some_and(|c| &c.version_id == version_id);
                         if still {
                             let at = crate::now_millis();
-                            let (removal, g) =
-                                history::delete_current(conn, &bucket_id, key, marker_id, at)?;
-                            record_removal(conn, &removal, true)?;
+                            let bucket = write_state::read(conn, &bucket_id)?;
+                            let (removal, g) = history::delete_current(
+                                conn, &bucket, &bucket_id, key, marker_id, at,
+                            )?;
+                            record_removal(conn, &bucket.rules, &removal, true)?;
                             garbage.extend(g);
                         }
                         still

@@ -13,6 +13,16 @@ pub(crate) fn rules_json(rules: &[NotificationRule]) -> Option<String> {
     (!rules.is_empty()).then(|| serde_json::to_string(rules).expect("rules serialize"))
 }
 
+/// A bucket's rules from their stored text (`NULL`: none); a text that does not read is
+/// `Corrupt`.
+pub(crate) fn rules_from(text: Option<String>) -> Result<Vec<NotificationRule>> {
+    match text {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("bucket notification rules: {e}"))),
+    }
+}
+
 /// A bucket's rules, read inside the transaction of a change.
 fn rules_of(conn: &dyn Sql, bucket_id: &str) -> Result<Vec<NotificationRule>> {
     let Some(mut row) = conn.first(
@@ -22,11 +32,7 @@ fn rules_of(conn: &dyn Sql, bucket_id: &str) -> Result<Vec<NotificationRule>> {
     else {
         return Ok(Vec::new());
     };
-    match row.opt_text(0)? {
-        None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|e| StoreError::Corrupt(format!("bucket notification rules: {e}"))),
-    }
+    rules_from(row.opt_text(0)?)
 }
 
 #[allow(clippy::too_many_arguments)]

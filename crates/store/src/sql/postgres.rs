@@ -243,18 +243,19 @@ fn pool_size(url: &str) -> Result<(String, Option<usize>)> {
     let mut pool = None;
     let mut kept = Vec::new();
     for pair in query.split('&') {
-        match pair.strip_prefix("pool_max_conns=") {
-            Some(n) => {
-                pool = Some(n.parse::<usize>().ok().filter(|n| (1..=1024).contains(n)).ok_or_else(
-                    || {
-                        StoreError::Database(format!(
-                            "the PostgreSQL address: pool_max_conns={n} is not a number from 1 to 1024"
-                        ))
-                    },
-                )?)
-            }
-            None => kept.push(pair),
-        }
+        let Some(text) = pair.strip_prefix("pool_max_conns=") else {
+            kept.push(pair);
+            continue;
+        };
+        let n = text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1024).contains(n));
+        pool = Some(n.ok_or_else(|| {
+            StoreError::Database(format!(
+                "the PostgreSQL address: pool_max_conns={text} is not a number from 1 to 1024"
+            ))
+        })?);
     }
     let url = if kept.is_empty() {
         base.to_owned()
@@ -315,7 +316,15 @@ struct Tx<'a> {
     conflict: Cell<bool>,
 }
 
-impl Tx<'_> {
+impl<'a> Tx<'a> {
+    /// `conn` inside a transaction with no conflict seen yet.
+    fn new(conn: &'a mut Conn) -> Tx<'a> {
+        Tx {
+            conn: RefCell::new(conn),
+            conflict: Cell::new(false),
+        }
+    }
+
     fn failed(&self, e: postgres::Error) -> StoreError {
         // A unique violation is a race lost to a concurrent insert (PostgreSQL reports most
         // such races as serialization failures, but not all); tried again, the write sees the
@@ -740,10 +749,7 @@ impl Engine for Postgres {
         self.in_transaction(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             move |conn| {
-                let tx = Tx {
-                    conn: RefCell::new(conn),
-                    conflict: Cell::new(false),
-                };
+                let tx = Tx::new(conn);
                 let result = f(&tx);
                 let conn = tx.conn.into_inner();
                 match result {
@@ -771,10 +777,7 @@ impl Engine for Postgres {
         self.on_worker(move |slot, config| {
             for attempt in 0..2 {
                 let conn = connected(slot, config)?;
-                let tx = Tx {
-                    conn: RefCell::new(conn),
-                    conflict: Cell::new(false),
-                };
+                let tx = Tx::new(conn);
                 match f(&tx) {
                     Err(StoreError::Unavailable(_)) if attempt == 0 => *slot = None,
                     done => return done,
@@ -799,10 +802,7 @@ impl Engine for Postgres {
                         .batch_execute(BEGIN)
                         .map_err(|e| database_error(&e))?;
                 }
-                let tx = Tx {
-                    conn: RefCell::new(&mut *conn),
-                    conflict: Cell::new(false),
-                };
+                let tx = Tx::new(&mut *conn);
                 let result = f(&tx);
                 let mut conflict = tx.conflict.get();
                 let result = match result {
@@ -812,10 +812,7 @@ impl Engine for Postgres {
                             return Ok(v);
                         }
                         (Err(e), _) => {
-                            let tx = Tx {
-                                conn: RefCell::new(&mut *conn),
-                                conflict: Cell::new(false),
-                            };
+                            let tx = Tx::new(&mut *conn);
                             let err = tx.failed(e);
                             conflict = tx.conflict.get();
                             Err(err)

@@ -45,15 +45,10 @@ pub(super) fn read(conn: &dyn Sql, bucket_id: &str) -> Result<WriteState> {
                 .map_err(|e| StoreError::Corrupt(format!("bucket {bucket_id} object lock: {e}")))?,
         ),
     };
-    let rules = match row.opt_text(2)? {
-        None => Vec::new(),
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|e| StoreError::Corrupt(format!("bucket notification rules: {e}")))?,
-    };
     Ok(WriteState {
         versioning,
         lock,
-        rules,
+        rules: super::outbox::rules_from(row.opt_text(2)?)?,
         capped: row.int(3)? != 0,
     })
 }
