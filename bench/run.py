@@ -16,7 +16,7 @@ Requests are SigV4-presigned here (stdlib only), so the load generator (wrk) nee
 Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000] [--set all|scale]
                             [--postgres | --metadata postgres://...]
        --set scale measures only what the scale-out comparison needs (4 KiB PUT/GET, 256 MiB
-       PUT/GET, listing); --postgres keeps the metadata in a PostgreSQL server started for the
+       PUT/GET, a 1 GiB PUT with its peak RSS, the clients' 1 GiB uploads, listing); --postgres keeps the metadata in a PostgreSQL server started for the
        run from Debian's binaries (default settings, so commits are as durable as SQLite's).
        With --seaweedfs the same clients and sizes (4 KiB PUT and GET with wrk, 256 MiB PUT and
        GET with curl) also go straight to the cluster's own S3 endpoint in the same run, and
@@ -457,7 +457,7 @@ def main():
                     f.write(block)
             return path
 
-        for mib in (64, 256, 1024) if full else (256,):
+        for mib in (64, 256, 1024) if full else (256, 1024):
             big = big_file(mib)
             name = f"{mib} MiB PUT"
             urls = [endpoint + presign(hostport, "PUT", f"big/{mib}-{r}") for r in range(args.runs)]

@@ -120,13 +120,7 @@ fn accounts_keep_their_buckets_and_keys_apart() {
         .env("OTHER_ACCOUNT", &other.account)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("9 passed, 0 failed"),
-        "{stdout}\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
-    );
+    server.assert_checks_passed(&out, "9 passed, 0 failed");
     // A key restricted to a bucket joins the bucket owner's account; naming another is refused.
     let reader = server.create_key(&["--bucket", "acct-other", "--capabilities", "readFiles"]);
     assert_eq!(reader.account, other.account);

@@ -10,7 +10,22 @@ struct B2<'a> {
     account_info: std::path::PathBuf,
 }
 
-impl B2<'_> {
+impl<'a> B2<'a> {
+    /// The b2 CLI with its account info in `work`, authorized with the test key.
+    fn authorized(server: &'a common::Server, work: &std::path::Path) -> B2<'a> {
+        let b2 = B2 {
+            server,
+            account_info: work.join("account_info.sqlite"),
+        };
+        b2.run(&[
+            "account",
+            "authorize",
+            common::ACCESS_KEY,
+            common::SECRET_KEY,
+        ]);
+        b2
+    }
+
     fn run(&self, args: &[&str]) -> String {
         common::ensure_tools();
         let out = Command::new(common::repo().join(".venv/bin/b2"))
@@ -37,16 +52,7 @@ const SEED: &str = r#"[{"corsRuleName":"downloadFromAnyOrigin","allowedOrigins":
 fn b2_cli_end_to_end() {
     let server = common::Server::start();
     let work = tempfile::TempDir::new().unwrap();
-    let b2 = B2 {
-        server: &server,
-        account_info: work.path().join("account_info.sqlite"),
-    };
-    b2.run(&[
-        "account",
-        "authorize",
-        common::ACCESS_KEY,
-        common::SECRET_KEY,
-    ]);
+    let b2 = B2::authorized(&server, work.path());
     b2.run(&[
         "bucket",
         "create",
@@ -179,16 +185,7 @@ fn b2_cli_manages_notification_rules() {
         &["--webhook-allow-private"],
     );
     let work = tempfile::TempDir::new().unwrap();
-    let b2 = B2 {
-        server: &server,
-        account_info: work.path().join("account_info.sqlite"),
-    };
-    b2.run(&[
-        "account",
-        "authorize",
-        common::ACCESS_KEY,
-        common::SECRET_KEY,
-    ]);
+    let b2 = B2::authorized(&server, work.path());
     b2.run(&["bucket", "create", "cli-events", "allPrivate"]);
     let rules = |b2: &B2| -> serde_json::Value {
         serde_json::from_str(&b2.run(&[

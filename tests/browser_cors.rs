@@ -29,12 +29,5 @@ fn chromium_b2_downloads_and_uploads_follow_b2_rules() {
         .env("SETUP", setup.trim())
         .output()
         .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}");
-    assert!(
-        out.status.success() && stdout.contains(" passed, 0 failed"),
-        "browser checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log_tail(30)
-    );
+    server.assert_checks_passed(&out, " passed, 0 failed");
 }

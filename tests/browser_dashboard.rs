@@ -45,12 +45,5 @@ fn chromium_uses_the_dashboard_as_a_person_would() {
         .env("SHOTS", &shots)
         .output()
         .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}");
-    assert!(
-        out.status.success() && stdout.contains("28 passed, 0 failed"),
-        "dashboard checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log_tail(30)
-    );
+    server.assert_checks_passed(&out, "28 passed, 0 failed");
 }

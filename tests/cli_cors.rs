@@ -6,14 +6,7 @@ use predicates::prelude::*;
 use std::path::PathBuf;
 use tempfile::TempDir;
 
-const SEED_B2: &str = r#"[{
-  "corsRuleName": "downloadFromAnyOrigin",
-  "allowedOrigins": ["https"],
-  "allowedHeaders": ["range"],
-  "allowedOperations": ["b2_download_file_by_id", "b2_download_file_by_name"],
-  "exposeHeaders": ["x-bz-content-sha1"],
-  "maxAgeSeconds": 3600
-}]"#;
+const SEED_B2: &str = include_str!("../crates/cors/tests/fixtures/download_from_any_origin.json");
 
 const S3_ONLY_B2: &str = r#"[{
   "corsRuleName": "appReadWrite",

@@ -57,21 +57,8 @@ fn overwrites_never_hide_the_key_from_readers() {
 fn mixed_histories_are_linearizable_on_one_node() {
     let server = Server::start();
     history::create_bucket(&server.endpoint, &credentials(), "mixed");
-    let run = history::run(&Workload {
-        endpoints: vec![server.endpoint.clone()],
-        bucket: "mixed".into(),
-        keys: vec![
-            ("a".to_owned(), 1536),
-            ("b".to_owned(), 1536),
-            ("c".to_owned(), 200_000),
-            ("d".to_owned(), 200_000),
-        ],
-        writers: 0,
-        readers: 0,
-        mixed: 6,
-        duration: Duration::from_secs(8),
-        credentials: credentials(),
-    });
+    let endpoints = vec![server.endpoint.clone()];
+    let run = history::run(&Workload::mixed(endpoints, "mixed", Duration::from_secs(8)));
     eprintln!("{}", run.summary());
     assert!(run.events.len() > 500, "{}", run.summary());
     assert_linearizable(&run, &server);

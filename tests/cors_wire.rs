@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{presigned_path, raw, Server};
+use common::{presigned_path, raw, RawResponse, Server};
 use std::process::Command;
 
 const APP: &str = "https://app.example.com";
@@ -39,14 +39,10 @@ fn setup() -> Server {
         ),
     )
     .unwrap();
-    server.aws_ok(&[
-        "s3api",
-        "put-bucket-cors",
-        "--bucket",
+    server.aws_ok(&common::put_bucket_cors(
         "site",
-        "--cors-configuration",
         &format!("file://{}", rules.display()),
-    ]);
+    ));
     server
 }
 
@@ -164,12 +160,7 @@ fn preflights_are_answered_before_auth_exactly() {
         "{}",
         r.body
     );
-    let r = raw(
-        &s.endpoint,
-        "OPTIONS",
-        "/plain",
-        &[("Origin", APP), ("Access-Control-Request-Method", "GET")],
-    );
+    let r = preflight_get(&s, "/plain");
     assert_eq!(r.status, 403);
     assert!(
         r.body.contains("CORS is not enabled for this bucket.")
@@ -177,12 +168,7 @@ fn preflights_are_answered_before_auth_exactly() {
         "{}",
         r.body
     );
-    let r = raw(
-        &s.endpoint,
-        "OPTIONS",
-        "/nope-bucket/k",
-        &[("Origin", APP), ("Access-Control-Request-Method", "GET")],
-    );
+    let r = preflight_get(&s, "/nope-bucket/k");
     assert_eq!(r.status, 403);
     assert!(r.body.contains("Bucket not found"), "{}", r.body);
     // The refusal is logged with its reason.
@@ -338,14 +324,10 @@ fn bucket_cors_reads_back_and_refuses_invalid_rules_in_s3_xml() {
     let work = tempfile::TempDir::new().unwrap();
     let bad = work.path().join("bad.json");
     std::fs::write(&bad, r#"{"CORSRules":[{"ID":"twice","AllowedOrigins":["https://*.*.example.com"],"AllowedMethods":["GET","OPTIONS"]}]}"#).unwrap();
-    let out = s.aws(&[
-        "s3api",
-        "put-bucket-cors",
-        "--bucket",
+    let out = s.aws(&common::put_bucket_cors(
         "plain",
-        "--cors-configuration",
         &format!("file://{}", bad.display()),
-    ]);
+    ));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("InvalidRequest"), "{err}");
     assert!(err.contains(r#"rule 1 ("twice"), AllowedOrigin: AllowedOrigin "https://*.*.example.com" can not have more than one wildcard."#), "{err}");
@@ -364,12 +346,7 @@ fn bucket_cors_reads_back_and_refuses_invalid_rules_in_s3_xml() {
         &[],
     );
     assert_eq!(del.status, 204, "{del:?}");
-    let r = raw(
-        &s.endpoint,
-        "OPTIONS",
-        "/site/x",
-        &[("Origin", APP), ("Access-Control-Request-Method", "GET")],
-    );
+    let r = preflight_get(&s, "/site/x");
     assert!(r.status == 403 && r.body.contains("not enabled"), "{r:?}");
 }
 
@@ -519,14 +496,10 @@ fn b2_quick_choices_and_how_s3_sees_b2_rules() {
         r#"{"CORSRules":[{"AllowedOrigins":["*"],"AllowedMethods":["PUT"]}]}"#,
     )
     .unwrap();
-    let out = s.aws(&[
-        "s3api",
-        "put-bucket-cors",
-        "--bucket",
+    let out = s.aws(&common::put_bucket_cors(
         "plain",
-        "--cors-configuration",
         &format!("file://{}", f.display()),
-    ]);
+    ));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("InvalidRequest") && err.contains("B2 native operations"),
@@ -552,4 +525,10 @@ fn b2_quick_choices_and_how_s3_sees_b2_rules() {
         ],
     );
     assert_eq!(r.status, 403);
+}
+
+/// An OPTIONS preflight of a GET of `path` from [`APP`].
+fn preflight_get(server: &Server, path: &str) -> RawResponse {
+    let headers = [("Origin", APP), ("Access-Control-Request-Method", "GET")];
+    raw(&server.endpoint, "OPTIONS", path, &headers)
 }

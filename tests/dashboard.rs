@@ -262,17 +262,12 @@ fn refused_requests_and_report_only_rules_are_reachable_from_the_cli() {
     );
     assert_eq!(preflight.status, 403);
     let pier = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pier"))
-            .args(args)
-            .args(["--endpoint", &server.endpoint])
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = common::run_ok(
+            std::process::Command::new(env!("CARGO_BIN_EXE_pier"))
+                .args(args)
+                .args(["--endpoint", &server.endpoint])
+                .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };

@@ -109,20 +109,23 @@ fn sse_c_over_plain_http_is_refused_unless_allowed() {
     let file = dir.path().join("x");
     std::fs::write(&file, b"x").unwrap();
     let key = key_file(dir.path(), 9);
-    let out = server.aws(&[
-        "s3api",
-        "put-object",
-        "--bucket",
-        "plain-http",
-        "--key",
-        "x",
-        "--body",
-        file.to_str().unwrap(),
-        "--sse-customer-algorithm",
-        "AES256",
-        "--sse-customer-key",
-        &key,
-    ]);
+    let put = |server: &Server| {
+        server.aws(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "plain-http",
+            "--key",
+            "x",
+            "--body",
+            file.to_str().unwrap(),
+            "--sse-customer-algorithm",
+            "AES256",
+            "--sse-customer-key",
+            &key,
+        ])
+    };
+    let out = put(&server);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("secure connection"),
@@ -137,20 +140,12 @@ fn sse_c_over_plain_http_is_refused_unless_allowed() {
         &[("PIER_ALLOW_SSE_C_OVER_HTTP", "1")],
     );
     allowed.aws_ok(&["s3", "mb", "s3://plain-http"]);
-    allowed.aws_ok(&[
-        "s3api",
-        "put-object",
-        "--bucket",
-        "plain-http",
-        "--key",
-        "x",
-        "--body",
-        file.to_str().unwrap(),
-        "--sse-customer-algorithm",
-        "AES256",
-        "--sse-customer-key",
-        &key,
-    ]);
+    let out = put(&allowed);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -182,22 +177,29 @@ fn known_plaintext_uploaded_through_every_path_is_never_on_disk() {
     assert!(hits.is_empty(), "plaintext found in {hits:?}");
 }
 
-#[test]
-fn a_data_directory_with_encrypted_objects_refuses_another_master_key() {
+/// A server in a temporary directory whose bucket `bucket` holds `f` (`body`, stored with
+/// SSE-S3); and the server's data directory.
+fn server_with_encrypted_object(bucket: &str, body: &[u8]) -> (Server, std::path::PathBuf) {
     let dir = TempDir::new().unwrap();
     let data = dir.path().join("data");
-    let mut server = Server::start_in(dir);
-    server.aws_ok(&["s3", "mb", "s3://keyed"]);
+    let server = Server::start_in(dir);
+    server.aws_ok(&["s3", "mb", &format!("s3://{bucket}")]);
     let file = data.join("..").join("f");
-    std::fs::write(&file, b"encrypted").unwrap();
+    std::fs::write(&file, body).unwrap();
     server.aws_ok(&[
         "s3",
         "cp",
         file.to_str().unwrap(),
-        "s3://keyed/f",
+        &format!("s3://{bucket}/f"),
         "--sse",
         "AES256",
     ]);
+    (server, data)
+}
+
+#[test]
+fn a_data_directory_with_encrypted_objects_refuses_another_master_key() {
+    let (mut server, data) = server_with_encrypted_object("keyed", b"encrypted");
     assert!(
         std::fs::metadata(data.join("master.key")).is_ok(),
         "made at first start"
@@ -288,20 +290,7 @@ fn a_key_made_with_pier_kms_next_to_a_running_server_is_usable_at_once() {
 
 #[test]
 fn the_master_key_is_rotated_with_the_server_stopped_and_objects_still_read() {
-    let dir = TempDir::new().unwrap();
-    let data = dir.path().join("data");
-    let mut server = Server::start_in(dir);
-    server.aws_ok(&["s3", "mb", "s3://rotated"]);
-    let file = data.join("..").join("f");
-    std::fs::write(&file, b"before the rotation").unwrap();
-    server.aws_ok(&[
-        "s3",
-        "cp",
-        file.to_str().unwrap(),
-        "s3://rotated/f",
-        "--sse",
-        "AES256",
-    ]);
+    let (mut server, data) = server_with_encrypted_object("rotated", b"before the rotation");
     let new = data.join("..").join("new.key");
     std::fs::write(&new, "12".repeat(32)).unwrap();
     let rotate = || {

@@ -278,14 +278,10 @@ fn a_recreated_b2_bucket_does_not_inherit_the_deleted_buckets_cors_rules() {
 fn a_recreated_s3_bucket_does_not_inherit_the_deleted_buckets_cors_rules() {
     let server = Server::start();
     server.aws_ok(&["s3api", "create-bucket", "--bucket", "again"]);
-    server.aws_ok(&[
-        "s3api",
-        "put-bucket-cors",
-        "--bucket",
+    server.aws_ok(&common::put_bucket_cors(
         "again",
-        "--cors-configuration",
         r#"{"CORSRules":[{"AllowedOrigins":["https://old.example"],"AllowedMethods":["GET"]}]}"#,
-    ]);
+    ));
     assert_eq!(
         preflight(&server, "/again/a.txt", "https://old.example", "GET"),
         200

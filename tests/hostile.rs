@@ -518,13 +518,7 @@ fn several_ranges_are_answered_with_the_whole_object_on_both_apis() {
         .env("OTHER_SECRET", &other.secret)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("6 passed, 0 failed"),
-        "{stdout}\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log_tail(20)
-    );
+    server.assert_checks_passed(&out, "6 passed, 0 failed");
     // curl-style: an anonymous read of a public object, with CORS as any answer.
     let (token, _) = b2_authorize(&server, ROOT);
     let (status, made) = b2(

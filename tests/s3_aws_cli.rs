@@ -76,6 +76,16 @@ fn cp_small_and_multipart_round_trip_with_etags() {
     );
 }
 
+/// The `field` of each entry in the list `list` of a JSON answer.
+fn strings<'a>(answer: &'a serde_json::Value, list: &str, field: &str) -> Vec<&'a str> {
+    answer[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry[field].as_str().unwrap())
+        .collect()
+}
+
 fn write_tree(root: &Path, seed: u64) {
     for i in 0..30u64 {
         let path = root.join(format!("d{}/sub{}/f{i}.dat", i % 3, i % 2));
@@ -189,18 +199,8 @@ fn s3api_metadata_ranges_and_listing() {
         "2",
     ]))
     .unwrap();
-    let prefixes: Vec<&str> = v2["CommonPrefixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["Prefix"].as_str().unwrap())
-        .collect();
-    let keys: Vec<&str> = v2["Contents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["Key"].as_str().unwrap())
-        .collect();
+    let prefixes: Vec<&str> = strings(&v2, "CommonPrefixes", "Prefix");
+    let keys: Vec<&str> = strings(&v2, "Contents", "Key");
     assert_eq!(prefixes, ["a/", "b/"]);
     assert_eq!(keys, ["c", "d"]);
     let v1: serde_json::Value = serde_json::from_str(&server.aws_ok(&[
@@ -214,12 +214,7 @@ fn s3api_metadata_ranges_and_listing() {
         "1",
     ]))
     .unwrap();
-    let keys: Vec<&str> = v1["Contents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["Key"].as_str().unwrap())
-        .collect();
+    let keys: Vec<&str> = strings(&v1, "Contents", "Key");
     assert_eq!(keys, ["a/1", "a/2", "a/doc.txt"]);
 }
 
@@ -261,45 +256,20 @@ fn presigned_get_works_from_curl_and_errors_are_s3_errors() {
             "{args:?}: expected {code}, got: {err}"
         );
     };
-    expect_error(
-        &[
-            "s3api",
-            "get-object",
-            "--bucket",
-            "share",
-            "--key",
-            "missing",
-            "/dev/null",
-        ],
-        "NoSuchKey",
-    );
+    fn get<'a>(key: &'a str, range: &'a str) -> Vec<&'a str> {
+        let args = ["s3api", "get-object", "--bucket", "share", "--key", key];
+        [&args[..], &["--range", range, "/dev/null"]].concat()
+    }
+    expect_error(&get("missing", "bytes=0-"), "NoSuchKey");
     expect_error(&["s3api", "head-bucket", "--bucket", "nope-nope"], "404");
-    expect_error(
-        &["s3api", "create-bucket", "--bucket", "ab"],
-        "InvalidBucketName",
-    );
-    expect_error(
-        &["s3api", "create-bucket", "--bucket", "b2api"],
-        "InvalidBucketName",
-    );
+    for (bucket, code) in [("ab", "InvalidBucketName"), ("b2api", "InvalidBucketName")] {
+        expect_error(&["s3api", "create-bucket", "--bucket", bucket], code);
+    }
     expect_error(
         &["s3api", "delete-bucket", "--bucket", "share"],
         "BucketNotEmpty",
     );
-    expect_error(
-        &[
-            "s3api",
-            "get-object",
-            "--bucket",
-            "share",
-            "--key",
-            "f",
-            "--range",
-            "bytes=100-200",
-            "/dev/null",
-        ],
-        "InvalidRange",
-    );
+    expect_error(&get("f", "bytes=100-200"), "InvalidRange");
     // Nothing above changed the object.
     let back = work.path().join("back");
     server.aws_ok(&[

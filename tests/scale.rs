@@ -15,6 +15,16 @@ use tempfile::TempDir;
 /// others for reading.
 static SERVER: RwLock<()> = RwLock::new(());
 
+/// Holds the PostgreSQL server for a test that leaves it running.
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    SERVER.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Holds the PostgreSQL server for a test that restarts it (or needs it to itself).
+fn alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    SERVER.write().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Starts a node with its own data directory and its metadata in `url`.
 fn node(url: &str) -> Server {
     Server::start_with(TempDir::new().unwrap(), &["--metadata", url])
@@ -40,14 +50,19 @@ fn three_nodes() -> Vec<Server> {
 
 /// [`three_nodes`], each started with `flags` too.
 fn three_nodes_with(flags: &[&str]) -> Vec<Server> {
-    let url = cluster().fresh_database();
+    three_nodes_on(&cluster().fresh_database(), flags)
+}
+
+/// Three nodes with their metadata in `url` and a fresh bucket of the blob cluster, each
+/// started with `flags` too.
+fn three_nodes_on(url: &str, flags: &[&str]) -> Vec<Server> {
     let blobs = pier_testkit::seaweedfs::cluster().fresh_location();
     let credentials = pier_testkit::seaweedfs::NODE_ENV;
     (0..3)
         .map(|_| {
             Server::start_with_env(
                 TempDir::new().unwrap(),
-                &[&["--metadata", &url, "--blobs", &blobs], flags].concat(),
+                &[&["--metadata", url, "--blobs", &blobs], flags].concat(),
                 &credentials,
             )
         })
@@ -82,7 +97,7 @@ fn script_through(nodes: &[Server], endpoint: &str, script: &str, args: &[&str])
 
 #[test]
 fn two_nodes_share_metadata_and_race_conditional_writes_safely() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     let url = cluster().fresh_database();
     let a = node(&url);
     let b = node(&url);
@@ -100,7 +115,7 @@ fn two_nodes_share_metadata_and_race_conditional_writes_safely() {
 
 #[test]
 fn a_key_made_with_the_cli_works_on_every_node() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     let url = cluster().fresh_database();
     let a = node(&url);
     let b = node(&url);
@@ -140,7 +155,7 @@ fn a_key_made_with_the_cli_works_on_every_node() {
 
 #[test]
 fn a_database_restart_is_503_to_clients_and_loses_no_acknowledged_write() {
-    let _alone = SERVER.write().unwrap_or_else(|e| e.into_inner());
+    let _alone = alone();
     let url = cluster().fresh_database();
     let a = node(&url);
     let writer = writer_through_fault(&a, &[&a.endpoint, "8"]);
@@ -163,7 +178,7 @@ fn a_database_restart_is_503_to_clients_and_loses_no_acknowledged_write() {
 
 #[test]
 fn three_nodes_share_large_objects_multipart_parts_and_presigned_urls() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     let nodes = three_nodes();
     let endpoints: Vec<&str> = nodes.iter().map(|n| n.endpoint.as_str()).collect();
     let out = script_through(&nodes, endpoints[0], "cluster_boto3.py", &endpoints);
@@ -172,7 +187,7 @@ fn three_nodes_share_large_objects_multipart_parts_and_presigned_urls() {
 
 #[test]
 fn three_nodes_behind_a_round_robin_front_pass_the_boto3_suite() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     let nodes = three_nodes();
     let endpoints: Vec<&str> = nodes.iter().map(|n| n.endpoint.as_str()).collect();
     let front = RoundRobin::start(&endpoints);
@@ -182,7 +197,7 @@ fn three_nodes_behind_a_round_robin_front_pass_the_boto3_suite() {
 
 #[test]
 fn three_nodes_behind_a_round_robin_front_pass_the_b2sdk_suite() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     // The nodes hand out the front's address, so every B2 call after authorizing goes
     // through it too.
     let front = RoundRobin::bind();
@@ -213,7 +228,7 @@ fn three_nodes_behind_a_round_robin_front_pass_the_b2sdk_suite() {
 
 #[test]
 fn a_node_killed_mid_multipart_leaves_the_upload_to_the_others() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     let mut nodes = three_nodes();
     let work = TempDir::new().unwrap();
     let part = |n: u64| {
@@ -280,7 +295,7 @@ fn a_node_killed_mid_multipart_leaves_the_upload_to_the_others() {
 
 #[test]
 fn a_blob_server_killed_during_uploads_loses_no_acknowledged_write() {
-    let _alone = SERVER.write().unwrap_or_else(|e| e.into_inner());
+    let _alone = alone();
     let nodes = three_nodes();
     let writer = writer_through_fault(&nodes[0], &[&nodes[0].endpoint, "10", "200000"]);
     std::thread::sleep(Duration::from_secs(3));
@@ -313,7 +328,7 @@ fn dashboard_post(node: &Server, path: &str, form: &str, cookie: Option<&str>) -
 
 #[test]
 fn a_dashboard_session_started_on_one_node_holds_on_the_others() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     let nodes = three_nodes();
     let signed = dashboard_post(
         &nodes[0],
@@ -357,7 +372,7 @@ fn aws_through(nodes: &[Server], endpoint: &str, args: &[&str]) -> String {
 
 #[test]
 fn the_aws_cli_and_rclone_work_through_a_round_robin_front() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     common::ensure_tools();
     let nodes = three_nodes();
     let endpoints: Vec<&str> = nodes.iter().map(|n| n.endpoint.as_str()).collect();
@@ -425,34 +440,13 @@ fn the_aws_cli_and_rclone_work_through_a_round_robin_front() {
 
 #[test]
 fn chromium_sees_each_buckets_cors_rules_through_a_round_robin_front() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     let nodes = three_nodes();
     let endpoints: Vec<&str> = nodes.iter().map(|n| n.endpoint.as_str()).collect();
     let front = RoundRobin::start(&endpoints);
     // Rules are set through node A; the pages' preflights and requests reach all three.
     common::cors_pages::chromium_cors_scenarios(&nodes[0], &front.endpoint);
 }
-
-/// A history workload on `nodes` (each client on one of `endpoints`), with small and large
-/// bodies, every operation mixed.
-fn mixed_workload(endpoints: Vec<String>, bucket: &str, duration: Duration) -> history::Workload {
-    history::Workload {
-        endpoints,
-        bucket: bucket.into(),
-        keys: vec![
-            ("a".to_owned(), 1536),
-            ("b".to_owned(), 1536),
-            ("c".to_owned(), 200_000),
-            ("d".to_owned(), 200_000),
-        ],
-        writers: 0,
-        readers: 0,
-        mixed: 6,
-        duration,
-        credentials: (ACCESS_KEY.to_owned(), common::SECRET_KEY.to_owned()),
-    }
-}
-
 /// Fails with the keys the checker could not linearize.
 fn assert_no_anomalies(run: &history::Run, nodes: &[Server]) {
     // What the nodes logged about each failed request (its id is in the answer).
@@ -479,31 +473,40 @@ fn assert_no_anomalies(run: &history::Run, nodes: &[Server]) {
 /// A short garbage grace makes blobs go soon after an overwrite, while other nodes read them.
 #[test]
 fn histories_on_three_nodes_are_linearizable() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     let nodes = three_nodes_with(&["--garbage-grace-secs", "1"]);
     let credentials = (ACCESS_KEY.to_owned(), common::SECRET_KEY.to_owned());
     history::create_bucket(&nodes[0].endpoint, &credentials, "linear");
     let endpoints = nodes.iter().map(|n| n.endpoint.clone()).collect();
-    let run = history::run(&mixed_workload(endpoints, "linear", Duration::from_secs(8)));
+    let run = history::run(&history::Workload::mixed(
+        endpoints,
+        "linear",
+        Duration::from_secs(8),
+    ));
     eprintln!("{}", run.summary());
     assert!(run.events.len() > 300, "{}", run.summary());
     assert_eq!(run.unavailable, 0, "{}", run.summary());
     assert_no_anomalies(&run, &nodes);
 }
 
-/// Issue 22, with faults: the same history checked while nodes are killed with -9 and
-/// restarted, paused past their maintenance lease and the garbage grace, PostgreSQL is
-/// restarted and a volume server is killed. Minutes long: `tests/tools/history-faults.sh`
-/// runs it (`PIER_HISTORY_SECS`, default 180).
+/// Issues 22 and 29, with faults: the same history checked while nodes are killed with -9 and
+/// restarted, paused past their maintenance lease and the garbage grace, the PostgreSQL
+/// primary is lost (killed with -9 with writes in flight, its synchronous standby promoted and
+/// a new standby made) and a volume server is killed. Minutes long:
+/// `tests/tools/history-faults.sh` runs it (`PIER_HISTORY_SECS`, default 180).
 #[test]
 #[ignore = "minutes long; run by tests/tools/history-faults.sh"]
 fn histories_on_three_nodes_survive_faults() {
-    let _exclusive = SERVER.write().unwrap_or_else(|e| e.into_inner());
+    let _exclusive = alone();
     let secs: u64 = std::env::var("PIER_HISTORY_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(180);
-    let mut nodes = three_nodes_with(&["--garbage-grace-secs", "2", "--lifecycle-interval", "1"]);
+    let pair = pier_testkit::postgres::Replicated::start("pier");
+    let mut nodes = three_nodes_on(
+        &pair.url("pier"),
+        &["--garbage-grace-secs", "2", "--lifecycle-interval", "1"],
+    );
     // Each node behind a relay of its own, so a restarted node (a new port) keeps its address.
     let relays: Vec<RoundRobin> = nodes
         .iter()
@@ -511,7 +514,7 @@ fn histories_on_three_nodes_survive_faults() {
         .collect();
     let credentials = (ACCESS_KEY.to_owned(), common::SECRET_KEY.to_owned());
     history::create_bucket(&nodes[0].endpoint, &credentials, "faults");
-    let workload = mixed_workload(
+    let workload = history::Workload::mixed(
         relays.iter().map(|r| r.endpoint.clone()).collect(),
         "faults",
         Duration::from_secs(secs),
@@ -539,8 +542,11 @@ fn histories_on_three_nodes_survive_faults() {
                 faults.push(format!("node {n} paused 4 s"));
             }
             2 => {
-                cluster().restart();
-                faults.push("PostgreSQL restarted".into());
+                let (promoted, _) = pair.fail_over();
+                faults.push(format!(
+                    "PostgreSQL primary killed, standby promoted after {:.1} s",
+                    promoted.as_secs_f64()
+                ));
             }
             _ => {
                 let weed = pier_testkit::seaweedfs::cluster();
@@ -570,7 +576,7 @@ fn delivered_by(node: &Server) -> u64 {
 
 #[test]
 fn three_nodes_deliver_every_event_once_leased_and_a_killed_deliverer_loses_none() {
-    let _shared = SERVER.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = shared();
     let receiver = common::webhook::Receiver::start();
     let mut nodes = three_nodes_with(&["--webhook-allow-private", "--metrics-public"]);
     nodes[1].python_ok(

@@ -41,25 +41,23 @@ impl Pki {
     fn new() -> Pki {
         let dir = TempDir::new().unwrap();
         let d = dir.path();
+        let new_p256_key = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        let ca = ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"];
         openssl(
             d,
             &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=pier test CA",
-            ],
+                &["req", "-x509"][..],
+                &new_p256_key,
+                &ca,
+                &["-subj", "/CN=pier test CA"],
+            ]
+            .concat(),
         );
         std::fs::write(
             d.join("san.ext"),
@@ -67,23 +65,9 @@ impl Pki {
         )
         .unwrap();
         for name in ["one", "two"] {
-            openssl(
-                d,
-                &[
-                    "req",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-keyout",
-                    &format!("{name}.key"),
-                    "-out",
-                    &format!("{name}.csr"),
-                    "-subj",
-                    "/CN=127.0.0.1",
-                ],
-            );
+            let (key, csr) = (format!("{name}.key"), format!("{name}.csr"));
+            let request = ["-keyout", &key, "-out", &csr, "-subj", "/CN=127.0.0.1"];
+            openssl(d, &[&["req"][..], &new_p256_key, &request].concat());
             openssl(
                 d,
                 &[
@@ -124,6 +108,12 @@ impl Pki {
         self.dir.path().join(name)
     }
 
+    /// Copies the pair `name.pem` / `name.key` to the files the server is told to serve.
+    fn serve(&self, name: &str) {
+        std::fs::copy(self.path(&format!("{name}.pem")), self.path("cert.pem")).unwrap();
+        std::fs::copy(self.path(&format!("{name}.key")), self.path("cert.key")).unwrap();
+    }
+
     /// The serial of a certificate file, as Python's ssl module prints it (upper-case hex).
     fn serial(&self, name: &str) -> String {
         let out = Command::new("openssl")
@@ -138,30 +128,37 @@ impl Pki {
     }
 }
 
+/// Sends the server SIGHUP (reload its certificate).
+fn hang_up(server: &Server) {
+    let pid = server.pid().unwrap().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+}
+
 /// A server on HTTPS only, serving the certificate files `cert.pem` / `cert.key` (copies of
 /// `one`), so a test can swap them.
 fn https_server(pki: &Pki, extra: &[&str]) -> Server {
-    std::fs::copy(pki.path("one.pem"), pki.path("cert.pem")).unwrap();
-    std::fs::copy(pki.path("one.key"), pki.path("cert.key")).unwrap();
-    let (cert, key) = (pki.path("cert.pem"), pki.path("cert.key"));
-    let flags = [
-        &["--listen", "off", "--tls-listen", "127.0.0.1:0"][..],
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-        extra,
-    ]
-    .concat();
-    let server = Server::start_with(TempDir::new().unwrap(), &flags);
+    pki.serve("one");
+    let flags = [&["--listen", "off"][..], extra].concat();
+    let server = tls_server(pki, "cert", &flags);
     assert!(
         server.endpoint.starts_with("https://"),
         "{}",
         server.endpoint
     );
     server
+}
+
+/// A server on HTTPS only ([`https_server`]) that the aws CLI, boto3 and b2sdk have been
+/// checked against (`tls_check.py clients`), and its PKI.
+fn https_server_where_clients_work() -> (Pki, Server) {
+    let pki = Pki::new();
+    let server = https_server(&pki, &[]);
+    assert_eq!(python(&server, &pki, &["clients"]).trim(), "ok");
+    (pki, server)
 }
 
 fn host_port(endpoint: &str) -> (String, String) {
@@ -194,9 +191,7 @@ fn python(server: &Server, pki: &Pki, args: &[&str]) -> String {
 
 #[test]
 fn the_aws_cli_boto3_and_b2sdk_work_over_https_with_the_servers_ca() {
-    let pki = Pki::new();
-    let server = https_server(&pki, &[]);
-    assert_eq!(python(&server, &pki, &["clients"]).trim(), "ok");
+    let (pki, server) = https_server_where_clients_work();
     let mut cmd = Command::new(common::repo().join(".venv/bin/aws"));
     server.client_env(&mut cmd);
     let out = cmd
@@ -294,9 +289,7 @@ fn html_unescape(text: &str) -> String {
 
 #[test]
 fn the_dashboards_share_links_say_https_when_the_api_speaks_only_https() {
-    let pki = Pki::new();
-    let server = https_server(&pki, &[]);
-    assert_eq!(python(&server, &pki, &["clients"]).trim(), "ok");
+    let (pki, server) = https_server_where_clients_work();
     let jar = pki.path("cookies.txt");
     let curl = |args: &[&str]| -> String {
         let out = Command::new("curl")
@@ -371,14 +364,8 @@ fn a_new_certificate_is_served_after_sighup_and_open_connections_keep_working() 
         .unwrap();
     let mut lines = BufReader::new(open.stdout.take().unwrap()).lines();
     assert_eq!(lines.next().unwrap().unwrap(), "200");
-    std::fs::copy(pki.path("two.pem"), pki.path("cert.pem")).unwrap();
-    std::fs::copy(pki.path("two.key"), pki.path("cert.key")).unwrap();
-    let pid = server.pid().unwrap().to_string();
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap()
-        .success());
+    pki.serve("two");
+    hang_up(&server);
     let deadline = Instant::now() + Duration::from_secs(10);
     while serial(&server) != pki.serial("two.pem") {
         assert!(
@@ -397,11 +384,7 @@ fn a_new_certificate_is_served_after_sighup_and_open_connections_keep_working() 
     assert!(open.wait().unwrap().success());
     // A broken pair is not served: the last good certificate stays.
     std::fs::copy(pki.path("stray.key"), pki.path("cert.key")).unwrap();
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap()
-        .success());
+    hang_up(&server);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(serial(&server), pki.serial("two.pem"));
     assert!(
@@ -463,7 +446,16 @@ fn a_key_that_is_not_the_certificates_is_refused_at_start() {
 /// A server on plain HTTP (its endpoint) and on HTTPS with certificate `one`
 /// (`logged_addr("serving HTTPS")`), started with `extra` flags too.
 fn both_listeners(pki: &Pki, extra: &[&str]) -> Server {
-    let (cert, key) = (pki.path("one.pem"), pki.path("one.key"));
+    tls_server(pki, "one", extra)
+}
+
+/// A server started with HTTPS on a free port, serving the pair `pair.pem` / `pair.key`, and
+/// with `extra` flags.
+fn tls_server(pki: &Pki, pair: &str, extra: &[&str]) -> Server {
+    let (cert, key) = (
+        pki.path(&format!("{pair}.pem")),
+        pki.path(&format!("{pair}.key")),
+    );
     let flags = [
         &[
             "--tls-listen",
@@ -546,14 +538,7 @@ fn chromium_on_an_https_page_uses_the_https_listener_and_cannot_use_plain_http()
     ]);
     let cors =
         format!(r#"{{"CORSRules":[{{"AllowedOrigins":["{origin}"],"AllowedMethods":["GET"]}}]}}"#);
-    server.aws_ok(&[
-        "s3api",
-        "put-bucket-cors",
-        "--bucket",
-        "web-app",
-        "--cors-configuration",
-        &cors,
-    ]);
+    server.aws_ok(&common::put_bucket_cors("web-app", &cors));
     let out = Command::new("node")
         .arg(common::repo().join("tests/browser/https.mjs"))
         .current_dir(common::repo().join("tests/browser"))
@@ -566,13 +551,7 @@ fn chromium_on_an_https_page_uses_the_https_listener_and_cannot_use_plain_http()
         .env("OBJECT", "web-app/data.txt")
         .output()
         .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("2 passed, 0 failed"),
-        "{stdout}\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log_tail(20)
-    );
+    server.assert_checks_passed(&out, "2 passed, 0 failed");
 }
 
 #[test]
@@ -659,13 +638,7 @@ fn a_single_page_app_on_an_https_website_uploads_20_files_at_once_over_http2_to_
         .env("SPKI", spki_hash(&pki.path("one.pem")))
         .output()
         .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("5 passed, 0 failed"),
-        "{stdout}\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log_tail(20)
-    );
+    server.assert_checks_passed(&out, "5 passed, 0 failed");
     // Every file arrived, with what the page sent.
     let listed = server.aws_ok(&["s3", "ls", "s3://uploads/"]);
     assert_eq!(listed.lines().count(), 20, "{listed}");
@@ -796,23 +769,18 @@ fn a_certificate_rotated_during_a_long_download_lets_it_finish_and_new_connectio
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::rotate/*"}]}"#;
     let mut put_policy = Command::new(common::repo().join(".venv/bin/aws"));
     server.client_env(&mut put_policy);
-    let out = put_policy
-        .env("AWS_CA_BUNDLE", &ca)
-        .args(["--endpoint-url", &server.endpoint])
-        .args([
-            "s3api",
-            "put-bucket-policy",
-            "--bucket",
-            "rotate",
-            "--policy",
-            policy,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::run_ok(
+        put_policy
+            .env("AWS_CA_BUNDLE", &ca)
+            .args(["--endpoint-url", &server.endpoint])
+            .args([
+                "s3api",
+                "put-bucket-policy",
+                "--bucket",
+                "rotate",
+                "--policy",
+                policy,
+            ]),
     );
     // 48 MiB at 12 MiB/s: about four seconds on one connection.
     let got = pki.path("got.bin");
@@ -826,14 +794,8 @@ fn a_certificate_rotated_during_a_long_download_lets_it_finish_and_new_connectio
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1000));
-    std::fs::copy(pki.path("two.pem"), pki.path("cert.pem")).unwrap();
-    std::fs::copy(pki.path("two.key"), pki.path("cert.key")).unwrap();
-    let pid = server.pid().unwrap().to_string();
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap()
-        .success());
+    pki.serve("two");
+    hang_up(&server);
     let serial = || {
         python(&server, &pki, &["serial", &host, &port])
             .trim()

@@ -119,14 +119,7 @@ fn websites_are_served_on_their_hosts_as_s3_serves_them() {
     // The bucket's CORS rules apply to its website as to its objects.
     let cors =
         r#"{"CORSRules":[{"AllowedOrigins":["https://app.example"],"AllowedMethods":["GET"]}]}"#;
-    server.aws_ok(&[
-        "s3api",
-        "put-bucket-cors",
-        "--bucket",
-        "site",
-        "--cors-configuration",
-        cors,
-    ]);
+    server.aws_ok(&common::put_bucket_cors("site", cors));
     let (_, head, _) = curl_with(
         &server,
         "GET",

@@ -72,23 +72,18 @@ pub fn chromium_cors_scenarios(setup: &Server, endpoint: &str) {
         }
     }
     let presign = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_pier"))
-            .arg("presign")
-            .args(args)
-            .args([
-                "--endpoint",
-                endpoint,
-                "--access-key",
-                super::ACCESS_KEY,
-                "--secret-key",
-                super::SECRET_KEY,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = super::run_ok(
+            Command::new(env!("CARGO_BIN_EXE_pier"))
+                .arg("presign")
+                .args(args)
+                .args([
+                    "--endpoint",
+                    endpoint,
+                    "--access-key",
+                    super::ACCESS_KEY,
+                    "--secret-key",
+                    super::SECRET_KEY,
+                ]),
         );
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
@@ -115,14 +110,7 @@ pub fn chromium_cors_scenarios(setup: &Server, endpoint: &str) {
         .env("PUT_CHECK_URL", &check_url)
         .output()
         .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}");
-    assert!(
-        out.status.success() && stdout.contains(" passed, 0 failed"),
-        "browser checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log_tail(30)
-    );
+    server.assert_checks_passed(&out, " passed, 0 failed");
     // The object the page wrote is really there, with the content type the URL required.
     let head: serde_json::Value = serde_json::from_str(&server.aws_ok(&[
         "s3api",

@@ -35,6 +35,28 @@ pub struct Workload {
     pub credentials: (String, String),
 }
 
+impl Workload {
+    /// Six clients doing anything at random for `duration` on two small keys (inline) and two
+    /// larger ones (blobs) of `bucket`, signed with the test key.
+    pub fn mixed(endpoints: Vec<String>, bucket: &str, duration: Duration) -> Workload {
+        Workload {
+            endpoints,
+            bucket: bucket.into(),
+            keys: vec![
+                ("a".to_owned(), 1536),
+                ("b".to_owned(), 1536),
+                ("c".to_owned(), 200_000),
+                ("d".to_owned(), 200_000),
+            ],
+            writers: 0,
+            readers: 0,
+            mixed: 6,
+            duration,
+            credentials: (super::ACCESS_KEY.to_owned(), super::SECRET_KEY.to_owned()),
+        }
+    }
+}
+
 /// What a run saw.
 #[derive(Debug, Default)]
 pub struct Run {
@@ -155,7 +177,8 @@ impl Conn {
         }
     }
 
-    /// Sends a request and reads its answer; any failure drops the connection.
+    /// Sends a request and reads its answer; a failure, or the server closing the connection,
+    /// drops the connection.
     fn send(
         &mut self,
         method: &str,
@@ -163,20 +186,18 @@ impl Conn {
         headers: &[(&str, String)],
         body: &[u8],
     ) -> std::io::Result<Answer> {
-        let result = self.try_send(method, target, headers, body);
-        if result.is_err() {
+        let host = self.host.clone();
+        let result = self
+            .connect()
+            .and_then(|reader| exchange(reader, &host, method, target, headers, body));
+        if !matches!(result, Ok((_, false))) {
             self.stream = None;
         }
-        result
+        result.map(|(answer, _)| answer)
     }
 
-    fn try_send(
-        &mut self,
-        method: &str,
-        target: &str,
-        headers: &[(&str, String)],
-        body: &[u8],
-    ) -> std::io::Result<Answer> {
+    /// The open connection, or a new one.
+    fn connect(&mut self) -> std::io::Result<&mut BufReader<TcpStream>> {
         if self.stream.is_none() {
             let s = TcpStream::connect(&self.host)?;
             s.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -184,79 +205,87 @@ impl Conn {
             s.set_nodelay(true)?;
             self.stream = Some(BufReader::new(s));
         }
-        let reader = self.stream.as_mut().expect("connected above");
-        let mut head = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n",
-            self.host,
-            body.len()
-        );
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
+        Ok(self.stream.as_mut().expect("connected above"))
+    }
+}
+
+/// Writes one request on `reader`'s connection and reads its answer; true when the server
+/// closes the connection after it.
+fn exchange(
+    reader: &mut BufReader<TcpStream>,
+    host: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> std::io::Result<(Answer, bool)> {
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n",
+        host,
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let s = reader.get_mut();
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(bad("connection closed before an answer"));
+    }
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("bad status line"))?;
+    let (mut length, mut chunked, mut close) = (None, false, false);
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
         }
-        head.push_str("\r\n");
-        let s = reader.get_mut();
-        s.write_all(head.as_bytes())?;
-        s.write_all(body)?;
-        let bad =
-            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(bad("connection closed before an answer"));
+        if let Some((k, v)) = l.split_once(':') {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+            match k.as_str() {
+                "content-length" => length = v.parse::<usize>().ok(),
+                "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
+                "connection" => close = v.eq_ignore_ascii_case("close"),
+                _ => {}
+            }
         }
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| bad("bad status line"))?;
-        let (mut length, mut chunked, mut close) = (None, false, false);
+    }
+    let mut body = Vec::new();
+    if method == "HEAD" || status == 204 || status == 304 {
+    } else if chunked {
         loop {
             line.clear();
             reader.read_line(&mut line)?;
-            let l = line.trim_end();
-            if l.is_empty() {
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(|_| bad("bad chunk size"))?;
+            if size == 0 {
+                line.clear();
+                reader.read_line(&mut line)?;
                 break;
             }
-            if let Some((k, v)) = l.split_once(':') {
-                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-                match k.as_str() {
-                    "content-length" => length = v.parse::<usize>().ok(),
-                    "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
-                    "connection" => close = v.eq_ignore_ascii_case("close"),
-                    _ => {}
-                }
-            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..])?;
+            line.clear();
+            reader.read_line(&mut line)?;
         }
-        let mut body = Vec::new();
-        if method == "HEAD" || status == 204 || status == 304 {
-        } else if chunked {
-            loop {
-                line.clear();
-                reader.read_line(&mut line)?;
-                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
-                    .map_err(|_| bad("bad chunk size"))?;
-                if size == 0 {
-                    line.clear();
-                    reader.read_line(&mut line)?;
-                    break;
-                }
-                let start = body.len();
-                body.resize(start + size, 0);
-                reader.read_exact(&mut body[start..])?;
-                line.clear();
-                reader.read_line(&mut line)?;
-            }
-        } else if let Some(n) = length {
-            body.resize(n, 0);
-            reader.read_exact(&mut body)?;
-        } else {
-            reader.read_to_end(&mut body)?;
-            close = true;
-        }
-        if close {
-            self.stream = None;
-        }
-        Ok(Answer { status, body })
+    } else if let Some(n) = length {
+        body.resize(n, 0);
+        reader.read_exact(&mut body)?;
+    } else {
+        reader.read_to_end(&mut body)?;
+        close = true;
     }
+    Ok((Answer { status, body }, close))
 }
 
 /// A small deterministic generator per client.

@@ -177,6 +177,19 @@ impl Server {
             .to_owned()
     }
 
+    /// Asserts that a check script exited 0 and printed `summary` (such as `5 passed, 0
+    /// failed`), showing its output and the server's log tail otherwise.
+    pub fn assert_checks_passed(&self, out: &Output, summary: &str) {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        eprintln!("{stdout}");
+        assert!(
+            out.status.success() && stdout.contains(summary),
+            "checks failed:\n{stdout}\n{}\nserver log (tail):\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log_tail(30)
+        );
+    }
+
     /// The last `n` lines of the server's log (for failure messages).
     pub fn log_tail(&self, n: usize) -> String {
         tail(&self.log(), n)
@@ -620,4 +633,28 @@ pub fn rclone_s3_output(endpoint: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// Runs `cmd` to its end and returns its output; panics with its stderr unless it succeeded.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The aws CLI's arguments that set `bucket`'s CORS rules to `config` (JSON, or
+/// `file://PATH`).
+pub fn put_bucket_cors<'a>(bucket: &'a str, config: &'a str) -> [&'a str; 6] {
+    [
+        "s3api",
+        "put-bucket-cors",
+        "--bucket",
+        bucket,
+        "--cors-configuration",
+        config,
+    ]
 }

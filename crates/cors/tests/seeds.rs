@@ -6,16 +6,8 @@ use pier_cors::{
     Refusal, RuleOutcome,
 };
 
-const DOWNLOAD_FROM_ANY_ORIGIN: &str = r#"[
-  {
-    "corsRuleName": "downloadFromAnyOrigin",
-    "allowedOrigins": ["https"],
-    "allowedHeaders": ["range"],
-    "allowedOperations": ["b2_download_file_by_id", "b2_download_file_by_name"],
-    "exposeHeaders": ["x-bz-content-sha1"],
-    "maxAgeSeconds": 3600
-  }
-]"#;
+/// The rule of Backblaze's CORS guide, as the b2 CLI is given it.
+const DOWNLOAD_FROM_ANY_ORIGIN: &str = include_str!("fixtures/download_from_any_origin.json");
 
 fn b2(text: &str) -> CorsConfig {
     parse(text, Format::B2Json).unwrap_or_else(|e| panic!("{e}"))

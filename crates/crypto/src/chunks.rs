@@ -124,17 +124,7 @@ impl SegmentKey {
     /// Opens chunk `index` in place (`sealed`: its bytes and tag); returns the plaintext
     /// length. Fails when the chunk was changed, moved, cut, or is another segment's.
     pub fn open_chunk(&self, index: u64, sealed: &mut [u8]) -> Result<usize, CryptoError> {
-        let last = index + 1 == self.chunks;
-        if index >= self.chunks {
-            return Err(CryptoError::Integrity(format!(
-                "chunk {index} is past the segment's {} chunks",
-                self.chunks
-            )));
-        }
-        self.key
-            .open_in_place(nonce(index), Aad::from(aad(index, last)), sealed)
-            .map(|plain| plain.len())
-            .map_err(|_| CryptoError::Integrity(format!("chunk {index} fails authentication")))
+        self.open_chunk_within(index, sealed, 0)
     }
 }
 

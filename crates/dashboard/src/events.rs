@@ -151,26 +151,20 @@ pub(crate) async fn save(
         })?),
     };
     let secret = form.secret.trim();
-    let rule = NotificationRule {
-        name: form.name.trim().to_owned(),
-        event_types: form
-            .types
-            .split([',', ' ', '\n'])
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        object_name_prefix: form.prefix,
-        is_enabled: true,
-        is_suspended: false,
-        suspension_reason: String::new(),
-        target_configuration: Target {
-            hmac_sha256_signing_secret: (!secret.is_empty()).then(|| secret.to_owned()),
-            max_events_per_batch: batch,
-            ..Target::webhook(form.url.trim())
-        },
-        s3: None,
+    let types = form
+        .types
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let target = Target {
+        hmac_sha256_signing_secret: (!secret.is_empty()).then(|| secret.to_owned()),
+        max_events_per_batch: batch,
+        ..Target::webhook(form.url.trim())
     };
+    let rule = NotificationRule::new(form.name.trim(), types, form.prefix, target);
+
     let mut rules = b2_rules(&b);
     rules.retain(|r| r.name != rule.name);
     rules.push(rule);

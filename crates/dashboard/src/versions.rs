@@ -38,15 +38,10 @@ pub(crate) async fn action(
         "/b/{bucket}/object?key={}",
         pier_edge::percent::encode(&form.key, pier_edge::percent::UNRESERVED)
     );
+    let allow = |action| who.allow(&d, action, Some(&bucket), Some(&form.key), None);
     match form.action.as_str() {
         "download" => {
-            who.allow(
-                &d,
-                Action::GetObjectVersion,
-                Some(&bucket),
-                Some(&form.key),
-                None,
-            )?;
+            allow(Action::GetObjectVersion)?;
             let url = crate::objects::presigned_get(
                 &d,
                 &who,
@@ -58,14 +53,8 @@ pub(crate) async fn action(
             Ok(Redirect::to(&url).into_response())
         }
         "restore" => {
-            who.allow(
-                &d,
-                Action::GetObjectVersion,
-                Some(&bucket),
-                Some(&form.key),
-                None,
-            )?;
-            who.allow(&d, Action::PutObject, Some(&bucket), Some(&form.key), None)?;
+            allow(Action::GetObjectVersion)?;
+            allow(Action::PutObject)?;
             let (store, id, key) = (d.store().clone(), b.id.clone(), form.key.clone());
             blocking(move || {
                 let source = store.read_version(&id, &key, &which).map_err(Page::store)?;
@@ -87,13 +76,7 @@ pub(crate) async fn action(
             Ok(Redirect::to(&back).into_response())
         }
         "delete" => {
-            who.allow(
-                &d,
-                Action::DeleteObjectVersion,
-                Some(&bucket),
-                Some(&form.key),
-                None,
-            )?;
+            allow(Action::DeleteObjectVersion)?;
             let (store, id, key) = (d.store().clone(), b.id.clone(), form.key.clone());
             blocking(move || {
                 store

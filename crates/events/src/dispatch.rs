@@ -19,6 +19,21 @@ pub type Due = Vec<(Event, u32)>;
 /// A rule, by its bucket's id and its name.
 type RuleKey = (String, String);
 
+/// A failed delivery: events of one rule, what went wrong, and when the rule is tried again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Postponed {
+    /// The bucket's id.
+    pub bucket_id: String,
+    /// The rule.
+    pub rule: String,
+    /// The events the delivery carried (each gets one more attempt counted).
+    pub ids: Vec<String>,
+    /// When the rule's events may be sent again (milliseconds since the Unix epoch).
+    pub next_ms: i64,
+    /// What went wrong, as the rule's readers see it.
+    pub error: String,
+}
+
 /// Events dropped unsent for one rule, because they outlived the retry window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expired {
@@ -49,16 +64,9 @@ pub trait Outbox: Send + Sync + 'static {
     ) -> Result<Option<(BucketFacts, Vec<NotificationRule>)>, OutboxError>;
     /// Forgets events (delivered, or dropped).
     fn remove(&self, ids: &[String]) -> Result<(), OutboxError>;
-    /// Counts an attempt on `ids`, records `error`, and makes every pending event of the rule
-    /// wait until `next_ms`.
-    fn postpone(
-        &self,
-        bucket_id: &str,
-        rule: &str,
-        ids: &[String],
-        next_ms: i64,
-        error: &str,
-    ) -> Result<(), OutboxError>;
+    /// Counts an attempt on the postponed events, records the error, and makes every pending
+    /// event of the rule wait until `next_ms`.
+    fn postpone(&self, postponed: &Postponed) -> Result<(), OutboxError>;
     /// Drops the events recorded before `cutoff_ms`, per rule.
     fn expire(&self, cutoff_ms: i64) -> Result<Vec<Expired>, OutboxError>;
     /// Suspends a rule, with the reason its readers see.
@@ -488,9 +496,14 @@ impl Group {
                     let attempts = batch.iter().map(|(_, a)| *a).max().unwrap_or(0);
                     let next = now_ms() + backoff(attempts).as_millis() as i64;
                     tracing::info!(bucket = %self.bucket_id, rule = %self.rule_name, %error, attempts = attempts + 1, "event delivery postponed");
-                    let (b, r) = (self.bucket_id.clone(), self.rule_name.clone());
-                    self.outbox(move |o| o.postpone(&b, &r, &ids, next, &error))
-                        .await?;
+                    let postponed = Postponed {
+                        bucket_id: self.bucket_id.clone(),
+                        rule: self.rule_name.clone(),
+                        ids,
+                        next_ms: next,
+                        error,
+                    };
+                    self.outbox(move |o| o.postpone(&postponed)).await?;
                     break;
                 }
             }

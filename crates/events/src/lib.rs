@@ -14,7 +14,9 @@ pub mod rule;
 pub mod target;
 pub mod topic;
 
-pub use dispatch::{DeliveryRecord, DispatchConfig, DispatchStats, Dispatcher, Expired, Outbox};
+pub use dispatch::{
+    DeliveryRecord, DispatchConfig, DispatchStats, Dispatcher, Expired, Outbox, Postponed,
+};
 pub use kind::EventKind;
 pub use payload::{BucketFacts, Event};
 pub use rule::{NotificationRule, RuleError, S3Origin};

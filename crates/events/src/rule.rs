@@ -133,6 +133,45 @@ impl std::fmt::Display for RuleError {
 }
 
 impl NotificationRule {
+    /// An enabled B2 rule named `name`: events of `event_types` on keys starting with
+    /// `prefix`, sent to `target`.
+    pub fn new(
+        name: impl Into<String>,
+        event_types: Vec<String>,
+        prefix: impl Into<String>,
+        target: Target,
+    ) -> NotificationRule {
+        NotificationRule {
+            name: name.into(),
+            event_types,
+            object_name_prefix: prefix.into(),
+            is_enabled: true,
+            is_suspended: false,
+            suspension_reason: String::new(),
+            target_configuration: target,
+            s3: None,
+        }
+    }
+
+    /// An enabled S3 rule named `name`: events of the S3 `event_types` on keys starting with
+    /// `prefix` and ending with `suffix`, published to the topic `topic_arn` (whose push
+    /// endpoint is read at delivery).
+    pub fn s3(
+        name: impl Into<String>,
+        event_types: Vec<String>,
+        prefix: impl Into<String>,
+        suffix: impl Into<String>,
+        topic_arn: impl Into<String>,
+    ) -> NotificationRule {
+        NotificationRule {
+            s3: Some(S3Origin {
+                topic_arn: topic_arn.into(),
+                suffix: suffix.into(),
+            }),
+            ..NotificationRule::new(name, event_types, prefix, Target::webhook(String::new()))
+        }
+    }
+
     /// True when an event of `kind` on object `key` goes to this rule (it must also be enabled
     /// and not suspended to be recorded: [`NotificationRule::is_active`]).
     pub fn selects(&self, kind: EventKind, key: &str) -> bool {
@@ -354,16 +393,13 @@ mod tests {
     }
 
     fn rule(name: &str, types: &[&str], prefix: &str) -> NotificationRule {
-        NotificationRule {
-            name: name.into(),
-            event_types: types.iter().map(|s| s.to_string()).collect(),
-            object_name_prefix: prefix.into(),
-            is_enabled: true,
-            is_suspended: false,
-            suspension_reason: String::new(),
-            target_configuration: Target::webhook("https://hooks.example.com/in"),
-            s3: None,
-        }
+        let types = types.iter().map(|s| s.to_string()).collect();
+        NotificationRule::new(
+            name,
+            types,
+            prefix,
+            Target::webhook("https://hooks.example.com/in"),
+        )
     }
 
     #[test]

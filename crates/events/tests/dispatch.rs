@@ -2,7 +2,7 @@
 //! batches and signatures, postponement of a failing rule, expiry and suspension, dropped
 //! events of removed rules, and refused targets.
 
-use pier_events::dispatch::{Due, Expired, Outbox, OutboxError};
+use pier_events::dispatch::{Due, Expired, Outbox, OutboxError, Postponed};
 use pier_events::rule::{Header, Target};
 use pier_events::{BucketFacts, DispatchConfig, Dispatcher, Event, EventKind, NotificationRule};
 use std::collections::VecDeque;
@@ -168,21 +168,14 @@ impl Outbox for Memory {
         Ok(())
     }
 
-    fn postpone(
-        &self,
-        bucket_id: &str,
-        rule: &str,
-        ids: &[String],
-        next_ms: i64,
-        error: &str,
-    ) -> Result<(), OutboxError> {
+    fn postpone(&self, p: &Postponed) -> Result<(), OutboxError> {
         for r in self.rows.lock().unwrap().iter_mut() {
-            if ids.contains(&r.event.id) {
+            if p.ids.contains(&r.event.id) {
                 r.attempts += 1;
-                r.error = error.to_owned();
+                r.error = p.error.clone();
             }
-            if r.event.bucket_id == bucket_id && r.event.rule == rule {
-                r.next_ms = r.next_ms.max(next_ms);
+            if r.event.bucket_id == p.bucket_id && r.event.rule == p.rule {
+                r.next_ms = r.next_ms.max(p.next_ms);
             }
         }
         Ok(())
@@ -224,25 +217,17 @@ fn now_ms() -> i64 {
 }
 
 fn rule(name: &str, url: &str, batch: u32) -> NotificationRule {
-    NotificationRule {
-        name: name.into(),
-        event_types: vec!["b2:ObjectCreated:*".into()],
-        object_name_prefix: String::new(),
-        is_enabled: true,
-        is_suspended: false,
-        suspension_reason: String::new(),
-        target_configuration: Target {
-            target_type: "webhook".into(),
-            url: url.into(),
-            custom_headers: Some(vec![Header {
-                name: "X-Tenant".into(),
-                value: "blue".into(),
-            }]),
-            hmac_sha256_signing_secret: Some("0123456789abcdefABCDEF0123456789".into()),
-            max_events_per_batch: Some(batch),
-        },
-        s3: None,
-    }
+    let target = Target {
+        target_type: "webhook".into(),
+        url: url.into(),
+        custom_headers: Some(vec![Header {
+            name: "X-Tenant".into(),
+            value: "blue".into(),
+        }]),
+        hmac_sha256_signing_secret: Some("0123456789abcdefABCDEF0123456789".into()),
+        max_events_per_batch: Some(batch),
+    };
+    NotificationRule::new(name, vec!["b2:ObjectCreated:*".into()], "", target)
 }
 
 fn outbox(rules: Vec<NotificationRule>, events: usize, rule_name: &str, at_ms: i64) -> Arc<Memory> {

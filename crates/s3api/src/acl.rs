@@ -14,7 +14,7 @@
 use crate::convert::owner;
 use crate::error::{blocking, s3_error};
 use crate::versions::parse_version;
-use pier_store::{BucketUpdate, PublicBlock, Store};
+use pier_store::{PublicBlock, Store};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Result};
 
@@ -294,6 +294,18 @@ pub fn bucket_visibility(
         .map(visibility_of))
 }
 
+/// The ACL a `Put*Acl` input sets ([`required`], for a resource of the bucket's owner),
+/// refused by [`check_allowed`] when the bucket's ownership setting forbids it.
+macro_rules! acl_to_put {
+    ($input:expr, $bucket:expr) => {{
+        let (canned, grants) = acl_headers!($input);
+        let policy = $input.access_control_policy.as_ref();
+        let acl = required(canned, grants, policy, &$bucket.owner)?;
+        check_allowed(&$bucket, Some(&acl))?;
+        acl
+    }};
+}
+
 /// PutBucketAcl: the ACL is checked against the bucket's settings as any ACL is
 /// ([`check_allowed`]), then kept as the bucket's visibility.
 pub async fn put_bucket(
@@ -302,25 +314,9 @@ pub async fn put_bucket(
     input: PutBucketAclInput,
 ) -> S3Result<PutBucketAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let (canned, grants) = acl_headers!(input);
-    let acl = required(
-        canned,
-        grants,
-        input.access_control_policy.as_ref(),
-        &bucket.owner,
-    )?;
-    check_allowed(&bucket, Some(&acl))?;
+    let acl = acl_to_put!(input, bucket);
     let visibility = visibility_of(&acl);
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            public: Some(visibility),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, public: Some(visibility));
     Ok(PutBucketAclOutput::default())
 }
 
@@ -397,14 +393,7 @@ pub fn grants_of(canned: &str, account: &str) -> Vec<Grant> {
 
 pub async fn put_object(store: &Store, input: PutObjectAclInput) -> S3Result<PutObjectAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let (canned, grants) = acl_headers!(input);
-    let acl = required(
-        canned,
-        grants,
-        input.access_control_policy.as_ref(),
-        &bucket.owner,
-    )?;
-    check_allowed(&bucket, Some(&acl))?;
+    let acl = acl_to_put!(input, bucket);
     let which = input.version_id.as_deref().map(parse_version).transpose()?;
     let (store, key) = (store.clone(), input.key);
     // `private` is S3's default: stored as none.
@@ -487,16 +476,10 @@ pub async fn put_ownership(
         )
         .into_s3s());
     }
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            ownership: Some(Some(ownership)),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(
+        store, actor.clone(), &input.bucket,
+        ownership: Some(Some(ownership))
+    );
     Ok(PutBucketOwnershipControlsOutput::default())
 }
 
@@ -526,15 +509,6 @@ pub async fn delete_ownership(
     actor: pier_store::Actor,
     input: DeleteBucketOwnershipControlsInput,
 ) -> S3Result<DeleteBucketOwnershipControlsOutput> {
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            ownership: Some(None),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, ownership: Some(None));
     Ok(DeleteBucketOwnershipControlsOutput::default())
 }

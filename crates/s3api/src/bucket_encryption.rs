@@ -4,7 +4,7 @@
 
 use crate::error::s3_error;
 use pier_crypto::Mode;
-use pier_store::{BucketUpdate, DefaultEncryption, Store};
+use pier_store::{DefaultEncryption, Store};
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
 
@@ -96,15 +96,6 @@ async fn update(
     bucket: &str,
     default: Option<DefaultEncryption>,
 ) -> S3Result<()> {
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        bucket,
-        BucketUpdate {
-            encryption: Some(default),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), bucket, encryption: Some(default));
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use crate::error::s3_error;
 use pier_access::Policy;
-use pier_store::{BucketUpdate, Store};
+use pier_store::Store;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 
@@ -16,16 +16,10 @@ pub(crate) async fn put(
     let policy = Policy::parse(&input.policy, &bucket.name)
         .map_err(|e| S3Error::with_message(S3ErrorCode::MalformedPolicy, e.to_string()))?;
     crate::public_block::check_policy(&bucket, &policy)?;
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            policy: Some(Some(input.policy)),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(
+        store, actor.clone(), &input.bucket,
+        policy: Some(Some(input.policy))
+    );
     Ok(PutBucketPolicyOutput::default())
 }
 
@@ -48,16 +42,7 @@ pub(crate) async fn delete(
     input: DeleteBucketPolicyInput,
 ) -> S3Result<DeleteBucketPolicyOutput> {
     store.bucket(&input.bucket).map_err(s3_error)?;
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            policy: Some(None),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, policy: Some(None));
     Ok(DeleteBucketPolicyOutput::default())
 }
 

@@ -9,7 +9,7 @@ use crate::error::s3_error;
 use pier_cors::validate::S3_XML_FIELDS;
 use pier_cors::{CorsConfig, Dialect, ErrorKind, RuleSpec};
 use pier_edge::bucket_cors as cors_of;
-use pier_store::{BucketUpdate, Store};
+use pier_store::Store;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Result};
 
@@ -55,16 +55,7 @@ pub(crate) async fn put_cors(
     }
     let stored = config.to_stored();
     let name = input.bucket;
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &name,
-        BucketUpdate {
-            cors: Some(Some(stored)),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &name, cors: Some(Some(stored)));
     Ok(PutBucketCorsOutput::default())
 }
 
@@ -117,15 +108,6 @@ pub(crate) async fn delete_cors(
         })
         .filter(|c| c.is_enabled())
         .map(|c| c.to_stored());
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            cors: Some(kept),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, cors: Some(kept));
     Ok(DeleteBucketCorsOutput::default())
 }

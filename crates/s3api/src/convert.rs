@@ -200,6 +200,20 @@ pub struct Announced {
     pub crc64nvme: Option<String>,
 }
 
+/// The checksums an s3s input announces in its headers, by their usual field names.
+macro_rules! announced {
+    ($input:expr) => {
+        $crate::convert::Announced {
+            crc32: $input.checksum_crc32.clone(),
+            crc32c: $input.checksum_crc32c.clone(),
+            sha1: $input.checksum_sha1.clone(),
+            sha256: $input.checksum_sha256.clone(),
+            crc64nvme: $input.checksum_crc64nvme.clone(),
+        }
+    };
+}
+pub(crate) use announced;
+
 impl Announced {
     /// A hasher computing every algorithm announced or requested.
     pub fn hasher(&self, algorithm: Option<&ChecksumAlgorithm>) -> ChecksumHasher {

@@ -201,6 +201,26 @@ pub async fn blocking_map<T: Send + 'static, E: Send + 'static>(
     }
 }
 
+/// Changes one of a bucket's settings as an actor, in an async S3 handler, returning early
+/// with the S3 error when the store refuses:
+/// `change_bucket!(store, actor, &bucket, tags: Some(tags))` is [`update_bucket`] with a
+/// `BucketUpdate` that sets that one field.
+macro_rules! change_bucket {
+    ($store:expr, $actor:expr, $bucket:expr, $field:ident: $value:expr) => {
+        crate::error::update_bucket(
+            $store,
+            $actor,
+            $bucket,
+            pier_store::BucketUpdate {
+                $field: $value,
+                ..Default::default()
+            },
+        )
+        .await?
+    };
+}
+pub(crate) use change_bucket;
+
 /// Changes a bucket's settings as `actor` (recorded in the audit log) off the async runtime
 /// (the store writes synchronously).
 pub async fn update_bucket(

@@ -8,7 +8,7 @@
 
 use crate::convert::{timestamp, timestamp_seconds};
 use crate::error::s3_error;
-use pier_store::{BucketUpdate, LifecycleRule, Store};
+use pier_store::{LifecycleRule, Store};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Result};
 
@@ -380,16 +380,7 @@ pub async fn put(
         .ok_or_else(|| s3_error!(MalformedXML, "The lifecycle configuration is missing."))?;
     let rules = rules_of(&config)?;
     let bucket = input.bucket;
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &bucket,
-        BucketUpdate {
-            lifecycle: Some(rules),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &bucket, lifecycle: Some(rules));
     Ok(PutBucketLifecycleConfigurationOutput::default())
 }
 
@@ -416,16 +407,7 @@ pub async fn delete(
     input: DeleteBucketLifecycleInput,
 ) -> S3Result<DeleteBucketLifecycleOutput> {
     let bucket = input.bucket;
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &bucket,
-        BucketUpdate {
-            lifecycle: Some(Vec::new()),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &bucket, lifecycle: Some(Vec::new()));
     Ok(DeleteBucketLifecycleOutput::default())
 }
 

@@ -2,7 +2,7 @@
 
 use crate::body;
 use crate::checksum;
-use crate::convert::{timestamp, Announced};
+use crate::convert::timestamp;
 use crate::error::{blocking, blocking_map, complete_error, part_error, s3_error};
 use crate::objects::{check_preconditions, copy_bytes, copy_source, write_condition};
 use pier_store::{Store, StoreError, S3_MIN_PART_SIZE};
@@ -58,6 +58,23 @@ fn part_number(n: i32) -> S3Result<u32> {
     }
 }
 
+/// Records part `number` of an upload, its bytes already written (`blob`), off the async
+/// runtime.
+async fn put_part(
+    store: &Store,
+    upload_id: String,
+    number: u32,
+    blob: pier_store::WrittenBlob,
+    checksum: Option<String>,
+) -> S3Result<pier_store::Part> {
+    let store = store.clone();
+    blocking_map(
+        move || store.put_part(&upload_id, number, blob, checksum),
+        part_error,
+    )
+    .await
+}
+
 pub async fn create(
     store: &Store,
     input: CreateMultipartUploadInput,
@@ -66,14 +83,7 @@ pub async fn create(
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     crate::convert::check_user_metadata(input.metadata.as_ref())?;
     let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
-    let encrypt = crate::sse::requested(
-        &bucket,
-        (
-            input.server_side_encryption.as_ref(),
-            input.ssekms_key_id.as_deref(),
-        ),
-        customer,
-    )?;
+    let encrypt = crate::sse::requested(&bucket, crate::sse::server_headers!(input), customer)?;
     let mut meta = crate::convert::upload_meta!(&bucket, input);
     // The upload's data key is made now; every part is sealed under it.
     meta.encryption = match &encrypt {
@@ -131,13 +141,7 @@ pub async fn upload_part(
     let sealing = crate::sse::upload_key(store, upload.meta.encryption.as_ref(), customer.as_ref())
         .map_err(crate::sse::part_key_error)?;
     let shown = crate::sse::shown(upload.meta.encryption.as_ref());
-    let mut announced = Announced {
-        crc32: input.checksum_crc32.clone(),
-        crc32c: input.checksum_crc32c.clone(),
-        sha1: input.checksum_sha1.clone(),
-        sha256: input.checksum_sha256.clone(),
-        crc64nvme: input.checksum_crc64nvme.clone(),
-    };
+    let mut announced = crate::convert::announced!(input);
     // An upload started with an algorithm gets it computed for every part.
     let wanted = upload.meta.checksum_algorithm.clone();
     let algorithm = wanted.as_deref().map(checksum::algorithm);
@@ -195,13 +199,7 @@ pub async fn upload_part(
     let part_sum = wanted
         .as_deref()
         .and_then(|n| checksum::value_of(&computed, n));
-    let upload_id = input.upload_id;
-    let store = store.clone();
-    let part = blocking_map(
-        move || store.put_part(&upload_id, number, blob, part_sum),
-        part_error,
-    )
-    .await?;
+    let part = put_part(store, input.upload_id, number, blob, part_sum).await?;
     Ok(UploadPartOutput {
         server_side_encryption: shown.sse,
         sse_customer_algorithm: shown.algorithm,
@@ -285,13 +283,7 @@ pub async fn upload_part_copy(
         };
         break (source.object, copied, part_sum);
     };
-    let upload_id = input.upload_id;
-    let store = store.clone();
-    let part = blocking_map(
-        move || store.put_part(&upload_id, number, blob, part_sum),
-        part_error,
-    )
-    .await?;
+    let part = put_part(store, input.upload_id, number, blob, part_sum).await?;
     Ok(UploadPartCopyOutput {
         server_side_encryption: shown.sse,
         sse_customer_algorithm: shown.algorithm,

@@ -5,9 +5,8 @@
 //! go, in S3's record format. The B2 rules of the bucket stay as they are.
 
 use crate::error::s3_error;
-use pier_events::rule::Target;
 use pier_events::{EventKind, NotificationRule, S3Origin};
-use pier_store::{BucketUpdate, Store};
+use pier_store::Store;
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
 
@@ -108,20 +107,7 @@ fn rule_of(store: &Store, owner: &str, config: &TopicConfiguration) -> S3Result<
         }
         Some(id) => id.to_owned(),
     };
-    Ok(NotificationRule {
-        name,
-        event_types: events,
-        object_name_prefix: prefix,
-        is_enabled: true,
-        is_suspended: false,
-        suspension_reason: String::new(),
-        // The topic's push endpoint, read at delivery.
-        target_configuration: Target::webhook(String::new()),
-        s3: Some(S3Origin {
-            topic_arn: arn.to_owned(),
-            suffix,
-        }),
-    })
+    Ok(NotificationRule::s3(name, events, prefix, suffix, arn))
 }
 
 /// True when one event could match both rules: a shared event kind, and key filters that
@@ -200,16 +186,10 @@ pub async fn put(
 ) -> S3Result<PutBucketNotificationConfigurationOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
     let rules = rules_of(store, &bucket.owner, &input.notification_configuration)?;
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            s3_notifications: Some(rules),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(
+        store, actor.clone(), &input.bucket,
+        s3_notifications: Some(rules)
+    );
     Ok(PutBucketNotificationConfigurationOutput::default())
 }
 
@@ -283,19 +263,8 @@ mod tests {
     }
 
     fn rule(types: &[&str], prefix: &str, suffix: &str) -> NotificationRule {
-        NotificationRule {
-            name: "r".into(),
-            event_types: types.iter().map(|t| t.to_string()).collect(),
-            object_name_prefix: prefix.into(),
-            is_enabled: true,
-            is_suspended: false,
-            suspension_reason: String::new(),
-            target_configuration: Target::webhook(String::new()),
-            s3: Some(S3Origin {
-                topic_arn: "arn:aws:sns:us-east-1:pier:t".into(),
-                suffix: suffix.into(),
-            }),
-        }
+        let types = types.iter().map(|t| t.to_string()).collect();
+        NotificationRule::s3("r", types, prefix, suffix, "arn:aws:sns:us-east-1:pier:t")
     }
 
     #[test]

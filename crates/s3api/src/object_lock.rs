@@ -7,8 +7,7 @@ use crate::convert::timestamp;
 use crate::error::{blocking, s3_error};
 use crate::versions::parse_version;
 use pier_store::{
-    BucketUpdate, DefaultRetention, LockMode, LockPeriod, Millis, Object, ObjectLock, Retention,
-    Store,
+    DefaultRetention, LockMode, LockPeriod, Millis, Object, ObjectLock, Retention, Store,
 };
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
@@ -180,16 +179,7 @@ pub async fn put_configuration(
         .object_lock_configuration
         .ok_or_else(|| s3_error!(MalformedXML, "An ObjectLockConfiguration is required."))?;
     let lock = parse_configuration(config)?;
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            object_lock: Some(lock),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, object_lock: Some(lock));
     Ok(PutObjectLockConfigurationOutput::default())
 }
 
@@ -292,12 +282,8 @@ pub fn get_retention(
     store: &Store,
     input: GetObjectRetentionInput,
 ) -> S3Result<GetObjectRetentionOutput> {
-    let found = locked_version(
-        store,
-        &input.bucket,
-        &input.key,
-        input.version_id.as_deref(),
-    )?;
+    let version = input.version_id.as_deref();
+    let found = locked_version(store, &input.bucket, &input.key, version)?;
     let Some(r) = found.meta.retention else {
         return Err(s3_error!(
             NoSuchObjectLockConfiguration,
@@ -332,12 +318,8 @@ pub fn get_legal_hold(
     store: &Store,
     input: GetObjectLegalHoldInput,
 ) -> S3Result<GetObjectLegalHoldOutput> {
-    let found = locked_version(
-        store,
-        &input.bucket,
-        &input.key,
-        input.version_id.as_deref(),
-    )?;
+    let version = input.version_id.as_deref();
+    let found = locked_version(store, &input.bucket, &input.key, version)?;
     let status = if found.meta.legal_hold {
         ObjectLockLegalHoldStatus::ON
     } else {

@@ -1,9 +1,7 @@
 //! Object operations: put, get, head, delete, copy.
 
 use crate::body;
-use crate::convert::{
-    header_safe, seconds, timestamp, timestamp_seconds, user_metadata, Announced,
-};
+use crate::convert::{header_safe, seconds, timestamp, timestamp_seconds, user_metadata};
 use crate::entry::read_entry;
 use crate::error::{blocking, blocking_map, put_error, s3_error};
 use crate::versions::parse_version;
@@ -33,29 +31,9 @@ pub async fn put(store: &Store, req: S3Request<PutObjectInput>) -> S3Result<PutO
     let input = req.input;
     crate::convert::check_user_metadata(input.metadata.as_ref())?;
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let customer = crate::sse::customer_key(
-        crate::sse::CustomerHeaders {
-            algorithm: input.sse_customer_algorithm.as_ref(),
-            key: input.sse_customer_key.as_ref(),
-            md5: input.sse_customer_key_md5.as_ref(),
-        },
-        keys_allowed,
-    )?;
-    let encrypt = crate::sse::requested(
-        &bucket,
-        (
-            input.server_side_encryption.as_ref(),
-            input.ssekms_key_id.as_deref(),
-        ),
-        customer,
-    )?;
-    let mut announced = Announced {
-        crc32: input.checksum_crc32.clone(),
-        crc32c: input.checksum_crc32c.clone(),
-        sha1: input.checksum_sha1.clone(),
-        sha256: input.checksum_sha256.clone(),
-        crc64nvme: input.checksum_crc64nvme.clone(),
-    };
+    let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
+    let encrypt = crate::sse::requested(&bucket, crate::sse::server_headers!(input), customer)?;
+    let mut announced = crate::convert::announced!(input);
     // Every header that needs no body is checked before the body is read and stored.
     let mut meta = crate::convert::upload_meta!(&bucket, input);
     let expected_md5 = match &input.content_md5 {
@@ -256,14 +234,8 @@ fn plan_read(
 macro_rules! read_object {
     ($store:expr, $input:expr, $keys_allowed:expr, $Output:ident) => {{
         let input = $input;
-        let customer = crate::sse::customer_key(
-            crate::sse::CustomerHeaders {
-                algorithm: input.sse_customer_algorithm.as_ref(),
-                key: input.sse_customer_key.as_ref(),
-                md5: input.sse_customer_key_md5.as_ref(),
-            },
-            $keys_allowed,
-        )?;
+        let customer =
+            crate::sse::customer_key(crate::sse::customer_headers!(input), $keys_allowed)?;
         let mut plan = plan_read(
             $store,
             &input.bucket,
@@ -635,14 +607,8 @@ pub async fn copy(
     let source_customer =
         crate::sse::customer_key(crate::sse::copy_source_headers!(input), keys_allowed)?;
     let encryption_named = input.server_side_encryption.is_some() || customer.is_some();
-    let encrypt = crate::sse::requested(
-        &target_bucket,
-        (
-            input.server_side_encryption.as_ref(),
-            input.ssekms_key_id.as_deref(),
-        ),
-        customer,
-    )?;
+    let encrypt =
+        crate::sse::requested(&target_bucket, crate::sse::server_headers!(input), customer)?;
     let mut entry = copy_source_object(store, &source_bucket, &src_key, src_version.as_deref())?;
     crate::sse::unlock(&mut entry, source_customer.as_ref()).map_err(s3_error)?;
     // A whole-object copy encrypted as its source shares the source's blobs (its bytes are not

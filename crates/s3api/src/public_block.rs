@@ -6,7 +6,7 @@
 //! (the last two in the access engine's door, `pier_edge::access`).
 
 use crate::error::s3_error;
-use pier_store::{BucketUpdate, PublicBlock, Store};
+use pier_store::{PublicBlock, Store};
 use s3s::dto::*;
 use s3s::S3Result;
 
@@ -34,16 +34,7 @@ pub async fn put(
             bits |= bit;
         }
     }
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            public_block: Some(bits),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, public_block: Some(bits));
     Ok(PutPublicAccessBlockOutput::default())
 }
 
@@ -75,16 +66,7 @@ pub async fn delete(
     actor: pier_store::Actor,
     input: DeletePublicAccessBlockInput,
 ) -> S3Result<DeletePublicAccessBlockOutput> {
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            public_block: Some(0),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, public_block: Some(0));
     Ok(DeletePublicAccessBlockOutput::default())
 }
 

@@ -139,6 +139,18 @@ pub fn upload_key(
     }
 }
 
+/// The `x-amz-server-side-encryption` and `-aws-kms-key-id` headers of an s3s input, as
+/// [`requested`] takes them.
+macro_rules! server_headers {
+    ($input:expr) => {
+        (
+            $input.server_side_encryption.as_ref(),
+            $input.ssekms_key_id.as_deref(),
+        )
+    };
+}
+pub(crate) use server_headers;
+
 /// The SSE-C headers of an s3s input, by their usual field names.
 macro_rules! customer_headers {
     ($input:expr) => {

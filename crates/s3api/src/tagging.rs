@@ -5,7 +5,7 @@
 
 use crate::error::s3_error;
 use crate::versions::{parse_version, shown_version};
-use pier_store::{BucketUpdate, Store};
+use pier_store::Store;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use std::collections::BTreeMap;
@@ -118,16 +118,7 @@ pub async fn put_bucket(
     input: PutBucketTaggingInput,
 ) -> S3Result<PutBucketTaggingOutput> {
     let tags = from_set(input.tagging.tag_set, MAX_BUCKET_TAGS)?;
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            tags: Some(tags),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, tags: Some(tags));
     Ok(PutBucketTaggingOutput::default())
 }
 
@@ -146,16 +137,7 @@ pub async fn delete_bucket(
     actor: pier_store::Actor,
     input: DeleteBucketTaggingInput,
 ) -> S3Result<DeleteBucketTaggingOutput> {
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            tags: Some(BTreeMap::new()),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, tags: Some(BTreeMap::new()));
     Ok(DeleteBucketTaggingOutput::default())
 }
 

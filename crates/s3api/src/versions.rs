@@ -6,9 +6,7 @@
 
 use crate::convert::timestamp;
 use crate::error::s3_error;
-use pier_store::{
-    Bucket, BucketUpdate, Object, Store, VersionQuery, VersionRef, VersionStart, Versioning,
-};
+use pier_store::{Bucket, Object, Store, VersionQuery, VersionRef, VersionStart, Versioning};
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
 
@@ -62,16 +60,7 @@ pub async fn put_versioning(
         }
     };
     let bucket = input.bucket;
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &bucket,
-        BucketUpdate {
-            versioning: Some(state),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &bucket, versioning: Some(state));
     Ok(PutBucketVersioningOutput::default())
 }
 

@@ -4,7 +4,7 @@
 
 use crate::error::s3_error;
 use pier_edge::website::{Redirect as Go, RedirectAll, RoutingRule as Rule, Website};
-use pier_store::{BucketUpdate, Store};
+use pier_store::Store;
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
 
@@ -63,16 +63,7 @@ pub async fn put(
 ) -> S3Result<PutBucketWebsiteOutput> {
     let website = model(input.website_configuration)?;
     let json = serde_json::to_string(&website).expect("a website serializes");
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            website: Some(Some(json)),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, website: Some(Some(json)));
     Ok(PutBucketWebsiteOutput::default())
 }
 
@@ -82,16 +73,7 @@ pub async fn delete(
     actor: pier_store::Actor,
     input: DeleteBucketWebsiteInput,
 ) -> S3Result<DeleteBucketWebsiteOutput> {
-    crate::error::update_bucket(
-        store,
-        actor.clone(),
-        &input.bucket,
-        BucketUpdate {
-            website: Some(None),
-            ..Default::default()
-        },
-    )
-    .await?;
+    crate::error::change_bucket!(store, actor.clone(), &input.bucket, website: Some(None));
     Ok(DeleteBucketWebsiteOutput::default())
 }
 

@@ -131,42 +131,28 @@ impl Metrics {
             cors.clone(),
         );
         let store = StoreGauges::default();
-        registry.register(
-            "store_commits",
-            "Metadata group commits",
-            store.commits.clone(),
-        );
-        registry.register(
-            "store_committed_jobs",
-            "Write jobs in those commits (mean batch size = jobs / commits)",
-            store.committed_jobs.clone(),
-        );
-        registry.register(
-            "store_commit_seconds",
-            "Time spent in group commits, WAL fsync included",
-            store.commit_seconds.clone(),
-        );
-        registry.register(
-            "store_blob_syncs",
-            "Blob files made durable (fsync, rename, directory fsync)",
-            store.blob_syncs.clone(),
-        );
-        registry.register(
-            "store_blob_sync_seconds",
-            "Time spent making blob files durable",
-            store.blob_sync_seconds.clone(),
-        );
-        registry.register(
-            "store_janitor_backlog",
-            "Garbage blobs waiting for deletion",
-            store.janitor_backlog.clone(),
-        );
-        registry.register(
-            "store_write_retries",
-            "Metadata writes rolled back after a conflict with another write and run again",
-            store.write_retries.clone(),
-        );
         for (name, help, gauge) in [
+            ("store_commits", "Metadata group commits", &store.commits),
+            (
+                "store_committed_jobs",
+                "Write jobs in those commits (mean batch size = jobs / commits)",
+                &store.committed_jobs,
+            ),
+            (
+                "store_blob_syncs",
+                "Blob files made durable (fsync, rename, directory fsync)",
+                &store.blob_syncs,
+            ),
+            (
+                "store_janitor_backlog",
+                "Garbage blobs waiting for deletion",
+                &store.janitor_backlog,
+            ),
+            (
+                "store_write_retries",
+                "Metadata writes rolled back after a conflict with another write and run again",
+                &store.write_retries,
+            ),
             (
                 "events_delivered",
                 "Events a webhook acknowledged",
@@ -190,11 +176,25 @@ impl Metrics {
         ] {
             registry.register(name, help, gauge.clone());
         }
-        registry.register(
-            "events_oldest_age_seconds",
-            "Age of the oldest event due at the last pass",
-            store.events_oldest_seconds.clone(),
-        );
+        for (name, help, seconds) in [
+            (
+                "store_commit_seconds",
+                "Time spent in group commits, WAL fsync included",
+                &store.commit_seconds,
+            ),
+            (
+                "store_blob_sync_seconds",
+                "Time spent making blob files durable",
+                &store.blob_sync_seconds,
+            ),
+            (
+                "events_oldest_age_seconds",
+                "Age of the oldest event due at the last pass",
+                &store.events_oldest_seconds,
+            ),
+        ] {
+            registry.register(name, help, seconds.clone());
+        }
         Metrics {
             registry,
             requests,

@@ -35,7 +35,7 @@ pub struct ListPage {
 }
 
 /// The smallest byte string greater than every string starting with `prefix`, or `None` when
-/// there is none (all `0xff`).
+/// there is none (`prefix` empty or all `0xff`).
 pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
@@ -53,11 +53,7 @@ pub(crate) fn list(meta: &dyn MetaStore, bucket_id: &str, q: &ListQuery) -> Resu
         return Ok(page);
     }
     let prefix = q.prefix.as_bytes();
-    let end = if prefix.is_empty() {
-        None
-    } else {
-        prefix_end(prefix)
-    };
+    let end = prefix_end(prefix);
     let start_after = q.start_after.clone().unwrap_or_default();
     // The scan position: (bytes, inclusive).
     let (mut from, mut inclusive) = if start_after.as_bytes() >= prefix {
@@ -177,11 +173,7 @@ pub(crate) fn list_versions(
         return Ok(page);
     }
     let prefix = q.prefix.as_bytes();
-    let end = if prefix.is_empty() {
-        None
-    } else {
-        prefix_end(prefix)
-    };
+    let end = prefix_end(prefix);
     let seq_of = |key: &str, which: &VersionRef| -> Result<Option<i64>> {
         Ok(meta.version(bucket_id, key, which)?.map(|o| o.seq))
     };

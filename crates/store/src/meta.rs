@@ -349,14 +349,7 @@ pub trait MetaStore: Send + Sync + 'static {
     fn events_remove(&self, ids: &[String]) -> Result<()>;
     /// Counts a failed attempt on `ids`, records `error`, and makes every pending event of the
     /// rule wait until `next`.
-    fn events_postpone(
-        &self,
-        bucket_id: &str,
-        rule: &str,
-        ids: &[String],
-        next: Millis,
-        error: &str,
-    ) -> Result<()>;
+    fn events_postpone(&self, postponed: &pier_events::Postponed) -> Result<()>;
     /// Drops the events recorded before `cutoff`, reporting them per rule.
     fn events_expire(&self, cutoff: Millis) -> Result<Vec<pier_events::Expired>>;
     /// How many events wait, and when the oldest was recorded.

@@ -72,9 +72,7 @@ fn a_bucket_change_records_who_and_only_what_changed(db: &Db) {
 fn a_change_that_fails_records_nothing(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    store
-        .create_bucket("b", "pier", Visibility::Private, Versioning::Enabled)
-        .unwrap();
+    common::versioned_bucket(&store, "b", "pier").unwrap();
     let before = all(&store).len();
     assert!(store
         .acting(admin("s3:PutBucketVersioning"))

@@ -8,9 +8,7 @@ mod common;
 
 use common::Db;
 use pier_crypto::{CustomerKey, MasterKey, Mode};
-use pier_store::{
-    Encrypt, ObjectMeta, Payload, Store, StoreError, Versioning, Visibility, WriteCondition,
-};
+use pier_store::{Encrypt, ObjectMeta, Payload, Store, StoreError, WriteCondition};
 use tempfile::TempDir;
 
 /// Bytes no one would write by chance, long enough to find.
@@ -77,10 +75,7 @@ fn read(
 }
 
 fn bucket(store: &Store) -> String {
-    store
-        .create_bucket("enc", "acct", Visibility::Private, Versioning::Unversioned)
-        .unwrap()
-        .id
+    common::private_bucket(store, "enc", "acct").unwrap().id
 }
 
 /// Whether `needle` is in any file under `dir`.

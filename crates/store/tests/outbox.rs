@@ -5,11 +5,8 @@
 
 use pier_events::dispatch::Outbox;
 use pier_events::rule::Target;
-use pier_events::{EventKind, NotificationRule, S3Origin, Topic};
-use pier_store::{
-    BucketUpdate, ObjectMeta, Store, VersionRef, Versioning, Visibility, WriteCondition,
-    S3_MIN_PART_SIZE,
-};
+use pier_events::{EventKind, NotificationRule, Topic};
+use pier_store::{BucketUpdate, ObjectMeta, Store, VersionRef, WriteCondition, S3_MIN_PART_SIZE};
 use std::collections::BTreeMap;
 use tempfile::TempDir;
 
@@ -17,38 +14,30 @@ mod common;
 use common::Db;
 
 fn rule(name: &str, types: &[&str], prefix: &str) -> NotificationRule {
-    NotificationRule {
-        name: name.into(),
-        event_types: types.iter().map(|s| s.to_string()).collect(),
-        object_name_prefix: prefix.into(),
-        is_enabled: true,
-        is_suspended: false,
-        suspension_reason: String::new(),
-        target_configuration: Target {
-            hmac_sha256_signing_secret: Some("s".repeat(32)),
-            ..Target::webhook("https://hooks.example.com/in")
-        },
-        s3: None,
-    }
+    let target = Target {
+        hmac_sha256_signing_secret: Some("s".repeat(32)),
+        ..Target::webhook("https://hooks.example.com/in")
+    };
+    let types = types.iter().map(|s| s.to_string()).collect();
+    NotificationRule::new(name, types, prefix, target)
 }
 
 /// A versioned bucket with `rules`, its test events already taken out of the outbox.
 fn bucket_with(store: &Store, rules: Vec<NotificationRule>) -> pier_store::Bucket {
-    let b = store
-        .create_bucket("ev", "acct", Visibility::Private, Versioning::Enabled)
-        .unwrap();
-    store
-        .update_bucket(
-            "ev",
-            BucketUpdate {
-                notifications: Some(rules),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let b = common::versioned_bucket(store, "ev", "acct").unwrap();
+    save_rules(store, rules);
     let tests = kinds(store);
     assert!(tests.iter().all(|(k, _, _)| *k == EventKind::Test));
     b
+}
+
+/// Saves `rules` as bucket `ev`'s B2 notification rules.
+fn save_rules(store: &Store, rules: Vec<NotificationRule>) -> pier_store::Bucket {
+    let update = BucketUpdate {
+        notifications: Some(rules),
+        ..Default::default()
+    };
+    store.update_bucket("ev", update).unwrap()
 }
 
 /// Every event due now, as (kind, rule, key), in order; takes them out of the outbox.
@@ -187,20 +176,8 @@ fn rules_select_by_type_and_prefix_and_only_while_active(db: &Db) {
 fn saving_a_rule_queues_its_test_event_and_resumes_it(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket("ev", "acct", Visibility::Private, Versioning::Enabled)
-        .unwrap();
-    let save = |rules: Vec<NotificationRule>| {
-        store
-            .update_bucket(
-                "ev",
-                BucketUpdate {
-                    notifications: Some(rules),
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-    };
+    let b = common::versioned_bucket(&store, "ev", "acct").unwrap();
+    let save = |rules: Vec<NotificationRule>| save_rules(&store, rules);
     save(vec![rule("uploads", &["b2:ObjectCreated:*"], "")]);
     assert_eq!(
         kinds(&store),
@@ -260,7 +237,13 @@ fn the_dispatchers_view_postpones_and_expires(db: &Db) {
     let first = vec![due[0].0.id.clone()];
     let later = pier_store::now_millis() + 60_000;
     store
-        .postpone(&b.id, "uploads", &first, later, "the target answered 503")
+        .postpone(&pier_events::Postponed {
+            bucket_id: b.id.clone(),
+            rule: "uploads".into(),
+            ids: first,
+            next_ms: later,
+            error: "the target answered 503".into(),
+        })
         .unwrap();
     assert!(
         store.due(pier_store::now_millis(), 10).unwrap().is_empty(),
@@ -279,13 +262,8 @@ fn the_dispatchers_view_postpones_and_expires(db: &Db) {
 }
 
 fn s3_rule(name: &str, types: &[&str], prefix: &str, suffix: &str, arn: &str) -> NotificationRule {
-    let mut r = rule(name, types, prefix);
-    r.target_configuration.url = String::new();
-    r.s3 = Some(S3Origin {
-        topic_arn: arn.into(),
-        suffix: suffix.into(),
-    });
-    r
+    let types = types.iter().map(|s| s.to_string()).collect();
+    NotificationRule::s3(name, types, prefix, suffix, arn)
 }
 
 fn topics_are_kept_per_account(db: &Db) {

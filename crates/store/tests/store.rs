@@ -75,21 +75,9 @@ fn walk(p: &std::path::Path) -> usize {
 fn put_get_overwrite_delete(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket(
-            "photos",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let b = common::private_bucket(&store, "photos", pier_store::DEFAULT_ACCOUNT).unwrap();
     assert!(matches!(
-        store.create_bucket(
-            "photos",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned
-        ),
+        common::private_bucket(&store, "photos", pier_store::DEFAULT_ACCOUNT),
         Err(pier_store::CreateBucketError::BucketExists)
     ));
     let o = put(&store, &b.id, "cat.jpg", b"meow");
@@ -135,14 +123,7 @@ fn md5_of(data: &[u8]) -> u128 {
 fn conditional_writes_are_atomic_checks(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket(
-            "cond",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let b = common::private_bucket(&store, "cond", pier_store::DEFAULT_ACCOUNT).unwrap();
     let first = put(&store, &b.id, "k", b"1");
     let mut w = store.new_blob().unwrap();
     w.write(b"2").unwrap();
@@ -177,14 +158,7 @@ fn conditional_writes_are_atomic_checks(db: &Db) {
 fn multipart_completes_without_copying_and_checks_parts(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket(
-            "mp",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let b = common::private_bucket(&store, "mp", pier_store::DEFAULT_ACCOUNT).unwrap();
     let up = store
         .create_upload(&b.id, "big.bin", ObjectMeta::default())
         .unwrap();
@@ -290,14 +264,7 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
     let dir = TempDir::new().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
-        let b = store
-            .create_bucket(
-                "crash",
-                pier_store::DEFAULT_ACCOUNT,
-                pier_store::Visibility::Private,
-                pier_store::Versioning::Unversioned,
-            )
-            .unwrap();
+        let b = common::private_bucket(&store, "crash", pier_store::DEFAULT_ACCOUNT).unwrap();
         put(&store, &b.id, "kept", b"acknowledged");
         // A write in progress (in tmp/) and a durable blob never committed (the crash window
         // between rename and metadata commit).
@@ -334,14 +301,7 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
 fn small_objects_live_inline_and_large_ones_in_files(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket(
-            "inline",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let b = common::private_bucket(&store, "inline", pier_store::DEFAULT_ACCOUNT).unwrap();
     let small = put_declared(&store, &b.id, "small", b"tiny bytes", 10);
     assert!(small.is_inline());
     assert_eq!(small.sha1.as_deref().map(str::len), Some(40));
@@ -429,22 +389,10 @@ fn keys_and_buckets_keep_their_account_across_reopening(db: &Db) {
         let other = store
             .create_key(pier_store::DEFAULT_ACCOUNT, "admin", Default::default())
             .unwrap();
-        store
-            .create_bucket(
-                "tenant-bucket",
-                "acct1",
-                pier_store::Visibility::Private,
-                pier_store::Versioning::Unversioned,
-            )
-            .unwrap();
+        common::private_bucket(&store, "tenant-bucket", "acct1").unwrap();
         // Bucket names are unique across accounts.
         assert!(matches!(
-            store.create_bucket(
-                "tenant-bucket",
-                pier_store::DEFAULT_ACCOUNT,
-                pier_store::Visibility::Private,
-                pier_store::Versioning::Unversioned,
-            ),
+            common::private_bucket(&store, "tenant-bucket", pier_store::DEFAULT_ACCOUNT),
             Err(pier_store::CreateBucketError::BucketExists)
         ));
         store.close().unwrap();
@@ -526,7 +474,7 @@ proptest! {
     ) {
         let dir = TempDir::new().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let b = store.create_bucket("list", pier_store::DEFAULT_ACCOUNT, pier_store::Visibility::Private, pier_store::Versioning::Unversioned).unwrap();
+        let b = common::private_bucket(&store, "list", pier_store::DEFAULT_ACCOUNT).unwrap();
         for k in &keys {
             put(&store, &b.id, k, b"");
         }
@@ -557,14 +505,7 @@ proptest! {
 fn a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket(
-            "race",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let b = common::private_bucket(&store, "race", pier_store::DEFAULT_ACCOUNT).unwrap();
     let up = store
         .create_upload(&b.id, "k", ObjectMeta::default())
         .unwrap();
@@ -597,11 +538,9 @@ fn data_directories_of_earlier_versions_open_and_keep_their_meaning() {
     let dir = TempDir::new().unwrap();
     {
         let conn = rusqlite::Connection::open(dir.path().join("meta.sqlite")).unwrap();
+        conn.execute_batch(common::FIRST_BUCKETS_TABLE).unwrap();
         conn.execute_batch(
-            "CREATE TABLE buckets (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
-                created_ms INTEGER NOT NULL, public INTEGER NOT NULL, cors TEXT, info TEXT,
-                revision INTEGER NOT NULL) STRICT;
-             CREATE TABLE access_keys (access_key TEXT PRIMARY KEY, secret TEXT NOT NULL,
+            "CREATE TABLE access_keys (access_key TEXT PRIMARY KEY, secret TEXT NOT NULL,
                 created_ms INTEGER NOT NULL, description TEXT NOT NULL) STRICT;
              INSERT INTO buckets VALUES ('old', 'id1', 1, 1, NULL, NULL, 1);
              INSERT INTO access_keys VALUES ('OLDKEY', 'secret', 1, 'before scopes');",
@@ -634,24 +573,10 @@ fn data_directories_of_earlier_versions_open_and_keep_their_meaning() {
 fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let old = store
-        .create_bucket(
-            "reused",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let old = common::private_bucket(&store, "reused", pier_store::DEFAULT_ACCOUNT).unwrap();
     assert_eq!(store.bucket_by_id(&old.id).unwrap().name, "reused");
     store.delete_bucket("reused").unwrap();
-    let new = store
-        .create_bucket(
-            "reused",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let new = common::private_bucket(&store, "reused", pier_store::DEFAULT_ACCOUNT).unwrap();
     assert!(matches!(
         store.bucket_by_id(&old.id),
         Err(pier_store::BucketError::NoSuchBucket)
@@ -684,14 +609,7 @@ fn s3_parts_skip_the_sha1_until_b2_asks_for_it(db: &Db) {
     use sha1::Digest as _;
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket(
-            "parts",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Enabled,
-        )
-        .unwrap();
+    let b = common::versioned_bucket(&store, "parts", pier_store::DEFAULT_ACCOUNT).unwrap();
     let up = store
         .create_upload(&b.id, "k", pier_store::ObjectMeta::default())
         .unwrap();
@@ -736,14 +654,7 @@ fn one_holder_at_a_time_keeps_the_maintenance_lease(db: &Db) {
 fn unreferenced_blobs_are_swept_only_once_old_enough(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket(
-            "sweep",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let b = common::private_bucket(&store, "sweep", pier_store::DEFAULT_ACCOUNT).unwrap();
     let kept = put(&store, &b.id, "kept", &vec![7u8; 100_000]);
     // A blob made durable whose commit never came (its node died in between).
     let mut orphan = store.new_blob().unwrap();
@@ -798,14 +709,7 @@ fn a_restarted_node_takes_back_its_maintenance_lease(db: &Db) {
 fn a_read_keeps_its_bytes_through_an_overwrite(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open_with_grace(dir.path(), std::time::Duration::from_secs(60));
-    let b = store
-        .create_bucket(
-            "snap",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let b = common::private_bucket(&store, "snap", pier_store::DEFAULT_ACCOUNT).unwrap();
     let large = vec![7u8; 200_000];
     put(&store, &b.id, "large", &large);
     put_declared(&store, &b.id, "small", b"old small bytes", 15);
@@ -838,14 +742,7 @@ fn released_blobs_outlive_the_grace_period_and_no_longer(db: &Db) {
     let dir = TempDir::new().unwrap();
     let grace = std::time::Duration::from_millis(600);
     let store = db.open_with_grace(dir.path(), grace);
-    let b = store
-        .create_bucket(
-            "grace",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let b = common::private_bucket(&store, "grace", pier_store::DEFAULT_ACCOUNT).unwrap();
     let first = put(&store, &b.id, "k", &[1u8; 100_000]);
     let held = store.read_object(&b.id, "k").unwrap();
     let released = std::time::Instant::now();
@@ -890,14 +787,7 @@ fn garbage_at_start_waits_only_where_other_nodes_read(db: &Db) {
     let dir = TempDir::new().unwrap();
     let grace = std::time::Duration::from_secs(3600);
     let store = db.open_with_grace(dir.path(), grace);
-    let b = store
-        .create_bucket(
-            "restart",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let b = common::private_bucket(&store, "restart", pier_store::DEFAULT_ACCOUNT).unwrap();
     let old = put(&store, &b.id, "k", b"old bytes");
     put(&store, &b.id, "k", b"new bytes");
     assert_eq!(store.blob_ids().unwrap().len(), 2);
@@ -938,14 +828,7 @@ fn raw_sql(db: &Db, dir: &std::path::Path, sql: &str) -> Option<i64> {
 fn legacy_segment_lists_are_rewritten_as_json_at_open(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let bucket = store
-        .create_bucket(
-            "legacy",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Enabled,
-        )
-        .unwrap();
+    let bucket = common::versioned_bucket(&store, "legacy", pier_store::DEFAULT_ACCOUNT).unwrap();
     let big = vec![7u8; INLINE_MAX as usize + 10];
     let old = put(&store, &bucket.id, "k", &big);
     let new = put_declared(&store, &bucket.id, "k", b"small", 5);
@@ -1022,14 +905,8 @@ fn new_keys_side_by_side_written_at_once_are_not_retried_on_postgres() {
     let db = Db::postgres();
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let bucket = store
-        .create_bucket(
-            "filled-in-order",
-            pier_store::DEFAULT_ACCOUNT,
-            pier_store::Visibility::Private,
-            pier_store::Versioning::Unversioned,
-        )
-        .unwrap();
+    let bucket =
+        common::private_bucket(&store, "filled-in-order", pier_store::DEFAULT_ACCOUNT).unwrap();
     const WRITERS: usize = 8;
     const EACH: usize = 40;
     std::thread::scope(|s| {

@@ -5,7 +5,7 @@
 
 use pier_store::{
     CapKind, CapScope, Caps, ObjectMeta, PartError, PutError, RequestError, Store, Usage,
-    VersionRef, Versioning, Visibility, WriteCondition, S3_MIN_PART_SIZE,
+    VersionRef, WriteCondition, S3_MIN_PART_SIZE,
 };
 use tempfile::TempDir;
 
@@ -40,9 +40,7 @@ fn assert_counted(store: &Store, bucket_id: &str) -> Usage {
 fn counters_follow_every_kind_of_write(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket("u", "acct", Visibility::Private, Versioning::Enabled)
-        .unwrap();
+    let b = common::versioned_bucket(&store, "u", "acct").unwrap();
     assert_eq!(assert_counted(&store, &b.id), Usage::default());
     let small = put(&store, &b.id, "a", 100);
     put(&store, &b.id, "a", 200); // a second version of a
@@ -111,9 +109,7 @@ fn counters_follow_every_kind_of_write(db: &Db) {
 fn counters_of_an_unversioned_overwrite(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket("u", "acct", Visibility::Private, Versioning::Unversioned)
-        .unwrap();
+    let b = common::private_bucket(&store, "u", "acct").unwrap();
     put(&store, &b.id, "k", 1000);
     put(&store, &b.id, "k", 10);
     let usage = assert_counted(&store, &b.id);
@@ -125,20 +121,9 @@ fn counters_of_an_unversioned_overwrite(db: &Db) {
 fn an_account_holds_what_its_buckets_hold(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let one = store
-        .create_bucket("one", "acct", Visibility::Private, Versioning::Unversioned)
-        .unwrap();
-    let two = store
-        .create_bucket("two", "acct", Visibility::Private, Versioning::Unversioned)
-        .unwrap();
-    let other = store
-        .create_bucket(
-            "other",
-            "else",
-            Visibility::Private,
-            Versioning::Unversioned,
-        )
-        .unwrap();
+    let one = common::private_bucket(&store, "one", "acct").unwrap();
+    let two = common::private_bucket(&store, "two", "acct").unwrap();
+    let other = common::private_bucket(&store, "other", "else").unwrap();
     put(&store, &one.id, "k", 10);
     put(&store, &two.id, "k", 20);
     put(&store, &other.id, "k", 40);
@@ -150,9 +135,7 @@ fn counters_survive_reopening(db: &Db) {
     let dir = TempDir::new().unwrap();
     let id = {
         let store = db.open(dir.path());
-        let b = store
-            .create_bucket("u", "acct", Visibility::Private, Versioning::Enabled)
-            .unwrap();
+        let b = common::versioned_bucket(&store, "u", "acct").unwrap();
         for i in 0..20 {
             put(&store, &b.id, &format!("k{}", i % 7), 100 + i);
         }
@@ -166,9 +149,7 @@ fn counters_survive_reopening(db: &Db) {
 fn a_storage_cap_refuses_the_put_that_would_pass_it(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket("u", "acct", Visibility::Private, Versioning::Enabled)
-        .unwrap();
+    let b = common::versioned_bucket(&store, "u", "acct").unwrap();
     let scope = CapScope::Bucket(b.id.clone());
     store
         .set_caps(
@@ -199,12 +180,8 @@ fn a_storage_cap_refuses_the_put_that_would_pass_it(db: &Db) {
 fn an_account_cap_counts_all_its_buckets(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let one = store
-        .create_bucket("one", "acct", Visibility::Private, Versioning::Unversioned)
-        .unwrap();
-    let two = store
-        .create_bucket("two", "acct", Visibility::Private, Versioning::Unversioned)
-        .unwrap();
+    let one = common::private_bucket(&store, "one", "acct").unwrap();
+    let two = common::private_bucket(&store, "two", "acct").unwrap();
     store
         .set_caps(
             &CapScope::Account("acct".into()),
@@ -232,9 +209,7 @@ fn an_account_cap_counts_all_its_buckets(db: &Db) {
 fn a_storage_cap_refuses_a_part(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket("u", "acct", Visibility::Private, Versioning::Unversioned)
-        .unwrap();
+    let b = common::private_bucket(&store, "u", "acct").unwrap();
     store
         .set_caps(
             &CapScope::Bucket(b.id.clone()),
@@ -264,9 +239,7 @@ fn a_storage_cap_refuses_a_part(db: &Db) {
 fn a_transaction_cap_counts_requests_per_day(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket("u", "acct", Visibility::Private, Versioning::Unversioned)
-        .unwrap();
+    let b = common::private_bucket(&store, "u", "acct").unwrap();
     let bucket = store.bucket("u").unwrap();
     // No cap: nothing counted.
     store.count_request(&bucket).unwrap();
@@ -294,9 +267,7 @@ fn a_transaction_cap_counts_requests_per_day(db: &Db) {
 fn a_deleted_bucket_takes_its_caps_and_counters(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket("u", "acct", Visibility::Private, Versioning::Unversioned)
-        .unwrap();
+    let b = common::private_bucket(&store, "u", "acct").unwrap();
     put(&store, &b.id, "k", 10);
     store
         .set_caps(
@@ -319,9 +290,7 @@ fn a_store_from_before_counters_is_counted_at_open(db: &Db) {
     let dir = TempDir::new().unwrap();
     let id = {
         let store = db.open(dir.path());
-        let b = store
-            .create_bucket("u", "acct", Visibility::Private, Versioning::Enabled)
-            .unwrap();
+        let b = common::versioned_bucket(&store, "u", "acct").unwrap();
         for i in 0..5 {
             put(&store, &b.id, &format!("k{}", i % 3), 1000 + i);
         }
@@ -377,9 +346,7 @@ fn a_store_from_before_counters_is_counted_at_open(db: &Db) {
 fn compaction_folds_changes_without_changing_a_reading(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    let b = store
-        .create_bucket("u", "acct", Visibility::Private, Versioning::Enabled)
-        .unwrap();
+    let b = common::versioned_bucket(&store, "u", "acct").unwrap();
     for i in 0..10 {
         put(&store, &b.id, &format!("k{}", i % 4), 100 + i);
     }
@@ -417,9 +384,7 @@ fn sqlite_appending_triggers_are_replaced_at_open() {
     let dir = TempDir::new().unwrap();
     let id = {
         let store = Db::Sqlite.open(dir.path());
-        let b = store
-            .create_bucket("u", "acct", Visibility::Private, Versioning::Enabled)
-            .unwrap();
+        let b = common::versioned_bucket(&store, "u", "acct").unwrap();
         put(&store, &b.id, "a", 100);
         store.close().unwrap();
         b.id

@@ -636,14 +636,7 @@ fn kill_9_during_concurrent_versions_loses_nothing_acknowledged() {
     let dir = TempDir::new().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
-        store
-            .create_bucket(
-                "crashy",
-                pier_store::DEFAULT_ACCOUNT,
-                Visibility::Private,
-                Versioning::Enabled,
-            )
-            .unwrap();
+        common::versioned_bucket(&store, "crashy", pier_store::DEFAULT_ACCOUNT).unwrap();
         store.close().unwrap();
     }
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
@@ -698,11 +691,9 @@ fn a_data_directory_from_before_versions_opens_with_null_versions() {
     {
         // The first schema's buckets and objects, with one small object in it.
         let conn = rusqlite::Connection::open(dir.path().join("meta.sqlite")).unwrap();
+        conn.execute_batch(common::FIRST_BUCKETS_TABLE).unwrap();
         conn.execute_batch(
-            "CREATE TABLE buckets (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
-               created_ms INTEGER NOT NULL, public INTEGER NOT NULL, cors TEXT, info TEXT,
-               revision INTEGER NOT NULL) STRICT;
-             CREATE TABLE objects (bucket_id TEXT NOT NULL, key BLOB NOT NULL,
+            "CREATE TABLE objects (bucket_id TEXT NOT NULL, key BLOB NOT NULL,
                version_id TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, etag TEXT NOT NULL,
                sha1 TEXT, created_ms INTEGER NOT NULL, meta TEXT NOT NULL,
                segments TEXT NOT NULL, PRIMARY KEY (bucket_id, key)) STRICT, WITHOUT ROWID;

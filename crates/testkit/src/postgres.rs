@@ -463,4 +463,24 @@ impl Replicated {
             .get(0);
         assert_eq!(read_only, "off", "the promoted standby accepts writes");
     }
+
+    /// Loses the primary with writes in flight, as a whole failover goes: the standby falls
+    /// behind for 1.5 s (with synchronous commit, the writes of that moment wait and are never
+    /// acknowledged), the primary is killed with `-9` and the standby's WAL receiver with it,
+    /// and a second later (an operator, or Patroni noticing) the standby is promoted and a new
+    /// standby made on the lost server's port. Returns how long after the loss the promoted
+    /// server accepted writes, and how long until the new standby was in sync.
+    pub fn fail_over(&self) -> (std::time::Duration, std::time::Duration) {
+        self.pause_standby(true);
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let lost = std::time::Instant::now();
+        self.kill_wal_receiver();
+        self.kill_primary();
+        self.pause_standby(false);
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        self.promote_standby();
+        let promoted = lost.elapsed();
+        self.make_standby();
+        (promoted, lost.elapsed())
+    }
 }

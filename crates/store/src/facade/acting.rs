@@ -13,6 +13,25 @@ pub struct Acting<'a> {
     pub(crate) actor: Actor,
 }
 
+/// Declares `Store` methods that change something as no one in particular: each calls the
+/// [`Acting`] method of the same name and arguments as [`Actor::unattributed`].
+macro_rules! unattributed {
+    ($(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
+        impl crate::Store {
+            $(
+                #[doc = concat!(
+                    "[`Acting::", stringify!($name), "`](crate::Acting::", stringify!($name),
+                    "), recorded as made by no one in particular."
+                )]
+                pub fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    self.acting(crate::Actor::unattributed()).$name($($arg),*)
+                }
+            )*
+        }
+    };
+}
+pub(super) use unattributed;
+
 impl Store {
     /// The store acting for `actor`.
     pub fn acting(&self, actor: Actor) -> Acting<'_> {

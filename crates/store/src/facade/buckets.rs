@@ -4,52 +4,22 @@
 //! in particular (`store`).
 
 use crate::{
-    new_id, now_millis, Acting, Actor, Bucket, BucketError, BucketUpdate, CreateBucketError,
+    new_id, now_millis, Acting, Bucket, BucketError, BucketUpdate, CreateBucketError,
     DeleteBucketError, ObjectLock, Result, StorageError, Store, UpdateBucketError, Versioning,
     Visibility,
 };
 use std::sync::Arc;
 
+super::acting::unattributed! {
+    fn create_bucket(&self, name: &str, owner: &str, public: Visibility, versioning: Versioning)
+        -> Result<Bucket, CreateBucketError>;
+    fn create_locked_bucket(&self, name: &str, owner: &str, public: Visibility, lock: ObjectLock)
+        -> Result<Bucket, CreateBucketError>;
+    fn update_bucket(&self, name: &str, update: BucketUpdate) -> Result<Bucket, UpdateBucketError>;
+    fn delete_bucket(&self, name: &str) -> Result<Bucket, DeleteBucketError>;
+}
+
 impl Store {
-    /// [`Acting::create_bucket`], recorded as made by no one in particular.
-    pub fn create_bucket(
-        &self,
-        name: &str,
-        owner: &str,
-        public: Visibility,
-        versioning: Versioning,
-    ) -> Result<Bucket, CreateBucketError> {
-        self.acting(Actor::unattributed())
-            .create_bucket(name, owner, public, versioning)
-    }
-
-    /// [`Acting::create_locked_bucket`], recorded as made by no one in particular.
-    pub fn create_locked_bucket(
-        &self,
-        name: &str,
-        owner: &str,
-        public: Visibility,
-        lock: ObjectLock,
-    ) -> Result<Bucket, CreateBucketError> {
-        self.acting(Actor::unattributed())
-            .create_locked_bucket(name, owner, public, lock)
-    }
-
-    /// [`Acting::update_bucket`], recorded as made by no one in particular.
-    pub fn update_bucket(
-        &self,
-        name: &str,
-        update: BucketUpdate,
-    ) -> Result<Bucket, UpdateBucketError> {
-        self.acting(Actor::unattributed())
-            .update_bucket(name, update)
-    }
-
-    /// [`Acting::delete_bucket`], recorded as made by no one in particular.
-    pub fn delete_bucket(&self, name: &str) -> Result<Bucket, DeleteBucketError> {
-        self.acting(Actor::unattributed()).delete_bucket(name)
-    }
-
     /// A bucket by name; `NoSuchBucket` if absent. Served from a cache at most
     /// [`cache::TTL`] old for changes made by other processes.
     pub fn bucket(&self, name: &str) -> Result<Arc<Bucket>, BucketError> {

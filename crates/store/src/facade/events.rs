@@ -3,7 +3,7 @@
 //! the holder of the `events` lease. Also the topics S3 notification rules publish to.
 
 use crate::{now_millis, Store};
-use pier_events::dispatch::{Expired, Outbox, OutboxError};
+use pier_events::dispatch::{Expired, Outbox, OutboxError, Postponed};
 use pier_events::{BucketFacts, Event, NotificationRule, Topic};
 
 /// The lease the delivering node holds, and for how long a claim lasts unrenewed.
@@ -129,17 +129,8 @@ impl Outbox for Store {
         self.meta().events_remove(ids).map_err(text)
     }
 
-    fn postpone(
-        &self,
-        bucket_id: &str,
-        rule: &str,
-        ids: &[String],
-        next_ms: i64,
-        error: &str,
-    ) -> Result<(), OutboxError> {
-        self.meta()
-            .events_postpone(bucket_id, rule, ids, next_ms, error)
-            .map_err(text)
+    fn postpone(&self, postponed: &Postponed) -> Result<(), OutboxError> {
+        self.meta().events_postpone(postponed).map_err(text)
     }
 
     fn expire(&self, cutoff_ms: i64) -> Result<Vec<Expired>, OutboxError> {

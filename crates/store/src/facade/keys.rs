@@ -3,39 +3,20 @@
 //! methods of the same names record no one in particular.
 
 use crate::{
-    now_millis, AccessKey, Acting, Actor, KeyError, KeyRestrictions, Result, StorageError, Store,
+    now_millis, AccessKey, Acting, KeyError, KeyRestrictions, Result, StorageError, Store,
     DEFAULT_ACCOUNT,
 };
 use std::sync::Arc;
 
+super::acting::unattributed! {
+    fn create_key(&self, account: &str, description: &str, scope: KeyRestrictions)
+        -> Result<AccessKey, StorageError>;
+    fn import_key(&self, access_key: &str, secret: &str, description: &str)
+        -> Result<AccessKey, StorageError>;
+    fn delete_key(&self, access_key: &str) -> Result<(), KeyError>;
+}
+
 impl Store {
-    /// [`Acting::create_key`], recorded as made by no one in particular.
-    pub fn create_key(
-        &self,
-        account: &str,
-        description: &str,
-        scope: KeyRestrictions,
-    ) -> Result<AccessKey, StorageError> {
-        self.acting(Actor::unattributed())
-            .create_key(account, description, scope)
-    }
-
-    /// [`Acting::import_key`], recorded as made by no one in particular.
-    pub fn import_key(
-        &self,
-        access_key: &str,
-        secret: &str,
-        description: &str,
-    ) -> Result<AccessKey, StorageError> {
-        self.acting(Actor::unattributed())
-            .import_key(access_key, secret, description)
-    }
-
-    /// [`Acting::delete_key`], recorded as made by no one in particular.
-    pub fn delete_key(&self, access_key: &str) -> Result<(), KeyError> {
-        self.acting(Actor::unattributed()).delete_key(access_key)
-    }
-
     /// An access key by id (cached like buckets: a key deleted by another process stops
     /// working within [`crate::CACHE_TTL`]).
     pub fn key(&self, access_key: &str) -> Result<Option<Arc<AccessKey>>, StorageError> {

@@ -3,10 +3,13 @@
 
 use crate::usage::TransactionCaps;
 use crate::{
-    Acting, Actor, Bucket, CapExceeded, CapKind, CapScope, Caps, RequestError, StorageError, Store,
-    Usage,
+    Acting, Bucket, CapExceeded, CapKind, CapScope, Caps, RequestError, StorageError, Store, Usage,
 };
 use std::sync::Arc;
+
+super::acting::unattributed! {
+    fn set_caps(&self, scope: &CapScope, caps: Caps) -> Result<(), StorageError>;
+}
 
 impl Store {
     /// What a bucket holds, from its counters (no scan).
@@ -42,11 +45,6 @@ impl Store {
     /// A scope's caps (all `None` when it has none).
     pub fn caps(&self, scope: &CapScope) -> Result<Caps, StorageError> {
         self.meta().caps(scope).map_err(StorageError::of)
-    }
-
-    /// [`Acting::set_caps`], recorded as made by no one in particular.
-    pub fn set_caps(&self, scope: &CapScope, caps: Caps) -> Result<(), StorageError> {
-        self.acting(Actor::unattributed()).set_caps(scope, caps)
     }
 
     /// Every scope with caps, in scope order.

@@ -1400,22 +1400,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.engine.write(move |conn| outbox::remove(conn, &ids))
     }
 
-    fn events_postpone(
-        &self,
-        bucket_id: &str,
-        rule: &str,
-        ids: &[String],
-        next: Millis,
-        error: &str,
-    ) -> Result<()> {
-        let (bucket_id, rule, ids, error) = (
-            bucket_id.to_owned(),
-            rule.to_owned(),
-            ids.to_vec(),
-            error.to_owned(),
-        );
+    fn events_postpone(&self, postponed: &pier_events::Postponed) -> Result<()> {
+        let postponed = postponed.clone();
         self.engine
-            .write(move |conn| outbox::postpone(conn, &bucket_id, &rule, &ids, next, &error))
+            .write(move |conn| outbox::postpone(conn, &postponed))
     }
 
     fn events_expire(&self, cutoff: Millis) -> Result<Vec<pier_events::Expired>> {

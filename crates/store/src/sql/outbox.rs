@@ -193,25 +193,19 @@ pub(crate) fn remove(conn: &dyn Sql, ids: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Counts a failed attempt on `ids` and pauses the rule (all its events) until `next`.
-pub(crate) fn postpone(
-    conn: &dyn Sql,
-    bucket_id: &str,
-    rule: &str,
-    ids: &[String],
-    next: i64,
-    error: &str,
-) -> Result<()> {
-    for id in ids {
+/// Counts a failed attempt on the postponed events and pauses their rule (all its events)
+/// until `next_ms`.
+pub(crate) fn postpone(conn: &dyn Sql, p: &pier_events::Postponed) -> Result<()> {
+    for id in &p.ids {
         conn.execute(
             "UPDATE events SET attempts = attempts + 1, error = ?2 WHERE id = ?1",
-            values![id, error],
+            values![id, &p.error],
         )?;
     }
     conn.execute(
         "INSERT INTO event_pauses (bucket_id, rule, until_ms) VALUES (?1, ?2, ?3)
          ON CONFLICT (bucket_id, rule) DO UPDATE SET until_ms = ?3",
-        values![bucket_id, rule, next],
+        values![&p.bucket_id, &p.rule, p.next_ms],
     )?;
     Ok(())
 }

@@ -149,3 +149,29 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Creates a private bucket named `name` for `account`, its versioning never enabled.
+pub fn private_bucket(
+    store: &Store,
+    name: &str,
+    account: &str,
+) -> Result<pier_store::Bucket, pier_store::CreateBucketError> {
+    let unversioned = pier_store::Versioning::Unversioned;
+    store.create_bucket(name, account, pier_store::Visibility::Private, unversioned)
+}
+
+/// Creates a private bucket named `name` for `account`, with versioning enabled.
+pub fn versioned_bucket(
+    store: &Store,
+    name: &str,
+    account: &str,
+) -> Result<pier_store::Bucket, pier_store::CreateBucketError> {
+    let enabled = pier_store::Versioning::Enabled;
+    store.create_bucket(name, account, pier_store::Visibility::Private, enabled)
+}
+
+/// The first schema's `buckets` table, for tests that open data directories of earlier
+/// versions.
+pub const FIRST_BUCKETS_TABLE: &str = "CREATE TABLE buckets (name TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL, public INTEGER NOT NULL, cors TEXT,
+    info TEXT, revision INTEGER NOT NULL) STRICT;";
