@@ -298,6 +298,25 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
     assert!(dir.path().join("CLEAN").exists());
 }
 
+/// Blobs around the S3 blob backend's buffer size (8 MiB): one of exactly one buffer, and one of
+/// three buffers and a byte (a multipart upload whose buffers are reused part after part), each
+/// part's bytes distinct, read back whole on every backend.
+fn blobs_of_one_buffer_and_of_several_read_back_whole(db: &Db) {
+    const BUFFER: usize = 8 * 1024 * 1024;
+    let dir = TempDir::new().unwrap();
+    let store = db.open(dir.path());
+    let b = common::private_bucket(&store, "sizes", pier_store::DEFAULT_ACCOUNT).unwrap();
+    for (key, len) in [("one", BUFFER), ("several", 3 * BUFFER + 1)] {
+        let data: Vec<u8> = (0..len)
+            .map(|i| (i / BUFFER * 37 + i % 251) as u8)
+            .collect();
+        let object = put_declared(&store, &b.id, key, &data, len as u64);
+        assert_eq!(object.size, len as u64);
+        assert_eq!(object.etag, format!("{:032x}", md5_of(&data)));
+        assert!(read_all(&store, &object) == data, "{key} reads back whole");
+    }
+}
+
 fn small_objects_live_inline_and_large_ones_in_files(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
@@ -886,6 +905,7 @@ on_both_backends!(
     conditional_writes_are_atomic_checks,
     multipart_completes_without_copying_and_checks_parts,
     small_objects_live_inline_and_large_ones_in_files,
+    blobs_of_one_buffer_and_of_several_read_back_whole,
     access_keys,
     key_restrictions_round_trip_and_survive_reopening,
     keys_and_buckets_keep_their_account_across_reopening,

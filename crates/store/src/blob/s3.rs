@@ -3,9 +3,12 @@
 //! `PREFIX/<id>`.
 //!
 //! Writing streams: bytes collect in a buffer of [`PART_SIZE`]; a blob that fits in one buffer is
-//! one `PutObject`, a larger one a multipart upload whose parts go out while the next ones
+//! one `PutObject` (a blob of exactly `PART_SIZE`, such as an 8 MiB part of a client's multipart
+//! upload, too), a larger one a multipart upload whose parts go out while the next ones
 //! arrive, at most [`PARTS_IN_FLIGHT`] at a time, so an upload holds at most
-//! `(1 + PARTS_IN_FLIGHT) * PART_SIZE` bytes. [`BlobSink::finish`] returns once the backend
+//! `(1 + PARTS_IN_FLIGHT) * PART_SIZE` bytes. Those buffers are allocated once per upload and
+//! reused as their parts are confirmed (allocating 8 MiB per part made the allocator hold freed
+//! buffers besides the live ones). [`BlobSink::finish`] returns once the backend
 //! confirmed the whole object; an unfinished upload is aborted. Reading fetches only the byte
 //! range asked for and streams it through a bounded queue.
 //!
@@ -14,7 +17,7 @@
 
 use super::{BlobSink, BlobSource, BlobStore, S3Location, StoredBlob};
 use crate::error::{Result, StoreError};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as StorePath;
@@ -30,7 +33,7 @@ use tokio::task::JoinHandle;
 /// Bytes per backend part (and the largest blob sent in one `PutObject`).
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts of one blob uploading at once.
-pub const PARTS_IN_FLIGHT: usize = 2;
+pub const PARTS_IN_FLIGHT: usize = 1;
 /// How long one backend request is retried before the failure is passed on (as 503).
 const RETRY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Chunks of a read waiting for the reader.
@@ -141,7 +144,8 @@ impl BlobStore for S3Blobs {
             client: Arc::clone(&self.client),
             handle: self.handle().clone(),
             path: self.path(id),
-            buffer: Vec::new(),
+            buffer: BytesMut::new(),
+            spare: Vec::new(),
             upload: None,
             in_flight: VecDeque::new(),
             finished: false,
@@ -242,10 +246,14 @@ struct S3Sink {
     client: Arc<AmazonS3>,
     handle: tokio::runtime::Handle,
     path: StorePath,
-    buffer: Vec<u8>,
+    buffer: BytesMut,
+    /// Buffers of confirmed parts, for the next parts.
+    spare: Vec<BytesMut>,
     /// The multipart upload, once the blob outgrew one buffer.
     upload: Option<Box<dyn MultipartUpload>>,
-    in_flight: VecDeque<JoinHandle<object_store::Result<()>>>,
+    /// Parts uploading, each with its bytes (a second handle, so the buffer can be reused once
+    /// the upload let go of it).
+    in_flight: VecDeque<(JoinHandle<object_store::Result<()>>, Bytes)>,
     finished: bool,
 }
 
@@ -266,14 +274,20 @@ impl S3Sink {
         wait_on(&self.handle, fut)
     }
 
-    /// Waits for the oldest part in flight.
+    /// Waits for the oldest part in flight, and keeps its buffer for a next part.
     fn wait_oldest(&mut self) -> io::Result<()> {
-        let Some(part) = self.in_flight.pop_front() else {
+        let Some((part, bytes)) = self.in_flight.pop_front() else {
             return Ok(());
         };
         self.wait(part)?
             .map_err(|e| io::Error::other(format!("a part upload panicked: {e}")))?
-            .map_err(backend_error)
+            .map_err(backend_error)?;
+        // The upload is done with its bytes: this handle is the last one.
+        if let Ok(mut buffer) = bytes.try_into_mut() {
+            buffer.clear();
+            self.spare.push(buffer);
+        }
+        Ok(())
     }
 
     /// Sends the full buffer as the next part (starting the multipart upload if needed).
@@ -289,13 +303,14 @@ impl S3Sink {
         while self.in_flight.len() >= PARTS_IN_FLIGHT {
             self.wait_oldest()?;
         }
-        let data = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_SIZE));
+        let next = self.spare.pop().unwrap_or_default();
+        let data = std::mem::replace(&mut self.buffer, next).freeze();
         let part = self
             .upload
             .as_mut()
             .expect("started above")
-            .put_part(PutPayload::from(data));
-        self.in_flight.push_back(self.handle.spawn(part));
+            .put_part(PutPayload::from(data.clone()));
+        self.in_flight.push_back((self.handle.spawn(part), data));
         Ok(())
     }
 }
@@ -309,16 +324,18 @@ fn unavailable(e: io::Error) -> StoreError {
 impl BlobSink for S3Sink {
     fn write(&mut self, mut data: &[u8], _shared: Option<&Bytes>) -> Result<()> {
         while !data.is_empty() {
-            if self.buffer.capacity() == 0 {
-                self.buffer.reserve_exact(PART_SIZE);
+            // A full buffer goes out only when more bytes follow: a blob of exactly one
+            // buffer stays one PutObject.
+            if self.buffer.len() == PART_SIZE {
+                self.send_part().map_err(unavailable)?;
+            }
+            if self.buffer.capacity() < PART_SIZE {
+                self.buffer.reserve(PART_SIZE - self.buffer.len());
             }
             let room = PART_SIZE - self.buffer.len();
             let (now, later) = data.split_at(room.min(data.len()));
             self.buffer.extend_from_slice(now);
             data = later;
-            if self.buffer.len() == PART_SIZE {
-                self.send_part().map_err(unavailable)?;
-            }
         }
         Ok(())
     }
@@ -327,7 +344,7 @@ impl BlobSink for S3Sink {
         if self.upload.is_none() {
             let client = Arc::clone(&self.client);
             let path = self.path.clone();
-            let data = PutPayload::from(std::mem::take(&mut self.buffer));
+            let data = PutPayload::from(std::mem::take(&mut self.buffer).freeze());
             self.wait(async move { client.put(&path, data).await })
                 .and_then(|put| put.map_err(backend_error))
                 .map_err(unavailable)?;
@@ -361,7 +378,7 @@ impl Drop for S3Sink {
         if self.finished {
             return;
         }
-        for part in self.in_flight.drain(..) {
+        for (part, _) in self.in_flight.drain(..) {
             part.abort();
         }
         if let Some(mut upload) = self.upload.take() {
