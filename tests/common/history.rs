@@ -84,6 +84,26 @@ impl Run {
         found
     }
 
+    /// [`Run::assert_linearizable`] (503s allowed), failing also when the checker has not
+    /// decided within `limit`: a history no register explains (an acknowledged write lost, or
+    /// seen out of order) can make its search very long, and that is a failure, named as such,
+    /// not a hung test.
+    pub fn assert_linearizable_within(self, limit: Duration, logs: String) {
+        let checker = std::thread::spawn(move || self.assert_linearizable(true, &logs));
+        let deadline = Instant::now() + limit;
+        while !checker.is_finished() {
+            assert!(
+                Instant::now() < deadline,
+                "the history checker did not decide within {limit:?}: some key's history has no \
+                 simple explanation (an acknowledged write lost, or seen out of order)"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Err(panic) = checker.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
     /// Panics, saying what the checker found, what the clients saw and `logs`, unless every key
     /// is linearizable, no answer was an error and (when `allow_unavailable` is false) none a 503.
     pub fn assert_linearizable(&self, allow_unavailable: bool, logs: &str) {
