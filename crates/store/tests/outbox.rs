@@ -54,6 +54,39 @@ fn put(store: &Store, bucket_id: &str, key: &str, data: &[u8]) -> pier_store::Ob
     common::put_declared(store, bucket_id, key, data, data.len() as u64)
 }
 
+/// A lifecycle pass records what it does as lifecycle events: the current version hidden, the
+/// hidden version deleted, then the marker left alone removed.
+fn lifecycle_passes_record_their_events(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let store = db.open(dir.path());
+    let all = &["b2:HideMarkerCreated:*", "b2:ObjectDeleted:*"];
+    let b = bucket_with(&store, vec![rule("aging", all, "tmp/")]);
+    put(&store, &b.id, "tmp/x", b"x");
+    put(&store, &b.id, "keep/y", b"y");
+    let rules = vec![pier_store::LifecycleRule {
+        enabled: true,
+        prefix: "tmp/".into(),
+        expire_days: Some(7),
+        expired_markers: true,
+        noncurrent_days: Some(1),
+        ..Default::default()
+    }];
+    let update = BucketUpdate {
+        lifecycle: Some(rules),
+        ..Default::default()
+    };
+    store.update_bucket("ev", update).unwrap();
+    let day = pier_store::lifecycle::DAY;
+    let now = pier_store::now_millis();
+    let event = |kind| vec![(kind, "aging".to_owned(), "tmp/x".to_owned())];
+    store.run_lifecycle(now + 8 * day).unwrap();
+    assert_eq!(kinds(&store), event(EventKind::LifecycleHide));
+    store.run_lifecycle(now + 10 * day).unwrap();
+    assert_eq!(kinds(&store), event(EventKind::LifecycleDelete));
+    store.run_lifecycle(now + 10 * day).unwrap();
+    assert_eq!(kinds(&store), event(EventKind::LifecycleDelete));
+}
+
 fn every_change_records_its_event_with_it(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
@@ -383,6 +416,7 @@ fn s3_and_b2_rules_are_kept_apart(db: &Db) {
 }
 
 on_both_backends!(
+    lifecycle_passes_record_their_events,
     topics_are_kept_per_account,
     s3_and_b2_rules_are_kept_apart,
     every_change_records_its_event_with_it,

@@ -7,8 +7,7 @@
 //! upload, too), a larger one a multipart upload whose parts go out while the next ones
 //! arrive, at most [`PARTS_IN_FLIGHT`] at a time, so an upload holds at most
 //! `(1 + PARTS_IN_FLIGHT) * PART_SIZE` bytes. Those buffers are allocated once per upload and
-//! reused as their parts are confirmed (allocating 8 MiB per part made the allocator hold freed
-//! buffers besides the live ones). [`BlobSink::finish`] returns once the backend
+//! reused as their parts are confirmed. [`BlobSink::finish`] returns once the backend
 //! confirmed the whole object; an unfinished upload is aborted. Reading fetches only the byte
 //! range asked for and streams it through a bounded queue.
 //!

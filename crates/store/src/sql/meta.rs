@@ -692,6 +692,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.engine.write(move |conn| {
             let mut applied = Vec::with_capacity(actions.len());
             let mut garbage = Vec::new();
+            // The bucket as the batch's writes see it, read once, when the first one needs it.
+            let mut bucket: Option<write_state::WriteState> = None;
             for action in &actions {
                 let done = match action {
                     LifecycleAction::ExpireCurrent {
@@ -703,9 +705,9 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                             .is_some_and(|c| &c.version_id == version_id);
                         if still {
                             let at = crate::now_millis();
-                            let bucket = write_state::read(conn, &bucket_id)?;
+                            let bucket = write_state::read_once(&mut bucket, conn, &bucket_id)?;
                             let (removal, g) = history::delete_current(
-                                conn, &bucket, &bucket_id, key, marker_id, at,
+                                conn, bucket, &bucket_id, key, marker_id, at,
                             )?;
                             record_removal(conn, &bucket.rules, &removal, true)?;
                             garbage.extend(g);
@@ -725,7 +727,9 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                             let (removed, g) =
                                 history::delete_version(conn, &bucket_id, key, &which, now, false)?;
                             if let Some(entry) = &removed {
-                                outbox::record(conn, EventKind::LifecycleDelete, entry)?;
+                                let bucket = write_state::read_once(&mut bucket, conn, &bucket_id)?;
+                                let kind = EventKind::LifecycleDelete;
+                                outbox::record_for(conn, &bucket.rules, kind, entry)?;
                             }
                             garbage.extend(g);
                         }
@@ -742,7 +746,9 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                                 marker: true,
                                 ..Object::default()
                             };
-                            outbox::record(conn, EventKind::LifecycleDelete, &marker)?;
+                            let bucket = write_state::read_once(&mut bucket, conn, &bucket_id)?;
+                            let kind = EventKind::LifecycleDelete;
+                            outbox::record_for(conn, &bucket.rules, kind, &marker)?;
                         }
                         removed
                     }

@@ -52,3 +52,16 @@ pub(super) fn read(conn: &dyn Sql, bucket_id: &str) -> Result<WriteState> {
         capped: row.int(3)? != 0,
     })
 }
+
+/// The bucket's state in `slot`, read into it first if it is empty: for a transaction that
+/// writes to one bucket several times (a lifecycle batch).
+pub(super) fn read_once<'a>(
+    slot: &'a mut Option<WriteState>,
+    conn: &dyn Sql,
+    bucket_id: &str,
+) -> Result<&'a WriteState> {
+    if slot.is_none() {
+        *slot = Some(read(conn, bucket_id)?);
+    }
+    Ok(slot.as_ref().expect("read above"))
+}
