@@ -294,11 +294,7 @@ impl B2Api {
 
     async fn route(&self, request: &B2Request, req: Request<Body>) -> B2Result<Response<Body>> {
         let (parts, body) = req.into_parts();
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        let host = pier_edge::request_host(&parts.headers, &parts.uri)
             .unwrap_or("127.0.0.1")
             .to_owned();
         let scheme = if parts

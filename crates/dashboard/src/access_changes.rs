@@ -4,14 +4,14 @@
 //! requests whose verdict would change (key, action, object, count, last seen, the staged
 //! version's trace); the change is then promoted (saved, through the audit log) or discarded.
 
-use crate::auth::{ActionForm, Page, Signed};
+use crate::auth::{ActionForm, Page};
 use crate::buckets::{nav, save_settings, visibility_name};
+use crate::extract::{InBucket, PostedToBucket};
 use crate::settings::{asked_access, asked_visibility};
 use crate::views::{render, time, AccessChangePage, AccessFlipRow, StagedAccessView};
 use crate::Dashboard;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::StatusCode;
 use pier_access::Action;
 use pier_edge::access_watch::StagedSettings;
@@ -21,11 +21,9 @@ use serde::Deserialize;
 /// The tab: what is in effect, what is staged, and the requests it would decide differently.
 pub(crate) async fn page(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
+    InBucket { who, bucket }: InBucket,
 ) -> Result<Response, Page> {
-    who.allow(&d, Action::GetBucketPolicy, Some(&bucket), None, None)?;
-    let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    let b = who.bucket(&d, Action::GetBucketPolicy, &bucket)?;
     let staged = d.access().watch().staged(&b.id).map(|s| {
         let report = s.report();
         StagedAccessView {
@@ -69,7 +67,6 @@ pub(crate) async fn page(
 /// The access part of the settings form, posted to stage it instead of saving it.
 #[derive(Deserialize)]
 pub(crate) struct StageForm {
-    csrf: Option<String>,
     visibility: String,
     policy: String,
 }
@@ -78,11 +75,8 @@ pub(crate) struct StageForm {
 /// as saving them would be; a form that changes nothing is refused.
 pub(crate) async fn stage(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<StageForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<StageForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     let current = d.store().bucket(&bucket).map_err(Page::store)?;
     let public = asked_visibility(&form.visibility, current.public);
     let asked = asked_access(&d, &who, &current, public, &form.policy, "staged")?;
@@ -110,11 +104,8 @@ pub(crate) async fn stage(
 /// recorded in the audit log) or discards it.
 pub(crate) async fn staged_action(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<ActionForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<ActionForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     let current = d.store().bucket(&bucket).map_err(Page::store)?;
     let watch = d.access().watch();
     let Some(staged) = watch.staged(&current.id) else {

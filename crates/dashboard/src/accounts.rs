@@ -2,13 +2,13 @@
 //! buckets, usage and caps; creating an account (its first key shown once); setting caps on an
 //! account or a bucket; deleting an account's keys (its buckets kept, and said so before).
 
-use crate::auth::{CsrfForm, Page, Signed};
+use crate::auth::{Button, Page, Signed};
 use crate::buckets::{blocking, nav};
+use crate::extract::Posted;
 use crate::views::{render, size, AccountView, AccountsPage, BucketUsageRow, CapsView, NewAccount};
 use crate::Dashboard;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::StatusCode;
 use pier_access::Action;
 use pier_store::{CapScope, Caps, KeyRestrictions, Usage, DEFAULT_ACCOUNT};
@@ -133,7 +133,6 @@ pub(crate) async fn list(State(d): State<Dashboard>, who: Signed) -> Result<Resp
 
 #[derive(Deserialize)]
 pub(crate) struct CreateForm {
-    csrf: Option<String>,
     #[serde(default)]
     description: String,
 }
@@ -142,10 +141,8 @@ pub(crate) struct CreateForm {
 /// key's secret is shown once.
 pub(crate) async fn create(
     State(d): State<Dashboard>,
-    who: Signed,
-    Form(form): Form<CreateForm>,
+    Posted { who, form }: Posted<CreateForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     admin(&d, &who, Action::WriteKeys)?;
     let account = pier_store::new_account_id();
     let store = d.store().clone();
@@ -177,7 +174,6 @@ pub(crate) async fn create(
 
 #[derive(Deserialize)]
 pub(crate) struct CapsForm {
-    csrf: Option<String>,
     /// `account` or `bucket`.
     kind: String,
     /// The account's id or the bucket's name.
@@ -194,10 +190,8 @@ pub(crate) struct CapsForm {
 /// the top of the page, naming its field.
 pub(crate) async fn set_caps(
     State(d): State<Dashboard>,
-    who: Signed,
-    Form(form): Form<CapsForm>,
+    Posted { who, form }: Posted<CapsForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     admin(&d, &who, Action::WriteKeys)?;
     let scope = match form.kind.as_str() {
         "account" if pier_store::is_account_id(&form.id) => CapScope::Account(form.id.clone()),
@@ -251,11 +245,9 @@ pub(crate) async fn set_caps(
 /// account is made again (`pier key create --account ID`); the form says so before.
 pub(crate) async fn delete(
     State(d): State<Dashboard>,
-    who: Signed,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Posted { who, .. }: Posted<Button>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     admin(&d, &who, Action::DeleteKeys)?;
     if id == DEFAULT_ACCOUNT {
         return Err(Page::new(

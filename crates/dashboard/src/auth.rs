@@ -207,6 +207,18 @@ impl Signed {
         }
     }
 
+    /// The bucket named `name`, once the engine allows the key `action` on it: a refusal is a
+    /// 403 page, a bucket that does not exist a 404.
+    pub fn bucket(
+        &self,
+        d: &Dashboard,
+        action: Action,
+        name: &str,
+    ) -> Result<std::sync::Arc<pier_store::Bucket>, Page> {
+        self.allow(d, action, Some(name), None, None)?;
+        d.store().bucket(name).map_err(Page::store)
+    }
+
     /// True when the key may do `action` (for showing or hiding a control).
     pub fn may(&self, d: &Dashboard, action: Action, bucket: Option<&str>) -> bool {
         self.allow(d, action, bucket, None, None).is_ok()
@@ -310,23 +322,28 @@ pub(crate) async fn login(
     response
 }
 
-/// A form that carries nothing but its CSRF token (a button).
+/// A [`crate::extract::Posted`] form with no fields of its own: a button (its CSRF token is
+/// checked on extraction).
 #[derive(Deserialize)]
-pub(crate) struct CsrfForm {
-    pub(crate) csrf: Option<String>,
+pub(crate) struct Button {}
+
+/// The sign-out form: its CSRF token, checked against the session it ends (sign-out needs no
+/// valid key, so it is not a `Posted` form).
+#[derive(Deserialize)]
+pub(crate) struct LogoutForm {
+    csrf: Option<String>,
 }
 
-/// A form that names one action (`promote`, `discard`, ...) under its CSRF token.
+/// A form that names one action (`promote`, `discard`, ...).
 #[derive(Deserialize)]
 pub(crate) struct ActionForm {
-    pub(crate) csrf: Option<String>,
     pub(crate) action: String,
 }
 
 pub(crate) async fn logout(
     State(d): State<Dashboard>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<LogoutForm>,
 ) -> Result<Response, Page> {
     if let Some(id) = cookie(&headers) {
         if let Some(session) = d.sessions().get(id).map_err(Page::store)? {

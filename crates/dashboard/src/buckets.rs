@@ -2,11 +2,11 @@
 //! names the console gives a bucket's visibility and versioning.
 
 use crate::auth::{Page, Signed};
+use crate::extract::{Posted, PostedToBucket};
 use crate::views::{render, size, BucketRow, BucketsPage, Nav};
 use crate::Dashboard;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::StatusCode;
 use pier_access::Action;
 use pier_store::{Versioning, Visibility};
@@ -122,7 +122,6 @@ pub(crate) async fn list(State(d): State<Dashboard>, who: Signed) -> Result<Resp
 
 #[derive(Deserialize)]
 pub(crate) struct CreateForm {
-    csrf: Option<String>,
     name: String,
     visibility: String,
     flavour: String,
@@ -150,10 +149,8 @@ fn check_name(name: &str) -> Result<(), Page> {
 
 pub(crate) async fn create(
     State(d): State<Dashboard>,
-    who: Signed,
-    Form(form): Form<CreateForm>,
+    Posted { who, form }: Posted<CreateForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::CreateBucket, None, None, None)?;
     check_name(&form.name)?;
     let public = match form.visibility.as_str() {
@@ -180,17 +177,13 @@ pub(crate) async fn create(
 
 #[derive(Deserialize)]
 pub(crate) struct DeleteForm {
-    csrf: Option<String>,
     confirm: String,
 }
 
 pub(crate) async fn delete(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<DeleteForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<DeleteForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::DeleteBucket, Some(&bucket), None, None)?;
     if form.confirm != bucket {
         return Err(Page::new(

@@ -7,13 +7,13 @@
 
 use crate::auth::{ActionForm, Page, Signed};
 use crate::buckets::{nav, save_settings};
+use crate::extract::{InBucket, PostedToBucket};
 use crate::views::{
     render, time, Converted, CorsPage, Preview, RefusedRow, Simulation, StagedView,
 };
 use crate::Dashboard;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::Form;
 use http::StatusCode;
 use pier_access::Action;
 use pier_cors::presets::{self, Audience, Sharing};
@@ -220,8 +220,7 @@ fn show(
 
 pub(crate) async fn page(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
+    InBucket { who, bucket }: InBucket,
 ) -> Result<Response, Page> {
     who.allow(&d, Action::GetBucketCors, Some(&bucket), None, None)?;
     show(&d, &who, bucket, None, None, None, false)
@@ -229,7 +228,6 @@ pub(crate) async fn page(
 
 #[derive(Deserialize)]
 pub(crate) struct PreviewForm {
-    csrf: Option<String>,
     mode: String,
     audience: Option<String>,
     origin: Option<String>,
@@ -278,11 +276,8 @@ fn rule_for(
 /// Shows what a quick choice or pasted rules would set, without saving.
 pub(crate) async fn preview(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<PreviewForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<PreviewForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::GetBucketCors, Some(&bucket), None, None)?;
     let (b, before) = current(&d, &bucket)?;
     let text = if form.mode == "refused" {
@@ -339,17 +334,13 @@ fn check_empty(d: &Dashboard, bucket: &str) -> Result<Preview, Page> {
 
 #[derive(Deserialize)]
 pub(crate) struct SaveForm {
-    csrf: Option<String>,
     rules: String,
 }
 
 pub(crate) async fn save(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<SaveForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<SaveForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::PutBucketCors, Some(&bucket), None, None)?;
     let text = form.rules.trim();
     let stored = if text.is_empty() || text == "[]" {
@@ -394,11 +385,8 @@ async fn set_live(
 /// Puts candidate rules on report-only duty beside the live ones.
 pub(crate) async fn stage(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<SaveForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<SaveForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::PutBucketCors, Some(&bucket), None, None)?;
     let (b, _) = current(&d, &bucket)?;
     let config = parse_rules(form.rules.trim(), "staged")?;
@@ -409,11 +397,8 @@ pub(crate) async fn stage(
 /// Promotes the staged rules to live, or discards them.
 pub(crate) async fn staged_action(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<ActionForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<ActionForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::PutBucketCors, Some(&bucket), None, None)?;
     let (b, _) = current(&d, &bucket)?;
     let Some(staged) = d.watch().unstage(&b.id) else {
@@ -530,8 +515,7 @@ pub fn read_paste(text: &str) -> (Option<String>, Option<String>, Vec<String>) {
 
 pub(crate) async fn simulate(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
+    InBucket { who, bucket }: InBucket,
     Query(q): Query<SimulateQuery>,
 ) -> Result<Response, Page> {
     who.allow(&d, Action::GetBucketCors, Some(&bucket), None, None)?;

@@ -3,13 +3,13 @@
 //! `b2_set_bucket_notification_rules` validates it), per rule a test event, resume and delete,
 //! and the last deliveries this server made for the bucket, with status, latency and error.
 
-use crate::auth::{Page, Signed};
+use crate::auth::Page;
 use crate::buckets::{blocking, nav, save_settings};
+use crate::extract::{InBucket, PostedToBucket};
 use crate::views::{render, time, DeliveryRow, EventsPage, RuleRow};
 use crate::Dashboard;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::StatusCode;
 use pier_access::Action;
 use pier_events::rule::Target;
@@ -50,11 +50,9 @@ fn row(rule: &NotificationRule) -> RuleRow {
 
 pub(crate) async fn page(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
+    InBucket { who, bucket }: InBucket,
 ) -> Result<Response, Page> {
-    who.allow(&d, Action::GetBucketNotification, Some(&bucket), None, None)?;
-    let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    let b = who.bucket(&d, Action::GetBucketNotification, &bucket)?;
     let mut rules: Vec<&NotificationRule> = b.notifications.iter().collect();
     rules.sort_by(|x, y| x.name.cmp(&y.name));
     let deliveries = d
@@ -89,7 +87,6 @@ pub(crate) async fn page(
 
 #[derive(Deserialize)]
 pub(crate) struct RuleForm {
-    csrf: Option<String>,
     name: String,
     types: String,
     #[serde(default)]
@@ -134,13 +131,9 @@ fn b2_rules(b: &pier_store::Bucket) -> Vec<NotificationRule> {
 /// Adds a B2 rule, or replaces the one of the same name (a secret left empty keeps its own).
 pub(crate) async fn save(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<RuleForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<RuleForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
-    who.allow(&d, Action::PutBucketNotification, Some(&bucket), None, None)?;
-    let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    let b = who.bucket(&d, Action::PutBucketNotification, &bucket)?;
     let batch = match form.batch.trim() {
         "" => None,
         n => Some(n.parse::<u32>().map_err(|_| {
@@ -174,7 +167,6 @@ pub(crate) async fn save(
 
 #[derive(Deserialize)]
 pub(crate) struct ActionForm {
-    csrf: Option<String>,
     name: String,
     action: String,
 }
@@ -183,13 +175,9 @@ pub(crate) struct ActionForm {
 /// `delete` removes it.
 pub(crate) async fn rule_action(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<ActionForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<ActionForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
-    who.allow(&d, Action::PutBucketNotification, Some(&bucket), None, None)?;
-    let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    let b = who.bucket(&d, Action::PutBucketNotification, &bucket)?;
     let mut rules = b2_rules(&b);
     let missing = || {
         Page::new(

@@ -1,7 +1,7 @@
 //! What every answer gets and every request must pass: a `Host` allowlist (421 otherwise, so a
 //! DNS-rebinding page cannot talk to the dashboard), a same-origin rule for state-changing
-//! requests (a foreign `Origin` is refused before any handler runs; the CSRF token is checked by
-//! the handler, [`crate::auth::check_csrf`]), no `OPTIONS` (405, and never an
+//! requests (a foreign `Origin` is refused before any handler runs; the CSRF token is checked as
+//! a form is extracted, or by the upload API's handlers), no `OPTIONS` (405, and never an
 //! `Access-Control-*` header on any answer), and the security headers below.
 
 use crate::Dashboard;
@@ -27,11 +27,7 @@ pub async fn guard(State(d): State<Dashboard>, req: Request, next: Next) -> Resp
         .get::<pier_edge::listen::OverTls>()
         .is_some();
     // HTTP/2 carries the host in the URI (`:authority`), HTTP/1.1 in `Host`.
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+    let host = pier_edge::request_host(req.headers(), req.uri())
         .unwrap_or("")
         .to_owned();
     let mut response = if !d

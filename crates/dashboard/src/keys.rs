@@ -2,13 +2,13 @@
 //! creating key has, the same rule as `b2_create_key`), deleting one, and "why was this key
 //! refused?" with the access engine's full explanation.
 
-use crate::auth::{CsrfForm, Page, Signed};
+use crate::auth::{Button, Page, Signed};
 use crate::buckets::{blocking, nav};
+use crate::extract::Posted;
 use crate::views::{render, time, ExplainPage, KeyRow, KeysPage};
 use crate::Dashboard;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::StatusCode;
 use pier_access::{Action, Capabilities, Capability, KeyScope};
 use pier_edge::access::{Ask, RequestFacts};
@@ -71,13 +71,11 @@ pub(crate) async fn list(State(d): State<Dashboard>, who: Signed) -> Result<Resp
     page(&d, &who, None)
 }
 
-/// Creates a key from the form (read raw: one checkbox per capability).
+/// Creates a key from the form (read as its fields in order: one checkbox per capability).
 pub(crate) async fn create(
     State(d): State<Dashboard>,
-    who: Signed,
-    RawForm(raw): RawForm,
+    Posted { who, form: fields }: Posted<Vec<(String, String)>>,
 ) -> Result<Response, Page> {
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&raw).into_owned().collect();
     let field = |name: &str| {
         fields
             .iter()
@@ -85,7 +83,6 @@ pub(crate) async fn create(
             .map(|(_, v)| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    who.check_csrf(field("csrf").as_deref())?;
     who.allow(&d, Action::WriteKeys, None, None, None)?;
     let checked: Vec<&str> = fields
         .iter()
@@ -167,11 +164,9 @@ pub(crate) async fn create(
 
 pub(crate) async fn delete(
     State(d): State<Dashboard>,
-    who: Signed,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Posted { who, .. }: Posted<Button>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::DeleteKeys, None, None, None)?;
     let key = d
         .store()

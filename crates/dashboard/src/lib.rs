@@ -24,6 +24,7 @@ mod buckets;
 mod charts;
 mod cors;
 mod events;
+mod extract;
 pub mod guard;
 mod keys;
 mod objects;

@@ -5,6 +5,7 @@
 
 use crate::auth::{header_token, Page, Signed};
 use crate::buckets::{blocking, nav, versioning_name, visibility_name};
+use crate::extract::{InBucket, PostedToBucket};
 use crate::views::{
     render, size, time, Crumb, ObjectPage, ObjectRow, ObjectsPage, SharePage, VersionRow,
 };
@@ -12,7 +13,7 @@ use crate::Dashboard;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Form, Json};
+use axum::Json;
 use futures_util::StreamExt;
 use http::{header, HeaderMap, StatusCode};
 use pier_access::Action;
@@ -34,8 +35,7 @@ pub(crate) struct BrowseQuery {
 
 pub(crate) async fn browse(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
+    InBucket { who, bucket }: InBucket,
     Query(q): Query<BrowseQuery>,
 ) -> Result<Response, Page> {
     // A key limited to a name prefix starts where it may look.
@@ -146,8 +146,7 @@ pub(crate) struct KeyQuery {
 
 pub(crate) async fn details(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
+    InBucket { who, bucket }: InBucket,
     Query(q): Query<KeyQuery>,
 ) -> Result<Response, Page> {
     who.allow(&d, Action::GetObject, Some(&bucket), Some(&q.key), None)?;
@@ -248,7 +247,6 @@ pub(crate) async fn details(
 
 #[derive(Deserialize)]
 pub(crate) struct ShareForm {
-    csrf: Option<String>,
     key: String,
     expires: u64,
 }
@@ -256,11 +254,7 @@ pub(crate) struct ShareForm {
 /// `http(s)://HOST:API_PORT` for the host name the browser used to reach the dashboard
 /// (`Host`, or HTTP/2's `:authority`).
 fn api_endpoint(d: &Dashboard, headers: &HeaderMap, uri: &http::Uri) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()))
-        .unwrap_or("127.0.0.1");
+    let host = pier_edge::request_host(headers, uri).unwrap_or("127.0.0.1");
     let name = match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
@@ -306,13 +300,10 @@ pub(crate) fn presigned_get(
 
 pub(crate) async fn share(
     State(d): State<Dashboard>,
-    who: Signed,
     headers: HeaderMap,
     uri: http::Uri,
-    Path(bucket): Path<String>,
-    Form(form): Form<ShareForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<ShareForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::GetObject, Some(&bucket), Some(&form.key), None)?;
     let url = presigned_get(
         &d,
@@ -333,7 +324,6 @@ pub(crate) async fn share(
 
 #[derive(Deserialize)]
 pub(crate) struct DeleteForm {
-    csrf: Option<String>,
     key: Option<String>,
     prefix: Option<String>,
     confirm: Option<String>,
@@ -343,11 +333,8 @@ pub(crate) struct DeleteForm {
 /// bucket's name for the whole bucket). In a versioned bucket a delete adds a marker, as S3's.
 pub(crate) async fn delete(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<DeleteForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<DeleteForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     let b = d.store().bucket(&bucket).map_err(Page::store)?;
     if let Some(key) = form.key {
         who.allow(&d, Action::DeleteObject, Some(&bucket), Some(&key), None)?;
@@ -402,9 +389,19 @@ pub(crate) async fn delete(
     Ok(Redirect::to(&format!("/b/{bucket}")).into_response())
 }
 
-/// An upload API error: plain text with its status, for `app.js` to show.
-fn api_error(page: Page) -> Response {
-    (page.status, page.message).into_response()
+/// An upload API error: plain text with its status, for `app.js` to show (not a page).
+pub(crate) struct ApiError(Page);
+
+impl From<Page> for ApiError {
+    fn from(page: Page) -> ApiError {
+        ApiError(page)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0.status, self.0.message).into_response()
+    }
 }
 
 /// Streams a request body into a writer (off the async runtime for each write).
@@ -463,74 +460,58 @@ fn upload_target(
 /// `PUT /api/b/{bucket}/object?key=`: one request, the body streamed to the store.
 pub(crate) async fn upload(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
+    InBucket { who, bucket }: InBucket,
     Query(q): Query<KeyQuery>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let result: Result<String, Page> = async {
-        let b = upload_target(&d, &who, &bucket, &q.key, &headers)?;
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok());
-        // A bucket with default encryption gets its uploads encrypted, as over the APIs.
-        let sealing = default_sealing(&d, &b)?;
-        let mut writer = match &sealing {
-            Some((_, key)) => d.store().new_sealed_payload(declared, key),
-            None => d.store().new_payload(declared),
-        }
-        .map_err(Page::store)?;
-        receive(body, |c| writer.write_bytes(c)).await?;
-        let payload = tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?;
-        let meta = ObjectMeta {
-            content_type: content_type(&headers),
-            encryption: sealing.map(|(envelope, _)| envelope),
-            ..Default::default()
-        };
-        let store = d.store().clone();
-        let key = q.key.clone();
-        let object = blocking(move || {
-            store
-                .put_object(&b.id, &key, payload, meta, WriteCondition::None)
-                .map_err(Page::store)
-        })
-        .await?;
-        Ok(object.etag)
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let b = upload_target(&d, &who, &bucket, &q.key, &headers)?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    // A bucket with default encryption gets its uploads encrypted, as over the APIs.
+    let sealing = default_sealing(&d, &b)?;
+    let mut writer = match &sealing {
+        Some((_, key)) => d.store().new_sealed_payload(declared, key),
+        None => d.store().new_payload(declared),
     }
-    .await;
-    match result {
-        Ok(etag) => Json(serde_json::json!({ "etag": etag })).into_response(),
-        Err(page) => api_error(page),
-    }
+    .map_err(Page::store)?;
+    receive(body, |c| writer.write_bytes(c)).await?;
+    let payload = tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?;
+    let meta = ObjectMeta {
+        content_type: content_type(&headers),
+        encryption: sealing.map(|(envelope, _)| envelope),
+        ..Default::default()
+    };
+    let store = d.store().clone();
+    let key = q.key.clone();
+    let object = blocking(move || {
+        store
+            .put_object(&b.id, &key, payload, meta, WriteCondition::None)
+            .map_err(Page::store)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "etag": object.etag })))
 }
 
 /// `POST /api/b/{bucket}/uploads?key=`: starts a multipart upload.
 pub(crate) async fn start_upload(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
+    InBucket { who, bucket }: InBucket,
     Query(q): Query<KeyQuery>,
     headers: HeaderMap,
-) -> Response {
-    let result: Result<String, Page> = async {
-        let b = upload_target(&d, &who, &bucket, &q.key, &headers)?;
-        let meta = ObjectMeta {
-            content_type: content_type(&headers),
-            encryption: default_sealing(&d, &b)?.map(|(envelope, _)| envelope),
-            ..Default::default()
-        };
-        let store = d.store().clone();
-        let key = q.key.clone();
-        let upload =
-            blocking(move || store.create_upload(&b.id, &key, meta).map_err(Page::store)).await?;
-        Ok(upload.upload_id)
-    }
-    .await;
-    match result {
-        Ok(id) => Json(serde_json::json!({ "uploadId": id })).into_response(),
-        Err(page) => api_error(page),
-    }
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let b = upload_target(&d, &who, &bucket, &q.key, &headers)?;
+    let meta = ObjectMeta {
+        content_type: content_type(&headers),
+        encryption: default_sealing(&d, &b)?.map(|(envelope, _)| envelope),
+        ..Default::default()
+    };
+    let store = d.store().clone();
+    let key = q.key.clone();
+    let upload =
+        blocking(move || store.create_upload(&b.id, &key, meta).map_err(Page::store)).await?;
+    Ok(Json(serde_json::json!({ "uploadId": upload.upload_id })))
 }
 
 /// A new data key and its envelope when `bucket` has default encryption.
@@ -571,55 +552,42 @@ pub(crate) async fn upload_part(
     Path((bucket, upload, part)): Path<(String, String, u32)>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let result: Result<String, Page> = async {
-        who.check_csrf(header_token(&headers))?;
-        if !(1..=10_000).contains(&part) {
-            return Err(Page::new(
-                StatusCode::BAD_REQUEST,
-                "Part numbers run from 1 to 10000.",
-            ));
+) -> Result<Json<serde_json::Value>, ApiError> {
+    who.check_csrf(header_token(&headers))?;
+    if !(1..=10_000).contains(&part) {
+        return Err(Page::new(StatusCode::BAD_REQUEST, "Part numbers run from 1 to 10000.").into());
+    }
+    let started = upload_of(&d, &who, &bucket, &upload)?;
+    // A part of an encrypted upload is sealed under the upload's key.
+    let mut writer = match &started.meta.encryption {
+        Some(envelope) => {
+            let key = d
+                .store()
+                .open_envelope(envelope, None)
+                .map_err(Page::store)?;
+            d.store().new_sealed_part_payload(&key)
         }
-        let started = upload_of(&d, &who, &bucket, &upload)?;
-        // A part of an encrypted upload is sealed under the upload's key.
-        let mut writer = match &started.meta.encryption {
-            Some(envelope) => {
-                let key = d
-                    .store()
-                    .open_envelope(envelope, None)
-                    .map_err(Page::store)?;
-                d.store().new_sealed_part_payload(&key)
-            }
-            None => d.store().new_part_payload(),
-        }
-        .map_err(Page::store)?;
-        receive(body, |c| writer.write_bytes(c)).await?;
-        let pier_store::Payload::Blob(blob) =
-            tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?
-        else {
-            return Err(Page::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "A part was kept inline.",
-            ));
-        };
-        let store = d.store().clone();
-        let part = blocking(move || {
-            store.put_part(&upload, part, blob, None).map_err(|e| {
-                Page::store(match e {
-                    pier_store::PartError::NoSuchUpload => pier_store::StoreError::NoSuchUpload,
-                    pier_store::PartError::Storage(s) => s.into(),
-                    other => pier_store::StoreError::Database(other.to_string()),
-                })
+        None => d.store().new_part_payload(),
+    }
+    .map_err(Page::store)?;
+    receive(body, |c| writer.write_bytes(c)).await?;
+    let pier_store::Payload::Blob(blob) =
+        tokio::task::block_in_place(|| writer.finish()).map_err(Page::store)?
+    else {
+        return Err(Page::internal("a part of an upload was kept inline").into());
+    };
+    let store = d.store().clone();
+    let part = blocking(move || {
+        store.put_part(&upload, part, blob, None).map_err(|e| {
+            Page::store(match e {
+                pier_store::PartError::NoSuchUpload => pier_store::StoreError::NoSuchUpload,
+                pier_store::PartError::Storage(s) => s.into(),
+                other => pier_store::StoreError::Database(other.to_string()),
             })
         })
-        .await?;
-        Ok(part.etag)
-    }
-    .await;
-    match result {
-        Ok(etag) => Json(serde_json::json!({ "etag": etag })).into_response(),
-        Err(page) => api_error(page),
-    }
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "etag": part.etag })))
 }
 
 #[derive(Deserialize)]
@@ -634,31 +602,24 @@ pub(crate) async fn complete_upload(
     Path((bucket, upload)): Path<(String, String)>,
     headers: HeaderMap,
     Json(completion): Json<Completion>,
-) -> Response {
-    let result: Result<String, Page> = async {
-        who.check_csrf(header_token(&headers))?;
-        upload_of(&d, &who, &bucket, &upload)?;
-        let store = d.store().clone();
-        let object = blocking(move || {
-            store
-                .complete_upload(
-                    &upload,
-                    completion.parts,
-                    S3_MIN_PART_SIZE,
-                    WriteCondition::None,
-                    None,
-                )
-                .map_err(|e| match e {
-                    pier_store::CompleteError::Storage(s) => Page::store(s),
-                    other => Page::new(StatusCode::BAD_REQUEST, other.to_string()),
-                })
-        })
-        .await?;
-        Ok(object.etag)
-    }
-    .await;
-    match result {
-        Ok(etag) => Json(serde_json::json!({ "etag": etag })).into_response(),
-        Err(page) => api_error(page),
-    }
+) -> Result<Json<serde_json::Value>, ApiError> {
+    who.check_csrf(header_token(&headers))?;
+    upload_of(&d, &who, &bucket, &upload)?;
+    let store = d.store().clone();
+    let object = blocking(move || {
+        store
+            .complete_upload(
+                &upload,
+                completion.parts,
+                S3_MIN_PART_SIZE,
+                WriteCondition::None,
+                None,
+            )
+            .map_err(|e| match e {
+                pier_store::CompleteError::Storage(s) => Page::store(s),
+                other => Page::new(StatusCode::BAD_REQUEST, other.to_string()),
+            })
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "etag": object.etag })))
 }

@@ -4,11 +4,11 @@
 
 use crate::auth::{Page, Signed};
 use crate::buckets::{nav, save_settings, versioning_name, visibility_name};
+use crate::extract::{InBucket, PostedToBucket};
 use crate::views::{render, SettingsPage};
 use crate::Dashboard;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::StatusCode;
 use pier_access::Action;
 use pier_store::{Bucket, BucketUpdate, Versioning, Visibility};
@@ -18,11 +18,9 @@ use std::sync::Arc;
 /// The settings tab of a bucket.
 pub(crate) async fn page(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
+    InBucket { who, bucket }: InBucket,
 ) -> Result<Response, Page> {
-    who.allow(&d, Action::GetBucketAcl, Some(&bucket), None, None)?;
-    let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    let b = who.bucket(&d, Action::GetBucketAcl, &bucket)?;
     let staged = d.access().watch().staged(&b.id).is_some();
     let lock_default = b.object_lock.and_then(|l| l.default);
     Ok(render(&SettingsPage {
@@ -150,7 +148,6 @@ pub(crate) fn asked_access(
 
 #[derive(Deserialize)]
 pub(crate) struct SettingsForm {
-    pub(crate) csrf: Option<String>,
     /// `private`, `public`, or `keep` (an S3 ACL's visibility, kept).
     pub(crate) visibility: String,
     /// The bucket policy (empty: none).
@@ -234,11 +231,8 @@ fn asked_lock(
 /// update, recorded in the audit log.
 pub(crate) async fn save(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<SettingsForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<SettingsForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     let current = d.store().bucket(&bucket).map_err(Page::store)?;
     let mut update = BucketUpdate::default();
     let public = asked_visibility(&form.visibility, current.public);

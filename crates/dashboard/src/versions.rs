@@ -3,12 +3,12 @@
 //! delete (for good, refused by object lock with the engine's message); a delete marker's
 //! removal brings the key back.
 
-use crate::auth::{Page, Signed};
+use crate::auth::Page;
 use crate::buckets::blocking;
+use crate::extract::PostedToBucket;
 use crate::Dashboard;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use http::{HeaderMap, StatusCode};
 use pier_access::Action;
 use pier_store::{VersionRef, WriteCondition};
@@ -16,7 +16,6 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 pub(crate) struct VersionForm {
-    csrf: Option<String>,
     key: String,
     version: String,
     action: String,
@@ -25,13 +24,10 @@ pub(crate) struct VersionForm {
 /// `download`, `restore` or `delete` one version of a key.
 pub(crate) async fn action(
     State(d): State<Dashboard>,
-    who: Signed,
     headers: HeaderMap,
     uri: http::Uri,
-    Path(bucket): Path<String>,
-    Form(form): Form<VersionForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<VersionForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     let b = d.store().bucket(&bucket).map_err(Page::store)?;
     let which = VersionRef::parse(&form.version);
     let back = format!(

@@ -3,13 +3,13 @@
 //! with the refusal shown at its field, the addresses the site is served at, whether anyone can
 //! read it yet, and removal.
 
-use crate::auth::{CsrfForm, Page, Signed};
+use crate::auth::{Button, Page, Signed};
 use crate::buckets::{nav, save_settings};
+use crate::extract::{InBucket, PostedToBucket};
 use crate::views::{render, WebsitePage};
 use crate::Dashboard;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use pier_access::Action;
 use pier_edge::website::{s3_json, RedirectAll, Website, WebsiteField, WebsiteInvalid};
 use pier_store::BucketUpdate;
@@ -18,7 +18,6 @@ use serde::Deserialize;
 /// What the form holds: the stored settings, or what was sent and refused.
 #[derive(Default, Deserialize)]
 pub(crate) struct WebsiteForm {
-    csrf: Option<String>,
     #[serde(default)]
     index: String,
     #[serde(default)]
@@ -32,7 +31,6 @@ pub(crate) struct WebsiteForm {
 impl WebsiteForm {
     fn of(website: &Website) -> WebsiteForm {
         WebsiteForm {
-            csrf: None,
             index: website.index_suffix.clone().unwrap_or_default(),
             error: website.error_key.clone().unwrap_or_default(),
             redirect_all: website
@@ -144,11 +142,9 @@ fn show(
 
 pub(crate) async fn page(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
+    InBucket { who, bucket }: InBucket,
 ) -> Result<Response, Page> {
-    who.allow(&d, Action::GetBucketWebsite, Some(&bucket), None, None)?;
-    let b = d.store().bucket(&bucket).map_err(Page::store)?;
+    let b = who.bucket(&d, Action::GetBucketWebsite, &bucket)?;
     let website: Option<Website> = match b.website.as_deref() {
         Some(json) => Some(serde_json::from_str(json).map_err(|e| {
             tracing::error!(bucket, error = %e, "a stored website configuration does not parse");
@@ -166,11 +162,8 @@ pub(crate) async fn page(
 /// Saves the form's configuration, or shows the page again with the refusal at its field.
 pub(crate) async fn save(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<WebsiteForm>,
+    PostedToBucket { who, bucket, form }: PostedToBucket<WebsiteForm>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::PutBucketWebsite, Some(&bucket), None, None)?;
     let website = match form.website() {
         Ok(w) => w,
@@ -197,11 +190,8 @@ pub(crate) async fn save(
 /// Removes the bucket's website configuration (`DeleteBucketWebsite`).
 pub(crate) async fn remove(
     State(d): State<Dashboard>,
-    who: Signed,
-    Path(bucket): Path<String>,
-    Form(form): Form<CsrfForm>,
+    PostedToBucket { who, bucket, .. }: PostedToBucket<Button>,
 ) -> Result<Response, Page> {
-    who.check_csrf(form.csrf.as_deref())?;
     who.allow(&d, Action::PutBucketWebsite, Some(&bucket), None, None)?;
     update(&d, who.actor("remove website"), &bucket, None).await?;
     Ok(Redirect::to(&format!("/b/{bucket}/website")).into_response())

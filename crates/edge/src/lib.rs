@@ -14,6 +14,8 @@
 //! - [`refusals`]: refusals logged once each (within a budget) and otherwise counted.
 //! - [`presign`]: SigV4 presigned URLs and signatures.
 //! - [`website`]: a bucket's static website configuration and the routing it does.
+//! - [`exchange`]: one finished request, as the metrics, the access log and the charts record
+//!   it.
 //! - [`traffic`]: requests, bytes, refusals and latency over the last hour and day, in memory,
 //!   for the console's charts.
 //! - [`tags`]: tags as S3 limits them, for the S3 API and the console.
@@ -22,6 +24,7 @@
 //! - [`percent`]: percent-encoding and decoding in the flavours the edges need (SigV4's RFC 3986
 //!   set, S3's `encoding-type=url`, B2's file names), strict or lossy about UTF-8.
 //! - [`query`]: a request's query string as decoded pairs.
+//! - [`request_host`]: the host a request was sent to, over HTTP/1.1 or HTTP/2.
 //! - [`secret_eq`]: constant-time comparison of secrets and MACs.
 //! - [`bucket_cors`]: a bucket's stored CORS rules, loaded the one way every edge reads them.
 //! - [`BodyStalled`]: the error of a request body whose client stopped sending, and
@@ -32,6 +35,7 @@ pub mod access_watch;
 pub mod audit;
 pub mod b2_lifecycle;
 pub mod cors_watch;
+pub mod exchange;
 pub mod limits;
 pub mod listen;
 pub mod names;
@@ -56,6 +60,16 @@ use pier_store::Bucket;
 pub fn secret_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// The host a request was sent to, as the client wrote it (with any port): its `Host` header
+/// (HTTP/1.1), or else the URI's authority (HTTP/2's `:authority`); `None` when it has neither
+/// or `Host` is not visible ASCII.
+pub fn request_host<'a>(headers: &'a http::HeaderMap, uri: &'a http::Uri) -> Option<&'a str> {
+    headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
 }
 
 /// The bucket's enabled CORS rules: `None` when it has none, when they enable nothing, or when

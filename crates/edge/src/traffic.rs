@@ -7,9 +7,9 @@
 //! about 60 KB for each of at most [`MAX_BUCKETS`] buckets, the first ones seen that exist: a
 //! request naming a bucket that does not exist never takes one of their places).
 
+use crate::exchange::{CorsVerdict, Exchange};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// The APIs a request is counted under, in this order.
 pub const APIS: [&str; 4] = ["s3", "b2", "website", "pier"];
@@ -127,25 +127,6 @@ pub struct BucketSlot {
     pub bytes_out: u64,
 }
 
-/// One finished request, as the charts count it.
-#[derive(Clone, Copy, Debug)]
-pub struct Request<'a> {
-    /// The API (one of [`APIS`]; any other counts as `pier`).
-    pub api: &'a str,
-    /// The bucket it named.
-    pub bucket: Option<&'a str>,
-    /// The status answered.
-    pub status: u16,
-    /// Body bytes in and out.
-    pub bytes_in: u64,
-    /// Body bytes out.
-    pub bytes_out: u64,
-    /// Time to the response head.
-    pub duration: Duration,
-    /// The CORS layer refused it.
-    pub cors_refused: bool,
-}
-
 /// A ring of slots, each tagged with the slot number (time / slot length) it holds.
 #[derive(Debug)]
 struct Ring<T> {
@@ -259,7 +240,7 @@ impl Traffic {
     /// fewer than [`MAX_BUCKETS`] have them) only if `exists` says it is one: asked, without
     /// the lock held, for a name that has no charts yet while places are free (a name that is
     /// no bucket is not remembered, so it is asked again each time).
-    pub fn record_at(&self, now_ms: i64, r: &Request<'_>, exists: impl FnOnce(&str) -> bool) {
+    pub fn record_at(&self, now_ms: i64, r: &Exchange<'_>, exists: impl FnOnce(&str) -> bool) {
         let api = APIS.iter().position(|a| *a == r.api).unwrap_or(3);
         let class = match r.status {
             0..=299 => 0,
@@ -286,7 +267,7 @@ impl Traffic {
                 slot.by_class[class] += 1;
                 slot.bytes_in += r.bytes_in;
                 slot.bytes_out += r.bytes_out;
-                slot.cors_refused += u64::from(r.cors_refused);
+                slot.cors_refused += u64::from(r.cors == CorsVerdict::Refused);
                 slot.access_refused += u64::from(refused);
                 slot.latency[latency] += 1;
             });
@@ -316,7 +297,7 @@ impl Traffic {
     }
 
     /// Counts a request that finished now ([`Traffic::record_at`]).
-    pub fn record(&self, r: &Request<'_>, exists: impl FnOnce(&str) -> bool) {
+    pub fn record(&self, r: &Exchange<'_>, exists: impl FnOnce(&str) -> bool) {
         self.record_at(now_ms(), r, exists);
     }
 
@@ -365,16 +346,18 @@ fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
-    fn request(status: u16, ms: u64, bucket: Option<&str>) -> Request<'_> {
-        Request {
+    fn request(status: u16, ms: u64, bucket: Option<&str>) -> Exchange<'_> {
+        Exchange {
             api: "s3",
+            operation: "GetObject",
             bucket,
             status,
             bytes_in: 10,
             bytes_out: 100,
             duration: Duration::from_millis(ms),
-            cors_refused: false,
+            cors: CorsVerdict::NotCors,
         }
     }
 

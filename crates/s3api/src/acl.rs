@@ -404,8 +404,13 @@ pub async fn put_object(store: &Store, input: PutObjectAclInput) -> S3Result<Put
 
 pub fn get_object(store: &Store, input: GetObjectAclInput) -> S3Result<GetObjectAclOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let o =
-        crate::entry::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?.object;
+    let o = crate::entry::read_entry(
+        store,
+        &bucket,
+        (&input.key, input.version_id.as_deref()),
+        crate::entry::ReadFor::Object,
+    )?
+    .object;
     Ok(GetObjectAclOutput {
         grants: Some(grants_of(
             o.meta.acl.as_deref().unwrap_or("private"),

@@ -4,7 +4,7 @@
 
 use crate::checksum;
 use crate::convert::timestamp;
-use crate::entry::read_entry;
+use crate::entry::{read_entry, ReadFor};
 use crate::error::s3_error;
 use crate::versions::shown_version;
 use pier_store::Store;
@@ -19,7 +19,12 @@ pub fn get(
 ) -> S3Result<GetObjectAttributesOutput> {
     let customer = crate::sse::customer_key(crate::sse::customer_headers!(input), keys_allowed)?;
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let mut entry = read_entry(store, &bucket, &input.key, input.version_id.as_deref())?;
+    let mut entry = read_entry(
+        store,
+        &bucket,
+        (&input.key, input.version_id.as_deref()),
+        ReadFor::Object,
+    )?;
     // An SSE-C object's attributes need its key, as its bytes do.
     crate::sse::unlock(&mut entry, customer.as_ref()).map_err(crate::error::s3_error)?;
     let o = entry.object;

@@ -239,23 +239,33 @@ impl Announced {
         h
     }
 
-    /// Adds values that arrived as trailers (`x-amz-checksum-*`).
+    /// The checksums named `x-amz-checksum-*` (headers, trailers or a POST form's fields),
+    /// each read by that name with `value`.
+    pub fn named(value: impl Fn(&str) -> Option<String>) -> Announced {
+        Announced {
+            crc32: value("x-amz-checksum-crc32"),
+            crc32c: value("x-amz-checksum-crc32c"),
+            sha1: value("x-amz-checksum-sha1"),
+            sha256: value("x-amz-checksum-sha256"),
+            crc64nvme: value("x-amz-checksum-crc64nvme"),
+        }
+    }
+
+    /// Adds values that arrived as trailers (`x-amz-checksum-*`); a value already announced
+    /// in the headers stays.
     pub fn add_trailers(&mut self, trailers: Option<http::HeaderMap>) {
         let Some(trailers) = trailers else { return };
-        let get = |name: &str| {
+        let late = Announced::named(|name| {
             trailers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
-        };
-        self.crc32 = self.crc32.take().or_else(|| get("x-amz-checksum-crc32"));
-        self.crc32c = self.crc32c.take().or_else(|| get("x-amz-checksum-crc32c"));
-        self.sha1 = self.sha1.take().or_else(|| get("x-amz-checksum-sha1"));
-        self.sha256 = self.sha256.take().or_else(|| get("x-amz-checksum-sha256"));
-        self.crc64nvme = self
-            .crc64nvme
-            .take()
-            .or_else(|| get("x-amz-checksum-crc64nvme"));
+        });
+        self.crc32 = self.crc32.take().or(late.crc32);
+        self.crc32c = self.crc32c.take().or(late.crc32c);
+        self.sha1 = self.sha1.take().or(late.sha1);
+        self.sha256 = self.sha256.take().or(late.sha256);
+        self.crc64nvme = self.crc64nvme.take().or(late.crc64nvme);
     }
 
     /// Compares announced values with what was computed; returns the computed ones to store.

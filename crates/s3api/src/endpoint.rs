@@ -11,7 +11,7 @@
 //! name) and decides by s3s's, which is what runs.
 
 use crate::hosts::VirtualHosts;
-use http::{header, HeaderMap, Method, Request};
+use http::{HeaderMap, Method, Request};
 use pier_access::Action;
 use pier_edge::RawQuery;
 
@@ -275,12 +275,7 @@ impl S3Endpoint {
     /// Parses a request whose `Host` names a bucket when it is a virtual host of `hosts`.
     pub fn parse<B>(req: &Request<B>, hosts: &VirtualHosts) -> S3Endpoint {
         let path = req.uri().path().trim_start_matches('/');
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| req.uri().authority().map(|a| a.as_str()))
-            .unwrap_or_default();
+        let host = pier_edge::request_host(req.headers(), req.uri()).unwrap_or_default();
         let decode = |s: &str| pier_edge::percent::decode_lossy(s).into_owned();
         let (bucket, key) = match hosts.bucket_of(host) {
             Some(b) => (Some(b.to_owned()), (!path.is_empty()).then(|| decode(path))),
@@ -419,7 +414,7 @@ mod tests {
         let mut req = Request::builder()
             .method(method)
             .uri(target)
-            .header(header::HOST, host);
+            .header(http::header::HOST, host);
         if copy {
             req = req.header("x-amz-copy-source", "b/k");
         }

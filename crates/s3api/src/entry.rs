@@ -25,19 +25,30 @@ fn marker_headers(marker: &Object, shown: Option<String>) -> http::HeaderMap {
     headers
 }
 
+/// What an entry is read for, which decides how a delete marker refuses the read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFor {
+    /// A read of the object itself (GET, HEAD, its ACL, tags or attributes): a marker on top is
+    /// S3's 404 `NoSuchKey` and a marker named by id its 405 `MethodNotAllowed`, both with
+    /// `x-amz-delete-marker: true`.
+    Object,
+    /// The source of a copy: a marker on top is a plain 404 `NoSuchKey`, and one named by id
+    /// S3's 400 `InvalidRequest`.
+    CopySource,
+}
+
 /// The entry a read names, with its bytes from the same snapshot: the current version, or the
-/// version `version_id` names. A marker on top is S3's 404 `NoSuchKey` and a marker named by id
-/// its 405 `MethodNotAllowed`, both with `x-amz-delete-marker: true`.
+/// version `version_id` names; a delete marker refuses it as [`ReadFor`] says.
 pub fn read_entry(
     store: &Store,
     bucket: &Bucket,
-    key: &str,
-    version_id: Option<&str>,
+    (key, version_id): (&str, Option<&str>),
+    purpose: ReadFor,
 ) -> S3Result<Readable> {
     match version_id {
         None => match store.read_object(&bucket.id, key) {
             Ok(o) => Ok(o),
-            Err(pier_store::ReadError::NoSuchKey) => {
+            Err(pier_store::ReadError::NoSuchKey) if purpose == ReadFor::Object => {
                 let mut e = s3_error(StoreError::NoSuchKey);
                 if let Some(top) = store.top(&bucket.id, key).map_err(s3_error)? {
                     if top.marker {
@@ -54,15 +65,21 @@ pub fn read_entry(
                 .read_version(&bucket.id, key, &which)
                 .map_err(s3_error)?;
             let o = &found.object;
-            if o.marker {
-                let mut e = s3_error!(
-                    MethodNotAllowed,
-                    "The specified method is not allowed against this resource."
-                );
-                e.set_headers(marker_headers(o, shown_version(bucket, o)));
-                return Err(e);
+            match purpose {
+                _ if !o.marker => Ok(found),
+                ReadFor::Object => {
+                    let mut e = s3_error!(
+                        MethodNotAllowed,
+                        "The specified method is not allowed against this resource."
+                    );
+                    e.set_headers(marker_headers(o, shown_version(bucket, o)));
+                    Err(e)
+                }
+                ReadFor::CopySource => Err(s3_error!(
+                    InvalidRequest,
+                    "The source of a copy request may not specifically refer to a delete marker by version id."
+                )),
             }
-            Ok(found)
         }
     }
 }

@@ -251,11 +251,11 @@ pub async fn upload_part_copy(
     // The source and its bytes from one snapshot; read again if they were reclaimed meanwhile.
     let mut attempt = 1;
     let (source, blob, part_sum) = loop {
-        let mut source = crate::objects::copy_source_object(
+        let mut source = crate::entry::read_entry(
             store,
             &source_bucket,
-            &src_key,
-            src_version.as_deref(),
+            (&src_key, src_version.as_deref()),
+            crate::entry::ReadFor::CopySource,
         )?;
         crate::sse::unlock(&mut source, source_customer.as_ref()).map_err(s3_error)?;
         check_preconditions(

@@ -2,7 +2,7 @@
 
 use crate::body;
 use crate::convert::{header_safe, seconds, timestamp, timestamp_seconds, user_metadata};
-use crate::entry::read_entry;
+use crate::entry::{read_entry, ReadFor};
 use crate::error::{blocking, blocking_map, put_error, s3_error};
 use crate::versions::parse_version;
 pub use crate::versions::{shown_version, written_version};
@@ -183,7 +183,7 @@ fn plan_read(
     part_number: Option<i32>,
 ) -> S3Result<ReadPlan> {
     let bucket = store.bucket(bucket).map_err(s3_error)?;
-    let entry = read_entry(store, &bucket, key, version_id)?;
+    let entry = read_entry(store, &bucket, (key, version_id), ReadFor::Object)?;
     let object = &entry.object;
     let shown = shown_version(&bucket, object);
     let size = object.size;
@@ -553,31 +553,6 @@ pub fn copy_source(source: &CopySource) -> S3Result<(String, String, Option<Stri
     }
 }
 
-/// The entry a copy reads, with its bytes from the same snapshot: the current version, or the
-/// version named (a delete marker named by id is S3's 400 `InvalidRequest`).
-pub fn copy_source_object(
-    store: &Store,
-    bucket: &Bucket,
-    key: &str,
-    version_id: Option<&str>,
-) -> S3Result<Readable> {
-    match version_id {
-        None => store.read_object(&bucket.id, key).map_err(s3_error),
-        Some(v) => {
-            let o = store
-                .read_version(&bucket.id, key, &parse_version(v)?)
-                .map_err(s3_error)?;
-            if o.object.marker {
-                return Err(s3_error!(
-                    InvalidRequest,
-                    "The source of a copy request may not specifically refer to a delete marker by version id."
-                ));
-            }
-            Ok(o)
-        }
-    }
-}
-
 /// Copies `len` bytes of `entry` from `start` into a new durable blob (sealed under `into`,
 /// a part of an encrypted upload); `Reclaimed` (read the entry again) when its bytes went
 /// with it.
@@ -609,7 +584,8 @@ pub async fn copy(
     let encryption_named = input.server_side_encryption.is_some() || customer.is_some();
     let encrypt =
         crate::sse::requested(&target_bucket, crate::sse::server_headers!(input), customer)?;
-    let mut entry = copy_source_object(store, &source_bucket, &src_key, src_version.as_deref())?;
+    let source_name = (src_key.as_str(), src_version.as_deref());
+    let mut entry = read_entry(store, &source_bucket, source_name, ReadFor::CopySource)?;
     crate::sse::unlock(&mut entry, source_customer.as_ref()).map_err(s3_error)?;
     // A whole-object copy encrypted as its source shares the source's blobs (its bytes are not
     // read); into another encryption it is written again.

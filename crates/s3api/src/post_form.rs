@@ -193,13 +193,7 @@ where
     if let Some(tagging) = fields.get("tagging") {
         meta.tags = crate::tagging::from_xml(tagging)?;
     }
-    let announced = Announced {
-        crc32: fields.get("x-amz-checksum-crc32").map(str::to_owned),
-        crc32c: fields.get("x-amz-checksum-crc32c").map(str::to_owned),
-        sha1: fields.get("x-amz-checksum-sha1").map(str::to_owned),
-        sha256: fields.get("x-amz-checksum-sha256").map(str::to_owned),
-        crc64nvme: fields.get("x-amz-checksum-crc64nvme").map(str::to_owned),
-    };
+    let announced = Announced::named(|name| fields.get(name).map(str::to_owned));
     let algorithm = fields
         .get("x-amz-checksum-algorithm")
         .map(|a| checksum::algorithm(&a.to_ascii_lowercase()));

@@ -87,8 +87,13 @@ pub async fn put_object(
 
 pub fn get_object(store: &Store, input: GetObjectTaggingInput) -> S3Result<GetObjectTaggingOutput> {
     let bucket = store.bucket(&input.bucket).map_err(s3_error)?;
-    let entry =
-        crate::entry::read_entry(store, &bucket, &input.key, input.version_id.as_deref())?.object;
+    let entry = crate::entry::read_entry(
+        store,
+        &bucket,
+        (&input.key, input.version_id.as_deref()),
+        crate::entry::ReadFor::Object,
+    )?
+    .object;
     Ok(GetObjectTaggingOutput {
         tag_set: to_set(&entry.meta.tags),
         version_id: shown_version(&bucket, &entry),

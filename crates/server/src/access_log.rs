@@ -2,7 +2,7 @@
 //! thread so the request path never waits on the disk. When the writer falls behind, lines are
 //! dropped and counted (the count is logged), never queued without bound.
 
-use crate::metrics::Exchange;
+use pier_edge::exchange::Exchange;
 use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
@@ -22,26 +22,14 @@ pub struct AccessRecord<'a> {
     /// The access key the request claims (its signature or token); whether it verified shows
     /// in the status.
     pub key_id: Option<&'a str>,
-    /// `s3`, `b2`, `website` or `pier`.
-    pub api: &'static str,
-    /// The operation.
-    pub operation: &'static str,
     /// The HTTP method.
     pub method: &'a str,
     /// The HTTP version the request came in (`HTTP/1.1`, `HTTP/2.0`).
     pub protocol: &'static str,
-    /// The bucket, when named.
-    pub bucket: Option<&'a str>,
-    /// The HTTP status.
-    pub status: u16,
-    /// Request body bytes declared.
-    pub bytes_in: u64,
-    /// Response body bytes.
-    pub bytes_out: u64,
-    /// Milliseconds to the response head.
-    pub duration_ms: f64,
-    /// `none`, `allowed` or `refused`.
-    pub cors: &'static str,
+    /// The request and its answer (`api`, `operation`, `bucket`, `status`, `bytes_in`,
+    /// `bytes_out`, `duration_ms`, `cors`).
+    #[serde(flatten)]
+    pub exchange: Exchange<'a>,
 }
 
 impl<'a> AccessRecord<'a> {
@@ -56,16 +44,9 @@ impl<'a> AccessRecord<'a> {
             time_ms: pier_store::now_millis(),
             request_id,
             key_id,
-            api: x.api,
-            operation: x.operation,
             method,
             protocol: protocol_name(version),
-            bucket: x.bucket,
-            status: x.status,
-            bytes_in: x.bytes_in,
-            bytes_out: x.bytes_out,
-            duration_ms: x.duration.as_secs_f64() * 1000.0,
-            cors: x.cors.as_str(),
+            exchange: *x,
         }
     }
 }

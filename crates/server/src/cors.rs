@@ -7,6 +7,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use pier_cors::{CorsConfig, CorsHeaders, CorsRequest, Decision, Endpoint, Refusal, VARY};
 use pier_edge::cors_watch::CorsWatch;
+use pier_edge::exchange::CorsVerdict;
 use pier_s3::endpoint::S3Endpoint;
 use pier_s3::fault::{S3ErrorKind, S3Fault};
 use pier_store::{Bucket, Store};
@@ -38,28 +39,6 @@ impl CorsFacts {
     /// True when the request addresses an object (a key, a B2 file or upload).
     pub fn has_key(&self) -> bool {
         self.has_key
-    }
-}
-
-/// What the layer decided for one answer (for metrics and the access log).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CorsVerdict {
-    /// Not a CORS request (no `Origin`), or an API call CORS does not cover.
-    NotCors,
-    /// A rule matched: its headers were sent.
-    Allowed,
-    /// No rule (or no rules at all) allowed it.
-    Refused,
-}
-
-impl CorsVerdict {
-    /// A short lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CorsVerdict::NotCors => "none",
-            CorsVerdict::Allowed => "allowed",
-            CorsVerdict::Refused => "refused",
-        }
     }
 }
 

@@ -12,16 +12,17 @@
 //! 6. **accounting**: request id, metrics, the access log, and every 5xx logged with its id.
 
 use crate::access_log::{claimed_key, AccessLog, AccessRecord};
-use crate::cors::{CorsFacts, CorsLayer, CorsVerdict};
+use crate::cors::{CorsFacts, CorsLayer};
 use crate::fixes::{check_presigned_expiry, strip_forbidden_body};
 use crate::limits::{Limits, StallGuard};
-use crate::metrics::{Exchange, Metrics};
+use crate::metrics::Metrics;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body as _;
 use hyper::body::Incoming;
 use pier_b2::{B2Error, B2Request};
+use pier_edge::exchange::{CorsVerdict, Exchange};
 use pier_s3::endpoint::{S3Endpoint, S3Operation};
 use pier_s3::fault::{S3ErrorKind, S3Fault};
 use pier_s3::service::VirtualHosts;
@@ -304,11 +305,7 @@ impl Front {
 
         // 1. route
         let path = req.uri().path();
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        let host = pier_edge::request_host(req.headers(), req.uri());
         let website = match host {
             Some(host) if self.website_only => Some(crate::website::bucket_named(host)),
             Some(host) => crate::website::bucket_of(host, &inner.website_domains),
@@ -478,18 +475,7 @@ impl Front {
         };
         inner.metrics.record(&exchange);
         if let Some(traffic) = &inner.traffic {
-            traffic.record(
-                &pier_edge::traffic::Request {
-                    api: exchange.api,
-                    bucket: exchange.bucket,
-                    status,
-                    bytes_in: exchange.bytes_in,
-                    bytes_out: exchange.bytes_out,
-                    duration: exchange.duration,
-                    cors_refused: exchange.cors == crate::cors::CorsVerdict::Refused,
-                },
-                |name| inner.store.bucket(name).is_ok(),
-            );
+            traffic.record(&exchange, |name| inner.store.bucket(name).is_ok());
         }
         if let Some(log) = &inner.access_log {
             log.write(&AccessRecord::new(
@@ -688,12 +674,7 @@ impl Front {
             .dashboard_port
             .filter(|_| self.is_browser_at_root(req))
         {
-            let host = req
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .or_else(|| req.uri().authority().map(|a| a.as_str()))
-                .unwrap_or("127.0.0.1");
+            let host = pier_edge::request_host(req.headers(), req.uri()).unwrap_or("127.0.0.1");
             // Only a name of the server's own: never a Host reflected into a redirect.
             let name = strip_port(host);
             let name = if self

@@ -2,14 +2,13 @@
 //! their latency by API and operation, bytes in and out, connections, CORS verdicts by bucket,
 //! and the store's own counters (group commits, blob fsyncs, janitor backlog).
 
-use crate::cors::CorsVerdict;
+use pier_edge::exchange::{CorsVerdict, Exchange};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use std::time::Duration;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -58,27 +57,6 @@ struct StoreGauges {
     events_dropped: Gauge,
     events_backlog: Gauge,
     events_oldest_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
-}
-
-/// One finished request, as the metrics and the access log see it.
-#[derive(Clone, Copy, Debug)]
-pub struct Exchange<'a> {
-    /// `s3`, `b2` or `pier`.
-    pub api: &'static str,
-    /// The operation (`GetObject`, `b2_upload_file`, ...).
-    pub operation: &'static str,
-    /// The bucket, when the request names one.
-    pub bucket: Option<&'a str>,
-    /// The HTTP status answered.
-    pub status: u16,
-    /// Request body bytes declared (`Content-Length`).
-    pub bytes_in: u64,
-    /// Response body bytes (exact for every body pier sends).
-    pub bytes_out: u64,
-    /// Time from the request head to the response head.
-    pub duration: Duration,
-    /// What the CORS layer decided.
-    pub cors: CorsVerdict,
 }
 
 impl Default for Metrics {
@@ -294,6 +272,7 @@ fn latency_histogram() -> Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn renders_what_was_recorded() {

@@ -73,12 +73,7 @@ impl Retry {
             .next()?
             .trim()
             .to_owned();
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| req.uri().authority().map(|a| a.as_str()))?
-            .to_owned();
+        let host = pier_edge::request_host(req.headers(), req.uri())?.to_owned();
         let mut headers = req.headers().clone();
         for name in AUTH_HEADERS {
             headers.remove(name);

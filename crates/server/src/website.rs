@@ -117,11 +117,7 @@ pub async fn serve(
             "A website answers GET and HEAD.",
         );
     }
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+    let host = pier_edge::request_host(req.headers(), req.uri())
         .unwrap_or("")
         .to_owned();
     let Ok(key) = pier_edge::percent::decode_utf8(req.uri().path().trim_start_matches('/')) else {
