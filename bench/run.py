@@ -6,17 +6,20 @@
 - PUT of 64 MiB, 256 MiB and 1 GiB objects in one stream (MiB/s, curl, and % of the disk's
   sequential write rate), GET of the 256 MiB one,
 - a 1 GiB multipart upload with the aws CLI (8 MiB parts, 10 at once) and a 1 GiB B2 large file
-  with b2sdk, when the test tools are installed (`bash tests/tools/ensure.sh`),
+  with b2sdk, when the test tools are installed (`bash tests/tools/ensure.sh`), each with the
+  server's CPU seconds per GiB,
 - listing 100k keys with ListObjectsV2 (pages of 1000),
 - the server's peak RSS during each,
 and beside them this machine's own limits measured in the same run: a plain loopback TCP copy,
 a 4 KiB write+fsync loop, and a 1 GiB sequential write in 8 MiB blocks with one fdatasync.
 
 Requests are SigV4-presigned here (stdlib only), so the load generator (wrk) needs no signing.
-Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000] [--set all|scale]
+Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000] [--set all|scale|uploads]
                             [--postgres | --metadata postgres://...]
        --set scale measures only what the scale-out comparison needs (4 KiB PUT/GET, 256 MiB
-       PUT/GET, a 1 GiB PUT with its peak RSS, the clients' 1 GiB uploads, listing); --postgres keeps the metadata in a PostgreSQL server started for the
+       PUT/GET, a 1 GiB PUT with its peak RSS, the clients' 1 GiB uploads, listing); --set
+       uploads only the clients' 1 GiB uploads. --postgres keeps the metadata in a PostgreSQL
+       server started for the
        run from Debian's binaries (default settings, so commits are as durable as SQLite's).
        With --seaweedfs the same clients and sizes (4 KiB PUT and GET with wrk, 256 MiB PUT and
        GET with curl) also go straight to the cluster's own S3 endpoint in the same run, and
@@ -281,34 +284,43 @@ print(time.perf_counter() - start)
 """
 
 
-def clients_1gib(path, endpoint, disk, phase, results, runs):
-    """The real clients' large uploads of `path`: aws CLI multipart, b2sdk large file."""
+def clients_1gib(path, endpoint, disk, phase, results, runs, pid):
+    """The real clients' large uploads of `path`: aws CLI multipart, b2sdk large file, each with
+    the server's CPU time per GiB (pier's own cost, whatever the client's speed)."""
     aws, python = os.path.join(VENV, "aws"), os.path.join(VENV, "python")
     if not (os.path.exists(aws) and os.path.exists(python)):
         print("(aws CLI / b2sdk not installed: run `bash tests/tools/ensure.sh` for those rows)")
         return
     env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS, AWS_SECRET_ACCESS_KEY=SECRET, AWS_DEFAULT_REGION="us-east-1")
 
+    cpu = []
+
     def aws_cp(r):
-        start = time.perf_counter()
+        start, used = time.perf_counter(), cpu_seconds(pid)
         subprocess.run([aws, "--endpoint-url", endpoint, "s3", "cp", "--quiet", path, f"s3://{BUCKET}/multi-{r}"],
                        env=env, check=True)
+        cpu.append(cpu_seconds(pid) - used)
         return time.perf_counter() - start
 
     times = phase("aws CLI 1 GiB", lambda: [aws_cp(r) for r in range(runs)])
     rate = 1024 / median(times)
     print(f"aws CLI multipart 1 GiB (8 MiB parts, 10 at once): {rate:,.0f} MiB/s "
-          f"({100 * rate / disk:.0f}% of the disk), peak RSS {results['aws CLI 1 GiB'][1]:.1f} MiB")
+          f"({100 * rate / disk:.0f}% of the disk), pier CPU {median(cpu):.2f} s per GiB, "
+          f"peak RSS {results['aws CLI 1 GiB'][1]:.1f} MiB")
+
+    cpu.clear()
 
     def b2_upload(r):
+        used = cpu_seconds(pid)
         out = subprocess.run([python, "-c", B2_UPLOAD, endpoint, ACCESS, SECRET, path, f"large-{r}"],
                              check=True, capture_output=True, text=True).stdout
+        cpu.append(cpu_seconds(pid) - used)
         return float(out.strip().splitlines()[-1])
 
     times = phase("b2sdk 1 GiB", lambda: [b2_upload(r) for r in range(runs)])
     rate = 1024 / median(times)
     print(f"b2sdk large file 1 GiB: {rate:,.0f} MiB/s ({100 * rate / disk:.0f}% of the disk), "
-          f"peak RSS {results['b2sdk 1 GiB'][1]:.1f} MiB")
+          f"pier CPU {median(cpu):.2f} s per GiB, peak RSS {results['b2sdk 1 GiB'][1]:.1f} MiB")
 
 
 def put_tail(pier, env, work, seconds, runs):
@@ -365,7 +377,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--keys", type=int, default=100_000)
-    ap.add_argument("--set", choices=("all", "scale"), default="all")
+    ap.add_argument("--set", choices=("all", "scale", "uploads"), default="all",
+                    help="scale: the scale-out rows; uploads: only the clients' 1 GiB uploads")
     ap.add_argument("--metadata", default="sqlite", help="pier's --metadata (sqlite or postgres://...)")
     ap.add_argument("--postgres", action="store_true", help="start a PostgreSQL for the metadata")
     ap.add_argument("--seaweedfs", action="store_true",
@@ -419,6 +432,20 @@ def main():
             results[name] = (value, rss.peak())
             return value
 
+        def big_file(mib):
+            path = os.path.join(work, f"big-{mib}.bin")
+            block = os.urandom(1 << 20)
+            with open(path, "wb") as f:
+                for _ in range(mib):
+                    f.write(block)
+            return path
+
+        if args.set == "uploads":
+            clients_1gib(big_file(1024), endpoint, disk, phase, results, args.runs, server.pid)
+            server.terminate()
+            server.wait(timeout=60)
+            return
+
         put_paths = os.path.join(work, "put.txt")
         with open(put_paths, "w") as f:
             f.writelines(presign(hostport, "PUT", f"small/{i}") + "\n" for i in range(20_000))
@@ -449,14 +476,6 @@ def main():
               + pg)
         mine["4 KiB GET"] = median([r[0] for r in runs])
 
-        def big_file(mib):
-            path = os.path.join(work, f"big-{mib}.bin")
-            block = os.urandom(1 << 20)
-            with open(path, "wb") as f:
-                for _ in range(mib):
-                    f.write(block)
-            return path
-
         for mib in (64, 256, 1024) if full else (256, 1024):
             big = big_file(mib)
             name = f"{mib} MiB PUT"
@@ -474,7 +493,7 @@ def main():
                 print(f"256 MiB GET: {get_rate:,.0f} MiB/s ({100 * get_rate / tcp:.0f}% of loopback copy), "
                       f"peak RSS {results['256 MiB GET'][1]:.1f} MiB")
             if mib == 1024:
-                clients_1gib(big, endpoint, disk, phase, results, args.runs)
+                clients_1gib(big, endpoint, disk, phase, results, args.runs, server.pid)
             os.remove(big)
 
         t0 = time.perf_counter()

@@ -16,12 +16,10 @@ pub use location::S3Location;
 pub use s3::{S3Blobs, PARTS_IN_FLIGHT, PART_SIZE};
 
 use crate::error::Result;
-use md5::{Digest as _, Md5};
-use sha1::Sha1;
+use crate::md5_lanes::LaneStream;
+use sha1::{Digest as _, Sha1};
 use std::io;
-use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::SystemTime;
 
 /// Where durable blobs live. Implementations keep a blob's bytes unchanged from
@@ -118,7 +116,7 @@ impl Blobs {
             sealer: key.map(|k| pier_crypto::Sealer::new(k, &id)),
             id,
             sink: Some(sink),
-            md5: Md5State::InLine(Md5::new()),
+            md5: Md5Progress::InLine(md5_many::Md5State::new()),
             sha1: sha1.then(Sha1::new),
             size: 0,
         })
@@ -145,30 +143,25 @@ impl Blobs {
     }
 }
 
-/// Past this many bytes a blob's MD5 moves to a thread of its own, so that hashing runs beside
-/// the file writes and the SHA-1 instead of after them (MD5 cannot be split or vectorised; it
-/// is the slowest step of a large upload).
-pub const MD5_THREAD_AFTER: u64 = 4 * 1024 * 1024;
+/// Past this many bytes a blob's MD5 moves to the process's hashing thread
+/// ([`crate::md5_lanes`]), which hashes every large blob being written side by side in SIMD
+/// lanes, beside the file writes and the SHA-1; below it, hashing in line is cheaper than the
+/// hand-over.
+pub const MD5_LANES_AFTER: u64 = 256 * 1024;
 
-/// Chunks queued for the MD5 thread at most; the writer waits beyond that, so memory per upload
-/// stays bounded by this many chunks.
-const MD5_QUEUE: usize = 32;
-
-/// MD5 of a blob: computed in line for small blobs, then by a thread fed the same chunks.
+/// MD5 of a blob: computed in line for small blobs, then on the hashing thread, fed the same
+/// chunks.
 #[derive(Debug)]
-enum Md5State {
-    InLine(Md5),
-    Thread {
-        chunks: SyncSender<bytes::Bytes>,
-        done: JoinHandle<Md5>,
-    },
+enum Md5Progress {
+    InLine(md5_many::Md5State),
+    Lanes(LaneStream),
     /// Only while switching.
     Moved,
 }
 
-impl Md5State {
+impl Md5Progress {
     /// Hashes `data`, which `shared` holds too when the caller has it in a [`bytes::Bytes`]:
-    /// the thread takes that without a copy; only a borrowed slice bound for the thread is
+    /// the hashing thread takes that without a copy; only a borrowed slice bound for it is
     /// copied.
     fn update(
         &mut self,
@@ -176,47 +169,32 @@ impl Md5State {
         shared: Option<&bytes::Bytes>,
         size_before: u64,
     ) -> Result<()> {
-        if let Md5State::InLine(h) = self {
-            if size_before < MD5_THREAD_AFTER {
+        if let Md5Progress::InLine(h) = self {
+            if size_before < MD5_LANES_AFTER {
                 h.update(data);
                 return Ok(());
             }
-            let Md5State::InLine(mut h) = std::mem::replace(self, Md5State::Moved) else {
+            let Md5Progress::InLine(h) = std::mem::replace(self, Md5Progress::Moved) else {
                 unreachable!("matched above")
             };
-            let (tx, rx) = sync_channel::<bytes::Bytes>(MD5_QUEUE);
-            let done = std::thread::Builder::new()
-                .name("pier-md5".into())
-                .spawn(move || {
-                    for chunk in rx {
-                        h.update(&chunk);
-                    }
-                    h
-                })?;
-            *self = Md5State::Thread { chunks: tx, done };
+            *self = Md5Progress::Lanes(LaneStream::start(h)?);
         }
         let chunk = shared
             .cloned()
             .unwrap_or_else(|| bytes::Bytes::copy_from_slice(data));
         match self {
-            Md5State::Thread { chunks, .. } => chunks
-                .send(chunk)
-                .map_err(|_| io::Error::other("the MD5 thread stopped").into()),
-            _ => unreachable!("switched to a thread above"),
+            Md5Progress::Lanes(stream) => Ok(stream.update(chunk)?),
+            _ => unreachable!("moved to the lanes above"),
         }
     }
 
     fn finish(self) -> Result<String> {
-        let h = match self {
-            Md5State::InLine(h) => h,
-            Md5State::Thread { chunks, done } => {
-                drop(chunks);
-                done.join()
-                    .map_err(|_| io::Error::other("the MD5 thread panicked"))?
-            }
-            Md5State::Moved => unreachable!("never left moved"),
+        let digest = match self {
+            Md5Progress::InLine(h) => h.finalize(),
+            Md5Progress::Lanes(stream) => stream.finish()?,
+            Md5Progress::Moved => unreachable!("never left moved"),
         };
-        Ok(hex::encode(h.finalize()))
+        Ok(hex::encode(digest))
     }
 }
 
@@ -229,7 +207,7 @@ pub struct BlobWriter {
     sink: Option<Box<dyn BlobSink>>,
     /// Seals the bytes before they reach the sink, for an encrypted object.
     sealer: Option<pier_crypto::Sealer>,
-    md5: Md5State,
+    md5: Md5Progress,
     sha1: Option<Sha1>,
     size: u64,
 }
@@ -291,7 +269,7 @@ impl BlobWriter {
             sink.write(&last, Some(&last))?;
         }
         // An MD5 failure drops the sink unfinished, which discards the blob.
-        let md5 = std::mem::replace(&mut self.md5, Md5State::Moved).finish()?;
+        let md5 = std::mem::replace(&mut self.md5, Md5Progress::Moved).finish()?;
         sink.finish()?;
         Ok(WrittenBlob {
             blob: std::mem::take(&mut self.id),

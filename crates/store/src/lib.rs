@@ -34,6 +34,7 @@ mod janitor;
 pub mod lifecycle;
 mod list;
 pub mod lock;
+mod md5_lanes;
 pub mod meta;
 mod payload;
 mod read;

@@ -603,12 +603,12 @@ fn a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name(db: &Db) {
     assert_eq!(store.bucket_by_id(&new.id).unwrap().id, new.id);
 }
 
-fn large_blobs_hash_on_a_thread_and_match_hashing_in_line(db: &Db) {
+fn large_blobs_hashed_in_lanes_match_hashing_in_line(db: &Db) {
     use md5::Digest as _;
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
-    // Past MD5_THREAD_AFTER, in chunks of every shape, shared and copied.
-    let data: Vec<u8> = (0..(pier_store::blob::MD5_THREAD_AFTER as usize * 3 + 12_345))
+    // Past MD5_LANES_AFTER, in chunks of every shape, shared and copied.
+    let data: Vec<u8> = (0..(pier_store::blob::MD5_LANES_AFTER as usize * 3 + 12_345))
         .map(|i| (i * 31 % 251) as u8)
         .collect();
     let mut w = store.new_payload(None).unwrap();
@@ -912,7 +912,7 @@ on_both_backends!(
     bucket_policies_and_visibility_are_stored,
     a_part_racing_an_abort_is_no_such_upload_and_leaves_nothing,
     a_deleted_buckets_id_never_finds_the_bucket_that_took_its_name,
-    large_blobs_hash_on_a_thread_and_match_hashing_in_line,
+    large_blobs_hashed_in_lanes_match_hashing_in_line,
     s3_parts_skip_the_sha1_until_b2_asks_for_it,
 );
 
