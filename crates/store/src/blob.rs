@@ -144,7 +144,7 @@ impl Blobs {
 }
 
 /// Past this many bytes a blob's MD5 moves to the process's hashing thread
-/// ([`crate::md5_lanes`]), which hashes every large blob being written side by side in SIMD
+/// (`md5_lanes`), which hashes every large blob being written side by side in SIMD
 /// lanes, beside the file writes and the SHA-1; below it, hashing in line is cheaper than the
 /// hand-over.
 pub const MD5_LANES_AFTER: u64 = 256 * 1024;
@@ -226,14 +226,14 @@ pub struct WrittenBlob {
 }
 
 impl BlobWriter {
-    /// Appends bytes (copied only once the MD5 runs on its own thread; prefer
+    /// Appends bytes (copied only once the MD5 runs on the hashing thread; prefer
     /// [`BlobWriter::write_bytes`] for bytes already in a [`bytes::Bytes`]).
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
         self.append(data, None)
     }
 
-    /// Appends a chunk: written to the file and hashed (SHA-1 here, MD5 here or on its thread
-    /// for large blobs, sharing the chunk without copying it).
+    /// Appends a chunk: written to the file and hashed (SHA-1 here, MD5 here or, for large
+    /// blobs, on the hashing thread, which shares the chunk without copying it).
     pub fn write_bytes(&mut self, data: bytes::Bytes) -> Result<()> {
         self.append(&data, Some(&data))
     }

@@ -16,6 +16,8 @@
 //! - Blobs no entry references any more are recorded as garbage in the same transaction and
 //!   unlinked after it. At every start, the garbage list is finished, `tmp/` is emptied, and
 //!   blobs that no metadata references are removed.
+//! - A large blob's MD5 (its ETag) is computed on one hashing thread for the whole process,
+//!   which hashes the blobs being written side by side in SIMD lanes (`md5_lanes`).
 //!
 //! - Errors are sized to operations where callers must tell outcomes apart: a put fails with
 //!   [`PutError`], a part with [`PartError`], a completion with [`CompleteError`], each
