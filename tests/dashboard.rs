@@ -395,16 +395,74 @@ fn dashboard_put(
     key: &str,
     body: &str,
 ) -> RawResponse {
+    let path = format!("/api/b/{bucket}/object?key={key}");
+    upload_api(server, cookie, "PUT", &path, body)
+}
+
+/// A request to the dashboard's upload API, as `app.js` sends it (the CSRF token in its header).
+fn upload_api(server: &Server, cookie: &str, method: &str, path: &str, body: &str) -> RawResponse {
     let host = host_of(&server.dashboard);
     let token = csrf(server, cookie);
     raw_bytes(
         &server.dashboard,
         format!(
-            "PUT /api/b/{bucket}/object?key={key} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nCookie: {cookie}\r\nx-csrf-token: {token}\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nCookie: {cookie}\r\nx-csrf-token: {token}\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         )
         .as_bytes(),
     )
+}
+
+#[test]
+fn a_part_uploaded_past_a_cap_is_refused_with_the_cap_not_a_server_error() {
+    let server = Server::start();
+    server.aws_ok(&["s3api", "create-bucket", "--bucket", "capped"]);
+    let set = std::process::Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args([
+            "caps",
+            "set",
+            "--bucket",
+            "capped",
+            "--storage",
+            "1000",
+            "--data-dir",
+        ])
+        .arg(server.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{set:?}");
+    let cookie = sign_in(&server);
+    let started = upload_api(
+        &server,
+        &cookie,
+        "POST",
+        "/api/b/capped/uploads?key=big",
+        "",
+    );
+    assert_eq!(started.status, 200, "{started:?}");
+    let id = started
+        .body
+        .split('"')
+        .nth(3)
+        .expect("an upload id")
+        .to_owned();
+    let part = upload_api(
+        &server,
+        &cookie,
+        "PUT",
+        &format!("/api/b/capped/uploads/{id}/1"),
+        &"x".repeat(2000),
+    );
+    assert_eq!(part.status, 403, "{part:?}");
+    assert!(part.body.contains("Refused"), "{part:?}");
+    let fits = upload_api(
+        &server,
+        &cookie,
+        "PUT",
+        &format!("/api/b/capped/uploads/{id}/1"),
+        &"x".repeat(500),
+    );
+    assert_eq!(fits.status, 200, "{fits:?}");
 }
 
 #[test]

@@ -578,13 +578,9 @@ pub(crate) async fn upload_part(
     };
     let store = d.store().clone();
     let part = blocking(move || {
-        store.put_part(&upload, part, blob, None).map_err(|e| {
-            Page::store(match e {
-                pier_store::PartError::NoSuchUpload => pier_store::StoreError::NoSuchUpload,
-                pier_store::PartError::Storage(s) => s.into(),
-                other => pier_store::StoreError::Database(other.to_string()),
-            })
-        })
+        store
+            .put_part(&upload, part, blob, None)
+            .map_err(Page::store)
     })
     .await?;
     Ok(Json(serde_json::json!({ "etag": part.etag })))

@@ -536,6 +536,16 @@ impl From<PutError> for StoreError {
     }
 }
 
+impl From<PartError> for StoreError {
+    fn from(e: PartError) -> StoreError {
+        match e {
+            PartError::NoSuchUpload => StoreError::NoSuchUpload,
+            PartError::CapExceeded(c) => StoreError::CapExceeded(c),
+            PartError::Storage(s) => s.into(),
+        }
+    }
+}
+
 impl From<StorageError> for StoreError {
     fn from(e: StorageError) -> StoreError {
         match e {

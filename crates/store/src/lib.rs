@@ -22,7 +22,8 @@
 //! - Errors are sized to operations where callers must tell outcomes apart: a put fails with
 //!   [`PutError`], a part with [`PartError`], a completion with [`CompleteError`], each
 //!   listing only what can happen plus [`StorageError`] (the machine's fault). Everything else
-//!   returns [`StoreError`], into which they all convert.
+//!   returns [`StoreError`], into which they all convert but [`CompleteError`] (whose faults
+//!   are the completion's own).
 //!
 //! See `docs/design.md` for the on-disk layout and the write protocol.
 
