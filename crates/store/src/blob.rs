@@ -144,7 +144,7 @@ impl Blobs {
 }
 
 /// Past this many bytes a blob's MD5 moves to the process's hashing thread
-/// (`md5_lanes`), which hashes every large blob being written side by side in SIMD
+/// ([`crate::md5_lanes`]), which hashes every large blob being written side by side in SIMD
 /// lanes, beside the file writes and the SHA-1; below it, hashing in line is cheaper than the
 /// hand-over.
 pub const MD5_LANES_AFTER: u64 = 256 * 1024;

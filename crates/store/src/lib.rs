@@ -17,7 +17,7 @@
 //!   unlinked after it. At every start, the garbage list is finished, `tmp/` is emptied, and
 //!   blobs that no metadata references are removed.
 //! - A large blob's MD5 (its ETag) is computed on one hashing thread for the whole process,
-//!   which hashes the blobs being written side by side in SIMD lanes (`md5_lanes`).
+//!   which hashes the blobs being written side by side in SIMD lanes ([`md5_lanes`]).
 //!
 //! - Errors are sized to operations where callers must tell outcomes apart: a put fails with
 //!   [`PutError`], a part with [`PartError`], a completion with [`CompleteError`], each
@@ -37,7 +37,7 @@ mod janitor;
 pub mod lifecycle;
 mod list;
 pub mod lock;
-mod md5_lanes;
+pub mod md5_lanes;
 pub mod meta;
 mod payload;
 mod read;

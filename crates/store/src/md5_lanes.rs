@@ -29,10 +29,10 @@ pub const QUEUED_BYTES: usize = 16 * 1024 * 1024;
 
 /// Bytes waiting that start a round even of one stream: chunks hashed as each arrives would
 /// keep one lane busy and the others idle, but the queue must not fill.
-const GATHER_BYTES: usize = 12 * 1024 * 1024;
+pub const GATHER_BYTES: usize = 12 * 1024 * 1024;
 
 /// How long one stream with blocks ready waits for a second before it is hashed alone.
-const GATHER_WAIT: Duration = Duration::from_millis(5);
+pub const GATHER_WAIT: Duration = Duration::from_millis(5);
 
 /// Streams hashed side by side in one SIMD group (AVX2's width; AVX-512 takes two groups).
 const GROUP: usize = 8;
