@@ -440,10 +440,9 @@ fn a_part_uploaded_past_a_cap_is_refused_with_the_cap_not_a_server_error() {
         "",
     );
     assert_eq!(started.status, 200, "{started:?}");
-    let id = started
-        .body
-        .split('"')
-        .nth(3)
+    let answer: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+    let id = answer["uploadId"]
+        .as_str()
         .expect("an upload id")
         .to_owned();
     let part = upload_api(

@@ -65,8 +65,10 @@ pub fn read_entry(
                 .read_version(&bucket.id, key, &which)
                 .map_err(s3_error)?;
             let o = &found.object;
+            if !o.marker {
+                return Ok(found);
+            }
             match purpose {
-                _ if !o.marker => Ok(found),
                 ReadFor::Object => {
                     let mut e = s3_error!(
                         MethodNotAllowed,

@@ -89,15 +89,14 @@ impl Drop for LaneStream {
 /// The hashing thread's door: its queue, the byte budget of that queue, stream ids.
 #[derive(Debug)]
 struct Lanes {
-    messages: Mutex<Sender<Message>>,
+    messages: Sender<Message>,
     budget: Arc<Budget>,
     next_id: AtomicU64,
 }
 
 impl Lanes {
     fn send(&self, message: Message) -> io::Result<()> {
-        let sender = self.messages.lock().unwrap_or_else(|e| e.into_inner());
-        sender.send(message).map_err(|_| stopped())
+        self.messages.send(message).map_err(|_| stopped())
     }
 }
 
@@ -137,7 +136,7 @@ fn lanes() -> io::Result<&'static Lanes> {
                 .spawn(move || run(rx, &theirs))
                 .map_err(|e| format!("the MD5 hashing thread did not start: {e}"))?;
             Ok(Lanes {
-                messages: Mutex::new(tx),
+                messages: tx,
                 budget,
                 next_id: AtomicU64::new(0),
             })
@@ -176,6 +175,9 @@ impl Budget {
     }
 
     fn give_back(&self, len: usize) {
+        if len == 0 {
+            return;
+        }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.0 = state.0.saturating_sub(len);
         self.freed.notify_all();
