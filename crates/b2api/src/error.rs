@@ -254,6 +254,7 @@ impl From<StoreError> for B2Error {
                 B2Error::bad_request("The file is not encrypted with SSE-C: give no customer key")
             }
             StoreError::Unavailable(why) => B2Error::unavailable(why),
+            StoreError::LongerThanDeclared(_) => B2Error::bad_request(e.to_string()),
             other => B2Error::internal(other),
         }
     }

@@ -133,6 +133,8 @@ pub(crate) async fn upload_part(
         .ok_or_else(|| B2Error::bad_request("Missing header: X-Bz-Content-Sha1"))?
         .to_ascii_lowercase();
     let digits_at_end = sha1 == "hex_digits_at_end";
+    // The part's own bytes: the 40 hex digits at the end are its SHA-1, not data.
+    let data_len = length.checked_sub(if digits_at_end { 40 } else { 0 });
     let key = crate::sse::customer_from_headers(call)?;
     let writer = match &up.meta.encryption {
         Some(envelope) => {
@@ -140,10 +142,10 @@ pub(crate) async fn upload_part(
                 return Err(StoreError::NotCustomerEncrypted.into());
             }
             let data_key = call.store.open_envelope(envelope, key.as_ref())?;
-            call.store.new_sealed_part_payload(&data_key)?
+            call.store.new_sealed_part_payload(&data_key, data_len)?
         }
         None if key.is_some() => return Err(StoreError::NotCustomerEncrypted.into()),
-        None => call.store.new_payload(None)?,
+        None => call.store.new_part_payload(data_len, true)?,
     };
     let (writer, tail) =
         crate::files::receive_body(&mut body, writer, length, digits_at_end).await?;

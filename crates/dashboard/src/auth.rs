@@ -59,6 +59,7 @@ impl Page {
             E::NoSuchUpload => Page::new(StatusCode::NOT_FOUND, "No such upload."),
             E::InvalidName(why) => Page::new(StatusCode::BAD_REQUEST, why.to_string()),
             E::CapExceeded(cap) => Page::new(StatusCode::FORBIDDEN, format!("Refused: {cap}.")),
+            why @ E::LongerThanDeclared(_) => Page::new(StatusCode::BAD_REQUEST, why.to_string()),
             E::Unavailable(why) => {
                 tracing::warn!(cause = %why, "dashboard: storage unavailable");
                 Page::new(

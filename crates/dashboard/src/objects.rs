@@ -404,6 +404,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The body's length as its `Content-Length` declares it (the server holds the body to it).
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+}
+
 /// Streams a request body into a writer (off the async runtime for each write).
 async fn receive(
     body: Body,
@@ -466,9 +473,7 @@ pub(crate) async fn upload(
     body: Body,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let b = upload_target(&d, &who, &bucket, &q.key, &headers)?;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let declared = declared_length(&headers);
     // A bucket with default encryption gets its uploads encrypted, as over the APIs.
     let sealing = default_sealing(&d, &b)?;
     let mut writer = match &sealing {
@@ -565,9 +570,10 @@ pub(crate) async fn upload_part(
                 .store()
                 .open_envelope(envelope, None)
                 .map_err(Page::store)?;
-            d.store().new_sealed_part_payload(&key)
+            d.store()
+                .new_sealed_part_payload(&key, declared_length(&headers))
         }
-        None => d.store().new_part_payload(),
+        None => d.store().new_part_payload(declared_length(&headers), false),
     }
     .map_err(Page::store)?;
     receive(body, |c| writer.write_bytes(c)).await?;

@@ -9,7 +9,8 @@ use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Error, S3Result};
 
 /// Streams `body` into a payload (kept inline when declared small and `inline` allows it,
-/// else a durable blob; a part, `inline` false, gets no SHA-1, which S3 never asks for; sealed
+/// else a durable blob, told the declared length so a blob cluster can take the bytes as they
+/// come; a part, `inline` false, gets no SHA-1, which S3 never asks for; sealed
 /// under `sealing` for an encrypted object), feeding
 /// `checksums` as bytes pass. Nothing is kept unless this returns `Ok`; a broken or mis-signed
 /// body leaves nothing behind.
@@ -20,14 +21,12 @@ pub async fn receive(
     (inline, sealing): (bool, Option<&pier_crypto::DataKey>),
     checksums: &mut ChecksumHasher,
 ) -> S3Result<Payload> {
-    let expected = declared_length
-        .filter(|_| inline)
-        .and_then(|n| u64::try_from(n).ok());
+    let expected = declared_length.and_then(|n| u64::try_from(n).ok());
     let mut writer = match (inline, sealing) {
         (true, None) => store.new_payload(expected),
         (true, Some(key)) => store.new_sealed_payload(expected, key),
-        (false, None) => store.new_part_payload(),
-        (false, Some(key)) => store.new_sealed_part_payload(key),
+        (false, None) => store.new_part_payload(expected, false),
+        (false, Some(key)) => store.new_sealed_part_payload(key, expected),
     }
     .map_err(s3_error)?;
     if let Some(mut body) = body {

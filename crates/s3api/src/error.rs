@@ -39,6 +39,10 @@ pub fn s3_error(e: impl Into<StoreError>) -> S3Error {
             InvalidPartOrder,
             "The list of parts was not in ascending order. Parts must be ordered by part number."
         ),
+        StoreError::LongerThanDeclared(n) => s3_error!(
+            IncompleteBody,
+            "The body is longer than the {n} bytes its request declared."
+        ),
         StoreError::EntityTooSmall(n) => s3_error!(
             EntityTooSmall,
             "Your proposed upload is smaller than the minimum allowed object size (part {n})."

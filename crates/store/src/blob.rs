@@ -4,11 +4,15 @@
 //! S3-compatible cluster ([`S3Blobs`]). Above them, [`BlobWriter`] computes a new blob's digests
 //! on the way in and [`SegmentReader`] reads an object's byte range across its blobs.
 
+#[cfg(feature = "s3-blobs")]
+mod aws_chunked;
 mod direct;
 mod files;
 mod location;
 #[cfg(feature = "s3-blobs")]
 mod s3;
+#[cfg(feature = "s3-blobs")]
+mod streamed_put;
 
 pub use files::{Disk, FileBlobs, SystemDisk};
 pub use location::S3Location;
@@ -25,8 +29,10 @@ use std::time::SystemTime;
 /// Where durable blobs live. Implementations keep a blob's bytes unchanged from
 /// [`BlobSink::finish`] until [`BlobStore::remove`].
 pub trait BlobStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Starts writing blob `id` (a fresh id nothing else uses).
-    fn create(&self, id: &str) -> Result<Box<dyn BlobSink>>;
+    /// Starts writing blob `id` (a fresh id nothing else uses). `size`, when known, is exactly
+    /// the bytes that will be written: a store may then stream them on as they come, and may
+    /// refuse more ([`crate::StoreError::LongerThanDeclared`]) or fewer.
+    fn create(&self, id: &str, size: Option<u64>) -> Result<Box<dyn BlobSink>>;
     /// Reads `len` bytes of blob `id` from `start`; a missing blob is `NotFound` here, before
     /// any byte is returned.
     fn open(&self, id: &str, start: u64, len: u64) -> io::Result<Box<dyn BlobSource>>;
@@ -92,26 +98,30 @@ impl Blobs {
         Blobs(store)
     }
 
-    /// Starts writing a new blob, computing its MD5 and SHA-1.
+    /// Starts writing a new blob of unknown length, computing its MD5 and SHA-1.
     pub fn create(&self) -> Result<BlobWriter> {
-        self.create_hashing(true)
+        self.create_with(None, true, None)
     }
 
     /// Starts writing a new blob, computing its MD5, and its SHA-1 only when `sha1` (B2 needs
-    /// it; an S3 part does not, and skipping it saves a sixth of a part's CPU).
-    pub fn create_hashing(&self, sha1: bool) -> Result<BlobWriter> {
-        self.create_with(sha1, None)
-    }
-
-    /// [`Blobs::create_hashing`] for a blob stored sealed under `key` (its plaintext is
-    /// hashed; `docs/design.md`, "Encryption at rest").
-    pub fn create_sealed(&self, sha1: bool, key: &pier_crypto::DataKey) -> Result<BlobWriter> {
-        self.create_with(sha1, Some(key))
-    }
-
-    fn create_with(&self, sha1: bool, key: Option<&pier_crypto::DataKey>) -> Result<BlobWriter> {
+    /// it; an S3 part does not, and skipping it saves a sixth of a part's CPU). `size`, when
+    /// known, is exactly the plaintext bytes that will be written (the client's declared
+    /// length): a cluster then gets them as they come, in one request; a blob given more is
+    /// refused ([`crate::StoreError::LongerThanDeclared`]), one given fewer fails to finish.
+    /// Sealed under `key` when given (its plaintext is hashed; `docs/design.md`, "Encryption
+    /// at rest").
+    pub fn create_with(
+        &self,
+        size: Option<u64>,
+        sha1: bool,
+        key: Option<&pier_crypto::DataKey>,
+    ) -> Result<BlobWriter> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let sink = self.0.create(&id)?;
+        let stored = match key {
+            Some(_) => size.map(pier_crypto::sealed_len),
+            None => size,
+        };
+        let sink = self.0.create(&id, stored)?;
         Ok(BlobWriter {
             sealer: key.map(|k| pier_crypto::Sealer::new(k, &id)),
             id,
@@ -119,6 +129,7 @@ impl Blobs {
             md5: Md5Progress::InLine(md5_many::Md5State::new()),
             sha1: sha1.then(Sha1::new),
             size: 0,
+            declared: size,
         })
     }
 
@@ -199,7 +210,9 @@ impl Md5Progress {
 }
 
 /// A blob being written. Hashes (MD5 for S3 ETags, SHA-1 for B2) are computed on the way, of
-/// the plaintext; a sealed blob's bytes are stored in sealed chunks.
+/// the plaintext; a sealed blob's bytes are stored in sealed chunks. A blob created with its
+/// length ([`Blobs::create_with`]) takes exactly that many bytes: one more is refused with
+/// [`crate::StoreError::LongerThanDeclared`], and fewer fail [`BlobWriter::finish`].
 /// Dropping it without [`BlobWriter::finish`] discards the blob.
 #[derive(Debug)]
 pub struct BlobWriter {
@@ -210,6 +223,8 @@ pub struct BlobWriter {
     md5: Md5Progress,
     sha1: Option<Sha1>,
     size: u64,
+    /// The plaintext length declared at creation, which the writes must match exactly.
+    declared: Option<u64>,
 }
 
 /// A durable blob, ready to be referenced by metadata.
@@ -221,7 +236,7 @@ pub struct WrittenBlob {
     pub size: u64,
     /// Hex MD5.
     pub md5: String,
-    /// Hex SHA-1, when it was computed ([`Blobs::create_hashing`]).
+    /// Hex SHA-1, when it was computed ([`Blobs::create_with`]).
     pub sha1: Option<String>,
 }
 
@@ -241,6 +256,9 @@ impl BlobWriter {
     fn append(&mut self, data: &[u8], shared: Option<&bytes::Bytes>) -> Result<()> {
         let sink = self.sink.as_mut().expect("writer is open until finish");
         let len = data.len() as u64;
+        if let Some(declared) = self.declared.filter(|d| self.size + len > *d) {
+            return Err(crate::StoreError::LongerThanDeclared(declared));
+        }
         self.md5.update(data, shared, self.size)?;
         match &mut self.sealer {
             Some(sealer) => sealer.push(data, |chunk| {
@@ -262,7 +280,15 @@ impl BlobWriter {
     }
 
     /// Makes the blob durable (the digests are complete first) and returns what was written.
+    /// A blob given fewer bytes than declared is not kept (callers check a body's length
+    /// first, so this is a fault of the server's, an error).
     pub fn finish(mut self) -> Result<WrittenBlob> {
+        if let Some(declared) = self.declared.filter(|d| self.size != *d) {
+            return Err(crate::StoreError::Io(io::Error::other(format!(
+                "a blob declared as {declared} bytes was given {}",
+                self.size
+            ))));
+        }
         let mut sink = self.sink.take().expect("writer is open until finish");
         if let Some(last) = self.sealer.take().and_then(pier_crypto::Sealer::finish) {
             let last = bytes::Bytes::from(last);

@@ -36,6 +36,9 @@ pub enum StoreError {
     /// Retention or legal hold named for a bucket without object lock.
     #[error("the bucket does not have object lock enabled")]
     LockNotEnabled,
+    /// A body went past the length its request declared.
+    #[error("the body is longer than the {0} bytes its request declared")]
+    LongerThanDeclared(u64),
     /// No multipart upload with that id (in that bucket and key).
     #[error("the multipart upload does not exist")]
     NoSuchUpload,

@@ -83,8 +83,7 @@ impl PayloadWriter {
                 data: Vec::with_capacity(n as usize),
                 key: key.cloned(),
             },
-            (_, Some(key)) => PayloadWriter::Blob(Box::new(dir.create_sealed(true, key)?)),
-            (_, None) => PayloadWriter::Blob(Box::new(dir.create()?)),
+            (expected, key) => PayloadWriter::Blob(Box::new(dir.create_with(expected, true, key)?)),
         })
     }
 
@@ -103,10 +102,8 @@ impl PayloadWriter {
                 data.extend_from_slice(chunk);
                 return Ok(());
             }
-            let mut blob = match key {
-                Some(key) => dir.create_sealed(true, key)?,
-                None => dir.create()?,
-            };
+            // More than declared: the length is unknown from here.
+            let mut blob = dir.create_with(None, true, key.as_ref())?;
             blob.write(data)?;
             *self = PayloadWriter::Blob(Box::new(blob));
         }

@@ -505,9 +505,9 @@ impl BlobSink for FailingSink {
 }
 
 impl BlobStore for FailingWrites {
-    fn create(&self, id: &str) -> pier_store::Result<Box<dyn BlobSink>> {
+    fn create(&self, id: &str, size: Option<u64>) -> pier_store::Result<Box<dyn BlobSink>> {
         Ok(Box::new(FailingSink {
-            inner: self.inner.create(id)?,
+            inner: self.inner.create(id, size)?,
             fail_at: self.fail_at,
             writes: Arc::clone(&self.writes),
         }))

@@ -106,6 +106,8 @@ fn sse_s3_objects_read_whole_and_by_range(db: &Db) {
         ("inline", 60_000),
         ("blob", 1_000_000),
         ("exact", 3 * 65_536),
+        // Past one buffer of a cluster: its sealed bytes stream there as they come.
+        ("streamed", 9 * 1024 * 1024 + 17),
     ] {
         let data = secret(size);
         let o = put(&store, &b, key, &data, &Encrypt::SseS3);
@@ -193,7 +195,7 @@ fn multipart_parts_are_sealed_under_the_uploads_key(db: &Db) {
         let key = store
             .open_envelope(&upload.meta.encryption.clone().unwrap(), None)
             .unwrap();
-        let mut w = store.new_sealed_part_payload(&key).unwrap();
+        let mut w = store.new_sealed_part_payload(&key, None).unwrap();
         w.write(bytes).unwrap();
         let Payload::Blob(blob) = w.finish().unwrap() else {
             unreachable!()

@@ -301,20 +301,68 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
 /// Blobs around the S3 blob backend's buffer size (8 MiB): one of exactly one buffer, and one of
 /// three buffers and a byte (a multipart upload whose buffers are reused part after part), each
 /// part's bytes distinct, read back whole on every backend.
+/// On a cluster: one buffer is one `PutObject`; more, declared, streams in one `PutObject`
+/// signed chunk by chunk; more, of unknown length, is a multipart upload.
 fn blobs_of_one_buffer_and_of_several_read_back_whole(db: &Db) {
     const BUFFER: usize = 8 * 1024 * 1024;
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
     let b = common::private_bucket(&store, "sizes", pier_store::DEFAULT_ACCOUNT).unwrap();
-    for (key, len) in [("one", BUFFER), ("several", 3 * BUFFER + 1)] {
+    for (key, len, declared) in [
+        ("one", BUFFER, true),
+        ("several", 3 * BUFFER + 1, true),
+        ("several-undeclared", 2 * BUFFER + 1, false),
+    ] {
         let data: Vec<u8> = (0..len)
             .map(|i| (i / BUFFER * 37 + i % 251) as u8)
             .collect();
-        let object = put_declared(&store, &b.id, key, &data, len as u64);
+        let object = if declared {
+            put_declared(&store, &b.id, key, &data, len as u64)
+        } else {
+            let mut w = store.new_payload(None).unwrap();
+            for chunk in data.chunks(100_000) {
+                w.write_bytes(bytes::Bytes::copy_from_slice(chunk)).unwrap();
+            }
+            store
+                .put_object(
+                    &b.id,
+                    key,
+                    w.finish().unwrap(),
+                    pier_store::ObjectMeta::default(),
+                    pier_store::WriteCondition::None,
+                )
+                .unwrap()
+        };
         assert_eq!(object.size, len as u64);
         assert_eq!(object.etag, format!("{:032x}", md5_of(&data)));
         assert!(read_all(&store, &object) == data, "{key} reads back whole");
     }
+}
+
+/// A blob takes exactly its declared length: one byte more is refused as the client's fault,
+/// one fewer fails to finish, and neither leaves bytes behind (on a cluster, the streamed
+/// request is broken off before its last chunk).
+fn a_blob_takes_exactly_its_declared_length(db: &Db) {
+    const LEN: usize = 9 * 1024 * 1024;
+    let dir = TempDir::new().unwrap();
+    let store = db.open(dir.path());
+    let data = vec![5u8; LEN];
+    let mut longer = store.new_payload(Some(LEN as u64)).unwrap();
+    longer.write(&data[..LEN / 2]).unwrap();
+    longer.write(&data[LEN / 2..]).unwrap();
+    assert!(matches!(
+        longer.write(b"x"),
+        Err(pier_store::StoreError::LongerThanDeclared(n)) if n == LEN as u64
+    ));
+    drop(longer);
+    let mut shorter = store.new_payload(Some(LEN as u64)).unwrap();
+    shorter.write(&data[..LEN - 1]).unwrap();
+    assert!(shorter.finish().is_err());
+    expect_blobs(&store, 0);
+    let mut exact = store.new_payload(Some(LEN as u64)).unwrap();
+    exact.write(&data).unwrap();
+    exact.finish().unwrap();
+    expect_blobs(&store, 1);
 }
 
 fn small_objects_live_inline_and_large_ones_in_files(db: &Db) {
@@ -633,7 +681,7 @@ fn s3_parts_skip_the_sha1_until_b2_asks_for_it(db: &Db) {
         .create_upload(&b.id, "k", pier_store::ObjectMeta::default())
         .unwrap();
     let data = vec![7u8; 300_000];
-    let mut w = store.new_part_payload().unwrap();
+    let mut w = store.new_part_payload(None, false).unwrap();
     w.write(&data).unwrap();
     let pier_store::Payload::Blob(blob) = w.finish().unwrap() else {
         panic!("a part is a blob")
@@ -906,6 +954,7 @@ on_both_backends!(
     multipart_completes_without_copying_and_checks_parts,
     small_objects_live_inline_and_large_ones_in_files,
     blobs_of_one_buffer_and_of_several_read_back_whole,
+    a_blob_takes_exactly_its_declared_length,
     access_keys,
     key_restrictions_round_trip_and_survive_reopening,
     keys_and_buckets_keep_their_account_across_reopening,

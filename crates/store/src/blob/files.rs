@@ -95,7 +95,7 @@ impl FileBlobs {
 }
 
 impl BlobStore for FileBlobs {
-    fn create(&self, id: &str) -> Result<Box<dyn BlobSink>> {
+    fn create(&self, id: &str, _size: Option<u64>) -> Result<Box<dyn BlobSink>> {
         let tmp_path = self.root.join("tmp").join(id);
         let file = OpenOptions::new()
             .write(true)

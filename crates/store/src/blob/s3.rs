@@ -2,18 +2,21 @@
 //! that share their bytes (`docs/scale.md`): one immutable backend object per blob, named
 //! `PREFIX/<id>`.
 //!
-//! Writing streams: bytes collect in a buffer of [`PART_SIZE`]; a blob that fits in one buffer is
-//! one `PutObject` (a blob of exactly `PART_SIZE`, such as an 8 MiB part of a client's multipart
-//! upload, too), a larger one a multipart upload whose parts go out while the next ones
-//! arrive, at most [`PARTS_IN_FLIGHT`] at a time, so an upload holds at most
-//! `(1 + PARTS_IN_FLIGHT) * PART_SIZE` bytes. Those buffers are allocated once per upload and
-//! reused as their parts are confirmed. [`BlobSink::finish`] returns once the backend
-//! confirmed the whole object; an unfinished upload is aborted. Reading fetches only the byte
-//! range asked for and streams it through a bounded queue.
+//! Writing streams. A blob whose length is declared and larger than [`PART_SIZE`] (up to
+//! [`STREAMED_MAX`]) goes out as it arrives, in one `PutObject` with a body signed chunk by
+//! chunk ([`super::streamed_put`]). Otherwise bytes collect in a buffer of [`PART_SIZE`]; a
+//! blob that fits in one buffer is one `PutObject` (a blob of exactly `PART_SIZE`, such as an
+//! 8 MiB part of a client's multipart upload, too), a larger one a multipart upload whose parts
+//! go out while the next ones arrive, at most [`PARTS_IN_FLIGHT`] at a time, so an upload holds
+//! at most `(1 + PARTS_IN_FLIGHT) * PART_SIZE` bytes. Those buffers are allocated once per
+//! upload and reused as their parts are confirmed. [`BlobSink::finish`] returns once the
+//! backend confirmed the whole object; an unfinished upload is aborted. Reading fetches only
+//! the byte range asked for and streams it through a bounded queue.
 //!
 //! The client (the `object_store` crate) is async; it runs on a small runtime of its own, and the
 //! store's synchronous callers wait on channels, so no async runtime is ever nested.
 
+use super::streamed_put::{StreamedPut, Target};
 use super::{BlobSink, BlobSource, BlobStore, S3Location, StoredBlob};
 use crate::error::{Result, StoreError};
 use bytes::{Bytes, BytesMut};
@@ -33,14 +36,28 @@ use tokio::task::JoinHandle;
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts of one blob uploading at once.
 pub const PARTS_IN_FLIGHT: usize = 1;
+/// The largest blob streamed in one `PutObject` (S3's limit for one); a larger one, or one of
+/// unknown length, is a multipart upload.
+pub const STREAMED_MAX: u64 = 5 * 1024 * 1024 * 1024;
 /// How long one backend request is retried before the failure is passed on (as 503).
 const RETRY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Chunks of a read waiting for the reader.
 const READ_QUEUE: usize = 4;
 
+/// What SigV4's canonical path leaves as it is: letters, digits, `-._~` and the `/` between
+/// segments; every other byte is percent-encoded, so the path sent is the path signed.
+const AWS_PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
 /// An S3-compatible cluster holding the blobs.
 pub struct S3Blobs {
     client: Arc<AmazonS3>,
+    /// The bucket's URL and the credentials, for streamed `PutObject`s.
+    streamed: Target,
     prefix: String,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -87,6 +104,18 @@ impl S3Blobs {
         let client = builder
             .build()
             .map_err(|e| StoreError::Io(io::Error::other(format!("blob backend: {e}"))))?;
+        // Path-style, as the client above addresses an endpoint; AWS's regional endpoint
+        // otherwise.
+        let endpoint = match &location.endpoint {
+            Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
+            None => format!("https://s3.{}.amazonaws.com", location.region),
+        };
+        let bucket_url = reqwest::Url::parse(&format!("{endpoint}/{}/", location.bucket))
+            .map_err(|e| StoreError::Io(io::Error::other(format!("blob backend: {e}"))))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| StoreError::Io(io::Error::other(format!("blob backend: {e}"))))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("pier-blobs")
@@ -94,6 +123,13 @@ impl S3Blobs {
             .build()?;
         let blobs = S3Blobs {
             client: Arc::new(client),
+            streamed: Target {
+                http,
+                url: bucket_url,
+                access_key: access_key.to_owned(),
+                secret_key: secret_key.to_owned(),
+                region: location.region.clone(),
+            },
             prefix: location.prefix.clone(),
             runtime: Some(runtime),
         };
@@ -138,7 +174,17 @@ impl Drop for S3Blobs {
 }
 
 impl BlobStore for S3Blobs {
-    fn create(&self, id: &str) -> Result<Box<dyn BlobSink>> {
+    fn create(&self, id: &str, size: Option<u64>) -> Result<Box<dyn BlobSink>> {
+        if let Some(size) = size.filter(|n| (PART_SIZE as u64 + 1..=STREAMED_MAX).contains(n)) {
+            let mut target = self.streamed.clone();
+            let path = self.path(id).to_string();
+            let path = percent_encoding::utf8_percent_encode(&path, AWS_PATH);
+            target.url = reqwest::Url::parse(&format!("{}{path}", self.streamed.url))
+                .map_err(|e| StoreError::Io(io::Error::other(format!("blob backend: {e}"))))?;
+            let put =
+                StreamedPut::start(self.handle().clone(), &target, size).map_err(unavailable)?;
+            return Ok(Box::new(put));
+        }
         Ok(Box::new(S3Sink {
             client: Arc::clone(&self.client),
             handle: self.handle().clone(),
@@ -228,7 +274,7 @@ impl BlobStore for S3Blobs {
 
 /// Runs `fut` on `runtime` and waits for its output on this thread, whatever thread it is: the
 /// wait is on a channel, so no runtime is entered or nested.
-fn wait_on<T: Send + 'static>(
+pub(super) fn wait_on<T: Send + 'static>(
     runtime: &tokio::runtime::Handle,
     fut: impl Future<Output = T> + Send + 'static,
 ) -> io::Result<T> {
@@ -316,7 +362,7 @@ impl S3Sink {
 
 /// A failed write to the cluster: passing (a node restarting, a replica being replaced), so the
 /// client is told to retry (503) rather than that the server broke.
-fn unavailable(e: io::Error) -> StoreError {
+pub(super) fn unavailable(e: io::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 

@@ -43,22 +43,29 @@ impl Store {
     pub fn new_sealed_part_payload(
         &self,
         key: &pier_crypto::DataKey,
+        declared: Option<u64>,
     ) -> Result<PayloadWriter, StorageError> {
         Ok(PayloadWriter::Blob(Box::new(
             self.inner
                 .blobs
-                .create_sealed(true, key)
+                .create_with(declared, true, Some(key))
                 .map_err(StorageError::of)?,
         )))
     }
 
-    /// Starts writing an S3 part: a blob with its MD5 (the part's ETag) but no SHA-1, which only
-    /// B2 asks for ([`Store::part_sha1`] computes it then).
-    pub fn new_part_payload(&self) -> Result<PayloadWriter, StorageError> {
+    /// Starts writing a part: always a blob, with its MD5 (an S3 part's ETag), and its SHA-1
+    /// when `sha1` (B2 asks for it with each part; for an S3 part [`Store::part_sha1`] computes
+    /// it if B2 ever asks). `declared`: the part's length when the client gave it, which lets a
+    /// blob cluster take the bytes as they come ([`crate::blob::Blobs::create_with`]).
+    pub fn new_part_payload(
+        &self,
+        declared: Option<u64>,
+        sha1: bool,
+    ) -> Result<PayloadWriter, StorageError> {
         Ok(PayloadWriter::Blob(Box::new(
             self.inner
                 .blobs
-                .create_hashing(false)
+                .create_with(declared, sha1, None)
                 .map_err(StorageError::of)?,
         )))
     }
@@ -516,10 +523,7 @@ impl Store {
         into: Option<&pier_crypto::DataKey>,
     ) -> Result<WrittenBlob> {
         let mut reader = self.reader(entry, start, len);
-        let mut writer = match into {
-            Some(key) => self.inner.blobs.create_sealed(true, key)?,
-            None => self.new_blob()?,
-        };
+        let mut writer = self.inner.blobs.create_with(Some(len), true, into)?;
         loop {
             let chunk = reader
                 .next_chunk(1024 * 1024)

@@ -1,0 +1,268 @@
+//! A blob of declared length sent to the cluster as one `PutObject` while its bytes arrive: the
+//! body is `aws-chunked`, each 64 KiB chunk signed ([`super::aws_chunked`]), so the cluster
+//! checks every byte as it does for a payload signed whole, and the node holds no more than a
+//! short queue of chunks (the multipart path buffers two 8 MiB parts and makes the cluster
+//! assemble them).
+//!
+//! A request whose bytes stream cannot be sent again: a failure is passed on (as 503, so the
+//! client retries), never retried here. A sink dropped unfinished breaks its request off before
+//! the last chunk, so the cluster keeps nothing (and what a cluster might keep anyway is never
+//! referenced, and swept as an orphan).
+
+use super::aws_chunked::STREAMING_PAYLOAD;
+use super::aws_chunked::{encoded_length, sign_streaming, ChunkSigner, Credentials};
+use super::s3::wait_on;
+use super::BlobSink;
+use crate::error::{Result, StoreError};
+use bytes::Bytes;
+use sha2::{Digest as _, Sha256};
+use std::io;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Bytes per signed chunk (what AWS's SDKs use).
+pub const CHUNK: usize = 64 * 1024;
+/// Pieces of body (chunk headers, slices of chunks) queued for the connection.
+const QUEUE: usize = 64;
+/// How long a write waits for the cluster to take more bytes, and `finish` for its answer.
+const STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where and as whom a streamed `PutObject` goes.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The client, shared by every request of the backend.
+    pub http: reqwest::Client,
+    /// The object's URL.
+    pub url: reqwest::Url,
+    /// The access key id.
+    pub access_key: String,
+    /// The secret key.
+    pub secret_key: String,
+    /// The region signed for.
+    pub region: String,
+}
+
+/// A blob streaming to the cluster as one `PutObject` of `declared` bytes.
+#[derive(Debug)]
+pub struct StreamedPut {
+    handle: tokio::runtime::Handle,
+    /// The body's pieces; `None` once the body is complete.
+    body: Option<mpsc::Sender<io::Result<Bytes>>>,
+    /// The request, answering with the cluster's verdict.
+    request: Option<JoinHandle<std::result::Result<(), String>>>,
+    signer: ChunkSigner,
+    /// The chunk being collected: its pieces, their length and their SHA-256 so far.
+    pieces: Vec<Bytes>,
+    filled: usize,
+    hasher: Sha256,
+    declared: u64,
+    written: u64,
+    finished: bool,
+}
+
+impl StreamedPut {
+    /// Starts the request for a blob of exactly `declared` bytes at `target`.
+    pub fn start(
+        handle: tokio::runtime::Handle,
+        target: &Target,
+        declared: u64,
+    ) -> io::Result<StreamedPut> {
+        let host = match (target.url.host_str(), target.url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => return Err(io::Error::other("the blob cluster's URL has no host")),
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let timestamp = format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second()
+        );
+        let length = encoded_length(declared, CHUNK as u64).to_string();
+        let decoded = declared.to_string();
+        let headers = [
+            ("host", host.as_str()),
+            ("x-amz-date", timestamp.as_str()),
+            ("x-amz-content-sha256", STREAMING_PAYLOAD),
+            ("content-encoding", "aws-chunked"),
+            ("content-length", length.as_str()),
+            ("x-amz-decoded-content-length", decoded.as_str()),
+        ];
+        let signed = sign_streaming(
+            &Credentials {
+                access_key: &target.access_key,
+                secret_key: &target.secret_key,
+                region: &target.region,
+            },
+            "PUT",
+            target.url.path(),
+            &headers,
+            &timestamp,
+        );
+        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(QUEUE);
+        let body = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|piece| (piece, rx))
+        });
+        let mut request = target
+            .http
+            .put(target.url.clone())
+            .header("authorization", signed.authorization)
+            .body(reqwest::Body::wrap_stream(body));
+        for (name, value) in headers.iter().filter(|(name, _)| *name != "host") {
+            request = request.header(*name, *value);
+        }
+        let request = handle.spawn(async move {
+            let response = request
+                .send()
+                .await
+                .map_err(|e| format!("blob backend: {e}"))?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(());
+            }
+            let text = response.text().await.unwrap_or_default();
+            Err(format!("blob backend answered {status}: {text}"))
+        });
+        Ok(StreamedPut {
+            handle,
+            body: Some(tx),
+            request: Some(request),
+            signer: signed.chunks,
+            pieces: Vec::new(),
+            filled: 0,
+            hasher: Sha256::new(),
+            declared,
+            written: 0,
+            finished: false,
+        })
+    }
+
+    /// Queues one piece of the body, waiting while the connection is behind.
+    fn push(&mut self, piece: Bytes) -> io::Result<()> {
+        let body = self
+            .body
+            .as_ref()
+            .ok_or_else(|| io::Error::other("the body was already complete"))?;
+        match body.try_send(Ok(piece)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(piece)) => {
+                let body = body.clone();
+                let sent = wait_on(&self.handle, async move {
+                    tokio::time::timeout(STALL_TIMEOUT, body.send(piece)).await
+                })?;
+                match sent {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(_)) => Err(self.request_outcome()),
+                    Err(_) => Err(io::Error::other(
+                        "blob backend: took no bytes for 30 s during an upload",
+                    )),
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.request_outcome()),
+        }
+    }
+
+    /// Why the request stopped taking the body: its error, once it ended.
+    fn request_outcome(&mut self) -> io::Error {
+        let Some(request) = self.request.take() else {
+            return io::Error::other("blob backend: the upload already ended");
+        };
+        match wait_on(&self.handle, request) {
+            Ok(Ok(Ok(()))) => io::Error::other("blob backend: answered before the whole body"),
+            Ok(Ok(Err(why))) => io::Error::other(why),
+            Ok(Err(e)) => io::Error::other(format!("blob backend: the upload task failed: {e}")),
+            Err(e) => e,
+        }
+    }
+
+    /// Signs the collected chunk and queues it: its header, its pieces, a CRLF.
+    fn send_chunk(&mut self) -> io::Result<()> {
+        let sha256 = self.hasher.finalize_reset();
+        let header = self.signer.chunk_header(self.filled, &sha256);
+        self.push(Bytes::from(header))?;
+        for piece in std::mem::take(&mut self.pieces) {
+            self.push(piece)?;
+        }
+        self.filled = 0;
+        self.push(Bytes::from_static(b"\r\n"))
+    }
+}
+
+impl BlobSink for StreamedPut {
+    fn write(&mut self, data: &[u8], shared: Option<&Bytes>) -> Result<()> {
+        if self.written + data.len() as u64 > self.declared {
+            return Err(StoreError::LongerThanDeclared(self.declared));
+        }
+        let bytes = match shared {
+            Some(shared) if shared.len() == data.len() => shared.clone(),
+            _ => Bytes::copy_from_slice(data),
+        };
+        let mut at = 0;
+        while at < bytes.len() {
+            let take = (CHUNK - self.filled).min(bytes.len() - at);
+            let piece = bytes.slice(at..at + take);
+            self.hasher.update(&piece);
+            self.pieces.push(piece);
+            self.filled += take;
+            at += take;
+            if self.filled == CHUNK {
+                self.send_chunk().map_err(super::s3::unavailable)?;
+            }
+        }
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        if self.written != self.declared {
+            return Err(StoreError::Io(io::Error::other(format!(
+                "a blob declared as {} bytes was given {}",
+                self.declared, self.written
+            ))));
+        }
+        let ended = (|| {
+            if self.filled > 0 {
+                self.send_chunk()?;
+            }
+            let last = self.signer.final_chunk();
+            self.push(Bytes::from(last))?;
+            self.body = None;
+            let request = self.request.take().expect("taken only here or on failure");
+            match wait_on(&self.handle, async move {
+                tokio::time::timeout(STALL_TIMEOUT, request).await
+            })? {
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(why))) => Err(io::Error::other(why)),
+                Ok(Err(e)) => Err(io::Error::other(format!(
+                    "blob backend: the upload task failed: {e}"
+                ))),
+                Err(_) => Err(io::Error::other(
+                    "blob backend: no answer 30 s after an upload's last byte",
+                )),
+            }
+        })();
+        ended.map_err(super::s3::unavailable)?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for StreamedPut {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Break the body off before its last chunk: the cluster stores nothing.
+        if let Some(body) = self.body.take() {
+            let _ = body.try_send(Err(io::Error::other("the upload was abandoned")));
+        }
+        if let Some(request) = self.request.take() {
+            request.abort();
+        }
+    }
+}
