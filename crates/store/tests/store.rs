@@ -301,8 +301,8 @@ fn unclean_stop_leaves_no_partial_or_orphan_blobs() {
 /// Blobs around the S3 blob backend's buffer size (8 MiB): one of exactly one buffer, and one of
 /// three buffers and a byte (a multipart upload whose buffers are reused part after part), each
 /// part's bytes distinct, read back whole on every backend.
-/// On a cluster: one buffer is one `PutObject`; more, declared, streams in one `PutObject`
-/// signed chunk by chunk; more, of unknown length, is a multipart upload.
+/// On a cluster: a declared blob streams in one `PutObject` signed chunk by chunk; one of
+/// unknown length is one `PutObject` when it fits one buffer, else a multipart upload.
 fn blobs_of_one_buffer_and_of_several_read_back_whole(db: &Db) {
     const BUFFER: usize = 8 * 1024 * 1024;
     let dir = TempDir::new().unwrap();
@@ -310,6 +310,7 @@ fn blobs_of_one_buffer_and_of_several_read_back_whole(db: &Db) {
     let b = common::private_bucket(&store, "sizes", pier_store::DEFAULT_ACCOUNT).unwrap();
     for (key, len, declared) in [
         ("one", BUFFER, true),
+        ("one-undeclared", BUFFER, false),
         ("several", 3 * BUFFER + 1, true),
         ("several-undeclared", 2 * BUFFER + 1, false),
     ] {

@@ -2,16 +2,16 @@
 //! that share their bytes (`docs/scale.md`): one immutable backend object per blob, named
 //! `PREFIX/<id>`.
 //!
-//! Writing streams. A blob whose length is declared and larger than [`PART_SIZE`] (up to
+//! Writing streams. A blob whose length is declared and larger than [`STREAMED_AFTER`] (up to
 //! [`STREAMED_MAX`]) goes out as it arrives, in one `PutObject` with a body signed chunk by
-//! chunk ([`super::streamed_put`]). Otherwise bytes collect in a buffer of [`PART_SIZE`]; a
-//! blob that fits in one buffer is one `PutObject` (a blob of exactly `PART_SIZE`, such as an
-//! 8 MiB part of a client's multipart upload, too), a larger one a multipart upload whose parts
-//! go out while the next ones arrive, at most [`PARTS_IN_FLIGHT`] at a time, so an upload holds
-//! at most `(1 + PARTS_IN_FLIGHT) * PART_SIZE` bytes. Those buffers are allocated once per
-//! upload and reused as their parts are confirmed. [`BlobSink::finish`] returns once the
-//! backend confirmed the whole object; an unfinished upload is aborted. Reading fetches only
-//! the byte range asked for and streams it through a bounded queue.
+//! chunk ([`super::streamed_put`]), holding no more than a short queue of chunks. Otherwise
+//! bytes collect in a buffer of [`PART_SIZE`]; a blob that fits in one buffer is one
+//! `PutObject` sent whole (which `object_store` retries on a passing failure), a larger one a multipart upload
+//! whose parts go out while the next ones arrive, at most [`PARTS_IN_FLIGHT`] at a time, so an
+//! upload holds at most `(1 + PARTS_IN_FLIGHT) * PART_SIZE` bytes. Those buffers are allocated
+//! once per upload and reused as their parts are confirmed. [`BlobSink::finish`] returns once
+//! the backend confirmed the whole object; an unfinished upload is aborted. Reading fetches
+//! only the byte range asked for and streams it through a bounded queue.
 //!
 //! The client (the `object_store` crate) is async; it runs on a small runtime of its own, and the
 //! store's synchronous callers wait on channels, so no async runtime is ever nested.
@@ -36,6 +36,9 @@ use tokio::task::JoinHandle;
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts of one blob uploading at once.
 pub const PARTS_IN_FLIGHT: usize = 1;
+/// Declared blobs larger than this stream to the cluster as they arrive; smaller ones are sent
+/// whole from memory, where a failed request can be sent again.
+pub const STREAMED_AFTER: u64 = 1024 * 1024;
 /// The largest blob streamed in one `PutObject` (S3's limit for one); a larger one, or one of
 /// unknown length, is a multipart upload.
 pub const STREAMED_MAX: u64 = 5 * 1024 * 1024 * 1024;
@@ -175,7 +178,7 @@ impl Drop for S3Blobs {
 
 impl BlobStore for S3Blobs {
     fn create(&self, id: &str, size: Option<u64>) -> Result<Box<dyn BlobSink>> {
-        if let Some(size) = size.filter(|n| (PART_SIZE as u64 + 1..=STREAMED_MAX).contains(n)) {
+        if let Some(size) = size.filter(|n| (STREAMED_AFTER + 1..=STREAMED_MAX).contains(n)) {
             let mut target = self.streamed.clone();
             let path = self.path(id).to_string();
             let path = percent_encoding::utf8_percent_encode(&path, AWS_PATH);
