@@ -115,8 +115,12 @@ impl S3Blobs {
         };
         let bucket_url = reqwest::Url::parse(&format!("{endpoint}/{}/", location.bucket))
             .map_err(|e| StoreError::Io(io::Error::other(format!("blob backend: {e}"))))?;
+        // A streamed request cannot be sent again, so it must not meet a connection the
+        // cluster is closing: idle connections are dropped well before the usual server
+        // timeouts (AWS S3's is about 20 s).
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| StoreError::Io(io::Error::other(format!("blob backend: {e}"))))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
