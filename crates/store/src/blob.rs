@@ -6,6 +6,8 @@
 
 #[cfg(feature = "s3-blobs")]
 mod aws_chunked;
+#[cfg(feature = "s3-blobs")]
+mod cluster_wait;
 mod direct;
 mod files;
 mod location;

@@ -16,6 +16,7 @@
 //! The client (the `object_store` crate) is async; it runs on a small runtime of its own, and the
 //! store's synchronous callers wait on channels, so no async runtime is ever nested.
 
+use super::cluster_wait::{unavailable, wait_on};
 use super::streamed_put::{StreamedPut, Target};
 use super::{BlobSink, BlobSource, BlobStore, S3Location, StoredBlob};
 use crate::error::{Result, StoreError};
@@ -27,7 +28,6 @@ use object_store::{GetOptions, GetRange, MultipartUpload, ObjectStore, PutPayloa
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::task::JoinHandle;
@@ -279,20 +279,6 @@ impl BlobStore for S3Blobs {
     }
 }
 
-/// Runs `fut` on `runtime` and waits for its output on this thread, whatever thread it is: the
-/// wait is on a channel, so no runtime is entered or nested.
-pub(super) fn wait_on<T: Send + 'static>(
-    runtime: &tokio::runtime::Handle,
-    fut: impl Future<Output = T> + Send + 'static,
-) -> io::Result<T> {
-    let (tx, rx) = sync_channel(1);
-    runtime.spawn(async move {
-        let _ = tx.send(fut.await);
-    });
-    rx.recv()
-        .map_err(|_| io::Error::other("the blob backend's runtime stopped"))
-}
-
 /// A blob being uploaded.
 struct S3Sink {
     client: Arc<AmazonS3>,
@@ -365,12 +351,6 @@ impl S3Sink {
         self.in_flight.push_back((self.handle.spawn(part), data));
         Ok(())
     }
-}
-
-/// A failed write to the cluster: passing (a node restarting, a replica being replaced), so the
-/// client is told to retry (503) rather than that the server broke.
-pub(super) fn unavailable(e: io::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
 }
 
 impl BlobSink for S3Sink {

@@ -11,7 +11,7 @@
 
 use super::aws_chunked::STREAMING_PAYLOAD;
 use super::aws_chunked::{encoded_length, sign_streaming, ChunkSigner, Credentials};
-use super::s3::wait_on;
+use super::cluster_wait::{unavailable, wait_on};
 use super::BlobSink;
 use crate::error::{Result, StoreError};
 use bytes::Bytes;
@@ -211,7 +211,7 @@ impl BlobSink for StreamedPut {
             self.filled += take;
             at += take;
             if self.filled == CHUNK {
-                self.send_chunk().map_err(super::s3::unavailable)?;
+                self.send_chunk().map_err(unavailable)?;
             }
         }
         self.written += bytes.len() as u64;
@@ -246,7 +246,7 @@ impl BlobSink for StreamedPut {
                 )),
             }
         })();
-        ended.map_err(super::s3::unavailable)?;
+        ended.map_err(unavailable)?;
         self.finished = true;
         Ok(())
     }
