@@ -293,24 +293,32 @@ fn a_node_killed_mid_multipart_leaves_the_upload_to_the_others() {
     assert!(std::fs::read(&got).unwrap() == want, "the object differs");
 }
 
+/// Two writers at once: 200 KB objects, each sent to the cluster whole, and 3 MB ones, each
+/// streamed to it as it arrives (a request the node cannot send again).
 #[test]
 fn a_blob_server_killed_during_uploads_loses_no_acknowledged_write() {
     let _alone = alone();
     let nodes = three_nodes();
-    let writer = writer_through_fault(&nodes[0], &[&nodes[0].endpoint, "10", "200000"]);
+    let whole = writer_through_fault(&nodes[0], &[&nodes[0].endpoint, "10", "200000"]);
+    let streamed = writer_through_fault(
+        &nodes[1],
+        &[&nodes[1].endpoint, "10", "3000000", "through-kill-streamed"],
+    );
     std::thread::sleep(Duration::from_secs(3));
     pier_testkit::seaweedfs::cluster().kill_volume(0);
-    let out = writer.wait_with_output().unwrap();
+    let outs = [whole, streamed].map(|writer| writer.wait_with_output().unwrap());
     // The other tests share the cluster: it goes back to three servers before they run.
     pier_testkit::seaweedfs::cluster().restart_volume(0);
-    let text = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{text}");
-    let log = nodes[0].log();
-    assert!(text.contains("2 passed, 0 failed"), "{text}\n{log}");
-    assert!(
-        !log.contains("answered with a server error"),
-        "a request failed with a 5xx other than 503:\n{log}"
-    );
+    for (out, node) in outs.iter().zip(&nodes) {
+        let text = String::from_utf8_lossy(&out.stdout);
+        eprintln!("{text}");
+        let log = node.log();
+        assert!(text.contains("2 passed, 0 failed"), "{text}\n{log}");
+        assert!(
+            !log.contains("answered with a server error"),
+            "a request failed with a 5xx other than 503:\n{log}"
+        );
+    }
 }
 
 /// A form POST to a node's dashboard.
