@@ -142,7 +142,7 @@ pub(crate) async fn upload_part(
                 return Err(StoreError::NotCustomerEncrypted.into());
             }
             let data_key = call.store.open_envelope(envelope, key.as_ref())?;
-            call.store.new_sealed_part_payload(&data_key, data_len)?
+            call.store.new_sealed_part_payload(data_len, &data_key)?
         }
         None if key.is_some() => return Err(StoreError::NotCustomerEncrypted.into()),
         None => call.store.new_part_payload(data_len, true)?,

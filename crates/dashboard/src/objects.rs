@@ -571,7 +571,7 @@ pub(crate) async fn upload_part(
                 .open_envelope(envelope, None)
                 .map_err(Page::store)?;
             d.store()
-                .new_sealed_part_payload(&key, declared_length(&headers))
+                .new_sealed_part_payload(declared_length(&headers), &key)
         }
         None => d.store().new_part_payload(declared_length(&headers), false),
     }

@@ -26,7 +26,7 @@ pub async fn receive(
         (true, None) => store.new_payload(expected),
         (true, Some(key)) => store.new_sealed_payload(expected, key),
         (false, None) => store.new_part_payload(expected, false),
-        (false, Some(key)) => store.new_sealed_part_payload(key, expected),
+        (false, Some(key)) => store.new_sealed_part_payload(expected, key),
     }
     .map_err(s3_error)?;
     if let Some(mut body) = body {

@@ -243,8 +243,9 @@ pub struct WrittenBlob {
 }
 
 impl BlobWriter {
-    /// Appends bytes (copied only once the MD5 runs on the hashing thread; prefer
-    /// [`BlobWriter::write_bytes`] for bytes already in a [`bytes::Bytes`]).
+    /// Appends bytes (copied once, for the hashing thread and the store, past
+    /// [`MD5_LANES_AFTER`]; prefer [`BlobWriter::write_bytes`] for bytes already in a
+    /// [`bytes::Bytes`]).
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
         self.append(data, None)
     }
@@ -261,6 +262,16 @@ impl BlobWriter {
         if let Some(declared) = self.declared.filter(|d| self.size + len > *d) {
             return Err(crate::StoreError::LongerThanDeclared(declared));
         }
+        // Past the threshold the hashing thread needs the bytes in a `Bytes`, and so does a
+        // cluster streaming them: a borrowed slice is copied once, for both.
+        let owned;
+        let shared = match shared {
+            None if self.size >= MD5_LANES_AFTER => {
+                owned = bytes::Bytes::copy_from_slice(data);
+                Some(&owned)
+            }
+            shared => shared,
+        };
         self.md5.update(data, shared, self.size)?;
         match &mut self.sealer {
             Some(sealer) => sealer.push(data, |chunk| {

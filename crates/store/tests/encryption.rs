@@ -195,7 +195,7 @@ fn multipart_parts_are_sealed_under_the_uploads_key(db: &Db) {
         let key = store
             .open_envelope(&upload.meta.encryption.clone().unwrap(), None)
             .unwrap();
-        let mut w = store.new_sealed_part_payload(&key, None).unwrap();
+        let mut w = store.new_sealed_part_payload(None, &key).unwrap();
         w.write(bytes).unwrap();
         let Payload::Blob(blob) = w.finish().unwrap() else {
             unreachable!()

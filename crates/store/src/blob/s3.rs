@@ -6,12 +6,13 @@
 //! [`STREAMED_MAX`]) goes out as it arrives, in one `PutObject` with a body signed chunk by
 //! chunk ([`super::streamed_put`]), holding no more than a short queue of chunks. Otherwise
 //! bytes collect in a buffer of [`PART_SIZE`]; a blob that fits in one buffer is one
-//! `PutObject` sent whole (which `object_store` retries on a passing failure), a larger one a multipart upload
-//! whose parts go out while the next ones arrive, at most [`PARTS_IN_FLIGHT`] at a time, so an
-//! upload holds at most `(1 + PARTS_IN_FLIGHT) * PART_SIZE` bytes. Those buffers are allocated
-//! once per upload and reused as their parts are confirmed. [`BlobSink::finish`] returns once
-//! the backend confirmed the whole object; an unfinished upload is aborted. Reading fetches
-//! only the byte range asked for and streams it through a bounded queue.
+//! `PutObject` sent whole (which `object_store` retries on a passing failure), a larger one a
+//! multipart upload whose parts go out while the next ones arrive, at most
+//! [`PARTS_IN_FLIGHT`] at a time, so an upload holds at most
+//! `(1 + PARTS_IN_FLIGHT) * PART_SIZE` bytes. Those buffers are allocated once per upload and
+//! reused as their parts are confirmed. [`BlobSink::finish`] returns once the backend
+//! confirmed the whole object; an unfinished upload is aborted. Reading fetches only the byte
+//! range asked for and streams it through a bounded queue.
 //!
 //! The client (the `object_store` crate) is async; it runs on a small runtime of its own, and the
 //! store's synchronous callers wait on channels, so no async runtime is ever nested.
@@ -59,8 +60,10 @@ const AWS_PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERI
 /// An S3-compatible cluster holding the blobs.
 pub struct S3Blobs {
     client: Arc<AmazonS3>,
-    /// The bucket's URL and the credentials, for streamed `PutObject`s.
+    /// The client and credentials for streamed `PutObject`s.
     streamed: Target,
+    /// The bucket's URL (ending in `/`), which a streamed blob's path follows.
+    bucket_url: String,
     prefix: String,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -113,7 +116,8 @@ impl S3Blobs {
             Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
             None => format!("https://s3.{}.amazonaws.com", location.region),
         };
-        let bucket_url = reqwest::Url::parse(&format!("{endpoint}/{}/", location.bucket))
+        let bucket_url = format!("{endpoint}/{}/", location.bucket);
+        reqwest::Url::parse(&bucket_url)
             .map_err(|e| StoreError::Io(io::Error::other(format!("blob backend: {e}"))))?;
         // A streamed request cannot be sent again, so it must not meet a connection the
         // cluster is closing: idle connections are dropped well before the usual server
@@ -132,11 +136,11 @@ impl S3Blobs {
             client: Arc::new(client),
             streamed: Target {
                 http,
-                url: bucket_url,
                 access_key: access_key.to_owned(),
                 secret_key: secret_key.to_owned(),
                 region: location.region.clone(),
             },
+            bucket_url,
             prefix: location.prefix.clone(),
             runtime: Some(runtime),
         };
@@ -183,13 +187,12 @@ impl Drop for S3Blobs {
 impl BlobStore for S3Blobs {
     fn create(&self, id: &str, size: Option<u64>) -> Result<Box<dyn BlobSink>> {
         if let Some(size) = size.filter(|n| (STREAMED_AFTER + 1..=STREAMED_MAX).contains(n)) {
-            let mut target = self.streamed.clone();
             let path = self.path(id).to_string();
             let path = percent_encoding::utf8_percent_encode(&path, AWS_PATH);
-            target.url = reqwest::Url::parse(&format!("{}{path}", self.streamed.url))
+            let url = reqwest::Url::parse(&format!("{}{path}", self.bucket_url))
                 .map_err(|e| StoreError::Io(io::Error::other(format!("blob backend: {e}"))))?;
-            let put =
-                StreamedPut::start(self.handle().clone(), &target, size).map_err(unavailable)?;
+            let put = StreamedPut::start(self.handle().clone(), &self.streamed, url, size)
+                .map_err(unavailable)?;
             return Ok(Box::new(put));
         }
         Ok(Box::new(S3Sink {

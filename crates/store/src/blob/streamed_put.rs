@@ -28,13 +28,11 @@ const QUEUE: usize = 64;
 /// How long a write waits for the cluster to take more bytes, and `finish` for its answer.
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where and as whom a streamed `PutObject` goes.
-#[derive(Clone, Debug)]
+/// The cluster a streamed `PutObject` goes to, and as whom.
+#[derive(Debug)]
 pub struct Target {
     /// The client, shared by every request of the backend.
     pub http: reqwest::Client,
-    /// The object's URL.
-    pub url: reqwest::Url,
     /// The access key id.
     pub access_key: String,
     /// The secret key.
@@ -62,13 +60,15 @@ pub struct StreamedPut {
 }
 
 impl StreamedPut {
-    /// Starts the request for a blob of exactly `declared` bytes at `target`.
+    /// Starts the request for a blob of exactly `declared` bytes at `url` (its path already
+    /// percent-encoded as SigV4 signs it) on `target`.
     pub fn start(
         handle: tokio::runtime::Handle,
         target: &Target,
+        url: reqwest::Url,
         declared: u64,
     ) -> io::Result<StreamedPut> {
-        let host = match (target.url.host_str(), target.url.port()) {
+        let host = match (url.host_str(), url.port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
             (Some(host), None) => host.to_owned(),
             (None, _) => return Err(io::Error::other("the blob cluster's URL has no host")),
@@ -100,7 +100,7 @@ impl StreamedPut {
                 region: &target.region,
             },
             "PUT",
-            target.url.path(),
+            url.path(),
             &headers,
             &timestamp,
         );
@@ -110,7 +110,7 @@ impl StreamedPut {
         });
         let mut request = target
             .http
-            .put(target.url.clone())
+            .put(url)
             .header("authorization", signed.authorization)
             .body(reqwest::Body::wrap_stream(body));
         for (name, value) in headers.iter().filter(|(name, _)| *name != "host") {
@@ -169,19 +169,28 @@ impl StreamedPut {
 
     /// Why the request stopped taking the body: its error, once it ended.
     fn request_outcome(&mut self) -> io::Error {
-        let Some(request) = self.request.take() else {
-            return io::Error::other("blob backend: the upload already ended");
-        };
+        match self.answer() {
+            Ok(()) => io::Error::other("blob backend: answered before the whole body"),
+            Err(e) => e,
+        }
+    }
+
+    /// Waits (at most [`STALL_TIMEOUT`]) for the cluster's answer to the request.
+    fn answer(&mut self) -> io::Result<()> {
+        let request = self
+            .request
+            .take()
+            .ok_or_else(|| io::Error::other("blob backend: the upload already ended"))?;
         match wait_on(&self.handle, async move {
             tokio::time::timeout(STALL_TIMEOUT, request).await
-        }) {
-            Ok(Ok(Ok(Ok(())))) => io::Error::other("blob backend: answered before the whole body"),
-            Ok(Ok(Ok(Err(why)))) => io::Error::other(why),
-            Ok(Ok(Err(e))) => {
-                io::Error::other(format!("blob backend: the upload task failed: {e}"))
-            }
-            Ok(Err(_)) => io::Error::other("blob backend: no answer after it stopped reading"),
-            Err(e) => e,
+        })? {
+            Ok(Ok(answer)) => answer.map_err(io::Error::other),
+            Ok(Err(e)) => Err(io::Error::other(format!(
+                "blob backend: the upload task failed: {e}"
+            ))),
+            Err(_) => Err(io::Error::other(
+                "blob backend: no answer for 30 s after the body stopped",
+            )),
         }
     }
 
@@ -200,8 +209,13 @@ impl StreamedPut {
 
 impl BlobSink for StreamedPut {
     fn write(&mut self, data: &[u8], shared: Option<&Bytes>) -> Result<()> {
+        // `BlobWriter` refuses a client's extra bytes first; here they would be the server's
+        // own fault, and would break the request's framing.
         if self.written + data.len() as u64 > self.declared {
-            return Err(StoreError::LongerThanDeclared(self.declared));
+            return Err(StoreError::Io(io::Error::other(format!(
+                "more bytes than the {} a streamed blob declared",
+                self.declared
+            ))));
         }
         let bytes = match shared {
             Some(shared) if shared.len() == data.len() => shared.clone(),
@@ -237,19 +251,7 @@ impl BlobSink for StreamedPut {
             let last = self.signer.final_chunk();
             self.push(Bytes::from(last))?;
             self.body = None;
-            let request = self.request.take().expect("taken only here or on failure");
-            match wait_on(&self.handle, async move {
-                tokio::time::timeout(STALL_TIMEOUT, request).await
-            })? {
-                Ok(Ok(Ok(()))) => Ok(()),
-                Ok(Ok(Err(why))) => Err(io::Error::other(why)),
-                Ok(Err(e)) => Err(io::Error::other(format!(
-                    "blob backend: the upload task failed: {e}"
-                ))),
-                Err(_) => Err(io::Error::other(
-                    "blob backend: no answer 30 s after an upload's last byte",
-                )),
-            }
+            self.answer()
         })();
         ended.map_err(unavailable)?;
         self.finished = true;
@@ -315,10 +317,9 @@ mod tests {
         (address, server)
     }
 
-    fn target(url: &str) -> Target {
+    fn target() -> Target {
         Target {
             http: reqwest::Client::new(),
-            url: reqwest::Url::parse(url).unwrap(),
             access_key: "AK".into(),
             secret_key: "SK".into(),
             region: "us-east-1".into(),
@@ -340,8 +341,15 @@ mod tests {
             200_000,
             Some("HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\nConnection: close\r\n\r\nAccessDenied"),
         );
-        let mut put =
-            Box::new(StreamedPut::start(runtime.handle().clone(), &target(&url), 8 << 20).unwrap());
+        let mut put = Box::new(
+            StreamedPut::start(
+                runtime.handle().clone(),
+                &target(),
+                url.parse().unwrap(),
+                8 << 20,
+            )
+            .unwrap(),
+        );
         let chunk = Bytes::from(vec![7u8; 64 * 1024]);
         let mut outcome = Ok(());
         for _ in 0..128 {
@@ -362,8 +370,15 @@ mod tests {
     fn a_streamed_upload_dropped_unfinished_never_sends_its_last_chunk() {
         let runtime = runtime();
         let (url, server) = cluster(usize::MAX, None);
-        let mut put =
-            Box::new(StreamedPut::start(runtime.handle().clone(), &target(&url), 1 << 20).unwrap());
+        let mut put = Box::new(
+            StreamedPut::start(
+                runtime.handle().clone(),
+                &target(),
+                url.parse().unwrap(),
+                1 << 20,
+            )
+            .unwrap(),
+        );
         let chunk = Bytes::from(vec![7u8; 64 * 1024]);
         for _ in 0..8 {
             put.write(&chunk, Some(&chunk)).unwrap();

@@ -42,8 +42,8 @@ impl Store {
     /// here, as a sealed part cannot be hashed from its blob later).
     pub fn new_sealed_part_payload(
         &self,
-        key: &pier_crypto::DataKey,
         declared: Option<u64>,
+        key: &pier_crypto::DataKey,
     ) -> Result<PayloadWriter, StorageError> {
         Ok(PayloadWriter::Blob(Box::new(
             self.inner
