@@ -23,10 +23,13 @@ Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000] [--set all|
        run from Debian's binaries (default settings, so commits are as durable as SQLite's).
        With --seaweedfs the same clients and sizes (4 KiB PUT and GET with wrk, 256 MiB PUT and
        GET with curl) also go straight to the cluster's own S3 endpoint in the same run, and
-       pier's rates are printed as a percentage of those.
+       pier's rates are printed as a percentage of those. --db-delay-ms N (with --postgres)
+       puts a proxy that holds each direction N ms between pier and the database, as a network
+       between machines would, so the cost of each round trip shows.
        PIER_BIN=path/to/pier python3 bench/run.py   (measure another build, for A/B runs)
 """
 import argparse
+import atexit
 import datetime
 import hashlib
 import hmac
@@ -166,11 +169,19 @@ def disk_write_mib_s(directory, total=1 << 30):
 # ---- load -------------------------------------------------------------------------------------
 
 WRK_SCRIPT = r"""
+-- Each wrk thread starts its walk through the paths at its own place (threads share no
+-- random seed, so random starts would be equal): a PUT then makes a new key, not a race with
+-- another thread writing the same key at the same moment.
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
 local paths = {}
 local idx = 0
 init = function(args)
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
-  idx = math.random(#paths)
+  idx = ((id or 1) - 1) * math.floor(#paths / 2)
   if args[2] == "put" then
     wrk.method = "PUT"
     wrk.body = string.rep("x", 4096)
@@ -381,6 +392,9 @@ def main():
                     help="scale: the scale-out rows; uploads: only the clients' 1 GiB uploads")
     ap.add_argument("--metadata", default="sqlite", help="pier's --metadata (sqlite or postgres://...)")
     ap.add_argument("--postgres", action="store_true", help="start a PostgreSQL for the metadata")
+    ap.add_argument("--db-delay-ms", type=float, default=0,
+                    help="with --postgres: pier reaches the database through a proxy that delays "
+                         "each direction this long, as a network would (bench/delay_proxy.py)")
     ap.add_argument("--seaweedfs", action="store_true",
                     help="start a SeaweedFS cluster (3 volume servers) for the blobs")
     ap.add_argument("--nodes", type=int, default=1,
@@ -399,6 +413,9 @@ def main():
     try:
         print(f"machine: {os.cpu_count()} cores; data in {work}")
         metadata = start_postgres(work) if args.postgres else args.metadata
+        # pier's address for the database (through the delaying proxy, if asked); the bench's
+        # own probes and the pgbench replay use the database directly.
+        pier_metadata = delayed(metadata, args.db_delay_ms) if args.db_delay_ms else metadata
         blobs = start_seaweedfs(work) if args.seaweedfs else "files"
         print(f"metadata: {metadata}; blobs: {blobs}; nodes: {args.nodes}")
         tcp = median([tcp_copy_mib_s() for _ in range(args.runs)])
@@ -411,11 +428,11 @@ def main():
                    PIER_DASHBOARD_LISTEN="off", PIER_BLOBS_ACCESS_KEY_ID=WEED_KEY,
                    PIER_BLOBS_SECRET_ACCESS_KEY=WEED_SECRET)
         if args.nodes > 1:
-            nodes_scale(pier, env, work, metadata, blobs, args)
+            nodes_scale(pier, env, work, metadata, pier_metadata, blobs, args)
             return
         server = subprocess.Popen(
             [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")]
-            + (["--metadata", metadata] if metadata != "sqlite" else [])
+            + (["--metadata", pier_metadata] if metadata != "sqlite" else [])
             + (["--blobs", blobs] if blobs != "files" else []),
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = server.stdout.readline()
@@ -618,7 +635,7 @@ def stop_seaweedfs(work):
                 pass
 
 
-def nodes_scale(pier, env, work, metadata, blobs, args):
+def nodes_scale(pier, env, work, metadata, pier_metadata, blobs, args):
     """The scale set over N nodes: each load generator drives its own node at once, and the
     rates are summed (a client-side spread, as a load balancer would make it)."""
     servers, hosts = [], []
@@ -626,7 +643,7 @@ def nodes_scale(pier, env, work, metadata, blobs, args):
         log = open(os.path.join(work, f"node{n}.log"), "w")
         server = subprocess.Popen(
             [pier, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, f"data{n}"),
-             "--metadata", metadata, "--blobs", blobs],
+             "--metadata", pier_metadata, "--blobs", blobs],
             env=env, stdout=subprocess.PIPE, stderr=log, text=True)
         addr = re.search(r"http://([\d.]+):(\d+)", server.stdout.readline())
         servers.append(server)
@@ -738,6 +755,19 @@ def start_postgres(work):
     url = f"postgres://pier@127.0.0.1:{port}/postgres"
     psql(url, "CREATE EXTENSION pg_stat_statements")
     return url
+
+
+def delayed(url, ms):
+    """`url` reached through bench/delay_proxy.py, which holds each direction `ms` milliseconds
+    (at least about one: asyncio's timers are that coarse)."""
+    port = int(re.search(r":(\d+)/", url).group(1))
+    listen = free_port()
+    proxy = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", "delay_proxy.py"), str(listen), str(port),
+                              str(ms / 1000)], stdout=subprocess.PIPE, text=True)
+    assert proxy.stdout.readline().strip() == "ready"
+    atexit.register(proxy.kill)
+    print(f"pier reaches PostgreSQL through a proxy that holds each direction {ms} ms")
+    return url.replace(f":{port}/", f":{listen}/")
 
 
 def postgres_connections():

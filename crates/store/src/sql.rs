@@ -123,6 +123,17 @@ impl Row {
         Row(values)
     }
 
+    /// The columns from `at` on, as a row of their own (numbered from 0); this row keeps the
+    /// ones before.
+    pub fn split_off(&mut self, at: usize) -> Row {
+        Row(self.0.split_off(at.min(self.0.len())))
+    }
+
+    /// True when column `i` is `NULL` (or missing).
+    pub fn is_null(&self, i: usize) -> bool {
+        matches!(self.0.get(i), None | Some(Value::Null))
+    }
+
     fn take(&mut self, i: usize) -> Result<Value> {
         self.0
             .get_mut(i)
@@ -190,6 +201,14 @@ pub trait Sql {
 
     /// Runs a statement and returns how many rows it changed.
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64>;
+
+    /// Runs a statement whose outcome the caller does not read, now or later within the
+    /// transaction: an engine may hold it back and send it with the next statement or the
+    /// commit, in one round trip. Its error then comes back from that statement or the commit,
+    /// and the transaction does not commit. Later statements see its effect either way.
+    fn defer(&self, sql: &str, params: &[Value]) -> Result<()> {
+        self.execute(sql, params).map(|_| ())
+    }
 
     /// The first row of a query, if any.
     fn first(&self, sql: &str, params: &[Value]) -> Result<Option<Row>> {

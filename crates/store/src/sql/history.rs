@@ -213,6 +213,38 @@ pub(super) fn by_id(conn: &dyn Sql, version_id: &str) -> Result<Option<Object>> 
     )
 }
 
+/// What a write of one key reads before it changes anything, in one statement: the bucket's
+/// state and the key's newest `versions` row (`NoSuchBucket` if the bucket is gone).
+pub(super) fn put_state(
+    conn: &dyn Sql,
+    bucket_id: &str,
+    key: &str,
+) -> Result<(WriteState, Option<Object>)> {
+    let [id, scope] = write_state::params(bucket_id);
+    let mut row = conn
+        .first(
+            &format!(
+                "SELECT {columns}, newest.* FROM buckets
+                 LEFT JOIN (SELECT {VERSION_SELECT} FROM versions
+                            WHERE bucket_id = ?1 AND key = ?3
+                            ORDER BY seq DESC LIMIT 1) AS newest ON 1 = 1
+                 WHERE buckets.id = ?1",
+                columns = write_state::COLUMNS
+            ),
+            &[id, scope, Value::from(key.as_bytes())],
+        )?
+        .ok_or(StoreError::NoSuchBucket)?;
+    let newest = row.split_off(4);
+    let state = write_state::from_row(&mut row, bucket_id)?;
+    // The version id is never NULL in a `versions` row: NULL means the key has none.
+    let newest = if newest.is_null(2) {
+        None
+    } else {
+        Some(entry_from_row(newest)?)
+    };
+    Ok((state, newest))
+}
+
 /// True when the key has no entry besides `except`.
 fn only_entry(conn: &dyn Sql, bucket_id: &str, key: &str, except: &str) -> Result<bool> {
     let other = conn.first(
@@ -308,7 +340,7 @@ fn insert_object_row_if_absent(conn: &dyn Sql, o: &Object) -> Result<bool> {
 /// Writes `o` over the key's row in `objects` in place (an overwrite of the current null
 /// version): one row changed, where a delete and an insert would change two and count both.
 fn replace_object_row(conn: &dyn Sql, o: &Object) -> Result<()> {
-    conn.execute(
+    conn.defer(
         "UPDATE objects SET version_id = ?3, size = ?4, etag = ?5, sha1 = ?6, created_ms = ?7,
            meta = ?8, segments = ?9, seq = ?10, is_null = ?11
          WHERE bucket_id = ?1 AND key = ?2",
@@ -348,7 +380,7 @@ fn supersede_marker(conn: &dyn Sql, marker: &Object, at: Millis) -> Result<()> {
 /// reference, and blobs that lost their last are recorded as garbage and returned.
 fn release(conn: &dyn Sql, entry: &Object) -> Result<Vec<String>> {
     if entry.is_inline() {
-        conn.execute(
+        conn.defer(
             "DELETE FROM inline_data WHERE version_id = ?1",
             values![&entry.version_id],
         )?;
@@ -495,11 +527,13 @@ fn drop_null(conn: &dyn Sql, b: &mut Before, bucket_id: &str, key: &str) -> Resu
 }
 
 /// Writes a new version of `object.key` as the bucket's versioning state says, if `condition`
-/// holds against the current version. Fills in the stored `seq` and `null_version`; returns the
-/// version as stored and the blobs that became garbage.
+/// holds against the current version; `bucket` and `newest` are what [`put_state`] read in this
+/// transaction. Fills in the stored `seq` and `null_version`; returns the version as stored and
+/// the blobs that became garbage.
 pub(super) fn put(
     conn: &dyn Sql,
     bucket: &WriteState,
+    newest: Option<Object>,
     mut object: Object,
     condition: &WriteCondition,
     bytes: &NewBytes,
@@ -534,7 +568,6 @@ pub(super) fn put(
     object.null_version = state != Versioning::Enabled;
     object.marker = false;
     object.superseded = None;
-    let newest = newest_other(conn, &bucket_id, &key)?;
     let mut garbage = Vec::new();
     // A key with no history (the common case: a new key, or any key of a bucket never
     // versioned) and a condition a missing key meets: insert first, and only if the key turns
@@ -569,7 +602,7 @@ pub(super) fn put(
         }
     }
     if let NewBytes::Inline(data) = bytes {
-        conn.execute(
+        conn.defer(
             "INSERT INTO inline_data (version_id, data) VALUES (?1, ?2)",
             values![&object.version_id, data],
         )?;

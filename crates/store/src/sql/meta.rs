@@ -578,8 +578,9 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         kind: EventKind,
     ) -> Result<(Object, Vec<String>)> {
         self.engine.write(move |conn| {
-            let bucket = write_state::read(conn, &object.bucket_id)?;
-            let (made, garbage) = history::put(conn, &bucket, object.clone(), &condition, &bytes)?;
+            let (bucket, newest) = history::put_state(conn, &object.bucket_id, &object.key)?;
+            let (made, garbage) =
+                history::put(conn, &bucket, newest, object.clone(), &condition, &bytes)?;
             if bucket.capped {
                 usage::check_storage(conn, &made.bucket_id)?;
             }
@@ -1041,10 +1042,11 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
                     .collect(),
                 ..Object::default()
             };
-            let bucket = write_state::read(conn, &object.bucket_id)?;
+            let (bucket, newest) = history::put_state(conn, &object.bucket_id, &object.key)?;
             let (object, mut garbage) = history::put(
                 conn,
                 &bucket,
+                newest,
                 object,
                 &completion.condition,
                 &NewBytes::Blob,

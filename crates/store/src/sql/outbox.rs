@@ -48,7 +48,7 @@ fn insert(
     sequencer: i64,
 ) -> Result<()> {
     let now = crate::now_millis();
-    conn.execute(
+    conn.defer(
         "INSERT INTO events (id, rule, bucket_id, key, version_id, kind, size, etag, sequencer,
                              at_ms, attempts, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, '')",

@@ -100,7 +100,7 @@ pub(crate) fn parse_meta(text: &str) -> Result<ObjectMeta> {
 pub(crate) fn add_garbage(conn: &dyn Sql, blobs: &[String]) -> Result<()> {
     let now = crate::now_millis();
     for blob in blobs {
-        conn.execute(
+        conn.defer(
             "INSERT INTO garbage (blob, since_ms) VALUES (?1, ?2) ON CONFLICT (blob) DO NOTHING",
             values![blob, now],
         )?;
