@@ -214,25 +214,32 @@ pub(super) fn by_id(conn: &dyn Sql, version_id: &str) -> Result<Option<Object>> 
 }
 
 /// What a write of one key reads before it changes anything, in one statement: the bucket's
-/// state and the key's newest `versions` row (`NoSuchBucket` if the bucket is gone).
+/// state and the key's newest `versions` row (`NoSuchBucket` if the bucket is gone). The
+/// newest row is joined by its `seq`, found by a subquery that runs once: a joined subquery
+/// with `ORDER BY ... LIMIT 1` would be materialized by SQLite on every write.
 pub(super) fn put_state(
     conn: &dyn Sql,
     bucket_id: &str,
     key: &str,
 ) -> Result<(WriteState, Option<Object>)> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let newest: Vec<String> = VERSION_SELECT
+            .split(',')
+            .map(|column| format!("newest.{}", column.trim()))
+            .collect();
+        format!(
+            "SELECT {columns}, {newest} FROM buckets
+             LEFT JOIN versions AS newest
+               ON newest.bucket_id = ?1 AND newest.key = ?3
+              AND newest.seq = (SELECT max(seq) FROM versions WHERE bucket_id = ?1 AND key = ?3)
+             WHERE buckets.id = ?1",
+            columns = write_state::COLUMNS,
+            newest = newest.join(", ")
+        )
+    });
     let [id, scope] = write_state::params(bucket_id);
     let mut row = conn
-        .first(
-            &format!(
-                "SELECT {columns}, newest.* FROM buckets
-                 LEFT JOIN (SELECT {VERSION_SELECT} FROM versions
-                            WHERE bucket_id = ?1 AND key = ?3
-                            ORDER BY seq DESC LIMIT 1) AS newest ON 1 = 1
-                 WHERE buckets.id = ?1",
-                columns = write_state::COLUMNS
-            ),
-            &[id, scope, Value::from(key.as_bytes())],
-        )?
+        .first(&SQL, &[id, scope, Value::from(key.as_bytes())])?
         .ok_or(StoreError::NoSuchBucket)?;
     let newest = row.split_off(4);
     let state = write_state::from_row(&mut row, bucket_id)?;
@@ -299,7 +306,7 @@ fn entry_values(o: &Object) -> Vec<Value> {
 fn insert_version_row(conn: &dyn Sql, o: &Object) -> Result<()> {
     let mut values = entry_values(o);
     values.extend_from_slice(values![o.marker, o.superseded]);
-    conn.execute(
+    conn.defer(
         &format!(
             "INSERT INTO versions ({VERSION_SELECT}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
              ?10, ?11, ?12, ?13)"
@@ -310,7 +317,7 @@ fn insert_version_row(conn: &dyn Sql, o: &Object) -> Result<()> {
 }
 
 fn insert_object_row(conn: &dyn Sql, o: &Object) -> Result<()> {
-    conn.execute(
+    conn.defer(
         &format!(
             "INSERT INTO objects ({OBJECT_INSERT})
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
@@ -355,7 +362,7 @@ fn delete_row(conn: &dyn Sql, o: &Object, in_objects: bool) -> Result<()> {
     } else {
         "DELETE FROM versions WHERE version_id = ?1"
     };
-    conn.execute(sql, values![&o.version_id])?;
+    conn.defer(sql, values![&o.version_id])?;
     Ok(())
 }
 
@@ -369,7 +376,7 @@ fn demote(conn: &dyn Sql, current: &Object, at: Millis) -> Result<()> {
 
 /// Marks a current marker noncurrent from `at`.
 fn supersede_marker(conn: &dyn Sql, marker: &Object, at: Millis) -> Result<()> {
-    conn.execute(
+    conn.defer(
         "UPDATE versions SET superseded_ms = ?2 WHERE version_id = ?1",
         values![&marker.version_id, at],
     )?;
@@ -396,13 +403,13 @@ fn release(conn: &dyn Sql, entry: &Object) -> Result<Vec<String>> {
         };
         match refs {
             Some(n) if n > 2 => {
-                conn.execute(
+                conn.defer(
                     "UPDATE blob_refs SET refs = ?2 WHERE blob = ?1",
                     values![&segment.blob, n - 1],
                 )?;
             }
             Some(_) => {
-                conn.execute(
+                conn.defer(
                     "DELETE FROM blob_refs WHERE blob = ?1",
                     values![&segment.blob],
                 )?;
@@ -417,7 +424,7 @@ fn release(conn: &dyn Sql, entry: &Object) -> Result<Vec<String>> {
 /// Adds one reference to each blob of `entry` (a copy now shares them).
 fn share(conn: &dyn Sql, entry: &Object) -> Result<()> {
     for segment in entry.segments.iter().filter(|s| s.blob != INLINE_BLOB) {
-        conn.execute(
+        conn.defer(
             "INSERT INTO blob_refs (blob, refs) VALUES (?1, 2)
              ON CONFLICT (blob) DO UPDATE SET refs = blob_refs.refs + 1",
             values![&segment.blob],
@@ -439,7 +446,7 @@ fn promote(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<()> {
         return Ok(());
     };
     if next.marker {
-        conn.execute(
+        conn.defer(
             "UPDATE versions SET superseded_ms = NULL WHERE version_id = ?1",
             values![&next.version_id],
         )?;
@@ -556,7 +563,7 @@ pub(super) fn put(
             return Err(StoreError::NoSuchKey);
         }
         if source.is_inline() {
-            conn.execute(
+            conn.defer(
                 "INSERT INTO inline_data (version_id, data)
                  SELECT ?1, data FROM inline_data WHERE version_id = ?2",
                 values![&object.version_id, &source.version_id],
@@ -818,7 +825,7 @@ pub(super) fn update_meta(
     } else {
         "versions"
     };
-    conn.execute(
+    conn.defer(
         &format!("UPDATE {table} SET meta = ?2 WHERE version_id = ?1"),
         values![&found.version_id, text],
     )?;
