@@ -123,17 +123,6 @@ impl Row {
         Row(values)
     }
 
-    /// The columns from `at` on, as a row of their own (numbered from 0); this row keeps the
-    /// ones before.
-    pub fn split_off(&mut self, at: usize) -> Row {
-        Row(self.0.split_off(at.min(self.0.len())))
-    }
-
-    /// True when column `i` is `NULL` (or missing).
-    pub fn is_null(&self, i: usize) -> bool {
-        matches!(self.0.get(i), None | Some(Value::Null))
-    }
-
     fn take(&mut self, i: usize) -> Result<Value> {
         self.0
             .get_mut(i)
@@ -201,6 +190,19 @@ pub trait Sql {
 
     /// Runs a statement and returns how many rows it changed.
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64>;
+
+    /// Runs two queries, `first` then `second`, and returns the rows of each: an engine may
+    /// send them in one round trip. When `first` fails, its error is the answer.
+    fn query_both(
+        &self,
+        first: (&str, &[Value]),
+        second: (&str, &[Value]),
+    ) -> Result<(Vec<Row>, Vec<Row>)> {
+        Ok((
+            self.query(first.0, first.1)?,
+            self.query(second.0, second.1)?,
+        ))
+    }
 
     /// Runs a statement whose outcome the caller does not read, now or later within the
     /// transaction: an engine may hold it back and send it with the next statement or the

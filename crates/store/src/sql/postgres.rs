@@ -427,4 +427,36 @@ mod tests {
         pg.write(|conn| conn.execute(&lease("after"), &[])).unwrap();
         assert_eq!(leases(&pg), ["after", "before"]);
     }
+
+    #[test]
+    fn two_queries_sent_together_answer_each() {
+        let (pg, _) = engine(1);
+        pg.write(|conn| conn.defer(&lease("x"), &[])).unwrap();
+        let (names, count) = pg
+            .write(|conn| {
+                let (names, mut count) = conn.query_both(
+                    ("SELECT name FROM leases", &[]),
+                    ("SELECT count(*) FROM leases WHERE name = 'none'", &[]),
+                )?;
+                let names = names
+                    .into_iter()
+                    .map(|mut row| row.text(0))
+                    .collect::<crate::error::Result<Vec<_>>>()?;
+                Ok((names, count.remove(0).int(0)?))
+            })
+            .unwrap();
+        assert_eq!((names, count), (vec!["x".to_owned()], 0));
+    }
+
+    #[test]
+    fn the_first_of_two_queries_that_fails_is_the_answer() {
+        let (pg, _) = engine(1);
+        let err = pg
+            .write(|conn| {
+                conn.query_both(("SELECT nothing FROM leases", &[]), ("SELECT 1", &[]))
+                    .map(|_| ())
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("42703"), "{err}");
+    }
 }

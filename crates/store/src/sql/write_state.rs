@@ -1,7 +1,7 @@
 //! What a write needs to know of its bucket, read in one statement inside the write: its
 //! versioning state, object lock, notification rules, and whether a storage cap applies. One
 //! round trip instead of three matters on PostgreSQL, where each statement is one
-//! (`docs/scale.md`, "Work per request"); a write of one key reads it in the same statement as
+//! (`docs/scale.md`, "Work per request"); a write of one key reads it in the same round trip as
 //! the key's newest version (`history::put_state`).
 
 use super::{Row, Sql, Value};
@@ -24,14 +24,15 @@ pub(super) struct WriteState {
     pub(super) capped: bool,
 }
 
-/// The columns [`from_row`] reads, from `buckets` (`?1` its id, `?2` its cap scope): other
-/// statements join them to what else a write reads first.
-pub(super) const COLUMNS: &str = "buckets.versioning, buckets.object_lock, buckets.notifications,
-     EXISTS (SELECT 1 FROM caps
-             WHERE (storage IS NOT NULL OR objects IS NOT NULL)
-               AND (scope = ?2 OR scope = 'account:' || buckets.owner))";
+/// The statement that reads the state (`?1` the bucket's id, `?2` its cap scope, as
+/// [`params`] gives them), one row as [`from_row`] reads it.
+pub(super) const SQL: &str = "SELECT versioning, object_lock, notifications,
+        EXISTS (SELECT 1 FROM caps
+                WHERE (storage IS NOT NULL OR objects IS NOT NULL)
+                  AND (scope = ?2 OR scope = 'account:' || buckets.owner))
+     FROM buckets WHERE id = ?1";
 
-/// The parameters `?1` and `?2` of [`COLUMNS`].
+/// The parameters of [`SQL`].
 pub(super) fn params(bucket_id: &str) -> [Value; 2] {
     [
         Value::from(bucket_id),
@@ -42,15 +43,12 @@ pub(super) fn params(bucket_id: &str) -> [Value; 2] {
 /// The bucket's state for a write; `NoSuchBucket` if it is gone.
 pub(super) fn read(conn: &dyn Sql, bucket_id: &str) -> Result<WriteState> {
     let mut row = conn
-        .first(
-            &format!("SELECT {COLUMNS} FROM buckets WHERE id = ?1"),
-            &params(bucket_id),
-        )?
+        .first(SQL, &params(bucket_id))?
         .ok_or(StoreError::NoSuchBucket)?;
     from_row(&mut row, bucket_id)
 }
 
-/// The state in the first four columns of `row` (as [`COLUMNS`] selects them).
+/// The state in a row of [`SQL`].
 pub(super) fn from_row(row: &mut Row, bucket_id: &str) -> Result<WriteState> {
     let code = row.int(0)?;
     let versioning = Versioning::from_code(code)

@@ -168,11 +168,14 @@ impl Conn {
     }
 }
 
-/// What ends a round trip: a statement whose rows and count the caller reads, or `COMMIT`.
+/// What ends a round trip: statements whose rows and counts the caller reads, or `COMMIT`.
 enum Last<'p> {
-    Statement(Statement, &'p [Value]),
+    Statements(Vec<(Statement, &'p [Value])>),
     Commit,
 }
+
+/// A statement's rows and the count of rows it changed.
+type Answer = (Vec<Row>, u64);
 
 /// A connection inside one transaction.
 pub(super) struct Tx<'a> {
@@ -264,15 +267,15 @@ impl<'a> Tx<'a> {
     }
 
     /// Sends the pending `BEGIN`, the statements held back and `last`, in that order and in
-    /// one round trip; returns `last`'s rows and count of changed rows, or the group's first
+    /// one round trip; returns the answer of each of `last`'s statements, or the group's first
     /// error. After a failed group the transaction is not committed: a statement after the
     /// failed one finds the transaction aborted, and a `COMMIT` then rolls back.
-    fn round_trip(&self, conn: &mut Conn, last: Last<'_>) -> Result<(Vec<Row>, u64)> {
+    fn round_trip(&self, conn: &mut Conn, last: Last<'_>) -> Result<Vec<Answer>> {
         let begin = self.begin.take();
         let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
         let client = &conn.client;
         // `join!` polls its futures in order, and each sends its request when first polled.
-        let (begun, held, answer) = conn.runtime.block_on(async {
+        let (begun, held, answers) = conn.runtime.block_on(async {
             let begun = async {
                 match begin {
                     Some(sql) => client.batch_execute(sql).await,
@@ -284,59 +287,91 @@ impl<'a> Tx<'a> {
                     .iter()
                     .map(|(statement, params)| client.execute_raw(statement, params.iter())),
             );
-            let answer = async {
-                match last {
-                    Last::Statement(statement, params) => {
-                        let stream = client.query_raw(&statement, params.iter()).await?;
-                        let mut stream = std::pin::pin!(stream);
-                        let mut rows = Vec::new();
-                        while let Some(row) = futures_util::StreamExt::next(&mut stream)
-                            .await
-                            .transpose()?
-                        {
-                            rows.push(row);
-                        }
-                        let changed = stream.rows_affected().unwrap_or(0);
-                        Ok((rows, changed))
+            let answers = async {
+                match &last {
+                    Last::Statements(statements) => {
+                        join_all(statements.iter().map(|(statement, params)| async move {
+                            let stream = client.query_raw(statement, params.iter()).await?;
+                            let mut stream = std::pin::pin!(stream);
+                            let mut rows = Vec::new();
+                            while let Some(row) = futures_util::StreamExt::next(&mut stream)
+                                .await
+                                .transpose()?
+                            {
+                                rows.push(row);
+                            }
+                            Ok((rows, stream.rows_affected().unwrap_or(0)))
+                        }))
+                        .await
                     }
-                    Last::Commit => client.batch_execute("COMMIT").await.map(|()| (vec![], 0)),
+                    Last::Commit => {
+                        vec![client.batch_execute("COMMIT").await.map(|()| (vec![], 0))]
+                    }
                 }
             };
-            futures_util::join!(begun, held, answer)
+            futures_util::join!(begun, held, answers)
         });
         begun.map_err(|e| self.failed(&e))?;
         for outcome in held {
             outcome.map_err(|e| self.failed(&e))?;
         }
-        let (rows, changed) = answer.map_err(|e| self.failed(&e))?;
-        let rows = rows
-            .iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| column(row, i).map_err(|e| database_error(&e)))
-                    .collect::<Result<Vec<_>>>()
-                    .map(Row::new)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((rows, changed))
+        let mut out = Vec::with_capacity(answers.len());
+        for answer in answers {
+            let (rows, changed) = answer.map_err(|e| self.failed(&e))?;
+            let rows = rows
+                .iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| column(row, i).map_err(|e| database_error(&e)))
+                        .collect::<Result<Vec<_>>>()
+                        .map(Row::new)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.push((rows, changed));
+        }
+        Ok(out)
     }
+
+    /// Sends `statements` (after what waits) in one round trip and returns their answers.
+    fn statements(&self, statements: &[(&str, &[Value])]) -> Result<Vec<Answer>> {
+        let mut conn = self.conn.borrow_mut();
+        let prepared = statements
+            .iter()
+            .map(|(sql, params)| Ok((self.prepared(&mut conn, sql)?, *params)))
+            .collect::<Result<Vec<_>>>()?;
+        self.round_trip(&mut conn, Last::Statements(prepared))
+    }
+}
+
+/// The one answer of a round trip of one statement.
+fn only(answers: Vec<Answer>) -> Result<Answer> {
+    answers
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Database("a statement had no answer".into()))
 }
 
 impl Sql for Tx<'_> {
     fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let mut conn = self.conn.borrow_mut();
-        let statement = self.prepared(&mut conn, sql)?;
-        Ok(self
-            .round_trip(&mut conn, Last::Statement(statement, params))?
-            .0)
+        Ok(only(self.statements(&[(sql, params)])?)?.0)
     }
 
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        let mut conn = self.conn.borrow_mut();
-        let statement = self.prepared(&mut conn, sql)?;
-        Ok(self
-            .round_trip(&mut conn, Last::Statement(statement, params))?
-            .1)
+        Ok(only(self.statements(&[(sql, params)])?)?.1)
+    }
+
+    fn query_both(
+        &self,
+        first: (&str, &[Value]),
+        second: (&str, &[Value]),
+    ) -> Result<(Vec<Row>, Vec<Row>)> {
+        let mut answers = self.statements(&[first, second])?.into_iter();
+        match (answers.next(), answers.next()) {
+            (Some((a, _)), Some((b, _))) => Ok((a, b)),
+            _ => Err(StoreError::Database(
+                "two statements had fewer answers".into(),
+            )),
+        }
     }
 
     fn defer(&self, sql: &str, params: &[Value]) -> Result<()> {
