@@ -825,13 +825,14 @@ def measured(probe, fn, requests=lambda runs: sum(r[3] for r in runs)):
     if probe is None:
         return fn(), ""
     runs, (statements, cpu, rolled_back) = probe.measure(fn, requests)
-    return runs, (f"\n  PostgreSQL per request: {statements:.1f} statements (round trips), CPU {cpu:.0f} us; "
+    return runs, (f"\n  PostgreSQL per request: {statements:.1f} statements, CPU {cpu:.0f} us; "
                   f"{100 * rolled_back:.1f}% of transactions rolled back and retried")
 
 
 class PostgresProbe:
     """What PostgreSQL did for a phase of load: the CPU of its processes, the statements it ran
-    (each one round trip: `pg_stat_statements`, BEGIN and COMMIT included) and the transactions
+    (`pg_stat_statements`, BEGIN and COMMIT included; pier sends several in one round trip where
+    it can, docs/design.md "Writing a new key") and the transactions
     it rolled back (serialization failures pier retried)."""
 
     def __init__(self, work, url):
