@@ -188,9 +188,10 @@ impl StreamedPut {
             Ok(Err(e)) => Err(io::Error::other(format!(
                 "blob backend: the upload task failed: {e}"
             ))),
-            Err(_) => Err(io::Error::other(
-                "blob backend: no answer for 30 s after the body stopped",
-            )),
+            Err(_) => Err(io::Error::other(format!(
+                "blob backend: no answer for {} s after the body stopped",
+                STALL_TIMEOUT.as_secs()
+            ))),
         }
     }
 
@@ -334,6 +335,19 @@ mod tests {
             .unwrap()
     }
 
+    /// A streamed upload of `declared` bytes to `url`, on `runtime`.
+    fn start(runtime: &tokio::runtime::Runtime, url: &str, declared: u64) -> Box<StreamedPut> {
+        Box::new(
+            StreamedPut::start(
+                runtime.handle().clone(),
+                &target(),
+                url.parse().unwrap(),
+                declared,
+            )
+            .unwrap(),
+        )
+    }
+
     #[test]
     fn a_cluster_refusing_midway_makes_the_upload_unavailable_not_hung() {
         let runtime = runtime();
@@ -341,15 +355,7 @@ mod tests {
             200_000,
             Some("HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\nConnection: close\r\n\r\nAccessDenied"),
         );
-        let mut put = Box::new(
-            StreamedPut::start(
-                runtime.handle().clone(),
-                &target(),
-                url.parse().unwrap(),
-                8 << 20,
-            )
-            .unwrap(),
-        );
+        let mut put = start(&runtime, &url, 8 << 20);
         let chunk = Bytes::from(vec![7u8; 64 * 1024]);
         let mut outcome = Ok(());
         for _ in 0..128 {
@@ -370,15 +376,7 @@ mod tests {
     fn a_streamed_upload_dropped_unfinished_never_sends_its_last_chunk() {
         let runtime = runtime();
         let (url, server) = cluster(usize::MAX, None);
-        let mut put = Box::new(
-            StreamedPut::start(
-                runtime.handle().clone(),
-                &target(),
-                url.parse().unwrap(),
-                1 << 20,
-            )
-            .unwrap(),
-        );
+        let mut put = start(&runtime, &url, 1 << 20);
         let chunk = Bytes::from(vec![7u8; 64 * 1024]);
         for _ in 0..8 {
             put.write(&chunk, Some(&chunk)).unwrap();

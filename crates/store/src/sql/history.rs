@@ -118,15 +118,17 @@ pub(super) fn current(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<Opti
 
 /// The key's newest `versions` row.
 fn newest_other(conn: &dyn Sql, bucket_id: &str, key: &str) -> Result<Option<Object>> {
-    one(
-        conn,
-        &format!(
-            "SELECT {VERSION_SELECT} FROM versions WHERE bucket_id = ?1 AND key = ?2
-             ORDER BY seq DESC LIMIT 1"
-        ),
-        values![bucket_id, key.as_bytes()],
-    )
+    one(conn, &NEWEST_SQL, values![bucket_id, key.as_bytes()])
 }
+
+/// The key's newest `versions` row (`?1` the bucket's id, `?2` the key's bytes): built once,
+/// as writes run it on every call.
+static NEWEST_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {VERSION_SELECT} FROM versions WHERE bucket_id = ?1 AND key = ?2
+         ORDER BY seq DESC LIMIT 1"
+    )
+});
 
 /// The key's current entry, version or marker, in one statement (the `objects` row and the
 /// newest `versions` row; the current one of those is the entry).
@@ -224,13 +226,7 @@ pub(super) fn put_state(
 ) -> Result<(WriteState, Option<Object>)> {
     let (state, newest) = conn.query_both(
         (write_state::SQL, &write_state::params(bucket_id)),
-        (
-            &format!(
-                "SELECT {VERSION_SELECT} FROM versions WHERE bucket_id = ?1 AND key = ?2
-                 ORDER BY seq DESC LIMIT 1"
-            ),
-            values![bucket_id, key.as_bytes()],
-        ),
+        (&NEWEST_SQL, values![bucket_id, key.as_bytes()]),
     )?;
     let mut row = state.into_iter().next().ok_or(StoreError::NoSuchBucket)?;
     let state = write_state::from_row(&mut row, bucket_id)?;

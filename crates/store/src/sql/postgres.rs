@@ -170,12 +170,12 @@ impl Postgres {
     }
 }
 
-/// The worker's connection, made anew when it has none or it closed.
+/// The worker's connection, made anew when it has none or it is unusable.
 fn connected<'a>(
     slot: &'a mut Option<Conn>,
     config: &tokio_postgres::Config,
 ) -> Result<&'a mut Conn> {
-    if slot.as_ref().is_none_or(Conn::is_closed) {
+    if slot.as_ref().is_none_or(Conn::is_unusable) {
         *slot = Some(Conn::connect(config)?);
     }
     Ok(slot.as_mut().expect("connected above"))
@@ -266,9 +266,7 @@ impl Engine for Postgres {
                         }
                     }
                     Err(e) => {
-                        if !tx.unreachable() {
-                            tx.roll_back();
-                        }
+                        tx.roll_back();
                         Err(e)
                     }
                 };
@@ -346,11 +344,12 @@ mod tests {
         }
     }
 
-    /// A PostgreSQL engine on a fresh database of the test cluster, and its address.
-    fn engine(connections: usize) -> (Postgres, String) {
+    /// A PostgreSQL engine of one connection on a fresh database of the test cluster, and its
+    /// address.
+    fn engine() -> (Postgres, String) {
         let url = pier_testkit::postgres::cluster().fresh_database();
         let stats = std::sync::Arc::new(crate::stats::StoreStats::default());
-        (Postgres::open(&url, connections, stats).unwrap(), url)
+        (Postgres::open(&url, 1, stats).unwrap(), url)
     }
 
     fn lease(name: &str) -> String {
@@ -369,7 +368,7 @@ mod tests {
 
     #[test]
     fn a_deferred_statement_that_fails_keeps_its_transaction_from_committing() {
-        let (pg, _) = engine(1);
+        let (pg, _) = engine();
         let err = pg
             .write(|conn| {
                 conn.execute(&lease("kept"), &[])?;
@@ -389,7 +388,7 @@ mod tests {
 
     #[test]
     fn a_statement_sees_the_deferred_ones_before_it() {
-        let (pg, _) = engine(1);
+        let (pg, _) = engine();
         let seen = pg
             .write(|conn| {
                 conn.defer(&lease("one"), &[])?;
@@ -405,14 +404,14 @@ mod tests {
 
     #[test]
     fn deferred_statements_alone_commit() {
-        let (pg, _) = engine(1);
+        let (pg, _) = engine();
         pg.write(|conn| conn.defer(&lease("only"), &[])).unwrap();
         assert_eq!(leases(&pg), ["only"]);
     }
 
     #[test]
     fn a_write_whose_connection_broke_runs_again_on_a_new_one() {
-        let (pg, url) = engine(1);
+        let (pg, url) = engine();
         pg.write(|conn| conn.execute(&lease("before"), &[]))
             .unwrap();
         let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
@@ -430,7 +429,7 @@ mod tests {
 
     #[test]
     fn two_queries_sent_together_answer_each() {
-        let (pg, _) = engine(1);
+        let (pg, _) = engine();
         pg.write(|conn| conn.defer(&lease("x"), &[])).unwrap();
         let (names, count) = pg
             .write(|conn| {
@@ -450,7 +449,7 @@ mod tests {
 
     #[test]
     fn the_first_of_two_queries_that_fails_is_the_answer() {
-        let (pg, _) = engine(1);
+        let (pg, _) = engine();
         let err = pg
             .write(|conn| {
                 conn.query_both(("SELECT nothing FROM leases", &[]), ("SELECT 1", &[]))

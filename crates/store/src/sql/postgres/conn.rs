@@ -123,6 +123,8 @@ pub(super) struct Conn {
     runtime: tokio::runtime::Runtime,
     client: Client,
     statements: HashMap<String, Statement>,
+    /// A transaction on it could not be ended: it is replaced before its next use.
+    abandoned: bool,
 }
 
 impl Conn {
@@ -145,12 +147,14 @@ impl Conn {
             runtime,
             client,
             statements: HashMap::new(),
+            abandoned: false,
         })
     }
 
-    /// True once the connection is known to be closed.
-    pub(super) fn is_closed(&self) -> bool {
-        self.client.is_closed()
+    /// True once the connection is known to be closed, or left inside a transaction it could
+    /// not end: either way it must be replaced.
+    pub(super) fn is_unusable(&self) -> bool {
+        self.abandoned || self.client.is_closed()
     }
 
     /// Runs statements without parameters (a migration, `BEGIN`, `COMMIT`) in one round trip.
@@ -225,13 +229,17 @@ impl<'a> Tx<'a> {
     }
 
     /// Ends a transaction that failed: what was held back is dropped, and `ROLLBACK` is sent
-    /// if `BEGIN` was. False when the connection could not even roll back.
-    pub(super) fn roll_back(&self) -> bool {
+    /// if `BEGIN` was. A connection that is broken or cannot roll back is marked for
+    /// replacement, so no later transaction starts inside this one.
+    pub(super) fn roll_back(&self) {
         self.deferred.borrow_mut().clear();
         if self.begin.take().is_some() {
-            return true;
+            return;
         }
-        self.conn.borrow().batch("ROLLBACK").is_ok()
+        let mut conn = self.conn.borrow_mut();
+        if self.unreachable.get() || conn.batch("ROLLBACK").is_err() {
+            conn.abandoned = true;
+        }
     }
 
     /// The store's error for `e`, noting a conflict or a broken connection. A unique violation
