@@ -323,10 +323,12 @@ def clients_1gib(path, endpoint, disk, phase, results, runs, pid):
 
     def b2_upload(r):
         used = cpu_seconds(pid)
-        out = subprocess.run([python, "-c", B2_UPLOAD, endpoint, ACCESS, SECRET, path, f"large-{r}"],
-                             check=True, capture_output=True, text=True).stdout
+        done = subprocess.run([python, "-c", B2_UPLOAD, endpoint, ACCESS, SECRET, path, f"large-{r}"],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"the b2sdk upload failed:\n{done.stderr[-3000:]}")
         cpu.append(cpu_seconds(pid) - used)
-        return float(out.strip().splitlines()[-1])
+        return float(done.stdout.strip().splitlines()[-1])
 
     times = phase("b2sdk 1 GiB", lambda: [b2_upload(r) for r in range(runs)])
     rate = 1024 / median(times)

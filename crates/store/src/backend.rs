@@ -140,7 +140,7 @@ const NO_POSTGRES: &str =
 const NO_S3_BLOBS: &str =
     "this build of pier has no S3 blob backend (the pier-store feature \"s3-blobs\")";
 
-/// PostgreSQL connections per store (one worker thread each) unless the address says
+/// PostgreSQL connections per store unless the address says
 /// otherwise (`pool_max_conns=N`, as pgx spells it): twice this machine's cores, from 4 to 16.
 /// More only add transactions that overlap, and at `SERIALIZABLE` every overlap widens the
 /// window in which two writes conflict and one is retried (`docs/scale.md`, "Work per

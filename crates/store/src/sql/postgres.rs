@@ -1,27 +1,29 @@
 //! The PostgreSQL engine, for pier nodes that share their metadata (`docs/scale.md`).
 //!
-//! A fixed set of worker threads each own one connection ([`conn`]); a caller hands its
-//! transaction to the next free worker and waits for the answer, so the store stays
-//! synchronous and no async runtime is nested. Every write runs at `SERIALIZABLE` and is
-//! retried, from the start, when the database reports a serialization failure, a deadlock or a
-//! unique violation (SQLSTATE 40001, 40P01, 23505: a race lost to a concurrent insert): the
-//! same code is then correct on PostgreSQL, CockroachDB and YugabyteDB. A write's `BEGIN` goes
-//! with its first statement and its deferred statements with the next one or `COMMIT`, so a
-//! new key's PUT costs three round trips. Reads run in one `REPEATABLE READ READ ONLY`
-//! snapshot. A broken connection is replaced (once): before a read begins, or when a write
-//! finds it broken before its `COMMIT` was sent (the write then runs again on the new one); a
-//! server out of reach is `StoreError::Unavailable`, which the APIs answer with 503. The schema
-//! is created and migrated at open ([`schema`]).
+//! A fixed number of connections ([`conn`]), each with a runtime of its own ([`pool`]): a
+//! caller that finds one free runs its transaction on its own thread, blocking on that runtime,
+//! so the store stays synchronous and no thread hands the work on; when every connection is in
+//! use, its transaction waits in line for a worker thread. Every write runs at `SERIALIZABLE`
+//! and is retried, from the start, when the database reports a serialization failure, a
+//! deadlock or a unique violation (SQLSTATE 40001, 40P01, 23505: a race lost to a concurrent
+//! insert): the same code is then correct on PostgreSQL, CockroachDB and YugabyteDB. A write's
+//! `BEGIN` goes with its first statement and its deferred statements with the next one or
+//! `COMMIT`, so a new key's PUT costs three round trips. Reads run in one `REPEATABLE READ READ
+//! ONLY` snapshot. A broken connection is replaced (once): before a read begins, or when a
+//! write finds it broken before its `COMMIT` was sent (the write then runs again on the new
+//! one); a server out of reach is `StoreError::Unavailable`, which the APIs answer with 503.
+//! The schema is created and migrated at open ([`schema`]).
 
 mod conn;
+mod pool;
 mod schema;
 
 use super::{Engine, Sql};
 use crate::error::{Result, StoreError};
 use crate::stats::StoreStats;
 use conn::{database_error, is_unreachable, Conn, Tx};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use pool::{off_runtime, Pool};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -59,12 +61,15 @@ fn pool_size(url: &str) -> Result<(String, Option<usize>)> {
     Ok((url, pool))
 }
 
-type Job = Box<dyn FnOnce(&mut Option<Conn>, &tokio_postgres::Config) + Send>;
+/// A connection's slot: empty until its first use and after its connection was found
+/// unusable.
+type Slot = Option<Conn>;
 
-/// The PostgreSQL engine: worker threads with one connection each.
+/// The PostgreSQL engine: a fixed number of connections ([`pool`]), each used by one
+/// transaction at a time.
 pub struct Postgres {
-    jobs: Mutex<Option<Sender<Job>>>,
-    workers: Mutex<Vec<thread::JoinHandle<()>>>,
+    pool: Pool<Slot>,
+    config: Arc<tokio_postgres::Config>,
     stats: Arc<StoreStats>,
 }
 
@@ -76,59 +81,49 @@ impl std::fmt::Debug for Postgres {
 
 impl Postgres {
     /// Connects to the database at `url` (`postgres://USER:PASS@HOST:PORT/DB`), creates or
-    /// migrates the schema, and starts `connections` workers, or as many as the address's
-    /// `pool_max_conns=N` says; commits and retries are counted in `stats`. Fails if the address
-    /// does not read, the database cannot be reached or its schema is newer than this build
-    /// knows.
+    /// migrates the schema, and keeps up to `connections` connections, or as many as the
+    /// address's `pool_max_conns=N` says; commits and retries are counted in `stats`. Fails if
+    /// the address does not read, the database cannot be reached or its schema is newer than
+    /// this build knows.
     pub fn open(url: &str, connections: usize, stats: Arc<StoreStats>) -> Result<Postgres> {
         let (url, pool) = pool_size(url)?;
-        let connections = pool.unwrap_or(connections);
+        let connections = pool.unwrap_or(connections).max(1);
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Database(format!("the PostgreSQL address: {e}")))?;
-        // On a thread of its own: a connection's runtime must not be blocked on from an async
-        // runtime's thread, and the caller may be one.
-        let first = thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let first = Conn::connect(&config)?;
-                    schema::migrate(&first)?;
-                    Ok::<_, StoreError>(first)
-                })
-                .join()
-                .map_err(|_| StoreError::Database("connecting to PostgreSQL panicked".into()))?
+        let first = off_runtime(|| {
+            let first = Conn::connect(&config)?;
+            schema::migrate(&first)?;
+            Ok::<_, StoreError>(first)
         })?;
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        let mut workers = Vec::new();
-        let mut first = Some(first);
-        for n in 0..connections.max(1) {
-            let rx = Arc::clone(&rx);
-            let config = config.clone();
-            let conn = first.take();
-            workers.push(
-                thread::Builder::new()
-                    .name(format!("pier-pg-{n}"))
-                    .spawn(move || worker(conn, &config, &rx))
-                    .map_err(StoreError::Io)?,
-            );
-        }
+        let mut slots: Vec<Slot> = (1..connections).map(|_| None).collect();
+        slots.push(Some(first));
         Ok(Postgres {
-            jobs: Mutex::new(Some(tx)),
-            workers: Mutex::new(workers),
+            pool: Pool::new(slots, "pier-pg")?,
+            config: Arc::new(config),
             stats,
         })
     }
 
-    /// Runs `job` on the next free worker's connection, inside a transaction begun with
-    /// `begin`, and waits for its answer. A connection found broken when the transaction
-    /// begins (the server restarted since its last use) is replaced once before giving up.
+    /// Runs `job` on a connection's slot (connecting is the job's) and waits for its answer
+    /// ([`pool`]: on this thread when a connection is free).
+    fn with_conn<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Slot, &tokio_postgres::Config) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let config = Arc::clone(&self.config);
+        self.pool.run(move |slot| job(slot, &config))?
+    }
+
+    /// Runs `job` on a free connection, inside a transaction begun with `begin`. A connection
+    /// found broken when the transaction begins (the server restarted since its last use) is
+    /// replaced once before giving up.
     fn in_transaction<T: Send + 'static>(
         &self,
         begin: &'static str,
         job: impl FnOnce(&mut Conn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        self.on_worker(move |slot, config| {
+        self.with_conn(move |slot, config| {
             for _ in 0..2 {
                 let conn = connected(slot, config)?;
                 match conn.batch(begin) {
@@ -142,55 +137,14 @@ impl Postgres {
             ))
         })
     }
-
-    /// Runs `job` on the next free worker's connection slot (connecting is the job's) and
-    /// waits for its answer.
-    fn on_worker<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(&mut Option<Conn>, &tokio_postgres::Config) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let (reply, answer) = mpsc::sync_channel::<Result<T>>(1);
-        let job: Job = Box::new(
-            move |slot: &mut Option<Conn>, config: &tokio_postgres::Config| {
-                let _ = reply.send(job(slot, config));
-            },
-        );
-        let sender = self
-            .jobs
-            .lock()
-            .expect("job channel lock")
-            .clone()
-            .ok_or_else(|| StoreError::Database("the store is closed".into()))?;
-        sender
-            .send(job)
-            .map_err(|_| StoreError::Database("the PostgreSQL workers stopped".into()))?;
-        answer
-            .recv()
-            .map_err(|_| StoreError::Database("a PostgreSQL worker stopped".into()))?
-    }
 }
 
-/// The worker's connection, made anew when it has none or it is unusable.
-fn connected<'a>(
-    slot: &'a mut Option<Conn>,
-    config: &tokio_postgres::Config,
-) -> Result<&'a mut Conn> {
+/// The slot's connection, made anew when it has none or it is unusable.
+fn connected<'a>(slot: &'a mut Slot, config: &tokio_postgres::Config) -> Result<&'a mut Conn> {
     if slot.as_ref().is_none_or(Conn::is_unusable) {
         *slot = Some(Conn::connect(config)?);
     }
     Ok(slot.as_mut().expect("connected above"))
-}
-
-/// A worker: runs jobs on its connection (made and remade by the jobs) until the channel
-/// closes.
-fn worker(mut conn: Option<Conn>, config: &tokio_postgres::Config, jobs: &Mutex<Receiver<Job>>) {
-    loop {
-        let job = match jobs.lock().expect("job queue lock").recv() {
-            Ok(job) => job,
-            Err(_) => return,
-        };
-        job(&mut conn, config);
-    }
 }
 
 /// `f`'s answer and how long it took.
@@ -228,7 +182,7 @@ impl Engine for Postgres {
     ) -> Result<T> {
         // One statement is its own snapshot: no BEGIN and COMMIT round trips. A connection
         // broken since its last use fails the statement; it is replaced and tried once more.
-        self.on_worker(move |slot, config| {
+        self.with_conn(move |slot, config| {
             for attempt in 0..2 {
                 let conn = connected(slot, config)?;
                 let tx = Tx::new(conn, None);
@@ -246,7 +200,7 @@ impl Engine for Postgres {
         mut f: impl FnMut(&dyn Sql) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let stats = Arc::clone(&self.stats);
-        self.on_worker(move |slot, config| {
+        self.with_conn(move |slot, config| {
             let mut attempt = 0;
             let mut reconnected = false;
             loop {
@@ -300,10 +254,7 @@ impl Engine for Postgres {
     }
 
     fn close(&self) {
-        self.jobs.lock().expect("job channel lock").take();
-        for handle in self.workers.lock().expect("worker list lock").drain(..) {
-            let _ = handle.join();
-        }
+        self.pool.close();
     }
 }
 
@@ -364,6 +315,51 @@ mod tests {
                 .collect()
         })
         .unwrap()
+    }
+
+    #[test]
+    fn a_call_from_an_async_task_is_answered_and_the_engine_closes_there() {
+        let runtimes = [
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap(),
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+        ];
+        for runtime in runtimes {
+            let (pg, _) = engine();
+            let names = runtime.block_on(async move {
+                tokio::spawn(async move {
+                    pg.write(|conn| conn.execute(&lease("async"), &[])).unwrap();
+                    let names = leases(&pg);
+                    drop(pg);
+                    names
+                })
+                .await
+                .unwrap()
+            });
+            assert_eq!(names, ["async"]);
+        }
+    }
+
+    #[test]
+    fn callers_beyond_the_connections_wait_in_line_and_are_all_answered() {
+        let (pg, _) = engine();
+        let pg = std::sync::Arc::new(pg);
+        let writers: Vec<_> = (0..8)
+            .map(|n| {
+                let pg = std::sync::Arc::clone(&pg);
+                std::thread::spawn(move || {
+                    pg.write(move |conn| conn.execute(&lease(&format!("w{n}")), &[]))
+                })
+            })
+            .collect();
+        for w in writers {
+            assert_eq!(w.join().unwrap().unwrap(), 1);
+        }
+        assert_eq!(leases(&pg).len(), 8);
     }
 
     #[test]

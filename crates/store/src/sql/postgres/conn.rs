@@ -1,7 +1,7 @@
-//! One worker's connection, and a transaction on it that shares round trips.
+//! One connection, and a transaction on it that shares round trips.
 //!
 //! The connection is a `tokio-postgres` client driven by a single-threaded runtime of its own
-//! (the worker blocks on it), so statements can be pipelined: sent together and answered in
+//! (its user blocks on it), so statements can be pipelined: sent together and answered in
 //! order. A transaction holds back its `BEGIN` until its first statement and the statements
 //! whose outcome it does not read ([`Sql::defer`]) until its next statement or its `COMMIT`,
 //! and sends each group in one round trip. The first error of a group is the group's error, and
@@ -117,7 +117,7 @@ pub(super) fn database_error(e: &tokio_postgres::Error) -> StoreError {
     }
 }
 
-/// One worker's connection: the client, the runtime that drives it, and its prepared
+/// One connection: the client, the runtime that drives it, and its prepared
 /// statements.
 pub(super) struct Conn {
     runtime: tokio::runtime::Runtime,
@@ -138,7 +138,7 @@ impl Conn {
         let (client, connection) = runtime
             .block_on(config.connect(NoTls))
             .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
-        // Runs whenever the worker blocks on the runtime, that is while a statement waits; it
+        // Runs whenever a caller blocks on the runtime, that is while a statement waits; it
         // ends when the connection does, which closes the client.
         runtime.spawn(async move {
             let _ = connection.await;
