@@ -228,8 +228,7 @@ pub(super) fn put_state(
         (write_state::SQL, &write_state::params(bucket_id)),
         (&NEWEST_SQL, values![bucket_id, key.as_bytes()]),
     )?;
-    let mut row = state.into_iter().next().ok_or(StoreError::NoSuchBucket)?;
-    let state = write_state::from_row(&mut row, bucket_id)?;
+    let state = write_state::from_rows(state, bucket_id)?;
     let newest = newest.into_iter().next().map(entry_from_row).transpose()?;
     Ok((state, newest))
 }

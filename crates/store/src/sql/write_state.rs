@@ -42,14 +42,18 @@ pub(super) fn params(bucket_id: &str) -> [Value; 2] {
 
 /// The bucket's state for a write; `NoSuchBucket` if it is gone.
 pub(super) fn read(conn: &dyn Sql, bucket_id: &str) -> Result<WriteState> {
-    let mut row = conn
-        .first(SQL, &params(bucket_id))?
-        .ok_or(StoreError::NoSuchBucket)?;
+    from_rows(conn.query(SQL, &params(bucket_id))?, bucket_id)
+}
+
+/// The state in [`SQL`]'s answer (its rows, for a caller that sent it with another statement);
+/// `NoSuchBucket` when it has no row.
+pub(super) fn from_rows(rows: Vec<Row>, bucket_id: &str) -> Result<WriteState> {
+    let mut row = rows.into_iter().next().ok_or(StoreError::NoSuchBucket)?;
     from_row(&mut row, bucket_id)
 }
 
 /// The state in a row of [`SQL`].
-pub(super) fn from_row(row: &mut Row, bucket_id: &str) -> Result<WriteState> {
+fn from_row(row: &mut Row, bucket_id: &str) -> Result<WriteState> {
     let code = row.int(0)?;
     let versioning = Versioning::from_code(code)
         .ok_or_else(|| StoreError::Corrupt(format!("bucket {bucket_id} versioning {code}")))?;

@@ -65,7 +65,7 @@ impl<S: Default + Send + 'static> Pool<S> {
             // On failure the pool is dropped, which stops the workers started so far.
             let worker = thread::Builder::new()
                 .name(format!("{name}-{n}"))
-                .spawn(move || shared.work())
+                .spawn(move || shared.serve_queue())
                 .map_err(StoreError::Io)?;
             pool.workers.lock().expect("worker list lock").push(worker);
         }
@@ -177,7 +177,7 @@ impl<S: Send> Shared<S> {
 
     /// A worker: takes a free slot while jobs wait and runs them, one after another, until the
     /// queue is empty; stops when the pool closes.
-    fn work(&self) {
+    fn serve_queue(&self) {
         let mut state = self.state.lock().expect("pool lock");
         loop {
             if state.closed {
@@ -331,6 +331,14 @@ mod tests {
         assert_eq!(pool.run(|slot| *slot).unwrap(), 0);
     }
 
+    /// A multi-threaded runtime with one worker thread.
+    fn multi_threaded() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap()
+    }
+
     /// Whether the calling thread may block on a runtime of its own.
     fn may_block_on_a_runtime() -> bool {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -341,11 +349,7 @@ mod tests {
 
     #[test]
     fn work_off_the_runtime_runs_on_a_multi_threaded_runtimes_task() {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .build()
-            .unwrap();
-        let ran = runtime.block_on(async {
+        let ran = multi_threaded().block_on(async {
             tokio::spawn(async { off_runtime(may_block_on_a_runtime) })
                 .await
                 .unwrap()
@@ -364,11 +368,7 @@ mod tests {
     #[test]
     fn work_off_the_runtime_runs_on_a_blocking_thread_and_a_plain_one() {
         assert!(off_runtime(may_block_on_a_runtime));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .build()
-            .unwrap();
-        let ran = runtime.block_on(async {
+        let ran = multi_threaded().block_on(async {
             tokio::task::spawn_blocking(|| off_runtime(may_block_on_a_runtime))
                 .await
                 .unwrap()
