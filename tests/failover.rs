@@ -12,10 +12,10 @@
 
 mod common;
 
-use common::{history, Server, ACCESS_KEY};
+use common::scale_out::nodes_over;
+use common::{history, ACCESS_KEY};
 use pier_testkit::postgres::Replicated;
 use std::time::{Duration, Instant};
-use tempfile::TempDir;
 
 /// How long clients run: `PIER_FAILOVER_SECS` (default 30; a failover every 12 s or so).
 fn duration() -> Duration {
@@ -43,17 +43,7 @@ fn longest_outage(run: &history::Run) -> f64 {
 fn the_metadata_survives_the_loss_of_its_primary() {
     let pair = Replicated::start("pier");
     let url = pair.url("pier");
-    let blobs = pier_testkit::seaweedfs::cluster().fresh_location();
-    let credentials = pier_testkit::seaweedfs::NODE_ENV;
-    let nodes: Vec<Server> = (0..2)
-        .map(|_| {
-            Server::start_with_env(
-                TempDir::new().unwrap(),
-                &["--metadata", &url, "--blobs", &blobs],
-                &credentials,
-            )
-        })
-        .collect();
+    let nodes = nodes_over(2, &url, &[]);
     let keys = (ACCESS_KEY.to_owned(), common::SECRET_KEY.to_owned());
     history::create_bucket(&nodes[0].endpoint, &keys, "failover");
     let total = duration();

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::scale_out::{nodes_over, writer_through_fault};
 use common::{history, RawResponse, RoundRobin, Server, ACCESS_KEY};
 use pier_testkit::postgres::cluster;
 use std::process::Command;
@@ -30,19 +31,6 @@ fn node(url: &str) -> Server {
     Server::start_with(TempDir::new().unwrap(), &["--metadata", url])
 }
 
-/// Starts `db_restart_boto3.py` (PUTs for a while, then reads every acknowledged one back)
-/// against `node` with `args`, in the background while the test makes a fault.
-fn writer_through_fault(node: &Server, args: &[&str]) -> std::process::Child {
-    common::ensure_tools();
-    let mut cmd = Command::new(common::repo().join(".venv/bin/python"));
-    node.client_env(&mut cmd);
-    cmd.arg(common::repo().join("tests/clients/db_restart_boto3.py"))
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// Three nodes sharing a fresh database and a fresh bucket of the blob cluster.
 fn three_nodes() -> Vec<Server> {
     three_nodes_with(&[])
@@ -56,17 +44,7 @@ fn three_nodes_with(flags: &[&str]) -> Vec<Server> {
 /// Three nodes with their metadata in `url` and a fresh bucket of the blob cluster, each
 /// started with `flags` too.
 fn three_nodes_on(url: &str, flags: &[&str]) -> Vec<Server> {
-    let blobs = pier_testkit::seaweedfs::cluster().fresh_location();
-    let credentials = pier_testkit::seaweedfs::NODE_ENV;
-    (0..3)
-        .map(|_| {
-            Server::start_with_env(
-                TempDir::new().unwrap(),
-                &[&["--metadata", url, "--blobs", &blobs], flags].concat(),
-                &credentials,
-            )
-        })
-        .collect()
+    nodes_over(3, url, flags)
 }
 
 /// Runs a client script with `PIER_ENDPOINT` set to `endpoint`; returns its output after
@@ -85,8 +63,9 @@ fn script_through(nodes: &[Server], endpoint: &str, script: &str, args: &[&str])
     let logs: String = nodes.iter().map(|n| n.log()).collect();
     assert!(
         out.status.success() && text.contains(" passed, 0 failed"),
-        "{script} failed:\n{text}\n{}\nnode logs:\n{logs}",
-        String::from_utf8_lossy(&out.stderr)
+        "{script} failed:\n{text}\n{}\nnode logs:\n{logs}\ncluster logs:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        pier_testkit::seaweedfs::cluster().log_tails()
     );
     assert!(
         !logs.contains("answered with a server error"),
@@ -291,34 +270,6 @@ fn a_node_killed_mid_multipart_leaves_the_upload_to_the_others() {
     let mut want = std::fs::read(part(1)).unwrap();
     want.extend(std::fs::read(part(2)).unwrap());
     assert!(std::fs::read(&got).unwrap() == want, "the object differs");
-}
-
-/// Two writers at once: 200 KB objects, each sent to the cluster whole, and 3 MB ones, each
-/// streamed to it as it arrives (a request the node cannot send again).
-#[test]
-fn a_blob_server_killed_during_uploads_loses_no_acknowledged_write() {
-    let _alone = alone();
-    let nodes = three_nodes();
-    let whole = writer_through_fault(&nodes[0], &[&nodes[0].endpoint, "10", "200000"]);
-    let streamed = writer_through_fault(
-        &nodes[1],
-        &[&nodes[1].endpoint, "10", "3000000", "through-kill-streamed"],
-    );
-    std::thread::sleep(Duration::from_secs(3));
-    pier_testkit::seaweedfs::cluster().kill_volume(0);
-    let outs = [whole, streamed].map(|writer| writer.wait_with_output().unwrap());
-    // The other tests share the cluster: it goes back to three servers before they run.
-    pier_testkit::seaweedfs::cluster().restart_volume(0);
-    for (out, node) in outs.iter().zip(&nodes) {
-        let text = String::from_utf8_lossy(&out.stdout);
-        eprintln!("{text}");
-        let log = node.log();
-        assert!(text.contains("2 passed, 0 failed"), "{text}\n{log}");
-        assert!(
-            !log.contains("answered with a server error"),
-            "a request failed with a 5xx other than 503:\n{log}"
-        );
-    }
 }
 
 /// A form POST to a node's dashboard.

@@ -5,6 +5,7 @@
 
 pub mod cors_pages;
 pub mod history;
+pub mod scale_out;
 pub mod script_checks;
 pub mod webhook;
 

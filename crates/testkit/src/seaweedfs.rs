@@ -173,12 +173,12 @@ impl Cluster {
             &format!("kill -9 $(cat {}/pids)", dir.display()),
             &dir,
         );
-        cluster.wait_ready(&dir);
+        cluster.wait_ready();
         cluster
     }
 
     /// Waits until a bucket can be made and the S3 gateway accepts connections.
-    fn wait_ready(&self, dir: &Path) {
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         for attempt in 0.. {
             // A new name each time: a shell that timed out may still have made the last one.
@@ -190,23 +190,30 @@ impl Cluster {
                 return;
             }
             if Instant::now() > deadline {
-                let logs: String = ["master", "volume0", "filer", "s3"]
-                    .iter()
-                    .map(|n| {
-                        let log = std::fs::read_to_string(dir.join(format!("{n}.log")))
-                            .unwrap_or_default();
-                        let tail: Vec<&str> = log.lines().rev().take(15).collect();
-                        format!(
-                            "--- {n}:\n{}\n",
-                            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                        )
-                    })
-                    .collect();
+                let logs = self.log_tails();
                 panic!("SeaweedFS did not become ready:\n{logs}");
             }
             std::thread::sleep(Duration::from_millis(300));
         }
         unreachable!("the loop returns or panics")
+    }
+
+    /// The last 15 lines of each server's log, for a failure message.
+    pub fn log_tails(&self) -> String {
+        let mut names = vec!["master".to_owned(), "filer".to_owned(), "s3".to_owned()];
+        names.extend((0..VOLUME_SERVERS).map(|n| format!("volume{n}")));
+        names
+            .iter()
+            .map(|name| {
+                let log = std::fs::read_to_string(self.dir.join(format!("{name}.log")))
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                format!(
+                    "--- {name}:\n{}\n",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
+            })
+            .collect()
     }
 
     /// Runs one `weed shell` command against the master.
@@ -263,8 +270,7 @@ impl Cluster {
         let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     }
 
-    /// Starts volume server `n` again on its data, and waits until a new bucket takes a
-    /// write through the gateway's filer (the master has it back).
+    /// Starts volume server `n` again on its data, and waits until the master lists it.
     pub fn restart_volume(&self, n: usize) {
         let mut volumes = self.volumes.lock().unwrap();
         volumes[n].0 = start(&self.dir, &volumes[n].1);
