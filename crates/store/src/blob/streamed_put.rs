@@ -1,17 +1,20 @@
 //! A blob of declared length sent to the cluster as one `PutObject` while its bytes arrive: the
-//! body is `aws-chunked`, each 64 KiB chunk signed ([`super::aws_chunked`]), so the cluster
-//! checks every byte as it does for a payload signed whole, and the node holds no more than a
-//! short queue of chunks (the multipart path buffers two 8 MiB parts and makes the cluster
-//! assemble them).
+//! body is `aws-chunked` in 64 KiB chunks ([`super::aws_chunked`]), each signed or all covered by
+//! a trailing CRC32C ([`BodyCheck`]), so the cluster checks every byte before it keeps the blob,
+//! and the node holds no more than a short queue of chunks (the multipart path buffers two
+//! 8 MiB parts and makes the cluster assemble them).
 //!
 //! A request whose bytes stream cannot be sent again: a failure is passed on (as 503, so the
 //! client retries), never retried here. A sink dropped unfinished breaks its request off before
 //! the last chunk, so the cluster keeps nothing (and what a cluster might keep anyway is never
 //! referenced, and swept as an orphan).
 
-use super::aws_chunked::STREAMING_PAYLOAD;
-use super::aws_chunked::{encoded_length, sign_streaming, ChunkSigner, Credentials};
+use super::aws_chunked::{
+    crc32c_trailer, encoded_length, sign_streaming, unsigned_chunk_header, unsigned_encoded_length,
+    ChunkSigner, Credentials, CRC32C_TRAILER, STREAMING_PAYLOAD, UNSIGNED_TRAILER_PAYLOAD,
+};
 use super::cluster_wait::{unavailable, wait_on};
+use super::location::BodyCheck;
 use super::BlobSink;
 use crate::error::{Result, StoreError};
 use bytes::Bytes;
@@ -39,6 +42,52 @@ pub struct Target {
     pub secret_key: String,
     /// The region signed for.
     pub region: String,
+    /// How the cluster checks the bytes.
+    pub check: BodyCheck,
+}
+
+/// What checks the chunks as they go: the chunk signer and the current chunk's SHA-256, or the
+/// running CRC32C of the body.
+enum ChunkCheck {
+    Signed { signer: ChunkSigner, hasher: Sha256 },
+    Crc32c(crc_fast::Digest),
+}
+
+impl std::fmt::Debug for ChunkCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChunkCheck::Signed { .. } => "Signed",
+            ChunkCheck::Crc32c(_) => "Crc32c",
+        })
+    }
+}
+
+impl ChunkCheck {
+    fn update(&mut self, piece: &[u8]) {
+        match self {
+            ChunkCheck::Signed { hasher, .. } => hasher.update(piece),
+            ChunkCheck::Crc32c(digest) => digest.update(piece),
+        }
+    }
+
+    /// The header line before a chunk of `len` bytes, all given to [`ChunkCheck::update`].
+    fn chunk_header(&mut self, len: usize) -> String {
+        match self {
+            ChunkCheck::Signed { signer, hasher } => {
+                signer.chunk_header(len, &hasher.finalize_reset())
+            }
+            ChunkCheck::Crc32c(_) => unsigned_chunk_header(len),
+        }
+    }
+
+    /// What ends the body after its last chunk.
+    fn end(&mut self) -> String {
+        match self {
+            ChunkCheck::Signed { signer, .. } => signer.final_chunk(),
+            // The CRC-32/ISCSI digest's value fits in 32 bits.
+            ChunkCheck::Crc32c(digest) => crc32c_trailer(digest.finalize() as u32),
+        }
+    }
 }
 
 /// A blob streaming to the cluster as one `PutObject` of `declared` bytes.
@@ -49,11 +98,10 @@ pub struct StreamedPut {
     body: Option<mpsc::Sender<io::Result<Bytes>>>,
     /// The request, answering with the cluster's verdict.
     request: Option<JoinHandle<std::result::Result<(), String>>>,
-    signer: ChunkSigner,
-    /// The chunk being collected: its pieces, their length and their SHA-256 so far.
+    check: ChunkCheck,
+    /// The chunk being collected: its pieces and their length.
     pieces: Vec<Bytes>,
     filled: usize,
-    hasher: Sha256,
     declared: u64,
     written: u64,
     finished: bool,
@@ -83,16 +131,26 @@ impl StreamedPut {
             now.minute(),
             now.second()
         );
-        let length = encoded_length(declared, CHUNK as u64).to_string();
+        let (payload, length) = match target.check {
+            BodyCheck::Crc32cTrailer => (
+                UNSIGNED_TRAILER_PAYLOAD,
+                unsigned_encoded_length(declared, CHUNK as u64),
+            ),
+            BodyCheck::SignedChunks => (STREAMING_PAYLOAD, encoded_length(declared, CHUNK as u64)),
+        };
+        let length = length.to_string();
         let decoded = declared.to_string();
-        let headers = [
+        let mut headers = vec![
             ("host", host.as_str()),
             ("x-amz-date", timestamp.as_str()),
-            ("x-amz-content-sha256", STREAMING_PAYLOAD),
+            ("x-amz-content-sha256", payload),
             ("content-encoding", "aws-chunked"),
             ("content-length", length.as_str()),
             ("x-amz-decoded-content-length", decoded.as_str()),
         ];
+        if target.check == BodyCheck::Crc32cTrailer {
+            headers.push(("x-amz-trailer", CRC32C_TRAILER));
+        }
         let signed = sign_streaming(
             &Credentials {
                 access_key: &target.access_key,
@@ -132,10 +190,17 @@ impl StreamedPut {
             handle,
             body: Some(tx),
             request: Some(request),
-            signer: signed.chunks,
+            check: match target.check {
+                BodyCheck::Crc32cTrailer => {
+                    ChunkCheck::Crc32c(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi))
+                }
+                BodyCheck::SignedChunks => ChunkCheck::Signed {
+                    signer: signed.chunks,
+                    hasher: Sha256::new(),
+                },
+            },
             pieces: Vec::new(),
             filled: 0,
-            hasher: Sha256::new(),
             declared,
             written: 0,
             finished: false,
@@ -195,10 +260,9 @@ impl StreamedPut {
         }
     }
 
-    /// Signs the collected chunk and queues it: its header, its pieces, a CRLF.
+    /// Queues the collected chunk: its header (signed, or its length only), its pieces, a CRLF.
     fn send_chunk(&mut self) -> io::Result<()> {
-        let sha256 = self.hasher.finalize_reset();
-        let header = self.signer.chunk_header(self.filled, &sha256);
+        let header = self.check.chunk_header(self.filled);
         self.push(Bytes::from(header))?;
         for piece in std::mem::take(&mut self.pieces) {
             self.push(piece)?;
@@ -226,7 +290,7 @@ impl BlobSink for StreamedPut {
         while at < bytes.len() {
             let take = (CHUNK - self.filled).min(bytes.len() - at);
             let piece = bytes.slice(at..at + take);
-            self.hasher.update(&piece);
+            self.check.update(&piece);
             self.pieces.push(piece);
             self.filled += take;
             at += take;
@@ -249,7 +313,7 @@ impl BlobSink for StreamedPut {
             if self.filled > 0 {
                 self.send_chunk()?;
             }
-            let last = self.signer.final_chunk();
+            let last = self.check.end();
             self.push(Bytes::from(last))?;
             self.body = None;
             self.answer()
@@ -318,12 +382,13 @@ mod tests {
         (address, server)
     }
 
-    fn target() -> Target {
+    fn target(check: BodyCheck) -> Target {
         Target {
             http: reqwest::Client::new(),
             access_key: "AK".into(),
             secret_key: "SK".into(),
             region: "us-east-1".into(),
+            check,
         }
     }
 
@@ -335,17 +400,114 @@ mod tests {
             .unwrap()
     }
 
-    /// A streamed upload of `declared` bytes to `url`, on `runtime`.
-    fn start(runtime: &tokio::runtime::Runtime, url: &str, declared: u64) -> Box<StreamedPut> {
+    /// A streamed upload of `declared` bytes to `url`, on `runtime`, checked as `check` says.
+    fn start(
+        runtime: &tokio::runtime::Runtime,
+        url: &str,
+        declared: u64,
+        check: BodyCheck,
+    ) -> Box<StreamedPut> {
         Box::new(
             StreamedPut::start(
                 runtime.handle().clone(),
-                &target(),
+                &target(check),
                 url.parse().unwrap(),
                 declared,
             )
             .unwrap(),
         )
+    }
+
+    /// The value of header `name` in a request's head.
+    fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+        head.lines().find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    #[test]
+    fn an_unsigned_body_carries_its_bytes_in_chunks_and_their_crc32c_in_a_trailer() {
+        let runtime = runtime();
+        let data: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+        let length = unsigned_encoded_length(data.len() as u64, CHUNK as u64) as usize;
+        let (url, server) = cluster(
+            length,
+            Some("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        );
+        let mut put = start(&runtime, &url, data.len() as u64, BodyCheck::Crc32cTrailer);
+        // Pieces of uneven sizes, as a client's body arrives.
+        for piece in data.chunks(10_000) {
+            put.write(piece, None).unwrap();
+        }
+        put.finish().unwrap();
+        let received = server.join().unwrap();
+        let at = received.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&received[..at]).into_owned();
+        let mut body = &received[at..];
+        assert_eq!(
+            header(&head, "content-length"),
+            Some(length.to_string().as_str())
+        );
+        assert_eq!(body.len(), length);
+        assert_eq!(
+            header(&head, "x-amz-content-sha256"),
+            Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        );
+        assert_eq!(
+            header(&head, "x-amz-trailer"),
+            Some("x-amz-checksum-crc32c")
+        );
+        assert_eq!(
+            header(&head, "x-amz-decoded-content-length"),
+            Some("150000")
+        );
+        let mut decoded = Vec::new();
+        loop {
+            let line_end = body.windows(2).position(|w| w == b"\r\n").unwrap();
+            let len =
+                usize::from_str_radix(std::str::from_utf8(&body[..line_end]).unwrap(), 16).unwrap();
+            body = &body[line_end + 2..];
+            if len == 0 {
+                break;
+            }
+            assert!(
+                len == CHUNK || decoded.len() + len == data.len(),
+                "a short chunk midway"
+            );
+            decoded.extend_from_slice(&body[..len]);
+            assert_eq!(&body[len..len + 2], b"\r\n");
+            body = &body[len + 2..];
+        }
+        assert!(decoded == data, "the chunks do not carry the bytes written");
+        let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, &data) as u32;
+        use base64::Engine as _;
+        let want = format!(
+            "x-amz-checksum-crc32c:{}\r\n\r\n",
+            base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes())
+        );
+        assert_eq!(String::from_utf8_lossy(body), want);
+    }
+
+    #[test]
+    fn an_unsigned_upload_dropped_unfinished_never_sends_its_trailer() {
+        let runtime = runtime();
+        let (url, server) = cluster(usize::MAX, None);
+        let mut put = start(&runtime, &url, 1 << 20, BodyCheck::Crc32cTrailer);
+        let chunk = Bytes::from(vec![7u8; 64 * 1024]);
+        for _ in 0..8 {
+            put.write(&chunk, Some(&chunk)).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        drop(put);
+        let received = server.join().unwrap();
+        let text = String::from_utf8_lossy(&received);
+        assert!(text.starts_with("PUT /bucket/blob HTTP/1.1"), "{text:.200}");
+        assert!(
+            !text.contains("x-amz-checksum-crc32c:"),
+            "a trailer was sent"
+        );
+        assert!(!text.contains("\r\n0\r\n"), "a final chunk was sent");
     }
 
     #[test]
@@ -355,7 +517,7 @@ mod tests {
             200_000,
             Some("HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\nConnection: close\r\n\r\nAccessDenied"),
         );
-        let mut put = start(&runtime, &url, 8 << 20);
+        let mut put = start(&runtime, &url, 8 << 20, BodyCheck::SignedChunks);
         let chunk = Bytes::from(vec![7u8; 64 * 1024]);
         let mut outcome = Ok(());
         for _ in 0..128 {
@@ -376,7 +538,7 @@ mod tests {
     fn a_streamed_upload_dropped_unfinished_never_sends_its_last_chunk() {
         let runtime = runtime();
         let (url, server) = cluster(usize::MAX, None);
-        let mut put = start(&runtime, &url, 1 << 20);
+        let mut put = start(&runtime, &url, 1 << 20, BodyCheck::SignedChunks);
         let chunk = Bytes::from(vec![7u8; 64 * 1024]);
         for _ in 0..8 {
             put.write(&chunk, Some(&chunk)).unwrap();
