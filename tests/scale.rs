@@ -640,14 +640,16 @@ fn corrupting_proxy(upstream: String, at: u64) -> String {
     format!("http://{address}")
 }
 
-/// A node whose blobs reach the cluster through a proxy that changes one byte 1 MB into the
+/// A node whose blobs reach the cluster through a proxy that changes one byte 2.9 MB into the
 /// first upload, with `payload=` as given: a 3 MB PUT (streamed to the cluster) is refused with
-/// 503 and leaves no object; sent again, it is stored and reads back whole.
+/// 503 and leaves no object; sent again, it is stored and reads back whole. (The byte is near
+/// the end so that the node has read the client's whole body when the cluster refuses: an
+/// answer before that would reach a client still sending, which may then see a reset.)
 fn bytes_changed_on_the_way_are_refused(payload: &str) {
     let _shared = shared();
     let weed = pier_testkit::seaweedfs::cluster();
     let upstream = weed.endpoint().trim_start_matches("http://").to_owned();
-    let proxy = corrupting_proxy(upstream, 1_000_000);
+    let proxy = corrupting_proxy(upstream, 2_900_000);
     let blobs =
         weed.fresh_location().replace(&weed.endpoint(), &proxy) + &format!("&payload={payload}");
     let node = Server::start_with_env(
