@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn the_crc32c_trailer_is_base64_of_the_checksum_as_s3_writes_it() {
-        // S3's own example value: the CRC32C of "Hello World".
+        // The CRC32C of "Hello World", as a bit-by-bit reference computes it.
         let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, b"Hello World") as u32;
         assert_eq!(
             crc32c_trailer(crc),
