@@ -38,13 +38,7 @@ fn three_nodes() -> Vec<Server> {
 
 /// [`three_nodes`], each started with `flags` too.
 fn three_nodes_with(flags: &[&str]) -> Vec<Server> {
-    three_nodes_on(&cluster().fresh_database(), flags)
-}
-
-/// Three nodes with their metadata in `url` and a fresh bucket of the blob cluster, each
-/// started with `flags` too.
-fn three_nodes_on(url: &str, flags: &[&str]) -> Vec<Server> {
-    nodes_over(3, url, flags)
+    nodes_over(3, &cluster().fresh_database(), flags)
 }
 
 /// Runs a client script with `PIER_ENDPOINT` set to `endpoint`; returns its output after
@@ -470,7 +464,8 @@ fn histories_on_three_nodes_survive_faults() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(180);
     let pair = pier_testkit::postgres::Replicated::start("pier");
-    let mut nodes = three_nodes_on(
+    let mut nodes = nodes_over(
+        3,
         &pair.url("pier"),
         &["--garbage-grace-secs", "2", "--lifecycle-interval", "1"],
     );
@@ -646,7 +641,6 @@ fn corrupting_proxy(upstream: String, at: u64) -> String {
 /// the end so that the node has read the client's whole body when the cluster refuses: an
 /// answer before that would reach a client still sending, which may then see a reset.)
 fn bytes_changed_on_the_way_are_refused(payload: &str) {
-    let _shared = shared();
     let weed = pier_testkit::seaweedfs::cluster();
     let upstream = weed.endpoint().trim_start_matches("http://").to_owned();
     let proxy = corrupting_proxy(upstream, 2_900_000);

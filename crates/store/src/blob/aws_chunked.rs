@@ -128,23 +128,25 @@ impl ChunkSigner {
     }
 }
 
-/// The `Content-Length` of an `aws-chunked` body carrying `decoded` bytes in chunks of `chunk`
-/// bytes (the last one shorter), with the empty chunk that ends it.
+/// The `Content-Length` of a signed `aws-chunked` body carrying `decoded` bytes in chunks of
+/// `chunk` bytes (the last one shorter), with the empty chunk that ends it.
 pub fn encoded_length(decoded: u64, chunk: u64) -> u64 {
-    let framed = |len: u64| format!("{len:x}").len() as u64 + CHUNK_HEADER_TAIL + len + 2;
-    let full = decoded / chunk;
-    let rest = decoded % chunk;
-    full * framed(chunk) + if rest > 0 { framed(rest) } else { 0 } + framed(0)
+    framed_length(decoded, chunk, CHUNK_HEADER_TAIL, 1 + CHUNK_HEADER_TAIL + 2)
 }
 
 /// The `Content-Length` of an unsigned `aws-chunked` body carrying `decoded` bytes in chunks of
 /// `chunk` bytes (the last one shorter), with the empty chunk and the CRC32C trailer that end it.
 pub fn unsigned_encoded_length(decoded: u64, chunk: u64) -> u64 {
-    let framed = |len: u64| format!("{len:x}").len() as u64 + 2 + len + 2;
+    framed_length(decoded, chunk, 2, crc32c_trailer(0).len() as u64)
+}
+
+/// The length of `decoded` bytes in chunks of `chunk` bytes, each after its size in hex and
+/// `header_tail` more bytes of its header line and followed by a CRLF, then `end` bytes.
+fn framed_length(decoded: u64, chunk: u64, header_tail: u64, end: u64) -> u64 {
+    let framed = |len: u64| format!("{len:x}").len() as u64 + header_tail + len + 2;
     let full = decoded / chunk;
     let rest = decoded % chunk;
-    let trailer = crc32c_trailer(0).len() as u64;
-    full * framed(chunk) + if rest > 0 { framed(rest) } else { 0 } + trailer
+    full * framed(chunk) + if rest > 0 { framed(rest) } else { 0 } + end
 }
 
 /// The header line before a chunk of `len` bytes of an unsigned body; the chunk's bytes and a

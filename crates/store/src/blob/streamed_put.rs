@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Bytes per signed chunk (what AWS's SDKs use).
+/// Bytes per chunk of the body (what AWS's SDKs use).
 pub const CHUNK: usize = 64 * 1024;
 /// Pieces of body (chunk headers, slices of chunks) queued for the connection.
 const QUEUE: usize = 64;
@@ -63,6 +63,19 @@ impl std::fmt::Debug for ChunkCheck {
 }
 
 impl ChunkCheck {
+    /// The check `check` asks for; `signer` signs the chunks of a signed body.
+    fn new(check: BodyCheck, signer: ChunkSigner) -> ChunkCheck {
+        match check {
+            BodyCheck::Crc32cTrailer => {
+                ChunkCheck::Crc32c(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi))
+            }
+            BodyCheck::SignedChunks => ChunkCheck::Signed {
+                signer,
+                hasher: Sha256::new(),
+            },
+        }
+    }
+
     fn update(&mut self, piece: &[u8]) {
         match self {
             ChunkCheck::Signed { hasher, .. } => hasher.update(piece),
@@ -131,12 +144,17 @@ impl StreamedPut {
             now.minute(),
             now.second()
         );
-        let (payload, length) = match target.check {
+        let (payload, length, trailer) = match target.check {
             BodyCheck::Crc32cTrailer => (
                 UNSIGNED_TRAILER_PAYLOAD,
                 unsigned_encoded_length(declared, CHUNK as u64),
+                Some(("x-amz-trailer", CRC32C_TRAILER)),
             ),
-            BodyCheck::SignedChunks => (STREAMING_PAYLOAD, encoded_length(declared, CHUNK as u64)),
+            BodyCheck::SignedChunks => (
+                STREAMING_PAYLOAD,
+                encoded_length(declared, CHUNK as u64),
+                None,
+            ),
         };
         let length = length.to_string();
         let decoded = declared.to_string();
@@ -148,9 +166,7 @@ impl StreamedPut {
             ("content-length", length.as_str()),
             ("x-amz-decoded-content-length", decoded.as_str()),
         ];
-        if target.check == BodyCheck::Crc32cTrailer {
-            headers.push(("x-amz-trailer", CRC32C_TRAILER));
-        }
+        headers.extend(trailer);
         let signed = sign_streaming(
             &Credentials {
                 access_key: &target.access_key,
@@ -190,15 +206,7 @@ impl StreamedPut {
             handle,
             body: Some(tx),
             request: Some(request),
-            check: match target.check {
-                BodyCheck::Crc32cTrailer => {
-                    ChunkCheck::Crc32c(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi))
-                }
-                BodyCheck::SignedChunks => ChunkCheck::Signed {
-                    signer: signed.chunks,
-                    hasher: Sha256::new(),
-                },
-            },
+            check: ChunkCheck::new(target.check, signed.chunks),
             pieces: Vec::new(),
             filled: 0,
             declared,

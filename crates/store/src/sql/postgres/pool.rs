@@ -255,6 +255,21 @@ mod tests {
         (release, holder)
     }
 
+    /// Starts a caller of `job` on another thread, and waits until the job is queued behind the
+    /// `already` queued before it.
+    fn queued_caller<T: Send + 'static>(
+        pool: &Arc<Pool<u32>>,
+        already: usize,
+        job: impl FnOnce(&mut u32) -> T + Send + 'static,
+    ) -> thread::JoinHandle<crate::error::Result<T>> {
+        let caller = {
+            let pool = Arc::clone(pool);
+            thread::spawn(move || pool.run(job))
+        };
+        until_queued(pool, already + 1);
+        caller
+    }
+
     #[test]
     fn a_free_slot_runs_the_job_on_the_calling_thread() {
         let pool = Pool::new(vec![1], "test").unwrap();
@@ -272,17 +287,14 @@ mod tests {
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut callers = Vec::new();
         for name in ["first", "second", "third"] {
-            let (mine, order) = (Arc::clone(&pool), Arc::clone(&order));
-            callers.push(thread::spawn(move || {
-                mine.run(move |slot| order.lock().unwrap().push((name, *slot)))
-                    .unwrap()
-            }));
-            until_queued(&pool, callers.len());
+            let order = Arc::clone(&order);
+            let job = move |slot: &mut u32| order.lock().unwrap().push((name, *slot));
+            callers.push(queued_caller(&pool, callers.len(), job));
         }
         release.send(()).unwrap();
         holder.join().unwrap();
         for c in callers {
-            c.join().unwrap();
+            c.join().unwrap().unwrap();
         }
         assert_eq!(
             *order.lock().unwrap(),
@@ -294,11 +306,7 @@ mod tests {
     fn closing_answers_queued_jobs_with_an_error() {
         let pool = Arc::new(Pool::new(vec![1], "test").unwrap());
         let (release, holder) = hold(&pool);
-        let caller = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || pool.run(|_| ()))
-        };
-        until_queued(&pool, 1);
+        let caller = queued_caller(&pool, 0, |_| ());
         pool.close();
         assert!(caller.join().unwrap().is_err());
         release.send(()).unwrap();
@@ -320,11 +328,7 @@ mod tests {
     fn a_queued_job_that_panics_leaves_its_slot_empty_and_panics_its_caller() {
         let pool = Arc::new(Pool::new(vec![5], "test").unwrap());
         let (release, holder) = hold(&pool);
-        let caller = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || pool.run(|_| panic!("the job broke")))
-        };
-        until_queued(&pool, 1);
+        let caller = queued_caller(&pool, 0, |_| -> () { panic!("the job broke") });
         release.send(()).unwrap();
         holder.join().unwrap();
         assert!(caller.join().is_err(), "the caller did not panic");
