@@ -4,7 +4,8 @@
 - PUT and GET of 4 KiB objects (ops/s, 32 concurrent connections, wrk; p99 latency, and for
   PUTs the worst one-second window's p99 as the server's access log timed each request),
 - PUT of 64 MiB, 256 MiB and 1 GiB objects in one stream (MiB/s, curl, and % of the disk's
-  sequential write rate), GET of the 256 MiB one,
+  sequential write rate), GET of the 256 MiB one; the 256 MiB one up and down with the aws CLI
+  too, when it is installed (8 MiB parts and ranges, 10 at once),
 - a 1 GiB multipart upload with the aws CLI (8 MiB parts, 10 at once) and a 1 GiB B2 large file
   with b2sdk, when the test tools are installed (`bash tests/tools/ensure.sh`), each with the
   server's CPU seconds per GiB,
@@ -22,7 +23,8 @@ Usage: python3 bench/run.py [--runs 3] [--seconds 8] [--keys 100000] [--set all|
        server started for the
        run from Debian's binaries (default settings, so commits are as durable as SQLite's).
        With --seaweedfs the same clients and sizes (4 KiB PUT and GET with wrk, 256 MiB PUT and
-       GET with curl) also go straight to the cluster's own S3 endpoint in the same run, and
+       GET with curl in one stream and with the aws CLI in 8 MiB parts and ranges, 10 at once)
+       also go straight to the cluster's own S3 endpoint in the same run, and
        pier's rates are printed as a percentage of those. --db-delay-ms N (with --postgres)
        puts a proxy that holds each direction N ms between pier and the database, as a network
        between machines would, so the cost of each round trip shows.
@@ -295,6 +297,29 @@ print(time.perf_counter() - start)
 """
 
 
+def aws_cli_256(path, endpoint, bucket, creds, work, runs):
+    """The aws CLI copying the 256 MiB file `path` up and down (8 MiB parts and ranges, 10 at
+    once: the CLI's defaults), `runs` times each: the medians in MiB/s, or None without the CLI."""
+    aws = os.path.join(VENV, "aws")
+    if not os.path.exists(aws):
+        return None
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=creds[0], AWS_SECRET_ACCESS_KEY=creds[1],
+               AWS_DEFAULT_REGION="us-east-1")
+    down = os.path.join(work, "aws-down.bin")
+
+    def cp(*args):
+        start = time.perf_counter()
+        subprocess.run([aws, "--endpoint-url", endpoint, "s3", "cp", "--quiet", *args], env=env, check=True)
+        return time.perf_counter() - start
+
+    puts, gets = [], []
+    for r in range(runs):
+        puts.append(cp(path, f"s3://{bucket}/aws-256-{r}"))
+        gets.append(cp(f"s3://{bucket}/aws-256-{r}", down))
+        os.remove(down)
+    return 256 / median(puts), 256 / median(gets)
+
+
 def clients_1gib(path, endpoint, disk, phase, results, runs, pid):
     """The real clients' large uploads of `path`: aws CLI multipart, b2sdk large file, each with
     the server's CPU time per GiB (pier's own cost, whatever the client's speed)."""
@@ -476,11 +501,7 @@ def main():
               f"server CPU {median([r[2] for r in runs]):.1f} us/request, peak RSS {results['4 KiB PUT'][1]:.1f} MiB"
               + pg)
         if probe:
-            replayed = median([replay_put(work, metadata, args.seconds, postgres_connections())
-                               for _ in range(args.runs)])
-            print(f"  PostgreSQL alone, pier's statements for a new key's 4 KiB PUT replayed with pgbench "
-                  f"({postgres_connections()} connections): {replayed:,.0f}/s; pier at "
-                  f"{100 * mine['4 KiB PUT'] / replayed:.0f}% of it")
+            replays(work, metadata, args.seconds, args.runs, probe, mine["4 KiB PUT"])
         if full:
             put_tail(pier, env, work, args.seconds, args.runs)
 
@@ -511,6 +532,11 @@ def main():
                 mine["256 MiB GET"] = get_rate
                 print(f"256 MiB GET: {get_rate:,.0f} MiB/s ({100 * get_rate / tcp:.0f}% of loopback copy), "
                       f"peak RSS {results['256 MiB GET'][1]:.1f} MiB")
+                aws = aws_cli_256(big, endpoint, BUCKET, (ACCESS, SECRET), work, args.runs)
+                if aws:
+                    mine["aws CLI 256 MiB PUT"], mine["aws CLI 256 MiB GET"] = aws
+                    print(f"aws CLI 256 MiB (8 MiB parts, 10 at once): PUT {aws[0]:,.0f} MiB/s, "
+                          f"GET {aws[1]:,.0f} MiB/s")
             if mib == 1024:
                 clients_1gib(big, endpoint, disk, phase, results, args.runs, server.pid)
             os.remove(big)
@@ -564,6 +590,9 @@ def direct_blob_cluster(blobs, work, args, mine):
     direct["256 MiB PUT"] = 256 / median([timed_curl(["-X", "PUT", "-T", big, u]) for u in urls])
     get_url = endpoint + sign("GET", "direct/big-0")
     direct["256 MiB GET"] = 256 / median([timed_curl([get_url]) for _ in range(args.runs)])
+    aws = aws_cli_256(big, endpoint, bucket, creds, work, args.runs)
+    if aws:
+        direct["aws CLI 256 MiB PUT"], direct["aws CLI 256 MiB GET"] = aws
     os.remove(big)
     print("the blob cluster's own S3 endpoint, same clients and sizes:")
     for name, rate in direct.items():
@@ -807,18 +836,45 @@ COMMIT;
 """
 
 
-def replay_put(work, url, seconds, clients):
-    """PostgreSQL's own rate for pier's statements of a new-key 4 KiB PUT (pgbench, prepared
-    statements, serialization failures retried as pier retries them): transactions per second."""
-    script = os.path.join(work, "replay-put.sql")
+REPLAY_FLOOR = r"""
+\set n random(1, 9000000000000000)
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+INSERT INTO bench_floor VALUES (:n, decode(repeat('78', 4096), 'hex')) ON CONFLICT DO NOTHING;
+COMMIT;
+"""
+
+
+def replay(work, url, seconds, clients, script_text, probe):
+    """PostgreSQL's own rate for a pgbench script (prepared statements, serialization failures
+    retried as pier retries them), and its CPU per transaction: (transactions per second,
+    microseconds)."""
+    script = os.path.join(work, "replay.sql")
     with open(script, "w") as f:
-        f.write(REPLAY_PUT)
+        f.write(script_text)
     bucket = psql(url, f"SELECT id FROM buckets WHERE name = '{BUCKET}'")[0][0]
+    before = probe.cpu()
     out = subprocess.run(
         [os.path.join(postgres_bin(), "pgbench"), "-n", "-M", "prepared", "-c", str(clients), "-j", "2",
          "-T", str(seconds), "--max-tries=20", "-D", f"bucket={bucket}", "-f", script, url],
         capture_output=True, text=True, check=True).stdout
-    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    time.sleep(1)  # pgbench's backends have exited; the postmaster collects their CPU once it reaps them
+    return tps, (probe.cpu() - before) * 1e6 / max(tps * seconds, 1)
+
+
+def replays(work, url, seconds, runs, probe, pier_rate):
+    """pier's statements for a new key's 4 KiB PUT (REPLAY_PUT), then the cheapest durable write
+    PostgreSQL has (REPLAY_FLOOR: one 4 KiB row in a SERIALIZABLE transaction), each replayed
+    by itself; prints their rates and PostgreSQL's CPU for each beside pier's rate."""
+    psql(url, "CREATE TABLE IF NOT EXISTS bench_floor (k bigint PRIMARY KEY, v bytea)")
+    clients = postgres_connections()
+    for name, text in (("pier's statements for a new key's 4 KiB PUT", REPLAY_PUT),
+                       ("one 4 KiB row in a SERIALIZABLE transaction (the floor)", REPLAY_FLOOR)):
+        done = [replay(work, url, seconds, clients, text, probe) for _ in range(runs)]
+        tps = median([d[0] for d in done])
+        print(f"  PostgreSQL alone, {name}, replayed with pgbench ({clients} connections): "
+              f"{tps:,.0f}/s, CPU {median([d[1] for d in done]):.0f} us per transaction; "
+              f"pier at {100 * pier_rate / tps:.0f}% of it")
 
 
 def measured(probe, fn, requests=lambda runs: sum(r[3] for r in runs)):
@@ -843,7 +899,11 @@ class PostgresProbe:
         self.url = url
 
     def cpu(self):
-        total = 0.0
+        """CPU seconds of the server's processes, with those of the backends that have exited
+        (the postmaster collects theirs)."""
+        with open(f"/proc/{self.postmaster}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
