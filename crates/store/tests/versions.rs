@@ -212,6 +212,85 @@ fn unversioned_writes_replace_the_null_version(db: &Db) {
     store.delete_bucket("plain").unwrap();
 }
 
+/// Each unversioned write replaces the key's only row: a blob it replaces becomes garbage, a
+/// copy of the key onto itself keeps the bytes it shares, and the history a later versioned
+/// write starts from is in order.
+fn unversioned_overwrites_release_what_they_replace(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let store = db.open(dir.path());
+    let b = bucket(&store, "over", Versioning::Unversioned);
+    let big = vec![7u8; 200_000];
+    let first = put(&store, &b, "k", &big);
+    let in_place = store
+        .copy_object(&first, &b, "k", ObjectMeta::default(), WriteCondition::None)
+        .unwrap();
+    assert_eq!(
+        in_place.segments, first.segments,
+        "a copy onto itself shares its bytes"
+    );
+    assert_eq!(read_all(&store, &in_place), big);
+    let blob = first.segments[0].blob.clone();
+    assert!(store.blob_ids().unwrap().contains(&blob));
+    let small = put(&store, &b, "k", b"small now");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.blob_ids().unwrap().contains(&blob) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        !store.blob_ids().unwrap().contains(&blob),
+        "the replaced blob is garbage"
+    );
+    let last = put(&store, &b, "k", b"inline over inline");
+    assert_eq!(read_all(&store, &last), b"inline over inline");
+    assert!(matches!(
+        store.version(&b, "k", &VersionRef::Id(small.version_id)),
+        Err(pier_store::FindError::NoSuchVersion)
+    ));
+    store
+        .update_bucket(
+            "over",
+            pier_store::BucketUpdate {
+                versioning: Some(Versioning::Enabled),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let versioned = put(&store, &b, "k", b"versioned");
+    let ids: Vec<String> = all_versions(&store, &b, "")
+        .into_iter()
+        .map(|o| o.version_id)
+        .collect();
+    assert_eq!(ids, [versioned.version_id, last.version_id]);
+    check_invariants(&store, &b);
+}
+
+/// A suspended write over a current version that is not the null one, with no older history,
+/// keeps that version as noncurrent.
+fn a_suspended_write_keeps_a_lone_current_version(db: &Db) {
+    let dir = TempDir::new().unwrap();
+    let store = db.open(dir.path());
+    let b = bucket(&store, "lone", Versioning::Enabled);
+    let v1 = put(&store, &b, "k", b"versioned one");
+    store
+        .update_bucket(
+            "lone",
+            pier_store::BucketUpdate {
+                versioning: Some(Versioning::Suspended),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let n2 = put(&store, &b, "k", b"null two");
+    let listed = all_versions(&store, &b, "");
+    let ids: Vec<&str> = listed.iter().map(|o| o.version_id.as_str()).collect();
+    assert_eq!(ids, [&n2.version_id, &v1.version_id]);
+    assert!(listed[0].null_version && listed[0].is_current());
+    assert!(!listed[1].null_version && !listed[1].is_current());
+    assert_eq!(read_all(&store, &listed[1]), b"versioned one");
+    assert_eq!(read_all(&store, &listed[0]), b"null two");
+    check_invariants(&store, &b);
+}
+
 fn suspended_writes_replace_only_the_null_version(db: &Db) {
     let dir = TempDir::new().unwrap();
     let store = db.open(dir.path());
@@ -861,6 +940,8 @@ on_both_backends!(
     a_marker_hides_and_deleting_it_unhides,
     deleting_the_current_version_promotes_the_previous,
     unversioned_writes_replace_the_null_version,
+    unversioned_overwrites_release_what_they_replace,
+    a_suspended_write_keeps_a_lone_current_version,
     suspended_writes_replace_only_the_null_version,
     copies_share_bytes_until_the_last_reference_goes,
     version_pages_cover_the_history_exactly_once,
