@@ -38,6 +38,19 @@ fn all_versions(store: &Store, bucket_id: &str, prefix: &str) -> Vec<pier_store:
         .entries
 }
 
+/// Sets bucket `name`'s versioning to `state`.
+fn set_versioning(store: &Store, name: &str, state: Versioning) {
+    store
+        .update_bucket(
+            name,
+            pier_store::BucketUpdate {
+                versioning: Some(state),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+}
+
 /// One page of a bucket's versions from `start`, at most `max_keys` entries.
 fn version_page(
     store: &Store,
@@ -246,15 +259,7 @@ fn unversioned_overwrites_release_what_they_replace(db: &Db) {
         store.version(&b, "k", &VersionRef::Id(small.version_id)),
         Err(pier_store::FindError::NoSuchVersion)
     ));
-    store
-        .update_bucket(
-            "over",
-            pier_store::BucketUpdate {
-                versioning: Some(Versioning::Enabled),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    set_versioning(&store, "over", Versioning::Enabled);
     let versioned = put(&store, &b, "k", b"versioned");
     let ids: Vec<String> = all_versions(&store, &b, "")
         .into_iter()
@@ -271,15 +276,7 @@ fn a_suspended_write_keeps_a_lone_current_version(db: &Db) {
     let store = db.open(dir.path());
     let b = bucket(&store, "lone", Versioning::Enabled);
     let v1 = put(&store, &b, "k", b"versioned one");
-    store
-        .update_bucket(
-            "lone",
-            pier_store::BucketUpdate {
-                versioning: Some(Versioning::Suspended),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    set_versioning(&store, "lone", Versioning::Suspended);
     let n2 = put(&store, &b, "k", b"null two");
     let listed = all_versions(&store, &b, "");
     let ids: Vec<&str> = listed.iter().map(|o| o.version_id.as_str()).collect();
@@ -296,17 +293,7 @@ fn suspended_writes_replace_only_the_null_version(db: &Db) {
     let store = db.open(dir.path());
     let b = bucket(&store, "suspend", Versioning::Unversioned);
     let n1 = put(&store, &b, "k", b"null one");
-    let set = |state| {
-        store
-            .update_bucket(
-                "suspend",
-                pier_store::BucketUpdate {
-                    versioning: Some(state),
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-    };
+    let set = |state| set_versioning(&store, "suspend", state);
     set(Versioning::Enabled);
     let v2 = put(&store, &b, "k", b"two");
     set(Versioning::Suspended);
@@ -791,15 +778,7 @@ fn a_data_directory_from_before_versions_opens_with_null_versions() {
     assert_eq!(listed.len(), 1);
     assert!(listed[0].null_version && listed[0].is_current());
     assert_eq!(read_all(&store, &listed[0]), b"old");
-    store
-        .update_bucket(
-            "old",
-            pier_store::BucketUpdate {
-                versioning: Some(Versioning::Enabled),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    set_versioning(&store, "old", Versioning::Enabled);
     let new = put(&store, "b0", "k", b"new");
     let listed = all_versions(&store, "b0", "");
     let ids: Vec<&str> = listed.iter().map(|o| o.version_id.as_str()).collect();
