@@ -196,11 +196,20 @@ end
 """
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of a process so far, in seconds."""
+def proc_stat(pid):
+    """The fields of `/proc/PID/stat` after the command's name (the state is the first)."""
     with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid, reaped_children=False):
+    """User + system CPU time of a process so far, in seconds; with `reaped_children`, that of
+    the children it has reaped too."""
+    fields = proc_stat(pid)
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(endpoint, paths_file, mode, seconds, conns=32, pid=None):
@@ -297,25 +306,27 @@ print(time.perf_counter() - start)
 """
 
 
-def aws_cli_256(path, endpoint, bucket, creds, work, runs):
-    """The aws CLI copying the 256 MiB file `path` up and down (8 MiB parts and ranges, 10 at
-    once: the CLI's defaults), `runs` times each: the medians in MiB/s, or None without the CLI."""
-    aws = os.path.join(VENV, "aws")
-    if not os.path.exists(aws):
-        return None
+def aws_cp(endpoint, creds, *args):
+    """`aws s3 cp ARGS` against `endpoint` with `creds` (key id, secret), with the CLI's default
+    8 MiB parts and ranges, 10 at once; returns the seconds it took."""
     env = dict(os.environ, AWS_ACCESS_KEY_ID=creds[0], AWS_SECRET_ACCESS_KEY=creds[1],
                AWS_DEFAULT_REGION="us-east-1")
+    start = time.perf_counter()
+    subprocess.run([os.path.join(VENV, "aws"), "--endpoint-url", endpoint, "s3", "cp", "--quiet", *args],
+                   env=env, check=True)
+    return time.perf_counter() - start
+
+
+def aws_cli_256(path, endpoint, bucket, creds, work, runs):
+    """The aws CLI copying the 256 MiB file `path` up and down, `runs` times each: the medians
+    in MiB/s, or None without the CLI."""
+    if not os.path.exists(os.path.join(VENV, "aws")):
+        return None
     down = os.path.join(work, "aws-down.bin")
-
-    def cp(*args):
-        start = time.perf_counter()
-        subprocess.run([aws, "--endpoint-url", endpoint, "s3", "cp", "--quiet", *args], env=env, check=True)
-        return time.perf_counter() - start
-
     puts, gets = [], []
     for r in range(runs):
-        puts.append(cp(path, f"s3://{bucket}/aws-256-{r}"))
-        gets.append(cp(f"s3://{bucket}/aws-256-{r}", down))
+        puts.append(aws_cp(endpoint, creds, path, f"s3://{bucket}/aws-256-{r}"))
+        gets.append(aws_cp(endpoint, creds, f"s3://{bucket}/aws-256-{r}", down))
         os.remove(down)
     return 256 / median(puts), 256 / median(gets)
 
@@ -327,18 +338,15 @@ def clients_1gib(path, endpoint, disk, phase, results, runs, pid):
     if not (os.path.exists(aws) and os.path.exists(python)):
         print("(aws CLI / b2sdk not installed: run `bash tests/tools/ensure.sh` for those rows)")
         return
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS, AWS_SECRET_ACCESS_KEY=SECRET, AWS_DEFAULT_REGION="us-east-1")
-
     cpu = []
 
-    def aws_cp(r):
-        start, used = time.perf_counter(), cpu_seconds(pid)
-        subprocess.run([aws, "--endpoint-url", endpoint, "s3", "cp", "--quiet", path, f"s3://{BUCKET}/multi-{r}"],
-                       env=env, check=True)
+    def aws_upload(r):
+        used = cpu_seconds(pid)
+        seconds = aws_cp(endpoint, (ACCESS, SECRET), path, f"s3://{BUCKET}/multi-{r}")
         cpu.append(cpu_seconds(pid) - used)
-        return time.perf_counter() - start
+        return seconds
 
-    times = phase("aws CLI 1 GiB", lambda: [aws_cp(r) for r in range(runs)])
+    times = phase("aws CLI 1 GiB", lambda: [aws_upload(r) for r in range(runs)])
     rate = 1024 / median(times)
     print(f"aws CLI multipart 1 GiB (8 MiB parts, 10 at once): {rate:,.0f} MiB/s "
           f"({100 * rate / disk:.0f}% of the disk), pier CPU {median(cpu):.2f} s per GiB, "
@@ -901,19 +909,15 @@ class PostgresProbe:
     def cpu(self):
         """CPU seconds of the server's processes, with those of the backends that have exited
         (the postmaster collects theirs)."""
-        with open(f"/proc/{self.postmaster}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+        total = cpu_seconds(self.postmaster, reaped_children=True)
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(proc_stat(entry)[1]) == self.postmaster:
+                    total += cpu_seconds(entry)
             except OSError:
-                continue
-            if int(entry) == self.postmaster or int(fields[1]) == self.postmaster:
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                continue  # the process is gone
         return total
 
     def snapshot(self):

@@ -589,47 +589,53 @@ fn three_nodes_deliver_every_event_once_leased_and_a_killed_deliverer_loses_none
     );
 }
 
+/// A writer to `inner` that changes the byte `at` bytes into what it passes, unless `flipped`
+/// says a byte was changed already (by this writer or another sharing it).
+struct FlipAt {
+    inner: std::net::TcpStream,
+    seen: u64,
+    at: u64,
+    flipped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl std::io::Write for FlipAt {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let end = self.seen + buf.len() as u64;
+        let flip = (self.seen..end).contains(&self.at)
+            && !self.flipped.swap(true, std::sync::atomic::Ordering::SeqCst);
+        if flip {
+            let mut changed = buf.to_vec();
+            changed[(self.at - self.seen) as usize] ^= 0x20;
+            self.inner.write_all(&changed)?;
+        } else {
+            self.inner.write_all(buf)?;
+        }
+        self.seen = end;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// A TCP proxy to `upstream` (`host:port`) that changes one byte on the way to it: the byte `at`
 /// bytes into the first connection whose request stream gets that far. Returns its address.
 fn corrupting_proxy(upstream: String, at: u64) -> String {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    fn copy(
-        mut from: std::net::TcpStream,
-        mut to: std::net::TcpStream,
-        flip: Option<(u64, Arc<AtomicBool>)>,
-    ) {
-        use std::io::{Read, Write};
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut seen = 0u64;
-        while let Ok(n) = from.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if let Some((at, flipped)) = &flip {
-                if (seen..seen + n as u64).contains(at) && !flipped.swap(true, Ordering::SeqCst) {
-                    buf[(at - seen) as usize] ^= 0x20;
-                }
-            }
-            seen += n as u64;
-            if to.write_all(&buf[..n]).is_err() {
-                break;
-            }
-        }
-        let _ = to.shutdown(std::net::Shutdown::Write);
-    }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    let flipped = Arc::new(AtomicBool::new(false));
+    let flipped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
-            let Ok(server) = std::net::TcpStream::connect(&upstream) else {
-                continue;
-            };
-            let (back_to, back_from) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-            let flip = Some((at, Arc::clone(&flipped)));
-            std::thread::spawn(move || copy(client, server, flip));
-            std::thread::spawn(move || copy(back_from, back_to, None));
+            let (upstream, flipped) = (upstream.clone(), std::sync::Arc::clone(&flipped));
+            std::thread::spawn(move || {
+                common::relay_through(client, &upstream, |inner| FlipAt {
+                    inner,
+                    seen: 0,
+                    at,
+                    flipped,
+                })
+            });
         }
     });
     format!("http://{address}")

@@ -591,13 +591,25 @@ impl RoundRobin {
 /// Copies bytes both ways between `client` and a new connection to `backend` until either
 /// side closes.
 fn relay(client: std::net::TcpStream, backend: &str) {
+    relay_through(client, backend, |server| server);
+}
+
+/// [`relay`], with the client's bytes written to the backend through `upstream(connection)`
+/// (a writer that may change them on the way).
+pub fn relay_through<W: std::io::Write + Send + 'static>(
+    client: std::net::TcpStream,
+    backend: &str,
+    upstream: impl FnOnce(std::net::TcpStream) -> W,
+) {
     let Ok(server) = std::net::TcpStream::connect(backend) else {
         return;
     };
-    let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let mut c_read = client.try_clone().unwrap();
+    let shut = server.try_clone().unwrap();
+    let mut s_write = upstream(server.try_clone().unwrap());
     let up = std::thread::spawn(move || {
         let _ = std::io::copy(&mut c_read, &mut s_write);
-        let _ = s_write.shutdown(std::net::Shutdown::Write);
+        let _ = shut.shutdown(std::net::Shutdown::Write);
     });
     let (mut s_read, mut c_write) = (server, client);
     let _ = std::io::copy(&mut s_read, &mut c_write);
